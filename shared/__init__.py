@@ -1,0 +1,1 @@
+"""Incident Tracker domain core: used by web/ and worker/, imports neither."""
