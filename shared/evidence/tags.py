@@ -7,7 +7,9 @@ tests in tests/infra read them from here, so a rename here breaks the infra test
 # Key prefixes inside the evidence bucket.
 PREFIX_INCOMING = "incoming/"  # web writes uploads here; nothing is served from it
 PREFIX_EVIDENCE = "evidence/"  # worker moves clean (or unscanned) files here
-PREFIX_QUARANTINE = "quarantine/"  # worker moves infected/rejected files here; never served
+PREFIX_QUARANTINE = (
+    "quarantine/"  # worker moves infected/rejected files here; never served
+)
 PREFIX_THUMBNAILS = "thumbnails/"  # worker writes image thumbnails here
 
 # Tag: result of the worker's checks. Only "clean" (or "not-scanned") objects may be read.
@@ -17,7 +19,13 @@ SCAN_INFECTED = "infected"
 SCAN_REJECTED = "rejected"
 SCAN_ERROR = "error"
 SCAN_NOT_SCANNED = "not-scanned"
-SCAN_STATUS_VALUES = (SCAN_CLEAN, SCAN_INFECTED, SCAN_REJECTED, SCAN_ERROR, SCAN_NOT_SCANNED)
+SCAN_STATUS_VALUES = (
+    SCAN_CLEAN,
+    SCAN_INFECTED,
+    SCAN_REJECTED,
+    SCAN_ERROR,
+    SCAN_NOT_SCANNED,
+)
 
 # Tag: retention class, rewritten by the worker when the incident is closed or reopened.
 TAG_RETENTION = "retention"

@@ -1,0 +1,224 @@
+"""User accounts and server-side login sessions."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from shared.accounts.models import LoginSession, Role, User
+from shared.accounts.passwords import (
+    MIN_PASSWORD_LENGTH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
+from shared.audit import service as audit
+from shared.db import utcnow
+from shared.errors import NotFound, PermissionDenied, ValidationFailed
+from shared.outbox import service as outbox
+from shared.permissions import Action, can
+from shared.timeutil import as_utc
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def get_user(*, session: Session, user_id: int) -> User:
+    """The user with this id, or NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user with id {user_id}.")
+    return user
+
+
+def find_by_email(*, session: Session, email: str) -> User | None:
+    """The user with this email (case-insensitive), if any."""
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def list_users(*, session: Session) -> list[User]:
+    """All users, by email."""
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
+def _require(actor: User | None, action: Action) -> None:
+    # actor None = the operator at the CLI, who already has shell access to the deployment.
+    if actor is not None and not can(actor, action):
+        raise PermissionDenied("Only admins can manage users.")
+
+
+def _parse_role(role: str) -> Role:
+    try:
+        return Role(role.strip().lower())
+    except ValueError:
+        raise ValidationFailed(
+            {"role": f"Unknown role {role!r}: use member, lead or admin."}
+        ) from None
+
+
+def create_user(
+    *,
+    session: Session,
+    actor: User | None,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+) -> User:
+    """Create an account with a role; refuses a taken email or a short password."""
+    _require(actor, Action.MANAGE_USERS)
+    errors: dict[str, str] = {}
+    email = normalise_email(email)
+    if not EMAIL_RE.match(email):
+        errors["email"] = "Enter an email address like name@example.com."
+    elif find_by_email(session=session, email=email) is not None:
+        errors["email"] = f"{email} already has an account."
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    try:
+        parsed_role = _parse_role(role)
+    except ValidationFailed as error:
+        errors.update(error.field_errors)
+    if errors:
+        raise ValidationFailed(errors)
+    user = User(
+        email=email,
+        name=(name or "").strip() or email.split("@")[0],
+        password_hash=hash_password(password),
+        role=parsed_role.value,
+        is_active=True,
+    )
+    session.add(user)
+    session.flush()
+    audit.append(
+        session=session,
+        actor_id=actor.id if actor else None,
+        action="user.created",
+        entity_type="user",
+        entity_id=user.id,
+        data={"email": user.email, "role": user.role},
+    )
+    outbox.enqueue(session=session, topic="user.created", payload={"user_id": user.id})
+    return user
+
+
+def authenticate(*, session: Session, email: str, password: str) -> User | None:
+    """The active user with these credentials, else None — the same answer for an unknown
+    email, a wrong password and a disabled account, in the same time."""
+    user = find_by_email(session=session, email=email)
+    valid = verify_password(user.password_hash if user else None, password or "")
+    if not valid or user is None or not user.is_active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def start_session(*, session: Session, user: User, lifetime: timedelta) -> str:
+    """Open a login session; returns the random id the cookie carries."""
+    token = secrets.token_urlsafe(32)
+    session.add(LoginSession(id=token, user_id=user.id, expires_at=utcnow() + lifetime))
+    return token
+
+
+def user_for_session(*, session: Session, token: str | None) -> User | None:
+    """The user behind a live login session (not revoked, not expired, user active)."""
+    if not token:
+        return None
+    login = session.get(LoginSession, token)
+    if (
+        login is None
+        or login.revoked_at is not None
+        or as_utc(login.expires_at) <= utcnow()
+    ):
+        return None
+    user = login.user
+    return user if user.is_active else None
+
+
+def end_session(*, session: Session, token: str | None) -> None:
+    """Revoke one login session (sign out)."""
+    if token:
+        session.execute(
+            update(LoginSession)
+            .where(LoginSession.id == token, LoginSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+
+
+def _revoke_all(session: Session, user_id: int) -> None:
+    session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def change_role(
+    *, session: Session, actor: User | None, user_id: int, role: str
+) -> User:
+    """Give a user another role; their open sessions end so the new rights apply at once."""
+    _require(actor, Action.MANAGE_USERS)
+    user = get_user(session=session, user_id=user_id)
+    new_role = _parse_role(role)
+    if actor is not None and actor.id == user.id and new_role != Role.ADMIN:
+        raise ValidationFailed(
+            {"role": "You cannot remove your own admin role; ask another admin."}
+        )
+    old_role = user.role
+    if old_role == new_role.value:
+        return user
+    user.role = new_role.value
+    _revoke_all(session, user.id)
+    audit.append(
+        session=session,
+        actor_id=actor.id if actor else None,
+        action="user.role_changed",
+        entity_type="user",
+        entity_id=user.id,
+        data={"email": user.email, "from": old_role, "to": user.role},
+    )
+    outbox.enqueue(
+        session=session,
+        topic="user.role_changed",
+        payload={"user_id": user.id, "role": user.role},
+    )
+    return user
+
+
+def set_active(
+    *, session: Session, actor: User | None, user_id: int, active: bool
+) -> User:
+    """Disable (ending every session at once) or re-enable an account."""
+    _require(actor, Action.MANAGE_USERS)
+    user = get_user(session=session, user_id=user_id)
+    if actor is not None and actor.id == user.id and not active:
+        raise ValidationFailed({"user": "You cannot disable your own account."})
+    if user.is_active == active:
+        return user
+    user.is_active = active
+    if not active:
+        _revoke_all(session, user.id)
+    action = "user.enabled" if active else "user.disabled"
+    audit.append(
+        session=session,
+        actor_id=actor.id if actor else None,
+        action=action,
+        entity_type="user",
+        entity_id=user.id,
+        data={"email": user.email},
+    )
+    outbox.enqueue(session=session, topic=action, payload={"user_id": user.id})
+    return user
+
+
+def count_users(*, session: Session) -> int:
+    """How many accounts exist."""
+    return session.scalar(select(func.count(User.id))) or 0

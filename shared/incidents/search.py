@@ -1,0 +1,262 @@
+"""Dashboard search: qualifiers in the search box plus free text, filters, sorting, paging.
+
+`status:open priority:p1 owner:me component:rds env:prod disk full` — values may be
+comma-separated (`status:open,blocked`). PostgreSQL uses the weighted full-text vector and
+trigram indexes (see the migration); SQLite falls back to LIKE over the same fields.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import Select, and_, func, literal_column, or_, select
+from sqlalchemy.orm import Session
+
+from shared.accounts.models import User
+from shared.incidents.lifecycle import Status, parse_status
+from shared.incidents.models import ENVIRONMENTS, Incident, Priority
+
+QUALIFIERS = {
+    "status": "statuses",
+    "is": "statuses",
+    "priority": "priorities",
+    "prio": "priorities",
+    "owner": "owner",
+    "assignee": "owner",
+    "component": "components",
+    "comp": "components",
+    "env": "environments",
+    "environment": "environments",
+}
+SORTS = ("priority", "recent", "oldest")
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Filters:
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[str, ...] = ()
+    owner: str = ""  # "me", "none", a user id, or an email / its local part
+    components: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
+    text: str = ""
+    problems: tuple[str, ...] = field(default=(), compare=False)
+
+    def without_status(self) -> Filters:
+        return replace(self, statuses=())
+
+
+def _split(value: str) -> list[str]:
+    return [v for v in (part.strip() for part in value.split(",")) if v]
+
+
+def parse_query(query: str, base: Filters | None = None) -> Filters:
+    """Read qualifiers and free text from the search box, on top of the dropdown filters."""
+    base = base or Filters()
+    values: dict[str, list[str]] = {
+        "statuses": list(base.statuses),
+        "priorities": list(base.priorities),
+        "components": list(base.components),
+        "environments": list(base.environments),
+    }
+    owner = base.owner
+    words: list[str] = []
+    problems: list[str] = list(base.problems)
+    for token in (query or "").split():
+        name, sep, value = token.partition(":")
+        target = QUALIFIERS.get(name.lower()) if sep else None
+        if target is None:
+            words.append(token)
+            continue
+        if not value:
+            problems.append(f"'{name}:' needs a value, e.g. {name}:{_example(target)}.")
+            continue
+        if target == "owner":
+            owner = value.lower()
+            continue
+        for item in _split(value):
+            normalised = _normalise(target, item, problems)
+            if normalised and normalised not in values[target]:
+                values[target].append(normalised)
+    return Filters(
+        statuses=tuple(values["statuses"]),
+        priorities=tuple(values["priorities"]),
+        owner=owner,
+        components=tuple(values["components"]),
+        environments=tuple(values["environments"]),
+        text=" ".join(words + ([base.text] if base.text else [])).strip(),
+        problems=tuple(problems),
+    )
+
+
+def _example(target: str) -> str:
+    return {
+        "statuses": "open",
+        "priorities": "p1",
+        "owner": "me",
+        "components": "rds",
+        "environments": "prod",
+    }[target]
+
+
+def _normalise(target: str, item: str, problems: list[str]) -> str | None:
+    if target == "statuses":
+        try:
+            return parse_status(item).value
+        except ValueError as error:
+            problems.append(str(error).capitalize() + ".")
+            return None
+    if target == "priorities":
+        upper = item.upper()
+        if upper not in {p.value for p in Priority}:
+            problems.append(f"Unknown priority {item!r} (use p1, p2, p3 or p4).")
+            return None
+        return upper
+    if target == "environments":
+        lower = item.lower()
+        if lower not in ENVIRONMENTS:
+            problems.append(
+                f"Unknown environment {item!r} (use one of: {', '.join(ENVIRONMENTS)})."
+            )
+            return None
+        return lower
+    return item.lower()
+
+
+def _owner_clause(session: Session, owner: str, me_id: int | None):
+    if owner == "me":
+        return Incident.owner_id == me_id
+    if owner in ("none", "nobody", "unassigned"):
+        return Incident.owner_id.is_(None)
+    if owner.isdigit():
+        return Incident.owner_id == int(owner)
+    pattern = owner if "@" in owner else f"{owner}@%"
+    return Incident.owner_id.in_(select(User.id).where(User.email.like(pattern)))
+
+
+def _text_clause(session: Session, text: str):
+    words = _WORD_RE.findall(text.lower())
+    if not words:
+        return None
+    if session.get_bind().dialect.name == "postgresql":
+        # Prefix-match the last word so results follow the user as they type.
+        tsquery = " & ".join(words[:-1] + [words[-1] + ":*"])
+        vector = literal_column("incidents.search_vector")
+        return or_(
+            vector.op("@@")(
+                func.to_tsquery(literal_column("'english'::regconfig"), tsquery)
+            ),
+            Incident.title.op("%")(text),  # trigram similarity: forgives typos
+            Incident.key.ilike(text.strip() + "%"),
+        )
+    clauses = []
+    for word in words:
+        like = f"%{word}%"
+        clauses.append(
+            or_(
+                Incident.title.ilike(like),
+                Incident.description.ilike(like),
+                Incident.component.ilike(like),
+                Incident.key.ilike(like),
+            )
+        )
+    return and_(*clauses)
+
+
+def apply_filters(
+    session: Session, statement: Select, filters: Filters, me_id: int | None
+) -> Select:
+    if filters.statuses:
+        statement = statement.where(Incident.status.in_(filters.statuses))
+    if filters.priorities:
+        statement = statement.where(Incident.priority.in_(filters.priorities))
+    if filters.owner:
+        statement = statement.where(_owner_clause(session, filters.owner, me_id))
+    if filters.components:
+        statement = statement.where(Incident.component.in_(filters.components))
+    if filters.environments:
+        statement = statement.where(Incident.environment.in_(filters.environments))
+    text_clause = _text_clause(session, filters.text)
+    if text_clause is not None:
+        statement = statement.where(text_clause)
+    return statement
+
+
+def _order(sort: str):
+    if sort == "recent":
+        return (Incident.updated_at.desc(), Incident.id.desc())
+    if sort == "oldest":
+        return (Incident.updated_at.asc(), Incident.id.asc())
+    # Priority: P1 first; within a priority, what moved most recently first.
+    return (Incident.priority.asc(), Incident.updated_at.desc(), Incident.id.desc())
+
+
+@dataclass(frozen=True)
+class Page:
+    incidents: list[Incident]
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 1
+
+
+def search(
+    *,
+    session: Session,
+    filters: Filters,
+    me_id: int | None,
+    sort: str = "priority",
+    page: int = 1,
+    page_size: int = 50,
+) -> Page:
+    """One page of incidents matching the filters, in the chosen order."""
+    sort = sort if sort in SORTS else "priority"
+    page = max(1, page)
+    base = apply_filters(session, select(Incident), filters, me_id)
+    total = (
+        session.scalar(select(func.count()).select_from(base.order_by(None).subquery()))
+        or 0
+    )
+    rows = session.scalars(
+        base.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size)
+    ).unique()
+    return Page(incidents=list(rows), total=total, page=page, page_size=page_size)
+
+
+def count_by_status(
+    *, session: Session, filters: Filters, me_id: int | None
+) -> dict[str, int]:
+    """How many incidents are in each status, under every filter except status."""
+    statement = apply_filters(
+        session,
+        select(Incident.status, func.count(Incident.id)),
+        filters.without_status(),
+        me_id,
+    ).group_by(Incident.status)
+    counts = {status.value: 0 for status in Status}
+    for status, count in session.execute(statement):
+        counts[status] = count
+    return counts
+
+
+def distinct_components(*, session: Session) -> list[str]:
+    """Components in use, for the filter dropdown."""
+    return [
+        c
+        for c in session.scalars(
+            select(Incident.component).distinct().order_by(Incident.component)
+        )
+        if c
+    ]

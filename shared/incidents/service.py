@@ -1,0 +1,452 @@
+"""Incident operations. Each checks the policy, changes rows, appends audit events and
+writes outbox messages in the caller's transaction — one commit makes all of it real."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from shared.accounts.models import User
+from shared.audit import service as audit
+from shared.db import utcnow
+from shared.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    TransitionNotAllowed,
+    ValidationFailed,
+)
+from shared.incidents.lifecycle import (
+    TIMESTAMP_FIELD,
+    Requirement,
+    Status,
+    find_transition,
+    transitions_from,
+)
+from shared.incidents.models import ENVIRONMENTS, Comment, Incident, Priority, Watcher
+from shared.outbox import service as outbox
+from shared.permissions import Action, can
+
+KEY_RE = re.compile(r"^\s*INC-(\d+)\s*$", re.IGNORECASE)
+TITLE_MAX = 200
+COMPONENT_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,79}$")
+
+
+def get_incident(*, session: Session, ref: str | int) -> Incident:
+    """The incident with this id or key ("INC-42"), or NotFound."""
+    incident_id: int | None = None
+    if isinstance(ref, int):
+        incident_id = ref
+    else:
+        match = KEY_RE.match(ref)
+        if match:
+            incident_id = int(match.group(1))
+        elif ref.strip().isdigit():
+            incident_id = int(ref)
+    incident = session.get(Incident, incident_id) if incident_id else None
+    if incident is None:
+        raise NotFound(f"No incident {ref}.")
+    return incident
+
+
+def _user_exists(session: Session, user_id: int | None) -> User | None:
+    if user_id is None:
+        return None
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise ValidationFailed({"owner": "Choose an active user as owner."})
+    return user
+
+
+def _validate_details(
+    *,
+    title: str,
+    description: str,
+    component: str,
+    environment: str,
+    priority: str | None = None,
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = "Give the incident a title."
+    elif len(title.strip()) > TITLE_MAX:
+        errors["title"] = f"Keep the title under {TITLE_MAX} characters."
+    if len(description) > 50_000:
+        errors["description"] = "Keep the description under 50,000 characters."
+    if component and not COMPONENT_RE.match(component):
+        errors["component"] = (
+            "Use lower-case letters, digits, '.', '_', '/' or '-' (e.g. rds, api-gateway)."
+        )
+    if environment not in ENVIRONMENTS:
+        errors["environment"] = f"Choose one of: {', '.join(ENVIRONMENTS)}."
+    if priority is not None and priority not in {p.value for p in Priority}:
+        errors["priority"] = "Choose a priority from P1 (highest) to P4."
+    return errors
+
+
+def _require(
+    actor: User, action: Action, incident: Incident | None, message: str
+) -> None:
+    if not can(actor, action, incident):
+        raise PermissionDenied(message)
+
+
+def _check_version(incident: Incident, expected_version: int | None) -> None:
+    if expected_version is not None and incident.version != expected_version:
+        raise Conflict(
+            f"{incident.key} was changed by someone else since you opened it. "
+            "Reload the page to see the latest version, then try again."
+        )
+
+
+def _flush(session: Session, incident: Incident) -> None:
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(
+            f"{incident.key} was changed by someone else at the same moment. Reload and try again."
+        ) from None
+
+
+def _record(
+    session: Session,
+    actor: User,
+    incident: Incident,
+    action: str,
+    data: dict,
+    topic: str | None = None,
+):
+    audit.append(
+        session=session,
+        actor_id=actor.id,
+        action=action,
+        entity_type="incident",
+        entity_id=incident.id,
+        incident_id=incident.id,
+        data=data,
+    )
+    outbox.enqueue(
+        session=session,
+        topic=topic or action,
+        payload={
+            "incident_id": incident.id,
+            "key": incident.key,
+            "actor_id": actor.id,
+            **data,
+        },
+    )
+
+
+def create_incident(
+    *,
+    session: Session,
+    actor: User,
+    title: str,
+    description: str = "",
+    priority: str = "P3",
+    component: str = "",
+    environment: str = "prod",
+    owner_id: int | None = None,
+    due_date: date | None = None,
+) -> Incident:
+    """File a new incident; the reporter watches it."""
+    _require(actor, Action.CREATE, None, "You cannot file incidents.")
+    title, component = (title or "").strip(), (component or "").strip().lower()
+    priority = (priority or "").strip().upper()
+    errors = _validate_details(
+        title=title,
+        description=description or "",
+        component=component,
+        environment=environment,
+        priority=priority,
+    )
+    if owner_id is not None and owner_id != actor.id and not can(actor, Action.ASSIGN):
+        errors["owner"] = (
+            "Members can only make themselves the owner; a lead can assign someone else."
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    _user_exists(session, owner_id)
+    now = utcnow()
+    incident = Incident(
+        title=title,
+        description=description or "",
+        priority=priority,
+        component=component,
+        environment=environment,
+        owner_id=owner_id,
+        reporter_id=actor.id,
+        due_date=due_date,
+        status=Status.OPEN.value,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(incident)
+    session.flush()
+    incident.key = f"INC-{incident.id}"
+    incident.watchers.append(Watcher(user_id=actor.id))
+    session.flush()
+    _record(
+        session,
+        actor,
+        incident,
+        "incident.created",
+        {
+            "title": incident.title,
+            "priority": incident.priority,
+            "component": incident.component,
+            "environment": incident.environment,
+            "owner_id": incident.owner_id,
+        },
+    )
+    return incident
+
+
+def allowed_transitions(*, actor: User, incident: Incident):
+    """The moves this user may make on this incident now (what the UI offers)."""
+    return [
+        t for t in transitions_from(incident.status) if can(actor, t.action, incident)
+    ]
+
+
+def transition(
+    *,
+    session: Session,
+    incident_id: int,
+    actor: User,
+    to: str,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> Incident:
+    """Move an incident to another status, if the lifecycle and the policy allow it."""
+    incident = get_incident(session=session, ref=incident_id)
+    try:
+        target = Status(to)
+    except ValueError:
+        raise TransitionNotAllowed(f"There is no status {to!r}.") from None
+    current = Status(incident.status)
+    move = find_transition(current, target)
+    if move is None:
+        allowed = ", ".join(t.label for t in transitions_from(current)) or "none"
+        raise TransitionNotAllowed(
+            f"{incident.key} is {current.label}; it cannot move to {target.label}. From {current.label}: {allowed}."
+        )
+    if not can(actor, move.action, incident):
+        who = (
+            "a lead or admin"
+            if move.action != Action.WORK
+            else "its owner, its reporter, a lead or an admin"
+        )
+        raise PermissionDenied(
+            f"Only {who} can move {incident.key} from {current.label} to {target.label}."
+        )
+    _check_version(incident, expected_version)
+    reason = (reason or "").strip()
+    if move.requires == Requirement.REASON and not reason:
+        raise ValidationFailed(
+            {"reason": f"Say why {incident.key} moves to {move.label}."}
+        )
+    if move.requires == Requirement.RESOLUTION and not reason:
+        raise ValidationFailed(
+            {"resolution": "Write a resolution summary: what fixed it."}
+        )
+    now = utcnow()
+    incident.status = target.value
+    incident.updated_at = now
+    stamp = TIMESTAMP_FIELD.get(target)
+    if stamp:
+        setattr(incident, stamp, now)
+    if target == Status.BLOCKED:
+        incident.blocked_reason = reason
+    elif current == Status.BLOCKED:
+        incident.blocked_reason = None
+    if target == Status.RESOLVED:
+        incident.resolution_summary = reason
+    if current in (Status.RESOLVED, Status.CLOSED) and target == Status.IN_PROGRESS:
+        incident.resolved_at = None
+        incident.closed_at = None
+    _flush(session, incident)
+    data = {"from": current.value, "to": target.value}
+    if reason:
+        data["reason"] = reason
+    _record(session, actor, incident, "incident.status_changed", data)
+    return incident
+
+
+def assign(
+    *,
+    session: Session,
+    incident_id: int,
+    actor: User,
+    owner_id: int | None,
+    expected_version: int | None = None,
+) -> Incident:
+    """Make a user (or nobody) the owner; the new owner starts watching."""
+    incident = get_incident(session=session, ref=incident_id)
+    _require(
+        actor, Action.ASSIGN, incident, "Only a lead or an admin can assign incidents."
+    )
+    _check_version(incident, expected_version)
+    owner = _user_exists(session, owner_id)
+    if incident.owner_id == owner_id:
+        return incident
+    old = incident.owner.email if incident.owner else None
+    incident.owner_id = owner_id
+    incident.updated_at = utcnow()
+    if owner is not None and owner.id not in incident.watcher_ids():
+        incident.watchers.append(Watcher(user_id=owner.id))
+    _flush(session, incident)
+    _record(
+        session,
+        actor,
+        incident,
+        "incident.assigned",
+        {"from": old, "to": owner.email if owner else None, "owner_id": owner_id},
+    )
+    return incident
+
+
+def change_priority(
+    *,
+    session: Session,
+    incident_id: int,
+    actor: User,
+    priority: str,
+    expected_version: int | None = None,
+) -> Incident:
+    """Re-prioritise an incident."""
+    incident = get_incident(session=session, ref=incident_id)
+    _require(
+        actor,
+        Action.PRIORITISE,
+        incident,
+        "Only a lead or an admin can change the priority.",
+    )
+    _check_version(incident, expected_version)
+    priority = (priority or "").strip().upper()
+    if priority not in {p.value for p in Priority}:
+        raise ValidationFailed(
+            {"priority": "Choose a priority from P1 (highest) to P4."}
+        )
+    if incident.priority == priority:
+        return incident
+    old = incident.priority
+    incident.priority = priority
+    incident.updated_at = utcnow()
+    _flush(session, incident)
+    _record(
+        session,
+        actor,
+        incident,
+        "incident.priority_changed",
+        {"from": old, "to": priority},
+    )
+    return incident
+
+
+def update_details(
+    *,
+    session: Session,
+    incident_id: int,
+    actor: User,
+    title: str,
+    description: str,
+    component: str,
+    environment: str,
+    expected_version: int | None = None,
+) -> Incident:
+    """Edit title, description, component and environment; the audit records old -> new."""
+    incident = get_incident(session=session, ref=incident_id)
+    _require(
+        actor,
+        Action.WORK,
+        incident,
+        "Only its owner, its reporter, a lead or an admin can edit this incident.",
+    )
+    _check_version(incident, expected_version)
+    title, component = (title or "").strip(), (component or "").strip().lower()
+    errors = _validate_details(
+        title=title,
+        description=description or "",
+        component=component,
+        environment=environment,
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    new = {
+        "title": title,
+        "description": description or "",
+        "component": component,
+        "environment": environment,
+    }
+    changes = {
+        f: {"from": getattr(incident, f), "to": v}
+        for f, v in new.items()
+        if getattr(incident, f) != v
+    }
+    if not changes:
+        return incident
+    for name, change in changes.items():
+        setattr(incident, name, change["to"])
+    incident.updated_at = utcnow()
+    _flush(session, incident)
+    _record(session, actor, incident, "incident.edited", {"changes": changes})
+    return incident
+
+
+def add_comment(
+    *, session: Session, incident_id: int, actor: User, body: str
+) -> Comment:
+    """Comment on an incident."""
+    incident = get_incident(session=session, ref=incident_id)
+    _require(actor, Action.COMMENT, incident, "You cannot comment.")
+    body = (body or "").strip()
+    if not body:
+        raise ValidationFailed({"body": "Write something to comment."})
+    if len(body) > 20_000:
+        raise ValidationFailed({"body": "Keep comments under 20,000 characters."})
+    comment = Comment(incident_id=incident.id, author_id=actor.id, body=body)
+    session.add(comment)
+    # A comment leaves the incident row (and its version) alone, so commenting never turns
+    # someone else's pending status change into a conflict.
+    session.flush()
+    _record(
+        session,
+        actor,
+        incident,
+        "incident.commented",
+        {"comment_id": comment.id, "body": body},
+    )
+    return comment
+
+
+def set_watching(
+    *, session: Session, incident_id: int, actor: User, watching: bool
+) -> Incident:
+    """Watch or stop watching an incident."""
+    incident = get_incident(session=session, ref=incident_id)
+    _require(actor, Action.WATCH, incident, "You cannot watch incidents.")
+    existing = session.scalar(
+        select(Watcher).where(
+            Watcher.incident_id == incident.id, Watcher.user_id == actor.id
+        )
+    )
+    if watching == (existing is not None):
+        return incident
+    if watching:
+        incident.watchers.append(Watcher(user_id=actor.id))
+    else:
+        incident.watchers.remove(existing)
+    session.flush()
+    _record(
+        session,
+        actor,
+        incident,
+        "incident.watched" if watching else "incident.unwatched",
+        {},
+    )
+    return incident

@@ -1,0 +1,8 @@
+"""Import every domain's models so Base.metadata knows all tables (Alembic, tests)."""
+
+
+def import_all_models() -> None:
+    from shared.accounts import models as _accounts  # noqa: F401
+    from shared.audit import models as _audit  # noqa: F401
+    from shared.incidents import models as _incidents  # noqa: F401
+    from shared.outbox import models as _outbox  # noqa: F401

@@ -1,0 +1,318 @@
+"""Wiring of the Terraform tree, checked offline with python-hcl2 (see tfcheck.py).
+
+The real tree must have no problem; deliberately broken copies must fail with a message
+that names the problem, so the checker is known to catch what it claims to catch.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import tfcheck
+
+EXPECTED_MODULES = (
+    "alb",
+    "bastion",
+    "ecs_cluster",
+    "ecs_service",
+    "evidence_bucket",
+    "github_oidc",
+    "iam",
+    "monitoring",
+    "network",
+    "rds",
+    "redis",
+    "state_backend",
+)
+EXPECTED_ENVS = ("bootstrap", "dev", "staging", "prod", "preview-base", "preview")
+
+
+def _format(problems: list[str]) -> str:
+    return "\n".join(f"  - {p}" for p in problems)
+
+
+def test_expected_modules_and_envs_exist(terraform_root: Path) -> None:
+    modules = {p.name for p in (terraform_root / "modules").iterdir() if p.is_dir()}
+    envs = {p.name for p in (terraform_root / "envs").iterdir() if p.is_dir()}
+    assert not set(EXPECTED_MODULES) - modules, (
+        f"missing modules: {sorted(set(EXPECTED_MODULES) - modules)}"
+    )
+    assert not set(EXPECTED_ENVS) - envs, (
+        f"missing environments: {sorted(set(EXPECTED_ENVS) - envs)}"
+    )
+
+
+def test_real_tree_has_no_wiring_problem(terraform_root: Path) -> None:
+    problems = tfcheck.check_tree(terraform_root)
+    assert not problems, (
+        f"{len(problems)} Terraform wiring problem(s):\n{_format(problems)}"
+    )
+
+
+@pytest.mark.parametrize("module", EXPECTED_MODULES)
+def test_module_readme_lists_exactly_its_inputs_and_outputs(
+    terraform_root: Path, module: str
+) -> None:
+    path = terraform_root / "modules" / module
+    readme = path / "README.md"
+    assert readme.is_file(), f"{readme} is missing"
+    tfdir = tfcheck.TfDir.load(path, terraform_root)
+    tables = tfcheck.readme_tables(readme.read_text(encoding="utf-8"))
+    assert tables["inputs"] == set(tfdir.variables), (
+        f"{module}/README.md Inputs table vs variables.tf: "
+        f"not listed {sorted(set(tfdir.variables) - tables['inputs'])}, "
+        f"not declared {sorted(tables['inputs'] - set(tfdir.variables))}"
+    )
+    assert tables["outputs"] == set(tfdir.outputs), (
+        f"{module}/README.md Outputs table vs outputs.tf: "
+        f"not listed {sorted(set(tfdir.outputs) - tables['outputs'])}, "
+        f"not declared {sorted(tables['outputs'] - set(tfdir.outputs))}"
+    )
+
+
+def test_preview_reads_only_outputs_that_preview_base_declares(
+    terraform_root: Path,
+) -> None:
+    """`data.terraform_remote_state.<x>.outputs.Y` in preview must be an output of preview-base."""
+    preview = tfcheck.TfDir.load(terraform_root / "envs" / "preview", terraform_root)
+    base = tfcheck.TfDir.load(terraform_root / "envs" / "preview-base", terraform_root)
+    remote_states = {
+        name for kind, name in preview.data_sources if kind == "terraform_remote_state"
+    }
+    assert remote_states, (
+        "preview should read preview-base through data.terraform_remote_state"
+    )
+    used: set[str] = set()
+    pattern = re.compile(r"data\.terraform_remote_state\.([\w-]+)\.outputs\.([\w-]+)")
+    for parsed in preview.files.values():
+        for text in tfcheck.iter_strings(parsed):
+            for body in tfcheck.expressions(text):
+                used.update(output for _, output in pattern.findall(body))
+    assert used, "preview reads no preview-base output"
+    missing = sorted(used - set(base.outputs))
+    assert not missing, (
+        f"preview reads outputs preview-base does not declare: {missing}"
+    )
+
+
+# -- the checker must catch breakage --------------------------------------------------------
+
+
+def _copy_tree(terraform_root: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "terraform"
+    shutil.copytree(
+        terraform_root, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*")
+    )
+    return copy
+
+
+def _first_local_module_call(
+    tree: Path, *, needs_required: bool = False
+) -> tuple[Path, str, Path, str | None]:
+    """(env main.tf, module label, module dir, a required variable it passes) of a module call."""
+    for env in sorted((tree / "envs").iterdir()):
+        main = env / "main.tf"
+        if not main.is_file():
+            continue
+        tfdir = tfcheck.TfDir.load(env, tree)
+        for label, (fname, body) in tfdir.modules.items():
+            source = tfcheck.resolve_source(tfdir, body.get("source"))
+            if fname != "main.tf" or source is None or not source.is_dir():
+                continue
+            module_vars = tfcheck.TfDir.load(source, tree).variables
+            required = sorted(
+                v for v, b in module_vars.items() if "default" not in b and v in body
+            )
+            if needs_required and not required:
+                continue
+            return main, label, source, (required[0] if required else None)
+    raise AssertionError("no env main.tf calls a local module; nothing to break")
+
+
+def _module_block_span(text: str, label: str) -> tuple[int, int]:
+    start = text.index(f'module "{label}" {{')
+    end = text.index("\n}\n", start)
+    return start, end
+
+
+def _break_undeclared_argument(tree: Path) -> str:
+    main, label, _source, _ = _first_local_module_call(tree)
+    text = main.read_text()
+    start, _ = _module_block_span(text, label)
+    line_end = text.index("\n", start)
+    main.write_text(
+        text[: line_end + 1] + '  tfcheck_bogus_argument = "x"\n' + text[line_end + 1 :]
+    )
+    return rf'module "{label}" passes argument "tfcheck_bogus_argument" which is not a declared variable'
+
+
+def _break_missing_required_argument(tree: Path) -> str:
+    main, label, _source, required = _first_local_module_call(tree, needs_required=True)
+    text = main.read_text()
+    start, end = _module_block_span(text, label)
+    block = text[start:end]
+    # Rename the argument: the checker must report the required variable as not passed.
+    renamed, count = re.subn(
+        rf"(?m)^(\s+){re.escape(required)}(\s*=)",
+        r"\1tfcheck_renamed\2",
+        block,
+        count=1,
+    )
+    assert count == 1, f"could not find argument {required} in module {label}"
+    main.write_text(text[:start] + renamed + text[end:])
+    return rf'module "{label}" does not pass required variable "{required}"'
+
+
+def _break_nonexistent_output(tree: Path) -> str:
+    main, label, _source, _ = _first_local_module_call(tree)
+    outputs = main.parent / "outputs.tf"
+    with outputs.open("a") as handle:
+        handle.write(
+            '\noutput "tfcheck_broken" {\n'
+            '  description = "Deliberately broken reference."\n'
+            f"  value       = module.{label}.tfcheck_no_such_output\n"
+            "}\n"
+        )
+    return rf'module\.{label}\.tfcheck_no_such_output references an output "tfcheck_no_such_output"'
+
+
+def _break_undeclared_var(tree: Path) -> str:
+    main = _first_local_module_call(tree)[0]
+    outputs = main.parent / "outputs.tf"
+    with outputs.open("a") as handle:
+        handle.write(
+            '\noutput "tfcheck_undeclared" {\n'
+            '  description = "Uses a variable nobody declared."\n'
+            "  value       = var.tfcheck_not_declared\n"
+            "}\n"
+        )
+    return r'var\.tfcheck_not_declared is used but variable "tfcheck_not_declared" is not declared'
+
+
+def _break_variable_description(tree: Path) -> str:
+    variables = tree / "modules" / "network" / "variables.tf"
+    if not variables.is_file():
+        variables = next(
+            p / "variables.tf"
+            for p in sorted((tree / "modules").iterdir())
+            if (p / "variables.tf").is_file()
+        )
+    text = variables.read_text()
+    match = re.search(
+        r'(?m)^variable "([^"]+)" \{\n(?:(?!^\}).*\n)*?(\s*description\s*=\s*".*"\n)',
+        text,
+    )
+    assert match, f"no single-line description to remove in {variables}"
+    name = match.group(1)
+    variables.write_text(text[: match.start(2)] + text[match.end(2) :])
+    return rf'variable "{re.escape(name)}" has no description'
+
+
+def _break_variable_type(tree: Path) -> str:
+    variables = tree / "envs" / "dev" / "variables.tf"
+    text = variables.read_text()
+    match = re.search(
+        r'(?m)^variable "([^"]+)" \{\n(?:(?!^\}).*\n)*?(\s*type\s*=\s*[a-z]+\n)', text
+    )
+    assert match, f"no simple type line to remove in {variables}"
+    variables.write_text(text[: match.start(2)] + text[match.end(2) :])
+    return rf'variable "{re.escape(match.group(1))}" has no type'
+
+
+def _break_missing_module_file(tree: Path) -> str:
+    (tree / "modules" / "redis" / "versions.tf").unlink()
+    return r"terraform/modules/redis: module is missing versions.tf"
+
+
+def _break_env_provider_tags(tree: Path) -> str:
+    versions = tree / "envs" / "staging" / "versions.tf"
+    text = versions.read_text()
+    new, count = re.subn(r"(?m)^\s*Repository\s*=.*\n", "", text, count=1)
+    assert count == 1, "no Repository default tag to remove in staging/versions.tf"
+    versions.write_text(new)
+    return r'provider "aws" default_tags has no Repository tag'
+
+
+def _break_unpinned_env_provider(tree: Path) -> str:
+    versions = tree / "envs" / "prod" / "versions.tf"
+    text = versions.read_text()
+    new, count = re.subn(
+        r'version\s*=\s*"~> 6\.0"', 'version = ">= 6.0"', text, count=1
+    )
+    assert count == 1, 'prod/versions.tf has no aws version "~> 6.0" to loosen'
+    versions.write_text(new)
+    return r"aws provider version '>= 6.0' is not a pinned range"
+
+
+def _break_readme_row(tree: Path) -> str:
+    readme = tree / "modules" / "rds" / "README.md"
+    text = readme.read_text()
+    match = re.search(r"(?m)^\| `([^`]+)` \|.*\n", text)
+    assert match, "no table row in rds/README.md"
+    readme.write_text(text[: match.start()] + text[match.end() :])
+    return rf'modules/rds/README.md: (variable|output) "{re.escape(match.group(1))}" is not listed'
+
+
+def _break_main_tf_resource(tree: Path) -> str:
+    main = tree / "envs" / "dev" / "main.tf"
+    with main.open("a") as handle:
+        handle.write('\nresource "aws_sns_topic" "stray" {\n  name = "stray"\n}\n')
+    return r"envs/dev/main.tf: must hold only module calls, found resource"
+
+
+BREAKAGES = {
+    "undeclared module argument": _break_undeclared_argument,
+    "missing required argument": _break_missing_required_argument,
+    "nonexistent module output": _break_nonexistent_output,
+    "undeclared var": _break_undeclared_var,
+    "variable without description": _break_variable_description,
+    "variable without type": _break_variable_type,
+    "module file missing": _break_missing_module_file,
+    "default tag missing": _break_env_provider_tags,
+    "env provider not pinned": _break_unpinned_env_provider,
+    "README out of sync": _break_readme_row,
+    "resource in env main.tf": _break_main_tf_resource,
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(BREAKAGES))
+def test_checker_names_the_problem_in_a_broken_copy(
+    terraform_root: Path, tmp_path: Path, breakage: str
+) -> None:
+    tree = _copy_tree(terraform_root, tmp_path)
+    expected = BREAKAGES[breakage](tree)
+    problems = tfcheck.check_tree(tree)
+    assert problems, f"{breakage}: the checker found nothing in the broken copy"
+    assert any(re.search(expected, p) for p in problems), (
+        f"{breakage}: no problem matches {expected!r}; got:\n{_format(problems)}"
+    )
+
+
+def test_expressions_extracts_interpolations_only() -> None:
+    text = 'see var.not_a_ref and $${var.escaped} then ${var.a}-${module.m["k"].out} ${jsonencode({a = "}"})}'
+    assert tfcheck.expressions(text) == [
+        "var.a",
+        'module.m["k"].out',
+        'jsonencode({a = "}"})',
+    ]
+
+
+def test_version_constraints() -> None:
+    assert tfcheck.is_pinned_range("~> 6.0")
+    assert tfcheck.is_pinned_range(">= 1.10, < 2.0")
+    assert not tfcheck.is_pinned_range(">= 6.0")
+    assert tfcheck.has_lower_bound(">= 6.0")
+    assert tfcheck.lower_bound(">= 1.10, < 2.0") == (1, 10)
+    assert tfcheck.lower_bound(">= 1.9") < tfcheck.MIN_TERRAFORM
+
+
+def test_readme_tables_sections() -> None:
+    text = (
+        "# m\n\n| `not_counted` | x |\n\n## Inputs\n\n| Name | Description |\n|--|--|\n| `a` | A |\n"
+        "### Required\n| `b` | B |\n\n## Outputs\n\n| `o` | O |\n\n## Notes\n\n| `ignored` | x |\n"
+        "```\n| `in_code` | x |\n```\n"
+    )
+    assert tfcheck.readme_tables(text) == {"inputs": {"a", "b"}, "outputs": {"o"}}

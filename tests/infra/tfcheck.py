@@ -1,0 +1,663 @@
+"""Static wiring checks for the Terraform tree (no `terraform init`/`validate` is possible here).
+
+Parses every ``.tf`` file with python-hcl2 8.x and reports problems as readable strings:
+
+- every argument passed to a ``module`` block is a declared variable of that module, and every
+  required variable (no ``default``) of the module is passed;
+- every ``module.X.Y`` reference names a module block ``X`` in the same directory and an output
+  ``Y`` of X's source; every ``var.X`` / ``local.X`` / ``data.T.N`` used is declared there;
+- every variable has a ``type`` and a non-empty ``description``; every output a ``description``;
+- every module has main.tf, variables.tf, outputs.tf, versions.tf and README.md, and its
+  versions.tf sets ``required_version`` and an ``aws`` provider with a ``>=`` lower bound;
+- every environment root has backend.tf, main.tf, variables.tf, outputs.tf, versions.tf and
+  terraform.tfvars; main.tf holds only ``module`` blocks; versions are a pinned range
+  (``>= 1.10, < 2.0`` / ``~> 6.0``); the backend is S3 with locking (``use_lockfile`` and/or
+  ``dynamodb_table``; a ``local`` backend only for bootstrap); every ``aws`` provider sets
+  ``allowed_account_ids`` and ``default_tags`` with Environment, Service and Repository;
+  terraform.tfvars sets only declared variables and no secret-looking value;
+- each module's README tables list exactly its variables and outputs.
+
+Run ``python tests/infra/tfcheck.py [terraform-dir]`` to print the problems (exit 1 if any).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import hcl2
+
+MODULE_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md")
+ENV_FILES = (
+    "backend.tf",
+    "main.tf",
+    "variables.tf",
+    "outputs.tf",
+    "versions.tf",
+    "terraform.tfvars",
+)
+# Arguments of a module block that are Terraform meta-arguments, not module variables.
+MODULE_META_ARGS = {"source", "version", "providers", "count", "for_each", "depends_on"}
+# Block types allowed in an environment's main.tf ("main.tf with only module calls").
+ENV_MAIN_ALLOWED = {"module"}
+REQUIRED_DEFAULT_TAGS = ("Environment", "Service", "Repository")
+# Environments allowed to keep their state locally (they create the remote backend).
+LOCAL_STATE_ENVS = {"bootstrap"}
+MIN_TERRAFORM = (1, 10)
+SECRET_NAME = re.compile(
+    r"(password|secret|token|private_key|access_key)", re.IGNORECASE
+)
+
+_IDENT = r"[A-Za-z_][A-Za-z0-9_-]*"
+_VAR_RE = re.compile(rf"(?<![\w.])var\.({_IDENT})")
+_LOCAL_RE = re.compile(rf"(?<![\w.])local\.({_IDENT})")
+_DATA_RE = re.compile(rf"(?<![\w.])data\.({_IDENT})\.({_IDENT})")
+# module.X, module.X.Y, module.X[0].Y, module.X["k"].Y
+_MODULE_RE = re.compile(
+    rf"(?<![\w.])module\.({_IDENT})(?:\[[^\]]*\])?(?:\.({_IDENT}))?"
+)
+
+SERIALIZATION = hcl2.SerializationOptions(
+    explicit_blocks=False, strip_string_quotes=True
+)
+
+
+def load_hcl(path: Path) -> dict[str, Any]:
+    """Parse one HCL file (.tf or .tfvars) into plain dicts (blocks are lists of dicts)."""
+    with path.open(encoding="utf-8") as handle:
+        return hcl2.load(handle, serialization_options=SERIALIZATION)
+
+
+def strip_comments(value: Any) -> Any:
+    """Drop the ``__comments__`` entries python-hcl2 adds."""
+    if isinstance(value, dict):
+        return {k: strip_comments(v) for k, v in value.items() if k != "__comments__"}
+    if isinstance(value, list):
+        return [strip_comments(v) for v in value]
+    return value
+
+
+def expressions(text: str) -> list[str]:
+    """Return the bodies of the ``${...}`` interpolations in a serialized string.
+
+    python-hcl2 renders every non-literal expression as ``${...}``; literal text (descriptions,
+    plain strings) stays outside, so references are only looked for inside these bodies.
+    ``$${`` is an escaped literal and skipped. Quote-aware so braces in strings do not count.
+    """
+    bodies: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        if text.startswith("$${", i):
+            i += 3
+            continue
+        if text.startswith("${", i):
+            depth = 1
+            j = i + 2
+            in_str = False
+            while j < n and depth:
+                ch = text[j]
+                if in_str:
+                    if ch == "\\":
+                        j += 1
+                    elif ch == '"':
+                        in_str = False
+                elif ch == '"':
+                    in_str = True
+                elif ch == "{":
+                    depth += 1
+                elif ch == "}":
+                    depth -= 1
+                j += 1
+            bodies.append(text[i + 2 : j - 1])
+            i = j
+            continue
+        i += 1
+    return bodies
+
+
+def iter_strings(value: Any) -> Iterator[str]:
+    """Yield every string (values and keys) inside a parsed structure."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key == "__comments__":
+                continue
+            yield key
+            yield from iter_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from iter_strings(item)
+
+
+def iter_blocks(
+    parsed: dict[str, Any], block_type: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (label, body) for one-label blocks (variable, output, module, provider)."""
+    for entry in parsed.get(block_type, []) or []:
+        for label, body in entry.items():
+            if label == "__comments__":
+                continue
+            yield label, body if isinstance(body, dict) else {}
+
+
+def iter_two_label_blocks(
+    parsed: dict[str, Any], block_type: str
+) -> Iterator[tuple[str, str, dict]]:
+    """Yield (type, name, body) for resource and data blocks."""
+    for entry in parsed.get(block_type, []) or []:
+        for kind, named in entry.items():
+            if kind == "__comments__" or not isinstance(named, dict):
+                continue
+            for name, body in named.items():
+                if name == "__comments__":
+                    continue
+                yield kind, name, body if isinstance(body, dict) else {}
+
+
+def is_literal_string(value: Any) -> bool:
+    return isinstance(value, str) and "${" not in value.replace("$${", "")
+
+
+def literal_text(value: Any) -> str:
+    """A string value with heredoc markers removed (descriptions may be heredocs)."""
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
+    match = re.match(r"^<<-?(\w+)\n(.*)\n\s*\1$", text, re.DOTALL)
+    if match:
+        text = match.group(2)
+    return text.strip()
+
+
+@dataclass
+class TfDir:
+    """One directory of .tf files, merged."""
+
+    path: Path
+    root: Path  # the terraform/ directory, for readable paths
+    files: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # file name -> parsed
+    parse_errors: list[str] = field(default_factory=list)
+
+    @property
+    def rel(self) -> str:
+        try:
+            return str(self.path.relative_to(self.root.parent))
+        except ValueError:
+            return str(self.path)
+
+    @classmethod
+    def load(cls, path: Path, root: Path) -> TfDir:
+        tfdir = cls(path=path, root=root)
+        for tf in sorted(path.glob("*.tf")):
+            try:
+                tfdir.files[tf.name] = load_hcl(tf)
+            except Exception as exc:  # noqa: BLE001 - any parse failure is a reported problem
+                tfdir.parse_errors.append(
+                    f"{tfdir.rel}/{tf.name}: does not parse as HCL: {exc}"
+                )
+        return tfdir
+
+    def blocks(self, block_type: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Yield (file, label, body) for one-label blocks across files."""
+        for fname, parsed in self.files.items():
+            for label, body in iter_blocks(parsed, block_type):
+                yield fname, label, body
+
+    @property
+    def variables(self) -> dict[str, dict[str, Any]]:
+        return {label: body for _, label, body in self.blocks("variable")}
+
+    @property
+    def outputs(self) -> dict[str, dict[str, Any]]:
+        return {label: body for _, label, body in self.blocks("output")}
+
+    @property
+    def modules(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        return {label: (fname, body) for fname, label, body in self.blocks("module")}
+
+    @property
+    def locals(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for parsed in self.files.values():
+            for entry in parsed.get("locals", []) or []:
+                merged.update({k: v for k, v in entry.items() if k != "__comments__"})
+        return merged
+
+    @property
+    def data_sources(self) -> set[tuple[str, str]]:
+        found = set()
+        for parsed in self.files.values():
+            for kind, name, _ in iter_two_label_blocks(parsed, "data"):
+                found.add((kind, name))
+        return found
+
+    def terraform_blocks(self, fname: str | None = None) -> list[dict[str, Any]]:
+        out = []
+        for name, parsed in self.files.items():
+            if fname is None or name == fname:
+                out.extend(
+                    b for b in parsed.get("terraform", []) or [] if isinstance(b, dict)
+                )
+        return out
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in re.findall(r"\d+", text)[:3])
+
+
+def constraint_parts(constraint: str) -> list[tuple[str, tuple[int, ...]]]:
+    parts = []
+    for raw in constraint.split(","):
+        match = re.match(r"^\s*(>=|<=|~>|>|<|=|!=)?\s*v?([\d.]+)\s*$", raw)
+        if match:
+            parts.append((match.group(1) or "=", parse_version(match.group(2))))
+        else:
+            parts.append(("?", ()))
+    return parts
+
+
+def has_lower_bound(constraint: str) -> bool:
+    return any(op in (">=", ">", "~>") for op, _ in constraint_parts(constraint))
+
+
+def is_pinned_range(constraint: str) -> bool:
+    """`~> X.Y`, or both a lower (>=) and an upper (<) bound."""
+    ops = {op for op, _ in constraint_parts(constraint)}
+    return "~>" in ops or (bool(ops & {">=", ">"}) and bool(ops & {"<", "<="}))
+
+
+def lower_bound(constraint: str) -> tuple[int, ...] | None:
+    bounds = [
+        v for op, v in constraint_parts(constraint) if op in (">=", ">", "~>", "=")
+    ]
+    return max(bounds) if bounds else None
+
+
+def resolve_source(tfdir: TfDir, source: Any) -> Path | None:
+    if isinstance(source, str) and source.startswith(("./", "../")):
+        return (tfdir.path / source).resolve()
+    return None
+
+
+class Checker:
+    """Collects problems for a whole terraform/ tree."""
+
+    def __init__(self, terraform_root: Path):
+        self.root = Path(terraform_root).resolve()
+        self._dirs: dict[Path, TfDir] = {}
+        self.problems: list[str] = []
+
+    # -- loading ---------------------------------------------------------------------------
+    def dir(self, path: Path) -> TfDir:
+        path = path.resolve()
+        if path not in self._dirs:
+            self._dirs[path] = TfDir.load(path, self.root)
+        return self._dirs[path]
+
+    def module_dirs(self) -> list[Path]:
+        base = self.root / "modules"
+        return sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def env_dirs(self) -> list[Path]:
+        base = self.root / "envs"
+        return sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def all_tf_dirs(self) -> list[Path]:
+        dirs = {
+            p.parent for p in self.root.rglob("*.tf") if ".terraform" not in p.parts
+        }
+        return sorted(dirs)
+
+    def report(self, message: str) -> None:
+        self.problems.append(message)
+
+    # -- checks ----------------------------------------------------------------------------
+    def run(self) -> list[str]:
+        for path in self.all_tf_dirs():
+            tfdir = self.dir(path)
+            self.problems.extend(tfdir.parse_errors)
+            self.check_declarations(tfdir)
+            self.check_references(tfdir)
+            self.check_module_calls(tfdir)
+        for path in self.module_dirs():
+            self.check_module_layout(self.dir(path))
+        for path in self.env_dirs():
+            self.check_env_layout(self.dir(path))
+        return self.problems
+
+    def check_declarations(self, tfdir: TfDir) -> None:
+        for fname, name, body in tfdir.blocks("variable"):
+            where = f'{tfdir.rel}/{fname}: variable "{name}"'
+            if "type" not in body:
+                self.report(f"{where} has no type")
+            if not literal_text(body.get("description")):
+                self.report(f"{where} has no description")
+        for fname, name, body in tfdir.blocks("output"):
+            if not literal_text(body.get("description")):
+                self.report(f'{tfdir.rel}/{fname}: output "{name}" has no description')
+
+    def check_references(self, tfdir: TfDir) -> None:
+        variables = tfdir.variables
+        locals_ = tfdir.locals
+        modules = tfdir.modules
+        data = tfdir.data_sources
+        for fname, parsed in tfdir.files.items():
+            seen: set[tuple[str, ...]] = set()
+            for text in iter_strings(parsed):
+                for body in expressions(text):
+                    for name in _VAR_RE.findall(body):
+                        if name not in variables and ("var", name) not in seen:
+                            seen.add(("var", name))
+                            self.report(
+                                f"{tfdir.rel}/{fname}: var.{name} is used but variable "
+                                f'"{name}" is not declared in {tfdir.rel}'
+                            )
+                    for name in _LOCAL_RE.findall(body):
+                        if name not in locals_ and ("local", name) not in seen:
+                            seen.add(("local", name))
+                            self.report(
+                                f"{tfdir.rel}/{fname}: local.{name} is used but not defined in locals"
+                            )
+                    for kind, name in _DATA_RE.findall(body):
+                        if (kind, name) not in data and (
+                            "data",
+                            kind,
+                            name,
+                        ) not in seen:
+                            seen.add(("data", kind, name))
+                            self.report(
+                                f"{tfdir.rel}/{fname}: data.{kind}.{name} is used but not declared"
+                            )
+                    for mod, output in _MODULE_RE.findall(body):
+                        key = ("module", mod, output)
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                        if mod not in modules:
+                            self.report(
+                                f'{tfdir.rel}/{fname}: module.{mod} is referenced but no module "{mod}" '
+                                f"block exists in {tfdir.rel}"
+                            )
+                            continue
+                        if not output:
+                            continue
+                        source = resolve_source(tfdir, modules[mod][1].get("source"))
+                        if source is None or not source.is_dir():
+                            continue  # remote source or missing dir (reported by check_module_calls)
+                        if output not in self.dir(source).outputs:
+                            self.report(
+                                f"{tfdir.rel}/{fname}: module.{mod}.{output} references an output "
+                                f'"{output}" that {self._rel(source)} does not declare'
+                            )
+
+    def check_module_calls(self, tfdir: TfDir) -> None:
+        for name, (fname, body) in tfdir.modules.items():
+            where = f'{tfdir.rel}/{fname}: module "{name}"'
+            source_value = body.get("source")
+            if not source_value:
+                self.report(f"{where} has no source")
+                continue
+            source = resolve_source(tfdir, source_value)
+            if source is None:
+                continue  # registry/git source: its variables are not available offline
+            if not source.is_dir() or not any(source.glob("*.tf")):
+                self.report(
+                    f"{where} has source {source_value!r} which is not a module directory"
+                )
+                continue
+            declared = self.dir(source).variables
+            passed = {
+                k for k in body if k not in MODULE_META_ARGS and k != "__comments__"
+            }
+            for arg in sorted(passed - set(declared)):
+                self.report(
+                    f'{where} passes argument "{arg}" which is not a declared variable of {self._rel(source)}'
+                )
+            for var in sorted(set(declared) - passed):
+                if "default" not in declared[var]:
+                    self.report(
+                        f'{where} does not pass required variable "{var}" of {self._rel(source)} (it has no default)'
+                    )
+
+    def check_versions(self, tfdir: TfDir, *, pinned: bool) -> None:
+        where = f"{tfdir.rel}/versions.tf"
+        blocks = tfdir.terraform_blocks("versions.tf")
+        required_version = next(
+            (b["required_version"] for b in blocks if "required_version" in b), None
+        )
+        if not isinstance(required_version, str):
+            self.report(f"{where}: terraform block has no required_version")
+        else:
+            low = lower_bound(required_version)
+            if pinned and not is_pinned_range(required_version):
+                self.report(
+                    f"{where}: required_version {required_version!r} is not a pinned range (e.g. '>= 1.10, < 2.0')"
+                )
+            if not pinned and not has_lower_bound(required_version):
+                self.report(
+                    f"{where}: required_version {required_version!r} has no lower bound"
+                )
+            if low is not None and low < MIN_TERRAFORM:
+                self.report(
+                    f"{where}: required_version {required_version!r} allows Terraform older than 1.10"
+                )
+        aws = None
+        for block in blocks:
+            for providers in block.get("required_providers", []) or []:
+                if isinstance(providers, dict) and "aws" in providers:
+                    aws = providers["aws"]
+        if not isinstance(aws, dict):
+            self.report(f"{where}: required_providers has no aws provider")
+            return
+        if aws.get("source") != "hashicorp/aws":
+            self.report(
+                f"{where}: aws provider source should be hashicorp/aws, got {aws.get('source')!r}"
+            )
+        version = aws.get("version")
+        if not isinstance(version, str):
+            self.report(f"{where}: aws provider has no version constraint")
+        elif pinned and not is_pinned_range(version):
+            self.report(
+                f"{where}: aws provider version {version!r} is not a pinned range (e.g. '~> 6.0')"
+            )
+        elif not pinned and ">=" not in version:
+            self.report(
+                f"{where}: aws provider version {version!r} has no '>=' lower bound"
+            )
+
+    def check_module_layout(self, tfdir: TfDir) -> None:
+        for fname in MODULE_FILES:
+            if not (tfdir.path / fname).is_file():
+                self.report(f"{tfdir.rel}: module is missing {fname}")
+        if (tfdir.path / "versions.tf").is_file():
+            self.check_versions(tfdir, pinned=False)
+        for block in tfdir.terraform_blocks():
+            if block.get("backend"):
+                self.report(f"{tfdir.rel}: a module must not configure a backend")
+        if (tfdir.path / "README.md").is_file():
+            self.problems.extend(readme_problems(tfdir))
+
+    def check_env_layout(self, tfdir: TfDir) -> None:
+        env = tfdir.path.name
+        for fname in ENV_FILES:
+            if not (tfdir.path / fname).is_file():
+                self.report(f"{tfdir.rel}: environment root is missing {fname}")
+        main = tfdir.files.get("main.tf")
+        if main is not None:
+            extra = sorted(
+                k for k in main if k not in ENV_MAIN_ALLOWED and k != "__comments__"
+            )
+            if extra:
+                self.report(
+                    f"{tfdir.rel}/main.tf: must hold only module calls, found {', '.join(extra)}"
+                )
+            if not main.get("module"):
+                self.report(f"{tfdir.rel}/main.tf: has no module calls")
+        if (tfdir.path / "versions.tf").is_file():
+            self.check_versions(tfdir, pinned=True)
+        self.check_backend(tfdir, env)
+        self.check_providers(tfdir)
+        self.check_tfvars(tfdir)
+
+    def check_backend(self, tfdir: TfDir, env: str) -> None:
+        backends = []
+        for block in tfdir.terraform_blocks():
+            for entry in block.get("backend", []) or []:
+                backends.extend((k, v) for k, v in entry.items() if k != "__comments__")
+        if not backends:
+            self.report(f"{tfdir.rel}/backend.tf: no backend configured")
+            return
+        kind, config = backends[0]
+        config = config if isinstance(config, dict) else {}
+        if kind == "local":
+            if env not in LOCAL_STATE_ENVS:
+                self.report(
+                    f'{tfdir.rel}/backend.tf: only bootstrap may use local state, found backend "local"'
+                )
+            return
+        if kind != "s3":
+            self.report(
+                f'{tfdir.rel}/backend.tf: backend should be "s3", found "{kind}"'
+            )
+            return
+        if config.get("use_lockfile") is not True and not config.get("dynamodb_table"):
+            self.report(
+                f"{tfdir.rel}/backend.tf: s3 backend has no locking (use_lockfile = true or dynamodb_table)"
+            )
+        if config.get("encrypt") is not True:
+            self.report(f"{tfdir.rel}/backend.tf: s3 backend should set encrypt = true")
+
+    def check_providers(self, tfdir: TfDir) -> None:
+        providers = [
+            (f, body) for f, label, body in tfdir.blocks("provider") if label == "aws"
+        ]
+        if not providers:
+            self.report(f'{tfdir.rel}: no provider "aws" block')
+        for fname, body in providers:
+            where = f'{tfdir.rel}/{fname}: provider "aws"'
+            if body.get("alias"):
+                where += f" (alias {body['alias']})"
+            if not body.get("allowed_account_ids"):
+                self.report(f"{where} has no allowed_account_ids")
+            tags: dict[str, Any] = {}
+            for default_tags in body.get("default_tags", []) or []:
+                if isinstance(default_tags, dict) and isinstance(
+                    default_tags.get("tags"), dict
+                ):
+                    tags.update(default_tags["tags"])
+            for key in REQUIRED_DEFAULT_TAGS:
+                if key not in tags:
+                    self.report(f"{where} default_tags has no {key} tag")
+
+    def check_tfvars(self, tfdir: TfDir) -> None:
+        path = tfdir.path / "terraform.tfvars"
+        if not path.is_file():
+            return
+        try:
+            values = strip_comments(load_hcl(path))
+        except Exception as exc:  # noqa: BLE001
+            self.report(f"{tfdir.rel}/terraform.tfvars: does not parse: {exc}")
+            return
+        declared = tfdir.variables
+        for key, value in values.items():
+            if key not in declared:
+                self.report(
+                    f'{tfdir.rel}/terraform.tfvars: sets "{key}" which is not a declared variable'
+                )
+            if SECRET_NAME.search(key) and value not in (None, "", [], {}, False):
+                self.report(
+                    f'{tfdir.rel}/terraform.tfvars: "{key}" looks like a secret; do not commit it'
+                )
+
+    def _rel(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root.parent))
+        except ValueError:
+            return str(path)
+
+
+# -- README tables ---------------------------------------------------------------------------
+_ROW_RE = re.compile(r"^\s*\|\s*`([^`]+)`\s*\|")
+_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$")
+
+
+def readme_tables(text: str) -> dict[str, set[str]]:
+    """Names listed in the Inputs and Outputs tables of a module README.
+
+    A row is ``| `name` | ...``; it belongs to the nearest heading mentioning "input" or
+    "output"; a heading of the same or a higher level that mentions neither closes the section.
+    """
+    found: dict[str, set[str]] = {"inputs": set(), "outputs": set()}
+    mode: str | None = None
+    mode_level = 0
+    in_code = False
+    for line in text.splitlines():
+        if line.lstrip().startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code:
+            continue
+        heading = _HEADING_RE.match(line)
+        if heading:
+            level, title = len(heading.group(1)), heading.group(2).lower()
+            if "input" in title:
+                mode, mode_level = "inputs", level
+            elif "output" in title:
+                mode, mode_level = "outputs", level
+            elif mode is not None and level <= mode_level:
+                mode = None
+            continue
+        row = _ROW_RE.match(line)
+        if row and mode:
+            found[mode].add(row.group(1).strip())
+    return found
+
+
+def readme_problems(tfdir: TfDir) -> list[str]:
+    readme = tfdir.path / "README.md"
+    tables = readme_tables(readme.read_text(encoding="utf-8"))
+    where = f"{tfdir.rel}/README.md"
+    problems = []
+    for kind, declared, listed in (
+        ("variable", set(tfdir.variables), tables["inputs"]),
+        ("output", set(tfdir.outputs), tables["outputs"]),
+    ):
+        table = "Inputs" if kind == "variable" else "Outputs"
+        for name in sorted(declared - listed):
+            problems.append(
+                f'{where}: {kind} "{name}" is not listed in the {table} table'
+            )
+        for name in sorted(listed - declared):
+            problems.append(
+                f'{where}: {table} table lists "{name}" which is not a declared {kind}'
+            )
+    return problems
+
+
+def check_tree(terraform_root: Path) -> list[str]:
+    return Checker(terraform_root).run()
+
+
+def main(argv: list[str]) -> int:
+    root = (
+        Path(argv[1])
+        if len(argv) > 1
+        else Path(__file__).resolve().parents[2] / "terraform"
+    )
+    problems = check_tree(root)
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s) in {root}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
