@@ -65,9 +65,7 @@ def _describe(check: dict) -> str:
 def test_checkov_has_no_failed_checks(repo_root: Path) -> None:
     binary = _checkov_bin(repo_root)
     if binary is None:
-        _missing(
-            "checkov not found: set CHECKOV_BIN or install requirements-checkov.txt into .venv-checkov"
-        )
+        _missing("checkov not found: set CHECKOV_BIN or install requirements-checkov.txt into .venv-checkov")
     env = dict(os.environ, CKV_SKIP_PACKAGE_UPDATE_CHECK="true", BC_SKIP_MAPPING="TRUE")
     result = subprocess.run(
         [
@@ -96,9 +94,7 @@ def test_checkov_has_no_failed_checks(repo_root: Path) -> None:
             f"checkov output is not JSON (rc={result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         )
     failed = _failed_checks(report)
-    assert not failed, f"{len(failed)} failed checkov check(s):\n" + "\n".join(
-        f"  - {_describe(c)}" for c in failed
-    )
+    assert not failed, f"{len(failed)} failed checkov check(s):\n" + "\n".join(f"  - {_describe(c)}" for c in failed)
     errors = _parsing_errors(report)
     assert not errors, (
         f"checkov could not parse {errors} file(s): its checks did not run on them\n{result.stderr[-3000:]}"
@@ -111,9 +107,7 @@ def test_every_checkov_skip_has_a_reason(repo_root: Path) -> None:
     for tf in sorted((repo_root / "terraform").rglob("*.tf")):
         if ".terraform" in tf.parts:
             continue
-        for number, line in enumerate(
-            tf.read_text(encoding="utf-8").splitlines(), start=1
-        ):
+        for number, line in enumerate(tf.read_text(encoding="utf-8").splitlines(), start=1):
             match = SKIP_COMMENT.search(line)
             if not match:
                 continue
@@ -127,7 +121,4 @@ def test_every_checkov_skip_has_a_reason(repo_root: Path) -> None:
                     f"{tf.relative_to(repo_root)}:{number}: skip needs '#checkov:skip=CKV_X_N:<reason a reviewer "
                     f"would accept>' (10+ characters): {line.strip()}"
                 )
-    assert not bad, (
-        f"{len(bad)} of {count} checkov skip(s) lack a reason:\n"
-        + "\n".join(f"  - {b}" for b in bad)
-    )
+    assert not bad, f"{len(bad)} of {count} checkov skip(s) lack a reason:\n" + "\n".join(f"  - {b}" for b in bad)

@@ -37,25 +37,17 @@ def _format(problems: list[str]) -> str:
 def test_expected_modules_and_envs_exist(terraform_root: Path) -> None:
     modules = {p.name for p in (terraform_root / "modules").iterdir() if p.is_dir()}
     envs = {p.name for p in (terraform_root / "envs").iterdir() if p.is_dir()}
-    assert not set(EXPECTED_MODULES) - modules, (
-        f"missing modules: {sorted(set(EXPECTED_MODULES) - modules)}"
-    )
-    assert not set(EXPECTED_ENVS) - envs, (
-        f"missing environments: {sorted(set(EXPECTED_ENVS) - envs)}"
-    )
+    assert not set(EXPECTED_MODULES) - modules, f"missing modules: {sorted(set(EXPECTED_MODULES) - modules)}"
+    assert not set(EXPECTED_ENVS) - envs, f"missing environments: {sorted(set(EXPECTED_ENVS) - envs)}"
 
 
 def test_real_tree_has_no_wiring_problem(terraform_root: Path) -> None:
     problems = tfcheck.check_tree(terraform_root)
-    assert not problems, (
-        f"{len(problems)} Terraform wiring problem(s):\n{_format(problems)}"
-    )
+    assert not problems, f"{len(problems)} Terraform wiring problem(s):\n{_format(problems)}"
 
 
 @pytest.mark.parametrize("module", EXPECTED_MODULES)
-def test_module_readme_lists_exactly_its_inputs_and_outputs(
-    terraform_root: Path, module: str
-) -> None:
+def test_module_readme_lists_exactly_its_inputs_and_outputs(terraform_root: Path, module: str) -> None:
     path = terraform_root / "modules" / module
     readme = path / "README.md"
     assert readme.is_file(), f"{readme} is missing"
@@ -79,12 +71,8 @@ def test_preview_reads_only_outputs_that_preview_base_declares(
     """`data.terraform_remote_state.<x>.outputs.Y` in preview must be an output of preview-base."""
     preview = tfcheck.TfDir.load(terraform_root / "envs" / "preview", terraform_root)
     base = tfcheck.TfDir.load(terraform_root / "envs" / "preview-base", terraform_root)
-    remote_states = {
-        name for kind, name in preview.data_sources if kind == "terraform_remote_state"
-    }
-    assert remote_states, (
-        "preview should read preview-base through data.terraform_remote_state"
-    )
+    remote_states = {name for kind, name in preview.data_sources if kind == "terraform_remote_state"}
+    assert remote_states, "preview should read preview-base through data.terraform_remote_state"
     used: set[str] = set()
     pattern = re.compile(r"data\.terraform_remote_state\.([\w-]+)\.outputs\.([\w-]+)")
     for parsed in preview.files.values():
@@ -93,9 +81,7 @@ def test_preview_reads_only_outputs_that_preview_base_declares(
                 used.update(output for _, output in pattern.findall(body))
     assert used, "preview reads no preview-base output"
     missing = sorted(used - set(base.outputs))
-    assert not missing, (
-        f"preview reads outputs preview-base does not declare: {missing}"
-    )
+    assert not missing, f"preview reads outputs preview-base does not declare: {missing}"
 
 
 # -- the checker must catch breakage --------------------------------------------------------
@@ -103,15 +89,11 @@ def test_preview_reads_only_outputs_that_preview_base_declares(
 
 def _copy_tree(terraform_root: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "terraform"
-    shutil.copytree(
-        terraform_root, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*")
-    )
+    shutil.copytree(terraform_root, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*"))
     return copy
 
 
-def _first_local_module_call(
-    tree: Path, *, needs_required: bool = False
-) -> tuple[Path, str, Path, str | None]:
+def _first_local_module_call(tree: Path, *, needs_required: bool = False) -> tuple[Path, str, Path, str | None]:
     """(env main.tf, module label, module dir, a required variable it passes) of a module call."""
     for env in sorted((tree / "envs").iterdir()):
         main = env / "main.tf"
@@ -123,9 +105,7 @@ def _first_local_module_call(
             if fname != "main.tf" or source is None or not source.is_dir():
                 continue
             module_vars = tfcheck.TfDir.load(source, tree).variables
-            required = sorted(
-                v for v, b in module_vars.items() if "default" not in b and v in body
-            )
+            required = sorted(v for v, b in module_vars.items() if "default" not in b and v in body)
             if needs_required and not required:
                 continue
             return main, label, source, (required[0] if required else None)
@@ -143,9 +123,7 @@ def _break_undeclared_argument(tree: Path) -> str:
     text = main.read_text()
     start, _ = _module_block_span(text, label)
     line_end = text.index("\n", start)
-    main.write_text(
-        text[: line_end + 1] + '  tfcheck_bogus_argument = "x"\n' + text[line_end + 1 :]
-    )
+    main.write_text(text[: line_end + 1] + '  tfcheck_bogus_argument = "x"\n' + text[line_end + 1 :])
     return rf'module "{label}" passes argument "tfcheck_bogus_argument" which is not a declared variable'
 
 
@@ -196,9 +174,7 @@ def _break_variable_description(tree: Path) -> str:
     variables = tree / "modules" / "network" / "variables.tf"
     if not variables.is_file():
         variables = next(
-            p / "variables.tf"
-            for p in sorted((tree / "modules").iterdir())
-            if (p / "variables.tf").is_file()
+            p / "variables.tf" for p in sorted((tree / "modules").iterdir()) if (p / "variables.tf").is_file()
         )
     text = variables.read_text()
     match = re.search(
@@ -214,9 +190,7 @@ def _break_variable_description(tree: Path) -> str:
 def _break_variable_type(tree: Path) -> str:
     variables = tree / "envs" / "dev" / "variables.tf"
     text = variables.read_text()
-    match = re.search(
-        r'(?m)^variable "([^"]+)" \{\n(?:(?!^\}).*\n)*?(\s*type\s*=\s*[a-z]+\n)', text
-    )
+    match = re.search(r'(?m)^variable "([^"]+)" \{\n(?:(?!^\}).*\n)*?(\s*type\s*=\s*[a-z]+\n)', text)
     assert match, f"no simple type line to remove in {variables}"
     variables.write_text(text[: match.start(2)] + text[match.end(2) :])
     return rf'variable "{re.escape(match.group(1))}" has no type'
@@ -239,9 +213,7 @@ def _break_env_provider_tags(tree: Path) -> str:
 def _break_unpinned_env_provider(tree: Path) -> str:
     versions = tree / "envs" / "prod" / "versions.tf"
     text = versions.read_text()
-    new, count = re.subn(
-        r'version\s*=\s*"~> 6\.0"', 'version = ">= 6.0"', text, count=1
-    )
+    new, count = re.subn(r'version\s*=\s*"~> 6\.0"', 'version = ">= 6.0"', text, count=1)
     assert count == 1, 'prod/versions.tf has no aws version "~> 6.0" to loosen'
     versions.write_text(new)
     return r"aws provider version '>= 6.0' is not a pinned range"
@@ -279,9 +251,7 @@ BREAKAGES = {
 
 
 @pytest.mark.parametrize("breakage", sorted(BREAKAGES))
-def test_checker_names_the_problem_in_a_broken_copy(
-    terraform_root: Path, tmp_path: Path, breakage: str
-) -> None:
+def test_checker_names_the_problem_in_a_broken_copy(terraform_root: Path, tmp_path: Path, breakage: str) -> None:
     tree = _copy_tree(terraform_root, tmp_path)
     expected = BREAKAGES[breakage](tree)
     problems = tfcheck.check_tree(tree)

@@ -48,22 +48,16 @@ REQUIRED_DEFAULT_TAGS = ("Environment", "Service", "Repository")
 # Environments allowed to keep their state locally (they create the remote backend).
 LOCAL_STATE_ENVS = {"bootstrap"}
 MIN_TERRAFORM = (1, 10)
-SECRET_NAME = re.compile(
-    r"(password|secret|token|private_key|access_key)", re.IGNORECASE
-)
+SECRET_NAME = re.compile(r"(password|secret|token|private_key|access_key)", re.IGNORECASE)
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_-]*"
 _VAR_RE = re.compile(rf"(?<![\w.])var\.({_IDENT})")
 _LOCAL_RE = re.compile(rf"(?<![\w.])local\.({_IDENT})")
 _DATA_RE = re.compile(rf"(?<![\w.])data\.({_IDENT})\.({_IDENT})")
 # module.X, module.X.Y, module.X[0].Y, module.X["k"].Y
-_MODULE_RE = re.compile(
-    rf"(?<![\w.])module\.({_IDENT})(?:\[[^\]]*\])?(?:\.({_IDENT}))?"
-)
+_MODULE_RE = re.compile(rf"(?<![\w.])module\.({_IDENT})(?:\[[^\]]*\])?(?:\.({_IDENT}))?")
 
-SERIALIZATION = hcl2.SerializationOptions(
-    explicit_blocks=False, strip_string_quotes=True
-)
+SERIALIZATION = hcl2.SerializationOptions(explicit_blocks=False, strip_string_quotes=True)
 
 
 def load_hcl(path: Path) -> dict[str, Any]:
@@ -135,9 +129,7 @@ def iter_strings(value: Any) -> Iterator[str]:
             yield from iter_strings(item)
 
 
-def iter_blocks(
-    parsed: dict[str, Any], block_type: str
-) -> Iterator[tuple[str, dict[str, Any]]]:
+def iter_blocks(parsed: dict[str, Any], block_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
     """Yield (label, body) for one-label blocks (variable, output, module, provider)."""
     for entry in parsed.get(block_type, []) or []:
         for label, body in entry.items():
@@ -146,9 +138,7 @@ def iter_blocks(
             yield label, body if isinstance(body, dict) else {}
 
 
-def iter_two_label_blocks(
-    parsed: dict[str, Any], block_type: str
-) -> Iterator[tuple[str, str, dict]]:
+def iter_two_label_blocks(parsed: dict[str, Any], block_type: str) -> Iterator[tuple[str, str, dict]]:
     """Yield (type, name, body) for resource and data blocks."""
     for entry in parsed.get(block_type, []) or []:
         for kind, named in entry.items():
@@ -181,9 +171,7 @@ class TfDir:
 
     path: Path
     root: Path  # the terraform/ directory, for readable paths
-    files: dict[str, dict[str, Any]] = field(
-        default_factory=dict
-    )  # file name -> parsed
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)  # file name -> parsed
     parse_errors: list[str] = field(default_factory=list)
 
     @property
@@ -200,9 +188,7 @@ class TfDir:
             try:
                 tfdir.files[tf.name] = load_hcl(tf)
             except Exception as exc:  # noqa: BLE001 - any parse failure is a reported problem
-                tfdir.parse_errors.append(
-                    f"{tfdir.rel}/{tf.name}: does not parse as HCL: {exc}"
-                )
+                tfdir.parse_errors.append(f"{tfdir.rel}/{tf.name}: does not parse as HCL: {exc}")
         return tfdir
 
     def blocks(self, block_type: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -243,9 +229,7 @@ class TfDir:
         out = []
         for name, parsed in self.files.items():
             if fname is None or name == fname:
-                out.extend(
-                    b for b in parsed.get("terraform", []) or [] if isinstance(b, dict)
-                )
+                out.extend(b for b in parsed.get("terraform", []) or [] if isinstance(b, dict))
         return out
 
 
@@ -275,9 +259,7 @@ def is_pinned_range(constraint: str) -> bool:
 
 
 def lower_bound(constraint: str) -> tuple[int, ...] | None:
-    bounds = [
-        v for op, v in constraint_parts(constraint) if op in (">=", ">", "~>", "=")
-    ]
+    bounds = [v for op, v in constraint_parts(constraint) if op in (">=", ">", "~>", "=")]
     return max(bounds) if bounds else None
 
 
@@ -311,9 +293,7 @@ class Checker:
         return sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
 
     def all_tf_dirs(self) -> list[Path]:
-        dirs = {
-            p.parent for p in self.root.rglob("*.tf") if ".terraform" not in p.parts
-        }
+        dirs = {p.parent for p in self.root.rglob("*.tf") if ".terraform" not in p.parts}
         return sorted(dirs)
 
     def report(self, message: str) -> None:
@@ -363,9 +343,7 @@ class Checker:
                     for name in _LOCAL_RE.findall(body):
                         if name not in locals_ and ("local", name) not in seen:
                             seen.add(("local", name))
-                            self.report(
-                                f"{tfdir.rel}/{fname}: local.{name} is used but not defined in locals"
-                            )
+                            self.report(f"{tfdir.rel}/{fname}: local.{name} is used but not defined in locals")
                     for kind, name in _DATA_RE.findall(body):
                         if (kind, name) not in data and (
                             "data",
@@ -373,9 +351,7 @@ class Checker:
                             name,
                         ) not in seen:
                             seen.add(("data", kind, name))
-                            self.report(
-                                f"{tfdir.rel}/{fname}: data.{kind}.{name} is used but not declared"
-                            )
+                            self.report(f"{tfdir.rel}/{fname}: data.{kind}.{name} is used but not declared")
                     for mod, output in _MODULE_RE.findall(body):
                         key = ("module", mod, output)
                         if key in seen:
@@ -409,18 +385,12 @@ class Checker:
             if source is None:
                 continue  # registry/git source: its variables are not available offline
             if not source.is_dir() or not any(source.glob("*.tf")):
-                self.report(
-                    f"{where} has source {source_value!r} which is not a module directory"
-                )
+                self.report(f"{where} has source {source_value!r} which is not a module directory")
                 continue
             declared = self.dir(source).variables
-            passed = {
-                k for k in body if k not in MODULE_META_ARGS and k != "__comments__"
-            }
+            passed = {k for k in body if k not in MODULE_META_ARGS and k != "__comments__"}
             for arg in sorted(passed - set(declared)):
-                self.report(
-                    f'{where} passes argument "{arg}" which is not a declared variable of {self._rel(source)}'
-                )
+                self.report(f'{where} passes argument "{arg}" which is not a declared variable of {self._rel(source)}')
             for var in sorted(set(declared) - passed):
                 if "default" not in declared[var]:
                     self.report(
@@ -430,9 +400,7 @@ class Checker:
     def check_versions(self, tfdir: TfDir, *, pinned: bool) -> None:
         where = f"{tfdir.rel}/versions.tf"
         blocks = tfdir.terraform_blocks("versions.tf")
-        required_version = next(
-            (b["required_version"] for b in blocks if "required_version" in b), None
-        )
+        required_version = next((b["required_version"] for b in blocks if "required_version" in b), None)
         if not isinstance(required_version, str):
             self.report(f"{where}: terraform block has no required_version")
         else:
@@ -442,13 +410,9 @@ class Checker:
                     f"{where}: required_version {required_version!r} is not a pinned range (e.g. '>= 1.10, < 2.0')"
                 )
             if not pinned and not has_lower_bound(required_version):
-                self.report(
-                    f"{where}: required_version {required_version!r} has no lower bound"
-                )
+                self.report(f"{where}: required_version {required_version!r} has no lower bound")
             if low is not None and low < MIN_TERRAFORM:
-                self.report(
-                    f"{where}: required_version {required_version!r} allows Terraform older than 1.10"
-                )
+                self.report(f"{where}: required_version {required_version!r} allows Terraform older than 1.10")
         aws = None
         for block in blocks:
             for providers in block.get("required_providers", []) or []:
@@ -458,20 +422,14 @@ class Checker:
             self.report(f"{where}: required_providers has no aws provider")
             return
         if aws.get("source") != "hashicorp/aws":
-            self.report(
-                f"{where}: aws provider source should be hashicorp/aws, got {aws.get('source')!r}"
-            )
+            self.report(f"{where}: aws provider source should be hashicorp/aws, got {aws.get('source')!r}")
         version = aws.get("version")
         if not isinstance(version, str):
             self.report(f"{where}: aws provider has no version constraint")
         elif pinned and not is_pinned_range(version):
-            self.report(
-                f"{where}: aws provider version {version!r} is not a pinned range (e.g. '~> 6.0')"
-            )
+            self.report(f"{where}: aws provider version {version!r} is not a pinned range (e.g. '~> 6.0')")
         elif not pinned and ">=" not in version:
-            self.report(
-                f"{where}: aws provider version {version!r} has no '>=' lower bound"
-            )
+            self.report(f"{where}: aws provider version {version!r} has no '>=' lower bound")
 
     def check_module_layout(self, tfdir: TfDir) -> None:
         for fname in MODULE_FILES:
@@ -492,13 +450,9 @@ class Checker:
                 self.report(f"{tfdir.rel}: environment root is missing {fname}")
         main = tfdir.files.get("main.tf")
         if main is not None:
-            extra = sorted(
-                k for k in main if k not in ENV_MAIN_ALLOWED and k != "__comments__"
-            )
+            extra = sorted(k for k in main if k not in ENV_MAIN_ALLOWED and k != "__comments__")
             if extra:
-                self.report(
-                    f"{tfdir.rel}/main.tf: must hold only module calls, found {', '.join(extra)}"
-                )
+                self.report(f"{tfdir.rel}/main.tf: must hold only module calls, found {', '.join(extra)}")
             if not main.get("module"):
                 self.report(f"{tfdir.rel}/main.tf: has no module calls")
         if (tfdir.path / "versions.tf").is_file():
@@ -519,26 +473,18 @@ class Checker:
         config = config if isinstance(config, dict) else {}
         if kind == "local":
             if env not in LOCAL_STATE_ENVS:
-                self.report(
-                    f'{tfdir.rel}/backend.tf: only bootstrap may use local state, found backend "local"'
-                )
+                self.report(f'{tfdir.rel}/backend.tf: only bootstrap may use local state, found backend "local"')
             return
         if kind != "s3":
-            self.report(
-                f'{tfdir.rel}/backend.tf: backend should be "s3", found "{kind}"'
-            )
+            self.report(f'{tfdir.rel}/backend.tf: backend should be "s3", found "{kind}"')
             return
         if config.get("use_lockfile") is not True and not config.get("dynamodb_table"):
-            self.report(
-                f"{tfdir.rel}/backend.tf: s3 backend has no locking (use_lockfile = true or dynamodb_table)"
-            )
+            self.report(f"{tfdir.rel}/backend.tf: s3 backend has no locking (use_lockfile = true or dynamodb_table)")
         if config.get("encrypt") is not True:
             self.report(f"{tfdir.rel}/backend.tf: s3 backend should set encrypt = true")
 
     def check_providers(self, tfdir: TfDir) -> None:
-        providers = [
-            (f, body) for f, label, body in tfdir.blocks("provider") if label == "aws"
-        ]
+        providers = [(f, body) for f, label, body in tfdir.blocks("provider") if label == "aws"]
         if not providers:
             self.report(f'{tfdir.rel}: no provider "aws" block')
         for fname, body in providers:
@@ -549,9 +495,7 @@ class Checker:
                 self.report(f"{where} has no allowed_account_ids")
             tags: dict[str, Any] = {}
             for default_tags in body.get("default_tags", []) or []:
-                if isinstance(default_tags, dict) and isinstance(
-                    default_tags.get("tags"), dict
-                ):
+                if isinstance(default_tags, dict) and isinstance(default_tags.get("tags"), dict):
                     tags.update(default_tags["tags"])
             for key in REQUIRED_DEFAULT_TAGS:
                 if key not in tags:
@@ -569,13 +513,9 @@ class Checker:
         declared = tfdir.variables
         for key, value in values.items():
             if key not in declared:
-                self.report(
-                    f'{tfdir.rel}/terraform.tfvars: sets "{key}" which is not a declared variable'
-                )
+                self.report(f'{tfdir.rel}/terraform.tfvars: sets "{key}" which is not a declared variable')
             if SECRET_NAME.search(key) and value not in (None, "", [], {}, False):
-                self.report(
-                    f'{tfdir.rel}/terraform.tfvars: "{key}" looks like a secret; do not commit it'
-                )
+                self.report(f'{tfdir.rel}/terraform.tfvars: "{key}" looks like a secret; do not commit it')
 
     def _rel(self, path: Path) -> str:
         try:
@@ -632,13 +572,9 @@ def readme_problems(tfdir: TfDir) -> list[str]:
     ):
         table = "Inputs" if kind == "variable" else "Outputs"
         for name in sorted(declared - listed):
-            problems.append(
-                f'{where}: {kind} "{name}" is not listed in the {table} table'
-            )
+            problems.append(f'{where}: {kind} "{name}" is not listed in the {table} table')
         for name in sorted(listed - declared):
-            problems.append(
-                f'{where}: {table} table lists "{name}" which is not a declared {kind}'
-            )
+            problems.append(f'{where}: {table} table lists "{name}" which is not a declared {kind}')
     return problems
 
 
@@ -647,11 +583,7 @@ def check_tree(terraform_root: Path) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    root = (
-        Path(argv[1])
-        if len(argv) > 1
-        else Path(__file__).resolve().parents[2] / "terraform"
-    )
+    root = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[2] / "terraform"
     problems = check_tree(root)
     for problem in problems:
         print(problem)
