@@ -1,0 +1,208 @@
+"""Root fixtures: one migrated database per backend, a session per test, seeded users.
+
+Every test that (directly or through another fixture) asks for `db_backend` runs once on
+SQLite and once on PostgreSQL. PostgreSQL comes from TEST_DATABASE_URL (default: the local
+server, trust auth); each run creates its own `it_<hex>` database and drops it at the end.
+Without a reachable server the PostgreSQL half skips with the reason, except under CI=true,
+where it fails: CI must never pass by silently testing less.
+
+Tests marked `postgres_only` are generated for PostgreSQL alone (and `db` refuses to hand
+them an SQLite session, should one ever get through).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.orm import Session, close_all_sessions, sessionmaker
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from shared import migrate  # noqa: E402
+from shared.accounts import service as accounts  # noqa: E402
+from shared.accounts.models import User  # noqa: E402
+from shared.db import Base, make_engine, make_session_factory  # noqa: E402
+from shared.models import import_all_models  # noqa: E402
+
+import_all_models()
+
+BACKENDS = ("sqlite", "postgresql")
+DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+PASSWORD = "correct-horse-battery"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_backend" not in metafunc.fixturenames:
+        return
+    backends = ["postgresql"] if metafunc.definition.get_closest_marker("postgres_only") else list(BACKENDS)
+    metafunc.parametrize("db_backend", backends, ids=backends, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """ "sqlite" or "postgresql" (parametrized by pytest_generate_tests above)."""
+    return request.param
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hash_each_password_once() -> Iterator[None]:
+    """Hash each distinct password once per run (real argon2id, production parameters).
+
+    A hash costs ~0.1 s by design; the `users` fixture would pay that four times per test.
+    Verification (authenticate) is left untouched, so sign-in is tested for real."""
+    cached = functools.lru_cache(maxsize=None)(accounts.hash_password)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(accounts, "hash_password", cached)
+        yield
+
+
+def _admin_url() -> URL:
+    return make_url(os.environ.get("TEST_DATABASE_URL") or DEFAULT_TEST_DATABASE_URL)
+
+
+def _postgres_unavailable(message: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def database_url(db_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A freshly migrated database for this backend, for the whole run."""
+    if db_backend == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "incident-tracker.db"
+        url = f"sqlite:///{path}"
+        migrate.upgrade(url)
+        yield url
+        return
+    yield from _temporary_postgres_database()
+
+
+def _temporary_postgres_database() -> Iterator[str]:
+    admin_url = _admin_url()
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
+    name = f"it_{secrets.token_hex(6)}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # any driver / network error means "no usable server"
+        admin.dispose()
+        shown = admin_url.render_as_string(hide_password=True)
+        reason = " ".join(str(getattr(error, "orig", None) or error).split())
+        _postgres_unavailable(f"PostgreSQL not reachable at {shown}: {reason}")
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    try:
+        migrate.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def temporary_database_url(db_backend: str, database_url: str, tmp_path_factory: pytest.TempPathFactory):
+    """A factory for extra, empty (unmigrated) databases on this backend, dropped at the end.
+
+    For tests that need a schema of their own (migrations up and down). It asks for
+    `database_url` only so that an unreachable server skips (or fails) the same way."""
+    created: list[Iterator[str]] = []
+
+    def make() -> str:
+        if db_backend == "sqlite":
+            return f"sqlite:///{tmp_path_factory.mktemp('sqlite-extra') / 'fresh.db'}"
+        generator = _empty_postgres_database()
+        created.append(generator)
+        return next(generator)
+
+    yield make
+    for generator in created:
+        next(generator, None)
+
+
+def _empty_postgres_database() -> Iterator[str]:
+    admin_url = _admin_url()
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"it_{secrets.token_hex(6)}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+def wipe(engine: Engine) -> None:
+    """Delete every row of every application table (the schema and alembic_version stay)."""
+    tables = Base.metadata.sorted_tables
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # The audit table refuses DELETE and TRUNCATE through triggers; replica mode skips
+            # ordinary triggers for this transaction only. lock_timeout turns a test that
+            # leaked an open transaction into an error instead of a hang.
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
+            connection.execute(text("SET LOCAL lock_timeout = '10s'"))
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                connection.execute(table.delete())
+            if inspect(connection).has_table("sqlite_sequence"):
+                connection.execute(text("DELETE FROM sqlite_sequence"))
+
+
+@pytest.fixture
+def db(request: pytest.FixtureRequest, db_backend: str, engine: Engine, session_factory) -> Iterator[Session]:
+    """A session on an empty database; everything the test wrote is wiped afterwards."""
+    if db_backend != "postgresql" and request.node.get_closest_marker("postgres_only"):
+        pytest.skip("needs PostgreSQL")
+    session = session_factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+        # Sessions the test opened itself (races, second readers) must not hold locks.
+        close_all_sessions()
+        wipe(engine)
+
+
+@pytest.fixture
+def users(db: Session) -> dict[str, User]:
+    """Committed users by role: "admin", "lead", "member" and a second member, "other"."""
+    specs = {
+        "admin": ("admin@example.com", "Ada Admin", "admin"),
+        "lead": ("lead@example.com", "Lee Lead", "lead"),
+        "member": ("member@example.com", "Mo Member", "member"),
+        "other": ("other@example.com", "Oti Other", "member"),
+    }
+    created = {
+        key: accounts.create_user(session=db, actor=None, email=email, name=name, role=role, password=PASSWORD)
+        for key, (email, name, role) in specs.items()
+    }
+    db.commit()
+    return created
