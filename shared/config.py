@@ -68,9 +68,7 @@ class Settings:
                 try:
                     values[attr] = int(raw)
                 except ValueError:
-                    raise SettingsError(
-                        f"{env_name} must be a whole number, got {raw!r}"
-                    ) from None
+                    raise SettingsError(f"{env_name} must be a whole number, got {raw!r}") from None
             else:
                 values[attr] = raw
         values.update(overrides)
@@ -100,22 +98,16 @@ class Settings:
 
     def validated(self) -> Settings:
         if self.app_env not in ENVIRONMENTS:
-            raise SettingsError(
-                f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {self.app_env!r}"
-            )
+            raise SettingsError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {self.app_env!r}")
         if self.log_format not in ("", "json", "text"):
-            raise SettingsError(
-                f"LOG_FORMAT must be 'json' or 'text', got {self.log_format!r}"
-            )
+            raise SettingsError(f"LOG_FORMAT must be 'json' or 'text', got {self.log_format!r}")
         if self.page_size < 1 or self.page_size > 500:
             raise SettingsError("PAGE_SIZE must be between 1 and 500")
         if self.is_production:
             if not self.secret_key:
                 raise SettingsError("SECRET_KEY is required when APP_ENV=production")
             if len(self.secret_key) < 32:
-                raise SettingsError(
-                    "SECRET_KEY must be at least 32 characters when APP_ENV=production"
-                )
+                raise SettingsError("SECRET_KEY must be at least 32 characters when APP_ENV=production")
             if not self.database_url:
                 raise SettingsError("DATABASE_URL is required when APP_ENV=production")
             if self.database_url.startswith("sqlite"):

@@ -14,6 +14,9 @@ from shared.db import utcnow
 from shared.incidents import service as incidents
 from shared.incidents.models import Incident
 
+# Printed by `make run` for the demo users; DEMO_PASSWORD overrides it. Never used outside the demo seed.
+DEFAULT_DEMO_PASSWORD = "incident-demo-2026"  # noqa: S105
+
 DEMO_USERS = (
     ("admin@example.com", "Ada Admin", "admin"),
     ("lead@example.com", "Lee Lead", "lead"),
@@ -22,8 +25,20 @@ DEMO_USERS = (
 
 # (title, component, environment, priority, description)
 DEMO_INCIDENTS = (
-    ("RDS primary CPU pinned at 100%", "rds", "prod", "P1", "Writer instance CPU at 100% since 09:12 UTC; p99 latency x8."),
-    ("Disk full on log shipper", "logging", "prod", "P2", "`/var/log` at 100% on shipper-2; fluent-bit dropping records."),
+    (
+        "RDS primary CPU pinned at 100%",
+        "rds",
+        "prod",
+        "P1",
+        "Writer instance CPU at 100% since 09:12 UTC; p99 latency x8.",
+    ),
+    (
+        "Disk full on log shipper",
+        "logging",
+        "prod",
+        "P2",
+        "`/var/log` at 100% on shipper-2; fluent-bit dropping records.",
+    ),
     ("ALB 5xx spike after deploy", "alb", "prod", "P1", "5xx rate 12% right after `sha-3f2a9c1` went out."),
     ("Redis evictions on session cache", "redis", "prod", "P2", "`evicted_keys` climbing; users logged out at random."),
     ("Terraform state lock stuck", "terraform", "staging", "P3", "DynamoDB lock held by a cancelled CI run."),
@@ -34,7 +49,13 @@ DEMO_INCIDENTS = (
     ("Slow queries on incident search", "rds", "staging", "P3", "Seq scan on `incidents`; missing GIN index?"),
     ("GitHub Actions runner out of disk", "ci", "dev", "P4", "Docker layer cache fills the runner."),
     ("CloudWatch alarm flapping: TargetResponseTime", "monitoring", "prod", "P3", "Threshold too tight at p99."),
-    ("DNS resolution failures in private subnets", "network", "prod", "P1", "Intermittent SERVFAIL from Route 53 resolver."),
+    (
+        "DNS resolution failures in private subnets",
+        "network",
+        "prod",
+        "P1",
+        "Intermittent SERVFAIL from Route 53 resolver.",
+    ),
     ("Backup job failed: nightly RDS snapshot", "rds", "prod", "P2", "Snapshot quota reached in eu-west-1."),
     ("IAM role too broad for deploy pipeline", "iam", "prod", "P3", "Deploy role has `iam:*`; tighten."),
     ("Kafka consumer lag on billing topic", "kafka", "prod", "P2", "Lag 1.2M messages and growing."),
@@ -46,7 +67,13 @@ DEMO_INCIDENTS = (
     ("ElastiCache failover took 4 minutes", "redis", "prod", "P2", "Expected < 60 s with Multi-AZ."),
     ("Unpatched CVE in base image", "docker", "prod", "P2", "openssl CVE in python:3.11-slim layer."),
     ("Cron job duplicated after scaling", "ecs", "prod", "P3", "Beat running in two tasks."),
-    ("Flow logs missing for private subnets", "network", "staging", "P4", "Log group retention set to 1 day by mistake."),
+    (
+        "Flow logs missing for private subnets",
+        "network",
+        "staging",
+        "P4",
+        "Log group retention set to 1 day by mistake.",
+    ),
     ("Database connections exhausted", "rds", "prod", "P1", "`max_connections` hit; pool sizing wrong."),
     ("Load balancer health checks failing intermittently", "alb", "staging", "P3", "/healthz timing out under load."),
     ("Quarantine bucket growing unexpectedly", "s3", "prod", "P4", "Lifecycle expiry on quarantine/ not applied."),

@@ -34,6 +34,4 @@ class ValidationFailed(DomainError):
 
     def __init__(self, field_errors: dict[str, str]):
         self.field_errors = dict(field_errors)
-        super().__init__(
-            "; ".join(f"{name}: {msg}" for name, msg in self.field_errors.items())
-        )
+        super().__init__("; ".join(f"{name}: {msg}" for name, msg in self.field_errors.items()))

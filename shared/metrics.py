@@ -9,9 +9,5 @@ DIMENSION_QUEUE = "Queue"  # Celery queue name
 DEFAULT_QUEUE = "celery"
 
 METRIC_QUEUE_DEPTH = "QueueDepth"  # messages waiting in the queue (Count)
-METRIC_OLDEST_MESSAGE_AGE = (
-    "OldestMessageAgeSeconds"  # age of the oldest waiting message (Seconds)
-)
-METRIC_TASK_FAILURES = (
-    "TaskFailures"  # tasks that failed after their last retry (Count)
-)
+METRIC_OLDEST_MESSAGE_AGE = "OldestMessageAgeSeconds"  # age of the oldest waiting message (Seconds)
+METRIC_TASK_FAILURES = "TaskFailures"  # tasks that failed after their last retry (Count)

@@ -58,9 +58,7 @@ def _parse_role(role: str) -> Role:
     try:
         return Role(role.strip().lower())
     except ValueError:
-        raise ValidationFailed(
-            {"role": f"Unknown role {role!r}: use member, lead or admin."}
-        ) from None
+        raise ValidationFailed({"role": f"Unknown role {role!r}: use member, lead or admin."}) from None
 
 
 def create_user(
@@ -133,11 +131,7 @@ def user_for_session(*, session: Session, token: str | None) -> User | None:
     if not token:
         return None
     login = session.get(LoginSession, token)
-    if (
-        login is None
-        or login.revoked_at is not None
-        or as_utc(login.expires_at) <= utcnow()
-    ):
+    if login is None or login.revoked_at is not None or as_utc(login.expires_at) <= utcnow():
         return None
     user = login.user
     return user if user.is_active else None
@@ -161,17 +155,13 @@ def _revoke_all(session: Session, user_id: int) -> None:
     )
 
 
-def change_role(
-    *, session: Session, actor: User | None, user_id: int, role: str
-) -> User:
+def change_role(*, session: Session, actor: User | None, user_id: int, role: str) -> User:
     """Give a user another role; their open sessions end so the new rights apply at once."""
     _require(actor, Action.MANAGE_USERS)
     user = get_user(session=session, user_id=user_id)
     new_role = _parse_role(role)
     if actor is not None and actor.id == user.id and new_role != Role.ADMIN:
-        raise ValidationFailed(
-            {"role": "You cannot remove your own admin role; ask another admin."}
-        )
+        raise ValidationFailed({"role": "You cannot remove your own admin role; ask another admin."})
     old_role = user.role
     if old_role == new_role.value:
         return user
@@ -193,9 +183,7 @@ def change_role(
     return user
 
 
-def set_active(
-    *, session: Session, actor: User | None, user_id: int, active: bool
-) -> User:
+def set_active(*, session: Session, actor: User | None, user_id: int, active: bool) -> User:
     """Disable (ending every session at once) or re-enable an account."""
     _require(actor, Action.MANAGE_USERS)
     user = get_user(session=session, user_id=user_id)

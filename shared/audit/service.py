@@ -22,11 +22,7 @@ _CHAIN_LOCK_ID = 7_310_042
 
 def canonical_json(event: AuditEvent) -> str:
     """The event's content as it is hashed: sorted keys, no spaces, UTC time to microseconds."""
-    occurred = (
-        as_utc(event.occurred_at)
-        .replace(tzinfo=None)
-        .isoformat(timespec="microseconds")
-    )
+    occurred = as_utc(event.occurred_at).replace(tzinfo=None).isoformat(timespec="microseconds")
     body = {
         "action": event.action,
         "actor_id": event.actor_id,
@@ -36,15 +32,11 @@ def canonical_json(event: AuditEvent) -> str:
         "incident_id": event.incident_id,
         "occurred_at": occurred,
     }
-    return json.dumps(
-        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    )
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def compute_hash(prev_hash: str, event: AuditEvent) -> str:
-    return hashlib.sha256(
-        (prev_hash + canonical_json(event)).encode("utf-8")
-    ).hexdigest()
+    return hashlib.sha256((prev_hash + canonical_json(event)).encode("utf-8")).hexdigest()
 
 
 def append(
@@ -60,13 +52,8 @@ def append(
 ) -> AuditEvent:
     """Append one event to the chain inside the caller's transaction."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID}
-        )
-    prev_hash = (
-        session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-        or GENESIS_HASH
-    )
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _CHAIN_LOCK_ID})
+    prev_hash = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS_HASH
     event = AuditEvent(
         occurred_at=occurred_at or utcnow(),
         actor_id=actor_id,
@@ -99,10 +86,7 @@ def verify_chain(*, session: Session, batch_size: int = 1000) -> ChainReport:
     last_id = 0
     while True:
         batch = session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.id > last_id)
-            .order_by(AuditEvent.id)
-            .limit(batch_size)
+            select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch_size)
         ).all()
         if not batch:
             return ChainReport(ok=True, checked=checked)
@@ -115,9 +99,7 @@ def verify_chain(*, session: Session, batch_size: int = 1000) -> ChainReport:
                     "its previous-hash link does not match the event before it",
                 )
             if compute_hash(prev_hash, event) != event.hash:
-                return ChainReport(
-                    False, checked, event.id, "its content does not match its hash"
-                )
+                return ChainReport(False, checked, event.id, "its content does not match its hash")
             prev_hash = event.hash
             checked += 1
             last_id = event.id
@@ -127,9 +109,5 @@ def verify_chain(*, session: Session, batch_size: int = 1000) -> ChainReport:
 def incident_events(*, session: Session, incident_id: int) -> list[AuditEvent]:
     """The incident's timeline, oldest first."""
     return list(
-        session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.incident_id == incident_id)
-            .order_by(AuditEvent.id)
-        )
+        session.scalars(select(AuditEvent).where(AuditEvent.incident_id == incident_id).order_by(AuditEvent.id))
     )

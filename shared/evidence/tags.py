@@ -7,9 +7,7 @@ tests in tests/infra read them from here, so a rename here breaks the infra test
 # Key prefixes inside the evidence bucket.
 PREFIX_INCOMING = "incoming/"  # web writes uploads here; nothing is served from it
 PREFIX_EVIDENCE = "evidence/"  # worker moves clean (or unscanned) files here
-PREFIX_QUARANTINE = (
-    "quarantine/"  # worker moves infected/rejected files here; never served
-)
+PREFIX_QUARANTINE = "quarantine/"  # worker moves infected/rejected files here; never served
 PREFIX_THUMBNAILS = "thumbnails/"  # worker writes image thumbnails here
 
 # Tag: result of the worker's checks. Only "clean" (or "not-scanned") objects may be read.

@@ -49,15 +49,9 @@ class Transition:
 
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(
-        Status.OPEN, Status.IN_PROGRESS, Action.WORK, Requirement.NONE, "In Progress"
-    ),
-    Transition(
-        Status.IN_PROGRESS, Status.BLOCKED, Action.WORK, Requirement.REASON, "Blocked"
-    ),
-    Transition(
-        Status.BLOCKED, Status.IN_PROGRESS, Action.WORK, Requirement.NONE, "In Progress"
-    ),
+    Transition(Status.OPEN, Status.IN_PROGRESS, Action.WORK, Requirement.NONE, "In Progress"),
+    Transition(Status.IN_PROGRESS, Status.BLOCKED, Action.WORK, Requirement.REASON, "Blocked"),
+    Transition(Status.BLOCKED, Status.IN_PROGRESS, Action.WORK, Requirement.NONE, "In Progress"),
     Transition(
         Status.IN_PROGRESS,
         Status.RESOLVED,
@@ -65,15 +59,9 @@ TRANSITIONS: tuple[Transition, ...] = (
         Requirement.RESOLUTION,
         "Resolved",
     ),
-    Transition(
-        Status.BLOCKED, Status.RESOLVED, Action.WORK, Requirement.RESOLUTION, "Resolved"
-    ),
-    Transition(
-        Status.RESOLVED, Status.CLOSED, Action.CLOSE, Requirement.NONE, "Closed"
-    ),
-    Transition(
-        Status.RESOLVED, Status.IN_PROGRESS, Action.WORK, Requirement.REASON, "Reopen"
-    ),
+    Transition(Status.BLOCKED, Status.RESOLVED, Action.WORK, Requirement.RESOLUTION, "Resolved"),
+    Transition(Status.RESOLVED, Status.CLOSED, Action.CLOSE, Requirement.NONE, "Closed"),
+    Transition(Status.RESOLVED, Status.IN_PROGRESS, Action.WORK, Requirement.REASON, "Reopen"),
     Transition(
         Status.CLOSED,
         Status.IN_PROGRESS,

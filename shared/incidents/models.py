@@ -35,9 +35,7 @@ class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
         # Serve the dashboard: filter by status, sort by priority or recency.
-        Index(
-            "ix_incidents_status_priority_updated", "status", "priority", "updated_at"
-        ),
+        Index("ix_incidents_status_priority_updated", "status", "priority", "updated_at"),
         Index("ix_incidents_updated_at", "updated_at"),
         Index("ix_incidents_owner_id", "owner_id"),
         Index("ix_incidents_component", "component"),
@@ -45,9 +43,7 @@ class Incident(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str | None] = mapped_column(
-        String(20), unique=True
-    )  # "INC-42", set from id
+    key: Mapped[str | None] = mapped_column(String(20), unique=True)  # "INC-42", set from id
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(20), default="open")
@@ -59,29 +55,17 @@ class Incident(Base):
     due_date: Mapped[date | None] = mapped_column(Date, default=None)
     blocked_reason: Mapped[str | None] = mapped_column(Text, default=None)
     resolution_summary: Mapped[str | None] = mapped_column(Text, default=None)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow
-    )
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow
-    )
-    in_progress_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), default=None
-    )
-    resolved_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), default=None
-    )
-    closed_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), default=None
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    in_progress_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     # Optimistic locking: every write bumps it; a stale write raises instead of overwriting.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id], lazy="joined")
-    watchers: Mapped[list[Watcher]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    watchers: Mapped[list[Watcher]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -96,9 +80,7 @@ class Watcher(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Comment(Base):
@@ -108,8 +90,6 @@ class Comment(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     author: Mapped[User] = relationship(lazy="joined")

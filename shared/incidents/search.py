@@ -116,9 +116,7 @@ def _normalise(target: str, item: str, problems: list[str]) -> str | None:
     if target == "environments":
         lower = item.lower()
         if lower not in ENVIRONMENTS:
-            problems.append(
-                f"Unknown environment {item!r} (use one of: {', '.join(ENVIRONMENTS)})."
-            )
+            problems.append(f"Unknown environment {item!r} (use one of: {', '.join(ENVIRONMENTS)}).")
             return None
         return lower
     return item.lower()
@@ -144,9 +142,7 @@ def _text_clause(session: Session, text: str):
         tsquery = " & ".join(words[:-1] + [words[-1] + ":*"])
         vector = literal_column("incidents.search_vector")
         return or_(
-            vector.op("@@")(
-                func.to_tsquery(literal_column("'english'::regconfig"), tsquery)
-            ),
+            vector.op("@@")(func.to_tsquery(literal_column("'english'::regconfig"), tsquery)),
             Incident.title.op("%")(text),  # trigram similarity: forgives typos
             Incident.key.ilike(text.strip() + "%"),
         )
@@ -164,9 +160,7 @@ def _text_clause(session: Session, text: str):
     return and_(*clauses)
 
 
-def apply_filters(
-    session: Session, statement: Select, filters: Filters, me_id: int | None
-) -> Select:
+def apply_filters(session: Session, statement: Select, filters: Filters, me_id: int | None) -> Select:
     if filters.statuses:
         statement = statement.where(Incident.status.in_(filters.statuses))
     if filters.priorities:
@@ -225,19 +219,12 @@ def search(
     sort = sort if sort in SORTS else "priority"
     page = max(1, page)
     base = apply_filters(session, select(Incident), filters, me_id)
-    total = (
-        session.scalar(select(func.count()).select_from(base.order_by(None).subquery()))
-        or 0
-    )
-    rows = session.scalars(
-        base.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size)
-    ).unique()
+    total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
+    rows = session.scalars(base.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size)).unique()
     return Page(incidents=list(rows), total=total, page=page, page_size=page_size)
 
 
-def count_by_status(
-    *, session: Session, filters: Filters, me_id: int | None
-) -> dict[str, int]:
+def count_by_status(*, session: Session, filters: Filters, me_id: int | None) -> dict[str, int]:
     """How many incidents are in each status, under every filter except status."""
     statement = apply_filters(
         session,
@@ -253,10 +240,4 @@ def count_by_status(
 
 def distinct_components(*, session: Session) -> list[str]:
     """Components in use, for the filter dropdown."""
-    return [
-        c
-        for c in session.scalars(
-            select(Incident.component).distinct().order_by(Incident.component)
-        )
-        if c
-    ]
+    return [c for c in session.scalars(select(Incident.component).distinct().order_by(Incident.component)) if c]

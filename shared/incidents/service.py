@@ -78,9 +78,7 @@ def _validate_details(
     if len(description) > 50_000:
         errors["description"] = "Keep the description under 50,000 characters."
     if component and not COMPONENT_RE.match(component):
-        errors["component"] = (
-            "Use lower-case letters, digits, '.', '_', '/' or '-' (e.g. rds, api-gateway)."
-        )
+        errors["component"] = "Use lower-case letters, digits, '.', '_', '/' or '-' (e.g. rds, api-gateway)."
     if environment not in ENVIRONMENTS:
         errors["environment"] = f"Choose one of: {', '.join(ENVIRONMENTS)}."
     if priority is not None and priority not in {p.value for p in Priority}:
@@ -88,9 +86,7 @@ def _validate_details(
     return errors
 
 
-def _require(
-    actor: User, action: Action, incident: Incident | None, message: str
-) -> None:
+def _require(actor: User, action: Action, incident: Incident | None, message: str) -> None:
     if not can(actor, action, incident):
         raise PermissionDenied(message)
 
@@ -165,9 +161,7 @@ def create_incident(
         priority=priority,
     )
     if owner_id is not None and owner_id != actor.id and not can(actor, Action.ASSIGN):
-        errors["owner"] = (
-            "Members can only make themselves the owner; a lead can assign someone else."
-        )
+        errors["owner"] = "Members can only make themselves the owner; a lead can assign someone else."
     if errors:
         raise ValidationFailed(errors)
     _user_exists(session, owner_id)
@@ -208,9 +202,7 @@ def create_incident(
 
 def allowed_transitions(*, actor: User, incident: Incident):
     """The moves this user may make on this incident now (what the UI offers)."""
-    return [
-        t for t in transitions_from(incident.status) if can(actor, t.action, incident)
-    ]
+    return [t for t in transitions_from(incident.status) if can(actor, t.action, incident)]
 
 
 def transition(
@@ -236,24 +228,14 @@ def transition(
             f"{incident.key} is {current.label}; it cannot move to {target.label}. From {current.label}: {allowed}."
         )
     if not can(actor, move.action, incident):
-        who = (
-            "a lead or admin"
-            if move.action != Action.WORK
-            else "its owner, its reporter, a lead or an admin"
-        )
-        raise PermissionDenied(
-            f"Only {who} can move {incident.key} from {current.label} to {target.label}."
-        )
+        who = "a lead or admin" if move.action != Action.WORK else "its owner, its reporter, a lead or an admin"
+        raise PermissionDenied(f"Only {who} can move {incident.key} from {current.label} to {target.label}.")
     _check_version(incident, expected_version)
     reason = (reason or "").strip()
     if move.requires == Requirement.REASON and not reason:
-        raise ValidationFailed(
-            {"reason": f"Say why {incident.key} moves to {move.label}."}
-        )
+        raise ValidationFailed({"reason": f"Say why {incident.key} moves to {move.label}."})
     if move.requires == Requirement.RESOLUTION and not reason:
-        raise ValidationFailed(
-            {"resolution": "Write a resolution summary: what fixed it."}
-        )
+        raise ValidationFailed({"resolution": "Write a resolution summary: what fixed it."})
     now = utcnow()
     incident.status = target.value
     incident.updated_at = now
@@ -287,9 +269,7 @@ def assign(
 ) -> Incident:
     """Make a user (or nobody) the owner; the new owner starts watching."""
     incident = get_incident(session=session, ref=incident_id)
-    _require(
-        actor, Action.ASSIGN, incident, "Only a lead or an admin can assign incidents."
-    )
+    _require(actor, Action.ASSIGN, incident, "Only a lead or an admin can assign incidents.")
     _check_version(incident, expected_version)
     owner = _user_exists(session, owner_id)
     if incident.owner_id == owner_id:
@@ -329,9 +309,7 @@ def change_priority(
     _check_version(incident, expected_version)
     priority = (priority or "").strip().upper()
     if priority not in {p.value for p in Priority}:
-        raise ValidationFailed(
-            {"priority": "Choose a priority from P1 (highest) to P4."}
-        )
+        raise ValidationFailed({"priority": "Choose a priority from P1 (highest) to P4."})
     if incident.priority == priority:
         return incident
     old = incident.priority
@@ -383,11 +361,7 @@ def update_details(
         "component": component,
         "environment": environment,
     }
-    changes = {
-        f: {"from": getattr(incident, f), "to": v}
-        for f, v in new.items()
-        if getattr(incident, f) != v
-    }
+    changes = {f: {"from": getattr(incident, f), "to": v} for f, v in new.items() if getattr(incident, f) != v}
     if not changes:
         return incident
     for name, change in changes.items():
@@ -398,9 +372,7 @@ def update_details(
     return incident
 
 
-def add_comment(
-    *, session: Session, incident_id: int, actor: User, body: str
-) -> Comment:
+def add_comment(*, session: Session, incident_id: int, actor: User, body: str) -> Comment:
     """Comment on an incident."""
     incident = get_incident(session=session, ref=incident_id)
     _require(actor, Action.COMMENT, incident, "You cannot comment.")
@@ -424,17 +396,11 @@ def add_comment(
     return comment
 
 
-def set_watching(
-    *, session: Session, incident_id: int, actor: User, watching: bool
-) -> Incident:
+def set_watching(*, session: Session, incident_id: int, actor: User, watching: bool) -> Incident:
     """Watch or stop watching an incident."""
     incident = get_incident(session=session, ref=incident_id)
     _require(actor, Action.WATCH, incident, "You cannot watch incidents.")
-    existing = session.scalar(
-        select(Watcher).where(
-            Watcher.incident_id == incident.id, Watcher.user_id == actor.id
-        )
-    )
+    existing = session.scalar(select(Watcher).where(Watcher.incident_id == incident.id, Watcher.user_id == actor.id))
     if watching == (existing is not None):
         return incident
     if watching:

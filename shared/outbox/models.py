@@ -17,19 +17,11 @@ def _new_id() -> str:
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
-    __table_args__ = (
-        Index("ix_outbox_messages_unpublished", "published_at", "created_at"),
-    )
+    __table_args__ = (Index("ix_outbox_messages_unpublished", "published_at", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=_new_id)
-    topic: Mapped[str] = mapped_column(
-        String(60)
-    )  # e.g. "incident.created"; the relay maps it to a task
+    topic: Mapped[str] = mapped_column(String(60))  # e.g. "incident.created"; the relay maps it to a task
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow
-    )
-    published_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), default=None
-    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

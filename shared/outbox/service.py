@@ -12,9 +12,7 @@ from shared.outbox.models import OutboxMessage
 
 def enqueue(*, session: Session, topic: str, payload: dict) -> OutboxMessage:
     """Record a message to publish after commit; it commits or rolls back with the change."""
-    message = OutboxMessage(
-        topic=topic, payload=json.loads(json.dumps(payload, default=str))
-    )
+    message = OutboxMessage(topic=topic, payload=json.loads(json.dumps(payload, default=str)))
     session.add(message)
     return message
 

@@ -1,0 +1,47 @@
+# Two commands on a fresh machine: `make run` and `make test`. Only Python 3.11 and make needed.
+PYTHON ?= python3
+VENV := .venv
+PIP := $(VENV)/bin/pip
+
+.PHONY: run test lint format test-only checkov-venv browsers clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt | $(VENV)/bin/python
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+# checkov lives in its own virtualenv: it pins packages that would break pytest's.
+.venv-checkov/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+checkov-venv: .venv-checkov/.installed
+
+## run: the app on SQLite + local disk at http://127.0.0.1:8000 (DEV=1 for the Flask dev server)
+run: $(VENV)/.runtime-installed
+	./scripts/run.sh
+
+## test: lint, format check and the whole suite (PostgreSQL, browser and infrastructure tests included)
+test: $(VENV)/.dev-installed checkov-venv lint test-only
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test-only: $(VENV)/.dev-installed
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .venv-checkov .pytest_cache .ruff_cache

@@ -1,0 +1,100 @@
+"""User administration: list, create, change role, disable/enable."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+
+from shared.accounts import service as accounts
+from shared.errors import DomainError, ValidationFailed
+from shared.permissions import Action
+from web.auth.current import require
+from web.db import get_session
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+ROLE_CHOICES = [("member", "member"), ("lead", "lead"), ("admin", "admin")]
+
+
+class NewUserForm(FlaskForm):
+    email = EmailField("Email")
+    name = StringField("Name")
+    role = SelectField("Role", choices=ROLE_CHOICES, default="member")
+    password = PasswordField("Password", description="At least 12 characters.")
+    submit = SubmitField("Create user")
+
+
+def _render(form: NewUserForm, errors: dict[str, str] | None = None, error: str | None = None, status: int = 200):
+    users = accounts.list_users(session=get_session())
+    return render_template(
+        "admin/users.html", users=users, form=form, errors=errors or {}, error=error, roles=ROLE_CHOICES
+    ), status
+
+
+@bp.get("/users")
+@login_required
+def users():
+    require(Action.MANAGE_USERS)
+    return _render(NewUserForm(formdata=None))
+
+
+@bp.post("/users")
+@login_required
+def create_user():
+    require(Action.MANAGE_USERS)
+    form = NewUserForm()
+    session = get_session()
+    if not form.validate():
+        return _render(form, error="The form expired; try again.", status=400)
+    try:
+        user = accounts.create_user(
+            session=session,
+            actor=current_user.user,
+            email=form.email.data or "",
+            name=form.name.data or "",
+            role=form.role.data or "",
+            password=form.password.data or "",
+        )
+        session.commit()
+    except ValidationFailed as error:
+        session.rollback()
+        form.password.data = ""
+        return _render(form, errors=error.field_errors, status=422)
+    flash(f"Created {user.email} as {user.role}.")
+    return redirect(url_for("admin.users"))
+
+
+def _user_action(operation, done: str):
+    session = get_session()
+    try:
+        user = operation(session)
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        return _render(NewUserForm(formdata=None), error=str(error), status=error.http_status)
+    flash(done.format(email=user.email, role=user.role))
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/role")
+@login_required
+def change_role(user_id: int):
+    require(Action.MANAGE_USERS)
+    return _user_action(
+        lambda session: accounts.change_role(
+            session=session, actor=current_user.user, user_id=user_id, role=request.form.get("role", "")
+        ),
+        "{email} is now {role}; their sessions were signed out.",
+    )
+
+
+@bp.post("/users/<int:user_id>/active")
+@login_required
+def set_active(user_id: int):
+    require(Action.MANAGE_USERS)
+    active = request.form.get("active") == "1"
+    return _user_action(
+        lambda session: accounts.set_active(session=session, actor=current_user.user, user_id=user_id, active=active),
+        "{email} was enabled." if active else "{email} was disabled and signed out everywhere.",
+    )

@@ -1,0 +1,121 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, jsonify, render_template, request
+from sqlalchemy import text
+
+from shared.accounts import service as accounts
+from shared.config import Settings
+from shared.errors import DomainError
+from shared.models import import_all_models
+from web import db, logs, security
+from web.auth.current import SignedInUser
+from web.extensions import csrf, limiter, login_manager
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app from `settings` (default: the environment)."""
+    settings = settings or Settings.from_env()
+    import_all_models()
+    logs.configure_logging(settings.effective_log_format, settings.log_level)
+
+    app = Flask(__name__)
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.effective_secret_key,
+        SESSION_COOKIE_NAME="it_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_lifetime_hours),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.is_production,
+        WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead: a long-open form still submits
+        RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_STRATEGY="moving-window",
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+    )
+
+    db.init_app(app, settings.effective_database_url)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.session_protection = "basic"
+    logs.init_app(app)
+    security.init_app(app, hsts=settings.is_production)
+
+    @login_manager.user_loader
+    def _load_user(token: str):
+        user = accounts.user_for_session(session=db.get_session(), token=token)
+        return SignedInUser(user, token) if user else None
+
+    from web.admin.views import bp as admin_bp
+    from web.auth.views import bp as auth_bp
+    from web.cli import register_cli
+    from web.filters import register_filters
+    from web.incidents.views import bp as incidents_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(incidents_bp)
+    app.register_blueprint(admin_bp)
+    register_filters(app)
+    register_cli(app)
+    _register_health(app)
+    _register_errors(app)
+    return app
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz():
+        """Process is alive (ALB/ECS liveness)."""
+        return jsonify(status="ok")
+
+    @app.get("/readyz")
+    def readyz():
+        """Dependencies reachable (readiness): the database."""
+        try:
+            db.get_session().execute(text("SELECT 1"))
+        except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+            return jsonify(status="unavailable", database=type(error).__name__), 503
+        return jsonify(status="ok", database="ok")
+
+    csrf.exempt(healthz)
+    csrf.exempt(readyz)
+
+
+def _wants_fragment() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        db.get_session().rollback()
+        template = "partials/flash_error.html" if _wants_fragment() else "error.html"
+        return render_template(template, message=str(error), status=error.http_status), error.http_status
+
+    for status, message in (
+        (400, "The request could not be understood. If you submitted a form, reload the page and try again."),
+        (403, "You don't have permission to do that."),
+        (404, "That page doesn't exist."),
+        (405, "That action isn't available here."),
+        (413, "That upload is too large."),
+        (429, "Too many attempts. Wait a minute and try again."),
+    ):
+        app.register_error_handler(status, _http_error(status, message))
+
+
+def _http_error(status: int, message: str):
+    def handler(error):
+        description = getattr(error, "description", None)
+        text_ = description if status == 400 and description and "CSRF" in str(description) else message
+        template = "partials/flash_error.html" if _wants_fragment() else "error.html"
+        return render_template(template, message=text_, status=status), status
+
+    return handler

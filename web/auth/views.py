@@ -1,0 +1,76 @@
+"""Sign in and sign out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SubmitField
+from wtforms.validators import DataRequired
+
+from shared.accounts import service as accounts
+from web.auth.current import SignedInUser
+from web.db import get_session
+from web.extensions import limiter
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()])
+    password = PasswordField("Password", validators=[DataRequired()])
+    submit = SubmitField("Sign in")
+
+
+def _login_limit() -> str:
+    return current_app.config["SETTINGS"].rate_limit_login
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: never bounce a signed-in user to another host.
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("incidents.dashboard")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("incidents.dashboard"))
+    form = LoginForm()
+    error = None
+    status = 200
+    if form.validate_on_submit():
+        session = get_session()
+        user = accounts.authenticate(session=session, email=form.email.data, password=form.password.data)
+        if user is not None:
+            settings = current_app.config["SETTINGS"]
+            token = accounts.start_session(
+                session=session, user=user, lifetime=timedelta(hours=settings.session_lifetime_hours)
+            )
+            session.commit()
+            login_user(SignedInUser(user, token))
+            return redirect(_safe_next(request.args.get("next")))
+        # One answer for unknown email, wrong password and disabled account.
+        error = "Email or password is incorrect."
+        status = 401
+    elif request.method == "POST":
+        error = "Enter your email and password."
+        status = 400
+    form.password.data = ""
+    return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    session = get_session()
+    accounts.end_session(session=session, token=current_user.token)
+    session.commit()
+    logout_user()
+    flash("You are signed out.")
+    return redirect(url_for("auth.login"))

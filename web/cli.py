@@ -1,0 +1,88 @@
+"""`flask --app web <command>`: db upgrade, users create, audit verify, demo seed."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+
+from shared import migrate
+from shared.accounts import service as accounts
+from shared.audit import service as audit
+from shared.db import transaction
+from shared.errors import DomainError
+
+
+def _settings():
+    return current_app.config["SETTINGS"]
+
+
+def _factory():
+    return current_app.extensions["db_session_factory"]
+
+
+def register_cli(app: Flask) -> None:
+    db_group = click.Group("db", help="Database schema (Alembic migrations).")
+    users_group = click.Group("users", help="User accounts.")
+    audit_group = click.Group("audit", help="The audit trail.")
+    demo_group = click.Group("demo", help="Demo data for trying the app.")
+
+    @db_group.command("upgrade")
+    @click.option("--revision", default="head", show_default=True)
+    def db_upgrade(revision: str):
+        """Migrate the database to the newest schema (safe to run repeatedly)."""
+        migrate.upgrade(_settings().effective_database_url, revision)
+        click.echo(f"Database is at revision {migrate.current_revision(_settings().effective_database_url)}.")
+
+    @users_group.command("create")
+    @click.option("--email", required=True)
+    @click.option("--role", type=click.Choice(["member", "lead", "admin"]), default="member", show_default=True)
+    @click.option("--name", default="")
+    @click.password_option(help="At least 12 characters; prompted for (twice) when not given.")
+    def users_create(email: str, role: str, name: str, password: str):
+        """Create a user with a role."""
+        try:
+            with transaction(_factory()) as session:
+                user = accounts.create_user(
+                    session=session, actor=None, email=email, name=name, role=role, password=password
+                )
+                click.echo(f"Created {user.email} ({user.role}).")
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+
+    @users_group.command("list")
+    def users_list():
+        """List users with their role and state."""
+        with transaction(_factory()) as session:
+            for user in accounts.list_users(session=session):
+                state = "active" if user.is_active else "disabled"
+                click.echo(f"{user.email}\t{user.role}\t{state}")
+
+    @audit_group.command("verify")
+    def audit_verify():
+        """Walk the hash chain; exit 1 and name the first broken event if any."""
+        with transaction(_factory()) as session:
+            report = audit.verify_chain(session=session)
+        if report.ok:
+            click.echo(f"OK: {report.checked} audit events, hash chain intact.")
+            return
+        click.echo(
+            f"BROKEN: audit event {report.broken_event_id}: {report.problem} "
+            f"({report.checked} events before it are intact).",
+            err=True,
+        )
+        sys.exit(1)
+
+    @demo_group.command("seed")
+    def demo_seed():
+        """Create the demo users and incidents (once)."""
+        from shared.demo import DEFAULT_DEMO_PASSWORD, seed
+
+        password = _settings().demo_password or DEFAULT_DEMO_PASSWORD
+        with transaction(_factory()) as session:
+            created = seed(session=session, password=password)
+        click.echo("Demo data created." if created else "Demo data already present; left as it is.")
+
+    for group in (db_group, users_group, audit_group, demo_group):
+        app.cli.add_command(group)

@@ -1,0 +1,29 @@
+"""Incident forms (Flask-WTF: every form carries a CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Optional
+
+from shared.incidents.models import ENVIRONMENTS, Priority
+
+
+class IncidentForm(FlaskForm):
+    # The domain service validates; these fields only carry what was typed, so an invalid
+    # submission comes back with every value kept and each problem beside its field.
+    title = StringField("Title")
+    description = TextAreaField("Description", description="Markdown is supported.")
+    priority = SelectField("Priority", choices=[(p.value, p.value) for p in Priority], default="P3")
+    component = StringField("Component", description="e.g. rds, alb, network")
+    environment = SelectField("Environment", choices=[(e, e) for e in ENVIRONMENTS], default="prod")
+    owner = SelectField("Owner", choices=[], validate_choice=False, validators=[Optional()])
+    submit = SubmitField("Create incident")
+
+
+class EditIncidentForm(FlaskForm):
+    title = StringField("Title")
+    description = TextAreaField("Description", description="Markdown is supported.")
+    component = StringField("Component")
+    environment = SelectField("Environment", choices=[(e, e) for e in ENVIRONMENTS])
+    submit = SubmitField("Save changes")

@@ -1,0 +1,310 @@
+"""Dashboard, incident pages and their actions: parse -> call a shared service -> render."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from shared.accounts import service as accounts
+from shared.audit import service as audit
+from shared.errors import DomainError, ValidationFailed
+from shared.incidents import search as incident_search
+from shared.incidents import service as incidents
+from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status
+from shared.incidents.models import ENVIRONMENTS, Priority
+from shared.permissions import Action
+from web.auth.current import require
+from web.db import get_session
+from web.incidents.forms import EditIncidentForm, IncidentForm
+
+bp = Blueprint("incidents", __name__)
+
+FILTER_PARAMS = ("q", "status", "priority", "owner", "component", "env", "sort")
+
+
+def _is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.form.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationFailed({name: f"{name} must be a number."}) from None
+
+
+def _current_filters() -> tuple[incident_search.Filters, dict[str, str]]:
+    args = {name: request.args.get(name, "").strip() for name in FILTER_PARAMS}
+    base = incident_search.parse_query(
+        " ".join(
+            f"{qualifier}:{args[param]}"
+            for param, qualifier in (
+                ("status", "status"),
+                ("priority", "priority"),
+                ("component", "component"),
+                ("env", "env"),
+                ("owner", "owner"),
+            )
+            if args[param]
+        )
+    )
+    return incident_search.parse_query(args["q"], base=base), args
+
+
+def _owner_choices(session) -> list[tuple[str, str]]:
+    return [("", "Unassigned")] + [
+        (str(u.id), f"{u.name} ({u.email})") for u in accounts.list_users(session=session) if u.is_active
+    ]
+
+
+def _new_incident_form(session, formdata=None) -> IncidentForm:
+    form = IncidentForm(formdata=formdata)
+    choices = _owner_choices(session)
+    if not current_user.can(Action.ASSIGN):
+        choices = [c for c in choices if c[0] in ("", str(current_user.id))]
+    form.owner.choices = choices
+    return form
+
+
+@bp.get("/")
+@login_required
+def dashboard():
+    session = get_session()
+    filters, args = _current_filters()
+    settings = current_app.config["SETTINGS"]
+    try:
+        page_number = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page_number = 1
+    page = incident_search.search(
+        session=session,
+        filters=filters,
+        me_id=current_user.id,
+        sort=args["sort"] or "priority",
+        page=page_number,
+        page_size=settings.page_size,
+    )
+    context = dict(
+        page=page,
+        filters=filters,
+        args=args,
+        link_args={name: value for name, value in args.items() if value},
+        counts=incident_search.count_by_status(session=session, filters=filters, me_id=current_user.id),
+        statuses=list(Status),
+        status_labels=STATUS_LABELS,
+        priorities=[p.value for p in Priority],
+        environments=ENVIRONMENTS,
+        components=incident_search.distinct_components(session=session),
+        users=[u for u in accounts.list_users(session=session) if u.is_active],
+        allowed=lambda incident: incidents.allowed_transitions(actor=current_user.user, incident=incident),
+    )
+    if _is_htmx() and request.headers.get("HX-Target") == "results":
+        response = make_response(render_template("incidents/_results.html", **context))
+    else:
+        context["form"] = _new_incident_form(session)
+        response = make_response(render_template("incidents/dashboard.html", **context))
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+@bp.route("/incidents/new", methods=["GET", "POST"])
+@login_required
+def create():
+    require(Action.CREATE)
+    session = get_session()
+    form = _new_incident_form(session, formdata=request.form if request.method == "POST" else None)
+    if request.method == "GET":
+        return render_template("incidents/new.html", form=form)
+    if not form.validate():  # only the CSRF token can fail here; the service checks the rest
+        abort(400)
+    try:
+        incident = incidents.create_incident(
+            session=session,
+            actor=current_user.user,
+            title=form.title.data or "",
+            description=form.description.data or "",
+            priority=form.priority.data or "",
+            component=form.component.data or "",
+            environment=form.environment.data or "",
+            owner_id=int(form.owner.data) if (form.owner.data or "").isdigit() else None,
+        )
+        session.commit()
+    except ValidationFailed as error:
+        session.rollback()
+        template = "incidents/_new_form.html" if _is_htmx() else "incidents/new.html"
+        return render_template(template, form=form, errors=error.field_errors), 422
+    if _is_htmx():
+        response = make_response(
+            render_template(
+                "incidents/_created.html",
+                form=_new_incident_form(session),
+                incident=incident,
+                allowed=lambda i: incidents.allowed_transitions(actor=current_user.user, incident=i),
+            )
+        )
+        response.headers["HX-Trigger"] = "incidentCreated"
+        return response
+    return redirect(url_for("incidents.detail", key=incident.key))
+
+
+def _detail_context(session, incident, **extra):
+    return dict(
+        incident=incident,
+        transitions=incidents.allowed_transitions(actor=current_user.user, incident=incident),
+        Requirement=Requirement,
+        timeline=audit.incident_events(session=session, incident_id=incident.id),
+        users=[u for u in accounts.list_users(session=session) if u.is_active],
+        priorities=[p.value for p in Priority],
+        watching=current_user.id in incident.watcher_ids(),
+        errors={},
+        values={},
+        **extra,
+    )
+
+
+@bp.get("/incidents/<key>")
+@login_required
+def detail(key: str):
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    return render_template("incidents/detail.html", **_detail_context(session, incident))
+
+
+def _act(key: str, operation, *, row: bool = False):
+    """Run one incident operation from a form; on a refusal, show the page again with the
+    message and everything that was typed, with the error's status."""
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    try:
+        operation(session, incident)
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        session.expire_all()
+        incident = incidents.get_incident(session=session, ref=key)
+        errors = error.field_errors if isinstance(error, ValidationFailed) else {}
+        if row:
+            return render_template(
+                "incidents/_row.html",
+                incident=incident,
+                allowed=lambda i: incidents.allowed_transitions(actor=current_user.user, incident=i),
+                row_error=str(error),
+            ), error.http_status
+        context = _detail_context(session, incident, error=str(error))
+        context["errors"], context["values"] = errors, request.form
+        return render_template("incidents/detail.html", **context), error.http_status
+    if row:
+        return render_template(
+            "incidents/_row.html",
+            incident=incident,
+            allowed=lambda i: incidents.allowed_transitions(actor=current_user.user, incident=i),
+            row_notice=f"{incident.key} is now {STATUS_LABELS[Status(incident.status)]}.",
+        )
+    return redirect(url_for("incidents.detail", key=incident.key))
+
+
+@bp.post("/incidents/<key>/transition")
+@login_required
+def transition(key: str):
+    return _act(
+        key,
+        lambda session, incident: incidents.transition(
+            session=session,
+            incident_id=incident.id,
+            actor=current_user.user,
+            to=request.form.get("to", ""),
+            reason=request.form.get("reason"),
+            expected_version=_int_arg("version"),
+        ),
+        row=request.form.get("from_row") == "1",
+    )
+
+
+@bp.post("/incidents/<key>/assign")
+@login_required
+def assign(key: str):
+    return _act(
+        key,
+        lambda session, incident: incidents.assign(
+            session=session,
+            incident_id=incident.id,
+            actor=current_user.user,
+            owner_id=_int_arg("owner"),
+            expected_version=_int_arg("version"),
+        ),
+    )
+
+
+@bp.post("/incidents/<key>/priority")
+@login_required
+def priority(key: str):
+    return _act(
+        key,
+        lambda session, incident: incidents.change_priority(
+            session=session,
+            incident_id=incident.id,
+            actor=current_user.user,
+            priority=request.form.get("priority", ""),
+            expected_version=_int_arg("version"),
+        ),
+    )
+
+
+@bp.post("/incidents/<key>/comments")
+@login_required
+def comment(key: str):
+    return _act(
+        key,
+        lambda session, incident: incidents.add_comment(
+            session=session, incident_id=incident.id, actor=current_user.user, body=request.form.get("body", "")
+        ),
+    )
+
+
+@bp.post("/incidents/<key>/watch")
+@login_required
+def watch(key: str):
+    return _act(
+        key,
+        lambda session, incident: incidents.set_watching(
+            session=session,
+            incident_id=incident.id,
+            actor=current_user.user,
+            watching=request.form.get("watching") == "1",
+        ),
+    )
+
+
+@bp.route("/incidents/<key>/edit", methods=["GET", "POST"])
+@login_required
+def edit(key: str):
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    require(Action.WORK, incident)
+    form = EditIncidentForm(formdata=request.form if request.method == "POST" else None, obj=incident)
+    if request.method == "POST":
+        if not form.validate():
+            abort(400)
+        try:
+            incidents.update_details(
+                session=session,
+                incident_id=incident.id,
+                actor=current_user.user,
+                title=form.title.data or "",
+                description=form.description.data or "",
+                component=form.component.data or "",
+                environment=form.environment.data or "",
+                expected_version=_int_arg("version"),
+            )
+            session.commit()
+            return redirect(url_for("incidents.detail", key=incident.key))
+        except DomainError as error:
+            session.rollback()
+            errors = error.field_errors if isinstance(error, ValidationFailed) else {}
+            return render_template(
+                "incidents/edit.html", form=form, incident=incident, errors=errors, error=str(error)
+            ), error.http_status
+    return render_template("incidents/edit.html", form=form, incident=incident, errors={})
