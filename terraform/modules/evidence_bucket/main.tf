@@ -9,6 +9,14 @@ locals {
   # Key prefixes and tag values agreed with the app: shared/evidence/tags.py.
   # The lifecycle rules below repeat them as literals on purpose (tests/infra compares them).
   readable_scan_statuses = ["clean", "not-scanned"]
+
+  # Object ARNs for a prefix: "<bucket>/<prefix>*", plus "<bucket>/*/<prefix>*" when one bucket
+  # is shared by several environments that nest the layout under their own prefix (previews).
+  bucket_arn = aws_s3_bucket.this.arn
+  object_arns = {
+    for p in ["incoming/", "evidence/", "quarantine/", "thumbnails/"] :
+    p => var.nested_prefixes_enabled ? ["${local.bucket_arn}/${p}*", "${local.bucket_arn}/*/${p}*"] : ["${local.bucket_arn}/${p}*"]
+  }
 }
 
 ################################################################################
@@ -300,13 +308,10 @@ data "aws_iam_policy_document" "bucket" {
   # Only objects the worker tagged scan-status=clean|not-scanned may be downloaded
   # (presigned URLs carry the web role's identity). The worker reads everything.
   statement {
-    sid     = "DenyGetUnlessScanClean"
-    effect  = "Deny"
-    actions = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = [
-      "${aws_s3_bucket.this.arn}/evidence/*",
-      "${aws_s3_bucket.this.arn}/thumbnails/*",
-    ]
+    sid       = "DenyGetUnlessScanClean"
+    effect    = "Deny"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = concat(local.object_arns["evidence/"], local.object_arns["thumbnails/"])
 
     principals {
       type        = "*"
@@ -320,7 +325,7 @@ data "aws_iam_policy_document" "bucket" {
     }
 
     condition {
-      test     = "ArnNotEquals"
+      test     = "ArnNotLike"
       variable = "aws:PrincipalArn"
       values   = [var.worker_role_arn]
     }
@@ -344,7 +349,7 @@ data "aws_iam_policy_document" "bucket" {
     }
 
     condition {
-      test     = "ArnNotEquals"
+      test     = "ArnNotLike"
       variable = "aws:PrincipalArn"
       values   = [var.worker_role_arn]
     }
@@ -369,7 +374,7 @@ data "aws_iam_policy_document" "bucket" {
     }
 
     condition {
-      test     = "ArnNotEquals"
+      test     = "ArnNotLike"
       variable = "aws:PrincipalArn"
       values   = [var.worker_role_arn]
     }
@@ -380,7 +385,7 @@ data "aws_iam_policy_document" "bucket" {
     sid           = "DenyWebWritesOutsideIncoming"
     effect        = "Deny"
     actions       = ["s3:PutObject"]
-    not_resources = ["${aws_s3_bucket.this.arn}/incoming/*"]
+    not_resources = local.object_arns["incoming/"]
 
     principals {
       type        = "*"
@@ -388,20 +393,17 @@ data "aws_iam_policy_document" "bucket" {
     }
 
     condition {
-      test     = "ArnEquals"
+      test     = "ArnLike"
       variable = "aws:PrincipalArn"
       values   = [var.web_role_arn]
     }
   }
 
   statement {
-    sid     = "DenyWebReadsOfIncomingAndQuarantine"
-    effect  = "Deny"
-    actions = ["s3:GetObject", "s3:GetObjectVersion"]
-    resources = [
-      "${aws_s3_bucket.this.arn}/incoming/*",
-      "${aws_s3_bucket.this.arn}/quarantine/*",
-    ]
+    sid       = "DenyWebReadsOfIncomingAndQuarantine"
+    effect    = "Deny"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = concat(local.object_arns["incoming/"], local.object_arns["quarantine/"])
 
     principals {
       type        = "*"
@@ -409,7 +411,7 @@ data "aws_iam_policy_document" "bucket" {
     }
 
     condition {
-      test     = "ArnEquals"
+      test     = "ArnLike"
       variable = "aws:PrincipalArn"
       values   = [var.web_role_arn]
     }

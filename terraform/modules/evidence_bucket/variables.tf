@@ -20,23 +20,29 @@ variable "log_bucket_name" {
 }
 
 variable "worker_role_arn" {
-  description = "ARN of the worker task role: the only principal that may read unscanned objects and write object tags."
+  description = "ARN of the worker task role: the only principal that may read unscanned objects and write object tags. Matched with ArnLike, so a bucket shared by previews may use a pattern such as arn:aws:iam::111122223333:role/incident-tracker-pr-*-worker-task."
   type        = string
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.worker_role_arn))
-    error_message = "worker_role_arn must be an IAM role ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/*-]+$", var.worker_role_arn))
+    error_message = "worker_role_arn must be an IAM role ARN (wildcards allowed in the role name)."
   }
 }
 
 variable "web_role_arn" {
-  description = "ARN of the web task role (uploads to incoming/, presigns GETs of clean evidence). Used for documentation of intent and the upload-tagging guard."
+  description = "ARN (or ArnLike pattern, see worker_role_arn) of the web task role: denied any write outside incoming/ and any read of incoming/ or quarantine/ (defence in depth beside its IAM policy)."
   type        = string
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", var.web_role_arn))
-    error_message = "web_role_arn must be an IAM role ARN."
+    condition     = can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/*-]+$", var.web_role_arn))
+    error_message = "web_role_arn must be an IAM role ARN (wildcards allowed in the role name)."
   }
+}
+
+variable "nested_prefixes_enabled" {
+  description = "Also apply the read/tag guards to <any>/evidence/*, <any>/thumbnails/*, ... (a bucket shared by previews that nest the layout under pr-<n>/). Lifecycle prefix rules still match only the top-level prefixes."
+  type        = bool
+  default     = false
 }
 
 variable "standard_ia_transition_days" {
