@@ -593,3 +593,61 @@ def main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
+
+
+# -- value resolution (for the contract tests) -----------------------------------------------
+_SIMPLE_REF = re.compile(r"^\$\{\s*(var|local)\.([A-Za-z_][\w-]*)((?:\.[A-Za-z_][\w-]*)*)\s*\}$")
+_OPTIONAL_DEFAULT = re.compile(r'([A-Za-z_][\w-]*)\s*=\s*optional\(\s*\w+\s*,\s*"([^"]*)"\s*\)')
+
+
+def optional_defaults(type_expr: Any) -> dict[str, str]:
+    """String defaults of `optional(string, "x")` attributes in an object type expression."""
+    return dict(_OPTIONAL_DEFAULT.findall(type_expr)) if isinstance(type_expr, str) else {}
+
+
+def resolve(tfdir: TfDir, value: Any, overrides: dict[str, Any] | None = None, depth: int = 0) -> Any:
+    """Resolve `${var.x}`, `${var.x.attr}` and `${local.x}` to literals where they are static.
+
+    var.x uses `overrides[x]` (what a caller passes) or the variable's default; an attribute of
+    an object variable falls back to its `optional(type, "default")`. Anything dynamic is
+    returned unchanged. Lists and maps are resolved element-wise.
+    """
+    if depth > 10:
+        return value
+    if isinstance(value, list):
+        return [resolve(tfdir, v, overrides, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {
+            resolve(tfdir, k, overrides, depth + 1): resolve(tfdir, v, overrides, depth + 1) for k, v in value.items()
+        }
+    if not isinstance(value, str):
+        return value
+    text = value
+    if text.startswith("${(") and text.endswith(")}"):  # a computed map key: { (local.k) = v }
+        text = "${" + text[3:-2] + "}"
+    match = _SIMPLE_REF.match(text)
+    if not match:
+        return value
+    kind, name, attrs = match.group(1), match.group(2), [a for a in match.group(3).split(".") if a]
+    if kind == "local":
+        if name not in tfdir.locals:
+            return value
+        base: Any = tfdir.locals[name]
+    else:
+        variable = tfdir.variables.get(name)
+        if variable is None:
+            return value
+        if overrides and name in overrides:
+            base = overrides[name]
+        elif "default" in variable:
+            base = variable["default"]
+        else:
+            return value
+        if attrs and (base is None or (isinstance(base, dict) and attrs[0] not in base)):
+            default = optional_defaults(variable.get("type")).get(attrs[0])
+            return default if default is not None and len(attrs) == 1 else value
+    for attr in attrs:
+        if not isinstance(base, dict) or attr not in base:
+            return value
+        base = base[attr]
+    return resolve(tfdir, base, overrides, depth + 1)

@@ -1,0 +1,251 @@
+"""Names the Terraform shares with the app must match the single place they are agreed.
+
+- S3 object tags and key prefixes: shared/evidence/tags.py (the worker writes them; the
+  evidence_bucket lifecycle rules and bucket policy read them).
+- CloudWatch metric namespace, names and dimensions: shared/metrics.py (the worker publishes
+  them through EMF; ecs_service autoscaling and monitoring alarms read them).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tfcheck
+
+from shared import metrics
+from shared.evidence import tags
+
+TAG_VALUES = {
+    tags.TAG_SCAN_STATUS: set(tags.SCAN_STATUS_VALUES),
+    tags.TAG_RETENTION: set(tags.RETENTION_VALUES),
+    tags.TAG_LEGAL_HOLD: {tags.LEGAL_HOLD_ON, tags.LEGAL_HOLD_OFF},
+}
+PREFIXES = {tags.PREFIX_INCOMING, tags.PREFIX_EVIDENCE, tags.PREFIX_QUARANTINE, tags.PREFIX_THUMBNAILS}
+METRIC_NAMES = {metrics.METRIC_QUEUE_DEPTH, metrics.METRIC_OLDEST_MESSAGE_AGE, metrics.METRIC_TASK_FAILURES}
+DIMENSIONS = {metrics.DIMENSION_ENVIRONMENT, metrics.DIMENSION_QUEUE}
+
+
+def _first(blocks: Any) -> dict:
+    if isinstance(blocks, list):
+        return blocks[0] if blocks and isinstance(blocks[0], dict) else {}
+    return blocks if isinstance(blocks, dict) else {}
+
+
+def _resources(tfdir: tfcheck.TfDir, kind: str) -> list[tuple[str, dict]]:
+    found = []
+    for parsed in tfdir.files.values():
+        for rtype, name, body in tfcheck.iter_two_label_blocks(parsed, "resource"):
+            if rtype == kind:
+                found.append((name, tfcheck.strip_comments(body)))
+    return found
+
+
+def _data(tfdir: tfcheck.TfDir, kind: str) -> list[tuple[str, dict]]:
+    found = []
+    for parsed in tfdir.files.values():
+        for dtype, name, body in tfcheck.iter_two_label_blocks(parsed, "data"):
+            if dtype == kind:
+                found.append((name, tfcheck.strip_comments(body)))
+    return found
+
+
+# -- evidence bucket --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def evidence(terraform_root: Path) -> tfcheck.TfDir:
+    return tfcheck.TfDir.load(terraform_root / "modules" / "evidence_bucket", terraform_root)
+
+
+def _lifecycle_rules(evidence: tfcheck.TfDir) -> list[dict]:
+    """Each rule of the evidence bucket's lifecycle as {id, prefix, tags, transitions, expiration_days}."""
+    configs = [
+        body
+        for _, body in _resources(evidence, "aws_s3_bucket_lifecycle_configuration")
+        if body.get("bucket") in ("${aws_s3_bucket.this.id}", "${aws_s3_bucket.this.bucket}")
+    ]
+    assert configs, "evidence_bucket has no aws_s3_bucket_lifecycle_configuration for aws_s3_bucket.this"
+    rules = []
+    for config in configs:
+        assert not config.get("dynamic"), "lifecycle rules must be static blocks so the tag contract can be checked"
+        for rule in config.get("rule", []):
+            rule_filter = _first(rule.get("filter"))
+            conjunction = _first(rule_filter.get("and"))
+            rule_tags: dict[str, Any] = {}
+            tag = _first(rule_filter.get("tag"))
+            if tag:
+                rule_tags[tfcheck.resolve(evidence, tag.get("key"))] = tfcheck.resolve(evidence, tag.get("value"))
+            rule_tags.update(tfcheck.resolve(evidence, conjunction.get("tags") or {}))
+            prefix = tfcheck.resolve(evidence, conjunction.get("prefix") or rule_filter.get("prefix"))
+            expiration = _first(rule.get("expiration"))
+            rules.append(
+                {
+                    "id": rule.get("id"),
+                    "prefix": prefix,
+                    "tags": rule_tags,
+                    "transitions": [
+                        tfcheck.resolve(evidence, t.get("storage_class")) for t in rule.get("transition", [])
+                    ],
+                    "expires": "days" in expiration,
+                }
+            )
+    return rules
+
+
+def test_lifecycle_tag_filters_use_the_agreed_keys_and_values(evidence: tfcheck.TfDir) -> None:
+    rules = _lifecycle_rules(evidence)
+    tagged = [r for r in rules if r["tags"]]
+    assert tagged, "no lifecycle rule filters on the object tags the worker writes"
+    for rule in tagged:
+        for key, value in rule["tags"].items():
+            assert key in TAG_VALUES, f"rule {rule['id']}: tag key {key!r} is not one of {sorted(TAG_VALUES)}"
+            assert value in TAG_VALUES[key], (
+                f"rule {rule['id']}: tag {key}={value!r} is not one of {sorted(TAG_VALUES[key])} (shared/evidence/tags)"
+            )
+
+
+def test_lifecycle_prefixes_are_the_agreed_ones(evidence: tfcheck.TfDir) -> None:
+    for rule in _lifecycle_rules(evidence):
+        if rule["prefix"] not in (None, ""):
+            assert rule["prefix"] in PREFIXES, f"rule {rule['id']}: prefix {rule['prefix']!r} not in {sorted(PREFIXES)}"
+
+
+def test_closed_evidence_moves_to_ia_then_glacier_then_expires_unless_legal_hold(evidence: tfcheck.TfDir) -> None:
+    rules = _lifecycle_rules(evidence)
+    closed_free = {tags.TAG_RETENTION: tags.RETENTION_CLOSED, tags.TAG_LEGAL_HOLD: tags.LEGAL_HOLD_OFF}
+    main = [r for r in rules if r["prefix"] == tags.PREFIX_EVIDENCE and r["tags"] == closed_free]
+    assert main, f"no rule on {tags.PREFIX_EVIDENCE} filtering exactly {closed_free}"
+    assert any(r["transitions"][:2] == ["STANDARD_IA", "GLACIER"] and r["expires"] for r in main), (
+        f"closed evidence without legal hold should go STANDARD_IA -> GLACIER -> expire: {main}"
+    )
+    for rule in rules:
+        # Anything tag-filtered that transitions or expires must only touch closed incidents,
+        # and nothing tag-filtered may expire an object on legal hold.
+        if rule["tags"] and (rule["transitions"] or rule["expires"]):
+            assert rule["tags"].get(tags.TAG_RETENTION) == tags.RETENTION_CLOSED, (
+                f"rule {rule['id']} touches active evidence"
+            )
+        if rule["expires"] and rule["prefix"] in (tags.PREFIX_EVIDENCE, tags.PREFIX_THUMBNAILS, None, ""):
+            assert rule["tags"].get(tags.TAG_LEGAL_HOLD) == tags.LEGAL_HOLD_OFF, (
+                f"rule {rule['id']} expires current objects without {tags.TAG_LEGAL_HOLD}={tags.LEGAL_HOLD_OFF}"
+            )
+
+
+def test_quarantine_expires(evidence: tfcheck.TfDir) -> None:
+    rules = _lifecycle_rules(evidence)
+    assert any(r["prefix"] == tags.PREFIX_QUARANTINE and r["expires"] for r in rules), (
+        f"no rule expires {tags.PREFIX_QUARANTINE}"
+    )
+
+
+def _policy_statements(evidence: tfcheck.TfDir) -> list[dict]:
+    statements = []
+    for _, body in _data(evidence, "aws_iam_policy_document"):
+        statements.extend(body.get("statement", []))
+    return statements
+
+
+def test_bucket_policy_serves_only_clean_objects_by_the_agreed_tag(evidence: tfcheck.TfDir) -> None:
+    conditions = [
+        (statement, condition)
+        for statement in _policy_statements(evidence)
+        for condition in statement.get("condition", [])
+        if str(condition.get("variable", "")).startswith("s3:ExistingObjectTag/")
+    ]
+    assert conditions, "the evidence bucket policy has no s3:ExistingObjectTag condition"
+    for statement, condition in conditions:
+        tag_key = tfcheck.resolve(evidence, condition["variable"]).removeprefix("s3:ExistingObjectTag/")
+        assert tag_key == tags.TAG_SCAN_STATUS, f"ExistingObjectTag uses {tag_key!r}, expected {tags.TAG_SCAN_STATUS!r}"
+        values = set(tfcheck.resolve(evidence, condition.get("values")) or [])
+        assert tags.SCAN_CLEAN in values, (
+            f"statement {statement.get('sid')}: {tags.SCAN_CLEAN!r} objects must be readable"
+        )
+        assert values <= {tags.SCAN_CLEAN, tags.SCAN_NOT_SCANNED}, (
+            f"statement {statement.get('sid')}: readable scan statuses {sorted(values)} include unsafe values"
+        )
+        assert statement.get("effect") == "Deny" and condition.get("test") == "StringNotEquals", (
+            f"statement {statement.get('sid')}: expected Deny unless {tags.TAG_SCAN_STATUS} in {sorted(values)}"
+        )
+        assert {"s3:GetObject"} <= set(statement.get("actions", [])), (
+            f"statement {statement.get('sid')}: must deny s3:GetObject"
+        )
+
+
+def test_only_the_worker_may_write_tags(evidence: tfcheck.TfDir) -> None:
+    tagging = [s for s in _policy_statements(evidence) if "s3:PutObjectTagging" in s.get("actions", [])]
+    assert tagging, "the evidence bucket policy does not restrict s3:PutObjectTagging"
+    for statement in tagging:
+        assert statement.get("effect") == "Deny"
+        assert any(
+            c.get("variable") == "aws:PrincipalArn"
+            and c.get("test") in ("ArnNotEquals", "ArnNotLike")
+            and any("var.worker_role_arn" in str(v) for v in c.get("values") or [])
+            for c in statement.get("condition", [])
+        ), f"statement {statement.get('sid')}: the worker role must be the only exception"
+
+
+# -- metrics ------------------------------------------------------------------------------------
+
+
+def _metric_specs(tfdir: tfcheck.TfDir) -> list[tuple[str, Any, Any, list[Any]]]:
+    """(where, namespace, metric_name, dimension names) of every metric a module references.
+
+    Looks at alarms (top level and metric_query.metric) and at customized metric
+    specifications of autoscaling policies.
+    """
+    specs: list[tuple[str, Any, Any, list[Any]]] = []
+
+    def visit(where: str, node: Any) -> None:
+        if isinstance(node, dict):
+            if "metric_name" in node and "namespace" in node:
+                dims = node.get("dimensions")
+                if isinstance(dims, list):  # dimensions { name = ..., value = ... } blocks
+                    names = [tfcheck.resolve(tfdir, d.get("name")) for d in dims if isinstance(d, dict)]
+                elif isinstance(dims, dict):  # dimensions = { Name = value }
+                    names = [tfcheck.resolve(tfdir, k) for k in dims]
+                else:
+                    names = []
+                specs.append(
+                    (
+                        where,
+                        tfcheck.resolve(tfdir, node["namespace"]),
+                        tfcheck.resolve(tfdir, node["metric_name"]),
+                        names,
+                    )
+                )
+            for key, value in node.items():
+                visit(f"{where}.{key}", value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(where, item)
+
+    for parsed in tfdir.files.values():
+        for rtype, name, body in tfcheck.iter_two_label_blocks(parsed, "resource"):
+            visit(f"{rtype}.{name}", tfcheck.strip_comments(body))
+    return specs
+
+
+@pytest.mark.parametrize("module", ["ecs_service", "monitoring"])
+def test_app_metrics_use_the_agreed_namespace_names_and_dimensions(terraform_root: Path, module: str) -> None:
+    tfdir = tfcheck.TfDir.load(terraform_root / "modules" / module, terraform_root)
+    app_specs = [s for s in _metric_specs(tfdir) if s[1] == metrics.METRIC_NAMESPACE]
+    assert app_specs, f"{module} reads no metric in namespace {metrics.METRIC_NAMESPACE!r}"
+    for where, _, name, dims in app_specs:
+        assert name in METRIC_NAMES, f"{module} {where}: metric {name!r} is not one of {sorted(METRIC_NAMES)}"
+        unknown = [d for d in dims if d not in DIMENSIONS]
+        assert not unknown, f"{module} {where}: dimensions {unknown} are not in {sorted(DIMENSIONS)}"
+    # Other namespaces must not be typos of ours.
+    for where, namespace, _, _ in _metric_specs(tfdir):
+        if isinstance(namespace, str) and not namespace.startswith(("AWS/", "ECS/", "${")):
+            assert namespace == metrics.METRIC_NAMESPACE, f"{module} {where}: unexpected namespace {namespace!r}"
+
+
+def test_worker_scales_on_queue_depth_and_monitoring_alarms_on_every_app_metric(terraform_root: Path) -> None:
+    service = tfcheck.TfDir.load(terraform_root / "modules" / "ecs_service", terraform_root)
+    monitoring = tfcheck.TfDir.load(terraform_root / "modules" / "monitoring", terraform_root)
+    scaled = {s[2] for s in _metric_specs(service) if s[1] == metrics.METRIC_NAMESPACE}
+    assert metrics.METRIC_QUEUE_DEPTH in scaled, f"ecs_service does not scale on {metrics.METRIC_QUEUE_DEPTH}"
+    alarmed = {s[2] for s in _metric_specs(monitoring) if s[1] == metrics.METRIC_NAMESPACE}
+    assert alarmed == METRIC_NAMES, f"monitoring alarms on {sorted(alarmed)}, expected {sorted(METRIC_NAMES)}"
