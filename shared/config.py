@@ -37,6 +37,10 @@ class Settings:
     page_size: int = 50
     demo_password: str = field(default="", repr=False)
     base_url: str = "http://127.0.0.1:8000"
+    # How many reverse proxies (the ALB) stand in front of the app. Their X-Forwarded-For /
+    # X-Forwarded-Proto are trusted for exactly that many hops, so rate limits see the
+    # client's address rather than the load balancer's.
+    trusted_proxies: int = 0
 
     # env var name -> field name; every setting is documented in README "Settings".
     ENV_NAMES = {
@@ -52,6 +56,7 @@ class Settings:
         "PAGE_SIZE": "page_size",
         "DEMO_PASSWORD": "demo_password",
         "BASE_URL": "base_url",
+        "TRUSTED_PROXIES": "trusted_proxies",
     }
 
     @classmethod
@@ -101,6 +106,8 @@ class Settings:
             raise SettingsError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {self.app_env!r}")
         if self.log_format not in ("", "json", "text"):
             raise SettingsError(f"LOG_FORMAT must be 'json' or 'text', got {self.log_format!r}")
+        if not 0 <= self.trusted_proxies <= 5:
+            raise SettingsError("TRUSTED_PROXIES must be between 0 and 5")
         if self.page_size < 1 or self.page_size > 500:
             raise SettingsError("PAGE_SIZE must be between 1 and 500")
         if self.is_production:

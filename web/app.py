@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import Flask, jsonify, render_template, request
 from sqlalchemy import text
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.accounts import service as accounts
 from shared.config import Settings
@@ -23,6 +24,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.configure_logging(settings.effective_log_format, settings.log_level)
 
     app = Flask(__name__)
+    if settings.trusted_proxies:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies, x_host=0
+        )
     app.config.update(
         SETTINGS=settings,
         SECRET_KEY=settings.effective_secret_key,

@@ -29,6 +29,10 @@ def _login_limit() -> str:
     return current_app.config["SETTINGS"].rate_limit_login
 
 
+def _submitted_email() -> str:
+    return (request.form.get("email") or "").strip().lower() or "-"
+
+
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: never bounce a signed-in user to another host.
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
@@ -37,7 +41,9 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+# Per client address, and per account so that many addresses cannot guess one password.
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("incidents.dashboard"))
