@@ -1,0 +1,14 @@
+output "oidc_provider_arn" {
+  description = "ARN of the GitHub Actions OIDC provider (created or looked up)."
+  value       = try(local.oidc_provider_arn, null)
+}
+
+output "role_arns" {
+  description = "Map of roles key to role ARN (use in aws-actions/configure-aws-credentials role-to-assume)."
+  value       = try({ for k, r in aws_iam_role.this : k => r.arn }, null)
+}
+
+output "role_names" {
+  description = "Map of roles key to role name."
+  value       = try({ for k, r in aws_iam_role.this : k => r.name }, null)
+}
