@@ -514,7 +514,7 @@ class Checker:
         for key, value in values.items():
             if key not in declared:
                 self.report(f'{tfdir.rel}/terraform.tfvars: sets "{key}" which is not a declared variable')
-            if SECRET_NAME.search(key) and value not in (None, "", [], {}, False):
+            if SECRET_NAME.search(key) and _has_plain_value(value):
                 self.report(f'{tfdir.rel}/terraform.tfvars: "{key}" looks like a secret; do not commit it')
 
     def _rel(self, path: Path) -> str:
@@ -522,6 +522,17 @@ class Checker:
             return str(path.relative_to(self.root.parent))
         except ValueError:
             return str(path)
+
+
+def _has_plain_value(value: Any) -> bool:
+    """True when a secret-looking tfvars value holds something other than references (ARNs)."""
+    if isinstance(value, dict):
+        return any(_has_plain_value(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_plain_value(v) for v in value)
+    if isinstance(value, str):
+        return bool(value) and not value.startswith("arn:")
+    return False
 
 
 # -- README tables ---------------------------------------------------------------------------

@@ -1,0 +1,53 @@
+# dev: one NAT gateway, single-AZ database and cache, Spot workers, small sizes.
+# No secrets here: the secrets are created by hand in Secrets Manager (terraform/README.md) and
+# only their ARNs appear below. 111111111111 is a placeholder account id: replace it.
+aws_region     = "eu-west-1"
+aws_account_id = "111111111111"
+environment    = "dev"
+repository     = "example-org/incident-tracker"
+
+vpc_cidr           = "10.10.0.0/16"
+azs                = ["eu-west-1a", "eu-west-1b"]
+single_nat_gateway = true
+
+domain_name             = "incidents.dev.example.com"
+certificate_arn         = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
+alb_access_logs_bucket  = "example-org-alb-logs-111111111111-eu-west-1"
+alb_deletion_protection = false
+
+ecr_repository_arn = "arn:aws:ecr:eu-west-1:111111111111:repository/incident-tracker"
+app_secret_arns = {
+  database_url  = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/dev/database-url-AbCdEf"
+  secret_key    = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/dev/secret-key-AbCdEf"
+  smtp_password = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/dev/smtp-password-AbCdEf"
+}
+smtp = {
+  host = "email-smtp.eu-west-1.amazonaws.com"
+  port = 587
+  from = "incidents-dev@example.com"
+}
+
+web    = { cpu = 256, memory = 512, min_count = 1, max_count = 2 }
+worker = { cpu = 1024, memory = 3072, min_count = 1, max_count = 2, use_spot = true }
+beat   = { cpu = 256, memory = 512 }
+
+evidence_bucket_name = "incident-tracker-dev-evidence-111111111111"
+evidence = {
+  retention_days = 365
+  force_destroy  = true
+}
+
+database = {
+  instance_class          = "db.t4g.micro"
+  multi_az                = false
+  deletion_protection     = false
+  skip_final_snapshot     = true
+  backup_retention_period = 1
+}
+cache = {
+  node_type          = "cache.t4g.micro"
+  num_cache_clusters = 1
+}
+
+log_retention_days = 30
+enable_bastion     = false
