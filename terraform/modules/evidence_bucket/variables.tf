@@ -73,8 +73,8 @@ variable "retention_days" {
   default     = 2555
 
   validation {
-    condition     = var.retention_days > var.glacier_transition_days + 90
-    error_message = "retention_days must exceed glacier_transition_days + 90 (GLACIER minimum storage duration)."
+    condition     = var.retention_days > var.glacier_transition_days
+    error_message = "retention_days must be greater than glacier_transition_days (S3 rejects an expiration before the last transition). Keep 90+ days in GLACIER to avoid its early-deletion charge."
   }
 }
 
