@@ -100,11 +100,14 @@ def _check_version(incident: Incident, expected_version: int | None) -> None:
 
 
 def _flush(session: Session, incident: Incident) -> None:
+    # Read the key first: a failed flush rolls the session back and expires the incident, so
+    # reading it afterwards raises PendingRollbackError instead of the Conflict a person can act on.
+    key = incident.key
     try:
         session.flush()
     except StaleDataError:
         raise Conflict(
-            f"{incident.key} was changed by someone else at the same moment. Reload and try again."
+            f"{key} was changed by someone else at the same moment. Reload and try again."
         ) from None
 
 
@@ -274,8 +277,12 @@ def assign(
     owner = _user_exists(session, owner_id)
     if incident.owner_id == owner_id:
         return incident
-    old = incident.owner.email if incident.owner else None
+    # Look the previous owner up by id: the loaded `owner` relationship can be stale when the
+    # incident was assigned earlier in this session (setting owner_id does not refresh it).
+    previous = session.get(User, incident.owner_id) if incident.owner_id is not None else None
+    old = previous.email if previous else None
     incident.owner_id = owner_id
+    incident.owner = owner
     incident.updated_at = utcnow()
     if owner is not None and owner.id not in incident.watcher_ids():
         incident.watchers.append(Watcher(user_id=owner.id))
