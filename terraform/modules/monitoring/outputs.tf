@@ -1,0 +1,34 @@
+output "sns_topic_arn" {
+  description = "ARN of the alarm SNS topic (subscribe other endpoints, e.g. chat integrations, to it)."
+  value       = try(aws_sns_topic.this.arn, null)
+}
+
+output "sns_topic_name" {
+  description = "Name of the alarm SNS topic."
+  value       = try(aws_sns_topic.this.name, null)
+}
+
+output "kms_key_arn" {
+  description = "ARN of the KMS key encrypting the topic (created or passed in)."
+  value       = try(local.kms_key_arn, null)
+}
+
+output "alarm_arns" {
+  description = "ARNs of the CloudWatch alarms, keyed by alarm key (e.g. alb-elb-5xx, ecs-<service>-cpu, rds-free-storage, queue-celery-depth)."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn }
+}
+
+output "alarm_names" {
+  description = "Names of the CloudWatch alarms, keyed by alarm key."
+  value       = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.alarm_name }
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard (null when create_dashboard is false)."
+  value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)
+}
+
+output "dashboard_arn" {
+  description = "ARN of the CloudWatch dashboard (null when create_dashboard is false)."
+  value       = try(aws_cloudwatch_dashboard.this[0].dashboard_arn, null)
+}
