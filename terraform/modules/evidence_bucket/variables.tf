@@ -14,8 +14,8 @@ variable "log_bucket_name" {
   default     = null
 
   validation {
-    condition     = var.log_bucket_name == null || can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.log_bucket_name))
-    error_message = "log_bucket_name must be 3-63 lowercase letters, digits or hyphens."
+    condition     = var.log_bucket_name == null ? length(var.bucket_name) <= 51 : can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.log_bucket_name))
+    error_message = "log_bucket_name must be 3-63 lowercase letters, digits or hyphens; when null, bucket_name must be at most 51 characters so that \"<bucket_name>-access-logs\" fits."
   }
 }
 

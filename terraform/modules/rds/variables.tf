@@ -179,6 +179,12 @@ variable "final_snapshot_identifier" {
   default     = null
 }
 
+variable "delete_automated_backups" {
+  description = "Delete the automated backups when the instance is deleted (previews: true; prod: false keeps them for their retention period)."
+  type        = bool
+  default     = false
+}
+
 variable "allow_major_version_upgrade" {
   description = "Allow changing engine_version to a new major (e.g. 16 -> 17). Keep false except during a planned upgrade."
   type        = bool

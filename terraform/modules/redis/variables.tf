@@ -51,8 +51,8 @@ variable "engine_version" {
   default     = "7.1"
 
   validation {
-    condition     = can(regex("^[0-9]+\\.[0-9]+$", var.engine_version))
-    error_message = "engine_version must look like 7.1."
+    condition     = can(regex("^[0-9]+\\.[0-9]+$", var.engine_version)) && try(tonumber(split(".", var.engine_version)[0]) >= 7, false)
+    error_message = "engine_version must look like 7.1 and be 7 or newer (Redis OSS 7.x, Valkey 7.2/8.x)."
   }
 }
 
@@ -179,12 +179,22 @@ variable "snapshot_window" {
   description = "Daily snapshot window (UTC, hh24:mi-hh24:mi); must not overlap maintenance_window."
   type        = string
   default     = "03:00-04:00"
+
+  validation {
+    condition     = can(regex("^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-3]):[0-5][0-9]$", var.snapshot_window))
+    error_message = "snapshot_window must look like 03:00-04:00."
+  }
 }
 
 variable "maintenance_window" {
   description = "Weekly maintenance window (UTC, ddd:hh24:mi-ddd:hh24:mi)."
   type        = string
   default     = "sun:05:00-sun:06:00"
+
+  validation {
+    condition     = can(regex("^(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):[0-5][0-9]-(mon|tue|wed|thu|fri|sat|sun):([01][0-9]|2[0-3]):[0-5][0-9]$", var.maintenance_window))
+    error_message = "maintenance_window must look like sun:05:00-sun:06:00."
+  }
 }
 
 variable "final_snapshot_identifier" {
