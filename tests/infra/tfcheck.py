@@ -66,10 +66,15 @@ def load_hcl(path: Path) -> dict[str, Any]:
         return hcl2.load(handle, serialization_options=SERIALIZATION)
 
 
+def is_meta(key: Any) -> bool:
+    """python-hcl2 adds ``__comments__`` / ``__inline_comments__`` keys beside the real ones."""
+    return isinstance(key, str) and key.startswith("__") and key.endswith("__")
+
+
 def strip_comments(value: Any) -> Any:
-    """Drop the ``__comments__`` entries python-hcl2 adds."""
+    """Drop the comment entries python-hcl2 adds."""
     if isinstance(value, dict):
-        return {k: strip_comments(v) for k, v in value.items() if k != "__comments__"}
+        return {k: strip_comments(v) for k, v in value.items() if not is_meta(k)}
     if isinstance(value, list):
         return [strip_comments(v) for v in value]
     return value
@@ -120,7 +125,7 @@ def iter_strings(value: Any) -> Iterator[str]:
         yield value
     elif isinstance(value, dict):
         for key, item in value.items():
-            if key == "__comments__":
+            if is_meta(key):
                 continue
             yield key
             yield from iter_strings(item)
@@ -133,7 +138,7 @@ def iter_blocks(parsed: dict[str, Any], block_type: str) -> Iterator[tuple[str, 
     """Yield (label, body) for one-label blocks (variable, output, module, provider)."""
     for entry in parsed.get(block_type, []) or []:
         for label, body in entry.items():
-            if label == "__comments__":
+            if is_meta(label):
                 continue
             yield label, body if isinstance(body, dict) else {}
 
@@ -142,10 +147,10 @@ def iter_two_label_blocks(parsed: dict[str, Any], block_type: str) -> Iterator[t
     """Yield (type, name, body) for resource and data blocks."""
     for entry in parsed.get(block_type, []) or []:
         for kind, named in entry.items():
-            if kind == "__comments__" or not isinstance(named, dict):
+            if is_meta(kind) or not isinstance(named, dict):
                 continue
             for name, body in named.items():
-                if name == "__comments__":
+                if is_meta(name):
                     continue
                 yield kind, name, body if isinstance(body, dict) else {}
 
@@ -214,7 +219,7 @@ class TfDir:
         merged: dict[str, Any] = {}
         for parsed in self.files.values():
             for entry in parsed.get("locals", []) or []:
-                merged.update({k: v for k, v in entry.items() if k != "__comments__"})
+                merged.update({k: v for k, v in entry.items() if not is_meta(k)})
         return merged
 
     @property
@@ -388,7 +393,7 @@ class Checker:
                 self.report(f"{where} has source {source_value!r} which is not a module directory")
                 continue
             declared = self.dir(source).variables
-            passed = {k for k in body if k not in MODULE_META_ARGS and k != "__comments__"}
+            passed = {k for k in body if k not in MODULE_META_ARGS and not is_meta(k)}
             for arg in sorted(passed - set(declared)):
                 self.report(f'{where} passes argument "{arg}" which is not a declared variable of {self._rel(source)}')
             for var in sorted(set(declared) - passed):
@@ -450,7 +455,7 @@ class Checker:
                 self.report(f"{tfdir.rel}: environment root is missing {fname}")
         main = tfdir.files.get("main.tf")
         if main is not None:
-            extra = sorted(k for k in main if k not in ENV_MAIN_ALLOWED and k != "__comments__")
+            extra = sorted(k for k in main if k not in ENV_MAIN_ALLOWED and not is_meta(k))
             if extra:
                 self.report(f"{tfdir.rel}/main.tf: must hold only module calls, found {', '.join(extra)}")
             if not main.get("module"):
@@ -465,7 +470,7 @@ class Checker:
         backends = []
         for block in tfdir.terraform_blocks():
             for entry in block.get("backend", []) or []:
-                backends.extend((k, v) for k, v in entry.items() if k != "__comments__")
+                backends.extend((k, v) for k, v in entry.items() if not is_meta(k))
         if not backends:
             self.report(f"{tfdir.rel}/backend.tf: no backend configured")
             return

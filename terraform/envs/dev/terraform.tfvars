@@ -10,10 +10,9 @@ vpc_cidr           = "10.10.0.0/16"
 azs                = ["eu-west-1a", "eu-west-1b"]
 single_nat_gateway = true
 
-domain_name             = "incidents.dev.example.com"
-certificate_arn         = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
-alb_access_logs_bucket  = "example-org-alb-logs-111111111111-eu-west-1"
-alb_deletion_protection = false
+domain_name            = "incidents.dev.example.com"
+certificate_arn        = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
+alb_access_logs_bucket = "example-org-alb-logs-111111111111-eu-west-1"
 
 ecr_repository_arn = "arn:aws:ecr:eu-west-1:111111111111:repository/incident-tracker"
 app_secret_arns = {
@@ -49,5 +48,5 @@ cache = {
   num_cache_clusters = 1
 }
 
-log_retention_days = 30
+log_retention_days = 365
 enable_bastion     = false

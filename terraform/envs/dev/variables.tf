@@ -285,9 +285,14 @@ variable "cache" {
 ################################################################################
 
 variable "log_retention_days" {
-  description = "Retention of the service, flow-log and database log groups, in days."
+  description = "Retention of the service, flow-log, ECS Exec and database log groups, in days (checkov CKV_AWS_338 wants at least a year)."
   type        = number
-  default     = 30
+  default     = 365
+
+  validation {
+    condition     = var.log_retention_days >= 365
+    error_message = "log_retention_days must be at least 365 (a year of logs for incident forensics)."
+  }
 }
 
 variable "alarm_email" {

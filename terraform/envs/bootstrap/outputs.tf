@@ -1,0 +1,34 @@
+output "state_bucket" {
+  description = "State bucket: the bucket of every backend.tf (and -backend-config=bucket=...)."
+  value       = module.state_backend.bucket_id
+}
+
+output "state_bucket_region" {
+  description = "Region of the state bucket (backend region)."
+  value       = module.state_backend.bucket_region
+}
+
+output "state_kms_key_arn" {
+  description = "KMS key encrypting the state objects."
+  value       = module.state_backend.kms_key_arn
+}
+
+output "lock_table_name" {
+  description = "DynamoDB lock table (null unless create_lock_table = true)."
+  value       = module.state_backend.lock_table_name
+}
+
+output "backend_config" {
+  description = "Suggested backend \"s3\" settings for the env roots."
+  value       = module.state_backend.backend_config
+}
+
+output "github_oidc_provider_arn" {
+  description = "ARN of the GitHub Actions OIDC provider."
+  value       = module.github_oidc.oidc_provider_arn
+}
+
+output "github_role_arns" {
+  description = "Deploy role ARNs by key (plan, deploy-dev, deploy-staging, deploy-prod, deploy-preview): the role-to-assume of aws-actions/configure-aws-credentials; store them as repository/environment variables."
+  value       = module.github_oidc.role_arns
+}

@@ -1,0 +1,17 @@
+# Account bootstrap. 111111111111 is a placeholder account id: replace it (and the bucket name,
+# which must be globally unique) before the first apply. No secrets here.
+aws_region        = "eu-west-1"
+aws_account_id    = "111111111111"
+repository        = "example-org/incident-tracker"
+state_bucket_name = "incident-tracker-tfstate-111111111111"
+
+# The env roots lock with use_lockfile (S3-native, Terraform >= 1.10): no DynamoDB table.
+create_lock_table    = false
+create_oidc_provider = true
+
+github_environments = {
+  dev     = "dev"
+  staging = "staging"
+  prod    = "production"
+  preview = "preview"
+}

@@ -1,0 +1,62 @@
+variable "aws_region" {
+  description = "AWS region of the state bucket (and of every environment)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must look like eu-west-1."
+  }
+}
+
+variable "aws_account_id" {
+  description = "The only AWS account this root may touch (provider allowed_account_ids)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.aws_account_id))
+    error_message = "aws_account_id must be 12 digits."
+  }
+}
+
+variable "repository" {
+  description = "GitHub repository (owner/name) whose workflows may assume the deploy roles; also the Repository tag."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.repository))
+    error_message = "repository must be owner/name."
+  }
+}
+
+variable "state_bucket_name" {
+  description = "Name of the Terraform state bucket (globally unique); every backend.tf names it."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.state_bucket_name))
+    error_message = "state_bucket_name must be 3-63 lowercase letters, digits or hyphens."
+  }
+}
+
+variable "create_lock_table" {
+  description = "Also create the DynamoDB lock table (classic locking). The roots here use S3-native locking (use_lockfile, Terraform >= 1.10), so it is only needed for older tooling."
+  type        = bool
+  default     = false
+}
+
+variable "create_oidc_provider" {
+  description = "Create the account's GitHub OIDC provider (false when another stack already created it: there is one per account)."
+  type        = bool
+  default     = true
+}
+
+variable "github_environments" {
+  description = "GitHub environment names of the deploy jobs (their `environment:` key): the OIDC sub claim a deploy role trusts."
+  type = object({
+    dev     = optional(string, "dev")
+    staging = optional(string, "staging")
+    prod    = optional(string, "production")
+    preview = optional(string, "preview")
+  })
+  default = {}
+}
