@@ -109,7 +109,7 @@ resource "aws_vpc_security_group_egress_rule" "database" {
 resource "aws_instance" "this" {
   count = var.create ? 1 : 0
 
-  ami                         = data.aws_ssm_parameter.ami[0].value
+  ami                         = data.aws_ssm_parameter.ami[0].insecure_value
   instance_type               = var.instance_type
   subnet_id                   = var.subnet_id
   vpc_security_group_ids      = [aws_security_group.this[0].id]

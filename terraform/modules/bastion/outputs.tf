@@ -11,7 +11,6 @@ output "private_ip" {
 output "ami_id" {
   description = "Amazon Linux 2023 AMI the instance was launched from; null when create is false."
   value       = try(aws_instance.this[0].ami, null)
-  sensitive   = true
 }
 
 output "security_group_id" {
