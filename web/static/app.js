@@ -8,8 +8,15 @@
   }
 
   // Every htmx request carries the CSRF token as a header too (Flask-WTF reads X-CSRFToken).
+  // The filter form's empty fields stay out of the URL it pushes: "/?q=disk", not "/?q=disk&status=&...".
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRFToken"] = csrfToken();
+    if (event.detail.verb === "get" && event.detail.elt.id === "filters") {
+      var params = event.detail.parameters;
+      Object.keys(params).forEach(function (name) {
+        if (params[name] === "") { delete params[name]; }
+      });
+    }
   });
 
   // Native <dialog>: open with a button, close with Cancel or Escape (built in).

@@ -1,0 +1,172 @@
+"""Browser tests: the real app on a real port, driven through Debian's Chromium by Playwright.
+
+The app runs in a background thread (werkzeug, threaded) against the root `database_url`
+fixture's migrated PostgreSQL database; the root `users` fixture seeds the accounts and the
+root `db` fixture wipes every table after each test. Tests find elements only the way a
+person would: by label, role and accessible name, or visible text.
+
+Every page records JavaScript errors, CSP violations and htmx error logs; a test that
+produced any fails at teardown, so each flow also proves the page runs clean under the CSP.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from shared.config import Settings
+from shared.incidents import service as incidents
+from web.app import create_app
+
+PASSWORD = "correct-horse-battery"  # the root `users` fixture's password
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+TIMEOUT_MS = 5_000
+
+# Chromium reports a CSP refusal as a console error *and* as this DOM event; the event also
+# catches violations that happen before a console listener could see them.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline code"}`);
+});
+"""
+
+
+def _unavailable(message: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """The app logs every request itself; werkzeug's access lines would only double them."""
+
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of the app served from a background thread for the whole run."""
+    settings = Settings(
+        app_env="test",
+        database_url=database_url,
+        secret_key="x" * 40,
+        demo_password="demo-password-not-used",
+        data_dir=str(tmp_path_factory.mktemp("e2e-data")),
+        # Every test signs in afresh from the same address; the limit itself is tested in tests/web.
+        rate_limit_login="1000 per minute",
+        log_level="WARNING",
+    ).validated()
+    app = create_app(settings)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the whole run."""
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class PageProblems:
+    """What went wrong inside the page: uncaught errors, console errors, CSP refusals."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def on_console(self, message) -> None:
+        text = message.text
+        # An expected 4xx answer (422 form errors, 401 bad password) is logged by Chromium
+        # as "Failed to load resource"; that is the network, not a page error.
+        if message.type == "error" and not text.startswith("Failed to load resource"):
+            self.errors.append(f"console.error: {text} ({message.location})")
+        elif "Content Security Policy" in text or "Content-Security-Policy" in text:
+            self.errors.append(f"console.{message.type}: {text}")
+
+    def on_page_error(self, error) -> None:
+        self.errors.append(f"pageerror: {error}")
+
+
+@pytest.fixture
+def app_url(live_server: str, users) -> str:
+    """The live server, with the root `users` seeded (and wiped after the test)."""
+    return live_server
+
+
+@pytest.fixture
+def page(browser: Browser, app_url: str) -> Iterator[Page]:
+    """A fresh browser context (no cookies) per test; fails the test on any page error."""
+    context = browser.new_context(base_url=app_url, viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
+    problems = PageProblems()
+    page = context.new_page()
+    page.on("console", problems.on_console)
+    page.on("pageerror", problems.on_page_error)
+    page.problems = problems
+    try:
+        yield page
+    finally:
+        context.close()
+    if problems.errors:
+        pytest.fail("the page reported errors:\n" + "\n".join(problems.errors), pytrace=False)
+
+
+@pytest.fixture
+def sign_in(page: Page):
+    """Sign in through the form as a person would; lands on the dashboard."""
+
+    def _sign_in(email: str) -> None:
+        page.goto("/login")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
+
+    return _sign_in
+
+
+@pytest.fixture
+def file_incident(db, users):
+    """File an incident through the domain service (committed), as `reporter` (a users key)."""
+
+    def _file(title: str, *, reporter: str = "member", **fields):
+        incident = incidents.create_incident(session=db, actor=users[reporter], title=title, **fields)
+        db.commit()
+        return incident
+
+    return _file

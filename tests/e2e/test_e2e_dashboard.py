@@ -1,0 +1,160 @@
+"""The dashboard as a person uses it: the new-incident dialog, live search, quick status."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
+
+TITLE = "Checkout latency spike on eu-west"
+
+
+def screenshot(page: Page, name: str) -> None:
+    # caret="initial": hiding the caret means an inline style, which the CSP (rightly) refuses.
+    page.screenshot(path=f"/tmp/e2e-{name}.png", full_page=True, caret="initial")
+
+
+def rows_titled(page: Page, text: str):
+    return page.get_by_role("row").filter(has=page.get_by_role("link", name=text))
+
+
+def test_create_search_and_work_an_incident(page: Page, sign_in, file_incident, tmp_path) -> None:
+    file_incident("Disk full on reporting db", component="rds", priority="P1")
+    sign_in("member@example.com")
+    page.evaluate("window.__marker = 1")  # survives only if nothing reloads the page
+
+    page.get_by_role("button", name="New incident").click()
+    dialog = page.get_by_role("dialog", name="New incident")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Title").fill(TITLE)
+    dialog.get_by_label("Description").fill("p99 above **2 s** since 09:40 on the *checkout* service.")
+    dialog.get_by_label("Priority").select_option("P2")
+    dialog.get_by_label("Component").fill("alb")
+    dialog.get_by_label("Environment").select_option("staging")
+    dialog.get_by_role("button", name="Create incident").click()
+
+    expect(dialog).to_be_hidden()
+    expect(page).to_have_url(re.compile(r"/$"))  # the dialog's fields are not dashboard filters
+    created = rows_titled(page, TITLE)
+    expect(created).to_have_count(1)
+    expect(created).to_contain_text("P2")
+    expect(created).to_contain_text("alb")
+    expect(created).to_contain_text("staging")
+    expect(created).to_contain_text("Open")
+    expect(rows_titled(page, "Disk full on reporting db")).to_have_count(1)
+    assert page.evaluate("window.__marker") == 1, "creating an incident reloaded the page"
+
+    screenshot(page, "dashboard")
+
+    search = page.get_by_label("Search", exact=True)
+    search.press_sequentially("disk", delay=40)
+    expect(rows_titled(page, TITLE)).to_have_count(0)
+    expect(rows_titled(page, "Disk full on reporting db")).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"/\?q=disk$"))  # bookmarkable, no empty filters
+
+    search.fill("")
+    search.press_sequentially("latency", delay=40)
+    expect(rows_titled(page, "Disk full on reporting db")).to_have_count(0)
+    expect(rows_titled(page, TITLE)).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"[?&]q=latency(&|$)"))
+    assert page.evaluate("window.__marker") == 1, "searching reloaded the page"
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"[?&]q=disk(&|$)"))
+    expect(page.get_by_label("Search", exact=True)).to_have_value("disk")
+    expect(rows_titled(page, "Disk full on reporting db")).to_have_count(1)
+    expect(rows_titled(page, TITLE)).to_have_count(0)
+    page.go_forward()
+    expect(page.get_by_label("Search", exact=True)).to_have_value("latency")
+    expect(rows_titled(page, TITLE)).to_have_count(1)
+    assert page.evaluate("window.__marker") == 1, "back/forward reloaded the page"
+
+    page.get_by_role("link", name=TITLE).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(TITLE)
+    expect(page.locator(".markdown strong")).to_have_text("2 s")  # Markdown rendered
+
+    page.get_by_role("button", name="In Progress", exact=True).click()
+    expect(page.get_by_role("button", name="Blocked", exact=True)).to_be_visible()
+    page.get_by_label("Reason", exact=True).fill("Waiting on AWS support case 1234")
+    page.get_by_role("button", name="Blocked", exact=True).click()
+    expect(page.get_by_role("button", name="Resolved", exact=True)).to_be_visible()
+    page.get_by_label("Resolution summary").fill("Rolled back the ALB listener rule")
+    page.get_by_role("button", name="Resolved", exact=True).click()
+
+    timeline = page.get_by_role("list", name="Timeline")
+    events = timeline.get_by_role("listitem")
+    expect(events).to_have_count(4)
+    expect(events.nth(0)).to_contain_text("Mo Member created the incident")
+    expect(events.nth(1)).to_contain_text("Mo Member changed status from Open to In Progress")
+    expect(events.nth(2)).to_contain_text("Mo Member changed status from In Progress to Blocked")
+    expect(events.nth(2)).to_contain_text("Waiting on AWS support case 1234")
+    expect(events.nth(3)).to_contain_text("Mo Member changed status from Blocked to Resolved")
+    expect(events.nth(3)).to_contain_text("Rolled back the ALB listener rule")
+    screenshot(page, "incident")
+
+
+def test_invalid_new_incident_keeps_the_dialog_and_what_was_typed(page: Page, sign_in) -> None:
+    sign_in("member@example.com")
+    page.get_by_role("button", name="New incident").click()
+    dialog = page.get_by_role("dialog", name="New incident")
+    dialog.get_by_label("Description").fill("Nothing to see *yet*")
+    dialog.get_by_label("Priority").select_option("P1")
+    dialog.get_by_label("Component").fill("network")
+    dialog.get_by_label("Environment").select_option("dev")
+    dialog.get_by_role("button", name="Create incident").click()
+
+    expect(dialog.get_by_role("alert")).to_contain_text("Check the highlighted fields")
+    title = dialog.get_by_label("Title")
+    expect(title).to_have_attribute("aria-invalid", "true")
+    expect(title).to_have_accessible_description(re.compile(r"\S"))
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Description")).to_have_value("Nothing to see *yet*")
+    expect(dialog.get_by_label("Priority")).to_have_value("P1")
+    expect(dialog.get_by_label("Component")).to_have_value("network")
+    expect(dialog.get_by_label("Environment")).to_have_value("dev")
+    screenshot(page, "dialog-error")
+
+    title.fill("VPN drops every 10 minutes")
+    dialog.get_by_role("button", name="Create incident").click()
+    expect(dialog).to_be_hidden()
+    expect(rows_titled(page, "VPN drops every 10 minutes")).to_have_count(1)
+
+    # The dialog opens again empty, ready for the next incident.
+    page.get_by_role("button", name="New incident").click()
+    expect(dialog.get_by_label("Title")).to_have_value("")
+    expect(dialog.get_by_label("Component")).to_have_value("")
+
+
+def test_quick_status_change_updates_the_row_in_place(page: Page, sign_in, file_incident) -> None:
+    incident = file_incident("Login page returns 502", component="alb")
+    file_incident("Nightly export stuck", component="s3")
+    sign_in("member@example.com")
+    page.evaluate("window.__marker = 1")
+
+    row = rows_titled(page, "Login page returns 502")
+    row.get_by_label(f"New status for {incident.key}").select_option(label="In Progress")
+    row.get_by_role("button", name=f"Apply status change to {incident.key}").click()
+
+    expect(row.get_by_role("status")).to_have_text(f"{incident.key} is now In Progress.")
+    expect(row.get_by_role("cell").nth(2)).to_have_text("In Progress")
+    options = row.get_by_label(f"New status for {incident.key}").locator("option")
+    expect(options).to_have_text(["Blocked", "Resolved"])
+    expect(rows_titled(page, "Nightly export stuck")).to_have_count(1)
+    assert page.evaluate("window.__marker") == 1
+
+    # A move that needs a summary says so beside the row, and changes nothing.
+    row.get_by_label(f"New status for {incident.key}").select_option(label="Resolved")
+    row.get_by_role("button", name=f"Apply status change to {incident.key}").click()
+    expect(row.get_by_role("alert")).to_contain_text("resolution summary")
+    expect(row.get_by_role("cell").nth(2)).to_have_text("In Progress")
+
+    row.get_by_label(f"New status for {incident.key}").select_option(label="Resolved")
+    row.get_by_label(f"Reason or summary for {incident.key}").fill("Restarted the stuck target group")
+    row.get_by_role("button", name=f"Apply status change to {incident.key}").click()
+    expect(row.get_by_role("status")).to_have_text(f"{incident.key} is now Resolved.")
+    expect(row.get_by_role("cell").nth(2)).to_have_text("Resolved")
+    expect(page).to_have_url(re.compile(r"/$"))  # a row's control is not a dashboard filter
+    assert page.evaluate("window.__marker") == 1
