@@ -11,7 +11,7 @@ locals {
 ################################################################################
 
 resource "aws_security_group" "this" {
-  name        = "${var.name}-alb"
+  name_prefix = "${var.name}-alb-"
   description = "ALB ${var.name}: HTTPS/HTTP in from allowed CIDRs, out to targets in the VPC"
   vpc_id      = var.vpc_id
 

@@ -41,6 +41,9 @@ output "http_listener_arn" {
 output "target_group_arn" {
   description = "ARN of the default target group (null when create_target_group = false)."
   value       = try(aws_lb_target_group.this[0].arn, null)
+
+  # ECS can only attach a service to a target group that a listener already forwards to.
+  depends_on = [aws_lb_listener.https]
 }
 
 output "target_group_arn_suffix" {
@@ -56,6 +59,9 @@ output "target_group_name" {
 output "request_count_resource_label" {
   description = "resource_label for ALBRequestCountPerTarget autoscaling of the default target group (<lb arn suffix>/<target group arn suffix>); null when no target group is created."
   value       = try("${aws_lb.this.arn_suffix}/${aws_lb_target_group.this[0].arn_suffix}", null)
+
+  # ECS can only attach a service to a target group that a listener already forwards to.
+  depends_on = [aws_lb_listener.https]
 }
 
 output "host_rule_arns" {

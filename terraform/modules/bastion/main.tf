@@ -65,7 +65,7 @@ resource "aws_iam_instance_profile" "this" {
 resource "aws_security_group" "this" {
   count = var.create ? 1 : 0
 
-  name        = var.name
+  name_prefix = "${var.name}-"
   description = "Bastion ${var.name}: no ingress (Session Manager), egress HTTPS and database only"
   vpc_id      = var.vpc_id
 

@@ -1,16 +1,25 @@
 output "cluster_id" {
   description = "ID of the ECS cluster."
   value       = try(aws_ecs_cluster.this.id, null)
+
+  # Services that use FARGATE/FARGATE_SPOT must wait until the providers are associated.
+  depends_on = [aws_ecs_cluster_capacity_providers.this]
 }
 
 output "cluster_arn" {
   description = "ARN of the ECS cluster."
   value       = try(aws_ecs_cluster.this.arn, null)
+
+  # Services that use FARGATE/FARGATE_SPOT must wait until the providers are associated.
+  depends_on = [aws_ecs_cluster_capacity_providers.this]
 }
 
 output "cluster_name" {
   description = "Name of the ECS cluster (ClusterName dimension of ECS metrics; autoscaling resource ids)."
   value       = try(aws_ecs_cluster.this.name, null)
+
+  # Services that use FARGATE/FARGATE_SPOT must wait until the providers are associated.
+  depends_on = [aws_ecs_cluster_capacity_providers.this]
 }
 
 output "capacity_providers" {

@@ -280,7 +280,7 @@ resource "aws_ecs_task_definition" "migrate" {
 ################################################################################
 
 resource "aws_security_group" "this" {
-  name        = "${var.name}-tasks"
+  name_prefix = "${var.name}-tasks-"
   description = "ECS tasks of ${var.name}"
   vpc_id      = var.vpc_id
 
