@@ -1,0 +1,107 @@
+"""Web-layer fixtures: the app on each backend, a test client, a CLI runner, sign-in helpers.
+
+Every test here asks (through `app`) for the root `users` fixture, so it runs once on SQLite
+and once on PostgreSQL and the tables are wiped afterwards. CSRF is off in `app` so tests can
+post forms directly; `csrf_app` keeps it on (the production default) for the tests that prove
+a POST without its token is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from shared.accounts.models import User
+from shared.config import Settings
+from shared.incidents import service as incidents
+from shared.incidents.models import Incident
+from web.app import create_app
+
+SECRET_KEY = "x" * 40
+# Every test signs in many times from 127.0.0.1; only the rate-limit test wants the real limit.
+GENEROUS_LOGIN_LIMIT = "10000 per minute"
+
+# The shortest legal walk from Open to each status, made by a lead.
+WALKS: dict[str, list[tuple[str, str | None]]] = {
+    "open": [],
+    "in_progress": [("in_progress", None)],
+    "blocked": [("in_progress", None), ("blocked", "Waiting on AWS support")],
+    "resolved": [("in_progress", None), ("resolved", "Restarted the writer")],
+    "closed": [("in_progress", None), ("resolved", "Restarted the writer"), ("closed", None)],
+}
+
+
+def make_settings(database_url: str, **overrides) -> Settings:
+    values = dict(
+        app_env="test",
+        database_url=database_url,
+        secret_key=SECRET_KEY,
+        rate_limit_login=GENEROUS_LOGIN_LIMIT,
+    )
+    values.update(overrides)
+    return Settings(**values).validated()
+
+
+def build_app(settings: Settings, *, csrf: bool = False) -> Flask:
+    app = create_app(settings)
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=csrf)
+    return app
+
+
+@pytest.fixture
+def make_app(database_url: str, users: dict[str, User]) -> Iterator[Callable[..., Flask]]:
+    """make_app(csrf=False, **settings overrides) -> a fresh app on this backend's database."""
+    built: list[Flask] = []
+
+    def make(*, csrf: bool = False, **overrides) -> Flask:
+        app = build_app(make_settings(database_url, **overrides), csrf=csrf)
+        built.append(app)
+        return app
+
+    yield make
+    for app in built:
+        # Release pooled connections before the root `db` fixture wipes the tables.
+        app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def app(make_app) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def csrf_app(make_app) -> Flask:
+    return make_app(csrf=True)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_incident(db: Session, users: dict[str, User]) -> Callable[..., Incident]:
+    """make_incident(status="open", reporter="lead", owner="member" | None, **details), committed."""
+
+    def make(status: str = "open", *, reporter: str = "lead", owner: str | None = "member", **details) -> Incident:
+        details.setdefault("title", "RDS primary CPU pinned at 100%")
+        incident = incidents.create_incident(session=db, actor=users[reporter], **details)
+        if owner is not None:
+            incident = incidents.assign(
+                session=db, incident_id=incident.id, actor=users["lead"], owner_id=users[owner].id
+            )
+        for target, reason in WALKS[status]:
+            incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to=target, reason=reason)
+        db.commit()
+        return incident
+
+    return make

@@ -1,0 +1,150 @@
+"""Every route × every kind of user: who gets the page, who is refused, and that a refused
+request (or any GET) changes nothing in the database."""
+
+from __future__ import annotations
+
+import pytest
+from web_helpers import login, sign_in, snapshot
+
+from shared.accounts import service as accounts
+
+ROLES = ("anonymous", "member-unrelated", "member-owner", "lead", "admin")
+# kind of user -> the `users` fixture key it signs in as. The incident is reported by the lead
+# and owned by "member"; "other" is a member with no tie to it.
+SIGN_IN_AS = {"member-unrelated": "other", "member-owner": "member", "lead": "lead", "admin": "admin"}
+
+LOGIN = "login"  # a 302 to the sign-in page
+HOME = "home"  # a 302 to the dashboard
+
+# route id -> (method, path, form data)
+ROUTES = {
+    "dashboard": ("GET", "/", None),
+    "incident page": ("GET", "/incidents/{key}", None),
+    "new incident form": ("GET", "/incidents/new", None),
+    "create incident": (
+        "POST",
+        "/incidents/new",
+        {"title": "ALB 502s", "priority": "P2", "component": "alb", "environment": "prod", "owner": ""},
+    ),
+    "transition": ("POST", "/incidents/{key}/transition", {"to": "in_progress", "version": "{version}"}),
+    "transition not in the lifecycle": ("POST", "/incidents/{key}/transition", {"to": "resolved", "reason": "x"}),
+    "close without a reason": ("POST", "/incidents/{key}/transition", {"to": "closed"}),
+    "assign": ("POST", "/incidents/{key}/assign", {"owner": "{other_id}", "version": "{version}"}),
+    "priority": ("POST", "/incidents/{key}/priority", {"priority": "P1", "version": "{version}"}),
+    "comment": ("POST", "/incidents/{key}/comments", {"body": "Failover done, watching replication lag."}),
+    "watch": ("POST", "/incidents/{key}/watch", {"watching": "1"}),
+    "edit form": ("GET", "/incidents/{key}/edit", None),
+    "edit": (
+        "POST",
+        "/incidents/{key}/edit",
+        {"title": "RDS CPU pinned", "description": "", "component": "rds", "environment": "prod"},
+    ),
+    "admin users": ("GET", "/admin/users", None),
+    "create user": (
+        "POST",
+        "/admin/users",
+        {"email": "new@example.com", "name": "New", "role": "member", "password": "long-enough-password"},
+    ),
+    "change role": ("POST", "/admin/users/{bystander_id}/role", {"role": "lead"}),
+    "disable user": ("POST", "/admin/users/{bystander_id}/active", {"active": "0"}),
+    "logout": ("POST", "/logout", {}),
+    "healthz": ("GET", "/healthz", None),
+    "readyz": ("GET", "/readyz", None),
+    "login page": ("GET", "/login", None),
+}
+
+# route id -> expected answer for (anonymous, member-unrelated, member-owner, lead, admin)
+EXPECTED = {
+    "dashboard": (LOGIN, 200, 200, 200, 200),
+    "incident page": (LOGIN, 200, 200, 200, 200),
+    "new incident form": (LOGIN, 200, 200, 200, 200),
+    "create incident": (LOGIN, 302, 302, 302, 302),
+    "transition": (LOGIN, 403, 302, 302, 302),
+    "transition not in the lifecycle": (LOGIN, 409, 409, 409, 409),
+    "close without a reason": (LOGIN, 403, 403, 422, 422),
+    "assign": (LOGIN, 403, 403, 302, 302),
+    "priority": (LOGIN, 403, 403, 302, 302),
+    "comment": (LOGIN, 302, 302, 302, 302),
+    "watch": (LOGIN, 302, 302, 302, 302),
+    "edit form": (LOGIN, 403, 200, 200, 200),
+    "edit": (LOGIN, 403, 302, 302, 302),
+    "admin users": (LOGIN, 403, 403, 403, 200),
+    "create user": (LOGIN, 403, 403, 403, 302),
+    "change role": (LOGIN, 403, 403, 403, 302),
+    "disable user": (LOGIN, 403, 403, 403, 302),
+    "logout": (LOGIN, 302, 302, 302, 302),
+    "healthz": (200, 200, 200, 200, 200),
+    "readyz": (200, 200, 200, 200, 200),
+    "login page": (200, HOME, HOME, HOME, HOME),
+}
+assert EXPECTED.keys() == ROUTES.keys()
+
+# Allowed POSTs that may legitimately leave the database as it was (already watching).
+MAY_BE_NO_OP = {("watch", "member-owner"), ("watch", "lead")}
+
+CASES = [
+    pytest.param(route, role, expected, id=f"{route}-{role}")
+    for route, answers in EXPECTED.items()
+    for role, expected in zip(ROLES, answers, strict=True)
+]
+
+
+@pytest.fixture
+def world(db, users, make_incident):
+    incident = make_incident("open", reporter="lead", owner="member")
+    bystander = accounts.create_user(
+        session=db, actor=None, email="bystander@example.com", name="Bo Bystander", role="member", password="p" * 16
+    )
+    db.commit()
+    return {
+        "key": incident.key,
+        "version": str(incident.version),
+        "other_id": str(users["other"].id),
+        "bystander_id": str(bystander.id),
+    }
+
+
+@pytest.mark.parametrize(("route", "role", "expected"), CASES)
+def test_route_answers_each_role(app, db, users, world, route, role, expected):
+    client = app.test_client()
+    if role != "anonymous":
+        sign_in(client, users[SIGN_IN_AS[role]])
+    method, path, data = ROUTES[route]
+    path = path.format(**world)
+    data = {name: value.format(**world) for name, value in (data or {}).items()}
+    before = snapshot(db)
+
+    response = client.open(path, method=method, data=data or None)
+
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/login")
+    elif expected == HOME:
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/"
+    else:
+        assert response.status_code == expected, response.get_data(as_text=True)[:500]
+
+    refused = expected == LOGIN or (isinstance(expected, int) and expected >= 400)
+    if method == "GET" or refused:
+        assert snapshot(db) == before, "a refused request or a GET changed the database"
+    elif (route, role) not in MAY_BE_NO_OP:
+        assert snapshot(db) != before, "an allowed change left the database as it was"
+
+
+@pytest.mark.parametrize(
+    ("route", "message"),
+    [
+        ("transition", "Only its owner, its reporter, a lead or an admin can move"),
+        ("assign", "Only a lead or an admin can assign incidents."),
+        ("priority", "Only a lead or an admin can change the priority."),
+        ("admin users", "You don&#39;t have permission to do that."),
+    ],
+)
+def test_refusal_says_why(client, users, world, route, message):
+    login(client, users["other"].email)
+    method, path, data = ROUTES[route]
+    data = {name: value.format(**world) for name, value in (data or {}).items()}
+    response = client.open(path.format(**world), method=method, data=data or None)
+    assert response.status_code == 403
+    assert message in response.get_data(as_text=True)
