@@ -286,3 +286,56 @@ def test_readme_tables_sections() -> None:
         "```\n| `in_code` | x |\n```\n"
     )
     assert tfcheck.readme_tables(text) == {"inputs": {"a", "b"}, "outputs": {"o"}}
+
+
+# -- environment roots ------------------------------------------------------------------------
+
+SHARED_ENV_FILES = ("main.tf", "locals.tf", "variables.tf", "outputs.tf", "versions.tf")
+
+
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_app_environments_differ_only_by_backend_and_tfvars(terraform_root: Path, env: str) -> None:
+    """dev, staging and prod run the same code; sizes and protection come from terraform.tfvars."""
+    for name in SHARED_ENV_FILES:
+        dev = terraform_root / "envs" / "dev" / name
+        other = terraform_root / "envs" / env / name
+        assert other.read_text() == dev.read_text(), f"envs/{env}/{name} differs from envs/dev/{name}"
+
+
+def _backend_key(terraform_root: Path, env: str) -> str | None:
+    tfdir = tfcheck.TfDir.load(terraform_root / "envs" / env, terraform_root)
+    for block in tfdir.terraform_blocks("backend.tf"):
+        for backend in block.get("backend", []):
+            for kind, config in backend.items():
+                if kind == "s3":
+                    return config.get("key")
+    return None
+
+
+def test_each_environment_has_its_own_state_key(terraform_root: Path) -> None:
+    keys = {env: _backend_key(terraform_root, env) for env in ("dev", "staging", "prod", "preview-base")}
+    assert all(keys.values()), f"missing backend keys: {keys}"
+    assert len(set(keys.values())) == len(keys), f"environments share a state key: {keys}"
+    for env, key in keys.items():
+        assert env in key, f"envs/{env} state key {key!r} does not name the environment"
+    # Previews: the key is given at init (-backend-config="key=preview/pr-<n>.tfstate").
+    assert _backend_key(terraform_root, "preview") is None, "envs/preview must not hard-code its state key"
+
+
+def _tfvars(terraform_root: Path, env: str) -> dict:
+    return tfcheck.strip_comments(tfcheck.load_hcl(terraform_root / "envs" / env / "terraform.tfvars"))
+
+
+def test_prod_is_multi_az_protected_and_bigger_than_dev(terraform_root: Path) -> None:
+    prod, dev = _tfvars(terraform_root, "prod"), _tfvars(terraform_root, "dev")
+    assert prod["database"]["multi_az"] is True
+    assert prod["database"]["deletion_protection"] is True
+    assert prod["database"].get("skip_final_snapshot", False) is False
+    assert prod["database"]["backup_retention_period"] >= 14
+    assert prod["cache"]["num_cache_clusters"] >= 2, "prod Redis needs a replica for automatic failover"
+    assert prod["single_nat_gateway"] is False and len(prod["azs"]) >= 2
+    assert prod.get("alb_deletion_protection", True) is True
+    assert prod["evidence"].get("force_destroy", False) is False
+    for service in ("web", "worker"):
+        assert prod[service]["cpu"] > dev[service]["cpu"] or prod[service]["memory"] > dev[service]["memory"]
+        assert prod[service]["min_count"] >= 2, f"prod {service} needs at least two tasks"

@@ -60,10 +60,11 @@ module "iam" {
 module "rds" {
   source = "../../modules/rds"
 
-  name                          = local.name
-  vpc_id                        = module.network.vpc_id
-  private_subnet_ids            = module.network.private_subnet_ids
-  allowed_security_group_ids    = concat([module.web.security_group_id, module.worker.security_group_id], module.bastion.security_group_ids)
+  name               = local.name
+  vpc_id             = module.network.vpc_id
+  private_subnet_ids = module.network.private_subnet_ids
+  # A list of known length (the modules count over it): the bastion joins only when enabled.
+  allowed_security_group_ids    = concat([module.web.security_group_id, module.worker.security_group_id], var.enable_bastion ? [module.bastion.security_group_id] : [])
   instance_class                = var.database.instance_class
   allocated_storage             = var.database.allocated_storage
   max_allocated_storage         = var.database.max_allocated_storage
@@ -198,10 +199,10 @@ module "beat" {
 module "bastion" {
   source = "../../modules/bastion"
 
-  create             = var.enable_bastion
-  name               = local.name
-  vpc_id             = module.network.vpc_id
-  private_subnet_ids = module.network.private_subnet_ids
+  create    = var.enable_bastion
+  name      = local.name
+  vpc_id    = module.network.vpc_id
+  subnet_id = module.network.private_subnet_ids[0]
 }
 
 module "monitoring" {

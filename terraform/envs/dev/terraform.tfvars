@@ -37,7 +37,7 @@ evidence = {
 }
 
 database = {
-  instance_class          = "db.t4g.micro"
+  instance_class          = "db.t4g.medium" # smallest class with Performance Insights
   multi_az                = false
   deletion_protection     = false
   skip_final_snapshot     = true

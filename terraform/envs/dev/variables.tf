@@ -258,9 +258,9 @@ variable "evidence" {
 }
 
 variable "database" {
-  description = "RDS PostgreSQL sizing and protection."
+  description = "RDS PostgreSQL sizing and protection (Performance Insights is on: db.t4g.medium is the smallest class)."
   type = object({
-    instance_class          = optional(string, "db.t4g.micro")
+    instance_class          = optional(string, "db.t4g.medium")
     allocated_storage       = optional(number, 20)
     max_allocated_storage   = optional(number, 100)
     multi_az                = optional(bool, false)

@@ -1,0 +1,51 @@
+# staging: production-like topology at a smaller size (two AZs, NAT per AZ, Redis failover),
+# single-AZ database. No secrets here: only ARNs of secrets created by hand (terraform/README.md).
+# 111111111111 is a placeholder account id: replace it.
+aws_region     = "eu-west-1"
+aws_account_id = "111111111111"
+environment    = "staging"
+repository     = "example-org/incident-tracker"
+
+vpc_cidr           = "10.20.0.0/16"
+azs                = ["eu-west-1a", "eu-west-1b"]
+single_nat_gateway = false
+
+domain_name            = "incidents.staging.example.com"
+certificate_arn        = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000001"
+alb_access_logs_bucket = "example-org-alb-logs-111111111111-eu-west-1"
+
+ecr_repository_arn = "arn:aws:ecr:eu-west-1:111111111111:repository/incident-tracker"
+app_secret_arns = {
+  database_url  = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/staging/database-url-AbCdEf"
+  secret_key    = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/staging/secret-key-AbCdEf"
+  smtp_password = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/staging/smtp-password-AbCdEf"
+}
+smtp = {
+  host = "email-smtp.eu-west-1.amazonaws.com"
+  port = 587
+  from = "incidents-staging@example.com"
+}
+
+web    = { cpu = 512, memory = 1024, min_count = 2, max_count = 4 }
+worker = { cpu = 1024, memory = 3072, min_count = 1, max_count = 4, use_spot = true }
+beat   = { cpu = 256, memory = 512 }
+
+evidence_bucket_name = "incident-tracker-staging-evidence-111111111111"
+evidence = {
+  retention_days = 365
+}
+
+database = {
+  instance_class          = "db.t4g.medium" # smallest class with Performance Insights
+  multi_az                = false
+  deletion_protection     = true
+  backup_retention_period = 7
+}
+cache = {
+  node_type          = "cache.t4g.small"
+  num_cache_clusters = 2
+}
+
+log_retention_days = 365
+alarm_email        = "oncall-staging@example.com"
+enable_bastion     = false
