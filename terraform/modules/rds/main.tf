@@ -251,9 +251,9 @@ resource "aws_db_instance" "this" {
   skip_final_snapshot       = var.skip_final_snapshot
   final_snapshot_identifier = var.skip_final_snapshot ? null : local.final_snapshot_identifier
 
-  performance_insights_enabled          = true
-  performance_insights_kms_key_id       = local.kms_key_arn
-  performance_insights_retention_period = var.performance_insights_retention_period
+  performance_insights_enabled          = var.performance_insights_enabled
+  performance_insights_kms_key_id       = var.performance_insights_enabled ? local.kms_key_arn : null
+  performance_insights_retention_period = var.performance_insights_enabled ? var.performance_insights_retention_period : null
 
   monitoring_interval = var.monitoring_interval
   monitoring_role_arn = aws_iam_role.monitoring.arn

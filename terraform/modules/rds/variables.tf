@@ -209,6 +209,12 @@ variable "ca_cert_identifier" {
   default     = "rds-ca-rsa2048-g1"
 }
 
+variable "performance_insights_enabled" {
+  description = "Enable Performance Insights (encrypted with the module key). Not available on the smallest burstable classes (db.t4g.micro/small)."
+  type        = bool
+  default     = true
+}
+
 variable "performance_insights_retention_period" {
   description = "Performance Insights retention in days: 7 (free tier), or a multiple of 31 up to 731."
   type        = number
