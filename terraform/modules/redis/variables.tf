@@ -126,6 +126,11 @@ variable "auth_token_secret_arn" {
     condition     = var.auth_token_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", var.auth_token_secret_arn))
     error_message = "auth_token_secret_arn must be a Secrets Manager secret ARN."
   }
+
+  validation {
+    condition     = var.create_auth_token || var.auth_token_secret_arn != null
+    error_message = "auth_token_secret_arn is required when create_auth_token = false."
+  }
 }
 
 variable "redis_url_database" {
