@@ -85,23 +85,6 @@ locals {
         description = "Redis ${node}: keys evicted (should never happen with maxmemory-policy noeviction: queue messages may be lost)."
       },
     ]]),
-    flatten([for q in(local.watch_queue ? var.queue_names : []) : [
-      {
-        key         = "queue-${q}-depth", namespace = var.metric_namespace, metric_name = "QueueDepth", statistic = "Maximum", extended_statistic = null
-        dimensions  = tomap({ Environment = var.metrics_environment, Queue = q }), comparison = "GreaterThanThreshold", threshold = local.t.queue_depth
-        description = "Queue ${q}: more than ${local.t.queue_depth} messages waiting (workers not keeping up, or down)."
-      },
-      {
-        key         = "queue-${q}-oldest-message-age", namespace = var.metric_namespace, metric_name = "OldestMessageAgeSeconds", statistic = "Maximum", extended_statistic = null
-        dimensions  = tomap({ Environment = var.metrics_environment, Queue = q }), comparison = "GreaterThanThreshold", threshold = local.t.oldest_message_age_seconds
-        description = "Queue ${q}: oldest waiting message older than ${local.t.oldest_message_age_seconds} s (uploads not scanned in time)."
-      },
-      {
-        key         = "queue-${q}-task-failures", namespace = var.metric_namespace, metric_name = "TaskFailures", statistic = "Sum", extended_statistic = null
-        dimensions  = tomap({ Environment = var.metrics_environment, Queue = q }), comparison = "GreaterThanThreshold", threshold = local.t.task_failures
-        description = "Queue ${q}: more than ${local.t.task_failures} worker tasks failed after their last retry."
-      },
-    ]]),
   )
 
   alarms = { for a in local.alarm_list : a.key => a }
@@ -253,6 +236,74 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   datapoints_to_alarm = var.datapoints_to_alarm
   # No data means no traffic / no queue activity, not an incident.
   treat_missing_data = "notBreaching"
+
+  alarm_actions = [aws_sns_topic.this.arn]
+  ok_actions    = [aws_sns_topic.this.arn]
+
+  tags = var.tags
+}
+
+# The worker's own metrics (EMF, shared/metrics.py): namespace IncidentTracker, dimensions
+# Environment + Queue. One explicit resource per metric keeps the contract greppable.
+resource "aws_cloudwatch_metric_alarm" "queue_depth" {
+  for_each = toset(local.watch_queue ? var.queue_names : [])
+
+  alarm_name          = "${var.name}-queue-${each.key}-depth"
+  alarm_description   = "Queue ${each.key}: more than ${local.t.queue_depth} messages waiting (workers not keeping up, or down)."
+  namespace           = var.metric_namespace
+  metric_name         = "QueueDepth"
+  dimensions          = { Environment = var.metrics_environment, Queue = each.key }
+  statistic           = "Maximum"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = local.t.queue_depth
+  period              = var.period
+  evaluation_periods  = var.evaluation_periods
+  datapoints_to_alarm = var.datapoints_to_alarm
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = [aws_sns_topic.this.arn]
+  ok_actions    = [aws_sns_topic.this.arn]
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
+  for_each = toset(local.watch_queue ? var.queue_names : [])
+
+  alarm_name          = "${var.name}-queue-${each.key}-oldest-message-age"
+  alarm_description   = "Queue ${each.key}: oldest waiting message older than ${local.t.oldest_message_age_seconds} s (uploads not scanned in time)."
+  namespace           = var.metric_namespace
+  metric_name         = "OldestMessageAgeSeconds"
+  dimensions          = { Environment = var.metrics_environment, Queue = each.key }
+  statistic           = "Maximum"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = local.t.oldest_message_age_seconds
+  period              = var.period
+  evaluation_periods  = var.evaluation_periods
+  datapoints_to_alarm = var.datapoints_to_alarm
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = [aws_sns_topic.this.arn]
+  ok_actions    = [aws_sns_topic.this.arn]
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "task_failures" {
+  for_each = toset(local.watch_queue ? var.queue_names : [])
+
+  alarm_name          = "${var.name}-queue-${each.key}-task-failures"
+  alarm_description   = "Queue ${each.key}: more than ${local.t.task_failures} worker tasks failed after their last retry."
+  namespace           = var.metric_namespace
+  metric_name         = "TaskFailures"
+  dimensions          = { Environment = var.metrics_environment, Queue = each.key }
+  statistic           = "Sum"
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = local.t.task_failures
+  period              = var.period
+  evaluation_periods  = var.evaluation_periods
+  datapoints_to_alarm = var.datapoints_to_alarm
+  treat_missing_data  = "notBreaching"
 
   alarm_actions = [aws_sns_topic.this.arn]
   ok_actions    = [aws_sns_topic.this.arn]

@@ -15,12 +15,22 @@ output "kms_key_arn" {
 
 output "alarm_arns" {
   description = "ARNs of the CloudWatch alarms, keyed by alarm key (e.g. alb-elb-5xx, ecs-<service>-cpu, rds-free-storage, queue-celery-depth)."
-  value       = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn }
+  value = merge(
+    { for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn },
+    { for q, a in aws_cloudwatch_metric_alarm.queue_depth : "queue-${q}-depth" => a.arn },
+    { for q, a in aws_cloudwatch_metric_alarm.oldest_message_age : "queue-${q}-oldest-message-age" => a.arn },
+    { for q, a in aws_cloudwatch_metric_alarm.task_failures : "queue-${q}-task-failures" => a.arn },
+  )
 }
 
 output "alarm_names" {
   description = "Names of the CloudWatch alarms, keyed by alarm key."
-  value       = { for k, a in aws_cloudwatch_metric_alarm.this : k => a.alarm_name }
+  value = merge(
+    { for k, a in aws_cloudwatch_metric_alarm.this : k => a.alarm_name },
+    { for q, a in aws_cloudwatch_metric_alarm.queue_depth : "queue-${q}-depth" => a.alarm_name },
+    { for q, a in aws_cloudwatch_metric_alarm.oldest_message_age : "queue-${q}-oldest-message-age" => a.alarm_name },
+    { for q, a in aws_cloudwatch_metric_alarm.task_failures : "queue-${q}-task-failures" => a.alarm_name },
+  )
 }
 
 output "dashboard_name" {
