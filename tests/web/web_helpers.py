@@ -135,3 +135,19 @@ def status_counters(html: str) -> dict[str, int]:
         unescape(label).strip(): int(count)
         for count, label in re.findall(r'<span class="count">(\d+)</span>\s*([^<]+?)\s*</a>', html)
     }
+
+
+class _TagCollector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.found: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.found.append((tag, {name: value or "" for name, value in attrs}))
+
+
+def tags(html: str) -> list[tuple[str, dict[str, str]]]:
+    """Every element the page really contains: (tag, attributes), in document order."""
+    collector = _TagCollector()
+    collector.feed(html)
+    return collector.found

@@ -1,0 +1,409 @@
+"""Issue 2, "Security (each with a test)": CSRF, password hashing, login rate limit and its
+single answer, cookie flags, server-side session ends, headers, escaping, GET safety,
+health endpoints, request logs and what they must never contain."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+
+import pytest
+from conftest import build_app, make_settings
+from web_helpers import PASSWORD, csrf_token_from, login, sign_in, snapshot, tags
+
+from shared.accounts import service as accounts
+from shared.accounts.models import User
+from shared.incidents import service as incidents
+from web.logs import JsonFormatter
+
+SESSION_COOKIE = "it_session"
+
+
+# --- CSRF -------------------------------------------------------------------------------
+
+# form -> (path, data); every form the app has, posted by an admin (who may use all of them).
+FORMS = {
+    "sign in": ("/login", {"email": "admin@example.com", "password": PASSWORD}),
+    "sign out": ("/logout", {}),
+    "new incident": ("/incidents/new", {"title": "Disk full", "priority": "P2", "environment": "prod"}),
+    "transition": ("/incidents/{key}/transition", {"to": "in_progress"}),
+    "assign": ("/incidents/{key}/assign", {"owner": "{admin_id}"}),
+    "priority": ("/incidents/{key}/priority", {"priority": "P1"}),
+    "comment": ("/incidents/{key}/comments", {"body": "Looking at it."}),
+    "watch": ("/incidents/{key}/watch", {"watching": "0"}),
+    "edit": ("/incidents/{key}/edit", {"title": "Disk full on db-1", "environment": "prod"}),
+    "create user": ("/admin/users", {"email": "n@example.com", "role": "member", "password": "p" * 14}),
+    "change role": ("/admin/users/{member_id}/role", {"role": "lead"}),
+    "disable user": ("/admin/users/{member_id}/active", {"active": "0"}),
+}
+
+
+@pytest.fixture
+def csrf_world(users, make_incident):
+    incident = make_incident("open")
+    return {"key": incident.key, "admin_id": users["admin"].id, "member_id": users["member"].id}
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_post_without_csrf_token_is_refused_and_changes_nothing(csrf_app, db, users, csrf_world, form):
+    client = csrf_app.test_client()
+    if form != "sign in":
+        sign_in(client, users["admin"])
+    path, data = FORMS[form]
+    before = snapshot(db)
+
+    response = client.post(path.format(**csrf_world), data={k: v.format(**csrf_world) for k, v in data.items()})
+
+    assert response.status_code == 400
+    assert "CSRF token is missing" in response.get_data(as_text=True)
+    assert snapshot(db) == before
+
+
+def test_post_with_a_forged_csrf_token_is_refused(csrf_app, db, users, csrf_world):
+    client = csrf_app.test_client()
+    sign_in(client, users["admin"])
+    before = snapshot(db)
+    response = client.post(
+        f"/incidents/{csrf_world['key']}/transition", data={"to": "in_progress", "csrf_token": "forged"}
+    )
+    assert response.status_code == 400
+    assert snapshot(db) == before
+
+
+def test_the_token_on_the_page_lets_the_form_through(csrf_app, db, users, csrf_world):
+    client = csrf_app.test_client()
+    login(client, users["admin"].email)  # scrapes the sign-in form's token
+    page = client.get(f"/incidents/{csrf_world['key']}").get_data(as_text=True)
+    response = client.post(
+        f"/incidents/{csrf_world['key']}/transition",
+        data={"to": "in_progress", "csrf_token": csrf_token_from(page)},
+    )
+    assert response.status_code == 302
+    assert "In Progress" in client.get(response.headers["Location"]).get_data(as_text=True)
+
+
+# --- Passwords and signing in -------------------------------------------------------------
+
+
+def test_passwords_are_stored_as_argon2id(client, db, users):
+    sign_in(client, users["admin"])
+    client.post(
+        "/admin/users",
+        data={"email": "fresh@example.com", "name": "Fresh", "role": "member", "password": "a-fresh-password!"},
+    )
+    db.expire_all()
+    hashes = {user.email: user.password_hash for user in db.query(User).all()}
+    assert "fresh@example.com" in hashes
+    for email, stored in hashes.items():
+        assert stored.startswith("$argon2id$"), email
+        assert "a-fresh-password!" not in stored and PASSWORD not in stored
+
+
+def test_login_is_rate_limited(make_app, users):
+    app = make_app(rate_limit_login="3 per minute")
+    client = app.test_client()
+    for _ in range(3):
+        assert (
+            client.post("/login", data={"email": "member@example.com", "password": "wrong-password"}).status_code == 401
+        )
+    limited = client.post("/login", data={"email": "member@example.com", "password": PASSWORD})
+    assert limited.status_code == 429
+    assert "Too many attempts" in limited.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # the right password did not get through either
+    assert client.get("/login").status_code == 200  # reading the form is not limited
+
+
+def _normalised(body: str, email: str) -> str:
+    body = re.sub(r'(name="csrf-token" content=|name="csrf_token"[^>]*value=)"[^"]*"', r'\1"…"', body)
+    return body.replace(email, "EMAIL")
+
+
+def test_unknown_user_wrong_password_and_disabled_user_get_the_same_answer(client, db, users):
+    accounts.set_active(session=db, actor=None, user_id=users["other"].id, active=False)
+    db.commit()
+    attempts = {
+        "unknown user": ("nobody@example.com", PASSWORD),
+        "wrong password": ("member@example.com", "not-the-password"),
+        "disabled user": ("other@example.com", PASSWORD),
+    }
+    answers = {}
+    for case, (email, password) in attempts.items():
+        response = client.post("/login", data={"email": email, "password": password})
+        answers[case] = (response.status_code, _normalised(response.get_data(as_text=True), email))
+    assert answers["unknown user"][0] == 401
+    assert "Email or password is incorrect." in answers["unknown user"][1]
+    assert answers["unknown user"] == answers["wrong password"] == answers["disabled user"]
+    assert client.get("/").status_code == 302  # none of them is signed in
+
+
+def test_session_cookie_is_httponly_and_samesite_lax_but_not_secure_in_test(client, users):
+    response = login(client, users["member"].email)
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain http in development and tests
+
+
+@pytest.mark.postgres_only
+def test_production_cookie_is_secure_and_hsts_is_sent(database_url, users):
+    settings = make_settings(database_url, app_env="production")
+    assert settings.is_production
+    app = build_app(settings)
+    try:
+        assert app.config["SESSION_COOKIE_SECURE"] is True
+        client = app.test_client()
+        https = "https://localhost/"
+        response = client.post("/login", data={"email": users["member"].email, "password": PASSWORD}, base_url=https)
+        assert response.status_code == 302
+        cookie = response.headers["Set-Cookie"]
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
+# --- Sessions end on the server -----------------------------------------------------------
+
+
+def test_a_cookie_replayed_after_logout_is_signed_out(app, users):
+    client = app.test_client()
+    login(client, users["member"].email)
+    stolen = client.get_cookie(SESSION_COOKIE).value
+    assert client.get("/").status_code == 200
+    assert client.post("/logout").status_code == 302
+    assert client.get("/").status_code == 302
+
+    replay = app.test_client()
+    replay.set_cookie(SESSION_COOKIE, stolen)
+    response = replay.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize(
+    ("change", "data"),
+    [("active", {"active": "0"}), ("role", {"role": "lead"})],
+    ids=["disable", "role-change"],
+)
+def test_disable_and_role_change_sign_the_user_out_at_their_next_request(app, users, change, data):
+    member, admin = app.test_client(), app.test_client()
+    login(member, users["member"].email)
+    sign_in(admin, users["admin"])
+    assert member.get("/").status_code == 200
+
+    assert admin.post(f"/admin/users/{users['member'].id}/{change}", data=data).status_code == 302
+
+    response = member.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    if change == "role":  # signing in again brings the new rights
+        login(member, users["member"].email)
+        assert "lead" in member.get("/").get_data(as_text=True)
+    else:
+        assert member.post("/login", data={"email": users["member"].email, "password": PASSWORD}).status_code == 401
+
+
+# --- Headers and escaping -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/login", "/", "/healthz"])
+def test_security_headers(client, users, path):
+    sign_in(client, users["member"])
+    headers = client.get(path).headers
+    csp = headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "script-src 'self'" in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"]
+    assert "Strict-Transport-Security" not in headers  # only in production (plain http otherwise)
+
+
+SCRIPT_TITLE = "<script>alert(1)</script>"
+HOSTILE_MARKDOWN = """**bold move**
+
+<script>alert(2)</script>
+
+<img src=x onerror=alert(3)>
+
+[click me](javascript:alert(4))
+
+<a href="javascript:alert(5)">raw link</a>
+
+[fine link](https://example.com/runbook)
+"""
+
+
+def _assert_no_active_content(html: str) -> None:
+    # Hostile markup may show as text; what matters is which elements the browser builds.
+    elements = tags(html)
+    scripts = [attrs for tag, attrs in elements if tag == "script"]
+    assert all(attrs.get("src", "").startswith("/static/") for attrs in scripts), scripts
+    assert not [attrs for tag, attrs in elements if tag == "img"]
+    assert not [(tag, attrs) for tag, attrs in elements if any(name.startswith("on") for name in attrs)]
+    hrefs = [attrs.get("href") or "" for tag, attrs in elements if tag == "a"]
+    assert not [href for href in hrefs if href.strip().lower().startswith("javascript:")]
+
+
+def test_a_script_title_renders_as_text(client, users, make_incident):
+    incident = make_incident("open", title=SCRIPT_TITLE)
+    sign_in(client, users["member"])
+    for path in ("/", f"/incidents/{incident.key}", "/?q=alert"):
+        html = client.get(path).get_data(as_text=True)
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
+        assert SCRIPT_TITLE not in html, path
+
+
+def test_markdown_description_and_comments_are_sanitised(client, db, users, make_incident):
+    incident = make_incident("open", description=HOSTILE_MARKDOWN)
+    incidents.add_comment(session=db, incident_id=incident.id, actor=users["other"], body=HOSTILE_MARKDOWN)
+    db.commit()
+    sign_in(client, users["member"])
+    html = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    assert html.count("<strong>bold move</strong>") == 2  # Markdown still renders
+    assert 'href="https://example.com/runbook"' in html
+    _assert_no_active_content(html)
+
+
+# --- GET is safe; health ------------------------------------------------------------------
+
+
+def test_get_never_changes_state(client, db, users, make_incident):
+    incident = make_incident("in_progress")
+    sign_in(client, users["admin"])
+    key = incident.key
+    paths = [
+        "/",
+        "/?q=status:open+priority:p1+owner:me+disk&sort=recent&page=2",
+        "/?status=closed&to=closed",
+        f"/incidents/{key}",
+        f"/incidents/{key}?to=closed&reason=x",
+        "/incidents/new?title=Sneaky",
+        f"/incidents/{key}/edit?title=Sneaky",
+        "/admin/users?role=admin",
+        "/healthz",
+        "/readyz",
+        "/login",
+        # POST-only routes must not act on a GET (a link or an <img> could trigger one).
+        f"/incidents/{key}/transition?to=resolved&reason=x",
+        f"/incidents/{key}/assign?owner=",
+        f"/incidents/{key}/priority?priority=P1",
+        f"/incidents/{key}/comments?body=hi",
+        f"/incidents/{key}/watch?watching=0",
+        f"/admin/users/{users['member'].id}/role?role=admin",
+        f"/admin/users/{users['member'].id}/active?active=0",
+        "/logout",
+    ]
+    before = snapshot(db)
+    answers = {path: client.get(path).status_code for path in paths}
+    assert snapshot(db) == before
+    assert {path: status for path, status in answers.items() if status not in (200, 302, 405)} == {}
+    assert answers["/logout"] == 405
+    assert client.get("/").status_code == 200  # still signed in
+
+
+def test_healthz_and_readyz(client, users):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["database"] == "ok"
+
+
+def test_readyz_is_503_when_the_database_is_unreachable():
+    app = build_app(make_settings("postgresql+psycopg2://nobody@127.0.0.1:1/nowhere"))
+    try:
+        client = app.test_client()
+        assert client.get("/healthz").status_code == 200  # alive, just not ready
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.get_json()["status"] == "unavailable"
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
+# --- Logs ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def log_stream():
+    """Point the app's stdout log handler at a buffer; yields a function reading the lines."""
+    buffers: list[io.StringIO] = []
+
+    def capture() -> io.StringIO:
+        (handler,) = logging.getLogger().handlers
+        buffer = io.StringIO()
+        handler.setStream(buffer)
+        buffers.append(buffer)
+        return buffer
+
+    return capture
+
+
+def _request_lines(buffer: io.StringIO) -> list[dict]:
+    entries = [json.loads(line) for line in buffer.getvalue().splitlines() if line.strip()]
+    return [entry for entry in entries if entry["logger"] == "incident_tracker.request"]
+
+
+def test_production_log_format_is_one_json_line_per_request(make_app, users, log_stream):
+    app = make_app(log_format="json")
+    (handler,) = logging.getLogger().handlers
+    assert isinstance(handler.formatter, JsonFormatter)
+    buffer = log_stream()
+    client = app.test_client()
+
+    client.get("/login")
+    login(client, users["member"].email)  # GET /login + POST /login
+    client.get("/", headers={"X-Request-ID": "trace-0123456789"})
+    client.get("/incidents/INC-999")
+
+    lines = _request_lines(buffer)
+    assert [(line["method"], line["path"], line["status"]) for line in lines] == [
+        ("GET", "/login", 200),
+        ("GET", "/login", 200),
+        ("POST", "/login", 302),
+        ("GET", "/", 200),
+        ("GET", "/incidents/INC-999", 404),
+    ]
+    for line in lines:
+        assert {"time", "request_id", "user_id", "method", "path", "status", "duration_ms"} <= line.keys()
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", line["time"])
+        assert isinstance(line["duration_ms"], int | float) and line["duration_ms"] >= 0
+        assert line["request_id"]
+    # The sign-in answer is already the member's: the user id is who the response went to.
+    assert [line["user_id"] for line in lines] == [None, None] + [users["member"].id] * 3
+    assert lines[3]["request_id"] == "trace-0123456789"  # a caller's trace id is carried through
+    assert len({line["request_id"] for line in lines}) == len(lines)
+
+
+def test_development_log_lines_are_readable_text(make_app, users, log_stream):
+    app = make_app()  # APP_ENV=test, LOG_FORMAT unset -> text
+    buffer = log_stream()
+    app.test_client().get("/healthz")
+    (line,) = [line for line in buffer.getvalue().splitlines() if "/healthz" in line]
+    assert "GET /healthz 200" in line
+    assert not line.lstrip().startswith("{")
+
+
+def test_passwords_and_session_ids_never_reach_the_logs(make_app, db, users, log_stream, caplog):
+    secret = "Zebra-Distinctive-Passw0rd-4711"
+    accounts.create_user(session=db, actor=None, email="zed@example.com", name="Zed", role="member", password=secret)
+    db.commit()
+    app = make_app(log_format="json", log_level="DEBUG")
+    buffer = log_stream()
+    caplog.set_level(logging.DEBUG)
+    client = app.test_client()
+
+    client.post("/login", data={"email": "zed@example.com", "password": secret + "-typo"})
+    client.post("/login", data={"email": "zed@example.com", "password": secret})
+    token = client.get_cookie(SESSION_COOKIE).value
+    client.get("/")
+    sign_in(client, users["admin"])
+    client.post("/admin/users", data={"email": "yan@example.com", "role": "member", "password": secret, "name": "Yan"})
+
+    logged = buffer.getvalue() + caplog.text
+    assert "/login" in logged  # the requests were logged...
+    assert secret not in logged  # ...without the password, typed right or wrong
+    assert token not in logged
