@@ -31,6 +31,7 @@ QUALIFIERS = {
 }
 SORTS = ("priority", "recent", "oldest")
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+_KEY_RE = re.compile(r"^\s*inc-\d+\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -137,13 +138,19 @@ def _text_clause(session: Session, text: str):
     words = _WORD_RE.findall(text.lower())
     if not words:
         return None
+    if _KEY_RE.match(text):
+        # A key ("INC-4", "inc-1" while typing "INC-12") is a key lookup on both backends;
+        # as words, "inc" and "1" would match nearly every incident on SQLite.
+        return Incident.key.ilike(text.strip() + "%")
     if session.get_bind().dialect.name == "postgresql":
         # Prefix-match the last word so results follow the user as they type.
         tsquery = " & ".join(words[:-1] + [words[-1] + ":*"])
         vector = literal_column("incidents.search_vector")
         return or_(
             vector.op("@@")(func.to_tsquery(literal_column("'english'::regconfig"), tsquery)),
-            Incident.title.op("%")(text),  # trigram similarity: forgives typos
+            # Trigram word similarity (text <% title): forgives a typo in one word of a long
+            # title, where plain similarity (%) compares against the whole title and misses.
+            Incident.title.op("%>")(text),
             Incident.key.ilike(text.strip() + "%"),
         )
     clauses = []

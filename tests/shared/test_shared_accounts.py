@@ -1,0 +1,233 @@
+"""Accounts: argon2id passwords, one answer for every failed sign-in, server-side sessions that end."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from shared.accounts import passwords
+from shared.accounts import service as accounts
+from shared.accounts.models import LoginSession
+from shared.db import utcnow
+from shared.errors import NotFound, PermissionDenied, ValidationFailed
+
+PASSWORD = "correct-horse-battery"
+HOUR = timedelta(hours=1)
+
+
+def test_passwords_are_stored_as_argon2id(db, users):
+    stored = users["member"].password_hash
+    assert stored.startswith("$argon2id$")
+    assert PASSWORD not in stored
+    assert passwords.verify_password(stored, PASSWORD)
+    assert not passwords.verify_password(stored, PASSWORD + "!")
+
+
+def test_the_real_hasher_uses_argon2id_with_a_fresh_salt():
+    # hash_password itself (the conftest caches the service's copy to keep tests fast).
+    first, second = passwords.hash_password(PASSWORD), passwords.hash_password(PASSWORD)
+    assert first.startswith("$argon2id$") and second.startswith("$argon2id$")
+    assert first != second
+    assert not passwords.needs_rehash(first)
+
+
+@pytest.mark.parametrize("stored", [None, "", "not-a-hash", "$argon2id$v=19$garbage"])
+def test_verifying_against_a_missing_or_broken_hash_fails_closed(stored):
+    assert passwords.verify_password(stored, PASSWORD) is False
+
+
+def test_authenticate_with_the_right_password(db, users):
+    assert accounts.authenticate(session=db, email=" Member@Example.COM ", password=PASSWORD) == users["member"]
+
+
+@pytest.mark.parametrize("case", ["unknown email", "wrong password", "disabled account", "empty password"])
+def test_every_failed_sign_in_gets_the_same_answer(db, users, case):
+    email, password = "member@example.com", PASSWORD
+    if case == "unknown email":
+        email = "nobody@example.com"
+    elif case == "wrong password":
+        password = "correct-horse-battery-staple"
+    elif case == "disabled account":
+        accounts.set_active(session=db, actor=users["admin"], user_id=users["member"].id, active=False)
+        db.commit()
+    else:
+        password = ""
+    assert accounts.authenticate(session=db, email=email, password=password) is None
+
+
+def test_an_unknown_email_costs_a_password_check_too(db, users):
+    """Response time must not tell an attacker which emails have accounts."""
+
+    def timed(email: str) -> float:
+        start = time.perf_counter()
+        accounts.authenticate(session=db, email=email, password="wrong-password-here")
+        return time.perf_counter() - start
+
+    unknown, wrong = timed("nobody@example.com"), timed("member@example.com")
+    # A real argon2 check takes tens of milliseconds; skipping it would take well under one.
+    assert unknown > 0.3 * wrong
+
+
+def test_a_session_works_until_signed_out(db, users):
+    token = accounts.start_session(session=db, user=users["member"], lifetime=HOUR)
+    db.commit()
+    assert len(token) >= 40
+    assert accounts.user_for_session(session=db, token=token) == users["member"]
+    accounts.end_session(session=db, token=token)
+    db.commit()
+    assert accounts.user_for_session(session=db, token=token) is None
+
+
+@pytest.mark.parametrize("token", [None, "", "made-up-token"])
+def test_no_or_unknown_session_is_nobody(db, token):
+    assert accounts.user_for_session(session=db, token=token) is None
+
+
+def test_an_expired_session_is_rejected(db, users):
+    token = accounts.start_session(session=db, user=users["member"], lifetime=timedelta(seconds=-1))
+    db.commit()
+    assert accounts.user_for_session(session=db, token=token) is None
+
+
+def _sessions_of(db, users, *keys):
+    tokens = {key: accounts.start_session(session=db, user=users[key], lifetime=HOUR) for key in keys}
+    db.commit()
+    return tokens
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda db, u: accounts.change_role(session=db, actor=u["admin"], user_id=u["member"].id, role="lead"),
+        lambda db, u: accounts.set_active(session=db, actor=u["admin"], user_id=u["member"].id, active=False),
+        lambda db, u: accounts.change_role(session=db, actor=None, user_id=u["member"].id, role="admin"),
+    ],
+    ids=["role change", "disable", "role change from the CLI"],
+)
+def test_role_change_and_disable_end_every_session_of_that_user_at_once(db, users, change):
+    tokens = _sessions_of(db, users, "member", "other")
+    second_browser = accounts.start_session(session=db, user=users["member"], lifetime=HOUR)
+    db.commit()
+    change(db, users)
+    db.commit()
+    assert accounts.user_for_session(session=db, token=tokens["member"]) is None
+    assert accounts.user_for_session(session=db, token=second_browser) is None
+    assert accounts.user_for_session(session=db, token=tokens["other"]) == users["other"]
+    assert db.get(LoginSession, tokens["member"]).revoked_at is not None
+
+
+def test_a_disabled_user_with_an_unrevoked_session_is_still_nobody(db, users):
+    token = _sessions_of(db, users, "member")["member"]
+    users["member"].is_active = False  # e.g. flipped directly in the database
+    db.commit()
+    assert accounts.user_for_session(session=db, token=token) is None
+
+
+def test_re_enabling_does_not_bring_old_sessions_back(db, users):
+    token = _sessions_of(db, users, "member")["member"]
+    accounts.set_active(session=db, actor=users["admin"], user_id=users["member"].id, active=False)
+    accounts.set_active(session=db, actor=users["admin"], user_id=users["member"].id, active=True)
+    db.commit()
+    assert accounts.user_for_session(session=db, token=token) is None
+    assert accounts.authenticate(session=db, email="member@example.com", password=PASSWORD) == users["member"]
+
+
+@pytest.mark.parametrize(
+    ("email", "password", "role", "bad_fields"),
+    [
+        ("not-an-email", PASSWORD, "member", {"email"}),
+        ("a b@example.com", PASSWORD, "member", {"email"}),
+        ("", PASSWORD, "member", {"email"}),
+        ("MEMBER@example.com", PASSWORD, "member", {"email"}),  # taken, whatever the case
+        ("new@example.com", "short", "member", {"password"}),
+        ("new@example.com", PASSWORD, "owner", {"role"}),
+        ("bad", "", "root", {"email", "password", "role"}),
+    ],
+)
+def test_creating_a_user_names_every_wrong_field(db, users, counts, email, password, role, bad_fields):
+    before = counts()
+    with pytest.raises(ValidationFailed) as refused:
+        accounts.create_user(session=db, actor=users["admin"], email=email, name="N", role=role, password=password)
+    assert set(refused.value.field_errors) == bad_fields
+    assert counts() == before
+
+
+def test_a_new_user_gets_a_normalised_email_and_a_default_name(db, users):
+    created = accounts.create_user(
+        session=db, actor=users["admin"], email="  Jo.Ops@Example.com ", name=" ", role=" LEAD ", password=PASSWORD
+    )
+    db.commit()
+    assert (created.email, created.name, created.role, created.is_active) == (
+        "jo.ops@example.com",
+        "jo.ops",
+        "lead",
+        True,
+    )
+    assert accounts.find_by_email(session=db, email="JO.OPS@example.com") == created
+    assert accounts.count_users(session=db) == 5
+    assert [u.email for u in accounts.list_users(session=db)][:2] == ["admin@example.com", "jo.ops@example.com"]
+
+
+@pytest.mark.parametrize("actor", ["lead", "member"])
+@pytest.mark.parametrize(
+    "manage",
+    [
+        lambda db, a, u: accounts.create_user(
+            session=db, actor=a, email="x@example.com", name="X", role="admin", password=PASSWORD
+        ),
+        lambda db, a, u: accounts.change_role(session=db, actor=a, user_id=u["other"].id, role="admin"),
+        lambda db, a, u: accounts.set_active(session=db, actor=a, user_id=u["other"].id, active=False),
+    ],
+    ids=["create", "change role", "disable"],
+)
+def test_only_admins_manage_users(db, users, counts, actor, manage):
+    before = counts()
+    with pytest.raises(PermissionDenied, match="Only admins"):
+        manage(db, users[actor], users)
+    db.rollback()
+    db.refresh(users["other"])
+    assert (users["other"].role, users["other"].is_active) == ("member", True)
+    assert counts() == before
+
+
+def test_an_admin_cannot_demote_themselves(db, users):
+    admin = users["admin"]
+    with pytest.raises(ValidationFailed) as refused:
+        accounts.change_role(session=db, actor=admin, user_id=admin.id, role="member")
+    assert set(refused.value.field_errors) == {"role"}
+    assert admin.role == "admin"
+
+
+def test_an_admin_cannot_disable_themselves(db, users):
+    admin = users["admin"]
+    with pytest.raises(ValidationFailed) as refused:
+        accounts.set_active(session=db, actor=admin, user_id=admin.id, active=False)
+    assert set(refused.value.field_errors) == {"user"}
+    assert admin.is_active
+
+
+def test_changing_the_role_of_a_missing_user_is_not_found(db, users):
+    with pytest.raises(NotFound):
+        accounts.change_role(session=db, actor=users["admin"], user_id=9999, role="lead")
+
+
+def test_the_new_role_applies_to_the_policy_at_once(db, users, make_incident):
+    from shared.incidents import service as incidents
+
+    incident = make_incident("open")
+    accounts.change_role(session=db, actor=users["admin"], user_id=users["other"].id, role="lead")
+    db.commit()
+    incidents.assign(session=db, incident_id=incident.id, actor=users["other"], owner_id=users["other"].id)
+    db.commit()
+    assert incident.owner_id == users["other"].id
+
+
+def test_a_session_expiry_in_the_future_is_kept(db, users):
+    token = accounts.start_session(session=db, user=users["lead"], lifetime=timedelta(hours=12))
+    db.commit()
+    db.expire_all()
+    stored = db.get(LoginSession, token)
+    expires = stored.expires_at if stored.expires_at.tzinfo else stored.expires_at.replace(tzinfo=utcnow().tzinfo)
+    assert timedelta(hours=11, minutes=59) < expires - utcnow() <= timedelta(hours=12)

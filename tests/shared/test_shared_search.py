@@ -1,0 +1,329 @@
+"""Dashboard search: the qualifiers people type, and what they find on each backend."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import insert, select, text
+
+from shared.db import utcnow
+from shared.incidents import search
+from shared.incidents import service as incidents
+from shared.incidents.models import Incident
+from shared.incidents.search import Filters, parse_query
+
+# --- parse_query -------------------------------------------------------------------------
+
+
+def test_all_qualifiers_and_free_text():
+    parsed = parse_query("status:open priority:p1 owner:me component:rds env:prod disk full")
+    assert parsed == Filters(
+        statuses=("open",),
+        priorities=("P1",),
+        owner="me",
+        components=("rds",),
+        environments=("prod",),
+        text="disk full",
+    )
+    assert parsed.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "value"),
+    [
+        ("status:open,blocked", "statuses", ("open", "blocked")),
+        ("is:in-progress", "statuses", ("in_progress",)),
+        ("status:In_Progress status:open status:open", "statuses", ("in_progress", "open")),
+        ("priority:p1,P2 prio:p3", "priorities", ("P1", "P2", "P3")),
+        ("component:RDS,api-gateway comp:s3", "components", ("rds", "api-gateway", "s3")),
+        ("env:prod,staging environment:DEV", "environments", ("prod", "staging", "dev")),
+        ("owner:none", "owner", "none"),
+        ("assignee:Lee@Example.com", "owner", "lee@example.com"),
+        ("status:open,,blocked,", "statuses", ("open", "blocked")),
+    ],
+)
+def test_qualifier_values(query, field, value):
+    parsed = parse_query(query)
+    assert getattr(parsed, field) == value
+    assert parsed.problems == ()
+    assert parsed.text == ""
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("status:done", "'done'"),
+        ("status:open,finished", "'finished'"),
+        ("priority:p9", "'p9'"),
+        ("env:moon", "'moon'"),
+        ("status:", "status:"),
+        ("owner:", "owner:"),
+    ],
+)
+def test_a_bad_value_gives_a_problem_naming_it(query, named):
+    parsed = parse_query(query)
+    assert len(parsed.problems) == 1
+    assert named in parsed.problems[0]
+
+
+def test_good_values_survive_next_to_a_bad_one():
+    parsed = parse_query("status:open,finished priority:p1")
+    assert parsed.statuses == ("open",) and parsed.priorities == ("P1",)
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ("foo:bar disk", "foo:bar disk"),
+        ("see https://status.aws.amazon.com", "see https://status.aws.amazon.com"),
+        ("  disk   full  ", "disk full"),
+        ("", ""),
+    ],
+)
+def test_anything_that_is_not_a_qualifier_is_free_text(query, words):
+    assert parse_query(query).text == words
+
+
+def test_the_search_box_adds_to_the_dropdown_filters():
+    base = Filters(statuses=("open",), priorities=("P2",), owner="me", text="disk")
+    parsed = parse_query("priority:p1 full", base=base)
+    assert parsed.statuses == ("open",)
+    assert parsed.priorities == ("P2", "P1")
+    assert parsed.owner == "me"
+    assert parsed.text == "full disk"
+
+
+# --- search() on both backends -----------------------------------------------------------
+
+# title, description, component, environment, priority, owner, status, hours since last update
+DATASET = [
+    (
+        "Database connections exhausted",
+        "max_connections hit; pool sizing wrong.",
+        "rds",
+        "prod",
+        "P1",
+        "member",
+        "open",
+        5,
+    ),
+    ("Disk full on log shipper", "fluent-bit dropping records", "logging", "prod", "P2", "lead", "in_progress", 1),
+    ("ALB 5xx spike after deploy", "5xx rate 12% after the release", "alb", "staging", "P1", None, "blocked", 9),
+    (
+        "Redis evictions on session cache",
+        "evicted_keys climbing; users logged out",
+        "redis",
+        "prod",
+        "P2",
+        "member",
+        "resolved",
+        2,
+    ),
+    (
+        "Terraform state lock stuck",
+        "DynamoDB lock held by a cancelled CI run",
+        "terraform",
+        "staging",
+        "P3",
+        None,
+        "open",
+        3,
+    ),
+    ("NAT gateway cost doubled", "Cross-AZ traffic through NAT", "network", "dev", "P4", "other", "closed", 12),
+    (
+        "Consumer lag on billing topic",
+        "Lag is growing on the billing consumers",
+        "kafka",
+        "prod",
+        "P2",
+        "lead",
+        "open",
+        4,
+    ),
+    ("Certificate renewal pending", "ACM validation record missing", "acm", "prod", "P3", "lead", "open", 6),
+    ("Runner out of disk space", "Docker layer cache fills the runner", "ci", "dev", "P4", "lead", "open", 7),
+    ("Alarm flapping on response time", "Threshold too tight at p99", "monitoring", "prod", "P3", "lead", "open", 8),
+    (
+        "Resolver failures in private subnets",
+        "Intermittent SERVFAIL answers",
+        "network",
+        "prod",
+        "P1",
+        "lead",
+        "open",
+        10,
+    ),
+    ("Snapshot quota reached", "Nightly backup job failed", "rds", "prod", "P2", "lead", "open", 11),
+]
+WALK = {
+    "open": [],
+    "in_progress": [("in_progress", None)],
+    "blocked": [("in_progress", None), ("blocked", "Waiting")],
+    "resolved": [("in_progress", None), ("resolved", "Fixed")],
+    "closed": [("closed", "Won't fix")],
+}
+
+
+@pytest.fixture
+def dataset(db, users):
+    now = utcnow()
+    made = []
+    for title, description, component, env, priority, owner, status, hours in DATASET:
+        incident = incidents.create_incident(
+            session=db,
+            actor=users["lead"],
+            title=title,
+            description=description,
+            component=component,
+            environment=env,
+            priority=priority,
+            owner_id=users[owner].id if owner else None,
+        )
+        for target, reason in WALK[status]:
+            incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to=target, reason=reason)
+        made.append((incident, hours))
+    for incident, hours in made:
+        incident.updated_at = now - timedelta(hours=hours)
+    db.commit()
+    return [incident for incident, _ in made]
+
+
+def keys(page) -> list[str]:
+    return [incident.key for incident in page.incidents]
+
+
+def find(db, users, query, *, me="member", **kwargs):
+    return search.search(session=db, filters=parse_query(query), me_id=users[me].id, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("disk full", ["INC-2"]),  # title words
+        ("Disk FULL", ["INC-2"]),
+        ("dynamodb", ["INC-5"]),  # a description word
+        ("kafka", ["INC-7"]),  # only in the component
+        ("evict", ["INC-4"]),  # a word being typed
+        ("billing consumer", ["INC-7"]),
+        ("nothing matches this", []),
+        ("INC-1", ["INC-1", "INC-10", "INC-11", "INC-12"]),  # key prefix
+        ("inc-4", ["INC-4"]),
+    ],
+)
+def test_free_text(db, users, dataset, query, expected):
+    assert sorted(keys(find(db, users, query, page_size=50))) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("query", "me", "expected"),
+    [
+        ("owner:me", "member", ["INC-1", "INC-4"]),
+        ("owner:me", "other", ["INC-6"]),
+        ("owner:none", "member", ["INC-3", "INC-5"]),
+        ("owner:other", "member", ["INC-6"]),  # an email's local part
+        ("owner:other@example.com", "member", ["INC-6"]),
+        ("status:open priority:p1", "member", ["INC-1", "INC-11"]),
+        ("status:open priority:p1 database", "member", ["INC-1"]),
+        ("status:blocked,resolved", "member", ["INC-3", "INC-4"]),
+        ("component:rds", "member", ["INC-1", "INC-12"]),
+        ("env:staging", "member", ["INC-3", "INC-5"]),
+        ("env:dev component:network owner:me", "other", ["INC-6"]),
+    ],
+)
+def test_qualifiers_filter(db, users, dataset, query, me, expected):
+    assert sorted(keys(find(db, users, query, me=me))) == sorted(expected)
+
+
+def test_sort_by_priority_puts_p1_first_then_the_most_recently_updated(db, users, dataset):
+    page = find(db, users, "", sort="priority")
+    assert [i.priority for i in page.incidents] == sorted(i.priority for i in page.incidents)
+    assert keys(page)[:3] == ["INC-1", "INC-3", "INC-11"]  # P1s, updated 5 h, 9 h, 10 h ago
+
+
+def test_sort_by_recent_puts_the_latest_change_first(db, users, dataset):
+    assert keys(find(db, users, "", sort="recent"))[:4] == ["INC-2", "INC-4", "INC-5", "INC-7"]
+    assert keys(find(db, users, "", sort="oldest"))[0] == "INC-6"
+
+
+def test_an_unknown_sort_falls_back_to_priority(db, users, dataset):
+    assert keys(find(db, users, "", sort="; DROP TABLE incidents")) == keys(find(db, users, "", sort="priority"))
+
+
+def test_pagination_past_the_page_size(db, users, dataset):
+    pages = [find(db, users, "", sort="recent", page=n, page_size=5) for n in (1, 2, 3)]
+    assert [len(p.incidents) for p in pages] == [5, 5, 2]
+    assert all(p.total == 12 and p.pages == 3 for p in pages)
+    assert (pages[0].has_previous, pages[0].has_next, pages[2].has_next, pages[2].has_previous) == (
+        False,
+        True,
+        False,
+        True,
+    )
+    seen = [key for page in pages for key in keys(page)]
+    assert sorted(seen) == sorted(i.key for i in dataset)  # nothing twice, nothing missed
+    assert find(db, users, "", page=4, page_size=5).incidents == []
+    assert keys(find(db, users, "", sort="recent", page=0, page_size=5)) == keys(pages[0])
+
+
+def test_status_counters_ignore_the_status_filter(db, users, dataset):
+    filters = parse_query("status:open env:prod")
+    counts = search.count_by_status(session=db, filters=filters, me_id=users["member"].id)
+    assert counts == {"open": 6, "in_progress": 1, "blocked": 0, "resolved": 1, "closed": 0}
+
+
+def test_components_for_the_dropdown(db, users, dataset):
+    assert search.distinct_components(session=db) == sorted({row[2] for row in DATASET})
+
+
+@pytest.mark.parametrize(
+    "query", ["100%", "'quoted'", "a|b", "!x", "(y)", "<->", "_:*", "ünïcode", "::", "a & b", "%", "\\"]
+)
+def test_odd_input_never_breaks_the_search(db, users, dataset, query):
+    page = find(db, users, query)
+    assert page.total == len(page.incidents)
+
+
+# --- PostgreSQL: typos and indexes -------------------------------------------------------
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(
+    ("typo", "expected"), [("databse", "INC-1"), ("conections", "INC-1"), ("certficate", "INC-8"), ("shiper", "INC-2")]
+)
+def test_a_typo_still_finds_the_incident_on_postgresql(db, users, dataset, typo, expected):
+    assert expected in keys(find(db, users, typo))
+
+
+@pytest.mark.postgres_only
+def test_full_text_matches_word_forms_on_postgresql(db, users, dataset):
+    assert keys(find(db, users, "databases")) == ["INC-1"]
+
+
+@pytest.mark.postgres_only
+def test_text_search_can_use_the_gin_indexes(db, users):
+    rows = [
+        {
+            "key": f"INC-{n}",
+            "title": f"Synthetic incident number {n} on host-{n % 97}",
+            "description": "filler " * (n % 7),
+            "status": "open",
+            "priority": f"P{1 + n % 4}",
+            "component": f"svc{n % 13}",
+            "environment": "prod",
+            "reporter_id": users["lead"].id,
+            "created_at": utcnow(),
+            "updated_at": utcnow(),
+            "version": 1,
+        }
+        for n in range(1, 2001)
+    ]
+    db.execute(insert(Incident), rows)
+    db.commit()
+    db.execute(text("ANALYZE incidents"))
+    db.execute(text("SET LOCAL enable_seqscan = off"))
+    statement = search.apply_filters(db, select(Incident.id), parse_query("host disk"), None)
+    compiled = statement.compile(dialect=db.get_bind().dialect)
+    plan = "\n".join(row[0] for row in db.connection().exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
+    assert "ix_incidents_search_vector" in plan, plan
+    assert "ix_incidents_title_trgm" in plan, plan
