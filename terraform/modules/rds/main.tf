@@ -213,6 +213,7 @@ resource "aws_cloudwatch_log_group" "this" {
 ################################################################################
 
 resource "aws_db_instance" "this" {
+  #checkov:skip=CKV_AWS_157:Multi-AZ is an environment choice: var.multi_az defaults to true and prod keeps it; dev/preview roots turn it off to halve the cost of a non-critical database.
   identifier = var.name
 
   engine                      = "postgres"
