@@ -117,6 +117,11 @@ class PageProblems:
         elif "Content Security Policy" in text or "Content-Security-Policy" in text:
             self.errors.append(f"console.{message.type}: {text}")
 
+    def on_response(self, response) -> None:
+        # No flow here expects a missing resource or a server error.
+        if response.status == 404 or response.status >= 500:
+            self.errors.append(f"HTTP {response.status}: {response.request.method} {response.url}")
+
     def on_page_error(self, error) -> None:
         self.errors.append(f"pageerror: {error}")
 
@@ -137,6 +142,7 @@ def page(browser: Browser, app_url: str) -> Iterator[Page]:
     page = context.new_page()
     page.on("console", problems.on_console)
     page.on("pageerror", problems.on_page_error)
+    page.on("response", problems.on_response)
     page.problems = problems
     try:
         yield page
@@ -156,6 +162,7 @@ def sign_in(page: Page):
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
+        page.wait_for_load_state()  # htmx and app.js (deferred) have run: typing now searches
 
     return _sign_in
 

@@ -7,6 +7,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from shared.incidents import service as incidents
+
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
 TITLE = "Checkout latency spike on eu-west"
@@ -45,6 +47,8 @@ def test_create_search_and_work_an_incident(page: Page, sign_in, file_incident, 
     expect(created).to_contain_text("staging")
     expect(created).to_contain_text("Open")
     expect(rows_titled(page, "Disk full on reporting db")).to_have_count(1)
+    expect(page.get_by_role("link", name="2 Open")).to_be_visible()  # counters follow
+    expect(page.get_by_text("2 incidents", exact=True)).to_be_visible()
     assert page.evaluate("window.__marker") == 1, "creating an incident reloaded the page"
 
     screenshot(page, "dashboard")
@@ -109,6 +113,7 @@ def test_invalid_new_incident_keeps_the_dialog_and_what_was_typed(page: Page, si
     expect(dialog.get_by_role("alert")).to_contain_text("Check the highlighted fields")
     title = dialog.get_by_label("Title")
     expect(title).to_have_attribute("aria-invalid", "true")
+    expect(title).to_be_focused()
     expect(title).to_have_accessible_description(re.compile(r"\S"))
     expect(dialog).to_be_visible()
     expect(dialog.get_by_label("Description")).to_have_value("Nothing to see *yet*")
@@ -140,6 +145,7 @@ def test_quick_status_change_updates_the_row_in_place(page: Page, sign_in, file_
 
     expect(row.get_by_role("status")).to_have_text(f"{incident.key} is now In Progress.")
     expect(row.get_by_role("cell").nth(2)).to_have_text("In Progress")
+    expect(page.get_by_role("link", name="1 In Progress")).to_be_visible()  # counters follow
     options = row.get_by_label(f"New status for {incident.key}").locator("option")
     expect(options).to_have_text(["Blocked", "Resolved"])
     expect(rows_titled(page, "Nightly export stuck")).to_have_count(1)
@@ -158,3 +164,24 @@ def test_quick_status_change_updates_the_row_in_place(page: Page, sign_in, file_
     expect(row.get_by_role("cell").nth(2)).to_have_text("Resolved")
     expect(page).to_have_url(re.compile(r"/$"))  # a row's control is not a dashboard filter
     assert page.evaluate("window.__marker") == 1
+
+
+def test_quick_status_on_a_stale_row_reports_the_conflict(page: Page, sign_in, file_incident, db, users) -> None:
+    incident = file_incident("Certificate expires in 3 days", component="alb", priority="P3")
+    sign_in("member@example.com")
+    row = rows_titled(page, "Certificate expires in 3 days")
+    expect(row).to_contain_text("P3")
+
+    # Someone else changes it while this dashboard is open.
+    incidents.change_priority(session=db, incident_id=incident.id, actor=users["lead"], priority="P1")
+    db.commit()
+
+    row.get_by_label(f"New status for {incident.key}").select_option(label="In Progress")
+    row.get_by_role("button", name=f"Apply status change to {incident.key}").click()
+    expect(row.get_by_role("alert")).to_contain_text("changed by someone else")
+    expect(row).to_contain_text("P1")  # the row now shows what is true...
+    expect(row.get_by_role("cell").nth(2)).to_have_text("Open")  # ...and nothing was overwritten
+    screenshot(page, "row-conflict")
+
+    row.get_by_role("button", name=f"Apply status change to {incident.key}").click()
+    expect(row.get_by_role("cell").nth(2)).to_have_text("In Progress")

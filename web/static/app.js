@@ -39,9 +39,43 @@
     }
   });
 
-  // The server says an incident was created: close the dialog (the new row is already in).
+  // An invalid submission comes back with the fields marked: put the cursor on the first one.
+  document.addEventListener("htmx:afterSettle", function () {
+    var invalid = document.querySelector("dialog[open] [aria-invalid='true']");
+    if (invalid && !invalid.contains(document.activeElement)) { invalid.focus(); }
+  });
+
+  // The counters and the total above the table, fetched again from the server (the same
+  // request the search box makes), so they include a row that was just added.
+  function refreshSummary() {
+    var results = document.getElementById("results");
+    if (!results || !window.fetch) { return; }
+    fetch(window.location.href, { headers: { "HX-Request": "true", "HX-Target": "results" } })
+      .then(function (response) { return response.ok ? response.text() : ""; })
+      .then(function (html) {
+        if (!html) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        [".counters", ".summary"].forEach(function (selector) {
+          var current = results.querySelector(selector);
+          var replacement = fresh.querySelector(selector);
+          if (current && replacement) { current.replaceWith(replacement); }
+        });
+      });
+  }
+
+  // A row's quick status change moves an incident between counters. The row (and its form)
+  // has been swapped out by now, so htmx fires this on the nearest surviving ancestor;
+  // requestConfig.elt still names the form that sent the request.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (elt && elt.classList && elt.classList.contains("quick-status")) { refreshSummary(); }
+  });
+
+  // The server says an incident was created: the new row is already in (out-of-band swap);
+  // close the dialog and bring the counters up to date.
   document.body.addEventListener("incidentCreated", function () {
     var dialog = document.getElementById("new-incident-dialog");
     if (dialog && dialog.open) { dialog.close(); }
+    refreshSummary();
   });
 })();
