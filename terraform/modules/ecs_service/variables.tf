@@ -474,6 +474,11 @@ variable "autoscaling_queue_depth_target" {
     condition     = var.autoscaling_queue_depth_target == null || try(var.autoscaling_queue_depth_target > 0, false)
     error_message = "autoscaling_queue_depth_target must be positive, or null."
   }
+
+  validation {
+    condition     = var.autoscaling_queue_depth_target == null || var.queue_depth_metric != null
+    error_message = "autoscaling_queue_depth_target needs queue_depth_metric (at least its environment)."
+  }
 }
 
 variable "queue_depth_metric" {
