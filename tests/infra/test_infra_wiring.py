@@ -73,12 +73,20 @@ def test_preview_reads_only_outputs_that_preview_base_declares(
     base = tfcheck.TfDir.load(terraform_root / "envs" / "preview-base", terraform_root)
     remote_states = {name for kind, name in preview.data_sources if kind == "terraform_remote_state"}
     assert remote_states, "preview should read preview-base through data.terraform_remote_state"
+    # Direct reads, and reads through a local alias (locals { base = data.terraform_remote_state.base.outputs }).
+    aliases = [
+        name
+        for name, value in preview.locals.items()
+        if re.fullmatch(r"\$\{data\.terraform_remote_state\.[\w-]+\.outputs\}", str(value))
+    ]
+    patterns = [re.compile(r"data\.terraform_remote_state\.[\w-]+\.outputs\.([\w-]+)")]
+    patterns += [re.compile(rf"(?<![\w.])local\.{re.escape(alias)}\.([\w-]+)") for alias in aliases]
     used: set[str] = set()
-    pattern = re.compile(r"data\.terraform_remote_state\.([\w-]+)\.outputs\.([\w-]+)")
     for parsed in preview.files.values():
         for text in tfcheck.iter_strings(parsed):
             for body in tfcheck.expressions(text):
-                used.update(output for _, output in pattern.findall(body))
+                for pattern in patterns:
+                    used.update(pattern.findall(body))
     assert used, "preview reads no preview-base output"
     missing = sorted(used - set(base.outputs))
     assert not missing, f"preview reads outputs preview-base does not declare: {missing}"

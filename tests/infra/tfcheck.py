@@ -22,6 +22,8 @@ Run ``python tests/infra/tfcheck.py [terraform-dir]`` to print the problems (exi
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import re
 import sys
 from collections.abc import Iterator
@@ -60,10 +62,20 @@ _MODULE_RE = re.compile(rf"(?<![\w.])module\.({_IDENT})(?:\[[^\]]*\])?(?:\.({_ID
 SERIALIZATION = hcl2.SerializationOptions(explicit_blocks=False, strip_string_quotes=True)
 
 
+_PARSED: dict[str, dict[str, Any]] = {}
+
+
 def load_hcl(path: Path) -> dict[str, Any]:
-    """Parse one HCL file (.tf or .tfvars) into plain dicts (blocks are lists of dicts)."""
-    with path.open(encoding="utf-8") as handle:
-        return hcl2.load(handle, serialization_options=SERIALIZATION)
+    """Parse one HCL file (.tf or .tfvars) into plain dicts (blocks are lists of dicts).
+
+    Parsing is slow (a few ms per file), so results are cached by content: a copied tree with
+    one broken file re-parses only that file.
+    """
+    text = path.read_text(encoding="utf-8")
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    if digest not in _PARSED:
+        _PARSED[digest] = hcl2.loads(text, serialization_options=SERIALIZATION)
+    return copy.deepcopy(_PARSED[digest])
 
 
 def is_meta(key: Any) -> bool:

@@ -65,3 +65,8 @@ output "vpc_id" {
   description = "ID of the VPC."
   value       = module.network.vpc_id
 }
+
+output "alarm_topic_arn" {
+  description = "SNS topic receiving the alarms (subscribe on-call tooling to it)."
+  value       = module.monitoring.sns_topic_arn
+}

@@ -1,0 +1,36 @@
+# Shared preview base (stays up). 111111111111 is a placeholder account id: replace it.
+# No secrets here: only ARNs of secrets created by hand (terraform/README.md).
+aws_region     = "eu-west-1"
+aws_account_id = "111111111111"
+repository     = "example-org/incident-tracker"
+
+vpc_cidr = "10.40.0.0/16"
+azs      = ["eu-west-1a", "eu-west-1b"]
+
+preview_domain         = "preview.example.com"
+certificate_arn        = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000003"
+alb_access_logs_bucket = "example-org-alb-logs-111111111111-eu-west-1"
+
+ecr_repository_arn = "arn:aws:ecr:eu-west-1:111111111111:repository/incident-tracker"
+shared_secret_arns = {
+  secret_key        = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/preview/secret-key-AbCdEf"
+  smtp_password     = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/preview/smtp-password-AbCdEf"
+  database_app_user = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/preview/database-app-user-AbCdEf"
+}
+smtp = {
+  host = "email-smtp.eu-west-1.amazonaws.com"
+  port = 587
+  from = "incidents-preview@example.com"
+}
+
+evidence_bucket_name = "incident-tracker-preview-evidence-111111111111"
+
+database = {
+  instance_class = "db.t4g.medium" # smallest class with Performance Insights; hosts every PR's database
+}
+cache = {
+  node_type = "cache.t4g.micro"
+}
+
+log_retention_days = 365
+enable_bastion     = false

@@ -1,0 +1,198 @@
+################################################################################
+# Account, region, naming
+################################################################################
+
+variable "aws_region" {
+  description = "AWS region of the preview base (and of every preview)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must look like eu-west-1."
+  }
+}
+
+variable "aws_account_id" {
+  description = "The only AWS account this root may touch (provider allowed_account_ids)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.aws_account_id))
+    error_message = "aws_account_id must be 12 digits."
+  }
+}
+
+variable "repository" {
+  description = "GitHub repository (owner/name) holding this code: the Repository tag."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.repository))
+    error_message = "repository must be owner/name."
+  }
+}
+
+################################################################################
+# Network and entry point
+################################################################################
+
+variable "vpc_cidr" {
+  description = "IPv4 CIDR of the preview VPC (/16 to /20)."
+  type        = string
+  default     = "10.40.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr, 0))
+    error_message = "vpc_cidr must be a valid IPv4 CIDR block."
+  }
+}
+
+variable "azs" {
+  description = "Availability zones (2: the ALB's minimum) of the preview VPC."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.azs) >= 2 && length(var.azs) <= 3
+    error_message = "azs must list 2 or 3 availability zones."
+  }
+}
+
+variable "preview_domain" {
+  description = "DNS zone of the previews: pull request <n> is served at https://pr-<n>.<preview_domain> (a wildcard DNS record *.<preview_domain> points at the preview ALB)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", var.preview_domain))
+    error_message = "preview_domain must be a lowercase DNS name."
+  }
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate covering *.<preview_domain>, served by the preview ALB."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:acm:", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN."
+  }
+}
+
+variable "alb_access_logs_bucket" {
+  description = "Existing S3 bucket (SSE-S3, policy allowing ELB log delivery) that receives the ALB access logs."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.alb_access_logs_bucket))
+    error_message = "alb_access_logs_bucket must be an S3 bucket name."
+  }
+}
+
+variable "alb_ingress_cidrs" {
+  description = "CIDR blocks allowed to reach the previews (restrict them to the office/VPN: previews run unreviewed code)."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = alltrue([for c in var.alb_ingress_cidrs : can(cidrhost(c, 0))])
+    error_message = "alb_ingress_cidrs must be valid IPv4 CIDR blocks."
+  }
+}
+
+################################################################################
+# Shared by every preview
+################################################################################
+
+variable "ecr_repository_arn" {
+  description = "ECR repository the previews pull the application image from."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:ecr:", var.ecr_repository_arn))
+    error_message = "ecr_repository_arn must be an ECR repository ARN."
+  }
+}
+
+variable "clamd_image" {
+  description = "ClamAV image of the previews' clamd sidecar, pinned."
+  type        = string
+  default     = "clamav/clamav:1.4.3"
+
+  validation {
+    condition     = length(var.clamd_image) > 0 && !endswith(var.clamd_image, ":latest")
+    error_message = "clamd_image must be pinned (not :latest)."
+  }
+}
+
+variable "shared_secret_arns" {
+  description = "Secrets Manager ARNs shared by all previews, created by hand once: SECRET_KEY, SMTP_PASSWORD, and database_app_user (JSON {\"username\",\"password\"} of the preview app role that owns the per-PR databases; the preview workflow builds each PR's DATABASE_URL from it)."
+  type = object({
+    secret_key        = string
+    smtp_password     = string
+    database_app_user = string
+  })
+
+  validation {
+    condition     = alltrue([for a in values(var.shared_secret_arns) : can(regex("^arn:aws[a-z-]*:secretsmanager:", a))])
+    error_message = "shared_secret_arns must be Secrets Manager secret ARNs."
+  }
+}
+
+variable "smtp" {
+  description = "Outgoing mail server of the previews (use a sandbox such as SES in sandbox mode)."
+  type = object({
+    host = string
+    port = optional(number, 587)
+    from = string
+  })
+}
+
+variable "evidence_bucket_name" {
+  description = "Name of the shared preview evidence bucket; each preview keeps its objects under pr-<n>/."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.evidence_bucket_name))
+    error_message = "evidence_bucket_name must be 3-63 lowercase letters, digits or hyphens."
+  }
+}
+
+variable "database" {
+  description = "Shared preview PostgreSQL instance: one database per pull request inside it."
+  type = object({
+    instance_class        = optional(string, "db.t4g.medium")
+    allocated_storage     = optional(number, 20)
+    max_allocated_storage = optional(number, 100)
+  })
+  default = {}
+}
+
+variable "cache" {
+  description = "Shared preview Redis: each pull request uses database index <n> mod 16."
+  type = object({
+    node_type = optional(string, "cache.t4g.micro")
+  })
+  default = {}
+}
+
+variable "log_retention_days" {
+  description = "Retention of the log groups, in days."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.log_retention_days >= 365
+    error_message = "log_retention_days must be at least 365."
+  }
+}
+
+variable "alarm_email" {
+  description = "E-mail subscribed to the preview alarm topic (null: none)."
+  type        = string
+  default     = null
+}
+
+variable "enable_bastion" {
+  description = "Create the SSM Session Manager bastion (admin access to the preview database)."
+  type        = bool
+  default     = false
+}

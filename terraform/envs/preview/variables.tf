@@ -1,0 +1,84 @@
+variable "aws_region" {
+  description = "AWS region of the preview (the preview base's region)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.aws_region))
+    error_message = "aws_region must look like eu-west-1."
+  }
+}
+
+variable "aws_account_id" {
+  description = "The only AWS account this root may touch (provider allowed_account_ids)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[0-9]{12}$", var.aws_account_id))
+    error_message = "aws_account_id must be 12 digits."
+  }
+}
+
+variable "repository" {
+  description = "GitHub repository (owner/name) holding this code: the Repository tag."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", var.repository))
+    error_message = "repository must be owner/name."
+  }
+}
+
+variable "pr_number" {
+  description = "Pull request number: names everything (incident-tracker-pr-<n>), the host pr-<n>.<preview domain>, the listener rule priority, the database pr_<n>, the Redis database <n> mod 16 and the S3 prefix pr-<n>/. Passed by the preview workflow with -var."
+  type        = number
+
+  validation {
+    condition     = var.pr_number >= 1 && var.pr_number <= 49999 && floor(var.pr_number) == var.pr_number
+    error_message = "pr_number must be a whole number between 1 and 49999 (it is also the listener rule priority)."
+  }
+}
+
+variable "image" {
+  description = "Application image built from the pull request's head commit, pinned by tag or digest; passed with -var."
+  type        = string
+
+  validation {
+    condition     = length(var.image) > 0 && !endswith(var.image, ":latest")
+    error_message = "image must be pinned (not :latest)."
+  }
+}
+
+variable "pr_secret_arns" {
+  description = "Secrets the preview workflow creates for this pull request before apply and deletes after destroy: DATABASE_URL (database pr_<n> on the shared preview instance) and REDIS_URL (database <n> mod 16 on the shared preview Redis)."
+  type = object({
+    database_url = string
+    redis_url    = string
+  })
+
+  validation {
+    condition     = alltrue([for a in values(var.pr_secret_arns) : can(regex("^arn:aws[a-z-]*:secretsmanager:", a))])
+    error_message = "pr_secret_arns must be Secrets Manager secret ARNs."
+  }
+}
+
+variable "state_bucket" {
+  description = "State bucket holding the preview base's state (read through terraform_remote_state)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.state_bucket))
+    error_message = "state_bucket must be an S3 bucket name."
+  }
+}
+
+variable "preview_base_state_key" {
+  description = "State key of envs/preview-base."
+  type        = string
+  default     = "envs/preview-base/terraform.tfstate"
+}
+
+variable "scanning_enabled" {
+  description = "Run the clamd sidecar and scan uploads (true: the worker needs 3 GiB; false: objects are tagged not-scanned and the worker fits in 1 GiB)."
+  type        = bool
+  default     = true
+}
