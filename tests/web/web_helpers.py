@@ -110,7 +110,7 @@ class _Collector(HTMLParser):
         if self.depth and tag == self.tag:
             self.depth -= 1
             if not self.depth:
-                self.items.append(" ".join("".join(self._buffer).split()))
+                self.items.append(" ".join(" ".join(self._buffer).split()))
 
     def handle_data(self, data):
         if self.depth:
@@ -151,3 +151,9 @@ def tags(html: str) -> list[tuple[str, dict[str, str]]]:
     collector = _TagCollector()
     collector.feed(html)
     return collector.found
+
+
+def timeline(html: str) -> list[str]:
+    """The incident page's timeline entries, oldest first, without their timestamps."""
+    entries = texts(html.split('class="timeline"')[1].split("</ol>")[0], "li")
+    return [re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC ", "", entry) for entry in entries]

@@ -1,0 +1,153 @@
+"""The dashboard as a person uses it: qualifiers in the search box, dropdown filters, live
+(htmx) results, counters, sorting, paging and messages about a bad qualifier."""
+
+from __future__ import annotations
+
+import pytest
+from web_helpers import row_keys, sign_in, status_counters
+
+from shared.incidents import service as incidents
+from shared.incidents.models import Incident
+
+# name -> (title, priority, component, environment, owner, status)
+INCIDENTS = {
+    "disk-db": ("Disk full on db-1", "P1", "rds", "prod", "member", "open"),
+    "lag": ("Replication lag on the replica", "P2", "rds", "staging", "member", "open"),
+    "alb": ("ALB 502 spikes", "P1", "alb", "prod", "lead", "in_progress"),
+    "disk-ci": ("Disk full on build agent", "P3", "ci", "dev", None, "open"),
+    "storage": ("Storage alarm on the writer", "P1", "rds", "prod", "other", "resolved"),
+}
+
+
+@pytest.fixture
+def seeded(db, users, make_incident) -> dict[str, str]:
+    """The incidents above; returns name -> key."""
+    keys = {}
+    for name, (title, priority, component, environment, owner, status) in INCIDENTS.items():
+        incident = make_incident(
+            status, title=title, priority=priority, component=component, environment=environment, owner=owner
+        )
+        keys[name] = incident.key
+    return keys
+
+
+@pytest.fixture
+def member_client(client, users):
+    sign_in(client, users["member"])
+    return client
+
+
+SEARCHES = [
+    ("status:open", {"disk-db", "lag", "disk-ci"}),
+    ("priority:p1", {"disk-db", "alb", "storage"}),
+    ("owner:me", {"disk-db", "lag"}),
+    ("owner:none", {"disk-ci"}),
+    ("owner:lead@example.com", {"alb"}),
+    ("component:rds", {"disk-db", "lag", "storage"}),
+    ("env:prod", {"disk-db", "alb", "storage"}),
+    ("disk", {"disk-db", "disk-ci"}),
+    ("status:open priority:p1 owner:me component:rds env:prod disk", {"disk-db"}),
+    ("status:open,in_progress priority:p1", {"disk-db", "alb"}),
+    ("STATUS:Open env:dev", {"disk-ci"}),
+    ("replica", {"lag"}),
+    ("status:closed", set()),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), SEARCHES, ids=[q for q, _ in SEARCHES])
+def test_search_box_qualifiers_filter_the_rows(member_client, seeded, query, expected):
+    html = member_client.get("/", query_string={"q": query}).get_data(as_text=True)
+    assert set(row_keys(html)) == {seeded[name] for name in expected}
+    assert f'value="{query}"' in html  # the box keeps what was typed
+    if not expected:
+        assert "No incidents match." in html
+
+
+def test_dropdown_filters_combine_with_the_search_box(member_client, seeded):
+    html = member_client.get("/", query_string={"status": "open", "priority": "P1", "q": "disk"}).get_data(as_text=True)
+    assert row_keys(html) == [seeded["disk-db"]]
+
+
+def test_htmx_search_returns_only_the_results_fragment(member_client, seeded):
+    response = member_client.get(
+        "/", query_string={"q": "disk"}, headers={"HX-Request": "true", "HX-Target": "results"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<html" not in html and '<form id="filters"' not in html
+    assert set(row_keys(html)) == {seeded["disk-db"], seeded["disk-ci"]}
+    assert "HX-Request" in response.headers["Vary"]  # a cached fragment never stands in for the page
+
+    full = member_client.get("/", query_string={"q": "disk"}).get_data(as_text=True)
+    assert "<html" in full and 'id="search"' in full
+    assert set(row_keys(full)) == set(row_keys(html))
+
+
+def test_counters_per_status_follow_every_filter_but_status(member_client, seeded):
+    html = member_client.get("/").get_data(as_text=True)
+    assert status_counters(html) == {"Open": 3, "In Progress": 1, "Blocked": 0, "Resolved": 1, "Closed": 0}
+    html = member_client.get("/", query_string={"q": "status:open priority:p1"}).get_data(as_text=True)
+    assert status_counters(html) == {"Open": 1, "In Progress": 1, "Blocked": 0, "Resolved": 1, "Closed": 0}
+    assert row_keys(html) == [seeded["disk-db"]]
+
+
+def test_sort_by_priority_or_by_recency(member_client, db, users, seeded):
+    # Touch the P3 incident last, so "recent" puts it first while "priority" puts it last.
+    incidents.change_priority(
+        session=db, incident_id=int(seeded["disk-ci"].split("-")[1]), actor=users["lead"], priority="P4"
+    )
+    db.commit()
+    by_priority = row_keys(member_client.get("/", query_string={"sort": "priority"}).get_data(as_text=True))
+    by_recent = row_keys(member_client.get("/", query_string={"sort": "recent"}).get_data(as_text=True))
+    default = row_keys(member_client.get("/").get_data(as_text=True))
+
+    db.expire_all()
+    rows = {i.key: i for i in db.query(Incident).all()}
+    assert [rows[key].priority for key in by_priority] == sorted(rows[key].priority for key in by_priority)
+    assert by_priority[-1] == seeded["disk-ci"]
+    assert by_recent[0] == seeded["disk-ci"]
+    assert by_recent == sorted(by_recent, key=lambda key: rows[key].updated_at, reverse=True)
+    assert default == by_priority
+
+
+def test_page_two_past_fifty_rows(member_client, db, users):
+    for number in range(55):
+        incidents.create_incident(session=db, actor=users["lead"], title=f"Noisy alarm {number:02d}", priority="P3")
+    db.commit()
+    first = member_client.get("/", query_string={"sort": "recent"}).get_data(as_text=True)
+    second = member_client.get("/", query_string={"sort": "recent", "page": "2"}).get_data(as_text=True)
+    assert len(row_keys(first)) == 50
+    assert len(row_keys(second)) == 5
+    assert set(row_keys(first)).isdisjoint(row_keys(second))
+    assert "55 incidents · page 1 of 2" in first and "Next page" in first
+    assert "page 2 of 2" in second and "Previous page" in second and "Next page" not in second
+    assert 'href="/?sort=recent&amp;page=2"' in first  # the link keeps the filters
+    assert 'INC-1"' in second  # oldest last
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("priority:p9", "Unknown priority &#39;p9&#39;"),
+        ("status:nope", "Unknown status &#39;nope&#39;"),
+        ("env:moon", "Unknown environment &#39;moon&#39;"),
+        ("owner:", "&#39;owner:&#39; needs a value"),
+    ],
+)
+def test_a_bad_qualifier_is_named_in_a_message(member_client, seeded, query, message):
+    response = member_client.get("/", query_string={"q": f"{query} disk"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert message in html
+    assert 'class="problems" role="alert"' in html
+    assert set(row_keys(html)) == {seeded["disk-db"], seeded["disk-ci"]}  # the rest of the search still applies
+
+
+def test_row_offers_only_the_moves_this_user_may_make(client, users, seeded):
+    sign_in(client, users["member"])
+    html = client.get("/").get_data(as_text=True)
+    own_row = html.split(f'id="row-{seeded["disk-db"]}"')[1].split("</tr>")[0]
+    others_row = html.split(f'id="row-{seeded["storage"]}"')[1].split("</tr>")[0]
+    assert '<option value="in_progress">In Progress</option>' in own_row
+    assert '<option value="closed">' not in own_row  # closing is a lead's move
+    assert "<select" not in others_row  # not the member's incident: no control at all

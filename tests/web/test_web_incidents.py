@@ -1,0 +1,318 @@
+"""Filing an incident and working it from its page: the new-incident form, transition
+buttons per role, refusals that change nothing, conflicts, the timeline and editing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from web_helpers import counts, reload, row_keys, sign_in, snapshot, tags, texts, timeline
+
+from shared.incidents import service as incidents
+from shared.incidents.models import Incident
+
+HTMX = {"HX-Request": "true"}
+VALID = {
+    "title": "Disk full on db-1",
+    "description": "`/var/lib/postgresql` at **100%**",
+    "priority": "P1",
+    "component": "rds",
+    "environment": "prod",
+    "owner": "",
+}
+
+
+# --- New incident --------------------------------------------------------------------------
+
+
+def test_new_incident_redirects_to_its_page(client, db, users):
+    sign_in(client, users["member"])
+    response = client.post("/incidents/new", data=VALID)
+    assert response.status_code == 302
+    incident = db.query(Incident).one()
+    assert response.headers["Location"] == f"/incidents/{incident.key}"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Disk full on db-1" in page and "<strong>100%</strong>" in page
+    assert (incident.priority, incident.component, incident.environment, incident.status) == (
+        "P1",
+        "rds",
+        "prod",
+        "open",
+    )
+    assert incident.reporter_id == users["member"].id
+
+
+def test_new_incident_from_the_dialog_returns_the_row_and_triggers_an_event(client, db, users):
+    sign_in(client, users["member"])
+    response = client.post("/incidents/new", data=VALID, headers=HTMX)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["HX-Trigger"] == "incidentCreated"
+    assert "<html" not in html
+    key = db.query(Incident).one().key
+    assert row_keys(html) == [key]
+    assert f"{key} created." in html
+    fresh_title = [attrs for tag, attrs in tags(html) if attrs.get("name") == "title"]
+    assert fresh_title and not fresh_title[0].get("value")  # a clean form for the next one
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "dialog"])
+def test_invalid_new_incident_names_the_fields_and_keeps_what_was_typed(client, db, users, htmx):
+    sign_in(client, users["member"])
+    typed = dict(VALID, title="   ", component="RDS Cluster!", priority="P2", environment="staging")
+    typed["description"] = "Writer at <100% & rising>"
+    response = client.post("/incidents/new", data=typed, headers=HTMX if htmx else {})
+    html = response.get_data(as_text=True)
+
+    assert response.status_code == 422
+    assert ("<html" in html) is not htmx
+    assert "Give the incident a title." in html
+    assert "Use lower-case letters, digits" in html
+    elements = tags(html)
+    assert {"name": "component", "value": "RDS Cluster!"}.items() <= _attrs(elements, "component").items()
+    assert _attrs(elements, "component").get("aria-invalid") == "true"
+    assert "Writer at &lt;100% &amp; rising&gt;</textarea>" in html
+    assert re.search(r'<option selected value="P2">|<option value="P2" selected>', html)
+    assert re.search(r'<option selected value="staging">|<option value="staging" selected>', html)
+    assert db.query(Incident).count() == 0
+
+
+def test_a_member_cannot_make_someone_else_the_owner(client, db, users):
+    sign_in(client, users["member"])
+    response = client.post("/incidents/new", data=dict(VALID, owner=str(users["other"].id)))
+    assert response.status_code == 422
+    assert "Members can only make themselves the owner" in response.get_data(as_text=True)
+    assert db.query(Incident).count() == 0
+
+
+def test_new_incident_owner_choices_follow_the_role(client, users):
+    sign_in(client, users["member"])
+    member_choices = _owner_options(client.get("/incidents/new").get_data(as_text=True))
+    assert member_choices == {"", str(users["member"].id)}
+    sign_in(client, users["lead"])
+    lead_choices = _owner_options(client.get("/incidents/new").get_data(as_text=True))
+    assert lead_choices == {""} | {str(user.id) for user in users.values()}
+
+
+def _attrs(elements, name: str) -> dict[str, str]:
+    return next(attrs for tag, attrs in elements if attrs.get("name") == name and tag != "label")
+
+
+def _owner_options(html: str) -> set[str]:
+    select = html.split('name="owner"')[1].split("</select>")[0]
+    return set(re.findall(r'value="([^"]*)"', select))
+
+
+# --- Incident page -------------------------------------------------------------------------
+
+ACTORS = {"member-owner": "member", "member-unrelated": "other", "lead": "lead", "admin": "admin"}
+# status -> buttons shown to (member-owner, member-unrelated, lead, admin)
+BUTTONS = {
+    "open": (["In Progress"], [], ["In Progress", "Closed"], ["In Progress", "Closed"]),
+    "in_progress": (["Blocked", "Resolved"], [], ["Blocked", "Resolved"], ["Blocked", "Resolved"]),
+    "blocked": (["In Progress", "Resolved"], [], ["In Progress", "Resolved"], ["In Progress", "Resolved"]),
+    "resolved": (["Reopen"], [], ["Closed", "Reopen"], ["Closed", "Reopen"]),
+    "closed": ([], [], ["Reopen"], ["Reopen"]),
+}
+BUTTON_CASES = [
+    pytest.param(status, actor, expected, id=f"{status}-{actor}")
+    for status, row in BUTTONS.items()
+    for actor, expected in zip(ACTORS, row, strict=True)
+]
+
+
+def _transition_buttons(html: str) -> list[str]:
+    forms = html.split('class="transition"')[1:]
+    return [texts(form.split("</form>")[0], "button")[0] for form in forms]
+
+
+@pytest.mark.parametrize(("status", "actor", "expected"), BUTTON_CASES)
+def test_transition_buttons_are_exactly_the_allowed_moves(client, users, make_incident, status, actor, expected):
+    incident = make_incident(status, reporter="lead", owner="member")
+    sign_in(client, users[ACTORS[actor]])
+    html = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    assert _transition_buttons(html) == expected
+    can_assign = actor in ("lead", "admin")
+    assert (f'action="/incidents/{incident.key}/assign"' in html) is can_assign
+    assert (f'action="/incidents/{incident.key}/priority"' in html) is can_assign
+    assert ("Edit details" in html) is (actor != "member-unrelated")
+
+
+@pytest.mark.parametrize(
+    ("status", "to", "message"),
+    [
+        ("in_progress", "blocked", "Say why {key} moves to Blocked."),
+        ("in_progress", "resolved", "Write a resolution summary: what fixed it."),
+        ("resolved", "in_progress", "Say why {key} moves to Reopen."),
+    ],
+)
+def test_a_move_that_needs_a_reason_is_refused_without_one(client, db, users, make_incident, status, to, message):
+    incident = make_incident(status)
+    sign_in(client, users["member"])
+    before = snapshot(db)
+    response = client.post(
+        f"/incidents/{incident.key}/transition", data={"to": to, "reason": "  ", "version": incident.version}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message.format(key=incident.key) in html
+    assert 'aria-invalid="true"' in html  # beside the field that needs it
+    assert snapshot(db) == before
+
+
+def test_blocked_with_a_reason_moves_and_shows_the_reason(client, db, users, make_incident):
+    incident = make_incident("in_progress")
+    sign_in(client, users["member"])
+    response = client.post(
+        f"/incidents/{incident.key}/transition",
+        data={"to": "blocked", "reason": "Waiting on AWS support case 42", "version": incident.version},
+    )
+    assert response.status_code == 302
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert '<span class="status status-blocked" id="current-status">Blocked</span>' in html
+    assert "Waiting on AWS support case 42" in html
+    assert reload(db, incident).status == "blocked"
+
+
+def test_a_stale_version_is_a_conflict_and_changes_nothing(app, db, users, make_incident):
+    incident = make_incident("open")
+    member, lead = app.test_client(), app.test_client()
+    sign_in(member, users["member"])
+    sign_in(lead, users["lead"])
+    page_version = incident.version  # what the member's open page carries
+
+    assert (
+        lead.post(f"/incidents/{incident.key}/priority", data={"priority": "P1", "version": page_version}).status_code
+        == 302
+    )
+    before, events = snapshot(db), counts(db)
+
+    response = member.post(f"/incidents/{incident.key}/transition", data={"to": "in_progress", "version": page_version})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert f"{incident.key} was changed by someone else since you opened it." in html
+    assert "Reload the page" in html
+    assert snapshot(db) == before and counts(db) == events
+    assert reload(db, incident).status == "open"
+    assert reload(db, incident).priority == "P1"  # the lead's change stands
+
+
+def test_an_illegal_move_is_refused_with_the_moves_there_are(client, db, users, make_incident):
+    incident = make_incident("open")
+    sign_in(client, users["lead"])
+    before = snapshot(db)
+    response = client.post(f"/incidents/{incident.key}/transition", data={"to": "resolved", "reason": "done"})
+    assert response.status_code == 409
+    assert "it cannot move to Resolved. From Open: In Progress, Closed." in response.get_data(as_text=True)
+    assert snapshot(db) == before
+
+
+def test_quick_status_from_a_row_answers_with_the_row(client, db, users, make_incident):
+    incident = make_incident("in_progress")
+    sign_in(client, users["member"])
+    path = f"/incidents/{incident.key}/transition"
+
+    refused = client.post(path, data={"to": "blocked", "from_row": "1"}, headers=HTMX)
+    assert refused.status_code == 422
+    assert row_keys(refused.get_data(as_text=True)) == [incident.key]
+    assert "Say why" in refused.get_data(as_text=True)
+    assert reload(db, incident).status == "in_progress"
+
+    moved = client.post(path, data={"to": "blocked", "reason": "Vendor", "from_row": "1"}, headers=HTMX)
+    html = moved.get_data(as_text=True)
+    assert moved.status_code == 200
+    assert "<html" not in html
+    assert f"{incident.key} is now Blocked." in html
+    assert reload(db, incident).status == "blocked"
+
+
+def test_timeline_shows_every_event_with_its_actor_in_order(client, db, users, make_incident):
+    incident = make_incident("open", reporter="lead", owner="member")
+    sign_in(client, users["member"])
+    key = incident.key
+    client.post(f"/incidents/{key}/transition", data={"to": "in_progress"})
+    client.post(f"/incidents/{key}/comments", data={"body": "Failing over to the replica."})
+    client.post(f"/incidents/{key}/transition", data={"to": "blocked", "reason": "Replica lagging 20 min"})
+    sign_in(client, users["lead"])
+    client.post(f"/incidents/{key}/priority", data={"priority": "P1"})
+
+    html = client.get(f"/incidents/{key}").get_data(as_text=True)
+    assert timeline(html) == [
+        "Lee Lead created the incident (P3, prod)",
+        "Lee Lead assigned it to member@example.com",
+        "Mo Member changed status from Open to In Progress",
+        "Mo Member commented: Failing over to the replica.",
+        "Mo Member changed status from In Progress to Blocked: Replica lagging 20 min",
+        "Lee Lead changed priority from P3 to P1",
+    ]
+    stamps = texts(html.split('class="timeline"')[1], "time")
+    assert len(stamps) == 6 and all(re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$", stamp) for stamp in stamps)
+
+
+def test_comment_and_watch(client, db, users, make_incident):
+    incident = make_incident("open", reporter="lead", owner="lead")
+    sign_in(client, users["other"])
+    key = incident.key
+    empty = client.post(f"/incidents/{key}/comments", data={"body": "   "})
+    assert empty.status_code == 422 and "Write something to comment." in empty.get_data(as_text=True)
+
+    assert "1 watching" in client.get(f"/incidents/{key}").get_data(as_text=True)
+    assert client.post(f"/incidents/{key}/watch", data={"watching": "1"}).status_code == 302
+    html = client.get(f"/incidents/{key}").get_data(as_text=True)
+    assert "2 watching" in html and ">Unwatch</button>" in html
+    assert client.post(f"/incidents/{key}/watch", data={"watching": "0"}).status_code == 302
+    html = client.get(f"/incidents/{key}").get_data(as_text=True)
+    assert "1 watching" in html and ">Watch</button>" in html
+    assert timeline(html)[-2:] == ["Oti Other started watching", "Oti Other stopped watching"]
+
+
+def test_assign_and_priority_by_a_lead(client, db, users, make_incident):
+    incident = make_incident("open", owner=None)
+    sign_in(client, users["lead"])
+    key = incident.key
+    assert client.post(f"/incidents/{key}/assign", data={"owner": str(users["other"].id)}).status_code == 302
+    assert client.post(f"/incidents/{key}/priority", data={"priority": "P2"}).status_code == 302
+    bad = client.post(f"/incidents/{key}/priority", data={"priority": "P7"})
+    assert bad.status_code == 422 and 'role="alert"' in bad.get_data(as_text=True)
+    fresh = reload(db, incident)
+    assert (fresh.owner_id, fresh.priority) == (users["other"].id, "P2")
+    assert users["other"].id in fresh.watcher_ids()
+
+
+def test_edit_details_with_errors_then_success(client, db, users, make_incident):
+    incident = make_incident("open", reporter="lead", owner="member")
+    sign_in(client, users["member"])
+    path = f"/incidents/{incident.key}/edit"
+    form = client.get(path).get_data(as_text=True)
+    assert 'value="RDS primary CPU pinned at 100%"' in form
+
+    before = snapshot(db)
+    bad = client.post(path, data={"title": "", "component": "rds", "environment": "prod", "version": incident.version})
+    assert bad.status_code == 422
+    assert "Give the incident a title." in bad.get_data(as_text=True)
+    assert snapshot(db) == before
+
+    good = client.post(
+        path,
+        data={"title": "RDS CPU pinned", "description": "After deploy", "component": "rds", "environment": "prod"},
+    )
+    assert good.status_code == 302
+    html = client.get(good.headers["Location"]).get_data(as_text=True)
+    assert "edited title from “RDS primary CPU pinned at 100%” to “RDS CPU pinned”" in html
+
+
+def test_an_unknown_incident_is_404_with_a_message(client, users):
+    sign_in(client, users["member"])
+    response = client.get("/incidents/INC-999")
+    assert response.status_code == 404
+    assert "No incident INC-999." in response.get_data(as_text=True)
+
+
+def test_a_transition_made_elsewhere_shows_on_the_page(client, db, users, make_incident):
+    incident = make_incident("open")
+    incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to="closed", reason="Duplicate")
+    db.commit()
+    sign_in(client, users["member"])
+    html = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    assert '<span class="status status-closed" id="current-status">Closed</span>' in html
+    assert timeline(html)[-1] == "Lee Lead changed status from Open to Closed: Duplicate"
