@@ -27,6 +27,11 @@ output "service_names" {
   }
 }
 
+output "migrate_task_definition_arn" {
+  description = "Migrate task definition with its revision (aws ecs run-task --task-definition), registered with the image of the last apply."
+  value       = module.web.migrate_task_definition_arn
+}
+
 output "migrate_task_definition_family" {
   description = "Task definition family of the one-off migrate task (aws ecs run-task --task-definition)."
   value       = module.web.migrate_task_definition_family

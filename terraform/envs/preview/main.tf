@@ -62,7 +62,7 @@ module "worker" {
 
   image = var.image
   # One task that also runs the beat schedule (-B): a preview never has two workers.
-  command     = ["celery", "--app", "worker.celery_app", "worker", "--beat", "--loglevel", "INFO"]
+  command     = ["celery", "--app", "worker.celery_app", "worker", "--beat", "--schedule", "/tmp/celerybeat-schedule", "--loglevel", "INFO"]
   cpu         = var.scanning_enabled ? 1024 : 256
   memory      = var.scanning_enabled ? 3072 : 1024
   environment = local.app_environment

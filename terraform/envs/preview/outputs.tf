@@ -16,6 +16,11 @@ output "service_names" {
   }
 }
 
+output "migrate_task_definition_arn" {
+  description = "Migrate task definition with its revision (aws ecs run-task --task-definition), registered with the image of the last apply."
+  value       = module.web.migrate_task_definition_arn
+}
+
 output "migrate_task_definition_family" {
   description = "Task definition family of this preview's migrate task."
   value       = module.web.migrate_task_definition_family

@@ -179,8 +179,9 @@ module "beat" {
   vpc_id             = module.network.vpc_id
   private_subnet_ids = module.network.private_subnet_ids
 
-  image       = var.image
-  command     = ["celery", "--app", "worker.celery_app", "beat", "--loglevel", "INFO"]
+  image = var.image
+  # The schedule file goes to /tmp: the root filesystem is read-only.
+  command     = ["celery", "--app", "worker.celery_app", "beat", "--loglevel", "INFO", "--schedule", "/tmp/celerybeat-schedule"]
   cpu         = var.beat.cpu
   memory      = var.beat.memory
   environment = local.app_environment
