@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from shared import migrate
 from shared.accounts import service as accounts
@@ -23,10 +24,12 @@ def _factory():
 
 
 def register_cli(app: Flask) -> None:
-    db_group = click.Group("db", help="Database schema (Alembic migrations).")
-    users_group = click.Group("users", help="User accounts.")
-    audit_group = click.Group("audit", help="The audit trail.")
-    demo_group = click.Group("demo", help="Demo data for trying the app.")
+    # AppGroup runs each command inside the app context however it is invoked (the flask
+    # command pushes one itself; app.test_cli_runner() and other click entry points do not).
+    db_group = AppGroup("db", help="Database schema (Alembic migrations).")
+    users_group = AppGroup("users", help="User accounts.")
+    audit_group = AppGroup("audit", help="The audit trail.")
+    demo_group = AppGroup("demo", help="Demo data for trying the app.")
 
     @db_group.command("upgrade")
     @click.option("--revision", default="head", show_default=True)
