@@ -4,6 +4,8 @@ terraform/modules/monitoring (alarms) read the same names.
 """
 
 METRIC_NAMESPACE = "IncidentTracker"
+# Every metric below carries both dimensions (Environment and Queue); alarms and autoscaling
+# policies select on both.
 DIMENSION_ENVIRONMENT = "Environment"  # e.g. "prod", "staging", "pr-42"
 DIMENSION_QUEUE = "Queue"  # Celery queue name
 DEFAULT_QUEUE = "celery"
