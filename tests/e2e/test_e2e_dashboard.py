@@ -131,6 +131,9 @@ def test_invalid_new_incident_keeps_the_dialog_and_what_was_typed(page: Page, si
     page.get_by_role("button", name="New incident").click()
     expect(dialog.get_by_label("Title")).to_have_value("")
     expect(dialog.get_by_label("Component")).to_have_value("")
+    dialog.get_by_role("link", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    expect(page).to_have_url(re.compile(r"/$"))
 
 
 def test_quick_status_change_updates_the_row_in_place(page: Page, sign_in, file_incident) -> None:

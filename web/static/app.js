@@ -35,7 +35,10 @@
     var closer = event.target.closest("[data-close-dialog]");
     if (closer) {
       var parent = closer.closest("dialog");
-      if (parent) { parent.close(); }
+      if (parent) {
+        event.preventDefault();
+        parent.close();
+      }
     }
   });
 
