@@ -12,7 +12,6 @@ them an SQLite session, should one ever get through).
 
 from __future__ import annotations
 
-import functools
 import os
 import secrets
 import sys
@@ -20,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, close_all_sessions, sessionmaker
@@ -29,12 +29,14 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from shared import migrate  # noqa: E402
+from shared.accounts import passwords  # noqa: E402
 from shared.accounts import service as accounts  # noqa: E402
 from shared.accounts.models import User  # noqa: E402
 from shared.db import Base, make_engine, make_session_factory  # noqa: E402
 from shared.models import import_all_models  # noqa: E402
 
 import_all_models()
+_REAL_HASHER, _REAL_DUMMY_HASH = passwords._hasher, passwords._DUMMY_HASH
 
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
@@ -50,20 +52,32 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def db_backend(request: pytest.FixtureRequest) -> str:
-    """ "sqlite" or "postgresql" (parametrized by pytest_generate_tests above)."""
+    """Which backend this test runs on: "sqlite" or "postgresql" (see pytest_generate_tests)."""
     return request.param
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _hash_each_password_once() -> Iterator[None]:
-    """Hash each distinct password once per run (real argon2id, production parameters).
+# Same algorithm (argon2id), a thousandth of the work: a production-strength hash or check costs
+# ~0.1 s by design, and the `users` fixture alone would pay that four times per test.
+_FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+_FAST_DUMMY_HASH = _FAST_HASHER.hash("not-a-real-password")
 
-    A hash costs ~0.1 s by design; the `users` fixture would pay that four times per test.
-    Verification (authenticate) is left untouched, so sign-in is tested for real."""
-    cached = functools.lru_cache(maxsize=None)(accounts.hash_password)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(accounts, "hash_password", cached)
-        yield
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2id parameters for every test except browser tests, which run the app as is.
+
+    Tests about the production parameters or sign-in timing ask for `real_password_hashing`."""
+    if request.node.get_closest_marker("browser"):
+        return
+    monkeypatch.setattr(passwords, "_hasher", _FAST_HASHER)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", _FAST_DUMMY_HASH)
+
+
+@pytest.fixture
+def real_password_hashing(_fast_password_hashing: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Undo `_fast_password_hashing` for this test: production argon2id parameters."""
+    monkeypatch.setattr(passwords, "_hasher", _REAL_HASHER)
+    monkeypatch.setattr(passwords, "_DUMMY_HASH", _REAL_DUMMY_HASH)
 
 
 def _admin_url() -> URL:

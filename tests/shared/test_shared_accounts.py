@@ -21,16 +21,25 @@ def test_passwords_are_stored_as_argon2id(db, users):
     stored = users["member"].password_hash
     assert stored.startswith("$argon2id$")
     assert PASSWORD not in stored
-    assert passwords.verify_password(stored, PASSWORD)
-    assert not passwords.verify_password(stored, PASSWORD + "!")
 
 
-def test_the_real_hasher_uses_argon2id_with_a_fresh_salt():
-    # hash_password itself (the conftest caches the service's copy to keep tests fast).
+def test_production_hashing_is_argon2id_with_rfc_9106_parameters_and_a_fresh_salt(real_password_hashing):
     first, second = passwords.hash_password(PASSWORD), passwords.hash_password(PASSWORD)
-    assert first.startswith("$argon2id$") and second.startswith("$argon2id$")
+    assert first.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # RFC 9106's low-memory recommendation
     assert first != second
+    assert passwords.verify_password(first, PASSWORD)
+    assert not passwords.verify_password(first, PASSWORD + "!")
     assert not passwords.needs_rehash(first)
+
+
+def test_a_hash_made_with_weaker_parameters_is_upgraded_at_sign_in(db, users, real_password_hashing):
+    weak = users["member"].password_hash  # made with the tests' cheap parameters
+    assert passwords.needs_rehash(weak)
+    assert accounts.authenticate(session=db, email="member@example.com", password=PASSWORD) == users["member"]
+    db.commit()
+    db.refresh(users["member"])
+    assert users["member"].password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert passwords.verify_password(users["member"].password_hash, PASSWORD)
 
 
 @pytest.mark.parametrize("stored", [None, "", "not-a-hash", "$argon2id$v=19$garbage"])
@@ -57,7 +66,7 @@ def test_every_failed_sign_in_gets_the_same_answer(db, users, case):
     assert accounts.authenticate(session=db, email=email, password=password) is None
 
 
-def test_an_unknown_email_costs_a_password_check_too(db, users):
+def test_an_unknown_email_costs_a_password_check_too(db, users, real_password_hashing):
     """Response time must not tell an attacker which emails have accounts."""
 
     def timed(email: str) -> float:

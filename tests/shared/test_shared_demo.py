@@ -1,0 +1,61 @@
+"""The demo seed `make run` uses: three users, thirty realistic incidents, once."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from shared import demo
+from shared.accounts import service as accounts
+from shared.accounts.models import User
+from shared.audit import service as audit
+from shared.incidents import search
+from shared.incidents.models import Incident
+
+PASSWORD = "demo-password-for-tests"
+
+
+def test_the_seed_builds_a_realistic_demo_once(db):
+    """One seed per backend (it takes a second), then everything a first-time user would notice."""
+    assert demo.seed(session=db, password=PASSWORD) is True
+    db.commit()
+
+    users = {u.email: u.role for u in db.scalars(select(User))}
+    assert users == {"admin@example.com": "admin", "lead@example.com": "lead", "member@example.com": "member"}
+    assert accounts.authenticate(session=db, email="member@example.com", password=PASSWORD).role == "member"
+
+    incidents = db.scalars(select(Incident)).all()
+    assert len(incidents) == 30
+    assert sorted(i.key for i in incidents) == sorted(f"INC-{n}" for n in range(1, 31))
+    statuses = Counter(i.status for i in incidents)
+    assert set(statuses) == {"open", "in_progress", "blocked", "resolved", "closed"}
+    assert min(statuses.values()) >= 3
+    assert {i.priority for i in incidents} == {"P1", "P2", "P3", "P4"}
+    assert len({i.component for i in incidents}) >= 8
+    assert len({i.environment for i in incidents}) >= 3
+    assert any(i.owner_id is None for i in incidents) and any(i.owner_id for i in incidents)
+    assert all(i.blocked_reason for i in incidents if i.status == "blocked")
+    assert all(i.resolution_summary for i in incidents if i.status in ("resolved", "closed"))
+
+    # Spread over time, so sorting by recency shows something.
+    recent = search.search(session=db, filters=search.Filters(), me_id=None, sort="recent", page_size=30)
+    times = [i.updated_at for i in recent.incidents]
+    assert len(set(times)) == 30 and times == sorted(times, reverse=True)
+
+    for query, title in [
+        ("disk full", "Disk full on log shipper"),
+        ("status:open priority:p1 rds", "RDS primary CPU pinned at 100%"),
+    ]:
+        found = search.search(session=db, filters=search.parse_query(query), me_id=None)
+        assert title in [i.title for i in found.incidents], query
+
+    report = audit.verify_chain(session=db)
+    assert report.ok and report.checked > 30
+
+    # `make run` a second time: the seed sees the data and leaves it alone.
+    assert demo.seed(session=db, password="another-password-123") is False
+    db.commit()
+    counts = (db.scalar(select(func.count(User.id))), db.scalar(select(func.count(Incident.id))))
+    assert counts == (3, 30)
+    assert accounts.authenticate(session=db, email="lead@example.com", password="another-password-123") is None
