@@ -243,6 +243,12 @@ def _break_main_tf_resource(tree: Path) -> str:
     return r"envs/dev/main.tf: must hold only module calls, found resource"
 
 
+def _break_unused_variable(tree: Path) -> str:
+    with (tree / "envs" / "dev" / "variables.tf").open("a") as handle:
+        handle.write('\nvariable "tfcheck_unused" {\n  description = "Nobody reads it."\n  type        = string\n}\n')
+    return r'envs/dev/variables.tf: variable "tfcheck_unused" is declared but never used'
+
+
 BREAKAGES = {
     "undeclared module argument": _break_undeclared_argument,
     "missing required argument": _break_missing_required_argument,
@@ -255,6 +261,7 @@ BREAKAGES = {
     "env provider not pinned": _break_unpinned_env_provider,
     "README out of sync": _break_readme_row,
     "resource in env main.tf": _break_main_tf_resource,
+    "unused variable": _break_unused_variable,
 }
 
 

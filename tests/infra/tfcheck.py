@@ -6,7 +6,8 @@ Parses every ``.tf`` file with python-hcl2 8.x and reports problems as readable 
   required variable (no ``default``) of the module is passed;
 - every ``module.X.Y`` reference names a module block ``X`` in the same directory and an output
   ``Y`` of X's source; every ``var.X`` / ``local.X`` / ``data.T.N`` used is declared there;
-- every variable has a ``type`` and a non-empty ``description``; every output a ``description``;
+- every variable has a ``type`` and a non-empty ``description`` and is read somewhere; every
+  output has a ``description``;
 - every module has main.tf, variables.tf, outputs.tf, versions.tf and README.md, and its
   versions.tf sets ``required_version`` and an ``aws`` provider with a ``>=`` lower bound;
 - every environment root has backend.tf, main.tf, variables.tf, outputs.tf, versions.tf and
@@ -323,6 +324,7 @@ class Checker:
             self.problems.extend(tfdir.parse_errors)
             self.check_declarations(tfdir)
             self.check_references(tfdir)
+            self.check_unused_variables(tfdir)
             self.check_module_calls(tfdir)
         for path in self.module_dirs():
             self.check_module_layout(self.dir(path))
@@ -390,6 +392,20 @@ class Checker:
                                 f"{tfdir.rel}/{fname}: module.{mod}.{output} references an output "
                                 f'"{output}" that {self._rel(source)} does not declare'
                             )
+
+    def check_unused_variables(self, tfdir: TfDir) -> None:
+        """A variable nothing reads (outside its own validation) is a dead input."""
+        used: set[str] = set()
+        for parsed in tfdir.files.values():
+            for block_type, entries in parsed.items():
+                if block_type == "variable" or is_meta(block_type):
+                    continue
+                for text in iter_strings(entries):
+                    for body in expressions(text):
+                        used.update(_VAR_RE.findall(body))
+        for fname, name, _ in tfdir.blocks("variable"):
+            if name not in used:
+                self.report(f'{tfdir.rel}/{fname}: variable "{name}" is declared but never used')
 
     def check_module_calls(self, tfdir: TfDir) -> None:
         for name, (fname, body) in tfdir.modules.items():
