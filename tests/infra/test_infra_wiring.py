@@ -317,14 +317,17 @@ def test_app_environments_differ_only_by_backend_and_tfvars(terraform_root: Path
         assert other.read_text() == dev.read_text(), f"envs/{env}/{name} differs from envs/dev/{name}"
 
 
-def _backend_key(terraform_root: Path, env: str) -> str | None:
+def _backend_config(terraform_root: Path, env: str) -> dict:
     tfdir = tfcheck.TfDir.load(terraform_root / "envs" / env, terraform_root)
     for block in tfdir.terraform_blocks("backend.tf"):
         for backend in block.get("backend", []):
-            for kind, config in backend.items():
-                if kind == "s3":
-                    return config.get("key")
-    return None
+            if "s3" in backend:
+                return backend["s3"]
+    return {}
+
+
+def _backend_key(terraform_root: Path, env: str) -> str | None:
+    return _backend_config(terraform_root, env).get("key")
 
 
 def test_each_environment_has_its_own_state_key(terraform_root: Path) -> None:
@@ -335,6 +338,13 @@ def test_each_environment_has_its_own_state_key(terraform_root: Path) -> None:
         assert env in key, f"envs/{env} state key {key!r} does not name the environment"
     # Previews: the key is given at init (-backend-config="key=preview/pr-<n>.tfstate").
     assert _backend_key(terraform_root, "preview") is None, "envs/preview must not hard-code its state key"
+
+
+def test_remote_state_lives_in_the_bucket_bootstrap_creates(terraform_root: Path) -> None:
+    bucket = _tfvars(terraform_root, "bootstrap")["state_bucket_name"]
+    for env in ("dev", "staging", "prod", "preview-base", "preview"):
+        assert _backend_config(terraform_root, env).get("bucket") == bucket, f"envs/{env}/backend.tf bucket != {bucket}"
+    assert _tfvars(terraform_root, "preview")["state_bucket"] == bucket, "preview reads the base state elsewhere"
 
 
 def _tfvars(terraform_root: Path, env: str) -> dict:

@@ -48,6 +48,7 @@ MODULE_META_ARGS = {"source", "version", "providers", "count", "for_each", "depe
 # Block types allowed in an environment's main.tf ("main.tf with only module calls").
 ENV_MAIN_ALLOWED = {"module"}
 REQUIRED_DEFAULT_TAGS = ("Environment", "Service", "Repository")
+SERVICE_NAME = "incident-tracker"
 # Environments allowed to keep their state locally (they create the remote backend).
 LOCAL_STATE_ENVS = {"bootstrap"}
 MIN_TERRAFORM = (1, 10)
@@ -533,6 +534,8 @@ class Checker:
             for key in REQUIRED_DEFAULT_TAGS:
                 if key not in tags:
                     self.report(f"{where} default_tags has no {key} tag")
+            if "Service" in tags and tags["Service"] != SERVICE_NAME:
+                self.report(f'{where} default_tags Service is {tags["Service"]!r}, expected "{SERVICE_NAME}"')
 
     def check_tfvars(self, tfdir: TfDir) -> None:
         path = tfdir.path / "terraform.tfvars"
