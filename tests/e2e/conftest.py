@@ -154,10 +154,12 @@ def page(browser: Browser, app_url: str) -> Iterator[Page]:
 
 @pytest.fixture
 def sign_in(page: Page):
-    """Sign in through the form as a person would; lands on the dashboard."""
+    """Sign in through the form as a person would and land on the dashboard (or wherever the
+    sign-in page was told to return to, with `navigate=False` on a sign-in page already open)."""
 
-    def _sign_in(email: str) -> None:
-        page.goto("/login")
+    def _sign_in(email: str, *, navigate: bool = True) -> None:
+        if navigate:
+            page.goto("/login")
         page.get_by_label("Email").fill(email)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()

@@ -188,3 +188,50 @@ def test_quick_status_on_a_stale_row_reports_the_conflict(page: Page, sign_in, f
 
     row.get_by_role("button", name=f"Apply status change to {incident.key}").click()
     expect(row.get_by_role("cell").nth(2)).to_have_text("In Progress")
+
+
+def test_filters_and_qualifiers_narrow_the_table_and_the_url(page: Page, sign_in, file_incident) -> None:
+    file_incident("Primary RDS failover", component="rds", priority="P1", environment="prod")
+    file_incident("Staging RDS slow queries", component="rds", priority="P3", environment="staging")
+    file_incident("ALB 5xx burst", component="alb", priority="P1", environment="prod")
+    sign_in("member@example.com")
+
+    page.get_by_role("search").get_by_label("Priority").select_option("P1")
+    expect(rows_titled(page, "Staging RDS slow queries")).to_have_count(0)
+    expect(rows_titled(page, "Primary RDS failover")).to_have_count(1)
+    expect(rows_titled(page, "ALB 5xx burst")).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"/\?priority=P1$"))
+
+    page.get_by_label("Search", exact=True).press_sequentially("component:rds env:prod", delay=20)
+    expect(rows_titled(page, "ALB 5xx burst")).to_have_count(0)
+    expect(rows_titled(page, "Primary RDS failover")).to_have_count(1)
+    expect(page.get_by_text("1 incident", exact=True)).to_be_visible()
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/\?priority=P1$"))
+    expect(rows_titled(page, "ALB 5xx burst")).to_have_count(1)
+    expect(page.get_by_role("search").get_by_label("Priority")).to_have_value("P1")
+
+    # The URL is the bookmark: opening it fresh shows the same thing.
+    page.goto("/?q=component%3Ards&priority=P1")
+    expect(page.get_by_label("Search", exact=True)).to_have_value("component:rds")
+    expect(rows_titled(page, "Primary RDS failover")).to_have_count(1)
+    expect(rows_titled(page, "ALB 5xx burst")).to_have_count(0)
+
+
+def test_a_signed_out_session_sends_the_search_box_to_sign_in(page: Page, sign_in, file_incident) -> None:
+    file_incident("Kafka consumer lag", component="msk")
+    sign_in("member@example.com")
+    other_tab = page.context.new_page()
+    other_tab.goto("/")
+    other_tab.get_by_role("button", name="Sign out").click()
+    expect(other_tab.get_by_role("heading", name="Sign in")).to_be_visible()
+    other_tab.close()
+
+    page.get_by_label("Search", exact=True).press_sequentially("kafka", delay=20)
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_label("Search", exact=True)).to_have_count(0)  # the whole page, not a piece of it
+    sign_in("member@example.com", navigate=False)
+    expect(page.get_by_label("Search", exact=True)).to_have_value("kafka")  # back where they were
+    expect(rows_titled(page, "Kafka consumer lag")).to_have_count(1)

@@ -19,6 +19,18 @@
     }
   });
 
+  // A session that ended (signed out elsewhere, disabled, expired) answers an htmx request with
+  // the sign-in page: go there for real instead of drawing it inside the table.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    if (!xhr || !xhr.responseURL) { return; }
+    var landed = new URL(xhr.responseURL);
+    if (landed.origin === window.location.origin && landed.pathname === "/login") {
+      event.detail.shouldSwap = false;
+      window.location.assign(landed.href);
+    }
+  });
+
   // Native <dialog>: open with a button, close with Cancel or Escape (built in).
   document.addEventListener("click", function (event) {
     var opener = event.target.closest("[data-open-dialog]");
