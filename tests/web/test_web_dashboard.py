@@ -151,3 +151,14 @@ def test_row_offers_only_the_moves_this_user_may_make(client, users, seeded):
     assert '<option value="in_progress">In Progress</option>' in own_row
     assert '<option value="closed">' not in own_row  # closing is a lead's move
     assert "<select" not in others_row  # not the member's incident: no control at all
+
+
+@pytest.mark.parametrize("page", ["0", "-3", "abc", "", "100000000000", "99999999999999999999"])
+def test_any_page_number_gets_a_page(member_client, seeded, page):
+    response = member_client.get("/", query_string={"page": page})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    if page.isdigit() and int(page) > 1:
+        assert row_keys(html) == [] and "No incidents match." in html
+    else:
+        assert len(row_keys(html)) == len(INCIDENTS)

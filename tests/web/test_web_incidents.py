@@ -77,6 +77,27 @@ def test_invalid_new_incident_names_the_fields_and_keeps_what_was_typed(client, 
     assert db.query(Incident).count() == 0
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("title", "", "Give the incident a title."),
+        ("title", "x" * 201, "Keep the title under 200 characters."),
+        ("component", "rds cluster", "Use lower-case letters, digits"),
+        ("priority", "P9", "Choose a priority from P1 (highest) to P4."),
+        ("environment", "moon", "Choose one of: prod, staging, dev"),
+    ],
+    ids=["no-title", "long-title", "bad-component", "unknown-priority", "unknown-environment"],
+)
+def test_each_invalid_field_is_named(client, db, users, field, value, message):
+    sign_in(client, users["member"])
+    response = client.post("/incidents/new", data=dict(VALID, **{field: value}))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in html
+    assert f'id="{field}-error"' in html
+    assert db.query(Incident).count() == 0
+
+
 def test_a_member_cannot_make_someone_else_the_owner(client, db, users):
     sign_in(client, users["member"])
     response = client.post("/incidents/new", data=dict(VALID, owner=str(users["other"].id)))
@@ -290,6 +311,11 @@ def test_edit_details_with_errors_then_success(client, db, users, make_incident)
     bad = client.post(path, data={"title": "", "component": "rds", "environment": "prod", "version": incident.version})
     assert bad.status_code == 422
     assert "Give the incident a title." in bad.get_data(as_text=True)
+    assert snapshot(db) == before
+
+    unknown_env = client.post(path, data={"title": "RDS CPU pinned", "component": "rds", "environment": "moon"})
+    assert unknown_env.status_code == 422
+    assert "Choose one of: prod, staging, dev" in unknown_env.get_data(as_text=True)
     assert snapshot(db) == before
 
     good = client.post(

@@ -115,6 +115,36 @@ def test_login_is_rate_limited(make_app, users):
     assert client.get("/login").status_code == 200  # reading the form is not limited
 
 
+@pytest.mark.parametrize(
+    ("next_", "lands_on"),
+    [
+        ("/incidents/new", "/incidents/new"),
+        ("/?q=status:open", "/?q=status:open"),
+        ("//evil.example/", "/"),
+        ("https://evil.example/", "/"),
+        ("/\\evil.example", "/%5Cevil.example"),  # escaped into a path on this host
+        ("javascript:alert(1)", "/"),
+    ],
+)
+def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(client, users, next_, lands_on):
+    response = client.post(
+        "/login", query_string={"next": next_}, data={"email": users["member"].email, "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == lands_on
+
+
+def test_production_argon2id_parameters_are_used_by_the_web_forms(client, db, users, real_password_hashing):
+    sign_in(client, users["admin"])
+    client.post(
+        "/admin/users", data={"email": "real@example.com", "name": "Real", "role": "member", "password": "p" * 16}
+    )
+    db.expire_all()
+    stored = db.query(User).filter_by(email="real@example.com").one().password_hash
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    login(client.application.test_client(), "real@example.com", "p" * 16)
+
+
 def _normalised(body: str, email: str) -> str:
     body = re.sub(r'(name="csrf-token" content=|name="csrf_token"[^>]*value=)"[^"]*"', r'\1"…"', body)
     return body.replace(email, "EMAIL")

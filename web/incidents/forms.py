@@ -14,9 +14,15 @@ class IncidentForm(FlaskForm):
     # submission comes back with every value kept and each problem beside its field.
     title = StringField("Title")
     description = TextAreaField("Description", description="Markdown is supported.")
-    priority = SelectField("Priority", choices=[(p.value, p.value) for p in Priority], default="P3")
+    # validate_choice=False: an unknown value must reach the service and come back as a 422
+    # beside its field, not fail validate() and be refused as a bad (CSRF) request.
+    priority = SelectField(
+        "Priority", choices=[(p.value, p.value) for p in Priority], default="P3", validate_choice=False
+    )
     component = StringField("Component", description="e.g. rds, alb, network")
-    environment = SelectField("Environment", choices=[(e, e) for e in ENVIRONMENTS], default="prod")
+    environment = SelectField(
+        "Environment", choices=[(e, e) for e in ENVIRONMENTS], default="prod", validate_choice=False
+    )
     owner = SelectField("Owner", choices=[], validate_choice=False, validators=[Optional()])
     submit = SubmitField("Create incident")
 
@@ -25,5 +31,5 @@ class EditIncidentForm(FlaskForm):
     title = StringField("Title")
     description = TextAreaField("Description", description="Markdown is supported.")
     component = StringField("Component")
-    environment = SelectField("Environment", choices=[(e, e) for e in ENVIRONMENTS])
+    environment = SelectField("Environment", choices=[(e, e) for e in ENVIRONMENTS], validate_choice=False)
     submit = SubmitField("Save changes")

@@ -20,6 +20,7 @@ from web.incidents.forms import EditIncidentForm, IncidentForm
 bp = Blueprint("incidents", __name__)
 
 FILTER_PARAMS = ("q", "status", "priority", "owner", "component", "env", "sort")
+MAX_PAGE = 100_000
 
 
 def _is_htmx() -> bool:
@@ -76,7 +77,8 @@ def dashboard():
     filters, args = _current_filters()
     settings = current_app.config["SETTINGS"]
     try:
-        page_number = max(1, int(request.args.get("page", "1")))
+        # Bounded: an absurd page number would overflow the database's OFFSET (a 500).
+        page_number = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page_number = 1
     page = incident_search.search(
