@@ -3,6 +3,7 @@ expects, in the same transaction; the chain detects tampering and names the firs
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from shared.accounts import service as accounts
+from shared.accounts.models import User
 from shared.audit import service as audit
 from shared.audit.models import AuditEvent
 from shared.incidents import service as incidents
@@ -349,3 +351,30 @@ def test_postgresql_refuses_to_change_or_remove_events(db, trail, statement):
     db.rollback()
     assert len(db.scalars(select(AuditEvent)).all()) == len(trail)
     assert audit.verify_chain(session=db).ok
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(db, users, session_factory):
+    """Three people filing at once: every event links to the one before it, none forks the chain."""
+    failures: list[BaseException] = []
+
+    def file_incidents(who: str) -> None:
+        try:
+            for n in range(6):
+                with session_factory() as session:
+                    actor = session.get(User, users[who].id)
+                    incidents.create_incident(session=session, actor=actor, title=f"{who} report {n}")
+                    session.commit()
+        except BaseException as error:  # reported below; a thread cannot fail the test itself
+            failures.append(error)
+
+    threads = [threading.Thread(target=file_incidents, args=(who,)) for who in ("member", "other", "lead")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures, failures
+    events = db.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert len({e.prev_hash for e in events}) == len(events)  # no two events claim the same predecessor
+    report = audit.verify_chain(session=db)
+    assert report.ok, report
+    assert report.checked == 4 + 18  # the fixture's users, then every filing
