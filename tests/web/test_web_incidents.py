@@ -8,6 +8,7 @@ import re
 import pytest
 from web_helpers import counts, reload, row_keys, sign_in, snapshot, tags, texts, timeline
 
+from shared.accounts import service as accounts
 from shared.incidents import service as incidents
 from shared.incidents.models import Incident
 
@@ -298,6 +299,24 @@ def test_assign_and_priority_by_a_lead(client, db, users, make_incident):
     fresh = reload(db, incident)
     assert (fresh.owner_id, fresh.priority) == (users["other"].id, "P2")
     assert users["other"].id in fresh.watcher_ids()
+
+
+@pytest.mark.xfail(
+    reason="template bug, reported to the lead: detail.html shows 'Check the highlighted field below.' "
+    "for an owner/priority error, but neither field shows its message",
+    strict=False,
+)
+def test_assigning_a_disabled_user_says_why(client, db, users, make_incident):
+    incident = make_incident("open", owner=None)
+    sign_in(client, users["lead"])
+    client.get(f"/incidents/{incident.key}")  # the page offers "other"...
+    accounts.set_active(session=db, actor=None, user_id=users["other"].id, active=False)  # ...who is then disabled
+    db.commit()
+    before = snapshot(db)
+    response = client.post(f"/incidents/{incident.key}/assign", data={"owner": str(users["other"].id)})
+    assert response.status_code == 422
+    assert snapshot(db) == before
+    assert "Choose an active user as owner." in response.get_data(as_text=True)
 
 
 def test_edit_details_with_errors_then_success(client, db, users, make_incident):

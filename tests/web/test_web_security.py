@@ -181,16 +181,28 @@ def test_session_cookie_is_httponly_and_samesite_lax_but_not_secure_in_test(clie
 def test_production_cookie_is_secure_and_hsts_is_sent(database_url, users):
     settings = make_settings(database_url, app_env="production")
     assert settings.is_production
-    app = build_app(settings)
+    app = build_app(settings, csrf=True)  # production as deployed: CSRF on, https only
     try:
         assert app.config["SESSION_COOKIE_SECURE"] is True
         client = app.test_client()
-        https = "https://localhost/"
-        response = client.post("/login", data={"email": users["member"].email, "password": PASSWORD}, base_url=https)
+        https = "https://localhost"
+        form = client.get("/login", base_url=https)
+        assert form.headers["Strict-Transport-Security"].startswith("max-age=")
+        response = client.post(
+            "/login",
+            data={
+                "email": users["member"].email,
+                "password": PASSWORD,
+                "csrf_token": csrf_token_from(form.get_data(as_text=True)),
+            },
+            headers={"Referer": f"{https}/login"},  # sent same-origin under Referrer-Policy: same-origin
+            base_url=https,
+        )
         assert response.status_code == 302
         cookie = response.headers["Set-Cookie"]
+        assert cookie.startswith(f"{SESSION_COOKIE}=")
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-        assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+        assert client.get("/", base_url=https).status_code == 200
     finally:
         app.extensions["db_engine"].dispose()
 
@@ -406,6 +418,25 @@ def test_production_log_format_is_one_json_line_per_request(make_app, users, log
     assert [line["user_id"] for line in lines] == [None, None] + [users["member"].id] * 3
     assert lines[3]["request_id"] == "trace-0123456789"  # a caller's trace id is carried through
     assert len({line["request_id"] for line in lines}) == len(lines)
+
+
+def test_an_unhandled_error_is_still_one_request_line_plus_the_error(make_app, users, log_stream):
+    app = make_app(log_format="json")
+    app.testing = False  # answer with a 500 as production does, instead of raising into the test
+
+    def broken():
+        raise RuntimeError("the database driver fell over")
+
+    app.add_url_rule("/broken", view_func=broken)
+    buffer = log_stream()
+    response = app.test_client().get("/broken")
+    assert response.status_code == 500
+    assert "Content-Security-Policy" in response.headers
+    entries = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    (request_line,) = [entry for entry in entries if entry["logger"] == "incident_tracker.request"]
+    assert (request_line["path"], request_line["status"]) == ("/broken", 500)
+    errors = [entry for entry in entries if entry["level"] == "ERROR"]
+    assert errors and "the database driver fell over" in errors[0]["exception"]
 
 
 def test_development_log_lines_are_readable_text(make_app, users, log_stream):
