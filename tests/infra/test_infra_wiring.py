@@ -343,7 +343,10 @@ def test_each_environment_has_its_own_state_key(terraform_root: Path) -> None:
 def test_remote_state_lives_in_the_bucket_bootstrap_creates(terraform_root: Path) -> None:
     bucket = _tfvars(terraform_root, "bootstrap")["state_bucket_name"]
     for env in ("dev", "staging", "prod", "preview-base", "preview"):
-        assert _backend_config(terraform_root, env).get("bucket") == bucket, f"envs/{env}/backend.tf bucket != {bucket}"
+        config = _backend_config(terraform_root, env)
+        assert config.get("bucket") == bucket, f"envs/{env}/backend.tf bucket != {bucket}"
+        # state_backend names its key's alias after the bucket.
+        assert str(config.get("kms_key_id", "")).endswith(f":alias/{bucket}"), f"envs/{env}/backend.tf kms_key_id"
     assert _tfvars(terraform_root, "preview")["state_bucket"] == bucket, "preview reads the base state elsewhere"
 
 

@@ -516,6 +516,9 @@ class Checker:
             self.report(f"{tfdir.rel}/backend.tf: s3 backend has no locking (use_lockfile = true or dynamodb_table)")
         if config.get("encrypt") is not True:
             self.report(f"{tfdir.rel}/backend.tf: s3 backend should set encrypt = true")
+        elif not config.get("kms_key_id"):
+            # encrypt = true without kms_key_id writes SSE-S3, overriding the bucket's SSE-KMS default.
+            self.report(f"{tfdir.rel}/backend.tf: s3 backend should set kms_key_id (the state bucket's KMS key)")
 
     def check_providers(self, tfdir: TfDir) -> None:
         providers = [(f, body) for f, label, body in tfdir.blocks("provider") if label == "aws"]

@@ -37,7 +37,8 @@ evidence = {
 }
 
 database = {
-  instance_class          = "db.t4g.medium" # smallest class with Performance Insights
+  instance_class          = "db.t4g.micro"
+  performance_insights    = false # not available on db.t4g.micro
   multi_az                = false
   deletion_protection     = false
   skip_final_snapshot     = true

@@ -4,9 +4,11 @@
 # (the bucket as in every root; override with -backend-config="bucket=..." for another account).
 terraform {
   backend "s3" {
-    bucket       = "incident-tracker-tfstate-111111111111"
-    region       = "eu-west-1"
-    encrypt      = true
+    bucket  = "incident-tracker-tfstate-111111111111"
+    region  = "eu-west-1"
+    encrypt = true
+    # Without kms_key_id the backend writes with SSE-S3, overriding the bucket's SSE-KMS default.
+    kms_key_id   = "arn:aws:kms:eu-west-1:111111111111:alias/incident-tracker-tfstate-111111111111"
     use_lockfile = true
   }
 }

@@ -66,6 +66,7 @@ module "rds" {
   # A list of known length (the modules count over it): the bastion joins only when enabled.
   allowed_security_group_ids    = concat([module.web.security_group_id, module.worker.security_group_id], var.enable_bastion ? [module.bastion.security_group_id] : [])
   instance_class                = var.database.instance_class
+  performance_insights_enabled  = var.database.performance_insights
   allocated_storage             = var.database.allocated_storage
   max_allocated_storage         = var.database.max_allocated_storage
   multi_az                      = var.database.multi_az

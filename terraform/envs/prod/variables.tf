@@ -258,9 +258,10 @@ variable "evidence" {
 }
 
 variable "database" {
-  description = "RDS PostgreSQL sizing and protection (Performance Insights is on: db.t4g.medium is the smallest class)."
+  description = "RDS PostgreSQL sizing and protection (Performance Insights needs db.t4g.medium or larger)."
   type = object({
     instance_class          = optional(string, "db.t4g.medium")
+    performance_insights    = optional(bool, true) # not available on db.t4g.micro/small
     allocated_storage       = optional(number, 20)
     max_allocated_storage   = optional(number, 100)
     multi_az                = optional(bool, false)
