@@ -12,9 +12,11 @@ Parses every ``.tf`` file with python-hcl2 8.x and reports problems as readable 
   versions.tf sets ``required_version`` and an ``aws`` provider with a ``>=`` lower bound;
 - every environment root has backend.tf, main.tf, variables.tf, outputs.tf, versions.tf and
   terraform.tfvars; main.tf holds only ``module`` blocks; versions are a pinned range
-  (``>= 1.10, < 2.0`` / ``~> 6.0``); the backend is S3 with locking (``use_lockfile`` and/or
-  ``dynamodb_table``; a ``local`` backend only for bootstrap); every ``aws`` provider sets
-  ``allowed_account_ids`` and ``default_tags`` with Environment, Service and Repository;
+  (``>= 1.10, < 2.0`` / ``~> 6.0``); the backend is S3, encrypted with the state KMS key
+  (``kms_key_id``), with locking (``use_lockfile`` and/or ``dynamodb_table``; a ``local``
+  backend only for bootstrap); every ``aws`` provider sets
+  ``allowed_account_ids`` and ``default_tags`` with Environment, Service (incident-tracker) and
+  Repository;
   terraform.tfvars sets only declared variables and no secret-looking value;
 - each module's README tables list exactly its variables and outputs.
 
@@ -70,7 +72,7 @@ _PARSED: dict[str, dict[str, Any]] = {}
 def load_hcl(path: Path) -> dict[str, Any]:
     """Parse one HCL file (.tf or .tfvars) into plain dicts (blocks are lists of dicts).
 
-    Parsing is slow (a few ms per file), so results are cached by content: a copied tree with
+    Parsing is slow (tens of milliseconds per file), so results are cached by content: a copied tree with
     one broken file re-parses only that file.
     """
     text = path.read_text(encoding="utf-8")
