@@ -366,6 +366,28 @@ def test_readyz_is_503_when_the_database_is_unreachable():
         app.extensions["db_engine"].dispose()
 
 
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/login", {"email": "a\x00@example.com", "password": PASSWORD}),
+        ("/incidents/new", {"title": "Disk\x00 full", "priority": "P2", "environment": "prod"}),
+        ("/incidents/{key}/comments", {"body": "nul\x00"}),
+        ("/admin/users", {"email": "nul\x00@example.com", "role": "member", "password": "p" * 14}),
+        ("/?q=disk\x00", None),
+    ],
+    ids=["login", "new-incident", "comment", "create-user", "search"],
+)
+def test_a_nul_character_is_a_bad_request_not_a_server_error(client, db, users, make_incident, path, data):
+    incident = make_incident("open")
+    if path != "/login":
+        sign_in(client, users["admin"])
+    before = snapshot(db)
+    path = path.format(key=incident.key)
+    response = client.post(path, data=data) if data else client.get(path)
+    assert response.status_code == 400
+    assert snapshot(db) == before
+
+
 # --- Logs ---------------------------------------------------------------------------------
 
 
