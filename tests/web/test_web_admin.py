@@ -123,3 +123,21 @@ def test_unknown_role_and_unknown_user(admin_client, db, users):
     assert "No user with id 9999." in missing.get_data(as_text=True)
     assert snapshot(db) == before
     assert db.get(User, users["member"].id).role == "member"
+
+
+@pytest.mark.xfail(
+    reason="shared/accounts/service.py bug, reported to the lead: create_user does not check email (254) "
+    "or name (120) length, so PostgreSQL raises (a 500) and SQLite stores it",
+    strict=False,
+)
+@pytest.mark.parametrize(
+    "data",
+    [{"email": "x" * 250 + "@example.com"}, {"name": "N" * 200}],
+    ids=["long-email", "long-name"],
+)
+def test_an_over_long_email_or_name_is_refused_beside_the_field(admin_client, db, data):
+    form = dict({"email": "nia@example.com", "name": "Nia", "role": "member", "password": "twelve-chars-ok"}, **data)
+    before = snapshot(db)
+    response = admin_client.post("/admin/users", data=form)
+    assert response.status_code == 422
+    assert snapshot(db) == before
