@@ -98,15 +98,15 @@ def seed(*, session: Session, password: str, rng: random.Random | None = None) -
         owner = rng.choice([member, lead, None])
         incident = incidents.create_incident(
             session=session,
-            actor=lead,
+            actor=reporter,
             title=title,
             description=description,
             priority=priority,
             component=component,
             environment=environment,
-            owner_id=owner.id if owner else None,
         )
-        incident.reporter_id = reporter.id
+        if owner is not None:
+            incidents.assign(session=session, incident_id=incident.id, actor=lead, owner_id=owner.id)
         _walk_lifecycle(session, incident, lead, index)
         # Spread the demo over the last weeks so "recent" sorting means something.
         incident.updated_at = now - timedelta(hours=index * 7 + rng.randint(0, 6))
