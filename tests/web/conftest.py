@@ -8,6 +8,7 @@ a POST without its token is refused.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -56,9 +57,13 @@ def build_app(settings: Settings, *, csrf: bool = False) -> Flask:
 def make_app(database_url: str, users: dict[str, User]) -> Iterator[Callable[..., Flask]]:
     """make_app(csrf=False, **settings overrides) -> a fresh app on this backend's database."""
     built: list[Flask] = []
+    root = logging.getLogger()
+    # create_app configures the root logger (stdout handler, level); give the next test back
+    # what this one found.
+    handlers, level = root.handlers[:], root.level
 
     def make(*, csrf: bool = False, **overrides) -> Flask:
-        app = build_app(make_settings(database_url, **overrides), csrf=csrf)
+        app = build_app(make_settings(overrides.pop("database_url", database_url), **overrides), csrf=csrf)
         built.append(app)
         return app
 
@@ -66,6 +71,8 @@ def make_app(database_url: str, users: dict[str, User]) -> Iterator[Callable[...
     for app in built:
         # Release pooled connections before the root `db` fixture wipes the tables.
         app.extensions["db_engine"].dispose()
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture
