@@ -8,12 +8,15 @@ import io
 import json
 import logging
 import re
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from web_helpers import PASSWORD, csrf_token_from, login, sign_in, snapshot, tags
 
 from shared.accounts import service as accounts
-from shared.accounts.models import User
+from shared.accounts.models import LoginSession, User
+from shared.db import utcnow
 from shared.incidents import service as incidents
 from web.logs import JsonFormatter
 
@@ -220,6 +223,21 @@ def test_a_cookie_replayed_after_logout_is_signed_out(app, users):
     assert response.headers["Location"].startswith("/login")
 
 
+def test_an_expired_login_session_is_signed_out(client, db, users):
+    token = sign_in(client, users["member"])
+    assert client.get("/").status_code == 200
+    db.execute(update(LoginSession).where(LoginSession.id == token).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.commit()
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_sign_in_ignores_the_case_and_spaces_of_the_email(client, users):
+    login(client, "  Member@Example.COM ")
+    assert "Mo Member" in client.get("/").get_data(as_text=True)
+
+
 @pytest.mark.parametrize(
     ("change", "data"),
     [("active", {"active": "0"}), ("role", {"role": "lead"})],
@@ -410,6 +428,16 @@ def test_production_log_format_is_one_json_line_per_request(make_app, users, log
     assert [line["user_id"] for line in lines] == [None, None] + [users["member"].id] * 3
     assert lines[3]["request_id"] == "trace-0123456789"  # a caller's trace id is carried through
     assert len({line["request_id"] for line in lines}) == len(lines)
+
+
+@pytest.mark.parametrize("incoming", ['x"}{"status": 200}', "short", "a" * 65, "spaces are not ok"])
+def test_an_unsafe_request_id_is_replaced_not_echoed(make_app, users, log_stream, incoming):
+    app = make_app(log_format="json")
+    buffer = log_stream()
+    response = app.test_client().get("/healthz", headers={"X-Request-ID": incoming})
+    (line,) = _request_lines(buffer)
+    assert line["request_id"] != incoming and re.fullmatch(r"[0-9a-f]{32}", line["request_id"])
+    assert response.headers["X-Request-ID"] == line["request_id"]
 
 
 def test_an_unhandled_error_is_still_one_request_line_plus_the_error(make_app, users, log_stream):
