@@ -147,6 +147,33 @@ def test_production_argon2id_parameters_are_used_by_the_web_forms(client, db, us
     login(client.application.test_client(), "real@example.com", "p" * 16)
 
 
+def _attempt(client, email: str, address: str, **headers):
+    data = {"email": email, "password": "wrong-password"}
+    return client.post("/login", data=data, environ_base={"REMOTE_ADDR": address}, headers=headers).status_code
+
+
+def test_login_limit_per_account_holds_across_addresses(make_app, users):
+    client = make_app(rate_limit_login="3 per minute").test_client()
+    assert [_attempt(client, "member@example.com", f"203.0.113.{n}") for n in range(1, 5)] == [401, 401, 401, 429]
+    assert _attempt(client, "other@example.com", "203.0.113.9") == 401  # another account is not locked
+
+
+def test_login_limit_per_address_holds_across_accounts(make_app, users):
+    client = make_app(rate_limit_login="3 per minute").test_client()
+    emails = ["member@example.com", "other@example.com", "lead@example.com", "admin@example.com"]
+    assert [_attempt(client, email, "203.0.113.7") for email in emails] == [401, 401, 401, 429]
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(make_app, users):
+    client = make_app(rate_limit_login="3 per minute", trusted_proxies=1).test_client()
+    emails = ["member@example.com", "other@example.com", "lead@example.com"]
+    # Every request arrives from the load balancer's address; X-Forwarded-For names the client.
+    for email in emails:
+        assert _attempt(client, email, "10.0.0.5", **{"X-Forwarded-For": "198.51.100.1"}) == 401
+    assert _attempt(client, "admin@example.com", "10.0.0.5", **{"X-Forwarded-For": "198.51.100.1"}) == 429
+    assert _attempt(client, "admin@example.com", "10.0.0.5", **{"X-Forwarded-For": "198.51.100.2"}) == 401
+
+
 def _normalised(body: str, email: str) -> str:
     body = re.sub(r'(name="csrf-token" content=|name="csrf_token"[^>]*value=)"[^"]*"', r'\1"…"', body)
     return body.replace(email, "EMAIL")
