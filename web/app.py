@@ -128,6 +128,7 @@ def _register_errors(app: Flask) -> None:
         (405, "That action isn't available here."),
         (413, "That upload is too large."),
         (429, "Too many attempts. Wait a minute and try again."),
+        (500, "Something went wrong on our side. It has been logged; try again in a moment."),
     ):
         app.register_error_handler(status, _http_error(status, message))
 

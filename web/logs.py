@@ -12,7 +12,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_login import current_user
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -44,8 +44,21 @@ class TextFormatter(logging.Formatter):
         return line.rstrip()
 
 
+class RequestContextFilter(logging.Filter):
+    """Stamp every record logged during a request (including Flask's exception log for a
+    500) with that request's id, so one id finds everything about a request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if has_request_context() and "request_id" in g:
+            fields = getattr(record, "fields", {})
+            if "request_id" not in fields:
+                record.fields = {"request_id": g.request_id, **fields}
+        return True
+
+
 def configure_logging(log_format: str, level: str) -> None:
     handler = logging.StreamHandler(sys.stdout)
+    handler.addFilter(RequestContextFilter())
     handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -74,10 +74,12 @@ def create_user(
     _require(actor, Action.MANAGE_USERS)
     errors: dict[str, str] = {}
     email = normalise_email(email)
-    if not EMAIL_RE.match(email):
+    if len(email) > 254 or not EMAIL_RE.match(email):
         errors["email"] = "Enter an email address like name@example.com."
     elif find_by_email(session=session, email=email) is not None:
         errors["email"] = f"{email} already has an account."
+    if len((name or "").strip()) > 120:
+        errors["name"] = "Keep the name under 120 characters."
     if len(password or "") < MIN_PASSWORD_LENGTH:
         errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
     try:

@@ -125,11 +125,6 @@ def test_unknown_role_and_unknown_user(admin_client, db, users):
     assert db.get(User, users["member"].id).role == "member"
 
 
-@pytest.mark.xfail(
-    reason="shared/accounts/service.py bug, reported to the lead: create_user does not check email (254) "
-    "or name (120) length, so PostgreSQL raises (a 500) and SQLite stores it",
-    strict=False,
-)
 @pytest.mark.parametrize(
     "data",
     [{"email": "x" * 250 + "@example.com"}, {"name": "N" * 200}],

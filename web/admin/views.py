@@ -6,6 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 
 from shared.accounts import service as accounts
 from shared.errors import DomainError, ValidationFailed
@@ -22,7 +23,9 @@ class NewUserForm(FlaskForm):
     name = StringField("Name")
     # The service checks the role and names the problem; wtforms' own choice check would
     # fail validate() and be reported as an expired form.
-    role = SelectField("Role", choices=ROLE_CHOICES, default="member", validate_choice=False)
+    role = SelectField(
+        "Role", choices=[SelectChoice(v, label) for v, label in ROLE_CHOICES], default="member", validate_choice=False
+    )
     password = PasswordField("Password", description="At least 12 characters.")
     submit = SubmitField("Create user")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from shared.incidents.models import ENVIRONMENTS, Priority
@@ -17,11 +18,11 @@ class IncidentForm(FlaskForm):
     # validate_choice=False: an unknown value must reach the service and come back as a 422
     # beside its field, not fail validate() and be refused as a bad (CSRF) request.
     priority = SelectField(
-        "Priority", choices=[(p.value, p.value) for p in Priority], default="P3", validate_choice=False
+        "Priority", choices=[SelectChoice(p.value, p.value) for p in Priority], default="P3", validate_choice=False
     )
     component = StringField("Component", description="e.g. rds, alb, network")
     environment = SelectField(
-        "Environment", choices=[(e, e) for e in ENVIRONMENTS], default="prod", validate_choice=False
+        "Environment", choices=[SelectChoice(e, e) for e in ENVIRONMENTS], default="prod", validate_choice=False
     )
     owner = SelectField("Owner", choices=[], validate_choice=False, validators=[Optional()])
     submit = SubmitField("Create incident")
@@ -31,5 +32,5 @@ class EditIncidentForm(FlaskForm):
     title = StringField("Title")
     description = TextAreaField("Description", description="Markdown is supported.")
     component = StringField("Component")
-    environment = SelectField("Environment", choices=[(e, e) for e in ENVIRONMENTS], validate_choice=False)
+    environment = SelectField("Environment", choices=[SelectChoice(e, e) for e in ENVIRONMENTS], validate_choice=False)
     submit = SubmitField("Save changes")

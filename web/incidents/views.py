@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from shared.accounts import service as accounts
 from shared.audit import service as audit
@@ -66,7 +67,7 @@ def _new_incident_form(session, formdata=None) -> IncidentForm:
     choices = _owner_choices(session)
     if not current_user.can(Action.ASSIGN):
         choices = [c for c in choices if c[0] in ("", str(current_user.id))]
-    form.owner.choices = choices
+    form.owner.choices = [SelectChoice(value, label) for value, label in choices]
     return form
 
 
