@@ -106,9 +106,7 @@ def _flush(session: Session, incident: Incident) -> None:
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(
-            f"{key} was changed by someone else at the same moment. Reload and try again."
-        ) from None
+        raise Conflict(f"{key} was changed by someone else at the same moment. Reload and try again.") from None
 
 
 def _record(
