@@ -122,8 +122,8 @@ class PageProblems:
         if response.status == 404 or response.status >= 500:
             self.errors.append(f"HTTP {response.status}: {response.request.method} {response.url}")
 
-    def on_page_error(self, error) -> None:
-        self.errors.append(f"pageerror: {error}")
+    def on_web_error(self, web_error) -> None:
+        self.errors.append(f"uncaught: {web_error.error}")
 
 
 @pytest.fixture
@@ -134,16 +134,16 @@ def app_url(live_server: str, users) -> str:
 
 @pytest.fixture
 def page(browser: Browser, app_url: str) -> Iterator[Page]:
-    """A fresh browser context (no cookies) per test; fails the test on any page error."""
+    """A fresh browser context (no cookies) per test; fails the test on any page error in
+    any of its tabs."""
     context = browser.new_context(base_url=app_url, viewport={"width": 1400, "height": 900})
     context.set_default_timeout(TIMEOUT_MS)
     context.add_init_script(REPORT_CSP_VIOLATIONS)
     problems = PageProblems()
+    context.on("console", problems.on_console)
+    context.on("weberror", problems.on_web_error)
+    context.on("response", problems.on_response)
     page = context.new_page()
-    page.on("console", problems.on_console)
-    page.on("pageerror", problems.on_page_error)
-    page.on("response", problems.on_response)
-    page.problems = problems
     try:
         yield page
     finally:

@@ -102,6 +102,7 @@ def test_create_search_and_work_an_incident(page: Page, sign_in, file_incident, 
 
 def test_invalid_new_incident_keeps_the_dialog_and_what_was_typed(page: Page, sign_in) -> None:
     sign_in("member@example.com")
+    expect(page.get_by_text("No incidents match")).to_be_visible()
     page.get_by_role("button", name="New incident").click()
     dialog = page.get_by_role("dialog", name="New incident")
     dialog.get_by_label("Description").fill("Nothing to see *yet*")
@@ -126,6 +127,8 @@ def test_invalid_new_incident_keeps_the_dialog_and_what_was_typed(page: Page, si
     dialog.get_by_role("button", name="Create incident").click()
     expect(dialog).to_be_hidden()
     expect(rows_titled(page, "VPN drops every 10 minutes")).to_have_count(1)
+    expect(page.get_by_text("No incidents match")).to_have_count(0)
+    expect(page.get_by_text("1 incident", exact=True)).to_be_visible()
 
     # The dialog opens again empty, ready for the next incident.
     page.get_by_role("button", name="New incident").click()

@@ -91,6 +91,8 @@
   document.body.addEventListener("incidentCreated", function () {
     var dialog = document.getElementById("new-incident-dialog");
     if (dialog && dialog.open) { dialog.close(); }
+    var empty = document.querySelector("#results .empty");  // "No incidents match": there is one now
+    if (empty) { empty.remove(); }
     refreshSummary();
   });
 })();
