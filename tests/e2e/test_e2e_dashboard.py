@@ -136,6 +136,10 @@ def test_invalid_new_incident_keeps_the_dialog_and_what_was_typed(page: Page, si
     expect(dialog.get_by_label("Component")).to_have_value("")
     dialog.get_by_role("link", name="Cancel").click()
     expect(dialog).to_be_hidden()
+    page.get_by_role("button", name="New incident").click()
+    expect(dialog.get_by_label("Title")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
     expect(page).to_have_url(re.compile(r"/$"))
 
 

@@ -54,3 +54,29 @@ def test_the_full_page_new_incident_form_lands_on_the_incident(page: Page, sign_
     page.get_by_role("button", name="Create incident").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Grafana dashboards blank")
     expect(page.get_by_role("region", name="Details")).to_contain_text("Mo Member")
+
+
+def test_lead_assigns_reprioritises_and_edits(page: Page, sign_in, file_incident) -> None:
+    file_incident("Backups older than 24 h", component="rds", priority="P3")
+    sign_in("lead@example.com")
+    page.get_by_role("link", name="Backups older than 24 h").click()
+
+    page.get_by_label("Owner").select_option(label="Mo Member (member@example.com)")
+    page.get_by_role("button", name="Assign").click()
+    page.get_by_label("Priority").select_option("P1")
+    page.get_by_role("button", name="Change priority").click()
+    page.get_by_role("link", name="Edit details").click()
+    page.get_by_label("Title").fill("Backups older than 48 h")
+    page.get_by_role("button", name="Save changes").click()
+
+    details = page.get_by_role("region", name="Details")
+    expect(details).to_contain_text("Mo Member")
+    expect(details).to_contain_text("P1")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Backups older than 48 h")
+    events = page.get_by_role("list", name="Timeline").get_by_role("listitem")
+    expect(events.nth(1)).to_contain_text("Lee Lead assigned it to member@example.com")
+    expect(events.nth(2)).to_contain_text("Lee Lead changed priority from P3 to P1")
+    expect(events.nth(3)).to_contain_text("Lee Lead edited title from “Backups older than 24 h” to “Backups older")
+    page.get_by_role("button", name="Watch").click()
+    expect(page.get_by_role("button", name="Unwatch")).to_be_visible()
+    page.screenshot(path="/tmp/e2e-incident-lead.png", full_page=True, caret="initial")
