@@ -19,8 +19,11 @@ module "alb" {
   public_subnet_ids   = module.network.public_subnet_ids
   certificate_arn     = var.certificate_arn
   ingress_cidrs       = var.alb_ingress_cidrs
-  access_logs_bucket  = var.alb_access_logs_bucket
   deletion_protection = var.alb_deletion_protection
+
+  # The module creates the access-log bucket incident-tracker-<env>-alb-logs-<account id>.
+  access_logs_retention_days = var.log_retention_days
+  access_logs_force_destroy  = var.alb_access_logs_force_destroy
 }
 
 module "ecs_cluster" {

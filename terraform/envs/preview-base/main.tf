@@ -15,15 +15,17 @@ module "network" {
 module "alb" {
   source = "../../modules/alb"
 
-  name               = local.name
-  vpc_id             = module.network.vpc_id
-  public_subnet_ids  = module.network.public_subnet_ids
-  certificate_arn    = var.certificate_arn
-  ingress_cidrs      = var.alb_ingress_cidrs
-  access_logs_bucket = var.alb_access_logs_bucket
+  name              = local.name
+  vpc_id            = module.network.vpc_id
+  public_subnet_ids = module.network.public_subnet_ids
+  certificate_arn   = var.certificate_arn
+  ingress_cidrs     = var.alb_ingress_cidrs
   # No default target group: unknown hosts get a 404; each preview brings its own target
   # group and host-header rule (ecs_service load_balancer.listener_rule).
   create_target_group = false
+
+  # The module creates the access-log bucket incident-tracker-preview-alb-logs-<account id>.
+  access_logs_retention_days = var.log_retention_days
 }
 
 module "ecs_cluster" {

@@ -40,6 +40,11 @@ output "alb_zone_id" {
   value       = module.alb.zone_id
 }
 
+output "alb_access_logs_bucket" {
+  description = "S3 bucket holding the preview ALB's access logs (created by the alb module)."
+  value       = module.alb.access_logs_bucket_id
+}
+
 output "alb_security_group_id" {
   description = "Security group of the preview ALB (ingress source of the preview web tasks)."
   value       = module.alb.security_group_id

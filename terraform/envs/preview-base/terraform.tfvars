@@ -7,9 +7,8 @@ repository     = "example-org/incident-tracker"
 vpc_cidr = "10.40.0.0/16"
 azs      = ["eu-west-1a", "eu-west-1b"]
 
-preview_domain         = "preview.example.com"
-certificate_arn        = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000003"
-alb_access_logs_bucket = "example-org-alb-logs-111111111111-eu-west-1"
+preview_domain  = "preview.example.com"
+certificate_arn = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000003"
 
 ecr_repository_arn = "arn:aws:ecr:eu-west-1:111111111111:repository/incident-tracker"
 shared_secret_arns = {

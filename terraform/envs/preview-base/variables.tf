@@ -77,16 +77,6 @@ variable "certificate_arn" {
   }
 }
 
-variable "alb_access_logs_bucket" {
-  description = "Existing S3 bucket (SSE-S3, policy allowing ELB log delivery) that receives the ALB access logs."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.alb_access_logs_bucket))
-    error_message = "alb_access_logs_bucket must be an S3 bucket name."
-  }
-}
-
 variable "alb_ingress_cidrs" {
   description = "CIDR blocks allowed to reach the previews (restrict them to the office/VPN: previews run unreviewed code)."
   type        = list(string)
@@ -175,7 +165,7 @@ variable "cache" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of the log groups, in days."
+  description = "Retention of the log groups and of the ALB access logs in S3, in days."
   type        = number
   default     = 365
 

@@ -8,6 +8,11 @@ output "alb_zone_id" {
   value       = module.alb.zone_id
 }
 
+output "alb_access_logs_bucket" {
+  description = "S3 bucket holding the ALB access logs (created by the alb module), under <environment name>/AWSLogs/<account id>/."
+  value       = module.alb.access_logs_bucket_id
+}
+
 output "base_url" {
   description = "URL of the application."
   value       = "https://${var.domain_name}"

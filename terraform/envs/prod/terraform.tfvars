@@ -13,7 +13,6 @@ single_nat_gateway = false
 
 domain_name             = "incidents.example.com"
 certificate_arn         = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000002"
-alb_access_logs_bucket  = "example-org-alb-logs-111111111111-eu-west-1"
 alb_deletion_protection = true
 
 ecr_repository_arn = "arn:aws:ecr:eu-west-1:111111111111:repository/incident-tracker"

@@ -93,16 +93,6 @@ variable "certificate_arn" {
   }
 }
 
-variable "alb_access_logs_bucket" {
-  description = "Existing S3 bucket (SSE-S3, policy allowing ELB log delivery) that receives the ALB access logs: the account's log bucket."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.alb_access_logs_bucket))
-    error_message = "alb_access_logs_bucket must be an S3 bucket name."
-  }
-}
-
 variable "alb_ingress_cidrs" {
   description = "CIDR blocks allowed to reach the load balancer (restrict it to the office/VPN for internal environments)."
   type        = list(string)
@@ -118,6 +108,12 @@ variable "alb_deletion_protection" {
   description = "Deletion protection of the load balancer (switch it off in a separate apply before destroying the environment)."
   type        = bool
   default     = true
+}
+
+variable "alb_access_logs_force_destroy" {
+  description = "Let terraform destroy delete the ALB access-log bucket (created by the alb module) together with its logs. false: empty it by hand before destroying the environment."
+  type        = bool
+  default     = false
 }
 
 ################################################################################
@@ -286,7 +282,7 @@ variable "cache" {
 ################################################################################
 
 variable "log_retention_days" {
-  description = "Retention of the service, flow-log, ECS Exec and database log groups, in days (checkov CKV_AWS_338 wants at least a year)."
+  description = "Retention of the service, flow-log, ECS Exec and database log groups and of the ALB access logs in S3, in days (checkov CKV_AWS_338 wants at least a year)."
   type        = number
   default     = 365
 

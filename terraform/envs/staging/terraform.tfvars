@@ -10,9 +10,8 @@ vpc_cidr           = "10.20.0.0/16"
 azs                = ["eu-west-1a", "eu-west-1b"]
 single_nat_gateway = false
 
-domain_name            = "incidents.staging.example.com"
-certificate_arn        = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000001"
-alb_access_logs_bucket = "example-org-alb-logs-111111111111-eu-west-1"
+domain_name     = "incidents.staging.example.com"
+certificate_arn = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000001"
 
 ecr_repository_arn = "arn:aws:ecr:eu-west-1:111111111111:repository/incident-tracker"
 app_secret_arns = {

@@ -2,8 +2,20 @@ data "aws_vpc" "this" {
   id = var.vpc_id
 }
 
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
 locals {
   target_group_name = "${var.name}-web"
+
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+
+  # Access logs go to the bucket created below (create_access_logs_bucket) or to an existing one.
+  access_logs_bucket_name = var.create_access_logs_bucket ? coalesce(var.access_logs_bucket_name, "${lower(var.name)}-alb-logs-${local.account_id}") : var.access_logs_bucket
+  access_logs_bucket_id   = var.create_access_logs_bucket ? aws_s3_bucket.access_logs[0].id : var.access_logs_bucket
+  access_logs_bucket_arn  = var.create_access_logs_bucket ? aws_s3_bucket.access_logs[0].arn : "arn:${local.partition}:s3:::${var.access_logs_bucket}"
+  access_logs_prefix      = coalesce(var.access_logs_prefix, var.name)
 }
 
 ################################################################################
@@ -61,6 +73,176 @@ resource "aws_vpc_security_group_egress_rule" "targets" {
 }
 
 ################################################################################
+# Access-log bucket (create_access_logs_bucket): SSE-S3 because ALB log delivery does not
+# support SSE-KMS; ACLs disabled; versioned; expires after access_logs_retention_days.
+################################################################################
+
+resource "aws_s3_bucket" "access_logs" {
+  #checkov:skip=CKV_AWS_18:This bucket is the ALB access-log target; logging it into itself would loop and logging it elsewhere needs a third bucket. CloudTrail records its API calls.
+  #checkov:skip=CKV_AWS_145:ALB access log delivery supports only SSE-S3 (AES256) on the target bucket, not SSE-KMS.
+  #checkov:skip=CKV_AWS_144:ALB access logs are operational data kept access_logs_retention_days in the Region of the load balancer; a replica in a second Region (bucket, IAM role, provider alias) is not worth its cost for them.
+  count = var.create_access_logs_bucket ? 1 : 0
+
+  bucket        = local.access_logs_bucket_name
+  force_destroy = var.access_logs_force_destroy
+
+  tags = merge(var.tags, { Name = local.access_logs_bucket_name })
+}
+
+resource "aws_s3_bucket_public_access_block" "access_logs" {
+  count = var.create_access_logs_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
+
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_ownership_controls" "access_logs" {
+  count = var.create_access_logs_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "access_logs" {
+  count = var.create_access_logs_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "access_logs" {
+  count = var.create_access_logs_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
+  count = var.create_access_logs_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
+
+  rule {
+    id     = "expire-access-logs"
+    status = "Enabled"
+
+    filter {}
+
+    expiration {
+      days = var.access_logs_retention_days
+    }
+
+    noncurrent_version_expiration {
+      noncurrent_days = var.access_logs_noncurrent_version_expiration_days
+    }
+  }
+
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.access_logs]
+}
+
+# New log files as EventBridge events (default bus): the hook AWS suggests for log-delivery
+# notifications (e.g. a SIEM loader); nothing consumes them until a rule is added.
+resource "aws_s3_bucket_notification" "access_logs" {
+  count = var.create_access_logs_bucket ? 1 : 0
+
+  bucket      = aws_s3_bucket.access_logs[0].id
+  eventbridge = true
+}
+
+# Legacy principal (opt-in): the Elastic Load Balancing account of the Region, which AWS
+# documented for Regions available before August 2022. The data source fails in newer Regions.
+data "aws_elb_service_account" "this" {
+  count = var.create_access_logs_bucket && var.access_logs_legacy_elb_account_principal ? 1 : 0
+}
+
+data "aws_iam_policy_document" "access_logs" {
+  count = var.create_access_logs_bucket ? 1 : 0
+
+  statement {
+    sid       = "DenyInsecureTransport"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [aws_s3_bucket.access_logs[0].arn, "${aws_s3_bucket.access_logs[0].arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "Bool"
+      variable = "aws:SecureTransport"
+      values   = ["false"]
+    }
+  }
+
+  # AWS's documented ALB access-log policy: the ELB log delivery service may put objects under
+  # <prefix>/AWSLogs/<this account>/ only.
+  statement {
+    sid       = "AllowELBLogDelivery"
+    effect    = "Allow"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.access_logs[0].arn}/${local.access_logs_prefix}/AWSLogs/${local.account_id}/*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logdelivery.elasticloadbalancing.amazonaws.com"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = data.aws_elb_service_account.this
+
+    content {
+      sid       = "AllowLegacyELBAccountLogDelivery"
+      effect    = "Allow"
+      actions   = ["s3:PutObject"]
+      resources = ["${aws_s3_bucket.access_logs[0].arn}/${local.access_logs_prefix}/AWSLogs/${local.account_id}/*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = [statement.value.arn]
+      }
+    }
+  }
+}
+
+resource "aws_s3_bucket_policy" "access_logs" {
+  count = var.create_access_logs_bucket ? 1 : 0
+
+  bucket = aws_s3_bucket.access_logs[0].id
+  policy = data.aws_iam_policy_document.access_logs[0].json
+
+  depends_on = [aws_s3_bucket_public_access_block.access_logs]
+}
+
+################################################################################
 # Load balancer
 ################################################################################
 
@@ -81,12 +263,19 @@ resource "aws_lb" "this" {
   idle_timeout               = var.idle_timeout
 
   access_logs {
-    bucket  = var.access_logs_bucket
-    prefix  = coalesce(var.access_logs_prefix, var.name)
+    bucket  = local.access_logs_bucket_id
+    prefix  = local.access_logs_prefix
     enabled = true
   }
 
   tags = merge(var.tags, { Name = var.name })
+
+  # Enabling access logs makes ELB write a test object: the bucket policy must exist first.
+  depends_on = [
+    aws_s3_bucket_policy.access_logs,
+    aws_s3_bucket_server_side_encryption_configuration.access_logs,
+    aws_s3_bucket_ownership_controls.access_logs,
+  ]
 }
 
 resource "aws_wafv2_web_acl_association" "this" {

@@ -68,3 +68,13 @@ output "host_rule_arns" {
   description = "ARNs of the host-header listener rules, keyed like var.host_rules."
   value       = { for k, r in aws_lb_listener_rule.host : k => r.arn }
 }
+
+output "access_logs_bucket_id" {
+  description = "Name of the S3 bucket receiving the ALB access logs: the bucket created by the module, or access_logs_bucket when an existing one is used."
+  value       = try(local.access_logs_bucket_id, null)
+}
+
+output "access_logs_bucket_arn" {
+  description = "ARN of the S3 bucket receiving the ALB access logs (created or existing)."
+  value       = try(local.access_logs_bucket_arn, null)
+}

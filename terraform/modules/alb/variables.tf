@@ -71,25 +71,77 @@ variable "ingress_cidrs" {
   }
 }
 
-variable "access_logs_bucket" {
-  description = "Name of the S3 bucket receiving the ALB access logs (its policy must allow the ELB log delivery service; SSE-S3 encryption, since ALB log delivery does not support SSE-KMS)."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_logs_bucket))
-    error_message = "access_logs_bucket must be an S3 bucket name."
-  }
+variable "create_access_logs_bucket" {
+  description = "Create the S3 bucket receiving the ALB access logs (SSE-S3, versioned, no public access, TLS only, ELB log delivery policy, lifecycle expiry). false: pass an existing bucket as access_logs_bucket."
+  type        = bool
+  default     = true
 }
 
-variable "access_logs_prefix" {
-  description = "Key prefix of the access logs in access_logs_bucket (no leading or trailing slash). Null uses the load balancer name."
+variable "access_logs_bucket" {
+  description = "Name of an existing S3 bucket receiving the ALB access logs; set it only with create_access_logs_bucket = false. The bucket must use SSE-S3 (ALB log delivery does not support SSE-KMS) and its policy must let logdelivery.elasticloadbalancing.amazonaws.com s3:PutObject under <prefix>/AWSLogs/<account id>/."
   type        = string
   default     = null
 
   validation {
-    condition     = var.access_logs_prefix == null || can(regex("^[^/].*[^/]$", var.access_logs_prefix))
-    error_message = "access_logs_prefix must not start or end with a slash."
+    condition     = (var.access_logs_bucket == null) == var.create_access_logs_bucket && (var.access_logs_bucket == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_logs_bucket)))
+    error_message = "Use exactly one access-log bucket: create_access_logs_bucket = true with access_logs_bucket = null, or create_access_logs_bucket = false with access_logs_bucket set to an S3 bucket name."
   }
+}
+
+variable "access_logs_bucket_name" {
+  description = "Name of the access-log bucket the module creates (create_access_logs_bucket = true). Null: \"<lowercased name>-alb-logs-<account id>\"."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.access_logs_bucket_name == null || (var.create_access_logs_bucket && can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.access_logs_bucket_name)))
+    error_message = "access_logs_bucket_name must be an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens) and is only used with create_access_logs_bucket = true."
+  }
+}
+
+variable "access_logs_prefix" {
+  description = "Key prefix of the access logs in the bucket (no leading or trailing slash). Null uses the load balancer name."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.access_logs_prefix == null || (can(regex("^[^/].*[^/]$", var.access_logs_prefix)) && !strcontains(coalesce(var.access_logs_prefix, "-"), "AWSLogs"))
+    error_message = "access_logs_prefix must not start or end with a slash and must not contain AWSLogs (ELB appends AWSLogs/<account id>/ itself)."
+  }
+}
+
+variable "access_logs_retention_days" {
+  description = "Days the created access-log bucket keeps each ALB log file before the lifecycle rule expires it."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.access_logs_retention_days >= 1 && floor(var.access_logs_retention_days) == var.access_logs_retention_days
+    error_message = "access_logs_retention_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "access_logs_noncurrent_version_expiration_days" {
+  description = "Days the created access-log bucket keeps noncurrent (expired, overwritten or deleted) versions of log files before removing them for good."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.access_logs_noncurrent_version_expiration_days >= 1 && floor(var.access_logs_noncurrent_version_expiration_days) == var.access_logs_noncurrent_version_expiration_days
+    error_message = "access_logs_noncurrent_version_expiration_days must be a whole number of days, at least 1."
+  }
+}
+
+variable "access_logs_force_destroy" {
+  description = "Let terraform destroy delete the created access-log bucket with all its log files and versions (throw-away environments only)."
+  type        = bool
+  default     = false
+}
+
+variable "access_logs_legacy_elb_account_principal" {
+  description = "Also allow the Region's Elastic Load Balancing account (data.aws_elb_service_account) in the created bucket's policy: the legacy policy AWS documented for Regions available before August 2022. AWS recommends the logdelivery.elasticloadbalancing.amazonaws.com service principal alone (always granted); the data source fails in Regions opened later."
+  type        = bool
+  default     = false
 }
 
 variable "deletion_protection" {
