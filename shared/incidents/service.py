@@ -95,7 +95,7 @@ def _check_version(incident: Incident, expected_version: int | None) -> None:
     if expected_version is not None and incident.version != expected_version:
         raise Conflict(
             f"{incident.key} was changed by someone else since you opened it. "
-            "Reload the page to see the latest version, then try again."
+            "You are now looking at the latest version: check it, then try again."
         )
 
 
@@ -106,7 +106,10 @@ def _flush(session: Session, incident: Incident) -> None:
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(f"{key} was changed by someone else at the same moment. Reload and try again.") from None
+        raise Conflict(
+            f"{key} was changed by someone else at the same moment. "
+            "You are now looking at the latest version: check it, then try again."
+        ) from None
 
 
 def _record(

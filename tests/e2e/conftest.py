@@ -56,6 +56,34 @@ def _unavailable(message: str) -> None:
     pytest.skip(message)
 
 
+class _InFlightRequests:
+    """Counts requests the live server is still answering. The root `db` fixture wipes the
+    tables and closes every session in the process after each test: it must not do that while
+    a request the browser fired last (an htmx search, a redirect) is still using one."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+        self.lock = threading.Lock()
+        self.idle = threading.Condition(self.lock)
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            self.count += 1
+        try:
+            # Consume the whole body inside the count: werkzeug streams it after we return.
+            yield from self.app(environ, start_response)
+        finally:
+            with self.lock:
+                self.count -= 1
+                self.idle.notify_all()
+
+    def wait_until_idle(self, timeout: float = 10.0) -> None:
+        with self.lock:
+            if not self.idle.wait_for(lambda: self.count == 0, timeout=timeout):
+                raise AssertionError(f"the live server still had {self.count} request(s) running after {timeout} s")
+
+
 class _QuietHandler(WSGIRequestHandler):
     """The app logs every request itself; werkzeug's access lines would only double them."""
 
@@ -64,8 +92,8 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of the app served from a background thread for the whole run."""
+def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app served from a background thread for the whole run."""
     settings = Settings(
         app_env="test",
         database_url=database_url,
@@ -80,11 +108,13 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    in_flight = _InFlightRequests(app.wsgi_app)
+    app.wsgi_app = in_flight
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield LiveServer(url=f"http://127.0.0.1:{port}", in_flight=in_flight)
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -126,14 +156,20 @@ class PageProblems:
         self.errors.append(f"uncaught: {web_error.error}")
 
 
-@pytest.fixture
-def app_url(live_server: str, users) -> str:
-    """The live server, with the root `users` seeded (and wiped after the test)."""
-    return live_server
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    in_flight: _InFlightRequests
 
 
 @pytest.fixture
-def page(browser: Browser, app_url: str) -> Iterator[Page]:
+def app_url(live_server: LiveServer, users) -> str:
+    """The live server's URL, with the root `users` seeded (and wiped after the test)."""
+    return live_server.url
+
+
+@pytest.fixture
+def page(browser: Browser, app_url: str, live_server: LiveServer) -> Iterator[Page]:
     """A fresh browser context (no cookies) per test; fails the test on any page error in
     any of its tabs."""
     context = browser.new_context(base_url=app_url, viewport={"width": 1400, "height": 900})
@@ -148,6 +184,7 @@ def page(browser: Browser, app_url: str) -> Iterator[Page]:
         yield page
     finally:
         context.close()
+        live_server.in_flight.wait_until_idle()
     if problems.errors:
         pytest.fail("the page reported errors:\n" + "\n".join(problems.errors), pytrace=False)
 
