@@ -5,23 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from factories import build_incident
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import User
 from shared.audit.models import AuditEvent
-from shared.incidents import service as incidents
 from shared.incidents.models import Incident
 from shared.outbox.models import OutboxMessage
-
-# The shortest legal walk from Open to each status, made by a lead.
-WALKS: dict[str, list[tuple[str, str | None]]] = {
-    "open": [],
-    "in_progress": [("in_progress", None)],
-    "blocked": [("in_progress", None), ("blocked", "Waiting on AWS support")],
-    "resolved": [("in_progress", None), ("resolved", "Restarted the writer")],
-    "closed": [("in_progress", None), ("resolved", "Restarted the writer"), ("closed", None)],
-}
 
 
 @pytest.fixture
@@ -29,17 +20,7 @@ def make_incident(db: Session, users: dict[str, User]) -> Callable[..., Incident
     """make_incident(status="open", reporter="member", owner="member" | None, **details), committed."""
 
     def make(status: str = "open", *, reporter: str = "member", owner: str | None = "member", **details) -> Incident:
-        details.setdefault("title", "RDS primary CPU pinned at 100%")
-        incident = incidents.create_incident(session=db, actor=users[reporter], **details)
-        if owner is not None:
-            # Assigning is a lead's move; members may only take an incident themselves.
-            incident = incidents.assign(
-                session=db, incident_id=incident.id, actor=users["lead"], owner_id=users[owner].id
-            )
-        for target, reason in WALKS[status]:
-            incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to=target, reason=reason)
-        db.commit()
-        return incident
+        return build_incident(db, users, status, reporter=reporter, owner=owner, **details)
 
     return make
 

@@ -12,28 +12,19 @@ import logging
 from collections.abc import Callable, Iterator
 
 import pytest
+from factories import build_incident
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import User
 from shared.config import Settings
-from shared.incidents import service as incidents
 from shared.incidents.models import Incident
 from web.app import create_app
 
 SECRET_KEY = "x" * 40
 # Every test signs in many times from 127.0.0.1; only the rate-limit test wants the real limit.
 GENEROUS_LOGIN_LIMIT = "10000 per minute"
-
-# The shortest legal walk from Open to each status, made by a lead.
-WALKS: dict[str, list[tuple[str, str | None]]] = {
-    "open": [],
-    "in_progress": [("in_progress", None)],
-    "blocked": [("in_progress", None), ("blocked", "Waiting on AWS support")],
-    "resolved": [("in_progress", None), ("resolved", "Restarted the writer")],
-    "closed": [("in_progress", None), ("resolved", "Restarted the writer"), ("closed", None)],
-}
 
 
 def make_settings(database_url: str, **overrides) -> Settings:
@@ -100,15 +91,6 @@ def make_incident(db: Session, users: dict[str, User]) -> Callable[..., Incident
     """make_incident(status="open", reporter="lead", owner="member" | None, **details), committed."""
 
     def make(status: str = "open", *, reporter: str = "lead", owner: str | None = "member", **details) -> Incident:
-        details.setdefault("title", "RDS primary CPU pinned at 100%")
-        incident = incidents.create_incident(session=db, actor=users[reporter], **details)
-        if owner is not None:
-            incident = incidents.assign(
-                session=db, incident_id=incident.id, actor=users["lead"], owner_id=users[owner].id
-            )
-        for target, reason in WALKS[status]:
-            incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to=target, reason=reason)
-        db.commit()
-        return incident
+        return build_incident(db, users, status, reporter=reporter, owner=owner, **details)
 
     return make
