@@ -28,6 +28,11 @@ def _is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
 
 
+def _allowed_moves(incident):
+    """The lifecycle moves the signed-in user may make on `incident` (what a row offers)."""
+    return incidents.allowed_transitions(actor=current_user.user, incident=incident)
+
+
 def _int_arg(name: str) -> int | None:
     value = request.form.get(name, "").strip()
     if not value:
@@ -102,7 +107,7 @@ def dashboard():
         environments=ENVIRONMENTS,
         components=incident_search.distinct_components(session=session),
         users=[u for u in accounts.list_users(session=session) if u.is_active],
-        allowed=lambda incident: incidents.allowed_transitions(actor=current_user.user, incident=incident),
+        allowed=_allowed_moves,
     )
     if _is_htmx() and request.headers.get("HX-Target") == "results":
         response = make_response(render_template("incidents/_results.html", **context))
@@ -145,7 +150,7 @@ def create():
                 "incidents/_created.html",
                 form=_new_incident_form(session),
                 incident=incident,
-                allowed=lambda i: incidents.allowed_transitions(actor=current_user.user, incident=i),
+                allowed=_allowed_moves,
             )
         )
         response.headers["HX-Trigger"] = "incidentCreated"
@@ -193,7 +198,7 @@ def _act(key: str, operation, *, row: bool = False):
             return render_template(
                 "incidents/_row.html",
                 incident=incident,
-                allowed=lambda i: incidents.allowed_transitions(actor=current_user.user, incident=i),
+                allowed=_allowed_moves,
                 row_error=str(error),
             ), error.http_status
         context = _detail_context(session, incident, error=str(error))
@@ -203,7 +208,7 @@ def _act(key: str, operation, *, row: bool = False):
         return render_template(
             "incidents/_row.html",
             incident=incident,
-            allowed=lambda i: incidents.allowed_transitions(actor=current_user.user, incident=i),
+            allowed=_allowed_moves,
             row_notice=f"{incident.key} is now {STATUS_LABELS[Status(incident.status)]}.",
         )
     return redirect(url_for("incidents.detail", key=incident.key))
