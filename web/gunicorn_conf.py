@@ -1,15 +1,108 @@
-"""gunicorn settings for `make run` and the container. Environment: PORT, WEB_CONCURRENCY, BIND."""
+"""gunicorn settings for `make run` and the web image: `gunicorn --config web/gunicorn_conf.py web.wsgi:app`.
 
+Everything an operator tunes comes from the environment (names in ENVIRONMENT_VARIABLES,
+documented in README "Settings"); the defaults are the production ones.
+"""
+
+import json
 import os
+from datetime import UTC, datetime
 
-bind = os.environ.get("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "4"))
-# ECS stops a task with SIGTERM then SIGKILL after stopTimeout (30 s by default): finish
+from gunicorn.glogging import Logger
+
+# The environment variables this file reads (the compose test checks every variable it sets is read).
+ENVIRONMENT_VARIABLES = (
+    "BIND",
+    "PORT",
+    "WEB_CONCURRENCY",
+    "WEB_THREADS",
+    "WEB_TIMEOUT",
+    "WEB_GRACEFUL_TIMEOUT",
+    "WEB_KEEPALIVE",
+    "FORWARDED_ALLOW_IPS",
+    "APP_ENV",
+    "LOG_FORMAT",
+)
+
+# The ALB (terraform/modules/alb, idle_timeout) keeps an idle connection to a target open for
+# 120 s. If gunicorn closed it first, the ALB could send a request down a socket gunicorn is
+# closing and answer the client with a 502. So gunicorn waits longer than the ALB.
+ALB_IDLE_TIMEOUT = 120
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 1:
+        raise SystemExit(f"{name} must be at least 1, got {value}")
+    return value
+
+
+bind = os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT') or '8000'}"
+workers = _int("WEB_CONCURRENCY", 2)
+# Threads let a worker keep idle keep-alive connections without blocking (the sync worker
+# closes every connection after one request).
+worker_class = "gthread"
+threads = _int("WEB_THREADS", 4)
+# A request that runs longer than this is killed: the worker is restarted.
+timeout = _int("WEB_TIMEOUT", 30)
+# ECS stops a task with SIGTERM, then SIGKILL after stopTimeout (30 s by default): finish
 # in-flight requests well before that.
-graceful_timeout = 20
-timeout = 30
-# The app writes its own JSON request log line; gunicorn's access log would duplicate it.
-accesslog = None
+graceful_timeout = _int("WEB_GRACEFUL_TIMEOUT", 20)
+keepalive = _int("WEB_KEEPALIVE", ALB_IDLE_TIMEOUT + 5)
+# X-Forwarded-Proto/-For are believed only from these peers: the load balancer's addresses (in
+# ECS, the VPC or public subnet CIDRs, e.g. "10.30.0.0/16"); locally only 127.0.0.1. Never "*".
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS") or "127.0.0.1"
+
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn 25+ opens a control socket under $HOME by default: the image's root filesystem is
+# read-only on ECS, and nothing here uses `gunicornc`.
+control_socket_disable = True
+
+
+def _json_logs() -> bool:
+    log_format = os.environ.get("LOG_FORMAT", "").strip().lower()
+    if log_format:
+        return log_format == "json"
+    return os.environ.get("APP_ENV", "").strip().lower() == "production"
+
+
+class JsonAccessLogger(Logger):
+    """One JSON object per request (CloudWatch Logs Insights reads the fields).
+
+    Built with json.dumps rather than access_log_format, so a quote in a user agent cannot break
+    the line. No query string, body or cookie: the path alone (the app's own rule for logs)."""
+
+    def access(self, resp, req, environ, request_time):
+        if not self.access_log_enabled:
+            return
+        status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": "INFO",
+            "logger": "gunicorn.access",
+            "remote_addr": environ.get("REMOTE_ADDR"),
+            "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"),
+            "method": environ.get("REQUEST_METHOD"),
+            "path": environ.get("PATH_INFO"),
+            "protocol": environ.get("SERVER_PROTOCOL"),
+            "status": int(status),
+            "bytes": getattr(resp, "sent", None),
+            "duration_ms": round(request_time.total_seconds() * 1000, 1),
+            "user_agent": environ.get("HTTP_USER_AGENT"),
+            "request_id": next((v for k, v in resp.headers if k.lower() == "x-request-id"), None),
+        }
+        self.access_log.info(json.dumps(entry))
+
+
+if _json_logs():
+    accesslog = "-"
+    logger_class = JsonAccessLogger
+else:
+    # In development the app's own request line (web/logs.py) is enough.
+    accesslog = None
