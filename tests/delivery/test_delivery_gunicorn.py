@@ -1,0 +1,158 @@
+"""web/gunicorn_conf.py: settings from the environment, keep-alive longer than the ALB's idle
+timeout (a shorter one makes the ALB answer 502 on a connection gunicorn just closed), JSON
+access log in production."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+
+from conftest import REPO_ROOT, base_environment, free_port, running
+
+CONFIG = REPO_ROOT / "web" / "gunicorn_conf.py"
+ALB_VARIABLES = REPO_ROOT / "terraform" / "modules" / "alb" / "variables.tf"
+COMMAND = [sys.executable, "-m", "gunicorn", "--config", "web/gunicorn_conf.py", "web.wsgi:app"]
+SETTINGS = (
+    "bind",
+    "workers",
+    "threads",
+    "worker_class",
+    "timeout",
+    "graceful_timeout",
+    "keepalive",
+    "forwarded_allow_ips",
+    "accesslog",
+)
+
+
+def load_config(**env: str) -> dict:
+    """Execute the config file in a fresh interpreter with exactly this environment."""
+    code = (
+        "import json, runpy; c = runpy.run_path('web/gunicorn_conf.py');"
+        f"print(json.dumps({{k: c.get(k) for k in {SETTINGS!r}}}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env=base_environment(**env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def alb_idle_timeout() -> int:
+    match = re.search(r'variable "idle_timeout" \{.*?default\s*=\s*(\d+)', ALB_VARIABLES.read_text(), re.S)
+    assert match, f"no idle_timeout default in {ALB_VARIABLES}"
+    return int(match.group(1))
+
+
+def test_defaults_keep_connections_longer_than_the_load_balancer():
+    config = load_config()
+    assert config["keepalive"] > alb_idle_timeout()
+    assert config["worker_class"] == "gthread"  # the sync worker ignores keep-alive
+    assert config["graceful_timeout"] < 30  # ECS's default stopTimeout
+    assert config["forwarded_allow_ips"] == "127.0.0.1"
+    assert config["bind"] == "0.0.0.0:8000"
+    assert config["accesslog"] is None  # development: the app's own request line is enough
+
+
+def test_settings_come_from_the_environment():
+    config = load_config(
+        PORT="9123",
+        WEB_CONCURRENCY="5",
+        WEB_THREADS="7",
+        WEB_TIMEOUT="40",
+        WEB_GRACEFUL_TIMEOUT="25",
+        WEB_KEEPALIVE="200",
+        FORWARDED_ALLOW_IPS="10.30.0.0/16",
+        APP_ENV="production",
+    )
+    assert config == {
+        "bind": "0.0.0.0:9123",
+        "workers": 5,
+        "threads": 7,
+        "worker_class": "gthread",
+        "timeout": 40,
+        "graceful_timeout": 25,
+        "keepalive": 200,
+        "forwarded_allow_ips": "10.30.0.0/16",
+        "accesslog": "-",
+    }
+    assert load_config(BIND="127.0.0.1:7000", PORT="1")["bind"] == "127.0.0.1:7000"
+
+
+def test_a_wrong_number_stops_with_the_name_of_the_variable():
+    result = subprocess.run(
+        [sys.executable, "-c", "import runpy; runpy.run_path('web/gunicorn_conf.py')"],
+        cwd=REPO_ROOT,
+        env=base_environment(WEB_THREADS="many"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "WEB_THREADS must be a whole number" in result.stderr
+
+
+def _get(connection: socket.socket, path: str) -> bytes:
+    """One HTTP/1.1 request on an open connection; the whole response (headers + body)."""
+    connection.sendall(f'GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: probe "quoted"\r\n\r\n'.encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1))
+    while len(body) < length:
+        body += connection.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def _serve(tmp_path, **env: str):
+    port = free_port()
+    environment = base_environment(
+        PORT=str(port),
+        WEB_CONCURRENCY="1",
+        WEB_THREADS="2",
+        DATA_DIR=str(tmp_path),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'app.db'}",
+        **env,
+    )
+    return port, running(COMMAND, environment, port, tmp_path / "gunicorn.log")
+
+
+def test_an_idle_connection_is_reused_after_seconds_and_access_log_is_json(tmp_path):
+    port, server = _serve(tmp_path, LOG_FORMAT="json")
+    with server, socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        assert _get(connection, "/healthz?token=secret").startswith(b"HTTP/1.1 200")
+        time.sleep(3)  # longer than gunicorn's old 2 s keep-alive
+        assert _get(connection, "/healthz").startswith(b"HTTP/1.1 200"), "the idle connection was closed"
+    access = [
+        json.loads(line)
+        for line in (tmp_path / "gunicorn.log").read_text().splitlines()
+        if line.startswith("{") and '"gunicorn.access"' in line
+    ]
+    ours = [entry for entry in access if entry["user_agent"] == 'probe "quoted"']  # not the start-up probe
+    assert [(entry["path"], entry["status"]) for entry in ours] == [("/healthz", 200), ("/healthz", 200)]
+    assert "secret" not in (tmp_path / "gunicorn.log").read_text()  # never the query string
+
+
+def test_keepalive_is_read_from_the_environment(tmp_path):
+    port, server = _serve(tmp_path, WEB_KEEPALIVE="1")
+    with server, socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        assert _get(connection, "/healthz").startswith(b"HTTP/1.1 200")
+        time.sleep(3)
+        try:
+            answer = _get(connection, "/healthz")
+        except OSError:
+            answer = b""
+        assert answer == b"", "WEB_KEEPALIVE=1 should have closed the idle connection"
