@@ -1,0 +1,149 @@
+# shellcheck shell=bash
+# Shared by deploy.sh, preview.sh and teardown.sh (sourced, never run). Every input comes from
+# the environment the workflow sets, never from ${{ }} pasted into a script.
+
+set -euo pipefail
+
+log() { printf '== %s\n' "$*" >&2; }
+fail() {
+  printf '::error::%s\n' "$*" >&2
+  exit 1
+}
+
+require() {
+  local name
+  for name in "$@"; do
+    [[ -n "${!name:-}" ]] || fail "$name is not set"
+  done
+}
+
+# An image tag the pipeline built: sha-<40 hex>. Never latest, never a branch name.
+check_image_tag() {
+  [[ "$1" =~ ^sha-[0-9a-f]{40}$ ]] || fail "image tag must be sha-<full commit sha>, got '$1'"
+}
+
+# -var arguments for the image, whatever shape the root declares: web_image + worker_image,
+# image_tag, or one image (then the worker image, which runs every command: gunicorn, celery,
+# flask db upgrade, and has libmagic). Prints one argument per line.
+image_var_args() {
+  local root=$1 repository=$2 tag=$3
+  if grep -qs 'variable "web_image"' "$root"/*.tf; then
+    printf '%s\n' "-var=web_image=${repository}-web:${tag}" "-var=worker_image=${repository}-worker:${tag}"
+  elif grep -qs 'variable "image_tag"' "$root"/*.tf; then
+    printf '%s\n' "-var=image_tag=${tag}"
+  elif grep -qs 'variable "image"' "$root"/*.tf; then
+    printf '%s\n' "-var=image=${repository}-worker:${tag}"
+  else
+    fail "$root declares no image variable (web_image/worker_image, image_tag or image)"
+  fi
+}
+
+tf() { terraform -chdir="$TF_ROOT" "$@"; }
+
+tf_output_raw() { tf output -raw "$1"; }
+
+# Address of the migrate task definition in a saved plan (module paths change with refactors).
+migrate_address() {
+  tf show -json "$1" | jq -r '
+    [.resource_changes[]? | select(.type == "aws_ecs_task_definition" and .name == "migrate") | .address]
+    | first // empty'
+}
+
+# Run a one-off task from the migrate task definition (optionally with a command override, as a
+# JSON array) and fail unless its app container exits 0.
+run_migrate_task() {
+  local command_json=${1:-} cluster task_definition network overrides task exit_code reason
+  cluster=$(tf_output_raw cluster_name)
+  task_definition=$(tf_output_raw migrate_task_definition_arn)
+  network=$(tf output -json migrate_network_configuration | jq -c '{awsvpcConfiguration: .}')
+  overrides='{}'
+  if [[ -n "$command_json" ]]; then
+    overrides=$(jq -cn --argjson command "$command_json" '{containerOverrides: [{name: "app", command: $command}]}')
+  fi
+  log "run-task $task_definition ${command_json:-(migrate)}"
+  task=$(aws ecs run-task --cluster "$cluster" --launch-type FARGATE --task-definition "$task_definition" \
+    --network-configuration "$network" --overrides "$overrides" --started-by "github-${GITHUB_RUN_ID:-manual}" \
+    --query 'tasks[0].taskArn' --output text)
+  [[ -n "$task" && "$task" != "None" ]] || fail "run-task started no task"
+  # The built-in waiter gives up after 10 minutes; a long migration gets up to 30.
+  local deadline=$((SECONDS + 1800))
+  until [[ "$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].lastStatus' --output text)" == "STOPPED" ]]; do
+    ((SECONDS < deadline)) || fail "task $task did not stop within 30 minutes"
+    sleep 10
+  done
+  exit_code=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" \
+    --query "tasks[0].containers[?name=='app'].exitCode | [0]" --output text)
+  reason=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].stoppedReason' --output text)
+  [[ "$exit_code" == "0" ]] || fail "one-off task $task failed: exit code $exit_code ($reason); see its CloudWatch log stream 'migrate'"
+  log "one-off task $task exited 0"
+}
+
+# Wait until each service's deployment of the task definition just applied reaches
+# rolloutState COMPLETED. FAILED, or that deployment disappearing (the circuit breaker rolled back
+# to the previous task definition), fails the deploy.
+wait_for_rollouts() {
+  local cluster services service deployment_id state deadline
+  cluster=$(tf_output_raw cluster_name)
+  mapfile -t services < <(tf output -json service_names | jq -r '.[]')
+  ((${#services[@]} > 0)) || fail "no services in output service_names"
+  for service in "${services[@]}"; do
+    deployment_id=$(aws ecs describe-services --cluster "$cluster" --services "$service" \
+      --query "services[0].deployments[?status=='PRIMARY'] | [0].id" --output text)
+    log "waiting for $service deployment $deployment_id"
+    deadline=$((SECONDS + 1800))
+    while true; do
+      state=$(aws ecs describe-services --cluster "$cluster" --services "$service" \
+        --query "services[0].deployments[?id=='${deployment_id}'] | [0].rolloutState" --output text)
+      case "$state" in
+        COMPLETED) log "$service: rollout COMPLETED" && break ;;
+        FAILED) fail "$service: rollout FAILED (circuit breaker); the service runs the previous task definition" ;;
+        None | "") fail "$service: deployment $deployment_id was replaced (rolled back)" ;;
+        *) ((SECONDS < deadline)) || fail "$service: rollout still $state after 30 minutes" ;;
+      esac
+      sleep 15
+    done
+  done
+}
+
+# Apply TF_ROOT with these -var arguments so that the schema is migrated before the services run
+# the new image: plan, register the migrate task definition alone (-target), run it (after the
+# optional PRE_MIGRATE_COMMAND, a JSON command array), then plan and apply the rest. A root with an
+# empty state (first deploy) is applied whole first: there is nothing to migrate against before.
+apply_with_migration() {
+  local address
+  if [[ -z "$(tf state list)" ]]; then
+    log "empty state: first apply creates everything, then migrate"
+    tf plan -input=false -no-color -lock-timeout=5m "$@" -out=tfplan
+    tf apply -input=false -no-color -lock-timeout=5m tfplan
+    [[ -z "${PRE_MIGRATE_COMMAND:-}" ]] || run_migrate_task "$PRE_MIGRATE_COMMAND"
+    run_migrate_task
+    return
+  fi
+  log "terraform plan $*"
+  tf plan -input=false -no-color -lock-timeout=5m "$@" -out=tfplan
+  address=$(migrate_address tfplan)
+  if [[ -n "$address" ]]; then
+    log "register the migrate task definition with the new image ($address)"
+    tf apply -input=false -no-color -lock-timeout=5m -auto-approve "$@" "-target=$address"
+  fi
+  [[ -z "${PRE_MIGRATE_COMMAND:-}" ]] || run_migrate_task "$PRE_MIGRATE_COMMAND"
+  run_migrate_task
+  log "terraform apply: the services roll to the new image"
+  tf plan -input=false -no-color -lock-timeout=5m "$@" -out=tfplan
+  tf apply -input=false -no-color -lock-timeout=5m tfplan
+}
+
+# GET <url>/readyz until it answers 200 (new DNS names and target registrations take a moment).
+# With an ALB DNS name, connect to the load balancer itself whatever the domain resolves to.
+smoke_test() {
+  local url=$1 alb=${2:-} host args=()
+  host=${url#https://}
+  host=${host%%/*}
+  if [[ -n "$alb" ]]; then
+    args=(--connect-to "${host}:443:${alb}:443")
+  fi
+  log "smoke test ${url}/readyz ${alb:+via $alb}"
+  curl --fail --silent --show-error --max-time 10 --retry 12 --retry-delay 10 --retry-all-errors \
+    "${args[@]}" "${url}/readyz"
+  echo
+}
