@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO_ROOT, base_environment, free_port, running
+from delivery_helpers import REPO_ROOT, base_environment, free_port, running
 
 CONFIG = REPO_ROOT / "web" / "gunicorn_conf.py"
 ALB_VARIABLES = REPO_ROOT / "terraform" / "modules" / "alb" / "variables.tf"

@@ -13,7 +13,16 @@ import urllib.request
 
 import pytest
 import yaml
-from conftest import DOCKER_DIR, REPO_ROOT, base_environment, dockerfile_stages, free_port, image_command, running, tool
+from delivery_helpers import (
+    DOCKER_DIR,
+    REPO_ROOT,
+    base_environment,
+    dockerfile_stages,
+    free_port,
+    image_command,
+    running,
+    tool,
+)
 
 COMPOSE = DOCKER_DIR / "compose.yaml"
 APP_SERVICES = ("migrate", "web", "worker", "beat")

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import REPO_ROOT, WORKFLOWS_DIR, tool
+from delivery_helpers import REPO_ROOT, WORKFLOWS_DIR, tool
 from workflow_rules import violations
 
 SCRIPTS_DIR = REPO_ROOT / ".github" / "scripts"

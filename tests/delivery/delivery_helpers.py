@@ -1,5 +1,6 @@
-"""Helpers for the delivery checks: the repository's paths, linters from the virtualenv, and a
-gunicorn started with the repository's config as a real process (stopped by its own PID)."""
+"""Helpers for the delivery checks (a module of its own: a second `conftest` would clash with the
+root one on import): the repository's paths, linters from the virtualenv, and a gunicorn started
+with the repository's config as a real process (stopped by its own PID)."""
 
 from __future__ import annotations
 
