@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import runpy
 import subprocess
 import urllib.request
 
@@ -46,7 +47,7 @@ SECRET_KEY = "delivery-test-secret-key-0123456789abcdef"
 
 
 def dockerfiles():
-    return sorted(p for p in REPO_ROOT.rglob("*Dockerfile*") if ".venv" not in p.parts and p.is_file())
+    return sorted(p for p in DOCKER_DIR.rglob("*Dockerfile*") if p.is_file())
 
 
 def compose() -> dict:
@@ -57,22 +58,96 @@ def app_environment_variables() -> tuple[set[str], bool]:
     """Environment variables the app reads, and whether the settings module lists them itself.
 
     Adapter: shared.config.known_environment_variables() once it exists (pydantic-settings,
-    issue #5); until then the ENV_NAMES table of today's Settings dataclass."""
+    issue #5); until then the ENV_NAMES table of today's Settings dataclass. Plus gunicorn's."""
     config = importlib.import_module("shared.config")
-    gunicorn = {
-        "BIND",
-        "PORT",
-        "WEB_CONCURRENCY",
-        "WEB_THREADS",
-        "WEB_TIMEOUT",
-        "WEB_GRACEFUL_TIMEOUT",
-        "WEB_KEEPALIVE",
-        "FORWARDED_ALLOW_IPS",
-    }
+    gunicorn = set(runpy.run_path(str(REPO_ROOT / "web" / "gunicorn_conf.py"))["ENVIRONMENT_VARIABLES"])
     known = getattr(config, "known_environment_variables", None)
     if known is not None:
         return set(known()) | gunicorn, True
     return set(config.Settings.ENV_NAMES) | gunicorn, False
+
+
+def compose_problems(data: dict) -> list[str]:
+    """What is wrong with a parsed compose file, one message per problem."""
+    problems = []
+    services = data.get("services") or {}
+    for name in sorted(set(HEALTH_CHECKED + ONE_SHOT) - set(services)):
+        problems.append(f"missing service {name}")
+    for name in HEALTH_CHECKED:
+        if name in services and not (services[name].get("healthcheck") or {}).get("test"):
+            problems.append(f"{name} has no health check")
+    for name in APP_SERVICES:
+        depends = (services.get(name) or {}).get("depends_on") or {}
+        wanted = {"postgres": "service_healthy"}
+        if name != "migrate":
+            wanted |= {"redis": "service_healthy", "migrate": "service_completed_successfully"}
+        for dependency, condition in wanted.items():
+            if (depends.get(dependency) or {}).get("condition") != condition:
+                problems.append(f"{name} does not wait for {dependency} ({condition})")
+    worker_depends = (services.get("worker") or {}).get("depends_on") or {}
+    for dependency in ("clamd", "mailpit", "s3-bucket"):
+        if dependency not in worker_depends:
+            problems.append(f"worker does not wait for {dependency}")
+    if not str((services.get("clamd") or {}).get("image", "")).startswith("clamav/clamav:"):
+        problems.append("clamd is not the official clamav/clamav image")
+    for name, service in services.items():
+        image = service.get("image")
+        if image is not None and (":" not in image or image.endswith(":latest")):
+            problems.append(f"{name}: image {image} is not pinned")
+    commands = {
+        "web": image_command("web"),
+        "worker": image_command("worker"),
+        "migrate": ["flask", "--app", "web", "db", "upgrade"],
+    }
+    for name, command in commands.items():
+        if (services.get(name) or {}).get("command") != command:
+            problems.append(f"{name} does not run the image's command {command}")
+    if ((services.get("beat") or {}).get("command") or [])[:4] != ["celery", "--app", "worker.celery_app", "beat"]:
+        problems.append("beat does not run celery beat")
+    known, authoritative = app_environment_variables()
+    allowed = known | AWS_SDK_VARIABLES | (set() if authoritative else PENDING_SETTINGS)
+    for name in APP_SERVICES:
+        unread = set((services.get(name) or {}).get("environment") or {}) - allowed
+        if unread:
+            problems.append(f"{name} sets {sorted(unread)}, which the app does not read")
+    return problems
+
+
+def _drop(path: list[str]):
+    def mutate(data: dict) -> None:
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+
+    return mutate
+
+
+def _set(path: list[str], value):
+    def mutate(data: dict) -> None:
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return mutate
+
+
+COMPOSE_BREAKS = {
+    "no clamd": (_drop(["services", "clamd"]), "missing service clamd"),
+    "redis without health check": (_drop(["services", "redis", "healthcheck"]), "redis has no health check"),
+    "web starts before migrations": (
+        _set(["services", "web", "depends_on", "migrate", "condition"], "service_started"),
+        "web does not wait for migrate",
+    ),
+    "worker ignores clamd": (_drop(["services", "worker", "depends_on", "clamd"]), "worker does not wait for clamd"),
+    "latest image": (_set(["services", "redis", "image"], "redis:latest"), "redis: image redis:latest is not pinned"),
+    "web command differs": (_set(["services", "web", "command"], ["flask", "run"]), "web does not run the image's"),
+    "unread variable": (
+        _set(["services", "worker", "environment", "DATABSE_URL"], "typo"),
+        "worker sets ['DATABSE_URL']",
+    ),
+}
 
 
 @pytest.mark.parametrize("path", dockerfiles(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
@@ -96,41 +171,17 @@ def test_there_is_a_dockerfile_with_web_and_worker_targets():
     assert any("libmagic1" in line for line in stages["worker"])
 
 
-def test_compose_has_every_service_with_health_checks_and_ordered_start():
-    services = compose()["services"]
-    missing = set(HEALTH_CHECKED + ONE_SHOT) - set(services)
-    assert not missing, f"compose.yaml lacks {sorted(missing)}"
-    for name in HEALTH_CHECKED:
-        assert services[name].get("healthcheck", {}).get("test"), f"{name} has no health check"
-    assert services["clamd"]["image"].startswith("clamav/clamav:")
-    for name in APP_SERVICES:
-        depends = services[name]["depends_on"]
-        assert depends["postgres"]["condition"] == "service_healthy", name
-        if name != "migrate":
-            assert depends["migrate"]["condition"] == "service_completed_successfully", name
-            assert depends["redis"]["condition"] == "service_healthy", name
-    for name in ("clamd", "mailpit", "s3-bucket"):
-        assert name in services["worker"]["depends_on"]
-    for name, service in services.items():
-        if "image" in service:
-            assert ":" in service["image"] and not service["image"].endswith(":latest"), f"{name}: unpinned image"
+def test_compose_has_every_service_health_checked_and_running_the_images_commands():
+    assert compose_problems(compose()) == []
 
 
-def test_compose_runs_the_images_own_command_lines():
-    services = compose()["services"]
-    assert services["web"]["command"] == image_command("web")
-    assert services["worker"]["command"] == image_command("worker")
-    assert services["beat"]["command"][:4] == ["celery", "--app", "worker.celery_app", "beat"]
-    assert services["migrate"]["command"] == ["flask", "--app", "web", "db", "upgrade"]
-    assert services["web"]["build"]["target"] == "web" and services["worker"]["build"]["target"] == "worker"
-
-
-def test_every_variable_compose_sets_is_a_setting_the_app_reads():
-    known, authoritative = app_environment_variables()
-    allowed = known | AWS_SDK_VARIABLES | (set() if authoritative else PENDING_SETTINGS)
-    for name in APP_SERVICES:
-        unread = set(compose()["services"][name].get("environment", {})) - allowed
-        assert not unread, f"compose service {name} sets {sorted(unread)}, which the app does not read"
+@pytest.mark.parametrize("break_name", COMPOSE_BREAKS)
+def test_a_broken_compose_file_is_caught(break_name):
+    mutate, expected = COMPOSE_BREAKS[break_name]
+    data = compose()
+    mutate(data)
+    problems = compose_problems(data)
+    assert any(expected in problem for problem in problems), problems
 
 
 @pytest.mark.postgres_only
