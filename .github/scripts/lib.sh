@@ -4,6 +4,9 @@
 
 set -euo pipefail
 
+# Seconds between two looks at a task or a rollout (the tests make it 0).
+POLL_SECONDS=${POLL_SECONDS:-10}
+
 log() { printf '== %s\n' "$*" >&2; }
 fail() {
   printf '::error::%s\n' "$*" >&2
@@ -69,7 +72,7 @@ run_migrate_task() {
   local deadline=$((SECONDS + 1800))
   until [[ "$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].lastStatus' --output text)" == "STOPPED" ]]; do
     ((SECONDS < deadline)) || fail "task $task did not stop within 30 minutes"
-    sleep 10
+    sleep "$POLL_SECONDS"
   done
   exit_code=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" \
     --query "tasks[0].containers[?name=='app'].exitCode | [0]" --output text)
@@ -100,7 +103,7 @@ wait_for_rollouts() {
         None | "") fail "$service: deployment $deployment_id was replaced (rolled back)" ;;
         *) ((SECONDS < deadline)) || fail "$service: rollout still $state after 30 minutes" ;;
       esac
-      sleep 15
+      sleep "$POLL_SECONDS"
     done
   done
 }

@@ -113,11 +113,14 @@ def test_actionlint_passes(path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("path", sorted(SCRIPTS_DIR.glob("*.sh")), ids=lambda p: p.name)
+SHELL_SCRIPTS = sorted(SCRIPTS_DIR.glob("*.sh")) + sorted((REPO_ROOT / "tests" / "delivery" / "fakes").iterdir())
+
+
+@pytest.mark.parametrize("path", SHELL_SCRIPTS, ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_shellcheck_passes_on_the_scripts(path):
     result = subprocess.run(
         [tool("shellcheck"), "--external-sources", "--severity=style", path.name],
-        cwd=SCRIPTS_DIR,
+        cwd=path.parent,
         capture_output=True,
         text=True,
         check=False,

@@ -1,0 +1,110 @@
+""".github/scripts/deploy.sh against stand-ins for terraform, the AWS CLI and curl (fakes/):
+the order of a deploy, and that a failed migration, a failed rollout and a circuit-breaker
+rollback each fail it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+from delivery_helpers import REPO_ROOT
+
+FAKES = REPO_ROOT / "tests" / "delivery" / "fakes"
+TAG = "sha-" + "a" * 40
+SAVED_PLAN_APPLY = "apply -input=false -no-color -lock-timeout=5m tfplan"
+
+
+@pytest.fixture
+def deploy(tmp_path):
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    root = tmp_path / "envs" / "staging"
+    root.mkdir(parents=True)
+    (root / "variables.tf").write_text('variable "image" {\n  type = string\n}\n')
+    (fake / "state").write_text("module.web.aws_ecs_service.this\n")
+
+    def run(tag: str = TAG):
+        env = {
+            "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
+            "FAKE": str(fake),
+            "POLL_SECONDS": "0",
+            "TF_ROOT": str(root),
+            "IMAGE_REPOSITORY": "docker.io/example/incident-tracker",
+            "IMAGE_TAG": tag,
+        }
+        result = subprocess.run(
+            ["bash", str(REPO_ROOT / ".github" / "scripts" / "deploy.sh")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        calls = (fake / "calls").read_text().splitlines() if (fake / "calls").exists() else []
+        return result, calls
+
+    run.fake = fake
+    return run
+
+
+def _index(calls: list[str], fragment: str) -> int:
+    return next(i for i, call in enumerate(calls) if fragment in call)
+
+
+def test_migrates_before_the_services_roll_then_waits_and_smoke_tests(deploy):
+    deploy.fake.joinpath("rollout-svc-web").write_text("IN_PROGRESS\nIN_PROGRESS\nCOMPLETED\n")
+    result, calls = deploy()
+    assert result.returncode == 0, result.stderr
+    image = f"-var=image=docker.io/example/incident-tracker-worker:{TAG}"
+    plans = [call for call in calls if " plan " in call or "-target=" in call]
+    assert len(plans) == 3 and all(image in call for call in plans)
+    targeted = _index(calls, "-target=module.web.aws_ecs_task_definition.migrate[0]")
+    migrate = _index(calls, "aws ecs run-task")
+    roll = max(
+        i for i, call in enumerate(calls) if call.endswith("apply -input=false -no-color -lock-timeout=5m tfplan")
+    )
+    waits = [i for i, call in enumerate(calls) if "rolloutState" in call]
+    smoke = _index(calls, "curl ")
+    assert targeted < migrate < roll < min(waits) and max(waits) < smoke
+    assert len([c for c in calls if "rolloutState" in c and "svc-web" in c]) == 3  # waited for COMPLETED
+    assert "--connect-to incidents.example.com:443:alb-1.eu-west-1.elb.amazonaws.com:443" in calls[smoke]
+    assert calls[smoke].endswith("https://incidents.example.com/readyz")
+
+
+def test_a_failed_migration_stops_before_the_services_roll(deploy):
+    deploy.fake.joinpath("exit_code").write_text("3")
+    result, calls = deploy()
+    assert result.returncode != 0
+    assert "exit code 3" in result.stderr
+    assert not any(call.endswith("tfplan") and " apply " in call for call in calls)
+    assert not any("rolloutState" in call for call in calls)
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [("IN_PROGRESS\nFAILED\n", "rollout FAILED"), ("IN_PROGRESS\nNone\n", "rolled back")],
+    ids=["circuit-breaker-failed", "replaced-by-rollback"],
+)
+def test_a_rollout_that_does_not_complete_fails_the_deploy(deploy, answers, message):
+    deploy.fake.joinpath("rollout-svc-worker").write_text(answers)
+    result, calls = deploy()
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not any(call.startswith("curl") for call in calls)
+
+
+def test_the_first_deploy_creates_everything_then_migrates(deploy):
+    deploy.fake.joinpath("state").write_text("")
+    result, calls = deploy()
+    assert result.returncode == 0, result.stderr
+    assert not any("-target=" in call for call in calls)
+    assert _index(calls, SAVED_PLAN_APPLY) < _index(calls, "aws ecs run-task")
+
+
+@pytest.mark.parametrize("tag", ["latest", "sha-abc123", "main"])
+def test_only_a_full_sha_tag_is_deployed(deploy, tag):
+    result, calls = deploy(tag)
+    assert result.returncode != 0
+    assert "sha-<full commit sha>" in result.stderr
+    assert calls == []
