@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tear down on purpose (teardown.yml runs this after the typed confirmations).
-#   teardown.sh destroy   TF_ROOT, IMAGE_REPOSITORY: terraform destroy of one environment root
+#   teardown.sh destroy   TF_ROOT, IMAGE_REPOSITORY (+ STATE_BUCKET for preview-base): terraform
+#                         destroy of one environment root
 #   teardown.sh backend   STATE_BUCKET [LOCK_TABLE]: empty and delete the state bucket (every
 #                         version) and the lock table, refusing while any state still holds resources
 # Deletion protection (prod/staging database, load balancers) must be switched off by a reviewed
@@ -13,6 +14,13 @@ PLACEHOLDER_TAG="sha-0000000000000000000000000000000000000000"
 destroy() {
   require TF_ROOT IMAGE_REPOSITORY
   [[ -d "$TF_ROOT" ]] || fail "no Terraform root at $TF_ROOT"
+  # Previews run on the preview base: destroying it under them would strand their state.
+  if [[ "$(basename "$TF_ROOT")" == preview-base ]]; then
+    require STATE_BUCKET
+    local previews
+    previews=$(aws s3api list-objects-v2 --bucket "$STATE_BUCKET" --prefix preview/pr- --query 'Contents[].Key' --output text)
+    [[ -z "$previews" || "$previews" == None ]] || fail "previews still exist ($previews): close their pull requests (or run the preview reaper) first"
+  fi
   local args
   mapfile -t args < <(image_var_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$PLACEHOLDER_TAG")
   tf init -input=false -no-color
