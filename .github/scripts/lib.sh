@@ -81,17 +81,25 @@ run_migrate_task() {
   log "one-off task $task exited 0"
 }
 
-# Wait until each service's deployment of the task definition just applied reaches
-# rolloutState COMPLETED. FAILED, or that deployment disappearing (the circuit breaker rolled back
-# to the previous task definition), fails the deploy.
+# Wait until each service's deployment of the task definition just applied (its image tagged
+# IMAGE_TAG, when set) reaches rolloutState COMPLETED. FAILED, or that deployment disappearing
+# (the circuit breaker rolled back to the previous task definition), fails the deploy.
 wait_for_rollouts() {
-  local cluster services service deployment_id state deadline
+  local cluster services service deployment_id state deadline task_definition image
   cluster=$(tf_output_raw cluster_name)
   mapfile -t services < <(tf output -json service_names | jq -r '.[]')
   ((${#services[@]} > 0)) || fail "no services in output service_names"
   for service in "${services[@]}"; do
     deployment_id=$(aws ecs describe-services --cluster "$cluster" --services "$service" \
       --query "services[0].deployments[?status=='PRIMARY'] | [0].id" --output text)
+    if [[ -n "${IMAGE_TAG:-}" ]]; then
+      # The deployment to wait for must be the one running the new image, not an older one.
+      task_definition=$(aws ecs describe-services --cluster "$cluster" --services "$service" \
+        --query "services[0].deployments[?status=='PRIMARY'] | [0].taskDefinition" --output text)
+      image=$(aws ecs describe-task-definition --task-definition "$task_definition" \
+        --query "taskDefinition.containerDefinitions[?name=='app'] | [0].image" --output text)
+      [[ "$image" == *":${IMAGE_TAG}" ]] || fail "$service: the primary deployment runs $image, not $IMAGE_TAG"
+    fi
     log "waiting for $service deployment $deployment_id"
     deadline=$((SECONDS + 1800))
     while true; do

@@ -94,6 +94,14 @@ def test_a_rollout_that_does_not_complete_fails_the_deploy(deploy, answers, mess
     assert not any(call.startswith("curl") for call in calls)
 
 
+def test_a_service_left_on_an_older_image_fails_the_deploy(deploy):
+    deploy.fake.joinpath("image").write_text("docker.io/example/incident-tracker-worker:sha-" + "b" * 40)
+    result, calls = deploy()
+    assert result.returncode != 0
+    assert f"not {TAG}" in result.stderr
+    assert not any(call.startswith("curl") for call in calls)
+
+
 def test_the_first_deploy_creates_everything_then_migrates(deploy):
     deploy.fake.joinpath("state").write_text("")
     result, calls = deploy()
