@@ -4,7 +4,7 @@
 #   every service's rollout COMPLETED (a circuit-breaker rollback fails) -> /readyz through the ALB.
 # Environment: TF_ROOT (e.g. terraform/envs/staging), IMAGE_REPOSITORY (docker.io/<ns>/incident-tracker),
 # IMAGE_TAG (sha-<40 hex>). Rolling back is this script with an earlier sha- tag.
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 require TF_ROOT IMAGE_REPOSITORY IMAGE_TAG

@@ -5,7 +5,7 @@
 #   preview.sh down   PR_NUMBER: drop the database, destroy, delete the files, secrets and state
 #   preview.sh reap   every preview whose pull request is no longer open goes down
 # Also needed: STATE_BUCKET, AWS_REGION, GITHUB_REPOSITORY and GH_TOKEN (reap, up).
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 TF_ROOT=${TF_ROOT:-terraform/envs/preview}

@@ -6,7 +6,7 @@
 #                         version) and the lock table, refusing while any state still holds resources
 # Deletion protection (prod/staging database, load balancers) must be switched off by a reviewed
 # apply first (terraform/README.md, "Destroy an environment"); destroy fails otherwise.
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 # Destroy needs some pinned image value; nothing is pulled.
