@@ -64,7 +64,9 @@ def app_environment_variables() -> tuple[set[str], bool]:
     known = getattr(config, "known_environment_variables", None)
     if known is not None:
         return set(known()) | gunicorn, True
-    return set(config.Settings.ENV_NAMES) | gunicorn, False
+    names = getattr(config.Settings, "ENV_NAMES", None)
+    assert names is not None, "shared.config offers neither known_environment_variables() nor Settings.ENV_NAMES"
+    return set(names) | gunicorn, False
 
 
 def compose_problems(data: dict) -> list[str]:
