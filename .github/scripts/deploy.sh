@@ -10,7 +10,9 @@ source "$(dirname "$0")/lib.sh"
 require TF_ROOT IMAGE_REPOSITORY IMAGE_TAG
 check_image_tag "$IMAGE_TAG"
 [[ -d "$TF_ROOT" ]] || fail "no Terraform root at $TF_ROOT"
-mapfile -t image_args < <(image_var_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$IMAGE_TAG")
+# Captured first: a failure inside < <(...) would not stop the script.
+image_args_text=$(image_var_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$IMAGE_TAG")
+mapfile -t image_args <<<"$image_args_text"
 
 log "terraform init ($TF_ROOT)"
 tf init -input=false -no-color

@@ -3,6 +3,8 @@
 # the environment the workflow sets, never from ${{ }} pasted into a script.
 
 set -euo pipefail
+# Command output is captured with var=$(...) before it is read, never read from < <(...):
+# errexit does not see a failure inside a process substitution.
 
 # Seconds between two looks at a task or a rollout (the tests make it 0).
 POLL_SECONDS=${POLL_SECONDS:-10}
@@ -85,10 +87,11 @@ run_migrate_task() {
 # IMAGE_TAG, when set) reaches rolloutState COMPLETED. FAILED, or that deployment disappearing
 # (the circuit breaker rolled back to the previous task definition), fails the deploy.
 wait_for_rollouts() {
-  local cluster services service deployment_id state deadline task_definition image
+  local cluster names services service deployment_id state deadline task_definition image
   cluster=$(tf_output_raw cluster_name)
-  mapfile -t services < <(tf output -json service_names | jq -r '.[]')
-  ((${#services[@]} > 0)) || fail "no services in output service_names"
+  names=$(tf output -json service_names | jq -r '.[]')
+  [[ -n "$names" ]] || fail "no services in output service_names"
+  mapfile -t services <<<"$names"
   for service in "${services[@]}"; do
     deployment_id=$(aws ecs describe-services --cluster "$cluster" --services "$service" \
       --query "services[0].deployments[?status=='PRIMARY'] | [0].id" --output text)
@@ -121,8 +124,9 @@ wait_for_rollouts() {
 # optional PRE_MIGRATE_COMMAND, a JSON command array), then plan and apply the rest. A root with an
 # empty state (first deploy) is applied whole first: there is nothing to migrate against before.
 apply_with_migration() {
-  local address
-  if [[ -z "$(tf state list)" ]]; then
+  local address state
+  state=$(tf state list)
+  if [[ -z "$state" ]]; then
     log "empty state: first apply creates everything, then migrate"
     tf plan -input=false -no-color -lock-timeout=5m "$@" -out=tfplan
     tf apply -input=false -no-color -lock-timeout=5m tfplan

@@ -61,13 +61,14 @@ secret_var_arg() {
 
 # Two open previews whose numbers differ by a multiple of 16 would share a Redis database.
 check_redis_index_free() {
-  local index=$((PR_NUMBER % 16)) other
+  local index=$((PR_NUMBER % 16)) open other
+  open=$(gh pr list --repo "$GITHUB_REPOSITORY" --state open --limit 500 --json number --jq '.[].number')
   while read -r other; do
     [[ -n "$other" && "$other" != "$PR_NUMBER" ]] || continue
     if ((other % 16 == index)) && aws s3api head-object --bucket "$STATE_BUCKET" --key "preview/pr-${other}.tfstate" >/dev/null 2>&1; then
       fail "PR #$other's preview already uses Redis database $index: close it (or wait) before previewing #$PR_NUMBER"
     fi
-  done < <(gh pr list --repo "$GITHUB_REPOSITORY" --state open --limit 500 --json number --jq '.[].number')
+  done <<<"$open"
 }
 
 up() {
@@ -94,8 +95,9 @@ up() {
   db_arn=$(put_secret "$(secret_name "$PR_NUMBER" database-url)" "$database_url")
   redis_arn=$(put_secret "$(secret_name "$PR_NUMBER" redis-url)" "$redis_url")
 
-  local args
-  mapfile -t args < <(image_var_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$IMAGE_TAG")
+  local args text
+  text=$(image_var_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$IMAGE_TAG")
+  mapfile -t args <<<"$text"
   args+=("-var=pr_number=${PR_NUMBER}" "$(secret_var_arg "$db_arn" "$redis_arn")")
   PRE_MIGRATE_COMMAND=$(jq -cn --arg code "$CREATE_DATABASE" '["python", "-c", $code]') apply_with_migration "${args[@]}"
   wait_for_rollouts
@@ -110,14 +112,16 @@ down() {
   require PR_NUMBER IMAGE_REPOSITORY STATE_BUCKET AWS_REGION
   check_pr_number "$PR_NUMBER"
   init_roots
-  local db_arn redis_arn bucket args
+  local db_arn redis_arn bucket args text state
   db_arn=$(existing_secret_arn "$(secret_name "$PR_NUMBER" database-url)")
   redis_arn=$(existing_secret_arn "$(secret_name "$PR_NUMBER" redis-url)")
   bucket=$(base_output .evidence_bucket_name.value)
 
-  if [[ -n "$(tf state list)" ]]; then
+  state=$(tf state list)
+  if [[ -n "$state" ]]; then
     run_migrate_task "$(jq -cn --arg code "$DROP_DATABASE" '["python", "-c", $code]')"
-    mapfile -t args < <(image_var_args "$TF_ROOT" "$IMAGE_REPOSITORY" "${IMAGE_TAG:-$PLACEHOLDER_TAG}")
+    text=$(image_var_args "$TF_ROOT" "$IMAGE_REPOSITORY" "${IMAGE_TAG:-$PLACEHOLDER_TAG}")
+    mapfile -t args <<<"$text"
     args+=("-var=pr_number=${PR_NUMBER}" "$(secret_var_arg "$db_arn" "$redis_arn")")
     log "terraform destroy preview pr-$PR_NUMBER"
     tf destroy -input=false -no-color -lock-timeout=5m -auto-approve "${args[@]}"
@@ -138,7 +142,8 @@ down() {
 
 reap() {
   require STATE_BUCKET GITHUB_REPOSITORY
-  local key number state failed=()
+  local keys key number state failed=()
+  keys=$(aws s3api list-objects-v2 --bucket "$STATE_BUCKET" --prefix preview/pr- --query 'Contents[].Key' --output text)
   while read -r key; do
     [[ "$key" =~ ^preview/pr-([0-9]+)\.tfstate$ ]] || continue
     number=${BASH_REMATCH[1]}
@@ -149,7 +154,7 @@ reap() {
     log "PR #$number is $state but its preview is still there: tearing it down"
     # A process of its own: errexit does not apply to a function called on the left of ||.
     PR_NUMBER=$number "$0" down || failed+=("$number")
-  done < <(aws s3api list-objects-v2 --bucket "$STATE_BUCKET" --prefix preview/pr- --query 'Contents[].Key' --output text | tr '\t' '\n')
+  done < <(tr '\t' '\n' <<<"$keys")
   ((${#failed[@]} == 0)) || fail "could not reap the previews of PRs ${failed[*]}"
 }
 

@@ -22,8 +22,9 @@ destroy() {
     previews=$(aws s3api list-objects-v2 --bucket "$STATE_BUCKET" --prefix preview/pr- --query 'Contents[].Key' --output text)
     [[ -z "$previews" || "$previews" == None ]] || fail "previews still exist ($previews): close their pull requests (or run the preview reaper) first"
   fi
-  local args
-  mapfile -t args < <(image_var_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$PLACEHOLDER_TAG")
+  local args text
+  text=$(image_var_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$PLACEHOLDER_TAG")
+  mapfile -t args <<<"$text"
   tf init -input=false -no-color
   log "terraform destroy $TF_ROOT"
   tf destroy -input=false -no-color -lock-timeout=5m -auto-approve "${args[@]}"
@@ -31,13 +32,15 @@ destroy() {
 
 backend() {
   require STATE_BUCKET
-  local key leftovers=()
+  local keys key content resources leftovers=()
+  keys=$(aws s3api list-objects-v2 --bucket "$STATE_BUCKET" --query 'Contents[].Key' --output text)
   while read -r key; do
     [[ "$key" == *.tfstate ]] || continue
-    if aws s3 cp "s3://${STATE_BUCKET}/${key}" - --only-show-errors | jq -e '(.resources // []) | length > 0' >/dev/null; then
-      leftovers+=("$key")
-    fi
-  done < <(aws s3api list-objects-v2 --bucket "$STATE_BUCKET" --query 'Contents[].Key' --output text | tr '\t' '\n')
+    # Captured first: an unreadable state must stop the cleanup, not count as empty.
+    content=$(aws s3 cp "s3://${STATE_BUCKET}/${key}" - --only-show-errors)
+    resources=$(jq '(.resources // []) | length' <<<"$content")
+    ((resources == 0)) || leftovers+=("$key")
+  done < <(tr '\t' '\n' <<<"$keys")
   ((${#leftovers[@]} == 0)) || fail "state still holds resources, destroy them first: ${leftovers[*]}"
 
   log "empty s3://$STATE_BUCKET (every version and delete marker)"

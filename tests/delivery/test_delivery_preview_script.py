@@ -91,6 +91,13 @@ def test_up_refuses_when_another_open_preview_has_the_same_redis_database(previe
     assert not any(call.startswith("terraform") for call in calls)
 
 
+def test_up_stops_when_the_open_pull_requests_cannot_be_listed(preview):
+    preview.fake.joinpath("gh_fails").write_text("")
+    result, calls, _ = preview("up")
+    assert result.returncode != 0
+    assert not any(call.startswith("terraform") for call in calls)
+
+
 def test_down_drops_the_database_before_destroying_then_deletes_files_secrets_and_state(preview):
     preview.fake.joinpath("state").write_text("module.web.aws_ecs_service.this\n")
     result, calls, _ = preview("down")
