@@ -40,6 +40,12 @@ BREAKS = [
         "run: IMAGE_TAG=${{ inputs.image_tag }} .github/scripts/deploy.sh",
     ),
     (
+        "run-expressions",
+        "preview.yml",
+        "const { PREVIEW_URL, RESULT, HEAD_SHA, RUN_URL } = process.env;",
+        "const PREVIEW_URL = '${{ needs.deploy.outputs.url }}';",
+    ),
+    (
         "no-static-keys",
         "deploy.yml",
         "          role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}\n",

@@ -69,6 +69,8 @@ def _check_workflow(name: str, text: str) -> list[str]:
         for index, step in enumerate(_steps(job)):
             if "${{" in str(step.get("run", "")):
                 problems.append(f"run-expressions: {where} step {index + 1} puts ${{{{ }}}} into run: (use env:)")
+            if "${{" in str((step.get("with") or {}).get("script", "")):
+                problems.append(f"run-expressions: {where} step {index + 1} puts ${{{{ }}}} into a script (use env:)")
             uses = str(step.get("uses", ""))
             if uses and not uses.startswith(("./", "docker://")) and not SHA_PIN.match(uses):
                 problems.append(f"pinned-actions: {where} uses {uses}, not a full commit SHA")
