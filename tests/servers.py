@@ -87,9 +87,9 @@ def moto_s3_server(workdir: Path) -> Iterator[str]:
         stop(process)
 
 
-def clamd_config(workdir: Path, port: int, *, stream_max_length: str | None = None) -> Path:
+def clamd_config(workdir: Path, port: int, *, overrides: dict[str, str] | None = None) -> Path:
     """The shipped worker/clamd/clamd.conf with this run's socket, folders and test signatures."""
-    overrides = {
+    settings: dict[str, str | None] = {
         "DatabaseDirectory": str(CLAMAV_TEST_DB),
         "TCPSocket": str(port),
         "TCPAddr": "127.0.0.1",
@@ -102,29 +102,30 @@ def clamd_config(workdir: Path, port: int, *, stream_max_length: str | None = No
         "LocalSocketGroup": None,
         "LocalSocketMode": None,
     }
-    if stream_max_length:
-        overrides["StreamMaxLength"] = stream_max_length
+    settings.update(overrides or {})
     lines = []
     for line in SHIPPED_CLAMD_CONF.read_text().splitlines():
         key = line.split(None, 1)[0] if line.strip() and not line.lstrip().startswith("#") else None
-        if key in overrides:
+        if key in settings:
             continue
         lines.append(line)
-    lines += [f"{key} {value}" for key, value in overrides.items() if value is not None]
+    lines += [f"{key} {value}" for key, value in settings.items() if value is not None]
     path = workdir / "clamd.conf"
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
 @contextlib.contextmanager
-def clamd_server(workdir: Path, *, stream_max_length: str | None = None) -> Iterator[str]:
-    """clamd with the shipped config and the test signature database; yields tcp://127.0.0.1:PORT."""
+def clamd_server(workdir: Path, *, overrides: dict[str, str] | None = None) -> Iterator[str]:
+    """clamd with the shipped config and the test signature database; yields tcp://127.0.0.1:PORT.
+
+    `overrides` replaces lines of the shipped config (e.g. smaller limits)."""
     program = _program("clamd", Path("/usr/sbin/clamd"))
     if program is None:
         unavailable("clamd is not installed (apt-get install clamav-daemon)")
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    config = clamd_config(workdir, port, stream_max_length=stream_max_length)
+    config = clamd_config(workdir, port, overrides=overrides)
     log = workdir / "clamd.log"
     process = subprocess.Popen(
         [program, "--config-file", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
