@@ -151,9 +151,9 @@ class Settings(BaseSettings):
     # -- worker / broker ----------------------------------------------------------------------
     celery_broker_url: str = Field(default="", repr=False)  # empty = REDIS_URL, else a local folder
     celery_result_backend: str = Field(default="", repr=False)  # empty = results are not kept
-    task_time_limit_seconds: int = Field(default=900, ge=10)
+    task_time_limit_seconds: int = Field(default=900, ge=1)
     # Redis re-delivers an unacknowledged task after this long: it must outlast the longest task.
-    broker_visibility_timeout_seconds: int = Field(default=3600, ge=60)
+    broker_visibility_timeout_seconds: int = Field(default=3600, ge=5)
     # Publishing (from a web request, after commit) gives up after this; the outbox keeps the message.
     broker_publish_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     task_max_retries: int = Field(default=5, ge=0, le=50)

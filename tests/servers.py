@@ -135,3 +135,64 @@ def clamd_server(workdir: Path, *, overrides: dict[str, str] | None = None) -> I
         yield f"tcp://127.0.0.1:{port}"
     finally:
         stop(process)
+
+
+def redis_url_or_skip(url: str) -> str:
+    """`url` when a Redis answers there; otherwise skip (fail under CI=true)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        unavailable(f"Redis not reachable at {url}: {error}")
+    finally:
+        client.close()
+    return url
+
+
+class CeleryWorker:
+    """`celery --app worker.celery_app worker` as a child process, as the container runs it."""
+
+    def __init__(self, workdir: Path, environment: dict[str, str], *, queue: str, pool: str = "prefork") -> None:
+        self.log = workdir / f"worker-{queue}.log"
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/root"),
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(TESTS / "worker")]),
+            "DATA_DIR": str(workdir),
+            **environment,
+        }
+        command = [
+            sys.executable, "-m", "celery", "--app", "worker.celery_app", "worker",
+            "--loglevel", "INFO", "--pool", pool, "--concurrency", "1", "--queues", queue,
+            "--include", "celery_test_tasks", "--hostname", f"{queue}@%h",
+            "--without-gossip", "--without-mingle",
+        ]  # fmt: skip
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_until_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if " ready." in self.output():
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"celery worker exited with {self.process.returncode}:\n{self.output()[-3000:]}")
+            time.sleep(0.1)
+        raise RuntimeError(f"celery worker not ready within {timeout} s:\n{self.output()[-3000:]}")
+
+    def children(self) -> list[int]:
+        path = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+
+    def stop(self) -> None:
+        stop(self.process, timeout=30)
