@@ -151,6 +151,40 @@ def test_a_killed_worker_process_hands_its_task_back(start_worker, publisher, qu
     assert (markers / "finished").read_text() == "2"  # the second delivery finished it
 
 
+def test_the_embedded_default_runs_a_real_worker_without_a_broker_server(tmp_path):
+    """No CELERY_BROKER_URL, no REDIS_URL: kombu's filesystem transport under DATA_DIR/broker."""
+    data = tmp_path / "data"
+    data.mkdir()
+    worker = CeleryWorker(data, {"DATA_DIR": str(data)}, queue="celery")
+    try:
+        worker.wait_until_ready()
+        app = make_celery(Settings(data_dir=str(data)))
+        markers = tmp_path / "markers"
+        markers.mkdir()
+        app.send_task("incident_tracker.test.slow", args=(str(markers), 0))
+        _wait_for(lambda: (markers / "finished").exists(), "the task to run on the filesystem broker")
+    finally:
+        worker.stop()
+    assert worker.process.returncode == 0
+
+
+def test_beat_starts_from_the_same_settings(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    command = [sys.executable, "-m", "celery", "--app", "worker.celery_app", "beat", "--loglevel", "INFO",
+               "--schedule", str(tmp_path / "celerybeat-schedule")]  # fmt: skip
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO_ROOT), "DATA_DIR": str(data)}
+    log = tmp_path / "beat.log"
+    with log.open("wb") as out:
+        beat = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_for(lambda: "beat: Starting..." in log.read_text(), "beat to start")
+    finally:
+        beat.send_signal(signal.SIGTERM)
+        beat.wait(timeout=30)
+    assert "Traceback" not in log.read_text()
+
+
 def test_a_production_worker_refuses_to_start_without_scanning(tmp_path, redis_url):
     env = {
         "APP_ENV": "production",
