@@ -70,6 +70,26 @@ def _program(name: str, *candidates: Path) -> str | None:
     return shutil.which(name)
 
 
+S3_TEST_BUCKET = "evidence-test"
+
+
+@pytest.fixture(scope="session", name="s3_endpoint")
+def s3_endpoint_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`s3_endpoint`: a moto S3 server for the whole run, with S3_TEST_BUCKET created; its URL.
+
+    Import `s3_endpoint_fixture` into a conftest or test module to use it."""
+    import boto3
+
+    with pytest.MonkeyPatch.context() as patch:
+        # boto3 reads its credential chain itself; moto accepts any.
+        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
+        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        with moto_s3_server(tmp_path_factory.mktemp("moto")) as endpoint:
+            boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket=S3_TEST_BUCKET)
+            yield endpoint
+
+
 @contextlib.contextmanager
 def moto_s3_server(workdir: Path) -> Iterator[str]:
     """moto in server mode; yields its endpoint URL (http://127.0.0.1:PORT)."""

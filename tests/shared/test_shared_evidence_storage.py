@@ -6,11 +6,10 @@ import hashlib
 import io
 import os
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from servers import moto_s3_server
+from servers import S3_TEST_BUCKET, s3_endpoint_fixture  # noqa: F401 - provides the s3_endpoint fixture
 
 from shared.config import Settings
 from shared.evidence import tags
@@ -28,20 +27,7 @@ from shared.evidence.storage import (
 )
 
 MIB = 1024 * 1024
-BUCKET = "evidence-test"
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with pytest.MonkeyPatch.context() as patch:
-        # boto3 reads its credential chain itself; moto accepts any.
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        with moto_s3_server(tmp_path_factory.mktemp("moto")) as endpoint:
-            client = S3Storage(bucket=BUCKET, endpoint_url=endpoint, region="us-east-1").client
-            client.create_bucket(Bucket=BUCKET)
-            yield endpoint
+BUCKET = S3_TEST_BUCKET
 
 
 @pytest.fixture(params=["s3", "local"])

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from servers import clamd_server
+from servers import clamd_server, s3_endpoint_fixture  # noqa: F401 - provides the s3_endpoint fixture
 
 
 @pytest.fixture(scope="session")
