@@ -158,6 +158,7 @@ class Settings(BaseSettings):
     broker_publish_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     task_max_retries: int = Field(default=5, ge=0, le=50)
     metrics_environment: str = ""  # EMF "Environment" dimension; empty = APP_ENV
+    metrics_interval_seconds: int = Field(default=60, ge=1, le=3600)  # how often the beat measures the queue
 
     # -- email --------------------------------------------------------------------------------
     smtp_host: str = ""  # empty = email notifications are logged, not sent

@@ -12,13 +12,16 @@ message published by name from the outbox keeps finding its task whatever the mo
 from __future__ import annotations
 
 import sys
+import time
 from typing import Any
 
 from celery import Celery, signals
 from kombu import Queue
 
+from shared import metrics
 from shared.config import Settings, SettingsError
 from shared.metrics import DEFAULT_QUEUE
+from worker.metrics import QueueMetricsPublisher, emf_record, emit
 
 TASK_MODULES = ("worker.tasks.system",)
 # Exponential backoff between retries is capped here: a countdown is held by Redis like any
@@ -128,6 +131,43 @@ def _refuse_an_unsafe_start(sender: Any = None, **_: Any) -> None:
         settings.check_worker_can_start()
     except SettingsError as error:
         raise SystemExit(f"Incident Tracker worker cannot start: {error}") from None
+
+
+@signals.before_task_publish.connect
+def _stamp_publish_time(headers: dict | None = None, **_: Any) -> None:
+    # The beat measures OldestMessageAgeSeconds from this header.
+    if headers is not None:
+        headers.setdefault(metrics.HEADER_PUBLISHED_AT, time.time())
+
+
+@signals.beat_init.connect
+def _start_queue_metrics(sender: Any = None, **_: Any) -> None:
+    settings = getattr(getattr(sender, "app", None), "conf", {}).get("incident_tracker_settings")
+    if settings is None or not settings.effective_broker_url.startswith(("redis://", "rediss://")):
+        return  # the embedded default's folder broker has no autoscaling to feed
+    QueueMetricsPublisher(
+        broker_url=settings.effective_broker_url,
+        environment=settings.effective_metrics_environment,
+        queues=(DEFAULT_QUEUE,),
+        interval=settings.metrics_interval_seconds,
+    ).start()
+
+
+@signals.task_failure.connect
+def _count_task_failure(sender: Any = None, **_: Any) -> None:
+    # Sent when a task failed for good (a retry sends task_retry instead).
+    settings = getattr(getattr(sender, "app", None), "conf", {}).get("incident_tracker_settings")
+    if settings is None:
+        return
+    delivery = getattr(sender.request, "delivery_info", None) or {}
+    queue = delivery.get("routing_key") or DEFAULT_QUEUE
+    emit(
+        emf_record(
+            environment=settings.effective_metrics_environment,
+            queue=queue,
+            values={metrics.METRIC_TASK_FAILURES: 1},
+        )
+    )
 
 
 def _app_from_environment() -> Celery:

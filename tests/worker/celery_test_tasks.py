@@ -22,3 +22,8 @@ def slow(marker_dir: str, seconds: float) -> str:
     time.sleep(seconds)
     (folder / "finished").write_text(str(runs))
     return "done"
+
+
+@idempotent_task(app, name="incident_tracker.test.fail", max_retries=0)
+def fail() -> None:
+    raise RuntimeError("this task always fails")

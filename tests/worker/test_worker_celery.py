@@ -7,6 +7,7 @@ every test uses a queue of its own and deletes only its own keys.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -123,6 +124,16 @@ def test_a_real_worker_round_trips_tasks(start_worker, publisher, queue):
     answer = publisher.send_task(PING, queue=queue).get(timeout=30)
     assert answer["pong"] is True and answer["scanning_enabled"] is False
     assert publisher.send_task("incident_tracker.test.add", args=(2, 3), queue=queue).get(timeout=30) == 5
+
+
+def test_a_task_that_fails_for_good_is_counted(start_worker, publisher, queue):
+    worker = start_worker(queue, METRICS_ENVIRONMENT="pr-7")
+    with pytest.raises(RuntimeError):
+        publisher.send_task("incident_tracker.test.fail", queue=queue).get(timeout=30, propagate=True)
+    _wait_for(lambda: '"TaskFailures":1' in worker.output(), "the TaskFailures EMF line")
+    (line,) = [line for line in worker.output().splitlines() if '"TaskFailures":1' in line]
+    record = json.loads(line)
+    assert (record["Environment"], record["Queue"]) == ("pr-7", queue)
 
 
 def test_sigterm_lets_the_running_task_finish(start_worker, publisher, queue, tmp_path):
