@@ -44,7 +44,7 @@ _URL_FIELDS = ("database_url", "redis_url", "celery_broker_url", "celery_result_
 
 # Read by libraries or process managers rather than by Settings; listed so the compose and
 # Terraform contract tests accept them. boto3 reads the AWS credential chain itself (ECS
-# task roles need none of these; MinIO in compose does), gunicorn_conf.py its own.
+# task roles need none of these; MinIO in compose does), gunicorn_conf.py and Celery their own.
 EXTERNAL_ENVIRONMENT_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -55,6 +55,7 @@ EXTERNAL_ENVIRONMENT_VARIABLES = (
     "WEB_CONCURRENCY",
     "WEB_THREADS",
     "FORWARDED_ALLOW_IPS",
+    "REMAP_SIGTERM",  # Celery: SIGQUIT makes SIGTERM a soft shutdown (see WORKER_SOFT_SHUTDOWN_SECONDS)
 )
 
 _CLAMD_TCP = re.compile(r"^tcp://(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
@@ -157,6 +158,9 @@ class Settings(BaseSettings):
     # Publishing (from a web request, after commit) gives up after this; the outbox keeps the message.
     broker_publish_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     task_max_retries: int = Field(default=5, ge=0, le=50)
+    # On SIGTERM (with REMAP_SIGTERM=SIGQUIT) running tasks get this long to finish before
+    # unfinished ones go back to the queue; keep it under ECS's stopTimeout (120 s).
+    worker_soft_shutdown_seconds: float = Field(default=90.0, ge=0, le=600)
     metrics_environment: str = ""  # EMF "Environment" dimension; empty = APP_ENV
     metrics_interval_seconds: int = Field(default=60, ge=1, le=3600)  # how often the beat measures the queue
 

@@ -86,6 +86,12 @@ def make_celery(settings: Settings) -> Celery:
         # The worker itself waits for Redis to come back (start-up included) rather than exit.
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
+        # ECS stops a task with SIGTERM, then SIGKILL after stopTimeout. With REMAP_SIGTERM=SIGQUIT
+        # in the environment SIGTERM starts a soft shutdown: running tasks get this long to
+        # finish, then unfinished late-ack tasks go straight back to Redis, instead of waiting
+        # out the visibility timeout after the SIGKILL. Without it, SIGTERM is a warm shutdown
+        # that waits for running tasks however long they take.
+        worker_soft_shutdown_timeout=settings.worker_soft_shutdown_seconds,
         # Unacknowledged late-ack tasks are redelivered after a broker connection loss anyway;
         # cancelling them stops the same task running twice at once.
         worker_cancel_long_running_tasks_on_connection_loss=True,

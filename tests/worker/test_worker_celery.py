@@ -149,6 +149,24 @@ def test_sigterm_lets_the_running_task_finish(start_worker, publisher, queue, tm
     assert "Warm shutdown" in worker.output() or "warm shutdown" in worker.output().lower()
 
 
+def test_sigterm_as_soft_shutdown_hands_a_long_task_back_in_time(start_worker, publisher, queue, tmp_path):
+    """REMAP_SIGTERM=SIGQUIT (as the worker container runs): a task that cannot finish within
+    WORKER_SOFT_SHUTDOWN_SECONDS goes back to the queue, and the next worker completes it."""
+    worker = start_worker(queue, REMAP_SIGTERM="SIGQUIT", WORKER_SOFT_SHUTDOWN_SECONDS="2")
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    result = publisher.send_task("incident_tracker.test.slow", args=(str(markers), 6), queue=queue)
+    _wait_for(lambda: (markers / "started-1").exists(), "the task to start")
+    stopped_at = time.monotonic()
+    worker.process.send_signal(signal.SIGTERM)
+    worker.process.wait(timeout=60)
+    assert time.monotonic() - stopped_at < 6, "stopped only after the task would have finished"
+    assert not (markers / "finished").exists()
+    start_worker(queue)  # the replacement task
+    assert result.get(timeout=60) == "done"
+    assert (markers / "finished").read_text() == "2"
+
+
 def test_a_killed_worker_process_hands_its_task_back(start_worker, publisher, queue, tmp_path):
     """kill -9 of the process running a late-ack task: the task runs again and completes."""
     worker = start_worker(queue)
