@@ -217,3 +217,38 @@ def test_make_storage_follows_the_settings(tmp_path):
         Settings(storage_backend="s3", s3_bucket="b", s3_key_prefix="pr-7/", s3_endpoint_url="http://127.0.0.1:1")
     )
     assert isinstance(s3, S3Storage) and (s3.bucket, s3.key_prefix) == ("b", "pr-7/")
+
+
+class _Zeros(io.RawIOBase):
+    """`size` bytes produced on demand: the upload must not need them all in memory."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        count = min(len(buffer), self.left)
+        buffer[:count] = b"\0" * count
+        self.left -= count
+        return count
+
+
+def _peak_memory_of_put(storage, size: int) -> int:
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        stored = storage.put(new_key(tags.PREFIX_INCOMING), _Zeros(size))
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        assert stored.size == size
+
+
+def test_memory_does_not_grow_with_the_file_size(storage):
+    small, large = _peak_memory_of_put(storage, 40 * MIB), _peak_memory_of_put(storage, 120 * MIB)
+    assert large < small + 4 * MIB, f"peak {small / MIB:.1f} MiB for 40 MiB, {large / MIB:.1f} MiB for 120 MiB"
+    # S3 (5 MiB parts, 4 in flight): measured ~36 MiB, about 7 parts; local disk: one 1 MiB buffer.
+    assert large < 48 * MIB
