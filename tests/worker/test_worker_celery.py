@@ -155,13 +155,11 @@ def test_sigterm_as_soft_shutdown_hands_a_long_task_back_in_time(start_worker, p
     worker = start_worker(queue, REMAP_SIGTERM="SIGQUIT", WORKER_SOFT_SHUTDOWN_SECONDS="2")
     markers = tmp_path / "markers"
     markers.mkdir()
-    result = publisher.send_task("incident_tracker.test.slow", args=(str(markers), 6), queue=queue)
+    result = publisher.send_task("incident_tracker.test.slow", args=(str(markers), 8), queue=queue)
     _wait_for(lambda: (markers / "started-1").exists(), "the task to start")
-    stopped_at = time.monotonic()
     worker.process.send_signal(signal.SIGTERM)
     worker.process.wait(timeout=60)
-    assert time.monotonic() - stopped_at < 6, "stopped only after the task would have finished"
-    assert not (markers / "finished").exists()
+    assert not (markers / "finished").exists(), "the worker waited for the task instead of handing it back"
     start_worker(queue)  # the replacement task
     assert result.get(timeout=60) == "done"
     assert (markers / "finished").read_text() == "2"
