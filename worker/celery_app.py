@@ -49,15 +49,16 @@ def make_celery(settings: Settings) -> Celery:
     }
     if broker_url.startswith("filesystem://"):
         # The embedded default: a broker that needs no server, kept in DATA_DIR/broker.
-        queue = settings.broker_data_dir / "queue"
-        processed = settings.broker_data_dir / "processed"
-        queue.mkdir(parents=True, exist_ok=True)
-        processed.mkdir(parents=True, exist_ok=True)
+        folders = {name: settings.broker_data_dir / name for name in ("queue", "processed", "control")}
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
         transport_options = {
-            "data_folder_in": str(queue),
-            "data_folder_out": str(queue),
-            "processed_folder": str(processed),
+            "data_folder_in": str(folders["queue"]),
+            "data_folder_out": str(folders["queue"]),
+            "processed_folder": str(folders["processed"]),
             "store_processed": False,
+            # Exchange tables too (kombu's default is ./control, in whatever the working directory is).
+            "control_folder": str(folders["control"]),
         }
     app.conf.update(
         broker_url=broker_url,

@@ -193,6 +193,8 @@ def test_the_embedded_default_runs_a_real_worker_without_a_broker_server(tmp_pat
     finally:
         worker.stop()
     assert worker.process.returncode == 0
+    assert (data / "broker" / "control").is_dir()
+    assert not (REPO_ROOT / "control").exists()  # nothing written to the working directory
 
 
 def test_beat_starts_from_the_same_settings(tmp_path):
