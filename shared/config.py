@@ -50,6 +50,10 @@ EXTERNAL_ENVIRONMENT_VARIABLES = (
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",
     "AWS_DEFAULT_REGION",
+    # boto3 reads these too; prefer S3_ENDPOINT_URL, which also switches to path-style
+    # addressing (MinIO and moto serve buckets by path, not by virtual host).
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
     "BIND",
     "PORT",
     "WEB_CONCURRENCY",
