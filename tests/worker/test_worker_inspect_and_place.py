@@ -13,9 +13,9 @@ from samples import EICAR, gif_js_polyglot, image_bytes, minimal_pe, png_bomb
 from servers import S3_TEST_BUCKET, free_port
 
 from shared.evidence import tags
-from shared.evidence.storage import LocalStorage, S3Storage, new_key, rekey
+from shared.evidence.storage import LocalStorage, ObjectNotFound, S3Storage, new_key, rekey
 from worker.processing.inspect import inspect_file
-from worker.processing.placement import object_tags, place, retag, spool
+from worker.processing.placement import locate, object_tags, place, retag, spool
 from worker.processing.scanner import ClamdScanner
 
 ELF = open("/bin/true", "rb").read()  # noqa: SIM115 - read once at import
@@ -127,6 +127,18 @@ def test_placing_twice_is_harmless(storage, process):
     again = place(storage, key, inspection, closed=False, legal_hold=False)  # a redelivered task
     assert again.key == placement.key
     assert storage.get_tags(placement.key)[tags.TAG_SCAN_STATUS] == "clean"
+
+
+def test_a_redelivered_task_finds_the_object_where_the_first_delivery_left_it(storage, process):
+    key, _, placement = process("app.log", b"fine\n")
+    assert locate(storage, key) == placement.key
+    _, _, quarantined = process("notes.txt", EICAR)
+    assert locate(storage, rekey(quarantined.key, tags.PREFIX_INCOMING)) == quarantined.key
+    fresh = new_key(tags.PREFIX_INCOMING)
+    storage.put(fresh, io.BytesIO(b"x"))
+    assert locate(storage, fresh) == fresh
+    with pytest.raises(ObjectNotFound):
+        locate(storage, new_key(tags.PREFIX_INCOMING))
 
 
 def test_close_and_legal_hold_retag_without_losing_the_scan_status(storage, process):

@@ -55,6 +55,16 @@ def spool(storage: Storage, key: str, directory: Path | str | None = None) -> Pa
     return Path(handle.name)
 
 
+def locate(storage: Storage, incoming_key: str) -> str:
+    """Where the object uploaded as `incoming_key` is now: a redelivered task whose earlier
+    delivery moved it but crashed before recording the verdict finds it again here."""
+    for prefix in (tags.PREFIX_INCOMING, tags.PREFIX_EVIDENCE, tags.PREFIX_QUARANTINE):
+        key = rekey(incoming_key, prefix)
+        if storage.exists(key):
+            return key
+    raise ObjectNotFound(incoming_key)
+
+
 def place(storage: Storage, incoming_key: str, inspection: Inspection, *, closed: bool, legal_hold: bool) -> Placement:
     """Move the uploaded object where its verdict sends it, tagged; store its thumbnail."""
     object_tag_set = object_tags(inspection.status, closed=closed, legal_hold=legal_hold)
