@@ -130,7 +130,12 @@ class Storage(Protocol):
         content_type: str = "application/octet-stream",
         tags: Mapping[str, str] | None = None,
         max_bytes: int | None = None,
-    ) -> StoredObject: ...
+    ) -> StoredObject:
+        """Stream `stream` to `key`; TooLarge past `max_bytes`, leaving nothing behind.
+
+        The web app passes no `tags`: on S3 a PutObject with tags needs s3:PutObjectTagging,
+        which the bucket policy grants only to the worker role."""
+        ...
 
     def open(self, key: str) -> contextlib.AbstractContextManager[BinaryIO]: ...
 
