@@ -1,87 +1,269 @@
 """One settings object, read from the environment and validated at start-up.
 
 Nothing else in the project reads os.environ: web, worker, CLI and tests all build a
-Settings (tests pass overrides) and hand it down.
+Settings (tests pass overrides) and hand it down. `Settings.from_env()` reads the process
+environment (or a mapping given to it); `Settings(**values)` takes only the values given and
+the defaults, so a test never picks up a variable from the shell it runs in.
+
+Every field is the lower-case name of its environment variable (`PAGE_SIZE` -> `page_size`);
+`known_environment_variables()` lists them for the Terraform and compose contract tests.
+A wrong value stops start-up with `SettingsError`, one line naming the variable.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
-from dataclasses import dataclass, field, fields, replace
+import re
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.sources.utils import parse_env_vars
 
 ENVIRONMENTS = ("development", "test", "production")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var"
+MIB = 1024 * 1024
+
+# Values never shown in repr, str or an error message.
+SECRET_FIELDS = (
+    "secret_key",
+    "database_url",
+    "redis_url",
+    "demo_password",
+    "smtp_password",
+    "celery_broker_url",
+    "celery_result_backend",
+)
+# URLs among them: shown with the password replaced, so a log still says which host is used.
+_URL_FIELDS = ("database_url", "redis_url", "celery_broker_url", "celery_result_backend")
+
+# Read by libraries or process managers rather than by Settings; listed so the compose and
+# Terraform contract tests accept them. boto3 reads the AWS credential chain itself (ECS
+# task roles need none of these; MinIO in compose does), gunicorn_conf.py and Celery their own.
+EXTERNAL_ENVIRONMENT_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    # boto3 reads these too; prefer S3_ENDPOINT_URL, which also switches to path-style
+    # addressing (MinIO and moto serve buckets by path, not by virtual host).
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "BIND",
+    "PORT",
+    "WEB_CONCURRENCY",
+    "WEB_THREADS",
+    "FORWARDED_ALLOW_IPS",
+    "REMAP_SIGTERM",  # Celery: SIGQUIT makes SIGTERM a soft shutdown (see WORKER_SOFT_SHUTDOWN_SECONDS)
+)
+
+_CLAMD_TCP = re.compile(r"^tcp://(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
+_KEY_PREFIX = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._\-]*/)*$")
 
 
 class SettingsError(RuntimeError):
     """A setting is missing or wrong; the message names it."""
 
 
-def _bool(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
+def parse_clamd_address(address: str) -> tuple[Any, ...]:
+    """`tcp://host:port` -> ("tcp", host, port); `unix:///path` or `/path` -> ("unix", path)."""
+    match = _CLAMD_TCP.match(address)
+    if match:
+        port = int(match["port"])
+        if 0 < port < 65536:
+            return ("tcp", match["host"].strip("[]"), port)
+    path = address.removeprefix("unix://")
+    if path.startswith("/"):
+        return ("unix", path)
+    raise SettingsError(f"CLAMD_ADDRESS must be tcp://HOST:PORT or unix:///path/to/clamd.sock, got {address!r}")
 
 
-@dataclass(frozen=True)
-class Settings:
-    app_env: str = "development"
-    secret_key: str = field(default="", repr=False)
-    database_url: str = field(default="", repr=False)
-    redis_url: str = field(default="", repr=False)
+def _mask_url(url: str) -> str:
+    if not url:
+        return ""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.hostname or ""
+        netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        return "***"
+
+
+# The mapping `from_env` reads. Unset (the default) means: no environment at all, only the
+# values passed to Settings(...) and the defaults.
+_ENVIRON: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("settings_environ", default=None)
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source, reading the mapping `from_env` was given."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        environ = _ENVIRON.get() or {}
+        return parse_env_vars(environ, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", env_ignore_empty=True, validate_default=True)
+
+    # -- core ---------------------------------------------------------------------------------
+    app_env: Literal["development", "test", "production"] = "development"
+    secret_key: str = Field(default="", repr=False)
+    database_url: str = Field(default="", repr=False)
+    # Login rate limits (shared by all web tasks), and the task queue unless CELERY_BROKER_URL.
+    redis_url: str = Field(default="", repr=False)
     data_dir: str = str(DEFAULT_DATA_DIR)
-    log_format: str = ""  # "json" or "text"; empty = json in production, text elsewhere
+    log_format: Literal["", "json", "text"] = ""  # empty = json in production, text elsewhere
     log_level: str = "INFO"
     rate_limit_login: str = "10 per minute"
-    session_lifetime_hours: int = 12
-    page_size: int = 50
-    demo_password: str = field(default="", repr=False)
+    session_lifetime_hours: int = Field(default=12, ge=1, le=24 * 30)
+    page_size: int = Field(default=50, ge=1, le=500)
+    demo_password: str = Field(default="", repr=False)
     base_url: str = "http://127.0.0.1:8000"
     # How many reverse proxies (the ALB) stand in front of the app. Their X-Forwarded-For /
     # X-Forwarded-Proto are trusted for exactly that many hops, so rate limits see the
     # client's address rather than the load balancer's.
-    trusted_proxies: int = 0
+    trusted_proxies: int = Field(default=0, ge=0, le=5)
 
-    # env var name -> field name; every setting is documented in README "Settings".
-    ENV_NAMES = {
-        "APP_ENV": "app_env",
-        "SECRET_KEY": "secret_key",
-        "DATABASE_URL": "database_url",
-        "REDIS_URL": "redis_url",
-        "DATA_DIR": "data_dir",
-        "LOG_FORMAT": "log_format",
-        "LOG_LEVEL": "log_level",
-        "RATE_LIMIT_LOGIN": "rate_limit_login",
-        "SESSION_LIFETIME_HOURS": "session_lifetime_hours",
-        "PAGE_SIZE": "page_size",
-        "DEMO_PASSWORD": "demo_password",
-        "BASE_URL": "base_url",
-        "TRUSTED_PROXIES": "trusted_proxies",
-    }
+    # -- evidence storage ---------------------------------------------------------------------
+    storage_backend: Literal["local", "s3"] = "local"
+    local_storage_path: str = ""  # empty = DATA_DIR/evidence
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""  # moto's server or MinIO; empty = AWS
+    s3_key_prefix: str = ""  # previews share a bucket under "pr-<n>/"
+    aws_region: str = ""  # empty = boto3's own resolution (AWS_DEFAULT_REGION, instance metadata)
+    presigned_url_ttl_seconds: int = Field(default=60, ge=5, le=3600)
+    # Uploads have their own limit; the rest of the app keeps its small request limit.
+    upload_max_bytes: int = Field(default=200 * MIB, ge=1)
+    # Streaming puts to S3 send parts of this size; memory per upload stays near one part.
+    s3_multipart_chunk_bytes: int = Field(default=8 * MIB, ge=5 * MIB, le=512 * MIB)
+
+    # -- scanning -----------------------------------------------------------------------------
+    scanning_enabled: bool = False
+    clamd_address: str = ""  # tcp://127.0.0.1:3310 or unix:///run/clamav/clamd.ctl
+    clamd_timeout_seconds: int = Field(default=120, ge=1, le=3600)
+    # Production refuses to run the worker with scanning off unless this says it is deliberate.
+    allow_unscanned_evidence: bool = False
+
+    # -- worker / broker ----------------------------------------------------------------------
+    celery_broker_url: str = Field(default="", repr=False)  # empty = REDIS_URL, else a local folder
+    celery_result_backend: str = Field(default="", repr=False)  # empty = results are not kept
+    task_time_limit_seconds: int = Field(default=900, ge=1)
+    # Redis re-delivers an unacknowledged task after this long: it must outlast the longest task.
+    broker_visibility_timeout_seconds: int = Field(default=3600, ge=5)
+    # Publishing (from a web request, after commit) gives up after this; the outbox keeps the message.
+    broker_publish_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    task_max_retries: int = Field(default=5, ge=0, le=50)
+    # On SIGTERM (with REMAP_SIGTERM=SIGQUIT) running tasks get this long to finish before
+    # unfinished ones go back to the queue; keep it under ECS's stopTimeout (120 s).
+    worker_soft_shutdown_seconds: float = Field(default=90.0, ge=0, le=600)
+    metrics_environment: str = ""  # EMF "Environment" dimension; empty = APP_ENV
+    metrics_interval_seconds: int = Field(default=60, ge=1, le=3600)  # how often the beat measures the queue
+
+    # -- email --------------------------------------------------------------------------------
+    smtp_host: str = ""  # empty = email notifications are logged, not sent
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_from: str = "incident-tracker@localhost"
+    smtp_username: str = ""
+    smtp_password: str = Field(default="", repr=False)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise SettingsError(_describe(error)) from None
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit values win over the environment; no .env files, no secrets directory.
+        return (init_settings, _MappingEnvSource(settings_cls, env_ignore_empty=True))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from environment variables (plus explicit overrides) and validate."""
-        environ = os.environ if environ is None else environ
-        types = {f.name: f.type for f in fields(cls)}
-        values: dict[str, object] = {}
-        for env_name, attr in cls.ENV_NAMES.items():
-            raw = environ.get(env_name)
-            if raw is None or raw == "":
-                continue
-            if types[attr] in ("int", int):
-                try:
-                    values[attr] = int(raw)
-                except ValueError:
-                    raise SettingsError(f"{env_name} must be a whole number, got {raw!r}") from None
-            else:
-                values[attr] = raw
-        values.update(overrides)
-        return cls(**values).validated()
+        token = _ENVIRON.set(os.environ if environ is None else environ)
+        try:
+            return cls(**overrides)
+        finally:
+            _ENVIRON.reset(token)
 
-    def with_overrides(self, **overrides) -> Settings:
-        return replace(self, **overrides).validated()
+    def with_overrides(self, **overrides: Any) -> Settings:
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self)(**{**values, **overrides})
 
+    def validated(self) -> Settings:
+        """Kept for callers that build Settings(...) by hand: construction already validated."""
+        return self
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        yield from super().__repr_args__()
+        for name in SECRET_FIELDS:
+            value = getattr(self, name)
+            yield name, (_mask_url(value) if name in _URL_FIELDS else ("***" if value else ""))
+
+    # -- cross-field checks -------------------------------------------------------------------
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        # SettingsError is not a ValueError, so pydantic lets it through with its message as is.
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise SettingsError("S3_BUCKET is required when STORAGE_BACKEND=s3")
+        if self.s3_key_prefix and not _KEY_PREFIX.match(self.s3_key_prefix):
+            raise SettingsError(f"S3_KEY_PREFIX must look like 'pr-42/' (ends with '/'), got {self.s3_key_prefix!r}")
+        if self.scanning_enabled:
+            if not self.clamd_address:
+                raise SettingsError("CLAMD_ADDRESS is required when SCANNING_ENABLED=true")
+            parse_clamd_address(self.clamd_address)
+        if self.broker_visibility_timeout_seconds <= self.task_time_limit_seconds:
+            raise SettingsError(
+                "BROKER_VISIBILITY_TIMEOUT_SECONDS must be longer than TASK_TIME_LIMIT_SECONDS"
+                " (else Redis hands a running task to a second worker)"
+            )
+        if self.is_production:
+            self._check_production()
+        return self
+
+    def _check_production(self) -> None:
+        if not self.secret_key:
+            raise SettingsError("SECRET_KEY is required when APP_ENV=production")
+        if len(self.secret_key) < 32:
+            raise SettingsError("SECRET_KEY must be at least 32 characters when APP_ENV=production")
+        if not self.database_url:
+            raise SettingsError("DATABASE_URL is required when APP_ENV=production")
+        if self.database_url.startswith("sqlite"):
+            raise SettingsError(
+                "DATABASE_URL must point at PostgreSQL when APP_ENV=production (SQLite is for the embedded default)"
+            )
+        if not self.redis_url:
+            raise SettingsError(
+                "REDIS_URL is required when APP_ENV=production"
+                " (login rate limits must be shared by every web task, not kept per process)"
+            )
+
+    def check_worker_can_start(self) -> None:
+        """The worker's extra start-up rule: production scans evidence unless told otherwise."""
+        if self.is_production and not self.scanning_enabled and not self.allow_unscanned_evidence:
+            raise SettingsError(
+                "SCANNING_ENABLED must be true when APP_ENV=production"
+                " (set ALLOW_UNSCANNED_EVIDENCE=true to serve unscanned files deliberately)"
+            )
+
+    # -- derived values -----------------------------------------------------------------------
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
@@ -101,24 +283,54 @@ class Settings:
         # Development gets a fixed key so a restart keeps people signed in; production must set one.
         return self.secret_key or "dev-only-insecure-secret-key"
 
-    def validated(self) -> Settings:
-        if self.app_env not in ENVIRONMENTS:
-            raise SettingsError(f"APP_ENV must be one of {', '.join(ENVIRONMENTS)}, got {self.app_env!r}")
-        if self.log_format not in ("", "json", "text"):
-            raise SettingsError(f"LOG_FORMAT must be 'json' or 'text', got {self.log_format!r}")
-        if not 0 <= self.trusted_proxies <= 5:
-            raise SettingsError("TRUSTED_PROXIES must be between 0 and 5")
-        if self.page_size < 1 or self.page_size > 500:
-            raise SettingsError("PAGE_SIZE must be between 1 and 500")
-        if self.is_production:
-            if not self.secret_key:
-                raise SettingsError("SECRET_KEY is required when APP_ENV=production")
-            if len(self.secret_key) < 32:
-                raise SettingsError("SECRET_KEY must be at least 32 characters when APP_ENV=production")
-            if not self.database_url:
-                raise SettingsError("DATABASE_URL is required when APP_ENV=production")
-            if self.database_url.startswith("sqlite"):
-                raise SettingsError(
-                    "DATABASE_URL must point at PostgreSQL when APP_ENV=production (SQLite is for the embedded default)"
-                )
-        return self
+    @property
+    def effective_local_storage_path(self) -> Path:
+        return Path(self.local_storage_path or Path(self.data_dir) / "evidence")
+
+    @property
+    def effective_broker_url(self) -> str:
+        """CELERY_BROKER_URL, else REDIS_URL, else kombu's filesystem transport (no server needed)."""
+        return self.celery_broker_url or self.redis_url or "filesystem://"
+
+    @property
+    def broker_data_dir(self) -> Path:
+        """Folder of the filesystem transport (the embedded default's broker)."""
+        return Path(self.data_dir) / "broker"
+
+    @property
+    def effective_metrics_environment(self) -> str:
+        return self.metrics_environment or self.app_env
+
+    @property
+    def clamd_endpoint(self) -> tuple[Any, ...]:
+        return parse_clamd_address(self.clamd_address)
+
+
+def known_environment_variables(*, include_external: bool = False) -> tuple[str, ...]:
+    """Every environment variable Settings reads (upper-case field names), sorted.
+
+    With include_external, also those read by libraries or gunicorn_conf.py instead
+    (EXTERNAL_ENVIRONMENT_VARIABLES)."""
+    names = {name.upper() for name in Settings.model_fields}
+    if include_external:
+        names.update(EXTERNAL_ENVIRONMENT_VARIABLES)
+    return tuple(sorted(names))
+
+
+def _describe(error: ValidationError) -> str:
+    """One line naming the first wrong variable, without echoing a secret."""
+    first = error.errors(include_url=False)[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    name = field.upper() or "settings"
+    if first["type"] == "extra_forbidden":
+        return f"{name} is not a known setting"
+    message = first["msg"]
+    if first["type"] in ("int_parsing", "int_from_float"):
+        message = "must be a whole number"
+    elif first["type"] == "bool_parsing":
+        message = "must be true or false"
+    else:
+        message = message[0].lower() + message[1:]
+    if field in SECRET_FIELDS:
+        return f"{name} is not valid: {message}"
+    return f"{name} is not valid: {message}, got {first.get('input')!r}"

@@ -13,3 +13,7 @@ DEFAULT_QUEUE = "celery"
 METRIC_QUEUE_DEPTH = "QueueDepth"  # messages waiting in the queue (Count)
 METRIC_OLDEST_MESSAGE_AGE = "OldestMessageAgeSeconds"  # age of the oldest waiting message (Seconds)
 METRIC_TASK_FAILURES = "TaskFailures"  # tasks that failed after their last retry (Count)
+
+# Message header every publisher sets to the publish time (Unix seconds, float): the beat
+# derives OldestMessageAgeSeconds from it (Redis keeps no enqueue time of its own).
+HEADER_PUBLISHED_AT = "published_at"

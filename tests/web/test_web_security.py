@@ -208,7 +208,9 @@ def test_session_cookie_is_httponly_and_samesite_lax_but_not_secure_in_test(clie
 
 @pytest.mark.postgres_only
 def test_production_cookie_is_secure_and_hsts_is_sent(make_app, users):
-    app = make_app(csrf=True, app_env="production")  # production as deployed: CSRF on, https only
+    # Production as deployed: CSRF on, https only, rate limits in Redis (production requires REDIS_URL;
+    # DB 11 keeps the limiter's keys away from other users of the shared server).
+    app = make_app(csrf=True, app_env="production", redis_url="redis://127.0.0.1:6379/11")
     assert app.config["SETTINGS"].is_production
     assert app.config["SESSION_COOKIE_SECURE"] is True
     client = app.test_client()

@@ -1,0 +1,189 @@
+"""The Celery app of the worker and the beat, built from the same Settings as the web app.
+
+Entry points (the container's command lines):
+
+    celery --app worker.celery_app worker --loglevel INFO
+    celery --app worker.celery_app beat --loglevel INFO --schedule /tmp/celerybeat-schedule
+
+Never imports web/. Tasks are named explicitly (`incident_tracker.<domain>.<action>`), so a
+message published by name from the outbox keeps finding its task whatever the module layout.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any
+
+from celery import Celery, signals
+from kombu import Queue
+
+from shared import metrics
+from shared.config import Settings, SettingsError
+from shared.metrics import DEFAULT_QUEUE
+from worker.metrics import QueueMetricsPublisher, emf_record, emit
+
+TASK_MODULES = ("worker.tasks.system",)
+# Exponential backoff between retries is capped here: a countdown is held by Redis like any
+# unacknowledged message, so it must stay well below the visibility timeout.
+RETRY_BACKOFF_MAX_SECONDS = 600
+
+
+class Retryable(Exception):
+    """A transient failure (clamd or storage unreachable): retried with backoff, then given up."""
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app configured from `settings` (tests pass their own)."""
+    app = Celery("incident_tracker", set_as_current=False)
+    broker_url = settings.effective_broker_url
+    transport_options: dict[str, Any] = {
+        # Redis hands an unacknowledged task to another worker after this long: it must be
+        # longer than the longest task (Settings checks it is above TASK_TIME_LIMIT_SECONDS).
+        "visibility_timeout": settings.broker_visibility_timeout_seconds,
+        # Publishing (and every broker call) fails fast when Redis is down instead of hanging a
+        # request; the outbox keeps the message and the beat sweep publishes it later.
+        "socket_connect_timeout": settings.broker_publish_timeout_seconds,
+        # A connection left half-open by a failover errors out instead of blocking forever.
+        "socket_timeout": max(10.0, settings.broker_publish_timeout_seconds),
+    }
+    if broker_url.startswith("filesystem://"):
+        # The embedded default: a broker that needs no server, kept in DATA_DIR/broker.
+        folders = {name: settings.broker_data_dir / name for name in ("queue", "processed", "control")}
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        transport_options = {
+            "data_folder_in": str(folders["queue"]),
+            "data_folder_out": str(folders["queue"]),
+            "processed_folder": str(folders["processed"]),
+            "store_processed": False,
+            # Exchange tables too (kombu's default is ./control, in whatever the working directory is).
+            "control_folder": str(folders["control"]),
+        }
+    app.conf.update(
+        broker_url=broker_url,
+        broker_transport_options=transport_options,
+        result_backend=settings.celery_result_backend or None,
+        # Nothing reads task results (state lives in the database); keep none unless asked.
+        task_ignore_result=not settings.celery_result_backend,
+        result_expires=3600,
+        # JSON only: a message from the broker can never make the worker unpickle code.
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        enable_utc=True,
+        timezone="UTC",
+        task_default_queue=DEFAULT_QUEUE,
+        task_queues=[Queue(DEFAULT_QUEUE)],
+        # One task reserved per worker process: a long scan does not hold other messages
+        # hostage, and a worker that dies takes at most one task with it (back to the queue).
+        worker_prefetch_multiplier=1,
+        # A stuck decoder or scan is killed (and retried), long before Redis would redeliver it.
+        task_time_limit=settings.task_time_limit_seconds,
+        task_soft_time_limit=max(1, settings.task_time_limit_seconds - 30),
+        # Publishing is not retried inside a request: one bounded attempt, the outbox retries.
+        task_publish_retry=False,
+        broker_connection_timeout=settings.broker_publish_timeout_seconds,
+        # The worker itself waits for Redis to come back (start-up included) rather than exit.
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        # ECS stops a task with SIGTERM, then SIGKILL after stopTimeout. With REMAP_SIGTERM=SIGQUIT
+        # in the environment SIGTERM starts a soft shutdown: running tasks get this long to
+        # finish, then unfinished late-ack tasks go straight back to Redis, instead of waiting
+        # out the visibility timeout after the SIGKILL. Without it, SIGTERM is a warm shutdown
+        # that waits for running tasks however long they take.
+        worker_soft_shutdown_timeout=settings.worker_soft_shutdown_seconds,
+        # Unacknowledged late-ack tasks are redelivered after a broker connection loss anyway;
+        # cancelling them stops the same task running twice at once.
+        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # Native decoders (libmagic, Pillow) run in these processes: recycle them now and then
+        # so a leak cannot grow for the life of the task.
+        worker_max_tasks_per_child=500,
+        # Our own logging and metrics go to stdout; Celery must not swallow print() output.
+        worker_redirect_stdouts=False,
+        imports=TASK_MODULES,
+        beat_schedule={},
+        incident_tracker_settings=settings,
+    )
+    return app
+
+
+def idempotent_task(app: Celery, *, name: str, **options: Any):
+    """Decorator for a task that may safely run twice (keyed by id, compare-and-set state).
+
+    Only such tasks may be acknowledged late: a worker killed mid-task (SIGKILL, a Spot
+    reclaim, an OOM kill) then hands the message back instead of losing it."""
+    defaults: dict[str, Any] = {
+        "name": name,
+        # Acknowledge after the task finished, not when it was received.
+        "acks_late": True,
+        # ...and when the worker process died under it, put it back on the queue.
+        "reject_on_worker_lost": True,
+        "autoretry_for": (Retryable,),
+        "max_retries": app.conf.incident_tracker_settings.task_max_retries,
+        # Exponential backoff with full jitter: retries of many tasks do not arrive together.
+        "retry_backoff": True,
+        "retry_backoff_max": RETRY_BACKOFF_MAX_SECONDS,
+        "retry_jitter": True,
+    }
+    return app.task(**{**defaults, **options})
+
+
+@signals.worker_init.connect
+def _refuse_an_unsafe_start(sender: Any = None, **_: Any) -> None:
+    settings = getattr(getattr(sender, "app", None), "conf", {}).get("incident_tracker_settings")
+    if settings is None:
+        return
+    try:
+        settings.check_worker_can_start()
+    except SettingsError as error:
+        raise SystemExit(f"Incident Tracker worker cannot start: {error}") from None
+
+
+@signals.before_task_publish.connect
+def _stamp_publish_time(headers: dict | None = None, **_: Any) -> None:
+    # The beat measures OldestMessageAgeSeconds from this header.
+    if headers is not None:
+        headers.setdefault(metrics.HEADER_PUBLISHED_AT, time.time())
+
+
+@signals.beat_init.connect
+def _start_queue_metrics(sender: Any = None, **_: Any) -> None:
+    settings = getattr(getattr(sender, "app", None), "conf", {}).get("incident_tracker_settings")
+    if settings is None or not settings.effective_broker_url.startswith(("redis://", "rediss://")):
+        return  # the embedded default's folder broker has no autoscaling to feed
+    QueueMetricsPublisher(
+        broker_url=settings.effective_broker_url,
+        environment=settings.effective_metrics_environment,
+        queues=(DEFAULT_QUEUE,),
+        interval=settings.metrics_interval_seconds,
+    ).start()
+
+
+@signals.task_failure.connect
+def _count_task_failure(sender: Any = None, **_: Any) -> None:
+    # Sent when a task failed for good (a retry sends task_retry instead).
+    settings = getattr(getattr(sender, "app", None), "conf", {}).get("incident_tracker_settings")
+    if settings is None:
+        return
+    delivery = getattr(sender.request, "delivery_info", None) or {}
+    queue = delivery.get("routing_key") or DEFAULT_QUEUE
+    emit(
+        emf_record(
+            environment=settings.effective_metrics_environment,
+            queue=queue,
+            values={metrics.METRIC_TASK_FAILURES: 1},
+        )
+    )
+
+
+def _app_from_environment() -> Celery:
+    try:
+        return make_celery(Settings.from_env())
+    except SettingsError as error:
+        # A wrong setting is an operator's problem to fix, not a traceback to read.
+        print(f"Incident Tracker worker cannot start: {error}", file=sys.stderr)
+        raise SystemExit(4) from None
+
+
+app = _app_from_environment()
