@@ -117,7 +117,7 @@ def _wants_fragment() -> bool:
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
-        db.get_session().rollback()
+        db.rollback()
         template = "partials/flash_error.html" if _wants_fragment() else "error.html"
         return render_template(template, message=str(error), status=error.http_status), error.http_status
 
@@ -135,6 +135,7 @@ def _register_errors(app: Flask) -> None:
 
 def _http_error(status: int, message: str):
     def handler(error):
+        db.rollback()
         description = getattr(error, "description", None)
         text_ = description if status == 400 and description and "CSRF" in str(description) else message
         template = "partials/flash_error.html" if _wants_fragment() else "error.html"
