@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from sqlalchemy import text
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -12,7 +12,7 @@ from shared.accounts import service as accounts
 from shared.config import Settings
 from shared.errors import DomainError
 from shared.models import import_all_models
-from web import db, logs, security
+from web import db, input_guard, logs, security
 from web.auth.current import SignedInUser
 from web.extensions import csrf, limiter, login_manager
 
@@ -71,24 +71,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_filters(app)
     register_cli(app)
     _register_health(app)
-    _register_input_guard(app)
+    input_guard.init_app(app)
     _register_errors(app)
     return app
-
-
-def _register_input_guard(app: Flask) -> None:
-    @app.before_request
-    def _refuse_nul_characters():
-        # PostgreSQL text cannot hold NUL: the driver would raise (a 500) on any form field or
-        # search that carried one. Nobody types it; refuse the request as malformed instead.
-        # Only url-encoded bodies (every form here) are read: multipart uploads stay unparsed
-        # for views that stream them.
-        sources = [request.args]
-        if request.mimetype == "application/x-www-form-urlencoded":
-            sources.append(request.form)
-        for values in sources:
-            if any("\x00" in value for _, value in values.items(multi=True)):
-                abort(400)
 
 
 def _register_health(app: Flask) -> None:

@@ -3,12 +3,17 @@ each test sends what the probe sent and asserts what a person (or an observer) w
 
 from __future__ import annotations
 
+import io
+
 import pytest
-from sqlalchemy import text
+from flask import request
+from sqlalchemy import func, select, text
 from web_helpers import sign_in
 
 from shared.accounts.models import User
+from shared.incidents.models import Incident
 from web.db import get_session
+from web.input_guard import streams_body
 
 SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options")
 
@@ -48,3 +53,33 @@ def test_a_database_error_gets_the_500_page_with_its_headers(production_like, us
     assert "Users" in response.get_data(as_text=True)  # the page still knows who is signed in
     for header in SECURITY_HEADERS:
         assert header in response.headers
+
+
+# --- Malformed text: NUL bytes and invalid UTF-8 ----------------------------------------
+
+NEW_INCIDENT = {"priority": "P2", "environment": "prod"}
+
+
+def _incident_count(db) -> int:
+    db.expire_all()
+    return db.scalar(select(func.count(Incident.id)))
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data"])
+def test_a_nul_byte_in_a_form_is_refused_as_malformed(client, db, users, content_type):
+    sign_in(client, users["lead"])
+    response = client.post("/incidents/new", data={**NEW_INCIDENT, "title": "Disk\x00 full"}, content_type=content_type)
+    assert response.status_code == 400
+    assert _incident_count(db) == 0
+
+
+def test_a_view_that_streams_its_upload_gets_the_body_unread(make_app, users):
+    app = make_app()
+
+    @streams_body
+    def upload():
+        return str(len(request.stream.read()))
+
+    app.add_url_rule("/upload", view_func=upload, methods=["POST"])
+    body = {"data": {"file": (io.BytesIO(b"x" * 1000), "big.log")}, "content_type": "multipart/form-data"}
+    assert int(app.test_client().post("/upload", **body).get_data(as_text=True)) > 1000
