@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import LoginSession, Role, User
@@ -96,7 +97,13 @@ def create_user(
         is_active=True,
     )
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request created this email between the look-up above and this insert (two
+        # admins, or a double submit): the unique index decides, and the answer is the same
+        # as the look-up's. The caller rolls back, as after any ValidationFailed.
+        raise ValidationFailed({"email": f"{email} already has an account."}) from None
     audit.append(
         session=session,
         actor_id=actor.id if actor else None,

@@ -10,6 +10,7 @@ from flask import request
 from sqlalchemy import func, select, text
 from web_helpers import sign_in
 
+from shared.accounts import service as accounts
 from shared.accounts.models import User
 from shared.incidents.models import Incident
 from web.db import get_session
@@ -83,3 +84,21 @@ def test_a_view_that_streams_its_upload_gets_the_body_unread(make_app, users):
     app.add_url_rule("/upload", view_func=upload, methods=["POST"])
     body = {"data": {"file": (io.BytesIO(b"x" * 1000), "big.log")}, "content_type": "multipart/form-data"}
     assert int(app.test_client().post("/upload", **body).get_data(as_text=True)) > 1000
+
+
+# --- Two admins create the same account at the same moment --------------------------------
+
+
+def test_an_email_taken_between_the_check_and_the_insert_is_a_422_beside_the_field(client, db, users, monkeypatch):
+    sign_in(client, users["admin"])
+    # The parallel request's row is committed after this request looked the email up: the
+    # look-up finds nothing and the unique index refuses the insert.
+    monkeypatch.setattr(accounts, "find_by_email", lambda **_: None)
+    data = {"email": "member@example.com", "name": "Twin", "role": "member", "password": "p" * 14}
+
+    response = client.post("/admin/users", data=data)
+
+    assert response.status_code == 422
+    assert "member@example.com already has an account." in response.get_data(as_text=True)
+    db.expire_all()
+    assert db.scalar(select(func.count(User.id)).where(User.email == "member@example.com")) == 1
