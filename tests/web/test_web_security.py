@@ -126,6 +126,10 @@ def test_login_is_rate_limited(make_app, users):
         ("https://evil.example/", "/"),
         ("/\\evil.example", "/%5Cevil.example"),  # escaped into a path on this host
         ("javascript:alert(1)", "/"),
+        ("/\nevil", "/"),  # a control character would break the Location header (was a 500)
+        ("/\r\nSet-Cookie: x=1", "/"),
+        ("/\tevil", "/"),
+        ("/incidents/\u202enew", "/"),  # a bidi override hides where the link really goes
     ],
 )
 def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(client, users, next_, lands_on):

@@ -12,6 +12,7 @@ from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired
 
 from shared.accounts import service as accounts
+from shared.text import unwanted_characters
 from web.auth.current import SignedInUser
 from web.db import get_session
 from web.extensions import limiter
@@ -34,8 +35,16 @@ def _submitted_email() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only same-site paths: never bounce a signed-in user to another host.
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    # Only same-site paths: never bounce a signed-in user to another host. No control or bidi
+    # characters either: a newline cannot go into a Location header (werkzeug raises, a 500),
+    # and a direction override disguises where the path leads.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not unwanted_characters(target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("incidents.dashboard")
 
