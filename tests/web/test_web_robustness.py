@@ -8,7 +8,7 @@ import io
 import pytest
 from flask import request
 from sqlalchemy import func, select, text
-from web_helpers import sign_in
+from web_helpers import PASSWORD, sign_in
 
 from shared.accounts import service as accounts
 from shared.accounts.models import User
@@ -102,3 +102,50 @@ def test_an_email_taken_between_the_check_and_the_insert_is_a_422_beside_the_fie
     assert "member@example.com already has an account." in response.get_data(as_text=True)
     db.expire_all()
     assert db.scalar(select(func.count(User.id)).where(User.email == "member@example.com")) == 1
+
+
+# --- Sign-in rate limit: what an observer can learn, what counts ---------------------------
+
+
+def _failed_sign_in(client, email: str, address: str):
+    data = {"email": email, "password": "wrong-password"}
+    return client.post("/login", data=data, environ_base={"REMOTE_ADDR": address})
+
+
+def test_a_failed_sign_in_answers_alike_whether_or_not_the_account_was_just_used(make_app, users):
+    app = make_app(rate_limit_login="10 per minute")
+    # The member signs in from their own address; "other" has not signed in.
+    assert (
+        app.test_client()
+        .post(
+            "/login",
+            data={"email": "member@example.com", "password": PASSWORD},
+            environ_base={"REMOTE_ADDR": "198.51.100.1"},
+        )
+        .status_code
+        == 302
+    )
+    observer = app.test_client()
+    used = _failed_sign_in(observer, "member@example.com", "203.0.113.1")
+    unused = _failed_sign_in(observer, "other@example.com", "203.0.113.2")
+
+    assert used.status_code == unused.status_code == 401
+    leaked = {name: (used.headers.get(name), unused.headers.get(name)) for name, _ in used.headers}
+    limit_headers = ("x-ratelimit", "retry-after")
+    assert {
+        name: pair for name, pair in leaked.items() if name.lower().startswith(limit_headers) and len(set(pair)) > 1
+    } == {}
+
+
+def test_successful_sign_ins_do_not_count_toward_the_account_limit(make_app, users):
+    app = make_app(rate_limit_login="3 per minute")
+    for n in range(3):  # the member signs in on three devices
+        device = app.test_client()
+        response = device.post(
+            "/login",
+            data={"email": "member@example.com", "password": PASSWORD},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{n}"},
+        )
+        assert response.status_code == 302
+    # ...and a typo on a fourth still gets "wrong password", not "too many attempts".
+    assert _failed_sign_in(app.test_client(), "member@example.com", "198.51.100.9").status_code == 401
