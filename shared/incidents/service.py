@@ -34,6 +34,8 @@ from shared.permissions import Action, can
 KEY_RE = re.compile(r"^\s*INC-(\d+)\s*$", re.IGNORECASE)
 TITLE_MAX = 200
 COMPONENT_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,79}$")
+# A reason or resolution is copied into the audit event and the outbox message: bounded like a comment.
+TEXT_MAX = 20_000
 
 
 def get_incident(*, session: Session, ref: str | int) -> Incident:
@@ -240,6 +242,9 @@ def transition(
         raise ValidationFailed({"reason": f"Say why {incident.key} moves to {move.label}."})
     if move.requires == Requirement.RESOLUTION and not reason:
         raise ValidationFailed({"resolution": "Write a resolution summary: what fixed it."})
+    if len(reason) > TEXT_MAX:
+        field = "resolution" if move.requires == Requirement.RESOLUTION else "reason"
+        raise ValidationFailed({field: f"Keep it under {TEXT_MAX:,} characters."})
     now = utcnow()
     incident.status = target.value
     incident.updated_at = now
@@ -387,8 +392,8 @@ def add_comment(*, session: Session, incident_id: int, actor: User, body: str) -
     body = (body or "").strip()
     if not body:
         raise ValidationFailed({"body": "Write something to comment."})
-    if len(body) > 20_000:
-        raise ValidationFailed({"body": "Keep comments under 20,000 characters."})
+    if len(body) > TEXT_MAX:
+        raise ValidationFailed({"body": f"Keep comments under {TEXT_MAX:,} characters."})
     comment = Comment(incident_id=incident.id, author_id=actor.id, body=body)
     session.add(comment)
     # A comment leaves the incident row (and its version) alone, so commenting never turns

@@ -8,7 +8,7 @@ import io
 import pytest
 from flask import request
 from sqlalchemy import func, select, text
-from web_helpers import PASSWORD, sign_in
+from web_helpers import PASSWORD, sign_in, snapshot
 
 from shared.accounts import service as accounts
 from shared.accounts.models import User
@@ -149,3 +149,25 @@ def test_successful_sign_ins_do_not_count_toward_the_account_limit(make_app, use
         assert response.status_code == 302
     # ...and a typo on a fourth still gets "wrong password", not "too many attempts".
     assert _failed_sign_in(app.test_client(), "member@example.com", "198.51.100.9").status_code == 401
+
+
+# --- Bounded text ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "to", "field"), [("in_progress", "blocked", "reason"), ("in_progress", "resolved", "resolution")]
+)
+def test_an_over_long_reason_is_refused_beside_its_field_like_a_comment(
+    client, db, users, make_incident, status, to, field
+):
+    incident = make_incident(status)
+    sign_in(client, users["member"])
+    before = snapshot(db)
+    response = client.post(
+        f"/incidents/{incident.key}/transition", data={"to": to, "reason": "x" * 20_001, "version": incident.version}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "under 20,000 characters" in html
+    assert 'aria-invalid="true"' in html
+    assert snapshot(db) == before
