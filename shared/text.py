@@ -41,4 +41,5 @@ def unwanted_message(value: str, what: str, *, multiline: bool = False) -> str |
         return None
     names = ", ".join(_name(c) for c in found[:3]) + (", …" if len(found) > 3 else "")
     kept = " (line breaks and tabs are fine)" if multiline else ""
-    return f"The {what} contains invisible control or text-direction characters ({names}){kept}; remove them."
+    problem = f"The {what} contains invisible control or text-direction characters ({names}){kept}"
+    return problem + "; retype it without them."

@@ -22,6 +22,7 @@ from shared.db import utcnow
 from shared.errors import NotFound, PermissionDenied, ValidationFailed
 from shared.outbox import service as outbox
 from shared.permissions import Action, can
+from shared.text import unwanted_message
 from shared.timeutil import as_utc
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -81,6 +82,8 @@ def create_user(
         errors["email"] = f"{email} already has an account."
     if len((name or "").strip()) > 120:
         errors["name"] = "Keep the name under 120 characters."
+    elif hidden := unwanted_message(name or "", "name"):
+        errors["name"] = hidden
     if len(password or "") < MIN_PASSWORD_LENGTH:
         errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
     try:

@@ -30,6 +30,7 @@ from shared.incidents.lifecycle import (
 from shared.incidents.models import ENVIRONMENTS, Comment, Incident, Priority, Watcher
 from shared.outbox import service as outbox
 from shared.permissions import Action, can
+from shared.text import unwanted_message
 
 KEY_RE = re.compile(r"^\s*INC-(\d+)\s*$", re.IGNORECASE)
 TITLE_MAX = 200
@@ -73,12 +74,16 @@ def _validate_details(
     priority: str | None = None,
 ) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if not title.strip():
+    if hidden := unwanted_message(title, "title"):
+        errors["title"] = hidden
+    elif not title.strip():
         errors["title"] = "Give the incident a title."
     elif len(title.strip()) > TITLE_MAX:
         errors["title"] = f"Keep the title under {TITLE_MAX} characters."
     if len(description) > 50_000:
         errors["description"] = "Keep the description under 50,000 characters."
+    elif hidden := unwanted_message(description, "description", multiline=True):
+        errors["description"] = hidden
     if component and not COMPONENT_RE.match(component):
         errors["component"] = "Use lower-case letters, digits, '.', '_', '/' or '-' (e.g. rds, api-gateway)."
     if environment not in ENVIRONMENTS:

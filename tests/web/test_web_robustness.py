@@ -4,6 +4,8 @@ each test sends what the probe sent and asserts what a person (or an observer) w
 from __future__ import annotations
 
 import io
+import re
+from html import unescape
 
 import pytest
 from flask import request
@@ -171,3 +173,69 @@ def test_an_over_long_reason_is_refused_beside_its_field_like_a_comment(
     assert "under 20,000 characters" in html
     assert 'aria-invalid="true"' in html
     assert snapshot(db) == before
+
+
+# --- Control and bidi characters -----------------------------------------------------------
+
+HIDDEN = {
+    "bidi override": ("invoice\u202egnp.exe", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+    "bell and escape": ("Disk full\x07\x1b[31m", "U+0007"),
+    "only bidi marks": ("\u2067\u2069\u200f", "U+2067 RIGHT-TO-LEFT ISOLATE"),
+}
+
+
+def _error_beside(html: str, field: str) -> str:
+    match = re.search(rf'<p class="field-error" id="{field}-error">([^<]*)</p>', html)
+    assert match, f"no error beside {field}"
+    return unescape(match.group(1))
+
+
+@pytest.mark.parametrize("case", HIDDEN)
+@pytest.mark.parametrize("field", ["title", "description"])
+def test_invisible_characters_in_a_new_incident_are_refused_beside_the_field(client, db, users, case, field):
+    value, named = HIDDEN[case]
+    sign_in(client, users["lead"])
+    data = {**NEW_INCIDENT, "title": "Disk full", field: value}
+    response = client.post("/incidents/new", data=data)
+    assert response.status_code == 422
+    message = _error_beside(response.get_data(as_text=True), field)
+    assert "invisible control or text-direction characters" in message and named in message
+    assert _incident_count(db) == 0
+
+
+def test_a_description_keeps_its_line_breaks_and_tabs(client, db, users):
+    sign_in(client, users["lead"])
+    description = "Steps:\r\n1. ssh db-1\n\tdf -h\n"
+    response = client.post("/incidents/new", data={**NEW_INCIDENT, "title": "Disk full", "description": description})
+    assert response.status_code == 302
+    db.expire_all()
+    assert db.scalar(select(Incident.description)) == description
+
+
+def test_an_edit_with_a_bidi_title_is_refused_beside_the_field(client, db, users, make_incident):
+    incident = make_incident("open")
+    sign_in(client, users["lead"])
+    data = {"title": "invoice\u202egnp.exe", "environment": "prod", "version": incident.version}
+    response = client.post(f"/incidents/{incident.key}/edit", data=data)
+    assert response.status_code == 422
+    assert "U+202E" in _error_beside(response.get_data(as_text=True), "title")
+    db.expire_all()
+    assert db.get(Incident, incident.id).title == incident.title
+
+
+@pytest.mark.parametrize("component", ["rds\u202e", "rds\x1b"])
+def test_a_component_with_hidden_characters_is_refused(client, db, users, component):
+    sign_in(client, users["lead"])
+    response = client.post("/incidents/new", data={**NEW_INCIDENT, "title": "Disk full", "component": component})
+    assert response.status_code == 422
+    assert _error_beside(response.get_data(as_text=True), "component")
+
+
+def test_a_user_name_with_hidden_characters_is_refused_beside_the_field(client, db, users):
+    sign_in(client, users["admin"])
+    data = {"email": "new@example.com", "name": "Ada\u202e nimdA", "role": "member", "password": "p" * 14}
+    response = client.post("/admin/users", data=data)
+    assert response.status_code == 422
+    assert "U+202E" in _error_beside(response.get_data(as_text=True), "name")
+    db.expire_all()
+    assert db.scalar(select(func.count(User.id)).where(User.email == "new@example.com")) == 0
