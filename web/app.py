@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from flask import Flask, jsonify, render_template, request
 from sqlalchemy import text
+from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.accounts import service as accounts
@@ -122,7 +123,10 @@ def _http_error(status: int, message: str):
     def handler(error):
         db.rollback()
         description = getattr(error, "description", None)
-        text_ = description if status == 400 and description and "CSRF" in str(description) else message
+        # A 400 raised with its own explanation (CSRF, invalid text) says it; a bare abort(400)
+        # gets the generic sentence.
+        explained = status == 400 and description and description != BadRequest.description
+        text_ = description if explained else message
         template = "partials/flash_error.html" if _wants_fragment() else "error.html"
         return render_template(template, message=text_, status=status), status
 

@@ -239,3 +239,70 @@ def test_a_user_name_with_hidden_characters_is_refused_beside_the_field(client, 
     assert "U+202E" in _error_beside(response.get_data(as_text=True), "name")
     db.expire_all()
     assert db.scalar(select(func.count(User.id)).where(User.email == "new@example.com")) == 0
+
+
+INVALID_UTF8 = "not valid UTF-8"
+
+
+def _urlencoded(body: bytes) -> dict:
+    return {"data": body, "content_type": "application/x-www-form-urlencoded"}
+
+
+def _multipart(title: bytes) -> dict:
+    boundary = "b0undary"
+    parts = [(b"priority", b"P2"), (b"environment", b"prod"), (b"title", title)]
+    body = b"".join(
+        b"--"
+        + boundary.encode()
+        + b'\r\nContent-Disposition: form-data; name="'
+        + name
+        + b'"\r\n\r\n'
+        + value
+        + b"\r\n"
+        for name, value in parts
+    )
+    return {
+        "data": body + b"--" + boundary.encode() + b"--\r\n",
+        "content_type": f"multipart/form-data; boundary={boundary}",
+    }
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pytest.param(_urlencoded(b"priority=P2&environment=prod&title=caf%E9"), id="percent-encoded latin-1"),
+        pytest.param(_urlencoded(b"priority=P2&environment=prod&title=caf\xe9"), id="raw latin-1 body"),
+        pytest.param(_multipart(b"caf\xe9 \xff"), id="multipart field"),
+    ],
+)
+def test_invalid_utf8_in_a_form_is_refused_with_a_message(client, db, users, request_):
+    sign_in(client, users["lead"])
+    response = client.post("/incidents/new", **request_)
+    assert response.status_code == 400
+    assert INVALID_UTF8 in response.get_data(as_text=True)
+    assert _incident_count(db) == 0
+
+
+def test_invalid_utf8_in_a_query_is_refused_with_a_message(client, users):
+    sign_in(client, users["member"])
+    response = client.get("/?q=caf%E9")
+    assert response.status_code == 400
+    assert INVALID_UTF8 in response.get_data(as_text=True)
+
+
+def test_valid_non_ascii_text_still_goes_through(client, db, users):
+    sign_in(client, users["lead"])
+    assert client.get("/?q=caf%C3%A9").status_code == 200
+    response = client.post(
+        "/incidents/new", data={**NEW_INCIDENT, "title": "Café — naïve 数据库"}, content_type="multipart/form-data"
+    )
+    assert response.status_code == 302
+    assert _incident_count(db) == 1
+
+
+def test_invalid_utf8_is_explained_even_with_csrf_protection_on(csrf_app, users):
+    client = csrf_app.test_client()
+    sign_in(client, users["lead"])
+    response = client.post("/incidents/new", **_urlencoded(b"title=caf\xe9"))
+    assert response.status_code == 400
+    assert INVALID_UTF8 in response.get_data(as_text=True)
