@@ -4,6 +4,7 @@ each test sends what the probe sent and asserts what a person (or an observer) w
 from __future__ import annotations
 
 import io
+import logging
 import re
 from html import unescape
 
@@ -306,3 +307,19 @@ def test_invalid_utf8_is_explained_even_with_csrf_protection_on(csrf_app, users)
     response = client.post("/incidents/new", **_urlencoded(b"title=caf\xe9"))
     assert response.status_code == 400
     assert INVALID_UTF8 in response.get_data(as_text=True)
+
+
+# --- Logs ----------------------------------------------------------------------------------
+
+
+def test_a_newline_in_the_path_cannot_forge_a_development_log_line(make_app, users):
+    app = make_app()  # APP_ENV=test -> the readable text format
+    (handler,) = logging.getLogger().handlers
+    buffer = io.StringIO()
+    handler.setStream(buffer)
+
+    app.test_client().get("/nothing%0A12:00:00 INFO  POST /admin/users 302 user_id=1%1B[2K")
+
+    lines = buffer.getvalue().splitlines()
+    assert len(lines) == 1, lines
+    assert "/nothing\\n12:00:00 INFO" in lines[0] and "\x1b" not in lines[0]
