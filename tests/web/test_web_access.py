@@ -27,8 +27,12 @@ ROUTES = {
         {"title": "ALB 502s", "priority": "P2", "component": "alb", "environment": "prod", "owner": ""},
     ),
     "transition": ("POST", "/incidents/{key}/transition", {"to": "in_progress", "version": "{version}"}),
-    "transition not in the lifecycle": ("POST", "/incidents/{key}/transition", {"to": "resolved", "reason": "x"}),
-    "close without a reason": ("POST", "/incidents/{key}/transition", {"to": "closed"}),
+    "transition not in the lifecycle": (
+        "POST",
+        "/incidents/{key}/transition",
+        {"to": "resolved", "reason": "x", "version": "{version}"},
+    ),
+    "close without a reason": ("POST", "/incidents/{key}/transition", {"to": "closed", "version": "{version}"}),
     "assign": ("POST", "/incidents/{key}/assign", {"owner": "{other_id}", "version": "{version}"}),
     "priority": ("POST", "/incidents/{key}/priority", {"priority": "P1", "version": "{version}"}),
     "comment": ("POST", "/incidents/{key}/comments", {"body": "Failover done, watching replication lag."}),
@@ -37,7 +41,7 @@ ROUTES = {
     "edit": (
         "POST",
         "/incidents/{key}/edit",
-        {"title": "RDS CPU pinned", "description": "", "component": "rds", "environment": "prod"},
+        {"title": "RDS CPU pinned", "component": "rds", "environment": "prod", "version": "{version}"},
     ),
     "admin users": ("GET", "/admin/users", None),
     "create user": (

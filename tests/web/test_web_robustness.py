@@ -323,3 +323,47 @@ def test_a_newline_in_the_path_cannot_forge_a_development_log_line(make_app, use
     lines = buffer.getvalue().splitlines()
     assert len(lines) == 1, lines
     assert "/nothing\\n12:00:00 INFO" in lines[0] and "\x1b" not in lines[0]
+
+
+# --- Every write form carries the version it was drawn from --------------------------------
+
+WRITES = {
+    "transition": ("/incidents/{key}/transition", {"to": "in_progress"}),
+    "row transition": ("/incidents/{key}/transition", {"to": "in_progress", "from_row": "1"}),
+    "assign": ("/incidents/{key}/assign", {"owner": "{other_id}"}),
+    "priority": ("/incidents/{key}/priority", {"priority": "P1"}),
+    "edit": ("/incidents/{key}/edit", {"title": "Someone else's idea", "environment": "prod"}),
+}
+OUT_OF_DATE = "This form is out of date: reload the page and try again."
+
+
+@pytest.mark.parametrize("write", WRITES)
+def test_a_write_without_its_version_is_refused_and_changes_nothing(client, db, users, make_incident, write):
+    incident = make_incident("open")
+    sign_in(client, users["lead"])
+    path, data = WRITES[write]
+    world = {"key": incident.key, "other_id": str(users["other"].id)}
+    before = snapshot(db)
+
+    response = client.post(path.format(**world), data={k: v.format(**world) for k, v in data.items()})
+
+    assert response.status_code == 422
+    assert OUT_OF_DATE in unescape(response.get_data(as_text=True))
+    assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("path", ["/", "/incidents/{key}", "/incidents/{key}/edit"])
+def test_every_incident_write_form_on_the_page_carries_the_version(client, users, make_incident, path):
+    incident = make_incident("resolved")
+    sign_in(client, users["lead"])
+    html = client.get(path.format(key=incident.key)).get_data(as_text=True)
+    forms = re.findall(r"<form\b[^>]*>.*?</form>", html, re.S)
+    writes = [
+        form
+        for form in forms
+        if 'method="post"' in form
+        and re.search(r"/(transition|assign|priority|edit)\"|<form method=\"post\" novalidate", form)
+    ]
+    assert writes
+    for form in writes:
+        assert f'name="version" value="{incident.version}"' in form, form[:200]

@@ -74,13 +74,17 @@ def test_post_with_a_forged_csrf_token_is_refused(csrf_app, db, users, csrf_worl
     assert snapshot(db) == before
 
 
+def form_version(html: str) -> str:
+    return re.search(r'name="version" value="(\d+)"', html).group(1)
+
+
 def test_the_token_on_the_page_lets_the_form_through(csrf_app, db, users, csrf_world):
     client = csrf_app.test_client()
     login(client, users["admin"].email)  # scrapes the sign-in form's token
     page = client.get(f"/incidents/{csrf_world['key']}").get_data(as_text=True)
     response = client.post(
         f"/incidents/{csrf_world['key']}/transition",
-        data={"to": "in_progress", "csrf_token": csrf_token_from(page)},
+        data={"to": "in_progress", "csrf_token": csrf_token_from(page), "version": form_version(page)},
     )
     assert response.status_code == 302
     assert "In Progress" in client.get(response.headers["Location"]).get_data(as_text=True)

@@ -43,6 +43,14 @@ def _int_arg(name: str) -> int | None:
         raise ValidationFailed({name: f"{name} must be a number."}) from None
 
 
+def _version() -> int:
+    """The incident version the submitted form was drawn from. Required: without it a write
+    would skip the concurrent-edit check and silently undo someone else's change."""
+    if not request.form.get("version", "").strip():
+        raise ValidationFailed({"version": "This form is out of date: reload the page and try again."})
+    return _int_arg("version")
+
+
 def _current_filters() -> tuple[incident_search.Filters, dict[str, str]]:
     args = {name: request.args.get(name, "").strip() for name in FILTER_PARAMS}
     base = incident_search.parse_query(
@@ -225,7 +233,7 @@ def transition(key: str):
             actor=current_user.user,
             to=request.form.get("to", ""),
             reason=request.form.get("reason"),
-            expected_version=_int_arg("version"),
+            expected_version=_version(),
         ),
         row=request.form.get("from_row") == "1",
     )
@@ -241,7 +249,7 @@ def assign(key: str):
             incident_id=incident.id,
             actor=current_user.user,
             owner_id=_int_arg("owner"),
-            expected_version=_int_arg("version"),
+            expected_version=_version(),
         ),
     )
 
@@ -256,7 +264,7 @@ def priority(key: str):
             incident_id=incident.id,
             actor=current_user.user,
             priority=request.form.get("priority", ""),
-            expected_version=_int_arg("version"),
+            expected_version=_version(),
         ),
     )
 
@@ -305,7 +313,7 @@ def edit(key: str):
                 description=form.description.data or "",
                 component=form.component.data or "",
                 environment=form.environment.data or "",
-                expected_version=_int_arg("version"),
+                expected_version=_version(),
             )
             session.commit()
             return redirect(url_for("incidents.detail", key=incident.key))
