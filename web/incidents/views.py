@@ -8,10 +8,11 @@ from wtforms.fields.choices import SelectChoice
 
 from shared.accounts import service as accounts
 from shared.audit import service as audit
-from shared.errors import DomainError, ValidationFailed
+from shared.errors import Conflict, DomainError, ValidationFailed
 from shared.incidents import search as incident_search
 from shared.incidents import service as incidents
 from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status
+from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, merge_stale_edit
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.permissions import Action
 from web.auth.current import require
@@ -301,6 +302,9 @@ def edit(key: str):
     incident = incidents.get_incident(session=session, ref=key)
     require(Action.WORK, incident)
     form = EditIncidentForm(formdata=request.form if request.method == "POST" else None, obj=incident)
+    # What the form was drawn from: the version and a fingerprint per field, so that after a
+    # conflict we know which fields this person changed.
+    drawn_from = dict(version=incident.version, base={f: fingerprint(getattr(incident, f)) for f in EDITABLE_FIELDS})
     if request.method == "POST":
         if not form.validate():
             abort(400)
@@ -317,10 +321,45 @@ def edit(key: str):
             )
             session.commit()
             return redirect(url_for("incidents.detail", key=incident.key))
+        except Conflict as error:
+            session.rollback()
+            session.expire_all()
+            return _stale_edit(form, incidents.get_incident(session=session, ref=key), error)
         except DomainError as error:
             session.rollback()
             errors = error.field_errors if isinstance(error, ValidationFailed) else {}
+            kept = dict(
+                version=request.form.get("version", ""),
+                base={f: request.form.get(f"base-{f}", "") for f in EDITABLE_FIELDS},
+            )
             return render_template(
-                "incidents/edit.html", form=form, incident=incident, errors=errors, error=str(error)
+                "incidents/edit.html", form=form, incident=incident, errors=errors, error=str(error), **kept
             ), error.http_status
-    return render_template("incidents/edit.html", form=form, incident=incident, errors={})
+    return render_template("incidents/edit.html", form=form, incident=incident, errors={}, **drawn_from)
+
+
+def _stale_edit(form: EditIncidentForm, incident, error: Conflict):
+    """Someone saved in between: show their values where this person changed nothing, keep
+    what this person typed elsewhere (with theirs beside it where both changed a field), and
+    draw the form from the current version, so saving again keeps both people's changes."""
+    merged = merge_stale_edit(
+        base={f: request.form[f"base-{f}"] for f in EDITABLE_FIELDS if request.form.get(f"base-{f}")},
+        mine={f: getattr(form, f).data or "" for f in EDITABLE_FIELDS},
+        current={f: getattr(incident, f) or "" for f in EDITABLE_FIELDS},
+    )
+    for name, value in merged.values.items():
+        getattr(form, name).data = value
+    return render_template(
+        "incidents/edit.html",
+        form=form,
+        incident=incident,
+        errors={},
+        theirs=merged.theirs,
+        error=(
+            f"Someone else saved changes to {incident.key} while you were editing. Their changes are filled in "
+            "below; where you both changed a field, yours is kept and theirs is shown beside it. "
+            "Check, then save again."
+        ),
+        version=incident.version,
+        base={f: fingerprint(getattr(incident, f)) for f in EDITABLE_FIELDS},
+    ), error.http_status
