@@ -265,6 +265,9 @@ def transition(
     if current in (Status.RESOLVED, Status.CLOSED) and target == Status.IN_PROGRESS:
         incident.resolved_at = None
         incident.closed_at = None
+        # A reopened incident is not resolved: its old summary stays in the timeline (the
+        # audit event of the move to Resolved), not on the page as the current resolution.
+        incident.resolution_summary = None
     _flush(session, incident)
     data = {"from": current.value, "to": target.value}
     if reason:
