@@ -24,3 +24,23 @@ def test_after_a_reopen_the_old_resolution_is_history_not_current(client, db, us
     html = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
     assert "Resolution" not in _facts(html)
     assert any("Restarted the writer" in entry for entry in timeline(html))  # still in the history
+
+
+def test_a_row_refusal_says_it_in_words_not_field_names(client, db, users, make_incident):
+    incident = make_incident("in_progress")
+    sign_in(client, users["member"])
+    response = client.post(
+        f"/incidents/{incident.key}/transition",
+        data={"to": "blocked", "from_row": "1", "version": incident.version},
+        headers=HTMX,
+    )
+    html = response.get_data(as_text=True)
+    assert f"Say why {incident.key} moves to Blocked." in html
+    assert "reason:" not in html
+
+
+def test_an_admin_refusal_says_it_in_words_not_field_names(client, users):
+    sign_in(client, users["admin"])
+    html = client.post(f"/admin/users/{users['admin'].id}/role", data={"role": "member"}).get_data(as_text=True)
+    assert "You cannot remove your own admin role" in html
+    assert "role:" not in html
