@@ -267,7 +267,7 @@ def test_timeline_shows_every_event_with_its_actor_in_order(client, db, users, m
     html = client.get(f"/incidents/{key}").get_data(as_text=True)
     assert timeline(html) == [
         "Lee Lead created the incident (P3, prod)",
-        "Lee Lead assigned it to member@example.com",
+        "Lee Lead assigned it to Mo Member",
         "Mo Member changed status from Open to In Progress",
         "Mo Member commented: Failing over to the replica.",
         "Mo Member changed status from In Progress to Blocked: Replica lagging 20 min",

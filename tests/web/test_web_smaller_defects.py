@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from web_helpers import sign_in, texts, timeline, version
 
+from shared.incidents import service as incidents
+
 HTMX = {"HX-Request": "true"}
 
 
@@ -44,3 +46,14 @@ def test_an_admin_refusal_says_it_in_words_not_field_names(client, users):
     html = client.post(f"/admin/users/{users['admin'].id}/role", data={"role": "member"}).get_data(as_text=True)
     assert "You cannot remove your own admin role" in html
     assert "role:" not in html
+
+
+def test_the_timeline_names_people_on_assignment(client, db, users, make_incident):
+    incident = make_incident("open", owner="member")
+    incidents.assign(session=db, incident_id=incident.id, actor=users["lead"], owner_id=users["other"].id)
+    db.commit()
+    sign_in(client, users["lead"])
+    entries = timeline(client.get(f"/incidents/{incident.key}").get_data(as_text=True))
+    assert "Lee Lead assigned it to Mo Member" in entries
+    assert "Lee Lead assigned it to Oti Other (was Mo Member)" in entries
+    assert not [entry for entry in entries if "@example.com" in entry]

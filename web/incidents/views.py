@@ -168,12 +168,15 @@ def create():
 
 
 def _detail_context(session, incident, **extra):
+    everyone = accounts.list_users(session=session)
     return dict(
         incident=incident,
         transitions=incidents.allowed_transitions(actor=current_user.user, incident=incident),
         Requirement=Requirement,
         timeline=audit.incident_events(session=session, incident_id=incident.id),
-        users=[u for u in accounts.list_users(session=session) if u.is_active],
+        users=[u for u in everyone if u.is_active],
+        # Assignment events record emails; the timeline names people (disabled ones included).
+        names={u.email: u.name for u in everyone},
         priorities=[p.value for p in Priority],
         watching=current_user.id in incident.watcher_ids(),
         errors={},
