@@ -3,7 +3,7 @@ see it (or hear it, for screen-reader roles)."""
 
 from __future__ import annotations
 
-from web_helpers import sign_in, texts, timeline, version
+from web_helpers import row_keys, sign_in, texts, timeline, version
 
 from shared.incidents import service as incidents
 
@@ -57,3 +57,12 @@ def test_the_timeline_names_people_on_assignment(client, db, users, make_inciden
     assert "Lee Lead assigned it to Mo Member" in entries
     assert "Lee Lead assigned it to Oti Other (was Mo Member)" in entries
     assert not [entry for entry in entries if "@example.com" in entry]
+
+
+def test_a_page_past_the_last_shows_the_last_page(client, db, users, make_incident):
+    for _ in range(3):
+        make_incident("open")
+    sign_in(client, users["member"])
+    html = client.get("/", query_string={"page": "99"}).get_data(as_text=True)
+    assert len(row_keys(html)) == 3
+    assert "page 99" not in html and "No incidents match." not in html

@@ -96,14 +96,22 @@ def dashboard():
         page_number = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page_number = 1
-    page = incident_search.search(
-        session=session,
-        filters=filters,
-        me_id=current_user.id,
-        sort=args["sort"] or "priority",
-        page=page_number,
-        page_size=settings.page_size,
-    )
+
+    def search_page(number: int):
+        return incident_search.search(
+            session=session,
+            filters=filters,
+            me_id=current_user.id,
+            sort=args["sort"] or "priority",
+            page=number,
+            page_size=settings.page_size,
+        )
+
+    page = search_page(page_number)
+    if page.page > page.pages:
+        # A bookmarked or hand-typed page past the end (the list shrank): show the last one
+        # rather than "page 99 of 2" above an empty table.
+        page = search_page(page.pages)
     context = dict(
         page=page,
         filters=filters,
