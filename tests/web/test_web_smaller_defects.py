@@ -3,7 +3,7 @@ see it (or hear it, for screen-reader roles)."""
 
 from __future__ import annotations
 
-from web_helpers import row_keys, sign_in, texts, timeline, version
+from web_helpers import row_keys, sign_in, tags, texts, timeline, version
 
 from shared.incidents import service as incidents
 
@@ -66,3 +66,16 @@ def test_a_page_past_the_last_shows_the_last_page(client, db, users, make_incide
     html = client.get("/", query_string={"page": "99"}).get_data(as_text=True)
     assert len(row_keys(html)) == 3
     assert "page 99" not in html and "No incidents match." not in html
+
+
+def test_posting_a_comment_lands_on_the_comment(client, db, users, make_incident):
+    incident = make_incident("open")
+    sign_in(client, users["member"])
+    response = client.post(f"/incidents/{incident.key}/comments", data={"body": "Failover done."})
+    assert response.status_code == 302
+    path, _, anchor = response.headers["Location"].partition("#")
+    assert path == f"/incidents/{incident.key}" and anchor
+    html = client.get(path).get_data(as_text=True)
+    (target,) = [attrs for tag, attrs in tags(html) if attrs.get("id") == anchor]
+    assert "Failover done." in html.split(f'id="{anchor}"')[1].split("</li>")[0]
+    assert target

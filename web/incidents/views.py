@@ -201,13 +201,14 @@ def detail(key: str):
     return render_template("incidents/detail.html", **_detail_context(session, incident))
 
 
-def _act(key: str, operation, *, row: bool = False):
+def _act(key: str, operation, *, row: bool = False, anchor=None):
     """Run one incident operation from a form; on a refusal, show the page again with the
-    message and everything that was typed, with the error's status."""
+    message and everything that was typed, with the error's status. `anchor(result)` names
+    the part of the incident page to land on afterwards."""
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
     try:
-        operation(session, incident)
+        result = operation(session, incident)
         session.commit()
     except DomainError as error:
         session.rollback()
@@ -231,7 +232,7 @@ def _act(key: str, operation, *, row: bool = False):
             allowed=_allowed_moves,
             row_notice=f"{incident.key} is now {STATUS_LABELS[Status(incident.status)]}.",
         )
-    return redirect(url_for("incidents.detail", key=incident.key))
+    return redirect(url_for("incidents.detail", key=incident.key, _anchor=anchor(result) if anchor else None))
 
 
 @bp.post("/incidents/<key>/transition")
@@ -289,6 +290,8 @@ def comment(key: str):
         lambda session, incident: incidents.add_comment(
             session=session, incident_id=incident.id, actor=current_user.user, body=request.form.get("body", "")
         ),
+        # Back to the new comment, not the top of a long page.
+        anchor=lambda comment: f"comment-{comment.id}",
     )
 
 
