@@ -50,7 +50,7 @@ ROUTES = {
         {"email": "new@example.com", "name": "New", "role": "member", "password": "long-enough-password"},
     ),
     "change role": ("POST", "/admin/users/{bystander_id}/role", {"role": "lead"}),
-    "disable user": ("POST", "/admin/users/{bystander_id}/active", {"active": "0"}),
+    "disable user": ("POST", "/admin/users/{bystander_id}/active", {"active": "0", "confirm": "1"}),
     "logout": ("POST", "/logout", {}),
     "healthz": ("GET", "/healthz", None),
     "readyz": ("GET", "/readyz", None),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from web_helpers import row_keys, sign_in, tags, texts, timeline, version
 
+from shared.accounts.models import User
 from shared.incidents import service as incidents
 
 HTMX = {"HX-Request": "true"}
@@ -79,3 +80,20 @@ def test_posting_a_comment_lands_on_the_comment(client, db, users, make_incident
     (target,) = [attrs for tag, attrs in tags(html) if attrs.get("id") == anchor]
     assert "Failover done." in html.split(f'id="{anchor}"')[1].split("</li>")[0]
     assert target
+
+
+def test_disabling_a_user_asks_for_confirmation_first(client, db, users):
+    sign_in(client, users["admin"])
+    member = users["member"]
+    asked = client.post(f"/admin/users/{member.id}/active", data={"active": "0"})
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200
+    assert f"Disable {member.email}?" in html
+    assert f'aria-label="Yes, disable {member.email}"' in html or f"Yes, disable {member.email}" in html
+    db.expire_all()
+    assert db.get(User, member.id).is_active  # nothing happened yet
+
+    done = client.post(f"/admin/users/{member.id}/active", data={"active": "0", "confirm": "1"})
+    assert done.status_code == 302
+    db.expire_all()
+    assert not db.get(User, member.id).is_active
