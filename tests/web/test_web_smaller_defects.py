@@ -97,3 +97,29 @@ def test_disabling_a_user_asks_for_confirmation_first(client, db, users):
     assert done.status_code == 302
     db.expire_all()
     assert not db.get(User, member.id).is_active
+
+
+def test_markdown_headings_code_and_task_lists(client, db, users, make_incident):
+    incident = make_incident("open", description=MARKDOWN)
+    sign_in(client, users["member"])
+    html = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    description = html.split('<div class="markdown">')[1].split("</div>")[0]
+    headings = [tag for tag, _ in tags(html) if tag in ("h1", "h2", "h3", "h4", "h5", "h6")]
+    assert headings.count("h1") == 1  # only the incident's own title
+    assert "<h3>Summary</h3>" in description and "<h4>Timeline</h4>" in description
+    assert "<pre><code>" in description
+    assert "[x]" not in description and "[ ]" not in description
+    assert texts(description, "li") == ["Done: Failed over", "To do: Post-mortem"]
+
+
+MARKDOWN = """# Summary
+
+## Timeline
+
+```
+$ df -h /var/lib/postgresql
+```
+
+- [x] Failed over
+- [ ] Post-mortem
+"""
