@@ -140,7 +140,7 @@ def test_a_bad_qualifier_is_named_in_a_message(member_client, seeded, query, mes
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert message in html
-    assert any(message.replace("&#39;", "'") in alert for alert in texts(html, "ul", "role", "alert"))
+    assert any(message.replace("&#39;", "'") in alert for alert in texts(html, "div", "role", "status"))
     assert set(row_keys(html)) == {seeded["disk-db"], seeded["disk-ci"]}  # the rest of the search still applies
 
 

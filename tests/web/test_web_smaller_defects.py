@@ -123,3 +123,10 @@ $ df -h /var/lib/postgresql
 - [x] Failed over
 - [ ] Post-mortem
 """
+
+
+def test_query_problems_are_a_polite_status_not_an_alert(client, users):
+    sign_in(client, users["member"])
+    html = client.get("/", query_string={"q": "priority:p9"}).get_data(as_text=True)
+    assert not [attrs for tag, attrs in tags(html) if attrs.get("role") == "alert"]
+    assert any("Unknown priority 'p9'" in status for status in texts(html, "div", "role", "status"))
