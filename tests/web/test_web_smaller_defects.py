@@ -3,6 +3,7 @@ see it (or hear it, for screen-reader roles)."""
 
 from __future__ import annotations
 
+import pytest
 from web_helpers import row_keys, sign_in, tags, texts, timeline, version
 
 from shared.accounts.models import User
@@ -130,3 +131,15 @@ def test_query_problems_are_a_polite_status_not_an_alert(client, users):
     html = client.get("/", query_string={"q": "priority:p9"}).get_data(as_text=True)
     assert not [attrs for tag, attrs in tags(html) if attrs.get("role") == "alert"]
     assert any("Unknown priority 'p9'" in status for status in texts(html, "div", "role", "status"))
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/admin/users"])
+def test_every_page_starts_with_a_skip_link_to_the_main_content(client, users, path):
+    sign_in(client, users["admin"])
+    if path == "/login":
+        client = client.application.test_client()
+    html = client.get(path).get_data(as_text=True)
+    first_link = next(attrs for tag, attrs in tags(html.split("<body>")[1]) if tag == "a")
+    assert first_link["href"] == "#main"
+    assert "Skip to main content" in html
+    assert any(tag == "main" and attrs.get("id") == "main" for tag, attrs in tags(html))
