@@ -201,7 +201,7 @@ def detail(key: str):
     return render_template("incidents/detail.html", **_detail_context(session, incident))
 
 
-def _act(key: str, operation, *, row: bool = False, anchor=None):
+def _act(key: str, operation, *, anchor=None):
     """Run one incident operation from a form; on a refusal, show the page again with the
     message and everything that was typed, with the error's status. `anchor(result)` names
     the part of the incident page to land on afterwards."""
@@ -215,29 +215,17 @@ def _act(key: str, operation, *, row: bool = False, anchor=None):
         session.expire_all()
         incident = incidents.get_incident(session=session, ref=key)
         errors = error.field_errors if isinstance(error, ValidationFailed) else {}
-        if row:
-            return render_template(
-                "incidents/_row.html",
-                incident=incident,
-                allowed=_allowed_moves,
-                row_error=str(error),
-            ), error.http_status
         context = _detail_context(session, incident, error=str(error))
         context["errors"], context["values"] = errors, request.form
         return render_template("incidents/detail.html", **context), error.http_status
-    if row:
-        return render_template(
-            "incidents/_row.html",
-            incident=incident,
-            allowed=_allowed_moves,
-            row_notice=f"{incident.key} is now {STATUS_LABELS[Status(incident.status)]}.",
-        )
     return redirect(url_for("incidents.detail", key=incident.key, _anchor=anchor(result) if anchor else None))
 
 
 @bp.post("/incidents/<key>/transition")
 @login_required
 def transition(key: str):
+    if request.form.get("from_row") == "1":
+        return _row_transition(key)
     return _act(
         key,
         lambda session, incident: incidents.transition(
@@ -248,8 +236,58 @@ def transition(key: str):
             reason=request.form.get("reason"),
             expected_version=_version(),
         ),
-        row=request.form.get("from_row") == "1",
     )
+
+
+def _render_row(incident, status: int = 200, **state):
+    return render_template("incidents/_row.html", incident=incident, allowed=_allowed_moves, **state), status
+
+
+def _row_transition(key: str):
+    """A dashboard row's quick status change. Closing asks first, a move that needs text asks
+    for it in the row, and a done move offers Undo where the lifecycle has the move back."""
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    to, reason = request.form.get("to", ""), request.form.get("reason", "")
+    typed = dict(chosen=to, reason=reason)
+    if not to:
+        return _render_row(incident, 422, row_error=f"Choose a new status for {incident.key} first.", **typed)
+    was = Status(incident.status)
+    move = next((m for m in _allowed_moves(incident) if m.target == to), None)
+    unconfirmed_close = move and move.target == Status.CLOSED and request.form.get("confirm") != "1"
+    if unconfirmed_close and (not move.requires or reason.strip()):  # text first, then the question
+        return _render_row(incident, confirm_close=move, **typed)
+    try:
+        incidents.transition(
+            session=session,
+            incident_id=incident.id,
+            actor=current_user.user,
+            to=to,
+            reason=reason,
+            expected_version=_version(),
+        )
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        session.expire_all()
+        incident = incidents.get_incident(session=session, ref=key)
+        field_errors = error.field_errors if isinstance(error, ValidationFailed) else {}
+        text_error = field_errors.get("reason") or field_errors.get("resolution")
+        return _render_row(incident, error.http_status, row_error=str(error), text_error=text_error, **typed)
+    label = STATUS_LABELS[Status(incident.status)]
+    if request.form.get("undo") == "1":
+        return _render_row(incident, row_notice=f"{incident.key} is back to {label}.")
+    undo = next((m for m in _allowed_moves(incident) if m.target == was), None)
+    return _render_row(incident, row_notice=f"{incident.key} is now {label}.", undo=undo, undo_of=label)
+
+
+@bp.get("/incidents/<key>/row")
+@login_required
+def row(key: str):
+    """One dashboard row as it is now (a row's Cancel puts it back)."""
+    if not _is_htmx():
+        return redirect(url_for("incidents.dashboard"))
+    return _render_row(incidents.get_incident(session=get_session(), ref=key))
 
 
 @bp.post("/incidents/<key>/assign")

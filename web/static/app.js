@@ -60,6 +60,29 @@
     if (invalid && !invalid.contains(document.activeElement)) { invalid.focus(); }
   });
 
+  // A row's quick status control: a move that needs text (Blocked, Resolved, Reopen, closing an
+  // open incident) shows its named field as soon as it is chosen; other moves hide it.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[data-quick-status]")) { return; }
+    var wrapper = select.form && select.form.querySelector(".quick-text");
+    if (!wrapper) { return; }
+    var option = select.options[select.selectedIndex];
+    var label = option && option.getAttribute("data-text-label");
+    wrapper.hidden = !label;
+    if (label) { wrapper.querySelector("label").textContent = label; }
+  });
+
+  // A swapped-in row says where keyboard focus belongs now (the row after a move, the question
+  // before closing, the field that needs text): without this it would drop to <body>.
+  document.addEventListener("htmx:afterSettle", function () {
+    var target = document.querySelector("[data-focus-after-swap]");
+    if (target) {
+      target.removeAttribute("data-focus-after-swap");
+      target.focus();
+    }
+  });
+
   // The counters and the total above the table, fetched again from the server (the same
   // request the search box makes), so they include a row that was just added.
   function refreshSummary() {
