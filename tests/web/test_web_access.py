@@ -38,6 +38,7 @@ ROUTES = {
     "comment": ("POST", "/incidents/{key}/comments", {"body": "Failover done, watching replication lag."}),
     "watch": ("POST", "/incidents/{key}/watch", {"watching": "1"}),
     "edit form": ("GET", "/incidents/{key}/edit", None),
+    "dashboard row": ("GET", "/incidents/{key}/row", None),
     "edit": (
         "POST",
         "/incidents/{key}/edit",
@@ -71,6 +72,7 @@ EXPECTED = {
     "comment": (LOGIN, 302, 302, 302, 302),
     "watch": (LOGIN, 302, 302, 302, 302),
     "edit form": (LOGIN, 403, 200, 200, 200),
+    "dashboard row": (LOGIN, HOME, HOME, HOME, HOME),  # a fragment for htmx; a plain GET goes to the dashboard
     "edit": (LOGIN, 403, 302, 302, 302),
     "admin users": (LOGIN, 403, 403, 403, 200),
     "create user": (LOGIN, 403, 403, 403, 302),

@@ -100,3 +100,19 @@ def test_cancel_gives_the_row_back_unchanged(client, db, users, make_incident):
     assert response.status_code == 200
     assert row_keys(response.get_data(as_text=True)) == [incident.key]
     assert "<html" not in response.get_data(as_text=True)
+
+
+def test_without_javascript_the_row_answers_with_a_whole_page(client, db, users, make_incident):
+    incident = make_incident("resolved")
+    sign_in(client, users["lead"])
+    data = {"from_row": "1", "to": "closed", "version": incident.version}
+
+    asked = client.post(f"/incidents/{incident.key}/transition", data=data)
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200
+    assert "<html" in html and "<h1" in html and f"Close {incident.key}?" in html
+    assert 'href="/"' in html  # a way back to the list
+
+    done = client.post(f"/incidents/{incident.key}/transition", data={**data, "confirm": "1"})
+    assert "<html" in done.get_data(as_text=True)
+    assert f"{incident.key} is now Closed." in done.get_data(as_text=True)

@@ -240,7 +240,9 @@ def transition(key: str):
 
 
 def _render_row(incident, status: int = 200, **state):
-    return render_template("incidents/_row.html", incident=incident, allowed=_allowed_moves, **state), status
+    # htmx swaps the row in place; a plain form post (no JavaScript) gets it inside a page.
+    template = "incidents/_row.html" if _is_htmx() else "incidents/row_page.html"
+    return render_template(template, incident=incident, allowed=_allowed_moves, **state), status
 
 
 def _row_transition(key: str):
