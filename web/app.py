@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from flask import Flask, jsonify, render_template, request
+from markupsafe import escape
 from sqlalchemy import text
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -128,6 +130,20 @@ def _http_error(status: int, message: str):
         explained = status == 400 and description and description != BadRequest.description
         text_ = description if explained else message
         template = "partials/flash_error.html" if _wants_fragment() else "error.html"
-        return render_template(template, message=text_, status=status), status
+        try:
+            return render_template(template, message=text_, status=status), status
+        except Exception:  # noqa: BLE001 - the page needs the database (the signed-in user) and it is gone
+            logging.getLogger(__name__).exception("the %s page could not be drawn", status)
+            return _plain_error_page(text_), status
 
     return handler
+
+
+def _plain_error_page(message: str) -> str:
+    """An error page that needs nothing but this string (no user, no database)."""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error · Incident Tracker</title>'
+        f'<link rel="stylesheet" href="/static/app.css"></head><body><main id="main"><h1>Something went wrong</h1>'
+        f'<p class="error" role="alert">{escape(message)}</p><p><a href="/">Back to incidents</a></p>'
+        "</main></body></html>"
+    )

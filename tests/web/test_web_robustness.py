@@ -59,6 +59,26 @@ def test_a_database_error_gets_the_500_page_with_its_headers(production_like, us
         assert header in response.headers
 
 
+def test_with_the_database_gone_a_signed_in_request_still_gets_a_500_page_with_headers(make_app, users):
+    app = make_app(database_url="postgresql+psycopg2://nobody@127.0.0.1:1/nowhere")
+    app.testing = False
+
+    def broken():
+        raise RuntimeError("the database is unreachable")
+
+    app.add_url_rule("/broken", view_func=broken)
+    client = app.test_client()
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = "a-login-session-that-cannot-be-looked-up"
+
+    response = client.get("/broken")
+
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.get_data(as_text=True)
+    for header in SECURITY_HEADERS:
+        assert header in response.headers
+
+
 # --- Malformed text: NUL bytes and invalid UTF-8 ----------------------------------------
 
 NEW_INCIDENT = {"priority": "P2", "environment": "prod"}
