@@ -247,9 +247,11 @@ def transition(
         raise ValidationFailed({"reason": f"Say why {incident.key} moves to {move.label}."})
     if move.requires == Requirement.RESOLUTION and not reason:
         raise ValidationFailed({"resolution": "Write a resolution summary: what fixed it."})
+    field = "resolution" if move.requires == Requirement.RESOLUTION else "reason"
     if len(reason) > TEXT_MAX:
-        field = "resolution" if move.requires == Requirement.RESOLUTION else "reason"
         raise ValidationFailed({field: f"Keep it under {TEXT_MAX:,} characters."})
+    if hidden := unwanted_message(reason, "resolution summary" if field == "resolution" else "reason", multiline=True):
+        raise ValidationFailed({field: hidden})
     now = utcnow()
     incident.status = target.value
     incident.updated_at = now
@@ -402,6 +404,8 @@ def add_comment(*, session: Session, incident_id: int, actor: User, body: str) -
         raise ValidationFailed({"body": "Write something to comment."})
     if len(body) > TEXT_MAX:
         raise ValidationFailed({"body": f"Keep comments under {TEXT_MAX:,} characters."})
+    if hidden := unwanted_message(body, "comment", multiline=True):
+        raise ValidationFailed({"body": hidden})
     comment = Comment(incident_id=incident.id, author_id=actor.id, body=body)
     session.add(comment)
     # A comment leaves the incident row (and its version) alone, so commenting never turns

@@ -387,3 +387,22 @@ def test_every_incident_write_form_on_the_page_carries_the_version(client, users
     assert writes
     for form in writes:
         assert f'name="version" value="{incident.version}"' in form, form[:200]
+
+
+def test_comments_and_reasons_refuse_hidden_characters_but_keep_line_breaks(client, db, users, make_incident):
+    incident = make_incident("in_progress")
+    sign_in(client, users["member"])
+    before = snapshot(db)
+    comment = client.post(f"/incidents/{incident.key}/comments", data={"body": "see invoice\u202egnp.exe"})
+    assert comment.status_code == 422
+    assert "U+202E" in comment.get_data(as_text=True)
+    reason = client.post(
+        f"/incidents/{incident.key}/transition",
+        data={"to": "blocked", "reason": "vendor\x1b[2J", "version": incident.version},
+    )
+    assert reason.status_code == 422
+    assert "U+001B" in reason.get_data(as_text=True)
+    assert snapshot(db) == before
+
+    ok = client.post(f"/incidents/{incident.key}/comments", data={"body": "Line one\r\n\tindented"})
+    assert ok.status_code == 302
