@@ -34,4 +34,6 @@ class ValidationFailed(DomainError):
 
     def __init__(self, field_errors: dict[str, str]):
         self.field_errors = dict(field_errors)
-        super().__init__("; ".join(f"{name}: {msg}" for name, msg in self.field_errors.items()))
+        # Each message is already a sentence a person can act on; a field's name ("reason:")
+        # means nothing to them, so `str(error)` is the sentences alone.
+        super().__init__(" ".join(self.field_errors.values()))

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
+from markupsafe import escape
 from sqlalchemy import text
+from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.accounts import service as accounts
 from shared.config import Settings
 from shared.errors import DomainError
 from shared.models import import_all_models
-from web import db, logs, security
+from web import db, input_guard, logs, security
 from web.auth.current import SignedInUser
 from web.extensions import csrf, limiter, login_manager
 
@@ -71,24 +74,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_filters(app)
     register_cli(app)
     _register_health(app)
-    _register_input_guard(app)
+    input_guard.init_app(app)
     _register_errors(app)
     return app
-
-
-def _register_input_guard(app: Flask) -> None:
-    @app.before_request
-    def _refuse_nul_characters():
-        # PostgreSQL text cannot hold NUL: the driver would raise (a 500) on any form field or
-        # search that carried one. Nobody types it; refuse the request as malformed instead.
-        # Only url-encoded bodies (every form here) are read: multipart uploads stay unparsed
-        # for views that stream them.
-        sources = [request.args]
-        if request.mimetype == "application/x-www-form-urlencoded":
-            sources.append(request.form)
-        for values in sources:
-            if any("\x00" in value for _, value in values.items(multi=True)):
-                abort(400)
 
 
 def _register_health(app: Flask) -> None:
@@ -117,7 +105,7 @@ def _wants_fragment() -> bool:
 def _register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
-        db.get_session().rollback()
+        db.rollback()
         template = "partials/flash_error.html" if _wants_fragment() else "error.html"
         return render_template(template, message=str(error), status=error.http_status), error.http_status
 
@@ -135,9 +123,27 @@ def _register_errors(app: Flask) -> None:
 
 def _http_error(status: int, message: str):
     def handler(error):
+        db.rollback()
         description = getattr(error, "description", None)
-        text_ = description if status == 400 and description and "CSRF" in str(description) else message
+        # A 400 raised with its own explanation (CSRF, invalid text) says it; a bare abort(400)
+        # gets the generic sentence.
+        explained = status == 400 and description and description != BadRequest.description
+        text_ = description if explained else message
         template = "partials/flash_error.html" if _wants_fragment() else "error.html"
-        return render_template(template, message=text_, status=status), status
+        try:
+            return render_template(template, message=text_, status=status), status
+        except Exception:  # noqa: BLE001 - the page needs the database (the signed-in user) and it is gone
+            logging.getLogger(__name__).exception("the %s page could not be drawn", status)
+            return _plain_error_page(text_), status
 
     return handler
+
+
+def _plain_error_page(message: str) -> str:
+    """An error page that needs nothing but this string (no user, no database)."""
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error · Incident Tracker</title>'
+        f'<link rel="stylesheet" href="/static/app.css"></head><body><main id="main"><h1>Something went wrong</h1>'
+        f'<p class="error" role="alert">{escape(message)}</p><p><a href="/">Back to incidents</a></p>'
+        "</main></body></html>"
+    )

@@ -21,6 +21,15 @@ def get_session() -> Session:
     return g.db_session
 
 
+def rollback() -> None:
+    """Roll back this request's session, if it has one: after a failed statement or flush it
+    refuses every further query (PendingRollbackError) until rolled back, and an error page
+    still needs to load the signed-in user to draw its header."""
+    session = g.get("db_session")
+    if session is not None:
+        session.rollback()
+
+
 def _close_session(_exc) -> None:
     session = g.pop("db_session", None)
     if session is not None:

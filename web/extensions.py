@@ -7,4 +7,6 @@ from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+# No X-RateLimit-* headers: on the sign-in form they told an anonymous observer how many
+# attempts an account had left, i.e. whether someone had just used it.
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import nh3
 from flask import Flask
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from markupsafe import Markup
 
 from shared.incidents.lifecycle import STATUS_LABELS, Status
@@ -15,9 +17,46 @@ from shared.timeutil import as_utc
 # Raw HTML in Markdown is disabled, and nh3 sanitises what the renderer produces anyway.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
 ALLOWED_TAGS = {
-    "p", "br", "hr", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li",
+    "p", "br", "hr", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li", "span",
     "h1", "h2", "h3", "h4", "h5", "h6", "a", "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
+# Only the classes the renderer itself adds (task lists); raw HTML cannot reach nh3 anyway.
+ALLOWED_CLASSES = {"li": {"task-item", "done"}, "span": {"visually-hidden"}}
+# Rendered Markdown sits under the page's h1 (the incident) and an h2 ("Description",
+# "Timeline"): its "#" becomes h3, so a description cannot add page-level headings.
+HEADING_SHIFT = 2
+TASK_RE = re.compile(r"^\[([ xX])\]\s+")
+
+
+def _shift_headings(state) -> None:
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1]) + HEADING_SHIFT)}"
+
+
+def _task_lists(state) -> None:
+    """ "- [x] done" / "- [ ] to do" (GitHub task lists) as a marked item whose state is in
+    words for screen readers ("Done: ", "To do: ") and drawn as a box by the stylesheet."""
+    tokens = state.tokens
+    for index, token in enumerate(tokens):
+        if token.type != "list_item_open" or index + 2 >= len(tokens):
+            continue
+        inline = tokens[index + 2]
+        if inline.type != "inline" or not inline.children or inline.children[0].type != "text":
+            continue
+        match = TASK_RE.match(inline.children[0].content)
+        if not match:
+            continue
+        done = match.group(1) != " "
+        token.attrSet("class", "task-item done" if done else "task-item")
+        inline.children[0].content = inline.children[0].content[match.end() :]
+        label = Token("html_inline", "", 0)
+        label.content = f'<span class="visually-hidden">{"Done" if done else "To do"}: </span>'
+        inline.children.insert(0, label)
+
+
+_markdown.core.ruler.push("shift_headings", _shift_headings)
+_markdown.core.ruler.push("task_lists", _task_lists)
 
 
 def render_markdown(source: str | None) -> Markup:
@@ -26,6 +65,7 @@ def render_markdown(source: str | None) -> Markup:
         html,
         tags=ALLOWED_TAGS,
         attributes={"a": {"href", "title"}},
+        allowed_classes=ALLOWED_CLASSES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from flask import Flask, g, has_request_context, request
 from flask_login import current_user
 
+from shared.text import is_unwanted
+
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 logger = logging.getLogger("incident_tracker.request")
 
@@ -33,12 +35,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def _escaped(value: object) -> str:
+    # A request path is the client's text: "%0A" in it would start a forged log line, and an
+    # ESC could rewrite the operator's terminal. Show such characters as escapes instead.
+    return "".join(char.encode("unicode_escape").decode("ascii") if is_unwanted(char) else char for char in str(value))
+
+
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {})
-        extra = " ".join(f"{k}={v}" for k, v in fields.items())
+        extra = " ".join(f"{k}={_escaped(v)}" for k, v in fields.items())
         clock = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
-        line = f"{clock} {record.levelname:<5} {record.getMessage()} {extra}"
+        line = f"{clock} {record.levelname:<5} {_escaped(record.getMessage())} {extra}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line.rstrip()
@@ -80,7 +88,10 @@ def init_app(app: Flask) -> None:
     def _log_request(response):
         started = g.get("request_started")
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
-        user_id = getattr(current_user, "id", None) if current_user and current_user.is_authenticated else None
+        try:
+            user_id = getattr(current_user, "id", None) if current_user and current_user.is_authenticated else None
+        except Exception:  # noqa: BLE001 - the user could not be loaded (database gone); still log the line
+            user_id = None
         response.headers["X-Request-ID"] = g.get("request_id", "")
         fields = {
             "request_id": g.get("request_id"),

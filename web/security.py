@@ -22,6 +22,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+def _maybe_signed_in() -> bool:
+    try:
+        return bool(current_user and current_user.is_authenticated)
+    except Exception:  # noqa: BLE001 - the user could not be loaded (database gone): assume signed in
+        return True  # and never cache; this hook must not turn an error page into a bare 500
+
+
 def init_app(app: Flask, *, hsts: bool) -> None:
     @app.after_request
     def _security_headers(response):
@@ -32,7 +39,7 @@ def init_app(app: Flask, *, hsts: bool) -> None:
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if response.mimetype == "text/html" and current_user and current_user.is_authenticated:
+        if response.mimetype == "text/html" and _maybe_signed_in():
             # Signed-in pages hold incident data: after sign-out, Back must not show them from cache.
             headers["Cache-Control"] = "no-store"
         if hsts:

@@ -7,6 +7,7 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import LoginSession, Role, User
@@ -21,6 +22,7 @@ from shared.db import utcnow
 from shared.errors import NotFound, PermissionDenied, ValidationFailed
 from shared.outbox import service as outbox
 from shared.permissions import Action, can
+from shared.text import unwanted_message
 from shared.timeutil import as_utc
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -80,6 +82,8 @@ def create_user(
         errors["email"] = f"{email} already has an account."
     if len((name or "").strip()) > 120:
         errors["name"] = "Keep the name under 120 characters."
+    elif hidden := unwanted_message(name or "", "name"):
+        errors["name"] = hidden
     if len(password or "") < MIN_PASSWORD_LENGTH:
         errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
     try:
@@ -96,7 +100,13 @@ def create_user(
         is_active=True,
     )
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # Another request created this email between the look-up above and this insert (two
+        # admins, or a double submit): the unique index decides, and the answer is the same
+        # as the look-up's. The caller rolls back, as after any ValidationFailed.
+        raise ValidationFailed({"email": f"{email} already has an account."}) from None
     audit.append(
         session=session,
         actor_id=actor.id if actor else None,

@@ -30,10 +30,13 @@ from shared.incidents.lifecycle import (
 from shared.incidents.models import ENVIRONMENTS, Comment, Incident, Priority, Watcher
 from shared.outbox import service as outbox
 from shared.permissions import Action, can
+from shared.text import unwanted_message
 
 KEY_RE = re.compile(r"^\s*INC-(\d+)\s*$", re.IGNORECASE)
 TITLE_MAX = 200
 COMPONENT_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,79}$")
+# A reason or resolution is copied into the audit event and the outbox message: bounded like a comment.
+TEXT_MAX = 20_000
 
 
 def get_incident(*, session: Session, ref: str | int) -> Incident:
@@ -71,12 +74,16 @@ def _validate_details(
     priority: str | None = None,
 ) -> dict[str, str]:
     errors: dict[str, str] = {}
-    if not title.strip():
+    if hidden := unwanted_message(title, "title"):
+        errors["title"] = hidden
+    elif not title.strip():
         errors["title"] = "Give the incident a title."
     elif len(title.strip()) > TITLE_MAX:
         errors["title"] = f"Keep the title under {TITLE_MAX} characters."
     if len(description) > 50_000:
         errors["description"] = "Keep the description under 50,000 characters."
+    elif hidden := unwanted_message(description, "description", multiline=True):
+        errors["description"] = hidden
     if component and not COMPONENT_RE.match(component):
         errors["component"] = "Use lower-case letters, digits, '.', '_', '/' or '-' (e.g. rds, api-gateway)."
     if environment not in ENVIRONMENTS:
@@ -240,6 +247,11 @@ def transition(
         raise ValidationFailed({"reason": f"Say why {incident.key} moves to {move.label}."})
     if move.requires == Requirement.RESOLUTION and not reason:
         raise ValidationFailed({"resolution": "Write a resolution summary: what fixed it."})
+    field = "resolution" if move.requires == Requirement.RESOLUTION else "reason"
+    if len(reason) > TEXT_MAX:
+        raise ValidationFailed({field: f"Keep it under {TEXT_MAX:,} characters."})
+    if hidden := unwanted_message(reason, "resolution summary" if field == "resolution" else "reason", multiline=True):
+        raise ValidationFailed({field: hidden})
     now = utcnow()
     incident.status = target.value
     incident.updated_at = now
@@ -255,6 +267,9 @@ def transition(
     if current in (Status.RESOLVED, Status.CLOSED) and target == Status.IN_PROGRESS:
         incident.resolved_at = None
         incident.closed_at = None
+        # A reopened incident is not resolved: its old summary stays in the timeline (the
+        # audit event of the move to Resolved), not on the page as the current resolution.
+        incident.resolution_summary = None
     _flush(session, incident)
     data = {"from": current.value, "to": target.value}
     if reason:
@@ -387,8 +402,10 @@ def add_comment(*, session: Session, incident_id: int, actor: User, body: str) -
     body = (body or "").strip()
     if not body:
         raise ValidationFailed({"body": "Write something to comment."})
-    if len(body) > 20_000:
-        raise ValidationFailed({"body": "Keep comments under 20,000 characters."})
+    if len(body) > TEXT_MAX:
+        raise ValidationFailed({"body": f"Keep comments under {TEXT_MAX:,} characters."})
+    if hidden := unwanted_message(body, "comment", multiline=True):
+        raise ValidationFailed({"body": hidden})
     comment = Comment(incident_id=incident.id, author_id=actor.id, body=body)
     session.add(comment)
     # A comment leaves the incident row (and its version) alone, so commenting never turns

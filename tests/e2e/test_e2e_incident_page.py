@@ -74,7 +74,7 @@ def test_lead_assigns_reprioritises_and_edits(page: Page, sign_in, file_incident
     expect(details).to_contain_text("P1")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Backups older than 48 h")
     events = page.get_by_role("list", name="Timeline").get_by_role("listitem")
-    expect(events.nth(1)).to_contain_text("Lee Lead assigned it to member@example.com")
+    expect(events.nth(1)).to_contain_text("Lee Lead assigned it to Mo Member")
     expect(events.nth(2)).to_contain_text("Lee Lead changed priority from P3 to P1")
     expect(events.nth(3)).to_contain_text("Lee Lead edited title from “Backups older than 24 h” to “Backups older")
     page.get_by_role("button", name="Watch").click()

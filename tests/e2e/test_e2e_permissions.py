@@ -26,7 +26,7 @@ def status_options(page: Page, key: str):
 
 def test_member_cannot_close_but_may_reopen_what_they_reported(page: Page, sign_in, resolved) -> None:
     sign_in("member@example.com")
-    expect(status_options(page, resolved.key)).to_have_text(["Reopen"])
+    expect(status_options(page, resolved.key)).to_have_text(["Choose…", "Reopen"])
 
     page.get_by_role("link", name="Queue backlog on orders worker").click()
     moves = page.get_by_role("region", name="Move to")
@@ -53,7 +53,7 @@ def test_member_is_offered_nothing_on_someone_elses_incident(page: Page, sign_in
 
 def test_lead_closes_a_resolved_incident(page: Page, sign_in, resolved) -> None:
     sign_in("lead@example.com")
-    expect(status_options(page, resolved.key)).to_have_text(["Closed", "Reopen"])
+    expect(status_options(page, resolved.key)).to_have_text(["Choose…", "Closed", "Reopen"])
 
     page.get_by_role("link", name="Queue backlog on orders worker").click()
     moves = page.get_by_role("region", name="Move to")

@@ -86,7 +86,9 @@ def test_change_role_and_the_audit_records_it(admin_client, db, users):
 
 def test_disable_then_enable(admin_client, app, db, users):
     member_id = users["member"].id
-    assert admin_client.post(f"/admin/users/{member_id}/active", data={"active": "0"}).status_code == 302
+    assert (
+        admin_client.post(f"/admin/users/{member_id}/active", data={"active": "0", "confirm": "1"}).status_code == 302
+    )
     html = admin_client.get("/admin/users").get_data(as_text=True)
     assert "member@example.com was disabled and signed out everywhere." in html
     assert _user_rows(html)["member@example.com"] == "member disabled"
@@ -100,7 +102,7 @@ def test_disable_then_enable(admin_client, app, db, users):
 @pytest.mark.parametrize(
     ("action", "data", "message"),
     [
-        ("active", {"active": "0"}, "You cannot disable your own account."),
+        ("active", {"active": "0", "confirm": "1"}, "You cannot disable your own account."),
         ("role", {"role": "member"}, "You cannot remove your own admin role; ask another admin."),
     ],
 )

@@ -140,7 +140,7 @@ def test_a_bad_qualifier_is_named_in_a_message(member_client, seeded, query, mes
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert message in html
-    assert any(message.replace("&#39;", "'") in alert for alert in texts(html, "ul", "role", "alert"))
+    assert any(message.replace("&#39;", "'") in alert for alert in texts(html, "div", "role", "status"))
     assert set(row_keys(html)) == {seeded["disk-db"], seeded["disk-ci"]}  # the rest of the search still applies
 
 
@@ -159,7 +159,4 @@ def test_any_page_number_gets_a_page(member_client, seeded, page):
     response = member_client.get("/", query_string={"page": page})
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    if page.isdigit() and int(page) > 1:
-        assert row_keys(html) == [] and "No incidents match." in html
-    else:
-        assert len(row_keys(html)) == len(INCIDENTS)
+    assert len(row_keys(html)) == len(INCIDENTS)  # one page holds them all: past it, that page

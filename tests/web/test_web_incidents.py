@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from web_helpers import counts, reload, row_keys, sign_in, snapshot, tags, texts, timeline
+from web_helpers import counts, reload, row_keys, sign_in, snapshot, tags, texts, timeline, version
 
 from shared.accounts import service as accounts
 from shared.incidents import service as incidents
@@ -223,7 +223,9 @@ def test_an_illegal_move_is_refused_with_the_moves_there_are(client, db, users, 
     incident = make_incident("open")
     sign_in(client, users["lead"])
     before = snapshot(db)
-    response = client.post(f"/incidents/{incident.key}/transition", data={"to": "resolved", "reason": "done"})
+    response = client.post(
+        f"/incidents/{incident.key}/transition", data={"to": "resolved", "reason": "done", "version": incident.version}
+    )
     assert response.status_code == 409
     assert "it cannot move to Resolved. From Open: In Progress, Closed." in response.get_data(as_text=True)
     assert snapshot(db) == before
@@ -234,13 +236,14 @@ def test_quick_status_from_a_row_answers_with_the_row(client, db, users, make_in
     sign_in(client, users["member"])
     path = f"/incidents/{incident.key}/transition"
 
-    refused = client.post(path, data={"to": "blocked", "from_row": "1"}, headers=HTMX)
+    row = {"from_row": "1", "version": incident.version}
+    refused = client.post(path, data={"to": "blocked", **row}, headers=HTMX)
     assert refused.status_code == 422
     assert row_keys(refused.get_data(as_text=True)) == [incident.key]
     assert "Say why" in refused.get_data(as_text=True)
     assert reload(db, incident).status == "in_progress"
 
-    moved = client.post(path, data={"to": "blocked", "reason": "Vendor", "from_row": "1"}, headers=HTMX)
+    moved = client.post(path, data={"to": "blocked", "reason": "Vendor", **row}, headers=HTMX)
     html = moved.get_data(as_text=True)
     assert moved.status_code == 200
     assert "<html" not in html
@@ -252,16 +255,19 @@ def test_timeline_shows_every_event_with_its_actor_in_order(client, db, users, m
     incident = make_incident("open", reporter="lead", owner="member")
     sign_in(client, users["member"])
     key = incident.key
-    client.post(f"/incidents/{key}/transition", data={"to": "in_progress"})
+    client.post(f"/incidents/{key}/transition", data={"to": "in_progress", "version": version(db, incident)})
     client.post(f"/incidents/{key}/comments", data={"body": "Failing over to the replica."})
-    client.post(f"/incidents/{key}/transition", data={"to": "blocked", "reason": "Replica lagging 20 min"})
+    client.post(
+        f"/incidents/{key}/transition",
+        data={"to": "blocked", "reason": "Replica lagging 20 min", "version": version(db, incident)},
+    )
     sign_in(client, users["lead"])
-    client.post(f"/incidents/{key}/priority", data={"priority": "P1"})
+    client.post(f"/incidents/{key}/priority", data={"priority": "P1", "version": version(db, incident)})
 
     html = client.get(f"/incidents/{key}").get_data(as_text=True)
     assert timeline(html) == [
         "Lee Lead created the incident (P3, prod)",
-        "Lee Lead assigned it to member@example.com",
+        "Lee Lead assigned it to Mo Member",
         "Mo Member changed status from Open to In Progress",
         "Mo Member commented: Failing over to the replica.",
         "Mo Member changed status from In Progress to Blocked: Replica lagging 20 min",
@@ -292,9 +298,13 @@ def test_assign_and_priority_by_a_lead(client, db, users, make_incident):
     incident = make_incident("open", owner=None)
     sign_in(client, users["lead"])
     key = incident.key
-    assert client.post(f"/incidents/{key}/assign", data={"owner": str(users["other"].id)}).status_code == 302
-    assert client.post(f"/incidents/{key}/priority", data={"priority": "P2"}).status_code == 302
-    bad = client.post(f"/incidents/{key}/priority", data={"priority": "P7"})
+    assign = {"owner": str(users["other"].id), "version": version(db, incident)}
+    assert client.post(f"/incidents/{key}/assign", data=assign).status_code == 302
+    assert (
+        client.post(f"/incidents/{key}/priority", data={"priority": "P2", "version": version(db, incident)}).status_code
+        == 302
+    )
+    bad = client.post(f"/incidents/{key}/priority", data={"priority": "P7", "version": version(db, incident)})
     assert bad.status_code == 422 and 'role="alert"' in bad.get_data(as_text=True)
     fresh = reload(db, incident)
     assert (fresh.owner_id, fresh.priority) == (users["other"].id, "P2")
@@ -308,7 +318,9 @@ def test_assigning_a_disabled_user_says_why(client, db, users, make_incident):
     accounts.set_active(session=db, actor=None, user_id=users["other"].id, active=False)  # ...who is then disabled
     db.commit()
     before = snapshot(db)
-    response = client.post(f"/incidents/{incident.key}/assign", data={"owner": str(users["other"].id)})
+    response = client.post(
+        f"/incidents/{incident.key}/assign", data={"owner": str(users["other"].id), "version": incident.version}
+    )
     assert response.status_code == 422
     assert snapshot(db) == before
     assert "Choose an active user as owner." in response.get_data(as_text=True)
@@ -327,14 +339,22 @@ def test_edit_details_with_errors_then_success(client, db, users, make_incident)
     assert "Give the incident a title." in bad.get_data(as_text=True)
     assert snapshot(db) == before
 
-    unknown_env = client.post(path, data={"title": "RDS CPU pinned", "component": "rds", "environment": "moon"})
+    unknown_env = client.post(
+        path, data={"title": "RDS CPU pinned", "component": "rds", "environment": "moon", "version": incident.version}
+    )
     assert unknown_env.status_code == 422
     assert "Choose one of: prod, staging, dev" in unknown_env.get_data(as_text=True)
     assert snapshot(db) == before
 
     good = client.post(
         path,
-        data={"title": "RDS CPU pinned", "description": "After deploy", "component": "rds", "environment": "prod"},
+        data={
+            "title": "RDS CPU pinned",
+            "description": "After deploy",
+            "component": "rds",
+            "environment": "prod",
+            "version": incident.version,
+        },
     )
     assert good.status_code == 302
     html = client.get(good.headers["Location"]).get_data(as_text=True)

@@ -74,13 +74,17 @@ def test_post_with_a_forged_csrf_token_is_refused(csrf_app, db, users, csrf_worl
     assert snapshot(db) == before
 
 
+def form_version(html: str) -> str:
+    return re.search(r'name="version" value="(\d+)"', html).group(1)
+
+
 def test_the_token_on_the_page_lets_the_form_through(csrf_app, db, users, csrf_world):
     client = csrf_app.test_client()
     login(client, users["admin"].email)  # scrapes the sign-in form's token
     page = client.get(f"/incidents/{csrf_world['key']}").get_data(as_text=True)
     response = client.post(
         f"/incidents/{csrf_world['key']}/transition",
-        data={"to": "in_progress", "csrf_token": csrf_token_from(page)},
+        data={"to": "in_progress", "csrf_token": csrf_token_from(page), "version": form_version(page)},
     )
     assert response.status_code == 302
     assert "In Progress" in client.get(response.headers["Location"]).get_data(as_text=True)
@@ -126,6 +130,10 @@ def test_login_is_rate_limited(make_app, users):
         ("https://evil.example/", "/"),
         ("/\\evil.example", "/%5Cevil.example"),  # escaped into a path on this host
         ("javascript:alert(1)", "/"),
+        ("/\nevil", "/"),  # a control character would break the Location header (was a 500)
+        ("/\r\nSet-Cookie: x=1", "/"),
+        ("/\tevil", "/"),
+        ("/incidents/\u202enew", "/"),  # a bidi override hides where the link really goes
     ],
 )
 def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(client, users, next_, lands_on):
@@ -269,7 +277,7 @@ def test_sign_in_ignores_the_case_and_spaces_of_the_email(client, users):
 
 @pytest.mark.parametrize(
     ("change", "data"),
-    [("active", {"active": "0"}), ("role", {"role": "lead"})],
+    [("active", {"active": "0", "confirm": "1"}), ("role", {"role": "lead"})],
     ids=["disable", "role-change"],
 )
 def test_disable_and_role_change_sign_the_user_out_at_their_next_request(app, users, change, data):

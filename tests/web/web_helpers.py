@@ -80,6 +80,11 @@ def reload(session: Session, incident: Incident) -> Incident:
     return session.get(Incident, incident.id)
 
 
+def version(session: Session, incident: Incident) -> int:
+    """The incident's version now: what a freshly loaded page's forms would carry."""
+    return reload(session, incident).version
+
+
 class _Collector(HTMLParser):
     """Collects text of elements matching (tag, attribute, value-substring)."""
 

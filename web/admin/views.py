@@ -30,10 +30,22 @@ class NewUserForm(FlaskForm):
     submit = SubmitField("Create user")
 
 
-def _render(form: NewUserForm, errors: dict[str, str] | None = None, error: str | None = None, status: int = 200):
+def _render(
+    form: NewUserForm,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    status: int = 200,
+    confirm_disable=None,
+):
     users = accounts.list_users(session=get_session())
     return render_template(
-        "admin/users.html", users=users, form=form, errors=errors or {}, error=error, roles=ROLE_CHOICES
+        "admin/users.html",
+        users=users,
+        form=form,
+        errors=errors or {},
+        error=error,
+        roles=ROLE_CHOICES,
+        confirm_disable=confirm_disable,
     ), status
 
 
@@ -99,6 +111,12 @@ def change_role(user_id: int):
 def set_active(user_id: int):
     require(Action.MANAGE_USERS)
     active = request.form.get("active") == "1"
+    if not active and request.form.get("confirm") != "1":
+        # Disabling signs someone out everywhere at once: ask first, on a page that works
+        # without JavaScript (no confirm() dialogs under this CSP).
+        return _render(
+            NewUserForm(formdata=None), confirm_disable=accounts.get_user(session=get_session(), user_id=user_id)
+        )
     return _user_action(
         lambda session: accounts.set_active(session=session, actor=current_user.user, user_id=user_id, active=active),
         "{email} was enabled." if active else "{email} was disabled and signed out everywhere.",

@@ -12,6 +12,7 @@ from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired
 
 from shared.accounts import service as accounts
+from shared.text import unwanted_characters
 from web.auth.current import SignedInUser
 from web.db import get_session
 from web.extensions import limiter
@@ -33,9 +34,21 @@ def _submitted_email() -> str:
     return (request.form.get("email") or "").strip().lower() or "-"
 
 
+def _attempt_failed(response) -> bool:
+    return response.status_code != 302  # a sign-in that worked answers with its redirect
+
+
 def _safe_next(target: str | None) -> str:
-    # Only same-site paths: never bounce a signed-in user to another host.
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+    # Only same-site paths: never bounce a signed-in user to another host. No control or bidi
+    # characters either: a newline cannot go into a Location header (werkzeug raises, a 500),
+    # and a direction override disguises where the path leads.
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and not unwanted_characters(target)
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("incidents.dashboard")
 
@@ -43,7 +56,9 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 # Per client address, and per account so that many addresses cannot guess one password.
 @limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email)
+# Only failed attempts count toward an account's limit: signing in on a few devices must not
+# lock the owner out, and the limit is there to stop guessing.
+@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email, deduct_when=_attempt_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("incidents.dashboard"))

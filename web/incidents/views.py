@@ -8,10 +8,11 @@ from wtforms.fields.choices import SelectChoice
 
 from shared.accounts import service as accounts
 from shared.audit import service as audit
-from shared.errors import DomainError, ValidationFailed
+from shared.errors import Conflict, DomainError, ValidationFailed
 from shared.incidents import search as incident_search
 from shared.incidents import service as incidents
 from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status
+from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, merge_stale_edit
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.permissions import Action
 from web.auth.current import require
@@ -41,6 +42,14 @@ def _int_arg(name: str) -> int | None:
         return int(value)
     except ValueError:
         raise ValidationFailed({name: f"{name} must be a number."}) from None
+
+
+def _version() -> int:
+    """The incident version the submitted form was drawn from. Required: without it a write
+    would skip the concurrent-edit check and silently undo someone else's change."""
+    if not request.form.get("version", "").strip():
+        raise ValidationFailed({"version": "This form is out of date: reload the page and try again."})
+    return _int_arg("version")
 
 
 def _current_filters() -> tuple[incident_search.Filters, dict[str, str]]:
@@ -87,14 +96,22 @@ def dashboard():
         page_number = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page_number = 1
-    page = incident_search.search(
-        session=session,
-        filters=filters,
-        me_id=current_user.id,
-        sort=args["sort"] or "priority",
-        page=page_number,
-        page_size=settings.page_size,
-    )
+
+    def search_page(number: int):
+        return incident_search.search(
+            session=session,
+            filters=filters,
+            me_id=current_user.id,
+            sort=args["sort"] or "priority",
+            page=number,
+            page_size=settings.page_size,
+        )
+
+    page = search_page(page_number)
+    if page.page > page.pages:
+        # A bookmarked or hand-typed page past the end (the list shrank): show the last one
+        # rather than "page 99 of 2" above an empty table.
+        page = search_page(page.pages)
     context = dict(
         page=page,
         filters=filters,
@@ -159,12 +176,15 @@ def create():
 
 
 def _detail_context(session, incident, **extra):
+    everyone = accounts.list_users(session=session)
     return dict(
         incident=incident,
         transitions=incidents.allowed_transitions(actor=current_user.user, incident=incident),
         Requirement=Requirement,
         timeline=audit.incident_events(session=session, incident_id=incident.id),
-        users=[u for u in accounts.list_users(session=session) if u.is_active],
+        users=[u for u in everyone if u.is_active],
+        # Assignment events record emails; the timeline names people (disabled ones included).
+        names={u.email: u.name for u in everyone},
         priorities=[p.value for p in Priority],
         watching=current_user.id in incident.watcher_ids(),
         errors={},
@@ -181,42 +201,31 @@ def detail(key: str):
     return render_template("incidents/detail.html", **_detail_context(session, incident))
 
 
-def _act(key: str, operation, *, row: bool = False):
+def _act(key: str, operation, *, anchor=None):
     """Run one incident operation from a form; on a refusal, show the page again with the
-    message and everything that was typed, with the error's status."""
+    message and everything that was typed, with the error's status. `anchor(result)` names
+    the part of the incident page to land on afterwards."""
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
     try:
-        operation(session, incident)
+        result = operation(session, incident)
         session.commit()
     except DomainError as error:
         session.rollback()
         session.expire_all()
         incident = incidents.get_incident(session=session, ref=key)
         errors = error.field_errors if isinstance(error, ValidationFailed) else {}
-        if row:
-            return render_template(
-                "incidents/_row.html",
-                incident=incident,
-                allowed=_allowed_moves,
-                row_error=str(error),
-            ), error.http_status
         context = _detail_context(session, incident, error=str(error))
         context["errors"], context["values"] = errors, request.form
         return render_template("incidents/detail.html", **context), error.http_status
-    if row:
-        return render_template(
-            "incidents/_row.html",
-            incident=incident,
-            allowed=_allowed_moves,
-            row_notice=f"{incident.key} is now {STATUS_LABELS[Status(incident.status)]}.",
-        )
-    return redirect(url_for("incidents.detail", key=incident.key))
+    return redirect(url_for("incidents.detail", key=incident.key, _anchor=anchor(result) if anchor else None))
 
 
 @bp.post("/incidents/<key>/transition")
 @login_required
 def transition(key: str):
+    if request.form.get("from_row") == "1":
+        return _row_transition(key)
     return _act(
         key,
         lambda session, incident: incidents.transition(
@@ -225,10 +234,62 @@ def transition(key: str):
             actor=current_user.user,
             to=request.form.get("to", ""),
             reason=request.form.get("reason"),
-            expected_version=_int_arg("version"),
+            expected_version=_version(),
         ),
-        row=request.form.get("from_row") == "1",
     )
+
+
+def _render_row(incident, status: int = 200, **state):
+    # htmx swaps the row in place; a plain form post (no JavaScript) gets it inside a page.
+    template = "incidents/_row.html" if _is_htmx() else "incidents/row_page.html"
+    return render_template(template, incident=incident, allowed=_allowed_moves, **state), status
+
+
+def _row_transition(key: str):
+    """A dashboard row's quick status change. Closing asks first, a move that needs text asks
+    for it in the row, and a done move offers Undo where the lifecycle has the move back."""
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    to, reason = request.form.get("to", ""), request.form.get("reason", "")
+    typed = dict(chosen=to, reason=reason)
+    if not to:
+        return _render_row(incident, 422, row_error=f"Choose a new status for {incident.key} first.", **typed)
+    was = Status(incident.status)
+    move = next((m for m in _allowed_moves(incident) if m.target == to), None)
+    unconfirmed_close = move and move.target == Status.CLOSED and request.form.get("confirm") != "1"
+    if unconfirmed_close and (not move.requires or reason.strip()):  # text first, then the question
+        return _render_row(incident, confirm_close=move, **typed)
+    try:
+        incidents.transition(
+            session=session,
+            incident_id=incident.id,
+            actor=current_user.user,
+            to=to,
+            reason=reason,
+            expected_version=_version(),
+        )
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        session.expire_all()
+        incident = incidents.get_incident(session=session, ref=key)
+        field_errors = error.field_errors if isinstance(error, ValidationFailed) else {}
+        text_error = field_errors.get("reason") or field_errors.get("resolution")
+        return _render_row(incident, error.http_status, row_error=str(error), text_error=text_error, **typed)
+    label = STATUS_LABELS[Status(incident.status)]
+    if request.form.get("undo") == "1":
+        return _render_row(incident, row_notice=f"{incident.key} is back to {label}.")
+    undo = next((m for m in _allowed_moves(incident) if m.target == was), None)
+    return _render_row(incident, row_notice=f"{incident.key} is now {label}.", undo=undo, undo_of=label)
+
+
+@bp.get("/incidents/<key>/row")
+@login_required
+def row(key: str):
+    """One dashboard row as it is now (a row's Cancel puts it back)."""
+    if not _is_htmx():
+        return redirect(url_for("incidents.dashboard"))
+    return _render_row(incidents.get_incident(session=get_session(), ref=key))
 
 
 @bp.post("/incidents/<key>/assign")
@@ -241,7 +302,7 @@ def assign(key: str):
             incident_id=incident.id,
             actor=current_user.user,
             owner_id=_int_arg("owner"),
-            expected_version=_int_arg("version"),
+            expected_version=_version(),
         ),
     )
 
@@ -256,7 +317,7 @@ def priority(key: str):
             incident_id=incident.id,
             actor=current_user.user,
             priority=request.form.get("priority", ""),
-            expected_version=_int_arg("version"),
+            expected_version=_version(),
         ),
     )
 
@@ -269,6 +330,8 @@ def comment(key: str):
         lambda session, incident: incidents.add_comment(
             session=session, incident_id=incident.id, actor=current_user.user, body=request.form.get("body", "")
         ),
+        # Back to the new comment, not the top of a long page.
+        anchor=lambda comment: f"comment-{comment.id}",
     )
 
 
@@ -293,6 +356,9 @@ def edit(key: str):
     incident = incidents.get_incident(session=session, ref=key)
     require(Action.WORK, incident)
     form = EditIncidentForm(formdata=request.form if request.method == "POST" else None, obj=incident)
+    # What the form was drawn from: the version and a fingerprint per field, so that after a
+    # conflict we know which fields this person changed.
+    drawn_from = dict(version=incident.version, base={f: fingerprint(getattr(incident, f)) for f in EDITABLE_FIELDS})
     if request.method == "POST":
         if not form.validate():
             abort(400)
@@ -305,14 +371,49 @@ def edit(key: str):
                 description=form.description.data or "",
                 component=form.component.data or "",
                 environment=form.environment.data or "",
-                expected_version=_int_arg("version"),
+                expected_version=_version(),
             )
             session.commit()
             return redirect(url_for("incidents.detail", key=incident.key))
+        except Conflict as error:
+            session.rollback()
+            session.expire_all()
+            return _stale_edit(form, incidents.get_incident(session=session, ref=key), error)
         except DomainError as error:
             session.rollback()
             errors = error.field_errors if isinstance(error, ValidationFailed) else {}
+            kept = dict(
+                version=request.form.get("version", ""),
+                base={f: request.form.get(f"base-{f}", "") for f in EDITABLE_FIELDS},
+            )
             return render_template(
-                "incidents/edit.html", form=form, incident=incident, errors=errors, error=str(error)
+                "incidents/edit.html", form=form, incident=incident, errors=errors, error=str(error), **kept
             ), error.http_status
-    return render_template("incidents/edit.html", form=form, incident=incident, errors={})
+    return render_template("incidents/edit.html", form=form, incident=incident, errors={}, **drawn_from)
+
+
+def _stale_edit(form: EditIncidentForm, incident, error: Conflict):
+    """Someone saved in between: show their values where this person changed nothing, keep
+    what this person typed elsewhere (with theirs beside it where both changed a field), and
+    draw the form from the current version, so saving again keeps both people's changes."""
+    merged = merge_stale_edit(
+        base={f: request.form[f"base-{f}"] for f in EDITABLE_FIELDS if request.form.get(f"base-{f}")},
+        mine={f: getattr(form, f).data or "" for f in EDITABLE_FIELDS},
+        current={f: getattr(incident, f) or "" for f in EDITABLE_FIELDS},
+    )
+    for name, value in merged.values.items():
+        getattr(form, name).data = value
+    return render_template(
+        "incidents/edit.html",
+        form=form,
+        incident=incident,
+        errors={},
+        theirs=merged.theirs,
+        error=(
+            f"Someone else saved changes to {incident.key} while you were editing. Their changes are filled in "
+            "below; where you both changed a field, yours is kept and theirs is shown beside it. "
+            "Check, then save again."
+        ),
+        version=incident.version,
+        base={f: fingerprint(getattr(incident, f)) for f in EDITABLE_FIELDS},
+    ), error.http_status

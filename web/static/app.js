@@ -60,6 +60,109 @@
     if (invalid && !invalid.contains(document.activeElement)) { invalid.focus(); }
   });
 
+  // A row's quick status control: a move that needs text (Blocked, Resolved, Reopen, closing an
+  // open incident) shows its named field as soon as it is chosen; other moves hide it.
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("select[data-quick-status]")) { return; }
+    var wrapper = select.form && select.form.querySelector(".quick-text");
+    if (!wrapper) { return; }
+    var option = select.options[select.selectedIndex];
+    var label = option && option.getAttribute("data-text-label");
+    wrapper.hidden = !label;
+    if (label) { wrapper.querySelector("label").textContent = label; }
+  });
+
+  // A swapped-in row says where keyboard focus belongs now (the row after a move, the question
+  // before closing, the field that needs text): without this it would drop to <body>.
+  document.addEventListener("htmx:afterSettle", function () {
+    var target = document.querySelector("[data-focus-after-swap]");
+    if (target) {
+      target.removeAttribute("data-focus-after-swap");
+      target.focus();
+    }
+  });
+
+  // Drafts of a new incident survive an expired session. What is typed is kept in this tab's
+  // sessionStorage (never sent anywhere). A submit marks the draft "pending"; if the session
+  // had ended, the sign-in page returns to the form and the pending draft is put back (the
+  // dialog reopens). Creating the incident, Cancel and signing out discard it; a draft of
+  // another person is never shown.
+  var DRAFT_KEY = "incident-tracker:new-incident-draft";
+  var DRAFT_FIELDS = ["title", "description", "priority", "component", "environment", "owner"];
+
+  function readDraft() {
+    try { return JSON.parse(window.sessionStorage.getItem(DRAFT_KEY) || "null"); } catch (error) { return null; }
+  }
+
+  function writeDraft(draft) {
+    try { window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify(draft)); } catch (error) { /* storage off: no draft */ }
+  }
+
+  function discardDraft() {
+    try { window.sessionStorage.removeItem(DRAFT_KEY); } catch (error) { /* nothing kept */ }
+  }
+
+  function saveDraft(form, pending) {
+    var fields = {};
+    DRAFT_FIELDS.forEach(function (name) {
+      if (form.elements[name]) { fields[name] = form.elements[name].value; }
+    });
+    writeDraft({ owner: form.getAttribute("data-draft-owner"), fields: fields, pending: !!pending });
+  }
+
+  function restoreDraft() {
+    var draft = readDraft();
+    if (!draft) { return; }
+    var form = document.getElementById("new-incident-form");
+    if (!form) {
+      // Submitted from the full-page form and landed elsewhere than the sign-in page: created.
+      if (draft.pending && window.location.pathname !== "/login") { discardDraft(); }
+      return;
+    }
+    if (draft.owner !== form.getAttribute("data-draft-owner") || !draft.pending) { return; }
+    DRAFT_FIELDS.forEach(function (name) {
+      var field = form.elements[name];
+      var value = draft.fields && draft.fields[name];
+      if (!field || value === undefined) { return; }
+      if (field.tagName === "SELECT" && !Array.prototype.some.call(field.options, function (o) { return o.value === value; })) { return; }
+      field.value = value;
+    });
+    writeDraft({ owner: draft.owner, fields: draft.fields, pending: false });
+    var note = form.querySelector("[data-draft-restored]");
+    if (note) { note.hidden = false; }
+    var dialog = form.closest("dialog");
+    if (dialog && !dialog.open && typeof dialog.showModal === "function") { dialog.showModal(); }
+    if (form.elements.title) { form.elements.title.focus(); }
+  }
+
+  ["input", "change"].forEach(function (type) {
+    document.addEventListener(type, function (event) {
+      var form = event.target.form;
+      if (form && form.id === "new-incident-form") { saveDraft(form, false); }
+    });
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.id === "new-incident-form") { saveDraft(form, true); }
+    if (form.getAttribute("action") === "/logout") { discardDraft(); }
+  });
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("#new-incident-form [data-close-dialog]")) { discardDraft(); }
+  });
+  // A refused (422) dialog form comes back with everything typed: no longer pending.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    var xhr = event.detail.xhr;
+    var landedOnLogin = xhr && xhr.responseURL && new URL(xhr.responseURL).pathname === "/login";
+    if (elt && elt.id === "new-incident-form" && !landedOnLogin) {
+      var draft = readDraft();
+      if (draft) { draft.pending = false; writeDraft(draft); }
+    }
+  });
+  document.body.addEventListener("incidentCreated", discardDraft);
+  restoreDraft();  // the script is deferred: the document is parsed by now
+
   // The counters and the total above the table, fetched again from the server (the same
   // request the search box makes), so they include a row that was just added.
   function refreshSummary() {

@@ -1,0 +1,45 @@
+"""What counts as text a person meant to type: no control characters, no bidi overrides.
+
+Control characters (BEL, ESC, ...) garble terminals, logs and emails; bidi controls make
+"invoice\u202egnp.exe" read as "invoiceexe.png" and can make a title look empty. Single-line
+fields allow none of them; multi-line fields keep newline, carriage return and tab."""
+
+from __future__ import annotations
+
+import unicodedata
+
+# Explicit direction marks, embeddings, overrides and isolates (Unicode bidi, "Cf" each).
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+LINE_BREAKS_AND_TABS = frozenset("\n\r\t")
+
+
+def is_unwanted(char: str, *, multiline: bool = False) -> bool:
+    """A control, bidi or line/paragraph-separator character (newline and tab allowed when multiline)."""
+    if multiline and char in LINE_BREAKS_AND_TABS:
+        return False
+    return char in BIDI_CONTROLS or unicodedata.category(char) in ("Cc", "Zl", "Zp")
+
+
+def unwanted_characters(value: str, *, multiline: bool = False) -> list[str]:
+    """The distinct unwanted characters in `value`, in order of first appearance."""
+    return list(dict.fromkeys(c for c in value if is_unwanted(c, multiline=multiline)))
+
+
+def without_unwanted(value: str, *, multiline: bool = False) -> str:
+    """`value` with every unwanted character removed."""
+    return "".join(c for c in value if not is_unwanted(c, multiline=multiline))
+
+
+def _name(char: str) -> str:
+    return f"U+{ord(char):04X}" + (f" {unicodedata.name(char)}" if unicodedata.name(char, "") else "")
+
+
+def unwanted_message(value: str, what: str, *, multiline: bool = False) -> str | None:
+    """A sentence for the field's error, or None when `value` is clean."""
+    found = unwanted_characters(value, multiline=multiline)
+    if not found:
+        return None
+    names = ", ".join(_name(c) for c in found[:3]) + (", …" if len(found) > 3 else "")
+    kept = " (line breaks and tabs are fine)" if multiline else ""
+    problem = f"The {what} contains invisible control or text-direction characters ({names}){kept}"
+    return problem + "; retype it without them."

@@ -1,0 +1,55 @@
+"""Issue 8, defect 5 in the browser: a draft typed into the New incident dialog survives an
+expired session and is there again after signing in; once created, it is gone."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import update
+
+from shared.accounts.models import LoginSession
+from shared.db import utcnow
+
+PASSWORD = "correct-horse-battery"  # the root `users` fixture's password
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
+
+
+def expire_every_session(db) -> None:
+    db.execute(update(LoginSession).values(expires_at=utcnow()))
+    db.commit()
+
+
+def test_a_draft_survives_an_expired_session_and_is_restored_after_sign_in(page: Page, sign_in, db) -> None:
+    sign_in("member@example.com")
+    page.get_by_role("button", name="New incident").click()
+    dialog = page.get_by_role("dialog", name="New incident")
+    dialog.get_by_label("Title").fill("Checkout 500s after the 14:00 deploy")
+    dialog.get_by_label("Description").fill("Started at 14:03.\n\n- [ ] roll back")
+    dialog.get_by_label("Priority").select_option("P1")
+    dialog.get_by_label("Component").fill("checkout")
+
+    expire_every_session(db)
+    dialog.get_by_role("button", name="Create incident").click()
+
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Email").fill("member@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    expect(page.get_by_role("status").filter(has_text="Your unsent draft is back")).to_be_visible()
+    title = page.get_by_label("Title")
+    expect(title).to_have_value("Checkout 500s after the 14:00 deploy")
+    expect(title).to_be_focused()
+    expect(page.get_by_label("Description")).to_have_value("Started at 14:03.\n\n- [ ] roll back")
+    expect(page.get_by_label("Priority")).to_have_value("P1")
+    expect(page.get_by_label("Component")).to_have_value("checkout")
+
+    page.get_by_role("button", name="Create incident").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Checkout 500s after the 14:00 deploy")
+
+    # Created: the next New incident starts empty.
+    page.get_by_role("link", name="All incidents").click()
+    page.get_by_role("button", name="New incident").click()
+    expect(page.get_by_role("dialog", name="New incident").get_by_label("Title")).to_have_value("")
+    expect(page.get_by_text("Your unsent draft is back")).to_be_hidden()

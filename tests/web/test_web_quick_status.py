@@ -1,0 +1,118 @@
+"""Issue 8, defect 2: one click must not close an incident. The dashboard row's quick status
+control preselects nothing, Closed asks first, moves that need text ask for it in the row,
+and the row says what happened with an Undo where the lifecycle allows the move back."""
+
+from __future__ import annotations
+
+import re
+
+from web_helpers import reload, row_keys, sign_in, tags, texts
+
+HTMX = {"HX-Request": "true"}
+
+
+def _row(html: str, key: str) -> str:
+    return html.split(f'id="row-{key}"')[1].split("</tr>")[0]
+
+
+def _post_row(client, incident, db, **data):
+    return client.post(
+        f"/incidents/{incident.key}/transition",
+        data={"from_row": "1", "version": reload(db, incident).version, **data},
+        headers=HTMX,
+    )
+
+
+def test_the_row_control_preselects_no_move(client, users, make_incident):
+    incident = make_incident("resolved")
+    sign_in(client, users["lead"])
+    row = _row(client.get("/").get_data(as_text=True), incident.key)
+    options = [(attrs.get("value"), "selected" in attrs) for tag, attrs in tags(row) if tag == "option"]
+    assert options == [("", True), ("closed", False), ("in_progress", False)]
+
+
+def test_closing_from_a_row_asks_first_and_changes_nothing_until_confirmed(client, db, users, make_incident):
+    incident = make_incident("resolved")
+    sign_in(client, users["lead"])
+
+    asked = _post_row(client, incident, db, to="closed")
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200 and row_keys(html) == [incident.key]
+    assert f"Close {incident.key}?" in html
+    assert f"Yes, close {incident.key}" in texts(html, "button")
+    assert reload(db, incident).status == "resolved"
+
+    done = _post_row(client, incident, db, to="closed", confirm="1")
+    assert done.status_code == 200
+    assert f"{incident.key} is now Closed." in done.get_data(as_text=True)
+    assert reload(db, incident).status == "closed"
+
+
+def test_a_move_that_needs_text_asks_for_it_in_the_row_by_name(client, db, users, make_incident):
+    incident = make_incident("in_progress")
+    sign_in(client, users["member"])
+    response = _post_row(client, incident, db, to="blocked")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert f'<label for="reason-{incident.key}">Reason for blocking {incident.key}</label>' in html
+    field = next(attrs for tag, attrs in tags(html) if tag == "input" and attrs.get("name") == "reason")
+    assert field.get("aria-invalid") == "true" and "hidden" not in field
+    selected = [attrs.get("value") for tag, attrs in tags(html) if tag == "option" and "selected" in attrs]
+    assert selected == ["blocked"]  # the choice is kept
+
+
+def test_apply_with_no_choice_says_so(client, db, users, make_incident):
+    incident = make_incident("open")
+    sign_in(client, users["lead"])
+    response = _post_row(client, incident, db, to="")
+    assert response.status_code == 422
+    assert f"Choose a new status for {incident.key} first." in response.get_data(as_text=True)
+
+
+def test_a_move_with_a_way_back_offers_undo_and_undo_moves_it_back(client, db, users, make_incident):
+    incident = make_incident("in_progress")
+    sign_in(client, users["member"])
+    moved = _post_row(client, incident, db, to="blocked", reason="Waiting on the vendor")
+    html = moved.get_data(as_text=True)
+    assert f"{incident.key} is now Blocked." in html
+    undo_form = re.search(r"<form[^>]*>(?:(?!</form>).)*>Undo</button>\s*</form>", html, re.S).group(0)
+    fields = {attrs["name"]: attrs.get("value") for tag, attrs in tags(undo_form) if tag == "input"}
+    assert fields["to"] == "in_progress"
+
+    undone = client.post(f"/incidents/{incident.key}/transition", data=fields, headers=HTMX)
+    assert undone.status_code == 200
+    assert f"{incident.key} is back to In Progress." in undone.get_data(as_text=True)
+    assert ">Undo</button>" not in undone.get_data(as_text=True)
+    assert reload(db, incident).status == "in_progress"
+
+
+def test_closing_offers_no_undo(client, db, users, make_incident):
+    incident = make_incident("resolved")
+    sign_in(client, users["lead"])
+    html = _post_row(client, incident, db, to="closed", confirm="1").get_data(as_text=True)
+    assert ">Undo</button>" not in html
+
+
+def test_cancel_gives_the_row_back_unchanged(client, db, users, make_incident):
+    incident = make_incident("resolved")
+    sign_in(client, users["lead"])
+    response = client.get(f"/incidents/{incident.key}/row", headers=HTMX)
+    assert response.status_code == 200
+    assert row_keys(response.get_data(as_text=True)) == [incident.key]
+    assert "<html" not in response.get_data(as_text=True)
+
+
+def test_without_javascript_the_row_answers_with_a_whole_page(client, db, users, make_incident):
+    incident = make_incident("resolved")
+    sign_in(client, users["lead"])
+    data = {"from_row": "1", "to": "closed", "version": incident.version}
+
+    asked = client.post(f"/incidents/{incident.key}/transition", data=data)
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 200
+    assert "<html" in html and "<h1" in html and f"Close {incident.key}?" in html
+    assert 'href="/"' in html  # a way back to the list
+
+    done = client.post(f"/incidents/{incident.key}/transition", data={**data, "confirm": "1"})
+    assert "<html" in done.get_data(as_text=True)
+    assert f"{incident.key} is now Closed." in done.get_data(as_text=True)
