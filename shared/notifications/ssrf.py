@@ -84,6 +84,10 @@ class WebhookUrlError(ValueError):
     """A webhook URL we will not deliver to; the message says why, for the admin to act on."""
 
 
+class HostNotResolved(WebhookUrlError):
+    """The name has no address right now: refused at save time, retried later at send time."""
+
+
 @dataclass(frozen=True)
 class WebhookPolicy:
     """What the deployment allows. Production: the defaults (https only, no exemptions)."""
@@ -263,7 +267,7 @@ def _normalise_name(raw_host: str) -> str:
 def _check_addresses(parsed: ParsedUrl, addresses: Sequence[str]) -> list[str]:
     """Return the addresses as strings once every one of them is acceptable."""
     if not addresses:
-        raise WebhookUrlError(f"The host name {parsed.host!r} does not resolve to any address.")
+        raise HostNotResolved(f"The host name {parsed.host!r} does not resolve to any address.")
     checked: list[str] = []
     for text in addresses:
         try:
@@ -292,7 +296,7 @@ def _resolve(parsed: ParsedUrl, resolver: Resolver | None) -> list[str]:
     try:
         return list((resolver or system_resolver)(parsed.host, parsed.port))
     except (OSError, UnicodeError) as exc:
-        raise WebhookUrlError(f"The host name {parsed.host!r} could not be resolved ({exc}).") from None
+        raise HostNotResolved(f"The host name {parsed.host!r} could not be resolved ({exc}).") from None
 
 
 def resolve_for_delivery(url: str, *, policy: WebhookPolicy, resolver: Resolver | None = None) -> CheckedTarget:
@@ -301,7 +305,7 @@ def resolve_for_delivery(url: str, *, policy: WebhookPolicy, resolver: Resolver 
     addresses = _resolve(parsed, resolver)
     if policy.exempts(parsed.host, parsed.port):
         if not addresses:
-            raise WebhookUrlError(f"The host name {parsed.host!r} does not resolve to any address.")
+            raise HostNotResolved(f"The host name {parsed.host!r} does not resolve to any address.")
         return CheckedTarget(parsed=parsed, ip=str(ipaddress.ip_address(addresses[0])))
     checked = _check_addresses(parsed, addresses)
     return CheckedTarget(parsed=parsed, ip=checked[0])
