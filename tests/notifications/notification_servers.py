@@ -1,7 +1,8 @@
-"""The webhook receiver the notification tests run on 127.0.0.1 (real sockets, http.server)."""
+"""Servers the notification tests run on 127.0.0.1: a webhook receiver (http.server), SMTP (aiosmtpd)."""
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 import time
@@ -9,8 +10,14 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 # Slow receivers stop on their own after this, so a failing test never leaves a thread behind for long.
 MAX_STALL_SECONDS = 5.0
@@ -122,3 +129,81 @@ class CertificateFiles:
     cert: Path
     key: Path
     hostname: str
+
+
+@dataclass(frozen=True)
+class Delivered:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    message: EmailMessage
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every message; refuses the recipients listed in refuse (550)."""
+
+    def __init__(self, refuse: frozenset[str] = frozenset()) -> None:
+        self.messages: list[Delivered] = []
+        self.logins: list[str] = []
+        self.refuse = refuse
+        self.port = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook name
+        if address in self.refuse:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        raw = envelope.original_content or envelope.content
+        parsed = BytesParser(policy=policy.default).parsebytes(raw)
+        self.messages.append(Delivered(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed))
+        return "250 Message accepted"
+
+
+def free_port() -> int:
+    # aiosmtpd's Controller connects to its own port once started, so it needs the number up front.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def smtp_serving(
+    *,
+    certificate: CertificateFiles | None = None,
+    security: str = "none",
+    users: dict[str, str] | None = None,
+    refuse: frozenset[str] = frozenset(),
+) -> Iterator[Inbox]:
+    """An SMTP server on 127.0.0.1: security "none", "starttls" (required) or "tls" (implicit);
+    users: accepted logins (AUTH needs TLS, as aiosmtpd insists by default)."""
+    inbox = Inbox(refuse=refuse)
+    options: dict[str, object] = {}
+    if security != "none":
+        assert certificate is not None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(certificate.cert, certificate.key)
+        if security == "starttls":
+            options.update(tls_context=context, require_starttls=True)
+        else:
+            options.update(ssl_context=context)
+    if users is not None:
+
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            ok = (
+                isinstance(auth_data, LoginPassword)
+                and users.get(auth_data.login.decode()) == auth_data.password.decode()
+            )
+            if ok:
+                inbox.logins.append(auth_data.login.decode())
+            return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+        options.update(authenticator=authenticate)
+    inbox.port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port, ready_timeout=5, **options)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
