@@ -147,6 +147,21 @@ def subject_for(event: MailEvent) -> str:
     return one_line(f"[{event.incident_key}] {label}: {one_line(event.incident_title, SUBJECT_TITLE_LIMIT)}")
 
 
+def headline_for(event: MailEvent) -> str:
+    """The first sentence of the mail. Built here, not in a shared template partial: Jinja decides
+    escaping per template file, so a .txt partial included in the HTML body would not be escaped."""
+    who = one_line(event.actor_name) or "The tracker"
+    key = event.incident_key
+    return {
+        EventKind.ASSIGNED: f"{who} assigned {key} to you.",
+        EventKind.STATUS_CHANGED: f"{who} moved {key} to {event.incident_status}.",
+        EventKind.COMMENT_CREATED: f"{who} commented on {key}.",
+        EventKind.INCIDENT_CREATED: f"{who} filed a new {event.incident_priority} incident, {key}.",
+        EventKind.EVIDENCE_INFECTED: f"A file uploaded to {key} was flagged as infected and quarantined.",
+        EventKind.EVIDENCE_VERDICT: f"Your file on {key} was scanned: {event.evidence_verdict or 'done'}.",
+    }[EventKind(event.kind)]
+
+
 def _sender_address(sender: str) -> Address:
     name, addr = parseaddr(one_line(sender))
     if not addr or "@" not in addr:
@@ -169,7 +184,7 @@ def build_message(*, event: MailEvent, recipient: MailRecipient, base_url: str, 
         # Names and titles are one line in the body too: a pasted CRLF must not fake a new paragraph
         # ("Reason: ..." or a fake link) under the headline.
         "title": one_line(event.incident_title),
-        "actor": one_line(event.actor_name),
+        "headline": headline_for(event),
         "recipient": recipient,
         "incident_url": url,
         "profile_url": f"{base_url.rstrip('/')}/profile",

@@ -138,11 +138,17 @@ def test_an_address_with_a_line_break_is_refused():
         )
 
 
-def test_title_markup_is_escaped_in_html_and_kept_in_text():
-    event = blocked_event(incident_title='<img src=x onerror="alert(1)"> & more')
+@pytest.mark.parametrize(
+    "field", ["incident_title", "actor_name", "incident_status", "reason", "comment_excerpt", "evidence_filename"]
+)
+def test_markup_typed_by_users_is_escaped_in_html_and_kept_in_text(field):
+    typed = '<img src=x onerror="alert(1)"> & more'
+    event = blocked_event(kind=EventKind.COMMENT_CREATED, **{field: typed})
     message = build_message(event=event, recipient=BOB, base_url=BASE_URL, sender=SENDER)
-    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; more" in message.get_body(("html",)).get_content()
-    assert '<img src=x onerror="alert(1)"> & more' in message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "<img" not in html
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt; &amp; more" in html
+    assert typed in message.get_body(("plain",)).get_content()
 
 
 def test_mails_about_one_incident_thread_together(inbox):
