@@ -147,7 +147,13 @@ def parse_allowed_hosts(value: str) -> frozenset[tuple[str, int]]:
         match = re.fullmatch(r"\[([0-9a-fA-F:.]+)\]:(\d{1,5})|([^:\[\]\s]+):(\d{1,5})", item)
         if not match or "*" in item:
             raise ValueError(f"WEBHOOK_ALLOW_PRIVATE_HOSTS: {item!r} is not an explicit host:port")
-        host = (match.group(1) or match.group(3)).lower().rstrip(".")
+        if match.group(1):
+            try:
+                host = ipaddress.IPv6Address(match.group(1)).compressed  # the spelling parse_webhook_url produces
+            except ValueError:
+                raise ValueError(f"WEBHOOK_ALLOW_PRIVATE_HOSTS: {item!r} is not a valid IPv6 address") from None
+        else:
+            host = match.group(3).lower().rstrip(".")
         port = int(match.group(2) or match.group(4))
         if not 0 < port < 65536:
             raise ValueError(f"WEBHOOK_ALLOW_PRIVATE_HOSTS: port {port} in {item!r} is out of range")

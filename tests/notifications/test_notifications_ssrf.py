@@ -164,11 +164,13 @@ def test_exemption_is_for_the_exact_host_and_port_only():
         resolve_for_delivery("http://2130706433:8080/", policy=policy)
 
 
-@pytest.mark.parametrize("value", ["*:443", "localhost", "10.0.0.0/8", "host:", "[::1]", "host:70000"])
+@pytest.mark.parametrize("value", ["*:443", "localhost", "10.0.0.0/8", "host:", "[::1]", "host:70000", "[::g]:80"])
 def test_exemption_list_must_name_explicit_host_port_pairs(value):
     with pytest.raises(ValueError, match="WEBHOOK_ALLOW_PRIVATE_HOSTS"):
         parse_allowed_hosts(value)
 
 
 def test_exemption_list_parses_names_and_ipv6():
-    assert parse_allowed_hosts(" Receiver:9000,[::1]:8080,, ") == frozenset({("receiver", 9000), ("::1", 8080)})
+    assert parse_allowed_hosts(" Receiver:9000,[0:0::1]:8080,, ") == frozenset({("receiver", 9000), ("::1", 8080)})
+    policy = WebhookPolicy(allow_http=True, allow_private_hosts=parse_allowed_hosts("[0::1]:8080"))
+    assert resolve_for_delivery("http://[::1]:8080/", policy=policy).ip == "::1"
