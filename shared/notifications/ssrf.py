@@ -70,6 +70,9 @@ _V6_REFUSED: tuple[tuple[ipaddress.IPv6Network, str], ...] = tuple(
         ("ff00::/8", "a multicast address"),
     )
 )
+# All public IPv6 unicast lies in 2000::/3; anything else that is not named above (::/8
+# leftovers such as ::ffff:0:a.b.c.d, the unassigned ranges) is refused as well.
+_V6_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SIX_TO_FOUR = ipaddress.IPv6Network("2002::/16")
 
@@ -175,7 +178,7 @@ def address_problem(ip: IPAddress) -> str | None:
         for net, why in _V6_REFUSED:
             if ip in net:
                 return why
-        if not ip.is_global:
+        if ip not in _V6_GLOBAL_UNICAST or not ip.is_global:
             return "not a public address"
         return None
     for net, why in _V4_REFUSED:

@@ -68,6 +68,9 @@ def test_issue_examples_are_refused_at_send_time(url, reason):
         ("https://[64:ff9b::a9fe:a9fe]/", "NAT64 form of a link-local"),
         ("https://[64:ff9b::7f00:1]/", "NAT64 form of a loopback"),
         ("https://[2002:a9fe:a9fe::1]/", "6to4 form of a link-local"),
+        ("https://[::ffff:0:7f00:1]/", "not a public address"),  # SIIT "IPv4-translated" form
+        ("https://[4000::1]/", "not a public address"),  # outside 2000::/3, unassigned
+        ("https://[2001:db8::1]/", "documentation"),
         ("https://0177.0.0.1/", "decimal, octal or hex"),
         ("https://127.1/", "decimal, octal or hex"),
         ("https://0x7f000001/", "decimal, octal or hex"),
