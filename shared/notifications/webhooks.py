@@ -54,6 +54,17 @@ EVENT_TYPES = (
     "evidence.infected",
 )
 
+# Sent by "Send test event" on the admin page; never by a real change.
+TEST_EVENT_TYPE = "webhook.test"
+
+
+class PayloadFormat(enum.StrEnum):
+    """Per endpoint: the Standard Webhooks JSON, or a Slack incoming-webhook text message."""
+
+    STANDARD = "standard"
+    SLACK = "slack"
+
+
 # Delay after the 1st, 2nd, ... failed attempt. About three days in all, then the endpoint is
 # disabled: long enough to ride out a receiver's weekend outage, short enough that a dead
 # endpoint does not pile up work forever.
@@ -140,6 +151,15 @@ def build_payload(*, event_type: str, occurred_at: datetime, data: Mapping[str, 
         raise ValueError(f"unknown event type {event_type!r}")
     payload = {"type": event_type, "timestamp": occurred_at, "data": dict(data)}
     return json.dumps(payload, default=_json_default, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def build_test_payload(*, payload_format: PayloadFormat | str, occurred_at: datetime) -> bytes:
+    """The body of "Send test event": type webhook.test in the endpoint's format."""
+    text = "Test event from Incident Tracker: this endpoint is set up to receive notifications."
+    if PayloadFormat(payload_format) is PayloadFormat.SLACK:
+        return json.dumps({"text": text}, separators=(",", ":")).encode()
+    payload = {"type": TEST_EVENT_TYPE, "timestamp": occurred_at, "data": {"message": text}}
+    return json.dumps(payload, default=_json_default, separators=(",", ":")).encode()
 
 
 _SLACK_LABELS = {

@@ -18,9 +18,11 @@ from shared.notifications.webhooks import (
     RETRY_DELAYS,
     DeliveryLimits,
     Outcome,
+    PayloadFormat,
     attempt_delivery,
     build_payload,
     build_slack_payload,
+    build_test_payload,
     generate_secret,
     next_attempt_at,
     parse_retry_after,
@@ -294,3 +296,17 @@ def test_retry_after_is_capped_at_a_day():
     now = datetime(2026, 11, 29, tzinfo=UTC)
     when = next_attempt_at(attempts_made=1, now=now, retry_after=timedelta(days=30))
     assert when <= now + timedelta(days=1)
+
+
+@pytest.mark.parametrize("payload_format", list(PayloadFormat))
+def test_send_test_event_in_each_format(receiver, payload_format):
+    secret = generate_secret()
+    body = build_test_payload(payload_format=payload_format, occurred_at=OCCURRED)
+    assert deliver(receiver, body=body, secrets=[secret], webhook_id="test_5f2a").delivered
+
+    (request,) = receiver.requests
+    received = Webhook(secret).verify(request.body, request.headers)
+    if payload_format is PayloadFormat.SLACK:
+        assert received["text"].startswith("Test event from Incident Tracker")
+    else:
+        assert received["type"] == "webhook.test"
