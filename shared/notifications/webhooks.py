@@ -343,6 +343,9 @@ def attempt_delivery(
             if not chunk:
                 break
             received += chunk
+        if conn.deadline_passed:
+            # The timer's shutdown reads as a clean end of the body, not as an error.
+            error = _describe_error(TimeoutError(), True, limits, target)
     except (OSError, http.client.HTTPException, ValueError) as exc:
         error = _describe_error(exc, conn.deadline_passed, limits, target)
     finally:

@@ -29,6 +29,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b"ok"
     # "drip": send the status line a byte at a time, forever (until MAX_STALL_SECONDS);
+    # "drip-body": a 200 and its headers at once, then the body a byte at a time;
     # "silent": say nothing at all for MAX_STALL_SECONDS.
     stall: str | None = None
 
@@ -89,10 +90,19 @@ def _handler(receiver_ref: list[Receiver]) -> type[BaseHTTPRequestHandler]:
         def _stall(self, how: str) -> None:
             self.close_connection = True
             stop_at = time.monotonic() + MAX_STALL_SECONDS
-            line = b"HTTP/1.1 200 OK\r\nX-Drip: " + b"." * 10_000
+            if how == "drip-body":
+                # Status and headers at once, then a body that never finishes.
+                try:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                line = b"." * 100_000
+            else:
+                line = b"HTTP/1.1 200 OK\r\nX-Drip: " + b"." * 10_000
             sent = 0
             while time.monotonic() < stop_at:
-                if how == "drip":
+                if how.startswith("drip"):
                     try:
                         self.wfile.write(line[sent : sent + 1])
                         self.wfile.flush()

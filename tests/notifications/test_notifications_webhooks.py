@@ -162,6 +162,17 @@ def test_slow_drip_receiver_is_cut_off_at_the_deadline(receiver):
     assert 0.9 <= elapsed < 2.0
 
 
+def test_a_200_whose_body_drips_is_delivered_and_cut_off(receiver):
+    # The receiver has said yes; only the excerpt for the log is cut short.
+    receiver.reply(Reply(stall="drip-body"))
+    started = time.monotonic()
+    result = deliver(receiver, secrets=[generate_secret()], limits=DeliveryLimits(read_timeout=1, total_timeout=1.0))
+
+    assert (result.outcome, result.status_code) == (Outcome.DELIVERED, 200)
+    assert "Cut off after 1 s" in result.error
+    assert time.monotonic() - started < 2.0
+
+
 def test_silent_receiver_hits_the_read_timeout(receiver):
     receiver.reply(Reply(stall="silent"))
     limits = DeliveryLimits(connect_timeout=1, read_timeout=0.5, total_timeout=3)
