@@ -1,0 +1,308 @@
+"""Notification email: build one message per (event, recipient), send it over SMTP or to a folder.
+
+Database-free: the worker task gathers a `MailEvent` and the `MailRecipient`s (see
+`rules.recipients_for`), builds each message with `build_message` and hands it to a `Mailer`
+from `make_mailer`. Messages are deterministic for an (event, recipient) pair (same
+Message-ID, same file name), so a task that runs twice produces the same mail, which the
+delivery row's compare-and-set then sends only once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import smtplib
+import ssl
+import tempfile
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Literal, Protocol
+from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from shared.notifications.rules import EventKind
+
+log = logging.getLogger(__name__)
+
+SmtpSecurity = Literal["none", "starttls", "tls"]
+SMTP_SECURITY_CHOICES: tuple[str, ...] = ("none", "starttls", "tls")
+SUBJECT_TITLE_LIMIT = 150
+
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    # HTML is escaped, plain text is not (a title with "<" reads as written there).
+    autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=True,
+)
+
+
+@dataclass(frozen=True)
+class MailEvent:
+    """What happened, with the words a person reads; the worker fills it from the event and the incident."""
+
+    event_id: str
+    kind: EventKind
+    incident_id: int
+    incident_key: str  # "INC-42"
+    incident_title: str
+    incident_status: str  # the label people read: "Blocked"
+    incident_priority: str  # "P1"
+    actor_name: str  # who did it; "" for the system (the scanner)
+    occurred_at: datetime
+    comment_excerpt: str = ""
+    reason: str = ""  # e.g. why it is blocked
+    evidence_filename: str = ""
+    evidence_verdict: str = ""  # "clean", "infected (Eicar-Test-Signature)", ...
+
+
+@dataclass(frozen=True)
+class MailRecipient:
+    user_id: int
+    email: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_SECURITY."""
+
+    host: str
+    port: int = 587
+    security: SmtpSecurity = "starttls"
+    username: str = ""
+    password: str = field(default="", repr=False)
+    timeout: float = 10.0  # per socket operation; a stuck relay must not hold a worker
+
+    def __post_init__(self) -> None:
+        if self.security not in SMTP_SECURITY_CHOICES:
+            raise ValueError(f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY_CHOICES)}, got {self.security!r}")
+
+
+class MailDeliveryError(RuntimeError):
+    """Sending failed. permanent: the server refused this message or recipient (5xx), retrying
+    will not help; otherwise (network, 4xx, login, missing STARTTLS) retry with backoff."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+# --- building --------------------------------------------------------------------------------
+
+
+def one_line(text: str, limit: int | None = None) -> str:
+    """text with every control or line-separator character turned into a space, so it can never
+    start a new header line (CR, LF, NEL, U+2028 ... all count)."""
+    cleaned = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in text)
+    cleaned = " ".join(cleaned.split())
+    if limit is not None and len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1].rstrip() + "…"
+    return cleaned
+
+
+def _mail_domain(base_url: str) -> str:
+    host = urlsplit(base_url).hostname or ""
+    return host if re.fullmatch(r"[a-z0-9.-]+", host) else "incident-tracker.invalid"
+
+
+def _id_part(value: object) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "-", str(value))
+
+
+def thread_root_id(*, incident_id: int, base_url: str) -> str:
+    """The Message-ID every mail about one incident refers to, so clients thread them together."""
+    return f"<incident-{_id_part(incident_id)}@{_mail_domain(base_url)}>"
+
+
+def message_id(*, event_id: str, recipient_id: int, base_url: str) -> str:
+    """One Message-ID per (event, recipient): the same on a second run of the same task."""
+    return f"<{_id_part(event_id)}.{_id_part(recipient_id)}@{_mail_domain(base_url)}>"
+
+
+def incident_url(*, base_url: str, incident_key: str) -> str:
+    return f"{base_url.rstrip('/')}/incidents/{quote(incident_key, safe='')}"
+
+
+def subject_for(event: MailEvent) -> str:
+    """``[INC-42] Blocked: Disk full on log shipper`` and its siblings, on one line."""
+    label = {
+        EventKind.ASSIGNED: "Assigned to you",
+        EventKind.STATUS_CHANGED: event.incident_status,
+        EventKind.COMMENT_CREATED: "New comment",
+        EventKind.INCIDENT_CREATED: f"New {event.incident_priority}",
+        EventKind.EVIDENCE_INFECTED: "Infected upload",
+        EventKind.EVIDENCE_VERDICT: f"Your upload is {event.evidence_verdict or 'scanned'}",
+    }[EventKind(event.kind)]
+    return one_line(f"[{event.incident_key}] {label}: {one_line(event.incident_title, SUBJECT_TITLE_LIMIT)}")
+
+
+def headline_for(event: MailEvent) -> str:
+    """The first sentence of the mail. Built here, not in a shared template partial: Jinja decides
+    escaping per template file, so a .txt partial included in the HTML body would not be escaped."""
+    who = one_line(event.actor_name) or "The tracker"
+    key = event.incident_key
+    return {
+        EventKind.ASSIGNED: f"{who} assigned {key} to you.",
+        EventKind.STATUS_CHANGED: f"{who} moved {key} to {event.incident_status}.",
+        EventKind.COMMENT_CREATED: f"{who} commented on {key}.",
+        EventKind.INCIDENT_CREATED: f"{who} filed a new {event.incident_priority} incident, {key}.",
+        EventKind.EVIDENCE_INFECTED: f"A file uploaded to {key} was flagged as infected and quarantined.",
+        EventKind.EVIDENCE_VERDICT: f"Your file on {key} was scanned: {event.evidence_verdict or 'done'}.",
+    }[EventKind(event.kind)]
+
+
+def _sender_address(sender: str) -> Address:
+    name, addr = parseaddr(one_line(sender))
+    if not addr or "@" not in addr:
+        raise ValueError(f"SMTP_FROM must be an email address, got {sender!r}")
+    return Address(display_name=one_line(name) or "Incident Tracker", addr_spec=addr)
+
+
+def _recipient_address(recipient: MailRecipient) -> Address:
+    if recipient.email != one_line(recipient.email) or "@" not in recipient.email:
+        raise ValueError(f"not a usable email address for user {recipient.user_id}: {recipient.email!r}")
+    return Address(display_name=one_line(recipient.name, 100), addr_spec=recipient.email)
+
+
+def build_message(*, event: MailEvent, recipient: MailRecipient, base_url: str, sender: str) -> EmailMessage:
+    """The email about event for recipient: text and HTML bodies, a link, threading and list headers."""
+    url = incident_url(base_url=base_url, incident_key=event.incident_key)
+    context = {
+        "event": event,
+        "kind": EventKind(event.kind).value,
+        # Names and titles are one line in the body too: a pasted CRLF must not fake a new paragraph
+        # ("Reason: ..." or a fake link) under the headline.
+        "title": one_line(event.incident_title),
+        "headline": headline_for(event),
+        "recipient": recipient,
+        "incident_url": url,
+        "profile_url": f"{base_url.rstrip('/')}/profile",
+    }
+    root = thread_root_id(incident_id=event.incident_id, base_url=base_url)
+    domain = _mail_domain(base_url)
+
+    message = EmailMessage()
+    message["Subject"] = subject_for(event)
+    message["From"] = _sender_address(sender)
+    message["To"] = _recipient_address(recipient)
+    message["Date"] = format_datetime(event.occurred_at)
+    message["Message-ID"] = message_id(event_id=event.event_id, recipient_id=recipient.user_id, base_url=base_url)
+    message["In-Reply-To"] = root
+    message["References"] = root
+    message["List-Id"] = f"Incident Tracker notifications <notifications.{domain}>"
+    message["List-Unsubscribe"] = f"<{context['profile_url']}>"
+    # RFC 3834: machine-made, so vacation responders stay quiet; the Microsoft header does the
+    # same for Exchange, which ignores Auto-Submitted.
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    # Quoted-printable keeps the source readable where a relay or a test prints it raw.
+    text = _templates.get_template("email/notification.txt").render(context)
+    message.set_content(text, cte="quoted-printable")
+    html = _templates.get_template("email/notification.html").render(context)
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    return message
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> str:
+        """Deliver message; return where it went, for the delivery log."""
+        ...
+
+
+@dataclass(frozen=True)
+class SmtpMailer:
+    config: SmtpConfig
+    ssl_context: ssl.SSLContext | None = None  # tests pass one that trusts their certificate
+
+    def send(self, message: EmailMessage) -> str:
+        send_via_smtp(message, config=self.config, ssl_context=self.ssl_context)
+        return f"smtp://{self.config.host}:{self.config.port}"
+
+    def describe(self) -> str:
+        return f"Email is sent through {self.config.host}:{self.config.port} ({self.config.security})."
+
+
+@dataclass(frozen=True)
+class FolderMailer:
+    """The embedded default without SMTP: each message becomes an .eml file one can open in a mail client."""
+
+    directory: Path
+
+    def send(self, message: EmailMessage) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = _id_part(str(message["Message-ID"]).strip("<>")) + ".eml"
+        path = self.directory / name
+        # Write then rename, so a reader never sees half a message and a rerun replaces it whole.
+        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(message.as_bytes())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        log.info("email to %s written to %s (SMTP_HOST is not set)", message["To"], path)
+        return str(path)
+
+    def describe(self) -> str:
+        return f"Email is not sent: SMTP_HOST is not set, so messages are written to {self.directory}."
+
+
+def make_mailer(*, smtp: SmtpConfig | None, mail_dir: Path | str) -> SmtpMailer | FolderMailer:
+    """SMTP when a host is configured, otherwise the folder (the `make run` default)."""
+    if smtp is not None and smtp.host:
+        return SmtpMailer(smtp)
+    return FolderMailer(Path(mail_dir))
+
+
+def send_via_smtp(message: EmailMessage, *, config: SmtpConfig, ssl_context: ssl.SSLContext | None = None) -> None:
+    """Send one message; MailDeliveryError says whether a retry can help."""
+    context = ssl_context or ssl.create_default_context()
+    connect: Callable[[], smtplib.SMTP]
+    if config.security == "tls":
+
+        def connect() -> smtplib.SMTP:
+            return smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=context)
+    else:
+
+        def connect() -> smtplib.SMTP:
+            return smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+
+    try:
+        with connect() as smtp:
+            if config.security == "starttls":
+                # starttls() raises when the server does not offer it: never fall back to plain text.
+                smtp.starttls(context=context)
+            if config.username:
+                smtp.login(config.username, config.password)
+            smtp.send_message(message)
+    except smtplib.SMTPAuthenticationError as exc:
+        message_text = f"SMTP login refused ({exc.smtp_code}); check SMTP_USERNAME/PASSWORD"
+        raise MailDeliveryError(message_text, permanent=False) from exc
+    except smtplib.SMTPNotSupportedError as exc:
+        message_text = f"The SMTP server does not support what SMTP_SECURITY asks: {exc}"
+        raise MailDeliveryError(message_text, permanent=False) from exc
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _msg in exc.recipients.values()]
+        permanent = all(500 <= code < 600 for code in codes)
+        raise MailDeliveryError(f"Recipient refused: {exc.recipients}", permanent=permanent) from exc
+    except smtplib.SMTPResponseException as exc:
+        raise MailDeliveryError(
+            f"SMTP server answered {exc.smtp_code}: {exc.smtp_error!r}", permanent=500 <= exc.smtp_code < 600
+        ) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise MailDeliveryError(f"Could not reach the SMTP server: {exc}", permanent=False) from exc
