@@ -134,6 +134,27 @@ def _owner_clause(session: Session, owner: str, me_id: int | None):
     return Incident.owner_id.in_(select(User.id).where(User.email.like(pattern)))
 
 
+def _tsquery(words: list[str]) -> str:
+    # Prefix-match the last word so results follow the user as they type.
+    return " & ".join(words[:-1] + [words[-1] + ":*"])
+
+
+def _full_text_finds_something(session: Session, tsquery: str) -> bool:
+    """Does any incident match these words as words? One GIN probe that stops at the first hit,
+    remembered for the session (a request) since the page and the counters ask the same."""
+    known = session.info.setdefault("search_full_text_probe", {})
+    if tsquery not in known:
+        known[tsquery] = _probe(session, tsquery)
+    return known[tsquery]
+
+
+def _probe(session: Session, tsquery: str) -> bool:
+    vector = literal_column("incidents.search_vector")
+    probe = select(literal_column("1")).select_from(Incident.__table__)
+    probe = probe.where(vector.op("@@")(func.to_tsquery(literal_column("'english'::regconfig"), tsquery))).limit(1)
+    return session.scalar(probe) is not None
+
+
 def _text_clause(session: Session, text: str):
     words = _WORD_RE.findall(text.lower())
     if not words:
@@ -143,16 +164,19 @@ def _text_clause(session: Session, text: str):
         # as words, "inc" and "1" would match nearly every incident on SQLite.
         return Incident.key.ilike(text.strip() + "%")
     if session.get_bind().dialect.name == "postgresql":
-        # Prefix-match the last word so results follow the user as they type.
-        tsquery = " & ".join(words[:-1] + [words[-1] + ":*"])
-        vector = literal_column("incidents.search_vector")
-        return or_(
-            vector.op("@@")(func.to_tsquery(literal_column("'english'::regconfig"), tsquery)),
-            # Trigram word similarity (text <% title): forgives a typo in one word of a long
-            # title, where plain similarity (%) compares against the whole title and misses.
-            Incident.title.op("%>")(text),
-            Incident.key.ilike(text.strip() + "%"),
-        )
+        tsquery = _tsquery(words)
+        if _full_text_finds_something(session, tsquery):
+            # The words are known: full text alone. OR-ing the trigram scan in as well made
+            # common phrases ("certificate expired") re-check tens of thousands of titles.
+            vector = literal_column("incidents.search_vector")
+            return or_(
+                vector.op("@@")(func.to_tsquery(literal_column("'english'::regconfig"), tsquery)),
+                Incident.key.ilike(text.strip() + "%"),
+            )
+        # No incident has these words: probably a typo. Trigram word similarity (text <% title)
+        # forgives a typo in one word of a long title, where plain similarity (%) compares
+        # against the whole title and misses.
+        return or_(Incident.title.op("%>")(text), Incident.key.ilike(text.strip() + "%"))
     clauses = []
     for word in words:
         like = f"%{word}%"
@@ -193,24 +217,51 @@ def _order(sort: str):
     return (Incident.priority.asc(), Incident.updated_at.desc(), Incident.id.desc())
 
 
+# Counts stop here: past it the dashboard says "1,000+" (as GitHub does) instead of counting
+# every match, so no request does work that grows with the table.
+COUNT_CAP = 1000
+
+
+def count_label(count: int) -> str:
+    """How a capped count reads: "12", "1,000+"."""
+    return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
+
+
 @dataclass(frozen=True)
 class Page:
     incidents: list[Incident]
-    total: int
+    total: int  # exact up to COUNT_CAP; COUNT_CAP + 1 means "more than COUNT_CAP"
     page: int
     page_size: int
+    more: bool = False  # a row exists after this page (known without counting)
+
+    @property
+    def total_is_exact(self) -> bool:
+        return self.total <= COUNT_CAP
+
+    @property
+    def total_label(self) -> str:
+        return count_label(self.total)
 
     @property
     def pages(self) -> int:
+        if not self.total_is_exact:
+            return self.page + (1 if self.more else 0)
         return max(1, -(-self.total // self.page_size))
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.more
 
     @property
     def has_previous(self) -> bool:
         return self.page > 1
+
+
+def _capped_count(session: Session, filters: Filters, me_id: int | None):
+    """count(*) of the matches, reading at most COUNT_CAP + 1 index entries."""
+    matches = apply_filters(session, select(Incident.id), filters, me_id).limit(COUNT_CAP + 1).subquery()
+    return select(func.count()).select_from(matches).scalar_subquery()
 
 
 def search(
@@ -221,30 +272,45 @@ def search(
     sort: str = "priority",
     page: int = 1,
     page_size: int = 50,
+    counts: dict[str, int] | None = None,
 ) -> Page:
-    """One page of incidents matching the filters, in the chosen order."""
+    """One page of incidents matching the filters, in the chosen order.
+
+    Pass the `count_by_status` result as `counts` to get the total from it instead of
+    counting the matches once more."""
     sort = sort if sort in SORTS else "priority"
     page = max(1, page)
     base = apply_filters(session, select(Incident), filters, me_id)
-    total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
-    rows = session.scalars(base.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size)).unique()
-    return Page(incidents=list(rows), total=total, page=page, page_size=page_size)
+    if counts is not None:
+        wanted = filters.statuses or tuple(counts)
+        total = min(sum(counts[s] for s in wanted if s in counts), COUNT_CAP + 1)
+    else:
+        total = session.scalar(select(_capped_count(session, filters, me_id))) or 0
+    # Index-ordered and LIMITed: the cost is the rows shown plus those skipped, never the table.
+    rows = list(
+        session.scalars(base.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size + 1)).unique()
+    )
+    return Page(incidents=rows[:page_size], total=total, page=page, page_size=page_size, more=len(rows) > page_size)
 
 
 def count_by_status(*, session: Session, filters: Filters, me_id: int | None) -> dict[str, int]:
-    """How many incidents are in each status, under every filter except status."""
-    statement = apply_filters(
-        session,
-        select(Incident.status, func.count(Incident.id)),
-        filters.without_status(),
-        me_id,
-    ).group_by(Incident.status)
-    counts = {status.value: 0 for status in Status}
-    for status, count in session.execute(statement):
-        counts[status] = count
-    return counts
+    """How many incidents are in each status, under every filter except status, each capped at
+    COUNT_CAP + 1 — one round trip, each count an index range that stops at the cap."""
+    others = filters.without_status()
+    statuses = [status.value for status in Status]
+    columns = [_capped_count(session, replace(others, statuses=(status,)), me_id).label(status) for status in statuses]
+    row = session.execute(select(*columns)).one()
+    return {status: int(row[index] or 0) for index, status in enumerate(statuses)}
 
 
 def distinct_components(*, session: Session) -> list[str]:
-    """Components in use, for the filter dropdown."""
-    return [c for c in session.scalars(select(Incident.component).distinct().order_by(Incident.component)) if c]
+    """Components in use, for the filter dropdown.
+
+    A loose index scan: each step jumps to the next component in ix_incidents_component_sort,
+    so the cost is the number of components (~200), not the number of incidents."""
+    table = Incident.__table__
+    first = select(func.min(table.c.component).label("component")).scalar_subquery()
+    walk = select(first.label("component")).cte("components", recursive=True)
+    following = select(func.min(table.c.component)).where(table.c.component > walk.c.component).scalar_subquery()
+    walk = walk.union_all(select(following.label("component")).where(walk.c.component.is_not(None)))
+    return [c for c in session.scalars(select(walk.c.component)) if c]
