@@ -43,6 +43,9 @@ class Filters:
     environments: tuple[str, ...] = ()
     text: str = ""
     problems: tuple[str, ...] = field(default=(), compare=False)
+    # Match the text by similarity (typos) rather than as words: set by `with_typo_fallback`
+    # when the words match nothing.
+    typo_tolerant: bool = False
 
     def without_status(self) -> Filters:
         return replace(self, statuses=())
@@ -139,23 +142,7 @@ def _tsquery(words: list[str]) -> str:
     return " & ".join(words[:-1] + [words[-1] + ":*"])
 
 
-def _full_text_finds_something(session: Session, tsquery: str) -> bool:
-    """Does any incident match these words as words? One GIN probe that stops at the first hit,
-    remembered for the session (a request) since the page and the counters ask the same."""
-    known = session.info.setdefault("search_full_text_probe", {})
-    if tsquery not in known:
-        known[tsquery] = _probe(session, tsquery)
-    return known[tsquery]
-
-
-def _probe(session: Session, tsquery: str) -> bool:
-    vector = literal_column("incidents.search_vector")
-    probe = select(literal_column("1")).select_from(Incident.__table__)
-    probe = probe.where(vector.op("@@")(func.to_tsquery(literal_column("'english'::regconfig"), tsquery))).limit(1)
-    return session.scalar(probe) is not None
-
-
-def _text_clause(session: Session, text: str):
+def _text_clause(session: Session, text: str, typo_tolerant: bool = False):
     words = _WORD_RE.findall(text.lower())
     if not words:
         return None
@@ -164,18 +151,17 @@ def _text_clause(session: Session, text: str):
         # as words, "inc" and "1" would match nearly every incident on SQLite.
         return Incident.key.ilike(text.strip() + "%")
     if session.get_bind().dialect.name == "postgresql":
-        tsquery = _tsquery(words)
-        if _full_text_finds_something(session, tsquery):
-            # The words are known: full text alone. OR-ing the trigram scan in as well made
-            # common phrases ("certificate expired") re-check tens of thousands of titles.
+        if not typo_tolerant:
+            # Full text alone: OR-ing the trigram scan in as well made common phrases
+            # ("certificate expired") re-check tens of thousands of titles on every request.
             vector = literal_column("incidents.search_vector")
             return or_(
-                vector.op("@@")(func.to_tsquery(literal_column("'english'::regconfig"), tsquery)),
+                vector.op("@@")(func.to_tsquery(literal_column("'english'::regconfig"), _tsquery(words))),
                 Incident.key.ilike(text.strip() + "%"),
             )
-        # No incident has these words: probably a typo. Trigram word similarity (text <% title)
-        # forgives a typo in one word of a long title, where plain similarity (%) compares
-        # against the whole title and misses.
+        # Nothing matched the words as words: probably a typo. Trigram word similarity
+        # (text <% title) forgives a typo in one word of a long title, where plain similarity
+        # (%) compares against the whole title and misses.
         return or_(Incident.title.op("%>")(text), Incident.key.ilike(text.strip() + "%"))
     clauses = []
     for word in words:
@@ -202,7 +188,7 @@ def apply_filters(session: Session, statement: Select, filters: Filters, me_id: 
         statement = statement.where(Incident.component.in_(filters.components))
     if filters.environments:
         statement = statement.where(Incident.environment.in_(filters.environments))
-    text_clause = _text_clause(session, filters.text)
+    text_clause = _text_clause(session, filters.text, filters.typo_tolerant)
     if text_clause is not None:
         statement = statement.where(text_clause)
     return statement
@@ -276,16 +262,15 @@ def search(
 ) -> Page:
     """One page of incidents matching the filters, in the chosen order.
 
-    Pass the `count_by_status` result as `counts` to get the total from it instead of
-    counting the matches once more."""
+    Pass what `with_typo_fallback` returned (its filters and counts) to page without counting
+    the matches once more."""
     sort = sort if sort in SORTS else "priority"
     page = max(1, page)
+    if counts is None:
+        filters, counts = with_typo_fallback(session=session, filters=filters, me_id=me_id)
     base = apply_filters(session, select(Incident), filters, me_id)
-    if counts is not None:
-        wanted = filters.statuses or tuple(counts)
-        total = min(sum(counts[s] for s in wanted if s in counts), COUNT_CAP + 1)
-    else:
-        total = session.scalar(select(_capped_count(session, filters, me_id))) or 0
+    wanted = filters.statuses or tuple(counts)
+    total = min(sum(counts[s] for s in wanted if s in counts), COUNT_CAP + 1)
     # Index-ordered and LIMITed: the cost is the rows shown plus those skipped, never the table.
     rows = list(
         session.scalars(base.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size + 1)).unique()
@@ -301,6 +286,22 @@ def count_by_status(*, session: Session, filters: Filters, me_id: int | None) ->
     columns = [_capped_count(session, replace(others, statuses=(status,)), me_id).label(status) for status in statuses]
     row = session.execute(select(*columns)).one()
     return {status: int(row[index] or 0) for index, status in enumerate(statuses)}
+
+
+def with_typo_fallback(*, session: Session, filters: Filters, me_id: int | None) -> tuple[Filters, dict[str, int]]:
+    """The status counters, and the filters to page with: when the free text matches nothing as
+    words on PostgreSQL, the same text matched by similarity instead (typo tolerance). The
+    common case evaluates the text once (in the counters); only a miss pays for the trigram scan."""
+    counts = count_by_status(session=session, filters=filters, me_id=me_id)
+    if (
+        filters.text
+        and not filters.typo_tolerant
+        and not any(counts.values())
+        and session.get_bind().dialect.name == "postgresql"
+    ):
+        filters = replace(filters, typo_tolerant=True)
+        counts = count_by_status(session=session, filters=filters, me_id=me_id)
+    return filters, counts
 
 
 def distinct_components(*, session: Session) -> list[str]:

@@ -88,7 +88,7 @@ def dashboard():
     except ValueError:
         page_number = 1
     # The counters come first: the page's total is their sum, so the matches are not counted twice.
-    counts = incident_search.count_by_status(session=session, filters=filters, me_id=current_user.id)
+    filters, counts = incident_search.with_typo_fallback(session=session, filters=filters, me_id=current_user.id)
     page = incident_search.search(
         session=session,
         filters=filters,
