@@ -63,10 +63,6 @@ class ScaleReport:
     seconds: float
 
 
-def _sql_array(values: list[str]) -> str:
-    return "ARRAY[" + ",".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
-
-
 def seed_scale(*, engine: Engine, incidents: int, password: str, audit_events: bool = True) -> ScaleReport:
     """Bring the database to `incidents` incidents (PostgreSQL only); returns what it did."""
     if engine.dialect.name != "postgresql":
@@ -132,7 +128,7 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
         connection.execute(text("SET LOCAL work_mem = '64MB'"))
         connection.execute(
             text(
-                f"""
+                """
                 INSERT INTO incidents (id, key, title, description, status, priority, component, environment,
                     owner_id, reporter_id, created_at, updated_at, in_progress_at, resolved_at, closed_at,
                     blocked_reason, resolution_summary, version)
@@ -148,7 +144,7 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
                     SELECT g AS id,
                         p.problem || ' on ' || c.component AS title,
                         p.problem || ' on ' || c.component || '. ' || d.detail || ' ' ||
-                            ({_sql_array(_DETAILS)})[1 + (g % {len(_DETAILS)})] AS description,
+                            (CAST(:details AS text[]))[1 + (g % CAST(:details_n AS int))] AS description,
                         CASE WHEN r.s < 0.80 THEN 'closed' WHEN r.s < 0.86 THEN 'resolved'
                              WHEN r.s < 0.93 THEN 'open' WHEN r.s < 0.98 THEN 'in_progress'
                              ELSE 'blocked' END AS status,
@@ -172,18 +168,31 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
                         WHERE g = g
                     ) AS r
                     CROSS JOIN LATERAL (
-                        SELECT ({_sql_array(COMPONENTS)})[1 + floor({len(COMPONENTS)} * r.k ^ 2)::int] AS component
+                        SELECT (CAST(:components AS text[]))
+                            [1 + floor(CAST(:components_n AS int) * r.k ^ 2)::int] AS component
                     ) AS c
                     CROSS JOIN LATERAL (
-                        SELECT ({_sql_array(_PROBLEMS)})[1 + floor({len(_PROBLEMS)} * r.q ^ 1.5)::int] AS problem
+                        SELECT (CAST(:problems AS text[]))
+                            [1 + floor(CAST(:problems_n AS int) * r.q ^ 1.5)::int] AS problem
                     ) AS p
                     CROSS JOIN LATERAL (
-                        SELECT ({_sql_array(_DETAILS)})[1 + floor({len(_DETAILS)} * r.t)::int] AS detail
+                        SELECT (CAST(:details AS text[]))[1 + floor(CAST(:details_n AS int) * r.t)::int] AS detail
                     ) AS d
                 ) AS rows
                 """
             ),
-            {"first": first_id, "last": last_id, "users": user_ids, "user_count": len(user_ids)},
+            {
+                "first": first_id,
+                "last": last_id,
+                "users": user_ids,
+                "user_count": len(user_ids),
+                "details": _DETAILS,
+                "details_n": len(_DETAILS),
+                "components": COMPONENTS,
+                "components_n": len(COMPONENTS),
+                "problems": _PROBLEMS,
+                "problems_n": len(_PROBLEMS),
+            },
         )
         connection.execute(text("SELECT setval(pg_get_serial_sequence('incidents', 'id'), :last)"), {"last": last_id})
         # The first incident carries a long discussion: the page that renders most Markdown.
