@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from sqlalchemy import event as orm_event
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -76,10 +77,11 @@ def append(
     data: dict | None = None,
     occurred_at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain inside the caller's transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CHAIN_LOCK_ID})
-    prev_hash = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS_HASH
+    """Append one event to the chain inside the caller's transaction.
+
+    The event is linked and hashed when the transaction commits (see `_seal`), so the chain lock
+    is held only for the last statements before COMMIT, not across the caller's work. Until then
+    it is pending: not in the database, `hash` unset; a rollback discards it with everything else."""
     event = AuditEvent(
         occurred_at=occurred_at or utcnow(),
         actor_id=actor_id,
@@ -89,12 +91,42 @@ def append(
         incident_id=incident_id,
         # Round-trip through JSON so what is hashed is exactly what the database returns.
         data=json.loads(json.dumps(data or {}, default=str)),
-        prev_hash=prev_hash,
     )
-    event.hash = compute_hash(prev_hash, event)
-    session.add(event)
-    session.flush()
+    # Make sure a transaction is open, so that its rollback (or close) discards the event.
+    session.connection()
+    session.info.setdefault(_PENDING, []).append(event)
     return event
+
+
+_PENDING = "audit_pending_events"
+
+
+@orm_event.listens_for(Session, "before_commit")
+def _seal(session: Session) -> None:
+    """Link and insert the transaction's pending events, in the order they were appended."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    # Everything else first, outside the lock: the row changes, outbox messages, their indexes.
+    session.flush()
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialises the link step so two transactions never chain onto the same previous event
+        # (SQLite already allows one writer at a time). Released by the COMMIT that follows.
+        session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": CHAIN_LOCK_ID})
+    prev_hash = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS_HASH
+    for item in pending:
+        item.prev_hash = prev_hash
+        item.hash = prev_hash = compute_hash(prev_hash, item)
+    session.add_all(pending)
+    session.flush()
+
+
+@orm_event.listens_for(Session, "after_transaction_end")
+def _discard(session: Session, transaction) -> None:
+    # A rollback or close ends the outermost transaction with its events still pending: they
+    # vanish with the rows they describe. (After a commit `_seal` has already taken them.)
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)
