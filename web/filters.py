@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from shared.incidents.lifecycle import STATUS_LABELS, Status
 from shared.timeutil import as_utc
+from web import markdown_cache
 
 # Raw HTML in Markdown is disabled, and nh3 sanitises what the renderer produces anyway.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
@@ -18,8 +19,12 @@ ALLOWED_TAGS = {
     "p", "br", "hr", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li",
     "h1", "h2", "h3", "h4", "h5", "h6", "a", "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
+# Part of the rendered-HTML cache key: bump it whenever the output of render_markdown changes
+# (options, plugins, allowed tags, sanitiser settings), so no page shows HTML from the old renderer.
+RENDERER_VERSION = "1"
 
 
+@markdown_cache.memoize(RENDERER_VERSION)
 def render_markdown(source: str | None) -> Markup:
     html = _markdown.render(source or "")
     clean = nh3.clean(
