@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 from web_helpers import row_keys, sign_in, status_counters, tags, texts
 
 from shared.incidents import service as incidents
@@ -163,3 +164,34 @@ def test_any_page_number_gets_a_page(member_client, seeded, page):
         assert row_keys(html) == [] and "No incidents match." in html
     else:
         assert len(row_keys(html)) == len(INCIDENTS)
+
+
+def test_the_dashboard_asks_the_database_a_fixed_number_of_questions(member_client, db, users):
+    """Loading the signed-in user is one query, users are listed once, and the statement count
+    does not grow with the number of incidents (no per-row queries, no watchers loaded)."""
+    engine = member_client.application.extensions["db_engine"]
+
+    def count_statements() -> int:
+        seen: list[str] = []
+
+        def capture(_conn, _cursor, statement, *_args):
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            assert member_client.get("/").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+        assert sum("FROM login_sessions" in s for s in seen) == 1
+        assert sum(s.lstrip().startswith("SELECT users.") for s in seen) <= 1
+        assert not any("incident_watchers" in s for s in seen)
+        return len(seen)
+
+    for number in range(3):
+        incidents.create_incident(session=db, actor=users["lead"], title=f"First batch {number}")
+    db.commit()
+    few = count_statements()
+    for number in range(30):
+        incidents.create_incident(session=db, actor=users["lead"], title=f"Second batch {number}")
+    db.commit()
+    assert count_statements() == few
