@@ -208,9 +208,18 @@ def _order(sort: str):
 COUNT_CAP = 1000
 
 
-def count_label(count: int) -> str:
-    """How a capped count reads: "12", "1,000+"."""
-    return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
+class Counts(dict):
+    """Incidents per status. `at_least`: the counts are lower bounds (a broad free-text search
+    counted from its first COUNT_CAP + 1 matches rather than all of them), shown as "N+"."""
+
+    at_least: bool = False
+
+
+def count_label(count: int, at_least: bool = False) -> str:
+    """How a count reads: "12", "1,000+" past the cap, "12+" when it is a lower bound."""
+    if count > COUNT_CAP:
+        return f"{COUNT_CAP:,}+"
+    return f"{count:,}+" if at_least and count else f"{count:,}"
 
 
 @dataclass(frozen=True)
@@ -221,13 +230,15 @@ class Page:
     page_size: int
     more: bool = False  # a row exists after this page (known without counting)
 
+    total_at_least: bool = False  # `total` is a lower bound
+
     @property
     def total_is_exact(self) -> bool:
-        return self.total <= COUNT_CAP
+        return self.total <= COUNT_CAP and not self.total_at_least
 
     @property
     def total_label(self) -> str:
-        return count_label(self.total)
+        return count_label(self.total, self.total_at_least)
 
     @property
     def pages(self) -> int:
@@ -271,21 +282,43 @@ def search(
     base = apply_filters(session, select(Incident), filters, me_id)
     wanted = filters.statuses or tuple(counts)
     total = min(sum(counts[s] for s in wanted if s in counts), COUNT_CAP + 1)
+    at_least = getattr(counts, "at_least", False)
     # Index-ordered and LIMITed: the cost is the rows shown plus those skipped, never the table.
     rows = list(
         session.scalars(base.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size + 1)).unique()
     )
-    return Page(incidents=rows[:page_size], total=total, page=page, page_size=page_size, more=len(rows) > page_size)
+    return Page(
+        incidents=rows[:page_size],
+        total=total,
+        page=page,
+        page_size=page_size,
+        more=len(rows) > page_size,
+        total_at_least=at_least,
+    )
 
 
-def count_by_status(*, session: Session, filters: Filters, me_id: int | None) -> dict[str, int]:
-    """How many incidents are in each status, under every filter except status, each capped at
-    COUNT_CAP + 1 — one round trip, each count an index range that stops at the cap."""
+def count_by_status(*, session: Session, filters: Filters, me_id: int | None) -> Counts:
+    """How many incidents are in each status, under every filter except status.
+
+    Without free text: one round trip, each count an index range that stops at COUNT_CAP + 1.
+    With free text: the text predicate is evaluated once, over the first COUNT_CAP + 1 matches;
+    when there are more, the counts are lower bounds (`at_least`) instead of five more scans of
+    the full-text index."""
     others = filters.without_status()
     statuses = [status.value for status in Status]
+    counts = Counts.fromkeys(statuses, 0)
+    if others.text:
+        sample = apply_filters(session, select(Incident.status), others, me_id).limit(COUNT_CAP + 1).subquery()
+        rows = session.execute(select(sample.c.status, func.count()).group_by(sample.c.status)).all()
+        for status, count in rows:
+            counts[status] = count
+        counts.at_least = sum(count for _, count in rows) > COUNT_CAP
+        return counts
     columns = [_capped_count(session, replace(others, statuses=(status,)), me_id).label(status) for status in statuses]
     row = session.execute(select(*columns)).one()
-    return {status: int(row[index] or 0) for index, status in enumerate(statuses)}
+    for index, status in enumerate(statuses):
+        counts[status] = int(row[index] or 0)
+    return counts
 
 
 def with_typo_fallback(*, session: Session, filters: Filters, me_id: int | None) -> tuple[Filters, dict[str, int]]:
