@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from web_helpers import row_keys, sign_in, status_counters, tags, texts
 
+from shared.db import utcnow
 from shared.incidents import service as incidents
 from shared.incidents.models import Incident
 
@@ -195,3 +198,33 @@ def test_the_dashboard_asks_the_database_a_fixed_number_of_questions(member_clie
         incidents.create_incident(session=db, actor=users["lead"], title=f"Second batch {number}")
     db.commit()
     assert count_statements() == few
+
+
+def test_past_a_thousand_matches_the_dashboard_says_1000_plus(member_client, db, users):
+    """Counting stops at the cap: the summary and the counter say "1,000+", paging still works."""
+    now = utcnow()
+    rows = [
+        {
+            "key": f"INC-{n}",
+            "title": f"Noisy alarm {n}",
+            "description": "",
+            "status": "open",
+            "priority": "P3",
+            "component": "monitoring",
+            "environment": "prod",
+            "reporter_id": users["lead"].id,
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+        for n in range(1, 1006)
+    ]
+    db.execute(insert(Incident), rows)
+    db.commit()
+    html = member_client.get("/").get_data(as_text=True)
+    assert "1,000+ incidents" in html
+    assert re.search(r'<span class="count">1,000\+</span>\s*Open', html)
+    assert status_counters(html)["Closed"] == 0
+    assert "Next page" in html
+    last = member_client.get("/", query_string={"page": "21"}).get_data(as_text=True)
+    assert len(row_keys(last)) == 5 and "Next page" not in last and "Previous page" in last
