@@ -142,6 +142,13 @@ def _tsquery(words: list[str]) -> str:
     return " & ".join(words[:-1] + [words[-1] + ":*"])
 
 
+def _full_text(text: str, vector, key):
+    """The words as a prefix full-text query on `vector`, or a key prefix on `key`."""
+    words = _WORD_RE.findall(text.lower())
+    tsquery = func.to_tsquery(literal_column("'english'::regconfig"), _tsquery(words))
+    return or_(vector.op("@@")(tsquery), key.ilike(text.strip() + "%"))
+
+
 def _text_clause(session: Session, text: str, typo_tolerant: bool = False):
     words = _WORD_RE.findall(text.lower())
     if not words:
@@ -154,11 +161,7 @@ def _text_clause(session: Session, text: str, typo_tolerant: bool = False):
         if not typo_tolerant:
             # Full text alone: OR-ing the trigram scan in as well made common phrases
             # ("certificate expired") re-check tens of thousands of titles on every request.
-            vector = literal_column("incidents.search_vector")
-            return or_(
-                vector.op("@@")(func.to_tsquery(literal_column("'english'::regconfig"), _tsquery(words))),
-                Incident.key.ilike(text.strip() + "%"),
-            )
+            return _full_text(text, literal_column("incidents.search_vector"), Incident.key)
         # Nothing matched the words as words: probably a typo. Trigram word similarity
         # (text <% title) forgives a typo in one word of a long title, where plain similarity
         # (%) compares against the whole title and misses.
@@ -194,13 +197,14 @@ def apply_filters(session: Session, statement: Select, filters: Filters, me_id: 
     return statement
 
 
-def _order(sort: str):
+def _order(sort: str, columns=Incident):
+    """ORDER BY for a sort, on the incidents table or on a subquery's columns of the same names."""
     if sort == "recent":
-        return (Incident.updated_at.desc(), Incident.id.desc())
+        return (columns.updated_at.desc(), columns.id.desc())
     if sort == "oldest":
-        return (Incident.updated_at.asc(), Incident.id.asc())
+        return (columns.updated_at.asc(), columns.id.asc())
     # Priority: P1 first; within a priority, what moved most recently first.
-    return (Incident.priority.asc(), Incident.updated_at.desc(), Incident.id.desc())
+    return (columns.priority.asc(), columns.updated_at.desc(), columns.id.desc())
 
 
 # Counts stop here: past it the dashboard says "1,000+" (as GitHub does) instead of counting
@@ -261,6 +265,74 @@ def _capped_count(session: Session, filters: Filters, me_id: int | None):
     return select(func.count()).select_from(matches).scalar_subquery()
 
 
+# Broad phrases ("certificate expired" matches ~10 % of incidents): walking the rows the other
+# filters allow, in order, and testing the words on each row stops after a bounded number of
+# rows, where the full-text index must first collect every match (100k+ at a million). When the
+# walk runs out of budget before finding enough, matches are sparse and the index is cheap: the
+# query falls back to it. Either way no request's cost grows with the table.
+PAGE_WALK = 5_000
+COUNT_WALK = 20_000
+
+
+def _walks(session: Session, filters: Filters) -> bool:
+    return (
+        bool(_WORD_RE.search(filters.text))
+        and not filters.typo_tolerant
+        and not _KEY_RE.match(filters.text)
+        and session.get_bind().dialect.name == "postgresql"
+    )
+
+
+def _candidates(session: Session, filters: Filters, me_id: int | None, columns: list, budget: int, sort=None):
+    """The rows the filters other than the text allow, at most `budget` of them (a subquery)."""
+    vector = literal_column("incidents.search_vector").label("search_vector")
+    statement = apply_filters(session, select(*columns, Incident.key, vector), replace(filters, text=""), me_id)
+    if sort is not None:
+        statement = statement.order_by(*_order(sort))
+    return statement.limit(budget).subquery()
+
+
+def _walk_exhausted(session: Session, filters: Filters, me_id: int | None, budget: int) -> bool:
+    """Did the walk see every row the other filters allow (fewer than its budget exist)?"""
+    allowed = apply_filters(session, select(Incident.id), replace(filters, text=""), me_id).limit(budget).subquery()
+    return (session.scalar(select(func.count()).select_from(allowed)) or 0) < budget
+
+
+def _walk_page(session: Session, filters: Filters, me_id: int | None, sort: str, offset: int, limit: int):
+    """Ids of the page, by walking the allowed rows in sort order; None if the budget ran out."""
+    columns = [Incident.id, Incident.priority, Incident.updated_at]
+    walk = _candidates(session, filters, me_id, columns, PAGE_WALK, sort)
+    matched = (
+        select(walk.c.id)
+        .where(_full_text(filters.text, walk.c.search_vector, walk.c.key))
+        .order_by(*_order(sort, walk.c))
+        .offset(offset)
+        .limit(limit)
+    )
+    ids = list(session.scalars(matched))
+    if len(ids) == limit or _walk_exhausted(session, filters, me_id, PAGE_WALK):
+        return ids
+    return None
+
+
+def _walk_counts(session: Session, filters: Filters, me_id: int | None):
+    """(status, count) rows of the first COUNT_CAP + 1 matches among a bounded walk, and whether
+    they are lower bounds; None if the walk ran out of budget before it could tell."""
+    walk = _candidates(session, filters, me_id, [Incident.status], COUNT_WALK)
+    sample = (
+        select(walk.c.status)
+        .where(_full_text(filters.text, walk.c.search_vector, walk.c.key))
+        .limit(COUNT_CAP + 1)
+        .subquery()
+    )
+    rows = session.execute(select(sample.c.status, func.count()).group_by(sample.c.status)).all()
+    if sum(count for _, count in rows) > COUNT_CAP:
+        return rows, True
+    if _walk_exhausted(session, filters, me_id, COUNT_WALK):
+        return rows, False
+    return None
+
+
 def search(
     *,
     session: Session,
@@ -283,10 +355,14 @@ def search(
     wanted = filters.statuses or tuple(counts)
     total = min(sum(counts[s] for s in wanted if s in counts), COUNT_CAP + 1)
     at_least = getattr(counts, "at_least", False)
-    # Index-ordered and LIMITed: the cost is the rows shown plus those skipped, never the table.
-    rows = list(
-        session.scalars(base.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size + 1)).unique()
-    )
+    offset = (page - 1) * page_size
+    ids = _walk_page(session, filters, me_id, sort, offset, page_size + 1) if _walks(session, filters) else None
+    if ids is not None:
+        found = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(ids))).unique()}
+        rows = [found[i] for i in ids if i in found]
+    else:
+        # Index-ordered and LIMITed: the cost is the rows shown plus those skipped, never the table.
+        rows = list(session.scalars(base.order_by(*_order(sort)).offset(offset).limit(page_size + 1)).unique())
     return Page(
         incidents=rows[:page_size],
         total=total,
@@ -308,11 +384,15 @@ def count_by_status(*, session: Session, filters: Filters, me_id: int | None) ->
     statuses = [status.value for status in Status]
     counts = Counts.fromkeys(statuses, 0)
     if others.text:
-        sample = apply_filters(session, select(Incident.status), others, me_id).limit(COUNT_CAP + 1).subquery()
-        rows = session.execute(select(sample.c.status, func.count()).group_by(sample.c.status)).all()
+        walked = _walk_counts(session, others, me_id) if _walks(session, others) else None
+        if walked is not None:
+            rows, counts.at_least = walked
+        else:
+            sample = apply_filters(session, select(Incident.status), others, me_id).limit(COUNT_CAP + 1).subquery()
+            rows = session.execute(select(sample.c.status, func.count()).group_by(sample.c.status)).all()
+            counts.at_least = sum(count for _, count in rows) > COUNT_CAP
         for status, count in rows:
             counts[status] = count
-        counts.at_least = sum(count for _, count in rows) > COUNT_CAP
         return counts
     columns = [_capped_count(session, replace(others, statuses=(status,)), me_id).label(status) for status in statuses]
     row = session.execute(select(*columns)).one()
