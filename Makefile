@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint format test-only checkov-venv browsers clean
+.PHONY: run test lint format test-only checkov-venv browsers clean bench
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ format: $(VENV)/.dev-installed
 
 test-only: $(VENV)/.dev-installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+## bench: throughput and p95 at 10k/100k/1M incidents vs. this machine's ceilings (SIZES=10000,100000 for a quick run)
+bench: $(VENV)/.runtime-installed
+	SIZES=$(SIZES) ./bench/run.sh
+
+SIZES ?= 10000,100000,1000000
 
 clean:
 	rm -rf $(VENV) .venv-checkov .pytest_cache .ruff_cache

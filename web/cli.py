@@ -63,12 +63,24 @@ def register_cli(app: Flask) -> None:
                 click.echo(f"{user.email}\t{user.role}\t{state}")
 
     @audit_group.command("verify")
-    def audit_verify():
-        """Walk the hash chain; exit 1 and name the first broken event if any."""
+    @click.option("--full", is_flag=True, help="Re-hash every event from the first, ignoring checkpoints.")
+    def audit_verify(full: bool):
+        """Check the hash chain from the last verified checkpoint (--full: from the first event);
+        exit 1 and name the first broken event if any."""
         with transaction(_factory()) as session:
-            report = audit.verify_chain(session=session)
+            if full:
+                report = audit.verify_chain(session=session)
+                audit.record_checkpoint(session=session, report=report)
+            else:
+                report = audit.verify_incremental(session=session)
         if report.ok:
-            click.echo(f"OK: {report.checked} audit events, hash chain intact.")
+            since = report.resumed_from
+            detail = (
+                f" ({report.walked} new since the checkpoint of {since.verified_at:%Y-%m-%d %H:%M} UTC)"
+                if since is not None
+                else f" ({report.walked} checked from the first event)"
+            )
+            click.echo(f"OK: {report.checked} audit events, hash chain intact.{detail}")
             return
         click.echo(
             f"BROKEN: audit event {report.broken_event_id}: {report.problem} "
@@ -86,6 +98,25 @@ def register_cli(app: Flask) -> None:
         with transaction(_factory()) as session:
             created = seed(session=session, password=password)
         click.echo("Demo data created." if created else "Demo data already present; left as it is.")
+
+    @demo_group.command("seed-scale")
+    @click.option("--incidents", "count", type=click.IntRange(min=1), default=100_000, show_default=True)
+    def demo_seed_scale(count: int):
+        """Fill PostgreSQL with COUNT realistic incidents and their audit chain (for `make bench`)."""
+        from shared.demo import DEFAULT_DEMO_PASSWORD
+        from shared.demo_scale import seed_scale
+
+        engine = current_app.extensions["db_engine"]
+        try:
+            report = seed_scale(
+                engine=engine, incidents=count, password=_settings().demo_password or DEFAULT_DEMO_PASSWORD
+            )
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(
+            f"{report.incidents} incidents ({report.added} added, {report.audit_events} audit events) "
+            f"in {report.seconds:.1f} s; VACUUM ANALYZE done."
+        )
 
     for group in (db_group, users_group, audit_group, demo_group):
         app.cli.add_command(group)

@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from shared.incidents.lifecycle import STATUS_LABELS, Status
 from shared.timeutil import as_utc
+from web import markdown_cache
 
 # Raw HTML in Markdown is disabled, and nh3 sanitises what the renderer produces anyway.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
@@ -57,8 +58,12 @@ def _task_lists(state) -> None:
 
 _markdown.core.ruler.push("shift_headings", _shift_headings)
 _markdown.core.ruler.push("task_lists", _task_lists)
+# Part of the rendered-HTML cache key: bump it whenever the output of render_markdown changes
+# (options, plugins, allowed tags, sanitiser settings), so no page shows HTML from the old renderer.
+RENDERER_VERSION = "2"
 
 
+@markdown_cache.memoize(RENDERER_VERSION)
 def render_markdown(source: str | None) -> Markup:
     html = _markdown.render(source or "")
     clean = nh3.clean(

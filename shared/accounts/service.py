@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from shared.accounts.models import LoginSession, Role, User
 from shared.accounts.passwords import (
@@ -142,7 +142,8 @@ def user_for_session(*, session: Session, token: str | None) -> User | None:
     """The user behind a live login session (not revoked, not expired, user active)."""
     if not token:
         return None
-    login = session.get(LoginSession, token)
+    # One query for the login session and its user: this runs on every request.
+    login = session.scalar(select(LoginSession).options(joinedload(LoginSession.user)).where(LoginSession.id == token))
     if login is None or login.revoked_at is not None or as_utc(login.expires_at) <= utcnow():
         return None
     user = login.user

@@ -29,3 +29,18 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
     actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+class AuditCheckpoint(Base):
+    """Where a full walk of the chain last ended intact: `audit verify` resumes from the newest
+    one instead of re-hashing millions of events. Trusting it is safe because verification
+    re-checks that the event it names still carries `last_hash` (rewriting history before it
+    would have to forge that hash too); `audit verify --full` ignores checkpoints altogether."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(Integer)  # events verified from genesis up to last_event_id
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -33,14 +33,7 @@ ENVIRONMENTS = ("prod", "staging", "dev", "preview", "shared")
 
 class Incident(Base):
     __tablename__ = "incidents"
-    __table_args__ = (
-        # Serve the dashboard: filter by status, sort by priority or recency.
-        Index("ix_incidents_status_priority_updated", "status", "priority", "updated_at"),
-        Index("ix_incidents_updated_at", "updated_at"),
-        Index("ix_incidents_owner_id", "owner_id"),
-        Index("ix_incidents_component", "component"),
-        Index("ix_incidents_environment", "environment"),
-    )
+    __table_args__ = (Index("ix_incidents_environment", "environment"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str | None] = mapped_column(String(20), unique=True)  # "INC-42", set from id
@@ -65,12 +58,24 @@ class Incident(Base):
 
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
     reporter: Mapped[User] = relationship(foreign_keys=[reporter_id], lazy="joined")
-    watchers: Mapped[list[Watcher]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    # Loaded when asked for (the incident page): list pages never show watchers.
+    watchers: Mapped[list[Watcher]] = relationship(cascade="all, delete-orphan", lazy="select")
 
     __mapper_args__ = {"version_id_col": version}
 
     def watcher_ids(self) -> set[int]:
         return {w.user_id for w in self.watchers}
+
+
+# The dashboard's sorts, each served in order by an index so a page reads ~50 entries: the
+# default (priority, most recently updated first), recency both ways (scanned backwards for
+# "oldest"), and the same order under the selective qualifiers (status, owner, component).
+_PRIORITY_ORDER = (Incident.priority, Incident.updated_at.desc(), Incident.id.desc())
+Index("ix_incidents_priority_sort", *_PRIORITY_ORDER)
+Index("ix_incidents_recent_sort", Incident.updated_at, Incident.id)
+Index("ix_incidents_status_sort", Incident.status, *_PRIORITY_ORDER)
+Index("ix_incidents_owner_sort", Incident.owner_id, *_PRIORITY_ORDER)
+Index("ix_incidents_component_sort", Incident.component, *_PRIORITY_ORDER)
 
 
 class Watcher(Base):

@@ -43,6 +43,9 @@ class Filters:
     environments: tuple[str, ...] = ()
     text: str = ""
     problems: tuple[str, ...] = field(default=(), compare=False)
+    # Match the text by similarity (typos) rather than as words: set by `with_typo_fallback`
+    # when the words match nothing.
+    typo_tolerant: bool = False
 
     def without_status(self) -> Filters:
         return replace(self, statuses=())
@@ -134,7 +137,19 @@ def _owner_clause(session: Session, owner: str, me_id: int | None):
     return Incident.owner_id.in_(select(User.id).where(User.email.like(pattern)))
 
 
-def _text_clause(session: Session, text: str):
+def _tsquery(words: list[str]) -> str:
+    # Prefix-match the last word so results follow the user as they type.
+    return " & ".join(words[:-1] + [words[-1] + ":*"])
+
+
+def _full_text(text: str, vector, key):
+    """The words as a prefix full-text query on `vector`, or a key prefix on `key`."""
+    words = _WORD_RE.findall(text.lower())
+    tsquery = func.to_tsquery(literal_column("'english'::regconfig"), _tsquery(words))
+    return or_(vector.op("@@")(tsquery), key.ilike(text.strip() + "%"))
+
+
+def _text_clause(session: Session, text: str, typo_tolerant: bool = False):
     words = _WORD_RE.findall(text.lower())
     if not words:
         return None
@@ -143,16 +158,14 @@ def _text_clause(session: Session, text: str):
         # as words, "inc" and "1" would match nearly every incident on SQLite.
         return Incident.key.ilike(text.strip() + "%")
     if session.get_bind().dialect.name == "postgresql":
-        # Prefix-match the last word so results follow the user as they type.
-        tsquery = " & ".join(words[:-1] + [words[-1] + ":*"])
-        vector = literal_column("incidents.search_vector")
-        return or_(
-            vector.op("@@")(func.to_tsquery(literal_column("'english'::regconfig"), tsquery)),
-            # Trigram word similarity (text <% title): forgives a typo in one word of a long
-            # title, where plain similarity (%) compares against the whole title and misses.
-            Incident.title.op("%>")(text),
-            Incident.key.ilike(text.strip() + "%"),
-        )
+        if not typo_tolerant:
+            # Full text alone: OR-ing the trigram scan in as well made common phrases
+            # ("certificate expired") re-check tens of thousands of titles on every request.
+            return _full_text(text, literal_column("incidents.search_vector"), Incident.key)
+        # Nothing matched the words as words: probably a typo. Trigram word similarity
+        # (text <% title) forgives a typo in one word of a long title, where plain similarity
+        # (%) compares against the whole title and misses.
+        return or_(Incident.title.op("%>")(text), Incident.key.ilike(text.strip() + "%"))
     clauses = []
     for word in words:
         like = f"%{word}%"
@@ -178,39 +191,146 @@ def apply_filters(session: Session, statement: Select, filters: Filters, me_id: 
         statement = statement.where(Incident.component.in_(filters.components))
     if filters.environments:
         statement = statement.where(Incident.environment.in_(filters.environments))
-    text_clause = _text_clause(session, filters.text)
+    text_clause = _text_clause(session, filters.text, filters.typo_tolerant)
     if text_clause is not None:
         statement = statement.where(text_clause)
     return statement
 
 
-def _order(sort: str):
+def _order(sort: str, columns=Incident):
+    """ORDER BY for a sort, on the incidents table or on a subquery's columns of the same names."""
     if sort == "recent":
-        return (Incident.updated_at.desc(), Incident.id.desc())
+        return (columns.updated_at.desc(), columns.id.desc())
     if sort == "oldest":
-        return (Incident.updated_at.asc(), Incident.id.asc())
+        return (columns.updated_at.asc(), columns.id.asc())
     # Priority: P1 first; within a priority, what moved most recently first.
-    return (Incident.priority.asc(), Incident.updated_at.desc(), Incident.id.desc())
+    return (columns.priority.asc(), columns.updated_at.desc(), columns.id.desc())
+
+
+# Counts stop here: past it the dashboard says "1,000+" (as GitHub does) instead of counting
+# every match, so no request does work that grows with the table.
+COUNT_CAP = 1000
+
+
+class Counts(dict):
+    """Incidents per status. `at_least`: the counts are lower bounds (a broad free-text search
+    counted from its first COUNT_CAP + 1 matches rather than all of them), shown as "N+"."""
+
+    at_least: bool = False
+
+
+def count_label(count: int, at_least: bool = False) -> str:
+    """How a count reads: "12", "1,000+" past the cap, "12+" when it is a lower bound."""
+    if count > COUNT_CAP:
+        return f"{COUNT_CAP:,}+"
+    return f"{count:,}+" if at_least and count else f"{count:,}"
 
 
 @dataclass(frozen=True)
 class Page:
     incidents: list[Incident]
-    total: int
+    total: int  # exact up to COUNT_CAP; COUNT_CAP + 1 means "more than COUNT_CAP"
     page: int
     page_size: int
+    more: bool = False  # a row exists after this page (known without counting)
+
+    total_at_least: bool = False  # `total` is a lower bound
+
+    @property
+    def total_is_exact(self) -> bool:
+        return self.total <= COUNT_CAP and not self.total_at_least
+
+    @property
+    def total_label(self) -> str:
+        return count_label(self.total, self.total_at_least)
 
     @property
     def pages(self) -> int:
+        if not self.total_is_exact:
+            return self.page + (1 if self.more else 0)
         return max(1, -(-self.total // self.page_size))
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.more
 
     @property
     def has_previous(self) -> bool:
         return self.page > 1
+
+
+def _capped_count(session: Session, filters: Filters, me_id: int | None):
+    """count(*) of the matches, reading at most COUNT_CAP + 1 index entries."""
+    matches = apply_filters(session, select(Incident.id), filters, me_id).limit(COUNT_CAP + 1).subquery()
+    return select(func.count()).select_from(matches).scalar_subquery()
+
+
+# Broad phrases ("certificate expired" matches ~10 % of incidents): walking the rows the other
+# filters allow, in order, and testing the words on each row stops after a bounded number of
+# rows, where the full-text index must first collect every match (100k+ at a million). When the
+# walk runs out of budget before finding enough, matches are sparse and the index is cheap: the
+# query falls back to it. Either way no request's cost grows with the table.
+PAGE_WALK = 5_000
+COUNT_WALK = 20_000
+
+
+def _walks(session: Session, filters: Filters) -> bool:
+    return (
+        bool(_WORD_RE.search(filters.text))
+        and not filters.typo_tolerant
+        and not _KEY_RE.match(filters.text)
+        and session.get_bind().dialect.name == "postgresql"
+    )
+
+
+def _candidates(session: Session, filters: Filters, me_id: int | None, columns: list, budget: int, sort=None):
+    """The rows the filters other than the text allow, at most `budget` of them (a subquery)."""
+    vector = literal_column("incidents.search_vector").label("search_vector")
+    statement = apply_filters(session, select(*columns, Incident.key, vector), replace(filters, text=""), me_id)
+    if sort is not None:
+        statement = statement.order_by(*_order(sort))
+    return statement.limit(budget).subquery()
+
+
+def _walk_exhausted(session: Session, filters: Filters, me_id: int | None, budget: int) -> bool:
+    """Did the walk see every row the other filters allow (fewer than its budget exist)?"""
+    allowed = apply_filters(session, select(Incident.id), replace(filters, text=""), me_id).limit(budget).subquery()
+    return (session.scalar(select(func.count()).select_from(allowed)) or 0) < budget
+
+
+def _walk_page(session: Session, filters: Filters, me_id: int | None, sort: str, offset: int, limit: int):
+    """Ids of the page, by walking the allowed rows in sort order; None if the budget ran out."""
+    columns = [Incident.id, Incident.priority, Incident.updated_at]
+    walk = _candidates(session, filters, me_id, columns, PAGE_WALK, sort)
+    matched = (
+        select(walk.c.id)
+        .where(_full_text(filters.text, walk.c.search_vector, walk.c.key))
+        .order_by(*_order(sort, walk.c))
+        .offset(offset)
+        .limit(limit)
+    )
+    ids = list(session.scalars(matched))
+    if len(ids) == limit or _walk_exhausted(session, filters, me_id, PAGE_WALK):
+        return ids
+    return None
+
+
+def _walk_counts(session: Session, filters: Filters, me_id: int | None):
+    """(status, count) rows of the first COUNT_CAP + 1 matches among a bounded walk, and whether
+    they are lower bounds; None if the walk ran out of budget before it could tell."""
+    walk = _candidates(session, filters, me_id, [Incident.status], COUNT_WALK)
+    sample = (
+        select(walk.c.status)
+        .where(_full_text(filters.text, walk.c.search_vector, walk.c.key))
+        .limit(COUNT_CAP + 1)
+        .subquery()
+    )
+    rows = session.execute(select(sample.c.status, func.count()).group_by(sample.c.status)).all()
+    if sum(count for _, count in rows) > COUNT_CAP:
+        return rows, True
+    if _walk_exhausted(session, filters, me_id, COUNT_WALK):
+        return rows, False
+    return None
 
 
 def search(
@@ -221,30 +341,90 @@ def search(
     sort: str = "priority",
     page: int = 1,
     page_size: int = 50,
+    counts: dict[str, int] | None = None,
 ) -> Page:
-    """One page of incidents matching the filters, in the chosen order."""
+    """One page of incidents matching the filters, in the chosen order.
+
+    Pass what `with_typo_fallback` returned (its filters and counts) to page without counting
+    the matches once more."""
     sort = sort if sort in SORTS else "priority"
     page = max(1, page)
+    if counts is None:
+        filters, counts = with_typo_fallback(session=session, filters=filters, me_id=me_id)
     base = apply_filters(session, select(Incident), filters, me_id)
-    total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
-    rows = session.scalars(base.order_by(*_order(sort)).offset((page - 1) * page_size).limit(page_size)).unique()
-    return Page(incidents=list(rows), total=total, page=page, page_size=page_size)
+    wanted = filters.statuses or tuple(counts)
+    total = min(sum(counts[s] for s in wanted if s in counts), COUNT_CAP + 1)
+    at_least = getattr(counts, "at_least", False)
+    offset = (page - 1) * page_size
+    ids = _walk_page(session, filters, me_id, sort, offset, page_size + 1) if _walks(session, filters) else None
+    if ids is not None:
+        found = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(ids))).unique()}
+        rows = [found[i] for i in ids if i in found]
+    else:
+        # Index-ordered and LIMITed: the cost is the rows shown plus those skipped, never the table.
+        rows = list(session.scalars(base.order_by(*_order(sort)).offset(offset).limit(page_size + 1)).unique())
+    return Page(
+        incidents=rows[:page_size],
+        total=total,
+        page=page,
+        page_size=page_size,
+        more=len(rows) > page_size,
+        total_at_least=at_least,
+    )
 
 
-def count_by_status(*, session: Session, filters: Filters, me_id: int | None) -> dict[str, int]:
-    """How many incidents are in each status, under every filter except status."""
-    statement = apply_filters(
-        session,
-        select(Incident.status, func.count(Incident.id)),
-        filters.without_status(),
-        me_id,
-    ).group_by(Incident.status)
-    counts = {status.value: 0 for status in Status}
-    for status, count in session.execute(statement):
-        counts[status] = count
+def count_by_status(*, session: Session, filters: Filters, me_id: int | None) -> Counts:
+    """How many incidents are in each status, under every filter except status.
+
+    Without free text: one round trip, each count an index range that stops at COUNT_CAP + 1.
+    With free text: the text predicate is evaluated once, over the first COUNT_CAP + 1 matches;
+    when there are more, the counts are lower bounds (`at_least`) instead of five more scans of
+    the full-text index."""
+    others = filters.without_status()
+    statuses = [status.value for status in Status]
+    counts = Counts.fromkeys(statuses, 0)
+    if others.text:
+        walked = _walk_counts(session, others, me_id) if _walks(session, others) else None
+        if walked is not None:
+            rows, counts.at_least = walked
+        else:
+            sample = apply_filters(session, select(Incident.status), others, me_id).limit(COUNT_CAP + 1).subquery()
+            rows = session.execute(select(sample.c.status, func.count()).group_by(sample.c.status)).all()
+            counts.at_least = sum(count for _, count in rows) > COUNT_CAP
+        for status, count in rows:
+            counts[status] = count
+        return counts
+    columns = [_capped_count(session, replace(others, statuses=(status,)), me_id).label(status) for status in statuses]
+    row = session.execute(select(*columns)).one()
+    for index, status in enumerate(statuses):
+        counts[status] = int(row[index] or 0)
     return counts
 
 
+def with_typo_fallback(*, session: Session, filters: Filters, me_id: int | None) -> tuple[Filters, dict[str, int]]:
+    """The status counters, and the filters to page with: when the free text matches nothing as
+    words on PostgreSQL, the same text matched by similarity instead (typo tolerance). The
+    common case evaluates the text once (in the counters); only a miss pays for the trigram scan."""
+    counts = count_by_status(session=session, filters=filters, me_id=me_id)
+    if (
+        filters.text
+        and not filters.typo_tolerant
+        and not any(counts.values())
+        and session.get_bind().dialect.name == "postgresql"
+    ):
+        filters = replace(filters, typo_tolerant=True)
+        counts = count_by_status(session=session, filters=filters, me_id=me_id)
+    return filters, counts
+
+
 def distinct_components(*, session: Session) -> list[str]:
-    """Components in use, for the filter dropdown."""
-    return [c for c in session.scalars(select(Incident.component).distinct().order_by(Incident.component)) if c]
+    """Components in use, for the filter dropdown.
+
+    A loose index scan: each step jumps to the next component in ix_incidents_component_sort,
+    so the cost is the number of components (~200), not the number of incidents."""
+    table = Incident.__table__
+    first = select(func.min(table.c.component).label("component")).scalar_subquery()
+    walk = select(first.label("component")).cte("components", recursive=True)
+    following = select(func.min(table.c.component)).where(table.c.component > walk.c.component).scalar_subquery()
+    walk = walk.union_all(select(following.label("component")).where(walk.c.component.is_not(None)))
+    return [c for c in session.scalars(select(walk.c.component)) if c]

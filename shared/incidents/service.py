@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -190,11 +190,16 @@ def create_incident(
         created_at=now,
         updated_at=now,
     )
+    if session.get_bind().dialect.name == "postgresql":
+        # Take the id first so the key goes in with the INSERT: setting it afterwards was an
+        # UPDATE that rewrote the row and every index on it (the key's trigram index included).
+        incident.id = session.scalar(select(func.nextval(literal_column("pg_get_serial_sequence('incidents', 'id')"))))
+        incident.key = f"INC-{incident.id}"
+    incident.watchers.append(Watcher(user_id=actor.id))
     session.add(incident)
     session.flush()
-    incident.key = f"INC-{incident.id}"
-    incident.watchers.append(Watcher(user_id=actor.id))
-    session.flush()
+    if incident.key is None:  # SQLite: no sequence to draw from; the id exists after the INSERT
+        incident.key = f"INC-{incident.id}"
     _record(
         session,
         actor,
@@ -297,10 +302,13 @@ def assign(
     # incident was assigned earlier in this session (setting owner_id does not refresh it).
     previous = session.get(User, incident.owner_id) if incident.owner_id is not None else None
     old = previous.email if previous else None
+    # Loaded before the row changes: a lazy load after them would autoflush the UPDATE outside
+    # `_flush`, and a stale version would surface as a raw StaleDataError instead of a Conflict.
+    watching = incident.watcher_ids()
     incident.owner_id = owner_id
     incident.owner = owner
     incident.updated_at = utcnow()
-    if owner is not None and owner.id not in incident.watcher_ids():
+    if owner is not None and owner.id not in watching:
         incident.watchers.append(Watcher(user_id=owner.id))
     _flush(session, incident)
     _record(

@@ -372,3 +372,36 @@ def test_concurrent_writers_keep_one_unbroken_chain(db, users, session_factory):
     report = audit.verify_chain(session=db)
     assert report.ok, report
     assert report.checked == 4 + 18  # the fixture's users, then every filing
+
+
+@pytest.mark.postgres_only
+def test_an_open_transaction_does_not_hold_up_other_writers(db, users, session_factory):
+    """The chain lock is taken at COMMIT, not when the event is appended: while Alice's filing is
+    still open, Bob files and commits at once; Alice's event then chains after Bob's."""
+    with session_factory() as alice, session_factory() as bob:
+        alice_incident = incidents.create_incident(
+            session=alice, actor=alice.get(User, users["member"].id), title="Alice's report"
+        )
+        # Would wait for Alice's transaction if the lock were taken at append time.
+        bob.execute(text("SET LOCAL lock_timeout = '2s'"))
+        incidents.create_incident(session=bob, actor=bob.get(User, users["other"].id), title="Bob's report")
+        bob.commit()
+        alice.commit()
+        assert alice_incident.key  # committed normally
+    events = db.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [e.data.get("title") for e in events[-2:]] == ["Bob's report", "Alice's report"]
+    assert events[-1].prev_hash == events[-2].hash
+    assert audit.verify_chain(session=db).ok
+
+
+def test_a_pending_event_is_sealed_by_the_commit_and_gone_after_a_rollback(db, users):
+    kept = audit.append(session=db, actor_id=None, action="test.kept", entity_type="test", entity_id=1)
+    assert kept.hash is None  # linked at commit, not before
+    db.commit()
+    assert kept.hash and kept.prev_hash
+    audit.append(session=db, actor_id=None, action="test.dropped", entity_type="test", entity_id=2)
+    db.rollback()
+    db.commit()
+    actions = [e.action for e in db.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert "test.kept" in actions and "test.dropped" not in actions
+    assert audit.verify_chain(session=db).ok

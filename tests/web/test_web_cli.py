@@ -103,3 +103,47 @@ def test_db_upgrade_is_idempotent(runner, db, users):
     assert first.output.startswith("Database is at revision ")
     assert first.output == second.output
     assert snapshot(db) == before
+
+
+@pytest.mark.postgres_only
+def test_demo_seed_scale_fills_the_database_once_with_a_chain_that_verifies(runner, db):
+    result = runner.invoke(args=["demo", "seed-scale", "--incidents", "3000"])
+    assert result.exit_code == 0, result.output
+    assert "3000 incidents (3000 added, 3400 audit events)" in result.output
+    counts = dict(db.execute(text("SELECT status, count(*) FROM incidents GROUP BY status")).all())
+    assert sum(counts.values()) == 3000
+    assert 0.7 < counts["closed"] / 3000 < 0.9  # a team's history is mostly closed
+    assert db.scalar(text("SELECT count(DISTINCT component) FROM incidents")) > 150
+    again = runner.invoke(args=["demo", "seed-scale", "--incidents", "3000"])
+    assert "3000 incidents (0 added, 0 audit events)" in again.output
+    verify = runner.invoke(args=["audit", "verify", "--full"])
+    assert verify.exit_code == 0, verify.output
+    assert "hash chain intact" in verify.output
+
+
+def test_audit_verify_resumes_from_its_checkpoint_and_full_starts_over(runner, db, users, history):
+    first = runner.invoke(args=["audit", "verify"])
+    assert f"OK: {len(history)} audit events, hash chain intact. ({len(history)} checked from the first event)" in (
+        first.output
+    )
+    incidents.create_incident(session=db, actor=users["lead"], title="After the checkpoint")
+    db.commit()
+    second = runner.invoke(args=["audit", "verify"])
+    assert second.exit_code == 0, second.output
+    assert f"OK: {len(history) + 1} audit events, hash chain intact. (1 new since the checkpoint" in second.output
+    full = runner.invoke(args=["audit", "verify", "--full"])
+    assert f"({len(history) + 1} checked from the first event)" in full.output
+
+
+def test_audit_verify_catches_a_rewrite_of_the_checkpointed_event(runner, engine, history):
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    last = history[-1]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
+        connection.execute(text("UPDATE audit_events SET hash = :h WHERE id = :id"), {"h": "f" * 64, "id": last.id})
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"BROKEN: audit event {last.id}: it no longer matches the checkpoint" in result.output
+    full = runner.invoke(args=["audit", "verify", "--full"])
+    assert full.exit_code == 1 and f"BROKEN: audit event {last.id}" in full.output

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from sqlalchemy import event, insert
 from web_helpers import row_keys, sign_in, status_counters, tags, texts
 
+from shared.db import utcnow
 from shared.incidents import service as incidents
 from shared.incidents.models import Incident
 
@@ -160,3 +164,64 @@ def test_any_page_number_gets_a_page(member_client, seeded, page):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert len(row_keys(html)) == len(INCIDENTS)  # one page holds them all: past it, that page
+
+
+def test_the_dashboard_asks_the_database_a_fixed_number_of_questions(member_client, db, users):
+    """Loading the signed-in user is one query, users are listed once, and the statement count
+    does not grow with the number of incidents (no per-row queries, no watchers loaded)."""
+    engine = member_client.application.extensions["db_engine"]
+
+    def count_statements() -> int:
+        seen: list[str] = []
+
+        def capture(_conn, _cursor, statement, *_args):
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", capture)
+        try:
+            assert member_client.get("/").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", capture)
+        assert sum("FROM login_sessions" in s for s in seen) == 1
+        assert sum(s.lstrip().startswith("SELECT users.") for s in seen) <= 1
+        assert not any("incident_watchers" in s for s in seen)
+        return len(seen)
+
+    for number in range(3):
+        incidents.create_incident(session=db, actor=users["lead"], title=f"First batch {number}")
+    db.commit()
+    few = count_statements()
+    for number in range(30):
+        incidents.create_incident(session=db, actor=users["lead"], title=f"Second batch {number}")
+    db.commit()
+    assert count_statements() == few
+
+
+def test_past_a_thousand_matches_the_dashboard_says_1000_plus(member_client, db, users):
+    """Counting stops at the cap: the summary and the counter say "1,000+", paging still works."""
+    now = utcnow()
+    rows = [
+        {
+            "key": f"INC-{n}",
+            "title": f"Noisy alarm {n}",
+            "description": "",
+            "status": "open",
+            "priority": "P3",
+            "component": "monitoring",
+            "environment": "prod",
+            "reporter_id": users["lead"].id,
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+        }
+        for n in range(1, 1006)
+    ]
+    db.execute(insert(Incident), rows)
+    db.commit()
+    html = member_client.get("/").get_data(as_text=True)
+    assert "1,000+ incidents" in html
+    assert re.search(r'<span class="count">1,000\+</span>\s*Open', html)
+    assert status_counters(html)["Closed"] == 0
+    assert "Next page" in html
+    last = member_client.get("/", query_string={"page": "21"}).get_data(as_text=True)
+    assert len(row_keys(last)) == 5 and "Next page" not in last and "Previous page" in last

@@ -70,15 +70,15 @@ def _current_filters() -> tuple[incident_search.Filters, dict[str, str]]:
     return incident_search.parse_query(args["q"], base=base), args
 
 
-def _owner_choices(session) -> list[tuple[str, str]]:
-    return [("", "Unassigned")] + [
-        (str(u.id), f"{u.name} ({u.email})") for u in accounts.list_users(session=session) if u.is_active
-    ]
+def _owner_choices(session, users=None) -> list[tuple[str, str]]:
+    users = users if users is not None else accounts.list_users(session=session)
+    return [("", "Unassigned")] + [(str(u.id), f"{u.name} ({u.email})") for u in users if u.is_active]
 
 
-def _new_incident_form(session, formdata=None) -> IncidentForm:
+def _new_incident_form(session, formdata=None, users=None) -> IncidentForm:
+    """`users`: the list the caller already loaded, so a page lists users once."""
     form = IncidentForm(formdata=formdata)
-    choices = _owner_choices(session)
+    choices = _owner_choices(session, users)
     if not current_user.can(Action.ASSIGN):
         choices = [c for c in choices if c[0] in ("", str(current_user.id))]
     form.owner.choices = [SelectChoice(value, label) for value, label in choices]
@@ -96,6 +96,8 @@ def dashboard():
         page_number = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page_number = 1
+    # The counters come first: the page's total is their sum, so the matches are not counted twice.
+    filters, counts = incident_search.with_typo_fallback(session=session, filters=filters, me_id=current_user.id)
 
     def search_page(number: int):
         return incident_search.search(
@@ -105,6 +107,7 @@ def dashboard():
             sort=args["sort"] or "priority",
             page=number,
             page_size=settings.page_size,
+            counts=counts,
         )
 
     page = search_page(page_number)
@@ -112,24 +115,26 @@ def dashboard():
         # A bookmarked or hand-typed page past the end (the list shrank): show the last one
         # rather than "page 99 of 2" above an empty table.
         page = search_page(page.pages)
+    users = [u for u in accounts.list_users(session=session) if u.is_active]
     context = dict(
         page=page,
         filters=filters,
         args=args,
         link_args={name: value for name, value in args.items() if value},
-        counts=incident_search.count_by_status(session=session, filters=filters, me_id=current_user.id),
+        counts=counts,
+        count_label=incident_search.count_label,
         statuses=list(Status),
         status_labels=STATUS_LABELS,
         priorities=[p.value for p in Priority],
         environments=ENVIRONMENTS,
         components=incident_search.distinct_components(session=session),
-        users=[u for u in accounts.list_users(session=session) if u.is_active],
+        users=users,
         allowed=_allowed_moves,
     )
     if _is_htmx() and request.headers.get("HX-Target") == "results":
         response = make_response(render_template("incidents/_results.html", **context))
     else:
-        context["form"] = _new_incident_form(session)
+        context["form"] = _new_incident_form(session, users=users)
         response = make_response(render_template("incidents/dashboard.html", **context))
     response.headers["Vary"] = "HX-Request"
     return response

@@ -1,0 +1,68 @@
+"""A bounded in-process cache of rendered Markdown, so the incident page does not run
+markdown-it and nh3 over the description and every comment on every view.
+
+Keyed by the renderer's version and a SHA-256 of the source: stored text never changes under
+a key, and a renderer change (bump RENDERER_VERSION in web/filters.py, or a new markdown-it-py /
+nh3 release) makes every old entry unreachable. Per process and bounded by size, so a worker
+never grows past CACHE_BYTES and nothing a request needs lives only here (a miss just renders).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from importlib.metadata import version
+
+from markupsafe import Markup
+
+CACHE_BYTES = 32 * 1024 * 1024
+_LIBRARIES = f"markdown-it-py {version('markdown-it-py')}, nh3 {version('nh3')}"
+
+
+class RenderCache:
+    def __init__(self, limit_bytes: int = CACHE_BYTES):
+        self.limit = limit_bytes
+        self.size = 0
+        self.hits = self.misses = 0
+        self._entries: OrderedDict[bytes, Markup] = OrderedDict()
+        self._lock = threading.Lock()  # gunicorn runs several threads per worker
+
+    def get_or_render(self, key: bytes, render: Callable[[], Markup]) -> Markup:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return found
+        html = render()
+        with self._lock:
+            self.misses += 1
+            if key not in self._entries and len(html) <= self.limit:
+                self._entries[key] = html
+                self.size += len(html)
+                while self.size > self.limit:
+                    _, evicted = self._entries.popitem(last=False)
+                    self.size -= len(evicted)
+        return html
+
+
+def memoize(renderer_version: str, cache: RenderCache | None = None):
+    """Decorate THE render function (source -> Markup) with the cache, under this version."""
+    cache = cache or RenderCache()
+    prefix = f"{renderer_version}\x00{_LIBRARIES}\x00".encode()
+
+    def decorate(render: Callable[[str | None], Markup]) -> Callable[[str | None], Markup]:
+        def cached(source: str | None) -> Markup:
+            if not source:
+                return render(source)
+            key = hashlib.sha256(prefix + source.encode("utf-8")).digest()
+            return cache.get_or_render(key, lambda: render(source))
+
+        cached.cache = cache  # type: ignore[attr-defined]
+        cached.uncached = render  # type: ignore[attr-defined]
+        cached.__doc__ = render.__doc__
+        return cached
+
+    return decorate
