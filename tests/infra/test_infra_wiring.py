@@ -221,10 +221,10 @@ def _break_env_provider_tags(tree: Path) -> str:
 def _break_unpinned_env_provider(tree: Path) -> str:
     versions = tree / "envs" / "prod" / "versions.tf"
     text = versions.read_text()
-    new, count = re.subn(r'version\s*=\s*"~> 6\.0"', 'version = ">= 6.0"', text, count=1)
-    assert count == 1, 'prod/versions.tf has no aws version "~> 6.0" to loosen'
+    new, count = re.subn(r'version\s*=\s*">= 5\.100, < 7\.0"', 'version = ">= 5.100"', text, count=1)
+    assert count == 1, 'prod/versions.tf has no aws version ">= 5.100, < 7.0" to loosen'
     versions.write_text(new)
-    return r"aws provider version '>= 6.0' is not a pinned range"
+    return r"aws provider version '>= 5.100' is not a pinned range"
 
 
 def _break_readme_row(tree: Path) -> str:

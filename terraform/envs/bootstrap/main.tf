@@ -19,10 +19,9 @@ module "github_oidc" {
     {
       # terraform plan for pull requests and for main (read-only, takes the state lock).
       plan = {
-        description        = "terraform plan from pull requests and main of ${var.repository}"
-        subjects           = ["repo:${var.repository}:pull_request", "repo:${var.repository}:ref:refs/heads/main"]
-        policy_arns        = ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]
-        inline_policy_json = data.aws_iam_policy_document.plan.json
+        description = "terraform plan from pull requests and main of ${var.repository}"
+        subjects    = ["repo:${var.repository}:pull_request", "repo:${var.repository}:ref:refs/heads/main"]
+        policy_arns = ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]
       }
     },
     {
@@ -32,9 +31,12 @@ module "github_oidc" {
         description          = "terraform apply and ECS deploys of ${var.repository} for GitHub environment ${role.environment}"
         subjects             = ["repo:${var.repository}:environment:${role.environment}"]
         policy_arns          = ["arn:${local.partition}:iam::aws:policy/PowerUserAccess"]
-        inline_policy_json   = data.aws_iam_policy_document.deploy[key].json
         max_session_duration = 7200
       }
     },
+  )
+  inline_policies = merge(
+    { plan = data.aws_iam_policy_document.plan.json },
+    { for key, _ in local.deploy_roles : key => data.aws_iam_policy_document.deploy[key].json },
   )
 }

@@ -7,7 +7,7 @@ data "aws_vpc" "this" {
 }
 
 locals {
-  region         = data.aws_region.current.region
+  region         = data.aws_region.current.name
   log_group_name = "/ecs/${var.name}"
 
   create_log_kms_key = var.log_kms_key_arn == null

@@ -16,7 +16,6 @@ locals {
     }
   ]...)
 
-  inline_policies = { for role, cfg in var.roles : role => cfg.inline_policy_json if cfg.inline_policy_json != null }
 }
 
 ################################################################################
@@ -89,8 +88,10 @@ resource "aws_iam_role_policy_attachment" "this" {
   policy_arn = each.value.policy_arn
 }
 
+# Keyed by var.inline_policies' keys (known at plan), never filtered on the JSON: a policy that
+# names a resource of the same apply (a KMS key ARN) is unknown until apply.
 resource "aws_iam_role_policy" "this" {
-  for_each = local.inline_policies
+  for_each = var.inline_policies
 
   name   = "deploy"
   role   = aws_iam_role.this[each.key].id

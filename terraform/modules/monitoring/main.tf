@@ -3,7 +3,7 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  region         = data.aws_region.current.region
+  region         = data.aws_region.current.name
   account_id     = data.aws_caller_identity.current.account_id
   partition      = data.aws_partition.current.partition
   create_kms_key = var.kms_key_arn == null
@@ -15,7 +15,8 @@ locals {
   watch_redis = var.redis_replication_group_id != null
   watch_queue = var.metrics_environment != null
 
-  redis_nodes = local.watch_redis ? [for i in range(var.redis_num_cache_clusters) : format("%s-%03d", var.redis_replication_group_id, i + 1)] : []
+  # Alarm keys (for_each) are built from positions, never from IDs: an ID may be unknown until apply.
+  redis_nodes = local.watch_redis ? { for i in range(var.redis_num_cache_clusters) : format("node-%03d", i + 1) => format("%s-%03d", var.redis_replication_group_id, i + 1) } : {}
 
   alb_on = var.alb == null ? [] : [var.alb]
 
@@ -73,14 +74,14 @@ locals {
         description = "RDS ${db}: more than ${local.t.rds_connections} connections."
       },
     ]]),
-    flatten([for node in local.redis_nodes : [
+    flatten([for k, node in local.redis_nodes : [
       {
-        key         = "redis-${node}-memory", namespace = "AWS/ElastiCache", metric_name = "DatabaseMemoryUsagePercentage", statistic = "Maximum", extended_statistic = null
+        key         = "redis-${k}-memory", namespace = "AWS/ElastiCache", metric_name = "DatabaseMemoryUsagePercentage", statistic = "Maximum", extended_statistic = null
         dimensions  = tomap({ CacheClusterId = node }), comparison = "GreaterThanThreshold", threshold = local.t.redis_memory_percent
         description = "Redis ${node}: memory above ${local.t.redis_memory_percent}% of maxmemory. With noeviction, a full Redis rejects new queue messages."
       },
       {
-        key         = "redis-${node}-evictions", namespace = "AWS/ElastiCache", metric_name = "Evictions", statistic = "Sum", extended_statistic = null
+        key         = "redis-${k}-evictions", namespace = "AWS/ElastiCache", metric_name = "Evictions", statistic = "Sum", extended_statistic = null
         dimensions  = tomap({ CacheClusterId = node }), comparison = "GreaterThanThreshold", threshold = local.t.redis_evictions
         description = "Redis ${node}: keys evicted (should never happen with maxmemory-policy noeviction: queue messages may be lost)."
       },
@@ -365,7 +366,7 @@ locals {
   redis_widgets = local.watch_redis ? [
     for m in ["DatabaseMemoryUsagePercentage", "Evictions", "CurrConnections"] : merge(local.widget, { properties = {
       title   = "Redis ${m}", region = local.region, view = "timeSeries", stat = m == "Evictions" ? "Sum" : "Maximum", period = var.period
-      metrics = [for node in local.redis_nodes : ["AWS/ElastiCache", m, "CacheClusterId", node]]
+      metrics = [for node in values(local.redis_nodes) : ["AWS/ElastiCache", m, "CacheClusterId", node]]
     } })
   ] : []
 

@@ -13,7 +13,7 @@ locals {
 
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.region
+  region     = data.aws_region.current.name
 
   log_exports = ["postgresql", "upgrade"]
 

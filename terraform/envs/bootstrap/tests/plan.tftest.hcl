@@ -1,0 +1,7 @@
+mock_provider "aws" {
+  source = "../../testing/aws"
+}
+
+run "plan" {
+  command = plan
+}
