@@ -15,6 +15,7 @@ import tfcheck
 
 EXPECTED_MODULES = (
     "alb",
+    "app_services",
     "bastion",
     "ecs_cluster",
     "ecs_service",
@@ -23,6 +24,7 @@ EXPECTED_MODULES = (
     "iam",
     "monitoring",
     "network",
+    "platform",
     "rds",
     "redis",
     "state_backend",
@@ -305,17 +307,6 @@ def test_readme_tables_sections() -> None:
 
 # -- environment roots ------------------------------------------------------------------------
 
-SHARED_ENV_FILES = ("main.tf", "locals.tf", "variables.tf", "outputs.tf", "versions.tf")
-
-
-@pytest.mark.parametrize("env", ["staging", "prod"])
-def test_app_environments_differ_only_by_backend_and_tfvars(terraform_root: Path, env: str) -> None:
-    """dev, staging and prod run the same code; sizes and protection come from terraform.tfvars."""
-    for name in SHARED_ENV_FILES:
-        dev = terraform_root / "envs" / "dev" / name
-        other = terraform_root / "envs" / env / name
-        assert other.read_text() == dev.read_text(), f"envs/{env}/{name} differs from envs/dev/{name}"
-
 
 def _backend_config(terraform_root: Path, env: str) -> dict:
     tfdir = tfcheck.TfDir.load(terraform_root / "envs" / env, terraform_root)
@@ -340,14 +331,26 @@ def test_each_environment_has_its_own_state_key(terraform_root: Path) -> None:
     assert _backend_key(terraform_root, "preview") is None, "envs/preview must not hard-code its state key"
 
 
-def test_remote_state_lives_in_the_bucket_bootstrap_creates(terraform_root: Path) -> None:
-    bucket = _tfvars(terraform_root, "bootstrap")["state_bucket_name"]
-    for env in ("dev", "staging", "prod", "preview-base", "preview"):
+def test_each_account_keeps_its_state_in_its_own_bucket(terraform_root: Path) -> None:
+    """One AWS account per environment: a root's state lives in the bucket bootstrap creates in its account."""
+    for env in ("dev", "staging", "prod", "preview-base"):
+        account = _tfvars(terraform_root, env)["aws_account_id"]
         config = _backend_config(terraform_root, env)
-        assert config.get("bucket") == bucket, f"envs/{env}/backend.tf bucket != {bucket}"
+        bucket = f"incident-tracker-tfstate-{account}"
+        assert config.get("bucket") == bucket, f"envs/{env}/backend.tf bucket {config.get('bucket')!r} != {bucket}"
         # state_backend names its key's alias after the bucket.
-        assert str(config.get("kms_key_id", "")).endswith(f":alias/{bucket}"), f"envs/{env}/backend.tf kms_key_id"
-    assert _tfvars(terraform_root, "preview")["state_bucket"] == bucket, "preview reads the base state elsewhere"
+        assert str(config.get("kms_key_id", "")).endswith(f":{account}:alias/{bucket}"), (
+            f"envs/{env}/backend.tf kms_key_id"
+        )
+    accounts = {env: _tfvars(terraform_root, env)["aws_account_id"] for env in ("dev", "staging", "prod")}
+    assert len(set(accounts.values())) == 3, f"dev, staging and prod must live in three accounts: {accounts}"
+    base = _backend_config(terraform_root, "preview-base")
+    preview = _backend_config(terraform_root, "preview")
+    assert preview.get("bucket") == base.get("bucket"), "previews keep their state beside the preview base"
+    assert _tfvars(terraform_root, "preview")["state_bucket"] == base.get("bucket"), (
+        "preview reads the base state elsewhere"
+    )
+    assert _tfvars(terraform_root, "bootstrap")["state_bucket_name"] == base.get("bucket")
 
 
 def _tfvars(terraform_root: Path, env: str) -> dict:
@@ -361,9 +364,17 @@ def test_prod_is_multi_az_protected_and_bigger_than_dev(terraform_root: Path) ->
     assert prod["database"].get("skip_final_snapshot", False) is False
     assert prod["database"]["backup_retention_period"] >= 14
     assert prod["cache"]["num_cache_clusters"] >= 2, "prod Redis needs a replica for automatic failover"
-    assert prod["single_nat_gateway"] is False and len(prod["azs"]) >= 2
-    assert prod.get("alb_deletion_protection", True) is True
+    assert prod["network"]["single_nat_gateway"] is False and len(prod["network"]["azs"]) >= 2
+    assert prod["alb"].get("deletion_protection", True) is True
+    assert prod["alb"].get("waf_enabled") is True, "the public prod load balancer needs the WAF"
     assert prod["evidence"].get("force_destroy", False) is False
+    assert prod["worker"].get("spot", False) is False
     for service in ("web", "worker"):
         assert prod[service]["cpu"] > dev[service]["cpu"] or prod[service]["memory"] > dev[service]["memory"]
         assert prod[service]["min_count"] >= 2, f"prod {service} needs at least two tasks"
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "preview-base"])
+def test_non_prod_load_balancers_are_not_open_to_the_internet(terraform_root: Path, env: str) -> None:
+    cidrs = _tfvars(terraform_root, env)["alb"]["ingress_cidrs"]
+    assert cidrs and "0.0.0.0/0" not in cidrs, f"envs/{env}: alb.ingress_cidrs {cidrs}"

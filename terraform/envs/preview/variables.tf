@@ -29,7 +29,7 @@ variable "repository" {
 }
 
 variable "pr_number" {
-  description = "Pull request number: names everything (incident-tracker-pr-<n>), the host pr-<n>.<preview domain>, the listener rule priority, the database pr_<n>, the Redis database <n> mod 16 and the S3 prefix pr-<n>/. Passed by the preview workflow with -var."
+  description = "Pull request number: names everything (incident-tracker-pr-<n>), the host pr-<n>.<preview domain>, the listener rule priority, the database pr_<n>, the Redis key prefix pr-<n>: and the S3 prefix pr-<n>/. Passed by the preview workflow with -var."
   type        = number
 
   validation {
@@ -49,10 +49,9 @@ variable "image" {
 }
 
 variable "pr_secret_arns" {
-  description = "Secrets the preview workflow creates for this pull request before apply and deletes after destroy: DATABASE_URL (database pr_<n> on the shared preview instance) and REDIS_URL (database <n> mod 16 on the shared preview Redis)."
+  description = "Secret the preview workflow creates for this pull request before apply and deletes after destroy: DATABASE_URL (database pr_<n> on the shared preview instance). REDIS_URL is the base's shared secret; the PR's keys are prefixed with REDIS_KEY_PREFIX=pr-<n>:."
   type = object({
     database_url = string
-    redis_url    = string
   })
 
   validation {

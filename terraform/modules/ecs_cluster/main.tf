@@ -4,7 +4,7 @@ data "aws_region" "current" {}
 
 locals {
   exec_log_group_name = "/ecs/${var.name}/exec"
-  create_kms_key      = var.execute_command_logging && var.kms_key_arn == null
+  create_kms_key      = var.execute_command_logging && var.create_kms_key
   kms_key_arn         = local.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
 }
 

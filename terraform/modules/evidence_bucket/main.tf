@@ -111,7 +111,7 @@ resource "aws_s3_bucket_object_lock_configuration" "this" {
 
   rule {
     default_retention {
-      mode = "GOVERNANCE"
+      mode = var.object_lock_mode
       days = var.object_lock_default_retention_days
     }
   }

@@ -39,6 +39,20 @@ data "aws_iam_openid_connect_provider" "this" {
 }
 
 ################################################################################
+# Permissions boundary for the roles the deploy roles create (optional)
+################################################################################
+
+resource "aws_iam_policy" "boundary" {
+  count = var.permissions_boundary_policy != null ? 1 : 0
+
+  name        = var.permissions_boundary_policy.name
+  description = var.permissions_boundary_policy.description
+  policy      = var.permissions_boundary_policy.json
+
+  tags = var.tags
+}
+
+################################################################################
 # Deploy roles: trust restricted to this repository and the listed subjects
 ################################################################################
 

@@ -12,3 +12,8 @@ output "role_names" {
   description = "Map of roles key to role name."
   value       = try({ for k, r in aws_iam_role.this : k => r.name }, null)
 }
+
+output "permissions_boundary_arn" {
+  description = "ARN of the permissions boundary policy (null when permissions_boundary_policy is null)."
+  value       = try(aws_iam_policy.boundary[0].arn, null)
+}

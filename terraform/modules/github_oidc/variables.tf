@@ -101,6 +101,16 @@ variable "inline_policies" {
   }
 }
 
+variable "permissions_boundary_policy" {
+  description = "Managed policy to create as the permissions boundary the deploy roles must put on every role they create (name, description, json). Null: none. An object whose presence is known at plan even while the JSON is not."
+  type = object({
+    name        = string
+    description = optional(string, "Permissions boundary of roles created by the GitHub deploy roles")
+    json        = string
+  })
+  default = null
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

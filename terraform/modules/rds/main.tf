@@ -182,9 +182,10 @@ data "aws_iam_policy_document" "monitoring_assume" {
 }
 
 resource "aws_iam_role" "monitoring" {
-  name_prefix        = "${substr(var.name, 0, 26)}-rds-mon-"
-  description        = "Enhanced monitoring for RDS ${var.name}"
-  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
+  name_prefix          = "${substr(var.name, 0, 26)}-rds-mon-"
+  description          = "Enhanced monitoring for RDS ${var.name}"
+  assume_role_policy   = data.aws_iam_policy_document.monitoring_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 
   tags = var.tags
 }

@@ -228,7 +228,7 @@ resource "aws_cloudwatch_log_group" "this" {
 
   name              = "/aws/elasticache/${var.name}/${each.key}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = local.create_kms_key ? aws_kms_key.this[0].arn : null
+  kms_key_id        = var.log_kms_key_arn != null ? var.log_kms_key_arn : (local.create_kms_key ? aws_kms_key.this[0].arn : null)
 
   tags = var.tags
 }

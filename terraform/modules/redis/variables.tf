@@ -237,6 +237,12 @@ variable "log_retention_days" {
   }
 }
 
+variable "log_kms_key_arn" {
+  description = "KMS key of the slow/engine log groups (e.g. the environment's logs key). Null: the module's own key (when it creates one)."
+  type        = string
+  default     = null
+}
+
 variable "engine_log_enabled" {
   description = "Also deliver the engine log (besides the slow log) to CloudWatch Logs."
   type        = bool
