@@ -22,6 +22,10 @@ from pathlib import Path
 import pytest
 
 ROOTS = ("bootstrap", "dev", "staging", "prod", "preview-base", "preview")
+# Building blocks with tests of their own (assertions on resources the roots cannot address).
+MODULES_WITH_TESTS = ("alb", "evidence_bucket")
+# Every directory initialised and tested: envs/<root> and modules/<module>.
+DIRS = tuple(f"envs/{r}" for r in ROOTS) + tuple(f"modules/{m}" for m in MODULES_WITH_TESTS)
 PROVIDER_MIRROR = Path(os.environ.get("TF_PROVIDER_MIRROR", "/opt/tf-plugins"))
 AWS_PROVIDER = PROVIDER_MIRROR / "registry.terraform.io" / "hashicorp" / "aws"
 TIMEOUT = 300
@@ -61,20 +65,26 @@ def terraform_env(terraform_root: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def initialised(terraform_root: Path, terraform_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
-    """A copy of terraform/ with every root initialised: {root: (path, init result)}."""
+def checked(terraform_root: Path, terraform_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
+    """{dir: {"init": result, "validate": result, "test": result}} for every dir of DIRS.
+
+    Runs on a copy of terraform/, two directories at a time (each `terraform test` starts the
+    provider for its schema; the machine is shared), so the whole set costs one pass.
+    """
     copy = tmp_path_factory.mktemp("tf") / "terraform"
-    shutil.copytree(
-        terraform_root, copy, ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
-    )
+    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
+    shutil.copytree(terraform_root, copy, ignore=ignore)
 
-    def init(root: str) -> tuple[str, Path, subprocess.CompletedProcess[str]]:
-        path = copy / "envs" / root
-        return root, path, _run(["terraform", "init", "-backend=false", "-no-color"], path, terraform_env)
+    def check(where: str) -> tuple[str, dict[str, subprocess.CompletedProcess[str]]]:
+        path = copy / where
+        results = {"init": _run(["terraform", "init", "-backend=false", "-no-color"], path, terraform_env)}
+        if results["init"].returncode == 0:
+            results["validate"] = _run(["terraform", "validate", "-no-color"], path, terraform_env)
+            results["test"] = _run(["terraform", "test", "-no-color"], path, terraform_env)
+        return where, results
 
-    # Two at a time: init mostly links the cached provider, and the machine is shared.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return {root: (path, result) for root, path, result in pool.map(init, ROOTS)}
+        return dict(pool.map(check, DIRS))
 
 
 def test_every_root_is_tested(terraform_root: Path) -> None:
@@ -90,17 +100,16 @@ def test_every_root_is_tested(terraform_root: Path) -> None:
 
 
 @pytest.mark.parametrize("root", ROOTS)
-def test_root_inits_and_validates(initialised, terraform_env: dict[str, str], root: str) -> None:
-    path, init = initialised[root]
-    assert init.returncode == 0, _describe(init)
-    validate = _run(["terraform", "validate", "-no-color"], path, terraform_env)
-    assert validate.returncode == 0, _describe(validate)
+def test_root_inits_and_validates(checked, root: str) -> None:
+    results = checked[f"envs/{root}"]
+    assert results["init"].returncode == 0, _describe(results["init"])
+    assert results["validate"].returncode == 0, _describe(results["validate"])
 
 
-@pytest.mark.parametrize("root", ROOTS)
-def test_root_mock_plans_pass_their_assertions(initialised, terraform_env: dict[str, str], root: str) -> None:
-    path, init = initialised[root]
-    assert init.returncode == 0, _describe(init)
-    result = _run(["terraform", "test", "-no-color"], path, terraform_env)
+@pytest.mark.parametrize("where", DIRS)
+def test_mock_plans_pass_their_assertions(checked, where: str) -> None:
+    results = checked[where]
+    assert results["init"].returncode == 0, _describe(results["init"])
+    result = results["test"]
     assert result.returncode == 0, _describe(result)
     assert " 0 failed" in result.stdout and "Success!" in result.stdout, _describe(result)

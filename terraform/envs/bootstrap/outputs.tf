@@ -37,3 +37,8 @@ output "permissions_boundary_arn" {
   description = "Permissions boundary every role created by the deploy roles must carry (the env roots set it)."
   value       = module.github_oidc.permissions_boundary_arn
 }
+
+output "github_role_names" {
+  description = "Role names by key (plan-<env>, deploy-<env>)."
+  value       = module.github_oidc.role_names
+}

@@ -67,3 +67,13 @@ output "alarm_topic_arn" {
   description = "SNS topic receiving the alarms (subscribe on-call tooling to it)."
   value       = module.platform.alarm_topic_arn
 }
+
+output "deployment_circuit_breakers" {
+  description = "Deployment circuit breaker of every service (the tests assert enable and rollback)."
+  value       = module.app.deployment_circuit_breakers
+}
+
+output "database_protection" {
+  description = "Multi-AZ and deletion protection of the database."
+  value       = module.platform.database_protection
+}

@@ -149,3 +149,8 @@ output "dockerhub_credentials_secret_arn" {
   description = "Docker Hub pull credentials every preview uses (null: anonymous pulls)."
   value       = var.dockerhub_credentials_secret_arn
 }
+
+output "database_protection" {
+  description = "Multi-AZ and deletion protection of the shared preview database."
+  value       = module.platform.database_protection
+}

@@ -37,3 +37,18 @@ output "s3_prefix" {
   description = "Key prefix of this preview's objects in the shared preview bucket (delete it when the PR closes)."
   value       = "${local.id}/"
 }
+
+output "listener_rule_priority" {
+  description = "Priority of this preview's host-header rule on the shared HTTPS listener (the PR number)."
+  value       = module.app.listener_rule_priority
+}
+
+output "deployment_circuit_breakers" {
+  description = "Deployment circuit breaker of every service of this preview."
+  value       = module.app.deployment_circuit_breakers
+}
+
+output "app_environment" {
+  description = "Plain environment of this preview's tasks (S3_KEY_PREFIX, REDIS_KEY_PREFIX, ...)."
+  value       = module.app.app_environment
+}

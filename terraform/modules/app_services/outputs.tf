@@ -39,3 +39,16 @@ output "task_role_arns" {
     execution = module.iam.execution_role_arn
   }
 }
+
+output "deployment_circuit_breakers" {
+  description = "Deployment circuit breaker ({ enable, rollback }) of every service, by role."
+  value = merge(
+    { web = module.web.deployment_circuit_breaker, worker = module.worker.deployment_circuit_breaker },
+    var.run_beat_in_worker ? {} : { beat = module.beat[0].deployment_circuit_breaker },
+  )
+}
+
+output "listener_rule_priority" {
+  description = "Priority of the web service's host-header rule (previews; null on the platform's default target group)."
+  value       = module.web.listener_rule_priority
+}

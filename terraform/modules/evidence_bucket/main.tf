@@ -206,6 +206,36 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # The same by tags alone, whatever the prefix: reaches the nested layout of previews
+  # (pr-<n>/evidence/..., pr-<n>/thumbnails/...), which no prefix filter can (no wildcards).
+  rule {
+    id     = "closed-objects-any-prefix-transition-and-expire"
+    status = "Enabled"
+
+    filter {
+      and {
+        tags = {
+          "retention"  = "closed"
+          "legal-hold" = "false"
+        }
+      }
+    }
+
+    transition {
+      days          = var.standard_ia_transition_days
+      storage_class = "STANDARD_IA"
+    }
+
+    transition {
+      days          = var.glacier_transition_days
+      storage_class = "GLACIER"
+    }
+
+    expiration {
+      days = var.retention_days
+    }
+  }
+
   # Thumbnails of closed evidence without legal hold go with their evidence (small objects:
   # no transitions, S3 would not transition objects < 128 KiB anyway).
   rule {
@@ -371,6 +401,40 @@ data "aws_iam_policy_document" "bucket" {
       test     = "Null"
       variable = "s3:RequestObjectTagKeys"
       values   = ["false"]
+    }
+
+    condition {
+      test     = "ArnNotLike"
+      variable = "aws:PrincipalArn"
+      values   = [var.worker_role_arn]
+    }
+  }
+
+  # Object Lock: nobody may shorten or lift a GOVERNANCE retention (not even the deploy roles,
+  # whose PowerUserAccess would otherwise include s3:BypassGovernanceRetention).
+  statement {
+    sid       = "DenyGovernanceBypass"
+    effect    = "Deny"
+    actions   = ["s3:BypassGovernanceRetention"]
+    resources = ["${aws_s3_bucket.this.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+  }
+
+  # Legal holds (S3 Object Lock legal hold, beside the legal-hold tag the lifecycle filters on)
+  # are set and lifted by the worker only.
+  statement {
+    sid       = "DenyLegalHoldChangesExceptWorker"
+    effect    = "Deny"
+    actions   = ["s3:PutObjectLegalHold", "s3:PutObjectRetention"]
+    resources = ["${aws_s3_bucket.this.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
     }
 
     condition {

@@ -251,6 +251,13 @@ resource "aws_iam_role" "worker" {
 }
 
 data "aws_iam_policy_document" "worker" {
+  # Object Lock legal hold on evidence under legal hold (the tag alone only steers lifecycle).
+  statement {
+    sid       = "LegalHold"
+    actions   = ["s3:PutObjectLegalHold", "s3:GetObjectLegalHold", "s3:GetObjectRetention"]
+    resources = [local.evidence, local.thumbnails]
+  }
+
   statement {
     sid       = "ConsumeIncoming"
     actions   = ["s3:GetObject", "s3:DeleteObject", "s3:GetObjectTagging"]

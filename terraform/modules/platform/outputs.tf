@@ -142,3 +142,11 @@ output "target_group_arn_suffix" {
   description = "ARN suffix of the default target group (TargetGroup dimension; null without one)."
   value       = try(module.alb.target_group_arn_suffix, null)
 }
+
+output "database_protection" {
+  description = "Multi-AZ and deletion protection of the database, as planned (the tests assert them)."
+  value = {
+    multi_az            = module.rds.multi_az
+    deletion_protection = module.rds.deletion_protection
+  }
+}

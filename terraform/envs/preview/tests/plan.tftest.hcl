@@ -53,6 +53,59 @@ variables {
   }
 }
 
-run "plan" {
+run "pr_42" {
   command = plan
+
+  assert {
+    condition     = output.service_names.web == "incident-tracker-pr-42-web" && output.service_names.worker == "incident-tracker-pr-42-worker"
+    error_message = "a preview's services are named after its PR number"
+  }
+
+  assert {
+    condition     = output.listener_rule_priority == 42
+    error_message = "a preview's listener rule priority is its PR number"
+  }
+
+  assert {
+    condition     = output.url == "https://pr-42.preview.example.com"
+    error_message = "a preview's host is pr-<n>.<preview domain>"
+  }
+
+  assert {
+    condition     = output.app_environment.S3_KEY_PREFIX == "pr-42/" && output.app_environment.REDIS_KEY_PREFIX == "pr-42:"
+    error_message = "a preview keeps its files under pr-<n>/ and its Redis keys under pr-<n>:"
+  }
+
+  assert {
+    condition     = alltrue([for s in values(output.deployment_circuit_breakers) : s.enable && s.rollback])
+    error_message = "every ECS service needs the deployment circuit breaker with rollback"
+  }
+}
+
+# pr-420 must not collide with pr-42: names, priority, prefixes (the old Redis index 420 mod 16
+# was 4, shared with pr-4, pr-20, ...).
+run "pr_420" {
+  command = plan
+
+  variables {
+    pr_number = 420
+    pr_secret_arns = {
+      database_url = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/pr-420/database-url-AbCdEf"
+    }
+  }
+
+  assert {
+    condition     = output.service_names.web == "incident-tracker-pr-420-web" && output.service_names.web != run.pr_42.service_names.web
+    error_message = "pr-420's services must be distinct from pr-42's"
+  }
+
+  assert {
+    condition     = output.listener_rule_priority == 420 && output.listener_rule_priority != run.pr_42.listener_rule_priority
+    error_message = "pr-420's listener rule priority must be distinct from pr-42's"
+  }
+
+  assert {
+    condition     = output.app_environment.REDIS_KEY_PREFIX == "pr-420:" && output.app_environment.S3_KEY_PREFIX == "pr-420/"
+    error_message = "pr-420's key prefixes must be distinct from pr-42's"
+  }
 }
