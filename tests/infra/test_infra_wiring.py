@@ -1,4 +1,7 @@
-"""Wiring of the Terraform tree, checked offline with python-hcl2 (see tfcheck.py).
+"""Conventions of the Terraform tree that Terraform cannot check, offline with python-hcl2 (tfcheck.py).
+
+References, module arguments and types are checked by `terraform validate` and the mock plans
+(test_infra_terraform.py).
 
 The real tree must have no problem; deliberately broken copies must fail with a message
 that names the problem, so the checker is known to catch what it claims to catch.
@@ -103,83 +106,6 @@ def _copy_tree(terraform_root: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def _first_local_module_call(tree: Path, *, needs_required: bool = False) -> tuple[Path, str, Path, str | None]:
-    """(env main.tf, module label, module dir, a required variable it passes) of a module call."""
-    for env in sorted((tree / "envs").iterdir()):
-        main = env / "main.tf"
-        if not main.is_file():
-            continue
-        tfdir = tfcheck.TfDir.load(env, tree)
-        for label, (fname, body) in tfdir.modules.items():
-            source = tfcheck.resolve_source(tfdir, body.get("source"))
-            if fname != "main.tf" or source is None or not source.is_dir():
-                continue
-            module_vars = tfcheck.TfDir.load(source, tree).variables
-            required = sorted(v for v, b in module_vars.items() if "default" not in b and v in body)
-            if needs_required and not required:
-                continue
-            return main, label, source, (required[0] if required else None)
-    raise AssertionError("no env main.tf calls a local module; nothing to break")
-
-
-def _module_block_span(text: str, label: str) -> tuple[int, int]:
-    start = text.index(f'module "{label}" {{')
-    end = text.index("\n}\n", start)
-    return start, end
-
-
-def _break_undeclared_argument(tree: Path) -> str:
-    main, label, _source, _ = _first_local_module_call(tree)
-    text = main.read_text()
-    start, _ = _module_block_span(text, label)
-    line_end = text.index("\n", start)
-    main.write_text(text[: line_end + 1] + '  tfcheck_bogus_argument = "x"\n' + text[line_end + 1 :])
-    return rf'module "{label}" passes argument "tfcheck_bogus_argument" which is not a declared variable'
-
-
-def _break_missing_required_argument(tree: Path) -> str:
-    main, label, _source, required = _first_local_module_call(tree, needs_required=True)
-    text = main.read_text()
-    start, end = _module_block_span(text, label)
-    block = text[start:end]
-    # Rename the argument: the checker must report the required variable as not passed.
-    renamed, count = re.subn(
-        rf"(?m)^(\s+){re.escape(required)}(\s*=)",
-        r"\1tfcheck_renamed\2",
-        block,
-        count=1,
-    )
-    assert count == 1, f"could not find argument {required} in module {label}"
-    main.write_text(text[:start] + renamed + text[end:])
-    return rf'module "{label}" does not pass required variable "{required}"'
-
-
-def _break_nonexistent_output(tree: Path) -> str:
-    main, label, _source, _ = _first_local_module_call(tree)
-    outputs = main.parent / "outputs.tf"
-    with outputs.open("a") as handle:
-        handle.write(
-            '\noutput "tfcheck_broken" {\n'
-            '  description = "Deliberately broken reference."\n'
-            f"  value       = module.{label}.tfcheck_no_such_output\n"
-            "}\n"
-        )
-    return rf'module\.{label}\.tfcheck_no_such_output references an output "tfcheck_no_such_output"'
-
-
-def _break_undeclared_var(tree: Path) -> str:
-    main = _first_local_module_call(tree)[0]
-    outputs = main.parent / "outputs.tf"
-    with outputs.open("a") as handle:
-        handle.write(
-            '\noutput "tfcheck_undeclared" {\n'
-            '  description = "Uses a variable nobody declared."\n'
-            "  value       = var.tfcheck_not_declared\n"
-            "}\n"
-        )
-    return r'var\.tfcheck_not_declared is used but variable "tfcheck_not_declared" is not declared'
-
-
 def _break_variable_description(tree: Path) -> str:
     variables = tree / "modules" / "network" / "variables.tf"
     if not variables.is_file():
@@ -252,10 +178,6 @@ def _break_unused_variable(tree: Path) -> str:
 
 
 BREAKAGES = {
-    "undeclared module argument": _break_undeclared_argument,
-    "missing required argument": _break_missing_required_argument,
-    "nonexistent module output": _break_nonexistent_output,
-    "undeclared var": _break_undeclared_var,
     "variable without description": _break_variable_description,
     "variable without type": _break_variable_type,
     "module file missing": _break_missing_module_file,

@@ -91,7 +91,7 @@ output "database_master_secret_arn" {
 }
 
 output "redis_primary_endpoint" {
-  description = "Primary endpoint of the shared preview Redis (each PR uses database <n> mod 16)."
+  description = "Primary endpoint of the shared preview Redis (each PR prefixes its keys with pr-<n>:)."
   value       = module.platform.redis_primary_endpoint
 }
 

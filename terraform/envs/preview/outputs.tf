@@ -18,6 +18,11 @@ output "migrate_task_definition_arn" {
   value       = module.app.migrate_task_definition_arn
 }
 
+output "migrate_task_definition_family" {
+  description = "Family of this preview's migrate task definition."
+  value       = module.app.migrate_task_definition_family
+}
+
 output "migrate_network_configuration" {
   description = "awsvpcConfiguration for aws ecs run-task of the migrate task (the web tasks' security group reaches the database)."
   value       = module.app.migrate_network_configuration

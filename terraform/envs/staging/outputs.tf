@@ -38,6 +38,11 @@ output "migrate_task_definition_arn" {
   value       = module.app.migrate_task_definition_arn
 }
 
+output "migrate_task_definition_family" {
+  description = "Family of the migrate task definition (the deploy registers a revision with the new image)."
+  value       = module.app.migrate_task_definition_family
+}
+
 output "migrate_network_configuration" {
   description = "awsvpcConfiguration for aws ecs run-task of the migrate task."
   value       = module.app.migrate_network_configuration

@@ -78,7 +78,7 @@ resource "aws_vpc_security_group_egress_rule" "targets" {
 ################################################################################
 
 resource "aws_s3_bucket" "access_logs" {
-  #checkov:skip=CKV_AWS_18:This bucket is the ALB access-log target; logging it into itself would loop and logging it elsewhere needs a third bucket. CloudTrail records its API calls.
+  #checkov:skip=CKV_AWS_18:This bucket is the ALB access-log target; logging it into itself would loop and logging it elsewhere needs a third bucket. Bucket configuration changes are CloudTrail management events; object reads and writes are not recorded (no S3 data events for this bucket).
   #checkov:skip=CKV_AWS_145:ALB access log delivery supports only SSE-S3 (AES256) on the target bucket, not SSE-KMS.
   #checkov:skip=CKV_AWS_144:ALB access logs are operational data kept access_logs_retention_days in the Region of the load balancer; a replica in a second Region (bucket, IAM role, provider alias) is not worth its cost for them.
   count = var.create_access_logs_bucket ? 1 : 0

@@ -16,6 +16,11 @@ output "migrate_task_definition_arn" {
   value       = try(module.web.migrate_task_definition_arn, null)
 }
 
+output "migrate_task_definition_family" {
+  description = "Family of the migrate task definition (aws ecs describe-task-definition / register-task-definition)."
+  value       = try(module.web.migrate_task_definition_family, null)
+}
+
 output "migrate_network_configuration" {
   description = "awsvpcConfiguration for aws ecs run-task of the migrate task: private subnets, the web tasks' security group (allowed into RDS), no public IP."
   value = {

@@ -238,7 +238,7 @@ resource "aws_cloudwatch_log_group" "this" {
 ################################################################################
 
 resource "aws_elasticache_replication_group" "this" {
-  #checkov:skip=CKV2_AWS_50:Automatic failover is an environment choice: var.automatic_failover_enabled defaults to true (validated against num_cache_clusters >= 2) and prod keeps it; dev/preview run one node for cost.
+  #checkov:skip=CKV2_AWS_50:Automatic failover is an environment choice: var.automatic_failover_enabled defaults to true (validated against num_cache_clusters >= 2) and prod keeps it; dev and the shared preview base run one node for cost.
   replication_group_id = var.name
   description          = "Incident Tracker broker/cache ${var.name}"
 
