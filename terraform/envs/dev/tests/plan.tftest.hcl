@@ -27,3 +27,18 @@ run "plan" {
     error_message = "BASE_URL must be the environment's domain"
   }
 }
+
+# The optional paths plan too (counts and dynamic blocks keyed on flags, not on unknown ARNs).
+run "with_ecs_exec_and_bastion" {
+  command = plan
+
+  variables {
+    enable_ecs_exec = true
+    enable_bastion  = true
+  }
+
+  assert {
+    condition     = alltrue([for s in values(output.deployment_circuit_breakers) : s.enable && s.rollback])
+    error_message = "every ECS service needs the deployment circuit breaker with rollback"
+  }
+}
