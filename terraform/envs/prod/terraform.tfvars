@@ -47,6 +47,10 @@ evidence = {
   object_lock_mode            = "GOVERNANCE" # bypass denied in the bucket policy; COMPLIANCE if retention becomes a legal promise
   force_destroy               = false
 }
+audit = {
+  evidence_data_events = true # every read/write/delete of evidence in a trail of its own
+  retention_days       = 2555
+}
 database = {
   instance_class          = "db.m7g.large"
   allocated_storage       = 100

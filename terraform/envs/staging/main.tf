@@ -10,6 +10,7 @@ module "platform" {
   evidence           = var.evidence
   database           = var.database
   cache              = var.cache
+  audit              = var.audit
   log_retention_days = var.log_retention_days
   alarm_email        = var.alarm_email
   enable_bastion     = var.enable_bastion

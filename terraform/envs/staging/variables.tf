@@ -116,6 +116,15 @@ variable "cache" {
   default = {}
 }
 
+variable "audit" {
+  description = "CloudTrail data events of the evidence bucket (platform module: evidence_data_events, retention_days)."
+  type = object({
+    evidence_data_events = optional(bool, false)
+    retention_days       = optional(number, 2555)
+  })
+  default = {}
+}
+
 variable "image" {
   description = "Application image pinned by tag or digest (docker.io/<org>/incident-tracker:sha-<commit>); the deploy passes it with -var."
   type        = string

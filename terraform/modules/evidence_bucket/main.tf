@@ -494,7 +494,7 @@ resource "aws_s3_bucket_policy" "this" {
 ################################################################################
 
 resource "aws_s3_bucket" "logs" {
-  #checkov:skip=CKV_AWS_18:This is the access-log target; logging it into itself would loop and logging it elsewhere needs a third bucket. Bucket configuration changes are CloudTrail management events; object reads and writes of this log bucket are not recorded (no S3 data events); object access to the evidence bucket is recorded in the server access logs this bucket receives.
+  #checkov:skip=CKV_AWS_18:This is the access-log target; logging it into itself would loop and logging it elsewhere needs a third bucket. Bucket configuration changes are CloudTrail management events; object reads and writes of this log bucket are not recorded (no S3 data events); object access to the evidence bucket is recorded in the server access logs this bucket receives (and, in prod, as CloudTrail data events: platform audit.evidence_data_events).
   #checkov:skip=CKV_AWS_145:S3 server access logging only supports SSE-S3 (AES256) on the target bucket, not SSE-KMS.
   #checkov:skip=CKV_AWS_144:Access logs do not need cross-region replication; they expire after access_log_retention_days.
   #checkov:skip=CKV2_AWS_62:No consumer for events on the access-log bucket.

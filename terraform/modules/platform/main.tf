@@ -59,6 +59,24 @@ data "aws_iam_policy_document" "logs_kms" {
       values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
     }
   }
+
+  # The evidence data-event trail (cloudtrail.tf) encrypts its log files with this key too.
+  statement {
+    sid       = "CloudTrailOfThisEnvironment"
+    actions   = ["kms:GenerateDataKey*", "kms:DescribeKey"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${var.name}-evidence-data-events"]
+    }
+  }
 }
 
 resource "aws_kms_key" "logs" {

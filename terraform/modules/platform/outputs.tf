@@ -150,3 +150,8 @@ output "database_protection" {
     deletion_protection = module.rds.deletion_protection
   }
 }
+
+output "evidence_trail_arn" {
+  description = "CloudTrail trail recording the evidence bucket's data events (null without audit.evidence_data_events)."
+  value       = try(aws_cloudtrail.evidence[0].arn, null)
+}

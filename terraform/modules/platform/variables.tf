@@ -134,6 +134,15 @@ variable "monitoring" {
   default = {}
 }
 
+variable "audit" {
+  description = "evidence_data_events: record every read, write and delete of evidence objects in a CloudTrail trail of their own (S3 data events, about $0.10 per 100,000 events), kept retention_days in a bucket of its own."
+  type = object({
+    evidence_data_events = optional(bool, false)
+    retention_days       = optional(number, 2555)
+  })
+  default = {}
+}
+
 variable "permissions_boundary_arn" {
   description = "Permissions boundary of every IAM role the platform creates (flow logs, RDS monitoring, bastion); the deploy roles may only create roles that carry it."
   type        = string

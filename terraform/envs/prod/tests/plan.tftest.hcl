@@ -37,4 +37,9 @@ run "plan" {
     condition     = output.database_protection.deletion_protection == true
     error_message = "the prod database must have deletion protection"
   }
+
+  assert {
+    condition     = var.audit.evidence_data_events
+    error_message = "prod records the evidence bucket's data events (CloudTrail)"
+  }
 }
