@@ -40,7 +40,7 @@ variable "alb" {
 }
 
 variable "ecs_cluster_name" {
-  description = "Name of the ECS cluster of the services in ecs_service_names. Null: no ECS alarms."
+  description = "Name of the ECS cluster of the services in ecs_services. Null: no ECS alarms."
   type        = string
   default     = null
 }

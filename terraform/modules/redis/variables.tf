@@ -112,7 +112,7 @@ variable "kms_key_arn" {
 }
 
 variable "create_auth_token" {
-  description = "Generate the AUTH token (random_password, 64 alphanumeric characters) and store it in a new Secrets Manager secret. When false, auth_token_secret_arn must name an existing secret whose SecretString is the token."
+  description = "Generate the AUTH token (Secrets Manager GetRandomPassword, 64 letters and digits) and store it in a new Secrets Manager secret. When false, auth_token_secret_arn must name an existing secret whose SecretString is the token."
   type        = bool
   default     = true
 }
