@@ -135,6 +135,11 @@ output "redis_url_secret_arn" {
   value       = module.platform.redis_url_secret_arn
 }
 
+output "redis_auth_token_secret_arn" {
+  description = "Secret holding the shared preview Redis AUTH token alone (the preview workflow of .github/scripts reads it; the previews themselves use redis_url_secret_arn)."
+  value       = module.platform.redis_auth_token_secret_arn
+}
+
 output "redis_kms_key_arn" {
   description = "KMS key of the Redis secrets (previews' execution roles decrypt REDIS_URL with it)."
   value       = module.platform.redis_kms_key_arn

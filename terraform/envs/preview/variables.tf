@@ -49,13 +49,14 @@ variable "image" {
 }
 
 variable "pr_secret_arns" {
-  description = "Secret the preview workflow creates for this pull request before apply and deletes after destroy: DATABASE_URL (database pr_<n> on the shared preview instance). REDIS_URL is the base's shared secret; the PR's keys are prefixed with REDIS_KEY_PREFIX=pr-<n>:."
+  description = "Secrets the preview workflow creates for this pull request before apply and deletes after destroy: DATABASE_URL (database pr_<n> on the shared preview instance). redis_url is accepted but not used: previews share the base's REDIS_URL and prefix their keys with REDIS_KEY_PREFIX=pr-<n>: (the workflow can stop creating a per-PR Redis secret)."
   type = object({
     database_url = string
+    redis_url    = optional(string)
   })
 
   validation {
-    condition     = alltrue([for a in values(var.pr_secret_arns) : can(regex("^arn:aws[a-z-]*:secretsmanager:", a))])
+    condition     = alltrue([for a in values(var.pr_secret_arns) : a == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", a))])
     error_message = "pr_secret_arns must be Secrets Manager secret ARNs."
   }
 }

@@ -128,6 +128,11 @@ output "redis_url_secret_arn" {
   value       = try(module.redis.redis_url_secret_arn, null)
 }
 
+output "redis_auth_token_secret_arn" {
+  description = "Secret holding the Redis AUTH token alone (admin tooling; the app reads REDIS_URL)."
+  value       = try(module.redis.auth_token_secret_arn, null)
+}
+
 output "redis_kms_key_arn" {
   description = "KMS key of the Redis secrets (task execution roles decrypt REDIS_URL with it)."
   value       = try(module.redis.kms_key_arn, null)

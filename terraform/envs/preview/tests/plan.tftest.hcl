@@ -27,6 +27,7 @@ override_data {
       database_master_secret_arn       = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:rds-master-AbCdEf"
       redis_primary_endpoint           = "master.incident-tracker-preview.abc.euw1.cache.amazonaws.com"
       redis_url_secret_arn             = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker-preview/redis-url-AbCdEf"
+      redis_auth_token_secret_arn      = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker-preview/redis-auth-token-AbCdEf"
       redis_kms_key_arn                = "arn:aws:kms:eu-west-1:111111111111:key/22222222-2222-2222-2222-222222222222"
       logs_kms_key_arn                 = "arn:aws:kms:eu-west-1:111111111111:key/33333333-3333-3333-3333-333333333333"
       dockerhub_credentials_secret_arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/preview/dockerhub-AbCdEf"
@@ -89,8 +90,10 @@ run "pr_420" {
 
   variables {
     pr_number = 420
+    # The shape the preview workflow passes today (with a per-PR redis_url, now unused).
     pr_secret_arns = {
       database_url = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/pr-420/database-url-AbCdEf"
+      redis_url    = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/pr-420/redis-url-AbCdEf"
     }
   }
 
