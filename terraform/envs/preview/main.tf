@@ -39,8 +39,10 @@ module "app" {
   redis_security_group_id = local.base.redis_security_group_id
 
   app_secret_arns = {
-    database_url  = var.pr_secret_arns.database_url
-    redis_url     = local.base.redis_url_secret_arn
+    database_url = var.pr_secret_arns.database_url
+    # The shared URL (keys prefixed pr-<n>:) once the app reads REDIS_KEY_PREFIX; until the
+    # preview workflow stops passing one, its per-PR URL (database <n> mod 16) wins.
+    redis_url     = coalesce(var.pr_secret_arns.redis_url, local.base.redis_url_secret_arn)
     secret_key    = local.base.shared_secret_arns.secret_key
     smtp_password = local.base.shared_secret_arns.smtp_password
   }

@@ -49,7 +49,7 @@ variable "image" {
 }
 
 variable "pr_secret_arns" {
-  description = "Secrets the preview workflow creates for this pull request before apply and deletes after destroy: DATABASE_URL (database pr_<n> on the shared preview instance). redis_url is accepted but not used: previews share the base's REDIS_URL and prefix their keys with REDIS_KEY_PREFIX=pr-<n>: (the workflow can stop creating a per-PR Redis secret)."
+  description = "Secrets the preview workflow creates for this pull request before apply and deletes after destroy: DATABASE_URL (database pr_<n> on the shared preview instance). redis_url (optional, transitional): a per-PR REDIS_URL (database <n> mod 16) used instead of the base's shared one; leave it out once the app prefixes its keys with REDIS_KEY_PREFIX=pr-<n>: (then previews share database 0 without collisions)."
   type = object({
     database_url = string
     redis_url    = optional(string)
