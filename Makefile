@@ -25,6 +25,11 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 
 checkov-venv: .venv-checkov/.installed
 
+## terraform-test: init, validate and mock-plan every Terraform root (offline, provider mirror)
+.PHONY: terraform-test
+terraform-test: $(VENV)/.dev-installed
+	$(VENV)/bin/python -m pytest tests/infra/test_infra_terraform.py $(PYTEST_ARGS)
+
 ## run: the app on SQLite + local disk at http://127.0.0.1:8000 (DEV=1 for the Flask dev server)
 run: $(VENV)/.runtime-installed
 	./scripts/run.sh

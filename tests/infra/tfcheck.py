@@ -1,26 +1,25 @@
-"""Static wiring checks for the Terraform tree (no `terraform init`/`validate` is possible here).
+"""Checks of the Terraform tree that Terraform itself cannot make (python-hcl2, offline).
 
-Parses every ``.tf`` file with python-hcl2 8.x and reports problems as readable strings:
+`terraform validate` and the mock plans (test_infra_terraform.py) check that module arguments
+are declared, required ones passed, `module.x.y`, `var.x`, `local.x`, `data.t.n` exist and
+types fit. What is left here are this project's conventions and contracts:
 
-- every argument passed to a ``module`` block is a declared variable of that module, and every
-  required variable (no ``default``) of the module is passed;
-- every ``module.X.Y`` reference names a module block ``X`` in the same directory and an output
-  ``Y`` of X's source; every ``var.X`` / ``local.X`` / ``data.T.N`` used is declared there;
 - every variable has a ``type`` and a non-empty ``description`` and is read somewhere; every
   output has a ``description``;
 - every module has main.tf, variables.tf, outputs.tf, versions.tf and README.md, and its
   versions.tf sets ``required_version`` and an ``aws`` provider with a ``>=`` lower bound;
 - every environment root has backend.tf, main.tf, variables.tf, outputs.tf, versions.tf and
   terraform.tfvars; main.tf holds only ``module`` blocks; versions are a pinned range
-  (``>= 1.10, < 2.0`` / ``~> 6.0``); the backend is S3, encrypted with the state KMS key
-  (``kms_key_id``), with locking (``use_lockfile`` and/or ``dynamodb_table``; a ``local``
-  backend only for bootstrap); every ``aws`` provider sets
-  ``allowed_account_ids`` and ``default_tags`` with Environment, Service (incident-tracker) and
-  Repository;
+  (``>= 1.10, < 2.0`` / ``>= 5.100, < 7.0``); the backend is S3, encrypted with the state KMS
+  key (``kms_key_id``), with locking (``use_lockfile`` and/or ``dynamodb_table``; a ``local``
+  backend only for bootstrap); every ``aws`` provider sets ``allowed_account_ids`` and
+  ``default_tags`` with Environment, Service (incident-tracker) and Repository;
   terraform.tfvars sets only declared variables and no secret-looking value;
-- each module's README tables list exactly its variables and outputs.
+- each module's README tables list exactly its variables and outputs (tfdocs.py writes them).
 
-Run ``python tests/infra/tfcheck.py [terraform-dir]`` to print the problems (exit 1 if any).
+The contracts with shared/ (tag and metric names) are in test_infra_contracts.py, on top of
+the helpers here. Run ``python tests/infra/tfcheck.py [terraform-dir]`` to print the problems
+(exit 1 if any).
 """
 
 from __future__ import annotations
@@ -45,8 +44,6 @@ ENV_FILES = (
     "versions.tf",
     "terraform.tfvars",
 )
-# Arguments of a module block that are Terraform meta-arguments, not module variables.
-MODULE_META_ARGS = {"source", "version", "providers", "count", "for_each", "depends_on"}
 # Block types allowed in an environment's main.tf ("main.tf with only module calls").
 ENV_MAIN_ALLOWED = {"module"}
 REQUIRED_DEFAULT_TAGS = ("Environment", "Service", "Repository")
@@ -58,10 +55,6 @@ SECRET_NAME = re.compile(r"(password|secret|token|private_key|access_key)", re.I
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_-]*"
 _VAR_RE = re.compile(rf"(?<![\w.])var\.({_IDENT})")
-_LOCAL_RE = re.compile(rf"(?<![\w.])local\.({_IDENT})")
-_DATA_RE = re.compile(rf"(?<![\w.])data\.({_IDENT})\.({_IDENT})")
-# module.X, module.X.Y, module.X[0].Y, module.X["k"].Y
-_MODULE_RE = re.compile(rf"(?<![\w.])module\.({_IDENT})(?:\[[^\]]*\])?(?:\.({_IDENT}))?")
 
 SERIALIZATION = hcl2.SerializationOptions(explicit_blocks=False, strip_string_quotes=True)
 
@@ -284,12 +277,6 @@ def lower_bound(constraint: str) -> tuple[int, ...] | None:
     return max(bounds) if bounds else None
 
 
-def resolve_source(tfdir: TfDir, source: Any) -> Path | None:
-    if isinstance(source, str) and source.startswith(("./", "../")):
-        return (tfdir.path / source).resolve()
-    return None
-
-
 class Checker:
     """Collects problems for a whole terraform/ tree."""
 
@@ -326,9 +313,7 @@ class Checker:
             tfdir = self.dir(path)
             self.problems.extend(tfdir.parse_errors)
             self.check_declarations(tfdir)
-            self.check_references(tfdir)
             self.check_unused_variables(tfdir)
-            self.check_module_calls(tfdir)
         for path in self.module_dirs():
             self.check_module_layout(self.dir(path))
         for path in self.env_dirs():
@@ -346,56 +331,6 @@ class Checker:
             if not literal_text(body.get("description")):
                 self.report(f'{tfdir.rel}/{fname}: output "{name}" has no description')
 
-    def check_references(self, tfdir: TfDir) -> None:
-        variables = tfdir.variables
-        locals_ = tfdir.locals
-        modules = tfdir.modules
-        data = tfdir.data_sources
-        for fname, parsed in tfdir.files.items():
-            seen: set[tuple[str, ...]] = set()
-            for text in iter_strings(parsed):
-                for body in expressions(text):
-                    for name in _VAR_RE.findall(body):
-                        if name not in variables and ("var", name) not in seen:
-                            seen.add(("var", name))
-                            self.report(
-                                f"{tfdir.rel}/{fname}: var.{name} is used but variable "
-                                f'"{name}" is not declared in {tfdir.rel}'
-                            )
-                    for name in _LOCAL_RE.findall(body):
-                        if name not in locals_ and ("local", name) not in seen:
-                            seen.add(("local", name))
-                            self.report(f"{tfdir.rel}/{fname}: local.{name} is used but not defined in locals")
-                    for kind, name in _DATA_RE.findall(body):
-                        if (kind, name) not in data and (
-                            "data",
-                            kind,
-                            name,
-                        ) not in seen:
-                            seen.add(("data", kind, name))
-                            self.report(f"{tfdir.rel}/{fname}: data.{kind}.{name} is used but not declared")
-                    for mod, output in _MODULE_RE.findall(body):
-                        key = ("module", mod, output)
-                        if key in seen:
-                            continue
-                        seen.add(key)
-                        if mod not in modules:
-                            self.report(
-                                f'{tfdir.rel}/{fname}: module.{mod} is referenced but no module "{mod}" '
-                                f"block exists in {tfdir.rel}"
-                            )
-                            continue
-                        if not output:
-                            continue
-                        source = resolve_source(tfdir, modules[mod][1].get("source"))
-                        if source is None or not source.is_dir():
-                            continue  # remote source or missing dir (reported by check_module_calls)
-                        if output not in self.dir(source).outputs:
-                            self.report(
-                                f"{tfdir.rel}/{fname}: module.{mod}.{output} references an output "
-                                f'"{output}" that {self._rel(source)} does not declare'
-                            )
-
     def check_unused_variables(self, tfdir: TfDir) -> None:
         """A variable nothing reads (outside its own validation) is a dead input."""
         used: set[str] = set()
@@ -409,29 +344,6 @@ class Checker:
         for fname, name, _ in tfdir.blocks("variable"):
             if name not in used:
                 self.report(f'{tfdir.rel}/{fname}: variable "{name}" is declared but never used')
-
-    def check_module_calls(self, tfdir: TfDir) -> None:
-        for name, (fname, body) in tfdir.modules.items():
-            where = f'{tfdir.rel}/{fname}: module "{name}"'
-            source_value = body.get("source")
-            if not source_value:
-                self.report(f"{where} has no source")
-                continue
-            source = resolve_source(tfdir, source_value)
-            if source is None:
-                continue  # registry/git source: its variables are not available offline
-            if not source.is_dir() or not any(source.glob("*.tf")):
-                self.report(f"{where} has source {source_value!r} which is not a module directory")
-                continue
-            declared = self.dir(source).variables
-            passed = {k for k in body if k not in MODULE_META_ARGS and not is_meta(k)}
-            for arg in sorted(passed - set(declared)):
-                self.report(f'{where} passes argument "{arg}" which is not a declared variable of {self._rel(source)}')
-            for var in sorted(set(declared) - passed):
-                if "default" not in declared[var]:
-                    self.report(
-                        f'{where} does not pass required variable "{var}" of {self._rel(source)} (it has no default)'
-                    )
 
     def check_versions(self, tfdir: TfDir, *, pinned: bool) -> None:
         where = f"{tfdir.rel}/versions.tf"
@@ -557,12 +469,6 @@ class Checker:
                 self.report(f'{tfdir.rel}/terraform.tfvars: sets "{key}" which is not a declared variable')
             if SECRET_NAME.search(key) and _has_plain_value(value):
                 self.report(f'{tfdir.rel}/terraform.tfvars: "{key}" looks like a secret; do not commit it')
-
-    def _rel(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.root.parent))
-        except ValueError:
-            return str(path)
 
 
 def _has_plain_value(value: Any) -> bool:

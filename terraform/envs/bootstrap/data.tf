@@ -1,10 +1,13 @@
-# Policy documents of the GitHub deploy roles (main.tf holds only module calls).
+# Policy documents of the GitHub roles and the permissions boundary (main.tf holds only module calls).
 
 data "aws_partition" "current" {}
 
-# terraform plan on pull requests and main: read everything Terraform refreshes, read state and
-# take its lock, never read objects outside the state bucket (evidence stays private).
+# terraform plan of one environment: read what Terraform refreshes (ReadOnlyAccess, attached in
+# main.tf), read this environment's state and take its lock; no other state (state holds the
+# Redis AUTH token), no object outside the state bucket (evidence stays private).
 data "aws_iam_policy_document" "plan" {
+  for_each = local.plan_roles
+
   statement {
     sid       = "ListStateBucket"
     actions   = ["s3:ListBucket"]
@@ -12,9 +15,9 @@ data "aws_iam_policy_document" "plan" {
   }
 
   statement {
-    sid       = "ReadStateAndTakeLocks"
+    sid       = "ReadOwnStateAndTakeLocks"
     actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = ["${local.state_bucket_arn}/*"]
+    resources = [for s in each.value.state : "${local.state_bucket_arn}/${local.state_prefixes[s]}*"]
   }
 
   statement {
@@ -24,10 +27,10 @@ data "aws_iam_policy_document" "plan" {
   }
 
   statement {
-    sid           = "NoObjectReadsOutsideState"
+    sid           = "NoObjectReadsOutsideOwnState"
     effect        = "Deny"
     actions       = ["s3:GetObject", "s3:GetObjectVersion"]
-    not_resources = ["${local.state_bucket_arn}/*"]
+    not_resources = [for s in each.value.state : "${local.state_bucket_arn}/${local.state_prefixes[s]}*"]
   }
 
   statement {
@@ -38,8 +41,8 @@ data "aws_iam_policy_document" "plan" {
   }
 }
 
-# Deploy roles: PowerUserAccess (attached in main.tf) for the AWS services, plus IAM limited to
-# incident-tracker-* names, plus their own state keys only.
+# Deploy roles: PowerUserAccess (attached in main.tf) for the AWS services, IAM limited to
+# incident-tracker-* names and to roles that carry the permissions boundary, their own state.
 data "aws_iam_policy_document" "deploy" {
   for_each = local.deploy_roles
 
@@ -69,18 +72,63 @@ data "aws_iam_policy_document" "deploy" {
     resources = [for k, p in local.state_prefixes : "${local.state_bucket_arn}/${p}*" if !contains(each.value.state, k)]
   }
 
+  # Creating a role, or changing what it may do, only with the boundary attached: a deploy can
+  # never mint a role with more than the boundary allows (no IAM at all).
   statement {
-    sid = "ManageAppRoles"
+    sid = "ChangeAppRolesOnlyWithinTheBoundary"
     actions = [
-      "iam:AddRoleToInstanceProfile",
-      "iam:AttachRolePolicy",
-      "iam:CreateInstanceProfile",
       "iam:CreateRole",
-      "iam:DeleteInstanceProfile",
-      "iam:DeleteRole",
-      "iam:DeleteRolePermissionsBoundary",
+      "iam:PutRolePermissionsBoundary",
+      "iam:PutRolePolicy",
       "iam:DeleteRolePolicy",
       "iam:DetachRolePolicy",
+    ]
+    resources = ["${local.iam_arn_prefix}:role/${local.app_prefix}*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.permissions_boundary_arn]
+    }
+  }
+
+  statement {
+    sid       = "AttachOnlyAppAndServicePolicies"
+    actions   = ["iam:AttachRolePolicy"]
+    resources = ["${local.iam_arn_prefix}:role/${local.app_prefix}*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.permissions_boundary_arn]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "iam:PolicyARN"
+      values   = local.attachable_policy_arns
+    }
+  }
+
+  statement {
+    sid       = "PassAppRolesToTheirServices"
+    actions   = ["iam:PassRole"]
+    resources = ["${local.iam_arn_prefix}:role/${local.app_prefix}*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = local.passable_to_services
+    }
+  }
+
+  statement {
+    sid = "ManageAppRolesAndProfiles"
+    actions = [
+      "iam:AddRoleToInstanceProfile",
+      "iam:CreateInstanceProfile",
+      "iam:DeleteInstanceProfile",
+      "iam:DeleteRole",
       "iam:GetInstanceProfile",
       "iam:GetRole",
       "iam:GetRolePolicy",
@@ -88,8 +136,6 @@ data "aws_iam_policy_document" "deploy" {
       "iam:ListInstanceProfilesForRole",
       "iam:ListRolePolicies",
       "iam:ListRoleTags",
-      "iam:PassRole",
-      "iam:PutRolePolicy",
       "iam:RemoveRoleFromInstanceProfile",
       "iam:TagInstanceProfile",
       "iam:TagRole",
@@ -121,6 +167,27 @@ data "aws_iam_policy_document" "deploy" {
     resources = ["${local.iam_arn_prefix}:policy/${local.app_prefix}*"]
   }
 
+  # The boundary is named incident-tracker-*, like the policies above: never let a deploy
+  # rewrite it, and never let it take the boundary off a role.
+  statement {
+    sid    = "BoundaryIsFixed"
+    effect = "Deny"
+    actions = [
+      "iam:CreatePolicyVersion",
+      "iam:DeletePolicy",
+      "iam:DeletePolicyVersion",
+      "iam:SetDefaultPolicyVersion",
+    ]
+    resources = [local.permissions_boundary_arn]
+  }
+
+  statement {
+    sid       = "BoundaryStaysOnRoles"
+    effect    = "Deny"
+    actions   = ["iam:DeleteRolePermissionsBoundary"]
+    resources = ["*"]
+  }
+
   statement {
     sid       = "ReadAwsManagedPolicies"
     actions   = ["iam:GetPolicy", "iam:GetPolicyVersion"]
@@ -143,5 +210,26 @@ data "aws_iam_policy_document" "deploy" {
         "rds.amazonaws.com",
       ]
     }
+  }
+}
+
+# The most any role created by a deploy may do: everything but IAM, Organizations and account
+# administration (the task, flow-log, monitoring and bastion roles need far less; their own
+# policies narrow it further).
+data "aws_iam_policy_document" "permissions_boundary" {
+  #checkov:skip=CKV_AWS_107:A permissions boundary only caps what attached policies grant; it grants nothing itself. Credentials exposure is governed by the roles' own policies.
+  #checkov:skip=CKV_AWS_108:A permissions boundary only caps what attached policies grant; data exfiltration is governed by the roles' own (resource-scoped) policies.
+  #checkov:skip=CKV_AWS_109:A permissions boundary only caps what attached policies grant; it denies all IAM, so no permission management passes it.
+  #checkov:skip=CKV_AWS_110:A permissions boundary only caps what attached policies grant; it denies all IAM, so no privilege escalation passes it.
+  #checkov:skip=CKV_AWS_111:A permissions boundary only caps what attached policies grant; write access is governed by the roles' own (resource-scoped) policies.
+  #checkov:skip=CKV_AWS_356:A permissions boundary caps by action; resource scoping happens in the roles' own policies.
+  #checkov:skip=CKV_AWS_49:Not an administrator policy: a permissions boundary that excludes IAM, Organizations and account administration.
+  #checkov:skip=CKV_AWS_1:Not an administrator policy: a permissions boundary that excludes IAM, Organizations and account administration.
+  #checkov:skip=CKV_AWS_62:Not an administrator policy: a permissions boundary that excludes IAM, Organizations and account administration.
+  #checkov:skip=CKV_AWS_63:A permissions boundary caps by action and has to allow what the attached policies grant; it excludes IAM, Organizations and account administration.
+  statement {
+    sid         = "EverythingButIdentityAndAccountAdministration"
+    not_actions = ["iam:*", "organizations:*", "account:*"]
+    resources   = ["*"]
   }
 }

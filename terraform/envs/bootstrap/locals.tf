@@ -8,8 +8,25 @@ locals {
   github_role_prefix = "github-incident-tracker"
 
   # Application resources (roles, policies, instance profiles, secrets) are all named
-  # incident-tracker-* by the env roots; the deploy roles may manage IAM only under it.
-  app_prefix = "incident-tracker-"
+  # incident-tracker-* by the env roots; the deploy roles may manage IAM only under it, and
+  # only for roles that carry the permissions boundary.
+  app_prefix               = "incident-tracker-"
+  permissions_boundary     = "incident-tracker-permissions-boundary"
+  permissions_boundary_arn = "${local.iam_arn_prefix}:policy/${local.permissions_boundary}"
+
+  # Managed policies the modules attach to the roles they create (iam:PolicyARN condition).
+  attachable_policy_arns = [
+    "${local.iam_arn_prefix}:policy/${local.app_prefix}*",
+    "arn:${local.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole",
+    "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore",
+  ]
+  # Services the deploy roles may pass the app's roles to (iam:PassedToService condition).
+  passable_to_services = [
+    "ecs-tasks.amazonaws.com",
+    "ec2.amazonaws.com",
+    "monitoring.rds.amazonaws.com",
+    "vpc-flow-logs.amazonaws.com",
+  ]
 
   # State object prefixes (backend "s3" keys) of each root.
   state_prefixes = {
@@ -21,12 +38,33 @@ locals {
     bootstrap    = "bootstrap/"
   }
 
-  # Deploy role key => GitHub environment it trusts and state prefixes it may write.
-  deploy_roles = {
-    deploy-dev     = { environment = var.github_environments.dev, state = ["dev"] }
-    deploy-staging = { environment = var.github_environments.staging, state = ["staging"] }
-    deploy-prod    = { environment = var.github_environments.prod, state = ["prod"] }
+  # Per environment of this account: the state it owns, the GitHub subjects its plan role
+  # trusts (pull requests only where the environment is throw-away) and its deploy role trusts.
+  environment_access = {
+    dev = {
+      state         = ["dev"]
+      plan_subjects = ["pull_request", "ref:refs/heads/main"]
+      deploy        = var.github_environments.dev
+    }
+    staging = {
+      state         = ["staging"]
+      plan_subjects = ["ref:refs/heads/main", "environment:${var.github_environments.staging}"]
+      deploy        = var.github_environments.staging
+    }
+    prod = {
+      state         = ["prod"]
+      plan_subjects = ["ref:refs/heads/main", "environment:${var.github_environments.prod}"]
+      deploy        = var.github_environments.prod
+    }
     # Previews: each PR's root (preview/pr-<n>.tfstate) and the shared base they read.
-    deploy-preview = { environment = var.github_environments.preview, state = ["preview", "preview-base"] }
+    preview = {
+      state         = ["preview", "preview-base"]
+      plan_subjects = ["pull_request", "ref:refs/heads/main"]
+      deploy        = var.github_environments.preview
+    }
   }
+
+  # Roles of this account: plan-<env> and deploy-<env> for each environment living here.
+  plan_roles   = { for env in var.environments : "plan-${env}" => local.environment_access[env] }
+  deploy_roles = { for env in var.environments : "deploy-${env}" => local.environment_access[env] }
 }

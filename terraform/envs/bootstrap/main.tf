@@ -1,5 +1,7 @@
-# Account bootstrap, applied once by an administrator with local state:
-# the Terraform state backend and the GitHub Actions OIDC deploy roles (no static keys).
+# Account bootstrap, applied once per AWS account (one account per environment; previews live in
+# the dev account) by an administrator with local state: the Terraform state backend, the
+# permissions boundary of every role the deploys create, and the GitHub Actions OIDC roles
+# (plan-<env>, deploy-<env>) of the environments in this account (no static keys).
 
 module "state_backend" {
   source = "../../modules/state_backend"
@@ -15,26 +17,34 @@ module "github_oidc" {
   repository           = var.repository
   create_oidc_provider = var.create_oidc_provider
 
+  permissions_boundary_policy = {
+    name        = local.permissions_boundary
+    description = "Upper bound of every role the incident-tracker deploy roles create: no IAM, Organizations or account administration."
+    json        = data.aws_iam_policy_document.permissions_boundary.json
+  }
+
   roles = merge(
     {
-      # terraform plan for pull requests and for main (read-only, takes the state lock).
-      plan = {
-        description        = "terraform plan from pull requests and main of ${var.repository}"
-        subjects           = ["repo:${var.repository}:pull_request", "repo:${var.repository}:ref:refs/heads/main"]
-        policy_arns        = ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]
-        inline_policy_json = data.aws_iam_policy_document.plan.json
+      # terraform plan: read-only, this environment's state only.
+      for key, access in local.plan_roles : key => {
+        description = "terraform plan of ${trimprefix(key, "plan-")} from ${var.repository}"
+        subjects    = [for s in access.plan_subjects : "repo:${var.repository}:${s}"]
+        policy_arns = ["arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"]
       }
     },
     {
       # One deploy role per GitHub environment (the job's `environment:` sets the sub claim;
-      # protect production with required reviewers in the repository settings).
-      for key, role in local.deploy_roles : key => {
-        description          = "terraform apply and ECS deploys of ${var.repository} for GitHub environment ${role.environment}"
-        subjects             = ["repo:${var.repository}:environment:${role.environment}"]
+      # protect staging and production with required reviewers in the repository settings).
+      for key, access in local.deploy_roles : key => {
+        description          = "terraform apply and ECS deploys of ${var.repository} for GitHub environment ${access.deploy}"
+        subjects             = ["repo:${var.repository}:environment:${access.deploy}"]
         policy_arns          = ["arn:${local.partition}:iam::aws:policy/PowerUserAccess"]
-        inline_policy_json   = data.aws_iam_policy_document.deploy[key].json
         max_session_duration = 7200
       }
     },
+  )
+  inline_policies = merge(
+    { for key, _ in local.plan_roles : key => data.aws_iam_policy_document.plan[key].json },
+    { for key, _ in local.deploy_roles : key => data.aws_iam_policy_document.deploy[key].json },
   )
 }

@@ -29,6 +29,16 @@ output "github_oidc_provider_arn" {
 }
 
 output "github_role_arns" {
-  description = "Deploy role ARNs by key (plan, deploy-dev, deploy-staging, deploy-prod, deploy-preview): the role-to-assume of aws-actions/configure-aws-credentials; store them as repository/environment variables."
+  description = "Role ARNs by key (plan-<env>, deploy-<env> for each environment of this account): the role-to-assume of aws-actions/configure-aws-credentials; store them as repository/environment variables."
   value       = module.github_oidc.role_arns
+}
+
+output "permissions_boundary_arn" {
+  description = "Permissions boundary every role created by the deploy roles must carry (the env roots set it)."
+  value       = module.github_oidc.permissions_boundary_arn
+}
+
+output "github_role_names" {
+  description = "Role names by key (plan-<env>, deploy-<env>)."
+  value       = module.github_oidc.role_names
 }

@@ -1,5 +1,6 @@
-# Account bootstrap. 111111111111 is a placeholder account id: replace it (and the bucket name,
-# which must be globally unique) before the first apply. No secrets here.
+# Account bootstrap of the dev account (dev and the previews). The staging and prod accounts use
+# accounts/staging.tfvars and accounts/prod.tfvars instead (terraform/README.md). 111111111111 is
+# a placeholder account id: replace it (and the bucket name) before the first apply. No secrets here.
 aws_region        = "eu-west-1"
 aws_account_id    = "111111111111"
 repository        = "example-org/incident-tracker"
@@ -8,6 +9,7 @@ state_bucket_name = "incident-tracker-tfstate-111111111111"
 # The env roots lock with use_lockfile (S3-native, Terraform >= 1.10): no DynamoDB table.
 create_lock_table    = false
 create_oidc_provider = true
+environments         = ["dev", "preview"]
 
 github_environments = {
   dev     = "dev"

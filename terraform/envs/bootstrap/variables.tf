@@ -50,6 +50,21 @@ variable "create_oidc_provider" {
   default     = true
 }
 
+variable "environments" {
+  description = "Environments that live in this account (one account per environment; previews share the dev account): plan-<env> and deploy-<env> roles are created for each."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.environments) > 0 && alltrue([for e in var.environments : contains(["dev", "staging", "prod", "preview"], e)])
+    error_message = "environments must list some of dev, staging, prod, preview."
+  }
+
+  validation {
+    condition     = !contains(var.environments, "prod") || length(var.environments) == 1
+    error_message = "prod gets an account of its own."
+  }
+}
+
 variable "github_environments" {
   description = "GitHub environment names of the deploy jobs (their `environment:` key): the OIDC sub claim a deploy role trusts."
   type = object({

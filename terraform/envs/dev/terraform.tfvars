@@ -1,20 +1,26 @@
-# dev: one NAT gateway, single-AZ database and cache, Spot workers, small sizes.
-# No secrets here: the secrets are created by hand in Secrets Manager (terraform/README.md) and
-# only their ARNs appear below. 111111111111 is a placeholder account id: replace it.
+# dev: one NAT gateway, single-AZ database and cache, Spot workers, small sizes, reachable only
+# from the office/VPN ranges. No secrets here: only ARNs of secrets created by hand
+# (terraform/README.md). 111111111111 is a placeholder: dev's own account id.
 aws_region     = "eu-west-1"
 aws_account_id = "111111111111"
 environment    = "dev"
 repository     = "example-org/incident-tracker"
+domain_name    = "incidents.dev.example.com"
 
-vpc_cidr           = "10.10.0.0/16"
-azs                = ["eu-west-1a", "eu-west-1b"]
-single_nat_gateway = true
+network = {
+  cidr_block               = "10.10.0.0/16"
+  azs                      = ["eu-west-1a", "eu-west-1b"]
+  single_nat_gateway       = true
+  flow_logs_retention_days = 30
+}
+alb = {
+  certificate_arn           = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
+  ingress_cidrs             = ["203.0.113.0/24"] # office/VPN egress range (placeholder, RFC 5737)
+  deletion_protection       = false
+  access_logs_force_destroy = true # dev is throw-away: destroy removes the ALB access logs too
+}
 
-domain_name                   = "incidents.dev.example.com"
-certificate_arn               = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000000"
-alb_access_logs_force_destroy = true # dev is throw-away: destroy removes the ALB access logs too
-
-ecr_repository_arn = "arn:aws:ecr:eu-west-1:111111111111:repository/incident-tracker"
+dockerhub_credentials_secret_arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/dev/dockerhub-AbCdEf"
 app_secret_arns = {
   database_url  = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/dev/database-url-AbCdEf"
   secret_key    = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/dev/secret-key-AbCdEf"
@@ -27,15 +33,14 @@ smtp = {
 }
 
 web    = { cpu = 256, memory = 512, min_count = 1, max_count = 2 }
-worker = { cpu = 1024, memory = 3072, min_count = 1, max_count = 2, use_spot = true }
+worker = { cpu = 1024, memory = 3072, min_count = 1, max_count = 2, spot = true }
 beat   = { cpu = 256, memory = 512 }
 
-evidence_bucket_name = "incident-tracker-dev-evidence-111111111111"
 evidence = {
+  bucket_name    = "incident-tracker-dev-evidence-111111111111"
   retention_days = 365
   force_destroy  = true
 }
-
 database = {
   instance_class          = "db.t4g.micro"
   performance_insights    = false # not available on db.t4g.micro
@@ -49,5 +54,4 @@ cache = {
   num_cache_clusters = 1
 }
 
-log_retention_days = 365
-enable_bastion     = false
+log_retention_days = 90

@@ -12,97 +12,92 @@ output "preview_domain" {
 
 output "vpc_id" {
   description = "ID of the preview VPC."
-  value       = module.network.vpc_id
+  value       = module.platform.vpc_id
 }
 
 output "private_subnet_ids" {
   description = "Private subnets the preview tasks run in."
-  value       = module.network.private_subnet_ids
+  value       = module.platform.private_subnet_ids
 }
 
 output "cluster_arn" {
   description = "ARN of the shared preview ECS cluster."
-  value       = module.ecs_cluster.cluster_arn
+  value       = module.platform.cluster_arn
 }
 
 output "cluster_name" {
   description = "Name of the shared preview ECS cluster."
-  value       = module.ecs_cluster.cluster_name
+  value       = module.platform.cluster_name
 }
 
 output "alb_dns_name" {
   description = "DNS name of the preview ALB: target of the wildcard record *.<preview_domain>."
-  value       = module.alb.dns_name
+  value       = module.platform.alb_dns_name
 }
 
 output "alb_zone_id" {
   description = "Hosted zone ID of the preview ALB (Route 53 alias)."
-  value       = module.alb.zone_id
+  value       = module.platform.alb_zone_id
 }
 
 output "alb_access_logs_bucket" {
   description = "S3 bucket holding the preview ALB's access logs (created by the alb module)."
-  value       = module.alb.access_logs_bucket_id
+  value       = module.platform.alb_access_logs_bucket
 }
 
 output "alb_security_group_id" {
   description = "Security group of the preview ALB (ingress source of the preview web tasks)."
-  value       = module.alb.security_group_id
+  value       = module.platform.alb_security_group_id
 }
 
 output "alb_arn_suffix" {
   description = "ARN suffix of the preview ALB (request-count metrics of the preview target groups)."
-  value       = module.alb.lb_arn_suffix
+  value       = module.platform.alb_arn_suffix
 }
 
 output "https_listener_arn" {
   description = "HTTPS listener the previews add their host-header rules to."
-  value       = module.alb.https_listener_arn
+  value       = module.platform.https_listener_arn
 }
 
 output "evidence_bucket_name" {
   description = "Shared preview evidence bucket (S3_BUCKET); each preview uses the pr-<n>/ prefix."
-  value       = module.evidence_bucket.bucket_id
+  value       = module.platform.evidence_bucket_name
 }
 
 output "evidence_kms_key_arn" {
   description = "KMS key of the preview evidence bucket (the preview task roles use it)."
-  value       = module.evidence_bucket.kms_key_arn
+  value       = module.platform.evidence_kms_key_arn
 }
 
 output "database_address" {
   description = "Host name of the shared preview PostgreSQL instance (each PR's DATABASE_URL points at database pr_<n> on it)."
-  value       = module.rds.db_instance_address
+  value       = module.platform.database_address
 }
 
 output "database_port" {
   description = "Port of the shared preview PostgreSQL instance."
-  value       = module.rds.db_instance_port
+  value       = module.platform.database_port
 }
 
 output "database_security_group_id" {
   description = "Security group of the preview database (each preview adds an ingress rule from its tasks)."
-  value       = module.rds.security_group_id
+  value       = module.platform.database_security_group_id
 }
 
 output "database_master_secret_arn" {
   description = "RDS-managed master user secret of the preview instance (admin only)."
-  value       = module.rds.master_user_secret_arn
+  value       = module.platform.database_master_secret_arn
 }
 
 output "redis_primary_endpoint" {
-  description = "Primary endpoint of the shared preview Redis (each PR uses database <n> mod 16)."
-  value       = module.redis.primary_endpoint_address
-}
-
-output "redis_auth_token_secret_arn" {
-  description = "Secret holding the preview Redis AUTH token (the preview workflow builds each PR's REDIS_URL from it)."
-  value       = module.redis.auth_token_secret_arn
+  description = "Primary endpoint of the shared preview Redis (each PR prefixes its keys with pr-<n>:)."
+  value       = module.platform.redis_primary_endpoint
 }
 
 output "redis_security_group_id" {
   description = "Security group of the preview Redis (each preview adds an ingress rule from its tasks)."
-  value       = module.redis.security_group_id
+  value       = module.platform.redis_security_group_id
 }
 
 output "shared_secret_arns" {
@@ -132,5 +127,35 @@ output "log_retention_days" {
 
 output "alarm_topic_arn" {
   description = "SNS topic of the preview alarms."
-  value       = module.monitoring.sns_topic_arn
+  value       = module.platform.alarm_topic_arn
+}
+
+output "redis_url_secret_arn" {
+  description = "Secret holding the shared preview REDIS_URL; every preview uses it with its own REDIS_KEY_PREFIX."
+  value       = module.platform.redis_url_secret_arn
+}
+
+output "redis_auth_token_secret_arn" {
+  description = "Secret holding the shared preview Redis AUTH token alone (the preview workflow of .github/scripts reads it; the previews themselves use redis_url_secret_arn)."
+  value       = module.platform.redis_auth_token_secret_arn
+}
+
+output "redis_kms_key_arn" {
+  description = "KMS key of the Redis secrets (previews' execution roles decrypt REDIS_URL with it)."
+  value       = module.platform.redis_kms_key_arn
+}
+
+output "logs_kms_key_arn" {
+  description = "KMS key of every preview log group."
+  value       = module.platform.logs_kms_key_arn
+}
+
+output "dockerhub_credentials_secret_arn" {
+  description = "Docker Hub pull credentials every preview uses (null: anonymous pulls)."
+  value       = var.dockerhub_credentials_secret_arn
+}
+
+output "database_protection" {
+  description = "Multi-AZ and deletion protection of the shared preview database."
+  value       = module.platform.database_protection
 }

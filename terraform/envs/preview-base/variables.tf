@@ -36,24 +36,26 @@ variable "repository" {
 # Network and entry point
 ################################################################################
 
-variable "vpc_cidr" {
-  description = "IPv4 CIDR of the preview VPC (/16 to /20)."
-  type        = string
-  default     = "10.40.0.0/16"
-
-  validation {
-    condition     = can(cidrhost(var.vpc_cidr, 0))
-    error_message = "vpc_cidr must be a valid IPv4 CIDR block."
-  }
+variable "network" {
+  description = "VPC of the previews (platform module): cidr_block, azs (2: the ALB's minimum), flow_logs_retention_days. One NAT gateway."
+  type = object({
+    cidr_block               = string
+    azs                      = list(string)
+    flow_logs_retention_days = optional(number, 30)
+  })
 }
 
-variable "azs" {
-  description = "Availability zones (2: the ALB's minimum) of the preview VPC."
-  type        = list(string)
+variable "alb" {
+  description = "Preview load balancer (platform module): certificate_arn covering *.<preview_domain>, ingress_cidrs (required: previews are not public), access_logs_force_destroy."
+  type = object({
+    certificate_arn           = string
+    ingress_cidrs             = list(string)
+    access_logs_force_destroy = optional(bool, true)
+  })
 
   validation {
-    condition     = length(var.azs) >= 2 && length(var.azs) <= 3
-    error_message = "azs must list 2 or 3 availability zones."
+    condition     = !contains(var.alb.ingress_cidrs, "0.0.0.0/0")
+    error_message = "alb.ingress_cidrs must not be 0.0.0.0/0: previews are reachable from the office/VPN only."
   }
 }
 
@@ -64,27 +66,6 @@ variable "preview_domain" {
   validation {
     condition     = can(regex("^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$", var.preview_domain))
     error_message = "preview_domain must be a lowercase DNS name."
-  }
-}
-
-variable "certificate_arn" {
-  description = "ACM certificate covering *.<preview_domain>, served by the preview ALB."
-  type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:acm:", var.certificate_arn))
-    error_message = "certificate_arn must be an ACM certificate ARN."
-  }
-}
-
-variable "alb_ingress_cidrs" {
-  description = "CIDR blocks allowed to reach the previews (restrict them to the office/VPN: previews run unreviewed code)."
-  type        = list(string)
-  default     = ["0.0.0.0/0"]
-
-  validation {
-    condition     = alltrue([for c in var.alb_ingress_cidrs : can(cidrhost(c, 0))])
-    error_message = "alb_ingress_cidrs must be valid IPv4 CIDR blocks."
   }
 }
 
@@ -111,6 +92,12 @@ variable "clamd_image" {
     condition     = length(var.clamd_image) > 0 && !endswith(var.clamd_image, ":latest")
     error_message = "clamd_image must be pinned (not :latest)."
   }
+}
+
+variable "dockerhub_credentials_secret_arn" {
+  description = "Secrets Manager secret with the Docker Hub pull credentials ({\"username\": ..., \"password\": <access token>}) every preview pulls with. Null: anonymous pulls."
+  type        = string
+  default     = null
 }
 
 variable "shared_secret_arns" {
@@ -157,7 +144,7 @@ variable "database" {
 }
 
 variable "cache" {
-  description = "Shared preview Redis: each pull request uses database index <n> mod 16."
+  description = "Shared preview Redis: every pull request uses database 0 with its own key prefix (REDIS_KEY_PREFIX=pr-<n>:)."
   type = object({
     node_type = optional(string, "cache.t4g.micro")
   })

@@ -1,41 +1,26 @@
-# Preview of one pull request on the shared preview base: its own task roles (scoped to the
-# pr-<n>/ prefix), web service with its target group and host rule pr-<n>.<preview domain>, and
-# a worker that also runs the beat schedule. Its database (pr_<n>) and Redis database are
-# created by the preview workflow (terraform/README.md). Only module calls here.
+# Preview of one pull request on the shared preview base: its task roles (limited to pr-<n>/),
+# a web service with its own target group and host rule pr-<n>.<preview domain>, and one worker
+# that also runs the beat schedule. Its database (pr_<n>) is created by the preview workflow;
+# its Redis keys carry the prefix pr-<n>: on the shared Redis.
 
-module "iam" {
-  source = "../../modules/iam"
+module "app" {
+  source = "../../modules/app_services"
 
-  name                 = local.name
-  evidence_bucket_arn  = "arn:aws:s3:::${local.base.evidence_bucket_name}"
-  evidence_kms_key_arn = local.base.evidence_kms_key_arn
-  evidence_key_prefix  = "${local.id}/"
-  secret_arns          = values(local.app_secrets)
-  ecr_repository_arns  = [local.base.ecr_repository_arn]
-}
+  name                = local.name
+  metrics_environment = local.id
+  base_url            = "https://${local.host}"
+  image               = var.image
+  clamd_image         = local.base.clamd_image
+  scanning_enabled    = var.scanning_enabled
+  run_beat_in_worker  = true
+  redis_key_prefix    = "${local.id}:"
 
-module "web" {
-  source = "../../modules/ecs_service"
+  repository_credentials_secret_arn = local.base.dockerhub_credentials_secret_arn
+  ecr_repository_arns               = [local.base.ecr_repository_arn]
 
-  name                       = "${local.name}-web"
-  cluster_arn                = local.base.cluster_arn
-  cluster_name               = local.base.cluster_name
-  vpc_id                     = local.base.vpc_id
-  private_subnet_ids         = local.base.private_subnet_ids
-  capacity_provider_strategy = [{ capacity_provider = "FARGATE_SPOT", weight = 1, base = 0 }]
-
-  image          = var.image
-  command        = ["gunicorn", "--config", "web/gunicorn_conf.py", "web.wsgi:app"]
-  container_port = 8000
-  cpu            = 256
-  memory         = 512
-  environment    = local.app_environment
-  secrets        = local.app_secrets
-
-  task_role_arn      = module.iam.web_task_role_arn
-  execution_role_arn = module.iam.execution_role_arn
-  log_retention_days = local.base.log_retention_days
-
+  cluster            = { arn = local.base.cluster_arn, name = local.base.cluster_name }
+  vpc_id             = local.base.vpc_id
+  private_subnet_ids = local.base.private_subnet_ids
   load_balancer = {
     security_group_id = local.base.alb_security_group_id
     lb_arn_suffix     = local.base.alb_arn_suffix
@@ -45,43 +30,29 @@ module "web" {
       host_headers = [local.host]
     }
   }
+  evidence = {
+    bucket_name = local.base.evidence_bucket_name
+    kms_key_arn = local.base.evidence_kms_key_arn
+    key_prefix  = "${local.id}/"
+  }
+  database                = { security_group_id = local.base.database_security_group_id, port = local.base.database_port }
+  redis_security_group_id = local.base.redis_security_group_id
 
-  desired_count                  = 1
-  create_migrate_task_definition = true
-}
+  app_secret_arns = {
+    database_url = var.pr_secret_arns.database_url
+    # The shared URL (keys prefixed pr-<n>:) once the app reads REDIS_KEY_PREFIX; until the
+    # preview workflow stops passing one, its per-PR URL (database <n> mod 16) wins.
+    redis_url     = coalesce(var.pr_secret_arns.redis_url, local.base.redis_url_secret_arn)
+    secret_key    = local.base.shared_secret_arns.secret_key
+    smtp_password = local.base.shared_secret_arns.smtp_password
+  }
+  secrets_kms_key_arns = [local.base.redis_kms_key_arn]
+  smtp                 = local.base.smtp
 
-module "worker" {
-  source = "../../modules/ecs_service"
+  web    = { cpu = 256, memory = 512, min_count = 1, max_count = 1, spot = true }
+  worker = { cpu = var.scanning_enabled ? 1024 : 256, memory = var.scanning_enabled ? 3072 : 1024, min_count = 1, max_count = 1, spot = true }
 
-  name                       = "${local.name}-worker"
-  cluster_arn                = local.base.cluster_arn
-  cluster_name               = local.base.cluster_name
-  vpc_id                     = local.base.vpc_id
-  private_subnet_ids         = local.base.private_subnet_ids
-  capacity_provider_strategy = [{ capacity_provider = "FARGATE_SPOT", weight = 1, base = 0 }]
-
-  image = var.image
-  # One task that also runs the beat schedule (-B): a preview never has two workers.
-  command     = ["celery", "--app", "worker.celery_app", "worker", "--beat", "--schedule", "/tmp/celerybeat-schedule", "--loglevel", "INFO"]
-  cpu         = var.scanning_enabled ? 1024 : 256
-  memory      = var.scanning_enabled ? 3072 : 1024
-  environment = local.app_environment
-  secrets     = local.app_secrets
-
-  sidecars = var.scanning_enabled ? [{
-    name           = "clamd"
-    image          = local.base.clamd_image
-    port           = 3310
-    essential      = true
-    writable_paths = ["/var/lib/clamav", "/var/log/clamav", "/run/clamav", "/tmp"]
-    health_check   = { command = ["CMD-SHELL", "clamdcheck.sh"] }
-  }] : []
-
-  task_role_arn      = module.iam.worker_task_role_arn
-  execution_role_arn = module.iam.execution_role_arn
-  log_retention_days = local.base.log_retention_days
-
-  desired_count                      = 1
-  deployment_minimum_healthy_percent = 0
-  deployment_maximum_percent         = 100
+  log_retention_days       = local.base.log_retention_days
+  log_kms_key_arn          = local.base.logs_kms_key_arn
+  permissions_boundary_arn = "arn:aws:iam::${var.aws_account_id}:policy/incident-tracker-permissions-boundary"
 }

@@ -29,7 +29,7 @@ variable "repository" {
 }
 
 variable "pr_number" {
-  description = "Pull request number: names everything (incident-tracker-pr-<n>), the host pr-<n>.<preview domain>, the listener rule priority, the database pr_<n>, the Redis database <n> mod 16 and the S3 prefix pr-<n>/. Passed by the preview workflow with -var."
+  description = "Pull request number: names everything (incident-tracker-pr-<n>), the host pr-<n>.<preview domain>, the listener rule priority, the database pr_<n>, the Redis key prefix pr-<n>: and the S3 prefix pr-<n>/. Passed by the preview workflow with -var."
   type        = number
 
   validation {
@@ -49,14 +49,14 @@ variable "image" {
 }
 
 variable "pr_secret_arns" {
-  description = "Secrets the preview workflow creates for this pull request before apply and deletes after destroy: DATABASE_URL (database pr_<n> on the shared preview instance) and REDIS_URL (database <n> mod 16 on the shared preview Redis)."
+  description = "Secrets the preview workflow creates for this pull request before apply and deletes after destroy: DATABASE_URL (database pr_<n> on the shared preview instance). redis_url (optional, transitional): a per-PR REDIS_URL (database <n> mod 16) used instead of the base's shared one; leave it out once the app prefixes its keys with REDIS_KEY_PREFIX=pr-<n>: (then previews share database 0 without collisions)."
   type = object({
     database_url = string
-    redis_url    = string
+    redis_url    = optional(string)
   })
 
   validation {
-    condition     = alltrue([for a in values(var.pr_secret_arns) : can(regex("^arn:aws[a-z-]*:secretsmanager:", a))])
+    condition     = alltrue([for a in values(var.pr_secret_arns) : a == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", a))])
     error_message = "pr_secret_arns must be Secrets Manager secret ARNs."
   }
 }

@@ -4,12 +4,12 @@
 #     -backend-config="kms_key_id=<state key ARN or alias ARN>"
 terraform {
   backend "s3" {
-    bucket  = "incident-tracker-tfstate-111111111111"
+    bucket  = "incident-tracker-tfstate-333333333333"
     key     = "envs/prod/terraform.tfstate"
     region  = "eu-west-1"
     encrypt = true
     # Without kms_key_id the backend writes with SSE-S3, overriding the bucket's SSE-KMS default.
-    kms_key_id   = "arn:aws:kms:eu-west-1:111111111111:alias/incident-tracker-tfstate-111111111111"
+    kms_key_id   = "arn:aws:kms:eu-west-1:333333333333:alias/incident-tracker-tfstate-333333333333"
     use_lockfile = true # S3-native lock (Terraform >= 1.10); no DynamoDB table needed
   }
 }

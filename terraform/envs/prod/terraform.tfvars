@@ -1,25 +1,31 @@
-# prod: three AZs, NAT per AZ, Multi-AZ database with deletion protection and 30 days of
-# backups, Redis with automatic failover, Object Lock on the evidence bucket, bigger tasks.
-# No secrets here: only ARNs of secrets created by hand (terraform/README.md).
-# 111111111111 is a placeholder account id: replace it (prod belongs in its own account).
+# prod: its own account; three AZs, NAT per AZ, Multi-AZ database with deletion protection and
+# 30 days of backups, Redis with automatic failover, Object Lock on the evidence bucket, WAF with
+# a rate limit on /login, bigger tasks on on-demand Fargate. No secrets here: only ARNs of
+# secrets created by hand (terraform/README.md). 333333333333 is a placeholder: prod's account.
 aws_region     = "eu-west-1"
-aws_account_id = "111111111111"
+aws_account_id = "333333333333"
 environment    = "prod"
 repository     = "example-org/incident-tracker"
+domain_name    = "incidents.example.com"
 
-vpc_cidr           = "10.30.0.0/16"
-azs                = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
-single_nat_gateway = false
+network = {
+  cidr_block         = "10.30.0.0/16"
+  azs                = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+  single_nat_gateway = false
+}
+alb = {
+  certificate_arn     = "arn:aws:acm:eu-west-1:333333333333:certificate/00000000-0000-0000-0000-000000000002"
+  ingress_cidrs       = ["0.0.0.0/0"] # public, behind the WAF
+  deletion_protection = true
+  waf_enabled         = true
+  login_rate_limit    = 100 # requests per client IP per 5 minutes on /login*
+}
 
-domain_name             = "incidents.example.com"
-certificate_arn         = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000002"
-alb_deletion_protection = true
-
-ecr_repository_arn = "arn:aws:ecr:eu-west-1:111111111111:repository/incident-tracker"
+dockerhub_credentials_secret_arn = "arn:aws:secretsmanager:eu-west-1:333333333333:secret:incident-tracker/prod/dockerhub-AbCdEf"
 app_secret_arns = {
-  database_url  = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/prod/database-url-AbCdEf"
-  secret_key    = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/prod/secret-key-AbCdEf"
-  smtp_password = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/prod/smtp-password-AbCdEf"
+  database_url  = "arn:aws:secretsmanager:eu-west-1:333333333333:secret:incident-tracker/prod/database-url-AbCdEf"
+  secret_key    = "arn:aws:secretsmanager:eu-west-1:333333333333:secret:incident-tracker/prod/secret-key-AbCdEf"
+  smtp_password = "arn:aws:secretsmanager:eu-west-1:333333333333:secret:incident-tracker/prod/smtp-password-AbCdEf"
 }
 smtp = {
   host = "email-smtp.eu-west-1.amazonaws.com"
@@ -28,19 +34,23 @@ smtp = {
 }
 
 web    = { cpu = 1024, memory = 2048, min_count = 2, max_count = 8, requests_per_target = 400 }
-worker = { cpu = 2048, memory = 4096, min_count = 2, max_count = 8, queue_depth_target = 20, use_spot = false }
+worker = { cpu = 2048, memory = 4096, min_count = 2, max_count = 8, queue_depth_per_task = 20, spot = false }
 beat   = { cpu = 256, memory = 512 }
 
-evidence_bucket_name = "incident-tracker-prod-evidence-111111111111"
 evidence = {
+  bucket_name                 = "incident-tracker-prod-evidence-333333333333"
   standard_ia_transition_days = 30
   glacier_transition_days     = 90
   retention_days              = 2555 # seven years
   quarantine_expiration_days  = 30
   object_lock_enabled         = true
+  object_lock_mode            = "GOVERNANCE" # bypass denied in the bucket policy; COMPLIANCE if retention becomes a legal promise
   force_destroy               = false
 }
-
+audit = {
+  evidence_data_events = true # every read/write/delete of evidence in a trail of its own
+  retention_days       = 2555
+}
 database = {
   instance_class          = "db.m7g.large"
   allocated_storage       = 100
@@ -57,4 +67,3 @@ cache = {
 
 log_retention_days = 365
 alarm_email        = "oncall@example.com"
-enable_bastion     = false

@@ -1,23 +1,27 @@
 # staging: production-like topology at a smaller size (two AZs, NAT per AZ, Redis failover),
-# single-AZ database. No secrets here: only ARNs of secrets created by hand (terraform/README.md).
-# 111111111111 is a placeholder account id: replace it.
+# single-AZ database, reachable only from the office/VPN ranges. No secrets here: only ARNs of
+# secrets created by hand (terraform/README.md). 222222222222 is a placeholder: staging's account.
 aws_region     = "eu-west-1"
-aws_account_id = "111111111111"
+aws_account_id = "222222222222"
 environment    = "staging"
 repository     = "example-org/incident-tracker"
+domain_name    = "incidents.staging.example.com"
 
-vpc_cidr           = "10.20.0.0/16"
-azs                = ["eu-west-1a", "eu-west-1b"]
-single_nat_gateway = false
+network = {
+  cidr_block         = "10.20.0.0/16"
+  azs                = ["eu-west-1a", "eu-west-1b"]
+  single_nat_gateway = false
+}
+alb = {
+  certificate_arn = "arn:aws:acm:eu-west-1:222222222222:certificate/00000000-0000-0000-0000-000000000001"
+  ingress_cidrs   = ["203.0.113.0/24"] # office/VPN egress range (placeholder, RFC 5737)
+}
 
-domain_name     = "incidents.staging.example.com"
-certificate_arn = "arn:aws:acm:eu-west-1:111111111111:certificate/00000000-0000-0000-0000-000000000001"
-
-ecr_repository_arn = "arn:aws:ecr:eu-west-1:111111111111:repository/incident-tracker"
+dockerhub_credentials_secret_arn = "arn:aws:secretsmanager:eu-west-1:222222222222:secret:incident-tracker/staging/dockerhub-AbCdEf"
 app_secret_arns = {
-  database_url  = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/staging/database-url-AbCdEf"
-  secret_key    = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/staging/secret-key-AbCdEf"
-  smtp_password = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/staging/smtp-password-AbCdEf"
+  database_url  = "arn:aws:secretsmanager:eu-west-1:222222222222:secret:incident-tracker/staging/database-url-AbCdEf"
+  secret_key    = "arn:aws:secretsmanager:eu-west-1:222222222222:secret:incident-tracker/staging/secret-key-AbCdEf"
+  smtp_password = "arn:aws:secretsmanager:eu-west-1:222222222222:secret:incident-tracker/staging/smtp-password-AbCdEf"
 }
 smtp = {
   host = "email-smtp.eu-west-1.amazonaws.com"
@@ -26,14 +30,13 @@ smtp = {
 }
 
 web    = { cpu = 512, memory = 1024, min_count = 2, max_count = 4 }
-worker = { cpu = 1024, memory = 3072, min_count = 1, max_count = 4, use_spot = true }
+worker = { cpu = 1024, memory = 3072, min_count = 1, max_count = 4, spot = true }
 beat   = { cpu = 256, memory = 512 }
 
-evidence_bucket_name = "incident-tracker-staging-evidence-111111111111"
 evidence = {
+  bucket_name    = "incident-tracker-staging-evidence-222222222222"
   retention_days = 365
 }
-
 database = {
   instance_class          = "db.t4g.medium" # smallest class with Performance Insights
   multi_az                = false
@@ -47,4 +50,3 @@ cache = {
 
 log_retention_days = 365
 alarm_email        = "oncall-staging@example.com"
-enable_bastion     = false

@@ -1,6 +1,5 @@
-################################################################################
-# Account, region, naming
-################################################################################
+# Inputs of an application environment (dev, staging, prod). The object types are those of the
+# platform and app_services modules; terraform.tfvars sets what differs.
 
 variable "aws_region" {
   description = "AWS region of the environment."
@@ -13,7 +12,7 @@ variable "aws_region" {
 }
 
 variable "aws_account_id" {
-  description = "The only AWS account this root may touch (provider allowed_account_ids)."
+  description = "The AWS account of this environment (one account per environment, prod in its own): the only account the provider may touch (allowed_account_ids)."
   type        = string
 
   validation {
@@ -23,7 +22,7 @@ variable "aws_account_id" {
 }
 
 variable "environment" {
-  description = "Environment name: the Environment tag, the resource name suffix (incident-tracker-<environment>) and the Environment dimension of the app's metrics."
+  description = "Environment name: the Environment tag, the name suffix (incident-tracker-<environment>) and METRICS_ENVIRONMENT."
   type        = string
 
   validation {
@@ -42,37 +41,6 @@ variable "repository" {
   }
 }
 
-################################################################################
-# Network and entry point
-################################################################################
-
-variable "vpc_cidr" {
-  description = "IPv4 CIDR of the VPC (/16 to /20)."
-  type        = string
-  default     = "10.0.0.0/16"
-
-  validation {
-    condition     = can(cidrhost(var.vpc_cidr, 0))
-    error_message = "vpc_cidr must be a valid IPv4 CIDR block."
-  }
-}
-
-variable "azs" {
-  description = "Availability zones (2 or 3) to spread subnets, NAT gateways and Multi-AZ services over."
-  type        = list(string)
-
-  validation {
-    condition     = length(var.azs) >= 2 && length(var.azs) <= 3
-    error_message = "azs must list 2 or 3 availability zones."
-  }
-}
-
-variable "single_nat_gateway" {
-  description = "One NAT gateway for all AZs (cheap, single-AZ egress) instead of one per AZ."
-  type        = bool
-  default     = false
-}
-
 variable "domain_name" {
   description = "Host name users reach the app at (BASE_URL https://<domain_name>); point a DNS alias at the alb_dns_name output."
   type        = string
@@ -83,86 +51,110 @@ variable "domain_name" {
   }
 }
 
-variable "certificate_arn" {
-  description = "ACM certificate (same region) covering domain_name, served by the HTTPS listener."
-  type        = string
+variable "network" {
+  description = "VPC of the environment (platform module: cidr_block, azs, single_nat_gateway, flow_logs_retention_days)."
+  type = object({
+    cidr_block               = string
+    azs                      = list(string)
+    single_nat_gateway       = optional(bool, false)
+    flow_logs_retention_days = optional(number, 365)
+  })
+}
+
+variable "alb" {
+  description = "Load balancer (platform module). ingress_cidrs has no default: dev and staging name the office/VPN ranges, prod 0.0.0.0/0 behind the WAF (waf_enabled)."
+  type = object({
+    certificate_arn           = string
+    ingress_cidrs             = list(string)
+    deletion_protection       = optional(bool, true)
+    access_logs_force_destroy = optional(bool, false)
+    waf_enabled               = optional(bool, false)
+    login_rate_limit          = optional(number, 100)
+  })
 
   validation {
-    condition     = can(regex("^arn:aws[a-z-]*:acm:", var.certificate_arn))
-    error_message = "certificate_arn must be an ACM certificate ARN."
+    condition     = var.alb.waf_enabled || !contains(var.alb.ingress_cidrs, "0.0.0.0/0")
+    error_message = "alb.ingress_cidrs may only be 0.0.0.0/0 with alb.waf_enabled (the internet-facing prod load balancer)."
   }
 }
 
-variable "alb_ingress_cidrs" {
-  description = "CIDR blocks allowed to reach the load balancer (restrict it to the office/VPN for internal environments)."
-  type        = list(string)
-  default     = ["0.0.0.0/0"]
-
-  validation {
-    condition     = alltrue([for c in var.alb_ingress_cidrs : can(cidrhost(c, 0))])
-    error_message = "alb_ingress_cidrs must be valid IPv4 CIDR blocks."
-  }
+variable "evidence" {
+  description = "Evidence bucket (platform module): bucket_name, lifecycle days, object_lock_enabled/object_lock_mode, force_destroy."
+  type = object({
+    bucket_name                 = string
+    standard_ia_transition_days = optional(number, 30)
+    glacier_transition_days     = optional(number, 90)
+    retention_days              = optional(number, 2555)
+    quarantine_expiration_days  = optional(number, 30)
+    object_lock_enabled         = optional(bool, false)
+    object_lock_mode            = optional(string, "GOVERNANCE")
+    force_destroy               = optional(bool, false)
+  })
 }
 
-variable "alb_deletion_protection" {
-  description = "Deletion protection of the load balancer (switch it off in a separate apply before destroying the environment)."
-  type        = bool
-  default     = true
+variable "database" {
+  description = "RDS PostgreSQL sizing and protection (platform module)."
+  type = object({
+    instance_class          = optional(string, "db.t4g.medium")
+    performance_insights    = optional(bool, true)
+    allocated_storage       = optional(number, 20)
+    max_allocated_storage   = optional(number, 100)
+    multi_az                = optional(bool, false)
+    deletion_protection     = optional(bool, true)
+    skip_final_snapshot     = optional(bool, false)
+    backup_retention_period = optional(number, 7)
+  })
+  default = {}
 }
 
-variable "alb_access_logs_force_destroy" {
-  description = "Let terraform destroy delete the ALB access-log bucket (created by the alb module) together with its logs. false: empty it by hand before destroying the environment."
-  type        = bool
-  default     = false
+variable "cache" {
+  description = "ElastiCache Redis sizing (platform module)."
+  type = object({
+    node_type          = optional(string, "cache.t4g.micro")
+    num_cache_clusters = optional(number, 1)
+  })
+  default = {}
 }
 
-################################################################################
-# Application
-################################################################################
+variable "audit" {
+  description = "CloudTrail data events of the evidence bucket (platform module: evidence_data_events, retention_days)."
+  type = object({
+    evidence_data_events = optional(bool, false)
+    retention_days       = optional(number, 2555)
+  })
+  default = {}
+}
 
 variable "image" {
-  description = "Application image pinned by tag or digest (<account>.dkr.ecr.<region>.amazonaws.com/incident-tracker:<git sha>); the deploy passes it with -var."
+  description = "Application image pinned by tag or digest (docker.io/<org>/incident-tracker:sha-<commit>); the deploy passes it with -var."
   type        = string
-
-  validation {
-    condition     = length(var.image) > 0 && !endswith(var.image, ":latest")
-    error_message = "image must be pinned (not :latest)."
-  }
-}
-
-variable "ecr_repository_arn" {
-  description = "ECR repository the execution role may pull the application image from."
-  type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:ecr:", var.ecr_repository_arn))
-    error_message = "ecr_repository_arn must be an ECR repository ARN."
-  }
 }
 
 variable "clamd_image" {
-  description = "ClamAV image of the worker's clamd sidecar, pinned by tag or digest (mirror it into ECR to avoid Docker Hub rate limits)."
+  description = "ClamAV image of the worker's clamd sidecar, pinned by tag or digest."
   type        = string
   default     = "clamav/clamav:1.4.3"
+}
 
-  validation {
-    condition     = length(var.clamd_image) > 0 && !endswith(var.clamd_image, ":latest")
-    error_message = "clamd_image must be pinned (not :latest)."
-  }
+variable "dockerhub_credentials_secret_arn" {
+  description = "Secrets Manager secret with the Docker Hub pull credentials ({\"username\": ..., \"password\": <access token>}), created by hand. Null: anonymous pulls."
+  type        = string
+  default     = null
+}
+
+variable "ecr_repository_arns" {
+  description = "ECR repositories the tasks may pull from (empty when the images come from Docker Hub)."
+  type        = list(string)
+  default     = []
 }
 
 variable "app_secret_arns" {
-  description = "Secrets Manager ARNs of the secrets created by hand before the first apply (see terraform/README.md): DATABASE_URL (the app's PostgreSQL user), SECRET_KEY, SMTP_PASSWORD. REDIS_URL comes from the redis module."
+  description = "Secrets Manager ARNs of the secrets created by hand before the first apply (terraform/README.md): DATABASE_URL, SECRET_KEY, SMTP_PASSWORD. REDIS_URL comes from the redis module."
   type = object({
     database_url  = string
     secret_key    = string
     smtp_password = string
   })
-
-  validation {
-    condition     = alltrue([for a in values(var.app_secret_arns) : can(regex("^arn:aws[a-z-]*:secretsmanager:", a))])
-    error_message = "app_secret_arns must be Secrets Manager secret ARNs."
-  }
 }
 
 variable "app_secrets_kms_key_arns" {
@@ -181,7 +173,7 @@ variable "smtp" {
 }
 
 variable "web" {
-  description = "Size and scaling of the web service."
+  description = "Size and scaling of the web service (app_services module)."
   type = object({
     cpu                 = optional(number, 512)
     memory              = optional(number, 1024)
@@ -194,14 +186,14 @@ variable "web" {
 }
 
 variable "worker" {
-  description = "Size and scaling of the worker service (clamd runs beside it: keep memory >= 3072)."
+  description = "Size and scaling of the worker (app_services module); spot = true runs it on FARGATE_SPOT only."
   type = object({
-    cpu                = optional(number, 1024)
-    memory             = optional(number, 3072)
-    min_count          = optional(number, 1)
-    max_count          = optional(number, 2)
-    queue_depth_target = optional(number, 20)
-    use_spot           = optional(bool, true)
+    cpu                  = optional(number, 1024)
+    memory               = optional(number, 3072)
+    min_count            = optional(number, 1)
+    max_count            = optional(number, 2)
+    queue_depth_per_task = optional(number, 20)
+    spot                 = optional(bool, false)
   })
   default = {}
 
@@ -221,75 +213,15 @@ variable "beat" {
 }
 
 variable "enable_ecs_exec" {
-  description = "Allow aws ecs execute-command into web and worker tasks."
+  description = "Allow aws ecs execute-command into web and worker tasks (session encryption and logging permissions included)."
   type        = bool
   default     = false
 }
 
-################################################################################
-# Data
-################################################################################
-
-variable "evidence_bucket_name" {
-  description = "Name of the evidence bucket (globally unique, e.g. incident-tracker-dev-evidence-<account id>)."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.evidence_bucket_name))
-    error_message = "evidence_bucket_name must be 3-63 lowercase letters, digits or hyphens."
-  }
-}
-
-variable "evidence" {
-  description = "Evidence retention: days to STANDARD_IA and GLACIER and until expiry of closed evidence without legal hold; Object Lock (GOVERNANCE, only at bucket creation); force_destroy (throw-away environments only)."
-  type = object({
-    standard_ia_transition_days = optional(number, 30)
-    glacier_transition_days     = optional(number, 90)
-    retention_days              = optional(number, 2555)
-    quarantine_expiration_days  = optional(number, 30)
-    object_lock_enabled         = optional(bool, false)
-    force_destroy               = optional(bool, false)
-  })
-  default = {}
-}
-
-variable "database" {
-  description = "RDS PostgreSQL sizing and protection (Performance Insights needs db.t4g.medium or larger)."
-  type = object({
-    instance_class          = optional(string, "db.t4g.medium")
-    performance_insights    = optional(bool, true) # not available on db.t4g.micro/small
-    allocated_storage       = optional(number, 20)
-    max_allocated_storage   = optional(number, 100)
-    multi_az                = optional(bool, false)
-    deletion_protection     = optional(bool, true)
-    skip_final_snapshot     = optional(bool, false)
-    backup_retention_period = optional(number, 7)
-  })
-  default = {}
-}
-
-variable "cache" {
-  description = "ElastiCache Redis sizing (the Celery broker and the login rate limits)."
-  type = object({
-    node_type          = optional(string, "cache.t4g.micro")
-    num_cache_clusters = optional(number, 1)
-  })
-  default = {}
-}
-
-################################################################################
-# Operations
-################################################################################
-
 variable "log_retention_days" {
-  description = "Retention of the service, flow-log, ECS Exec and database log groups and of the ALB access logs in S3, in days (checkov CKV_AWS_338 wants at least a year)."
+  description = "Retention of the service, ECS Exec, database, cache and WAF log groups and of the ALB access logs, in days."
   type        = number
   default     = 365
-
-  validation {
-    condition     = var.log_retention_days >= 365
-    error_message = "log_retention_days must be at least 365 (a year of logs for incident forensics)."
-  }
 }
 
 variable "alarm_email" {

@@ -78,7 +78,7 @@ resource "aws_vpc_security_group_egress_rule" "targets" {
 ################################################################################
 
 resource "aws_s3_bucket" "access_logs" {
-  #checkov:skip=CKV_AWS_18:This bucket is the ALB access-log target; logging it into itself would loop and logging it elsewhere needs a third bucket. CloudTrail records its API calls.
+  #checkov:skip=CKV_AWS_18:This bucket is the ALB access-log target; logging it into itself would loop and logging it elsewhere needs a third bucket. Bucket configuration changes are CloudTrail management events; object reads and writes are not recorded (no S3 data events for this bucket).
   #checkov:skip=CKV_AWS_145:ALB access log delivery supports only SSE-S3 (AES256) on the target bucket, not SSE-KMS.
   #checkov:skip=CKV_AWS_144:ALB access logs are operational data kept access_logs_retention_days in the Region of the load balancer; a replica in a second Region (bucket, IAM role, provider alias) is not worth its cost for them.
   count = var.create_access_logs_bucket ? 1 : 0
@@ -247,8 +247,8 @@ resource "aws_s3_bucket_policy" "access_logs" {
 ################################################################################
 
 resource "aws_lb" "this" {
-  #checkov:skip=CKV2_AWS_28:WAF is optional and attached through var.web_acl_arn (aws_wafv2_web_acl_association.this); the web ACL itself is managed outside this module.
-  #checkov:skip=CKV2_AWS_76:The Log4j managed rule set belongs to the optional web ACL passed as var.web_acl_arn, which is managed (and checked) outside this module; the app is Python, not Java.
+  #checkov:skip=CKV2_AWS_28:WAF is attached through attach_web_acl/web_acl_arn (aws_wafv2_web_acl_association.this); the platform module creates the web ACL (rate limit on /login, AWS managed rules) and attaches it in prod; dev, staging and the preview base are limited to alb.ingress_cidrs instead.
+  #checkov:skip=CKV2_AWS_76:The web ACL the platform module attaches in prod carries AWSManagedRulesKnownBadInputsRuleSet (the Log4j rules); dev, staging and previews have no web ACL and are limited to alb.ingress_cidrs; the app is Python, not Java.
   name               = var.name
   internal           = false
   load_balancer_type = "application"
@@ -279,7 +279,7 @@ resource "aws_lb" "this" {
 }
 
 resource "aws_wafv2_web_acl_association" "this" {
-  count = var.web_acl_arn != null ? 1 : 0
+  count = var.attach_web_acl ? 1 : 0
 
   resource_arn = aws_lb.this.arn
   web_acl_arn  = var.web_acl_arn

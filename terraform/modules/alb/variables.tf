@@ -244,6 +244,12 @@ variable "web_acl_arn" {
   }
 }
 
+variable "attach_web_acl" {
+  description = "Associate web_acl_arn with the load balancer (a flag, so the count is known while the web ACL's ARN is not)."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags merged into every resource of the module."
   type        = map(string)

@@ -35,9 +35,10 @@ data "aws_iam_policy_document" "assume" {
 resource "aws_iam_role" "this" {
   count = var.create ? 1 : 0
 
-  name               = var.name
-  description        = "Bastion ${var.name}: SSM Session Manager only"
-  assume_role_policy = data.aws_iam_policy_document.assume[0].json
+  name                 = var.name
+  description          = "Bastion ${var.name}: SSM Session Manager only"
+  assume_role_policy   = data.aws_iam_policy_document.assume[0].json
+  permissions_boundary = var.permissions_boundary_arn
 
   tags = var.tags
 }

@@ -89,6 +89,12 @@ variable "db_port" {
   }
 }
 
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of the IAM role this module creates (the deploy roles may only create roles that carry it). Null: none."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags merged into every resource of the module."
   type        = map(string)

@@ -4,7 +4,7 @@ data "aws_region" "current" {}
 
 locals {
   exec_log_group_name = "/ecs/${var.name}/exec"
-  create_kms_key      = var.execute_command_logging && var.kms_key_arn == null
+  create_kms_key      = var.execute_command_logging && var.create_kms_key
   kms_key_arn         = local.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
 }
 
@@ -42,13 +42,13 @@ data "aws_iam_policy_document" "kms" {
 
     principals {
       type        = "Service"
-      identifiers = ["logs.${data.aws_region.current.region}.amazonaws.com"]
+      identifiers = ["logs.${data.aws_region.current.name}.amazonaws.com"]
     }
 
     condition {
       test     = "ArnEquals"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:${local.exec_log_group_name}"]
+      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.exec_log_group_name}"]
     }
   }
 }

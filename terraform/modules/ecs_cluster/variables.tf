@@ -62,6 +62,12 @@ variable "execute_command_log_retention_days" {
   }
 }
 
+variable "create_kms_key" {
+  description = "Create the module's own KMS key for ECS Exec sessions and logs. false: pass kms_key_arn (a flag, not a null test on the ARN, so the count is known when the ARN is not)."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags merged into every resource of the module."
   type        = map(string)

@@ -7,10 +7,10 @@ data "aws_vpc" "this" {
 }
 
 locals {
-  region         = data.aws_region.current.region
+  region         = data.aws_region.current.name
   log_group_name = "/ecs/${var.name}"
 
-  create_log_kms_key = var.log_kms_key_arn == null
+  create_log_kms_key = var.create_log_kms_key
   log_kms_key_arn    = local.create_log_kms_key ? aws_kms_key.logs[0].arn : var.log_kms_key_arn
 
   attach_lb           = var.load_balancer != null
@@ -48,9 +48,13 @@ locals {
   environment = [for k in sort(keys(var.environment)) : { name = k, value = var.environment[k] }]
   secrets     = [for k in sort(keys(var.secrets)) : { name = k, valueFrom = var.secrets[k] }]
 
+  # Docker Hub images: authenticated pulls (no anonymous rate limit through the NAT).
+  repository_credentials = var.repository_credentials_secret_arn == null ? null : { credentialsParameter = var.repository_credentials_secret_arn }
+
   main_container = { for k, v in {
     name                   = var.container_name
     image                  = var.image
+    repositoryCredentials  = local.repository_credentials
     essential              = true
     command                = var.command
     user                   = var.user
@@ -88,6 +92,7 @@ locals {
     for s in var.sidecars : { for k, v in {
       name                   = s.name
       image                  = s.image
+      repositoryCredentials  = local.repository_credentials
       essential              = s.essential
       command                = s.command
       user                   = s.user
@@ -397,6 +402,17 @@ resource "aws_ecs_service" "this" {
     rollback = true
   }
 
+  # A deployment whose new tasks pass health checks but serve errors (target 5xx) is rolled
+  # back too: ECS watches these alarms during the bake time of each deployment.
+  dynamic "alarms" {
+    for_each = length(var.deployment_alarm_names) > 0 ? [1] : []
+    content {
+      alarm_names = var.deployment_alarm_names
+      enable      = true
+      rollback    = true
+    }
+  }
+
   dynamic "capacity_provider_strategy" {
     for_each = var.capacity_provider_strategy
 
@@ -511,20 +527,64 @@ resource "aws_appautoscaling_policy" "queue_depth" {
     scale_in_cooldown  = var.autoscaling_scale_in_cooldown
     scale_out_cooldown = var.autoscaling_scale_out_cooldown
 
-    # Published by the worker as EMF log lines (shared/metrics.py).
+    # Backlog per task: the queue depth the worker publishes (EMF, shared/metrics.py) divided by
+    # the service's running tasks (Container Insights), so the target is "messages per worker".
     customized_metric_specification {
-      namespace   = var.queue_depth_metric.namespace
-      metric_name = var.queue_depth_metric.metric_name
-      statistic   = var.queue_depth_metric.statistic
+      metrics {
+        id          = "depth"
+        label       = "Queue depth"
+        return_data = false
 
-      dimensions {
-        name  = "Environment"
-        value = var.queue_depth_metric.environment
+        metric_stat {
+          stat = var.queue_depth_metric.statistic
+
+          metric {
+            namespace   = var.queue_depth_metric.namespace
+            metric_name = var.queue_depth_metric.metric_name
+
+            dimensions {
+              name  = "Environment"
+              value = var.queue_depth_metric.environment
+            }
+
+            dimensions {
+              name  = "Queue"
+              value = var.queue_depth_metric.queue
+            }
+          }
+        }
       }
 
-      dimensions {
-        name  = "Queue"
-        value = var.queue_depth_metric.queue
+      metrics {
+        id          = "tasks"
+        label       = "Running tasks"
+        return_data = false
+
+        metric_stat {
+          stat = "Average"
+
+          metric {
+            namespace   = "ECS/ContainerInsights"
+            metric_name = "RunningTaskCount"
+
+            dimensions {
+              name  = "ClusterName"
+              value = var.cluster_name
+            }
+
+            dimensions {
+              name  = "ServiceName"
+              value = var.name
+            }
+          }
+        }
+      }
+
+      metrics {
+        id          = "backlog_per_task"
+        label       = "Queue depth per running task"
+        expression  = "depth / tasks"
+        return_data = true
       }
     }
   }

@@ -77,3 +77,13 @@ output "autoscaling_target_resource_id" {
   description = "Resource id of the Application Auto Scaling target (service/<cluster>/<service>); null when autoscaling is off."
   value       = try(aws_appautoscaling_target.this[0].resource_id, null)
 }
+
+output "deployment_circuit_breaker" {
+  description = "Deployment circuit breaker of the service ({ enable, rollback })."
+  value       = try(aws_ecs_service.this.deployment_circuit_breaker[0], null)
+}
+
+output "listener_rule_priority" {
+  description = "Priority of the host-header listener rule created here (null when none was created)."
+  value       = try(aws_lb_listener_rule.this[0].priority, null)
+}

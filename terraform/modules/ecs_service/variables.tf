@@ -466,7 +466,7 @@ variable "autoscaling_request_count_resource_label" {
 }
 
 variable "autoscaling_queue_depth_target" {
-  description = "Target value of the queue-depth policy (worker): messages waiting in the Celery queue that the service tolerates before adding tasks. Null: no queue-depth policy. Requires queue_depth_metric."
+  description = "Target value of the queue-depth policy (worker): messages waiting per running task (QueueDepth / RunningTaskCount) that the service tolerates before adding tasks. Null: no queue-depth policy. Requires queue_depth_metric."
   type        = number
   default     = null
 
@@ -482,7 +482,7 @@ variable "autoscaling_queue_depth_target" {
 }
 
 variable "queue_depth_metric" {
-  description = "The queue-depth metric the worker publishes through EMF (contract in shared/metrics.py): namespace IncidentTracker, metric QueueDepth, dimensions Environment and Queue."
+  description = "The queue-depth metric the worker publishes through EMF (contract in shared/metrics.py): namespace IncidentTracker, metric QueueDepth, dimensions Environment and Queue. Scaling divides it by the service's running tasks (autoscaling_queue_depth_target is messages per task)."
   type = object({
     environment = string
     queue       = optional(string, "celery")
@@ -495,6 +495,23 @@ variable "queue_depth_metric" {
   validation {
     condition     = var.queue_depth_metric == null ? true : contains(["Average", "Maximum", "Minimum", "Sum", "SampleCount"], var.queue_depth_metric.statistic)
     error_message = "queue_depth_metric.statistic must be Average, Maximum, Minimum, Sum or SampleCount."
+  }
+}
+
+variable "deployment_alarm_names" {
+  description = "CloudWatch alarms ECS watches during a deployment (e.g. the target 5xx alarm of this service); an alarm in ALARM rolls the deployment back."
+  type        = list(string)
+  default     = []
+}
+
+variable "repository_credentials_secret_arn" {
+  description = "Secrets Manager secret ({\"username\": ..., \"password\": ...}) for private registry pulls (Docker Hub), used for every container of the task. The execution role must be allowed to read it. Null: anonymous pulls (ECR needs none)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.repository_credentials_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", var.repository_credentials_secret_arn))
+    error_message = "repository_credentials_secret_arn must be a Secrets Manager secret ARN."
   }
 }
 
@@ -544,6 +561,12 @@ variable "migrate_command" {
 ################################################################################
 # Tags
 ################################################################################
+
+variable "create_log_kms_key" {
+  description = "Create the module's own KMS key for the log group. false: pass log_kms_key_arn (a flag, not a null test on the ARN, so the count is known when the ARN is not)."
+  type        = bool
+  default     = true
+}
 
 variable "tags" {
   description = "Tags merged into every resource of the module (propagated from the service to its tasks)."

@@ -111,7 +111,7 @@ resource "aws_s3_bucket_object_lock_configuration" "this" {
 
   rule {
     default_retention {
-      mode = "GOVERNANCE"
+      mode = var.object_lock_mode
       days = var.object_lock_default_retention_days
     }
   }
@@ -203,6 +203,36 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     transition {
       days          = var.glacier_transition_days
       storage_class = "GLACIER"
+    }
+  }
+
+  # The same by tags alone, whatever the prefix: reaches the nested layout of previews
+  # (pr-<n>/evidence/..., pr-<n>/thumbnails/...), which no prefix filter can (no wildcards).
+  rule {
+    id     = "closed-objects-any-prefix-transition-and-expire"
+    status = "Enabled"
+
+    filter {
+      and {
+        tags = {
+          "retention"  = "closed"
+          "legal-hold" = "false"
+        }
+      }
+    }
+
+    transition {
+      days          = var.standard_ia_transition_days
+      storage_class = "STANDARD_IA"
+    }
+
+    transition {
+      days          = var.glacier_transition_days
+      storage_class = "GLACIER"
+    }
+
+    expiration {
+      days = var.retention_days
     }
   }
 
@@ -380,6 +410,40 @@ data "aws_iam_policy_document" "bucket" {
     }
   }
 
+  # Object Lock: nobody may shorten or lift a GOVERNANCE retention (not even the deploy roles,
+  # whose PowerUserAccess would otherwise include s3:BypassGovernanceRetention).
+  statement {
+    sid       = "DenyGovernanceBypass"
+    effect    = "Deny"
+    actions   = ["s3:BypassGovernanceRetention"]
+    resources = ["${aws_s3_bucket.this.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+  }
+
+  # Legal holds (S3 Object Lock legal hold, beside the legal-hold tag the lifecycle filters on)
+  # are set and lifted by the worker only.
+  statement {
+    sid       = "DenyLegalHoldChangesExceptWorker"
+    effect    = "Deny"
+    actions   = ["s3:PutObjectLegalHold", "s3:PutObjectRetention"]
+    resources = ["${aws_s3_bucket.this.arn}/*"]
+
+    principals {
+      type        = "*"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "ArnNotLike"
+      variable = "aws:PrincipalArn"
+      values   = [var.worker_role_arn]
+    }
+  }
+
   # Defence in depth for the web role (its IAM policy already says the same).
   statement {
     sid           = "DenyWebWritesOutsideIncoming"
@@ -430,7 +494,7 @@ resource "aws_s3_bucket_policy" "this" {
 ################################################################################
 
 resource "aws_s3_bucket" "logs" {
-  #checkov:skip=CKV_AWS_18:This is the access-log target; logging it into itself would loop and logging it elsewhere needs a third bucket. CloudTrail covers its API calls.
+  #checkov:skip=CKV_AWS_18:This is the access-log target; logging it into itself would loop and logging it elsewhere needs a third bucket. Bucket configuration changes are CloudTrail management events; object reads and writes of this log bucket are not recorded (no S3 data events); object access to the evidence bucket is recorded in the server access logs this bucket receives (and, in prod, as CloudTrail data events: platform audit.evidence_data_events).
   #checkov:skip=CKV_AWS_145:S3 server access logging only supports SSE-S3 (AES256) on the target bucket, not SSE-KMS.
   #checkov:skip=CKV_AWS_144:Access logs do not need cross-region replication; they expire after access_log_retention_days.
   #checkov:skip=CKV2_AWS_62:No consumer for events on the access-log bucket.

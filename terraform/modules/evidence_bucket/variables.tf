@@ -128,6 +128,17 @@ variable "object_lock_enabled" {
   default     = false
 }
 
+variable "object_lock_mode" {
+  description = "Default retention mode when object_lock_enabled. GOVERNANCE: a principal with s3:BypassGovernanceRetention could shorten it, which the bucket policy denies to everyone. COMPLIANCE: nobody, not even the account root, can delete a locked version before its retention ends; use it where the retention is a legal promise, knowing a mistaken retention cannot be undone."
+  type        = string
+  default     = "GOVERNANCE"
+
+  validation {
+    condition     = contains(["GOVERNANCE", "COMPLIANCE"], var.object_lock_mode)
+    error_message = "object_lock_mode must be GOVERNANCE or COMPLIANCE."
+  }
+}
+
 variable "object_lock_default_retention_days" {
   description = "Default GOVERNANCE retention in days applied to new object versions when object_lock_enabled = true."
   type        = number

@@ -16,7 +16,6 @@ locals {
     }
   ]...)
 
-  inline_policies = { for role, cfg in var.roles : role => cfg.inline_policy_json if cfg.inline_policy_json != null }
 }
 
 ################################################################################
@@ -37,6 +36,20 @@ data "aws_iam_openid_connect_provider" "this" {
   count = !var.create_oidc_provider && var.oidc_provider_arn == null ? 1 : 0
 
   url = local.url
+}
+
+################################################################################
+# Permissions boundary for the roles the deploy roles create (optional)
+################################################################################
+
+resource "aws_iam_policy" "boundary" {
+  count = var.permissions_boundary_policy != null ? 1 : 0
+
+  name        = var.permissions_boundary_policy.name
+  description = var.permissions_boundary_policy.description
+  policy      = var.permissions_boundary_policy.json
+
+  tags = var.tags
 }
 
 ################################################################################
@@ -89,8 +102,10 @@ resource "aws_iam_role_policy_attachment" "this" {
   policy_arn = each.value.policy_arn
 }
 
+# Keyed by var.inline_policies' keys (known at plan), never filtered on the JSON: a policy that
+# names a resource of the same apply (a KMS key ARN) is unknown until apply.
 resource "aws_iam_role_policy" "this" {
-  for_each = local.inline_policies
+  for_each = var.inline_policies
 
   name   = "deploy"
   role   = aws_iam_role.this[each.key].id

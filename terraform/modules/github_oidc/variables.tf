@@ -51,13 +51,12 @@ variable "roles" {
     Deploy roles to create, keyed by a short name (role name <name>-<key>). For each role:
     subjects: allowed `sub` claims (matched with StringLike), each starting with "repo:<repository>:" followed by
     "ref:refs/heads/<branch>", "ref:refs/tags/<tag>", "environment:<name>" or "pull_request";
-    policy_arns: managed policies to attach; inline_policy_json: optional inline policy;
+    policy_arns: managed policies to attach (inline policies: var.inline_policies);
     max_session_duration: seconds (3600-43200); description; permissions_boundary_arn.
   EOT
   type = map(object({
     subjects                 = list(string)
     policy_arns              = optional(list(string), [])
-    inline_policy_json       = optional(string)
     max_session_duration     = optional(number, 3600)
     description              = optional(string)
     permissions_boundary_arn = optional(string)
@@ -89,11 +88,27 @@ variable "roles" {
     condition     = alltrue([for r in values(var.roles) : r.max_session_duration >= 3600 && r.max_session_duration <= 43200])
     error_message = "max_session_duration must be between 3600 and 43200 seconds."
   }
+}
+
+variable "inline_policies" {
+  description = "Inline policy JSON per role, keyed by a key of roles (the policy is named \"deploy\"). The keys must be known at plan time; the JSON may be unknown until apply."
+  type        = map(string)
+  default     = {}
 
   validation {
-    condition     = alltrue([for r in values(var.roles) : r.inline_policy_json == null || can(jsondecode(r.inline_policy_json))])
-    error_message = "inline_policy_json must be valid JSON."
+    condition     = alltrue([for k in keys(var.inline_policies) : contains(keys(var.roles), k)])
+    error_message = "Every inline_policies key must be a key of roles."
   }
+}
+
+variable "permissions_boundary_policy" {
+  description = "Managed policy to create as the permissions boundary the deploy roles must put on every role they create (name, description, json). Null: none. An object whose presence is known at plan even while the JSON is not."
+  type = object({
+    name        = string
+    description = optional(string, "Permissions boundary of roles created by the GitHub deploy roles")
+    json        = string
+  })
+  default = null
 }
 
 variable "tags" {

@@ -5,7 +5,7 @@ data "aws_region" "current" {}
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.region
+  region     = data.aws_region.current.name
 
   bucket = var.evidence_bucket_arn
   p      = var.evidence_key_prefix
@@ -16,7 +16,7 @@ locals {
   thumbnails = "${local.bucket}/${local.p}thumbnails/*"
 
   ecr_repository_arns = length(var.ecr_repository_arns) > 0 ? var.ecr_repository_arns : ["arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/*"]
-  log_group_arns      = length(var.log_group_arns) > 0 ? var.log_group_arns : ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/ecs/${var.name}*"]
+  log_group_arns      = length(var.log_group_arns) > 0 ? var.log_group_arns : ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/ecs/${var.name}-*"]
   ses_identity_arns   = length(var.ses_identity_arns) > 0 ? var.ses_identity_arns : ["arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/*"]
 }
 
@@ -185,12 +185,56 @@ data "aws_iam_policy_document" "web" {
       resources = ["*"]
     }
   }
+
+  # The cluster encrypts exec sessions with its KMS key and logs them to an encrypted log group:
+  # the task (not the caller) needs both, or execute-command fails to open the session.
+  dynamic "statement" {
+    for_each = var.enable_ecs_exec && var.ecs_exec_kms_key_arn != null ? [1] : []
+    content {
+      sid       = "EcsExecSessionKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [var.ecs_exec_kms_key_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_ecs_exec && var.ecs_exec_log_group_arn != null ? [1] : []
+    content {
+      sid       = "EcsExecSessionLogs"
+      actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      resources = ["${var.ecs_exec_log_group_arn}:*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_ecs_exec && var.ecs_exec_log_group_arn != null ? [1] : []
+    content {
+      sid = "EcsExecDescribeLogGroups"
+      # logs:DescribeLogGroups has no resource-level permissions.
+      actions   = ["logs:DescribeLogGroups"]
+      resources = ["*"]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "web" {
   name   = "web-task"
   role   = aws_iam_role.web.id
   policy = data.aws_iam_policy_document.web.json
+}
+
+################################################################################
+# Beat task role: beat only talks to Redis, so it gets no AWS permission at all (it used to
+# share the worker's, which may move and tag evidence).
+################################################################################
+
+resource "aws_iam_role" "beat" {
+  name                 = "${var.name}-beat-task"
+  description          = "Celery beat task role for ${var.name}: no AWS permissions"
+  assume_role_policy   = data.aws_iam_policy_document.ecs_tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+
+  tags = var.tags
 }
 
 ################################################################################
@@ -207,6 +251,13 @@ resource "aws_iam_role" "worker" {
 }
 
 data "aws_iam_policy_document" "worker" {
+  # Object Lock legal hold on evidence under legal hold (the tag alone only steers lifecycle).
+  statement {
+    sid       = "LegalHold"
+    actions   = ["s3:PutObjectLegalHold", "s3:GetObjectLegalHold", "s3:GetObjectRetention"]
+    resources = [local.evidence, local.thumbnails]
+  }
+
   statement {
     sid       = "ConsumeIncoming"
     actions   = ["s3:GetObject", "s3:DeleteObject", "s3:GetObjectTagging"]
@@ -285,6 +336,36 @@ data "aws_iam_policy_document" "worker" {
         "ssmmessages:OpenControlChannel",
         "ssmmessages:OpenDataChannel",
       ]
+      resources = ["*"]
+    }
+  }
+
+  # The cluster encrypts exec sessions with its KMS key and logs them to an encrypted log group:
+  # the task (not the caller) needs both, or execute-command fails to open the session.
+  dynamic "statement" {
+    for_each = var.enable_ecs_exec && var.ecs_exec_kms_key_arn != null ? [1] : []
+    content {
+      sid       = "EcsExecSessionKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [var.ecs_exec_kms_key_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_ecs_exec && var.ecs_exec_log_group_arn != null ? [1] : []
+    content {
+      sid       = "EcsExecSessionLogs"
+      actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      resources = ["${var.ecs_exec_log_group_arn}:*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.enable_ecs_exec && var.ecs_exec_log_group_arn != null ? [1] : []
+    content {
+      sid = "EcsExecDescribeLogGroups"
+      # logs:DescribeLogGroups has no resource-level permissions.
+      actions   = ["logs:DescribeLogGroups"]
       resources = ["*"]
     }
   }

@@ -27,3 +27,8 @@ output "worker_task_role_name" {
   description = "Name of the worker task role."
   value       = try(aws_iam_role.worker.name, null)
 }
+
+output "beat_task_role_arn" {
+  description = "ARN of the Celery beat task role (no AWS permissions)."
+  value       = try(aws_iam_role.beat.arn, null)
+}

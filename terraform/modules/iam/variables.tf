@@ -112,6 +112,18 @@ variable "ses_from_address" {
   default     = null
 }
 
+variable "ecs_exec_kms_key_arn" {
+  description = "KMS key the ECS cluster encrypts exec sessions with (ecs_cluster kms_key_arn); the task roles may use it when enable_ecs_exec."
+  type        = string
+  default     = null
+}
+
+variable "ecs_exec_log_group_arn" {
+  description = "Log group ARN (without :*) receiving ECS Exec session logs; the task roles may write to it when enable_ecs_exec."
+  type        = string
+  default     = null
+}
+
 variable "enable_ecs_exec" {
   description = "Grant the web and worker task roles the ssmmessages permissions ECS Exec needs (aws ecs execute-command)."
   type        = bool

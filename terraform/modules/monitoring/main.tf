@@ -3,86 +3,121 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  region         = data.aws_region.current.region
+  region         = data.aws_region.current.name
   account_id     = data.aws_caller_identity.current.account_id
   partition      = data.aws_partition.current.partition
   create_kms_key = var.kms_key_arn == null
   kms_key_arn    = local.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
   t              = var.thresholds
 
-  watch_ecs   = var.ecs_cluster_name != null
+  watch_ecs   = var.ecs_cluster_name != null && length(var.ecs_services) > 0
   watch_rds   = var.rds_instance_id != null
   watch_redis = var.redis_replication_group_id != null
   watch_queue = var.metrics_environment != null
 
-  redis_nodes = local.watch_redis ? [for i in range(var.redis_num_cache_clusters) : format("%s-%03d", var.redis_replication_group_id, i + 1)] : []
+  # Alarm keys (for_each) are built from positions, never from IDs: an ID may be unknown until apply.
+  redis_nodes = local.watch_redis ? { for i in range(var.redis_num_cache_clusters) : format("node-%03d", i + 1) => format("%s-%03d", var.redis_replication_group_id, i + 1) } : {}
 
   alb_on = var.alb == null ? [] : [var.alb]
+
+  # Memory of the RDS instance class (GiB) -> PostgreSQL's default max_connections
+  # (LEAST(DBInstanceClassMemory / 9531392, 5000)) and the freeable-memory floor.
+  rds_class_memory_gib = {
+    "db.t4g.micro" = 1, "db.t4g.small" = 2, "db.t4g.medium" = 4, "db.t4g.large" = 8, "db.t4g.xlarge" = 16, "db.t4g.2xlarge" = 32,
+    "db.m7g.large" = 8, "db.m7g.xlarge" = 16, "db.m7g.2xlarge" = 32, "db.m7g.4xlarge" = 64,
+    "db.r7g.large" = 16, "db.r7g.xlarge" = 32, "db.r7g.2xlarge" = 64, "db.r7g.4xlarge" = 128,
+  }
+  rds_memory_bytes              = lookup(local.rds_class_memory_gib, coalesce(var.rds_instance_class, "unknown"), 4) * 1073741824
+  rds_max_connections           = min(floor(local.rds_memory_bytes / 9531392), 5000)
+  rds_connections_threshold     = floor(local.rds_max_connections * local.t.rds_connections_percent / 100)
+  rds_freeable_memory_threshold = floor(local.rds_memory_bytes * local.t.rds_freeable_memory_percent / 100)
 
   # Every alarm as data (one object type for all, so the lists concatenate):
   # key, metric, statistic, comparison, threshold, description.
   alarm_list = concat(
     flatten([for a in local.alb_on : [
       {
-        key         = "alb-elb-5xx", namespace = "AWS/ApplicationELB", metric_name = "HTTPCode_ELB_5XX_Count", statistic = "Sum", extended_statistic = null
+        key         = "alb-elb-5xx", namespace = "AWS/ApplicationELB", metric_name = "HTTPCode_ELB_5XX_Count", statistic = "Sum", extended_statistic = null, missing = "notBreaching"
         dimensions  = tomap({ LoadBalancer = a.arn_suffix }), comparison = "GreaterThanThreshold", threshold = local.t.alb_5xx_count
         description = "The load balancer itself returned more than ${local.t.alb_5xx_count} 5xx responses per period (no healthy target, target connection errors)."
       },
       {
-        key         = "alb-target-5xx", namespace = "AWS/ApplicationELB", metric_name = "HTTPCode_Target_5XX_Count", statistic = "Sum", extended_statistic = null
+        key         = "alb-target-5xx", namespace = "AWS/ApplicationELB", metric_name = "HTTPCode_Target_5XX_Count", statistic = "Sum", extended_statistic = null, missing = "notBreaching"
         dimensions  = tomap({ LoadBalancer = a.arn_suffix }), comparison = "GreaterThanThreshold", threshold = local.t.target_5xx_count
         description = "The application returned more than ${local.t.target_5xx_count} 5xx responses per period."
       },
       {
-        key         = "alb-target-response-time-p95", namespace = "AWS/ApplicationELB", metric_name = "TargetResponseTime", statistic = null, extended_statistic = "p95"
+        key         = "alb-target-response-time-p95", namespace = "AWS/ApplicationELB", metric_name = "TargetResponseTime", statistic = null, extended_statistic = "p95", missing = "notBreaching"
         dimensions  = tomap({ LoadBalancer = a.arn_suffix }), comparison = "GreaterThanThreshold", threshold = local.t.target_response_time_p95_seconds
         description = "p95 target response time above ${local.t.target_response_time_p95_seconds} s."
       },
     ]]),
     flatten([for a in local.alb_on : [for k, tg in a.target_group_arn_suffixes : {
-      key         = "alb-${k}-unhealthy-hosts", namespace = "AWS/ApplicationELB", metric_name = "UnHealthyHostCount", statistic = "Maximum", extended_statistic = null
+      key         = "alb-${k}-unhealthy-hosts", namespace = "AWS/ApplicationELB", metric_name = "UnHealthyHostCount", statistic = "Maximum", extended_statistic = null, missing = "notBreaching"
       dimensions  = tomap({ LoadBalancer = a.arn_suffix, TargetGroup = tg }), comparison = "GreaterThanThreshold", threshold = local.t.unhealthy_hosts
       description = "Target group ${k} has more than ${local.t.unhealthy_hosts} unhealthy targets (failing /healthz)."
     }]]),
-    flatten([for svc in(local.watch_ecs ? var.ecs_service_names : []) : [
+    flatten([for a in local.alb_on : [for k, tg in a.target_group_arn_suffixes : {
+      key         = "alb-${k}-no-healthy-host", namespace = "AWS/ApplicationELB", metric_name = "HealthyHostCount", statistic = "Minimum", extended_statistic = null, missing = "breaching"
+      dimensions  = tomap({ LoadBalancer = a.arn_suffix, TargetGroup = tg }), comparison = "LessThanThreshold", threshold = 1
+      description = "Target group ${k} has no healthy target: every user gets a 502/503. No data counts as breaching (no targets report nothing)."
+    }]]),
+    flatten([for k, svc in(local.watch_ecs ? var.ecs_services : {}) : [
       {
-        key         = "ecs-${svc}-cpu", namespace = "AWS/ECS", metric_name = "CPUUtilization", statistic = "Average", extended_statistic = null
+        key         = "ecs-${k}-cpu", namespace = "AWS/ECS", metric_name = "CPUUtilization", statistic = "Average", extended_statistic = null, missing = "notBreaching"
         dimensions  = tomap({ ClusterName = var.ecs_cluster_name, ServiceName = svc }), comparison = "GreaterThanThreshold", threshold = local.t.ecs_cpu_percent
         description = "ECS service ${svc}: average CPU above ${local.t.ecs_cpu_percent}% of its reservation."
       },
       {
-        key         = "ecs-${svc}-memory", namespace = "AWS/ECS", metric_name = "MemoryUtilization", statistic = "Average", extended_statistic = null
+        key         = "ecs-${k}-memory", namespace = "AWS/ECS", metric_name = "MemoryUtilization", statistic = "Average", extended_statistic = null, missing = "notBreaching"
         dimensions  = tomap({ ClusterName = var.ecs_cluster_name, ServiceName = svc }), comparison = "GreaterThanThreshold", threshold = local.t.ecs_memory_percent
         description = "ECS service ${svc}: average memory above ${local.t.ecs_memory_percent}% of its reservation (OOM kills ahead)."
+      },
+      {
+        # Container Insights: a crashed or unplaceable service reports 0 tasks, a missing
+        # service reports nothing; both mean the service is not running.
+        key         = "ecs-${k}-no-running-task", namespace = "ECS/ContainerInsights", metric_name = "RunningTaskCount", statistic = "Minimum", extended_statistic = null, missing = "breaching"
+        dimensions  = tomap({ ClusterName = var.ecs_cluster_name, ServiceName = svc }), comparison = "LessThanThreshold", threshold = 1
+        description = "ECS service ${svc}: no running task (crash loop, failed placement, or stopped)."
       },
     ]]),
     flatten([for db in(local.watch_rds ? [var.rds_instance_id] : []) : [
       {
-        key         = "rds-cpu", namespace = "AWS/RDS", metric_name = "CPUUtilization", statistic = "Average", extended_statistic = null
+        key         = "rds-cpu", namespace = "AWS/RDS", metric_name = "CPUUtilization", statistic = "Average", extended_statistic = null, missing = "notBreaching"
         dimensions  = tomap({ DBInstanceIdentifier = db }), comparison = "GreaterThanThreshold", threshold = local.t.rds_cpu_percent
         description = "RDS ${db}: CPU above ${local.t.rds_cpu_percent}%."
       },
       {
-        key         = "rds-free-storage", namespace = "AWS/RDS", metric_name = "FreeStorageSpace", statistic = "Minimum", extended_statistic = null
+        key         = "rds-free-storage", namespace = "AWS/RDS", metric_name = "FreeStorageSpace", statistic = "Minimum", extended_statistic = null, missing = "notBreaching"
         dimensions  = tomap({ DBInstanceIdentifier = db }), comparison = "LessThanThreshold", threshold = local.t.rds_free_storage_bytes
         description = "RDS ${db}: free storage below ${local.t.rds_free_storage_bytes} bytes."
       },
       {
-        key         = "rds-connections", namespace = "AWS/RDS", metric_name = "DatabaseConnections", statistic = "Maximum", extended_statistic = null
-        dimensions  = tomap({ DBInstanceIdentifier = db }), comparison = "GreaterThanThreshold", threshold = local.t.rds_connections
-        description = "RDS ${db}: more than ${local.t.rds_connections} connections."
+        key         = "rds-connections", namespace = "AWS/RDS", metric_name = "DatabaseConnections", statistic = "Maximum", extended_statistic = null, missing = "notBreaching"
+        dimensions  = tomap({ DBInstanceIdentifier = db }), comparison = "GreaterThanThreshold", threshold = local.rds_connections_threshold
+        description = "RDS ${db}: more than ${local.rds_connections_threshold} connections (${local.t.rds_connections_percent}% of max_connections of ${coalesce(var.rds_instance_class, "the instance class")})."
+      },
+      {
+        key         = "rds-freeable-memory", namespace = "AWS/RDS", metric_name = "FreeableMemory", statistic = "Minimum", extended_statistic = null, missing = "notBreaching"
+        dimensions  = tomap({ DBInstanceIdentifier = db }), comparison = "LessThanThreshold", threshold = local.rds_freeable_memory_threshold
+        description = "RDS ${db}: freeable memory below ${local.rds_freeable_memory_threshold} bytes (${local.t.rds_freeable_memory_percent}% of the instance memory): swapping and OOM ahead."
       },
     ]]),
-    flatten([for node in local.redis_nodes : [
+    flatten([for k, node in local.redis_nodes : [
       {
-        key         = "redis-${node}-memory", namespace = "AWS/ElastiCache", metric_name = "DatabaseMemoryUsagePercentage", statistic = "Maximum", extended_statistic = null
+        key         = "redis-${k}-memory", namespace = "AWS/ElastiCache", metric_name = "DatabaseMemoryUsagePercentage", statistic = "Maximum", extended_statistic = null, missing = "notBreaching"
         dimensions  = tomap({ CacheClusterId = node }), comparison = "GreaterThanThreshold", threshold = local.t.redis_memory_percent
         description = "Redis ${node}: memory above ${local.t.redis_memory_percent}% of maxmemory. With noeviction, a full Redis rejects new queue messages."
       },
       {
-        key         = "redis-${node}-evictions", namespace = "AWS/ElastiCache", metric_name = "Evictions", statistic = "Sum", extended_statistic = null
+        key         = "redis-${k}-evictions", namespace = "AWS/ElastiCache", metric_name = "Evictions", statistic = "Sum", extended_statistic = null, missing = "notBreaching"
         dimensions  = tomap({ CacheClusterId = node }), comparison = "GreaterThanThreshold", threshold = local.t.redis_evictions
         description = "Redis ${node}: keys evicted (should never happen with maxmemory-policy noeviction: queue messages may be lost)."
+      },
+      {
+        key         = "redis-${k}-engine-cpu", namespace = "AWS/ElastiCache", metric_name = "EngineCPUUtilization", statistic = "Average", extended_statistic = null, missing = "notBreaching"
+        dimensions  = tomap({ CacheClusterId = node }), comparison = "GreaterThanThreshold", threshold = local.t.redis_engine_cpu_percent
+        description = "Redis ${node}: the (single-threaded) engine is above ${local.t.redis_engine_cpu_percent}% CPU: broker and rate-limit latency grows."
       },
     ]]),
   )
@@ -118,7 +153,7 @@ data "aws_iam_policy_document" "kms" {
 
     principals {
       type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com"]
+      identifiers = ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
     }
 
     condition {
@@ -163,6 +198,23 @@ data "aws_iam_policy_document" "topic" {
     principals {
       type        = "Service"
       identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  statement {
+    sid       = "EcsDeploymentEventsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.this.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
     }
 
     condition {
@@ -234,8 +286,9 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   period              = var.period
   evaluation_periods  = var.evaluation_periods
   datapoints_to_alarm = var.datapoints_to_alarm
-  # No data means no traffic / no queue activity, not an incident.
-  treat_missing_data = "notBreaching"
+  # No data is fine for traffic metrics; it is an incident where the publisher is what died
+  # (running tasks, healthy hosts): each alarm says which.
+  treat_missing_data = each.value.missing
 
   alarm_actions = [aws_sns_topic.this.arn]
   ok_actions    = [aws_sns_topic.this.arn]
@@ -259,7 +312,7 @@ resource "aws_cloudwatch_metric_alarm" "queue_depth" {
   period              = var.period
   evaluation_periods  = var.evaluation_periods
   datapoints_to_alarm = var.datapoints_to_alarm
-  treat_missing_data  = "notBreaching"
+  treat_missing_data  = "breaching" # the worker publishes it: no data means no worker
 
   alarm_actions = [aws_sns_topic.this.arn]
   ok_actions    = [aws_sns_topic.this.arn]
@@ -281,7 +334,7 @@ resource "aws_cloudwatch_metric_alarm" "oldest_message_age" {
   period              = var.period
   evaluation_periods  = var.evaluation_periods
   datapoints_to_alarm = var.datapoints_to_alarm
-  treat_missing_data  = "notBreaching"
+  treat_missing_data  = "breaching" # the worker publishes it: no data means no worker
 
   alarm_actions = [aws_sns_topic.this.arn]
   ok_actions    = [aws_sns_topic.this.arn]
@@ -309,6 +362,33 @@ resource "aws_cloudwatch_metric_alarm" "task_failures" {
   ok_actions    = [aws_sns_topic.this.arn]
 
   tags = var.tags
+}
+
+################################################################################
+# ECS deployment failures (circuit breaker or deployment alarm rolled back) -> SNS
+################################################################################
+
+resource "aws_cloudwatch_event_rule" "ecs_deployment_failed" {
+  count = local.watch_ecs ? 1 : 0
+
+  name        = "${var.name}-ecs-deployment-failed"
+  description = "ECS deployments of ${var.ecs_cluster_name} that failed (and were rolled back)."
+  event_pattern = jsonencode({
+    source        = ["aws.ecs"]
+    "detail-type" = ["ECS Deployment State Change"]
+    resources     = [{ prefix = "arn:${local.partition}:ecs:${local.region}:${local.account_id}:service/${var.ecs_cluster_name}/" }]
+    detail        = { eventName = ["SERVICE_DEPLOYMENT_FAILED"] }
+  })
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "ecs_deployment_failed" {
+  count = local.watch_ecs ? 1 : 0
+
+  rule      = aws_cloudwatch_event_rule.ecs_deployment_failed[0].name
+  target_id = "alarm-topic"
+  arn       = aws_sns_topic.this.arn
 }
 
 ################################################################################
@@ -348,10 +428,10 @@ locals {
     } })],
   )])
 
-  ecs_widgets = local.watch_ecs && length(var.ecs_service_names) > 0 ? [
+  ecs_widgets = local.watch_ecs ? [
     for m in ["CPUUtilization", "MemoryUtilization"] : merge(local.widget, { properties = {
       title   = "ECS ${m}", region = local.region, view = "timeSeries", stat = "Average", period = var.period
-      metrics = [for svc in var.ecs_service_names : ["AWS/ECS", m, "ClusterName", var.ecs_cluster_name, "ServiceName", svc]]
+      metrics = [for svc in values(var.ecs_services) : ["AWS/ECS", m, "ClusterName", var.ecs_cluster_name, "ServiceName", svc]]
     } })
   ] : []
 
@@ -365,7 +445,7 @@ locals {
   redis_widgets = local.watch_redis ? [
     for m in ["DatabaseMemoryUsagePercentage", "Evictions", "CurrConnections"] : merge(local.widget, { properties = {
       title   = "Redis ${m}", region = local.region, view = "timeSeries", stat = m == "Evictions" ? "Sum" : "Maximum", period = var.period
-      metrics = [for node in local.redis_nodes : ["AWS/ElastiCache", m, "CacheClusterId", node]]
+      metrics = [for node in values(local.redis_nodes) : ["AWS/ElastiCache", m, "CacheClusterId", node]]
     } })
   ] : []
 

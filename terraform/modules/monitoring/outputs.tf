@@ -14,7 +14,7 @@ output "kms_key_arn" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the CloudWatch alarms, keyed by alarm key (e.g. alb-elb-5xx, ecs-<service>-cpu, rds-free-storage, queue-celery-depth)."
+  description = "ARNs of the CloudWatch alarms, keyed by alarm key (e.g. alb-elb-5xx, ecs-<role>-cpu, rds-free-storage, queue-celery-depth)."
   value = merge(
     { for k, a in aws_cloudwatch_metric_alarm.this : k => a.arn },
     { for q, a in aws_cloudwatch_metric_alarm.queue_depth : "queue-${q}-depth" => a.arn },

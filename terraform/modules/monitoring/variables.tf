@@ -40,19 +40,25 @@ variable "alb" {
 }
 
 variable "ecs_cluster_name" {
-  description = "Name of the ECS cluster of the services in ecs_service_names. Null: no ECS alarms."
+  description = "Name of the ECS cluster of the services in ecs_services. Null: no ECS alarms."
   type        = string
   default     = null
 }
 
-variable "ecs_service_names" {
-  description = "ECS services to alarm on for CPU and memory utilisation (e.g. the web, worker and beat service names). Names must be known at plan time (the ecs_service module's service_name output is)."
-  type        = list(string)
-  default     = []
+variable "ecs_services" {
+  description = "ECS services to alarm on (CPU, memory, no running task), as role => service name, e.g. { web = ..., worker = ..., beat = ... }. The keys name the alarms and must be known at plan; the names may be unknown until apply."
+  type        = map(string)
+  default     = {}
 }
 
 variable "rds_instance_id" {
   description = "Identifier of the RDS instance to watch (CPU, free storage, connections). Null: no RDS alarms."
+  type        = string
+  default     = null
+}
+
+variable "rds_instance_class" {
+  description = "Instance class of the RDS instance (db.m7g.large): scales the connection and freeable-memory alarms to its memory. Null or unknown classes count as 4 GiB."
   type        = string
   default     = null
 }
@@ -103,7 +109,9 @@ variable "thresholds" {
     ecs_memory_percent               = optional(number, 85)
     rds_cpu_percent                  = optional(number, 80)
     rds_free_storage_bytes           = optional(number, 5368709120)
-    rds_connections                  = optional(number, 80)
+    rds_connections_percent          = optional(number, 80)
+    rds_freeable_memory_percent      = optional(number, 10)
+    redis_engine_cpu_percent         = optional(number, 80)
     redis_memory_percent             = optional(number, 80)
     redis_evictions                  = optional(number, 0)
     queue_depth                      = optional(number, 100)

@@ -13,7 +13,7 @@ locals {
 
   nat_gateway_count = var.single_nat_gateway ? 1 : local.az_count
 
-  create_flow_logs_kms_key = var.flow_logs_kms_key_arn == null
+  create_flow_logs_kms_key = var.create_flow_logs_kms_key
   flow_logs_kms_key_arn    = local.create_flow_logs_kms_key ? aws_kms_key.flow_logs[0].arn : var.flow_logs_kms_key_arn
   flow_logs_group_name     = "/aws/vpc/${var.name}/flow-logs"
 }
@@ -183,13 +183,13 @@ data "aws_iam_policy_document" "flow_logs_kms" {
 
     principals {
       type        = "Service"
-      identifiers = ["logs.${data.aws_region.current.region}.amazonaws.com"]
+      identifiers = ["logs.${data.aws_region.current.name}.amazonaws.com"]
     }
 
     condition {
       test     = "ArnEquals"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.region}:${data.aws_caller_identity.current.account_id}:log-group:${local.flow_logs_group_name}"]
+      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.flow_logs_group_name}"]
     }
   }
 }
@@ -238,8 +238,9 @@ data "aws_iam_policy_document" "flow_logs_assume" {
 }
 
 resource "aws_iam_role" "flow_logs" {
-  name               = "${var.name}-vpc-flow-logs"
-  assume_role_policy = data.aws_iam_policy_document.flow_logs_assume.json
+  name                 = "${var.name}-vpc-flow-logs"
+  assume_role_policy   = data.aws_iam_policy_document.flow_logs_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 
   tags = var.tags
 }
@@ -274,4 +275,20 @@ resource "aws_flow_log" "this" {
   max_aggregation_interval = var.flow_logs_max_aggregation_interval
 
   tags = merge(var.tags, { Name = "${var.name}-flow-logs" })
+}
+
+################################################################################
+# S3 gateway endpoint: evidence and log traffic from private subnets skips the NAT gateway
+# (no per-GB NAT charge, no dependency on the NAT for S3)
+################################################################################
+
+resource "aws_vpc_endpoint" "s3" {
+  count = var.s3_gateway_endpoint ? 1 : 0
+
+  vpc_id            = aws_vpc.this.id
+  service_name      = "com.amazonaws.${data.aws_region.current.name}.s3"
+  vpc_endpoint_type = "Gateway"
+  route_table_ids   = aws_route_table.private[*].id
+
+  tags = merge(var.tags, { Name = "${var.name}-s3" })
 }

@@ -82,3 +82,8 @@ output "flow_logs_kms_key_arn" {
   description = "ARN of the KMS key encrypting the flow log group (created or passed in)."
   value       = try(local.flow_logs_kms_key_arn, null)
 }
+
+output "s3_endpoint_id" {
+  description = "ID of the S3 gateway VPC endpoint (null when s3_gateway_endpoint = false)."
+  value       = try(aws_vpc_endpoint.s3[0].id, null)
+}

@@ -101,6 +101,24 @@ variable "flow_logs_max_aggregation_interval" {
   }
 }
 
+variable "s3_gateway_endpoint" {
+  description = "Create an S3 gateway VPC endpoint on the private route tables (S3 traffic skips the NAT gateway)."
+  type        = bool
+  default     = true
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of the IAM role this module creates (the deploy roles may only create roles that carry it). Null: none."
+  type        = string
+  default     = null
+}
+
+variable "create_flow_logs_kms_key" {
+  description = "Create the module's own KMS key for the flow log group. false: pass flow_logs_kms_key_arn (a flag, not a null test on the ARN, so the count is known when the ARN is not)."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags merged into every resource of the module."
   type        = map(string)

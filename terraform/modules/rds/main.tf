@@ -13,7 +13,7 @@ locals {
 
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.region
+  region     = data.aws_region.current.name
 
   log_exports = ["postgresql", "upgrade"]
 
@@ -182,9 +182,10 @@ data "aws_iam_policy_document" "monitoring_assume" {
 }
 
 resource "aws_iam_role" "monitoring" {
-  name_prefix        = "${substr(var.name, 0, 26)}-rds-mon-"
-  description        = "Enhanced monitoring for RDS ${var.name}"
-  assume_role_policy = data.aws_iam_policy_document.monitoring_assume.json
+  name_prefix          = "${substr(var.name, 0, 26)}-rds-mon-"
+  description          = "Enhanced monitoring for RDS ${var.name}"
+  assume_role_policy   = data.aws_iam_policy_document.monitoring_assume.json
+  permissions_boundary = var.permissions_boundary_arn
 
   tags = var.tags
 }
@@ -213,9 +214,9 @@ resource "aws_cloudwatch_log_group" "this" {
 ################################################################################
 
 resource "aws_db_instance" "this" {
-  #checkov:skip=CKV_AWS_293:Deletion protection is an environment choice: var.deletion_protection defaults to true and prod keeps it; preview databases must be destroyable when their PR closes.
-  #checkov:skip=CKV_AWS_353:Performance Insights is on by default (var.performance_insights_enabled); only roots using a class without PI support (db.t4g.micro/small previews) turn it off.
-  #checkov:skip=CKV_AWS_157:Multi-AZ is an environment choice: var.multi_az defaults to true and prod keeps it; dev/preview roots turn it off to halve the cost of a non-critical database.
+  #checkov:skip=CKV_AWS_293:Deletion protection is an environment choice: var.deletion_protection defaults to true and prod keeps it; only dev (throw-away) turns it off; staging, prod and the shared preview instance keep it.
+  #checkov:skip=CKV_AWS_353:Performance Insights is on by default (var.performance_insights_enabled); only dev turns it off, because its db.t4g.micro class does not support it.
+  #checkov:skip=CKV_AWS_157:Multi-AZ is an environment choice: var.multi_az defaults to true and prod keeps it; dev, staging and the shared preview instance run single-AZ to halve the cost of a non-critical database.
   identifier = var.name
 
   engine                      = "postgres"

@@ -78,3 +78,13 @@ output "cloudwatch_log_group_names" {
   description = "Map of exported log type (postgresql, upgrade) to CloudWatch log group name."
   value       = try({ for k, g in aws_cloudwatch_log_group.this : k => g.name }, null)
 }
+
+output "multi_az" {
+  description = "Whether the instance runs a synchronous standby in another AZ."
+  value       = try(aws_db_instance.this.multi_az, null)
+}
+
+output "deletion_protection" {
+  description = "Whether deletion protection is on."
+  value       = try(aws_db_instance.this.deletion_protection, null)
+}

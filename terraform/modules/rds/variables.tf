@@ -281,6 +281,12 @@ variable "cloudwatch_log_kms_key_arn" {
   default     = null
 }
 
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of the IAM role this module creates (the deploy roles may only create roles that carry it). Null: none."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

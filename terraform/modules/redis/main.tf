@@ -11,9 +11,9 @@ locals {
 
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.region
+  region     = data.aws_region.current.name
 
-  auth_token            = var.create_auth_token ? random_password.auth_token[0].result : data.aws_secretsmanager_secret_version.auth_token[0].secret_string
+  auth_token            = var.create_auth_token ? sensitive(terraform_data.auth_token[0].output) : data.aws_secretsmanager_secret_version.auth_token[0].secret_string
   auth_token_secret_arn = var.create_auth_token ? aws_secretsmanager_secret.auth_token[0].arn : var.auth_token_secret_arn
 
   log_types = var.engine_log_enabled ? ["slow-log", "engine-log"] : ["slow-log"]
@@ -88,17 +88,32 @@ resource "aws_kms_alias" "this" {
 # AUTH token in Secrets Manager
 ################################################################################
 
-resource "random_password" "auth_token" {
+# The token comes from Secrets Manager's GetRandomPassword (hashicorp/aws only, no
+# hashicorp/random). The data source draws a new value on every plan: terraform_data keeps the
+# first one (ignore_changes) until it is replaced on purpose, which is the rotation:
+#   terraform apply -replace='module.<...>.terraform_data.auth_token[0]'
+data "aws_secretsmanager_random_password" "auth_token" {
   count = var.create_auth_token ? 1 : 0
 
-  length  = 64
-  special = false # keeps the token URL-safe in REDIS_URL and inside ElastiCache's allowed set
+  password_length     = 64
+  exclude_punctuation = true # URL-safe in REDIS_URL and inside ElastiCache's allowed set
+  include_space       = false
+}
+
+resource "terraform_data" "auth_token" {
+  count = var.create_auth_token ? 1 : 0
+
+  input = data.aws_secretsmanager_random_password.auth_token[0].random_password
+
+  lifecycle {
+    ignore_changes = [input]
+  }
 }
 
 resource "aws_secretsmanager_secret" "auth_token" {
   count = var.create_auth_token ? 1 : 0
 
-  #checkov:skip=CKV2_AWS_57:ElastiCache AUTH tokens have no Secrets Manager rotation integration; rotate by tainting random_password.auth_token (auth_token_update_strategy = ROTATE keeps old and new tokens valid during the change).
+  #checkov:skip=CKV2_AWS_57:ElastiCache AUTH tokens have no Secrets Manager rotation integration; rotate by replacing terraform_data.auth_token (auth_token_update_strategy = ROTATE keeps old and new tokens valid during the change).
   name_prefix             = "${var.name}/redis-auth-token-"
   description             = "AUTH token of ElastiCache replication group ${var.name}"
   kms_key_id              = local.kms_key_arn
@@ -111,7 +126,7 @@ resource "aws_secretsmanager_secret_version" "auth_token" {
   count = var.create_auth_token ? 1 : 0
 
   secret_id     = aws_secretsmanager_secret.auth_token[0].id
-  secret_string = random_password.auth_token[0].result
+  secret_string = local.auth_token
 }
 
 data "aws_secretsmanager_secret_version" "auth_token" {
@@ -213,7 +228,7 @@ resource "aws_cloudwatch_log_group" "this" {
 
   name              = "/aws/elasticache/${var.name}/${each.key}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = local.create_kms_key ? aws_kms_key.this[0].arn : null
+  kms_key_id        = var.log_kms_key_arn != null ? var.log_kms_key_arn : (local.create_kms_key ? aws_kms_key.this[0].arn : null)
 
   tags = var.tags
 }
@@ -223,7 +238,7 @@ resource "aws_cloudwatch_log_group" "this" {
 ################################################################################
 
 resource "aws_elasticache_replication_group" "this" {
-  #checkov:skip=CKV2_AWS_50:Automatic failover is an environment choice: var.automatic_failover_enabled defaults to true (validated against num_cache_clusters >= 2) and prod keeps it; dev/preview run one node for cost.
+  #checkov:skip=CKV2_AWS_50:Automatic failover is an environment choice: var.automatic_failover_enabled defaults to true (validated against num_cache_clusters >= 2) and prod keeps it; dev and the shared preview base run one node for cost.
   replication_group_id = var.name
   description          = "Incident Tracker broker/cache ${var.name}"
 

@@ -1,6 +1,6 @@
 output "replication_group_id" {
-  description = "ID of the replication group."
-  value       = try(aws_elasticache_replication_group.this.id, null)
+  description = "ID of the replication group (known at plan time: the configured replication_group_id, not the computed id)."
+  value       = try(aws_elasticache_replication_group.this.replication_group_id, null)
 }
 
 output "replication_group_arn" {

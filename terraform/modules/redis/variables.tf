@@ -112,7 +112,7 @@ variable "kms_key_arn" {
 }
 
 variable "create_auth_token" {
-  description = "Generate the AUTH token (random_password, 64 alphanumeric characters) and store it in a new Secrets Manager secret. When false, auth_token_secret_arn must name an existing secret whose SecretString is the token."
+  description = "Generate the AUTH token (Secrets Manager GetRandomPassword, 64 letters and digits) and store it in a new Secrets Manager secret. When false, auth_token_secret_arn must name an existing secret whose SecretString is the token."
   type        = bool
   default     = true
 }
@@ -235,6 +235,12 @@ variable "log_retention_days" {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, ...)."
   }
+}
+
+variable "log_kms_key_arn" {
+  description = "KMS key of the slow/engine log groups (e.g. the environment's logs key). Null: the module's own key (when it creates one)."
+  type        = string
+  default     = null
 }
 
 variable "engine_log_enabled" {

@@ -55,8 +55,8 @@ resource "aws_kms_alias" "this" {
 
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_144:Cross-region replication of Terraform state is not required: the bucket is versioned and state can be re-imported; enable replication outside this module if the DR policy demands it.
-  #checkov:skip=CKV2_AWS_62:No consumer for object events on the state bucket; changes are audited through CloudTrail.
-  #checkov:skip=CKV_AWS_18:Access logging is optional (var.access_log_bucket): the bootstrap root creates this bucket before any log bucket exists; CloudTrail records state access.
+  #checkov:skip=CKV2_AWS_62:No consumer for object events on the state bucket; bucket configuration changes are CloudTrail management events (object reads and writes are not recorded: no data events).
+  #checkov:skip=CKV_AWS_18:Access logging is optional (var.access_log_bucket): the bootstrap root creates this bucket before any log bucket exists. Without it, reads of state objects are not recorded anywhere (CloudTrail management events cover only bucket configuration).
   bucket = var.bucket_name
 
   tags = var.tags

@@ -70,7 +70,7 @@ variable "noncurrent_version_expiration_days" {
 }
 
 variable "access_log_bucket" {
-  description = "Optional existing bucket (name) that receives S3 server access logs of the state bucket. Null disables access logging (CloudTrail still records API calls)."
+  description = "Optional existing bucket (name) that receives S3 server access logs of the state bucket. Null disables access logging (CloudTrail management events still record bucket configuration changes, not object reads)."
   type        = string
   default     = null
 }

@@ -1,0 +1,18 @@
+# Account bootstrap of the prod account: terraform apply -var-file=accounts/prod.tfvars
+# 333333333333 is a placeholder account id: replace it (and the bucket name). No secrets here.
+aws_region        = "eu-west-1"
+aws_account_id    = "333333333333"
+repository        = "example-org/incident-tracker"
+state_bucket_name = "incident-tracker-tfstate-333333333333"
+
+# The env roots lock with use_lockfile (S3-native, Terraform >= 1.10): no DynamoDB table.
+create_lock_table    = false
+create_oidc_provider = true
+environments         = ["prod"]
+
+github_environments = {
+  dev     = "dev"
+  staging = "staging"
+  prod    = "production"
+  preview = "preview"
+}

@@ -1,0 +1,69 @@
+mock_provider "aws" {
+  source = "../../testing/aws"
+}
+
+run "dev_account" {
+  command = plan
+
+  assert {
+    condition     = toset(values(output.github_role_names)) == toset(["github-incident-tracker-deploy-dev", "github-incident-tracker-deploy-preview", "github-incident-tracker-plan-dev", "github-incident-tracker-plan-preview"])
+    error_message = "the dev account gets plan and deploy roles of dev and the previews, nothing else"
+  }
+
+  # A deploy role may create or change a role only with the permissions boundary on it ...
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : anytrue([
+        for c in s.condition : c.variable == "iam:PermissionsBoundary" && toset(c.values) == toset([local.permissions_boundary_arn])
+      ]) if s.effect != "Deny" && length(setintersection(s.actions, ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"])) > 0
+    ])
+    error_message = "deploy roles must require the permissions boundary on every role they create or change"
+  }
+
+  assert {
+    condition     = length([for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : s if s.effect != "Deny" && contains(s.actions, "iam:CreateRole")]) > 0
+    error_message = "deploy roles create the app's roles (iam:CreateRole), under the conditions above"
+  }
+
+  # ... attach only the listed policies and pass roles only to the listed services ...
+  assert {
+    condition = alltrue([
+      for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : anytrue([for c in s.condition : c.variable == "iam:PolicyARN"])
+      if s.effect != "Deny" && contains(s.actions, "iam:AttachRolePolicy")
+      ]) && alltrue([
+      for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : anytrue([for c in s.condition : c.variable == "iam:PassedToService"])
+      if s.effect != "Deny" && contains(s.actions, "iam:PassRole")
+    ])
+    error_message = "iam:AttachRolePolicy needs an iam:PolicyARN condition and iam:PassRole an iam:PassedToService condition"
+  }
+
+  # ... and can neither rewrite the boundary nor take it off a role.
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : s.effect == "Deny" && contains(s.actions, "iam:DeleteRolePermissionsBoundary")
+      ]) && anytrue([
+      for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : s.effect == "Deny" && contains(s.actions, "iam:CreatePolicyVersion") && contains(s.resources, local.permissions_boundary_arn)
+    ])
+    error_message = "the permissions boundary must be fixed and stay on every role"
+  }
+}
+
+run "prod_account" {
+  command = plan
+
+  variables {
+    aws_account_id    = "333333333333"
+    state_bucket_name = "incident-tracker-tfstate-333333333333"
+    environments      = ["prod"]
+  }
+
+  assert {
+    condition     = toset(values(output.github_role_names)) == toset(["github-incident-tracker-deploy-prod", "github-incident-tracker-plan-prod"])
+    error_message = "the prod account gets only prod's plan and deploy roles"
+  }
+
+  assert {
+    condition     = toset(local.plan_roles["plan-prod"].plan_subjects) == toset(["ref:refs/heads/main", "environment:production"])
+    error_message = "prod plans may only come from main or the protected production environment, never from a pull request"
+  }
+}

@@ -1,0 +1,44 @@
+# Offline plan of this environment against a mocked AWS provider (terraform test, command = plan):
+# catches for_each/count over values unknown until apply, type errors and missing variables, and
+# asserts what must hold whatever the sizes in terraform.tfvars.
+mock_provider "aws" {
+  source = "../../testing/aws"
+}
+
+variables {
+  image = "docker.io/example-org/incident-tracker:sha-0123456789abcdef"
+}
+
+run "plan" {
+  command = plan
+
+  assert {
+    condition     = length(output.deployment_circuit_breakers) == 3
+    error_message = "web, worker and beat should all be ECS services"
+  }
+
+  assert {
+    condition     = alltrue([for s in values(output.deployment_circuit_breakers) : s.enable && s.rollback])
+    error_message = "every ECS service needs the deployment circuit breaker with rollback"
+  }
+
+  assert {
+    condition     = output.base_url == "https://${var.domain_name}"
+    error_message = "BASE_URL must be the environment's domain"
+  }
+}
+
+# The optional paths plan too (counts and dynamic blocks keyed on flags, not on unknown ARNs).
+run "with_ecs_exec_and_bastion" {
+  command = plan
+
+  variables {
+    enable_ecs_exec = true
+    enable_bastion  = true
+  }
+
+  assert {
+    condition     = alltrue([for s in values(output.deployment_circuit_breakers) : s.enable && s.rollback])
+    error_message = "every ECS service needs the deployment circuit breaker with rollback"
+  }
+}

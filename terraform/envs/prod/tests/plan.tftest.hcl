@@ -1,0 +1,45 @@
+# Offline plan of this environment against a mocked AWS provider (terraform test, command = plan):
+# catches for_each/count over values unknown until apply, type errors and missing variables, and
+# asserts what must hold whatever the sizes in terraform.tfvars.
+mock_provider "aws" {
+  source = "../../testing/aws"
+}
+
+variables {
+  image = "docker.io/example-org/incident-tracker:sha-0123456789abcdef"
+}
+
+run "plan" {
+  command = plan
+
+  assert {
+    condition     = length(output.deployment_circuit_breakers) == 3
+    error_message = "web, worker and beat should all be ECS services"
+  }
+
+  assert {
+    condition     = alltrue([for s in values(output.deployment_circuit_breakers) : s.enable && s.rollback])
+    error_message = "every ECS service needs the deployment circuit breaker with rollback"
+  }
+
+  assert {
+    condition     = output.base_url == "https://${var.domain_name}"
+    error_message = "BASE_URL must be the environment's domain"
+  }
+
+
+  assert {
+    condition     = output.database_protection.multi_az == true
+    error_message = "the prod database must be Multi-AZ"
+  }
+
+  assert {
+    condition     = output.database_protection.deletion_protection == true
+    error_message = "the prod database must have deletion protection"
+  }
+
+  assert {
+    condition     = var.audit.evidence_data_events
+    error_message = "prod records the evidence bucket's data events (CloudTrail)"
+  }
+}

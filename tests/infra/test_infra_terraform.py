@@ -1,0 +1,115 @@
+"""Terraform checks Terraform: for every root, `init -backend=false`, `validate` and `terraform test`.
+
+The roots' tests (terraform/envs/<root>/tests/*.tftest.hcl) plan against `mock_provider "aws"`
+(`command = plan`), so a `for_each` over a value unknown until apply, a type error or a missing
+variable fails here, offline. Providers come only from the filesystem mirror named in
+terraform/terraformrc (TF_CLI_CONFIG_FILE); a plugin cache in the temp dir makes repeated inits
+cheap. The tree is copied to a temp dir first so init leaves nothing (.terraform/, lock files)
+in the working tree.
+
+Without the terraform CLI or the provider mirror the tests skip locally and fail under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+ROOTS = ("bootstrap", "dev", "staging", "prod", "preview-base", "preview")
+# Building blocks with tests of their own (assertions on resources the roots cannot address).
+MODULES_WITH_TESTS = ("alb", "evidence_bucket")
+# Every directory initialised and tested: envs/<root> and modules/<module>.
+DIRS = tuple(f"envs/{r}" for r in ROOTS) + tuple(f"modules/{m}" for m in MODULES_WITH_TESTS)
+PROVIDER_MIRROR = Path(os.environ.get("TF_PROVIDER_MIRROR", "/opt/tf-plugins"))
+AWS_PROVIDER = PROVIDER_MIRROR / "registry.terraform.io" / "hashicorp" / "aws"
+TIMEOUT = 300
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (required when CI=true)")
+    pytest.skip(reason)
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+
+
+def _describe(result: subprocess.CompletedProcess[str]) -> str:
+    return f"$ {' '.join(result.args)}  (rc={result.returncode})\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}"
+
+
+@pytest.fixture(scope="session")
+def terraform_env(terraform_root: Path) -> dict[str, str]:
+    binary = shutil.which("terraform")
+    if binary is None:
+        _missing("terraform CLI not found on PATH")
+    if not AWS_PROVIDER.is_dir() or not any(AWS_PROVIDER.iterdir()):
+        _missing(f"hashicorp/aws provider mirror not found at {AWS_PROVIDER}")
+    cache = Path(tempfile.gettempdir()) / "incident-tracker-tf-plugin-cache"
+    cache.mkdir(exist_ok=True)
+    return dict(
+        os.environ,
+        TF_CLI_CONFIG_FILE=str(terraform_root / "terraformrc"),
+        TF_PLUGIN_CACHE_DIR=str(cache),
+        TF_IN_AUTOMATION="1",
+        TF_INPUT="0",
+        CHECKPOINT_DISABLE="1",
+    )
+
+
+@pytest.fixture(scope="session")
+def checked(terraform_root: Path, terraform_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
+    """{dir: {"init": result, "validate": result, "test": result}} for every dir of DIRS.
+
+    Runs on a copy of terraform/, two directories at a time (each `terraform test` starts the
+    provider for its schema; the machine is shared), so the whole set costs one pass.
+    """
+    copy = tmp_path_factory.mktemp("tf") / "terraform"
+    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
+    shutil.copytree(terraform_root, copy, ignore=ignore)
+
+    def check(where: str) -> tuple[str, dict[str, subprocess.CompletedProcess[str]]]:
+        path = copy / where
+        results = {"init": _run(["terraform", "init", "-backend=false", "-no-color"], path, terraform_env)}
+        if results["init"].returncode == 0:
+            results["validate"] = _run(["terraform", "validate", "-no-color"], path, terraform_env)
+            results["test"] = _run(["terraform", "test", "-no-color"], path, terraform_env)
+        return where, results
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(check, DIRS))
+
+
+def test_every_root_is_tested(terraform_root: Path) -> None:
+    roots = {p.name for p in (terraform_root / "envs").iterdir() if p.is_dir()}
+    assert roots == set(ROOTS), f"roots on disk {sorted(roots)} != roots tested {sorted(ROOTS)}"
+    for root in ROOTS:
+        tests = list((terraform_root / "envs" / root / "tests").glob("*.tftest.hcl"))
+        assert tests, f"envs/{root} has no tests/*.tftest.hcl"
+        text = "\n".join(t.read_text(encoding="utf-8") for t in tests)
+        assert 'mock_provider "aws"' in text and "command = plan" in text, (
+            f'envs/{root}: tests must plan (command = plan) against mock_provider "aws"'
+        )
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_root_inits_and_validates(checked, root: str) -> None:
+    results = checked[f"envs/{root}"]
+    assert results["init"].returncode == 0, _describe(results["init"])
+    assert results["validate"].returncode == 0, _describe(results["validate"])
+
+
+@pytest.mark.parametrize("where", DIRS)
+def test_mock_plans_pass_their_assertions(checked, where: str) -> None:
+    results = checked[where]
+    assert results["init"].returncode == 0, _describe(results["init"])
+    result = results["test"]
+    assert result.returncode == 0, _describe(result)
+    assert " 0 failed" in result.stdout and "Success!" in result.stdout, _describe(result)
