@@ -64,6 +64,7 @@ EXTERNAL_ENVIRONMENT_VARIABLES = (
 
 _CLAMD_TCP = re.compile(r"^tcp://(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
 _KEY_PREFIX = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._\-]*/)*$")
+_REDIS_KEY_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*:$")
 
 
 class SettingsError(RuntimeError):
@@ -120,6 +121,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default="", repr=False)
     # Login rate limits (shared by all web tasks), and the task queue unless CELERY_BROKER_URL.
     redis_url: str = Field(default="", repr=False)
+    # Previews share one Redis: every key (queue, rate limits) starts with "pr-<n>:".
+    redis_key_prefix: str = ""
     data_dir: str = str(DEFAULT_DATA_DIR)
     log_format: Literal["", "json", "text"] = ""  # empty = json in production, text elsewhere
     log_level: str = "INFO"
@@ -225,6 +228,10 @@ class Settings(BaseSettings):
             raise SettingsError("S3_BUCKET is required when STORAGE_BACKEND=s3")
         if self.s3_key_prefix and not _KEY_PREFIX.match(self.s3_key_prefix):
             raise SettingsError(f"S3_KEY_PREFIX must look like 'pr-42/' (ends with '/'), got {self.s3_key_prefix!r}")
+        if self.redis_key_prefix and not _REDIS_KEY_PREFIX.match(self.redis_key_prefix):
+            raise SettingsError(
+                f"REDIS_KEY_PREFIX must look like 'pr-42:' (ends with ':'), got {self.redis_key_prefix!r}"
+            )
         if self.scanning_enabled:
             if not self.clamd_address:
                 raise SettingsError("CLAMD_ADDRESS is required when SCANNING_ENABLED=true")

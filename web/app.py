@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         REMEMBER_COOKIE_SECURE=settings.is_production,
         WTF_CSRF_TIME_LIMIT=None,  # tied to the session instead: a long-open form still submits
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
+        RATELIMIT_KEY_PREFIX=settings.redis_key_prefix,
         RATELIMIT_STRATEGY="moving-window",
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )

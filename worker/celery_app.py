@@ -47,6 +47,9 @@ def make_celery(settings: Settings) -> Celery:
         # A connection left half-open by a failover errors out instead of blocking forever.
         "socket_timeout": max(10.0, settings.broker_publish_timeout_seconds),
     }
+    if settings.redis_key_prefix:
+        # Previews share one Redis: their queues must not mix (kombu prefixes every key).
+        transport_options["global_keyprefix"] = settings.redis_key_prefix
     if broker_url.startswith("filesystem://"):
         # The embedded default: a broker that needs no server, kept in DATA_DIR/broker.
         folders = {name: settings.broker_data_dir / name for name in ("queue", "processed", "control")}

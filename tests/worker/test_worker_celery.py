@@ -22,7 +22,7 @@ import redis
 from kombu.exceptions import OperationalError
 from servers import REPO_ROOT, CeleryWorker, free_port, redis_url_or_skip
 
-from shared.config import Settings
+from shared.config import Settings, SettingsError
 from worker.celery_app import app as module_app
 from worker.celery_app import make_celery
 from worker.tasks.system import PING
@@ -246,3 +246,26 @@ def _wait_for(condition, what: str, timeout: float = 30) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_preview_s_redis_key_prefix_keeps_its_queue_apart(redis_url, queue):
+    """Previews share one Redis (REDIS_KEY_PREFIX=pr-<n>:): a task sent by pr-7 lands under
+    pr-7:'s keys, where a pr-8 worker never looks."""
+    settings = Settings(app_env="test", celery_broker_url=redis_url, redis_key_prefix="pr-7:")
+    app = make_celery(settings)
+    try:
+        app.send_task(PING, queue=queue)
+    finally:
+        app.close()
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert client.llen(f"pr-7:{queue}") == 1
+        assert client.llen(queue) == 0
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("prefix", ["pr-7", "pr 7:", ":", "pr-7:/x:"])
+def test_a_malformed_redis_key_prefix_is_refused(prefix):
+    with pytest.raises(SettingsError, match="REDIS_KEY_PREFIX"):
+        Settings(app_env="test", redis_key_prefix=prefix).validated()
