@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+
+# The sample files (EICAR, bombs, polyglots) live with the worker tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "worker"))
+
 from factories import build_incident
 from servers import clamd_server, s3_endpoint_fixture  # noqa: F401 - provides the s3_endpoint fixture
 from sqlalchemy.orm import Session
