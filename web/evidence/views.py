@@ -100,20 +100,22 @@ def upload(key: str):
     if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
         return _refuse(session, incident, 413, _too_large(limit))
     request.max_content_length = None  # the per-file limit below applies instead of the app's 2 MiB
-    # CSRF as CSRFProtect would check it (it is off in some tests), without parsing the body.
-    header_token = request.headers.get("X-CSRFToken") or (None if current_app.config["WTF_CSRF_ENABLED"] else "off")
-    if header_token and header_token != "off":
-        _check_csrf(header_token)
+    # CSRF as CSRFProtect would check it (off in some tests), from the X-CSRFToken header or
+    # the form's first field, without parsing the body first.
+    token_checked = not current_app.config["WTF_CSRF_ENABLED"]
+    if not token_checked and request.headers.get("X-CSRFToken"):
+        _check_csrf(request.headers["X-CSRFToken"])
+        token_checked = True
     reader = MultipartReader(request.stream, request.mimetype_params["boundary"].encode("latin-1"))
     attached = 0
     for part in reader.parts():
         if part[0] == "field":
-            if part[1] == "csrf_token" and not header_token:
+            if part[1] == "csrf_token" and not token_checked:
                 _check_csrf(part[2])
-                header_token = part[2]
+                token_checked = True
             continue
         file_part = part[1]
-        if not header_token:
+        if not token_checked:
             abort(400, description="The form is missing its security token. Reload the page and try again.")
         if not file_part.filename:
             continue
