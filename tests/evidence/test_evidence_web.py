@@ -106,6 +106,10 @@ def test_a_clean_local_file_is_streamed_with_safe_headers(make_app, users, make_
         "attachment; filename=\"Bericht uber Ausfall.txt\"; filename*=UTF-8''Bericht%20%C3%BCber%20Ausfall.txt"
     )
     assert answer.mimetype == "text/plain"
+    timeline = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    for words in ("attached", "checked", "downloaded"):
+        assert re.search(rf"{words} <span class=\"evidence-name\">Bericht über Ausfall.txt</span>", timeline), words
+    assert timeline.count(f"<code>{item.sha256}</code>") == 3  # chain of custody on each event
 
 
 def test_a_member_sees_no_hold_or_retry_controls(make_app, users, make_incident, db):
