@@ -135,3 +135,14 @@ def test_readyz_checks_the_broker_and_the_storage(make_app):
     down = make_app(celery_broker_url="redis://127.0.0.1:1/0", broker_publish_timeout_seconds=0.5)
     answer = down.test_client().get("/readyz")
     assert answer.status_code == 503 and answer.json["broker"] != "ok"
+
+
+def test_uploads_have_their_own_limit_above_the_apps_request_limit(make_app, users, make_incident, db, tmp_path):
+    incident = make_incident()
+    client = client_as(make_app(upload_max_bytes=4 * 1024 * 1024), users["member"])
+    data = b"log line\n" * 400_000  # 3.6 MB: over the 2 MiB every other request may send
+    assert post_file(client, incident, "big.log", data).status_code == 302
+    item = db.query(Evidence).one()
+    assert item.size == len(data)
+    assert (tmp_path / "evidence" / item.storage_key).stat().st_size == len(data)
+    assert not list((tmp_path / "evidence" / ".partial").iterdir())  # nothing half-written left

@@ -56,7 +56,9 @@ class MultipartReader:
 
     def __init__(self, stream: BinaryIO, boundary: bytes) -> None:
         self._stream = stream
-        self._decoder = MultipartDecoder(boundary, max_form_memory_size=MAX_FIELD_BYTES, max_parts=MAX_PARTS)
+        # The decoder's bound is on its own buffer, which holds at most about one read (file
+        # data leaves it as Data events as soon as it is parsed); fields are bounded below.
+        self._decoder = MultipartDecoder(boundary, max_form_memory_size=4 * READ_BYTES, max_parts=MAX_PARTS)
         self._ended = False
 
     def _next_event(self):

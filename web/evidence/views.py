@@ -99,7 +99,9 @@ def upload(key: str):
     limit = settings.upload_max_bytes
     if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
         return _refuse(session, incident, 413, _too_large(limit))
-    request.max_content_length = None  # the per-file limit below applies instead of the app's 2 MiB
+    # This request's own limit instead of the app's 2 MiB (None would fall back to the app's).
+    # Each file is also stopped at `limit` while it streams, leaving nothing behind.
+    request.max_content_length = limit + MULTIPART_SLACK
     # CSRF as CSRFProtect would check it (off in some tests), from the X-CSRFToken header or
     # the form's first field, without parsing the body first.
     token_checked = not current_app.config["WTF_CSRF_ENABLED"]
