@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from shared.accounts.models import User
 from shared.audit import service as audit
 from shared.db import utcnow
-from shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from shared.errors import Conflict, NotFound, PermissionDenied
 from shared.evidence import events
 from shared.evidence.models import DOWNLOADABLE, REFUSED, Evidence, EvidenceState
 from shared.evidence.names import extension_of, safe_display_name
@@ -259,8 +259,3 @@ def retag_targets(*, session: Session, incident_id: int) -> tuple[list[str], boo
     items = list_for_incident(session=session, incident_id=incident_id)
     keys = [key for item in items for key in (item.storage_key, item.thumbnail_key) if key]
     return keys, incident.status == "closed", any(item.legal_hold for item in items)
-
-
-def validate_file_name(file_name: str) -> None:
-    if not (file_name or "").strip():
-        raise ValidationFailed({"file": "Choose a file to attach."})
