@@ -146,3 +146,28 @@ def test_uploads_have_their_own_limit_above_the_apps_request_limit(make_app, use
     assert item.size == len(data)
     assert (tmp_path / "evidence" / item.storage_key).stat().st_size == len(data)
     assert not list((tmp_path / "evidence" / ".partial").iterdir())  # nothing half-written left
+
+
+def test_web_memory_does_not_grow_with_the_file_size(make_app, users, make_incident, db, tmp_path):
+    import tracemalloc
+
+    incident = make_incident()
+    client = client_as(make_app(upload_max_bytes=64 * 1024 * 1024), users["member"])
+    source = tmp_path / "big.csv"
+    with source.open("wb") as out:
+        for _ in range(40):
+            out.write(b"0123456789abcdef," * 61681 + b"\n")  # ~1 MiB a line, 40 MiB in all
+    tracemalloc.start()
+    try:
+        with source.open("rb") as handle:
+            answer = client.post(
+                f"/incidents/{incident.key}/evidence",
+                data={"file": (handle, "big.csv", "text/csv")},
+                content_type="multipart/form-data",
+            )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert answer.status_code == 302
+    assert db.query(Evidence).one().size == source.stat().st_size
+    assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a {source.stat().st_size / 2**20:.0f} MiB upload"
