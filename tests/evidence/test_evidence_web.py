@@ -171,3 +171,21 @@ def test_web_memory_does_not_grow_with_the_file_size(make_app, users, make_incid
     assert answer.status_code == 302
     assert db.query(Evidence).one().size == source.stat().st_size
     assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a {source.stat().st_size / 2**20:.0f} MiB upload"
+
+
+def test_an_upload_is_accepted_quickly_when_the_broker_is_down(make_app, users, make_incident, db):
+    import time
+
+    from shared.outbox.models import OutboxMessage
+
+    incident = make_incident()
+    app = make_app(celery_broker_url="redis://127.0.0.1:1/0", broker_publish_timeout_seconds=0.5)
+    client = client_as(app, users["member"])
+    started = time.monotonic()
+    assert post_file(client, incident, "a.txt", b"hello").status_code == 302
+    assert time.monotonic() - started < 5
+    item = db.query(Evidence).one()
+    assert item.state == "pending"
+    # The message stays in the outbox, unpublished, for the relay's sweep to send later.
+    message = db.query(OutboxMessage).filter_by(topic="evidence.uploaded").one()
+    assert message.payload["evidence_id"] == item.id and message.published_at is None
