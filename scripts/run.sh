@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: migrate the embedded SQLite database, seed the demo once, serve on :8000.
+# `make run`: migrate the embedded SQLite database, seed the demo once, then run the worker,
+# the beat and the web server on :8000 (broker: a folder under DATA_DIR). Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,22 +15,54 @@ if [ -z "${SECRET_KEY:-}" ]; then
   export SECRET_KEY
 fi
 export DEMO_PASSWORD="${DEMO_PASSWORD:-incident-demo-2026}"
+# Scanning needs a clamd: on when CLAMD_ADDRESS is given, otherwise off and shown as "not scanned".
+if [ -n "${CLAMD_ADDRESS:-}" ]; then
+  export SCANNING_ENABLED="${SCANNING_ENABLED:-true}"
+else
+  export SCANNING_ENABLED="${SCANNING_ENABLED:-false}"
+fi
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 
 .venv/bin/flask --app web db upgrade
 .venv/bin/flask --app web demo seed
 
+mkdir -p "$DATA_DIR/run"
+PIDS=()
+stop_all() {
+  trap - INT TERM EXIT
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap stop_all INT TERM EXIT
+
+# Each background program writes its own PID (exec keeps it), so Ctrl-C stops exactly these.
+start() {
+  local name="$1"
+  shift
+  sh -c 'echo $$ > "$0"; exec "$@"' "$DATA_DIR/run/$name.pid" "$@" &
+  PIDS+=("$!")
+}
+start worker .venv/bin/celery --app worker.celery_app worker --loglevel INFO --concurrency 2 --hostname "worker@%h"
+start beat .venv/bin/celery --app worker.celery_app beat --loglevel INFO --schedule "$DATA_DIR/run/celerybeat-schedule"
+
+scanning="off: files are shown as \"not scanned\" (set CLAMD_ADDRESS=tcp://HOST:PORT to scan)"
+[ "$SCANNING_ENABLED" = "true" ] && scanning="on, clamd at $CLAMD_ADDRESS"
 cat <<MSG
 
   Incident Tracker is starting on http://$HOST:$PORT
   Sign in as admin@example.com, lead@example.com or member@example.com
   Demo password: $DEMO_PASSWORD   (set DEMO_PASSWORD before the first run to choose another)
   Data: $DATA_DIR   (delete it to start over)   Stop: Ctrl-C
+  Worker and beat: running beside the web server; virus scanning $scanning
 
 MSG
 
 if [ "${DEV:-0}" = "1" ]; then
-  exec .venv/bin/flask --app web run --debug --host "$HOST" --port "$PORT"
+  .venv/bin/flask --app web run --debug --host "$HOST" --port "$PORT" &
+else
+  .venv/bin/gunicorn --config web/gunicorn_conf.py --bind "$HOST:$PORT" --workers 2 web.wsgi:app &
 fi
-exec .venv/bin/gunicorn --config web/gunicorn_conf.py --bind "$HOST:$PORT" --workers 2 web.wsgi:app
+PIDS+=("$!")
+# Whichever stops first (Ctrl-C, or a program that died) stops the others.
+wait -n "${PIDS[@]}" || true

@@ -22,15 +22,20 @@ class Action(enum.StrEnum):
     REOPEN_CLOSED = "reopen_closed"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
+    ATTACH_EVIDENCE = "attach_evidence"  # upload files to an incident
+    LEGAL_HOLD = "legal_hold"  # put an incident's evidence on legal hold, or lift it
+    RETRY_EVIDENCE = "retry_evidence"  # run the checks again on a file that ended in `error`
 
 
-EVERYONE = {Action.VIEW, Action.CREATE, Action.COMMENT, Action.WATCH}
+EVERYONE = {Action.VIEW, Action.CREATE, Action.COMMENT, Action.WATCH, Action.ATTACH_EVIDENCE}
 LEAD_ONLY = {
     Action.ASSIGN,
     Action.PRIORITISE,
     Action.CLOSE,
     Action.REOPEN_CLOSED,
     Action.VIEW_AUDIT,
+    Action.LEGAL_HOLD,
+    Action.RETRY_EVIDENCE,
 }
 ROLE_ACTIONS = {
     "member": EVERYONE,

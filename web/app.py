@@ -66,12 +66,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.admin.views import bp as admin_bp
     from web.auth.views import bp as auth_bp
     from web.cli import register_cli
+    from web.evidence import dispatch as evidence_dispatch
+    from web.evidence.views import bp as evidence_bp
     from web.filters import register_filters
     from web.incidents.views import bp as incidents_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(incidents_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(evidence_bp)
+    evidence_dispatch.init_app(app)
     register_filters(app)
     register_cli(app)
     _register_health(app)
@@ -88,12 +92,24 @@ def _register_health(app: Flask) -> None:
 
     @app.get("/readyz")
     def readyz():
-        """Dependencies reachable (readiness): the database."""
+        """Dependencies reachable (readiness): the database, the broker, the evidence storage."""
+        from web.evidence import dispatch
+        from web.evidence.views import storage
+
+        checks = {}
         try:
             db.get_session().execute(text("SELECT 1"))
+            checks["database"] = "ok"
         except Exception as error:  # noqa: BLE001 - any failure means "not ready"
-            return jsonify(status="unavailable", database=type(error).__name__), 503
-        return jsonify(status="ok", database="ok")
+            checks["database"] = type(error).__name__
+        for name, probe in (("broker", dispatch.check_broker), ("storage", lambda: storage().check())):
+            try:
+                probe()
+                checks[name] = "ok"
+            except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+                checks[name] = type(error).__name__
+        ready = all(value == "ok" for value in checks.values())
+        return jsonify(status="ok" if ready else "unavailable", **checks), 200 if ready else 503
 
     csrf.exempt(healthz)
     csrf.exempt(readyz)

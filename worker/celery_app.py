@@ -23,7 +23,7 @@ from shared.config import Settings, SettingsError
 from shared.metrics import DEFAULT_QUEUE
 from worker.metrics import QueueMetricsPublisher, emf_record, emit
 
-TASK_MODULES = ("worker.tasks.system",)
+TASK_MODULES = ("worker.tasks.system", "worker.tasks.evidence")
 # Exponential backoff between retries is capped here: a countdown is held by Redis like any
 # unacknowledged message, so it must stay well below the visibility timeout.
 RETRY_BACKOFF_MAX_SECONDS = 600

@@ -31,6 +31,9 @@ EXPECTED = {
     Action.REOPEN_CLOSED: LEADS_AND_ADMINS,
     Action.VIEW_AUDIT: LEADS_AND_ADMINS,
     Action.MANAGE_USERS: {("admin", relation) for relation in RELATIONS},
+    Action.ATTACH_EVIDENCE: EVERYONE,
+    Action.LEGAL_HOLD: LEADS_AND_ADMINS,
+    Action.RETRY_EVIDENCE: LEADS_AND_ADMINS,
 }
 
 

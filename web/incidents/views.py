@@ -17,6 +17,7 @@ from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.permissions import Action
 from web.auth.current import require
 from web.db import get_session
+from web.evidence.views import list_context
 from web.incidents.forms import EditIncidentForm, IncidentForm
 
 bp = Blueprint("incidents", __name__)
@@ -182,7 +183,7 @@ def create():
 
 def _detail_context(session, incident, **extra):
     everyone = accounts.list_users(session=session)
-    return dict(
+    return list_context(session, incident) | dict(
         incident=incident,
         transitions=incidents.allowed_transitions(actor=current_user.user, incident=incident),
         Requirement=Requirement,

@@ -1,0 +1,191 @@
+"""The evidence pages on the embedded default (local disk, folder broker), no worker running:
+the verdict is recorded through the service, as the worker would."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+
+from shared.accounts import service as accounts
+from shared.accounts.models import User
+from shared.config import Settings
+from shared.evidence import service as evidence_service
+from shared.evidence.models import Evidence, EvidenceState
+from shared.evidence.service import Verdict
+from shared.evidence.storage import LocalStorage, rekey
+from web.app import create_app
+
+
+@pytest.fixture
+def make_app(database_url, users, tmp_path):
+    built = []
+
+    def make(*, csrf: bool = False, **overrides):
+        settings = Settings(
+            app_env="test", database_url=database_url, secret_key="x" * 40, data_dir=str(tmp_path), **overrides
+        )
+        app = create_app(settings)
+        app.config.update(TESTING=True, WTF_CSRF_ENABLED=csrf)
+        built.append(app)
+        return app
+
+    yield make
+    for app in built:
+        app.extensions["db_engine"].dispose()
+
+
+def client_as(app, user):
+    client = app.test_client()
+    with app.extensions["db_session_factory"]() as session:
+        token = accounts.start_session(session=session, user=session.get(User, user.id), lifetime=timedelta(hours=1))
+        session.commit()
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = token
+        cookie["_fresh"] = True
+    return client
+
+
+def post_file(client, incident, name, data, **extra):
+    fields = {**extra, "file": (io.BytesIO(data), name, "text/plain")}
+    return client.post(f"/incidents/{incident.key}/evidence", data=fields, content_type="multipart/form-data")
+
+
+def test_the_incident_page_offers_attach_evidence(make_app, users, make_incident):
+    incident = make_incident()
+    page = client_as(make_app(), users["member"]).get(f"/incidents/{incident.key}").get_data(as_text=True)
+    assert re.search(r'<label for="evidence-files">Attach evidence</label>', page)
+    assert 'type="file" id="evidence-files" name="file" multiple' in page
+    assert "evidence.js" in page and "<script>" not in page  # no inline script (CSP)
+
+
+def test_an_upload_without_its_csrf_token_is_refused(make_app, users, make_incident, db, tmp_path):
+    incident = make_incident()
+    app = make_app(csrf=True)
+    client = client_as(app, users["member"])
+    assert post_file(client, incident, "a.txt", b"hello").status_code == 400
+    page = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert post_file(client, incident, "a.txt", b"hello", csrf_token=token).status_code == 302
+    answer = client.post(
+        f"/incidents/{incident.key}/evidence",
+        data={"file": (io.BytesIO(b"hi"), "b.txt", "text/plain")},
+        content_type="multipart/form-data",
+        headers={"X-CSRFToken": token, "HX-Request": "true"},
+    )
+    assert answer.status_code == 201
+    assert db.query(Evidence).count() == 2
+    # Each upload left one task message in the folder broker, sent after its commit.
+    assert len(list((tmp_path / "broker" / "queue").iterdir())) == 2
+
+
+def test_a_clean_local_file_is_streamed_with_safe_headers(make_app, users, make_incident, db, tmp_path):
+    incident = make_incident()
+    app = make_app()
+    client = client_as(app, users["member"])
+    assert post_file(client, incident, "Bericht über Ausfall.txt", b"plain text\n").status_code == 302
+    item = db.query(Evidence).one()
+    assert item.state == "pending"
+    assert client.get(f"/incidents/{incident.key}/evidence/{item.id}/download").status_code == 409
+    storage = LocalStorage(tmp_path / "evidence")
+    assert storage.get_tags(item.storage_key) == {}  # the web app writes no tags
+    final = rekey(item.storage_key, "evidence/")
+    storage.move(item.storage_key, final)
+    verdict = Verdict(EvidenceState.NOT_SCANNED, detected_type="text/plain", storage_key=final)
+    evidence_service.record_verdict(session=db, evidence_id=item.id, verdict=verdict)
+    db.commit()
+    page = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    assert "not scanned" in page and item.sha256 in page and "Copy" in page
+    answer = client.get(f"/incidents/{incident.key}/evidence/{item.id}/download")
+    assert answer.status_code == 200 and answer.data == b"plain text\n"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Content-Security-Policy"] == "sandbox"
+    assert answer.headers["Content-Disposition"] == (
+        "attachment; filename=\"Bericht uber Ausfall.txt\"; filename*=UTF-8''Bericht%20%C3%BCber%20Ausfall.txt"
+    )
+    assert answer.mimetype == "text/plain"
+    timeline = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    for words in ("attached", "checked", "downloaded"):
+        assert re.search(rf"{words} <span class=\"evidence-name\">Bericht über Ausfall.txt</span>", timeline), words
+    assert timeline.count(f"<code>{item.sha256}</code>") == 3  # chain of custody on each event
+
+
+def test_a_member_sees_no_hold_or_retry_controls(make_app, users, make_incident, db):
+    incident = make_incident()
+    app = make_app()
+    member, lead = client_as(app, users["member"]), client_as(app, users["lead"])
+    post_file(member, incident, "a.txt", b"x")
+    item = db.query(Evidence).one()
+    evidence_service.record_verdict(session=db, evidence_id=item.id, verdict=Verdict(EvidenceState.ERROR, "clamd down"))
+    db.commit()
+    member_page = member.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    lead_page = lead.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    assert "legal hold" not in member_page and "Retry a.txt" not in member_page
+    assert "Put evidence on legal hold" in lead_page and "Retry a.txt" in lead_page
+    assert "Could not be checked: clamd down" in member_page
+    assert member.post(f"/incidents/{incident.key}/evidence/legal-hold", data={"on": "1"}).status_code == 403
+
+
+def test_readyz_checks_the_broker_and_the_storage(make_app):
+    answer = make_app().test_client().get("/readyz")
+    assert answer.status_code == 200
+    assert answer.json == {"status": "ok", "database": "ok", "broker": "ok", "storage": "ok"}
+    down = make_app(celery_broker_url="redis://127.0.0.1:1/0", broker_publish_timeout_seconds=0.5)
+    answer = down.test_client().get("/readyz")
+    assert answer.status_code == 503 and answer.json["broker"] != "ok"
+
+
+def test_uploads_have_their_own_limit_above_the_apps_request_limit(make_app, users, make_incident, db, tmp_path):
+    incident = make_incident()
+    client = client_as(make_app(upload_max_bytes=4 * 1024 * 1024), users["member"])
+    data = b"log line\n" * 400_000  # 3.6 MB: over the 2 MiB every other request may send
+    assert post_file(client, incident, "big.log", data).status_code == 302
+    item = db.query(Evidence).one()
+    assert item.size == len(data)
+    assert (tmp_path / "evidence" / item.storage_key).stat().st_size == len(data)
+    assert not list((tmp_path / "evidence" / ".partial").iterdir())  # nothing half-written left
+
+
+def test_web_memory_does_not_grow_with_the_file_size(make_app, users, make_incident, db, tmp_path):
+    import tracemalloc
+
+    incident = make_incident()
+    client = client_as(make_app(upload_max_bytes=64 * 1024 * 1024), users["member"])
+    source = tmp_path / "big.csv"
+    with source.open("wb") as out:
+        for _ in range(40):
+            out.write(b"0123456789abcdef," * 61681 + b"\n")  # ~1 MiB a line, 40 MiB in all
+    tracemalloc.start()
+    try:
+        with source.open("rb") as handle:
+            answer = client.post(
+                f"/incidents/{incident.key}/evidence",
+                data={"file": (handle, "big.csv", "text/csv")},
+                content_type="multipart/form-data",
+            )
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert answer.status_code == 302
+    assert db.query(Evidence).one().size == source.stat().st_size
+    assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a {source.stat().st_size / 2**20:.0f} MiB upload"
+
+
+def test_an_upload_is_accepted_quickly_when_the_broker_is_down(make_app, users, make_incident, db):
+    import time
+
+    from shared.outbox.models import OutboxMessage
+
+    incident = make_incident()
+    app = make_app(celery_broker_url="redis://127.0.0.1:1/0", broker_publish_timeout_seconds=0.5)
+    client = client_as(app, users["member"])
+    started = time.monotonic()
+    assert post_file(client, incident, "a.txt", b"hello").status_code == 302
+    assert time.monotonic() - started < 5
+    item = db.query(Evidence).one()
+    assert item.state == "pending"
+    # The message stays in the outbox, unpublished, for the relay's sweep to send later.
+    message = db.query(OutboxMessage).filter_by(topic="evidence.uploaded").one()
+    assert message.payload["evidence_id"] == item.id and message.published_at is None

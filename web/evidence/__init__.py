@@ -1,0 +1,1 @@
+"""Evidence pages: upload (streamed), the live list fragment, downloads, legal hold, retry."""

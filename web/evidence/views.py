@@ -1,0 +1,248 @@
+"""Evidence on the incident page: upload (streamed to storage), the list fragment the page
+polls while files are being checked, downloads, thumbnails, legal hold and retry.
+
+The web app never reads an uploaded file's contents: it streams the bytes to an `incoming/`
+key (hashing and counting on the way), records the row, and the worker does the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError, validate_csrf
+from wtforms import ValidationError
+
+from shared.evidence import service as evidence_service
+from shared.evidence import tags
+from shared.evidence.models import EvidenceState
+from shared.evidence.names import content_disposition
+from shared.evidence.storage import StorageError, TooLarge, make_storage, new_key
+from shared.incidents import service as incidents
+from web.db import get_session
+from web.evidence.multipart import MultipartReader
+from web.extensions import csrf
+from web.input_guard import streams_body
+
+log = logging.getLogger(__name__)
+bp = Blueprint("evidence", __name__)
+
+# Room for the multipart framing around one file of UPLOAD_MAX_BYTES (boundaries, headers,
+# the CSRF field): a Content-Length beyond limit + this is refused before a byte is read.
+MULTIPART_SLACK = 64 * 1024
+# How often the page asks for the list while a file is pending (see _list.html for why polling).
+POLL_SECONDS = 2
+
+
+def storage():
+    if "evidence_storage" not in current_app.extensions:
+        current_app.extensions["evidence_storage"] = make_storage(current_app.config["SETTINGS"])
+    return current_app.extensions["evidence_storage"]
+
+
+def _human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"
+
+
+def list_context(session, incident) -> dict:
+    items = evidence_service.list_for_incident(session=session, incident_id=incident.id)
+    return dict(
+        incident=incident,
+        evidence=items,
+        any_pending=any(item.state == EvidenceState.PENDING for item in items),
+        on_hold=any(item.legal_hold for item in items),
+        poll_seconds=POLL_SECONDS,
+        human_size=_human_size,
+        upload_max=_human_size(current_app.config["SETTINGS"].upload_max_bytes),
+    )
+
+
+def _wants_fragment() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _list_response(session, incident, status: int = 200, *, message: str | None = None):
+    return render_template("evidence/_list.html", message=message, **list_context(session, incident)), status
+
+
+def _too_large(limit: int) -> str:
+    return f"That file is larger than the upload limit of {_human_size(limit)}. Nothing was stored."
+
+
+@bp.post("/incidents/<key>/evidence")
+@csrf.exempt  # checked below from the header or the first form field: CSRFProtect would parse the body
+@streams_body
+@login_required
+def upload(key: str):
+    settings = current_app.config["SETTINGS"]
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    evidence_service.check_can_attach(session=session, incident_id=incident.id, actor=current_user.user)
+    if request.mimetype != "multipart/form-data" or not request.mimetype_params.get("boundary"):
+        abort(400)
+    limit = settings.upload_max_bytes
+    if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
+        return _refuse(session, incident, 413, _too_large(limit))
+    # This request's own limit instead of the app's 2 MiB (None would fall back to the app's).
+    # Each file is also stopped at `limit` while it streams, leaving nothing behind.
+    request.max_content_length = limit + MULTIPART_SLACK
+    # CSRF as CSRFProtect would check it (off in some tests), from the X-CSRFToken header or
+    # the form's first field, without parsing the body first.
+    token_checked = not current_app.config["WTF_CSRF_ENABLED"]
+    if not token_checked and request.headers.get("X-CSRFToken"):
+        _check_csrf(request.headers["X-CSRFToken"])
+        token_checked = True
+    reader = MultipartReader(request.stream, request.mimetype_params["boundary"].encode("latin-1"))
+    attached = 0
+    for part in reader.parts():
+        if part[0] == "field":
+            if part[1] == "csrf_token" and not token_checked:
+                _check_csrf(part[2])
+                token_checked = True
+            continue
+        file_part = part[1]
+        if not token_checked:
+            abort(400, description="The form is missing its security token. Reload the page and try again.")
+        if not file_part.filename:
+            continue
+        object_key = new_key(tags.PREFIX_INCOMING)
+        try:
+            stored = storage().put(object_key, file_part.stream, max_bytes=limit)
+        except TooLarge:
+            return _refuse(session, incident, 413, _too_large(limit))
+        except StorageError as error:
+            log.error("evidence upload to storage failed: %s", error)
+            return _refuse(session, incident, 503, "The file store is not reachable. Try again in a minute.")
+        try:
+            evidence_service.attach(
+                session=session,
+                incident_id=incident.id,
+                actor=current_user.user,
+                stored=stored,
+                file_name=file_part.filename,
+                declared_type=file_part.content_type,
+            )
+            session.commit()  # dispatch.py sends the pipeline task right after this commit
+        except BaseException:
+            session.rollback()
+            storage().delete(object_key)  # no orphan object without its row
+            raise
+        attached += 1
+    if not attached:
+        return _refuse(session, incident, 400, "Choose a file to attach.")
+    if _wants_fragment():
+        return _list_response(session, incident, 201)
+    return redirect(url_for("incidents.detail", key=incident.key, _anchor="evidence-heading"))
+
+
+def _check_csrf(token: str) -> None:
+    try:
+        validate_csrf(token)
+    except ValidationError as error:
+        raise CSRFError(str(error)) from None
+
+
+def _refuse(session, incident, status: int, message: str):
+    if _wants_fragment():
+        return _list_response(session, incident, status, message=message)
+    return render_template("error.html", message=message, status=status), status
+
+
+@bp.get("/incidents/<key>/evidence")
+@login_required
+def evidence_list(key: str):
+    """The list fragment (htmx polls it while a file is pending); a full page without htmx."""
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    if not _wants_fragment():
+        return redirect(url_for("incidents.detail", key=incident.key, _anchor="evidence-heading"))
+    return _list_response(session, incident)
+
+
+@bp.get("/incidents/<key>/evidence/<int:evidence_id>/download")
+@login_required
+def download(key: str, evidence_id: int):
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    item = evidence_service.authorize_download(
+        session=session, evidence_id=evidence_id, actor=current_user.user, incident_id=incident.id
+    )
+    name, object_key = item.display_name, item.storage_key
+    content_type = item.detected_type or "application/octet-stream"
+    session.commit()  # the download is on the timeline before a byte leaves
+    store = storage()
+    if store.supports_presigned_urls:
+        ttl = current_app.config["SETTINGS"].presigned_url_ttl_seconds
+        url = store.presigned_get_url(object_key, filename=name, content_type=content_type, expires_in=ttl)
+        response = redirect(url, code=303)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    return _stream(store, object_key, content_type, name)
+
+
+def _stream(store, object_key: str, content_type: str, name: str) -> Response:
+    response = Response(stream_with_context(store.iter_chunks(object_key)), mimetype=content_type)
+    response.headers["Content-Disposition"] = content_disposition(name)
+    response.headers["Content-Length"] = str(store.size(object_key))
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Opened in a tab anyway, the file runs in a sandbox: no scripts, no same-origin access.
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/incidents/<key>/evidence/<int:evidence_id>/thumbnail")
+@login_required
+def thumbnail(key: str, evidence_id: int):
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    item = evidence_service.get_evidence(session=session, evidence_id=evidence_id, incident_id=incident.id)
+    if not item.downloadable or not item.thumbnail_key:
+        abort(404)
+    response = Response(storage().iter_chunks(item.thumbnail_key), mimetype="image/webp")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@bp.post("/incidents/<key>/evidence/legal-hold")
+@login_required
+def legal_hold(key: str):
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    evidence_service.set_legal_hold(
+        session=session, incident_id=incident.id, actor=current_user.user, on=request.form.get("on") == "1"
+    )
+    session.commit()
+    if _wants_fragment():
+        return _list_response(session, incident)
+    return redirect(url_for("incidents.detail", key=incident.key, _anchor="evidence-heading"))
+
+
+@bp.post("/incidents/<key>/evidence/<int:evidence_id>/retry")
+@login_required
+def retry(key: str, evidence_id: int):
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    evidence_service.retry(session=session, evidence_id=evidence_id, actor=current_user.user, incident_id=incident.id)
+    session.commit()
+    if _wants_fragment():
+        return _list_response(session, incident)
+    return redirect(url_for("incidents.detail", key=incident.key, _anchor="evidence-heading"))
