@@ -22,12 +22,10 @@ destroy() {
     previews=$(aws s3api list-objects-v2 --bucket "$STATE_BUCKET" --prefix preview/pr- --query 'Contents[].Key' --output text)
     [[ -z "$previews" || "$previews" == None ]] || fail "previews still exist ($previews): close their pull requests (or run the preview reaper) first"
   fi
-  local args text
-  text=$(image_var_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$PLACEHOLDER_TAG")
-  mapfile -t args <<<"$text"
+  set_image_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$PLACEHOLDER_TAG"
   tf init -input=false -no-color
   log "terraform destroy $TF_ROOT"
-  tf destroy -input=false -no-color -lock-timeout=5m -auto-approve "${args[@]}"
+  tf destroy -input=false -no-color -lock-timeout=5m -auto-approve "${IMAGE_ARGS[@]}"
 }
 
 backend() {
