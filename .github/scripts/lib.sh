@@ -41,6 +41,15 @@ set_image_args() {
 
 tf() { terraform -chdir="$TF_ROOT" "$@"; }
 
+# The state bucket named in a root's backend.tf: one per AWS account (terraform/README.md,
+# "Environments and accounts"), so the environment decides it, not a repository-wide variable.
+backend_bucket() {
+  local bucket
+  bucket=$(sed -nE 's/^[[:space:]]*bucket[[:space:]]*=[[:space:]]*"([^"]+)".*/\1/p' "$1/backend.tf")
+  [[ -n "$bucket" && "$bucket" != *$'\n'* ]] || fail "$1/backend.tf names no single state bucket"
+  printf '%s' "$bucket"
+}
+
 tf_output_raw() { tf output -raw "$1"; }
 
 # Run a one-off task of a migrate task definition (optionally with a command override, as a

@@ -5,13 +5,15 @@
 #   preview.sh down   PR_NUMBER: drop the database and the Redis keys pr-<n>:*, destroy, delete the
 #                     files, secret and state
 #   preview.sh reap   every preview whose pull request is no longer open goes down
-# Also needed: STATE_BUCKET, AWS_REGION; GITHUB_REPOSITORY and GH_TOKEN (reap).
+# Also needed: AWS_REGION; GITHUB_REPOSITORY and GH_TOKEN (reap). STATE_BUCKET defaults to the bucket
+# of the preview root's backend.tf (the dev account's).
 # Redis: every preview uses the base's shared REDIS_URL; Terraform sets REDIS_KEY_PREFIX=pr-<n>:.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 TF_ROOT=${TF_ROOT:-terraform/envs/preview}
 BASE_ROOT=${BASE_ROOT:-terraform/envs/preview-base}
+STATE_BUCKET=${STATE_BUCKET:-$(backend_bucket "$TF_ROOT")}
 # Destroy needs some pinned image value; nothing is pulled.
 PLACEHOLDER_TAG="sha-0000000000000000000000000000000000000000"
 
