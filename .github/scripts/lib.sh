@@ -80,21 +80,22 @@ run_migrate_task() {
   log "one-off task $task exited 0"
 }
 
-# Register a revision of the migrate task definition of the last apply with another image of its
-# app container (terraform/README.md, "Deploy an environment"): the schema migrates before
-# Terraform rolls the services, without `terraform apply -target`. The next apply registers its
-# own revision with the same content. Prints the new revision's ARN.
+# Register a revision of the migrate task definition of the last apply (its exact revision, not
+# the family's newest) with another image of its app container (terraform/README.md, "Deploy an
+# environment"): the schema migrates before Terraform rolls the services, without
+# `terraform apply -target`. The next apply registers its own revision with the same content.
+# Prints the new revision's ARN.
 register_migrate_revision() {
-  local image=$1 family current definition
-  family=$(tf_output_raw migrate_task_definition_family)
-  current=$(aws ecs describe-task-definition --task-definition "$family" --include TAGS --output json)
+  local image=$1 current definition
+  current=$(aws ecs describe-task-definition --task-definition "$(tf_output_raw migrate_task_definition_arn)" \
+    --include TAGS --output json)
   definition=$(jq -c --arg image "$image" '
     (.taskDefinition | (.containerDefinitions |= map(if .name == "app" then .image = $image else . end))
       | {family, taskRoleArn, executionRoleArn, networkMode, containerDefinitions, volumes,
          requiresCompatibilities, cpu, memory, runtimePlatform})
     + (if ((.tags // []) | length) > 0 then {tags} else {} end)' <<<"$current")
   [[ "$(jq '[.containerDefinitions[] | select(.name == "app")] | length' <<<"$definition")" == 1 ]] ||
-    fail "$family has no container named app"
+    fail "the migrate task definition has no container named app"
   aws ecs register-task-definition --cli-input-json "$definition" \
     --query taskDefinition.taskDefinitionArn --output text
 }
@@ -157,6 +158,8 @@ apply_with_migration() {
   if [[ -z "$state" ]]; then
     return
   fi
+  # Terraform does not know this revision: retire it (a stopped task keeps its definition).
+  aws ecs deregister-task-definition --task-definition "$revision" >/dev/null
   log "terraform plan and apply $*: the services roll to the new image"
   tf plan -input=false -no-color -lock-timeout=5m "$@" -out=tfplan
   tf apply -input=false -no-color -lock-timeout=5m tfplan

@@ -80,9 +80,12 @@ def test_migrates_before_the_services_roll_then_waits_and_smoke_tests(deploy):
     assert definition["containerDefinitions"][0]["command"] == ["flask", "--app", "web", "db", "upgrade"]
     assert definition["tags"] == [{"key": "Service", "value": "incident-tracker"}]
     assert {"status", "revision", "taskDefinitionArn", "registeredAt"}.isdisjoint(definition)
+    described = _index(calls, "aws ecs describe-task-definition --task-definition arn:aws:ecs:")
+    assert LAST_REVISION in calls[described]  # the last apply's revision, not the family's newest
     register = _index(calls, "aws ecs register-task-definition")
     migrate = _index(calls, "aws ecs run-task")
     assert NEW_REVISION in calls[migrate]
+    assert NEW_REVISION in calls[_index(calls, "aws ecs deregister-task-definition")]
     roll = _index(calls, SAVED_PLAN_APPLY)
     waits = [i for i, call in enumerate(calls) if "rolloutState" in call]
     smoke = _index(calls, "curl ")

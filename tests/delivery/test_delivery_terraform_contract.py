@@ -26,7 +26,7 @@ def _outputs_read(*scripts: str) -> set[str]:
 @pytest.mark.parametrize("root", ["dev", "staging", "prod"])
 def test_deploy_reads_only_outputs_of_the_environment_roots(root):
     used = _outputs_read("lib.sh", "deploy.sh")
-    assert {"cluster_name", "migrate_task_definition_family", "service_names", "base_url"} <= used
+    assert {"cluster_name", "migrate_task_definition_arn", "service_names", "base_url"} <= used
     assert used <= _declared(root, "output")
 
 
