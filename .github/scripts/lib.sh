@@ -27,39 +27,36 @@ check_image_tag() {
   [[ "$1" =~ ^sha-[0-9a-f]{40}$ ]] || fail "image tag must be sha-<full commit sha>, got '$1'"
 }
 
-# -var arguments for the image, whatever shape the root declares: web_image + worker_image,
-# image_tag, or one image (then the worker image, which runs every command: gunicorn, celery,
-# flask db upgrade, and has libmagic). Prints one argument per line.
-image_var_args() {
+# IMAGE_ARGS: the -var arguments of the images release.yml / preview.yml pushed,
+# <repository>-web:<tag> (web service, migrate task) and <repository>-worker:<tag> (worker, beat),
+# when the root declares them (preview-base runs no application and takes none).
+# shellcheck disable=SC2034 # IMAGE_ARGS is read by the scripts that source this file
+set_image_args() {
   local root=$1 repository=$2 tag=$3
+  IMAGE_ARGS=()
   if grep -qs 'variable "web_image"' "$root"/*.tf; then
-    printf '%s\n' "-var=web_image=${repository}-web:${tag}" "-var=worker_image=${repository}-worker:${tag}"
-  elif grep -qs 'variable "image_tag"' "$root"/*.tf; then
-    printf '%s\n' "-var=image_tag=${tag}"
-  elif grep -qs 'variable "image"' "$root"/*.tf; then
-    printf '%s\n' "-var=image=${repository}-worker:${tag}"
-  else
-    fail "$root declares no image variable (web_image/worker_image, image_tag or image)"
+    IMAGE_ARGS=("-var=web_image=${repository}-web:${tag}" "-var=worker_image=${repository}-worker:${tag}")
   fi
 }
 
 tf() { terraform -chdir="$TF_ROOT" "$@"; }
 
-tf_output_raw() { tf output -raw "$1"; }
-
-# Address of the migrate task definition in a saved plan (module paths change with refactors).
-migrate_address() {
-  tf show -json "$1" | jq -r '
-    [.resource_changes[]? | select(.type == "aws_ecs_task_definition" and .name == "migrate") | .address]
-    | first // empty'
+# The state bucket named in a root's backend.tf: one per AWS account (terraform/README.md,
+# "Environments and accounts"), so the environment decides it, not a repository-wide variable.
+backend_bucket() {
+  local bucket
+  bucket=$(sed -nE 's/^[[:space:]]*bucket[[:space:]]*=[[:space:]]*"([^"]+)".*/\1/p' "$1/backend.tf")
+  [[ -n "$bucket" && "$bucket" != *$'\n'* ]] || fail "$1/backend.tf names no single state bucket"
+  printf '%s' "$bucket"
 }
 
-# Run a one-off task from the migrate task definition (optionally with a command override, as a
+tf_output_raw() { tf output -raw "$1"; }
+
+# Run a one-off task of a migrate task definition (optionally with a command override, as a
 # JSON array) and fail unless its app container exits 0.
 run_migrate_task() {
-  local command_json=${1:-} cluster task_definition network overrides task exit_code reason
+  local task_definition=$1 command_json=${2:-} cluster network overrides task exit_code reason
   cluster=$(tf_output_raw cluster_name)
-  task_definition=$(tf_output_raw migrate_task_definition_arn)
   network=$(tf output -json migrate_network_configuration | jq -c '{awsvpcConfiguration: .}')
   overrides='{}'
   if [[ -n "$command_json" ]]; then
@@ -81,6 +78,26 @@ run_migrate_task() {
   reason=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].stoppedReason' --output text)
   [[ "$exit_code" == "0" ]] || fail "one-off task $task failed: exit code $exit_code ($reason); see its CloudWatch log stream 'migrate'"
   log "one-off task $task exited 0"
+}
+
+# Register a revision of the migrate task definition of the last apply (its exact revision, not
+# the family's newest) with another image of its app container (terraform/README.md, "Deploy an
+# environment"): the schema migrates before Terraform rolls the services, without
+# `terraform apply -target`. The next apply registers its own revision with the same content.
+# Prints the new revision's ARN.
+register_migrate_revision() {
+  local image=$1 current definition
+  current=$(aws ecs describe-task-definition --task-definition "$(tf_output_raw migrate_task_definition_arn)" \
+    --include TAGS --output json)
+  definition=$(jq -c --arg image "$image" '
+    (.taskDefinition | (.containerDefinitions |= map(if .name == "app" then .image = $image else . end))
+      | {family, taskRoleArn, executionRoleArn, networkMode, containerDefinitions, volumes,
+         requiresCompatibilities, cpu, memory, runtimePlatform})
+    + (if ((.tags // []) | length) > 0 then {tags} else {} end)' <<<"$current")
+  [[ "$(jq '[.containerDefinitions[] | select(.name == "app")] | length' <<<"$definition")" == 1 ]] ||
+    fail "the migrate task definition has no container named app"
+  aws ecs register-task-definition --cli-input-json "$definition" \
+    --query taskDefinition.taskDefinitionArn --output text
 }
 
 # Wait until each service's deployment of the task definition just applied (its image tagged
@@ -120,30 +137,30 @@ wait_for_rollouts() {
 }
 
 # Apply TF_ROOT with these -var arguments so that the schema is migrated before the services run
-# the new image: plan, register the migrate task definition alone (-target), run it (after the
-# optional PRE_MIGRATE_COMMAND, a JSON command array), then plan and apply the rest. A root with an
+# the new image MIGRATE_IMAGE: register a migrate revision with it, run it (after the optional
+# PRE_MIGRATE_COMMAND, a JSON command array), then plan and apply everything. A root with an
 # empty state (first deploy) is applied whole first: there is nothing to migrate against before.
 apply_with_migration() {
-  local address state
+  local state revision
+  require MIGRATE_IMAGE
   state=$(tf state list)
   if [[ -z "$state" ]]; then
     log "empty state: first apply creates everything, then migrate"
     tf plan -input=false -no-color -lock-timeout=5m "$@" -out=tfplan
     tf apply -input=false -no-color -lock-timeout=5m tfplan
-    [[ -z "${PRE_MIGRATE_COMMAND:-}" ]] || run_migrate_task "$PRE_MIGRATE_COMMAND"
-    run_migrate_task
+    revision=$(tf_output_raw migrate_task_definition_arn)
+  else
+    log "register a migrate task definition revision with $MIGRATE_IMAGE"
+    revision=$(register_migrate_revision "$MIGRATE_IMAGE")
+  fi
+  [[ -z "${PRE_MIGRATE_COMMAND:-}" ]] || run_migrate_task "$revision" "$PRE_MIGRATE_COMMAND"
+  run_migrate_task "$revision"
+  if [[ -z "$state" ]]; then
     return
   fi
-  log "terraform plan $*"
-  tf plan -input=false -no-color -lock-timeout=5m "$@" -out=tfplan
-  address=$(migrate_address tfplan)
-  if [[ -n "$address" ]]; then
-    log "register the migrate task definition with the new image ($address)"
-    tf apply -input=false -no-color -lock-timeout=5m -auto-approve "$@" "-target=$address"
-  fi
-  [[ -z "${PRE_MIGRATE_COMMAND:-}" ]] || run_migrate_task "$PRE_MIGRATE_COMMAND"
-  run_migrate_task
-  log "terraform apply: the services roll to the new image"
+  # Terraform does not know this revision: retire it (a stopped task keeps its definition).
+  aws ecs deregister-task-definition --task-definition "$revision" >/dev/null
+  log "terraform plan and apply $*: the services roll to the new image"
   tf plan -input=false -no-color -lock-timeout=5m "$@" -out=tfplan
   tf apply -input=false -no-color -lock-timeout=5m tfplan
 }

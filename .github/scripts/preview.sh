@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Per-pull-request previews on the shared preview base (terraform/README.md, "Previews").
-#   preview.sh up     PR_NUMBER, IMAGE_REPOSITORY, IMAGE_TAG: secrets, apply, database, migrate,
-#                     rollout, smoke test; writes url=<preview URL> to $GITHUB_OUTPUT
-#   preview.sh down   PR_NUMBER: drop the database, destroy, delete the files, secrets and state
+#   preview.sh up     PR_NUMBER, IMAGE_REPOSITORY, IMAGE_TAG: the DATABASE_URL secret, database,
+#                     migrate, apply, rollout, smoke test; writes url=<preview URL> to $GITHUB_OUTPUT
+#   preview.sh down   PR_NUMBER: drop the database and the Redis keys pr-<n>:*, destroy, delete the
+#                     files, secret and state
 #   preview.sh reap   every preview whose pull request is no longer open goes down
-# Also needed: STATE_BUCKET, AWS_REGION, GITHUB_REPOSITORY and GH_TOKEN (reap, up).
+# Also needed: AWS_REGION; GITHUB_REPOSITORY and GH_TOKEN (reap). STATE_BUCKET defaults to the bucket
+# of the preview root's backend.tf (the dev account's).
+# Redis: every preview uses the base's shared REDIS_URL; Terraform sets REDIS_KEY_PREFIX=pr-<n>:.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 TF_ROOT=${TF_ROOT:-terraform/envs/preview}
 BASE_ROOT=${BASE_ROOT:-terraform/envs/preview-base}
+STATE_BUCKET=${STATE_BUCKET:-$(backend_bucket "$TF_ROOT")}
 # Destroy needs some pinned image value; nothing is pulled.
 PLACEHOLDER_TAG="sha-0000000000000000000000000000000000000000"
 
@@ -23,6 +27,15 @@ DROP_DATABASE='import os, sqlalchemy as sa
 url = sa.engine.make_url(os.environ["DATABASE_URL"])
 with sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as c:
     c.exec_driver_sql(f"DROP DATABASE IF EXISTS \"{url.database}\" WITH (FORCE)")'
+# The shared preview Redis is private to the VPC too. Only a pr-<n>: prefix: an empty one would
+# match every preview's keys. UNLINK frees memory in the background.
+DELETE_REDIS_KEYS='import os, re, redis
+prefix = os.environ.get("REDIS_KEY_PREFIX", "")
+if not re.fullmatch(r"pr-[0-9]+:", prefix):
+    raise SystemExit(f"REDIS_KEY_PREFIX {prefix!r} is not pr-<n>: refusing to delete keys")
+client = redis.Redis.from_url(os.environ["REDIS_URL"])
+deleted = sum(client.unlink(key) for key in client.scan_iter(match=prefix + "*", count=1000))
+print(f"deleted {deleted} keys under {prefix}")'
 
 check_pr_number() {
   [[ "$1" =~ ^[1-9][0-9]{0,4}$ ]] || fail "PR_NUMBER must be a pull request number, got '$1'"
@@ -56,50 +69,32 @@ existing_secret_arn() {
 }
 
 secret_var_arg() {
-  printf -- '-var=pr_secret_arns={database_url="%s",redis_url="%s"}' "$1" "$2"
-}
-
-# Two open previews whose numbers differ by a multiple of 16 would share a Redis database.
-check_redis_index_free() {
-  local index=$((PR_NUMBER % 16)) open other
-  open=$(gh pr list --repo "$GITHUB_REPOSITORY" --state open --limit 500 --json number --jq '.[].number')
-  while read -r other; do
-    [[ -n "$other" && "$other" != "$PR_NUMBER" ]] || continue
-    if ((other % 16 == index)) && aws s3api head-object --bucket "$STATE_BUCKET" --key "preview/pr-${other}.tfstate" >/dev/null 2>&1; then
-      fail "PR #$other's preview already uses Redis database $index: close it (or wait) before previewing #$PR_NUMBER"
-    fi
-  done <<<"$open"
+  printf -- '-var=pr_secret_arns={database_url="%s"}' "$1"
 }
 
 up() {
-  require PR_NUMBER IMAGE_REPOSITORY IMAGE_TAG STATE_BUCKET AWS_REGION GITHUB_REPOSITORY
+  require PR_NUMBER IMAGE_REPOSITORY IMAGE_TAG STATE_BUCKET AWS_REGION
   check_pr_number "$PR_NUMBER"
   check_image_tag "$IMAGE_TAG"
-  check_redis_index_free
   init_roots
 
-  local user password host port redis_host token database_url redis_url db_arn redis_arn
+  local user password host port database_url db_arn
   user=$(aws secretsmanager get-secret-value --secret-id "$(base_output .shared_secret_arns.value.database_app_user)" \
     --query SecretString --output text | jq -r .username)
   password=$(aws secretsmanager get-secret-value --secret-id "$(base_output .shared_secret_arns.value.database_app_user)" \
     --query SecretString --output text | jq -r .password)
-  token=$(aws secretsmanager get-secret-value --secret-id "$(base_output .redis_auth_token_secret_arn.value)" \
-    --query SecretString --output text)
   echo "::add-mask::$password"
-  echo "::add-mask::$token"
   host=$(base_output .database_address.value)
   port=$(base_output .database_port.value)
-  redis_host=$(base_output .redis_primary_endpoint.value)
   database_url="postgresql+psycopg2://${user}:$(jq -rn --arg p "$password" '$p|@uri')@${host}:${port}/pr_${PR_NUMBER}?sslmode=require"
-  redis_url="rediss://:$(jq -rn --arg t "$token" '$t|@uri')@${redis_host}:6379/$((PR_NUMBER % 16))"
   db_arn=$(put_secret "$(secret_name "$PR_NUMBER" database-url)" "$database_url")
-  redis_arn=$(put_secret "$(secret_name "$PR_NUMBER" redis-url)" "$redis_url")
 
-  local args text
-  text=$(image_var_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$IMAGE_TAG")
-  mapfile -t args <<<"$text"
-  args+=("-var=pr_number=${PR_NUMBER}" "$(secret_var_arg "$db_arn" "$redis_arn")")
-  PRE_MIGRATE_COMMAND=$(jq -cn --arg code "$CREATE_DATABASE" '["python", "-c", $code]') apply_with_migration "${args[@]}"
+  set_image_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$IMAGE_TAG"
+  ((${#IMAGE_ARGS[@]} > 0)) || fail "$TF_ROOT declares no web_image/worker_image variables"
+  local args=("${IMAGE_ARGS[@]}" "-var=pr_number=${PR_NUMBER}" "$(secret_var_arg "$db_arn")")
+  MIGRATE_IMAGE="${IMAGE_REPOSITORY}-web:${IMAGE_TAG}" \
+    PRE_MIGRATE_COMMAND=$(jq -cn --arg code "$CREATE_DATABASE" '["python", "-c", $code]') \
+    apply_with_migration "${args[@]}"
   wait_for_rollouts
   local url
   url=$(tf_output_raw url)
@@ -112,26 +107,29 @@ down() {
   require PR_NUMBER IMAGE_REPOSITORY STATE_BUCKET AWS_REGION
   check_pr_number "$PR_NUMBER"
   init_roots
-  local db_arn redis_arn bucket args text state
+  local db_arn bucket migrate state
   db_arn=$(existing_secret_arn "$(secret_name "$PR_NUMBER" database-url)")
-  redis_arn=$(existing_secret_arn "$(secret_name "$PR_NUMBER" redis-url)")
   bucket=$(base_output .evidence_bucket_name.value)
 
   state=$(tf state list)
   if [[ -n "$state" ]]; then
-    run_migrate_task "$(jq -cn --arg code "$DROP_DATABASE" '["python", "-c", $code]')"
-    text=$(image_var_args "$TF_ROOT" "$IMAGE_REPOSITORY" "${IMAGE_TAG:-$PLACEHOLDER_TAG}")
-    mapfile -t args <<<"$text"
-    args+=("-var=pr_number=${PR_NUMBER}" "$(secret_var_arg "$db_arn" "$redis_arn")")
+    # Both one-off tasks run with the preview's own task definition: its DATABASE_URL, the
+    # shared REDIS_URL and its REDIS_KEY_PREFIX.
+    migrate=$(tf_output_raw migrate_task_definition_arn)
+    run_migrate_task "$migrate" "$(jq -cn --arg code "$DROP_DATABASE" '["python", "-c", $code]')"
+    run_migrate_task "$migrate" "$(jq -cn --arg code "$DELETE_REDIS_KEYS" '["python", "-c", $code]')"
+    set_image_args "$TF_ROOT" "$IMAGE_REPOSITORY" "${IMAGE_TAG:-$PLACEHOLDER_TAG}"
+    local args=("${IMAGE_ARGS[@]}" "-var=pr_number=${PR_NUMBER}" "$(secret_var_arg "$db_arn")")
     log "terraform destroy preview pr-$PR_NUMBER"
     tf destroy -input=false -no-color -lock-timeout=5m -auto-approve "${args[@]}"
   else
     log "no resources in preview/pr-$PR_NUMBER.tfstate: nothing to destroy"
   fi
 
-  log "delete s3://$bucket/pr-$PR_NUMBER/, the secrets and the state file"
+  log "delete s3://$bucket/pr-$PR_NUMBER/, the secret and the state file"
   aws s3 rm "s3://${bucket}/pr-${PR_NUMBER}/" --recursive --only-show-errors
   local name
+  # redis-url: the per-PR secret of previews made before REDIS_KEY_PREFIX (database <n> mod 16).
   for name in database-url redis-url; do
     aws secretsmanager delete-secret --secret-id "$(secret_name "$PR_NUMBER" "$name")" \
       --force-delete-without-recovery >/dev/null 2>&1 || true

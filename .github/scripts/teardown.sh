@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Tear down on purpose (teardown.yml runs this after the typed confirmations).
-#   teardown.sh destroy   TF_ROOT, IMAGE_REPOSITORY (+ STATE_BUCKET for preview-base): terraform
-#                         destroy of one environment root
-#   teardown.sh backend   STATE_BUCKET [LOCK_TABLE]: empty and delete the state bucket (every
-#                         version) and the lock table, refusing while any state still holds resources
+#   teardown.sh destroy   TF_ROOT, IMAGE_REPOSITORY: terraform destroy of one environment root
+#   teardown.sh backend   TF_ROOT [LOCK_TABLE]: empty and delete the state bucket of that root's
+#                         account (every version) and the lock table, refusing while any state in it
+#                         still holds resources
+# The state bucket is the one TF_ROOT's backend.tf names (STATE_BUCKET overrides it).
 # Deletion protection (prod/staging database, load balancers) must be switched off by a reviewed
 # apply first (terraform/README.md, "Destroy an environment"); destroy fails otherwise.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -17,21 +18,20 @@ destroy() {
   [[ -d "$TF_ROOT" ]] || fail "no Terraform root at $TF_ROOT"
   # Previews run on the preview base: destroying it under them would strand their state.
   if [[ "$(basename "$TF_ROOT")" == preview-base ]]; then
-    require STATE_BUCKET
     local previews
+    STATE_BUCKET=${STATE_BUCKET:-$(backend_bucket "$TF_ROOT")}
     previews=$(aws s3api list-objects-v2 --bucket "$STATE_BUCKET" --prefix preview/pr- --query 'Contents[].Key' --output text)
     [[ -z "$previews" || "$previews" == None ]] || fail "previews still exist ($previews): close their pull requests (or run the preview reaper) first"
   fi
-  local args text
-  text=$(image_var_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$PLACEHOLDER_TAG")
-  mapfile -t args <<<"$text"
+  set_image_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$PLACEHOLDER_TAG"
   tf init -input=false -no-color
   log "terraform destroy $TF_ROOT"
-  tf destroy -input=false -no-color -lock-timeout=5m -auto-approve "${args[@]}"
+  tf destroy -input=false -no-color -lock-timeout=5m -auto-approve "${IMAGE_ARGS[@]}"
 }
 
 backend() {
-  require STATE_BUCKET
+  [[ -n "${STATE_BUCKET:-}" ]] || require TF_ROOT
+  STATE_BUCKET=${STATE_BUCKET:-$(backend_bucket "$TF_ROOT")}
   local keys key content resources leftovers=()
   keys=$(aws s3api list-objects-v2 --bucket "$STATE_BUCKET" --query 'Contents[].Key' --output text)
   while read -r key; do

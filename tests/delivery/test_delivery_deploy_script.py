@@ -1,9 +1,11 @@
 """.github/scripts/deploy.sh against stand-ins for terraform, the AWS CLI and curl (fakes/):
-the order of a deploy, and that a failed migration, a failed rollout and a circuit-breaker
-rollback each fail it."""
+the order of a deploy (a migrate task definition revision with the new image, registered with the
+AWS CLI and run before Terraform rolls the services; never `apply -target`), and that a failed
+migration, a failed rollout and a circuit-breaker rollback each fail it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -13,6 +15,10 @@ from delivery_helpers import REPO_ROOT
 FAKES = REPO_ROOT / "tests" / "delivery" / "fakes"
 TAG = "sha-" + "a" * 40
 SAVED_PLAN_APPLY = "apply -input=false -no-color -lock-timeout=5m tfplan"
+WEB_IMAGE = f"docker.io/example/incident-tracker-web:{TAG}"
+WORKER_IMAGE = f"docker.io/example/incident-tracker-worker:{TAG}"
+LAST_REVISION = "task-definition/incident-tracker-staging-web-migrate:7"
+NEW_REVISION = "task-definition/incident-tracker-staging-web-migrate:8"
 
 
 @pytest.fixture
@@ -21,7 +27,9 @@ def deploy(tmp_path):
     fake.mkdir()
     root = tmp_path / "envs" / "staging"
     root.mkdir(parents=True)
-    (root / "variables.tf").write_text('variable "image" {\n  type = string\n}\n')
+    (root / "variables.tf").write_text(
+        'variable "web_image" {\n  type = string\n}\n\nvariable "worker_image" {\n  type = string\n}\n'
+    )
     (fake / "state").write_text("module.web.aws_ecs_service.this\n")
 
     def run(tag: str = TAG):
@@ -52,21 +60,36 @@ def _index(calls: list[str], fragment: str) -> int:
     return next(i for i, call in enumerate(calls) if fragment in call)
 
 
+def _registered(calls: list[str]) -> dict:
+    call = next(call for call in calls if call.startswith("aws ecs register-task-definition"))
+    return json.loads(call.split("--cli-input-json ", 1)[1].rsplit(" --query", 1)[0])
+
+
 def test_migrates_before_the_services_roll_then_waits_and_smoke_tests(deploy):
     deploy.fake.joinpath("rollout-svc-web").write_text("IN_PROGRESS\nIN_PROGRESS\nCOMPLETED\n")
     result, calls = deploy()
     assert result.returncode == 0, result.stderr
-    image = f"-var=image=docker.io/example/incident-tracker-worker:{TAG}"
-    plans = [call for call in calls if " plan " in call or "-target=" in call]
-    assert len(plans) == 3 and all(image in call for call in plans)
-    targeted = _index(calls, "-target=module.web.aws_ecs_task_definition.migrate[0]")
+    assert not any("-target" in call for call in calls)
+    plans = [call for call in calls if " plan " in call]
+    assert len(plans) == 1
+    assert f"-var=web_image={WEB_IMAGE}" in plans[0] and f"-var=worker_image={WORKER_IMAGE}" in plans[0]
+    # The last apply's migrate task definition, only its app image changed, its tags kept.
+    definition = _registered(calls)
+    assert definition["family"] == "incident-tracker-staging-web-migrate"
+    assert definition["containerDefinitions"][0]["image"] == WEB_IMAGE
+    assert definition["containerDefinitions"][0]["command"] == ["flask", "--app", "web", "db", "upgrade"]
+    assert definition["tags"] == [{"key": "Service", "value": "incident-tracker"}]
+    assert {"status", "revision", "taskDefinitionArn", "registeredAt"}.isdisjoint(definition)
+    described = _index(calls, "aws ecs describe-task-definition --task-definition arn:aws:ecs:")
+    assert LAST_REVISION in calls[described]  # the last apply's revision, not the family's newest
+    register = _index(calls, "aws ecs register-task-definition")
     migrate = _index(calls, "aws ecs run-task")
-    roll = max(
-        i for i, call in enumerate(calls) if call.endswith("apply -input=false -no-color -lock-timeout=5m tfplan")
-    )
+    assert NEW_REVISION in calls[migrate]
+    assert NEW_REVISION in calls[_index(calls, "aws ecs deregister-task-definition")]
+    roll = _index(calls, SAVED_PLAN_APPLY)
     waits = [i for i, call in enumerate(calls) if "rolloutState" in call]
     smoke = _index(calls, "curl ")
-    assert targeted < migrate < roll < min(waits) and max(waits) < smoke
+    assert register < migrate < calls.index(plans[0]) < roll < min(waits) and max(waits) < smoke
     assert len([c for c in calls if "rolloutState" in c and "svc-web" in c]) == 3  # waited for COMPLETED
     assert "--connect-to incidents.example.com:443:alb-1.eu-west-1.elb.amazonaws.com:443" in calls[smoke]
     assert calls[smoke].endswith("https://incidents.example.com/readyz")
@@ -77,7 +100,7 @@ def test_a_failed_migration_stops_before_the_services_roll(deploy):
     result, calls = deploy()
     assert result.returncode != 0
     assert "exit code 3" in result.stderr
-    assert not any(call.endswith("tfplan") and " apply " in call for call in calls)
+    assert not any(" plan " in call or " apply " in call for call in calls)
     assert not any("rolloutState" in call for call in calls)
 
 
@@ -106,8 +129,11 @@ def test_the_first_deploy_creates_everything_then_migrates(deploy):
     deploy.fake.joinpath("state").write_text("")
     result, calls = deploy()
     assert result.returncode == 0, result.stderr
-    assert not any("-target=" in call for call in calls)
-    assert _index(calls, SAVED_PLAN_APPLY) < _index(calls, "aws ecs run-task")
+    assert not any("-target" in call or "register-task-definition" in call for call in calls)
+    migrate = _index(calls, "aws ecs run-task")
+    assert _index(calls, SAVED_PLAN_APPLY) < migrate
+    assert LAST_REVISION in calls[migrate]
+    assert len([call for call in calls if " apply " in call]) == 1
 
 
 @pytest.mark.parametrize("tag", ["latest", "sha-abc123", "main"])

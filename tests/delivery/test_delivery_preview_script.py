@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
 from delivery_helpers import REPO_ROOT
@@ -18,9 +19,10 @@ def preview(tmp_path):
     fake = tmp_path / "fake"
     fake.mkdir()
     for name in ("preview", "preview-base"):
-        root = tmp_path / "envs" / name
-        root.mkdir(parents=True)
-        (root / "variables.tf").write_text('variable "image" {\n  type = string\n}\n')
+        (tmp_path / "envs" / name).mkdir(parents=True)
+    (tmp_path / "envs" / "preview" / "variables.tf").write_text(
+        'variable "web_image" {\n  type = string\n}\n\nvariable "worker_image" {\n  type = string\n}\n'
+    )
     (fake / "open_prs").write_text("42\n")
     (fake / "state_objects").write_text("")
     (fake / "state").write_text("")
@@ -60,42 +62,37 @@ def _index(calls, *fragments):
     return next(i for i, call in enumerate(calls) if all(f in call for f in fragments))
 
 
-def test_up_creates_secrets_applies_creates_the_database_migrates_and_reports_the_url(preview):
+def test_up_creates_the_secret_and_database_migrates_applies_and_reports_the_url(preview):
+    preview.fake.joinpath("state").write_text("module.app.module.web.aws_ecs_service.this\n")
     result, calls, output = preview("up")
     assert result.returncode == 0, result.stderr
     secrets = [call for call in calls if "create-secret" in call]
-    assert [s.split("--name ")[1].split()[0] for s in secrets] == [
-        "incident-tracker/pr-42/database-url",
-        "incident-tracker/pr-42/redis-url",
-    ]
-    # Credentials are URL-encoded; Redis database = PR number mod 16.
+    # One per-PR secret: Redis is the base's shared REDIS_URL with REDIS_KEY_PREFIX=pr-42: (Terraform).
+    assert [s.split("--name ")[1].split()[0] for s in secrets] == ["incident-tracker/pr-42/database-url"]
     database_url = "postgresql+psycopg2://preview_app:p%40ss%2Fword@db.preview.internal:5432/pr_42?sslmode=require"
     assert database_url in secrets[0]
-    assert "rediss://:tok%2Ben@redis.preview.internal:6379/10" in secrets[1]
+    assert not any("redis" in call.lower() for call in calls)
+    assert not any(call.startswith("gh ") for call in calls)
     init = _index(calls, "init", "-backend-config=key=preview/pr-42.tfstate")
-    plan = _index(calls, " plan ", "-var=pr_number=42", "pr_secret_arns={database_url=")
+    register = _index(calls, "register-task-definition", "incident-tracker-web:" + TAG)
     create_db = _index(calls, "ecs run-task", "CREATE DATABASE")
     migrate = max(i for i, call in enumerate(calls) if "ecs run-task" in call)
+    plan = _index(calls, " plan ", "-var=pr_number=42", 'pr_secret_arns={database_url="arn:')
+    apply = _index(calls, "apply", "tfplan")
     smoke = _index(calls, "curl ", "https://pr-42.preview.example.com/readyz")
-    assert init < _index(calls, "create-secret") < plan < create_db < migrate < smoke
+    assert init < _index(calls, "create-secret") < register < create_db < migrate < plan < apply < smoke
     assert "CREATE DATABASE" not in calls[migrate]
+    assert "-var=web_image=docker.io/example/incident-tracker-web:" + TAG in calls[plan]
+    assert "-var=worker_image=docker.io/example/incident-tracker-worker:" + TAG in calls[plan]
+    assert not any("-target" in call for call in calls)
     assert output == "url=https://pr-42.preview.example.com\n"
 
 
-def test_up_refuses_when_another_open_preview_has_the_same_redis_database(preview):
-    preview.fake.joinpath("open_prs").write_text("42\n26\n")  # 26 mod 16 == 42 mod 16 == 10
-    preview.fake.joinpath("state_objects").write_text("preview/pr-26.tfstate\n")
+def test_a_new_preview_is_applied_whole_then_gets_its_database_and_migrates(preview):
     result, calls, _ = preview("up")
-    assert result.returncode != 0
-    assert "PR #26's preview already uses Redis database 10" in result.stderr
-    assert not any(call.startswith("terraform") for call in calls)
-
-
-def test_up_stops_when_the_open_pull_requests_cannot_be_listed(preview):
-    preview.fake.joinpath("gh_fails").write_text("")
-    result, calls, _ = preview("up")
-    assert result.returncode != 0
-    assert not any(call.startswith("terraform") for call in calls)
+    assert result.returncode == 0, result.stderr
+    assert not any("register-task-definition" in call for call in calls)
+    assert _index(calls, "apply", "tfplan") < _index(calls, "ecs run-task", "CREATE DATABASE")
 
 
 def test_down_drops_the_database_before_destroying_then_deletes_files_secrets_and_state(preview):
@@ -103,12 +100,16 @@ def test_down_drops_the_database_before_destroying_then_deletes_files_secrets_an
     result, calls, _ = preview("down")
     assert result.returncode == 0, result.stderr
     drop = _index(calls, "ecs run-task", "DROP DATABASE")
+    # The shared Redis is private to the VPC: a one-off task of the preview's task definition
+    # (its REDIS_KEY_PREFIX) deletes pr-42:* and nothing else.
+    keys = _index(calls, "ecs run-task", "scan_iter(match=prefix")
+    assert "pr-[0-9]+:" in calls[keys]
     destroy = _index(calls, " destroy ", "-var=pr_number=42")
     files = _index(calls, "aws s3 rm s3://preview-evidence/pr-42/ --recursive")
     secrets = [i for i, call in enumerate(calls) if "delete-secret" in call]
     state = _index(calls, "aws s3 rm s3://tfstate-bucket/preview/pr-42.tfstate")
-    assert drop < destroy < files < min(secrets) and max(secrets) < state
-    assert len(secrets) == 2
+    assert drop < destroy and keys < destroy < files < min(secrets) and max(secrets) < state
+    assert 'pr_secret_arns={database_url="' in calls[destroy] and "redis_url" not in calls[destroy]
 
 
 def test_the_reaper_takes_down_only_previews_of_pull_requests_no_longer_open(preview):
@@ -125,3 +126,15 @@ def test_a_pull_request_number_is_validated(preview, pr):
     result, calls, _ = preview("down", pr=pr)
     assert result.returncode != 0
     assert calls == []
+
+
+@pytest.mark.parametrize("prefix", ["", "pr-42", "*", "pr-*:"])
+def test_the_redis_cleanup_refuses_a_prefix_that_is_not_one_preview(prefix):
+    script = (REPO_ROOT / ".github" / "scripts" / "preview.sh").read_text()
+    code = script.split("DELETE_REDIS_KEYS='", 1)[1].split("'\n", 1)[0]
+    env = {**os.environ, "REDIS_KEY_PREFIX": prefix, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False, timeout=30
+    )
+    assert result.returncode != 0
+    assert "refusing to delete keys" in result.stderr

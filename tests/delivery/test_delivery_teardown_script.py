@@ -19,8 +19,14 @@ LIVE_STATE = json.dumps({"version": 4, "resources": [{"type": "aws_ecs_service",
 def backend(tmp_path):
     fake = tmp_path / "fake"
     (fake / "objects").mkdir(parents=True)
+    root = tmp_path / "envs" / "staging"
+    root.mkdir(parents=True)
+    (root / "backend.tf").write_text(
+        'terraform {\n  backend "s3" {\n    bucket  = "incident-tracker-tfstate-222222222222"\n'
+        '    region  = "eu-west-1"\n  }\n}\n'
+    )
 
-    def run(states: dict[str, str | None]):
+    def run(states: dict[str, str | None], state_bucket: str | None = "tfstate-bucket"):
         (fake / "state_objects").write_text("".join(f"{key}\n" for key in states))
         for key, content in states.items():
             if content is not None:
@@ -28,9 +34,11 @@ def backend(tmp_path):
         env = {
             "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
             "FAKE": str(fake),
-            "STATE_BUCKET": "tfstate-bucket",
             "LOCK_TABLE": "tfstate-lock",
+            "TF_ROOT": str(root),
         }
+        if state_bucket:
+            env["STATE_BUCKET"] = state_bucket
         result = subprocess.run(
             ["bash", str(REPO_ROOT / ".github" / "scripts" / "teardown.sh"), "backend"],
             env=env,
@@ -64,3 +72,12 @@ def test_an_unreadable_state_keeps_the_backend(backend):
     result, calls = backend({"envs/prod/terraform.tfstate": None})
     assert result.returncode != 0
     assert not any("delete" in call for call in calls)
+
+
+def test_the_bucket_is_the_one_of_the_environments_backend(backend):
+    # One account (and state bucket) per environment: never a repository-wide bucket name.
+    result, calls = backend({"envs/staging/terraform.tfstate": EMPTY_STATE}, state_bucket=None)
+    assert result.returncode == 0, result.stderr
+    assert any(
+        call.startswith("aws s3api delete-bucket --bucket incident-tracker-tfstate-222222222222") for call in calls
+    )

@@ -22,6 +22,12 @@ BREAKS = [
     ("id-token", "deploy.yml", "      contents: read\n      id-token: write\n", "      contents: read\n"),
     ("timeout-minutes", "ci.yml", "    timeout-minutes: 10\n", ""),
     (
+        "environment-role",
+        "preview.yml",
+        "    timeout-minutes: 45\n    environment: preview\n",
+        "    timeout-minutes: 45\n",
+    ),
+    (
         "pinned-actions",
         "release.yml",
         "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1",

@@ -82,6 +82,10 @@ def _check_workflow(name: str, text: str) -> list[str]:
                 problems.append(f"no-latest-deploy: {where} deploys image_tag {tag!r}, not a sha- tag")
         if "pull_request" in triggers and _needs_fork_guard(job) and not _fork_safe(str(job.get("if", ""))):
             problems.append(f"fork-guard: {where} can run for a fork's pull request with secrets or AWS")
+        # One AWS account per environment: a deploy role is an environment variable, so the job
+        # must name its GitHub environment (without one it would read a repository-wide role).
+        if "vars.AWS_DEPLOY_ROLE_ARN" in yaml.safe_dump(job) and not job.get("environment"):
+            problems.append(f"environment-role: {where} assumes AWS_DEPLOY_ROLE_ARN without an environment")
         if aws and "environment" in job and job.get("concurrency") is None and workflow.get("concurrency") is None:
             problems.append(f"concurrency: {where} deploys without a concurrency group")
 

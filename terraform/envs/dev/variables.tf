@@ -125,9 +125,24 @@ variable "audit" {
   default = {}
 }
 
-variable "image" {
-  description = "Application image pinned by tag or digest (docker.io/<org>/incident-tracker:sha-<commit>); the deploy passes it with -var."
+variable "web_image" {
+  description = "Web image pinned by tag (docker.io/<namespace>/incident-tracker-web:sha-<commit>, pushed by release.yml): the web service and the migrate task. The deploy passes it with -var."
   type        = string
+
+  validation {
+    condition     = length(var.web_image) > 0 && !endswith(var.web_image, ":latest")
+    error_message = "web_image must be pinned (not :latest)."
+  }
+}
+
+variable "worker_image" {
+  description = "Worker image pinned by tag (docker.io/<namespace>/incident-tracker-worker:sha-<commit>, same commit as web_image): the worker and beat. The deploy passes it with -var."
+  type        = string
+
+  validation {
+    condition     = length(var.worker_image) > 0 && !endswith(var.worker_image, ":latest")
+    error_message = "worker_image must be pinned (not :latest)."
+  }
 }
 
 variable "clamd_image" {

@@ -15,6 +15,11 @@ output "vpc_id" {
   value       = module.platform.vpc_id
 }
 
+output "vpc_cidr_block" {
+  description = "CIDR block of the preview VPC (each preview's FORWARDED_ALLOW_IPS: the ALB's addresses lie in it)."
+  value       = module.platform.vpc_cidr_block
+}
+
 output "private_subnet_ids" {
   description = "Private subnets the preview tasks run in."
   value       = module.platform.private_subnet_ids
@@ -110,11 +115,6 @@ output "smtp" {
   value       = var.smtp
 }
 
-output "ecr_repository_arn" {
-  description = "ECR repository of the application image."
-  value       = var.ecr_repository_arn
-}
-
 output "clamd_image" {
   description = "clamd sidecar image of the previews."
   value       = var.clamd_image
@@ -133,11 +133,6 @@ output "alarm_topic_arn" {
 output "redis_url_secret_arn" {
   description = "Secret holding the shared preview REDIS_URL; every preview uses it with its own REDIS_KEY_PREFIX."
   value       = module.platform.redis_url_secret_arn
-}
-
-output "redis_auth_token_secret_arn" {
-  description = "Secret holding the shared preview Redis AUTH token alone (the preview workflow of .github/scripts reads it; the previews themselves use redis_url_secret_arn)."
-  value       = module.platform.redis_auth_token_secret_arn
 }
 
 output "redis_kms_key_arn" {

@@ -14,7 +14,6 @@ alb = {
   ingress_cidrs   = ["203.0.113.0/24"] # office/VPN egress range (placeholder, RFC 5737)
 }
 
-ecr_repository_arn               = "arn:aws:ecr:eu-west-1:111111111111:repository/incident-tracker"
 dockerhub_credentials_secret_arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/preview/dockerhub-AbCdEf"
 shared_secret_arns = {
   secret_key        = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/preview/secret-key-AbCdEf"

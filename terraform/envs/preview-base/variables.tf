@@ -73,16 +73,6 @@ variable "preview_domain" {
 # Shared by every preview
 ################################################################################
 
-variable "ecr_repository_arn" {
-  description = "ECR repository the previews pull the application image from."
-  type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:ecr:", var.ecr_repository_arn))
-    error_message = "ecr_repository_arn must be an ECR repository ARN."
-  }
-}
-
 variable "clamd_image" {
   description = "ClamAV image of the previews' clamd sidecar, pinned."
   type        = string

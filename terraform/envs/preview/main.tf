@@ -9,17 +9,17 @@ module "app" {
   name                = local.name
   metrics_environment = local.id
   base_url            = "https://${local.host}"
-  image               = var.image
+  images              = { web = var.web_image, worker = var.worker_image }
   clamd_image         = local.base.clamd_image
   scanning_enabled    = var.scanning_enabled
   run_beat_in_worker  = true
   redis_key_prefix    = "${local.id}:"
 
   repository_credentials_secret_arn = local.base.dockerhub_credentials_secret_arn
-  ecr_repository_arns               = [local.base.ecr_repository_arn]
 
   cluster            = { arn = local.base.cluster_arn, name = local.base.cluster_name }
   vpc_id             = local.base.vpc_id
+  vpc_cidr_block     = local.base.vpc_cidr_block
   private_subnet_ids = local.base.private_subnet_ids
   load_balancer = {
     security_group_id = local.base.alb_security_group_id
@@ -40,9 +40,8 @@ module "app" {
 
   app_secret_arns = {
     database_url = var.pr_secret_arns.database_url
-    # The shared URL (keys prefixed pr-<n>:) once the app reads REDIS_KEY_PREFIX; until the
-    # preview workflow stops passing one, its per-PR URL (database <n> mod 16) wins.
-    redis_url     = coalesce(var.pr_secret_arns.redis_url, local.base.redis_url_secret_arn)
+    # Shared by every preview: each one's keys carry its REDIS_KEY_PREFIX (pr-<n>:).
+    redis_url     = local.base.redis_url_secret_arn
     secret_key    = local.base.shared_secret_arns.secret_key
     smtp_password = local.base.shared_secret_arns.smtp_password
   }

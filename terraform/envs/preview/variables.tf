@@ -38,26 +38,35 @@ variable "pr_number" {
   }
 }
 
-variable "image" {
-  description = "Application image built from the pull request's head commit, pinned by tag or digest; passed with -var."
+variable "web_image" {
+  description = "Web image pinned by tag (docker.io/<namespace>/incident-tracker-web:sha-<commit>, pushed by release.yml): the web service and the migrate task. The deploy passes it with -var."
   type        = string
 
   validation {
-    condition     = length(var.image) > 0 && !endswith(var.image, ":latest")
-    error_message = "image must be pinned (not :latest)."
+    condition     = length(var.web_image) > 0 && !endswith(var.web_image, ":latest")
+    error_message = "web_image must be pinned (not :latest)."
+  }
+}
+
+variable "worker_image" {
+  description = "Worker image pinned by tag (docker.io/<namespace>/incident-tracker-worker:sha-<commit>, same commit as web_image): the worker and beat. The deploy passes it with -var."
+  type        = string
+
+  validation {
+    condition     = length(var.worker_image) > 0 && !endswith(var.worker_image, ":latest")
+    error_message = "worker_image must be pinned (not :latest)."
   }
 }
 
 variable "pr_secret_arns" {
-  description = "Secrets the preview workflow creates for this pull request before apply and deletes after destroy: DATABASE_URL (database pr_<n> on the shared preview instance). redis_url (optional, transitional): a per-PR REDIS_URL (database <n> mod 16) used instead of the base's shared one; leave it out once the app prefixes its keys with REDIS_KEY_PREFIX=pr-<n>: (then previews share database 0 without collisions)."
+  description = "Secrets the preview workflow creates for this pull request before apply and deletes after destroy: DATABASE_URL (database pr_<n> on the shared preview instance). REDIS_URL is the base's shared secret; the preview's keys carry REDIS_KEY_PREFIX=pr-<n>:."
   type = object({
     database_url = string
-    redis_url    = optional(string)
   })
 
   validation {
-    condition     = alltrue([for a in values(var.pr_secret_arns) : a == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", a))])
-    error_message = "pr_secret_arns must be Secrets Manager secret ARNs."
+    condition     = can(regex("^arn:aws[a-z-]*:secretsmanager:", var.pr_secret_arns.database_url))
+    error_message = "pr_secret_arns.database_url must be a Secrets Manager secret ARN."
   }
 }
 

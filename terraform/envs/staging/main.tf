@@ -29,7 +29,7 @@ module "app" {
   name                = local.name
   metrics_environment = var.environment
   base_url            = "https://${var.domain_name}"
-  image               = var.image
+  images              = { web = var.web_image, worker = var.worker_image }
   clamd_image         = var.clamd_image
 
   repository_credentials_secret_arn = var.dockerhub_credentials_secret_arn
@@ -37,6 +37,7 @@ module "app" {
 
   cluster            = { arn = module.platform.cluster_arn, name = module.platform.cluster_name }
   vpc_id             = module.platform.vpc_id
+  vpc_cidr_block     = module.platform.vpc_cidr_block
   private_subnet_ids = module.platform.private_subnet_ids
   load_balancer = {
     security_group_id            = module.platform.alb_security_group_id

@@ -29,6 +29,8 @@ locals {
       SMTP_FROM        = var.smtp.from
       BASE_URL         = var.base_url
       TRUSTED_PROXIES  = "1"
+      # gunicorn takes X-Forwarded-* only from the load balancer, which lives in the VPC.
+      FORWARDED_ALLOW_IPS = var.vpc_cidr_block
       # Environment dimension of the worker's EMF metrics (shared/metrics.py).
       METRICS_ENVIRONMENT = var.metrics_environment
     },
@@ -108,7 +110,7 @@ module "web" {
   private_subnet_ids         = var.private_subnet_ids
   capacity_provider_strategy = var.web.spot ? local.capacity.spot : local.capacity.on_demand
 
-  image                             = var.image
+  image                             = var.images.web
   repository_credentials_secret_arn = var.repository_credentials_secret_arn
   command                           = ["gunicorn", "--config", "web/gunicorn_conf.py", "web.wsgi:app"]
   container_port                    = 8000
@@ -157,7 +159,7 @@ module "worker" {
   private_subnet_ids         = var.private_subnet_ids
   capacity_provider_strategy = var.worker.spot ? local.capacity.spot : local.capacity.on_demand
 
-  image                             = var.image
+  image                             = var.images.worker
   repository_credentials_secret_arn = var.repository_credentials_secret_arn
   command                           = local.worker_command
   cpu                               = var.worker.cpu
@@ -201,7 +203,7 @@ module "beat" {
   private_subnet_ids         = var.private_subnet_ids
   capacity_provider_strategy = local.capacity.on_demand
 
-  image                             = var.image
+  image                             = var.images.worker
   repository_credentials_secret_arn = var.repository_credentials_secret_arn
   # The schedule file goes to /tmp: the root filesystem is read-only.
   command      = ["celery", "--app", "worker.celery_app", "beat", "--loglevel", "INFO", "--schedule", "/tmp/celerybeat-schedule"]

@@ -13,13 +13,16 @@ variable "metrics_environment" {
   type        = string
 }
 
-variable "image" {
-  description = "Application image pinned by tag or digest (never :latest)."
-  type        = string
+variable "images" {
+  description = "Application images pinned by tag or digest (never :latest), as release.yml pushes them to Docker Hub: web (<namespace>/incident-tracker-web:sha-<commit>) runs the web service and the migrate task; worker (<namespace>/incident-tracker-worker:sha-<commit>, with libmagic) runs the worker and beat."
+  type = object({
+    web    = string
+    worker = string
+  })
 
   validation {
-    condition     = length(var.image) > 0 && !endswith(var.image, ":latest")
-    error_message = "image must be pinned (not :latest)."
+    condition     = alltrue([for i in values(var.images) : length(i) > 0 && !endswith(i, ":latest")])
+    error_message = "images.web and images.worker must be pinned (not :latest)."
   }
 }
 
@@ -63,6 +66,16 @@ variable "cluster" {
 variable "vpc_id" {
   description = "VPC of the tasks."
   type        = string
+}
+
+variable "vpc_cidr_block" {
+  description = "CIDR block of the VPC (platform output vpc_cidr_block): gunicorn believes X-Forwarded-For/-Proto only from these addresses, the load balancer's (FORWARDED_ALLOW_IPS)."
+  type        = string
+
+  validation {
+    condition     = can(cidrhost(var.vpc_cidr_block, 0))
+    error_message = "vpc_cidr_block must be a CIDR block such as 10.30.0.0/16."
+  }
 }
 
 variable "private_subnet_ids" {

@@ -3,6 +3,11 @@ output "vpc_id" {
   value       = try(module.network.vpc_id, null)
 }
 
+output "vpc_cidr_block" {
+  description = "CIDR block of the VPC: the load balancer's addresses lie in it (the app's FORWARDED_ALLOW_IPS)."
+  value       = try(module.network.vpc_cidr_block, null)
+}
+
 output "private_subnet_ids" {
   description = "Private subnets (services, database, cache)."
   value       = try(module.network.private_subnet_ids, null)

@@ -6,7 +6,8 @@ mock_provider "aws" {
 }
 
 variables {
-  image = "docker.io/example-org/incident-tracker:sha-0123456789abcdef"
+  web_image    = "docker.io/example-org/incident-tracker-web:sha-0123456789abcdef0123456789abcdef01234567"
+  worker_image = "docker.io/example-org/incident-tracker-worker:sha-0123456789abcdef0123456789abcdef01234567"
 }
 
 run "plan" {

@@ -10,6 +10,7 @@ override_data {
       aws_region                       = "eu-west-1"
       preview_domain                   = "preview.example.com"
       vpc_id                           = "vpc-0123456789abcdef0"
+      vpc_cidr_block                   = "10.40.0.0/16"
       private_subnet_ids               = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
       cluster_arn                      = "arn:aws:ecs:eu-west-1:111111111111:cluster/incident-tracker-preview"
       cluster_name                     = "incident-tracker-preview"
@@ -27,7 +28,6 @@ override_data {
       database_master_secret_arn       = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:rds-master-AbCdEf"
       redis_primary_endpoint           = "master.incident-tracker-preview.abc.euw1.cache.amazonaws.com"
       redis_url_secret_arn             = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker-preview/redis-url-AbCdEf"
-      redis_auth_token_secret_arn      = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker-preview/redis-auth-token-AbCdEf"
       redis_kms_key_arn                = "arn:aws:kms:eu-west-1:111111111111:key/22222222-2222-2222-2222-222222222222"
       logs_kms_key_arn                 = "arn:aws:kms:eu-west-1:111111111111:key/33333333-3333-3333-3333-333333333333"
       dockerhub_credentials_secret_arn = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/preview/dockerhub-AbCdEf"
@@ -38,7 +38,6 @@ override_data {
         database_app_user = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/preview/database-app-user-AbCdEf"
       }
       smtp               = { host = "email-smtp.eu-west-1.amazonaws.com", port = 587, from = "previews@example.com" }
-      ecr_repository_arn = "arn:aws:ecr:eu-west-1:111111111111:repository/incident-tracker"
       clamd_image        = "clamav/clamav:1.4.3"
       log_retention_days = 365
       alarm_topic_arn    = "arn:aws:sns:eu-west-1:111111111111:incident-tracker-preview-alarms"
@@ -47,8 +46,9 @@ override_data {
 }
 
 variables {
-  pr_number = 42
-  image     = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/incident-tracker:sha-test"
+  pr_number    = 42
+  web_image    = "docker.io/example-org/incident-tracker-web:sha-0123456789abcdef0123456789abcdef01234567"
+  worker_image = "docker.io/example-org/incident-tracker-worker:sha-0123456789abcdef0123456789abcdef01234567"
   pr_secret_arns = {
     database_url = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/pr-42/database-url-AbCdEf"
   }
@@ -78,6 +78,11 @@ run "pr_42" {
   }
 
   assert {
+    condition     = output.app_environment.FORWARDED_ALLOW_IPS == "10.40.0.0/16"
+    error_message = "gunicorn trusts X-Forwarded-* from the preview VPC (the ALB's addresses) only"
+  }
+
+  assert {
     condition     = alltrue([for s in values(output.deployment_circuit_breakers) : s.enable && s.rollback])
     error_message = "every ECS service needs the deployment circuit breaker with rollback"
   }
@@ -90,10 +95,8 @@ run "pr_420" {
 
   variables {
     pr_number = 420
-    # The shape the preview workflow passes today (with a per-PR redis_url, now unused).
     pr_secret_arns = {
       database_url = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/pr-420/database-url-AbCdEf"
-      redis_url    = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/pr-420/redis-url-AbCdEf"
     }
   }
 
