@@ -67,10 +67,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.cli import register_cli
     from web.filters import register_filters
     from web.incidents.views import bp as incidents_bp
+    from web.insights.views import bp as insights_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(incidents_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(insights_bp)
     register_filters(app)
     register_cli(app)
     _register_health(app)

@@ -89,7 +89,7 @@
   // dialog reopens). Creating the incident, Cancel and signing out discard it; a draft of
   // another person is never shown.
   var DRAFT_KEY = "incident-tracker:new-incident-draft";
-  var DRAFT_FIELDS = ["title", "description", "priority", "component", "environment", "owner"];
+  var DRAFT_FIELDS = ["title", "description", "priority", "component", "environment", "owner", "due_date"];
 
   function readDraft() {
     try { return JSON.parse(window.sessionStorage.getItem(DRAFT_KEY) || "null"); } catch (error) { return null; }
