@@ -246,3 +246,40 @@ def assert_accessible(page: Page, axe_source: str):
         assert not problems, f"axe-core found problems on {state}:\n" + "\n".join(problems)
 
     return _check
+
+
+@pytest.fixture
+def open_page(browser: Browser, app_url: str, live_server: LiveServer):
+    """open_page(**context options) -> a page like `page`, in a context of its own: a phone
+    viewport, another time zone or locale. Fails the test on any page error, as `page` does."""
+    contexts, problems = [], PageProblems()
+
+    def _open(**options) -> Page:
+        options.setdefault("viewport", {"width": 1400, "height": 900})
+        context = browser.new_context(base_url=app_url, **options)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
+        context.on("console", problems.on_console)
+        context.on("weberror", problems.on_web_error)
+        context.on("response", problems.on_response)
+        contexts.append(context)
+        return context.new_page()
+
+    try:
+        yield _open
+    finally:
+        for context in contexts:
+            context.close()
+        live_server.in_flight.wait_until_idle()
+    if problems.errors:
+        pytest.fail("the page reported errors:\n" + "\n".join(problems.errors), pytrace=False)
+
+
+def sign_in_on(page: Page, email: str) -> None:
+    """The `sign_in` fixture's steps, on any page (e.g. one from `open_page`)."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
+    page.wait_for_load_state()
