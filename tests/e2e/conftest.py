@@ -227,25 +227,25 @@ def axe_source() -> str:
     return AXE_SOURCE.read_text(encoding="utf-8")
 
 
-@pytest.fixture
-def assert_accessible(page: Page, axe_source: str):
+def check_accessible(page: Page, axe_source: str, state: str) -> None:
     """Run axe-core on the page as it is now; fail naming every violation and its elements.
 
     The source goes in through Playwright's evaluate (the DevTools protocol), not a <script>
     tag, so the app's strict CSP stays on and is still checked by `page`."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe_source)
+    result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
+    problems = [
+        f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+        for v in result["violations"]
+    ]
+    assert not problems, f"axe-core found problems on {state}:\n" + "\n".join(problems)
 
-    def _check(state: str) -> None:
-        if not page.evaluate("() => typeof window.axe === 'object'"):
-            page.evaluate(axe_source)
-        result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
-        problems = [
-            f"{v['id']} ({v['impact']}): {v['help']} — "
-            + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
-            for v in result["violations"]
-        ]
-        assert not problems, f"axe-core found problems on {state}:\n" + "\n".join(problems)
 
-    return _check
+@pytest.fixture
+def assert_accessible(page: Page, axe_source: str):
+    """assert_accessible("what the page shows") -> check_accessible on the test's `page`."""
+    return lambda state: check_accessible(page, axe_source, state)
 
 
 @pytest.fixture

@@ -96,7 +96,7 @@ class LineChart:
     points: str  # for <polyline points="...">
     dots: list[tuple[float, float, str]]  # x, y, "day: n open" (a hover title per day)
     ticks: list[Tick]
-    day_labels: list[tuple[float, str]]
+    day_labels: list[tuple[float, str, str]]  # x, text, text-anchor (the ends stay inside the chart)
     summary: str
 
 
@@ -118,7 +118,8 @@ def open_line(counts: list[OpenCount]) -> LineChart:
     dots = [(x(i), y(c.open), f"{c.day.isoformat()}: {c.open} open") for i, c in enumerate(counts)]
     ticks = [Tick(v, y(v)) for v in range(0, top_value + 1, step)]
     picks = sorted({0, len(counts) // 2, len(counts) - 1}) if counts else []
-    day_labels = [(x(i), counts[i].day.strftime("%d %b")) for i in picks]
+    anchors = {0: "start", len(counts) - 1: "end"}
+    day_labels = [(x(i), counts[i].day.strftime("%d %b"), anchors.get(i, "middle")) for i in picks]
     if counts:
         first, last = counts[0], counts[-1]
         low, high = min(counts, key=lambda c: c.open), max(counts, key=lambda c: c.open)

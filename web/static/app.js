@@ -260,4 +260,14 @@
     action();
   });
   if (window.location.hash === "#search" && document.getElementById("search")) { document.getElementById("search").focus(); }
+
+  // Phones: "Filters" shows or hides the filter dropdowns (the search box stays).
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest(".filters-toggle");
+    if (!toggle) { return; }
+    var form = document.getElementById(toggle.getAttribute("aria-controls"));
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (form) { form.classList.toggle("expanded", open); }
+  });
 })();
