@@ -48,7 +48,7 @@ class Bar:
 @dataclass(frozen=True)
 class Group:
     label: str
-    label_y: float
+    label_y: float  # the text baseline
     bars: list[Bar]
 
 
@@ -72,7 +72,8 @@ def timing_bars(timings: list[Timing]) -> BarChart:
             label = duration_text(value) if value is not None else "none yet"
             bars.append(Bar(series, LABEL_WIDTH, y, round(width, 1), label, round(LABEL_WIDTH + width + 6, 1)))
             y += BAR + BAR_GAP
-        groups.append(Group(timing.label, y - BAR_GAP - BAR, bars))
+        # Baseline a little below the middle of the pair, so the name sits level with its bars.
+        groups.append(Group(timing.label, bars[0].y + BAR + BAR_GAP / 2 + 4, bars))
         y += GROUP_GAP
     summary = "; ".join(
         f"{t.label}: {t.filed} filed, MTTA {duration_text(t.mtta)}, MTTR {duration_text(t.mttr)}" for t in timings
