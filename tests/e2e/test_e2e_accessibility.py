@@ -61,3 +61,21 @@ def test_insights_page(page: Page, sign_in, file_incident, assert_accessible) ->
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("img", name="Open incidents at the end of each day, last 7 days")).to_be_visible()
     assert_accessible("the insights page, 7 days, table open")
+
+
+def test_edit_page_refusals_and_row_questions(page: Page, sign_in, file_incident, assert_accessible) -> None:
+    incident = file_incident("Disk full on db-1", component="rds", reporter="lead")
+    sign_in("lead@example.com")
+    page.get_by_label(f"New status for {incident.key}").select_option(label="Closed")
+    expect(page.get_by_label(f"Reason for closing {incident.key}")).to_be_visible()
+    assert_accessible("a dashboard row asking for a reason")
+
+    page.goto(f"/incidents/{incident.key}")
+    page.get_by_role("button", name="In Progress", exact=True).click()
+    page.get_by_role("button", name="Blocked", exact=True).click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert_accessible("the incident page with a refused move")
+
+    page.get_by_role("link", name="Edit details").click()
+    expect(page.get_by_role("heading", name=f"Edit {incident.key}")).to_be_visible()
+    assert_accessible("the edit page")

@@ -108,3 +108,13 @@ def test_insights_page_charts_and_tables(client, db, users, make_incident):
 def test_insights_needs_a_sign_in(client):
     response = client.get("/insights")
     assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_past_due_date_on_a_new_incident_is_named_beside_the_field(client, users):
+    sign_in(client, users["member"])
+    past = (timers.today() - timedelta(days=30)).isoformat()
+    response = client.post("/incidents/new", data={"title": "Cert expired", "environment": "prod", "due_date": past})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="due_date-error">Choose today or a later day as the due date.</p>' in page
+    assert f'value="{past}"' in page
