@@ -65,3 +65,16 @@ def test_incident_moves_come_before_the_description_on_a_phone(open_page, file_i
     assert move.bounding_box()["y"] < description.bounding_box()["y"]
     _fits_the_screen(page)
     check_accessible(page, axe_source, "the incident page on a phone")
+
+
+def test_insights_on_a_phone(open_page, file_incident, axe_source) -> None:
+    file_incident("Disk full on db-1", priority="P1", component="a-component-with-a-very-long-name")
+    page = open_page(**PHONE)
+    sign_in_on(page, "member@example.com")
+    page.get_by_role("link", name="Insights").click()
+    chart = page.get_by_role("img", name="MTTA and MTTR by component, incidents filed in the last 30 days")
+    expect(chart).to_be_visible()
+    assert chart.bounding_box()["width"] >= 500, "the chart shrank its text instead of scrolling"
+    _fits_the_screen(page)
+    page.screenshot(path="/tmp/insights-shots/insights-phone.png")
+    check_accessible(page, axe_source, "the insights page on a phone")

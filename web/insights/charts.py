@@ -23,7 +23,8 @@ def duration_text(seconds: float | None) -> str:
     """A duration as on-call people say it: "45 min", "3 h 20 min", "2 d 4 h"."""
     if seconds is None:
         return "—"
-    minutes = int(seconds // 60)
+    # Rounded first: SQLite's julianday arithmetic lands a hair under whole seconds (299.99).
+    minutes = round(seconds) // 60
     if minutes < 1:
         return "under 1 min"
     if minutes < 60:
