@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from factories import build_incident
-from sqlalchemy import update
+from sqlalchemy import create_engine, text, update
 
+from shared import migrate
 from shared.errors import ValidationFailed
 from shared.incidents import insights, timers
 from shared.incidents import service as incidents
@@ -113,3 +114,50 @@ def test_due_dates_and_overdue(db, users):
         timers.parse_due_date("31/12/2026")
     assert timers.parse_due_date(" ") is None
     assert timers.parse_due_date("2026-12-31") == date(2026, 12, 31)
+
+
+def test_the_migration_takes_acknowledged_at_from_the_first_move_in_the_audit_trail(temporary_database_url):
+    url = temporary_database_url()
+    migrate.upgrade(url, "0002")
+    engine = create_engine(url)
+    filed, first, again = "2026-11-01 10:00:00", "2026-11-01 10:20:00", "2026-11-03 09:00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, email, name, password_hash, role, is_active, created_at)"
+                " VALUES (1, 'lead@example.com', 'Lee', 'x', 'lead', true, :t)"
+            ),
+            {"t": filed},
+        )
+        for id_, in_progress_at in ((1, again), (2, None), (3, first)):
+            connection.execute(
+                text(
+                    "INSERT INTO incidents (id, key, title, description, status, priority, component, environment,"
+                    " reporter_id, created_at, updated_at, in_progress_at, version)"
+                    " VALUES (:id, :key, 't', '', :status, 'P2', '', 'prod', 1, :filed, :filed, :ip, 1)"
+                ),
+                {
+                    "id": id_,
+                    "key": f"INC-{id_}",
+                    "status": "in_progress" if in_progress_at else "open",
+                    "filed": filed,
+                    "ip": in_progress_at,
+                },
+            )
+        # INC-1 went to In Progress, was blocked, and came back: the first move counts.
+        for n, (when, to) in enumerate(((first, "in_progress"), (again, "blocked"), (again, "in_progress"))):
+            connection.execute(
+                text(
+                    "INSERT INTO audit_events (occurred_at, actor_id, action, entity_type, entity_id, incident_id,"
+                    " data, prev_hash, hash) VALUES (:when, 1, 'incident.status_changed', 'incident', 1, 1,"
+                    " :data, :prev, :hash)"
+                ),
+                {"when": when, "data": f'{{"from": "x", "to": "{to}"}}', "prev": str(n), "hash": str(n + 1)},
+            )
+    migrate.upgrade(url)
+    with engine.connect() as connection:
+        rows = dict(connection.execute(text("SELECT id, acknowledged_at FROM incidents ORDER BY id")).all())
+    engine.dispose()
+    assert str(rows[1]).startswith("2026-11-01 10:20")  # from the audit trail, not in_progress_at
+    assert rows[2] is None  # never picked up
+    assert str(rows[3]).startswith("2026-11-01 10:20")  # no trail: in_progress_at
