@@ -12,8 +12,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
 
 
+WIDEST = """() => Array.from(document.querySelectorAll("body *"))
+  .filter((e) => e.getBoundingClientRect().right > 391)
+  .map((e) => `${e.tagName.toLowerCase()}.${e.className} right=${Math.round(e.getBoundingClientRect().right)}`)
+  .slice(0, 8)"""
+
+
 def _fits_the_screen(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page scrolls sideways"
+    page.wait_for_load_state()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways ({width} px): {page.evaluate(WIDEST)}"
 
 
 def test_dashboard_on_a_phone(open_page, file_incident, axe_source) -> None:
