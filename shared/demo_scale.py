@@ -130,11 +130,12 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
             text(
                 """
                 INSERT INTO incidents (id, key, title, description, status, priority, component, environment,
-                    owner_id, reporter_id, created_at, updated_at, in_progress_at, resolved_at, closed_at,
-                    blocked_reason, resolution_summary, version)
+                    owner_id, reporter_id, created_at, updated_at, in_progress_at, acknowledged_at, resolved_at,
+                    closed_at, blocked_reason, resolution_summary, version)
                 SELECT id, 'INC-' || id, title, description, status, priority, component, environment,
                     owner_id, reporter_id, created_at, updated_at,
                     CASE WHEN status <> 'open' THEN created_at + (updated_at - created_at) / 4 END,
+                    CASE WHEN status <> 'open' THEN created_at + (updated_at - created_at) / 5 END,
                     CASE WHEN status IN ('resolved', 'closed') THEN created_at + (updated_at - created_at) / 2 END,
                     CASE WHEN status = 'closed' THEN updated_at END,
                     CASE WHEN status = 'blocked' THEN 'Waiting on a vendor' END,

@@ -70,12 +70,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.evidence.views import bp as evidence_bp
     from web.filters import register_filters
     from web.incidents.views import bp as incidents_bp
+    from web.insights.views import bp as insights_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(incidents_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(evidence_bp)
     evidence_dispatch.init_app(app)
+    app.register_blueprint(insights_bp)
     register_filters(app)
     register_cli(app)
     _register_health(app)

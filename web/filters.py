@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import nh3
 from flask import Flask
@@ -11,9 +11,11 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup
 
+from shared.incidents import timers
 from shared.incidents.lifecycle import STATUS_LABELS, Status
 from shared.timeutil import as_utc
 from web import markdown_cache
+from web.insights.charts import duration_text
 
 # Raw HTML in Markdown is disabled, and nh3 sanitises what the renderer produces anyway.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
@@ -82,6 +84,21 @@ def format_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
+def time_tag(value: datetime | None) -> Markup:
+    """A moment as <time>: UTC in the page, put into the reader's time zone by app.js (which
+    keeps the UTC text as a hover title)."""
+    value = as_utc(value)
+    if value is None:
+        return Markup("—")
+    return Markup('<time datetime="{}">{}</time>').format(value.isoformat(), format_time(value))
+
+
+def duration(value: timedelta | float | None) -> str:
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    return duration_text(value)
+
+
 def status_label(value: str) -> str:
     try:
         return STATUS_LABELS[Status(value)]
@@ -93,4 +110,9 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["time"] = format_time
     app.jinja_env.filters["status_label"] = status_label
+    app.jinja_env.filters["timetag"] = time_tag
+    app.jinja_env.filters["duration"] = duration
+    app.jinja_env.globals["is_overdue"] = timers.is_overdue
+    app.jinja_env.globals["time_to_acknowledge"] = timers.time_to_acknowledge
+    app.jinja_env.globals["time_to_resolve"] = timers.time_to_resolve
     app.jinja_env.filters["isotime"] = lambda v: as_utc(v).isoformat() if v else ""

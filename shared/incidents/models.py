@@ -51,6 +51,9 @@ class Incident(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     in_progress_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # The first move to In Progress (time to acknowledge). in_progress_at moves on every return
+    # to In Progress (unblocked, reopened); this one is stamped once.
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     # Optimistic locking: every write bumps it; a stale write raises instead of overwriting.
@@ -76,6 +79,10 @@ Index("ix_incidents_recent_sort", Incident.updated_at, Incident.id)
 Index("ix_incidents_status_sort", Incident.status, *_PRIORITY_ORDER)
 Index("ix_incidents_owner_sort", Incident.owner_id, *_PRIORITY_ORDER)
 Index("ix_incidents_component_sort", Incident.component, *_PRIORITY_ORDER)
+# Insights read a bounded window of days: incidents filed, resolved or closed since then.
+Index("ix_incidents_created_at", Incident.created_at)
+Index("ix_incidents_resolved_at", Incident.resolved_at)
+Index("ix_incidents_closed_at", Incident.closed_at)
 
 
 class Watcher(Base):

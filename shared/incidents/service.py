@@ -20,6 +20,7 @@ from shared.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
+from shared.incidents import timers
 from shared.incidents.lifecycle import (
     TIMESTAMP_FIELD,
     Requirement,
@@ -171,6 +172,8 @@ def create_incident(
         environment=environment,
         priority=priority,
     )
+    if problem := timers.due_date_problem(due_date):
+        errors["due_date"] = problem
     if owner_id is not None and owner_id != actor.id and not can(actor, Action.ASSIGN):
         errors["owner"] = "Members can only make themselves the owner; a lead can assign someone else."
     if errors:
@@ -263,6 +266,8 @@ def transition(
     stamp = TIMESTAMP_FIELD.get(target)
     if stamp:
         setattr(incident, stamp, now)
+    if target == Status.IN_PROGRESS and incident.acknowledged_at is None:
+        incident.acknowledged_at = now
     if target == Status.BLOCKED:
         incident.blocked_reason = reason
     elif current == Status.BLOCKED:
@@ -448,4 +453,34 @@ def set_watching(*, session: Session, incident_id: int, actor: User, watching: b
         "incident.watched" if watching else "incident.unwatched",
         {},
     )
+    return incident
+
+
+def set_due_date(
+    *,
+    session: Session,
+    incident_id: int,
+    actor: User,
+    due_date: date | None,
+    expected_version: int | None = None,
+) -> Incident:
+    """Set, move or clear the due date; the timeline records it as an edit."""
+    incident = get_incident(session=session, ref=incident_id)
+    _require(
+        actor,
+        Action.WORK,
+        incident,
+        "Only its owner, its reporter, a lead or an admin can change the due date.",
+    )
+    _check_version(incident, expected_version)
+    if incident.due_date == due_date:
+        return incident
+    if problem := timers.due_date_problem(due_date):
+        raise ValidationFailed({"due_date": problem})
+    old = incident.due_date
+    incident.due_date = due_date
+    incident.updated_at = utcnow()
+    _flush(session, incident)
+    change = {"from": old.isoformat() if old else "none", "to": due_date.isoformat() if due_date else "none"}
+    _record(session, actor, incident, "incident.edited", {"changes": {"due date": change}})
     return incident

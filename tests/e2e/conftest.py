@@ -216,3 +216,70 @@ def file_incident(db, users):
         return incident
 
     return _file
+
+
+# axe-core from npm (`npm pack axe-core`), vendored for the tests only: the app never serves it.
+AXE_SOURCE = Path(__file__).with_name("vendor") / "axe-4.14.1.min.js"
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    return AXE_SOURCE.read_text(encoding="utf-8")
+
+
+def check_accessible(page: Page, axe_source: str, state: str) -> None:
+    """Run axe-core on the page as it is now; fail naming every violation and its elements.
+
+    The source goes in through Playwright's evaluate (the DevTools protocol), not a <script>
+    tag, so the app's strict CSP stays on and is still checked by `page`."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe_source)
+    result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
+    problems = [
+        f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+        for v in result["violations"]
+    ]
+    assert not problems, f"axe-core found problems on {state}:\n" + "\n".join(problems)
+
+
+@pytest.fixture
+def assert_accessible(page: Page, axe_source: str):
+    """assert_accessible("what the page shows") -> check_accessible on the test's `page`."""
+    return lambda state: check_accessible(page, axe_source, state)
+
+
+@pytest.fixture
+def open_page(browser: Browser, app_url: str, live_server: LiveServer):
+    """open_page(**context options) -> a page like `page`, in a context of its own: a phone
+    viewport, another time zone or locale. Fails the test on any page error, as `page` does."""
+    contexts, problems = [], PageProblems()
+
+    def _open(**options) -> Page:
+        options.setdefault("viewport", {"width": 1400, "height": 900})
+        context = browser.new_context(base_url=app_url, **options)
+        context.set_default_timeout(TIMEOUT_MS)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
+        context.on("console", problems.on_console)
+        context.on("weberror", problems.on_web_error)
+        context.on("response", problems.on_response)
+        contexts.append(context)
+        return context.new_page()
+
+    try:
+        yield _open
+    finally:
+        for context in contexts:
+            context.close()
+        live_server.in_flight.wait_until_idle()
+    if problems.errors:
+        pytest.fail("the page reported errors:\n" + "\n".join(problems.errors), pytrace=False)
+
+
+def sign_in_on(page: Page, email: str) -> None:
+    """The `sign_in` fixture's steps, on any page (e.g. one from `open_page`)."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
+    page.wait_for_load_state()

@@ -44,6 +44,8 @@ ROUTES = {
         "/incidents/{key}/edit",
         {"title": "RDS CPU pinned", "component": "rds", "environment": "prod", "version": "{version}"},
     ),
+    "due date": ("POST", "/incidents/{key}/due-date", {"due_date": "2099-12-31", "version": "{version}"}),
+    "insights": ("GET", "/insights", None),
     "admin users": ("GET", "/admin/users", None),
     "create user": (
         "POST",
@@ -74,6 +76,8 @@ EXPECTED = {
     "edit form": (LOGIN, 403, 200, 200, 200),
     "dashboard row": (LOGIN, HOME, HOME, HOME, HOME),  # a fragment for htmx; a plain GET goes to the dashboard
     "edit": (LOGIN, 403, 302, 302, 302),
+    "due date": (LOGIN, 403, 302, 302, 302),
+    "insights": (LOGIN, 200, 200, 200, 200),
     "admin users": (LOGIN, 403, 403, 403, 200),
     "create user": (LOGIN, 403, 403, 403, 302),
     "change role": (LOGIN, 403, 403, 403, 302),

@@ -25,6 +25,8 @@ class IncidentForm(FlaskForm):
         "Environment", choices=[SelectChoice(e, e) for e in ENVIRONMENTS], default="prod", validate_choice=False
     )
     owner = SelectField("Owner", choices=[], validate_choice=False, validators=[Optional()])
+    # A text field drawn as a date picker: a bad value reaches the service and comes back beside it.
+    due_date = StringField("Due date", description="Optional.", render_kw={"type": "date"})
     submit = SubmitField("Create incident")
 
 

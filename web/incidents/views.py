@@ -11,6 +11,7 @@ from shared.audit import service as audit
 from shared.errors import Conflict, DomainError, ValidationFailed
 from shared.incidents import search as incident_search
 from shared.incidents import service as incidents
+from shared.incidents import timers
 from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status
 from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, merge_stale_edit
 from shared.incidents.models import ENVIRONMENTS, Priority
@@ -161,6 +162,7 @@ def create():
             component=form.component.data or "",
             environment=form.environment.data or "",
             owner_id=int(form.owner.data) if (form.owner.data or "").isdigit() else None,
+            due_date=timers.parse_due_date(form.due_date.data),
         )
         session.commit()
     except ValidationFailed as error:
@@ -323,6 +325,21 @@ def priority(key: str):
             incident_id=incident.id,
             actor=current_user.user,
             priority=request.form.get("priority", ""),
+            expected_version=_version(),
+        ),
+    )
+
+
+@bp.post("/incidents/<key>/due-date")
+@login_required
+def due_date(key: str):
+    return _act(
+        key,
+        lambda session, incident: incidents.set_due_date(
+            session=session,
+            incident_id=incident.id,
+            actor=current_user.user,
+            due_date=timers.parse_due_date(request.form.get("due_date")),
             expected_version=_version(),
         ),
     )

@@ -89,7 +89,7 @@
   // dialog reopens). Creating the incident, Cancel and signing out discard it; a draft of
   // another person is never shown.
   var DRAFT_KEY = "incident-tracker:new-incident-draft";
-  var DRAFT_FIELDS = ["title", "description", "priority", "component", "environment", "owner"];
+  var DRAFT_FIELDS = ["title", "description", "priority", "component", "environment", "owner", "due_date"];
 
   function readDraft() {
     try { return JSON.parse(window.sessionStorage.getItem(DRAFT_KEY) || "null"); } catch (error) { return null; }
@@ -197,5 +197,77 @@
     var empty = document.querySelector("#results .empty");  // "No incidents match": there is one now
     if (empty) { empty.remove(); }
     refreshSummary();
+  });
+
+  // Times are drawn in UTC by the server (<time datetime="...">); show them in the reader's
+  // time zone, keeping the UTC text as the hover title. A bare date (a due date) has no zone.
+  var localTime = window.Intl ? new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
+  }) : null;
+
+  function localiseTimes() {
+    if (!localTime) { return; }
+    document.querySelectorAll("time[datetime]:not([data-local])").forEach(function (element) {
+      var value = element.getAttribute("datetime");
+      var when = new Date(value);
+      if (value.length <= 10 || isNaN(when.getTime())) { return; }
+      element.title = element.textContent.trim();
+      element.textContent = localTime.format(when);
+      element.setAttribute("data-local", "");
+    });
+  }
+  localiseTimes();
+  document.addEventListener("htmx:afterSettle", localiseTimes);
+
+  // Keyboard shortcuts (listed by "?"): never while typing in a field or with a dialog open.
+  function typingIn(element) {
+    return element && element.closest && element.closest("input, textarea, select, [contenteditable]");
+  }
+
+  function moveThroughRows(step) {
+    var rows = Array.prototype.slice.call(document.querySelectorAll("#incident-rows > tr"));
+    if (!rows.length) { return; }
+    var current = document.activeElement && document.activeElement.closest && document.activeElement.closest("#incident-rows > tr");
+    var index = current ? rows.indexOf(current) + step : (step > 0 ? 0 : rows.length - 1);
+    var row = rows[Math.max(0, Math.min(rows.length - 1, index))];
+    var link = row.querySelector("a");
+    (link || row).focus();
+  }
+
+  var SHORTCUTS = {
+    "/": function () {
+      var search = document.getElementById("search");
+      if (search) { search.focus(); search.select(); } else { window.location.assign("/#search"); }
+    },
+    "c": function () {
+      var opener = document.querySelector('[data-open-dialog="new-incident-dialog"]');
+      if (opener) { opener.click(); } else if (document.getElementById("shortcuts-dialog")) { window.location.assign("/incidents/new"); }
+    },
+    "j": function () { moveThroughRows(1); },
+    "k": function () { moveThroughRows(-1); },
+    "?": function () {
+      var dialog = document.getElementById("shortcuts-dialog");
+      if (dialog && typeof dialog.showModal === "function") { dialog.showModal(); }
+    }
+  };
+
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    if (typingIn(event.target) || document.querySelector("dialog[open]")) { return; }
+    var action = SHORTCUTS[event.key];
+    if (!action || !document.getElementById("shortcuts-dialog")) { return; }  // signed-in pages only
+    event.preventDefault();
+    action();
+  });
+  if (window.location.hash === "#search" && document.getElementById("search")) { document.getElementById("search").focus(); }
+
+  // Phones: "Filters" shows or hides the filter dropdowns (the search box stays).
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest(".filters-toggle");
+    if (!toggle) { return; }
+    var form = document.getElementById(toggle.getAttribute("aria-controls"));
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (form) { form.classList.toggle("expanded", open); }
   });
 })();

@@ -1,0 +1,81 @@
+"""axe-core (vendored from npm) on every main page state: zero violations."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
+
+
+def test_sign_in_page(page: Page, assert_accessible) -> None:
+    page.goto("/login")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert_accessible("the sign-in page")
+
+
+def test_dashboard_dialog_and_incident_page(page: Page, sign_in, file_incident, assert_accessible) -> None:
+    file_incident("Disk full on db-1", component="rds", priority="P1")
+    file_incident("Slow deploys", component="ci", priority="P3")
+    sign_in("lead@example.com")
+    assert_accessible("the dashboard")
+
+    page.get_by_role("button", name="New incident").click()
+    expect(page.get_by_role("dialog", name="New incident")).to_be_visible()
+    assert_accessible("the New incident dialog")
+    page.get_by_role("button", name="Create incident").click()
+    expect(page.get_by_label("Title")).to_have_attribute("aria-invalid", "true")
+    assert_accessible("the New incident dialog with errors")
+    page.keyboard.press("Escape")
+
+    page.get_by_role("link", name="Disk full on db-1").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Disk full on db-1")
+    assert_accessible("the incident page")
+
+
+def test_admin_users_page(page: Page, sign_in, assert_accessible) -> None:
+    sign_in("admin@example.com")
+    page.goto("/admin/users")
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    assert_accessible("the users page")
+
+
+def test_the_check_finds_a_problem_when_there_is_one(page: Page, sign_in, assert_accessible) -> None:
+    sign_in("member@example.com")
+    page.evaluate("() => document.querySelector('main').append(document.createElement('button'))")
+    with pytest.raises(AssertionError, match="button-name"):
+        assert_accessible("a page with a nameless button")
+
+
+def test_insights_page(page: Page, sign_in, file_incident, assert_accessible) -> None:
+    file_incident("Disk full on db-1", component="rds", priority="P1")
+    sign_in("member@example.com")
+    page.get_by_role("link", name="Insights").click()
+    expect(page.get_by_role("heading", name="Insights", level=1)).to_be_visible()
+    chart = page.get_by_role("img", name="MTTA and MTTR by priority, incidents filed in the last 30 days")
+    expect(chart).to_be_visible()
+    assert_accessible("the insights page")
+    page.get_by_text("MTTA and MTTR by priority as a table").click()
+    expect(page.get_by_role("table", name="MTTA and MTTR by priority")).to_be_visible()
+    page.get_by_label("Window").select_option(label="Last 7 days")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("img", name="Open incidents at the end of each day, last 7 days")).to_be_visible()
+    assert_accessible("the insights page, 7 days, table open")
+
+
+def test_edit_page_refusals_and_row_questions(page: Page, sign_in, file_incident, assert_accessible) -> None:
+    incident = file_incident("Disk full on db-1", component="rds", reporter="lead")
+    sign_in("lead@example.com")
+    page.get_by_label(f"New status for {incident.key}").select_option(label="Closed")
+    expect(page.get_by_label(f"Reason for closing {incident.key}")).to_be_visible()
+    assert_accessible("a dashboard row asking for a reason")
+
+    page.goto(f"/incidents/{incident.key}")
+    page.get_by_role("button", name="In Progress", exact=True).click()
+    page.get_by_role("button", name="Blocked", exact=True).click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert_accessible("the incident page with a refused move")
+
+    page.get_by_role("link", name="Edit details").click()
+    expect(page.get_by_role("heading", name=f"Edit {incident.key}")).to_be_visible()
+    assert_accessible("the edit page")

@@ -1,0 +1,72 @@
+"""Keyboard shortcuts (/, c, j, k, ?) and times in the reader's time zone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import sign_in_on
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
+
+
+def test_shortcuts_search_new_incident_rows_and_the_list(page: Page, sign_in, file_incident, assert_accessible) -> None:
+    file_incident("Disk full on db-1", priority="P1")
+    file_incident("Slow deploys", priority="P2")
+    sign_in("member@example.com")
+
+    page.keyboard.press("?")
+    shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(shortcuts).to_be_visible()
+    expect(shortcuts).to_contain_text("Next / previous incident in the list")
+    assert_accessible("the keyboard shortcuts dialog")
+    page.keyboard.press("Escape")
+    expect(shortcuts).to_be_hidden()
+
+    page.keyboard.press("j")
+    expect(page.get_by_role("link", name="INC-1", exact=True)).to_be_focused()
+    page.keyboard.press("j")
+    expect(page.get_by_role("link", name="INC-2", exact=True)).to_be_focused()
+    page.keyboard.press("k")
+    expect(page.get_by_role("link", name="INC-1", exact=True)).to_be_focused()
+
+    page.keyboard.press("/")
+    search = page.get_by_label("Search")
+    expect(search).to_be_focused()
+    page.keyboard.type("c j ?")  # typing in a field is typing, not shortcuts
+    expect(search).to_have_value("c j ?")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+    page.get_by_role("heading", name="Incidents", exact=True).click()
+    page.keyboard.press("c")
+    new_incident = page.get_by_role("dialog", name="New incident")
+    expect(new_incident).to_be_visible()
+    expect(page.get_by_label("Title")).to_be_focused()
+
+
+def test_shortcuts_button_and_slash_from_another_page(page: Page, sign_in, file_incident) -> None:
+    incident = file_incident("Disk full on db-1")
+    sign_in("lead@example.com")
+    page.goto(f"/incidents/{incident.key}")
+    page.get_by_role("button", name="Shortcuts").click()
+    shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(shortcuts).to_be_visible()
+    shortcuts.get_by_role("button", name="Close").click()
+    expect(shortcuts).to_be_hidden()
+    page.keyboard.press("/")
+    expect(page.get_by_label("Search")).to_be_focused()
+
+
+def test_times_show_in_the_readers_time_zone_with_utc_on_hover(open_page, file_incident) -> None:
+    incident = file_incident("Disk full on db-1")
+    page = open_page(timezone_id="Asia/Tokyo", locale="en-GB")
+    sign_in_on(page, "member@example.com")
+    page.goto(f"/incidents/{incident.key}")
+    created = page.get_by_role("region", name="Details").locator("time").first
+    utc = incident.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    expect(created).to_have_attribute("title", utc)
+    expect(created).to_contain_text(re.compile(r"GMT\+9|JST"))
+    expect(created).not_to_contain_text("UTC")
+    timeline_time = page.get_by_role("list", name="Timeline").locator("time").first
+    expect(timeline_time).to_contain_text(re.compile(r"GMT\+9|JST"))

@@ -1,0 +1,163 @@
+"""Insights on both backends: MTTA/MTTR per priority and component, open incidents per day,
+and the per-incident clocks they are built from."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from factories import build_incident
+from sqlalchemy import create_engine, text, update
+
+from shared import migrate
+from shared.errors import ValidationFailed
+from shared.incidents import insights, timers
+from shared.incidents import service as incidents
+from shared.incidents.models import Incident
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+
+
+def _stamp(db, incident, **times) -> None:
+    db.execute(update(Incident).where(Incident.id == incident.id).values(**times))
+    db.commit()
+    db.expire_all()
+
+
+def test_mtta_and_mttr_per_priority_and_component_over_the_window(db, users):
+    fast = build_incident(db, users, "resolved", reporter="lead", owner=None, priority="P1", component="rds")
+    slow = build_incident(db, users, "in_progress", reporter="lead", owner=None, priority="P1", component="rds")
+    waiting = build_incident(db, users, "open", reporter="lead", owner=None, priority="P2", component="alb")
+    old = build_incident(db, users, "resolved", reporter="lead", owner=None, priority="P1", component="rds")
+    day = NOW - timedelta(days=2)
+    _stamp(db, fast, created_at=day, acknowledged_at=day + timedelta(minutes=10), resolved_at=day + timedelta(hours=2))
+    _stamp(db, slow, created_at=day, acknowledged_at=day + timedelta(minutes=30))
+    _stamp(db, waiting, created_at=day)
+    old_day = NOW - timedelta(days=40)  # outside a 30-day window
+    _stamp(db, old, created_at=old_day, acknowledged_at=old_day + timedelta(days=1), resolved_at=old_day)
+
+    result = insights.compute(session=db, days=30, now=NOW)
+
+    p1, p2, p3, p4 = result.by_priority
+    assert (p1.label, p1.filed, p1.acknowledged, p1.resolved) == ("P1", 2, 2, 1)
+    assert p1.mtta == pytest.approx(20 * 60, abs=1)
+    assert p1.mttr == pytest.approx(2 * 3600, abs=1)
+    assert (p2.filed, p2.acknowledged, p2.mtta, p2.mttr) == (1, 0, None, None)
+    assert p3.filed == p4.filed == 0
+    assert [(c.label, c.filed) for c in result.by_component] == [("rds", 2), ("alb", 1)]
+
+    wider = insights.compute(session=db, days=90, now=NOW)
+    assert wider.by_priority[0].filed == 3
+
+
+def test_open_incidents_at_the_end_of_each_day(db, users):
+    def stamp_days(incident, filed: int, ended: int | None = None, *, closed_only: bool = False) -> None:
+        times = {"created_at": NOW - timedelta(days=filed)}
+        if ended is not None:
+            times["closed_at" if closed_only else "resolved_at"] = NOW - timedelta(days=ended)
+        _stamp(db, incident, **times)
+
+    stamp_days(build_incident(db, users, "open", reporter="lead", owner=None), filed=20)  # open all along
+    stamp_days(build_incident(db, users, "in_progress", reporter="lead", owner=None), filed=3)
+    stamp_days(build_incident(db, users, "resolved", reporter="lead", owner=None), filed=5, ended=2)
+    stamp_days(build_incident(db, users, "closed", reporter="lead", owner=None), filed=10, ended=1)
+    duplicate = incidents.create_incident(session=db, actor=users["lead"], title="Same as INC-1")
+    incidents.transition(session=db, incident_id=duplicate.id, actor=users["lead"], to="closed", reason="Duplicate")
+    db.commit()
+    stamp_days(duplicate, filed=4, ended=4, closed_only=True)
+
+    result = insights.compute(session=db, days=7, now=NOW)
+
+    by_day = {c.day: c.open for c in result.open_over_time}
+    today = NOW.date()
+    assert len(by_day) == 7 and min(by_day) == today - timedelta(days=6)
+    assert result.open_now == 2
+    assert by_day[today] == 2
+    assert by_day[today - timedelta(days=1)] == 2  # the closed one ended that day
+    assert by_day[today - timedelta(days=2)] == 3  # the resolved one ended that day; the closed one still open
+    assert by_day[today - timedelta(days=3)] == 4  # everyone but the duplicate
+    assert by_day[today - timedelta(days=4)] == 3  # in-progress one not filed yet; duplicate closed that day
+    assert by_day[today - timedelta(days=5)] == 3  # the resolved one filed that day
+    assert by_day[today - timedelta(days=6)] == 2
+
+
+def test_a_window_outside_the_choice_is_the_default():
+    assert insights.window_days("7") == 7
+    assert insights.window_days("365") == insights.DEFAULT_WINDOW
+    assert insights.window_days("nope") == insights.DEFAULT_WINDOW
+
+
+def test_time_to_acknowledge_is_the_first_move_to_in_progress(db, users):
+    incident = build_incident(db, users, "blocked", reporter="lead", owner=None)
+    first = incident.acknowledged_at
+    incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to="in_progress")
+    db.commit()
+    assert incident.acknowledged_at == first  # unblocking does not restart the clock
+    assert incident.in_progress_at >= first
+    assert timers.time_to_acknowledge(incident) == timers.as_utc(first) - timers.as_utc(incident.created_at)
+    assert timers.time_to_resolve(incident) is None
+
+
+def test_due_dates_and_overdue(db, users):
+    incident = build_incident(db, users, "in_progress", reporter="member", owner="member")
+    today = timers.today()
+    incidents.set_due_date(session=db, incident_id=incident.id, actor=users["member"], due_date=today)
+    db.commit()
+    assert not timers.is_overdue(incident)
+    assert timers.is_overdue(incident, on=today + timedelta(days=1))
+    with pytest.raises(ValidationFailed) as refused:
+        incidents.set_due_date(
+            session=db, incident_id=incident.id, actor=users["member"], due_date=today - timedelta(days=5)
+        )
+    assert "today or a later day" in refused.value.field_errors["due_date"]
+    with pytest.raises(ValidationFailed):
+        timers.parse_due_date("31/12/2026")
+    assert timers.parse_due_date(" ") is None
+    assert timers.parse_due_date("2026-12-31") == date(2026, 12, 31)
+
+
+def test_the_migration_takes_acknowledged_at_from_the_first_move_in_the_audit_trail(temporary_database_url):
+    url = temporary_database_url()
+    migrate.upgrade(url, "0002")
+    engine = create_engine(url)
+    filed, first, again = "2026-11-01 10:00:00", "2026-11-01 10:20:00", "2026-11-03 09:00:00"
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, email, name, password_hash, role, is_active, created_at)"
+                " VALUES (1, 'lead@example.com', 'Lee', 'x', 'lead', true, :t)"
+            ),
+            {"t": filed},
+        )
+        for id_, in_progress_at in ((1, again), (2, None), (3, first)):
+            connection.execute(
+                text(
+                    "INSERT INTO incidents (id, key, title, description, status, priority, component, environment,"
+                    " reporter_id, created_at, updated_at, in_progress_at, version)"
+                    " VALUES (:id, :key, 't', '', :status, 'P2', '', 'prod', 1, :filed, :filed, :ip, 1)"
+                ),
+                {
+                    "id": id_,
+                    "key": f"INC-{id_}",
+                    "status": "in_progress" if in_progress_at else "open",
+                    "filed": filed,
+                    "ip": in_progress_at,
+                },
+            )
+        # INC-1 went to In Progress, was blocked, and came back: the first move counts.
+        for n, (when, to) in enumerate(((first, "in_progress"), (again, "blocked"), (again, "in_progress"))):
+            connection.execute(
+                text(
+                    "INSERT INTO audit_events (occurred_at, actor_id, action, entity_type, entity_id, incident_id,"
+                    " data, prev_hash, hash) VALUES (:when, 1, 'incident.status_changed', 'incident', 1, 1,"
+                    " :data, :prev, :hash)"
+                ),
+                {"when": when, "data": f'{{"from": "x", "to": "{to}"}}', "prev": str(n), "hash": str(n + 1)},
+            )
+    migrate.upgrade(url)
+    with engine.connect() as connection:
+        rows = dict(connection.execute(text("SELECT id, acknowledged_at FROM incidents ORDER BY id")).all())
+    engine.dispose()
+    assert str(rows[1]).startswith("2026-11-01 10:20")  # from the audit trail, not in_progress_at
+    assert rows[2] is None  # never picked up
+    assert str(rows[3]).startswith("2026-11-01 10:20")  # no trail: in_progress_at

@@ -1,0 +1,1 @@
+"""Insights: MTTA, MTTR and open incidents over a window, as server-drawn charts."""

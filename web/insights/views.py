@@ -1,0 +1,28 @@
+"""The insights page: MTTA, MTTR and open incidents over a chosen window."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import login_required
+
+from shared.incidents import insights
+from web.db import get_session
+from web.insights import charts
+
+bp = Blueprint("insights", __name__)
+
+
+@bp.get("/insights")
+@login_required
+def index():
+    days = insights.window_days(request.args.get("days"))
+    data = insights.compute(session=get_session(), days=days)
+    return render_template(
+        "insights/index.html",
+        data=data,
+        windows=insights.WINDOWS,
+        priority_chart=charts.timing_bars(data.by_priority),
+        component_chart=charts.timing_bars(data.by_component),
+        open_chart=charts.open_line(data.open_over_time),
+        duration=charts.duration_text,
+    )
