@@ -17,6 +17,7 @@ from shared.errors import DomainError
 from shared.models import import_all_models
 from web import db, input_guard, logs, security
 from web.auth.current import SignedInUser
+from web.errors import page_message, status_for
 from web.extensions import csrf, limiter, login_manager
 
 
@@ -107,7 +108,8 @@ def _register_errors(app: Flask) -> None:
     def _domain_error(error: DomainError):
         db.rollback()
         template = "partials/flash_error.html" if _wants_fragment() else "error.html"
-        return render_template(template, message=str(error), status=error.http_status), error.http_status
+        status = status_for(error)
+        return render_template(template, message=page_message(error), status=status), status
 
     for status, message in (
         (400, "The request could not be understood. If you submitted a form, reload the page and try again."),

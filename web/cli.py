@@ -13,6 +13,7 @@ from shared.accounts import service as accounts
 from shared.audit import service as audit
 from shared.db import transaction
 from shared.errors import DomainError
+from shared.permissions import SYSTEM
 
 
 def _settings():
@@ -48,7 +49,7 @@ def register_cli(app: Flask) -> None:
         try:
             with transaction(_factory()) as session:
                 user = accounts.create_user(
-                    session=session, actor=None, email=email, name=name, role=role, password=password
+                    session=session, actor=SYSTEM, email=email, name=name, role=role, password=password
                 )
                 click.echo(f"Created {user.email} ({user.role}).")
         except DomainError as error:

@@ -100,10 +100,7 @@ def _require(actor: User, action: Action, incident: Incident | None, message: st
 
 def _check_version(incident: Incident, expected_version: int | None) -> None:
     if expected_version is not None and incident.version != expected_version:
-        raise Conflict(
-            f"{incident.key} was changed by someone else since you opened it. "
-            "You are now looking at the latest version: check it, then try again."
-        )
+        raise Conflict(f"{incident.key} was changed by someone else since you opened it.")
 
 
 def _flush(session: Session, incident: Incident) -> None:
@@ -113,10 +110,7 @@ def _flush(session: Session, incident: Incident) -> None:
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(
-            f"{key} was changed by someone else at the same moment. "
-            "You are now looking at the latest version: check it, then try again."
-        ) from None
+        raise Conflict(f"{key} was changed by someone else at the same moment.") from None
 
 
 def _record(
