@@ -16,6 +16,7 @@ from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, merge_stale_edi
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.permissions import Action
 from web.auth.current import require
+from web.csv_export import csv_response
 from web.db import get_session
 from web.errors import page_message, status_for
 from web.incidents.forms import EditIncidentForm, IncidentForm
@@ -126,6 +127,15 @@ def dashboard():
         response = make_response(render_template("incidents/dashboard.html", **context))
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+@bp.get("/incidents.csv")
+@login_required
+def export_csv():
+    """The dashboard's current view (same filters and sort) as a formula-safe CSV file."""
+    require(Action.VIEW)
+    filters, args = _current_filters()
+    return csv_response(get_session(), filters, current_user.id, args["sort"] or "priority")
 
 
 @bp.route("/incidents/new", methods=["GET", "POST"])
