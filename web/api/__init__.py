@@ -76,9 +76,11 @@ def init_app(app: Flask) -> None:
     from web.api.views import BLUEPRINTS
 
     for blueprint in BLUEPRINTS:
-        blueprint.before_request(_require_json)
-        limiter.limit(_api_limit, key_func=rate_limit_key)(blueprint)
-        csrf.exempt(blueprint)  # cookie callers are checked by web/api/auth.py (X-CSRFToken header)
+        if not getattr(blueprint, "_guarded", False):  # module-level blueprints: set up once per process
+            blueprint.before_request(_require_json)
+            limiter.limit(_api_limit, key_func=rate_limit_key)(blueprint)
+            csrf.exempt(blueprint)  # cookie callers are checked by web/api/auth.py (X-CSRFToken header)
+            blueprint._guarded = True
         api.register_blueprint(blueprint)
     app.extensions["api"] = api
 
