@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from factories import build_incident
@@ -19,6 +21,8 @@ from shared.incidents.models import Incident
 from web.app import create_app
 
 SECRET_KEY = "x" * 40
+# The web tests' helpers (sign_in, snapshot) serve these tests too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
 
 
 @pytest.fixture
@@ -38,7 +42,7 @@ def make_app(database_url: str, users: dict[str, User]) -> Iterator[Callable[...
         )
         values.update(overrides)
         app = create_app(Settings(**values).validated())
-        app.config.update(TESTING=True)
+        app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)  # forms; the API checks its header itself
         built.append(app)
         return app
 

@@ -3,16 +3,11 @@ call (or any GET) changes nothing in the database. The same policy as the pages 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 from conftest import bearer
+from web_helpers import snapshot
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
-from web_helpers import snapshot  # noqa: E402
-
-from shared.accounts import service as accounts  # noqa: E402
+from shared.accounts import service as accounts
 
 ROLES = ("member-unrelated", "member-owner", "lead", "admin")
 AS = {"member-unrelated": "other", "member-owner": "member", "lead": "lead", "admin": "admin"}

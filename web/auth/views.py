@@ -111,9 +111,7 @@ def _render_profile(status: int = 200, **extra):
         tokens=listed,
         expired={t.id for t in listed if t.expires_at and as_utc(t.expires_at) <= now},
         scopes=[s.value for s in tokens.allowed_scopes(user)],
-        errors={},
-        values={},
-        **extra,
+        **{"errors": {}, "values": {}, **extra},
     ), status
 
 
