@@ -35,7 +35,7 @@ def normalise_email(email: str) -> str:
 
 def get_user(*, session: Session, user_id: int) -> User:
     """The user with this id, or NotFound."""
-    user = session.get(User, user_id)
+    user = session.get(User, user_id) if 0 < user_id < 2**31 else None  # past the column: no such user
     if user is None:
         raise NotFound(f"No user with id {user_id}.")
     return user

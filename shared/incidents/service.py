@@ -50,7 +50,9 @@ def get_incident(*, session: Session, ref: str | int) -> Incident:
             incident_id = int(match.group(1))
         elif ref.strip().isdigit():
             incident_id = int(ref)
-    incident = session.get(Incident, incident_id) if incident_id else None
+    # Past the id column's range a look-up is an overflow error in the driver (a 500), not "no such row".
+    in_range = incident_id is not None and 0 < incident_id < 2**31
+    incident = session.get(Incident, incident_id) if in_range else None
     if incident is None:
         raise NotFound(f"No incident {ref}.")
     return incident
