@@ -79,10 +79,6 @@ def make_token(db: Session, users: dict[str, User]) -> Callable[..., str]:
     return make
 
 
-def bearer(value: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {value}"}
-
-
 @pytest.fixture
 def make_incident(db: Session, users: dict[str, User]) -> Callable[..., Incident]:
     def make(status: str = "open", *, reporter: str = "lead", owner: str | None = "member", **details) -> Incident:

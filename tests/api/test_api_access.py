@@ -4,7 +4,7 @@ call (or any GET) changes nothing in the database. The same policy as the pages 
 from __future__ import annotations
 
 import pytest
-from conftest import bearer
+from api_helpers import bearer
 from web_helpers import snapshot
 
 from shared.accounts import service as accounts

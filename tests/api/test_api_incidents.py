@@ -6,7 +6,7 @@ import csv
 import io
 
 import pytest
-from conftest import bearer
+from api_helpers import bearer
 from web_helpers import sign_in
 
 from shared.incidents import service as incidents

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from conftest import bearer
+from api_helpers import bearer
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import bearer
+from api_helpers import bearer
 from sqlalchemy import select, update
 
 from shared.accounts import service as accounts
