@@ -17,6 +17,7 @@ from wtforms import ValidationError
 
 from shared.accounts import tokens
 from shared.accounts.models import ApiToken, TokenScope, User
+from shared.permissions import Action, can
 from web.api.problems import ApiProblem
 from web.db import get_session
 
@@ -80,6 +81,9 @@ def needs(scope: TokenScope):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             caller = authenticate()
+            # Seeing incidents at all is the policy's call too (every active role today).
+            if not can(caller.user, Action.VIEW):
+                raise ApiProblem(403, "You cannot use the API.")
             if not tokens.scope_includes(caller.scope, scope):
                 raise ApiProblem(
                     403, f"This token's scope is {caller.scope}; this call needs a {scope.value}-scope token."
