@@ -6,11 +6,12 @@ with wrk, in interleaved rounds, each figure beside its baseline from the same r
 
 - hello-world Flask under the same gunicorn config (the framework's ceiling here);
 - the same SQL the page runs, sent directly through psycopg2 with the same concurrency;
-- raw INSERTs of the rows a create writes, under the same audit-chain lock.
+- raw INSERTs of the rows a create writes, under the same audit-chain lock (the baseline of both
+  the form's creates and the JSON API's, POST /api/v1/incidents with a write-scope token).
 
 Prints a table and writes bench/results.json. Medians of the rounds. Not a test: it measures.
 Environment: SIZES (10000,100000,1000000), BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_PG
-(postgresql://postgres@127.0.0.1:5432).
+(postgresql://postgres@127.0.0.1:5432), BENCH_DB_PREFIX (bench_incidents).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def log(message: str) -> None:
 
 
 def database(size: int) -> str:
-    return f"bench_incidents_{size}"
+    return f"{os.environ.get('BENCH_DB_PREFIX', 'bench_incidents')}_{size}"
 
 
 def ensure_database(size: int) -> None:
@@ -93,6 +94,7 @@ def app_env(size: int, **extra: str) -> dict[str, str]:
         "DEMO_PASSWORD": PASSWORD,
         "LOG_LEVEL": "WARNING",
         "RATE_LIMIT_LOGIN": "1000 per minute",
+        "RATE_LIMIT_API": "1000000 per minute",
         **extra,
     }
 
@@ -166,18 +168,29 @@ def sign_in(port: int, email: str) -> tuple[str, str]:
     return cookie, csrf
 
 
-def wrk(url: str, *, cookie: str = "", connections: int, seconds: int, post_body: str = "") -> dict:
+def wrk(
+    url: str,
+    *,
+    cookie: str = "",
+    connections: int,
+    seconds: int,
+    post_body: str = "",
+    content_type: str = "application/x-www-form-urlencoded",
+    headers: dict[str, str] | None = None,
+) -> dict:
     script = DONE_HOOK
     if post_body:
         script = (
             f'wrk.method = "POST"\nwrk.body = {json.dumps(post_body)}\n'
-            'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n' + script
+            f'wrk.headers["Content-Type"] = "{content_type}"\n' + script
         )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-s", handle.name]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     output = subprocess.run([*command, url], capture_output=True, text=True).stdout
     os.unlink(handle.name)
     match = re.search(r"BENCH (\d+) (\d+) ([\d.]+) (\d+)", output)
@@ -332,6 +345,10 @@ def measure_size(size: int, rounds: int, seconds: int) -> dict:
     sql = {name: statements_for(size, path) for name, path in pages.items()}
     app = Gunicorn("web.wsgi:app", 8701, app_env(size))
     hello = Gunicorn("bench.hello:app", 8702, app_env(size))
+    api_token = flask(size, "tokens", "create", "--user", "lead@example.com", "--scope", "write", "--expires-days", "1")
+    api_token = api_token.splitlines()[-1]
+    api_body = json.dumps({"title": "Bench: disk full on bench-host", "description": "Filed by wrk through the API.",
+                           "priority": "P3", "component": "rds", "environment": "prod"})  # fmt: skip
     try:
         cookie, csrf = sign_in(app.port, "lead@example.com")
         create_body = urllib.parse.urlencode(
@@ -354,6 +371,14 @@ def measure_size(size: int, rounds: int, seconds: int) -> dict:
                 connections=CREATE_CONNECTIONS,
                 seconds=seconds,
                 post_body=create_body,
+            )
+            runs["api create"] = wrk(
+                f"http://127.0.0.1:{app.port}/api/v1/incidents",
+                connections=CREATE_CONNECTIONS,
+                seconds=seconds,
+                post_body=api_body,
+                content_type="application/json",
+                headers={"Authorization": f"Bearer {api_token}"},
             )
             rps, p95 = raw_inserts(seconds, lead_id)
             runs["raw INSERTs"] = {"rps": rps, "p95_ms": p95, "errors": 0}
@@ -421,6 +446,11 @@ def results_for(measured: dict) -> list[dict]:
     out.append(
         entry(f"creates/s, 8 clients{at}", create["rps"], "req/s", "raw INSERTs/s (same lock)",
               m["raw INSERTs"]["rps"], ">= 500/s", create["rps"] >= 500)
+    )  # fmt: skip
+    api_create = m["api create"]
+    out.append(
+        entry(f"API creates/s, 8 clients{at}", api_create["rps"], "req/s", "raw INSERTs/s (same lock)",
+              m["raw INSERTs"]["rps"], ">= 500/s", api_create["rps"] >= 500)
     )  # fmt: skip
     if measured["seed_seconds"] is not None:
         out.append(entry(f"seed-scale{at}", measured["seed_seconds"], "s", None, None, "minutes, not tens", None))

@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     log_format: Literal["", "json", "text"] = ""  # empty = json in production, text elsewhere
     log_level: str = "INFO"
     rate_limit_login: str = "10 per minute"
+    # Per API token (per signed-in user for cookie calls, per address for anonymous ones).
+    rate_limit_api: str = "600 per minute"
     session_lifetime_hours: int = Field(default=12, ge=1, le=24 * 30)
     page_size: int = Field(default=50, ge=1, le=500)
     demo_password: str = Field(default="", repr=False)

@@ -13,6 +13,7 @@ from shared.accounts.models import User
 from shared.db import utcnow
 from shared.incidents import service as incidents
 from shared.incidents.models import Incident
+from shared.permissions import SYSTEM
 
 # Printed by `make run` for the demo users; DEMO_PASSWORD overrides it. Never used outside the demo seed.
 DEFAULT_DEMO_PASSWORD = "incident-demo-2026"  # noqa: S105
@@ -88,7 +89,7 @@ def seed(*, session: Session, password: str, rng: random.Random | None = None) -
         return False
     rng = rng or random.Random(42)
     users = {
-        role: accounts.create_user(session=session, actor=None, email=email, name=name, role=role, password=password)
+        role: accounts.create_user(session=session, actor=SYSTEM, email=email, name=name, role=role, password=password)
         for email, name, role in DEMO_USERS
     }
     lead, member = users["lead"], users["member"]

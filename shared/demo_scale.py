@@ -24,6 +24,7 @@ from shared.accounts import service as accounts
 from shared.accounts.models import User
 from shared.audit import service as audit
 from shared.incidents.models import Incident
+from shared.permissions import SYSTEM
 
 EXTRA_USERS = 47
 # The incident whose page carries a long timeline (the bench's "incident page with 400 events").
@@ -94,7 +95,9 @@ def _ensure_users(engine: Engine, password: str) -> list[int]:
         emails = set(session.scalars(select(User.email)))
         for email, name, role in DEMO_USERS:
             if email not in emails:
-                accounts.create_user(session=session, actor=None, email=email, name=name, role=role, password=password)
+                accounts.create_user(
+                    session=session, actor=SYSTEM, email=email, name=name, role=role, password=password
+                )
         session.flush()
         # Owners and reporters for the spread; they share the member's password hash (argon2 at
         # production cost is ~0.1 s per hash, by design) and are not audited (a fixture, not a hire).

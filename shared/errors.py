@@ -1,4 +1,5 @@
-"""Domain errors: the web layer maps them to 400/403/404/409/422 with the message as-is."""
+"""Domain errors. They say what was refused and why, in a sentence a person can act on; they carry
+no HTTP status and no page wording: web/errors.py maps them to HTML pages and to problem details."""
 
 from __future__ import annotations
 
@@ -6,31 +7,25 @@ from __future__ import annotations
 class DomainError(Exception):
     """A refused operation; `str(error)` is a message a person can act on."""
 
-    http_status = 400
-
 
 class NotFound(DomainError):
-    http_status = 404
+    """No such record (or none the caller may know about)."""
 
 
 class PermissionDenied(DomainError):
-    http_status = 403
+    """The policy refuses this actor this action."""
 
 
 class TransitionNotAllowed(DomainError):
-    http_status = 409
+    """The lifecycle has no such move from the current status."""
 
 
 class Conflict(DomainError):
     """Someone else changed the record since the caller read it."""
 
-    http_status = 409
-
 
 class ValidationFailed(DomainError):
     """Input is wrong; `field_errors` maps each field name to its message."""
-
-    http_status = 422
 
     def __init__(self, field_errors: dict[str, str]):
         self.field_errors = dict(field_errors)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from flask import Flask, jsonify, render_template, request
 from markupsafe import escape
 from sqlalchemy import text
-from werkzeug.exceptions import BadRequest
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.accounts import service as accounts
@@ -16,7 +16,9 @@ from shared.config import Settings
 from shared.errors import DomainError
 from shared.models import import_all_models
 from web import db, input_guard, logs, security
+from web.api import problems
 from web.auth.current import SignedInUser
+from web.errors import page_message, status_for
 from web.extensions import csrf, limiter, login_manager
 
 
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         user = accounts.user_for_session(session=db.get_session(), token=token)
         return SignedInUser(user, token) if user else None
 
+    from web import api
     from web.admin.views import bp as admin_bp
     from web.auth.views import bp as auth_bp
     from web.cli import register_cli
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(evidence_bp)
     evidence_dispatch.init_app(app)
     app.register_blueprint(insights_bp)
+    api.init_app(app)
     register_filters(app)
     register_cli(app)
     _register_health(app)
@@ -125,8 +129,11 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         db.rollback()
+        if problems.is_api_request():
+            return problems.from_domain(error)
         template = "partials/flash_error.html" if _wants_fragment() else "error.html"
-        return render_template(template, message=str(error), status=error.http_status), error.http_status
+        status = status_for(error)
+        return render_template(template, message=page_message(error), status=status), status
 
     for status, message in (
         (400, "The request could not be understood. If you submitted a form, reload the page and try again."),
@@ -139,10 +146,21 @@ def _register_errors(app: Flask) -> None:
     ):
         app.register_error_handler(status, _http_error(status, message))
 
+    @app.errorhandler(HTTPException)
+    def _other_http_error(error: HTTPException):
+        # Statuses without a page of their own (401, 409, 412, 415, 422, 428...): problem
+        # details under /api, werkzeug's plain answer elsewhere.
+        if problems.is_api_request():
+            db.rollback()
+            return problems.from_http(error, limiter)
+        return error
+
 
 def _http_error(status: int, message: str):
     def handler(error):
         db.rollback()
+        if problems.is_api_request():
+            return problems.from_http(error if isinstance(error, HTTPException) else _as_500(), limiter)
         description = getattr(error, "description", None)
         # A 400 raised with its own explanation (CSRF, invalid text) says it; a bare abort(400)
         # gets the generic sentence.
@@ -156,6 +174,12 @@ def _http_error(status: int, message: str):
             return _plain_error_page(text_), status
 
     return handler
+
+
+def _as_500() -> HTTPException:
+    from werkzeug.exceptions import InternalServerError
+
+    return InternalServerError()
 
 
 def _plain_error_page(message: str) -> str:

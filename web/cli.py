@@ -1,4 +1,4 @@
-"""`flask --app web <command>`: db upgrade, users create, audit verify, demo seed."""
+"""`flask --app web <command>`: db upgrade, users create, tokens create, audit verify, demo seed."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from shared.accounts import service as accounts
 from shared.audit import service as audit
 from shared.db import transaction
 from shared.errors import DomainError
+from shared.permissions import SYSTEM
 
 
 def _settings():
@@ -30,6 +31,7 @@ def register_cli(app: Flask) -> None:
     users_group = AppGroup("users", help="User accounts.")
     audit_group = AppGroup("audit", help="The audit trail.")
     demo_group = AppGroup("demo", help="Demo data for trying the app.")
+    tokens_group = AppGroup("tokens", help="Personal API tokens.")
 
     @db_group.command("upgrade")
     @click.option("--revision", default="head", show_default=True)
@@ -48,9 +50,33 @@ def register_cli(app: Flask) -> None:
         try:
             with transaction(_factory()) as session:
                 user = accounts.create_user(
-                    session=session, actor=None, email=email, name=name, role=role, password=password
+                    session=session, actor=SYSTEM, email=email, name=name, role=role, password=password
                 )
                 click.echo(f"Created {user.email} ({user.role}).")
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+
+    @tokens_group.command("create")
+    @click.option("--user", "email", required=True, help="Whose token (their email).")
+    @click.option("--scope", type=click.Choice(["read", "write", "admin"]), required=True)
+    @click.option("--expires-days", type=click.IntRange(min=1), default=None, help="Default: never expires.")
+    @click.option("--name", default="CLI token", show_default=True)
+    def tokens_create(email: str, scope: str, expires_days: int | None, name: str):
+        """Create an API token for a user; the token is the last line printed (shown only once)."""
+        from shared.accounts import tokens
+
+        try:
+            with transaction(_factory()) as session:
+                user = accounts.find_by_email(session=session, email=email)
+                if user is None or not user.is_active:
+                    raise click.ClickException(f"No active user {email}.")
+                token, value = tokens.create_token(
+                    session=session, user=user, name=name, scope=scope, expires_days=expires_days
+                )
+                expiry = f", expires {token.expires_at:%Y-%m-%d}" if token.expires_at else ", no expiry"
+                click.echo(f"Created {token.scope}-scope token {token.prefix}... for {user.email}{expiry}.")
+                click.echo("Store it now: it is not shown again.")
+                click.echo(value)
         except DomainError as error:
             raise click.ClickException(str(error)) from None
 
@@ -118,5 +144,5 @@ def register_cli(app: Flask) -> None:
             f"in {report.seconds:.1f} s; VACUUM ANALYZE done."
         )
 
-    for group in (db_group, users_group, audit_group, demo_group):
+    for group in (db_group, users_group, audit_group, demo_group, tokens_group):
         app.cli.add_command(group)

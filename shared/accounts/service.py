@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from datetime import timedelta
@@ -21,7 +22,7 @@ from shared.audit import service as audit
 from shared.db import utcnow
 from shared.errors import NotFound, PermissionDenied, ValidationFailed
 from shared.outbox import service as outbox
-from shared.permissions import Action, can
+from shared.permissions import SYSTEM, Action, SystemPrincipal, can
 from shared.text import unwanted_message
 from shared.timeutil import as_utc
 
@@ -34,7 +35,7 @@ def normalise_email(email: str) -> str:
 
 def get_user(*, session: Session, user_id: int) -> User:
     """The user with this id, or NotFound."""
-    user = session.get(User, user_id)
+    user = session.get(User, user_id) if 0 < user_id < 2**31 else None  # past the column: no such user
     if user is None:
         raise NotFound(f"No user with id {user_id}.")
     return user
@@ -50,10 +51,23 @@ def list_users(*, session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.email)))
 
 
-def _require(actor: User | None, action: Action) -> None:
-    # actor None = the operator at the CLI, who already has shell access to the deployment.
-    if actor is not None and not can(actor, action):
+Actor = User | SystemPrincipal | None
+
+
+def _require(actor: Actor, action: Action) -> User | SystemPrincipal:
+    """The acting principal, checked against the policy. `None` is the old spelling of SYSTEM,
+    still accepted from callers that predate it; it goes through `can()` like everyone."""
+    principal = SYSTEM if actor is None else actor
+    if not can(principal, action):
         raise PermissionDenied("Only admins can manage users.")
+    return principal
+
+
+def token_digest(token: str) -> str:
+    """How a bearer value (login-session cookie, API token) is stored and looked up: its
+    SHA-256. The values are 256-bit random, so a fast hash suffices, and a leaked table
+    holds nothing that signs anyone in."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _parse_role(role: str) -> Role:
@@ -66,14 +80,14 @@ def _parse_role(role: str) -> Role:
 def create_user(
     *,
     session: Session,
-    actor: User | None,
+    actor: Actor,
     email: str,
     name: str,
     role: str,
     password: str,
 ) -> User:
     """Create an account with a role; refuses a taken email or a short password."""
-    _require(actor, Action.MANAGE_USERS)
+    actor = _require(actor, Action.MANAGE_USERS)
     errors: dict[str, str] = {}
     email = normalise_email(email)
     if len(email) > 254 or not EMAIL_RE.match(email):
@@ -109,7 +123,7 @@ def create_user(
         raise ValidationFailed({"email": f"{email} already has an account."}) from None
     audit.append(
         session=session,
-        actor_id=actor.id if actor else None,
+        actor_id=actor.id,
         action="user.created",
         entity_type="user",
         entity_id=user.id,
@@ -132,9 +146,9 @@ def authenticate(*, session: Session, email: str, password: str) -> User | None:
 
 
 def start_session(*, session: Session, user: User, lifetime: timedelta) -> str:
-    """Open a login session; returns the random id the cookie carries."""
+    """Open a login session; returns the random value the cookie carries (only its digest is stored)."""
     token = secrets.token_urlsafe(32)
-    session.add(LoginSession(id=token, user_id=user.id, expires_at=utcnow() + lifetime))
+    session.add(LoginSession(id=token_digest(token), user_id=user.id, expires_at=utcnow() + lifetime))
     return token
 
 
@@ -143,7 +157,9 @@ def user_for_session(*, session: Session, token: str | None) -> User | None:
     if not token:
         return None
     # One query for the login session and its user: this runs on every request.
-    login = session.scalar(select(LoginSession).options(joinedload(LoginSession.user)).where(LoginSession.id == token))
+    login = session.scalar(
+        select(LoginSession).options(joinedload(LoginSession.user)).where(LoginSession.id == token_digest(token))
+    )
     if login is None or login.revoked_at is not None or as_utc(login.expires_at) <= utcnow():
         return None
     user = login.user
@@ -155,7 +171,7 @@ def end_session(*, session: Session, token: str | None) -> None:
     if token:
         session.execute(
             update(LoginSession)
-            .where(LoginSession.id == token, LoginSession.revoked_at.is_(None))
+            .where(LoginSession.id == token_digest(token), LoginSession.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
 
@@ -168,12 +184,12 @@ def _revoke_all(session: Session, user_id: int) -> None:
     )
 
 
-def change_role(*, session: Session, actor: User | None, user_id: int, role: str) -> User:
+def change_role(*, session: Session, actor: Actor, user_id: int, role: str) -> User:
     """Give a user another role; their open sessions end so the new rights apply at once."""
-    _require(actor, Action.MANAGE_USERS)
+    actor = _require(actor, Action.MANAGE_USERS)
     user = get_user(session=session, user_id=user_id)
     new_role = _parse_role(role)
-    if actor is not None and actor.id == user.id and new_role != Role.ADMIN:
+    if actor.id == user.id and new_role != Role.ADMIN:
         raise ValidationFailed({"role": "You cannot remove your own admin role; ask another admin."})
     old_role = user.role
     if old_role == new_role.value:
@@ -182,7 +198,7 @@ def change_role(*, session: Session, actor: User | None, user_id: int, role: str
     _revoke_all(session, user.id)
     audit.append(
         session=session,
-        actor_id=actor.id if actor else None,
+        actor_id=actor.id,
         action="user.role_changed",
         entity_type="user",
         entity_id=user.id,
@@ -196,11 +212,11 @@ def change_role(*, session: Session, actor: User | None, user_id: int, role: str
     return user
 
 
-def set_active(*, session: Session, actor: User | None, user_id: int, active: bool) -> User:
+def set_active(*, session: Session, actor: Actor, user_id: int, active: bool) -> User:
     """Disable (ending every session at once) or re-enable an account."""
-    _require(actor, Action.MANAGE_USERS)
+    actor = _require(actor, Action.MANAGE_USERS)
     user = get_user(session=session, user_id=user_id)
-    if actor is not None and actor.id == user.id and not active:
+    if actor.id == user.id and not active:
         raise ValidationFailed({"user": "You cannot disable your own account."})
     if user.is_active == active:
         return user
@@ -210,7 +226,7 @@ def set_active(*, session: Session, actor: User | None, user_id: int, active: bo
     action = "user.enabled" if active else "user.disabled"
     audit.append(
         session=session,
-        actor_id=actor.id if actor else None,
+        actor_id=actor.id,
         action=action,
         entity_type="user",
         entity_id=user.id,

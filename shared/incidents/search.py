@@ -8,6 +8,7 @@ trigram indexes (see the migration); SQLite falls back to LIKE over the same fie
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Select, and_, func, literal_column, or_, select
@@ -49,6 +50,30 @@ class Filters:
 
     def without_status(self) -> Filters:
         return replace(self, statuses=())
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str]) -> Filters:
+        """Filters from request parameters — status, priority, owner, component, env (values
+        comma-separated) and the search box `q` — built directly, not re-parsed as qualifier text."""
+        problems: list[str] = []
+
+        def values(target: str, name: str) -> tuple[str, ...]:
+            found: list[str] = []
+            for item in _split((params.get(name) or "").strip()):
+                value = _normalise(target, item, problems)
+                if value and value not in found:
+                    found.append(value)
+            return tuple(found)
+
+        base = cls(
+            statuses=values("statuses", "status"),
+            priorities=values("priorities", "priority"),
+            owner=(params.get("owner") or "").strip().lower(),
+            components=values("components", "component"),
+            environments=values("environments", "env"),
+            problems=tuple(problems),
+        )
+        return parse_query(params.get("q") or "", base=base)
 
 
 def _split(value: str) -> list[str]:

@@ -51,7 +51,9 @@ def get_incident(*, session: Session, ref: str | int) -> Incident:
             incident_id = int(match.group(1))
         elif ref.strip().isdigit():
             incident_id = int(ref)
-    incident = session.get(Incident, incident_id) if incident_id else None
+    # Past the id column's range a look-up is an overflow error in the driver (a 500), not "no such row".
+    in_range = incident_id is not None and 0 < incident_id < 2**31
+    incident = session.get(Incident, incident_id) if in_range else None
     if incident is None:
         raise NotFound(f"No incident {ref}.")
     return incident
@@ -101,10 +103,7 @@ def _require(actor: User, action: Action, incident: Incident | None, message: st
 
 def _check_version(incident: Incident, expected_version: int | None) -> None:
     if expected_version is not None and incident.version != expected_version:
-        raise Conflict(
-            f"{incident.key} was changed by someone else since you opened it. "
-            "You are now looking at the latest version: check it, then try again."
-        )
+        raise Conflict(f"{incident.key} was changed by someone else since you opened it.")
 
 
 def _flush(session: Session, incident: Incident) -> None:
@@ -114,10 +113,7 @@ def _flush(session: Session, incident: Incident) -> None:
     try:
         session.flush()
     except StaleDataError:
-        raise Conflict(
-            f"{key} was changed by someone else at the same moment. "
-            "You are now looking at the latest version: check it, then try again."
-        ) from None
+        raise Conflict(f"{key} was changed by someone else at the same moment.") from None
 
 
 def _record(

@@ -124,7 +124,7 @@ def test_role_change_and_disable_end_every_session_of_that_user_at_once(db, user
     assert accounts.user_for_session(session=db, token=tokens["member"]) is None
     assert accounts.user_for_session(session=db, token=second_browser) is None
     assert accounts.user_for_session(session=db, token=tokens["other"]) == users["other"]
-    assert db.get(LoginSession, tokens["member"]).revoked_at is not None
+    assert db.get(LoginSession, accounts.token_digest(tokens["member"])).revoked_at is not None
 
 
 def test_a_disabled_user_with_an_unrevoked_session_is_still_nobody(db, users):
@@ -237,6 +237,29 @@ def test_a_session_expiry_in_the_future_is_kept(db, users):
     token = accounts.start_session(session=db, user=users["lead"], lifetime=timedelta(hours=12))
     db.commit()
     db.expire_all()
-    stored = db.get(LoginSession, token)
+    stored = db.get(LoginSession, accounts.token_digest(token))
     expires = stored.expires_at if stored.expires_at.tzinfo else stored.expires_at.replace(tzinfo=utcnow().tzinfo)
     assert timedelta(hours=11, minutes=59) < expires - utcnow() <= timedelta(hours=12)
+
+
+def test_a_login_session_is_stored_as_the_digest_of_its_cookie_value(db, users):
+    token = accounts.start_session(session=db, user=users["member"], lifetime=HOUR)
+    db.commit()
+    assert db.get(LoginSession, token) is None  # a leaked table signs nobody in
+    assert db.get(LoginSession, accounts.token_digest(token)) is not None
+    assert accounts.user_for_session(session=db, token=token) == users["member"]
+    assert accounts.user_for_session(session=db, token=accounts.token_digest(token)) is None
+
+
+def test_the_system_principal_goes_through_the_policy_and_a_member_does_not_pass_it(db, users):
+    from shared.errors import PermissionDenied
+    from shared.permissions import SYSTEM
+
+    made = accounts.create_user(
+        session=db, actor=SYSTEM, email="ops@example.com", name="Ops", role="member", password="p" * 16
+    )
+    assert made.id is not None
+    with pytest.raises(PermissionDenied):
+        accounts.create_user(
+            session=db, actor=users["member"], email="x@example.com", name="X", role="admin", password="p" * 16
+        )

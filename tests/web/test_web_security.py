@@ -263,7 +263,11 @@ def test_a_cookie_replayed_after_logout_is_signed_out(app, users):
 def test_an_expired_login_session_is_signed_out(client, db, users):
     token = sign_in(client, users["member"])
     assert client.get("/").status_code == 200
-    db.execute(update(LoginSession).where(LoginSession.id == token).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.execute(
+        update(LoginSession)
+        .where(LoginSession.id == accounts.token_digest(token))
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
     db.commit()
     response = client.get("/")
     assert response.status_code == 302

@@ -13,6 +13,7 @@ from shared.errors import DomainError, ValidationFailed
 from shared.permissions import Action
 from web.auth.current import require
 from web.db import get_session
+from web.errors import status_for
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ROLE_CHOICES = [("member", "member"), ("lead", "lead"), ("admin", "admin")]
@@ -89,7 +90,7 @@ def _user_action(operation, done: str):
         session.commit()
     except DomainError as error:
         session.rollback()
-        return _render(NewUserForm(formdata=None), error=str(error), status=error.http_status)
+        return _render(NewUserForm(formdata=None), error=str(error), status=status_for(error))
     flash(done.format(email=user.email, role=user.role))
     return redirect(url_for("admin.users"))
 

@@ -12,9 +12,14 @@ from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired
 
 from shared.accounts import service as accounts
+from shared.accounts import tokens
+from shared.db import utcnow
+from shared.errors import DomainError, ValidationFailed
 from shared.text import unwanted_characters
+from shared.timeutil import as_utc
 from web.auth.current import SignedInUser
 from web.db import get_session
+from web.errors import status_for
 from web.extensions import limiter
 
 bp = Blueprint("auth", __name__)
@@ -95,3 +100,57 @@ def logout():
     logout_user()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
+
+
+def _render_profile(status: int = 200, **extra):
+    user = current_user.user
+    listed = tokens.list_tokens(session=get_session(), user=user)
+    now = utcnow()
+    return render_template(
+        "auth/profile.html",
+        tokens=listed,
+        expired={t.id for t in listed if t.expires_at and as_utc(t.expires_at) <= now},
+        scopes=[s.value for s in tokens.allowed_scopes(user)],
+        **{"errors": {}, "values": {}, **extra},
+    ), status
+
+
+@bp.get("/profile")
+@login_required
+def profile():
+    """Your account and your personal API tokens."""
+    return _render_profile()
+
+
+@bp.post("/profile/tokens")
+@login_required
+def create_token():
+    session = get_session()
+    days = (request.form.get("expires_days") or "").strip()
+    try:
+        if days and not days.isdigit():
+            raise ValidationFailed({"expires_days": "Enter a number of days, or leave it empty for no expiry."})
+        token, value = tokens.create_token(
+            session=session,
+            user=current_user.user,
+            name=request.form.get("name", ""),
+            scope=request.form.get("scope", ""),
+            expires_days=int(days) if days else None,
+        )
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        errors = error.field_errors if isinstance(error, ValidationFailed) else {}
+        return _render_profile(status_for(error), error=str(error), errors=errors, values=request.form)
+    # Shown once, on this response only: it is not stored, so no later page can show it again.
+    return _render_profile(201, new_token=value, new_token_row=token)
+
+
+@bp.post("/profile/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int):
+    session = get_session()
+    token = tokens.revoke_token(session=session, user=current_user.user, token_id=token_id)
+    session.commit()
+    flash(f"Token {token.name} ({token.prefix}…) is revoked.")
+    return redirect(url_for("auth.profile"))

@@ -17,7 +17,9 @@ from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, merge_stale_edi
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.permissions import Action
 from web.auth.current import require
+from web.csv_export import csv_response
 from web.db import get_session
+from web.errors import page_message, status_for
 from web.evidence.views import list_context
 from web.incidents.forms import EditIncidentForm, IncidentForm
 
@@ -56,20 +58,7 @@ def _version() -> int:
 
 def _current_filters() -> tuple[incident_search.Filters, dict[str, str]]:
     args = {name: request.args.get(name, "").strip() for name in FILTER_PARAMS}
-    base = incident_search.parse_query(
-        " ".join(
-            f"{qualifier}:{args[param]}"
-            for param, qualifier in (
-                ("status", "status"),
-                ("priority", "priority"),
-                ("component", "component"),
-                ("env", "env"),
-                ("owner", "owner"),
-            )
-            if args[param]
-        )
-    )
-    return incident_search.parse_query(args["q"], base=base), args
+    return incident_search.Filters.from_params(args), args
 
 
 def _owner_choices(session, users=None) -> list[tuple[str, str]]:
@@ -140,6 +129,15 @@ def dashboard():
         response = make_response(render_template("incidents/dashboard.html", **context))
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+@bp.get("/incidents.csv")
+@login_required
+def export_csv():
+    """The dashboard's current view (same filters and sort) as a formula-safe CSV file."""
+    require(Action.VIEW)
+    filters, args = _current_filters()
+    return csv_response(get_session(), filters, current_user.id, args["sort"] or "priority")
 
 
 @bp.route("/incidents/new", methods=["GET", "POST"])
@@ -223,9 +221,9 @@ def _act(key: str, operation, *, anchor=None):
         session.expire_all()
         incident = incidents.get_incident(session=session, ref=key)
         errors = error.field_errors if isinstance(error, ValidationFailed) else {}
-        context = _detail_context(session, incident, error=str(error))
+        context = _detail_context(session, incident, error=page_message(error))
         context["errors"], context["values"] = errors, request.form
-        return render_template("incidents/detail.html", **context), error.http_status
+        return render_template("incidents/detail.html", **context), status_for(error)
     return redirect(url_for("incidents.detail", key=incident.key, _anchor=anchor(result) if anchor else None))
 
 
@@ -283,7 +281,7 @@ def _row_transition(key: str):
         incident = incidents.get_incident(session=session, ref=key)
         field_errors = error.field_errors if isinstance(error, ValidationFailed) else {}
         text_error = field_errors.get("reason") or field_errors.get("resolution")
-        return _render_row(incident, error.http_status, row_error=str(error), text_error=text_error, **typed)
+        return _render_row(incident, status_for(error), row_error=page_message(error), text_error=text_error, **typed)
     label = STATUS_LABELS[Status(incident.status)]
     if request.form.get("undo") == "1":
         return _render_row(incident, row_notice=f"{incident.key} is back to {label}.")
@@ -410,8 +408,8 @@ def edit(key: str):
                 base={f: request.form.get(f"base-{f}", "") for f in EDITABLE_FIELDS},
             )
             return render_template(
-                "incidents/edit.html", form=form, incident=incident, errors=errors, error=str(error), **kept
-            ), error.http_status
+                "incidents/edit.html", form=form, incident=incident, errors=errors, error=page_message(error), **kept
+            ), status_for(error)
     return render_template("incidents/edit.html", form=form, incident=incident, errors={}, **drawn_from)
 
 
@@ -439,4 +437,4 @@ def _stale_edit(form: EditIncidentForm, incident, error: Conflict):
         ),
         version=incident.version,
         base={f: fingerprint(getattr(incident, f)) for f in EDITABLE_FIELDS},
-    ), error.http_status
+    ), status_for(error)

@@ -1,0 +1,125 @@
+"""Personal API tokens: created shown once, stored as a digest, scoped, expiring, revocable."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, joinedload
+
+from shared.accounts.models import ApiToken, Role, TokenScope, User
+from shared.accounts.service import token_digest
+from shared.audit import service as audit
+from shared.db import utcnow
+from shared.errors import NotFound, PermissionDenied, ValidationFailed
+from shared.text import unwanted_message
+from shared.timeutil import as_utc
+
+PREFIX = "itk_"  # recognisable in logs and by secret scanners
+SCOPE_ORDER = (TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN)
+# The widest scope each role may hold: a token never carries more than its owner's role.
+ROLE_MAX_SCOPE = {Role.MEMBER: TokenScope.WRITE, Role.LEAD: TokenScope.WRITE, Role.ADMIN: TokenScope.ADMIN}
+MAX_EXPIRY_DAYS = 366
+
+
+def scope_includes(held: str, needed: str) -> bool:
+    """True when a token of scope `held` may make a call that needs `needed`."""
+    return SCOPE_ORDER.index(TokenScope(held)) >= SCOPE_ORDER.index(TokenScope(needed))
+
+
+def allowed_scopes(user: User) -> list[TokenScope]:
+    """The scopes this user may give a token."""
+    widest = ROLE_MAX_SCOPE.get(Role(user.role), TokenScope.READ)
+    return list(SCOPE_ORDER[: SCOPE_ORDER.index(widest) + 1])
+
+
+def create_token(
+    *, session: Session, user: User, name: str, scope: str, expires_days: int | None = None
+) -> tuple[ApiToken, str]:
+    """A new token for `user`; returns the row and the bearer value (shown once, never stored)."""
+    errors: dict[str, str] = {}
+    name = (name or "").strip() or "API token"
+    if len(name) > 80:
+        errors["name"] = "Keep the name under 80 characters."
+    elif hidden := unwanted_message(name, "name"):
+        errors["name"] = hidden
+    try:
+        parsed = TokenScope((scope or "").strip().lower())
+    except ValueError:
+        parsed = None
+        errors["scope"] = "Choose a scope: read, write or admin."
+    if parsed is not None and parsed not in allowed_scopes(user):
+        raise PermissionDenied(f"A {user.role} cannot hold an {parsed.value}-scope token.")
+    if expires_days is not None and not 1 <= expires_days <= MAX_EXPIRY_DAYS:
+        errors["expires_days"] = f"Choose an expiry from 1 to {MAX_EXPIRY_DAYS} days, or none."
+    if errors:
+        raise ValidationFailed(errors)
+    value = PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    token = ApiToken(
+        digest=token_digest(value),
+        prefix=value[: len(PREFIX) + 6],
+        user_id=user.id,
+        name=name,
+        scope=parsed.value,
+        created_at=now,
+        expires_at=now + timedelta(days=expires_days) if expires_days else None,
+    )
+    session.add(token)
+    session.flush()
+    audit.append(
+        session=session,
+        actor_id=user.id,
+        action="api_token.created",
+        entity_type="user",
+        entity_id=user.id,
+        data={"token_id": token.id, "name": name, "scope": token.scope},
+    )
+    return token, value
+
+
+def list_tokens(*, session: Session, user: User) -> list[ApiToken]:
+    """This user's tokens, newest first (revoked ones included, marked so)."""
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())))
+
+
+def revoke_token(*, session: Session, user: User, token_id: int) -> ApiToken:
+    """Revoke one of this user's tokens (at once: the next call with it is refused)."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user.id:
+        raise NotFound(f"No token {token_id}.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.append(
+            session=session,
+            actor_id=user.id,
+            action="api_token.revoked",
+            entity_type="user",
+            entity_id=user.id,
+            data={"token_id": token.id, "name": token.name},
+        )
+    return token
+
+
+# last_used_at is written at most this often per token: a busy script must not turn every
+# read into a row update.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+def authenticate_token(*, session: Session, value: str | None) -> ApiToken | None:
+    """The live token with this bearer value (not revoked, not expired, owner active), else None."""
+    if not value or not value.startswith(PREFIX) or len(value) > 200:
+        return None
+    token = session.scalar(
+        select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.digest == token_digest(value))
+    )
+    now = utcnow()
+    if token is None or token.revoked_at is not None or not token.user.is_active:
+        return None
+    if token.expires_at is not None and as_utc(token.expires_at) <= now:
+        return None
+    if token.last_used_at is None or now - as_utc(token.last_used_at) >= LAST_USED_GRANULARITY:
+        session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+        token.last_used_at = now
+    return token

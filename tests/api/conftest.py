@@ -1,0 +1,87 @@
+"""API test fixtures: the app on each backend, tokens of each scope for each role, helpers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from factories import build_incident
+from flask import Flask
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from shared.accounts import tokens
+from shared.accounts.models import ApiToken, User
+from shared.config import Settings
+from shared.db import utcnow
+from shared.incidents.models import Incident
+from web.app import create_app
+
+SECRET_KEY = "x" * 40
+# The web tests' helpers (sign_in, snapshot) serve these tests too.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
+
+
+@pytest.fixture
+def make_app(database_url: str, users: dict[str, User]) -> Iterator[Callable[..., Flask]]:
+    built: list[Flask] = []
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+
+    def make(**overrides) -> Flask:
+        values = dict(
+            app_env="test",
+            database_url=database_url,
+            secret_key=SECRET_KEY,
+            rate_limit_login="10000 per minute",
+            rate_limit_api="10000 per minute",
+            log_level="WARNING",
+        )
+        values.update(overrides)
+        app = create_app(Settings(**values).validated())
+        app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)  # forms; the API checks its header itself
+        built.append(app)
+        return app
+
+    yield make
+    for app in built:
+        app.extensions["db_engine"].dispose()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.fixture
+def app(make_app) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_token(db: Session, users: dict[str, User]) -> Callable[..., str]:
+    """make_token("lead", "write", expires_days=None) -> the bearer value, already marked used
+    (so a later read does not write last_used_at and "a GET changes nothing" holds)."""
+
+    def make(who: str, scope: str, expires_days: int | None = None) -> str:
+        token, value = tokens.create_token(
+            session=db, user=users[who], name=f"{who}-{scope}", scope=scope, expires_days=expires_days
+        )
+        db.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=utcnow()))
+        db.commit()
+        return value
+
+    return make
+
+
+@pytest.fixture
+def make_incident(db: Session, users: dict[str, User]) -> Callable[..., Incident]:
+    def make(status: str = "open", *, reporter: str = "lead", owner: str | None = "member", **details) -> Incident:
+        return build_incident(db, users, status, reporter=reporter, owner=owner, **details)
+
+    return make

@@ -1,0 +1,138 @@
+"""Every API route × role × token scope: who is answered, who is refused, and that a refused
+call (or any GET) changes nothing in the database. The same policy as the pages decides."""
+
+from __future__ import annotations
+
+import pytest
+from api_helpers import bearer
+from web_helpers import snapshot
+
+from shared.accounts import service as accounts
+
+ROLES = ("member-unrelated", "member-owner", "lead", "admin")
+AS = {"member-unrelated": "other", "member-owner": "member", "lead": "lead", "admin": "admin"}
+SCOPES = ("read", "write", "admin")
+# The widest scope each role may hold (a member's or lead's admin-scope token cannot exist).
+MAX_SCOPE = {"member-unrelated": "write", "member-owner": "write", "lead": "write", "admin": "admin"}
+
+# route id -> (method, path, json body, needs scope)
+ROUTES = {
+    "list": ("GET", "/api/v1/incidents", None, "read"),
+    "list csv": ("GET", "/api/v1/incidents?format=csv", None, "read"),
+    "get": ("GET", "/api/v1/incidents/{key}", None, "read"),
+    "create": ("POST", "/api/v1/incidents", {"title": "ALB 502s", "priority": "P2", "component": "alb"}, "write"),
+    "patch": ("PATCH", "/api/v1/incidents/{key}", {"title": "RDS CPU pinned"}, "write"),
+    "transition": ("POST", "/api/v1/incidents/{key}/transition", {"to": "in_progress"}, "write"),
+    "close without a reason": ("POST", "/api/v1/incidents/{key}/transition", {"to": "closed"}, "write"),
+    "not in the lifecycle": ("POST", "/api/v1/incidents/{key}/transition", {"to": "resolved", "summary": "x"}, "write"),
+    "assign": ("POST", "/api/v1/incidents/{key}/assign", {"owner_id": "{other_id}"}, "write"),
+    "priority": ("POST", "/api/v1/incidents/{key}/priority", {"priority": "P1"}, "write"),
+    "watch": ("POST", "/api/v1/incidents/{key}/watch", {"watching": True}, "write"),
+    "comments": ("GET", "/api/v1/incidents/{key}/comments", None, "read"),
+    "comment": ("POST", "/api/v1/incidents/{key}/comments", {"body": "Failover done."}, "write"),
+    "events": ("GET", "/api/v1/incidents/{key}/events", None, "read"),
+    "verify audit": ("POST", "/api/v1/audit/verify", None, "admin"),
+    "users": ("GET", "/api/v1/users", None, "admin"),
+    "create user": (
+        "POST",
+        "/api/v1/users",
+        {"email": "new@example.com", "name": "New", "role": "member", "password": "long-enough-password"},
+        "admin",
+    ),
+    "change role": ("PATCH", "/api/v1/users/{bystander_id}", {"role": "lead"}, "admin"),
+    "disable user": ("PATCH", "/api/v1/users/{bystander_id}", {"is_active": False}, "admin"),
+}
+
+# What each role gets once its token's scope suffices: (member-unrelated, member-owner, lead, admin).
+EXPECTED = {
+    "list": (200, 200, 200, 200),
+    "list csv": (200, 200, 200, 200),
+    "get": (200, 200, 200, 200),
+    "create": (201, 201, 201, 201),
+    "patch": (403, 200, 200, 200),
+    "transition": (403, 200, 200, 200),
+    "close without a reason": (403, 403, 422, 422),
+    "not in the lifecycle": (409, 409, 409, 409),
+    "assign": (403, 403, 200, 200),
+    "priority": (403, 403, 200, 200),
+    "watch": (200, 200, 200, 200),
+    "comments": (200, 200, 200, 200),
+    "comment": (201, 201, 201, 201),
+    "events": (200, 200, 200, 200),
+    "verify audit": (None, None, None, 200),
+    "users": (None, None, None, 200),
+    "create user": (None, None, None, 201),
+    "change role": (None, None, None, 200),
+    "disable user": (None, None, None, 200),
+}
+assert EXPECTED.keys() == ROUTES.keys()
+MAY_BE_NO_OP = {("watch", "member-owner"), ("watch", "lead"), ("verify audit", "admin")}
+RANK = {scope: index for index, scope in enumerate(SCOPES)}
+
+
+def _cases():
+    for route, answers in EXPECTED.items():
+        needed = ROUTES[route][3]
+        for role, answer in zip(ROLES, answers, strict=True):
+            for scope in SCOPES:
+                if RANK[scope] > RANK[MAX_SCOPE[role]]:
+                    continue  # no such token: test_a_member_cannot_hold_an_admin_scope_token
+                expected = answer if RANK[scope] >= RANK[needed] else 403
+                if expected is None:  # admin-only route, admin scope held by nobody else
+                    expected = 403
+                yield pytest.param(route, role, scope, expected, id=f"{route}-{role}-{scope}")
+
+
+@pytest.fixture
+def world(db, users, make_incident):
+    incident = make_incident("open", reporter="lead", owner="member")
+    bystander = accounts.create_user(
+        session=db, actor=None, email="bystander@example.com", name="Bo Bystander", role="member", password="p" * 16
+    )
+    db.commit()
+    return {
+        "key": incident.key,
+        "version": incident.version,
+        "other_id": users["other"].id,
+        "bystander_id": bystander.id,
+    }
+
+
+def _fill(value, world):
+    if isinstance(value, str):
+        text = value.format(**world)
+        return int(text) if value.startswith("{") and text.isdigit() else text
+    if isinstance(value, dict):
+        return {k: _fill(v, world) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize(("route", "role", "scope", "expected"), list(_cases()))
+def test_route_answers_each_role_and_scope(client, db, world, make_token, route, role, scope, expected):
+    token = make_token(AS[role], scope)
+    method, path, body, _ = ROUTES[route]
+    headers = bearer(token)
+    if method == "PATCH" and "/incidents/" in path:
+        headers["If-Match"] = f'"v{world["version"]}"'
+    before = snapshot(db)
+
+    response = client.open(path.format(**world), method=method, json=_fill(body, world), headers=headers)
+
+    assert response.status_code == expected, response.get_data(as_text=True)[:500]
+    if expected >= 400:
+        assert response.mimetype == "application/problem+json"
+        assert response.get_json()["status"] == expected
+    if method == "GET" or expected >= 400:
+        assert snapshot(db) == before, "a refused call or a GET changed the database"
+    elif (route, role) not in MAY_BE_NO_OP:
+        assert snapshot(db) != before, "an allowed change left the database as it was"
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/api/v1/incidents"), ("POST", "/api/v1/incidents")])
+def test_no_credentials_is_401_problem_and_changes_nothing(client, db, world, method, path):
+    before = snapshot(db)
+    response = client.open(path, method=method, json={"title": "x"})
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert snapshot(db) == before

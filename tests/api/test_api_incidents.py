@@ -1,0 +1,170 @@
+"""ETag/If-Match, cursor pages under inserts, problem details for each error, CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from api_helpers import bearer
+from web_helpers import sign_in
+
+from shared.incidents import service as incidents
+from shared.incidents.search import Filters, parse_query
+from web.csv_export import safe_cell
+
+
+@pytest.fixture
+def lead(make_token):
+    return bearer(make_token("lead", "write"))
+
+
+def test_patch_needs_if_match_and_refuses_a_stale_one(client, make_incident, lead):
+    incident = make_incident()
+    url = f"/api/v1/incidents/{incident.key}"
+    got = client.get(url, headers=lead)
+    etag = got.headers["ETag"]
+    assert etag == f'"v{got.get_json()["version"]}"'
+
+    missing = client.patch(url, json={"title": "New title"}, headers=lead)
+    assert missing.status_code == 428
+    assert missing.mimetype == "application/problem+json"
+
+    saved = client.patch(url, json={"title": "New title"}, headers={**lead, "If-Match": etag})
+    assert saved.status_code == 200
+    assert saved.get_json()["title"] == "New title"
+    assert saved.headers["ETag"] != etag
+
+    stale = client.patch(url, json={"title": "Lost update"}, headers={**lead, "If-Match": etag})
+    assert stale.status_code == 412
+    assert client.get(url, headers=lead).get_json()["title"] == "New title"
+
+    weak = client.patch(url, json={"component": "rds"}, headers={**lead, "If-Match": "W/" + saved.headers["ETag"]})
+    assert weak.status_code == 200
+
+
+def test_a_stale_if_match_on_a_transition_is_412_and_changes_nothing(client, make_incident, lead):
+    incident = make_incident()
+    url = f"/api/v1/incidents/{incident.key}"
+    etag = client.get(url, headers=lead).headers["ETag"]
+    client.post(f"{url}/priority", json={"priority": "P1"}, headers=lead)
+    refused = client.post(f"{url}/transition", json={"to": "in_progress"}, headers={**lead, "If-Match": etag})
+    assert refused.status_code == 412
+    assert client.get(url, headers=lead).get_json()["status"] == "open"
+
+
+def test_cursor_pages_stay_stable_while_rows_are_inserted(client, db, users, make_incident, lead):
+    for n in range(7):
+        make_incident(title=f"Existing {n}", priority=f"P{n % 4 + 1}", owner=None)
+    for sort in ("priority", "recent", "oldest"):
+        seen: list[str] = []
+        url = f"/api/v1/incidents?limit=3&sort={sort}&q=Existing"
+        while url:
+            page = client.get(url, headers=lead)
+            assert page.status_code == 200
+            body = page.get_json()
+            seen += [item["key"] for item in body["items"]]
+            # Someone files incidents between our page requests, at every priority.
+            for p in ("P1", "P4"):
+                incidents.create_incident(session=db, actor=users["lead"], title=f"Existing new {sort} {p}", priority=p)
+            db.commit()
+            url = body["next"]
+            if url:
+                assert page.headers["Link"] == f'<{url}>; rel="next"'
+        originals = [k for k in seen if k in {f"INC-{i}" for i in range(1, 8)}]
+        assert sorted(originals) == sorted(set(originals)), f"{sort}: a row came twice"
+        assert len(originals) == 7, f"{sort}: a row was skipped"
+
+
+def test_a_bad_cursor_is_a_422_problem_naming_the_cursor(client, lead):
+    response = client.get("/api/v1/incidents?cursor=nonsense", headers=lead)
+    assert response.status_code == 422
+    assert "cursor" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "status"),
+    [
+        ("GET", "/api/v1/incidents/INC-999", {}, 404),
+        ("GET", "/api/v1/no-such-thing", {}, 404),
+        ("DELETE", "/api/v1/incidents", {}, 405),
+        ("POST", "/api/v1/incidents", {"data": "title=x", "content_type": "application/x-www-form-urlencoded"}, 415),
+        ("POST", "/api/v1/incidents", {"data": "{not json", "content_type": "application/json"}, 400),
+        ("POST", "/api/v1/incidents", {"json": {"priority": "P1"}}, 422),
+        ("POST", "/api/v1/incidents", {"json": {"title": "a\x00b"}}, 422),
+        ("POST", "/api/v1/incidents", {"data": "x" * (3 * 1024 * 1024), "content_type": "application/json"}, 413),
+        ("GET", "/api/v1/incidents?status=bogus", {}, 400),
+        ("GET", "/api/v1/incidents?limit=0", {}, 422),
+    ],
+)
+def test_every_error_is_problem_json_never_a_page(client, lead, method, path, kwargs, status):
+    response = client.open(path, method=method, headers=lead, **kwargs)
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == status and body["title"] and body["detail"]
+
+
+def test_validation_errors_name_the_field_at_fault(client, lead):
+    body = client.post("/api/v1/incidents", json={"title": "", "environment": "mars"}, headers=lead).get_json()
+    assert body["status"] == 422
+    assert set(body["errors"]) >= {"title", "environment"}
+
+
+def test_q_uses_the_dashboard_query_language(client, make_incident, lead):
+    make_incident(title="Disk full on db-1", priority="P1", owner=None)
+    make_incident(title="Disk full on db-2", priority="P3", owner=None)
+    items = client.get("/api/v1/incidents?q=priority:p1 disk", headers=lead).get_json()["items"]
+    assert [i["title"] for i in items] == ["Disk full on db-1"]
+
+
+def test_from_params_builds_the_same_filters_as_the_qualifier_text():
+    params = {"status": "open,blocked", "priority": "p1", "owner": "me", "env": "prod", "q": "disk component:rds"}
+    built = Filters.from_params(params)
+    parsed = parse_query("status:open,blocked priority:p1 owner:me env:prod disk component:rds")
+    assert built == parsed
+    assert Filters.from_params({"status": "bogus"}).problems
+
+
+# Titles are stripped by the service, so a leading tab or CR only reaches a cell through
+# safe_cell's own test below.
+DANGEROUS = ["=1+2", "+SUM(A1)", "-2+3", "@cmd", '=HYPERLINK("http://evil")']
+
+
+@pytest.mark.parametrize("value", ["=1+2", "+1", "-1", "@x", "\tx", "\rx"])
+def test_safe_cell_neutralises_each_formula_lead(value):
+    assert safe_cell(value) == "'" + value
+    assert safe_cell("plain -") == "plain -"
+
+
+def _cells(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_csv_export_neutralises_formulas_for_tokens_and_the_dashboard(client, app, users, make_incident, lead):
+    for index, title in enumerate(DANGEROUS):
+        make_incident(title=title, component=f"c{index}", owner=None)
+    exported = client.get("/api/v1/incidents?format=csv", headers=lead)
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    exported_text = exported.get_data(as_text=True)  # a streamed body: read it before the next request
+    browser = app.test_client()
+    sign_in(browser, users["member"])
+    page = browser.get("/?q=c1").get_data(as_text=True)
+    assert "Download CSV" in page and "/incidents.csv?q=c1" in page
+    from_dashboard = browser.get("/incidents.csv")
+    assert from_dashboard.status_code == 200
+    for text in (exported_text, from_dashboard.get_data(as_text=True)):
+        rows = _cells(text)
+        assert rows[0][0] == "key"
+        titles = {row[1] for row in rows[1:]}
+        assert titles == {"'" + t for t in DANGEROUS}
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row)
+
+
+def test_csv_export_keeps_the_dashboard_filters(app, users, make_incident):
+    make_incident(title="Only P1", priority="P1", owner=None)
+    make_incident(title="A P4", priority="P4", owner=None)
+    browser = app.test_client()
+    sign_in(browser, users["member"])
+    rows = _cells(browser.get("/incidents.csv?priority=P1").get_data(as_text=True))
+    assert [row[1] for row in rows[1:]] == ["Only P1"]

@@ -1,0 +1,97 @@
+"""The JSON API (/api/v1) over the same shared/ services and policy as the pages.
+
+flask-smorest builds the OpenAPI 3.1 document (/api/v1/openapi.json) from the marshmallow
+schemas the views validate with; /api/docs renders it with Swagger UI from our own static files.
+Errors are RFC 9457 problem details (web/api/problems.py), wired in web/app.py's handlers."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, render_template, request
+from flask_smorest import Api
+
+from web.api import problems
+from web.api.auth import rate_limit_key
+from web.extensions import csrf, limiter
+
+JSON_TYPES = ("application/json", "application/merge-patch+json")
+
+
+class _Api(Api):
+    ERROR_SCHEMA = problems.ProblemSchema
+
+    def _register_error_handlers(self):
+        # web/app.py's handlers answer every error: problem+json under /api, pages elsewhere.
+        pass
+
+
+def _api_limit() -> str:
+    return current_app.config["SETTINGS"].rate_limit_api
+
+
+def _nul_fields(value, path: str = "") -> list[str]:
+    if isinstance(value, str):
+        return [path or "body"] if "\x00" in value else []
+    if isinstance(value, dict):
+        return [f for key, inner in value.items() for f in _nul_fields(inner, f"{path}.{key}" if path else str(key))]
+    if isinstance(value, list):
+        return [f for index, inner in enumerate(value) for f in _nul_fields(inner, f"{path}[{index}]")]
+    return []
+
+
+def _require_json() -> None:
+    """415 for a body that is not JSON, 400 for JSON that does not parse, 422 for a NUL
+    character (PostgreSQL text cannot hold one: it would be a 500)."""
+    if request.method not in ("POST", "PUT", "PATCH") or not (request.content_length or request.data):
+        return
+    if request.mimetype not in JSON_TYPES:
+        raise problems.ApiProblem(415, "Send the body as application/json.")
+    body = request.get_json(silent=True)
+    if body is None and request.data.strip() != b"null":
+        raise problems.ApiProblem(400, "The body is not valid JSON.")
+    if fields := _nul_fields(body):
+        raise problems.ApiProblem(
+            422, "Text cannot contain NUL characters.", errors={f: ["Remove the NUL character."] for f in fields}
+        )
+
+
+def init_app(app: Flask) -> None:
+    app.config.update(
+        API_TITLE="Incident Tracker API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {
+                "description": "Personal API tokens (create them on your profile page) go in "
+                "`Authorization: Bearer <token>`. Errors are RFC 9457 problem details."
+            },
+            "security": [{"bearerAuth": []}],
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+            },
+        },
+    )
+    api = _Api(app)
+    from web.api.views import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        if not getattr(blueprint, "_guarded", False):  # module-level blueprints: set up once per process
+            blueprint.before_request(_require_json)
+            limiter.limit(_api_limit, key_func=rate_limit_key)(blueprint)
+            csrf.exempt(blueprint)  # cookie callers are checked by web/api/auth.py (X-CSRFToken header)
+            blueprint._guarded = True
+        api.register_blueprint(blueprint)
+    app.extensions["api"] = api
+
+    @app.get("/api/docs")
+    def api_docs():
+        """Swagger UI for /api/v1/openapi.json, from /static (no CDN; the page's script is a file)."""
+        return render_template("api/docs.html")
+
+    @app.errorhandler(problems.ApiProblem)
+    def _api_problem(error: problems.ApiProblem):
+        from web import db
+
+        db.rollback()
+        return problems.problem(error.status, error.detail, errors=error.errors, headers=error.headers)

@@ -1,0 +1,106 @@
+"""Who is calling the API, and with what scope.
+
+`Authorization: Bearer <token>` (a personal API token), or the browser's session cookie together
+with the `X-CSRFToken` header (the same token the site's forms carry): a cookie alone is sent by
+the browser to any site's request, so alone it proves nothing and is refused."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+
+from flask import g, request
+from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
+
+from shared.accounts import tokens
+from shared.accounts.models import ApiToken, TokenScope, User
+from shared.permissions import Action, can
+from web.api.problems import ApiProblem
+from web.db import get_session
+
+CSRF_HEADER = "X-CSRFToken"
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: User
+    scope: str  # what this call may do: the token's scope, capped by the user's role today
+    token: ApiToken | None = None
+
+
+def _capped(user: User, scope: str) -> str:
+    # A token keeps the scope it was made with, but a user demoted since cannot use more than
+    # the new role allows.
+    allowed = tokens.allowed_scopes(user)
+    return scope if TokenScope(scope) in allowed else allowed[-1].value
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    kind, _, value = header.partition(" ")
+    if kind.lower() != "bearer" or not value.strip():
+        raise ApiProblem(401, "Use `Authorization: Bearer <token>` with a personal API token.")
+    return value.strip()
+
+
+def authenticate() -> Caller:
+    """The caller of this request (cached on `g`), or a 401 problem."""
+    if "api_caller" in g:
+        return g.api_caller
+    value = _bearer()
+    if value is not None:
+        session = get_session()
+        token = tokens.authenticate_token(session=session, value=value)
+        if token is None:
+            raise ApiProblem(401, "This token is unknown, revoked or expired.")
+        session.commit()  # its last-used time, before anything the call itself may roll back
+        caller = Caller(token.user, _capped(token.user, token.scope), token)
+    elif current_user.is_authenticated:
+        try:
+            validate_csrf(request.headers.get(CSRF_HEADER))
+        except ValidationError:
+            raise ApiProblem(
+                401, f"With a session cookie, send the {CSRF_HEADER} header too (or use an API token)."
+            ) from None
+        caller = Caller(current_user.user, tokens.allowed_scopes(current_user.user)[-1].value)
+    else:
+        raise ApiProblem(401, "Sign in: send `Authorization: Bearer <token>` with a personal API token.")
+    g.api_caller = caller
+    return caller
+
+
+def needs(scope: TokenScope):
+    """The view needs a caller whose scope includes `scope` (read ⊂ write ⊂ admin)."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            caller = authenticate()
+            # Seeing incidents at all is the policy's call too (every active role today).
+            if not can(caller.user, Action.VIEW):
+                raise ApiProblem(403, "You cannot use the API.")
+            if not tokens.scope_includes(caller.scope, scope):
+                raise ApiProblem(
+                    403, f"This token's scope is {caller.scope}; this call needs a {scope.value}-scope token."
+                )
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def rate_limit_key() -> str:
+    """Rate limits count per token (per signed-in browser session, else per address)."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        return "api-token:" + hashlib.sha256(header.encode()).hexdigest()[:32]
+    cookie = request.cookies.get("it_session")
+    if cookie:
+        return "api-cookie:" + hashlib.sha256(cookie.encode()).hexdigest()[:32]
+    return "api-addr:" + (request.remote_addr or "-")

@@ -1,0 +1,128 @@
+"""RFC 9457 problem details: every error under /api is `application/problem+json`, never a page."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from flask import Response, json, request
+from marshmallow import Schema, fields
+from werkzeug.exceptions import HTTPException
+
+from shared.errors import DomainError, ValidationFailed
+from web.errors import status_for
+
+PROBLEM_TYPE = "about:blank"  # the status's own meaning; `title` is its phrase (RFC 9457 §4.2.1)
+MEDIA_TYPE = "application/problem+json"
+API_PREFIX = "/api/"
+
+
+class ProblemSchema(Schema):
+    """What every error response carries (for the OpenAPI document)."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String()
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Each field at fault, with what is wrong with it."},
+    )
+
+
+class ApiProblem(Exception):
+    """Raised by API code for a refusal that is not a domain error (auth, scope, preconditions)."""
+
+    def __init__(self, status: int, detail: str, *, errors: dict | None = None, headers: dict | None = None):
+        super().__init__(detail)
+        self.status, self.detail, self.errors, self.headers = status, detail, errors, headers or {}
+
+
+def is_api_request() -> bool:
+    return request.path.startswith(API_PREFIX) and not request.path.startswith("/api/docs")
+
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    428: "Precondition Required",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+}
+
+
+def problem(status: int, detail: str, *, errors: dict | None = None, headers: dict | None = None) -> Response:
+    body = {"type": PROBLEM_TYPE, "title": _TITLES.get(status, "Error"), "status": status, "detail": detail}
+    body["instance"] = request.path
+    if errors:
+        body["errors"] = {name: msgs if isinstance(msgs, list) else [str(msgs)] for name, msgs in errors.items()}
+    response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def from_domain(error: DomainError) -> Response:
+    errors = {name: [msg] for name, msg in error.field_errors.items()} if isinstance(error, ValidationFailed) else None
+    return problem(status_for(error), str(error), errors=errors)
+
+
+def _flatten(messages) -> dict[str, list[str]]:
+    """webargs' {"json": {"title": ["Missing data"]}} -> {"title": ["Missing data"]}."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            flat.setdefault(prefix or "body", []).extend(value)
+        else:
+            flat.setdefault(prefix or "body", []).append(str(value))
+
+    for location, inner in (messages or {}).items():
+        walk("" if location in ("json", "query", "form", "files", "headers") else str(location), inner)
+    return flat
+
+
+def _retry_after(limiter) -> str:
+    current = getattr(limiter, "current_limit", None)
+    if current is not None:
+        return str(max(1, math.ceil(current.reset_at - time.time())))
+    return "60"
+
+
+def from_http(error: HTTPException, limiter=None) -> Response:
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if status == 422 and "messages" in data:  # webargs: the body or the query did not validate
+        return problem(422, "The request did not validate; see errors.", errors=_flatten(data["messages"]))
+    if status == 400 and "messages" in data:
+        return problem(400, "The request could not be read; see errors.", errors=_flatten(data["messages"]))
+    details = {
+        404: "There is no such resource.",
+        405: f"{request.method} is not allowed here.",
+        413: "The request body is too large.",
+        415: "Send the body as application/json.",
+        429: "Too many requests for this token; wait before retrying (see Retry-After).",
+        500: "Something went wrong on our side. It has been logged; try again in a moment.",
+    }
+    detail = details.get(status) or error.description or _TITLES.get(status, "Error")
+    headers = {}
+    if status == 429:
+        headers["Retry-After"] = _retry_after(limiter)
+    if status == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)
+    return problem(status, detail, headers=headers)

@@ -1,0 +1,175 @@
+"""Request and response shapes: the views validate with them and the OpenAPI document is built from them."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared.incidents.listing import MAX_LIMIT
+from shared.incidents.models import ENVIRONMENTS, Priority
+from shared.incidents.search import SORTS
+from shared.timeutil import as_utc
+
+PRIORITIES = [p.value for p in Priority]
+STATUSES = ["open", "in_progress", "blocked", "resolved", "closed"]
+
+
+class UtcDateTime(fields.DateTime):
+    """ISO 8601 with its zone, always UTC (SQLite hands timestamps back without one)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(as_utc(value), attr, obj, **kwargs)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        ordered = True
+
+
+class UserRef(StrictSchema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class IncidentOut(StrictSchema):
+    id = fields.Integer(required=True)
+    key = fields.String(required=True, metadata={"example": "INC-42"})
+    title = fields.String(required=True)
+    description = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    priority = fields.String(required=True, validate=validate.OneOf(PRIORITIES))
+    component = fields.String(required=True)
+    environment = fields.String(required=True)
+    owner = fields.Nested(UserRef, allow_none=True, required=True)
+    reporter = fields.Nested(UserRef, allow_none=True, required=True)
+    due_date = fields.Date(allow_none=True, required=True)
+    blocked_reason = fields.String(allow_none=True, required=True)
+    resolution_summary = fields.String(allow_none=True, required=True)
+    created_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)
+    in_progress_at = UtcDateTime(allow_none=True, required=True)
+    resolved_at = UtcDateTime(allow_none=True, required=True)
+    closed_at = UtcDateTime(allow_none=True, required=True)
+    version = fields.Integer(required=True, metadata={"description": "Also the ETag; send it back in If-Match."})
+
+
+class IncidentPage(StrictSchema):
+    items = fields.List(fields.Nested(IncidentOut), required=True)
+    next = fields.String(
+        allow_none=True, required=True, metadata={"description": "URL of the next page; null on the last one."}
+    )
+
+
+class ListArgs(StrictSchema):
+    q = fields.String(
+        load_default="", metadata={"description": "The dashboard's query language: `status:open priority:p1 disk`."}
+    )
+    status = fields.String(load_default="", metadata={"description": "Comma-separated statuses."})
+    priority = fields.String(load_default="", metadata={"description": "Comma-separated priorities (P1..P4)."})
+    owner = fields.String(load_default="", metadata={"description": "me, none, a user id or an email."})
+    component = fields.String(load_default="")
+    env = fields.String(load_default="")
+    sort = fields.String(load_default="priority", validate=validate.OneOf(SORTS))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_LIMIT))
+    cursor = fields.String(load_default=None, metadata={"description": "From the previous page's `next`."})
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": "csv: the whole filtered list as a CSV file (formula-safe)."},
+    )
+
+
+class IncidentCreate(StrictSchema):
+    title = fields.String(required=True, validate=validate.Length(max=10_000))
+    description = fields.String(load_default="", validate=validate.Length(max=100_000))
+    priority = fields.String(load_default="P3", validate=validate.Length(max=10))
+    component = fields.String(load_default="", validate=validate.Length(max=200))
+    environment = fields.String(load_default="prod", validate=validate.Length(max=100))
+    owner_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**31 - 1))
+
+
+class IncidentPatch(StrictSchema):
+    title = fields.String(validate=validate.Length(max=10_000))
+    description = fields.String(validate=validate.Length(max=100_000))
+    component = fields.String(validate=validate.Length(max=200))
+    environment = fields.String(validate=validate.Length(max=100))
+
+
+class TransitionIn(StrictSchema):
+    to = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100_000))
+    summary = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=100_000),
+        metadata={"description": "The resolution summary (moving to resolved)."},
+    )
+
+
+class AssignIn(StrictSchema):
+    owner_id = fields.Integer(required=True, allow_none=True, validate=validate.Range(1, 2**31 - 1))
+
+
+class PriorityIn(StrictSchema):
+    priority = fields.String(required=True, validate=validate.OneOf(PRIORITIES))
+
+
+class WatchIn(StrictSchema):
+    watching = fields.Boolean(required=True)
+
+
+class WatchOut(StrictSchema):
+    key = fields.String(required=True)
+    watching = fields.Boolean(required=True)
+
+
+class CommentIn(StrictSchema):
+    body = fields.String(required=True, validate=validate.Length(max=100_000))
+
+
+class CommentOut(StrictSchema):
+    id = fields.Integer(required=True)
+    author = fields.Nested(UserRef, required=True)
+    body = fields.String(required=True)
+    created_at = UtcDateTime(required=True)
+
+
+class EventOut(StrictSchema):
+    id = fields.Integer(required=True)
+    occurred_at = UtcDateTime(required=True)
+    actor = fields.Nested(UserRef, allow_none=True, required=True)
+    action = fields.String(required=True)
+    data = fields.Dict(required=True)
+    hash = fields.String(required=True)
+    prev_hash = fields.String(required=True)
+
+
+class VerifyOut(StrictSchema):
+    ok = fields.Boolean(required=True)
+    checked = fields.Integer(required=True)
+    broken_event_id = fields.Integer(allow_none=True, required=True)
+    problem = fields.String(allow_none=True, required=True)
+
+
+class UserOut(StrictSchema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(["member", "lead", "admin"]))
+    is_active = fields.Boolean(required=True)
+    created_at = UtcDateTime(required=True)
+
+
+class UserCreate(StrictSchema):
+    email = fields.String(required=True, validate=validate.Length(max=1000))
+    name = fields.String(load_default="", validate=validate.Length(max=1000))
+    role = fields.String(load_default="member", validate=validate.OneOf(["member", "lead", "admin"]))
+    password = fields.String(required=True, validate=validate.Length(max=1000), load_only=True)
+
+
+class UserPatch(StrictSchema):
+    role = fields.String(validate=validate.OneOf(["member", "lead", "admin"]))
+    is_active = fields.Boolean()
+
+
+ENVIRONMENT_NAMES = list(ENVIRONMENTS)

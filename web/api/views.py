@@ -1,0 +1,342 @@
+"""/api/v1: parse -> call the same shared/ service as the pages -> serialise. No SQL here."""
+
+from __future__ import annotations
+
+from flask import request, url_for
+from flask_smorest import Blueprint
+
+from shared.accounts import service as accounts
+from shared.accounts.models import TokenScope
+from shared.audit import service as audit
+from shared.errors import Conflict, NotFound
+from shared.incidents import listing
+from shared.incidents import service as incidents
+from shared.incidents.search import Filters
+from shared.permissions import Action, can
+from web.api import schemas
+from web.api.auth import authenticate, needs
+from web.api.problems import ApiProblem, ProblemSchema
+from web.csv_export import csv_response
+from web.db import get_session
+
+READ, WRITE, ADMIN = TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN
+
+incidents_bp = Blueprint("api_incidents", __name__, url_prefix="/api/v1", description="Incidents")
+audit_bp = Blueprint("api_audit", __name__, url_prefix="/api/v1", description="Audit trail")
+users_bp = Blueprint("api_users", __name__, url_prefix="/api/v1", description="Users (admin)")
+BLUEPRINTS = (incidents_bp, audit_bp, users_bp)
+
+# Every operation can answer with these; documented so clients (and schemathesis) know the shape.
+COMMON_ERRORS = (400, 401, 403, 429)
+
+
+def _errors(*statuses: int):
+    def decorate(view):
+        for status in (*COMMON_ERRORS, *statuses):
+            view = incidents_bp.alt_response(status, schema=ProblemSchema, content_type="application/problem+json")(
+                view
+            )
+        return view
+
+    return decorate
+
+
+# -- ETag / If-Match --------------------------------------------------------------------------
+
+
+def etag(incident) -> str:
+    return f'"v{incident.version}"'
+
+
+def _if_match(required: bool) -> int | None:
+    """The version the client last saw, from If-Match; 428 when required and absent."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        if required:
+            raise ApiProblem(
+                428, "Send If-Match with the incident's ETag, so a stale edit cannot overwrite a newer one."
+            )
+        return None
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.startswith("v") or not value[1:].isdigit():
+        raise ApiProblem(412, "If-Match does not name a version of this incident; GET it for its ETag.")
+    return int(value[1:])
+
+
+def _versioned(operation, expected: int | None):
+    """Run a write; a stale If-Match is 412 (a Conflict without one stays 409)."""
+    try:
+        return operation()
+    except Conflict as error:
+        if expected is not None:
+            raise ApiProblem(412, f"{error} GET it for its current ETag, check, then try again.") from None
+        raise
+
+
+def _with_etag(incident, status: int = 200, headers: dict | None = None):
+    return incident, status, {"ETag": etag(incident), **(headers or {})}
+
+
+def _commit():
+    get_session().commit()
+
+
+# -- incidents --------------------------------------------------------------------------------
+
+
+@incidents_bp.route("/incidents", methods=["GET"])
+@needs(READ)
+@incidents_bp.arguments(schemas.ListArgs, location="query")
+@incidents_bp.response(200, schemas.IncidentPage)
+@incidents_bp.doc(
+    responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    description="Filter like the dashboard; page with `next`. `format=csv` returns the filtered list as CSV.",
+)
+@_errors(422)
+def list_incidents(args):
+    caller = authenticate()
+    filters = Filters.from_params(args)
+    if filters.problems:
+        raise ApiProblem(400, " ".join(filters.problems), errors={"q": list(filters.problems)})
+    session = get_session()
+    if args["format"] == "csv":
+        return csv_response(session, filters, caller.user.id, args["sort"])
+    page = listing.page_after(
+        session=session,
+        filters=filters,
+        me_id=caller.user.id,
+        sort=args["sort"],
+        cursor=args["cursor"],
+        limit=args["limit"],
+    )
+    next_url = None
+    headers = {}
+    if page.next_cursor:
+        kept = {k: v for k, v in request.args.items() if k != "cursor"}
+        next_url = url_for("api_incidents.list_incidents", **kept, cursor=page.next_cursor, _external=True)
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return {"items": page.incidents, "next": next_url}, 200, headers
+
+
+@incidents_bp.route("/incidents", methods=["POST"])
+@needs(WRITE)
+@incidents_bp.arguments(schemas.IncidentCreate)
+@incidents_bp.response(201, schemas.IncidentOut)
+@_errors(415, 422)
+def create_incident(body):
+    caller = authenticate()
+    incident = incidents.create_incident(session=get_session(), actor=caller.user, **body)
+    _commit()
+    location = url_for("api_incidents.get_incident", key=incident.key, _external=True)
+    return _with_etag(incident, 201, {"Location": location})
+
+
+@incidents_bp.route("/incidents/<key>", methods=["GET"])
+@needs(READ)
+@incidents_bp.response(200, schemas.IncidentOut)
+@_errors(404)
+def get_incident(key):
+    return _with_etag(incidents.get_incident(session=get_session(), ref=key))
+
+
+@incidents_bp.route("/incidents/<key>", methods=["PATCH"])
+@needs(WRITE)
+@incidents_bp.arguments(schemas.IncidentPatch)
+@incidents_bp.response(200, schemas.IncidentOut)
+@incidents_bp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
+@_errors(404, 409, 412, 415, 422, 428)
+def patch_incident(body, key):
+    caller = authenticate()
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    expected = _if_match(required=True)
+    fields = {
+        name: body.get(name, getattr(incident, name)) for name in ("title", "description", "component", "environment")
+    }
+    incident = _versioned(
+        lambda: incidents.update_details(
+            session=session, incident_id=incident.id, actor=caller.user, expected_version=expected, **fields
+        ),
+        expected,
+    )
+    _commit()
+    return _with_etag(incident)
+
+
+def _incident_write(key: str, operation):
+    caller = authenticate()
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    expected = _if_match(required=False)
+    result = _versioned(lambda: operation(session, incident, caller.user, expected), expected)
+    _commit()
+    return _with_etag(result)
+
+
+@incidents_bp.route("/incidents/<key>/transition", methods=["POST"])
+@needs(WRITE)
+@incidents_bp.arguments(schemas.TransitionIn)
+@incidents_bp.response(200, schemas.IncidentOut)
+@_errors(404, 409, 412, 415, 422)
+def transition(body, key):
+    reason = body.get("summary") or body.get("reason")
+    return _incident_write(
+        key,
+        lambda session, incident, actor, expected: incidents.transition(
+            session=session,
+            incident_id=incident.id,
+            actor=actor,
+            to=body["to"],
+            reason=reason,
+            expected_version=expected,
+        ),
+    )
+
+
+@incidents_bp.route("/incidents/<key>/assign", methods=["POST"])
+@needs(WRITE)
+@incidents_bp.arguments(schemas.AssignIn)
+@incidents_bp.response(200, schemas.IncidentOut)
+@_errors(404, 409, 412, 415, 422)
+def assign(body, key):
+    return _incident_write(
+        key,
+        lambda session, incident, actor, expected: incidents.assign(
+            session=session, incident_id=incident.id, actor=actor, owner_id=body["owner_id"], expected_version=expected
+        ),
+    )
+
+
+@incidents_bp.route("/incidents/<key>/priority", methods=["POST"])
+@needs(WRITE)
+@incidents_bp.arguments(schemas.PriorityIn)
+@incidents_bp.response(200, schemas.IncidentOut)
+@_errors(404, 409, 412, 415, 422)
+def prioritise(body, key):
+    return _incident_write(
+        key,
+        lambda session, incident, actor, expected: incidents.change_priority(
+            session=session,
+            incident_id=incident.id,
+            actor=actor,
+            priority=body["priority"],
+            expected_version=expected,
+        ),
+    )
+
+
+@incidents_bp.route("/incidents/<key>/watch", methods=["POST"])
+@needs(WRITE)
+@incidents_bp.arguments(schemas.WatchIn)
+@incidents_bp.response(200, schemas.WatchOut)
+@_errors(404, 415, 422)
+def watch(body, key):
+    caller = authenticate()
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    incidents.set_watching(session=session, incident_id=incident.id, actor=caller.user, watching=body["watching"])
+    _commit()
+    return {"key": incident.key, "watching": body["watching"]}
+
+
+@incidents_bp.route("/incidents/<key>/comments", methods=["GET"])
+@needs(READ)
+@incidents_bp.response(200, schemas.CommentOut(many=True))
+@_errors(404)
+def list_comments(key):
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    if not can(authenticate().user, Action.VIEW, incident):
+        raise NotFound(f"No incident {key}.")
+    return listing.comments(session=session, incident_id=incident.id)
+
+
+@incidents_bp.route("/incidents/<key>/comments", methods=["POST"])
+@needs(WRITE)
+@incidents_bp.arguments(schemas.CommentIn)
+@incidents_bp.response(201, schemas.CommentOut)
+@_errors(404, 415, 422)
+def add_comment(body, key):
+    caller = authenticate()
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    comment = incidents.add_comment(session=session, incident_id=incident.id, actor=caller.user, body=body["body"])
+    _commit()
+    return comment, 201
+
+
+# -- audit ------------------------------------------------------------------------------------
+
+
+@audit_bp.route("/incidents/<key>/events", methods=["GET"])
+@needs(READ)
+@audit_bp.response(200, schemas.EventOut(many=True))
+@_errors(404)
+def incident_events(key):
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    return audit.incident_events(session=session, incident_id=incident.id)
+
+
+@audit_bp.route("/audit/verify", methods=["POST"])
+@needs(ADMIN)
+@audit_bp.response(200, schemas.VerifyOut)
+@_errors()
+def verify_chain():
+    caller = authenticate()
+    if not can(caller.user, Action.MANAGE_USERS):
+        raise ApiProblem(403, "Only admins can verify the audit chain.")
+    session = get_session()
+    report = audit.verify_incremental(session=session)
+    _commit()
+    return {
+        "ok": report.ok,
+        "checked": report.checked,
+        "broken_event_id": report.broken_event_id,
+        "problem": report.problem or None,
+    }
+
+
+# -- users (admin) ----------------------------------------------------------------------------
+
+
+@users_bp.route("/users", methods=["GET"])
+@needs(ADMIN)
+@users_bp.response(200, schemas.UserOut(many=True))
+@_errors()
+def list_users():
+    caller = authenticate()
+    if not can(caller.user, Action.MANAGE_USERS):
+        raise ApiProblem(403, "Only admins can manage users.")
+    return accounts.list_users(session=get_session())
+
+
+@users_bp.route("/users", methods=["POST"])
+@needs(ADMIN)
+@users_bp.arguments(schemas.UserCreate)
+@users_bp.response(201, schemas.UserOut)
+@_errors(415, 422)
+def create_user(body):
+    caller = authenticate()
+    user = accounts.create_user(session=get_session(), actor=caller.user, **body)
+    _commit()
+    return user, 201
+
+
+@users_bp.route("/users/<int:user_id>", methods=["PATCH"])
+@needs(ADMIN)
+@users_bp.arguments(schemas.UserPatch)
+@users_bp.response(200, schemas.UserOut)
+@_errors(404, 415, 422)
+def patch_user(body, user_id):
+    caller = authenticate()
+    session = get_session()
+    user = accounts.get_user(session=session, user_id=user_id)
+    if not can(caller.user, Action.MANAGE_USERS):
+        raise ApiProblem(403, "Only admins can manage users.")
+    if "role" in body:
+        user = accounts.change_role(session=session, actor=caller.user, user_id=user.id, role=body["role"])
+    if "is_active" in body:
+        user = accounts.set_active(session=session, actor=caller.user, user_id=user.id, active=body["is_active"])
+    _commit()
+    return user
