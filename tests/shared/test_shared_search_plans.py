@@ -79,7 +79,10 @@ def _plans(engine, work) -> list[str]:
 
 
 DASHBOARD_QUERIES = [
-    ("", "priority"),  # the default view
+    ("", "priority"),
+    ("-status:closed", "priority"),  # the dashboard's default view: the active incidents
+    ("-status:closed", "recent"),
+    ("-status:closed -env:dev owner:engineer07", "priority"),
     ("", "recent"),
     ("", "oldest"),
     ("status:open", "priority"),
@@ -101,6 +104,7 @@ TEXT_QUERIES = [
     ("certificate expired", "walk"),
     ("kerberos", "full text"),  # a rare word: the full-text index
     ("certficate", "typo"),
+    ("-status:closed title:certificate expired", "walk"),
 ]
 
 

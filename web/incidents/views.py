@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
+
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from shared.accounts import service as accounts
 from shared.audit import service as audit
+from shared.db import utcnow
 from shared.errors import Conflict, DomainError, ValidationFailed
 from shared.incidents import search as incident_search
 from shared.incidents import service as incidents
-from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status
+from shared.incidents.lifecycle import STATUS_LABELS, TIMESTAMP_FIELD, Requirement, Status
 from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, merge_stale_edit
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.permissions import Action
+from shared.timeutil import as_utc
 from web.auth.current import require
 from web.db import get_session
 from web.incidents.forms import EditIncidentForm, IncidentForm
 
 bp = Blueprint("incidents", __name__)
 
-FILTER_PARAMS = ("q", "status", "priority", "owner", "component", "env", "sort")
+DROPDOWN_PARAMS = ("status", "priority", "owner", "component", "env", "sort")
 MAX_PAGE = 100_000
 
 
@@ -52,22 +57,80 @@ def _version() -> int:
     return _int_arg("version")
 
 
-def _current_filters() -> tuple[incident_search.Filters, dict[str, str]]:
-    args = {name: request.args.get(name, "").strip() for name in FILTER_PARAMS}
-    base = incident_search.parse_query(
-        " ".join(
-            f"{qualifier}:{args[param]}"
-            for param, qualifier in (
-                ("status", "status"),
-                ("priority", "priority"),
-                ("component", "component"),
-                ("env", "env"),
-                ("owner", "owner"),
-            )
-            if args[param]
-        )
-    )
-    return incident_search.parse_query(args["q"], base=base), args
+def _current_filters(source=None) -> tuple[incident_search.Filters, str, dict[str, str]]:
+    """The filters of a dashboard URL (or of `source`, another URL's parameters): the search
+    box's text is the one source of truth. Dropdown parameters arrive only from a form posted
+    without JavaScript or an old bookmark; each replaces that field of the query (never OR-ed
+    with it), and the page then redirects to the one canonical URL, `/?q=...`."""
+    source = request.args if source is None else source
+    query = source.get("q", "").strip()
+    filters = incident_search.parse_query(query)
+    dropdowns = {name: source.get(name, "").strip() for name in DROPDOWN_PARAMS if source.get(name, "").strip()}
+    if dropdowns:
+        overrides = " ".join(f"{name}:{value}" for name, value in dropdowns.items())
+        filters = incident_search.parse_query(overrides, base=filters)
+    return filters, query, dropdowns
+
+
+def _dashboard_url(filters: incident_search.Filters, **changes) -> str:
+    """The canonical dashboard URL of `filters` with some fields replaced."""
+    text = incident_search.canonical_query(replace(filters, **changes) if changes else filters)
+    return url_for("incidents.dashboard", q=text or None)
+
+
+def _select_state(filters: incident_search.Filters) -> dict[str, str]:
+    """What each dropdown shows for the query (comma-separated for several values; "" for the
+    default): the dropdowns mirror the search box."""
+    active = filters.not_statuses == (Status.CLOSED.value,) and not filters.statuses
+    status = "all" if filters.all_statuses else ",".join(filters.statuses)
+    if not status and filters.not_statuses and not active:
+        status = "-" + ",".join(filters.not_statuses)
+    return {
+        "status": status,
+        "priority": ",".join(filters.priorities),
+        "owner": filters.owner,
+        "component": ",".join(filters.components),
+        "env": ",".join(filters.environments),
+        "sort": filters.sort if filters.sort in ("recent", "oldest") else "",
+    }
+
+
+def _select_options(users, components) -> dict[str, list[tuple[str, str]]]:
+    """(value, label) of each dropdown's options besides its default; a value is what the
+    query would say (`status:blocked` -> "blocked")."""
+    return {
+        "status": [("all", "All statuses")] + [(s.value, STATUS_LABELS[s]) for s in Status],
+        "priority": [(p.value, p.value) for p in Priority],
+        "owner": [("me", "Me"), ("none", "Unassigned")] + [(u.email.lower(), u.name) for u in users],
+        "component": [(c.lower(), c) for c in components],
+        "env": [(e, e) for e in ENVIRONMENTS],
+        "sort": [("recent", "Recently updated"), ("oldest", "Least recently updated")],
+    }
+
+
+@bp.app_template_global()
+def status_since(incident):
+    """When the incident entered its current status, from the timestamps it has: the state
+    machine stamps In Progress, Resolved and Closed; Open starts at creation; Blocked has no
+    stamp of its own, so its last change stands in."""
+    stamp = TIMESTAMP_FIELD.get(Status(incident.status))
+    if incident.status == Status.OPEN:
+        return incident.created_at
+    return (getattr(incident, stamp) if stamp else None) or incident.updated_at
+
+
+@bp.app_template_filter("age")
+def age(value) -> str:
+    """How long ago, in the largest unit that reads well: "5 min", "3 h", "12 d"."""
+    value = as_utc(value)
+    if value is None:
+        return "—"
+    seconds = max(0, int((utcnow() - value).total_seconds()))
+    if seconds < 3600:
+        return f"{max(1, seconds // 60)} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
 
 
 def _owner_choices(session, users=None) -> list[tuple[str, str]]:
@@ -89,22 +152,31 @@ def _new_incident_form(session, formdata=None, users=None) -> IncidentForm:
 @login_required
 def dashboard():
     session = get_session()
-    filters, args = _current_filters()
+    filters, query, dropdowns = _current_filters()
+    if dropdowns and not _is_htmx():
+        # One canonical URL per view: the dropdowns' values are folded into the query text.
+        page_arg = request.args.get("page")
+        target = _dashboard_url(filters)
+        if page_arg:
+            target += ("&" if "?" in target else "?") + f"page={page_arg}"
+        return redirect(target)
     settings = current_app.config["SETTINGS"]
     try:
         # Bounded: an absurd page number would overflow the database's OFFSET (a 500).
         page_number = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page_number = 1
+    sort = filters.sort or "priority"
+    scoped = incident_search.active_by_default(filters)
     # The counters come first: the page's total is their sum, so the matches are not counted twice.
-    filters, counts = incident_search.with_typo_fallback(session=session, filters=filters, me_id=current_user.id)
+    scoped, counts = incident_search.with_typo_fallback(session=session, filters=scoped, me_id=current_user.id)
 
     def search_page(number: int):
         return incident_search.search(
             session=session,
-            filters=filters,
+            filters=scoped,
             me_id=current_user.id,
-            sort=args["sort"] or "priority",
+            sort=sort,
             page=number,
             page_size=settings.page_size,
             counts=counts,
@@ -115,20 +187,34 @@ def dashboard():
         # A bookmarked or hand-typed page past the end (the list shrank): show the last one
         # rather than "page 99 of 2" above an empty table.
         page = search_page(page.pages)
+    # Only an empty page pays for finding out why (a few LIMIT 1 probes).
+    why_empty = (
+        incident_search.explain_no_match(session=session, filters=scoped, me_id=current_user.id)
+        if not page.incidents
+        else []
+    )
     users = [u for u in accounts.list_users(session=session) if u.is_active]
+    components = incident_search.distinct_components(session=session)
+    unscoped = dict(statuses=(), not_statuses=(), all_statuses=False)
     context = dict(
         page=page,
-        filters=filters,
-        args=args,
-        link_args={name: value for name, value in args.items() if value},
+        filters=scoped,
+        query=query,
+        active_view=scoped.not_statuses == (Status.CLOSED.value,) and not scoped.statuses,
+        sort=sort,
+        why_empty=why_empty,
+        selects=_select_state(filters),
+        select_options=_select_options(users, components),
+        link_args={"q": query} if query else {},
+        counter_links={s.value: _dashboard_url(filters, **dict(unscoped, statuses=(s.value,))) for s in Status},
+        active_link=_dashboard_url(filters, **unscoped),
+        all_link=_dashboard_url(filters, **dict(unscoped, all_statuses=True)),
+        sort_links={name: _dashboard_url(filters, sort=name) for name in incident_search.SORTS},
+        clear_link=url_for("incidents.dashboard"),
         counts=counts,
         count_label=incident_search.count_label,
         statuses=list(Status),
         status_labels=STATUS_LABELS,
-        priorities=[p.value for p in Priority],
-        environments=ENVIRONMENTS,
-        components=incident_search.distinct_components(session=session),
-        users=users,
         allowed=_allowed_moves,
     )
     if _is_htmx() and request.headers.get("HX-Target") == "results":
@@ -138,6 +224,19 @@ def dashboard():
         response = make_response(render_template("incidents/dashboard.html", **context))
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+def _shown_on_dashboard(session, incident) -> bool:
+    """Would the dashboard the person is looking at (htmx names its URL) list `incident`?
+    One primary-key lookup under the same filters, whatever the size of the table."""
+    current = request.headers.get("HX-Current-URL", "")
+    parts = urlsplit(current)
+    if not current or parts.path != url_for("incidents.dashboard"):
+        return False
+    params = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+    filters, _, _ = _current_filters(params)
+    filters = incident_search.active_by_default(filters)
+    return incident_search.matches(session=session, filters=filters, me_id=current_user.id, incident_id=incident.id)
 
 
 @bp.route("/incidents/new", methods=["GET", "POST"])
@@ -167,12 +266,15 @@ def create():
         template = "incidents/_new_form.html" if _is_htmx() else "incidents/new.html"
         return render_template(template, form=form, errors=error.field_errors), 422
     if _is_htmx():
+        # The row joins the list only if the dashboard's filters would show it; either way a
+        # visible notice links to the new incident.
         response = make_response(
             render_template(
                 "incidents/_created.html",
                 form=_new_incident_form(session),
                 incident=incident,
                 allowed=_allowed_moves,
+                listed=_shown_on_dashboard(session, incident),
             )
         )
         response.headers["HX-Trigger"] = "incidentCreated"

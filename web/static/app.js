@@ -8,15 +8,95 @@
   }
 
   // Every htmx request carries the CSRF token as a header too (Flask-WTF reads X-CSRFToken).
-  // The filter form's empty fields stay out of the URL it pushes: "/?q=disk", not "/?q=disk&status=&...".
+  // The search box is the one source of truth of the filters: the dropdowns have written their
+  // qualifiers into it already, so only q (when not empty) goes into the URL: "/?q=status:open disk".
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRFToken"] = csrfToken();
     if (event.detail.verb === "get" && event.detail.elt.id === "filters") {
       var params = event.detail.parameters;
       Object.keys(params).forEach(function (name) {
-        if (params[name] === "") { delete params[name]; }
+        if (name !== "q" || params[name] === "") { delete params[name]; }
       });
     }
+  });
+
+  // Dropdown -> search box. Runs in the capture phase, before htmx's own change listener sends
+  // the search: picking "Blocked" replaces any status qualifier in the box with status:blocked
+  // (and "Active"/"Any" removes it), so the box and the dropdowns never disagree.
+  var QUALIFIER_NAMES = {
+    status: ["status", "is"],
+    priority: ["priority", "prio"],
+    owner: ["owner", "assignee"],
+    component: ["component", "comp"],
+    env: ["env", "environment"],
+    sort: ["sort"]
+  };
+
+  function withQualifier(text, qualifier, value) {
+    var names = QUALIFIER_NAMES[qualifier] || [qualifier];
+    var kept = text.split(/\s+/).filter(function (token) {
+      if (!token) { return false; }
+      var bare = token.charAt(0) === "-" ? token.slice(1) : token;
+      var colon = bare.indexOf(":");
+      return colon < 1 || names.indexOf(bare.slice(0, colon).toLowerCase()) < 0;
+    });
+    if (value) {
+      var negated = value.charAt(0) === "-";
+      kept.unshift((negated ? "-" : "") + qualifier + ":" + (negated ? value.slice(1) : value).toLowerCase());
+    }
+    return kept.join(" ");
+  }
+
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("#filters select[data-qualifier]")) { return; }
+    var search = document.getElementById("search");
+    if (search) { search.value = withQualifier(search.value, select.getAttribute("data-qualifier"), select.value); }
+  }, true);
+
+  // Search box -> dropdowns: every answer carries what the query means for each dropdown
+  // (#filter-state); values that are no option (two statuses, a partial owner name) get one.
+  function showFilterState() {
+    var state = document.getElementById("filter-state");
+    if (!state) { return; }
+    document.querySelectorAll("#filters select[data-qualifier]").forEach(function (select) {
+      var value = state.getAttribute("data-" + select.name) || "";
+      Array.prototype.forEach.call(select.querySelectorAll("option[data-from-query]"), function (option) {
+        if (option.value !== value) { option.remove(); }
+      });
+      var known = Array.prototype.some.call(select.options, function (option) { return option.value === value; });
+      if (!known) {
+        var option = document.createElement("option");
+        option.value = value;
+        option.textContent = value;
+        option.setAttribute("data-from-query", "");
+        select.appendChild(option);
+      }
+      if (select.value !== value) { select.value = value; }
+    });
+  }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.target && event.detail.target.id === "results") { showFilterState(); }
+  });
+  // Back/forward restores the page from htmx's snapshot, where typed values are not kept.
+  document.addEventListener("htmx:historyRestore", function () {
+    var search = document.getElementById("search");
+    if (search) { search.value = new URLSearchParams(window.location.search).get("q") || ""; }
+    showFilterState();
+  });
+
+  // History: the first pause of a run of typing adds an entry, the next pauses replace it, so
+  // Back leads to what was there before typing began, not through every prefix typed. Enter,
+  // a dropdown or a counter adds an entry (unless the URL is the same).
+  var typingRun = false;
+  document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
+    var config = event.detail.requestConfig;
+    var history = event.detail.history;
+    if (!config || !config.elt || config.elt.id !== "filters" || !history) { return; }
+    var typing = !!(config.triggeringEvent && config.triggeringEvent.type === "input");
+    var same = history.path === window.location.pathname + window.location.search;
+    if ((typing && typingRun) || same) { history.type = "replace"; }
+    typingRun = typing;
   });
 
   // A session that ended (signed out elsewhere, disabled, expired) answers an htmx request with
@@ -194,8 +274,8 @@
   document.body.addEventListener("incidentCreated", function () {
     var dialog = document.getElementById("new-incident-dialog");
     if (dialog && dialog.open) { dialog.close(); }
-    var empty = document.querySelector("#results .empty");  // "No incidents match": there is one now
-    if (empty) { empty.remove(); }
+    var empty = document.querySelector("#results .empty");  // "No incidents match": unless the new one is listed
+    if (empty && document.querySelector("#incident-rows tr")) { empty.remove(); }
     refreshSummary();
   });
 })();
