@@ -88,12 +88,18 @@
   // History: the first pause of a run of typing adds an entry, the next pauses replace it, so
   // Back leads to what was there before typing began, not through every prefix typed. Enter,
   // a dropdown or a counter adds an entry (unless the URL is the same).
+  // Chromium also fires "search" when the box is emptied: only Enter counts as a commit.
   var typingRun = false;
+  var enterAt = 0;
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.id === "search") { enterAt = Date.now(); }
+  });
   document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
     var config = event.detail.requestConfig;
     var history = event.detail.history;
     if (!config || !config.elt || config.elt.id !== "filters" || !history) { return; }
-    var typing = !!(config.triggeringEvent && config.triggeringEvent.type === "input");
+    var type = config.triggeringEvent && config.triggeringEvent.type;
+    var typing = type === "input" || (type === "search" && Date.now() - enterAt > 1000);
     var same = history.path === window.location.pathname + window.location.search;
     if ((typing && typingRun) || same) { history.type = "replace"; }
     typingRun = typing;
@@ -258,6 +264,9 @@
           var replacement = fresh.querySelector(selector);
           if (current && replacement) { current.replaceWith(replacement); }
         });
+        // "No incidents match" goes once a row is there (a new incident that matches).
+        var empty = results.querySelector(".empty");
+        if (empty && !fresh.querySelector(".empty")) { empty.remove(); }
       });
   }
 
@@ -274,8 +283,6 @@
   document.body.addEventListener("incidentCreated", function () {
     var dialog = document.getElementById("new-incident-dialog");
     if (dialog && dialog.open) { dialog.close(); }
-    var empty = document.querySelector("#results .empty");  // "No incidents match": unless the new one is listed
-    if (empty && document.querySelector("#incident-rows tr")) { empty.remove(); }
     refreshSummary();
   });
 })();
