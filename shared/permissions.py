@@ -22,6 +22,7 @@ class Action(enum.StrEnum):
     REOPEN_CLOSED = "reopen_closed"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
+    SHARE_VIEW = "share_view"  # save a dashboard view that everyone sees
 
 
 EVERYONE = {Action.VIEW, Action.CREATE, Action.COMMENT, Action.WATCH}
@@ -31,6 +32,7 @@ LEAD_ONLY = {
     Action.CLOSE,
     Action.REOPEN_CLOSED,
     Action.VIEW_AUDIT,
+    Action.SHARE_VIEW,
 }
 ROLE_ACTIONS = {
     "member": EVERYONE,

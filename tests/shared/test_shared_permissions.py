@@ -30,6 +30,7 @@ EXPECTED = {
     Action.CLOSE: LEADS_AND_ADMINS,
     Action.REOPEN_CLOSED: LEADS_AND_ADMINS,
     Action.VIEW_AUDIT: LEADS_AND_ADMINS,
+    Action.SHARE_VIEW: LEADS_AND_ADMINS,
     Action.MANAGE_USERS: {("admin", relation) for relation in RELATIONS},
 }
 

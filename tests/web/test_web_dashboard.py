@@ -382,3 +382,63 @@ def test_a_typo_still_finds_the_incident_on_every_backend(member_client, seeded)
         assert row_keys(html), typo
     html = member_client.get("/", query_string={"q": "replcation"}).get_data(as_text=True)
     assert seeded["lag"] in row_keys(html)
+
+
+# --- Saved views -------------------------------------------------------------------------------
+
+
+def _view_links(html: str) -> dict[str, str]:
+    section = html.split('id="saved-views-heading"')[1].split("</section>")[0]
+    return dict((name, href) for href, name in re.findall(r'<a href="([^"]+)">([^<]+)</a>', section))
+
+
+def test_save_the_current_search_as_a_named_view_and_open_it(client, users, seeded):
+    sign_in(client, users["member"])
+    response = client.post("/views", data={"name": "My open disks", "q": "disk  status:open"})
+    assert response.status_code == 302 and response.headers["Location"] == "/?q=status:open+disk"
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Saved the view &#39;My open disks&#39;." in html
+    assert _view_links(html) == {"My open disks": "/?q=status:open+disk"}
+    opened = client.get(_view_links(html)["My open disks"]).get_data(as_text=True)
+    assert set(row_keys(opened)) == {seeded["disk-db"], seeded["disk-ci"]}
+
+    # The same name twice is refused with a message; nothing else is saved.
+    again = client.post("/views", data={"name": "my open disks", "q": "priority:p1"}, follow_redirects=True)
+    assert "already have a view named" in again.get_data(as_text=True)
+    assert list(_view_links(again.get_data(as_text=True))) == ["My open disks"]
+    empty = client.post("/views", data={"name": "  ", "q": "x"}, follow_redirects=True)
+    assert "Give the view a name." in empty.get_data(as_text=True)
+
+
+def test_a_persons_views_are_their_own_and_a_team_view_is_everyones(app, users, seeded):
+    lead, member, other = app.test_client(), app.test_client(), app.test_client()
+    sign_in(lead, users["lead"])
+    sign_in(member, users["member"])
+    sign_in(other, users["other"])
+    member.post("/views", data={"name": "Mine", "q": "owner:me"})
+    lead.post("/views", data={"name": "All P1s", "q": "priority:p1", "team": "1"})
+    # A member cannot make a team view (the box is not even offered).
+    assert member.post("/views", data={"name": "Sneaky", "q": "", "team": "1"}).status_code == 403
+    assert 'name="team"' not in member.get("/").get_data(as_text=True)
+    assert 'name="team"' in lead.get("/").get_data(as_text=True)
+
+    assert _view_links(member.get("/").get_data(as_text=True)) == {"All P1s": "/?q=priority:p1", "Mine": "/?q=owner:me"}
+    assert _view_links(other.get("/").get_data(as_text=True)) == {"All P1s": "/?q=priority:p1"}
+    assert _view_links(lead.get("/").get_data(as_text=True)) == {"All P1s": "/?q=priority:p1"}
+
+
+def test_delete_your_own_views_only(app, db, users, seeded):
+    from shared.incidents.saved_views import SavedView
+
+    member, other = app.test_client(), app.test_client()
+    sign_in(member, users["member"])
+    sign_in(other, users["other"])
+    member.post("/views", data={"name": "Mine", "q": "owner:me"})
+    view_id = db.query(SavedView).one().id
+    html = member.get("/").get_data(as_text=True)
+    assert 'aria-label="Delete view Mine"' in html
+    assert other.post(f"/views/{view_id}/delete").status_code == 404  # not theirs: not even there
+    response = member.post(f"/views/{view_id}/delete", follow_redirects=True)
+    assert "Deleted the view &#39;Mine&#39;." in response.get_data(as_text=True)
+    db.expire_all()
+    assert db.query(SavedView).count() == 0

@@ -5,7 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -13,6 +23,7 @@ from shared.accounts import service as accounts
 from shared.audit import service as audit
 from shared.db import utcnow
 from shared.errors import Conflict, DomainError, ValidationFailed
+from shared.incidents import saved_views
 from shared.incidents import search as incident_search
 from shared.incidents import service as incidents
 from shared.incidents.lifecycle import STATUS_LABELS, TIMESTAMP_FIELD, Requirement, Status
@@ -211,6 +222,8 @@ def dashboard():
         all_link=_dashboard_url(filters, **dict(unscoped, all_statuses=True)),
         sort_links={name: _dashboard_url(filters, sort=name) for name in incident_search.SORTS},
         clear_link=url_for("incidents.dashboard"),
+        saved=saved_views.list_views(session=session, actor=current_user.user),
+        can_delete_view=lambda view: saved_views.can_delete(current_user.user, view),
         counts=counts,
         count_label=incident_search.count_label,
         statuses=list(Status),
@@ -224,6 +237,43 @@ def dashboard():
         response = make_response(render_template("incidents/dashboard.html", **context))
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+@bp.post("/views")
+@login_required
+def save_view():
+    """ "Save view": the current search under a name (the team's too, for leads and admins)."""
+    session = get_session()
+    query = request.form.get("q", "")
+    try:
+        view = saved_views.save_view(
+            session=session,
+            actor=current_user.user,
+            name=request.form.get("name", ""),
+            query=query,
+            team=request.form.get("team") == "1",
+        )
+        session.commit()
+    except ValidationFailed as error:
+        session.rollback()
+        flash(f"The view was not saved: {error}", "error")
+        return redirect(url_for("incidents.dashboard", q=query.strip() or None))
+    flash(f"Saved the view {view.name!r}{' for the whole team' if view.team else ''}.")
+    return redirect(url_for("incidents.dashboard", q=view.query or None))
+
+
+@bp.post("/views/<int:view_id>/delete")
+@login_required
+def delete_view(view_id: int):
+    session = get_session()
+    try:
+        view = saved_views.delete_view(session=session, actor=current_user.user, view_id=view_id)
+        session.commit()
+    except DomainError:
+        session.rollback()
+        raise  # 403 (not yours) or 404, with the message, from the app's error handler
+    flash(f"Deleted the view {view.name!r}.")
+    return redirect(url_for("incidents.dashboard", q=request.form.get("q", "").strip() or None))
 
 
 def _shown_on_dashboard(session, incident) -> bool:

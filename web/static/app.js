@@ -231,6 +231,9 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.id === "new-incident-form") { saveDraft(form, true); }
+    // "Save view" saves what the search box says now, not what it said when the page was drawn.
+    var search = document.getElementById("search");
+    if (form.id === "save-view-form" && search) { form.elements.q.value = search.value; }
     if (form.getAttribute("action") === "/logout") { discardDraft(); }
   });
   document.addEventListener("click", function (event) {
