@@ -198,6 +198,14 @@ def test_counts_stop_at_the_cap_and_say_so(big_engine):
     assert blocked > 0
 
 
+def test_the_live_dashboards_marker_reads_two_index_ends(big_engine):
+    """Every open dashboard asks for it every few seconds: it must not read the table."""
+    with Session(big_engine) as session:
+        plans = _plans(big_engine, lambda: search.latest_change(session=session))
+    assert len(plans) == 1
+    assert "Seq Scan" not in plans[0] and "Index Only Scan" in plans[0], plans[0]
+
+
 def test_components_come_from_the_index_not_the_table(big_engine):
     with Session(big_engine) as session:
         components = search.distinct_components(session=session)

@@ -442,3 +442,47 @@ def test_delete_your_own_views_only(app, db, users, seeded):
     assert "Deleted the view &#39;Mine&#39;." in response.get_data(as_text=True)
     db.expire_all()
     assert db.query(SavedView).count() == 0
+
+
+# --- Live dashboard: polling with an ETag ----------------------------------------------------------
+
+
+def test_changes_answers_304_until_an_incident_changes(member_client, db, users, seeded):
+    html = member_client.get("/").get_data(as_text=True)
+    marker = re.search(r'data-change-marker="([^"]+)"', html).group(1)
+    first = member_client.get("/changes")
+    assert first.status_code == 204 and first.headers["ETag"] == f'"{marker}"'
+    assert "no-store" in first.headers["Cache-Control"]  # the page asks with If-None-Match itself
+    assert member_client.get("/changes", headers={"If-None-Match": f'"{marker}"'}).status_code == 304
+
+    incidents.change_priority(
+        session=db, incident_id=int(seeded["lag"].split("-")[1]), actor=users["lead"], priority="P1"
+    )
+    db.commit()
+    changed = member_client.get("/changes", headers={"If-None-Match": f'"{marker}"'})
+    assert changed.status_code == 204 and changed.headers["ETag"] != f'"{marker}"'
+
+    incidents.create_incident(session=db, actor=users["lead"], title="Brand new")
+    db.commit()
+    newer = member_client.get("/changes", headers={"If-None-Match": changed.headers["ETag"]})
+    assert newer.status_code == 204
+
+
+def test_a_poll_is_one_small_question_whatever_the_number_of_incidents(member_client, db, users):
+    engine = member_client.application.extensions["db_engine"]
+    seen: list[str] = []
+
+    def capture(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    for number in range(20):
+        incidents.create_incident(session=db, actor=users["lead"], title=f"Alarm {number}")
+    db.commit()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert member_client.get("/changes").status_code == 204
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    on_incidents = [s for s in seen if "incidents" in s]
+    assert len(on_incidents) == 1
+    assert "max(incidents.updated_at)" in on_incidents[0] and "count(" not in on_incidents[0].lower()

@@ -177,6 +177,8 @@ def dashboard():
         page_number = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page_number = 1
+    # Read before the search: a change in between makes the next poll refresh, never get lost.
+    marker = incident_search.latest_change(session=session)
     sort = filters.sort or "priority"
     scoped = incident_search.active_by_default(filters)
     # The counters come first: the page's total is their sum, so the matches are not counted twice.
@@ -222,6 +224,8 @@ def dashboard():
         all_link=_dashboard_url(filters, **dict(unscoped, all_statuses=True)),
         sort_links={name: _dashboard_url(filters, sort=name) for name in incident_search.SORTS},
         clear_link=url_for("incidents.dashboard"),
+        change_marker=marker,
+        live_poll_seconds=LIVE_POLL_SECONDS,
         saved=saved_views.list_views(session=session, actor=current_user.user),
         can_delete_view=lambda view: saved_views.can_delete(current_user.user, view),
         counts=counts,
@@ -236,6 +240,27 @@ def dashboard():
         context["form"] = _new_incident_form(session, users=users)
         response = make_response(render_template("incidents/dashboard.html", **context))
     response.headers["Vary"] = "HX-Request"
+    return response
+
+
+# Live dashboard: polling with an ETag, not server-sent events. gunicorn runs sync workers
+# with a few threads each; an SSE stream would hold a worker thread per open dashboard for as
+# long as it is open (and the ALB's idle timeout would cut it), where a poll is one short
+# request. Each poll compares the page's marker with `latest_change` (two index endpoint
+# reads) and is answered 304 when nothing changed; only a change makes the page fetch its
+# results again, the same request a search makes. See README "Live dashboard".
+LIVE_POLL_SECONDS = 10
+
+
+@bp.get("/changes")
+@login_required
+def changes():
+    """The latest-change marker as an ETag: 304 while it is the one the page has."""
+    marker = incident_search.latest_change(session=get_session())
+    response = make_response("", 204)
+    response.set_etag(marker)
+    if request.if_none_match.contains(marker):
+        response.status_code = 304
     return response
 
 

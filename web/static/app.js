@@ -252,26 +252,89 @@
   document.body.addEventListener("incidentCreated", discardDraft);
   restoreDraft();  // the script is deferred: the document is parsed by now
 
+  // A row somebody is working in: focus inside it, a move chosen or text typed, a question,
+  // a message or an Undo showing. A refresh leaves such a row exactly as it is.
+  function rowIsBusy(row) {
+    if (row.contains(document.activeElement)) { return true; }
+    if (row.querySelector(".notice-line, .field-error, form.confirm")) { return true; }
+    var select = row.querySelector("select[data-quick-status]");
+    var reason = row.querySelector(".quick-text input");
+    return !!((select && select.value) || (reason && reason.value));
+  }
+
+  // The rows, fetched again. Rows nobody is working in are replaced; a busy row is never
+  // moved or replaced (moving an element takes the keyboard focus out of it): the fresh rows
+  // are placed around it, in the server's order.
+  function refreshRows(current, fresh) {
+    var tbody = current.querySelector("#incident-rows");
+    var freshBody = fresh.querySelector("#incident-rows");
+    if (!tbody || !freshBody) { return; }
+    var busy = {};
+    Array.prototype.slice.call(tbody.children).forEach(function (row) {
+      if (rowIsBusy(row)) { busy[row.id] = row; } else { row.remove(); }
+    });
+    var cursor = tbody.firstElementChild;
+    Array.prototype.slice.call(freshBody.children).forEach(function (row) {
+      var kept = busy[row.id];
+      if (kept) {
+        if (kept === cursor) { cursor = cursor.nextElementSibling; }
+        return;
+      }
+      var added = document.importNode(row, true);
+      tbody.insertBefore(added, cursor);
+      if (window.htmx) { window.htmx.process(added); }
+    });
+  }
+
   // The counters and the total above the table, fetched again from the server (the same
-  // request the search box makes), so they include a row that was just added.
-  function refreshSummary() {
+  // request the search box makes), so they include a row that was just added. With `rows`,
+  // the table's rows too (the live dashboard).
+  function refreshSummary(rows) {
     var results = document.getElementById("results");
-    if (!results || !window.fetch) { return; }
-    fetch(window.location.href, { headers: { "HX-Request": "true", "HX-Target": "results" } })
-      .then(function (response) { return response.ok ? response.text() : ""; })
+    if (!results || !window.fetch) { return Promise.resolve(); }
+    return fetch(window.location.href, { headers: { "HX-Request": "true", "HX-Target": "results" } })
+      .then(function (response) {
+        if (!response.ok || new URL(response.url).pathname === "/login") { return ""; }
+        return response.text();
+      })
       .then(function (html) {
         if (!html) { return; }
         var fresh = new DOMParser().parseFromString(html, "text/html");
-        [".counters", ".summary"].forEach(function (selector) {
+        if (rows) { refreshRows(results, fresh); }
+        var selectors = rows ? [".counters", ".summary", ".pager", "#filter-state"] : [".counters", ".summary"];
+        selectors.forEach(function (selector) {
           var current = results.querySelector(selector);
           var replacement = fresh.querySelector(selector);
-          if (current && replacement) { current.replaceWith(replacement); }
+          if (current && replacement) { current.replaceWith(document.importNode(replacement, true)); }
         });
         // "No incidents match" goes once a row is there (a new incident that matches).
         var empty = results.querySelector(".empty");
         if (empty && !fresh.querySelector(".empty")) { empty.remove(); }
       });
   }
+
+  // Live dashboard: other people's changes appear without a reload. Polling with an ETag (why
+  // not server-sent events: see LIVE_POLL_SECONDS in web/incidents/views.py): /changes answers
+  // 304 while the latest-change marker is the one the page was drawn with; when it differs, the
+  // results are fetched again and merged in without moving focus or scroll. A hidden tab waits.
+  function livePoll() {
+    var state = document.getElementById("filter-state");
+    var seconds = state ? parseFloat(state.getAttribute("data-poll-seconds")) || 10 : 10;
+    window.setTimeout(function () {
+      var current = document.getElementById("filter-state");
+      if (!current || document.hidden || !window.fetch) { livePoll(); return; }
+      var marker = current.getAttribute("data-change-marker") || "";
+      fetch("/changes", { headers: { "If-None-Match": '"' + marker + '"' }, cache: "no-store" })
+        .then(function (response) {
+          if (new URL(response.url).pathname === "/login") { return "stop"; }  // signed out: stop asking
+          var etag = (response.headers.get("ETag") || "").replace(/"/g, "");
+          if (response.status === 304 || !etag || etag === marker) { return null; }
+          return refreshSummary(true);
+        })
+        .then(function (result) { if (result !== "stop") { livePoll(); } }, function () { livePoll(); });
+    }, seconds * 1000);
+  }
+  if (document.getElementById("filter-state")) { livePoll(); }
 
   // A row's quick status change moves an incident between counters. The row (and its form)
   // has been swapped out by now, so htmx fires this on the nearest surviving ancestor;
