@@ -313,3 +313,19 @@ def test_a_signed_out_session_sends_the_search_box_to_sign_in(page: Page, sign_i
     sign_in("member@example.com", navigate=False)
     expect(page.get_by_label("Search", exact=True)).to_have_value("kafka")  # back where they were
     expect(rows_titled(page, "Kafka consumer lag")).to_have_count(1)
+
+
+def test_typing_pauses_replace_the_history_entry_instead_of_adding_one_each(page: Page, sign_in, file_incident):
+    file_incident("Kafka consumer lag", component="msk")
+    sign_in("member@example.com")
+    start = page.evaluate("history.length")
+    search = page.get_by_label("Search", exact=True)
+    for chunk in ("ka", "fk", "a"):  # three pauses, each long enough to search
+        search.press_sequentially(chunk, delay=20)
+        page.wait_for_timeout(400)
+    expect(page).to_have_url(re.compile(r"/\?q=kafka$"))
+    expect(rows_titled(page, "Kafka consumer lag")).to_have_count(1)
+    assert page.evaluate("history.length") == start + 1  # one entry for the whole run of typing
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(search).to_have_value("")
