@@ -85,6 +85,24 @@ def test_a_dropdown_replaces_the_same_qualifier_typed_in_the_box_never_ors_it(me
     assert row_keys(html) == [seeded["alb"]]
 
 
+@pytest.mark.parametrize(
+    ("sent", "canonical"),
+    [
+        # The form without JavaScript: the box edited, the dropdown left as drawn -> the box wins.
+        ({"q": "status:blocked", "status": "open", "was_status": "open"}, "/?q=status:blocked"),
+        # The dropdown changed, the box left as drawn -> the dropdown wins.
+        ({"q": "status:open disk", "status": "blocked", "was_status": "open"}, "/?q=status:blocked+disk"),
+        # The dropdown set back to its default (Active) -> the qualifier goes.
+        ({"q": "status:open", "status": "", "was_status": "open"}, "/"),
+        ({"q": "disk", "status": "", "was_status": "", "sort": "recent", "was_sort": ""}, "/?q=disk+sort:recent"),
+    ],
+)
+def test_the_form_without_javascript_keeps_box_and_dropdowns_consistent(member_client, seeded, sent, canonical):
+    response = member_client.get("/", query_string=sent)
+    assert response.status_code == 302
+    assert response.headers["Location"] == canonical
+
+
 def test_the_dropdowns_show_what_the_query_says(member_client, seeded):
     html = member_client.get("/", query_string={"q": "status:open priority:p1 env:prod sort:recent disk"}).get_data(
         as_text=True

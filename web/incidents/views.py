@@ -68,19 +68,44 @@ def _version() -> int:
     return _int_arg("version")
 
 
-def _current_filters(source=None) -> tuple[incident_search.Filters, str, dict[str, str]]:
-    """The filters of a dashboard URL (or of `source`, another URL's parameters): the search
-    box's text is the one source of truth. Dropdown parameters arrive only from a form posted
-    without JavaScript or an old bookmark; each replaces that field of the query (never OR-ed
-    with it), and the page then redirects to the one canonical URL, `/?q=...`."""
+def _current_filters(source=None) -> tuple[incident_search.Filters, str, bool]:
+    """The filters of a dashboard URL (or of `source`, another URL's parameters), the query
+    text, and whether the URL is not in its canonical form (`/?q=...` alone).
+
+    The search box's text is the one source of truth. Dropdown parameters arrive only from
+    the form sent without JavaScript, or an old bookmark: a dropdown the person changed
+    replaces that field of the query (never OR-ed with it). The form carries what each
+    dropdown showed when drawn (was_<name>), so a dropdown left alone never overrules an
+    edited box."""
     source = request.args if source is None else source
     query = source.get("q", "").strip()
     filters = incident_search.parse_query(query)
-    dropdowns = {name: source.get(name, "").strip() for name in DROPDOWN_PARAMS if source.get(name, "").strip()}
-    if dropdowns:
-        overrides = " ".join(f"{name}:{value}" for name, value in dropdowns.items())
+    from_form = any(f"was_{name}" in source for name in DROPDOWN_PARAMS)
+    changed = {}
+    for name in DROPDOWN_PARAMS:
+        if name not in source:
+            continue
+        value = source.get(name, "").strip()
+        if from_form and value == source.get(f"was_{name}", "").strip():
+            continue
+        changed[name] = value
+    for name in changed:
+        filters = replace(filters, **_DROPDOWN_FIELDS[name])
+    overrides = " ".join(f"{name}:{value}" for name, value in changed.items() if value)
+    if overrides:
         filters = incident_search.parse_query(overrides, base=filters)
-    return filters, query, dropdowns
+    return filters, query, from_form or any(name in source for name in DROPDOWN_PARAMS)
+
+
+# What each dropdown stands for in Filters (both polarities): a changed dropdown replaces it.
+_DROPDOWN_FIELDS = {
+    "status": dict(statuses=(), not_statuses=(), all_statuses=False),
+    "priority": dict(priorities=(), not_priorities=()),
+    "owner": dict(owner="", not_owner=""),
+    "component": dict(components=(), not_components=()),
+    "env": dict(environments=(), not_environments=()),
+    "sort": dict(sort=""),
+}
 
 
 def _dashboard_url(filters: incident_search.Filters, **changes) -> str:
@@ -163,8 +188,8 @@ def _new_incident_form(session, formdata=None, users=None) -> IncidentForm:
 @login_required
 def dashboard():
     session = get_session()
-    filters, query, dropdowns = _current_filters()
-    if dropdowns and not _is_htmx():
+    filters, query, not_canonical = _current_filters()
+    if not_canonical and not _is_htmx():
         # One canonical URL per view: the dropdowns' values are folded into the query text.
         page_arg = request.args.get("page")
         target = _dashboard_url(filters)

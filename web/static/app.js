@@ -88,18 +88,27 @@
   // History: the first pause of a run of typing adds an entry, the next pauses replace it, so
   // Back leads to what was there before typing began, not through every prefix typed. Enter,
   // a dropdown or a counter adds an entry (unless the URL is the same).
-  // Chromium also fires "search" when the box is emptied: only Enter counts as a commit.
+  // Whether a search comes from typing is decided when it is sent (its answer may arrive after
+  // more keys). Chromium also fires "search" when the box is emptied: only Enter, with no
+  // typing since, counts as a commit.
   var typingRun = false;
   var enterAt = 0;
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && event.target.id === "search") { enterAt = Date.now(); }
   });
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "search") { enterAt = 0; }
+  });
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt || event.detail.elt.id !== "filters") { return; }
+    var type = event.detail.triggeringEvent && event.detail.triggeringEvent.type;
+    event.detail.fromTyping = type === "input" || (type === "search" && Date.now() - enterAt > 1000);
+  });
   document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
     var config = event.detail.requestConfig;
     var history = event.detail.history;
     if (!config || !config.elt || config.elt.id !== "filters" || !history) { return; }
-    var type = config.triggeringEvent && config.triggeringEvent.type;
-    var typing = type === "input" || (type === "search" && Date.now() - enterAt > 1000);
+    var typing = !!config.fromTyping;
     var same = history.path === window.location.pathname + window.location.search;
     if ((typing && typingRun) || same) { history.type = "replace"; }
     typingRun = typing;
