@@ -25,6 +25,7 @@ class Action(enum.StrEnum):
     ATTACH_EVIDENCE = "attach_evidence"  # upload files to an incident
     LEGAL_HOLD = "legal_hold"  # put an incident's evidence on legal hold, or lift it
     RETRY_EVIDENCE = "retry_evidence"  # run the checks again on a file that ended in `error`
+    SHARE_VIEW = "share_view"  # save a dashboard view that everyone sees
 
 
 EVERYONE = {Action.VIEW, Action.CREATE, Action.COMMENT, Action.WATCH, Action.ATTACH_EVIDENCE}
@@ -36,6 +37,7 @@ LEAD_ONLY = {
     Action.VIEW_AUDIT,
     Action.LEGAL_HOLD,
     Action.RETRY_EVIDENCE,
+    Action.SHARE_VIEW,
 }
 ROLE_ACTIONS = {
     "member": EVERYONE,

@@ -58,6 +58,7 @@ def test_create_search_and_work_an_incident(page: Page, sign_in, file_incident, 
     expect(rows_titled(page, TITLE)).to_have_count(0)
     expect(rows_titled(page, "Disk full on reporting db")).to_have_count(1)
     expect(page).to_have_url(re.compile(r"/\?q=disk$"))  # bookmarkable, no empty filters
+    search.press("Enter")  # Enter keeps this search in the history; typing pauses alone don't
 
     search.fill("")
     search.press_sequentially("latency", delay=40)
@@ -201,28 +202,99 @@ def test_filters_and_qualifiers_narrow_the_table_and_the_url(page: Page, sign_in
     file_incident("Staging RDS slow queries", component="rds", priority="P3", environment="staging")
     file_incident("ALB 5xx burst", component="alb", priority="P1", environment="prod")
     sign_in("member@example.com")
+    search = page.get_by_label("Search", exact=True)
 
     page.get_by_role("search").get_by_label("Priority").select_option("P1")
+    expect(search).to_have_value("priority:p1")  # the dropdown wrote its qualifier into the box
     expect(rows_titled(page, "Staging RDS slow queries")).to_have_count(0)
     expect(rows_titled(page, "Primary RDS failover")).to_have_count(1)
     expect(rows_titled(page, "ALB 5xx burst")).to_have_count(1)
-    expect(page).to_have_url(re.compile(r"/\?priority=P1$"))
+    expect(page).to_have_url(re.compile(r"/\?q=priority(%3A|:)p1$"))  # one canonical form: q only
 
-    page.get_by_label("Search", exact=True).press_sequentially("component:rds env:prod", delay=20)
+    search.fill("priority:p1 component:rds env:prod")
     expect(rows_titled(page, "ALB 5xx burst")).to_have_count(0)
     expect(rows_titled(page, "Primary RDS failover")).to_have_count(1)
     expect(page.get_by_text("1 incident", exact=True)).to_be_visible()
+    expect(page.get_by_role("search").get_by_label("Component")).to_have_value("rds")  # the box set it
 
     page.go_back()
-    expect(page).to_have_url(re.compile(r"/\?priority=P1$"))
+    expect(page).to_have_url(re.compile(r"/\?q=priority(%3A|:)p1$"))
     expect(rows_titled(page, "ALB 5xx burst")).to_have_count(1)
     expect(page.get_by_role("search").get_by_label("Priority")).to_have_value("P1")
 
     # The URL is the bookmark: opening it fresh shows the same thing.
-    page.goto("/?q=component%3Ards&priority=P1")
-    expect(page.get_by_label("Search", exact=True)).to_have_value("component:rds")
+    page.goto("/?q=component%3Ards+priority%3Ap1")
+    expect(search).to_have_value("component:rds priority:p1")
+    expect(page.get_by_role("search").get_by_label("Priority")).to_have_value("P1")
     expect(rows_titled(page, "Primary RDS failover")).to_have_count(1)
     expect(rows_titled(page, "ALB 5xx burst")).to_have_count(0)
+
+
+def test_the_search_box_and_the_dropdowns_are_one_filter(page: Page, sign_in, file_incident, db, users) -> None:
+    """Defect 4: `status:open` typed + "Blocked" picked used to show both (OR), and the
+    dropdown never showed what was typed."""
+    file_incident("Queue backlog growing", component="sqs")
+    blocked = file_incident("Vendor API down", component="payments")
+    incidents.transition(session=db, incident_id=blocked.id, actor=users["lead"], to="in_progress")
+    incidents.transition(session=db, incident_id=blocked.id, actor=users["lead"], to="blocked", reason="Vendor")
+    db.commit()
+    sign_in("member@example.com")
+    search = page.get_by_label("Search", exact=True)
+    status = page.get_by_role("search").get_by_label("Status")
+
+    search.press_sequentially("status:open", delay=20)
+    expect(rows_titled(page, "Vendor API down")).to_have_count(0)
+    expect(status).to_have_value("open")  # typing set the dropdown
+
+    status.select_option(label="Blocked")
+    expect(search).to_have_value("status:blocked")  # picking replaced the typed qualifier
+    expect(rows_titled(page, "Vendor API down")).to_have_count(1)
+    expect(rows_titled(page, "Queue backlog growing")).to_have_count(0)  # not OR-ed with "open"
+    expect(page).to_have_url(re.compile(r"/\?q=status(%3A|:)blocked$"))
+
+    status.select_option(label="Active (not Closed)")
+    expect(search).to_have_value("")
+    expect(rows_titled(page, "Queue backlog growing")).to_have_count(1)
+    expect(rows_titled(page, "Vendor API down")).to_have_count(1)
+
+
+def test_a_search_that_finds_nothing_says_why_and_offers_to_clear(page: Page, sign_in, file_incident) -> None:
+    file_incident("Disk full on db-1", component="rds", priority="P1", environment="prod")
+    file_incident("Flaky CI runner", component="ci", priority="P3", environment="dev")
+    sign_in("member@example.com")
+    page.get_by_label("Search", exact=True).fill("env:dev priority:p1")
+    expect(page.get_by_text("No incidents match.")).to_be_visible()
+    expect(page.get_by_text("env:dev excludes every incident the rest of the search finds.")).to_be_visible()
+    expect(page.get_by_text("priority:p1 excludes every incident the rest of the search finds.")).to_be_visible()
+    page.get_by_role("link", name="Clear filters").click()
+    expect(rows_titled(page, "Disk full on db-1")).to_have_count(1)
+    expect(rows_titled(page, "Flaky CI runner")).to_have_count(1)
+    expect(page.get_by_label("Search", exact=True)).to_have_value("")
+
+
+def test_a_new_incident_that_does_not_match_the_search_is_announced_not_listed(page: Page, sign_in, file_incident):
+    """Defect 3: a P1 filed on a P4 view was added to the list ("6 incidents" above 7 rows)."""
+    for number in range(2):
+        file_incident(f"Low-priority noise {number}", priority="P4")
+    sign_in("lead@example.com")
+    page.get_by_role("search").get_by_label("Priority").select_option("P4")
+    expect(page.get_by_text("2 incidents", exact=True)).to_be_visible()
+
+    page.get_by_role("button", name="New incident").click()
+    dialog = page.get_by_role("dialog", name="New incident")
+    dialog.get_by_label("Title").fill("Payments down in prod")
+    dialog.get_by_label("Priority").select_option("P1")
+    dialog.get_by_role("button", name="Create incident").click()
+
+    expect(dialog).to_be_hidden()
+    notice = page.get_by_role("status").filter(has_text="created: Payments down in prod")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("doesn't match the current search")
+    expect(rows_titled(page, "Payments down in prod")).to_have_count(0)
+    expect(page.get_by_text("2 incidents", exact=True)).to_be_visible()
+    expect(page.locator("#incident-rows").get_by_role("row")).to_have_count(2)
+    notice.get_by_role("link", name=re.compile(r"INC-\d+")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Payments down in prod")
 
 
 def test_a_signed_out_session_sends_the_search_box_to_sign_in(page: Page, sign_in, file_incident) -> None:
@@ -241,3 +313,19 @@ def test_a_signed_out_session_sends_the_search_box_to_sign_in(page: Page, sign_i
     sign_in("member@example.com", navigate=False)
     expect(page.get_by_label("Search", exact=True)).to_have_value("kafka")  # back where they were
     expect(rows_titled(page, "Kafka consumer lag")).to_have_count(1)
+
+
+def test_typing_pauses_replace_the_history_entry_instead_of_adding_one_each(page: Page, sign_in, file_incident):
+    file_incident("Kafka consumer lag", component="msk")
+    sign_in("member@example.com")
+    start = page.evaluate("history.length")
+    search = page.get_by_label("Search", exact=True)
+    for chunk in ("ka", "fk", "a"):  # three pauses, each long enough to search
+        search.press_sequentially(chunk, delay=20)
+        page.wait_for_timeout(400)
+    expect(page).to_have_url(re.compile(r"/\?q=kafka$"))
+    expect(rows_titled(page, "Kafka consumer lag")).to_have_count(1)
+    assert page.evaluate("history.length") == start + 1  # one entry for the whole run of typing
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(search).to_have_value("")

@@ -85,13 +85,40 @@ def test_anything_that_is_not_a_qualifier_is_free_text(query, words):
     assert parse_query(query).text == words
 
 
-def test_the_search_box_adds_to_the_dropdown_filters():
+def test_a_field_the_query_names_replaces_the_base_never_ors_with_it():
+    """Defect 4: the box and the dropdowns used to widen each other (P2 + p1 = either)."""
     base = Filters(statuses=("open",), priorities=("P2",), owner="me", text="disk")
     parsed = parse_query("priority:p1 full", base=base)
     assert parsed.statuses == ("open",)
-    assert parsed.priorities == ("P2", "P1")
+    assert parsed.priorities == ("P1",)
     assert parsed.owner == "me"
     assert parsed.text == "full disk"
+    assert parse_query("-status:closed", base=base).statuses == ()
+
+
+@pytest.mark.parametrize(
+    ("query", "canonical"),
+    [
+        ("", ""),
+        ("disk  status:open", "status:open disk"),
+        ("-status:closed -env:dev,preview", "-status:closed -env:dev,preview"),
+        ("title:disk full sort:recent owner:me", "owner:me full title:disk sort:recent"),
+        ("is:all prio:P1", "status:all priority:p1"),
+    ],
+)
+def test_every_query_has_one_canonical_text(query, canonical):
+    assert search.canonical_query(parse_query(query)) == canonical
+    assert search.canonical_query(parse_query(canonical)) == canonical
+
+
+def test_negation_title_sort_and_status_all_are_read():
+    parsed = parse_query("-status:closed -env:dev title:Disk sort:oldest status:all")
+    assert parsed.not_environments == ("dev",)
+    assert parsed.title == ("disk",) and "disk" in parsed.text.split()
+    assert parsed.sort == "oldest"
+    assert parsed.all_statuses and parsed.has_status_scope
+    assert search.active_by_default(parse_query("disk")).not_statuses == ("closed",)
+    assert search.active_by_default(parse_query("status:all")).not_statuses == ()
 
 
 # --- search() on both backends -----------------------------------------------------------

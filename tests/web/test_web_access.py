@@ -7,6 +7,7 @@ import pytest
 from web_helpers import login, sign_in, snapshot
 
 from shared.accounts import service as accounts
+from shared.incidents import saved_views
 
 ROLES = ("anonymous", "member-unrelated", "member-owner", "lead", "admin")
 # kind of user -> the `users` fixture key it signs in as. The incident is reported by the lead
@@ -54,6 +55,9 @@ ROUTES = {
     ),
     "change role": ("POST", "/admin/users/{bystander_id}/role", {"role": "lead"}),
     "disable user": ("POST", "/admin/users/{bystander_id}/active", {"active": "0", "confirm": "1"}),
+    "save view": ("POST", "/views", {"name": "My P1s", "q": "priority:p1"}),
+    "save team view": ("POST", "/views", {"name": "Team P1s", "q": "priority:p1", "team": "1"}),
+    "delete team view": ("POST", "/views/{team_view_id}/delete", {}),
     "logout": ("POST", "/logout", {}),
     "healthz": ("GET", "/healthz", None),
     "readyz": ("GET", "/readyz", None),
@@ -82,6 +86,9 @@ EXPECTED = {
     "create user": (LOGIN, 403, 403, 403, 302),
     "change role": (LOGIN, 403, 403, 403, 302),
     "disable user": (LOGIN, 403, 403, 403, 302),
+    "save view": (LOGIN, 302, 302, 302, 302),
+    "save team view": (LOGIN, 403, 403, 302, 302),
+    "delete team view": (LOGIN, 403, 403, 302, 302),  # its owner (a lead), and admins tidying up
     "logout": (LOGIN, 302, 302, 302, 302),
     "healthz": (200, 200, 200, 200, 200),
     "readyz": (200, 200, 200, 200, 200),
@@ -105,8 +112,10 @@ def world(db, users, make_incident):
     bystander = accounts.create_user(
         session=db, actor=None, email="bystander@example.com", name="Bo Bystander", role="member", password="p" * 16
     )
+    team_view = saved_views.save_view(session=db, actor=users["lead"], name="Open P1s", query="p1", team=True)
     db.commit()
     return {
+        "team_view_id": str(team_view.id),
         "key": incident.key,
         "version": str(incident.version),
         "other_id": str(users["other"].id),

@@ -68,8 +68,60 @@ def test_search_box_qualifiers_filter_the_rows(member_client, seeded, query, exp
 
 
 def test_dropdown_filters_combine_with_the_search_box(member_client, seeded):
-    html = member_client.get("/", query_string={"status": "open", "priority": "P1", "q": "disk"}).get_data(as_text=True)
+    """Without JavaScript the form sends the dropdowns too: they are folded into one canonical
+    query in the URL, and the page shows what it says."""
+    response = member_client.get("/", query_string={"status": "open", "priority": "P1", "q": "disk"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/?q=status:open+priority:p1+disk"
+    html = member_client.get(response.headers["Location"]).get_data(as_text=True)
     assert row_keys(html) == [seeded["disk-db"]]
+
+
+def test_a_dropdown_replaces_the_same_qualifier_typed_in_the_box_never_ors_it(member_client, seeded):
+    """Defect 4: `status:open` typed + "In Progress" picked used to show both (OR)."""
+    response = member_client.get("/", query_string={"q": "status:open", "status": "in_progress"})
+    assert response.headers["Location"] == "/?q=status:in_progress"
+    html = member_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert row_keys(html) == [seeded["alb"]]
+
+
+@pytest.mark.parametrize(
+    ("sent", "canonical"),
+    [
+        # The form without JavaScript: the box edited, the dropdown left as drawn -> the box wins.
+        ({"q": "status:blocked", "status": "open", "was_status": "open"}, "/?q=status:blocked"),
+        # The dropdown changed, the box left as drawn -> the dropdown wins.
+        ({"q": "status:open disk", "status": "blocked", "was_status": "open"}, "/?q=status:blocked+disk"),
+        # The dropdown set back to its default (Active) -> the qualifier goes.
+        ({"q": "status:open", "status": "", "was_status": "open"}, "/"),
+        ({"q": "disk", "status": "", "was_status": "", "sort": "recent", "was_sort": ""}, "/?q=disk+sort:recent"),
+    ],
+)
+def test_the_form_without_javascript_keeps_box_and_dropdowns_consistent(member_client, seeded, sent, canonical):
+    response = member_client.get("/", query_string=sent)
+    assert response.status_code == 302
+    assert response.headers["Location"] == canonical
+
+
+def test_the_dropdowns_show_what_the_query_says(member_client, seeded):
+    html = member_client.get("/", query_string={"q": "status:open priority:p1 env:prod sort:recent disk"}).get_data(
+        as_text=True
+    )
+    selected = dict(re.findall(r'<select id="(f-[a-z]+)"[\s\S]*?<option value="([^"]*)" selected>', html))
+    assert selected == {
+        "f-status": "open",
+        "f-priority": "P1",
+        "f-owner": "",
+        "f-component": "",
+        "f-env": "prod",
+        "f-sort": "recent",
+    }
+    several = member_client.get("/", query_string={"q": "status:open,blocked"}).get_data(as_text=True)
+    assert '<option value="open,blocked" selected>' in several
+    fragment = member_client.get(
+        "/", query_string={"q": "status:blocked"}, headers={"HX-Request": "true", "HX-Target": "results"}
+    ).get_data(as_text=True)
+    assert 'id="filter-state"' in fragment and 'data-status="blocked"' in fragment
 
 
 def test_htmx_search_returns_only_the_results_fragment(member_client, seeded):
@@ -101,8 +153,8 @@ def test_sort_by_priority_or_by_recency(member_client, db, users, seeded):
         session=db, incident_id=int(seeded["disk-ci"].split("-")[1]), actor=users["lead"], priority="P4"
     )
     db.commit()
-    by_priority = row_keys(member_client.get("/", query_string={"sort": "priority"}).get_data(as_text=True))
-    by_recent = row_keys(member_client.get("/", query_string={"sort": "recent"}).get_data(as_text=True))
+    by_priority = row_keys(member_client.get("/", query_string={"q": "sort:priority"}).get_data(as_text=True))
+    by_recent = row_keys(member_client.get("/", query_string={"q": "sort:recent"}).get_data(as_text=True))
     default = row_keys(member_client.get("/").get_data(as_text=True))
 
     db.expire_all()
@@ -118,15 +170,15 @@ def test_page_two_past_fifty_rows(member_client, db, users):
     for number in range(55):
         incidents.create_incident(session=db, actor=users["lead"], title=f"Noisy alarm {number:02d}", priority="P3")
     db.commit()
-    first = member_client.get("/", query_string={"sort": "recent"}).get_data(as_text=True)
-    second = member_client.get("/", query_string={"sort": "recent", "page": "2"}).get_data(as_text=True)
+    first = member_client.get("/", query_string={"q": "sort:recent"}).get_data(as_text=True)
+    second = member_client.get("/", query_string={"q": "sort:recent", "page": "2"}).get_data(as_text=True)
     assert len(row_keys(first)) == 50
     assert len(row_keys(second)) == 5
     assert set(row_keys(first)).isdisjoint(row_keys(second))
     assert "55 incidents · page 1 of 2" in first and "Next page" in first
     assert "page 2 of 2" in second and "Previous page" in second and "Next page" not in second
     next_link = next(attrs["href"] for tag, attrs in tags(first) if tag == "a" and attrs.get("rel") == "next")
-    assert next_link == "/?sort=recent&page=2"  # the link keeps the filters
+    assert next_link == "/?q=sort:recent&page=2"  # the link keeps the filters
     assert row_keys(second)[-1] == "INC-1"  # the oldest comes last
 
 
@@ -225,3 +277,230 @@ def test_past_a_thousand_matches_the_dashboard_says_1000_plus(member_client, db,
     assert "Next page" in html
     last = member_client.get("/", query_string={"page": "21"}).get_data(as_text=True)
     assert len(row_keys(last)) == 5 and "Next page" not in last and "Previous page" in last
+
+
+# --- Defect 3: a new incident joins the list only if it matches ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dashboard_url", "listed"),
+    [
+        ("http://localhost/?q=priority:p4", False),  # the reported case: a P1 filed on a P4 view
+        ("http://localhost/?q=priority:p1", True),
+        ("http://localhost/", True),
+        ("http://localhost/?q=status:closed", False),
+        ("http://localhost/?q=nothing+like+it", False),
+        ("http://localhost/incidents/INC-1", False),  # not the dashboard: no list to add to
+    ],
+)
+def test_a_new_incident_joins_the_list_only_if_it_matches(member_client, db, seeded, dashboard_url, listed):
+    data = {"title": "Checkout 500s", "priority": "P1", "component": "alb", "environment": "prod", "owner": ""}
+    response = member_client.post(
+        "/incidents/new", data=data, headers={"HX-Request": "true", "HX-Current-URL": dashboard_url}
+    )
+    html = response.get_data(as_text=True)
+    key = db.query(Incident).order_by(Incident.id.desc()).first().key
+    assert response.status_code == 200
+    assert row_keys(html) == ([key] if listed else [])
+    # Visible either way (not only for screen readers), with a link to the new incident.
+    assert '<div hx-swap-oob="innerHTML:#created-notice">' in html
+    assert f'<a href="/incidents/{key}">{key}</a> created: Checkout 500s.' in html
+    assert ("isn't listed below" in html) is not listed
+    # The counts the page fetches afterwards agree with the rows shown.
+    query = dashboard_url.partition("?")[2]
+    if dashboard_url.startswith("http://localhost/?") or dashboard_url == "http://localhost/":
+        page = member_client.get("/?" + query).get_data(as_text=True)
+        shown = len(row_keys(page))
+        assert re.search(rf"<p class=\"summary\" role=\"status\">{shown} incident", page)
+
+
+# --- The Active default view, age and time in status ----------------------------------------
+
+
+def test_the_dashboard_opens_on_active_incidents_with_closed_one_click_away(member_client, make_incident, seeded):
+    closed = make_incident("closed", title="Old closed outage", priority="P2")
+    html = member_client.get("/").get_data(as_text=True)
+    assert closed.key not in row_keys(html)
+    assert set(row_keys(html)) == set(seeded.values())
+    assert "Closed ones are left out" in html
+    assert status_counters(html)["Closed"] == 1  # the counter still counts it...
+    closed_link = re.search(r'<a class="counter" href="([^"]+)"[^>]*>\s*<span class="count">1</span> Closed', html)
+    assert closed_link and closed_link.group(1) == "/?q=status:closed"  # ...and is the one click
+    assert row_keys(member_client.get(closed_link.group(1)).get_data(as_text=True)) == [closed.key]
+    everything = member_client.get("/", query_string={"q": "status:all"}).get_data(as_text=True)
+    assert set(row_keys(everything)) == {*seeded.values(), closed.key}
+    assert 'href="/?q=status:all">All</a>' in html
+
+
+def test_rows_show_age_and_time_in_status(member_client, db, make_incident):
+    from datetime import timedelta
+
+    incident = make_incident("in_progress", title="Slow queries")
+    incident.created_at = utcnow() - timedelta(days=3)
+    incident.in_progress_at = utcnow() - timedelta(hours=5)
+    db.commit()
+    html = member_client.get("/").get_data(as_text=True)
+    row = html.split(f'id="row-{incident.key}"')[1].split("</tr>")[0]
+    assert '<th scope="col">Age</th>' in html and '<th scope="col">In status for</th>' in html
+    assert ">3 d</time>" in row
+    assert ">5 h</time>" in row and 'title="In Progress since' in row
+
+
+# --- Search that explains itself --------------------------------------------------------------
+
+MORE_SEARCHES = [
+    ("-status:open", {"alb", "storage"}),
+    ("-env:prod", {"lag", "disk-ci"}),
+    ("-env:prod,dev", {"lag"}),
+    ("-priority:p1 -component:ci", {"lag"}),
+    ("title:disk", {"disk-db", "disk-ci"}),
+    ("title:replica", {"lag"}),
+    ("title:full title:agent", {"disk-ci"}),
+    ("owner:Mo", {"disk-db", "lag"}),  # a partial name ("Mo Member")
+    ("owner:memb", {"disk-db", "lag"}),  # a partial email
+    ("-owner:me", {"alb", "disk-ci", "storage"}),
+    ("-owner:none", {"disk-db", "lag", "alb", "storage"}),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), MORE_SEARCHES, ids=[q for q, _ in MORE_SEARCHES])
+def test_negation_title_and_partial_owner(member_client, seeded, query, expected):
+    html = member_client.get("/", query_string={"q": query}).get_data(as_text=True)
+    assert set(row_keys(html)) == {seeded[name] for name in expected}
+
+
+def test_sort_qualifier_orders_the_rows(member_client, seeded):
+    by_recent = row_keys(member_client.get("/", query_string={"q": "sort:recent"}).get_data(as_text=True))
+    by_oldest = row_keys(member_client.get("/", query_string={"q": "sort:oldest"}).get_data(as_text=True))
+    assert by_recent == list(reversed(by_oldest))
+    html = member_client.get("/", query_string={"q": "sort:sideways"}).get_data(as_text=True)
+    assert "Unknown sort &#39;sideways&#39;" in html
+
+
+@pytest.mark.parametrize(
+    ("query", "reasons"),
+    [
+        ("env:dev priority:p1", ["env:dev excludes every incident", "priority:p1 excludes every incident"]),
+        ("component:nosuch disk", ["Nothing matches component:nosuch on its own."]),
+        ("zzyzx", ["Nothing matches zzyzx on its own."]),
+    ],
+)
+def test_when_nothing_matches_the_page_says_which_part_excluded_everything(member_client, seeded, query, reasons):
+    html = member_client.get("/", query_string={"q": query}).get_data(as_text=True)
+    assert row_keys(html) == []
+    explained = " ".join(texts(html, "ul", "class", "why-empty"))
+    for reason in reasons:
+        assert reason in explained
+    assert re.search(r'<a href="/" class="button">Clear filters</a>', html)
+
+
+def test_a_typo_still_finds_the_incident_on_every_backend(member_client, seeded):
+    for typo in ("replcation", "replicaton", "replicattion"):
+        html = member_client.get("/", query_string={"q": typo}).get_data(as_text=True)
+        assert row_keys(html), typo
+    html = member_client.get("/", query_string={"q": "replcation"}).get_data(as_text=True)
+    assert seeded["lag"] in row_keys(html)
+
+
+# --- Saved views -------------------------------------------------------------------------------
+
+
+def _view_links(html: str) -> dict[str, str]:
+    section = html.split('id="saved-views-heading"')[1].split("</section>")[0]
+    return dict((name, href) for href, name in re.findall(r'<a href="([^"]+)">([^<]+)</a>', section))
+
+
+def test_save_the_current_search_as_a_named_view_and_open_it(client, users, seeded):
+    sign_in(client, users["member"])
+    response = client.post("/views", data={"name": "My open disks", "q": "disk  status:open"})
+    assert response.status_code == 302 and response.headers["Location"] == "/?q=status:open+disk"
+    html = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Saved the view &#39;My open disks&#39;." in html
+    assert _view_links(html) == {"My open disks": "/?q=status:open+disk"}
+    opened = client.get(_view_links(html)["My open disks"]).get_data(as_text=True)
+    assert set(row_keys(opened)) == {seeded["disk-db"], seeded["disk-ci"]}
+
+    # The same name twice is refused with a message; nothing else is saved.
+    again = client.post("/views", data={"name": "my open disks", "q": "priority:p1"}, follow_redirects=True)
+    assert "already have a view named" in again.get_data(as_text=True)
+    assert list(_view_links(again.get_data(as_text=True))) == ["My open disks"]
+    empty = client.post("/views", data={"name": "  ", "q": "x"}, follow_redirects=True)
+    assert "Give the view a name." in empty.get_data(as_text=True)
+
+
+def test_a_persons_views_are_their_own_and_a_team_view_is_everyones(app, users, seeded):
+    lead, member, other = app.test_client(), app.test_client(), app.test_client()
+    sign_in(lead, users["lead"])
+    sign_in(member, users["member"])
+    sign_in(other, users["other"])
+    member.post("/views", data={"name": "Mine", "q": "owner:me"})
+    lead.post("/views", data={"name": "All P1s", "q": "priority:p1", "team": "1"})
+    # A member cannot make a team view (the box is not even offered).
+    assert member.post("/views", data={"name": "Sneaky", "q": "", "team": "1"}).status_code == 403
+    assert 'name="team"' not in member.get("/").get_data(as_text=True)
+    assert 'name="team"' in lead.get("/").get_data(as_text=True)
+
+    assert _view_links(member.get("/").get_data(as_text=True)) == {"All P1s": "/?q=priority:p1", "Mine": "/?q=owner:me"}
+    assert _view_links(other.get("/").get_data(as_text=True)) == {"All P1s": "/?q=priority:p1"}
+    assert _view_links(lead.get("/").get_data(as_text=True)) == {"All P1s": "/?q=priority:p1"}
+
+
+def test_delete_your_own_views_only(app, db, users, seeded):
+    from shared.incidents.saved_views import SavedView
+
+    member, other = app.test_client(), app.test_client()
+    sign_in(member, users["member"])
+    sign_in(other, users["other"])
+    member.post("/views", data={"name": "Mine", "q": "owner:me"})
+    view_id = db.query(SavedView).one().id
+    html = member.get("/").get_data(as_text=True)
+    assert 'aria-label="Delete view Mine"' in html
+    assert other.post(f"/views/{view_id}/delete").status_code == 404  # not theirs: not even there
+    response = member.post(f"/views/{view_id}/delete", follow_redirects=True)
+    assert "Deleted the view &#39;Mine&#39;." in response.get_data(as_text=True)
+    db.expire_all()
+    assert db.query(SavedView).count() == 0
+
+
+# --- Live dashboard: polling with an ETag ----------------------------------------------------------
+
+
+def test_changes_answers_304_until_an_incident_changes(member_client, db, users, seeded):
+    html = member_client.get("/").get_data(as_text=True)
+    marker = re.search(r'data-change-marker="([^"]+)"', html).group(1)
+    first = member_client.get("/changes")
+    assert first.status_code == 204 and first.headers["ETag"] == f'"{marker}"'
+    assert "no-store" in first.headers["Cache-Control"]  # the page asks with If-None-Match itself
+    assert member_client.get("/changes", headers={"If-None-Match": f'"{marker}"'}).status_code == 304
+
+    incidents.change_priority(
+        session=db, incident_id=int(seeded["lag"].split("-")[1]), actor=users["lead"], priority="P1"
+    )
+    db.commit()
+    changed = member_client.get("/changes", headers={"If-None-Match": f'"{marker}"'})
+    assert changed.status_code == 204 and changed.headers["ETag"] != f'"{marker}"'
+
+    incidents.create_incident(session=db, actor=users["lead"], title="Brand new")
+    db.commit()
+    newer = member_client.get("/changes", headers={"If-None-Match": changed.headers["ETag"]})
+    assert newer.status_code == 204
+
+
+def test_a_poll_is_one_small_question_whatever_the_number_of_incidents(member_client, db, users):
+    engine = member_client.application.extensions["db_engine"]
+    seen: list[str] = []
+
+    def capture(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    for number in range(20):
+        incidents.create_incident(session=db, actor=users["lead"], title=f"Alarm {number}")
+    db.commit()
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert member_client.get("/changes").status_code == 204
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    on_incidents = [s for s in seen if "incidents" in s]
+    assert len(on_incidents) == 1
+    assert "max(incidents.updated_at)" in on_incidents[0] and "count(" not in on_incidents[0].lower()

@@ -45,14 +45,14 @@ def test_new_incident_redirects_to_its_page(client, db, users):
 
 def test_new_incident_from_the_dialog_returns_the_row_and_triggers_an_event(client, db, users):
     sign_in(client, users["member"])
-    response = client.post("/incidents/new", data=VALID, headers=HTMX)
+    response = client.post("/incidents/new", data=VALID, headers={**HTMX, "HX-Current-URL": "http://localhost/"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert response.headers["HX-Trigger"] == "incidentCreated"
     assert "<html" not in html
     key = db.query(Incident).one().key
     assert row_keys(html) == [key]
-    assert f"{key} created." in html
+    assert f'<a href="/incidents/{key}">{key}</a> created' in html
     fresh_title = [attrs for tag, attrs in tags(html) if attrs.get("name") == "title"]
     assert fresh_title and not fresh_title[0].get("value")  # a clean form for the next one
 

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from shared.accounts import service as accounts
 from shared.audit import service as audit
+from shared.db import utcnow
 from shared.errors import Conflict, DomainError, ValidationFailed
+from shared.incidents import saved_views, timers
 from shared.incidents import search as incident_search
 from shared.incidents import service as incidents
-from shared.incidents import timers
-from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status
+from shared.incidents.lifecycle import STATUS_LABELS, TIMESTAMP_FIELD, Requirement, Status
 from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, merge_stale_edit
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.permissions import Action
+from shared.timeutil import as_utc
 from web.auth.current import require
 from web.csv_export import csv_response
 from web.db import get_session
@@ -25,7 +40,7 @@ from web.incidents.forms import EditIncidentForm, IncidentForm
 
 bp = Blueprint("incidents", __name__)
 
-FILTER_PARAMS = ("q", "status", "priority", "owner", "component", "env", "sort")
+DROPDOWN_PARAMS = ("status", "priority", "owner", "component", "env", "sort")
 MAX_PAGE = 100_000
 
 
@@ -56,9 +71,105 @@ def _version() -> int:
     return _int_arg("version")
 
 
-def _current_filters() -> tuple[incident_search.Filters, dict[str, str]]:
-    args = {name: request.args.get(name, "").strip() for name in FILTER_PARAMS}
-    return incident_search.Filters.from_params(args), args
+def _current_filters(source=None) -> tuple[incident_search.Filters, str, bool]:
+    """The filters of a dashboard URL (or of `source`, another URL's parameters), the query
+    text, and whether the URL is not in its canonical form (`/?q=...` alone).
+
+    The search box's text is the one source of truth. Dropdown parameters arrive only from
+    the form sent without JavaScript, or an old bookmark: a dropdown the person changed
+    replaces that field of the query (never OR-ed with it). The form carries what each
+    dropdown showed when drawn (was_<name>), so a dropdown left alone never overrules an
+    edited box."""
+    source = request.args if source is None else source
+    query = source.get("q", "").strip()
+    filters = incident_search.parse_query(query)
+    from_form = any(f"was_{name}" in source for name in DROPDOWN_PARAMS)
+    changed = {}
+    for name in DROPDOWN_PARAMS:
+        if name not in source:
+            continue
+        value = source.get(name, "").strip()
+        if from_form and value == source.get(f"was_{name}", "").strip():
+            continue
+        changed[name] = value
+    for name in changed:
+        filters = replace(filters, **_DROPDOWN_FIELDS[name])
+    overrides = " ".join(f"{name}:{value}" for name, value in changed.items() if value)
+    if overrides:
+        filters = incident_search.parse_query(overrides, base=filters)
+    return filters, query, from_form or any(name in source for name in DROPDOWN_PARAMS)
+
+
+# What each dropdown stands for in Filters (both polarities): a changed dropdown replaces it.
+_DROPDOWN_FIELDS = {
+    "status": dict(statuses=(), not_statuses=(), all_statuses=False),
+    "priority": dict(priorities=(), not_priorities=()),
+    "owner": dict(owner="", not_owner=""),
+    "component": dict(components=(), not_components=()),
+    "env": dict(environments=(), not_environments=()),
+    "sort": dict(sort=""),
+}
+
+
+def _dashboard_url(filters: incident_search.Filters, **changes) -> str:
+    """The canonical dashboard URL of `filters` with some fields replaced."""
+    text = incident_search.canonical_query(replace(filters, **changes) if changes else filters)
+    return url_for("incidents.dashboard", q=text or None)
+
+
+def _select_state(filters: incident_search.Filters) -> dict[str, str]:
+    """What each dropdown shows for the query (comma-separated for several values; "" for the
+    default): the dropdowns mirror the search box."""
+    active = filters.not_statuses == (Status.CLOSED.value,) and not filters.statuses
+    status = "all" if filters.all_statuses else ",".join(filters.statuses)
+    if not status and filters.not_statuses and not active:
+        status = "-" + ",".join(filters.not_statuses)
+    return {
+        "status": status,
+        "priority": ",".join(filters.priorities),
+        "owner": filters.owner,
+        "component": ",".join(filters.components),
+        "env": ",".join(filters.environments),
+        "sort": filters.sort if filters.sort in ("recent", "oldest") else "",
+    }
+
+
+def _select_options(users, components) -> dict[str, list[tuple[str, str]]]:
+    """(value, label) of each dropdown's options besides its default; a value is what the
+    query would say (`status:blocked` -> "blocked")."""
+    return {
+        "status": [("all", "All statuses")] + [(s.value, STATUS_LABELS[s]) for s in Status],
+        "priority": [(p.value, p.value) for p in Priority],
+        "owner": [("me", "Me"), ("none", "Unassigned")] + [(u.email.lower(), u.name) for u in users],
+        "component": [(c.lower(), c) for c in components],
+        "env": [(e, e) for e in ENVIRONMENTS],
+        "sort": [("recent", "Recently updated"), ("oldest", "Least recently updated")],
+    }
+
+
+@bp.app_template_global()
+def status_since(incident):
+    """When the incident entered its current status, from the timestamps it has: the state
+    machine stamps In Progress, Resolved and Closed; Open starts at creation; Blocked has no
+    stamp of its own, so its last change stands in."""
+    stamp = TIMESTAMP_FIELD.get(Status(incident.status))
+    if incident.status == Status.OPEN:
+        return incident.created_at
+    return (getattr(incident, stamp) if stamp else None) or incident.updated_at
+
+
+@bp.app_template_filter("age")
+def age(value) -> str:
+    """How long ago, in the largest unit that reads well: "5 min", "3 h", "12 d"."""
+    value = as_utc(value)
+    if value is None:
+        return "—"
+    seconds = max(0, int((utcnow() - value).total_seconds()))
+    if seconds < 3600:
+        return f"{max(1, seconds // 60)} min"
+    if seconds < 2 * 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"
 
 
 def _owner_choices(session, users=None) -> list[tuple[str, str]]:
@@ -80,22 +191,33 @@ def _new_incident_form(session, formdata=None, users=None) -> IncidentForm:
 @login_required
 def dashboard():
     session = get_session()
-    filters, args = _current_filters()
+    filters, query, not_canonical = _current_filters()
+    if not_canonical and not _is_htmx():
+        # One canonical URL per view: the dropdowns' values are folded into the query text.
+        page_arg = request.args.get("page")
+        target = _dashboard_url(filters)
+        if page_arg:
+            target += ("&" if "?" in target else "?") + f"page={page_arg}"
+        return redirect(target)
     settings = current_app.config["SETTINGS"]
     try:
         # Bounded: an absurd page number would overflow the database's OFFSET (a 500).
         page_number = min(max(1, int(request.args.get("page", "1"))), MAX_PAGE)
     except ValueError:
         page_number = 1
+    # Read before the search: a change in between makes the next poll refresh, never get lost.
+    marker = incident_search.latest_change(session=session)
+    sort = filters.sort or "priority"
+    scoped = incident_search.active_by_default(filters)
     # The counters come first: the page's total is their sum, so the matches are not counted twice.
-    filters, counts = incident_search.with_typo_fallback(session=session, filters=filters, me_id=current_user.id)
+    scoped, counts = incident_search.with_typo_fallback(session=session, filters=scoped, me_id=current_user.id)
 
     def search_page(number: int):
         return incident_search.search(
             session=session,
-            filters=filters,
+            filters=scoped,
             me_id=current_user.id,
-            sort=args["sort"] or "priority",
+            sort=sort,
             page=number,
             page_size=settings.page_size,
             counts=counts,
@@ -106,20 +228,38 @@ def dashboard():
         # A bookmarked or hand-typed page past the end (the list shrank): show the last one
         # rather than "page 99 of 2" above an empty table.
         page = search_page(page.pages)
+    # Only an empty page pays for finding out why (a few LIMIT 1 probes).
+    why_empty = (
+        incident_search.explain_no_match(session=session, filters=scoped, me_id=current_user.id)
+        if not page.incidents
+        else []
+    )
     users = [u for u in accounts.list_users(session=session) if u.is_active]
+    components = incident_search.distinct_components(session=session)
+    unscoped = dict(statuses=(), not_statuses=(), all_statuses=False)
     context = dict(
         page=page,
-        filters=filters,
-        args=args,
-        link_args={name: value for name, value in args.items() if value},
+        filters=scoped,
+        query=query,
+        active_view=scoped.not_statuses == (Status.CLOSED.value,) and not scoped.statuses,
+        sort=sort,
+        why_empty=why_empty,
+        selects=_select_state(filters),
+        select_options=_select_options(users, components),
+        link_args={"q": query} if query else {},
+        counter_links={s.value: _dashboard_url(filters, **dict(unscoped, statuses=(s.value,))) for s in Status},
+        active_link=_dashboard_url(filters, **unscoped),
+        all_link=_dashboard_url(filters, **dict(unscoped, all_statuses=True)),
+        sort_links={name: _dashboard_url(filters, sort=name) for name in incident_search.SORTS},
+        clear_link=url_for("incidents.dashboard"),
+        change_marker=marker,
+        live_poll_seconds=LIVE_POLL_SECONDS,
+        saved=saved_views.list_views(session=session, actor=current_user.user),
+        can_delete_view=lambda view: saved_views.can_delete(current_user.user, view),
         counts=counts,
         count_label=incident_search.count_label,
         statuses=list(Status),
         status_labels=STATUS_LABELS,
-        priorities=[p.value for p in Priority],
-        environments=ENVIRONMENTS,
-        components=incident_search.distinct_components(session=session),
-        users=users,
         allowed=_allowed_moves,
     )
     if _is_htmx() and request.headers.get("HX-Target") == "results":
@@ -136,8 +276,80 @@ def dashboard():
 def export_csv():
     """The dashboard's current view (same filters and sort) as a formula-safe CSV file."""
     require(Action.VIEW)
-    filters, args = _current_filters()
-    return csv_response(get_session(), filters, current_user.id, args["sort"] or "priority")
+    filters, _, _ = _current_filters()
+    scoped = incident_search.active_by_default(filters)
+    return csv_response(get_session(), scoped, current_user.id, filters.sort or "priority")
+
+
+# Live dashboard: polling with an ETag, not server-sent events. gunicorn runs sync workers
+# with a few threads each; an SSE stream would hold a worker thread per open dashboard for as
+# long as it is open (and the ALB's idle timeout would cut it), where a poll is one short
+# request. Each poll compares the page's marker with `latest_change` (two index endpoint
+# reads) and is answered 304 when nothing changed; only a change makes the page fetch its
+# results again, the same request a search makes. See README "Live dashboard".
+LIVE_POLL_SECONDS = 10
+
+
+@bp.get("/changes")
+@login_required
+def changes():
+    """The latest-change marker as an ETag: 304 while it is the one the page has."""
+    marker = incident_search.latest_change(session=get_session())
+    response = make_response("", 204)
+    response.set_etag(marker)
+    if request.if_none_match.contains(marker):
+        response.status_code = 304
+    return response
+
+
+@bp.post("/views")
+@login_required
+def save_view():
+    """ "Save view": the current search under a name (the team's too, for leads and admins)."""
+    session = get_session()
+    query = request.form.get("q", "")
+    try:
+        view = saved_views.save_view(
+            session=session,
+            actor=current_user.user,
+            name=request.form.get("name", ""),
+            query=query,
+            team=request.form.get("team") == "1",
+        )
+        session.commit()
+    except ValidationFailed as error:
+        session.rollback()
+        flash(f"The view was not saved: {error}", "error")
+        return redirect(url_for("incidents.dashboard", q=query.strip() or None))
+    flash(f"Saved the view {view.name!r}{' for the whole team' if view.team else ''}.")
+    return redirect(url_for("incidents.dashboard", q=view.query or None))
+
+
+@bp.post("/views/<int:view_id>/delete")
+@login_required
+def delete_view(view_id: int):
+    session = get_session()
+    try:
+        view = saved_views.delete_view(session=session, actor=current_user.user, view_id=view_id)
+        session.commit()
+    except DomainError:
+        session.rollback()
+        raise  # 403 (not yours) or 404, with the message, from the app's error handler
+    flash(f"Deleted the view {view.name!r}.")
+    return redirect(url_for("incidents.dashboard", q=request.form.get("q", "").strip() or None))
+
+
+def _shown_on_dashboard(session, incident) -> bool:
+    """Would the dashboard the person is looking at (htmx names its URL) list `incident`?
+    One primary-key lookup under the same filters, whatever the size of the table."""
+    current = request.headers.get("HX-Current-URL", "")
+    parts = urlsplit(current)
+    if not current or parts.path != url_for("incidents.dashboard"):
+        return False
+    params = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+    filters, _, _ = _current_filters(params)
+    filters = incident_search.active_by_default(filters)
+    return incident_search.matches(session=session, filters=filters, me_id=current_user.id, incident_id=incident.id)
 
 
 @bp.route("/incidents/new", methods=["GET", "POST"])
@@ -168,12 +380,15 @@ def create():
         template = "incidents/_new_form.html" if _is_htmx() else "incidents/new.html"
         return render_template(template, form=form, errors=error.field_errors), 422
     if _is_htmx():
+        # The row joins the list only if the dashboard's filters would show it; either way a
+        # visible notice links to the new incident.
         response = make_response(
             render_template(
                 "incidents/_created.html",
                 form=_new_incident_form(session),
                 incident=incident,
                 allowed=_allowed_moves,
+                listed=_shown_on_dashboard(session, incident),
             )
         )
         response.headers["HX-Trigger"] = "incidentCreated"

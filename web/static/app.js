@@ -8,15 +8,110 @@
   }
 
   // Every htmx request carries the CSRF token as a header too (Flask-WTF reads X-CSRFToken).
-  // The filter form's empty fields stay out of the URL it pushes: "/?q=disk", not "/?q=disk&status=&...".
+  // The search box is the one source of truth of the filters: the dropdowns have written their
+  // qualifiers into it already, so only q (when not empty) goes into the URL: "/?q=status:open disk".
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRFToken"] = csrfToken();
     if (event.detail.verb === "get" && event.detail.elt.id === "filters") {
       var params = event.detail.parameters;
       Object.keys(params).forEach(function (name) {
-        if (params[name] === "") { delete params[name]; }
+        if (name !== "q" || params[name] === "") { delete params[name]; }
       });
     }
+  });
+
+  // Dropdown -> search box. Runs in the capture phase, before htmx's own change listener sends
+  // the search: picking "Blocked" replaces any status qualifier in the box with status:blocked
+  // (and "Active"/"Any" removes it), so the box and the dropdowns never disagree.
+  var QUALIFIER_NAMES = {
+    status: ["status", "is"],
+    priority: ["priority", "prio"],
+    owner: ["owner", "assignee"],
+    component: ["component", "comp"],
+    env: ["env", "environment"],
+    sort: ["sort"]
+  };
+
+  function withQualifier(text, qualifier, value) {
+    var names = QUALIFIER_NAMES[qualifier] || [qualifier];
+    var kept = text.split(/\s+/).filter(function (token) {
+      if (!token) { return false; }
+      var bare = token.charAt(0) === "-" ? token.slice(1) : token;
+      var colon = bare.indexOf(":");
+      return colon < 1 || names.indexOf(bare.slice(0, colon).toLowerCase()) < 0;
+    });
+    if (value) {
+      var negated = value.charAt(0) === "-";
+      kept.unshift((negated ? "-" : "") + qualifier + ":" + (negated ? value.slice(1) : value).toLowerCase());
+    }
+    return kept.join(" ");
+  }
+
+  document.addEventListener("change", function (event) {
+    var select = event.target;
+    if (!select.matches || !select.matches("#filters select[data-qualifier]")) { return; }
+    var search = document.getElementById("search");
+    if (search) { search.value = withQualifier(search.value, select.getAttribute("data-qualifier"), select.value); }
+  }, true);
+
+  // Search box -> dropdowns: every answer carries what the query means for each dropdown
+  // (#filter-state); values that are no option (two statuses, a partial owner name) get one.
+  function showFilterState() {
+    var state = document.getElementById("filter-state");
+    if (!state) { return; }
+    document.querySelectorAll("#filters select[data-qualifier]").forEach(function (select) {
+      var value = state.getAttribute("data-" + select.name) || "";
+      Array.prototype.forEach.call(select.querySelectorAll("option[data-from-query]"), function (option) {
+        if (option.value !== value) { option.remove(); }
+      });
+      var known = Array.prototype.some.call(select.options, function (option) { return option.value === value; });
+      if (!known) {
+        var option = document.createElement("option");
+        option.value = value;
+        option.textContent = value;
+        option.setAttribute("data-from-query", "");
+        select.appendChild(option);
+      }
+      if (select.value !== value) { select.value = value; }
+    });
+  }
+  document.addEventListener("htmx:afterSettle", function (event) {
+    if (event.detail.target && event.detail.target.id === "results") { showFilterState(); }
+  });
+  // Back/forward restores the page from htmx's snapshot, where typed values are not kept.
+  document.addEventListener("htmx:historyRestore", function () {
+    var search = document.getElementById("search");
+    if (search) { search.value = new URLSearchParams(window.location.search).get("q") || ""; }
+    showFilterState();
+  });
+
+  // History: the first pause of a run of typing adds an entry, the next pauses replace it, so
+  // Back leads to what was there before typing began, not through every prefix typed. Enter,
+  // a dropdown or a counter adds an entry (unless the URL is the same).
+  // Whether a search comes from typing is decided when it is sent (its answer may arrive after
+  // more keys). Chromium also fires "search" when the box is emptied: only Enter, with no
+  // typing since, counts as a commit.
+  var typingRun = false;
+  var enterAt = 0;
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && event.target.id === "search") { enterAt = Date.now(); }
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "search") { enterAt = 0; }
+  });
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!event.detail.elt || event.detail.elt.id !== "filters") { return; }
+    var type = event.detail.triggeringEvent && event.detail.triggeringEvent.type;
+    event.detail.fromTyping = type === "input" || (type === "search" && Date.now() - enterAt > 1000);
+  });
+  document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
+    var config = event.detail.requestConfig;
+    var history = event.detail.history;
+    if (!config || !config.elt || config.elt.id !== "filters" || !history) { return; }
+    var typing = !!config.fromTyping;
+    var same = history.path === window.location.pathname + window.location.search;
+    if ((typing && typingRun) || same) { history.type = "replace"; }
+    typingRun = typing;
   });
 
   // A session that ended (signed out elsewhere, disabled, expired) answers an htmx request with
@@ -145,6 +240,9 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (form.id === "new-incident-form") { saveDraft(form, true); }
+    // "Save view" saves what the search box says now, not what it said when the page was drawn.
+    var search = document.getElementById("search");
+    if (form.id === "save-view-form" && search) { form.elements.q.value = search.value; }
     if (form.getAttribute("action") === "/logout") { discardDraft(); }
   });
   document.addEventListener("click", function (event) {
@@ -163,23 +261,89 @@
   document.body.addEventListener("incidentCreated", discardDraft);
   restoreDraft();  // the script is deferred: the document is parsed by now
 
+  // A row somebody is working in: focus inside it, a move chosen or text typed, a question,
+  // a message or an Undo showing. A refresh leaves such a row exactly as it is.
+  function rowIsBusy(row) {
+    if (row.contains(document.activeElement)) { return true; }
+    if (row.querySelector(".notice-line, .field-error, form.confirm")) { return true; }
+    var select = row.querySelector("select[data-quick-status]");
+    var reason = row.querySelector(".quick-text input");
+    return !!((select && select.value) || (reason && reason.value));
+  }
+
+  // The rows, fetched again. Rows nobody is working in are replaced; a busy row is never
+  // moved or replaced (moving an element takes the keyboard focus out of it): the fresh rows
+  // are placed around it, in the server's order.
+  function refreshRows(current, fresh) {
+    var tbody = current.querySelector("#incident-rows");
+    var freshBody = fresh.querySelector("#incident-rows");
+    if (!tbody || !freshBody) { return; }
+    var busy = {};
+    Array.prototype.slice.call(tbody.children).forEach(function (row) {
+      if (rowIsBusy(row)) { busy[row.id] = row; } else { row.remove(); }
+    });
+    var cursor = tbody.firstElementChild;
+    Array.prototype.slice.call(freshBody.children).forEach(function (row) {
+      var kept = busy[row.id];
+      if (kept) {
+        if (kept === cursor) { cursor = cursor.nextElementSibling; }
+        return;
+      }
+      var added = document.importNode(row, true);
+      tbody.insertBefore(added, cursor);
+      if (window.htmx) { window.htmx.process(added); }
+    });
+  }
+
   // The counters and the total above the table, fetched again from the server (the same
-  // request the search box makes), so they include a row that was just added.
-  function refreshSummary() {
+  // request the search box makes), so they include a row that was just added. With `rows`,
+  // the table's rows too (the live dashboard).
+  function refreshSummary(rows) {
     var results = document.getElementById("results");
-    if (!results || !window.fetch) { return; }
-    fetch(window.location.href, { headers: { "HX-Request": "true", "HX-Target": "results" } })
-      .then(function (response) { return response.ok ? response.text() : ""; })
+    if (!results || !window.fetch) { return Promise.resolve(); }
+    return fetch(window.location.href, { headers: { "HX-Request": "true", "HX-Target": "results" } })
+      .then(function (response) {
+        if (!response.ok || new URL(response.url).pathname === "/login") { return ""; }
+        return response.text();
+      })
       .then(function (html) {
         if (!html) { return; }
         var fresh = new DOMParser().parseFromString(html, "text/html");
-        [".counters", ".summary"].forEach(function (selector) {
+        if (rows) { refreshRows(results, fresh); }
+        var selectors = rows ? [".counters", ".summary", ".pager", "#filter-state"] : [".counters", ".summary"];
+        selectors.forEach(function (selector) {
           var current = results.querySelector(selector);
           var replacement = fresh.querySelector(selector);
-          if (current && replacement) { current.replaceWith(replacement); }
+          if (current && replacement) { current.replaceWith(document.importNode(replacement, true)); }
         });
+        // "No incidents match" goes once a row is there (a new incident that matches).
+        var empty = results.querySelector(".empty");
+        if (empty && !fresh.querySelector(".empty")) { empty.remove(); }
       });
   }
+
+  // Live dashboard: other people's changes appear without a reload. Polling with an ETag (why
+  // not server-sent events: see LIVE_POLL_SECONDS in web/incidents/views.py): /changes answers
+  // 304 while the latest-change marker is the one the page was drawn with; when it differs, the
+  // results are fetched again and merged in without moving focus or scroll. A hidden tab waits.
+  function livePoll() {
+    var state = document.getElementById("filter-state");
+    var seconds = state ? parseFloat(state.getAttribute("data-poll-seconds")) || 10 : 10;
+    window.setTimeout(function () {
+      var current = document.getElementById("filter-state");
+      if (!current || document.hidden || !window.fetch) { livePoll(); return; }
+      var marker = current.getAttribute("data-change-marker") || "";
+      fetch("/changes", { headers: { "If-None-Match": '"' + marker + '"' }, cache: "no-store" })
+        .then(function (response) {
+          if (new URL(response.url).pathname === "/login") { return "stop"; }  // signed out: stop asking
+          var etag = (response.headers.get("ETag") || "").replace(/"/g, "");
+          if (response.status === 304 || !etag || etag === marker) { return null; }
+          return refreshSummary(true);
+        })
+        .then(function (result) { if (result !== "stop") { livePoll(); } }, function () { livePoll(); });
+    }, seconds * 1000);
+  }
+  if (document.getElementById("filter-state")) { livePoll(); }
 
   // A row's quick status change moves an incident between counters. The row (and its form)
   // has been swapped out by now, so htmx fires this on the nearest surviving ancestor;
@@ -194,8 +358,6 @@
   document.body.addEventListener("incidentCreated", function () {
     var dialog = document.getElementById("new-incident-dialog");
     if (dialog && dialog.open) { dialog.close(); }
-    var empty = document.querySelector("#results .empty");  // "No incidents match": there is one now
-    if (empty) { empty.remove(); }
     refreshSummary();
   });
 

@@ -1,0 +1,49 @@
+"""The live dashboard: someone else's changes appear without a reload, and the person's focus,
+typing and scroll position stay where they were."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from shared.incidents import service as incidents
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
+
+
+def rows_titled(page: Page, text: str):
+    return page.get_by_role("row").filter(has=page.get_by_role("link", name=text))
+
+
+def test_other_peoples_changes_appear_without_stealing_focus(page: Page, sign_in, file_incident, db, users):
+    mine = file_incident("Cache hit rate dropping", component="redis", priority="P2", owner_id=users["member"].id)
+    theirs = file_incident("Nightly backup failed", component="s3", priority="P3", reporter="lead")
+    page.clock.install()  # the poll's timer runs when the test says so
+    sign_in("member@example.com")
+    page.evaluate("window.__marker = 1")
+
+    # The person is in the middle of a quick status change on their own row.
+    row = rows_titled(page, "Cache hit rate dropping")
+    picker = row.get_by_label(f"New status for {mine.key}")
+    picker.select_option(label="In Progress")
+    picker.focus()
+
+    # Meanwhile the lead files an incident and moves another one.
+    file_incident("Payments API 500s", component="payments", priority="P1", reporter="lead")
+    incidents.transition(session=db, incident_id=theirs.id, actor=users["lead"], to="in_progress")
+    db.commit()
+
+    page.clock.fast_forward(11_000)
+    expect(rows_titled(page, "Payments API 500s")).to_have_count(1)
+    expect(rows_titled(page, "Nightly backup failed").get_by_role("cell").nth(2)).to_have_text("In Progress")
+    expect(page.get_by_role("link", name="1 In Progress")).to_be_visible()
+    expect(page.get_by_text("3 incidents", exact=True)).to_be_visible()
+    # Their own row kept its choice and the focus; nothing reloaded.
+    expect(picker).to_be_focused()
+    expect(picker).to_have_value("in_progress")
+    assert page.evaluate("window.__marker") == 1
+
+    # Nothing changed since: the next poll is a 304 and changes nothing.
+    with page.expect_response(lambda r: r.url.endswith("/changes")) as answer:
+        page.clock.fast_forward(11_000)
+    assert answer.value.status == 304
