@@ -22,6 +22,7 @@ class Action(enum.StrEnum):
     REOPEN_CLOSED = "reopen_closed"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
+    REDACT = "redact"  # replace a comment's body with a redaction notice (admins only)
 
 
 EVERYONE = {Action.VIEW, Action.CREATE, Action.COMMENT, Action.WATCH}

@@ -15,7 +15,7 @@ from shared.accounts import service as accounts
 from shared.config import Settings
 from shared.errors import DomainError
 from shared.models import import_all_models
-from web import db, input_guard, logs, security
+from web import db, input_guard, logs, outbox_publisher, security
 from web.auth.current import SignedInUser
 from web.extensions import csrf, limiter, login_manager
 
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     db.init_app(app, settings.effective_database_url)
+    outbox_publisher.init_app(app, settings)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -18,16 +18,8 @@ def test_filing_an_incident_writes_one_message_the_worker_can_act_on(db, users):
     )
     db.commit()
     (message,) = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == "incident.created")).all()
-    assert message.payload == {
-        "incident_id": created.id,
-        "key": created.key,
-        "actor_id": users["member"].id,
-        "title": "DNS failures",
-        "priority": "P1",
-        "component": "network",
-        "environment": "prod",
-        "owner_id": None,
-    }
+    # Ids only: the task re-reads the incident, and no title is copied out of the database.
+    assert message.payload == {"incident_id": created.id, "actor_id": users["member"].id}
     assert len(message.id) == 32 and message.published_at is None
 
 

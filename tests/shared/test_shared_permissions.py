@@ -31,6 +31,7 @@ EXPECTED = {
     Action.REOPEN_CLOSED: LEADS_AND_ADMINS,
     Action.VIEW_AUDIT: LEADS_AND_ADMINS,
     Action.MANAGE_USERS: {("admin", relation) for relation in RELATIONS},
+    Action.REDACT: {("admin", relation) for relation in RELATIONS},
 }
 
 
