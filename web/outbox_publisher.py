@@ -29,8 +29,9 @@ class BrokerUnavailable(RuntimeError):
 class CeleryPublisher:
     """`publish(task_name, kwargs, message_id)` over a Celery client made on first use."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, queue: str = metrics.DEFAULT_QUEUE) -> None:
         self.settings = settings
+        self.queue = queue
         self._app: Any = None
         self._lock = threading.Lock()
         self._down_until = 0.0
@@ -49,7 +50,7 @@ class CeleryPublisher:
                     task_publish_retry=False,
                     task_serializer="json",
                     accept_content=["json"],
-                    task_default_queue=metrics.DEFAULT_QUEUE,
+                    task_default_queue=self.queue,
                 )
                 self._app = app
             return self._app

@@ -103,6 +103,7 @@ def relay(
     limit: int = 100,
     ids: Iterable[str] | None = None,
     routes: Mapping[str, tuple[str, ...]] | None = None,
+    now: datetime | None = None,
 ) -> RelayResult:
     """Publish due messages (all, or only `ids`) and mark them, in the caller's transaction.
 
@@ -110,7 +111,7 @@ def relay(
     likely down, and every further attempt would wait out the same timeout."""
     published = failed = 0
     error = ""
-    now = utcnow()
+    now = now or utcnow()
     for message in claim(session=session, limit=limit, ids=ids, now=now):
         if error:
             break
@@ -141,11 +142,12 @@ def relay_in_transaction(
     limit: int = 100,
     ids: Iterable[str] | None = None,
     routes: Mapping[str, tuple[str, ...]] | None = None,
+    now: datetime | None = None,
 ) -> RelayResult:
     """`relay` in a transaction of its own (what the after-commit hook and the sweep run)."""
     session = factory()
     try:
-        result = relay(session=session, publish=publish, limit=limit, ids=ids, routes=routes)
+        result = relay(session=session, publish=publish, limit=limit, ids=ids, routes=routes, now=now)
         session.commit()
         return result
     except BaseException:
