@@ -44,7 +44,9 @@ class CeleryPublisher:
                 app = Celery("incident_tracker_web", set_as_current=False)
                 app.conf.update(
                     broker_url=self.settings.effective_broker_url,
-                    broker_transport_options=broker.transport_options(self.settings),
+                    # No reconnect loop inside a request: one connect attempt, bounded by
+                    # socket_connect_timeout (kombu otherwise retries for seconds first).
+                    broker_transport_options={**broker.transport_options(self.settings), "max_retries": 0},
                     broker_connection_timeout=self.settings.broker_publish_timeout_seconds,
                     # One bounded attempt inside a request; the outbox retries, not Celery.
                     task_publish_retry=False,
