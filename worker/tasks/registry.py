@@ -11,12 +11,13 @@ from collections.abc import Mapping
 
 from celery import Celery
 
-from shared.events import TASK_ROUTES, EventType
+from shared import events
+from shared.events import EventType
 
 
 def routes() -> Mapping[EventType, tuple[str, ...]]:
     """Event type -> the task names its messages go to."""
-    return TASK_ROUTES
+    return events.TASK_ROUTES
 
 
 def unrouted_tasks(app: Celery) -> set[str]:
