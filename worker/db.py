@@ -13,4 +13,4 @@ from shared.db import make_engine, make_session_factory
 @cache
 def session_factory(settings: Settings) -> sessionmaker[Session]:
     """A session factory for `settings` (created once per worker process)."""
-    return make_session_factory(make_engine(settings.effective_database_url, pool_pre_ping=True))
+    return make_session_factory(make_engine(settings.effective_database_url))

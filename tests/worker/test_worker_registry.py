@@ -32,3 +32,20 @@ def test_event_types_are_stable_dotted_names():
         assert domain in {"incident", "evidence", "user"} and action, member
     assert {"evidence.uploaded", "evidence.processed", "evidence.downloaded"} <= set(EventType)
     assert {"evidence.legal_hold_changed", "evidence.retried"} <= set(EventType)
+
+
+def test_the_beat_tasks_anchor_and_sweep_with_the_worker_settings(database_url, db, users, tmp_path, monkeypatch):
+    from shared.audit import anchors
+    from shared.config import Settings
+    from shared.evidence.storage import LocalStorage
+    from worker.tasks.audit import anchor
+    from worker.tasks.outbox import sweep
+
+    settings = Settings(app_env="test", database_url=database_url, local_storage_path=str(tmp_path / "evidence"))
+    monkeypatch.setitem(module_app.conf, "incident_tracker_settings", settings)
+    written = anchor()
+    assert written is not None and written["events"] == len(users)  # one user.created event each
+    assert anchors.latest_anchor(storage=LocalStorage(tmp_path / "evidence")).event_id == written["event_id"]
+    # The users' messages need no task (no route): the sweep marks them published.
+    assert sweep() == {"published": len(users), "failed": 0}
+    assert sweep() == {"published": 0, "failed": 0}
