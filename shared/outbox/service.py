@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import event as orm_event
-from sqlalchemy import select
+from sqlalchemy import false, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import utcnow
@@ -75,8 +75,11 @@ def claim(
 ) -> list[OutboxMessage]:
     """Lock and return due unpublished messages, oldest first, skipping rows another relay holds.
 
-    On PostgreSQL the rows stay locked until the caller's transaction ends; SQLite has one
-    writer at a time, so its relays are serialised by the write that marks them."""
+    On PostgreSQL the rows stay locked until the caller's transaction ends. SQLite has no row
+    locks: a write that changes nothing takes its database-wide write lock first, so a second
+    relay waits until the first has marked what it published."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(OutboxMessage).where(false()).values(attempts=OutboxMessage.attempts))
     query = (
         select(OutboxMessage)
         .where(OutboxMessage.published_at.is_(None), OutboxMessage.available_at <= (now or utcnow()))

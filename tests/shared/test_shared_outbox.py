@@ -6,7 +6,6 @@ import threading
 import time
 from datetime import date, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from shared.accounts.models import User
@@ -159,7 +158,6 @@ def test_a_broker_failure_after_commit_never_reaches_the_caller(db, engine, user
     assert message.published_at is None and message.attempts == 1 and message.last_error
 
 
-@pytest.mark.postgres_only
 def test_two_relays_racing_never_publish_a_message_twice(db, engine):
     for number in range(30):
         outbox.enqueue(session=db, topic="incident.created", payload={"incident_id": number})
@@ -180,5 +178,6 @@ def test_two_relays_racing_never_publish_a_message_twice(db, engine):
         thread.join(timeout=60)
     sent = [message_id for recorder in recorders for _, _, message_id in recorder.sent]
     assert len(sent) == len(set(sent)) == 30  # every message once, none twice
-    assert all(recorder.sent for recorder in recorders)  # and both relays did share the work
+    if engine.dialect.name == "postgresql":  # SKIP LOCKED: both relays did share the work
+        assert all(recorder.sent for recorder in recorders)  # (SQLite runs them one after the other)
     assert outbox.pending(session=db) == []
