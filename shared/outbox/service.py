@@ -49,7 +49,7 @@ def enqueue(*, session: Session, topic: EventType | str, payload: dict) -> Outbo
     message = OutboxMessage(id=new_message_id(), topic=str(topic), payload=json.loads(json.dumps(payload, default=str)))
     session.add(message)
     # Remembered for the after-commit relay (publish_after_commit), forgotten on rollback.
-    session.info.setdefault(_NEW_IDS, []).append(message.id)
+    session.info.setdefault(_NEW_IDS, []).append((message.id, message.topic))
     return message
 
 
@@ -170,11 +170,13 @@ def publish_after_commit(
 
     Never inside the transaction: a message is published only once its change is real. A
     failure here never reaches the caller (the change is committed): the message stays in the
-    outbox with the error, for the sweep."""
+    outbox with the error, for the sweep. Messages no task listens to are left for the sweep to
+    mark: a request that published nothing pays for no second transaction."""
 
     @orm_event.listens_for(factory, "after_commit")
     def _relay_after_commit(session: Session) -> None:
-        new_ids = session.info.pop(_NEW_IDS, None)
+        new = session.info.pop(_NEW_IDS, None) or []
+        new_ids = [message_id for message_id, topic in new if tasks_for(topic, routes)]
         if not new_ids:
             return
         try:

@@ -181,3 +181,21 @@ def test_two_relays_racing_never_publish_a_message_twice(db, engine):
     if engine.dialect.name == "postgresql":  # SKIP LOCKED: both relays did share the work
         assert all(recorder.sent for recorder in recorders)  # (SQLite runs them one after the other)
     assert outbox.pending(session=db) == []
+
+
+def test_a_commit_whose_messages_no_task_listens_to_publishes_nothing_and_leaves_them_to_the_sweep(db, engine, users):
+    factory = make_session_factory(engine)
+    recorder = Recorder(fail=True)  # would count an attempt if it were called
+    outbox.publish_after_commit(factory, recorder, routes={})
+    session = factory()
+    try:
+        incidents.create_incident(session=session, actor=session.get(User, users["member"].id), title="No listener")
+        session.commit()
+    finally:
+        session.close()
+    (message,) = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == "incident.created")).all()
+    assert message.published_at is None and message.attempts == 0
+    assert outbox.relay(session=db, publish=recorder, routes={}).published >= 1  # the sweep marks it
+    db.commit()
+    db.expire_all()
+    assert db.get(OutboxMessage, message.id).published_at is not None
