@@ -11,7 +11,8 @@ worker/tasks/registry.py checks at start-up that every name here is a registered
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 
 class EventType(enum.StrEnum):
@@ -26,7 +27,8 @@ class EventType(enum.StrEnum):
     INCIDENT_UNWATCHED = "incident.unwatched"
 
     EVIDENCE_UPLOADED = "evidence.uploaded"
-    EVIDENCE_PROCESSED = "evidence.processed"  # the verdict: clean, infected, rejected, error, not scanned
+    EVIDENCE_VERDICT = "evidence.verdict"  # audit: clean, infected, rejected, error, not scanned
+    EVIDENCE_PROCESSED = "evidence.processed"  # outbox: a verdict was recorded (notifications)
     EVIDENCE_DOWNLOADED = "evidence.downloaded"
     EVIDENCE_LEGAL_HOLD_CHANGED = "evidence.legal_hold_changed"
     EVIDENCE_RETRIED = "evidence.retried"
@@ -37,15 +39,27 @@ class EventType(enum.StrEnum):
     USER_DISABLED = "user.disabled"
 
 
-# The verdict event under the name the issue also uses.
-EVIDENCE_VERDICT = EventType.EVIDENCE_PROCESSED
+class Route(NamedTuple):
+    """One task an event's outbox message starts. With `keys`, the task gets only those payload
+    entries as keyword arguments (`process(evidence_id)`); without, the whole payload plus
+    `message_id` (a task that wants to recognise a second delivery)."""
 
-# Event type -> names of the tasks its outbox message is published to (one message per task).
-# A type with no entry needs no worker: its message is marked published at once.
-TASK_ROUTES: Mapping[EventType, tuple[str, ...]] = {}
+    task: str
+    keys: tuple[str, ...] | None = None
+
+    def kwargs(self, payload: Mapping, message_id: str) -> dict:
+        if self.keys is None:
+            return {**payload, "message_id": message_id}
+        return {key: payload.get(key) for key in self.keys}
 
 
-def tasks_for(topic: str, routes: Mapping[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
-    """The task names an outbox message with this topic goes to (none for an unknown topic)."""
+# Event type -> the tasks its outbox message is published to (one message per task). A plain
+# task name is a Route without keys. A type with no entry needs no worker: its message is
+# marked published by the sweep.
+TASK_ROUTES: Mapping[str, tuple[Route | str, ...]] = {}
+
+
+def tasks_for(topic: str, routes: Mapping[str, Iterable[Route | str]] | None = None) -> tuple[Route, ...]:
+    """The routes of an outbox message with this topic (none for an unknown topic)."""
     table = TASK_ROUTES if routes is None else routes
-    return tuple(table.get(topic, ()))
+    return tuple(Route(r) if isinstance(r, str) else r for r in table.get(topic, ()))

@@ -9,7 +9,8 @@ backs off (`available_at`).
 
 Publishing itself is a callable `publish(task_name, kwargs, message_id)` that the caller brings
 (web/outbox_publisher.py, worker/tasks/outbox.py): this module never imports Celery. Task kwargs
-are the payload plus `message_id`, so a task can make a second delivery do nothing.
+come from the route (`shared.events.Route`): the payload plus `message_id`, or only the payload
+keys the task takes.
 
 `publish_after_commit(factory, publish)` makes every session of that factory relay the
 messages it wrote right after its COMMIT, never inside the transaction.
@@ -28,7 +29,7 @@ from sqlalchemy import false, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import utcnow
-from shared.events import EventType, tasks_for
+from shared.events import EventType, Route, tasks_for
 from shared.outbox.models import OutboxMessage, new_message_id
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def relay(
     publish: Publish,
     limit: int = 100,
     ids: Iterable[str] | None = None,
-    routes: Mapping[str, tuple[str, ...]] | None = None,
+    routes: Mapping[str, Iterable[Route | str]] | None = None,
     now: datetime | None = None,
 ) -> RelayResult:
     """Publish due messages (all, or only `ids`) and mark them, in the caller's transaction.
@@ -118,10 +119,9 @@ def relay(
     for message in claim(session=session, limit=limit, ids=ids, now=now):
         if error:
             break
-        kwargs = {**message.payload, "message_id": message.id}
         try:
-            for task_name in tasks_for(message.topic, routes):
-                publish(task_name, kwargs, message.id)
+            for route in tasks_for(message.topic, routes):
+                publish(route.task, route.kwargs(message.payload, message.id), message.id)
         except Exception as failure:  # noqa: BLE001 - any broker error: keep the message, retry later
             error = f"{type(failure).__name__}: {failure}"[:2000]
             message.attempts += 1
@@ -144,7 +144,7 @@ def relay_in_transaction(
     *,
     limit: int = 100,
     ids: Iterable[str] | None = None,
-    routes: Mapping[str, tuple[str, ...]] | None = None,
+    routes: Mapping[str, Iterable[Route | str]] | None = None,
     now: datetime | None = None,
 ) -> RelayResult:
     """`relay` in a transaction of its own (what the after-commit hook and the sweep run)."""
@@ -164,7 +164,7 @@ def publish_after_commit(
     factory: sessionmaker[Session],
     publish: Publish,
     *,
-    routes: Mapping[str, tuple[str, ...]] | None = None,
+    routes: Mapping[str, Iterable[Route | str]] | None = None,
 ) -> None:
     """Make sessions of `factory` relay the messages they wrote right after their COMMIT.
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from shared.accounts.models import User
 from shared.db import make_session_factory, utcnow
+from shared.events import Route
 from shared.incidents import service as incidents
 from shared.outbox import service as outbox
 from shared.outbox.models import OutboxMessage
@@ -92,6 +93,14 @@ def test_relay_publishes_each_due_message_to_its_tasks_with_its_id_and_marks_it(
         assert db.get(OutboxMessage, message.id).published_at is not None
     assert outbox.pending(session=db) == []
     assert outbox.relay(session=db, publish=recorder, routes=ROUTES).published == 0  # nothing twice
+
+
+def test_a_route_with_keys_passes_only_those_payload_entries(db):
+    message = _message(db, "evidence.uploaded", evidence_id=5, incident_id=2)
+    recorder = Recorder()
+    routes = {"evidence.uploaded": (Route("incident_tracker.evidence.process", ("evidence_id",)),)}
+    outbox.relay(session=db, publish=recorder, routes=routes)
+    assert recorder.sent == [("incident_tracker.evidence.process", {"evidence_id": 5}, message.id)]
 
 
 def test_a_failed_publish_keeps_the_message_counts_it_and_backs_off(db):

@@ -110,6 +110,7 @@ _PRESENTERS: dict[str, Callable[[Mapping, _Context], tuple[str, str | None]]] = 
     EventType.INCIDENT_WATCHED: lambda _d, _c: ("started watching", None),
     EventType.INCIDENT_UNWATCHED: lambda _d, _c: ("stopped watching", None),
     EventType.EVIDENCE_UPLOADED: _evidence("uploaded"),
+    EventType.EVIDENCE_VERDICT: _evidence_processed,
     EventType.EVIDENCE_PROCESSED: _evidence_processed,
     EventType.EVIDENCE_DOWNLOADED: _evidence("downloaded"),
     EventType.EVIDENCE_LEGAL_HOLD_CHANGED: _legal_hold,

@@ -12,15 +12,14 @@ from collections.abc import Mapping
 from celery import Celery
 
 from shared import events
-from shared.events import EventType
 
 
-def routes() -> Mapping[EventType, tuple[str, ...]]:
-    """Event type -> the task names its messages go to."""
-    return events.TASK_ROUTES
+def routes() -> Mapping[str, tuple[events.Route, ...]]:
+    """Event type -> the routes (task name, kwargs) its messages go to."""
+    return {topic: events.tasks_for(topic) for topic in events.TASK_ROUTES}
 
 
 def unrouted_tasks(app: Celery) -> set[str]:
     """Task names a route names that `app` does not know (after its task modules are imported)."""
     app.loader.import_default_modules()
-    return {name for names in routes().values() for name in names} - set(app.tasks)
+    return {route.task for routes_ in routes().values() for route in routes_} - set(app.tasks)
