@@ -11,6 +11,7 @@ Seeding is additive and idempotent: a database that already holds N incidents is
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import time
@@ -286,7 +287,14 @@ def _append_audit_events(engine: Engine, first_id: int, last_id: int) -> int:
             emit("incident.created", reporter_id, incident_id, incident_id, data, created)
             if incident_id == 1:
                 for comment_id, author_id, body, at in comments:
-                    emit("incident.commented", author_id, 1, 1, {"comment_id": comment_id, "body": body}, at)
+                    emit(
+                        "incident.commented",
+                        author_id,
+                        1,
+                        1,
+                        {"comment_id": comment_id, "body_sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()},
+                        at,
+                    )
             if buffer.tell() > 8_000_000:
                 flush()
         flush()

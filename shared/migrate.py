@@ -8,6 +8,17 @@ from alembic import command
 from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# PostgreSQL-only search machinery that the migrations create by hand and the models do not
+# declare (a generated tsvector column, GIN indexes): autogenerate must not propose dropping it.
+POSTGRESQL_ONLY = frozenset(
+    {"search_vector", "ix_incidents_search_vector", "ix_incidents_title_trgm", "ix_incidents_key_trgm"}
+)
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Autogenerate's filter (shared/migrations/env.py): compare what the models own, and not
+    the objects only the migrations know."""
+    return not (reflected and compare_to is None and name in POSTGRESQL_ONLY)
 
 
 def alembic_config(database_url: str) -> Config:
@@ -23,6 +34,14 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     if database_url.startswith("sqlite:///"):
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(database_url), revision)
+
+
+def revision(database_url: str, message: str, *, autogenerate: bool = True, version_path: str | None = None):
+    """Write a new revision file (compared against the database at `database_url`, which
+    should be at head); returns Alembic's Script for it."""
+    return command.revision(
+        alembic_config(database_url), message=message, autogenerate=autogenerate, version_path=version_path
+    )
 
 
 def downgrade(database_url: str, revision: str) -> None:

@@ -26,6 +26,7 @@ class Action(enum.StrEnum):
     LEGAL_HOLD = "legal_hold"  # put an incident's evidence on legal hold, or lift it
     RETRY_EVIDENCE = "retry_evidence"  # run the checks again on a file that ended in `error`
     SHARE_VIEW = "share_view"  # save a dashboard view that everyone sees
+    REDACT = "redact"  # replace a comment's body with a redaction notice (admins only)
 
 
 EVERYONE = {Action.VIEW, Action.CREATE, Action.COMMENT, Action.WATCH, Action.ATTACH_EVIDENCE}

@@ -15,7 +15,7 @@ from shared.accounts import service as accounts
 from shared.config import Settings
 from shared.errors import DomainError
 from shared.models import import_all_models
-from web import db, input_guard, logs, security
+from web import db, input_guard, logs, outbox_publisher, security
 from web.api import problems
 from web.auth.current import SignedInUser
 from web.errors import page_message, status_for
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     db.init_app(app, settings.effective_database_url)
+    outbox_publisher.init_app(app, settings)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -69,7 +70,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web.admin.views import bp as admin_bp
     from web.auth.views import bp as auth_bp
     from web.cli import register_cli
-    from web.evidence import dispatch as evidence_dispatch
     from web.evidence.views import bp as evidence_bp
     from web.filters import register_filters
     from web.incidents.views import bp as incidents_bp
@@ -79,7 +79,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(incidents_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(evidence_bp)
-    evidence_dispatch.init_app(app)
     app.register_blueprint(insights_bp)
     api.init_app(app)
     register_filters(app)
@@ -99,7 +98,6 @@ def _register_health(app: Flask) -> None:
     @app.get("/readyz")
     def readyz():
         """Dependencies reachable (readiness): the database, the broker, the evidence storage."""
-        from web.evidence import dispatch
         from web.evidence.views import storage
 
         checks = {}
@@ -108,7 +106,10 @@ def _register_health(app: Flask) -> None:
             checks["database"] = "ok"
         except Exception as error:  # noqa: BLE001 - any failure means "not ready"
             checks["database"] = type(error).__name__
-        for name, probe in (("broker", dispatch.check_broker), ("storage", lambda: storage().check())):
+        for name, probe in (
+            ("broker", app.extensions["outbox_publisher"].check),
+            ("storage", lambda: storage().check()),
+        ):
             try:
                 probe()
                 checks[name] = "ok"

@@ -1,4 +1,4 @@
-"""`flask --app web <command>`: db upgrade, users create, tokens create, audit verify, demo seed."""
+"""`flask --app web <command>`: db upgrade/revision, users create, tokens create, audit verify, demo seed."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from flask.cli import AppGroup
 
 from shared import migrate
 from shared.accounts import service as accounts
+from shared.audit import anchors
 from shared.audit import service as audit
 from shared.db import transaction
 from shared.errors import DomainError
+from shared.evidence.storage import make_storage
 from shared.permissions import SYSTEM
 
 
@@ -39,6 +41,18 @@ def register_cli(app: Flask) -> None:
         """Migrate the database to the newest schema (safe to run repeatedly)."""
         migrate.upgrade(_settings().effective_database_url, revision)
         click.echo(f"Database is at revision {migrate.current_revision(_settings().effective_database_url)}.")
+
+    @db_group.command("revision")
+    @click.option("-m", "--message", required=True, help="What the revision changes, e.g. 'evidence table'.")
+    @click.option(
+        "--empty", is_flag=True, help="Write an empty revision instead of comparing the models with the database."
+    )
+    def db_revision(message: str, empty: bool):
+        """Write a new migration file from what the models declare and the database (at head) lacks.
+
+        Review it, make it run on SQLite and PostgreSQL, and commit it with the model change."""
+        script = migrate.revision(_settings().effective_database_url, message, autogenerate=not empty)
+        click.echo(f"Wrote {script.path}" if script is not None else "No revision written.")
 
     @users_group.command("create")
     @click.option("--email", required=True)
@@ -90,30 +104,45 @@ def register_cli(app: Flask) -> None:
 
     @audit_group.command("verify")
     @click.option("--full", is_flag=True, help="Re-hash every event from the first, ignoring checkpoints.")
-    def audit_verify(full: bool):
-        """Check the hash chain from the last verified checkpoint (--full: from the first event);
-        exit 1 and name the first broken event if any."""
+    @click.option(
+        "--require-anchor", is_flag=True, help="Fail (not just warn) when no anchor exists although events are old."
+    )
+    def audit_verify(full: bool, require_anchor: bool):
+        """Check the hash chain from the last verified checkpoint (--full: from the first event)
+        and against the latest anchor in storage (audit-anchors/); exit 1 and say what is wrong:
+        the first broken event, a chain shorter than the anchor promised, or a missing anchor."""
         with transaction(_factory()) as session:
             if full:
                 report = audit.verify_chain(session=session)
                 audit.record_checkpoint(session=session, report=report)
             else:
                 report = audit.verify_incremental(session=session)
-        if report.ok:
-            since = report.resumed_from
-            detail = (
-                f" ({report.walked} new since the checkpoint of {since.verified_at:%Y-%m-%d %H:%M} UTC)"
-                if since is not None
-                else f" ({report.walked} checked from the first event)"
+        if not report.ok:
+            click.echo(
+                f"BROKEN: audit event {report.broken_event_id}: {report.problem} "
+                f"({report.checked} events before it are intact).",
+                err=True,
             )
-            click.echo(f"OK: {report.checked} audit events, hash chain intact.{detail}")
-            return
-        click.echo(
-            f"BROKEN: audit event {report.broken_event_id}: {report.problem} "
-            f"({report.checked} events before it are intact).",
-            err=True,
+            sys.exit(1)
+        # The chain can be intact and still be missing its newest events: compare it with the
+        # anchor the beat wrote outside the database.
+        with transaction(_factory()) as session:
+            problems, warnings = anchors.check(
+                session=session, storage=make_storage(_settings()), require_anchor=require_anchor
+            )
+        for problem in problems:
+            click.echo(f"BROKEN: {problem}.", err=True)
+        if problems:
+            sys.exit(1)
+        for warning in warnings:
+            click.echo(f"WARNING: {warning}", err=True)
+        since = report.resumed_from
+        detail = (
+            f" ({report.walked} new since the checkpoint of {since.verified_at:%Y-%m-%d %H:%M} UTC)"
+            if since is not None
+            else f" ({report.walked} checked from the first event)"
         )
-        sys.exit(1)
+        click.echo(f"OK: {report.checked} audit events, hash chain intact.{detail}")
 
     @demo_group.command("seed")
     def demo_seed():

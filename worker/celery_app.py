@@ -18,12 +18,21 @@ from typing import Any
 from celery import Celery, signals
 from kombu import Queue
 
-from shared import metrics
+from shared import broker, metrics
 from shared.config import Settings, SettingsError
 from shared.metrics import DEFAULT_QUEUE
 from worker.metrics import QueueMetricsPublisher, emf_record, emit
 
-TASK_MODULES = ("worker.tasks.system", "worker.tasks.evidence")
+TASK_MODULES = ("worker.tasks.system", "worker.tasks.outbox", "worker.tasks.audit", "worker.tasks.evidence")
+# The beat's periodic work, by task name (the tasks live in TASK_MODULES).
+BEAT_SCHEDULE = {
+    # Republishes what the after-commit relay left behind (Redis down, a crash between commit
+    # and publish); a message waits at most this long once the broker is back.
+    "outbox-sweep": {"task": "incident_tracker.outbox.sweep", "schedule": 30.0},
+    # The audit chain's head, written outside the database: deleting the newest events (with
+    # the trigger disabled) is found by `audit verify` against the latest anchor.
+    "audit-anchor": {"task": "incident_tracker.audit.anchor", "schedule": 300.0},
+}
 # Exponential backoff between retries is capped here: a countdown is held by Redis like any
 # unacknowledged message, so it must stay well below the visibility timeout.
 RETRY_BACKOFF_MAX_SECONDS = 600
@@ -37,32 +46,7 @@ def make_celery(settings: Settings) -> Celery:
     """A Celery app configured from `settings` (tests pass their own)."""
     app = Celery("incident_tracker", set_as_current=False)
     broker_url = settings.effective_broker_url
-    transport_options: dict[str, Any] = {
-        # Redis hands an unacknowledged task to another worker after this long: it must be
-        # longer than the longest task (Settings checks it is above TASK_TIME_LIMIT_SECONDS).
-        "visibility_timeout": settings.broker_visibility_timeout_seconds,
-        # Publishing (and every broker call) fails fast when Redis is down instead of hanging a
-        # request; the outbox keeps the message and the beat sweep publishes it later.
-        "socket_connect_timeout": settings.broker_publish_timeout_seconds,
-        # A connection left half-open by a failover errors out instead of blocking forever.
-        "socket_timeout": max(10.0, settings.broker_publish_timeout_seconds),
-    }
-    if settings.redis_key_prefix:
-        # Previews share one Redis: their queues must not mix (kombu prefixes every key).
-        transport_options["global_keyprefix"] = settings.redis_key_prefix
-    if broker_url.startswith("filesystem://"):
-        # The embedded default: a broker that needs no server, kept in DATA_DIR/broker.
-        folders = {name: settings.broker_data_dir / name for name in ("queue", "processed", "control")}
-        for folder in folders.values():
-            folder.mkdir(parents=True, exist_ok=True)
-        transport_options = {
-            "data_folder_in": str(folders["queue"]),
-            "data_folder_out": str(folders["queue"]),
-            "processed_folder": str(folders["processed"]),
-            "store_processed": False,
-            # Exchange tables too (kombu's default is ./control, in whatever the working directory is).
-            "control_folder": str(folders["control"]),
-        }
+    transport_options = broker.transport_options(settings)
     app.conf.update(
         broker_url=broker_url,
         broker_transport_options=transport_options,
@@ -105,7 +89,7 @@ def make_celery(settings: Settings) -> Celery:
         # Our own logging and metrics go to stdout; Celery must not swallow print() output.
         worker_redirect_stdouts=False,
         imports=TASK_MODULES,
-        beat_schedule={},
+        beat_schedule=BEAT_SCHEDULE,
         incident_tracker_settings=settings,
     )
     return app

@@ -21,6 +21,7 @@ from shared.accounts.passwords import (
 from shared.audit import service as audit
 from shared.db import utcnow
 from shared.errors import NotFound, PermissionDenied, ValidationFailed
+from shared.events import EventType
 from shared.outbox import service as outbox
 from shared.permissions import SYSTEM, Action, SystemPrincipal, can
 from shared.text import unwanted_message
@@ -124,12 +125,12 @@ def create_user(
     audit.append(
         session=session,
         actor_id=actor.id,
-        action="user.created",
+        action=EventType.USER_CREATED,
         entity_type="user",
         entity_id=user.id,
         data={"email": user.email, "role": user.role},
     )
-    outbox.enqueue(session=session, topic="user.created", payload={"user_id": user.id})
+    outbox.enqueue(session=session, topic=EventType.USER_CREATED, payload={"user_id": user.id})
     return user
 
 
@@ -199,15 +200,15 @@ def change_role(*, session: Session, actor: Actor, user_id: int, role: str) -> U
     audit.append(
         session=session,
         actor_id=actor.id,
-        action="user.role_changed",
+        action=EventType.USER_ROLE_CHANGED,
         entity_type="user",
         entity_id=user.id,
         data={"email": user.email, "from": old_role, "to": user.role},
     )
     outbox.enqueue(
         session=session,
-        topic="user.role_changed",
-        payload={"user_id": user.id, "role": user.role},
+        topic=EventType.USER_ROLE_CHANGED,
+        payload={"user_id": user.id},
     )
     return user
 
@@ -223,7 +224,7 @@ def set_active(*, session: Session, actor: Actor, user_id: int, active: bool) ->
     user.is_active = active
     if not active:
         _revoke_all(session, user.id)
-    action = "user.enabled" if active else "user.disabled"
+    action = EventType.USER_ENABLED if active else EventType.USER_DISABLED
     audit.append(
         session=session,
         actor_id=actor.id,

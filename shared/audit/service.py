@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from shared.audit.models import AuditCheckpoint, AuditEvent
 from shared.db import utcnow
+from shared.events import EventType
 from shared.timeutil import as_utc
 
 GENESIS_HASH = "0" * 64
@@ -70,7 +71,7 @@ def append(
     *,
     session: Session,
     actor_id: int | None,
-    action: str,
+    action: EventType | str,
     entity_type: str,
     entity_id: int,
     incident_id: int | None = None,
@@ -85,7 +86,7 @@ def append(
     event = AuditEvent(
         occurred_at=occurred_at or utcnow(),
         actor_id=actor_id,
-        action=action,
+        action=str(action),  # the plain value: it is hashed, and read back as a str
         entity_type=entity_type,
         entity_id=entity_id,
         incident_id=incident_id,

@@ -1,36 +1,26 @@
-"""Names of the evidence audit actions and outbox topics, in one place.
+"""Names of the evidence audit actions, outbox topics and worker tasks, in one place.
 
-The lead maps these onto the shared `EventType` enum at merge; until then every evidence
-module imports them from here, never spells them itself.
+Actions and topics are `shared.events.EventType` members; `shared.events.TASK_ROUTES` says which
+task each topic starts.
 """
 
 from __future__ import annotations
 
-# Audit actions (chain of custody: who, when, size, SHA-256).
-EVIDENCE_UPLOADED = "evidence.uploaded"
-EVIDENCE_DOWNLOADED = "evidence.downloaded"
-EVIDENCE_VERDICT = "evidence.verdict"  # data: state, reason, sha256, size, detected type
-EVIDENCE_LEGAL_HOLD_CHANGED = "evidence.legal_hold_changed"  # data: on (bool)
-EVIDENCE_RETRIED = "evidence.retried"
+from shared.events import EVIDENCE_PROCESS_TASK, EVIDENCE_RETAG_TASK, EventType
 
-# Outbox topics (the relay maps each to a worker task, see TOPIC_TASKS).
-TOPIC_UPLOADED = "evidence.uploaded"  # payload: evidence_id, incident_id
-TOPIC_PROCESSED = "evidence.processed"  # payload: evidence_id, incident_id, state
-TOPIC_RETRIED = "evidence.retried"  # payload: evidence_id, incident_id
-TOPIC_LEGAL_HOLD_CHANGED = "evidence.legal_hold_changed"  # payload: incident_id, on
-# Incident topics whose tasks re-tag the evidence (written by shared/incidents/service.py).
-TOPIC_INCIDENT_STATUS_CHANGED = "incident.status_changed"
+# Audit actions (chain of custody: who, when, size, SHA-256).
+EVIDENCE_UPLOADED = EventType.EVIDENCE_UPLOADED
+EVIDENCE_DOWNLOADED = EventType.EVIDENCE_DOWNLOADED
+EVIDENCE_VERDICT = EventType.EVIDENCE_VERDICT  # data: state, reason, sha256, size, detected type
+EVIDENCE_LEGAL_HOLD_CHANGED = EventType.EVIDENCE_LEGAL_HOLD_CHANGED  # data: legal_hold (bool)
+EVIDENCE_RETRIED = EventType.EVIDENCE_RETRIED
+
+# Outbox topics.
+TOPIC_UPLOADED = EventType.EVIDENCE_UPLOADED  # payload: evidence_id, incident_id
+TOPIC_PROCESSED = EventType.EVIDENCE_PROCESSED  # payload: evidence_id, incident_id, state
+TOPIC_RETRIED = EventType.EVIDENCE_RETRIED  # payload: evidence_id, incident_id
+TOPIC_LEGAL_HOLD_CHANGED = EventType.EVIDENCE_LEGAL_HOLD_CHANGED  # payload: incident_id, legal_hold
 
 # Task names (explicit and stable: the outbox publishes by name).
-TASK_PROCESS = "incident_tracker.evidence.process"  # args: evidence_id
-TASK_RETAG = "incident_tracker.evidence.retag"  # args: incident_id
-
-# topic -> task, for the relay: which task a message starts, and with which payload key.
-TOPIC_TASKS = {
-    TOPIC_UPLOADED: (TASK_PROCESS, "evidence_id"),
-    TOPIC_RETRIED: (TASK_PROCESS, "evidence_id"),
-    TOPIC_LEGAL_HOLD_CHANGED: (TASK_RETAG, "incident_id"),
-    # Only a move to or from Closed changes the retention class; the retag task is a no-op
-    # tag-merge otherwise, so mapping every status change is safe.
-    TOPIC_INCIDENT_STATUS_CHANGED: (TASK_RETAG, "incident_id"),
-}
+TASK_PROCESS = EVIDENCE_PROCESS_TASK  # kwargs: evidence_id
+TASK_RETAG = EVIDENCE_RETAG_TASK  # kwargs: incident_id

@@ -103,5 +103,10 @@ class Comment(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Set when an admin replaced the body with a redaction notice (audited with the reason).
+    redacted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    redacted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    redaction_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
-    author: Mapped[User] = relationship(lazy="joined")
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
+    redacted_by: Mapped[User | None] = relationship(foreign_keys=[redacted_by_id], lazy="joined")

@@ -3,6 +3,7 @@ writes outbox messages in the caller's transaction — one commit makes all of i
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import date
 
@@ -20,6 +21,7 @@ from shared.errors import (
     TransitionNotAllowed,
     ValidationFailed,
 )
+from shared.events import EventType
 from shared.incidents import timers
 from shared.incidents.lifecycle import (
     TIMESTAMP_FIELD,
@@ -120,10 +122,13 @@ def _record(
     session: Session,
     actor: User,
     incident: Incident,
-    action: str,
+    action: EventType,
     data: dict,
-    topic: str | None = None,
+    ids: dict | None = None,
 ):
+    """Audit the change and write its outbox message. The message carries ids only (the
+    incident, the actor and e.g. the comment): a task re-reads what it needs, so no title,
+    comment body or description diff is copied out of the database's access rules."""
     audit.append(
         session=session,
         actor_id=actor.id,
@@ -135,13 +140,8 @@ def _record(
     )
     outbox.enqueue(
         session=session,
-        topic=topic or action,
-        payload={
-            "incident_id": incident.id,
-            "key": incident.key,
-            "actor_id": actor.id,
-            **data,
-        },
+        topic=action,
+        payload={"incident_id": incident.id, "actor_id": actor.id, **(ids or {})},
     )
 
 
@@ -203,7 +203,7 @@ def create_incident(
         session,
         actor,
         incident,
-        "incident.created",
+        EventType.INCIDENT_CREATED,
         {
             "title": incident.title,
             "priority": incident.priority,
@@ -280,7 +280,7 @@ def transition(
     data = {"from": current.value, "to": target.value}
     if reason:
         data["reason"] = reason
-    _record(session, actor, incident, "incident.status_changed", data)
+    _record(session, actor, incident, EventType.INCIDENT_STATUS_CHANGED, data)
     return incident
 
 
@@ -316,8 +316,9 @@ def assign(
         session,
         actor,
         incident,
-        "incident.assigned",
+        EventType.INCIDENT_ASSIGNED,
         {"from": old, "to": owner.email if owner else None, "owner_id": owner_id},
+        ids={"owner_id": owner_id},
     )
     return incident
 
@@ -352,7 +353,7 @@ def change_priority(
         session,
         actor,
         incident,
-        "incident.priority_changed",
+        EventType.INCIDENT_PRIORITY_CHANGED,
         {"from": old, "to": priority},
     )
     return incident
@@ -400,7 +401,7 @@ def update_details(
         setattr(incident, name, change["to"])
     incident.updated_at = utcnow()
     _flush(session, incident)
-    _record(session, actor, incident, "incident.edited", {"changes": changes})
+    _record(session, actor, incident, EventType.INCIDENT_EDITED, {"changes": changes})
     return incident
 
 
@@ -420,12 +421,64 @@ def add_comment(*, session: Session, incident_id: int, actor: User, body: str) -
     # A comment leaves the incident row (and its version) alone, so commenting never turns
     # someone else's pending status change into a conflict.
     session.flush()
+    # The body lives in incident_comments only, where an admin can redact it; the append-only
+    # chain keeps its SHA-256, which still proves what was said to whoever holds the text.
     _record(
         session,
         actor,
         incident,
-        "incident.commented",
-        {"comment_id": comment.id, "body": body},
+        EventType.INCIDENT_COMMENTED,
+        {"comment_id": comment.id, "body_sha256": body_sha256(body)},
+        ids={"comment_id": comment.id},
+    )
+    return comment
+
+
+def comments_by_id(*, session: Session, incident_id: int) -> dict[int, Comment]:
+    """The incident's comments (as they read now: redacted ones show the notice), by id."""
+    return {c.id: c for c in session.scalars(select(Comment).where(Comment.incident_id == incident_id))}
+
+
+def body_sha256(body: str) -> str:
+    """The hash a comment event records of its body (UTF-8, as stored)."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+REDACTION_NOTICE = "[redacted]"
+
+
+def redact_comment(*, session: Session, incident_id: int, comment_id: int, actor: User, reason: str) -> Comment:
+    """Replace a comment's body with a redaction notice (e.g. a pasted credential); admins only.
+
+    The audit event says who, when and why, and keeps the original body's hash; the event of
+    the comment itself is untouched, so the chain still verifies."""
+    incident = get_incident(session=session, ref=incident_id)
+    comment = session.get(Comment, comment_id)
+    if comment is None or comment.incident_id != incident.id:
+        raise NotFound(f"{incident.key} has no comment {comment_id}.")
+    _require(actor, Action.REDACT, incident, "Only an admin can redact a comment.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": "Say why the comment is redacted."})
+    if len(reason) > 2000:
+        raise ValidationFailed({"reason": "Keep the reason under 2,000 characters."})
+    if hidden := unwanted_message(reason, "reason", multiline=True):
+        raise ValidationFailed({"reason": hidden})
+    if comment.redacted_at is not None:
+        raise Conflict("This comment is already redacted.")
+    original = body_sha256(comment.body)
+    comment.body = REDACTION_NOTICE
+    comment.redacted_at = utcnow()
+    comment.redacted_by_id = actor.id
+    comment.redaction_reason = reason
+    session.flush()
+    _record(
+        session,
+        actor,
+        incident,
+        EventType.INCIDENT_COMMENT_REDACTED,
+        {"comment_id": comment.id, "body_sha256": original, "reason": reason},
+        ids={"comment_id": comment.id},
     )
     return comment
 
@@ -446,7 +499,7 @@ def set_watching(*, session: Session, incident_id: int, actor: User, watching: b
         session,
         actor,
         incident,
-        "incident.watched" if watching else "incident.unwatched",
+        EventType.INCIDENT_WATCHED if watching else EventType.INCIDENT_UNWATCHED,
         {},
     )
     return incident
@@ -478,5 +531,5 @@ def set_due_date(
     incident.updated_at = utcnow()
     _flush(session, incident)
     change = {"from": old.isoformat() if old else "none", "to": due_date.isoformat() if due_date else "none"}
-    _record(session, actor, incident, "incident.edited", {"changes": {"due date": change}})
+    _record(session, actor, incident, EventType.INCIDENT_EDITED, {"changes": {"due date": change}})
     return incident

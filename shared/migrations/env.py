@@ -6,18 +6,21 @@ from alembic import context
 from sqlalchemy import pool
 
 from shared.db import Base, make_engine
+from shared.migrate import include_object
 from shared.models import import_all_models
 
 import_all_models()
 config = context.config
 target_metadata = Base.metadata
 
+_OPTIONS = {"target_metadata": target_metadata, "include_object": include_object, "compare_type": True}
+
 
 def run_migrations_offline() -> None:
     context.configure(
         url=config.get_main_option("sqlalchemy.url"),
-        target_metadata=target_metadata,
         literal_binds=True,
+        **_OPTIONS,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -26,14 +29,14 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, render_as_batch=True, **_OPTIONS)
         with context.begin_transaction():
             context.run_migrations()
         return
     engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
     with engine.connect() as connection:
         # render_as_batch: SQLite can only ALTER through table copies; batch mode does that.
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, render_as_batch=True, **_OPTIONS)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

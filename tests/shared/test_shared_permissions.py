@@ -35,6 +35,7 @@ EXPECTED = {
     Action.ATTACH_EVIDENCE: EVERYONE,
     Action.LEGAL_HOLD: LEADS_AND_ADMINS,
     Action.RETRY_EVIDENCE: LEADS_AND_ADMINS,
+    Action.REDACT: {("admin", relation) for relation in RELATIONS},
 }
 
 

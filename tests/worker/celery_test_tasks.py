@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
+import uuid
 from pathlib import Path
 
 from worker.celery_app import app, idempotent_task
@@ -27,3 +30,10 @@ def slow(marker_dir: str, seconds: float) -> str:
 @idempotent_task(app, name="incident_tracker.test.fail", max_retries=0)
 def fail() -> None:
     raise RuntimeError("this task always fails")
+
+
+@idempotent_task(app, name="incident_tracker.test.record")
+def record(message_id: str, **payload: object) -> None:
+    """Leaves one file per delivery in OUTBOX_TEST_MARKERS: a message consumed twice shows twice."""
+    folder = Path(os.environ["OUTBOX_TEST_MARKERS"])
+    (folder / f"{message_id}.{uuid.uuid4().hex}").write_text(json.dumps(payload))

@@ -138,7 +138,7 @@ def upload(key: str):
                 file_name=file_part.filename,
                 declared_type=file_part.content_type,
             )
-            session.commit()  # dispatch.py sends the pipeline task right after this commit
+            session.commit()  # the outbox relay publishes the pipeline task right after this commit
         except BaseException:
             session.rollback()
             storage().delete(object_key)  # no orphan object without its row

@@ -36,6 +36,7 @@ from web.csv_export import csv_response
 from web.db import get_session
 from web.errors import page_message, status_for
 from web.evidence.views import list_context
+from web.incidents import timeline
 from web.incidents.forms import EditIncidentForm, IncidentForm
 
 bp = Blueprint("incidents", __name__)
@@ -402,10 +403,13 @@ def _detail_context(session, incident, **extra):
         incident=incident,
         transitions=incidents.allowed_transitions(actor=current_user.user, incident=incident),
         Requirement=Requirement,
-        timeline=audit.incident_events(session=session, incident_id=incident.id),
-        users=[u for u in everyone if u.is_active],
         # Assignment events record emails; the timeline names people (disabled ones included).
-        names={u.email: u.name for u in everyone},
+        timeline=timeline.present(
+            audit.incident_events(session=session, incident_id=incident.id),
+            names={u.email: u.name for u in everyone},
+            comments=incidents.comments_by_id(session=session, incident_id=incident.id),
+        ),
+        users=[u for u in everyone if u.is_active],
         priorities=[p.value for p in Priority],
         watching=current_user.id in incident.watcher_ids(),
         errors={},
@@ -567,6 +571,22 @@ def comment(key: str):
             session=session, incident_id=incident.id, actor=current_user.user, body=request.form.get("body", "")
         ),
         # Back to the new comment, not the top of a long page.
+        anchor=lambda comment: f"comment-{comment.id}",
+    )
+
+
+@bp.post("/incidents/<key>/comments/<int:comment_id>/redact")
+@login_required
+def redact_comment(key: str, comment_id: int):
+    return _act(
+        key,
+        lambda session, incident: incidents.redact_comment(
+            session=session,
+            incident_id=incident.id,
+            comment_id=comment_id,
+            actor=current_user.user,
+            reason=request.form.get("reason", ""),
+        ),
         anchor=lambda comment: f"comment-{comment.id}",
     )
 

@@ -1,0 +1,42 @@
+"""How to reach the broker, for both Celery clients: the worker's app and the web's publisher.
+
+Plain settings only (no Celery import here): web/outbox_publisher.py and worker/celery_app.py
+each build their own Celery app from these, so the two never disagree about the broker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.config import Settings
+
+
+def transport_options(settings: Settings) -> dict[str, Any]:
+    """kombu transport options for `settings.effective_broker_url`."""
+    if settings.effective_broker_url.startswith("filesystem://"):
+        # The embedded default: a broker that needs no server, kept in DATA_DIR/broker.
+        folders = {name: settings.broker_data_dir / name for name in ("queue", "processed", "control")}
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        return {
+            "data_folder_in": str(folders["queue"]),
+            "data_folder_out": str(folders["queue"]),
+            "processed_folder": str(folders["processed"]),
+            "store_processed": False,
+            # Exchange tables too (kombu's default is ./control, in whatever the working directory is).
+            "control_folder": str(folders["control"]),
+        }
+    options: dict[str, Any] = {
+        # Redis hands an unacknowledged task to another worker after this long: it must be
+        # longer than the longest task (Settings checks it is above TASK_TIME_LIMIT_SECONDS).
+        "visibility_timeout": settings.broker_visibility_timeout_seconds,
+        # Publishing (and every broker call) fails fast when Redis is down instead of hanging a
+        # request; the outbox keeps the message and the beat sweep publishes it later.
+        "socket_connect_timeout": settings.broker_publish_timeout_seconds,
+        # A connection left half-open by a failover errors out instead of blocking forever.
+        "socket_timeout": max(10.0, settings.broker_publish_timeout_seconds),
+    }
+    if settings.redis_key_prefix:
+        # Previews share one Redis: their queues must not mix (kombu prefixes every key).
+        options["global_keyprefix"] = settings.redis_key_prefix
+    return options

@@ -1,0 +1,74 @@
+"""Every kind of event, named once: audit actions, outbox topics and the timeline use these.
+
+A value is stored in `audit_events.action` and `outbox_messages.topic` and is hashed into the
+audit chain, so a member's value never changes once released (add members, never rename).
+
+`TASK_ROUTES` says which worker tasks an outbox message of each type is published to, by task
+name only: the web service publishes without importing worker/ (and Celery stays out of shared/).
+worker/tasks/registry.py checks at start-up that every name here is a registered task.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
+
+
+class EventType(enum.StrEnum):
+    INCIDENT_CREATED = "incident.created"
+    INCIDENT_STATUS_CHANGED = "incident.status_changed"
+    INCIDENT_ASSIGNED = "incident.assigned"
+    INCIDENT_PRIORITY_CHANGED = "incident.priority_changed"
+    INCIDENT_EDITED = "incident.edited"
+    INCIDENT_COMMENTED = "incident.commented"
+    INCIDENT_COMMENT_REDACTED = "incident.comment_redacted"
+    INCIDENT_WATCHED = "incident.watched"
+    INCIDENT_UNWATCHED = "incident.unwatched"
+
+    EVIDENCE_UPLOADED = "evidence.uploaded"
+    EVIDENCE_VERDICT = "evidence.verdict"  # audit: clean, infected, rejected, error, not scanned
+    EVIDENCE_PROCESSED = "evidence.processed"  # outbox: a verdict was recorded (notifications)
+    EVIDENCE_DOWNLOADED = "evidence.downloaded"
+    EVIDENCE_LEGAL_HOLD_CHANGED = "evidence.legal_hold_changed"
+    EVIDENCE_RETRIED = "evidence.retried"
+
+    USER_CREATED = "user.created"
+    USER_ROLE_CHANGED = "user.role_changed"
+    USER_ENABLED = "user.enabled"
+    USER_DISABLED = "user.disabled"
+
+
+class Route(NamedTuple):
+    """One task an event's outbox message starts. With `keys`, the task gets only those payload
+    entries as keyword arguments (`process(evidence_id)`); without, the whole payload plus
+    `message_id` (a task that wants to recognise a second delivery)."""
+
+    task: str
+    keys: tuple[str, ...] | None = None
+
+    def kwargs(self, payload: Mapping, message_id: str) -> dict:
+        if self.keys is None:
+            return {**payload, "message_id": message_id}
+        return {key: payload.get(key) for key in self.keys}
+
+
+# Event type -> the tasks its outbox message is published to (one message per task). A plain
+# task name is a Route without keys. A type with no entry needs no worker: its message is
+# marked published by the sweep.
+EVIDENCE_PROCESS_TASK = "incident_tracker.evidence.process"
+EVIDENCE_RETAG_TASK = "incident_tracker.evidence.retag"
+TASK_ROUTES: Mapping[str, tuple[Route | str, ...]] = {
+    EventType.EVIDENCE_UPLOADED: (Route(EVIDENCE_PROCESS_TASK, ("evidence_id",)),),
+    EventType.EVIDENCE_RETRIED: (Route(EVIDENCE_PROCESS_TASK, ("evidence_id",)),),
+    # Retention tags follow the incident: closing, reopening or a legal-hold change re-tags its
+    # evidence (the task merges tags, so a status change that keeps the class changes nothing).
+    EventType.EVIDENCE_LEGAL_HOLD_CHANGED: (Route(EVIDENCE_RETAG_TASK, ("incident_id",)),),
+    EventType.INCIDENT_STATUS_CHANGED: (Route(EVIDENCE_RETAG_TASK, ("incident_id",)),),
+}
+
+
+def tasks_for(topic: str, routes: Mapping[str, Iterable[Route | str]] | None = None) -> tuple[Route, ...]:
+    """The routes of an outbox message with this topic (none for an unknown topic)."""
+    table = TASK_ROUTES if routes is None else routes
+    return tuple(Route(r) if isinstance(r, str) else r for r in table.get(topic, ()))

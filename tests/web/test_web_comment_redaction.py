@@ -1,0 +1,45 @@
+"""The timeline reads comments from incident_comments; an admin redacts one from the page."""
+
+from __future__ import annotations
+
+from web_helpers import sign_in, tags, timeline
+
+from shared.incidents import service as incidents
+
+SECRET = "password=hunter2hunter2"
+
+
+def test_an_admin_redacts_a_comment_from_the_incident_page(client, db, users, make_incident):
+    incident = make_incident("open")
+    comment = incidents.add_comment(session=db, incident_id=incident.id, actor=users["member"], body=SECRET)
+    db.commit()
+
+    sign_in(client, users["lead"])
+    html = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    assert SECRET in html and "Reason for redacting" not in html  # leads see no control
+
+    sign_in(client, users["admin"])
+    html = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    action = f"/incidents/{incident.key}/comments/{comment.id}/redact"
+    forms = [attrs for tag, attrs in tags(html) if tag == "form" and attrs.get("action") == action]
+    assert forms and 'for="redact-reason-' in html and "Reason for redacting this comment" in html
+    assert 'aria-label="Redact comment by Mo Member"' in html
+
+    response = client.post(action, data={"reason": "Pasted a password"})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"#comment-{comment.id}")
+    html = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    assert SECRET not in html
+    entries = timeline(html)
+    assert any(entry.startswith(f"Mo Member commented: {incidents.REDACTION_NOTICE}") for entry in entries), entries
+    assert "Ada Admin redacted a comment: Pasted a password" in entries
+
+
+def test_a_lead_cannot_redact(client, db, users, make_incident):
+    incident = make_incident("open")
+    comment = incidents.add_comment(session=db, incident_id=incident.id, actor=users["member"], body=SECRET)
+    db.commit()
+    sign_in(client, users["lead"])
+    response = client.post(f"/incidents/{incident.key}/comments/{comment.id}/redact", data={"reason": "No"})
+    assert response.status_code == 403
+    db.expire_all()
+    assert SECRET in client.get(f"/incidents/{incident.key}").get_data(as_text=True)

@@ -1,0 +1,145 @@
+"""The incident timeline: audit events turned into the rows the page shows.
+
+One function per event type (`shared.events.EventType`); the template only draws rows. Comment
+text comes from `incident_comments` (the event keeps only the comment id and a hash of the
+body), so a redacted comment shows its redaction notice here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.audit.models import AuditEvent
+from shared.events import EventType
+from shared.incidents.models import Comment
+from web.filters import status_label
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    occurred_at: datetime
+    actor: str
+    text: str  # plain text, escaped by the template
+    quote: str | None = None  # drawn as ": <q>quote</q>"
+    comment: Comment | None = None  # drawn as its Markdown body (or redaction notice)
+    anchor: str | None = None  # the row's id, a link target
+
+
+@dataclass(frozen=True)
+class _Context:
+    names: Mapping[str, str]  # email -> display name (assignment events record emails)
+    comments: Mapping[int, Comment]
+
+
+def _size(value: object) -> str:
+    try:
+        size = int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return ""
+
+
+def _file(d: Mapping) -> str:
+    name = d.get("name") or d.get("filename") or (f"file {d['evidence_id']}" if d.get("evidence_id") else "a file")
+    return f"“{name}”"
+
+
+def _custody(d: Mapping) -> str:
+    parts = [p for p in (_size(d.get("size")), f"SHA-256 {d['sha256']}" if d.get("sha256") else "") if p]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _created(d, _c):
+    return f"created the incident ({d.get('priority')}, {d.get('environment')})", None
+
+
+def _status_changed(d, _c):
+    return f"changed status from {status_label(d.get('from'))} to {status_label(d.get('to'))}", d.get("reason") or None
+
+
+def _assigned(d, c):
+    to, was = d.get("to"), d.get("from")
+    text = f"assigned it to {c.names.get(to, to) or 'nobody'}"
+    return (text + (f" (was {c.names.get(was, was)})" if was else "")), None
+
+
+def _priority_changed(d, _c):
+    return f"changed priority from {d.get('from')} to {d.get('to')}", None
+
+
+def _edited(d, _c):
+    parts = [
+        name if name == "description" else f"{name} from “{change.get('from')}” to “{change.get('to')}”"
+        for name, change in (d.get("changes") or {}).items()
+    ]
+    return f"edited {', '.join(parts)}", None
+
+
+def _comment_redacted(d, _c):
+    return "redacted a comment", d.get("reason") or None
+
+
+def _evidence(verb: str) -> Callable:
+    return lambda d, _c: (f"{verb} {_file(d)}{_custody(d)}", None)
+
+
+def _evidence_processed(d, _c):
+    verdict = d.get("state") or d.get("verdict") or "processed"
+    return f"checked {_file(d)}: {verdict}", d.get("reason") or None
+
+
+def _legal_hold(d, _c):
+    return ("put " if d.get("legal_hold") else "lifted the legal hold on ") + (
+        f"{_file(d)} on legal hold" if d.get("legal_hold") else _file(d)
+    ), d.get("reason") or None
+
+
+_PRESENTERS: dict[str, Callable[[Mapping, _Context], tuple[str, str | None]]] = {
+    EventType.INCIDENT_CREATED: _created,
+    EventType.INCIDENT_STATUS_CHANGED: _status_changed,
+    EventType.INCIDENT_ASSIGNED: _assigned,
+    EventType.INCIDENT_PRIORITY_CHANGED: _priority_changed,
+    EventType.INCIDENT_EDITED: _edited,
+    EventType.INCIDENT_COMMENT_REDACTED: _comment_redacted,
+    EventType.INCIDENT_WATCHED: lambda _d, _c: ("started watching", None),
+    EventType.INCIDENT_UNWATCHED: lambda _d, _c: ("stopped watching", None),
+    EventType.EVIDENCE_UPLOADED: _evidence("uploaded"),
+    EventType.EVIDENCE_VERDICT: _evidence_processed,
+    EventType.EVIDENCE_PROCESSED: _evidence_processed,
+    EventType.EVIDENCE_DOWNLOADED: _evidence("downloaded"),
+    EventType.EVIDENCE_LEGAL_HOLD_CHANGED: _legal_hold,
+    EventType.EVIDENCE_RETRIED: _evidence("retried the checks of"),
+}
+
+
+def present(
+    events: Iterable[AuditEvent], *, names: Mapping[str, str], comments: Mapping[int, Comment]
+) -> list[TimelineRow]:
+    """Display rows for these events, in their order."""
+    context = _Context(names=names, comments=comments)
+    rows = []
+    for event in events:
+        actor = event.actor.name if event.actor else "system"
+        data = event.data or {}
+        if event.action == EventType.INCIDENT_COMMENTED:
+            comment_id = data.get("comment_id")
+            rows.append(
+                TimelineRow(
+                    event.occurred_at,
+                    actor,
+                    "commented:",
+                    comment=comments.get(comment_id),
+                    anchor=f"comment-{comment_id}",
+                )
+            )
+            continue
+        presenter = _PRESENTERS.get(event.action)
+        text, quote = presenter(data, context) if presenter else (event.action, None)
+        rows.append(TimelineRow(event.occurred_at, actor, text, quote=quote))
+    return rows
