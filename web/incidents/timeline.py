@@ -90,8 +90,8 @@ def _evidence(verb: str) -> Callable:
 
 
 def _evidence_processed(d, _c):
-    verdict = d.get("state") or d.get("verdict") or "processed"
-    return f"checked {_file(d)}: {verdict}", d.get("reason") or None
+    verdict = str(d.get("state") or d.get("verdict") or "processed").replace("_", " ")
+    return f"checked {_file(d)}{_custody(d)}: {verdict}", d.get("reason") or None
 
 
 def _legal_hold(d, _c):
