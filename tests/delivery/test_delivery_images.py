@@ -179,6 +179,7 @@ def test_migrate_then_the_web_image_command_line_answers_readyz(temporary_databa
         SECRET_KEY=SECRET_KEY,
         DATABASE_URL=database_url,
         REDIS_URL=REDIS_URL,
+        DATA_DIR=str(tmp_path),  # the local evidence storage /readyz checks
         PORT=str(port),
         WEB_CONCURRENCY="1",
     )
@@ -191,7 +192,7 @@ def test_migrate_then_the_web_image_command_line_answers_readyz(temporary_databa
         response = urllib.request.urlopen(f"{base}/readyz", timeout=5)  # noqa: S310 - http://127.0.0.1 only
         with response:
             status, body = response.status, json.loads(response.read())
-    assert (status, body) == (200, {"status": "ok", "database": "ok"})
+    assert (status, body) == (200, {"status": "ok", "database": "ok", "broker": "ok", "storage": "ok"})
 
 
 @pytest.mark.postgres_only
