@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint format test-only checkov-venv browsers clean bench
+.PHONY: run test lint format test-only checkov-venv browsers clean bench bench-evidence
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,9 +48,13 @@ format: $(VENV)/.dev-installed
 test-only: $(VENV)/.dev-installed
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-## bench: throughput and p95 at 10k/100k/1M incidents vs. this machine's ceilings (SIZES=10000,100000 for a quick run)
-bench: $(VENV)/.runtime-installed
+## bench: throughput and p95 at 10k/100k/1M incidents vs. this machine's ceilings (SIZES=10000,100000 for a quick run), then bench-evidence
+bench: $(VENV)/.dev-installed
 	SIZES=$(SIZES) ./bench/run.sh
+
+## bench-evidence: 1 GiB upload vs boto3, 1 MB PNG to clean p95, small files/s (EVIDENCE_BENCH_BYTES=268435456 for a quick run)
+bench-evidence: $(VENV)/.dev-installed
+	$(VENV)/bin/python bench/evidence.py
 
 SIZES ?= 10000,100000,1000000
 
