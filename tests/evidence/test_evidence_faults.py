@@ -8,12 +8,11 @@ one upload with Redis up, Redis stopped, several uploads, Redis back on the same
 Expected (issue 7, "Tests → Faults"): every upload is accepted (201) without hanging (< 5 s
 each), and once Redis is back every file is processed, none twice (one verdict event each).
 
-Today the web app publishes each outbox message once, right after its COMMIT
-(web/evidence/dispatch.py); when the broker is down the message stays in `outbox_messages`
-unpublished, and NOTHING republishes it: there is no relay or beat sweep yet
-(worker/celery_app.py has `beat_schedule={}`). So the uploads made during the outage stay
-`pending` forever and the test is marked xfail(strict=True): it starts failing (XPASS) the day a
-relay lands, which is the signal to drop the marker. PostgreSQL only (the backend that runs in
+The web app publishes each outbox message right after its COMMIT; while the broker is down
+that attempt fails fast and the message stays in `outbox_messages`, unpublished. The beat's
+outbox sweep (`incident_tracker.outbox.sweep`, every 30 s in production) republishes it: the
+test sends that task itself once Redis is back, as the beat would, instead of waiting for it.
+PostgreSQL only (the backend that runs in
 production; the outage alone is ~20 s and the whole test must stay under a minute).
 """
 
@@ -38,15 +37,13 @@ from shared.evidence import events
 from shared.evidence.models import Evidence
 from shared.metrics import DEFAULT_QUEUE
 from web.app import create_app
+from worker.celery_app import make_celery
+from worker.tasks.outbox import SWEEP
 
 OUTAGE_SECONDS = 20
 UPLOADS_DURING_OUTAGE = 4
 UPLOAD_LIMIT_SECONDS = 5
 RECOVERY_SECONDS = 20
-NO_RELAY = (
-    "no relay yet: dispatch.py publishes once after COMMIT and nothing (beat sweep / outbox relay) "
-    "republishes the outbox messages left unpublished while Redis was down, so those uploads stay pending"
-)
 
 
 class RedisServer:
@@ -160,7 +157,6 @@ def wait_all_final(db, incident, expected: int, timeout: float) -> list[Evidence
 
 
 @pytest.mark.postgres_only
-@pytest.mark.xfail(strict=True, reason=NO_RELAY)
 def test_redis_down_for_20_s_while_uploading_every_upload_accepted_and_processed_once(
     stack, own_redis, db, users, make_incident
 ):
@@ -187,6 +183,11 @@ def test_redis_down_for_20_s_while_uploading_every_upload_accepted_and_processed
         assert max(seconds for _, seconds in answers) < UPLOAD_LIMIT_SECONDS, answers
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - down_at)))
         own_redis.start()
+        beat = make_celery(settings)  # what the beat does every 30 s: trigger the outbox sweep
+        try:
+            beat.send_task(SWEEP, queue=DEFAULT_QUEUE)
+        finally:
+            beat.close()
 
         expected = 1 + UPLOADS_DURING_OUTAGE
         items = wait_all_final(db, incident, expected, timeout=RECOVERY_SECONDS)
