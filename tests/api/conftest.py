@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
 
 
 @pytest.fixture
-def make_app(database_url: str, users: dict[str, User]) -> Iterator[Callable[..., Flask]]:
+def make_app(database_url: str, users: dict[str, User], tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     built: list[Flask] = []
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
@@ -39,6 +39,7 @@ def make_app(database_url: str, users: dict[str, User]) -> Iterator[Callable[...
             rate_limit_login="10000 per minute",
             rate_limit_api="10000 per minute",
             log_level="WARNING",
+            data_dir=str(tmp_path),  # local evidence storage (and nothing else) in the test's own folder
         )
         values.update(overrides)
         app = create_app(Settings(**values).validated())

@@ -3,8 +3,10 @@ call (or any GET) changes nothing in the database. The same policy as the pages 
 
 from __future__ import annotations
 
+import io
+
 import pytest
-from api_helpers import bearer
+from api_helpers import add_evidence, bearer, stored_files
 from web_helpers import snapshot
 
 from shared.accounts import service as accounts
@@ -14,6 +16,9 @@ AS = {"member-unrelated": "other", "member-owner": "member", "lead": "lead", "ad
 SCOPES = ("read", "write", "admin")
 # The widest scope each role may hold (a member's or lead's admin-scope token cannot exist).
 MAX_SCOPE = {"member-unrelated": "write", "member-owner": "write", "lead": "write", "admin": "admin"}
+
+UPLOAD = object()  # the body is a multipart upload of one small text file, not JSON
+EVIDENCE = "/api/v1/incidents/{key}/evidence"
 
 # route id -> (method, path, json body, needs scope)
 ROUTES = {
@@ -41,6 +46,15 @@ ROUTES = {
     ),
     "change role": ("PATCH", "/api/v1/users/{bystander_id}", {"role": "lead"}, "admin"),
     "disable user": ("PATCH", "/api/v1/users/{bystander_id}", {"is_active": False}, "admin"),
+    "evidence": ("GET", EVIDENCE, None, "read"),
+    "evidence metadata": ("GET", EVIDENCE + "/{infected_id}", None, "read"),
+    "upload": ("POST", EVIDENCE, UPLOAD, "write"),
+    "download clean": ("GET", EVIDENCE + "/{clean_id}/download", None, "read"),
+    "download pending": ("GET", EVIDENCE + "/{pending_id}/download", None, "read"),
+    "download infected": ("GET", EVIDENCE + "/{infected_id}/download", None, "read"),
+    "legal hold": ("POST", EVIDENCE + "/legal-hold", {"legal_hold": True}, "write"),
+    "retry error": ("POST", EVIDENCE + "/{error_id}/retry", None, "write"),
+    "retry clean": ("POST", EVIDENCE + "/{clean_id}/retry", None, "write"),
 }
 
 # What each role gets once its token's scope suffices: (member-unrelated, member-owner, lead, admin).
@@ -64,9 +78,20 @@ EXPECTED = {
     "create user": (None, None, None, 201),
     "change role": (None, None, None, 200),
     "disable user": (None, None, None, 200),
+    "evidence": (200, 200, 200, 200),
+    "evidence metadata": (200, 200, 200, 200),
+    "upload": (201, 201, 201, 201),
+    "download clean": (200, 200, 200, 200),
+    "download pending": (409, 409, 409, 409),
+    "download infected": (403, 403, 403, 403),
+    "legal hold": (403, 403, 200, 200),
+    "retry error": (403, 403, 200, 200),
+    "retry clean": (403, 403, 409, 409),
 }
 assert EXPECTED.keys() == ROUTES.keys()
 MAY_BE_NO_OP = {("watch", "member-owner"), ("watch", "lead"), ("verify audit", "admin")}
+# Reads that are recorded: a download puts who took which file on the audit trail (custody).
+AUDITED_READS = {"download clean"}
 RANK = {scope: index for index, scope in enumerate(SCOPES)}
 
 
@@ -84,17 +109,25 @@ def _cases():
 
 
 @pytest.fixture
-def world(db, users, make_incident):
+def world(db, app, users, make_incident):
     incident = make_incident("open", reporter="lead", owner="member")
     bystander = accounts.create_user(
         session=db, actor=None, email="bystander@example.com", name="Bo Bystander", role="member", password="p" * 16
     )
     db.commit()
+    files = {
+        state: add_evidence(db, app, incident, users["member"], f"{state}.log", b"disk full\n", state=state, reason=why)
+        for state, why in (("clean", ""), ("infected", "virus found: Eicar-Test-Signature"), ("error", "clamd down"))
+    }
+    pending = add_evidence(db, app, incident, users["member"], "pending.log", b"still checking\n")
+    db.refresh(incident)
     return {
         "key": incident.key,
         "version": incident.version,
         "other_id": users["other"].id,
         "bystander_id": bystander.id,
+        "pending_id": pending.id,
+        **{f"{state}_id": item.id for state, item in files.items()},
     }
 
 
@@ -108,24 +141,29 @@ def _fill(value, world):
 
 
 @pytest.mark.parametrize(("route", "role", "scope", "expected"), list(_cases()))
-def test_route_answers_each_role_and_scope(client, db, world, make_token, route, role, scope, expected):
+def test_route_answers_each_role_and_scope(app, client, db, world, make_token, route, role, scope, expected):
     token = make_token(AS[role], scope)
     method, path, body, _ = ROUTES[route]
     headers = bearer(token)
     if method == "PATCH" and "/incidents/" in path:
         headers["If-Match"] = f'"v{world["version"]}"'
-    before = snapshot(db)
+    if body is UPLOAD:
+        sent = {"data": {"file": (io.BytesIO(b"ERROR disk full\n"), "app.log", "text/plain")}}
+    else:
+        sent = {"json": _fill(body, world)}
+    before, files_before = snapshot(db), stored_files(app)
 
-    response = client.open(path.format(**world), method=method, json=_fill(body, world), headers=headers)
+    response = client.open(path.format(**world), method=method, headers=headers, **sent)
 
     assert response.status_code == expected, response.get_data(as_text=True)[:500]
     if expected >= 400:
         assert response.mimetype == "application/problem+json"
         assert response.get_json()["status"] == expected
-    if method == "GET" or expected >= 400:
+        assert stored_files(app) == files_before, "a refused call left a file in storage"
+    if expected >= 400 or (method == "GET" and route not in AUDITED_READS):
         assert snapshot(db) == before, "a refused call or a GET changed the database"
     elif (route, role) not in MAY_BE_NO_OP:
-        assert snapshot(db) != before, "an allowed change left the database as it was"
+        assert snapshot(db) != before, "an allowed change (or an audited read) left the database as it was"
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/api/v1/incidents"), ("POST", "/api/v1/incidents")])

@@ -12,6 +12,7 @@ from flask_smorest import Api
 from web.api import problems
 from web.api.auth import rate_limit_key
 from web.extensions import csrf, limiter
+from web.input_guard import STREAMS_BODY
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 
@@ -38,10 +39,18 @@ def _nul_fields(value, path: str = "") -> list[str]:
     return []
 
 
+def _streams_body() -> bool:
+    """The view reads its own (multipart) body as a stream: reading it here would buffer it."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return view is not None and getattr(view, STREAMS_BODY, False)
+
+
 def _require_json() -> None:
     """415 for a body that is not JSON, 400 for JSON that does not parse, 422 for a NUL
     character (PostgreSQL text cannot hold one: it would be a 500)."""
-    if request.method not in ("POST", "PUT", "PATCH") or not (request.content_length or request.data):
+    if request.method not in ("POST", "PUT", "PATCH") or _streams_body():
+        return
+    if not (request.content_length or request.data):
         return
     if request.mimetype not in JSON_TYPES:
         raise problems.ApiProblem(415, "Send the body as application/json.")
@@ -73,9 +82,9 @@ def init_app(app: Flask) -> None:
         },
     )
     api = _Api(app)
-    from web.api.views import BLUEPRINTS
+    from web.api import evidence, views
 
-    for blueprint in BLUEPRINTS:
+    for blueprint in (*views.BLUEPRINTS, *evidence.BLUEPRINTS):
         if not getattr(blueprint, "_guarded", False):  # module-level blueprints: set up once per process
             blueprint.before_request(_require_json)
             limiter.limit(_api_limit, key_func=rate_limit_key)(blueprint)

@@ -58,6 +58,7 @@ _TITLES = {
     428: "Precondition Required",
     429: "Too Many Requests",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 

@@ -173,3 +173,45 @@ class UserPatch(StrictSchema):
 
 
 ENVIRONMENT_NAMES = list(ENVIRONMENTS)
+
+
+EVIDENCE_STATES = ["pending", "clean", "infected", "rejected", "error", "not_scanned"]
+
+
+class EvidenceOut(StrictSchema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True, attribute="display_name", metadata={"description": "The cleaned file name."})
+    size = fields.Integer(required=True, metadata={"description": "Bytes."})
+    sha256 = fields.String(required=True)
+    declared_type = fields.String(required=True, metadata={"description": "What the uploader claimed; not trusted."})
+    detected_type = fields.String(
+        allow_none=True, required=True, metadata={"description": "What the content is (libmagic); served on download."}
+    )
+    state = fields.String(
+        required=True,
+        validate=validate.OneOf(EVIDENCE_STATES),
+        metadata={"description": "pending until the worker decides; only clean and not_scanned download."},
+    )
+    reason = fields.String(
+        allow_none=True, required=True, metadata={"description": "Why infected, rejected or error (the virus name)."}
+    )
+    legal_hold = fields.Boolean(required=True)
+    uploader = fields.Nested(UserRef, allow_none=True, required=True)
+    created_at = UtcDateTime(required=True)
+    processed_at = UtcDateTime(allow_none=True, required=True)
+    download_url = fields.String(
+        allow_none=True, required=True, metadata={"description": "Where to download it; null until it is downloadable."}
+    )
+
+
+class LegalHoldIn(StrictSchema):
+    legal_hold = fields.Boolean(
+        required=True, metadata={"description": "true puts every file on hold; false lifts it."}
+    )
+
+
+class LegalHoldOut(StrictSchema):
+    key = fields.String(required=True)
+    legal_hold = fields.Boolean(required=True)
+    changed = fields.Integer(required=True, metadata={"description": "How many files changed (0: already so)."})
+    items = fields.List(fields.Nested(EvidenceOut), required=True)
