@@ -116,7 +116,7 @@ def test_an_infected_file_is_refused_with_the_virus_name_and_never_served(
     client, db, app, users, make_incident, member
 ):
     incident = make_incident()
-    eicar = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+    eicar = b"(the bytes do not matter here: the verdict is recorded as the worker would)"
     why = "virus found: Eicar-Test-Signature"
     item = add_evidence(db, app, incident, users["member"], "eicar.txt", eicar, state="infected", reason=why)
     url = f"/api/v1/incidents/{incident.key}/evidence/{item.id}"
