@@ -264,3 +264,15 @@ def test_evidence_of_another_incident_is_not_found_under_this_one(client, db, ap
     item = add_evidence(db, app, other, users["member"], "a.log", LOG, state="clean")
     for suffix in ("", "/download"):
         problem_of(client.get(f"/api/v1/incidents/{mine.key}/evidence/{item.id}{suffix}", headers=member), 404)
+
+
+def test_the_openapi_document_describes_the_evidence_operations(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    base = "/api/v1/incidents/{key}/evidence"
+    assert {base, base + "/{evidence_id}", base + "/{evidence_id}/download", base + "/legal-hold"} <= set(spec["paths"])
+    upload_op = spec["paths"][base]["post"]
+    assert upload_op["requestBody"]["content"]["multipart/form-data"]["schema"]["required"] == ["file"]
+    assert {"413", "415", "422"} <= set(upload_op["responses"])
+    download_op = spec["paths"][base + "/{evidence_id}/download"]["get"]
+    assert {"200", "303", "403", "409"} <= set(download_op["responses"])
+    assert "state" in spec["components"]["schemas"]["EvidenceOut"]["properties"]

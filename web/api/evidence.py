@@ -134,8 +134,8 @@ def upload(key):
                     )
                 continue
             file_part = part[1]
-            if file_part.name != FILE_FIELD:
-                continue
+            if file_part.name != FILE_FIELD or not file_part.filename:
+                continue  # another field, or a form's file input left empty (as the page skips it)
             created.append(_store_one(session, incident, caller.user, file_part, limit))
     except BaseException:
         _forget(session, created)
