@@ -102,7 +102,8 @@ def _no_file() -> ApiProblem:
 @evidence_bp.doc(
     requestBody=_UPLOAD_BODY,
     description="Attach files. Each starts `pending` and the worker decides `clean`, `infected`, `rejected` "
-    "or `error`; poll its metadata. The size limit per file is the server's UPLOAD_MAX_BYTES (413).",
+    "or `error`; poll its metadata. The body is limited to the server's UPLOAD_MAX_BYTES (413), and a "
+    "refused upload keeps none of its files.",
 )
 @evidence_bp.response(201, schemas.EvidenceOut(many=True))
 @_errors(404, 413, 415, 422, 503)
@@ -137,12 +138,12 @@ def upload(key):
             if file_part.name != FILE_FIELD or not file_part.filename:
                 continue  # another field, or a form's file input left empty (as the page skips it)
             created.append(_store_one(session, incident, caller.user, file_part, limit))
+        if not created:
+            raise _no_file()
+        session.commit()  # the outbox relay publishes each file's pipeline task right after this commit
     except BaseException:
         _forget(session, created)
         raise
-    if not created:
-        raise _no_file()
-    session.commit()  # the outbox relay publishes each file's pipeline task right after this commit
     return [_as_out(item, incident.key) for item in created], 201
 
 
