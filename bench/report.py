@@ -130,7 +130,7 @@ def main(argv: Sequence[str]) -> int:
         print(markdown_table(entries))
     else:
         print_table(entries)
-    if path == RESULTS:
+    if path.name != SOAK_RESULTS.name:
         stamps = sorted({f"{_source_of(e)} {e['measured_at']}" for e in entries if e.get("measured_at")})
         print("\nmeasured: " + ("; ".join(stamps) or "(no dates recorded)"))
         for line in missing_benches(entries):

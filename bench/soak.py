@@ -288,6 +288,7 @@ def soak(workdir, stack, dbname, client, redis_url, prefix, users, seconds, inci
 
     web_rss, worker_rss = {}, {}
     web_rss["idle"], worker_rss["idle"] = rss_mib(family(gunicorn.pid)), rss_mib(family(worker.pid))
+    web_workers_before = set(family(gunicorn.pid)[1:])
     warmup = min(60.0, seconds * 0.2)
 
     def after_warmup() -> None:
@@ -310,6 +311,8 @@ def soak(workdir, stack, dbname, client, redis_url, prefix, users, seconds, inci
     ended = time.monotonic()
     sampler.join(5)
     web_rss["end"], worker_rss["end"] = rss_mib(family(gunicorn.pid)), rss_mib(family(worker.pid))
+    # A gunicorn worker killed by its timeout (or a crash) is replaced by a new PID.
+    web_workers_replaced = len(web_workers_before - set(family(gunicorn.pid)[1:]))
     if locust.returncode != 0 or not counts_path.exists():
         raise SystemExit(f"locust failed ({locust.returncode}):\n{locust.stdout[-3000:]}\n{locust.stderr[-3000:]}")
 
@@ -353,7 +356,8 @@ def soak(workdir, stack, dbname, client, redis_url, prefix, users, seconds, inci
         print(f"queue drained: yes, {drained_after:.1f} s after the end")
     else:
         print(f"queue drained: NO within {DRAIN_SECONDS} s; left: {left}")
-    print(f"dropped connections: {dropped}; 5xx in gunicorn's access log: {gunicorn_5xx}")
+    print(f"dropped connections: {dropped}; 5xx in gunicorn's access log: {gunicorn_5xx}; "
+          f"gunicorn workers replaced: {web_workers_replaced}")  # fmt: skip
 
     label = f"{users} users, {seconds} s, {incidents:,} incidents"
     total = next((r for r in rows if r["name"] == "Aggregated"), None)
