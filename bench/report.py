@@ -74,10 +74,10 @@ def write_entries(entries: Sequence[dict], *, source: str, path: Path = RESULTS)
     must not erase the 1M figures that take an hour to measure. Returns the file's list."""
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     existing = json.loads(path.read_text()) if path.exists() else []
-    names = {e["name"] for e in entries}
-    kept = [e for e in existing if not (_source_of(e) == source and e["name"] in names)]
-    fresh = [{**e, "source": source, "measured_at": stamp} for e in entries]
-    merged = kept + fresh
+    fresh = {e["name"]: {**e, "source": source, "measured_at": stamp} for e in entries}
+    # Same place in the list as before (stable tables and small diffs); new figures at the end.
+    merged = [fresh.pop(e["name"]) if _source_of(e) == source and e["name"] in fresh else e for e in existing]
+    merged += fresh.values()
     path.write_text(json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
     return merged
 

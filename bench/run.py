@@ -134,7 +134,7 @@ class Gunicorn:
             stdout=subprocess.DEVNULL,
             stderr=open(Path(tempfile.gettempdir()) / f"bench-gunicorn-{port}.log", "w"),  # noqa: SIM115
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # the shared machine can take that long to import the app
         while time.monotonic() < deadline:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)  # noqa: S310
