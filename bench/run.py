@@ -81,7 +81,7 @@ def ensure_database(size: int) -> None:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database(size),))
         if cursor.fetchone() is None:
             cursor.execute(f'CREATE DATABASE "{database(size)}"')
-        # The production parameter group's values for these two (README "Performance"), set on
+        # The production parameter group's values for these two (README "Performance and reliability"), set on
         # this database only: the shared server itself is not tuned.
         cursor.execute(f'ALTER DATABASE "{database(size)}" SET random_page_cost = 1.1')
         cursor.execute(f'ALTER DATABASE "{database(size)}" SET jit = off')
