@@ -50,6 +50,8 @@ TINY_PNG = base64.b64decode(
 )
 
 server_errors: Counter[str] = Counter()
+# Writes the app said it kept (bench/soak.py compares them with the rows in the database).
+accepted: Counter[str] = Counter()
 connection_errors: Counter[str] = Counter()
 accounts = itertools.count()
 
@@ -67,7 +69,8 @@ def _count(name, response=None, exception=None, **_kwargs) -> None:
 def _write_counts(**_kwargs) -> None:
     if COUNTS_PATH:
         with open(COUNTS_PATH, "w") as handle:
-            json.dump({"5xx": dict(server_errors), "connection_errors": dict(connection_errors)}, handle)
+            counts = {"5xx": server_errors, "connection_errors": connection_errors, "accepted": accepted}
+            json.dump({key: dict(value) for key, value in counts.items()}, handle)
 
 
 def small_file(n: int) -> tuple[str, bytes, str]:
@@ -141,6 +144,7 @@ class Person(HttpUser):
         ) as response:
             if response.status_code in (302, 303):
                 self.mine.append(response.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+                accepted["create"] += 1
             else:
                 response.failure(f"create answered {response.status_code}")
 
@@ -165,6 +169,7 @@ class Person(HttpUser):
             # 409: someone else moved it since the page was read (the concurrent-edit check).
             if response.status_code in (302, 303, 409):
                 response.success()
+                accepted["transition" if response.status_code != 409 else "transition refused (409)"] += 1
             else:
                 response.failure(f"transition answered {response.status_code}")
 
@@ -179,7 +184,9 @@ class Person(HttpUser):
             allow_redirects=False,
             catch_response=True,
         ) as response:
-            if response.status_code not in (302, 303):
+            if response.status_code in (302, 303):
+                accepted["comment"] += 1
+            else:
                 response.failure(f"comment answered {response.status_code}")
 
     @task(5)
@@ -195,7 +202,9 @@ class Person(HttpUser):
             allow_redirects=False,
             catch_response=True,
         ) as response:
-            if response.status_code != 201:
+            if response.status_code == 201:
+                accepted["upload"] += 1
+            else:
                 response.failure(f"upload answered {response.status_code}")
 
     # -- the JSON API ----------------------------------------------------------------------------
@@ -207,6 +216,8 @@ class Person(HttpUser):
         ) as response:
             if response.status_code != expected:
                 response.failure(f"{name} answered {response.status_code}")
+            elif method == "POST":
+                accepted[name] += 1
 
     @task(6)
     def api_list(self) -> None:

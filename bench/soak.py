@@ -10,9 +10,11 @@ search, view, create, transition, comment, small uploads, API list/get/create/co
 
 Prints p50/p95/p99 per request type, the web's and the worker's RSS at the start of the load
 (after a warm-up) and at its end, whether the queue drained within 30 s of the end (no pending
-evidence, no unpublished outbox message, nothing waiting or unacknowledged in Redis), and as
-its last line `5xx: N`. Exits non-zero on any 5xx, any dropped connection or an undrained
-queue. Writes its figures to bench/soak.json (SOAK_OUTPUT) in bench/report.py's format.
+evidence, no unpublished outbox message, nothing waiting or unacknowledged in Redis), whether
+every write the app accepted (incidents, comments, files) is in the database and nothing more,
+whether the audit chain verifies (`audit verify --full`), and as its last line `5xx: N`. Exits
+non-zero on any 5xx, any dropped connection, an undrained queue, a lost or extra write or a
+broken chain. Writes its figures to bench/soak.json (SOAK_OUTPUT) in bench/report.py's format.
 
 Environment: SOAK_USERS, SOAK_SECONDS, SOAK_INCIDENTS, SOAK_REDIS_URL
 (redis://127.0.0.1:6379/0), SOAK_OUTPUT (bench/soak.json), BENCH_PG
@@ -157,6 +159,24 @@ def backlog(dsn: str, client: redis.Redis, prefix: str) -> dict[str, int]:
     return {"pending evidence": pending, "unpublished outbox": unpublished, "queued": waiting, "unacked": unacked}
 
 
+# Rows each kind of accepted write adds (the names of bench/locustfile.py's `accepted` counter).
+WRITES = {
+    "incidents": ("SELECT count(*) FROM incidents", ("create", "api create")),
+    "comments": ("SELECT count(*) FROM incident_comments", ("comment", "api comment")),
+    "evidence": ("SELECT count(*) FROM evidence", ("upload",)),
+}
+
+
+def row_counts(dsn: str) -> dict[str, int]:
+    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+        counts = {}
+        for table, (query, _names) in WRITES.items():
+            cursor.execute(query)
+            counts[table] = cursor.fetchone()[0]
+    connection.close()
+    return counts
+
+
 def evidence_states(dsn: str) -> dict[str, int]:
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT state, count(*) FROM evidence GROUP BY state ORDER BY state")
@@ -289,6 +309,7 @@ def soak(workdir, stack, dbname, client, redis_url, prefix, users, seconds, inci
     web_rss, worker_rss = {}, {}
     web_rss["idle"], worker_rss["idle"] = rss_mib(family(gunicorn.pid)), rss_mib(family(worker.pid))
     web_workers_before = set(family(gunicorn.pid)[1:])
+    rows_before = row_counts(dsn)
     warmup = min(60.0, seconds * 0.2)
 
     def after_warmup() -> None:
@@ -326,9 +347,19 @@ def soak(workdir, stack, dbname, client, redis_url, prefix, users, seconds, inci
     else:
         left = backlog(dsn, client, prefix)
     states = evidence_states(dsn)
+    rows_after = row_counts(dsn)
+    # Every write the app answered with success is in the database, and nothing else is (a
+    # dropped connection may leave a row the client never heard of: that shows here too).
+    mismatched = {}
+    counts = json.loads(counts_path.read_text())
+    for table, (_query, names) in WRITES.items():
+        added, answered = rows_after[table] - rows_before[table], sum(counts["accepted"].get(n, 0) for n in names)
+        if added != answered:
+            mismatched[table] = f"{added} rows added, {answered} accepted"
+    verify = subprocess.run([str(BIN / "flask"), "--app", "web", "audit", "verify", "--full"], env=env, cwd=ROOT,
+                            capture_output=True, text=True)  # fmt: skip
 
     rows = percentiles(workdir / "locust_stats.csv")
-    counts = json.loads(counts_path.read_text())
     client_5xx = sum(counts["5xx"].values())
     dropped = sum(counts["connection_errors"].values())
     gunicorn_5xx = server_5xx(workdir / "gunicorn.log")
@@ -352,6 +383,15 @@ def soak(workdir, stack, dbname, client, redis_url, prefix, users, seconds, inci
         print(f"RSS {what}: idle {rss['idle']:.0f} MiB, start {start:.0f} MiB, end {rss['end']:.0f} MiB "
               f"({rss['end'] / start:.2f}x start)")  # fmt: skip
     print(f"evidence states: {states}; worker log errors: {worker_errors}")
+    print(f"accepted writes: {counts['accepted']}")
+    if mismatched:
+        print(f"writes kept: NO: {mismatched}")
+    else:
+        kept = ", ".join(f"{rows_after[t] - rows_before[t]} {t}" for t in WRITES)
+        print(f"writes kept: yes, every accepted write is in the database ({kept})")
+    said = "; ".join(line for line in (verify.stdout + verify.stderr).splitlines() if line.strip())
+    chain = "verified" if verify.returncode == 0 else "BROKEN"
+    print(f"audit chain (flask audit verify --full): {chain}: {said[:400]}")
     if drained_after is not None:
         print(f"queue drained: yes, {drained_after:.1f} s after the end")
     else:
@@ -377,13 +417,18 @@ def soak(workdir, stack, dbname, client, redis_url, prefix, users, seconds, inci
                          None, None, f"<= {DRAIN_SECONDS} s", drained_after is not None))  # fmt: skip
     results.append(entry("soak 5xx", client_5xx, "responses", None, None, "0", client_5xx == 0))
     results.append(entry("soak dropped connections", dropped, "requests", None, None, "0", dropped == 0))
+    results.append(entry("soak accepted writes missing or extra", len(mismatched), "tables", None, None, "0",
+                         not mismatched))  # fmt: skip
+    results.append(entry("soak audit chain broken", int(verify.returncode != 0), "chains", None, None, "0",
+                         verify.returncode == 0))  # fmt: skip
     # The file holds the latest soak only: figures of runs with other settings do not compare.
     output.unlink(missing_ok=True)
     write_entries(results, source="soak", path=output)
     print_table(results)
     log(f"wrote {output}")
     print(f"5xx: {client_5xx}", flush=True)
-    return 0 if client_5xx == 0 and dropped == 0 and drained_after is not None else 1
+    healthy = not client_5xx and not dropped and drained_after is not None and not mismatched
+    return 0 if healthy and verify.returncode == 0 else 1
 
 
 def _keys(aws: dict[str, str]) -> dict[str, str]:
