@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint format test-only checkov-venv browsers clean bench bench-evidence
+.PHONY: run test lint format test-only checkov-venv browsers clean bench bench-evidence bench-report soak
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,14 @@ bench: $(VENV)/.dev-installed
 ## bench-evidence: 1 GiB upload vs boto3, 1 MB PNG to clean p95, small files/s (EVIDENCE_BENCH_BYTES=268435456 for a quick run)
 bench-evidence: $(VENV)/.dev-installed
 	$(VENV)/bin/python bench/evidence.py
+
+## bench-report: the combined table of bench/results.json (every bench's latest figures, with dates)
+bench-report: $(VENV)/.dev-installed
+	$(VENV)/bin/python bench/report.py
+
+## soak: 50 locust users for 5 minutes of mixed work on gunicorn + worker + PostgreSQL/Redis/moto/clamd (SOAK_USERS, SOAK_SECONDS); last line `5xx: N`
+soak: $(VENV)/.dev-installed
+	$(VENV)/bin/python bench/soak.py
 
 SIZES ?= 10000,100000,1000000
 

@@ -19,7 +19,8 @@ same run (medians of interleaved rounds; the machine is shared and noisy):
   the first upload to the last final state, one worker; baseline: `inspect_file` of the same
   files in this process.
 
-Merges its entries into bench/results.json (replacing its own earlier ones) and prints them.
+Merges its entries into bench/results.json through bench/report.py (replacing its own earlier
+figures of the same name) and prints them.
 Environment: EVIDENCE_BENCH_BYTES (1073741824; 268435456 for a quick run), EVIDENCE_BENCH_ROUNDS
 (2), EVIDENCE_BENCH_PNGS (20), EVIDENCE_BENCH_SMALL (200), BENCH_PG.
 """
@@ -55,7 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench.run import entry, print_table  # noqa: E402
+from bench.report import entry, print_table, write_entries  # noqa: E402
 from shared.demo import DEFAULT_DEMO_PASSWORD  # noqa: E402
 from tests.servers import clamd_config, free_port  # noqa: E402
 
@@ -65,7 +66,7 @@ PASSWORD = DEFAULT_DEMO_PASSWORD
 SECRET_KEY = "bench-only-secret-key-0123456789abcdef0123456789"  # noqa: S105
 BUCKET = "evidence-bench"
 MIB = 1024 * 1024
-NAME_PREFIX = "evidence "  # every entry this module writes starts with it (merge key)
+NAME_PREFIX = "evidence "  # every entry this module writes starts with it
 FINAL = ("clean", "infected", "rejected", "error", "not_scanned")
 
 
@@ -299,11 +300,8 @@ def main() -> None:  # noqa: PLR0915 - one linear script
         procs.stop_all()
         shutil.rmtree(workdir, ignore_errors=True)
     print_table(results)
-    path = ROOT / "bench" / "results.json"
-    existing = json.loads(path.read_text()) if path.exists() else []
-    merged = [r for r in existing if not r["name"].startswith(NAME_PREFIX)] + results
-    path.write_text(json.dumps(merged, indent=2) + "\n")
-    log(f"merged {len(results)} entries into {path.relative_to(ROOT)} ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
+    write_entries(results, source="evidence")
+    log(f"merged {len(results)} entries into bench/results.json ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
 
 
 def run(workdir: Path, procs: Processes, dbname: str, *, size: int, rounds: int, pngs: int, smalls: int) -> list:
