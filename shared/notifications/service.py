@@ -22,8 +22,8 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from shared import audit
 from shared.accounts.models import Role, User
+from shared.audit import service as audit
 from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import NotFound, PermissionDenied, ValidationFailed
@@ -43,7 +43,13 @@ from shared.notifications.models import (
     WebhookEndpoint,
 )
 from shared.notifications.rules import EmailPreference, EventKind, recipients_for
-from shared.notifications.ssrf import Resolver, WebhookPolicy, WebhookUrlError, parse_allowed_hosts
+from shared.notifications.ssrf import (
+    Resolver,
+    WebhookPolicy,
+    WebhookUrlError,
+    parse_allowed_hosts,
+    validate_webhook_url,
+)
 from shared.outbox import service as outbox
 from shared.permissions import Action, can
 from shared.timeutil import as_utc
@@ -165,7 +171,7 @@ def _clean_fields(
     errors: dict[str, str] = {}
     clean_url = ""
     try:
-        clean_url = webhooks.validate_webhook_url(url or "", policy=policy, resolver=resolver)
+        clean_url = validate_webhook_url(url or "", policy=policy, resolver=resolver)
     except WebhookUrlError as error:
         errors["url"] = str(error)
     chosen = list(dict.fromkeys(e for e in event_types if e))
@@ -394,7 +400,8 @@ def send_test_event(*, session: Session, actor: User, endpoint_id: int) -> Webho
 def redeliver(*, session: Session, actor: User, endpoint_id: int, delivery_id: int) -> WebhookDelivery:
     """Send a delivery again now, with the same webhook-id and body."""
     _require_admin(actor)
-    delivery = session.get(WebhookDelivery, delivery_id)
+    # Fresh from the database and locked: the worker changes these rows outside this session.
+    delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True, with_for_update=True)
     if delivery is None or delivery.endpoint_id != endpoint_id:
         raise NotFound("There is no such delivery for this endpoint.")
     if not delivery.endpoint.enabled:
