@@ -27,7 +27,9 @@ def _dispatch(email_ids, webhook_ids) -> None:
 
 
 def _fan_out_task(topic: str):
-    @idempotent_task(app, name=events.notify_task(topic))
+    # Any failure (a database blip) is retried with backoff: the fan-out inserts only what is
+    # missing, and this message is the event's only way in.
+    @idempotent_task(app, name=events.notify_task(topic), autoretry_for=(Exception,))
     def fan_out(message_id: str, **payload) -> dict[str, int]:
         """Create this event's email and webhook deliveries (once), then send them."""
         with transaction(session_factory(_settings())) as session:
