@@ -4,10 +4,13 @@ Runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from delivery_helpers import fan_out_pending, mailed_to, notification_settings, run_pipeline
 from sqlalchemy import func, select
 
+from shared.db import utcnow
 from shared.evidence.models import Evidence
 from shared.incidents import service as incidents
 from shared.notifications import service
@@ -190,3 +193,41 @@ def test_with_a_mail_folder_mail_becomes_eml_files_there(db, users, database_url
     (written,) = (tmp_path / "mail").glob("*.eml")
     assert b"To: Lee Lead <lead@example.com>" in written.read_bytes()
     assert str(tmp_path / "mail") in service.email_status(settings)
+
+
+def test_an_unreachable_smtp_server_is_retried_later_and_a_refused_recipient_is_not(
+    db, users, database_url, session_factory, smtp_server_factory
+):
+    from notification_servers import free_port
+
+    down = notification_settings(database_url, smtp_host="127.0.0.1", smtp_port=free_port(), smtp_security="none")
+    _file(db, users, reporter="member", priority="P1")
+    (delivery_id,) = fan_out_pending(session_factory, down).email_ids
+    assert service.send_email(factory=session_factory, settings=down, delivery_id=delivery_id) == "pending"
+    db.expire_all()
+    row = db.get(EmailDelivery, delivery_id)
+    assert "Could not reach the SMTP server" in row.last_error
+    wait = (row.next_attempt_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)).total_seconds()
+    assert 20 < wait <= 30  # the first backoff step, kept in the row for the beat's dispatch
+
+    refusing = smtp_server_factory(refuse=frozenset({"lead@example.com"}))
+    up = notification_settings(database_url, inbox=refusing)
+    later = lambda: utcnow() + timedelta(seconds=31)  # noqa: E731
+    assert service.send_email(factory=session_factory, settings=up, delivery_id=delivery_id, now=later) == "failed"
+    assert refusing.messages == []
+
+
+def test_production_refuses_plain_http_webhooks_and_any_setting_refuses_a_wildcard_exemption():
+    from shared.config import Settings, SettingsError
+
+    production = {
+        "app_env": "production",
+        "secret_key": "s" * 40,
+        "database_url": "postgresql://db/x",
+        "redis_url": "redis://r",
+    }
+    with pytest.raises(SettingsError, match="WEBHOOK_ALLOW_HTTP"):
+        Settings(**production, webhook_allow_http=True)
+    with pytest.raises(SettingsError, match="not an explicit host:port"):
+        Settings(**production, webhook_allow_private_hosts="*:443")
+    assert Settings(**production, webhook_allow_private_hosts="hooks.internal:8443").webhook_allow_private_hosts

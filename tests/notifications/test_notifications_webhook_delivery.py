@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from delivery_helpers import fan_out_pending, mailed_to, notification_settings
+from delivery_helpers import SECRET_KEY, fan_out_pending, mailed_to, notification_settings
 from notification_servers import Reply
 from sqlalchemy import select
 from standardwebhooks import Webhook
@@ -312,3 +312,23 @@ def test_only_subscribed_events_are_sent_and_a_test_event_is_one_attempt(db, use
     db.commit()
     assert service.deliver_webhook(factory=factory, settings=settings, delivery_id=redelivered.id) == "delivered"
     assert receiver.requests[-1].headers["webhook-id"] == receiver.requests[-2].headers["webhook-id"]
+
+
+@pytest.mark.parametrize("url", SSRF_URLS)
+def test_a_stored_internal_url_is_refused_again_at_send_time(db, users, database_url, session_factory, url):
+    """An endpoint saved before the policy was tightened (or written around the form) still
+    never reaches an internal address: the check runs again before every attempt."""
+    settings = notification_settings(database_url)
+    db.add(
+        WebhookEndpoint(
+            url=url,
+            event_types=["incident.created"],
+            secret_encrypted=service.secret_box.seal(service.webhooks.generate_secret(), secret_key=SECRET_KEY),
+        )
+    )
+    db.commit()
+    _file_incident(db, users)
+    (delivery_id,) = fan_out_pending(session_factory, settings).webhook_ids
+    assert service.deliver_webhook(factory=session_factory, settings=settings, delivery_id=delivery_id) == "failed"
+    (attempt,) = db.scalars(select(WebhookAttempt)).all()
+    assert attempt.status_code is None and attempt.error.startswith("Refused by the address check")
