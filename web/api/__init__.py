@@ -74,8 +74,9 @@ def init_app(app: Flask) -> None:
     )
     api = _Api(app)
     from web.api.views import BLUEPRINTS
+    from web.api.webhooks import webhooks_bp
 
-    for blueprint in BLUEPRINTS:
+    for blueprint in (*BLUEPRINTS, webhooks_bp):
         if not getattr(blueprint, "_guarded", False):  # module-level blueprints: set up once per process
             blueprint.before_request(_require_json)
             limiter.limit(_api_limit, key_func=rate_limit_key)(blueprint)
