@@ -508,12 +508,19 @@ def fan_out(
     if topic == EventType.EVIDENCE_PROCESSED and evidence is None:
         return FanOut()
 
-    emails = _email_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now)
+    if topic == EventType.INCIDENT_ASSIGNED and "owner_id" in payload:
+        # Mail the person this event assigned, even if someone reassigned it again since.
+        owner_id = payload["owner_id"]
+    else:
+        owner_id = incident.owner_id
+    emails = _email_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id)
     hooks = _webhook_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now)
     return FanOut(email_ids=tuple(emails), webhook_ids=tuple(hooks))
 
 
-def _email_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now) -> list[int]:
+def _email_deliveries(
+    session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id
+) -> list[int]:
     if settings.email_mode == "off" or topic not in EMAIL_KIND:
         return []
     base = {
@@ -561,12 +568,12 @@ def _email_deliveries(session, settings, topic, event_id, incident, actor, evide
     else:
         kind = EMAIL_KIND[topic]
         leads = _lead_ids(session) if kind is EventKind.INCIDENT_CREATED else set()
-        prefs = _preferences(session, {incident.owner_id, *watchers, *leads} - {None})
+        prefs = _preferences(session, {owner_id, *watchers, *leads} - {None})
         to = recipients_for(
             kind=kind,
             priority=incident.priority,
             actor_id=actor_id,
-            owner_id=incident.owner_id,
+            owner_id=owner_id,
             watcher_ids=watchers,
             lead_ids=leads,
             preferences=prefs,
