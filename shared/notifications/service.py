@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -980,7 +980,3 @@ def claim_due(*, session: Session, now: datetime | None = None, limit: int = 200
         found[model] = ids
     session.flush()
     return Due(email_ids=found[EmailDelivery], webhook_ids=found[WebhookDelivery])
-
-
-def attempts_by_delivery(deliveries: Sequence[WebhookDelivery]) -> dict[int, list[WebhookAttempt]]:
-    return {d.id: list(d.attempt_log) for d in deliveries}
