@@ -23,6 +23,17 @@ else
 fi
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
+export BASE_URL="${BASE_URL:-http://$HOST:$PORT}"
+# Notification email: through SMTP_HOST when given, otherwise written as .eml files to a folder.
+if [ -z "${SMTP_HOST:-}" ]; then
+  export MAIL_DIR="${MAIL_DIR:-$DATA_DIR/mail}"
+  mail="written to $MAIL_DIR (one .eml file per message; set SMTP_HOST to send)"
+else
+  mail="sent through $SMTP_HOST:${SMTP_PORT:-587}"
+fi
+# Development: webhooks may go to plain http:// receivers (private addresses still need
+# WEBHOOK_ALLOW_PRIVATE_HOSTS=host:port).
+export WEBHOOK_ALLOW_HTTP="${WEBHOOK_ALLOW_HTTP:-true}"
 
 .venv/bin/flask --app web db upgrade
 .venv/bin/flask --app web demo seed
@@ -55,6 +66,7 @@ cat <<MSG
   Demo password: $DEMO_PASSWORD   (set DEMO_PASSWORD before the first run to choose another)
   Data: $DATA_DIR   (delete it to start over)   Stop: Ctrl-C
   Worker and beat: running beside the web server; virus scanning $scanning
+  Notification email: $mail
 
 MSG
 

@@ -174,12 +174,26 @@ class Settings(BaseSettings):
     metrics_interval_seconds: int = Field(default=60, ge=1, le=3600)  # how often the beat measures the queue
 
     # -- email --------------------------------------------------------------------------------
-    smtp_host: str = ""  # empty = email notifications are logged, not sent
+    smtp_host: str = ""  # empty = no SMTP: MAIL_DIR files, or email off
     smtp_port: int = Field(default=587, ge=1, le=65535)
     smtp_from: str = "incident-tracker@localhost"
     smtp_username: str = ""
     smtp_password: str = Field(default="", repr=False)
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    # Without SMTP_HOST, mail goes to .eml files in this folder (`make run` sets var/mail);
+    # with neither, email notifications are switched off (the admin pages say so).
+    mail_dir: str = ""
+
+    # -- webhooks -----------------------------------------------------------------------------
+    # Plain http:// endpoints, for development only (production refuses it).
+    webhook_allow_http: bool = False
+    # Explicit "host:port" pairs exempt from the private-address check (tests, local receivers);
+    # wildcards are refused everywhere, and production accepts only such an explicit list.
+    webhook_allow_private_hosts: str = ""
+    # Connect and between-reads timeout of one delivery; the whole attempt gets three times this.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # After "Rotate secret" the old secret keeps signing (two v1 signatures) this long.
+    webhook_secret_overlap_hours: int = Field(default=24, ge=0, le=24 * 30)
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -243,6 +257,14 @@ class Settings(BaseSettings):
                 "BROKER_VISIBILITY_TIMEOUT_SECONDS must be longer than TASK_TIME_LIMIT_SECONDS"
                 " (else Redis hands a running task to a second worker)"
             )
+        if self.webhook_allow_private_hosts:
+            # Imported here: the SSRF module is plain Python, but config is imported by everything.
+            from shared.notifications.ssrf import parse_allowed_hosts
+
+            try:
+                parse_allowed_hosts(self.webhook_allow_private_hosts)
+            except ValueError as error:
+                raise SettingsError(str(error)) from None
         if self.is_production:
             self._check_production()
         return self
@@ -258,6 +280,8 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "DATABASE_URL must point at PostgreSQL when APP_ENV=production (SQLite is for the embedded default)"
             )
+        if self.webhook_allow_http:
+            raise SettingsError("WEBHOOK_ALLOW_HTTP must not be true when APP_ENV=production (webhooks go over https)")
         if not self.redis_url:
             raise SettingsError(
                 "REDIS_URL is required when APP_ENV=production"
@@ -309,6 +333,13 @@ class Settings(BaseSettings):
     @property
     def effective_metrics_environment(self) -> str:
         return self.metrics_environment or self.app_env
+
+    @property
+    def email_mode(self) -> Literal["smtp", "folder", "off"]:
+        """How notification email leaves: SMTP_HOST, else MAIL_DIR files, else not at all."""
+        if self.smtp_host:
+            return "smtp"
+        return "folder" if self.mail_dir else "off"
 
     @property
     def clamd_endpoint(self) -> tuple[Any, ...]:

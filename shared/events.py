@@ -38,6 +38,13 @@ class EventType(enum.StrEnum):
     USER_ENABLED = "user.enabled"
     USER_DISABLED = "user.disabled"
 
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_UPDATED = "webhook.updated"  # url, events, description, format, enabled/disabled
+    WEBHOOK_SECRET_ROTATED = "webhook.secret_rotated"  # noqa: S105 - an event name, not a secret
+    WEBHOOK_DELETED = "webhook.deleted"
+    # outbox: send one webhook delivery now ("Send test event", "Redeliver"); payload: delivery_id
+    WEBHOOK_DELIVERY_REQUESTED = "webhook.delivery_requested"
+
 
 class Route(NamedTuple):
     """One task an event's outbox message starts. With `keys`, the task gets only those payload
@@ -58,13 +65,44 @@ class Route(NamedTuple):
 # marked published by the sweep.
 EVIDENCE_PROCESS_TASK = "incident_tracker.evidence.process"
 EVIDENCE_RETAG_TASK = "incident_tracker.evidence.retag"
+# Notifications: one fan-out task per event type (the task must know which event it is, and a
+# route passes only the payload), named after it: "incident_tracker.notifications.on.incident.created".
+NOTIFY_TASK_PREFIX = "incident_tracker.notifications.on."
+NOTIFIED_EVENTS: tuple[EventType, ...] = (
+    EventType.INCIDENT_CREATED,
+    EventType.INCIDENT_STATUS_CHANGED,
+    EventType.INCIDENT_ASSIGNED,
+    EventType.INCIDENT_PRIORITY_CHANGED,
+    EventType.INCIDENT_EDITED,
+    EventType.INCIDENT_COMMENTED,
+    EventType.EVIDENCE_PROCESSED,
+)
+WEBHOOK_DELIVER_TASK = "incident_tracker.notifications.deliver_webhook"
+
+
+def notify_task(topic: str) -> str:
+    """The fan-out task of an event type."""
+    return NOTIFY_TASK_PREFIX + topic
+
+
 TASK_ROUTES: Mapping[str, tuple[Route | str, ...]] = {
     EventType.EVIDENCE_UPLOADED: (Route(EVIDENCE_PROCESS_TASK, ("evidence_id",)),),
     EventType.EVIDENCE_RETRIED: (Route(EVIDENCE_PROCESS_TASK, ("evidence_id",)),),
     # Retention tags follow the incident: closing, reopening or a legal-hold change re-tags its
     # evidence (the task merges tags, so a status change that keeps the class changes nothing).
     EventType.EVIDENCE_LEGAL_HOLD_CHANGED: (Route(EVIDENCE_RETAG_TASK, ("incident_id",)),),
-    EventType.INCIDENT_STATUS_CHANGED: (Route(EVIDENCE_RETAG_TASK, ("incident_id",)),),
+    EventType.INCIDENT_STATUS_CHANGED: (
+        Route(EVIDENCE_RETAG_TASK, ("incident_id",)),
+        notify_task(EventType.INCIDENT_STATUS_CHANGED),
+    ),
+    # Notifications (email and webhooks): the whole payload, plus message_id for the event id.
+    EventType.INCIDENT_CREATED: (notify_task(EventType.INCIDENT_CREATED),),
+    EventType.INCIDENT_ASSIGNED: (notify_task(EventType.INCIDENT_ASSIGNED),),
+    EventType.INCIDENT_PRIORITY_CHANGED: (notify_task(EventType.INCIDENT_PRIORITY_CHANGED),),
+    EventType.INCIDENT_EDITED: (notify_task(EventType.INCIDENT_EDITED),),
+    EventType.INCIDENT_COMMENTED: (notify_task(EventType.INCIDENT_COMMENTED),),
+    EventType.EVIDENCE_PROCESSED: (notify_task(EventType.EVIDENCE_PROCESSED),),
+    EventType.WEBHOOK_DELIVERY_REQUESTED: (Route(WEBHOOK_DELIVER_TASK, ("delivery_id",)),),
 }
 
 

@@ -27,6 +27,7 @@ class Action(enum.StrEnum):
     RETRY_EVIDENCE = "retry_evidence"  # run the checks again on a file that ended in `error`
     SHARE_VIEW = "share_view"  # save a dashboard view that everyone sees
     REDACT = "redact"  # replace a comment's body with a redaction notice (admins only)
+    MANAGE_WEBHOOKS = "manage_webhooks"  # outgoing webhook endpoints (admins only)
 
 
 EVERYONE = {Action.VIEW, Action.CREATE, Action.COMMENT, Action.WATCH, Action.ATTACH_EVIDENCE}

@@ -23,7 +23,13 @@ from shared.config import Settings, SettingsError
 from shared.metrics import DEFAULT_QUEUE
 from worker.metrics import QueueMetricsPublisher, emf_record, emit
 
-TASK_MODULES = ("worker.tasks.system", "worker.tasks.outbox", "worker.tasks.audit", "worker.tasks.evidence")
+TASK_MODULES = (
+    "worker.tasks.system",
+    "worker.tasks.outbox",
+    "worker.tasks.audit",
+    "worker.tasks.evidence",
+    "worker.tasks.notifications",
+)
 # The beat's periodic work, by task name (the tasks live in TASK_MODULES).
 BEAT_SCHEDULE = {
     # Republishes what the after-commit relay left behind (Redis down, a crash between commit
@@ -32,6 +38,9 @@ BEAT_SCHEDULE = {
     # The audit chain's head, written outside the database: deleting the newest events (with
     # the trigger disabled) is found by `audit verify` against the latest anchor.
     "audit-anchor": {"task": "incident_tracker.audit.anchor", "schedule": 300.0},
+    # Webhook retries and email backoff are rows with a next_attempt_at; this hands out the due
+    # ones (and deliveries a killed worker held). Often enough for the first ~5 s webhook retry.
+    "notifications-dispatch-due": {"task": "incident_tracker.notifications.dispatch_due", "schedule": 5.0},
 }
 # Exponential backoff between retries is capped here: a countdown is held by Redis like any
 # unacknowledged message, so it must stay well below the visibility timeout.

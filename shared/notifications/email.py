@@ -214,6 +214,32 @@ def build_message(*, event: MailEvent, recipient: MailRecipient, base_url: str, 
     return message
 
 
+def build_notice(
+    *,
+    notice_id: str,
+    recipient: MailRecipient,
+    subject: str,
+    text: str,
+    base_url: str,
+    sender: str,
+    occurred_at: datetime,
+) -> EmailMessage:
+    """A plain-text operational notice to an admin (a webhook endpoint was disabled), with the
+    same safe headers as the incident mails; not threaded under any incident."""
+    domain = _mail_domain(base_url)
+    message = EmailMessage()
+    message["Subject"] = one_line(f"[Incident Tracker] {subject}", 200)
+    message["From"] = _sender_address(sender)
+    message["To"] = _recipient_address(recipient)
+    message["Date"] = format_datetime(occurred_at)
+    message["Message-ID"] = message_id(event_id=notice_id, recipient_id=recipient.user_id, base_url=base_url)
+    message["List-Id"] = f"Incident Tracker notifications <notifications.{domain}>"
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message.set_content(text, cte="quoted-printable")
+    return message
+
+
 # --- sending ---------------------------------------------------------------------------------
 
 

@@ -337,6 +337,10 @@ def attempt_delivery(
     try:
         conn.request("POST", target.parsed.target, body=body, headers=headers)
         response = conn.getresponse()
+        if conn.deadline_passed:
+            # The deadline's shutdown ends the header block early and http.client takes what
+            # came so far as a whole answer: a status line dripped before it is not a "yes".
+            raise TimeoutError("deadline passed before the headers were complete")
         status, response_headers = response.status, response.headers
         while len(received) < limits.max_response_bytes:
             chunk = response.read1(limits.max_response_bytes - len(received))

@@ -10,6 +10,8 @@ from api_helpers import add_evidence, bearer, stored_files
 from web_helpers import snapshot
 
 from shared.accounts import service as accounts
+from shared.config import Settings
+from shared.notifications import service as notifications
 
 ROLES = ("member-unrelated", "member-owner", "lead", "admin")
 AS = {"member-unrelated": "other", "member-owner": "member", "lead": "lead", "admin": "admin"}
@@ -55,6 +57,19 @@ ROUTES = {
     "legal hold": ("POST", EVIDENCE + "/legal-hold", {"legal_hold": True}, "write"),
     "retry error": ("POST", EVIDENCE + "/{error_id}/retry", None, "write"),
     "retry clean": ("POST", EVIDENCE + "/{clean_id}/retry", None, "write"),
+    "webhooks": ("GET", "/api/v1/webhooks", None, "admin"),
+    "create webhook": (
+        "POST",
+        "/api/v1/webhooks",
+        {"url": "https://93.184.215.14/in", "events": ["incident.created"]},
+        "admin",
+    ),
+    "get webhook": ("GET", "/api/v1/webhooks/{webhook_id}", None, "admin"),
+    "patch webhook": ("PATCH", "/api/v1/webhooks/{webhook_id}", {"description": "paging bridge"}, "admin"),
+    "rotate webhook secret": ("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret", None, "admin"),
+    "test webhook": ("POST", "/api/v1/webhooks/{webhook_id}/test", None, "admin"),
+    "webhook deliveries": ("GET", "/api/v1/webhooks/{webhook_id}/deliveries", None, "admin"),
+    "delete webhook": ("DELETE", "/api/v1/webhooks/{webhook_id}", None, "admin"),
 }
 
 # What each role gets once its token's scope suffices: (member-unrelated, member-owner, lead, admin).
@@ -87,6 +102,14 @@ EXPECTED = {
     "legal hold": (403, 403, 200, 200),
     "retry error": (403, 403, 200, 200),
     "retry clean": (403, 403, 409, 409),
+    "webhooks": (None, None, None, 200),
+    "create webhook": (None, None, None, 201),
+    "get webhook": (None, None, None, 200),
+    "patch webhook": (None, None, None, 200),
+    "rotate webhook secret": (None, None, None, 200),
+    "test webhook": (None, None, None, 202),
+    "webhook deliveries": (None, None, None, 200),
+    "delete webhook": (None, None, None, 204),
 }
 assert EXPECTED.keys() == ROUTES.keys()
 MAY_BE_NO_OP = {("watch", "member-owner"), ("watch", "lead"), ("verify audit", "admin")}
@@ -114,6 +137,13 @@ def world(db, app, users, make_incident):
     bystander = accounts.create_user(
         session=db, actor=None, email="bystander@example.com", name="Bo Bystander", role="member", password="p" * 16
     )
+    endpoint, _ = notifications.create_endpoint(
+        session=db,
+        actor=users["admin"],
+        settings=Settings(app_env="test", secret_key="x" * 40),
+        url="https://93.184.215.14/hook",
+        event_types=["incident.created"],
+    )
     db.commit()
     files = {
         state: add_evidence(db, app, incident, users["member"], f"{state}.log", b"disk full\n", state=state, reason=why)
@@ -122,6 +152,7 @@ def world(db, app, users, make_incident):
     pending = add_evidence(db, app, incident, users["member"], "pending.log", b"still checking\n")
     db.refresh(incident)
     return {
+        "webhook_id": endpoint.id,
         "key": incident.key,
         "version": incident.version,
         "other_id": users["other"].id,

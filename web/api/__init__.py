@@ -82,9 +82,9 @@ def init_app(app: Flask) -> None:
         },
     )
     api = _Api(app)
-    from web.api import evidence, views
+    from web.api import evidence, views, webhooks
 
-    for blueprint in (*views.BLUEPRINTS, *evidence.BLUEPRINTS):
+    for blueprint in (*views.BLUEPRINTS, *evidence.BLUEPRINTS, webhooks.webhooks_bp):
         if not getattr(blueprint, "_guarded", False):  # module-level blueprints: set up once per process
             blueprint.before_request(_require_json)
             limiter.limit(_api_limit, key_func=rate_limit_key)(blueprint)

@@ -15,6 +15,7 @@ from shared.accounts import service as accounts
 from shared.accounts import tokens
 from shared.db import utcnow
 from shared.errors import DomainError, ValidationFailed
+from shared.notifications import service as notifications
 from shared.text import unwanted_characters
 from shared.timeutil import as_utc
 from web.auth.current import SignedInUser
@@ -106,8 +107,11 @@ def _render_profile(status: int = 200, **extra):
     user = current_user.user
     listed = tokens.list_tokens(session=get_session(), user=user)
     now = utcnow()
+    session = get_session()
     return render_template(
         "auth/profile.html",
+        email_preference=notifications.email_preference(session=session, user_id=user.id).value,
+        email_status=notifications.email_status(current_app.config["SETTINGS"]),
         tokens=listed,
         expired={t.id for t in listed if t.expires_at and as_utc(t.expires_at) <= now},
         scopes=[s.value for s in tokens.allowed_scopes(user)],
@@ -144,6 +148,28 @@ def create_token():
         return _render_profile(status_for(error), error=str(error), errors=errors, values=request.form)
     # Shown once, on this response only: it is not stored, so no later page can show it again.
     return _render_profile(201, new_token=value, new_token_row=token)
+
+
+@bp.post("/profile/email")
+@login_required
+def set_email_preference():
+    session = get_session()
+    try:
+        choice = notifications.set_email_preference(
+            session=session, user=current_user.user, preference=request.form.get("email", "")
+        )
+        session.commit()
+    except ValidationFailed as error:
+        session.rollback()
+        return _render_profile(422, email_errors=error.field_errors)
+    flash(
+        {
+            "all": "You get email about every change that concerns you.",
+            "p1_p2": "You get email about P1 and P2 incidents only.",
+            "off": "You get no notification email.",
+        }[choice.value]
+    )
+    return redirect(url_for("auth.profile"))
 
 
 @bp.post("/profile/tokens/<int:token_id>/revoke")

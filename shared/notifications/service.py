@@ -1,0 +1,982 @@
+"""Notification operations: preferences, webhook endpoints (admin), fan-out and delivery (worker).
+
+Write path: an incident or evidence change writes an outbox message; the relay publishes it to
+the fan-out task of its event type (shared.events.TASK_ROUTES), which calls `fan_out`: one
+transaction inserts an `EmailDelivery` per (event, recipient) and a `WebhookDelivery` per
+(endpoint, webhook id), each unique, so a second run inserts nothing. Each delivery is then sent
+by its own task (`send_email`, `deliver_webhook`): claim by compare-and-set (pending -> sending,
+with a lease), send once outside any transaction, record the result. The beat's `dispatch_due`
+hands out what is due (retries, publishes lost in a crash, leases of killed workers).
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.accounts.models import Role, User
+from shared.audit import service as audit
+from shared.config import Settings
+from shared.db import utcnow
+from shared.errors import NotFound, PermissionDenied, ValidationFailed
+from shared.events import EventType
+from shared.evidence.models import Evidence
+from shared.incidents.lifecycle import Status
+from shared.incidents.models import Comment, Incident
+from shared.notifications import email as mail
+from shared.notifications import secret_box, webhooks
+from shared.notifications.models import (
+    DeliveryStatus,
+    EmailDelivery,
+    EmailStatus,
+    NotificationPreference,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from shared.notifications.rules import EmailPreference, EventKind, recipients_for
+from shared.notifications.ssrf import (
+    Resolver,
+    WebhookPolicy,
+    WebhookUrlError,
+    parse_allowed_hosts,
+    validate_webhook_url,
+)
+from shared.outbox import service as outbox
+from shared.permissions import Action, can
+from shared.timeutil import as_utc
+
+log = logging.getLogger(__name__)
+
+# Our event types -> the public webhook event names (EVIDENCE_PROCESSED adds evidence.infected
+# when the verdict is infected).
+PUBLIC_EVENT: dict[str, str] = {
+    EventType.INCIDENT_CREATED: "incident.created",
+    EventType.INCIDENT_EDITED: "incident.updated",
+    EventType.INCIDENT_PRIORITY_CHANGED: "incident.updated",
+    EventType.INCIDENT_STATUS_CHANGED: "incident.status_changed",
+    EventType.INCIDENT_ASSIGNED: "incident.assigned",
+    EventType.INCIDENT_COMMENTED: "comment.created",
+    EventType.EVIDENCE_PROCESSED: "evidence.processed",
+}
+EMAIL_KIND: dict[str, EventKind] = {
+    EventType.INCIDENT_CREATED: EventKind.INCIDENT_CREATED,
+    EventType.INCIDENT_STATUS_CHANGED: EventKind.STATUS_CHANGED,
+    EventType.INCIDENT_ASSIGNED: EventKind.ASSIGNED,
+    EventType.INCIDENT_COMMENTED: EventKind.COMMENT_CREATED,
+    EventType.EVIDENCE_PROCESSED: EventKind.EVIDENCE_VERDICT,
+}
+NOTICE_WEBHOOK_DISABLED = "webhook_disabled"
+# A mail that keeps failing (SMTP down) is tried again after these delays, then given up.
+EMAIL_RETRY_DELAYS = (
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+)
+# A due delivery handed to a task is not handed out again by the sweep for this long (its task
+# may simply be waiting in the queue).
+REDISPATCH_AFTER = timedelta(minutes=2)
+DESCRIPTION_MAX = 500
+COMMENT_EXCERPT = 500
+
+
+# --- settings -> policies ---------------------------------------------------------------------
+
+
+def webhook_policy(settings: Settings) -> WebhookPolicy:
+    return WebhookPolicy(
+        allow_http=settings.webhook_allow_http,
+        allow_private_hosts=parse_allowed_hosts(settings.webhook_allow_private_hosts),
+    )
+
+
+def delivery_limits(settings: Settings) -> webhooks.DeliveryLimits:
+    timeout = settings.webhook_timeout_seconds
+    return webhooks.DeliveryLimits(connect_timeout=timeout, read_timeout=timeout, total_timeout=3 * timeout)
+
+
+def _lease(settings: Settings) -> timedelta:
+    # Longer than one attempt can take, so a live worker never loses its claim mid-send.
+    return timedelta(seconds=3 * settings.webhook_timeout_seconds + 15)
+
+
+def email_status(settings: Settings) -> str:
+    """One sentence for the admin and profile pages: where notification mail goes."""
+    if settings.email_mode == "smtp":
+        return f"Email is sent through {settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security})."
+    if settings.email_mode == "folder":
+        return f"Email is not sent: SMTP_HOST is not set, so messages are written to {settings.mail_dir}."
+    return "Email notifications are switched off: SMTP_HOST is not set."
+
+
+def make_mailer(settings: Settings, *, ssl_context: ssl.SSLContext | None = None):
+    if settings.email_mode == "smtp":
+        config = mail.SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+        )
+        return mail.SmtpMailer(config, ssl_context=ssl_context)
+    return mail.FolderMailer(Path(settings.mail_dir))
+
+
+# --- preferences ------------------------------------------------------------------------------
+
+
+def email_preference(*, session: Session, user_id: int) -> EmailPreference:
+    """The user's choice; "all" until they make one."""
+    row = session.scalar(select(NotificationPreference).where(NotificationPreference.user_id == user_id))
+    return EmailPreference(row.email) if row else EmailPreference.ALL
+
+
+def set_email_preference(*, session: Session, user: User, preference: str) -> EmailPreference:
+    """Store the user's own choice: all, p1_p2 or off."""
+    try:
+        choice = EmailPreference(preference)
+    except ValueError:
+        raise ValidationFailed({"email": "Choose all incidents, P1 and P2 only, or no email."}) from None
+    row = session.scalar(select(NotificationPreference).where(NotificationPreference.user_id == user.id))
+    if row is None:
+        session.add(NotificationPreference(user_id=user.id, email=choice.value, updated_at=utcnow()))
+    else:
+        row.email = choice.value
+        row.updated_at = utcnow()
+    session.flush()
+    return choice
+
+
+# --- endpoints (admin) ------------------------------------------------------------------------
+
+
+def _require_admin(actor: User) -> None:
+    if not can(actor, Action.MANAGE_WEBHOOKS):
+        raise PermissionDenied("Only an admin can manage webhooks.")
+
+
+def _clean_fields(
+    *, url: str, event_types: Iterable[str], description: str, payload_format: str, policy: WebhookPolicy, resolver
+) -> tuple[str, list[str], str, str]:
+    errors: dict[str, str] = {}
+    clean_url = ""
+    try:
+        clean_url = validate_webhook_url(url or "", policy=policy, resolver=resolver)
+    except WebhookUrlError as error:
+        errors["url"] = str(error)
+    chosen = list(dict.fromkeys(e for e in event_types if e))
+    unknown = [e for e in chosen if e not in webhooks.EVENT_TYPES]
+    if unknown:
+        errors["events"] = f"Unknown event type {unknown[0]!r}; choose from {', '.join(webhooks.EVENT_TYPES)}."
+    elif not chosen:
+        errors["events"] = "Choose at least one event to send."
+    description = " ".join((description or "").split())
+    if len(description) > DESCRIPTION_MAX:
+        errors["description"] = f"Keep the description under {DESCRIPTION_MAX} characters."
+    if payload_format not in {f.value for f in webhooks.PayloadFormat}:
+        errors["payload_format"] = "Choose Standard Webhooks JSON or Slack."
+    if errors:
+        raise ValidationFailed(errors)
+    return clean_url, [e for e in webhooks.EVENT_TYPES if e in chosen], description, payload_format
+
+
+def list_endpoints(*, session: Session) -> list[WebhookEndpoint]:
+    return list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)))
+
+
+def get_endpoint(*, session: Session, endpoint_id: int) -> WebhookEndpoint:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise NotFound("There is no such webhook endpoint (it may have been deleted).")
+    return endpoint
+
+
+def _audit(session: Session, actor: User, action: EventType, endpoint: WebhookEndpoint, data: dict) -> None:
+    # Never the secret: the chain is readable by every lead.
+    audit.append(
+        session=session, actor_id=actor.id, action=action, entity_type="webhook", entity_id=endpoint.id, data=data
+    )
+
+
+def create_endpoint(
+    *,
+    session: Session,
+    actor: User,
+    settings: Settings,
+    url: str,
+    event_types: Iterable[str],
+    description: str = "",
+    payload_format: str = "standard",
+    resolver: Resolver | None = None,
+) -> tuple[WebhookEndpoint, str]:
+    """Add an endpoint; returns it and its new signing secret (shown once, stored encrypted)."""
+    _require_admin(actor)
+    url, events, description, payload_format = _clean_fields(
+        url=url,
+        event_types=event_types,
+        description=description,
+        payload_format=payload_format,
+        policy=webhook_policy(settings),
+        resolver=resolver,
+    )
+    secret = webhooks.generate_secret()
+    now = utcnow()
+    endpoint = WebhookEndpoint(
+        url=url,
+        event_types=events,
+        description=description,
+        payload_format=payload_format,
+        enabled=True,
+        secret_encrypted=secret_box.seal(secret, secret_key=settings.effective_secret_key),
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(endpoint)
+    session.flush()
+    _audit(
+        session, actor, EventType.WEBHOOK_CREATED, endpoint, {"url": url, "events": events, "format": payload_format}
+    )
+    return endpoint, secret
+
+
+def update_endpoint(
+    *,
+    session: Session,
+    actor: User,
+    settings: Settings,
+    endpoint_id: int,
+    url: str,
+    event_types: Iterable[str],
+    description: str = "",
+    payload_format: str = "standard",
+    resolver: Resolver | None = None,
+) -> WebhookEndpoint:
+    """Change an endpoint's URL, events, description or format (checked as at creation)."""
+    _require_admin(actor)
+    endpoint = get_endpoint(session=session, endpoint_id=endpoint_id)
+    url, events, description, payload_format = _clean_fields(
+        url=url,
+        event_types=event_types,
+        description=description,
+        payload_format=payload_format,
+        policy=webhook_policy(settings),
+        resolver=resolver,
+    )
+    new = {"url": url, "event_types": events, "description": description, "payload_format": payload_format}
+    changes = {k: {"from": getattr(endpoint, k), "to": v} for k, v in new.items() if getattr(endpoint, k) != v}
+    if not changes:
+        return endpoint
+    for name, change in changes.items():
+        setattr(endpoint, name, change["to"])
+    endpoint.updated_at = utcnow()
+    session.flush()
+    _audit(session, actor, EventType.WEBHOOK_UPDATED, endpoint, {"changes": changes})
+    return endpoint
+
+
+def _cancel_pending(session: Session, endpoint_id: int) -> None:
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == DeliveryStatus.PENDING.value)
+        .values(status=DeliveryStatus.CANCELLED.value, next_attempt_at=None)
+    )
+
+
+def set_endpoint_enabled(*, session: Session, actor: User, endpoint_id: int, enabled: bool) -> WebhookEndpoint:
+    """Disable an endpoint (its pending deliveries are cancelled) or enable it again."""
+    _require_admin(actor)
+    endpoint = get_endpoint(session=session, endpoint_id=endpoint_id)
+    if endpoint.enabled == enabled:
+        return endpoint
+    endpoint.enabled = enabled
+    endpoint.disabled_reason = None if enabled else f"Disabled by {actor.email}."
+    endpoint.updated_at = utcnow()
+    if not enabled:
+        _cancel_pending(session, endpoint.id)
+    session.flush()
+    _audit(session, actor, EventType.WEBHOOK_UPDATED, endpoint, {"enabled": enabled})
+    return endpoint
+
+
+def delete_endpoint(*, session: Session, actor: User, endpoint_id: int) -> str:
+    """Delete an endpoint and its delivery log; returns its URL for the confirmation."""
+    _require_admin(actor)
+    endpoint = get_endpoint(session=session, endpoint_id=endpoint_id)
+    url = endpoint.url
+    _audit(session, actor, EventType.WEBHOOK_DELETED, endpoint, {"url": url})
+    delivery_ids = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
+    session.execute(WebhookAttempt.__table__.delete().where(WebhookAttempt.delivery_id.in_(delivery_ids)))
+    session.execute(WebhookDelivery.__table__.delete().where(WebhookDelivery.endpoint_id == endpoint.id))
+    session.delete(endpoint)
+    session.flush()
+    return url
+
+
+def rotate_secret(
+    *, session: Session, actor: User, settings: Settings, endpoint_id: int
+) -> tuple[WebhookEndpoint, str]:
+    """A new signing secret (returned once); the old one keeps signing for the overlap period."""
+    _require_admin(actor)
+    endpoint = get_endpoint(session=session, endpoint_id=endpoint_id)
+    secret = webhooks.generate_secret()
+    now = utcnow()
+    overlap = timedelta(hours=settings.webhook_secret_overlap_hours)
+    endpoint.previous_secret_encrypted = endpoint.secret_encrypted if overlap else None
+    endpoint.previous_secret_expires_at = now + overlap if overlap else None
+    endpoint.secret_encrypted = secret_box.seal(secret, secret_key=settings.effective_secret_key)
+    endpoint.updated_at = now
+    session.flush()
+    _audit(
+        session,
+        actor,
+        EventType.WEBHOOK_SECRET_ROTATED,
+        endpoint,
+        {"old_secret_signs_until": endpoint.previous_secret_expires_at.isoformat() if overlap else None},
+    )
+    return endpoint, secret
+
+
+def signing_secrets(endpoint: WebhookEndpoint, *, settings: Settings, now: datetime | None = None) -> list[str]:
+    """The secrets that sign a delivery now: the current one, and the previous during its overlap."""
+    key = settings.effective_secret_key
+    found = [secret_box.unseal(endpoint.secret_encrypted, secret_key=key)]
+    expires = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret_encrypted and expires and as_utc(expires) > (now or utcnow()):
+        found.append(secret_box.unseal(endpoint.previous_secret_encrypted, secret_key=key))
+    return found
+
+
+def recent_deliveries(*, session: Session, endpoint_id: int, limit: int = 50) -> list[WebhookDelivery]:
+    """The endpoint's delivery log, newest first (attempts loaded with each)."""
+    return list(
+        session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint_id)
+            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _request_delivery(session: Session, delivery: WebhookDelivery) -> None:
+    # Through the outbox: the worker sends it, after this transaction commits.
+    outbox.enqueue(session=session, topic=EventType.WEBHOOK_DELIVERY_REQUESTED, payload={"delivery_id": delivery.id})
+
+
+def send_test_event(*, session: Session, actor: User, endpoint_id: int) -> WebhookDelivery:
+    """Queue a webhook.test delivery to the endpoint (one attempt, no retries)."""
+    _require_admin(actor)
+    endpoint = get_endpoint(session=session, endpoint_id=endpoint_id)
+    if not endpoint.enabled:
+        raise ValidationFailed({"endpoint": "Enable the endpoint before sending a test event."})
+    now = utcnow()
+    body = webhooks.build_test_payload(payload_format=endpoint.payload_format, occurred_at=now)
+    delivery = WebhookDelivery(
+        endpoint_id=endpoint.id,
+        webhook_id=f"test_{outbox.new_message_id()}",
+        event_type=webhooks.TEST_EVENT_TYPE,
+        body=body.decode(),
+        status=DeliveryStatus.PENDING.value,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(delivery)
+    session.flush()
+    _request_delivery(session, delivery)
+    return delivery
+
+
+def redeliver(*, session: Session, actor: User, endpoint_id: int, delivery_id: int) -> WebhookDelivery:
+    """Send a delivery again now, with the same webhook-id and body."""
+    _require_admin(actor)
+    # Fresh from the database and locked: the worker changes these rows outside this session.
+    delivery = session.get(WebhookDelivery, delivery_id, populate_existing=True, with_for_update=True)
+    if delivery is None or delivery.endpoint_id != endpoint_id:
+        raise NotFound("There is no such delivery for this endpoint.")
+    if not delivery.endpoint.enabled:
+        raise ValidationFailed({"endpoint": "Enable the endpoint before redelivering."})
+    if delivery.status == DeliveryStatus.SENDING.value:
+        raise ValidationFailed({"delivery": "This delivery is being sent right now."})
+    delivery.status = DeliveryStatus.PENDING.value
+    delivery.next_attempt_at = utcnow()
+    delivery.lease_until = None
+    session.flush()
+    _request_delivery(session, delivery)
+    return delivery
+
+
+# --- fan-out (worker) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FanOut:
+    email_ids: tuple[int, ...] = ()
+    webhook_ids: tuple[int, ...] = ()
+
+
+def _user_ref(user: User | None) -> dict | None:
+    return {"id": user.id, "email": user.email, "name": user.name} if user else None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return as_utc(value).isoformat().replace("+00:00", "Z") if value else None
+
+
+def incident_url(settings: Settings, incident: Incident) -> str:
+    return mail.incident_url(base_url=settings.base_url, incident_key=incident.key or "")
+
+
+def incident_data(incident: Incident, *, settings: Settings) -> dict:
+    """The incident as the JSON API shows it (web/api/schemas.py IncidentOut), plus its link."""
+    return {
+        "id": incident.id,
+        "key": incident.key,
+        "title": incident.title,
+        "description": incident.description,
+        "status": incident.status,
+        "priority": incident.priority,
+        "component": incident.component,
+        "environment": incident.environment,
+        "owner": _user_ref(incident.owner),
+        "reporter": _user_ref(incident.reporter),
+        "due_date": incident.due_date.isoformat() if incident.due_date else None,
+        "blocked_reason": incident.blocked_reason,
+        "resolution_summary": incident.resolution_summary,
+        "created_at": _iso(incident.created_at),
+        "updated_at": _iso(incident.updated_at),
+        "in_progress_at": _iso(incident.in_progress_at),
+        "resolved_at": _iso(incident.resolved_at),
+        "closed_at": _iso(incident.closed_at),
+        "version": incident.version,
+        "url": incident_url(settings, incident),
+    }
+
+
+def _insert_once(session: Session, row) -> object | None:
+    """Insert row unless its unique key exists; a concurrent twin loses on the constraint."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        return None
+    return row
+
+
+def _active_users(session: Session, ids: Iterable[int]) -> dict[int, User]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids), User.is_active.is_(True)))}
+
+
+def _lead_ids(session: Session) -> set[int]:
+    return set(session.scalars(select(User.id).where(User.role == Role.LEAD.value, User.is_active.is_(True))))
+
+
+def _preferences(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = session.scalars(select(NotificationPreference).where(NotificationPreference.user_id.in_(ids)))
+    return {row.user_id: row.email for row in rows}
+
+
+def fan_out(
+    *, session: Session, settings: Settings, topic: str, payload: dict, message_id: str, now: datetime | None = None
+) -> FanOut:
+    """Create the email and webhook deliveries of one event, once however often it runs."""
+    now = now or utcnow()
+    incident = session.get(Incident, payload.get("incident_id"))
+    if incident is None:
+        return FanOut()
+    event_id = str(payload.get("event_id") or message_id)
+    actor = session.get(User, payload["actor_id"]) if payload.get("actor_id") else None
+    evidence = session.get(Evidence, payload["evidence_id"]) if payload.get("evidence_id") else None
+    comment = session.get(Comment, payload["comment_id"]) if payload.get("comment_id") else None
+    if topic == EventType.EVIDENCE_PROCESSED and evidence is None:
+        return FanOut()
+
+    if topic == EventType.INCIDENT_ASSIGNED and "owner_id" in payload:
+        # Mail the person this event assigned, even if someone reassigned it again since.
+        owner_id = payload["owner_id"]
+    else:
+        owner_id = incident.owner_id
+    emails = _email_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id)
+    hooks = _webhook_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now)
+    return FanOut(email_ids=tuple(emails), webhook_ids=tuple(hooks))
+
+
+def _email_deliveries(
+    session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id
+) -> list[int]:
+    if settings.email_mode == "off" or topic not in EMAIL_KIND:
+        return []
+    base = {
+        "incident_key": incident.key,
+        "incident_title": incident.title,
+        "incident_status": Status(incident.status).label,
+        "incident_priority": incident.priority,
+        "actor_name": actor.name if actor else "",
+        "occurred_at": now.isoformat(),
+    }
+    if topic == EventType.INCIDENT_STATUS_CHANGED and incident.status == Status.BLOCKED:
+        base["reason"] = incident.blocked_reason or ""
+    if comment is not None and comment.redacted_at is None:
+        base["comment_excerpt"] = mail.one_line(comment.body, COMMENT_EXCERPT)
+    plans: list[tuple[str, EventKind, frozenset[int], dict]] = []
+    watchers = incident.watcher_ids()
+    actor_id = actor.id if actor else None
+    if topic == EventType.EVIDENCE_PROCESSED:
+        verdict = evidence.state if not evidence.reason else f"{evidence.state} ({evidence.reason})"
+        extra = {"evidence_filename": evidence.display_name, "evidence_verdict": mail.one_line(verdict, 200)}
+        candidates = {evidence.uploader_id}
+        leads: set[int] = set()
+        if evidence.state == "infected":
+            # The uploader hears about their own file once, in the verdict mail.
+            leads = _lead_ids(session) - {evidence.uploader_id}
+            candidates |= leads
+        prefs = _preferences(session, candidates)
+        verdict_to = recipients_for(
+            kind=EventKind.EVIDENCE_VERDICT,
+            priority=incident.priority,
+            actor_id=None,
+            uploader_id=evidence.uploader_id,
+            preferences=prefs,
+        )
+        plans.append((event_id, EventKind.EVIDENCE_VERDICT, verdict_to, extra))
+        if leads:
+            infected_to = recipients_for(
+                kind=EventKind.EVIDENCE_INFECTED,
+                priority=incident.priority,
+                actor_id=None,
+                lead_ids=leads,
+                preferences=prefs,
+            )
+            plans.append((f"{event_id}.infected", EventKind.EVIDENCE_INFECTED, infected_to, extra))
+    else:
+        kind = EMAIL_KIND[topic]
+        leads = _lead_ids(session) if kind is EventKind.INCIDENT_CREATED else set()
+        prefs = _preferences(session, {owner_id, *watchers, *leads} - {None})
+        to = recipients_for(
+            kind=kind,
+            priority=incident.priority,
+            actor_id=actor_id,
+            owner_id=owner_id,
+            watcher_ids=watchers,
+            lead_ids=leads,
+            preferences=prefs,
+        )
+        plans.append((event_id, kind, to, {}))
+
+    created: list[int] = []
+    for plan_event_id, kind, user_ids, extra in plans:
+        for user_id in sorted(_active_users(session, user_ids)):
+            row = _insert_once(
+                session,
+                EmailDelivery(
+                    event_id=plan_event_id,
+                    recipient_id=user_id,
+                    kind=kind.value,
+                    incident_id=incident.id,
+                    context={**base, **extra, "incident_id": incident.id},
+                    status=EmailStatus.PENDING.value,
+                    next_attempt_at=now,
+                    dispatched_at=now,
+                    created_at=now,
+                ),
+            )
+            if row is not None:
+                created.append(row.id)
+    return created
+
+
+def _public_types(topic: str, evidence) -> list[str]:
+    public = PUBLIC_EVENT.get(topic)
+    if public is None:
+        return []
+    if topic == EventType.EVIDENCE_PROCESSED and evidence is not None and evidence.state == "infected":
+        return [public, "evidence.infected"]
+    return [public]
+
+
+def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, comment, now) -> bytes:
+    url = incident_url(settings, incident)
+    if endpoint.payload_format == webhooks.PayloadFormat.SLACK:
+        detail = ""
+        if event_type == "incident.status_changed":
+            detail = Status(incident.status).label
+        elif event_type == "incident.assigned":
+            detail = f"owner {incident.owner.name}" if incident.owner else "unassigned"
+        elif event_type.startswith("evidence.") and evidence is not None:
+            detail = f"{evidence.display_name}: {evidence.state}"
+        elif event_type == "incident.created":
+            detail = incident.priority
+        if actor is not None:
+            detail = f"{detail} (by {actor.name})" if detail else f"by {actor.name}"
+        return webhooks.build_slack_payload(
+            event_type=event_type, incident_key=incident.key, title=incident.title, url=url, detail=detail
+        )
+    data: dict = {"incident": incident_data(incident, settings=settings), "actor": _user_ref(actor)}
+    if comment is not None:
+        data["comment"] = {
+            "id": comment.id,
+            "author": _user_ref(comment.author),
+            "created_at": _iso(comment.created_at),
+            "body": None if comment.redacted_at else comment.body,
+        }
+    if evidence is not None:
+        data["evidence"] = {
+            "id": evidence.id,
+            "filename": evidence.display_name,
+            "state": evidence.state,
+            "reason": evidence.reason,
+            "size": evidence.size,
+            "sha256": evidence.sha256,
+            "detected_type": evidence.detected_type,
+        }
+    return webhooks.build_payload(event_type=event_type, occurred_at=now, data=data)
+
+
+def _webhook_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now) -> list[int]:
+    types = _public_types(topic, evidence)
+    if not types:
+        return []
+    created: list[int] = []
+    endpoints = session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.enabled.is_(True)))
+    for endpoint in endpoints:
+        for event_type in types:
+            if event_type not in (endpoint.event_types or []):
+                continue
+            # One id per event and type: the same on every retry, and on a second fan-out run.
+            webhook_id = event_id if event_type == types[0] else f"{event_id}.{event_type.split('.')[-1]}"
+            body = _webhook_body(endpoint, event_type, settings, incident, actor, evidence, comment, now)
+            row = _insert_once(
+                session,
+                WebhookDelivery(
+                    endpoint_id=endpoint.id,
+                    webhook_id=webhook_id,
+                    event_type=event_type,
+                    body=body.decode(),
+                    status=DeliveryStatus.PENDING.value,
+                    next_attempt_at=now,
+                    dispatched_at=now,
+                    created_at=now,
+                ),
+            )
+            if row is not None:
+                created.append(row.id)
+    return created
+
+
+# --- sending (worker) -------------------------------------------------------------------------
+
+
+def _claim(factory: sessionmaker[Session], model, row_id: int, pending: str, now: datetime, lease: timedelta) -> bool:
+    """pending (and due) -> sending, or take over a sending row whose lease ran out; True if ours."""
+    with factory.begin() as session:
+        result = session.execute(
+            update(model)
+            .where(
+                model.id == row_id,
+                or_(
+                    and_(model.status == pending, model.next_attempt_at <= now),
+                    and_(model.status == "sending", model.lease_until < now),
+                ),
+            )
+            # dispatched_at cleared: from now on the lease says when another worker may take over.
+            .values(status="sending", lease_until=now + lease, attempts=model.attempts + 1, dispatched_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1
+
+
+def send_email(
+    *,
+    factory: sessionmaker[Session],
+    settings: Settings,
+    delivery_id: int,
+    mailer=None,
+    now: Callable[[], datetime] = utcnow,
+) -> str:
+    """Send one email delivery once; returns its status afterwards."""
+    started = now()
+    if not _claim(factory, EmailDelivery, delivery_id, EmailStatus.PENDING.value, started, _lease(settings)):
+        with factory() as session:
+            row = session.get(EmailDelivery, delivery_id)
+            return row.status if row else "missing"
+    with factory() as session:
+        row = session.get(EmailDelivery, delivery_id)
+        recipient_user = session.get(User, row.recipient_id)
+        attempts = row.attempts
+        try:
+            message = _build_email(row, recipient_user, settings)
+        except ValueError as error:
+            message, build_error = None, str(error)
+    if message is None:
+        return _finish_email(factory, delivery_id, attempts, EmailStatus.FAILED, error=build_error)
+    try:
+        sent_to = (mailer or make_mailer(settings)).send(message)
+    except mail.MailDeliveryError as error:
+        retry_at = (
+            None if error.permanent or attempts > len(EMAIL_RETRY_DELAYS) else now() + EMAIL_RETRY_DELAYS[attempts - 1]
+        )
+        status = EmailStatus.PENDING if retry_at else EmailStatus.FAILED
+        log.warning("email delivery %s attempt %s failed: %s", delivery_id, attempts, error)
+        return _finish_email(factory, delivery_id, attempts, status, error=str(error), retry_at=retry_at)
+    return _finish_email(factory, delivery_id, attempts, EmailStatus.SENT, sent_to=sent_to, sent_at=now())
+
+
+def _finish_email(
+    factory, delivery_id, attempts, status, *, error=None, retry_at=None, sent_to=None, sent_at=None
+) -> str:
+    with factory.begin() as session:
+        # Only while still ours (same attempt): a worker that took over a lapsed lease wins.
+        session.execute(
+            update(EmailDelivery)
+            .where(
+                EmailDelivery.id == delivery_id, EmailDelivery.status == "sending", EmailDelivery.attempts == attempts
+            )
+            .values(
+                status=status.value,
+                last_error=error[:2000] if error else None,
+                next_attempt_at=retry_at,
+                lease_until=None,
+                sent_to=sent_to,
+                sent_at=sent_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return status.value
+
+
+def _build_email(row: EmailDelivery, user: User | None, settings: Settings):
+    if user is None or not user.is_active:
+        raise ValueError("the recipient no longer exists or is disabled")
+    recipient = mail.MailRecipient(user_id=user.id, email=user.email, name=user.name)
+    context = dict(row.context or {})
+    if row.kind == NOTICE_WEBHOOK_DISABLED:
+        return mail.build_notice(
+            notice_id=row.event_id,
+            recipient=recipient,
+            subject=context.get("subject", "Webhook endpoint disabled"),
+            text=context.get("text", ""),
+            base_url=settings.base_url,
+            sender=settings.smtp_from,
+            occurred_at=as_utc(row.created_at),
+        )
+    event = mail.MailEvent(
+        event_id=row.event_id,
+        kind=EventKind(row.kind),
+        incident_id=context["incident_id"],
+        incident_key=context["incident_key"],
+        incident_title=context["incident_title"],
+        incident_status=context["incident_status"],
+        incident_priority=context["incident_priority"],
+        actor_name=context.get("actor_name", ""),
+        occurred_at=datetime.fromisoformat(context["occurred_at"]),
+        comment_excerpt=context.get("comment_excerpt", ""),
+        reason=context.get("reason", ""),
+        evidence_filename=context.get("evidence_filename", ""),
+        evidence_verdict=context.get("evidence_verdict", ""),
+    )
+    return mail.build_message(event=event, recipient=recipient, base_url=settings.base_url, sender=settings.smtp_from)
+
+
+def deliver_webhook(
+    *,
+    factory: sessionmaker[Session],
+    settings: Settings,
+    delivery_id: int,
+    resolver: Resolver | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+    now: Callable[[], datetime] = utcnow,
+) -> str:
+    """Make one attempt at a due webhook delivery and record it; returns the delivery's status."""
+    started = now()
+    if not _claim(factory, WebhookDelivery, delivery_id, DeliveryStatus.PENDING.value, started, _lease(settings)):
+        with factory() as session:
+            row = session.get(WebhookDelivery, delivery_id)
+            return row.status if row else "missing"
+    with factory() as session:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        endpoint = delivery.endpoint
+        attempt = delivery.attempts
+        body, webhook_id, url, enabled = delivery.body.encode(), delivery.webhook_id, endpoint.url, endpoint.enabled
+        is_test = delivery.event_type == webhooks.TEST_EVENT_TYPE
+        secrets_error = None
+        try:
+            secrets = signing_secrets(endpoint, settings=settings, now=started)
+        except secret_box.SecretUnreadable as error:
+            secrets, secrets_error = [], str(error)
+    if not enabled:
+        return _record_attempt(factory, delivery_id, attempt, None, cancel=True)
+    if secrets_error:
+        return _record_attempt(factory, delivery_id, attempt, None, error=secrets_error)
+    result = webhooks.attempt_delivery(
+        url=url,
+        webhook_id=webhook_id,
+        body=body,
+        secrets=secrets,
+        policy=webhook_policy(settings),
+        limits=delivery_limits(settings),
+        resolver=resolver,
+        ssl_context=ssl_context,
+        clock=now,
+    )
+    return _record_attempt(factory, delivery_id, attempt, result, single_attempt=is_test, settings=settings)
+
+
+def _record_attempt(
+    factory,
+    delivery_id: int,
+    attempt: int,
+    result: webhooks.DeliveryResult | None,
+    *,
+    cancel: bool = False,
+    error: str | None = None,
+    single_attempt: bool = False,
+    settings: Settings | None = None,
+) -> str:
+    with factory.begin() as session:
+        delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
+        if delivery is None or delivery.status != "sending" or delivery.attempts != attempt:
+            return delivery.status if delivery else "missing"  # a worker that took over the lease owns it now
+        endpoint = delivery.endpoint
+        delivery.lease_until = None
+        if cancel:
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.CANCELLED.value, None
+            return delivery.status
+        if result is None:
+            delivery.status, delivery.next_attempt_at, delivery.last_error = DeliveryStatus.FAILED.value, None, error
+            return delivery.status
+        session.add(
+            WebhookAttempt(
+                delivery_id=delivery.id,
+                attempt=attempt,
+                attempted_at=result.attempted_at,
+                outcome=result.outcome.value,
+                status_code=result.status_code,
+                duration_ms=result.duration_ms,
+                response_excerpt=result.response_excerpt[:2000],
+                error=result.error,
+            )
+        )
+        delivery.last_status_code = result.status_code
+        delivery.last_error = result.error
+        outcome = result.outcome
+        if outcome is webhooks.Outcome.DELIVERED:
+            delivery.status, delivery.delivered_at, delivery.next_attempt_at = (
+                DeliveryStatus.DELIVERED.value,
+                result.attempted_at,
+                None,
+            )
+        elif outcome is webhooks.Outcome.DISABLE:
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED.value, None
+            _disable(session, endpoint, f"The receiver answered 410 Gone on {_iso(result.attempted_at)}.", settings)
+        elif outcome is webhooks.Outcome.FAILED or single_attempt:
+            delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED.value, None
+        else:
+            retry_at = webhooks.next_attempt_at(
+                attempts_made=attempt, now=result.attempted_at, retry_after=result.retry_after
+            )
+            if retry_at is None:
+                delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED.value, None
+                _disable(
+                    session,
+                    endpoint,
+                    f"No delivery succeeded after {attempt} attempts over about three days (last: {result.error}).",
+                    settings,
+                )
+            else:
+                delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING.value, retry_at
+        return delivery.status
+
+
+def _disable(session: Session, endpoint: WebhookEndpoint, reason: str, settings: Settings | None) -> None:
+    """Switch an endpoint off without an admin (410, schedule exhausted) and email the admins."""
+    if not endpoint.enabled:
+        return
+    now = utcnow()
+    endpoint.enabled = False
+    endpoint.disabled_reason = reason
+    endpoint.updated_at = now
+    _cancel_pending(session, endpoint.id)
+    log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
+    if settings is None or settings.email_mode == "off":
+        return
+    admins = session.scalars(select(User.id).where(User.role == Role.ADMIN.value, User.is_active.is_(True)))
+    notice_id = f"webhook-{endpoint.id}-disabled-{int(now.timestamp())}"
+    text = (
+        f"The webhook endpoint {endpoint.url} was disabled.\n\nWhy: {reason}\n\n"
+        f"Check the receiver, then enable it again on {settings.base_url.rstrip('/')}/admin/webhooks/{endpoint.id}"
+        " (its delivery log shows each attempt; Redeliver sends a failed one again).\n"
+    )
+    for admin_id in admins:
+        _insert_once(
+            session,
+            EmailDelivery(
+                event_id=notice_id,
+                recipient_id=admin_id,
+                kind=NOTICE_WEBHOOK_DISABLED,
+                context={"subject": f"Webhook endpoint disabled: {endpoint.url}", "text": text},
+                status=EmailStatus.PENDING.value,
+                next_attempt_at=now,
+                created_at=now,
+            ),
+        )
+
+
+# --- the beat's sweep -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    email_ids: tuple[int, ...]
+    webhook_ids: tuple[int, ...]
+
+
+def claim_due(*, session: Session, now: datetime | None = None, limit: int = 200) -> Due:
+    """Due deliveries not handed out lately (retries, lost publishes, lapsed leases), marked as handed out."""
+    now = now or utcnow()
+    stale = now - REDISPATCH_AFTER
+    found: dict[type, tuple[int, ...]] = {}
+    for model in (EmailDelivery, WebhookDelivery):
+        query = (
+            select(model.id)
+            .where(
+                or_(
+                    and_(model.status == "pending", model.next_attempt_at <= now),
+                    and_(model.status == "sending", model.lease_until < now),
+                ),
+                or_(model.dispatched_at.is_(None), model.dispatched_at < stale),
+            )
+            .order_by(model.next_attempt_at)
+            .limit(limit)
+        )
+        if model is WebhookDelivery:
+            query = query.join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id).where(
+                WebhookEndpoint.enabled.is_(True)
+            )
+        ids = tuple(session.scalars(query))
+        if ids:
+            session.execute(
+                update(model)
+                .where(model.id.in_(ids))
+                .values(dispatched_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        found[model] = ids
+    session.flush()
+    return Due(email_ids=found[EmailDelivery], webhook_ids=found[WebhookDelivery])

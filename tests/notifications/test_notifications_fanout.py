@@ -1,0 +1,233 @@
+"""Who is emailed about what, end to end from the domain services: each change writes its outbox
+message, the fan-out creates deliveries and the real SMTP server (aiosmtpd) receives the mail.
+Runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from delivery_helpers import fan_out_pending, mailed_to, notification_settings, run_pipeline
+from sqlalchemy import func, select
+
+from shared.db import utcnow
+from shared.evidence.models import Evidence
+from shared.incidents import service as incidents
+from shared.notifications import service
+from shared.notifications.models import EmailDelivery
+from shared.outbox import service as outbox
+
+
+@pytest.fixture
+def setup(db, users, database_url, session_factory, inbox):
+    settings = notification_settings(database_url, inbox=inbox)
+    return settings, session_factory
+
+
+def _file(db, users, *, reporter="member", priority="P3", title="Disk full on log shipper", **fields):
+    incident = incidents.create_incident(session=db, actor=users[reporter], title=title, priority=priority, **fields)
+    db.commit()
+    return incident
+
+
+def test_a_new_p1_mails_every_lead_but_not_the_reporter_or_anyone_else(db, users, setup, inbox):
+    settings, factory = setup
+    _file(db, users, reporter="member", priority="P1")
+    run_pipeline(factory, settings)
+    assert mailed_to(inbox) == ["lead@example.com"]
+    assert inbox.messages[0].message["Subject"].startswith("[INC-1] New P1: Disk full on log shipper")
+
+
+def test_a_new_p2_mails_nobody_and_a_lead_filing_a_p1_is_not_told_about_it(db, users, setup, inbox):
+    settings, factory = setup
+    _file(db, users, reporter="member", priority="P2")
+    _file(db, users, reporter="lead", priority="P1")
+    run_pipeline(factory, settings)
+    assert mailed_to(inbox) == []
+
+
+def test_assignment_mails_the_new_owner_only(db, users, setup, inbox):
+    settings, factory = setup
+    incident = _file(db, users, reporter="member")
+    run_pipeline(factory, settings)
+    incidents.assign(session=db, incident_id=incident.id, actor=users["lead"], owner_id=users["other"].id)
+    db.commit()
+    run_pipeline(factory, settings)
+    assert mailed_to(inbox) == ["other@example.com"]
+    assert "Assigned to you" in inbox.messages[0].message["Subject"]
+
+
+def test_a_status_change_mails_owner_and_watchers_but_not_the_one_who_made_it(db, users, setup, inbox):
+    settings, factory = setup
+    incident = _file(db, users, reporter="member")  # the reporter watches
+    incidents.assign(session=db, incident_id=incident.id, actor=users["lead"], owner_id=users["other"].id)
+    incidents.set_watching(session=db, incident_id=incident.id, actor=users["admin"], watching=True)
+    db.commit()
+    run_pipeline(factory, settings)
+    inbox.messages.clear()
+
+    incidents.transition(session=db, incident_id=incident.id, actor=users["other"], to="in_progress")
+    incidents.transition(session=db, incident_id=incident.id, actor=users["other"], to="blocked", reason="AWS ticket")
+    db.commit()
+    run_pipeline(factory, settings)
+    # Two moves by the owner: the reporter and the admin (watchers) hear of each, the owner of neither.
+    assert sorted(mailed_to(inbox)) == sorted(["member@example.com", "admin@example.com"] * 2)
+    subjects = {m.message["Subject"] for m in inbox.messages}
+    assert "[INC-1] Blocked: Disk full on log shipper" in subjects
+
+
+def test_a_comment_mails_owner_and_watchers_except_its_author(db, users, setup, inbox):
+    settings, factory = setup
+    incident = _file(db, users, reporter="member")
+    incidents.assign(session=db, incident_id=incident.id, actor=users["lead"], owner_id=users["lead"].id)
+    db.commit()
+    run_pipeline(factory, settings)
+    inbox.messages.clear()
+    incidents.add_comment(
+        session=db, incident_id=incident.id, actor=users["member"], body="Log volume doubled at 14:00"
+    )
+    db.commit()
+    run_pipeline(factory, settings)
+    assert mailed_to(inbox) == ["lead@example.com"]
+    assert "Log volume doubled" in inbox.messages[0].message.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize(
+    ("preference", "priority", "mailed"), [("off", "P1", False), ("p1_p2", "P3", False), ("p1_p2", "P2", True)]
+)
+def test_a_users_email_preference_is_honoured(db, users, setup, inbox, preference, priority, mailed):
+    settings, factory = setup
+    incident = _file(db, users, reporter="lead", priority=priority)
+    service.set_email_preference(session=db, user=users["other"], preference=preference)
+    incidents.assign(session=db, incident_id=incident.id, actor=users["lead"], owner_id=users["other"].id)
+    db.commit()
+    run_pipeline(factory, settings)
+    assert mailed_to(inbox) == (["other@example.com"] if mailed else [])
+
+
+def _evidence(db, users, incident, *, state, reason=None, uploader="member") -> Evidence:
+    evidence = Evidence(
+        incident_id=incident.id,
+        uploader_id=users[uploader].id,
+        display_name="shipper.log",
+        storage_key=f"incoming/{state}",
+        size=10,
+        sha256="0" * 64,
+        state=state,
+        reason=reason,
+    )
+    db.add(evidence)
+    db.flush()
+    outbox.enqueue(
+        session=db,
+        topic="evidence.processed",
+        payload={"evidence_id": evidence.id, "incident_id": incident.id, "state": state},
+    )
+    db.commit()
+    return evidence
+
+
+def test_a_verdict_mails_the_uploader_and_an_infected_file_also_every_lead(db, users, setup, inbox):
+    settings, factory = setup
+    incident = _file(db, users, reporter="member")
+    run_pipeline(factory, settings)
+    _evidence(db, users, incident, state="clean", uploader="other")
+    run_pipeline(factory, settings)
+    assert mailed_to(inbox) == ["other@example.com"]
+    inbox.messages.clear()
+
+    _evidence(db, users, incident, state="infected", reason="Eicar-Test-Signature", uploader="member")
+    run_pipeline(factory, settings)
+    assert sorted(mailed_to(inbox)) == ["lead@example.com", "member@example.com"]
+    by_rcpt = {m.rcpt_tos[0]: m.message["Subject"] for m in inbox.messages}
+    assert by_rcpt["lead@example.com"].startswith("[INC-1] Infected upload")
+    assert "infected" in by_rcpt["member@example.com"]
+
+
+def test_a_crlf_in_a_title_or_name_adds_no_header(db, users, setup, inbox):
+    settings, factory = setup
+    # The forms refuse control characters; rows written before that rule (or by an import) may
+    # still hold them, and the mail must not trust them either.
+    incident = _file(db, users, reporter="member", priority="P1")
+    incident.title = "Disk full\r\nBcc: attacker@evil.example"
+    users["member"].name = "Mo\r\nX-Injected: yes"
+    db.commit()
+    run_pipeline(factory, settings)
+    (delivered,) = inbox.messages
+    assert delivered.rcpt_tos == ["lead@example.com"]
+    assert delivered.message["Bcc"] is None and delivered.message["X-Injected"] is None
+    assert delivered.message["Subject"] == "[INC-1] New P1: Disk full Bcc: attacker@evil.example"
+    header_block = delivered.raw.split(b"\r\n\r\n", 1)[0]
+    assert not any(line.lower().startswith(b"bcc:") for line in header_block.split(b"\r\n"))
+
+
+def test_a_fan_out_and_a_send_that_run_twice_mail_once(db, users, setup, inbox):
+    settings, factory = setup
+    _file(db, users, reporter="member", priority="P1")
+    message = db.scalars(select(outbox.OutboxMessage).where(outbox.OutboxMessage.topic == "incident.created")).one()
+    created = fan_out_pending(factory, settings)
+    with factory.begin() as session:
+        again = service.fan_out(
+            session=session, settings=settings, topic=message.topic, payload=message.payload, message_id=message.id
+        )
+    assert len(created.email_ids) == 1 and again.email_ids == ()
+    for _ in range(2):
+        assert service.send_email(factory=factory, settings=settings, delivery_id=created.email_ids[0]) == "sent"
+    assert mailed_to(inbox) == ["lead@example.com"]
+    assert db.scalar(select(func.count(EmailDelivery.id))) == 1
+
+
+def test_without_an_smtp_host_or_mail_folder_email_is_off_and_nothing_is_queued(
+    db, users, database_url, session_factory
+):
+    settings = notification_settings(database_url)
+    assert service.email_status(settings) == "Email notifications are switched off: SMTP_HOST is not set."
+    _file(db, users, reporter="member", priority="P1")
+    assert fan_out_pending(session_factory, settings).email_ids == ()
+
+
+def test_with_a_mail_folder_mail_becomes_eml_files_there(db, users, database_url, session_factory, tmp_path):
+    settings = notification_settings(database_url, mail_dir=str(tmp_path / "mail"))
+    _file(db, users, reporter="member", priority="P1")
+    run_pipeline(session_factory, settings)
+    (written,) = (tmp_path / "mail").glob("*.eml")
+    assert b"To: Lee Lead <lead@example.com>" in written.read_bytes()
+    assert str(tmp_path / "mail") in service.email_status(settings)
+
+
+def test_an_unreachable_smtp_server_is_retried_later_and_a_refused_recipient_is_not(
+    db, users, database_url, session_factory, smtp_server_factory
+):
+    from notification_servers import free_port
+
+    down = notification_settings(database_url, smtp_host="127.0.0.1", smtp_port=free_port(), smtp_security="none")
+    _file(db, users, reporter="member", priority="P1")
+    (delivery_id,) = fan_out_pending(session_factory, down).email_ids
+    assert service.send_email(factory=session_factory, settings=down, delivery_id=delivery_id) == "pending"
+    db.expire_all()
+    row = db.get(EmailDelivery, delivery_id)
+    assert "Could not reach the SMTP server" in row.last_error
+    wait = (row.next_attempt_at.replace(tzinfo=None) - utcnow().replace(tzinfo=None)).total_seconds()
+    assert 20 < wait <= 30  # the first backoff step, kept in the row for the beat's dispatch
+
+    refusing = smtp_server_factory(refuse=frozenset({"lead@example.com"}))
+    up = notification_settings(database_url, inbox=refusing)
+    later = lambda: utcnow() + timedelta(seconds=31)  # noqa: E731
+    assert service.send_email(factory=session_factory, settings=up, delivery_id=delivery_id, now=later) == "failed"
+    assert refusing.messages == []
+
+
+def test_production_refuses_plain_http_webhooks_and_any_setting_refuses_a_wildcard_exemption():
+    from shared.config import Settings, SettingsError
+
+    production = {
+        "app_env": "production",
+        "secret_key": "s" * 40,
+        "database_url": "postgresql://db/x",
+        "redis_url": "redis://r",
+    }
+    with pytest.raises(SettingsError, match="WEBHOOK_ALLOW_HTTP"):
+        Settings(**production, webhook_allow_http=True)
+    with pytest.raises(SettingsError, match="not an explicit host:port"):
+        Settings(**production, webhook_allow_private_hosts="*:443")
+    assert Settings(**production, webhook_allow_private_hosts="hooks.internal:8443").webhook_allow_private_hosts

@@ -1,0 +1,210 @@
+"""The admin webhook pages and the /profile email section, through the Flask test client."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+from delivery_helpers import notification_settings
+from sqlalchemy import select
+from standardwebhooks import Webhook
+
+from shared.accounts import service as accounts
+from shared.accounts.models import User
+from shared.notifications import service
+from shared.notifications.models import WebhookDelivery, WebhookEndpoint
+from shared.outbox.models import OutboxMessage
+from web.app import create_app
+
+
+@pytest.fixture
+def make_client(database_url, users, session_factory):
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    apps = []
+
+    def make(role: str | None = "admin", *, csrf: bool = False, **overrides):
+        app = create_app(notification_settings(database_url, rate_limit_login="10000 per minute", **overrides))
+        app.config.update(TESTING=True, WTF_CSRF_ENABLED=csrf)
+        apps.append(app)
+        client = app.test_client()
+        if role:
+            with session_factory() as session:
+                token = accounts.start_session(
+                    session=session, user=session.get(User, users[role].id), lifetime=timedelta(hours=1)
+                )
+                session.commit()
+            with client.session_transaction() as cookie:
+                cookie["_user_id"] = token
+                cookie["_fresh"] = True
+        return client
+
+    yield make
+    for app in apps:
+        app.extensions["db_engine"].dispose()
+    root.handlers[:], root.level = handlers, level
+
+
+def _add(client, url, **fields):
+    data = {"url": url, "events": ["incident.created", "comment.created"], "payload_format": "standard", **fields}
+    return client.post("/admin/webhooks", data=data)
+
+
+SECRET = re.compile(r'id="signing-secret" type="text" readonly value="(whsec_[^"]+)"')
+
+
+def test_an_admin_adds_an_endpoint_and_sees_its_secret_once(make_client, db, receiver):
+    client = make_client(webhook_allow_private_hosts=f"127.0.0.1:{receiver.port}")
+    response = _add(client, receiver.url(), description="chat-ops bridge")
+    assert response.status_code == 201
+    html = response.get_data(as_text=True)
+    secret = SECRET.search(html).group(1)
+    assert "Signing secret" in html
+    endpoint = db.scalars(select(WebhookEndpoint)).one()
+    assert endpoint.event_types == ["incident.created", "comment.created"]
+    assert secret not in endpoint.secret_encrypted
+
+    again = client.get(f"/admin/webhooks/{endpoint.id}").get_data(as_text=True)
+    assert secret not in again and "Signing secret" not in again
+    listing = client.get("/admin/webhooks").get_data(as_text=True)
+    assert receiver.url() in listing and secret not in listing
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://10.0.0.5/", "private"),
+        ("http://2852039166/", "decimal, octal or hex"),
+        ("file:///etc/passwd", "must start with https://"),
+    ],
+)
+def test_an_internal_url_is_refused_with_a_message_and_the_form_keeps_what_was_typed(make_client, db, url, words):
+    client = make_client()
+    response = _add(client, url, description="keep me")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert words in html
+    assert 'value="keep me"' in html
+    assert db.scalars(select(WebhookEndpoint)).all() == []
+
+
+def test_production_style_settings_refuse_plain_http(make_client, db):
+    client = make_client(webhook_allow_http=False)
+    response = _add(client, "http://hooks.example.com/in")
+    assert response.status_code == 422
+    assert "must use https://" in response.get_data(as_text=True)
+
+
+def test_send_test_event_queues_a_delivery_through_the_outbox_and_the_log_shows_it(
+    make_client, db, receiver, database_url, session_factory
+):
+    client = make_client(webhook_allow_private_hosts=f"127.0.0.1:{receiver.port}")
+    secret = SECRET.search(_add(client, receiver.url()).get_data(as_text=True)).group(1)
+    endpoint = db.scalars(select(WebhookEndpoint)).one()
+    assert client.post(f"/admin/webhooks/{endpoint.id}/test").status_code == 302
+    delivery = db.scalars(select(WebhookDelivery)).one()
+    message = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == "webhook.delivery_requested")).one()
+    assert message.payload == {"delivery_id": delivery.id}
+
+    settings = notification_settings(database_url, receivers=[receiver])
+    service.deliver_webhook(factory=session_factory, settings=settings, delivery_id=delivery.id)
+    assert Webhook(secret).verify(receiver.requests[0].body, receiver.requests[0].headers)["type"] == "webhook.test"
+    page = client.get(f"/admin/webhooks/{endpoint.id}").get_data(as_text=True)
+    assert "webhook.test" in page and "delivered" in page and ">200<" in page
+    assert f'aria-label="Redeliver webhook.test {delivery.webhook_id}"' in page
+
+
+def test_edit_rotate_disable_and_delete(make_client, db, receiver, database_url):
+    client = make_client(webhook_allow_private_hosts=f"127.0.0.1:{receiver.port}")
+    old = SECRET.search(_add(client, receiver.url()).get_data(as_text=True)).group(1)
+    endpoint = db.scalars(select(WebhookEndpoint)).one()
+
+    edited = client.post(
+        f"/admin/webhooks/{endpoint.id}",
+        data={"url": receiver.url("/other"), "events": ["evidence.infected"], "payload_format": "slack"},
+    )
+    assert edited.status_code == 302
+    db.expire_all()
+    endpoint = db.get(WebhookEndpoint, endpoint.id)
+    assert (endpoint.url, endpoint.event_types, endpoint.payload_format) == (
+        receiver.url("/other"),
+        ["evidence.infected"],
+        "slack",
+    )
+    refused = client.post(f"/admin/webhooks/{endpoint.id}", data={"url": "http://10.1.2.3/", "events": []})
+    assert refused.status_code == 422 and "Choose at least one event" in refused.get_data(as_text=True)
+
+    rotated = client.post(f"/admin/webhooks/{endpoint.id}/rotate")
+    new = SECRET.search(rotated.get_data(as_text=True)).group(1)
+    assert new != old and "keeps signing too" in rotated.get_data(as_text=True)
+    db.expire_all()
+    settings = notification_settings(database_url)
+    assert service.signing_secrets(db.get(WebhookEndpoint, endpoint.id), settings=settings) == [new, old]
+
+    assert client.post(f"/admin/webhooks/{endpoint.id}/enabled", data={"enabled": "0"}).status_code == 302
+    db.expire_all()
+    assert db.get(WebhookEndpoint, endpoint.id).enabled is False
+
+    confirm = client.post(f"/admin/webhooks/{endpoint.id}/delete")
+    assert "Yes, delete this endpoint" in confirm.get_data(as_text=True)
+    assert db.get(WebhookEndpoint, endpoint.id) is not None
+    assert client.post(f"/admin/webhooks/{endpoint.id}/delete", data={"confirm": "1"}).status_code == 302
+    db.expire_all()
+    assert db.scalars(select(WebhookEndpoint)).all() == []
+
+
+ROUTES = [
+    ("GET", "/admin/webhooks", None),
+    ("POST", "/admin/webhooks", {"url": "https://hooks.example.com/x", "events": ["incident.created"]}),
+    ("GET", "/admin/webhooks/{id}", None),
+    ("POST", "/admin/webhooks/{id}/test", {}),
+    ("POST", "/admin/webhooks/{id}/rotate", {}),
+    ("POST", "/admin/webhooks/{id}/enabled", {"enabled": "0"}),
+    ("POST", "/admin/webhooks/{id}/delete", {"confirm": "1"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "data"), ROUTES)
+@pytest.mark.parametrize("role", [None, "member", "lead"])
+def test_only_admins_reach_the_webhook_pages(make_client, db, users, role, method, path, data):
+    endpoint, _ = service.create_endpoint(
+        session=db,
+        actor=users["admin"],
+        settings=notification_settings("sqlite://"),
+        url="https://93.184.215.14/hook",
+        event_types=["incident.created"],
+    )
+    db.commit()
+    client = make_client(role)
+    response = client.open(path.format(id=endpoint.id), method=method, data=data)
+    assert response.status_code == (302 if role is None else 403)
+    if role is None:
+        assert "/login" in response.headers["Location"]
+    db.expire_all()
+    assert len(db.scalars(select(WebhookEndpoint)).all()) == 1
+
+
+def test_a_post_without_its_csrf_token_is_refused(make_client, db):
+    client = make_client(csrf=True)
+    assert _add(client, "https://hooks.example.com/x").status_code == 400
+    assert db.scalars(select(WebhookEndpoint)).all() == []
+
+
+def test_the_admin_page_says_when_email_is_off(make_client):
+    page = make_client().get("/admin/webhooks").get_data(as_text=True)
+    assert "Email notifications are switched off: SMTP_HOST is not set." in page
+
+
+def test_the_profile_email_preference_is_saved_and_shown(make_client, db, users):
+    client = make_client("member")
+    page = client.get("/profile").get_data(as_text=True)
+    assert '<label for="email-preference">Email me about</label>' in page
+    assert client.post("/profile/email", data={"email": "p1_p2"}).status_code == 302
+    assert service.email_preference(session=db, user_id=users["member"].id) == "p1_p2"
+    assert '<option value="p1_p2" selected>' in client.get("/profile").get_data(as_text=True)
+    refused = client.post("/profile/email", data={"email": "sometimes"})
+    assert refused.status_code == 422 and "Choose all incidents" in refused.get_data(as_text=True)
+    assert service.email_preference(session=db, user_id=users["member"].id) == "p1_p2"

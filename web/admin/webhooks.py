@@ -1,0 +1,209 @@
+"""Outgoing webhooks (admins): add, edit, disable, delete endpoints; rotate secrets; test; delivery log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from shared.errors import DomainError, ValidationFailed
+from shared.notifications import service as notifications
+from shared.notifications.webhooks import EVENT_TYPES, PayloadFormat
+from shared.permissions import Action
+from web.auth.current import require
+from web.db import get_session
+from web.errors import status_for
+
+bp = Blueprint("admin_webhooks", __name__, url_prefix="/admin/webhooks")
+FORMATS = [(PayloadFormat.STANDARD.value, "Standard Webhooks JSON"), (PayloadFormat.SLACK.value, "Slack message")]
+
+
+def _settings():
+    return current_app.config["SETTINGS"]
+
+
+def _form_values() -> dict:
+    return {
+        "url": request.form.get("url", ""),
+        "events": request.form.getlist("events"),
+        "description": request.form.get("description", ""),
+        "payload_format": request.form.get("payload_format", PayloadFormat.STANDARD.value),
+    }
+
+
+def _common() -> dict:
+    return {
+        "event_types": EVENT_TYPES,
+        "formats": FORMATS,
+        "email_status": notifications.email_status(_settings()),
+        "allow_http": _settings().webhook_allow_http,
+    }
+
+
+def _render_list(status: int = 200, **extra):
+    return render_template(
+        "admin/webhooks.html",
+        endpoints=notifications.list_endpoints(session=get_session()),
+        **{"errors": {}, "values": {"events": list(EVENT_TYPES), "payload_format": "standard"}, **_common(), **extra},
+    ), status
+
+
+def _render_endpoint(endpoint_id: int, status: int = 200, **extra):
+    session = get_session()
+    endpoint = notifications.get_endpoint(session=session, endpoint_id=endpoint_id)
+    values = {
+        "url": endpoint.url,
+        "events": endpoint.event_types,
+        "description": endpoint.description,
+        "payload_format": endpoint.payload_format,
+    }
+    return render_template(
+        "admin/webhook.html",
+        endpoint=endpoint,
+        deliveries=notifications.recent_deliveries(session=session, endpoint_id=endpoint.id),
+        **{"errors": {}, "values": values, **_common(), **extra},
+    ), status
+
+
+@bp.get("")
+@login_required
+def index():
+    require(Action.MANAGE_WEBHOOKS)
+    return _render_list()
+
+
+@bp.post("")
+@login_required
+def create():
+    require(Action.MANAGE_WEBHOOKS)
+    session = get_session()
+    values = _form_values()
+    try:
+        endpoint, secret = notifications.create_endpoint(
+            session=session,
+            actor=current_user.user,
+            settings=_settings(),
+            url=values["url"],
+            event_types=values["events"],
+            description=values["description"],
+            payload_format=values["payload_format"],
+        )
+        session.commit()
+    except ValidationFailed as error:
+        session.rollback()
+        return _render_list(422, errors=error.field_errors, values=values)
+    # Shown once, on this response only: only its encrypted form is stored.
+    return _render_endpoint(endpoint.id, 201, new_secret=secret)
+
+
+@bp.get("/<int:endpoint_id>")
+@login_required
+def show(endpoint_id: int):
+    require(Action.MANAGE_WEBHOOKS)
+    return _render_endpoint(endpoint_id)
+
+
+@bp.post("/<int:endpoint_id>")
+@login_required
+def update(endpoint_id: int):
+    require(Action.MANAGE_WEBHOOKS)
+    session = get_session()
+    values = _form_values()
+    try:
+        notifications.update_endpoint(
+            session=session,
+            actor=current_user.user,
+            settings=_settings(),
+            endpoint_id=endpoint_id,
+            url=values["url"],
+            event_types=values["events"],
+            description=values["description"],
+            payload_format=values["payload_format"],
+        )
+        session.commit()
+    except ValidationFailed as error:
+        session.rollback()
+        return _render_endpoint(endpoint_id, 422, errors=error.field_errors, values=values)
+    flash("The endpoint was saved.")
+    return redirect(url_for("admin_webhooks.show", endpoint_id=endpoint_id))
+
+
+def _action(endpoint_id: int, operation, done: str):
+    session = get_session()
+    try:
+        operation(session)
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        return _render_endpoint(endpoint_id, status_for(error), error=str(error))
+    flash(done)
+    return redirect(url_for("admin_webhooks.show", endpoint_id=endpoint_id))
+
+
+@bp.post("/<int:endpoint_id>/test")
+@login_required
+def send_test(endpoint_id: int):
+    require(Action.MANAGE_WEBHOOKS)
+    return _action(
+        endpoint_id,
+        lambda session: notifications.send_test_event(
+            session=session, actor=current_user.user, endpoint_id=endpoint_id
+        ),
+        "A test event is on its way; its delivery appears in the log below (reload to see the answer).",
+    )
+
+
+@bp.post("/<int:endpoint_id>/deliveries/<int:delivery_id>/redeliver")
+@login_required
+def redeliver(endpoint_id: int, delivery_id: int):
+    require(Action.MANAGE_WEBHOOKS)
+    return _action(
+        endpoint_id,
+        lambda session: notifications.redeliver(
+            session=session, actor=current_user.user, endpoint_id=endpoint_id, delivery_id=delivery_id
+        ),
+        "The delivery is sent again, with the same webhook-id.",
+    )
+
+
+@bp.post("/<int:endpoint_id>/enabled")
+@login_required
+def set_enabled(endpoint_id: int):
+    require(Action.MANAGE_WEBHOOKS)
+    enabled = request.form.get("enabled") == "1"
+    return _action(
+        endpoint_id,
+        lambda session: notifications.set_endpoint_enabled(
+            session=session, actor=current_user.user, endpoint_id=endpoint_id, enabled=enabled
+        ),
+        "The endpoint is enabled." if enabled else "The endpoint is disabled; its queued deliveries were cancelled.",
+    )
+
+
+@bp.post("/<int:endpoint_id>/rotate")
+@login_required
+def rotate(endpoint_id: int):
+    require(Action.MANAGE_WEBHOOKS)
+    session = get_session()
+    try:
+        endpoint, secret = notifications.rotate_secret(
+            session=session, actor=current_user.user, settings=_settings(), endpoint_id=endpoint_id
+        )
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        return _render_endpoint(endpoint_id, status_for(error), error=str(error))
+    return _render_endpoint(endpoint.id, rotated=True, new_secret=secret)
+
+
+@bp.post("/<int:endpoint_id>/delete")
+@login_required
+def delete(endpoint_id: int):
+    require(Action.MANAGE_WEBHOOKS)
+    if request.form.get("confirm") != "1":
+        # Deleting drops the delivery log too: ask first, on a page that works without JavaScript.
+        return _render_endpoint(endpoint_id, confirm_delete=True)
+    session = get_session()
+    url = notifications.delete_endpoint(session=session, actor=current_user.user, endpoint_id=endpoint_id)
+    session.commit()
+    flash(f"The endpoint {url} was deleted.")
+    return redirect(url_for("admin_webhooks.index"))
