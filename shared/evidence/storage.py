@@ -335,7 +335,7 @@ class S3Storage:
             max_concurrency=max_concurrency,
             preferred_transfer_client="classic",
         )
-        self._transfer.max_in_memory_upload_chunks = max_concurrency
+        self._transfer.max_in_memory_upload_chunks = 1
 
     def _full(self, key: str) -> str:
         return self.key_prefix + check_key(key)
