@@ -73,7 +73,7 @@ def test_fields_and_files_read_as_werkzeug_reads_them_whatever_the_read_sizes(se
     monkeypatch.setattr(multipart, "READ_BYTES", 1 + seed * 37)
     fields = {
         "csrf_token": "token-value",
-        "file": (io.BytesIO(noisy_bytes(5000 + seed * 311, seed)), "шаг 1 \"log\".txt", "text/plain"),
+        "file": (io.BytesIO(noisy_bytes(5000 + seed * 311, seed)), 'шаг 1 "log".txt', "text/plain"),
         "note": "naïve\r\nline two",
         "second": (io.BytesIO(b""), "empty.bin", "application/octet-stream"),
         "third": (io.BytesIO(noisy_bytes(300, seed + 100)), "x.png", "image/png"),
