@@ -327,14 +327,17 @@ class S3Storage:
             read_timeout=60,
         )
         self.client = boto3.session.Session().client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
-        # Memory per upload is bounded by max_in_memory_upload_chunks parts of chunk_bytes each.
-        # (boto3's TransferConfig takes that s3transfer option only as an attribute.)
         self._transfer = TransferConfig(
             multipart_threshold=chunk_bytes,
             multipart_chunksize=chunk_bytes,
             max_concurrency=max_concurrency,
             preferred_transfer_client="classic",
         )
+        # An upload from a stream (the web app's, read from the request) holds its parts in
+        # memory: one being sent, the next being read, so reading the request and sending to
+        # S3 overlap. s3transfer's default of 10 held parts cost the web worker +101 MiB
+        # RSS on a big upload; more than one did not make the bench faster (README "Evidence
+        # uploads and the pipeline"). boto3's TransferConfig takes it only as an attribute.
         self._transfer.max_in_memory_upload_chunks = 1
 
     def _full(self, key: str) -> str:
