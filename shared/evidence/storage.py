@@ -449,8 +449,13 @@ class S3Storage:
             )
 
     def check(self) -> None:
+        """Reachable and writable with the web role's own permissions: start a multipart upload
+        under incoming/ and abort it, which leaves no object. (HeadBucket would need
+        s3:ListBucket, which no task role has: terraform/modules/iam.)"""
+        key = self._full(new_key(tag_names.PREFIX_INCOMING))
         with self._errors(f"s3://{self.bucket}/{self.key_prefix}"):
-            self.client.head_bucket(Bucket=self.bucket)
+            upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload["UploadId"])
 
 
 def _tag_set(tags: Mapping[str, str]) -> dict:

@@ -148,8 +148,14 @@ def test_missing_objects_and_delete(storage):
     assert _all_keys(storage) == []
 
 
-def test_health_check(storage):
+def test_health_check_leaves_nothing_behind(storage):
     storage.check()
+    assert _all_keys(storage) == []
+    if isinstance(storage, S3Storage):
+        # Checked with what the web role may do (start and abort an upload in incoming/), not
+        # HeadBucket, which needs s3:ListBucket; no upload is left open.
+        uploads = storage.client.list_multipart_uploads(Bucket=BUCKET, Prefix=storage.key_prefix)
+        assert uploads.get("Uploads", []) == []
 
 
 def test_s3_health_check_names_a_missing_bucket(s3_endpoint):
