@@ -141,11 +141,17 @@ class MultipartReader:
         delimiter = self._delimiter
         while True:
             buffer, start = self._buffer, self._position
-            found = buffer.find(delimiter, start)
+            # Search only as far as a delimiter beginning within `limit` could reach, so small
+            # reads do not rescan the rest of a large chunk each time.
+            window_end = min(len(buffer), start + limit + len(delimiter) - 1)
+            found = buffer.find(delimiter, start, window_end)
             if found >= 0:
                 end = min(found, start + limit)
                 self._position = end if end < found else found + len(delimiter)
                 return memoryview(buffer)[start:end], end == found
+            if window_end < len(buffer):  # no delimiter begins in the next `limit` bytes
+                self._position = start + limit
+                return memoryview(buffer)[start : start + limit], False
             # No whole delimiter here. One can only begin at a CR, so everything before the
             # first CR among the last len(delimiter) - 1 bytes is certainly body.
             safe = buffer.find(b"\r", max(start, len(buffer) - len(delimiter) + 1))
