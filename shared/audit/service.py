@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -100,6 +101,19 @@ def append(
 
 
 _PENDING = "audit_pending_events"
+_AFTER_SEAL = "audit_after_seal"
+
+
+def latest_pending(*, session: Session) -> AuditEvent | None:
+    """The event appended last in the session's open transaction (not sealed yet), if any."""
+    pending = session.info.get(_PENDING)
+    return pending[-1] if pending else None
+
+
+def when_sealed(*, session: Session, callback: Callable[[], None]) -> None:
+    """Run `callback` at COMMIT once this transaction's events have their ids and hashes, still
+    inside the transaction (what it changes commits with the events, or not at all)."""
+    session.info.setdefault(_AFTER_SEAL, []).append(callback)
 
 
 @orm_event.listens_for(Session, "before_commit")
@@ -120,6 +134,11 @@ def _seal(session: Session) -> None:
         item.hash = prev_hash = compute_hash(prev_hash, item)
     session.add_all(pending)
     session.flush()
+    callbacks = session.info.pop(_AFTER_SEAL, None)
+    if callbacks:
+        for callback in callbacks:
+            callback()
+        session.flush()
 
 
 @orm_event.listens_for(Session, "after_transaction_end")
@@ -128,6 +147,7 @@ def _discard(session: Session, transaction) -> None:
     # vanish with the rows they describe. (After a commit `_seal` has already taken them.)
     if transaction.parent is None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_AFTER_SEAL, None)
 
 
 @dataclass(frozen=True)

@@ -327,15 +327,18 @@ class S3Storage:
             read_timeout=60,
         )
         self.client = boto3.session.Session().client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
-        # Memory per upload is bounded by max_in_memory_upload_chunks parts of chunk_bytes each.
-        # (boto3's TransferConfig takes that s3transfer option only as an attribute.)
         self._transfer = TransferConfig(
             multipart_threshold=chunk_bytes,
             multipart_chunksize=chunk_bytes,
             max_concurrency=max_concurrency,
             preferred_transfer_client="classic",
         )
-        self._transfer.max_in_memory_upload_chunks = max_concurrency
+        # An upload from a stream (the web app's, read from the request) holds its parts in
+        # memory: one being sent, the next being read, so reading the request and sending to
+        # S3 overlap. s3transfer's default of 10 held parts cost the web worker +101 MiB
+        # RSS on a big upload; more than one did not make the bench faster (README "Evidence
+        # uploads and the pipeline"). boto3's TransferConfig takes it only as an attribute.
+        self._transfer.max_in_memory_upload_chunks = 1
 
     def _full(self, key: str) -> str:
         return self.key_prefix + check_key(key)
@@ -446,8 +449,13 @@ class S3Storage:
             )
 
     def check(self) -> None:
+        """Reachable and writable with the web role's own permissions: start a multipart upload
+        under incoming/ and abort it, which leaves no object. (HeadBucket would need
+        s3:ListBucket, which no task role has: terraform/modules/iam.)"""
+        key = self._full(new_key(tag_names.PREFIX_INCOMING))
         with self._errors(f"s3://{self.bucket}/{self.key_prefix}"):
-            self.client.head_bucket(Bucket=self.bucket)
+            upload = self.client.create_multipart_upload(Bucket=self.bucket, Key=key)
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload["UploadId"])
 
 
 def _tag_set(tags: Mapping[str, str]) -> dict:

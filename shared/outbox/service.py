@@ -28,6 +28,7 @@ from sqlalchemy import event as orm_event
 from sqlalchemy import false, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.audit import service as audit
 from shared.db import utcnow
 from shared.events import EventType, Route, tasks_for
 from shared.outbox.models import OutboxMessage, new_message_id
@@ -46,9 +47,22 @@ def enqueue(*, session: Session, topic: EventType | str, payload: dict) -> Outbo
 
     The payload carries ids (incident_id, comment_id, evidence_id, ...), never copies of titles,
     bodies or diffs: the task re-reads the current rows, and a redacted text is not left behind
-    in the outbox."""
+    in the outbox.
+
+    A message written with an audit event (every service appends the event, then enqueues its
+    message) also carries that event's id as `event_id`: the one consumers outside, such as
+    webhooks, can use to recognise a delivery. The id exists only once the event is sealed at
+    COMMIT, so it is filled in then, in the same transaction."""
     message = OutboxMessage(id=new_message_id(), topic=str(topic), payload=json.loads(json.dumps(payload, default=str)))
     session.add(message)
+    event = audit.latest_pending(session=session)
+    if event is not None:
+
+        def add_event_id() -> None:
+            # A new dict (not an in-place change) so the JSON column is seen as changed.
+            message.payload = {**message.payload, "event_id": event.id}
+
+        audit.when_sealed(session=session, callback=add_event_id)
     # Remembered for the after-commit relay (publish_after_commit), forgotten on rollback.
     session.info.setdefault(_NEW_IDS, []).append((message.id, message.topic))
     return message

@@ -55,6 +55,9 @@ def test_scanning_off_gives_not_scanned_with_a_thumbnail_and_a_second_run_does_n
         "retention": "active",
         "legal-hold": "false",
     }
+    # The thumbnail carries the same scan status: the bucket policy serves only objects tagged
+    # clean or not-scanned, thumbnails included (terraform/modules/evidence_bucket).
+    assert storage.get_tags(item.thumbnail_key) == storage.get_tags(item.storage_key)
     assert verdicts(db) == 1
     assert (
         db.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.topic == events.TOPIC_PROCESSED))

@@ -41,7 +41,7 @@ def test_attach_creates_a_pending_row_with_audit_and_outbox_in_one_transaction(d
         event.data["sha256"] == item.sha256 and event.data["size"] == item.size and event.actor_id == item.uploader_id
     )
     message = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == events.TOPIC_UPLOADED)).one()
-    assert message.payload == {"evidence_id": item.id, "incident_id": incident.id}
+    assert message.payload == {"evidence_id": item.id, "incident_id": incident.id, "event_id": event.id}
 
 
 def test_a_verdict_is_recorded_once_whatever_the_deliveries(db, users, make_incident):
@@ -58,6 +58,10 @@ def test_a_verdict_is_recorded_once_whatever_the_deliveries(db, users, make_inci
     assert item.state == "clean" and item.storage_key.startswith("evidence/")
     assert _count(db, AuditEvent, action=events.EVIDENCE_VERDICT) == 1
     assert _count(db, OutboxMessage, topic=events.TOPIC_PROCESSED) == 1
+    # The worker's message names the verdict's audit event (a webhook's delivery id).
+    verdict_event = db.scalars(select(AuditEvent).where(AuditEvent.action == events.EVIDENCE_VERDICT)).one()
+    message = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == events.TOPIC_PROCESSED)).one()
+    assert message.payload["event_id"] == verdict_event.id
     assert evidence.begin_attempt(session=db, evidence_id=item.id) is None
 
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +250,54 @@ def test_worker_scales_on_queue_depth_and_monitoring_alarms_on_every_app_metric(
     assert metrics.METRIC_QUEUE_DEPTH in scaled, f"ecs_service does not scale on {metrics.METRIC_QUEUE_DEPTH}"
     alarmed = {s[2] for s in _metric_specs(monitoring) if s[1] == metrics.METRIC_NAMESPACE}
     assert alarmed == METRIC_NAMES, f"monitoring alarms on {sorted(alarmed)}, expected {sorted(METRIC_NAMES)}"
+
+
+# -- task roles against what the app does with the bucket --------------------------------------
+
+# The S3 calls each service makes, by prefix (shared/evidence/storage.py, web/evidence/views.py,
+# worker/processing/placement.py). The web app uploads to incoming/ (multipart included) and
+# deletes its upload again when the database write after it fails (no orphan object); it reads
+# only what it serves: clean evidence (presigned GETs carry its identity) and thumbnails, which
+# it streams itself. The worker also tags an object it leaves in incoming/ (an `error` verdict).
+WEB_S3_USE = {
+    "s3:PutObject": {tags.PREFIX_INCOMING},
+    "s3:AbortMultipartUpload": {tags.PREFIX_INCOMING},
+    "s3:DeleteObject": {tags.PREFIX_INCOMING},
+    "s3:GetObject": {tags.PREFIX_EVIDENCE, tags.PREFIX_THUMBNAILS},
+}
+WORKER_TAGGED = {tags.PREFIX_INCOMING, tags.PREFIX_EVIDENCE, tags.PREFIX_QUARANTINE, tags.PREFIX_THUMBNAILS}
+
+
+@pytest.fixture(scope="module")
+def iam(terraform_root: Path) -> tfcheck.TfDir:
+    return tfcheck.TfDir.load(terraform_root / "modules" / "iam", terraform_root)
+
+
+def _s3_grants(iam: tfcheck.TfDir, role: str) -> dict[str, set[str]]:
+    """{action: {prefix, ...}} of the role's policy, from `local.<prefix>` object ARNs."""
+    (body,) = [body for name, body in _data(iam, "aws_iam_policy_document") if name == role]
+    grants: dict[str, set[str]] = {}
+    for statement in body.get("statement", []):
+        assert statement.get("effect", "Allow") == "Allow", f"{role}: unexpected Deny {statement.get('sid')}"
+        prefixes = set()
+        for resource in statement.get("resources", []):
+            for name in re.findall(r"local\.(\w+)", str(resource)):
+                prefixes.add(f"{name}/")
+        for action in statement.get("actions", []):
+            if str(action).startswith("s3:"):
+                grants.setdefault(action, set()).update(prefixes)
+    return grants
+
+
+def test_the_web_role_reads_only_what_it_serves_and_cleans_up_its_uploads(iam: tfcheck.TfDir) -> None:
+    grants = _s3_grants(iam, "web")
+    assert grants == WEB_S3_USE, f"web role S3 grants {grants} != what the web app does {WEB_S3_USE}"
+    assert not any(tags.PREFIX_QUARANTINE in prefixes for prefixes in grants.values())
+
+
+def test_the_worker_role_may_tag_every_object_it_tags(iam: tfcheck.TfDir) -> None:
+    grants = _s3_grants(iam, "worker")
+    missing = WORKER_TAGGED - grants.get("s3:PutObjectTagging", set())
+    assert not missing, f"the worker tags objects under {sorted(missing)} but may not"
+    # Reading them back to merge (PutObjectTagging replaces the whole set) needs the same reach.
+    assert grants.get("s3:GetObjectTagging", set()) >= WORKER_TAGGED

@@ -185,7 +185,9 @@ def test_each_operation_appends_exactly_its_event_and_message(db, users, make_in
 
     messages = db.scalars(select(OutboxMessage)).all()
     assert len(messages) == outbox_before + 1
-    fresh = [m for m in messages if m.topic == expected.action and m.payload == expected.payload]
+    # The message names its audit event (filled in at COMMIT, when the event gets its id).
+    expected_payload = {**expected.payload, "event_id": event.id}
+    fresh = [m for m in messages if m.topic == expected.action and m.payload == expected_payload]
     assert len(fresh) == 1, [(m.topic, m.payload) for m in messages]
     assert fresh[0].published_at is None and fresh[0].attempts == 0
     assert audit.verify_chain(session=db).ok

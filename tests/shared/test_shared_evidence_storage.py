@@ -148,8 +148,14 @@ def test_missing_objects_and_delete(storage):
     assert _all_keys(storage) == []
 
 
-def test_health_check(storage):
+def test_health_check_leaves_nothing_behind(storage):
     storage.check()
+    assert _all_keys(storage) == []
+    if isinstance(storage, S3Storage):
+        # Checked with what the web role may do (start and abort an upload in incoming/), not
+        # HeadBucket, which needs s3:ListBucket; no upload is left open.
+        uploads = storage.client.list_multipart_uploads(Bucket=BUCKET, Prefix=storage.key_prefix)
+        assert uploads.get("Uploads", []) == []
 
 
 def test_s3_health_check_names_a_missing_bucket(s3_endpoint):
@@ -252,3 +258,38 @@ def test_memory_does_not_grow_with_the_file_size(storage):
     assert large < small + 4 * MIB, f"peak {small / MIB:.1f} MiB for 40 MiB, {large / MIB:.1f} MiB for 120 MiB"
     # S3 (5 MiB parts, 4 in flight): measured ~36 MiB, about 7 parts; local disk: one 1 MiB buffer.
     assert large < 48 * MIB
+
+
+class _Unseekable(io.RawIOBase):
+    """An upload as the web app streams it: `size` bytes from a socket, no seek, no length."""
+
+    def __init__(self, size: int) -> None:
+        self._left = size
+        self._block = os.urandom(MIB)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        step = min(self._left, MIB if size is None or size < 0 else size)
+        self._left -= step
+        return (self._block * (step // MIB + 1))[:step]
+
+
+def test_a_streamed_upload_holds_about_two_parts_in_memory_whatever_its_size(s3_endpoint):  # noqa: F811
+    import tracemalloc
+
+    part = 5 * MIB
+    storage = S3Storage(bucket=BUCKET, key_prefix="t-mem/", endpoint_url=s3_endpoint, region="us-east-1",
+                        chunk_bytes=part)  # fmt: skip
+    key = new_key(tags.PREFIX_INCOMING)
+    tracemalloc.start()
+    try:
+        stored = storage.put(key, _Unseekable(60 * MIB))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert stored.size == 60 * MIB and storage.size(key) == 60 * MIB
+    # One part being sent, the next being read (and the read's own copy): the web worker's
+    # memory does not grow with the file, nor with s3transfer's default of 10 parts in flight.
+    assert peak < 4 * part, f"peak {peak / MIB:.1f} MiB with {part // MIB} MiB parts"

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from shared.accounts.models import User
+from shared.audit.models import AuditEvent
 from shared.db import make_session_factory, utcnow
 from shared.events import Route
 from shared.incidents import service as incidents
@@ -24,7 +25,8 @@ def test_filing_an_incident_writes_one_message_the_worker_can_act_on(db, users):
     db.commit()
     (message,) = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == "incident.created")).all()
     # Ids only: the task re-reads the incident, and no title is copied out of the database.
-    assert message.payload == {"incident_id": created.id, "actor_id": users["member"].id}
+    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "incident.created")).one()
+    assert message.payload == {"incident_id": created.id, "actor_id": users["member"].id, "event_id": event.id}
     assert len(message.id) == 32 and message.published_at is None
 
 

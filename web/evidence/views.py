@@ -31,7 +31,7 @@ from shared.evidence.names import content_disposition
 from shared.evidence.storage import StorageError, TooLarge, make_storage, new_key
 from shared.incidents import service as incidents
 from web.db import get_session
-from web.evidence.multipart import MultipartReader
+from web.evidence.multipart import MultipartReader, RequestBody
 from web.extensions import csrf
 from web.input_guard import streams_body
 
@@ -99,16 +99,16 @@ def upload(key: str):
     limit = settings.upload_max_bytes
     if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
         return _refuse(session, incident, 413, _too_large(limit))
-    # This request's own limit instead of the app's 2 MiB (None would fall back to the app's).
-    # Each file is also stopped at `limit` while it streams, leaving nothing behind.
-    request.max_content_length = limit + MULTIPART_SLACK
+    # This request's own limit instead of the app's 2 MiB; each file is also stopped at `limit`
+    # while it streams, leaving nothing behind.
+    body = RequestBody.of(request.environ, request.content_length, limit + MULTIPART_SLACK)
     # CSRF as CSRFProtect would check it (off in some tests), from the X-CSRFToken header or
     # the form's first field, without parsing the body first.
     token_checked = not current_app.config["WTF_CSRF_ENABLED"]
     if not token_checked and request.headers.get("X-CSRFToken"):
         _check_csrf(request.headers["X-CSRFToken"])
         token_checked = True
-    reader = MultipartReader(request.stream, request.mimetype_params["boundary"].encode("latin-1"))
+    reader = MultipartReader(body, request.mimetype_params["boundary"].encode("latin-1"))
     attached = 0
     for part in reader.parts():
         if part[0] == "field":

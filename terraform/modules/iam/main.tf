@@ -145,9 +145,11 @@ resource "aws_iam_role" "web" {
 }
 
 data "aws_iam_policy_document" "web" {
+  # DeleteObject: an upload whose database write fails is deleted again (no orphan object).
+  # /readyz starts and aborts a multipart upload here (S3Storage.check): the role lists nothing.
   statement {
     sid       = "UploadToIncoming"
-    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"]
     resources = [local.incoming]
   }
 
@@ -271,10 +273,11 @@ data "aws_iam_policy_document" "worker" {
   }
 
   # The bucket policy makes this role the only tag writer (scan-status, retention, legal-hold).
+  # incoming/ too: a file whose checks end in `error` stays there, tagged, for a lead's retry.
   statement {
     sid       = "TagStoredObjects"
     actions   = ["s3:GetObjectTagging", "s3:PutObjectTagging"]
-    resources = [local.evidence, local.quarantine, local.thumbnails]
+    resources = [local.incoming, local.evidence, local.quarantine, local.thumbnails]
   }
 
   statement {
