@@ -36,7 +36,7 @@ from web.csv_export import csv_response
 from web.db import get_session
 from web.errors import page_message, status_for
 from web.evidence.views import list_context
-from web.incidents import timeline
+from web.incidents import rows, timeline
 from web.incidents.forms import EditIncidentForm, IncidentForm
 
 bp = Blueprint("incidents", __name__)
@@ -146,6 +146,10 @@ def _select_options(users, components) -> dict[str, list[tuple[str, str]]]:
         "env": [(e, e) for e in ENVIRONMENTS],
         "sort": [("recent", "Recently updated"), ("oldest", "Least recently updated")],
     }
+
+
+bp.add_app_template_global(rows.row_kit)
+bp.add_app_template_global(rows.text_label)
 
 
 @bp.app_template_global()
@@ -261,7 +265,6 @@ def dashboard():
         count_label=incident_search.count_label,
         statuses=list(Status),
         status_labels=STATUS_LABELS,
-        allowed=_allowed_moves,
     )
     if _is_htmx() and request.headers.get("HX-Target") == "results":
         response = make_response(render_template("incidents/_results.html", **context))
@@ -388,7 +391,6 @@ def create():
                 "incidents/_created.html",
                 form=_new_incident_form(session),
                 incident=incident,
-                allowed=_allowed_moves,
                 listed=_shown_on_dashboard(session, incident),
             )
         )
@@ -467,7 +469,7 @@ def transition(key: str):
 def _render_row(incident, status: int = 200, **state):
     # htmx swaps the row in place; a plain form post (no JavaScript) gets it inside a page.
     template = "incidents/_row.html" if _is_htmx() else "incidents/row_page.html"
-    return render_template(template, incident=incident, allowed=_allowed_moves, **state), status
+    return render_template(template, incident=incident, **state), status
 
 
 def _row_transition(key: str):
