@@ -184,7 +184,12 @@ def _owner_choices(session, users=None) -> list[tuple[str, str]]:
 
 def _new_incident_form(session, formdata=None, users=None) -> IncidentForm:
     """`users`: the list the caller already loaded, so a page lists users once."""
-    form = IncidentForm(formdata=formdata)
+    return _with_owner_choices(IncidentForm(formdata=formdata), session, users)
+
+
+def _with_owner_choices(form: IncidentForm, session, users=None) -> IncidentForm:
+    """The owner dropdown's choices, needed only to draw the form (its value is not checked
+    against them: the service does that)."""
     choices = _owner_choices(session, users)
     if not current_user.can(Action.ASSIGN):
         choices = [c for c in choices if c[0] in ("", str(current_user.id))]
@@ -240,7 +245,7 @@ def dashboard():
         else []
     )
     users = [u for u in accounts.list_users(session=session) if u.is_active]
-    components = incident_search.distinct_components(session=session)
+    components = incident_search.distinct_components(session=session, change_marker=marker)
     unscoped = dict(statuses=(), not_statuses=(), all_statuses=False)
     context = dict(
         page=page,
@@ -361,9 +366,10 @@ def _shown_on_dashboard(session, incident) -> bool:
 def create():
     require(Action.CREATE)
     session = get_session()
-    form = _new_incident_form(session, formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
-        return render_template("incidents/new.html", form=form)
+        return render_template("incidents/new.html", form=_new_incident_form(session))
+    # No owner choices yet: a create that succeeds never draws the form, so it need not list users.
+    form = IncidentForm(formdata=request.form)
     if not form.validate():  # only the CSRF token can fail here; the service checks the rest
         abort(400)
     try:
@@ -382,6 +388,7 @@ def create():
     except ValidationFailed as error:
         session.rollback()
         template = "incidents/_new_form.html" if _is_htmx() else "incidents/new.html"
+        form = _with_owner_choices(form, session)
         return render_template(template, form=form, errors=error.field_errors), 422
     if _is_htmx():
         # The row joins the list only if the dashboard's filters would show it; either way a
