@@ -323,6 +323,28 @@ def test_a_typo_still_finds_the_incident_on_postgresql(db, users, dataset, typo,
 
 
 @pytest.mark.postgres_only
+def test_a_typo_finds_words_of_titles_filed_or_edited_just_now(db, users, dataset):
+    # The typo lookup reads the titles' word list; the database keeps it as incidents are
+    # created and edited, so a brand-new word is forgiven at once.
+    filed = incidents.create_incident(session=db, actor=users["lead"], title="Kubernetes node drained")
+    db.commit()
+    assert keys(find(db, users, "kubernetse")) == [filed.key]
+    edited = keys(find(db, users, "databse"))[0]
+    incident = incidents.get_incident(session=db, ref=edited)
+    incidents.update_details(
+        session=db,
+        incident_id=incident.id,
+        actor=users["lead"],
+        title="Memcached evictions",
+        description=incident.description,
+        component=incident.component,
+        environment=incident.environment,
+    )
+    db.commit()
+    assert keys(find(db, users, "memcahced status:all")) == [edited]
+
+
+@pytest.mark.postgres_only
 def test_full_text_matches_word_forms_on_postgresql(db, users, dataset):
     assert keys(find(db, users, "databases")) == ["INC-1"]
 
