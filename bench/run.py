@@ -295,8 +295,8 @@ def raw_inserts(seconds: float, reporter_id: int) -> tuple[float, float]:
                 (incident_id, reporter_id),
             )
             cursor.execute(
-                "INSERT INTO outbox_messages (id, topic, payload, created_at, attempts)"
-                " VALUES (%s, 'incident.created', %s, now(), 0)",
+                "INSERT INTO outbox_messages (id, topic, payload, created_at, available_at, attempts)"
+                " VALUES (%s, 'incident.created', %s, now(), now(), 0)",
                 (uuid.uuid4().hex, json.dumps({"incident_id": incident_id})),
             )
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", (audit.CHAIN_LOCK_ID,))
