@@ -11,7 +11,14 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # PostgreSQL-only search machinery that the migrations create by hand and the models do not
 # declare (a generated tsvector column, GIN indexes): autogenerate must not propose dropping it.
 POSTGRESQL_ONLY = frozenset(
-    {"search_vector", "ix_incidents_search_vector", "ix_incidents_title_trgm", "ix_incidents_key_trgm"}
+    {
+        "search_vector",
+        "ix_incidents_search_vector",
+        "ix_incidents_title_trgm",
+        "ix_incidents_key_trgm",
+        "incident_title_words",
+        "ix_incident_title_words_trgm",
+    }
 )
 
 

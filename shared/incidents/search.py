@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Select, and_, func, literal_column, or_, select
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import User
@@ -321,11 +322,47 @@ def _tsquery(words: list[str]) -> str:
     return " & ".join(words[:-1] + [words[-1] + ":*"])
 
 
-def _full_text(text: str, vector, key):
-    """The words as a prefix full-text query on `vector`, or a key prefix on `key`."""
-    words = _WORD_RE.findall(text.lower())
-    tsquery = func.to_tsquery(literal_column("'english'::regconfig"), _tsquery(words))
-    return or_(vector.op("@@")(tsquery), key.ilike(text.strip() + "%"))
+# How many spellings from the titles' words a misspelt word stands for, and the shortest word
+# that is corrected at all (shorter ones are one-edit away from too much).
+TYPO_SPELLINGS = 3
+TYPO_MIN_LENGTH = 4
+_SPELLINGS = "typo_spellings"  # session.info: word -> spellings, looked up once per request
+
+
+def _title_spellings(session: Session, word: str) -> list[str]:
+    """The words of titles that `word` is probably a misspelling of (trigram similarity over
+    the distinct title words, migration 0009), closest first; the word itself if none."""
+    if len(word) < TYPO_MIN_LENGTH:
+        return [word]
+    memo = session.info.setdefault(_SPELLINGS, {})
+    if word not in memo:
+        found = session.scalars(
+            sql_text(
+                "SELECT word FROM incident_title_words WHERE word % :word ORDER BY word <-> :word, word LIMIT :limit"
+            ),
+            {"word": word, "limit": TYPO_SPELLINGS},
+        ).all()
+        memo[word] = [w for w in found if _WORD_RE.fullmatch(w)] or [word]
+    return memo[word]
+
+
+def _search_tsquery(session: Session, typed: str, typo_tolerant: bool) -> str:
+    """The to_tsquery text of the search words: as typed (the last one a prefix), or for a
+    typo, each word OR-ed with the title words it is close to ("(certificate | certified)")."""
+    words = _WORD_RE.findall(typed.lower())
+    if not typo_tolerant:
+        return _tsquery(words)
+    groups = []
+    for position, word in enumerate(words):
+        suffix = ":*" if position == len(words) - 1 else ""
+        groups.append("(" + " | ".join(spelling + suffix for spelling in _title_spellings(session, word)) + ")")
+    return " & ".join(groups)
+
+
+def _full_text(tsquery_text: str, typed: str, vector, key):
+    """A full-text query on `vector`, or a key prefix (what was typed) on `key`."""
+    tsquery = func.to_tsquery(literal_column("'english'::regconfig"), tsquery_text)
+    return or_(vector.op("@@")(tsquery), key.ilike(typed.strip() + "%"))
 
 
 def _text_clause(session: Session, text: str, typo_tolerant: bool = False):
@@ -337,14 +374,11 @@ def _text_clause(session: Session, text: str, typo_tolerant: bool = False):
         # as words, "inc" and "1" would match nearly every incident on SQLite.
         return Incident.key.ilike(text.strip() + "%")
     if session.get_bind().dialect.name == "postgresql":
-        if not typo_tolerant:
-            # Full text alone: OR-ing the trigram scan in as well made common phrases
-            # ("certificate expired") re-check tens of thousands of titles on every request.
-            return _full_text(text, literal_column("incidents.search_vector"), Incident.key)
-        # Nothing matched the words as words: probably a typo. Trigram word similarity
-        # (text <% title) forgives a typo in one word of a long title, where plain similarity
-        # (%) compares against the whole title and misses.
-        return or_(Incident.title.op("%>")(text), Incident.key.ilike(text.strip() + "%"))
+        # Full text alone: OR-ing a trigram scan of the titles in as well made common phrases
+        # ("certificate expired") re-check tens of thousands of titles on every request. A typo
+        # (the words matched nothing) is searched as the title words it is close to.
+        tsquery_text = _search_tsquery(session, text, typo_tolerant)
+        return _full_text(tsquery_text, text, literal_column("incidents.search_vector"), Incident.key)
     clauses = []
     for word in words:
         # No trigrams on SQLite: a typo search tries every spelling one edit away (a letter
@@ -491,12 +525,12 @@ def _capped_count(session: Session, filters: Filters, me_id: int | None):
 # query falls back to it. Either way no request's cost grows with the table.
 PAGE_WALK = 5_000
 COUNT_WALK = 20_000
+PROBE_WALK = 2_000
 
 
 def _walks(session: Session, filters: Filters) -> bool:
     return (
         bool(_WORD_RE.search(filters.text))
-        and not filters.typo_tolerant
         and not _KEY_RE.match(filters.text)
         and session.get_bind().dialect.name == "postgresql"
     )
@@ -507,9 +541,10 @@ def _untexted(filters: Filters) -> Filters:
     return replace(filters, text="", title=())
 
 
-def _walk_text(filters: Filters, walk):
-    clause = _full_text(filters.text, walk.c.search_vector, walk.c.key)
-    title = _title_clause(filters.title, walk.c.title)
+def _walk_text(session: Session, filters: Filters, walk):
+    tsquery_text = _search_tsquery(session, filters.text, filters.typo_tolerant)
+    clause = _full_text(tsquery_text, filters.text, walk.c.search_vector, walk.c.key)
+    title = None if filters.typo_tolerant else _title_clause(filters.title, walk.c.title)
     return clause if title is None else and_(clause, title)
 
 
@@ -535,7 +570,11 @@ def _walk_page(session: Session, filters: Filters, me_id: int | None, sort: str,
     columns = [Incident.id, Incident.priority, Incident.updated_at]
     walk = _candidates(session, filters, me_id, columns, PAGE_WALK, sort)
     matched = (
-        select(walk.c.id).where(_walk_text(filters, walk)).order_by(*_order(sort, walk.c)).offset(offset).limit(limit)
+        select(walk.c.id)
+        .where(_walk_text(session, filters, walk))
+        .order_by(*_order(sort, walk.c))
+        .offset(offset)
+        .limit(limit)
     )
     ids = list(session.scalars(matched))
     if len(ids) == limit or _walk_exhausted(session, filters, me_id, PAGE_WALK):
@@ -543,16 +582,38 @@ def _walk_page(session: Session, filters: Filters, me_id: int | None, sort: str,
     return None
 
 
+def _all_title_words(session: Session, filters: Filters) -> bool:
+    """Is every word of the search (a typo's spellings by construction) one of the titles' words?"""
+    if filters.typo_tolerant:
+        return True
+    words = sorted(set(_WORD_RE.findall(filters.text.lower())))
+    if not words:
+        return False
+    known = session.scalar(
+        sql_text("SELECT count(*) FROM incident_title_words WHERE word = ANY(:words)"), {"words": words}
+    )
+    return known == len(words)
+
+
 def _walk_counts(session: Session, filters: Filters, me_id: int | None):
     """(status, count) rows of the first COUNT_CAP + 1 matches among a bounded walk, and whether
-    they are lower bounds; None if the walk ran out of budget before it could tell."""
-    walk = _candidates(session, filters, me_id, [Incident.status], COUNT_WALK)
-    sample = select(walk.c.status).where(_walk_text(filters, walk)).limit(COUNT_CAP + 1).subquery()
-    rows = session.execute(select(sample.c.status, func.count()).group_by(sample.c.status)).all()
-    if sum(count for _, count in rows) > COUNT_CAP:
-        return rows, True
-    if _walk_exhausted(session, filters, me_id, COUNT_WALK):
-        return rows, False
+    they are lower bounds; None if the walk ran out of budget before it could tell.
+
+    When a word is not one of the titles' words (a typo, a rare word, a word being typed), a
+    short probe walk comes first: when it finds nothing, matches are rare and the index answers
+    cheaply, so the full walk would be wasted. Title words skip the probe."""
+    budgets = (COUNT_WALK,) if _all_title_words(session, filters) else (PROBE_WALK, COUNT_WALK)
+    for budget in budgets:
+        walk = _candidates(session, filters, me_id, [Incident.status], budget)
+        sample = select(walk.c.status).where(_walk_text(session, filters, walk)).limit(COUNT_CAP + 1).subquery()
+        rows = session.execute(select(sample.c.status, func.count()).group_by(sample.c.status)).all()
+        found = sum(count for _, count in rows)
+        if found > COUNT_CAP:
+            return rows, True
+        if _walk_exhausted(session, filters, me_id, budget):
+            return rows, False
+        if not found:
+            return None
     return None
 
 
@@ -645,14 +706,28 @@ def latest_change(*, session: Session) -> str:
     return f"{stamp}-{highest or 0}"
 
 
-def distinct_components(*, session: Session) -> list[str]:
+# (database, change marker) -> components: the last answer of `distinct_components` per
+# process, reused while no incident has changed (a thread-safe swap of one tuple).
+_components_memo: tuple[tuple[str, str], list[str]] | None = None
+
+
+def distinct_components(*, session: Session, change_marker: str | None = None) -> list[str]:
     """Components in use, for the filter dropdown.
 
     A loose index scan: each step jumps to the next component in ix_incidents_component_sort,
-    so the cost is the number of components (~200), not the number of incidents."""
+    so the cost is the number of components (~200), not the number of incidents. Given the
+    request's `change_marker` (`latest_change`), the list is reused until an incident changes:
+    the dashboard then skips those ~200 index probes on most requests."""
+    global _components_memo
+    memo_key = (str(session.get_bind().url), change_marker or "")
+    if change_marker and _components_memo is not None and _components_memo[0] == memo_key:
+        return list(_components_memo[1])
     table = Incident.__table__
     first = select(func.min(table.c.component).label("component")).scalar_subquery()
     walk = select(first.label("component")).cte("components", recursive=True)
     following = select(func.min(table.c.component)).where(table.c.component > walk.c.component).scalar_subquery()
     walk = walk.union_all(select(following.label("component")).where(walk.c.component.is_not(None)))
-    return [c for c in session.scalars(select(walk.c.component)) if c]
+    components = [c for c in session.scalars(select(walk.c.component)) if c]
+    if change_marker:
+        _components_memo = (memo_key, components)
+    return list(components)

@@ -112,6 +112,10 @@ def test_without_javascript_the_row_answers_with_a_whole_page(client, db, users,
     assert asked.status_code == 200
     assert "<html" in html and "<h1" in html and f"Close {incident.key}?" in html
     assert 'href="/"' in html  # a way back to the list
+    # Each cell of the row sits under its own column heading (a screen reader reads them out).
+    headings = texts(html, "th")
+    cells = re.findall(r"<td[ >]", _row(html, incident.key))
+    assert len(headings) == len(cells) and headings[-4:] == ["Age", "In status for", "Updated", "Change status"]
 
     done = client.post(f"/incidents/{incident.key}/transition", data={**data, "confirm": "1"})
     assert "<html" in done.get_data(as_text=True)

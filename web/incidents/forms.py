@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
+from wtforms.widgets import Select
 
 from shared.incidents.models import ENVIRONMENTS, Priority
+
+
+class QuickOptionsSelect(Select):
+    """wtforms' Select, drawing a plain option (no extra attributes) with one format string
+    instead of html_params: the dashboard draws the new-incident form on every load, and its
+    owner dropdown lists every user (html_params per option was ~10 % of the page's time).
+    Same HTML as wtforms: `<option selected value="...">`."""
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        value = choice.value
+        if kwargs or choice.render_kw or not isinstance(value, str):
+            return super().render_option(choice, **kwargs)
+        selected = "selected " if choice.selected else ""
+        return Markup(f'<option {selected}value="{escape(value)}">{escape(choice.label or value)}</option>')  # noqa: S704
 
 
 class IncidentForm(FlaskForm):
@@ -18,13 +35,23 @@ class IncidentForm(FlaskForm):
     # validate_choice=False: an unknown value must reach the service and come back as a 422
     # beside its field, not fail validate() and be refused as a bad (CSRF) request.
     priority = SelectField(
-        "Priority", choices=[SelectChoice(p.value, p.value) for p in Priority], default="P3", validate_choice=False
+        "Priority",
+        choices=[SelectChoice(p.value, p.value) for p in Priority],
+        default="P3",
+        validate_choice=False,
+        widget=QuickOptionsSelect(),
     )
     component = StringField("Component", description="e.g. rds, alb, network")
     environment = SelectField(
-        "Environment", choices=[SelectChoice(e, e) for e in ENVIRONMENTS], default="prod", validate_choice=False
+        "Environment",
+        choices=[SelectChoice(e, e) for e in ENVIRONMENTS],
+        default="prod",
+        validate_choice=False,
+        widget=QuickOptionsSelect(),
     )
-    owner = SelectField("Owner", choices=[], validate_choice=False, validators=[Optional()])
+    owner = SelectField(
+        "Owner", choices=[], validate_choice=False, validators=[Optional()], widget=QuickOptionsSelect()
+    )
     # A text field drawn as a date picker: a bad value reaches the service and comes back beside it.
     due_date = StringField("Due date", description="Optional.", render_kw={"type": "date"})
     submit = SubmitField("Create incident")

@@ -36,7 +36,7 @@ from web.csv_export import csv_response
 from web.db import get_session
 from web.errors import page_message, status_for
 from web.evidence.views import list_context
-from web.incidents import timeline
+from web.incidents import rows, timeline
 from web.incidents.forms import EditIncidentForm, IncidentForm
 
 bp = Blueprint("incidents", __name__)
@@ -148,6 +148,10 @@ def _select_options(users, components) -> dict[str, list[tuple[str, str]]]:
     }
 
 
+bp.add_app_template_global(rows.row_kit)
+bp.add_app_template_global(rows.text_label)
+
+
 @bp.app_template_global()
 def status_since(incident):
     """When the incident entered its current status, from the timestamps it has: the state
@@ -180,7 +184,12 @@ def _owner_choices(session, users=None) -> list[tuple[str, str]]:
 
 def _new_incident_form(session, formdata=None, users=None) -> IncidentForm:
     """`users`: the list the caller already loaded, so a page lists users once."""
-    form = IncidentForm(formdata=formdata)
+    return _with_owner_choices(IncidentForm(formdata=formdata), session, users)
+
+
+def _with_owner_choices(form: IncidentForm, session, users=None) -> IncidentForm:
+    """The owner dropdown's choices, needed only to draw the form (its value is not checked
+    against them: the service does that)."""
     choices = _owner_choices(session, users)
     if not current_user.can(Action.ASSIGN):
         choices = [c for c in choices if c[0] in ("", str(current_user.id))]
@@ -236,7 +245,7 @@ def dashboard():
         else []
     )
     users = [u for u in accounts.list_users(session=session) if u.is_active]
-    components = incident_search.distinct_components(session=session)
+    components = incident_search.distinct_components(session=session, change_marker=marker)
     unscoped = dict(statuses=(), not_statuses=(), all_statuses=False)
     context = dict(
         page=page,
@@ -261,7 +270,6 @@ def dashboard():
         count_label=incident_search.count_label,
         statuses=list(Status),
         status_labels=STATUS_LABELS,
-        allowed=_allowed_moves,
     )
     if _is_htmx() and request.headers.get("HX-Target") == "results":
         response = make_response(render_template("incidents/_results.html", **context))
@@ -358,9 +366,10 @@ def _shown_on_dashboard(session, incident) -> bool:
 def create():
     require(Action.CREATE)
     session = get_session()
-    form = _new_incident_form(session, formdata=request.form if request.method == "POST" else None)
     if request.method == "GET":
-        return render_template("incidents/new.html", form=form)
+        return render_template("incidents/new.html", form=_new_incident_form(session))
+    # No owner choices yet: a create that succeeds never draws the form, so it need not list users.
+    form = IncidentForm(formdata=request.form)
     if not form.validate():  # only the CSRF token can fail here; the service checks the rest
         abort(400)
     try:
@@ -379,6 +388,7 @@ def create():
     except ValidationFailed as error:
         session.rollback()
         template = "incidents/_new_form.html" if _is_htmx() else "incidents/new.html"
+        form = _with_owner_choices(form, session)
         return render_template(template, form=form, errors=error.field_errors), 422
     if _is_htmx():
         # The row joins the list only if the dashboard's filters would show it; either way a
@@ -388,7 +398,6 @@ def create():
                 "incidents/_created.html",
                 form=_new_incident_form(session),
                 incident=incident,
-                allowed=_allowed_moves,
                 listed=_shown_on_dashboard(session, incident),
             )
         )
@@ -467,7 +476,7 @@ def transition(key: str):
 def _render_row(incident, status: int = 200, **state):
     # htmx swaps the row in place; a plain form post (no JavaScript) gets it inside a page.
     template = "incidents/_row.html" if _is_htmx() else "incidents/row_page.html"
-    return render_template(template, incident=incident, allowed=_allowed_moves, **state), status
+    return render_template(template, incident=incident, **state), status
 
 
 def _row_transition(key: str):
