@@ -1,7 +1,7 @@
 """title words, for typo-tolerant search (PostgreSQL only)
 
 Revision ID: 0009
-Revises: 0003
+Revises: 0008
 Create Date: 2026-11-29 19:30:00
 
 A search whose words match nothing is retried as a typo. Matching every title by trigram word
@@ -16,7 +16,7 @@ words are never removed: a stale word only suggests a spelling that then matches
 from alembic import op
 
 revision = "0009"
-down_revision = "0003"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
