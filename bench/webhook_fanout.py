@@ -473,6 +473,7 @@ def run(workdir, stack, receivers, dbname, redis_url, prefix, events, clients, r
     rate = statistics.median(r["rate"] for r in pipeline)
     base_rate = statistics.median(r["rate"] for r in baseline)
     p95 = statistics.median(r["p95"] for r in pipeline)
+    p50 = statistics.median(r["p50"] for r in pipeline)
     base_p95 = statistics.median(r["p95"] for r in baseline)
     duplicates = sum(r["duplicates"] for r in pipeline)
     lost = sum(r["lost"] for r in pipeline)
@@ -483,6 +484,7 @@ def run(workdir, stack, receivers, dbname, redis_url, prefix, events, clients, r
               base_rate, f">= {THROUGHPUT_TARGET:.0%} of direct", rate >= THROUGHPUT_TARGET * base_rate),
         entry(f"webhook fan-out commit -> delivery p95 ({label})", p95, "s", "direct POST round trip p95 s",
               base_p95, f"<= {P95_TARGET_SECONDS:g} s", p95 <= P95_TARGET_SECONDS),
+        entry(f"webhook fan-out commit -> delivery p50 ({label})", p50, "s", None, None, None, None),
         entry("webhook fan-out duplicates", duplicates, "deliveries", None, None, "0", duplicates == 0),
         entry("webhook fan-out lost", lost, "events", None, None, "0", lost == 0),
     ]  # fmt: skip
