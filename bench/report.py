@@ -8,9 +8,9 @@ entry comes from, so each bench can be re-run alone without losing the others' f
 `source` (the bench that wrote it) and `measured_at` (UTC, minutes).
 
 The benches: `run` (bench/run.py: dashboard, searches, incident page, creates at 10k/100k/1M),
-`evidence` (bench/evidence.py: upload, pipeline), `webhook_fanout` (bench/webhook_fanout.py,
-not written yet: 1,000 events to a local receiver, deliveries/s and p95 from commit to
-delivery, issue #13 / #8) and `soak` (bench/soak.py, its own file bench/soak.json).
+`evidence` (bench/evidence.py: upload, pipeline), `webhook_fanout` (bench/webhook_fanout.py:
+1,000 events to a local receiver, deliveries/s and p95 from commit to delivery, duplicates and
+lost, issue #13 / #8) and `soak` (bench/soak.py, its own file bench/soak.json).
 
 `python bench/report.py` prints the combined table of bench/results.json and names every
 bench that has no figures in it; `--markdown` prints it as the README's table.
@@ -35,9 +35,9 @@ FIELDS = ("name", "value", "unit", "baseline", "baseline_value", "ratio", "targe
 BENCHES = {
     "run": "make bench SIZES=... (bench/run.py)",
     "evidence": "make bench-evidence (bench/evidence.py)",
-    # The hook for #8's webhook fan-out: bench/webhook_fanout.py writes its entries with
-    # write_entries(..., source=WEBHOOK_FANOUT) and bench/run.sh runs it once the file exists.
-    "webhook_fanout": "bench/webhook_fanout.py (not written yet: notifications are in progress, #8)",
+    # bench/webhook_fanout.py writes its entries with write_entries(..., source=WEBHOOK_FANOUT);
+    # bench/run.sh runs it after the evidence bench.
+    "webhook_fanout": ".venv/bin/python bench/webhook_fanout.py (also run by make bench)",
 }
 WEBHOOK_FANOUT = "webhook_fanout"
 

@@ -683,8 +683,19 @@ def _webhook_deliveries(session, settings, topic, event_id, incident, actor, evi
 # --- sending (worker) -------------------------------------------------------------------------
 
 
-def _claim(factory: sessionmaker[Session], model, row_id: int, pending: str, now: datetime, lease: timedelta) -> bool:
-    """pending (and due) -> sending, or take over a sending row whose lease ran out; True if ours."""
+def _claim(
+    factory: sessionmaker[Session],
+    model,
+    row_id: int,
+    pending: str,
+    now: datetime,
+    lease: timedelta,
+    then: Callable[[Session], object] | None = None,
+):
+    """pending (and due) -> sending, or take over a sending row whose lease ran out; falsy unless ours.
+
+    `then(session)` runs in the claiming transaction once the row is ours and its answer is
+    returned: reading what the send needs there saves a second connection per delivery."""
     with factory.begin() as session:
         result = session.execute(
             update(model)
@@ -699,7 +710,9 @@ def _claim(factory: sessionmaker[Session], model, row_id: int, pending: str, now
             .values(status="sending", lease_until=now + lease, attempts=model.attempts + 1, dispatched_at=None)
             .execution_options(synchronize_session=False)
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return None
+        return then(session) if then is not None else True
 
 
 def send_email(
@@ -805,21 +818,26 @@ def deliver_webhook(
 ) -> str:
     """Make one attempt at a due webhook delivery and record it; returns the delivery's status."""
     started = now()
-    if not _claim(factory, WebhookDelivery, delivery_id, DeliveryStatus.PENDING.value, started, _lease(settings)):
+
+    def read(session: Session) -> tuple:
+        delivery = session.get(WebhookDelivery, delivery_id)
+        endpoint = delivery.endpoint
+        try:
+            secrets, secrets_error = signing_secrets(endpoint, settings=settings, now=started), None
+        except secret_box.SecretUnreadable as error:
+            secrets, secrets_error = [], str(error)
+        is_test = delivery.event_type == webhooks.TEST_EVENT_TYPE
+        return (delivery.attempts, delivery.body.encode(), delivery.webhook_id, endpoint.url, endpoint.enabled,
+                is_test, secrets, secrets_error)  # fmt: skip
+
+    claimed = _claim(
+        factory, WebhookDelivery, delivery_id, DeliveryStatus.PENDING.value, started, _lease(settings), then=read
+    )
+    if not claimed:
         with factory() as session:
             row = session.get(WebhookDelivery, delivery_id)
             return row.status if row else "missing"
-    with factory() as session:
-        delivery = session.get(WebhookDelivery, delivery_id)
-        endpoint = delivery.endpoint
-        attempt = delivery.attempts
-        body, webhook_id, url, enabled = delivery.body.encode(), delivery.webhook_id, endpoint.url, endpoint.enabled
-        is_test = delivery.event_type == webhooks.TEST_EVENT_TYPE
-        secrets_error = None
-        try:
-            secrets = signing_secrets(endpoint, settings=settings, now=started)
-        except secret_box.SecretUnreadable as error:
-            secrets, secrets_error = [], str(error)
+    attempt, body, webhook_id, url, enabled, is_test, secrets, secrets_error = claimed
     if not enabled:
         return _record_attempt(factory, delivery_id, attempt, None, cancel=True)
     if secrets_error:
@@ -853,7 +871,6 @@ def _record_attempt(
         delivery = session.get(WebhookDelivery, delivery_id, with_for_update=True)
         if delivery is None or delivery.status != "sending" or delivery.attempts != attempt:
             return delivery.status if delivery else "missing"  # a worker that took over the lease owns it now
-        endpoint = delivery.endpoint
         delivery.lease_until = None
         if cancel:
             delivery.status, delivery.next_attempt_at = DeliveryStatus.CANCELLED.value, None
@@ -884,7 +901,8 @@ def _record_attempt(
             )
         elif outcome is webhooks.Outcome.DISABLE:
             delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED.value, None
-            _disable(session, endpoint, f"The receiver answered 410 Gone on {_iso(result.attempted_at)}.", settings)
+            gone = f"The receiver answered 410 Gone on {_iso(result.attempted_at)}."
+            _disable(session, delivery.endpoint, gone, settings)
         elif outcome is webhooks.Outcome.FAILED or single_attempt:
             delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED.value, None
         else:
@@ -895,7 +913,7 @@ def _record_attempt(
                 delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED.value, None
                 _disable(
                     session,
-                    endpoint,
+                    delivery.endpoint,
                     f"No delivery succeeded after {attempt} attempts over about three days (last: {result.error}).",
                     settings,
                 )
