@@ -28,7 +28,7 @@ from shared.evidence import service as evidence_service
 from shared.evidence import tags
 from shared.evidence.models import EvidenceState
 from shared.evidence.names import content_disposition
-from shared.evidence.storage import StorageError, TooLarge, make_storage, new_key
+from shared.evidence.storage import StorageError, StorageFull, TooLarge, make_storage, new_key
 from shared.incidents import service as incidents
 from web.db import get_session
 from web.evidence.multipart import MultipartReader
@@ -126,6 +126,14 @@ def upload(key: str):
             stored = storage().put(object_key, file_part.stream, max_bytes=limit)
         except TooLarge:
             return _refuse(session, incident, 413, _too_large(limit))
+        except StorageFull as error:
+            log.error("evidence upload refused: %s", error)
+            return _refuse(
+                session,
+                incident,
+                507,
+                "The file store is full, so nothing was stored. Try again later or tell an admin.",
+            )
         except StorageError as error:
             log.error("evidence upload to storage failed: %s", error)
             return _refuse(session, incident, 503, "The file store is not reachable. Try again in a minute.")

@@ -1,9 +1,13 @@
-"""Evidence tasks: process one uploaded file; re-tag an incident's objects."""
+"""Evidence tasks: process one uploaded file; re-tag an incident's objects; sweep orphans."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from shared.db import transaction
+from shared.evidence import orphans
 from shared.evidence.events import TASK_PROCESS, TASK_RETAG
-from worker.celery_app import Retryable, app, idempotent_task
+from worker.celery_app import ORPHAN_SWEEP_TASK, Retryable, app, idempotent_task
 from worker.processing import pipeline
 from worker.runtime import runtime_for
 
@@ -19,3 +23,17 @@ def process(self, evidence_id: int) -> str:
 def retag(incident_id: int) -> int:
     """Re-tag the incident's objects after a close, a reopen or a legal-hold change."""
     return pipeline.retag_incident(runtime_for(app.conf.incident_tracker_settings), incident_id)
+
+
+@app.task(name=ORPHAN_SWEEP_TASK, acks_late=False, ignore_result=True)
+def sweep_orphans() -> int:
+    """Delete evidence objects no evidence row needs, older than ORPHAN_GRACE_SECONDS.
+
+    Acknowledged early: the next beat tick runs it again anyway."""
+    settings = app.conf.incident_tracker_settings
+    runtime = runtime_for(settings)
+    with transaction(runtime.session_factory) as session:
+        report = orphans.sweep(
+            session=session, storage=runtime.storage, grace=timedelta(seconds=settings.orphan_grace_seconds)
+        )
+    return len(report.deleted)
