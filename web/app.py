@@ -47,6 +47,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_KEY_PREFIX=settings.redis_key_prefix,
         RATELIMIT_STRATEGY="moving-window",
+        # Redis down must not turn every rate-limited request (sign-in, the whole API) into a
+        # 500: the limits fall back to this process's memory, at the API's rate per client
+        # address, until Redis answers again. A dead Redis is found in one second, not hung on.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_IN_MEMORY_FALLBACK=settings.rate_limit_api,
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 1} if settings.redis_url else {},
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
 
