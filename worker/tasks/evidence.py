@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from shared.db import transaction
 from shared.evidence import orphans
 from shared.evidence.events import TASK_PROCESS, TASK_RETAG
@@ -16,7 +18,16 @@ from worker.runtime import runtime_for
 def process(self, evidence_id: int) -> str:
     """Hash, type-check, scan, thumbnail, place and tag one file; record its verdict once."""
     final = self.request.retries >= self.max_retries
-    return pipeline.process_evidence(runtime_for(app.conf.incident_tracker_settings), evidence_id, final_attempt=final)
+    runtime = runtime_for(app.conf.incident_tracker_settings)
+    try:
+        return pipeline.process_evidence(runtime, evidence_id, final_attempt=final)
+    except SoftTimeLimitExceeded:
+        # Out of time (a huge file on a slow store, a stuck scan). Failing here would acknowledge
+        # the message and leave the file `pending` for ever: retry it, and on the last attempt
+        # record `error` (a lead can retry) in the seconds left before the hard limit.
+        if final:
+            return pipeline.record_error(runtime, evidence_id, "checking the file took longer than the time limit")
+        raise pipeline.RetryLater("the task time limit was reached") from None
 
 
 @idempotent_task(app, name=TASK_RETAG)
