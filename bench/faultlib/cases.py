@@ -29,7 +29,7 @@ import redis
 
 from bench.faultlib import checks
 from bench.faultlib.client import Answer, Api, Browser, message_of
-from bench.faultlib.stack import BUCKET, DEMO_PASSWORD, MOTO_CREDENTIALS, Stack, children_of
+from bench.faultlib.stack import BUCKET, DEMO_PASSWORD, MOTO_CREDENTIALS, Stack, children_of, free_port
 
 FAST_FAILURE_SECONDS = 10  # "fails fast": no answer may take longer than this
 QUEUE = "celery"  # shared.metrics.DEFAULT_QUEUE
@@ -443,7 +443,7 @@ def sigterm_rolling(stack: Stack, ctx: Context) -> Result:
         # The worker: files in flight when it is told to stop go back to the queue.
         batch = 4
         for n in range(batch):
-            answer = ctx.lead.upload(key, f"rolling-{round_number}-{n}.log", text_file(16, 100 + n))
+            answer = ctx.lead.upload(key, f"rolling-{round_number}-{n}.log", text_file(8, 100 + n))
             if answer.status != 201:
                 result.errors += 1
                 result.note(f"upload answered {answer.status}: {message_of(answer)}")
@@ -468,30 +468,23 @@ def sigterm_rolling(stack: Stack, ctx: Context) -> Result:
 
 
 def _rolling_web_round(stack: Stack, ctx: Context, key: str, round_number: int, result: Result) -> int:
-    """SIGTERM gunicorn under load and start the next one: in-flight requests must complete.
+    """A rolling deploy of the web service, as ECS and the ALB do it, with deregistration delay 0.
 
-    Returns how many uploads were accepted (their files must still be processed)."""
+    The next gunicorn starts on its own port; the "load balancer" (these clients) sends new
+    requests there from then on, and the old one gets SIGTERM at once, with uploads and creates
+    still in flight on it: every one of them must complete. Returns how many uploads were accepted
+    (their files must still be processed)."""
     accepted_files = 0
-    # The web: requests in flight when gunicorn gets SIGTERM complete; later ones reach the new one.
-    answers: list[tuple[str, Answer, bool]] = []
+    answers: list[tuple[str, Answer]] = []
     stop = threading.Event()
-    sent_before_term = threading.Event()
-    term_at = [float("inf")]
+    token = ctx.lead_api.session.headers["Authorization"].split()[1]
 
     def load(worker: int) -> None:
-        api = Api(stack.base_url, ctx.lead_api.session.headers["Authorization"].split()[1])
-        api.session.headers["Connection"] = "close"
         n = 0
         while not stop.is_set():
+            api = Api(stack.base_url, token)  # the balancer's current target, per request
             title = f"faults rolling {time.time_ns()} w{worker} #{n}"
-            sent = time.monotonic()
-            answer = api.create_incident(title)
-            # Refused at connect: it never reached a server (the balancer sends it elsewhere).
-            while answer.status == 0 and "refused" in answer.error.lower() and not stop.is_set():
-                time.sleep(0.2)
-                answer = api.create_incident(title)
-            answers.append((title, answer, sent < term_at[0]))
-            sent_before_term.set()
+            answers.append((title, api.create_incident(title)))
             n += 1
 
     threads = [threading.Thread(target=load, args=(w,)) for w in range(4)]
@@ -502,13 +495,15 @@ def _rolling_web_round(stack: Stack, ctx: Context, key: str, round_number: int, 
         uploads.submit(ctx.lead.upload, key, f"rolling-web-{round_number}-{n}.log", text_file(8, 200 + n))
         for n in range(2)
     ]
-    sent_before_term.wait(10)
-    time.sleep(0.3)
     old_web = stack.web
-    term_at[0] = time.monotonic()
-    old_web.signal(signal.SIGTERM)
-    stack.web = stack.make_web(f"gunicorn-r{round_number}")
+    new_port = free_port()
+    stack.web = stack.make_web(f"gunicorn-r{round_number}", port=new_port)
     stack.web.start()
+    stack.web_port = new_port  # only now does the balancer send new requests there
+    for client in (ctx.lead, ctx.lead_api, ctx.admin_api):
+        client.retarget(stack.base_url)
+    in_flight = sum(1 for future in upload_futures if not future.done())
+    old_web.signal(signal.SIGTERM)
     time.sleep(3)
     stop.set()
     for thread in threads:
@@ -526,14 +521,17 @@ def _rolling_web_round(stack: Stack, ctx: Context, key: str, round_number: int, 
     except subprocess.TimeoutExpired:
         result.errors += 1
         result.note("the old gunicorn did not stop within 30 s of SIGTERM")
-    bad = [(t, a) for t, a, _ in answers if a.status != 201]
+    bad = [(t, a) for t, a in answers if a.status != 201]
     for _title, answer in bad[:5]:
         result.note(f"a create answered {answer.status} {answer.error[:100] or message_of(answer)[:100]}")
     result.errors += len(bad)
-    counts = checks.incident_keys(ctx.db, [t for t, a, _ in answers if a.status == 201])
+    counts = checks.incident_keys(ctx.db, [t for t, a in answers if a.status == 201])
     result.lost += sum(1 for count in counts.values() if count == 0)
     result.duplicated += sum(1 for count in counts.values() if count > 1)
-    result.note(f"round {round_number}: {len(answers)} creates across the restart, {len(bad)} failed")
+    result.note(
+        f"round {round_number}: {len(answers)} creates across the switch, {len(bad)} failed;"
+        f" {in_flight} uploads in flight on the old gunicorn at SIGTERM"
+    )
     return accepted_files
 
 

@@ -53,6 +53,9 @@ class Api:
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
 
+    def retarget(self, base_url: str) -> None:
+        self.base = f"{base_url}/api/v1"
+
     def create_incident(self, title: str, priority: str = "P3") -> Answer:
         return _call(self.session, "POST", f"{self.base}/incidents",
                      json={"title": title, "priority": priority, "component": "faults"})  # fmt: skip
@@ -78,6 +81,9 @@ class Browser:
         self.base = base_url
         self.session = requests.Session()
         self.csrf = ""
+
+    def retarget(self, base_url: str) -> None:
+        self.base = base_url
 
     def sign_in(self, email: str, password: str) -> None:
         page = self.session.get(f"{self.base}/login", timeout=REQUEST_TIMEOUT).text

@@ -320,8 +320,8 @@ class Stack:
             "CLAMD_ADDRESS": self.clamd.address,
             "CLAMD_TIMEOUT_SECONDS": "20",
             # A killed worker's unacknowledged task comes back after this (the task limit is below it).
-            "TASK_TIME_LIMIT_SECONDS": "40",
-            "BROKER_VISIBILITY_TIMEOUT_SECONDS": "45",
+            "TASK_TIME_LIMIT_SECONDS": "60",  # soft limit 30 s: big files on a busy machine fit
+            "BROKER_VISIBILITY_TIMEOUT_SECONDS": "70",
             "BROKER_PUBLISH_TIMEOUT_SECONDS": "1",
             "TASK_MAX_RETRIES": "4",
             "WORKER_SOFT_SHUTDOWN_SECONDS": "5",
@@ -350,11 +350,12 @@ class Stack:
         self.beat.start(wait=False)
         self.beat.wait_for_log("beat: Starting", timeout=60)
 
-    def make_web(self, name: str = "gunicorn") -> AppProcess:
+    def make_web(self, name: str = "gunicorn", port: int | None = None) -> AppProcess:
+        port = port or self.web_port
         return AppProcess(
-            self.workdir, name, {**self.env, "BIND": f"127.0.0.1:{self.web_port}"},
+            self.workdir, name, {**self.env, "BIND": f"127.0.0.1:{port}"},
             [str(BIN / "gunicorn"), "--config", "web/gunicorn_conf.py", "web.wsgi:app"],
-            self.web_port,
+            port,
         )  # fmt: skip
 
     def make_worker(self, name: str = "worker") -> AppProcess:
