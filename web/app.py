@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from markupsafe import escape
 from sqlalchemy import text
-from werkzeug.exceptions import BadRequest, HTTPException
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.accounts import service as accounts
@@ -153,6 +155,20 @@ def _register_errors(app: Flask) -> None:
     ):
         app.register_error_handler(status, _http_error(status, message))
 
+    @app.errorhandler(OperationalError)
+    def _database_unreachable(error: OperationalError):
+        # PostgreSQL restarting or failing over: a 503 that says to retry, not a 500. The pool
+        # replaces the dead connections (pool_pre_ping), so the next request usually succeeds.
+        logging.getLogger(__name__).error("database unreachable: %s", str(error.orig or error).strip()[:300])
+        with contextlib.suppress(Exception):
+            db.rollback()
+        if problems.is_api_request():
+            response = problems.from_http(ServiceUnavailable(description=DATABASE_DOWN_MESSAGE), limiter)
+        else:
+            response = make_response(_plain_error_page(DATABASE_DOWN_MESSAGE), 503)
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+
     @app.errorhandler(HTTPException)
     def _other_http_error(error: HTTPException):
         # Statuses without a page of their own (401, 409, 412, 415, 422, 428...): problem
@@ -181,6 +197,10 @@ def _http_error(status: int, message: str):
             return _plain_error_page(text_), status
 
     return handler
+
+
+DATABASE_DOWN_MESSAGE = "The database is not reachable right now. Try again in a few seconds."
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 def _as_500() -> HTTPException:
