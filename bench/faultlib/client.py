@@ -85,7 +85,19 @@ class Browser:
     def retarget(self, base_url: str) -> None:
         self.base = base_url
 
-    def sign_in(self, email: str, password: str) -> None:
+    def sign_in(self, email: str, password: str, attempts: int = 3) -> None:
+        """Sign in; a fresh gunicorn on a busy machine may need a moment, so try a few times."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._sign_in(email, password)
+            except requests.RequestException as error:
+                print(f"    sign-in attempt {attempt} as {email} failed: {error}", flush=True)
+                if attempt == attempts:
+                    raise
+                time.sleep(2)
+        return None
+
+    def _sign_in(self, email: str, password: str) -> None:
         page = self.session.get(f"{self.base}/login", timeout=REQUEST_TIMEOUT).text
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
         answer = self.session.post(
