@@ -151,14 +151,20 @@ def _register_errors(app: Flask) -> None:
         (405, "That action isn't available here."),
         (413, "That upload is too large."),
         (429, "Too many attempts. Wait a minute and try again."),
-        (500, "Something went wrong on our side. It has been logged; try again in a moment."),
+        (500, SERVER_ERROR_MESSAGE),
     ):
         app.register_error_handler(status, _http_error(status, message))
+
+    internal_error = _http_error(500, SERVER_ERROR_MESSAGE)
 
     @app.errorhandler(OperationalError)
     def _database_unreachable(error: OperationalError):
         # PostgreSQL restarting or failing over: a 503 that says to retry, not a 500. The pool
         # replaces the dead connections (pool_pre_ping), so the next request usually succeeds.
+        # Other operational errors (SQLite's "no such table", a deadlock) stay 500s.
+        if not _connection_lost(error):
+            app.log_exception((type(error), error, error.__traceback__))
+            return internal_error(error)
         logging.getLogger(__name__).error("database unreachable: %s", str(error.orig or error).strip()[:300])
         with contextlib.suppress(Exception):
             db.rollback()
@@ -199,8 +205,17 @@ def _http_error(status: int, message: str):
     return handler
 
 
+SERVER_ERROR_MESSAGE = "Something went wrong on our side. It has been logged; try again in a moment."
 DATABASE_DOWN_MESSAGE = "The database is not reachable right now. Try again in a few seconds."
 DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def _connection_lost(error: OperationalError) -> bool:
+    """The database could not be reached or dropped the connection (not a failed statement).
+
+    SQLAlchemy marks a dropped pooled connection; a refused or broken connect is a psycopg2
+    error without a server-side SQLSTATE (pgcode), unlike a deadlock or a serialization failure."""
+    return bool(error.connection_invalidated) or getattr(error.orig, "pgcode", "") is None
 
 
 def _as_500() -> HTTPException:
