@@ -235,8 +235,30 @@ class AppProcess(Service):
             return
         if self.port:
             wait_port(self.port, self.process, self.name)
+            self.wait_healthy()
         else:
             self.wait_for_log(" ready.", timeout=60)
+
+    def wait_healthy(self, timeout: float = 180) -> None:
+        """Until /healthz answers 200, as the load balancer's health check waits before routing:
+        gunicorn listens at once, but its workers import the app first (slow on a busy machine)."""
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        healthy_in_a_row = 0  # requests land on either worker: a few in a row means both are up
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+            url = f"http://127.0.0.1:{self.port}/healthz"
+            try:
+                with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - our own gunicorn
+                    healthy_in_a_row = healthy_in_a_row + 1 if answer.status == 200 else 0
+            except OSError:
+                healthy_in_a_row = 0
+            if healthy_in_a_row >= 4:
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.name}: /healthz not 200 within {timeout} s")
 
     def wait_for_log(self, text: str, timeout: float) -> None:
         path = self.workdir / f"{self.name}.log"
