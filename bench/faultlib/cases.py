@@ -491,15 +491,17 @@ def _rolling_web_round(stack: Stack, ctx: Context, key: str, round_number: int, 
     threads = [threading.Thread(target=load, args=(w,)) for w in range(4)]
     for thread in threads:
         thread.start()
-    uploads = ThreadPoolExecutor(2)
-    upload_futures = [
-        uploads.submit(ctx.lead.upload, key, f"rolling-web-{round_number}-{n}.log", text_file(8, 200 + n))
-        for n in range(2)
-    ]
     old_web = stack.web
     new_port = free_port()
     stack.web = stack.make_web(f"gunicorn-r{round_number}", port=new_port)
     stack.web.start()
+    # Uploads to the old one, still streaming when it is told to stop.
+    uploads = ThreadPoolExecutor(2)
+    upload_futures = [
+        uploads.submit(ctx.lead.upload, key, f"rolling-web-{round_number}-{n}.log", text_file(16, 200 + n))
+        for n in range(2)
+    ]
+    time.sleep(0.5)
     stack.web_port = new_port  # only now does the balancer send new requests there
     for client in (ctx.lead, ctx.lead_api, ctx.admin_api):
         client.retarget(stack.base_url)
