@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint format test-only checkov-venv browsers clean bench bench-evidence bench-report soak
+.PHONY: run test lint format test-only checkov-venv browsers clean bench bench-evidence bench-report soak faults faults-short
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,14 @@ soak: $(VENV)/.dev-installed
 	$(VENV)/bin/python bench/soak.py
 
 SIZES ?= 10000,100000,1000000
+
+## faults: fault injection against its own PostgreSQL/Redis/clamd/S3/worker/gunicorn -> bench/faults.json (FAULTS_SHORT=1: ~6 min)
+faults: $(VENV)/.dev-installed
+	FAULTS_SHORT=$(FAULTS_SHORT) $(VENV)/bin/python bench/faults.py
+
+## faults-short: the short form of make faults (fewer trials, shorter outages), as CI runs it
+faults-short: $(VENV)/.dev-installed
+	FAULTS_SHORT=1 $(VENV)/bin/python bench/faults.py
 
 clean:
 	rm -rf $(VENV) .venv-checkov .pytest_cache .ruff_cache

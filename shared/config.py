@@ -170,6 +170,10 @@ class Settings(BaseSettings):
     # On SIGTERM (with REMAP_SIGTERM=SIGQUIT) running tasks get this long to finish before
     # unfinished ones go back to the queue; keep it under ECS's stopTimeout (120 s).
     worker_soft_shutdown_seconds: float = Field(default=90.0, ge=0, le=600)
+    # The beat deletes evidence objects no evidence row needs (an upload whose row never
+    # committed and whose clean-up failed too) once they are older than the grace period.
+    orphan_sweep_interval_seconds: int = Field(default=3600, ge=5, le=7 * 24 * 3600)
+    orphan_grace_seconds: int = Field(default=3600, ge=5)
     metrics_environment: str = ""  # EMF "Environment" dimension; empty = APP_ENV
     metrics_interval_seconds: int = Field(default=60, ge=1, le=3600)  # how often the beat measures the queue
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from markupsafe import escape
 from sqlalchemy import text
-from werkzeug.exceptions import BadRequest, HTTPException
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.accounts import service as accounts
@@ -47,6 +49,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
         RATELIMIT_KEY_PREFIX=settings.redis_key_prefix,
         RATELIMIT_STRATEGY="moving-window",
+        # Redis down must not turn every rate-limited request (sign-in, the whole API) into a
+        # 500: the limits fall back to this process's memory, at the API's rate per client
+        # address, until Redis answers again. A dead Redis is found in one second, not hung on.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_IN_MEMORY_FALLBACK=settings.rate_limit_api,
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 1} if settings.redis_url else {},
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
 
@@ -145,9 +153,29 @@ def _register_errors(app: Flask) -> None:
         (405, "That action isn't available here."),
         (413, "That upload is too large."),
         (429, "Too many attempts. Wait a minute and try again."),
-        (500, "Something went wrong on our side. It has been logged; try again in a moment."),
+        (500, SERVER_ERROR_MESSAGE),
     ):
         app.register_error_handler(status, _http_error(status, message))
+
+    internal_error = _http_error(500, SERVER_ERROR_MESSAGE)
+
+    @app.errorhandler(OperationalError)
+    def _database_unreachable(error: OperationalError):
+        # PostgreSQL restarting or failing over: a 503 that says to retry, not a 500. The pool
+        # replaces the dead connections (pool_pre_ping), so the next request usually succeeds.
+        # Other operational errors (SQLite's "no such table", a deadlock) stay 500s.
+        if not _connection_lost(error):
+            app.log_exception((type(error), error, error.__traceback__))
+            return internal_error(error)
+        logging.getLogger(__name__).error("database unreachable: %s", str(error.orig or error).strip()[:300])
+        with contextlib.suppress(Exception):
+            db.rollback()
+        if problems.is_api_request():
+            response = problems.from_http(ServiceUnavailable(description=DATABASE_DOWN_MESSAGE), limiter)
+        else:
+            response = make_response(_plain_error_page(DATABASE_DOWN_MESSAGE), 503)
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(HTTPException)
     def _other_http_error(error: HTTPException):
@@ -177,6 +205,19 @@ def _http_error(status: int, message: str):
             return _plain_error_page(text_), status
 
     return handler
+
+
+SERVER_ERROR_MESSAGE = "Something went wrong on our side. It has been logged; try again in a moment."
+DATABASE_DOWN_MESSAGE = "The database is not reachable right now. Try again in a few seconds."
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def _connection_lost(error: OperationalError) -> bool:
+    """The database could not be reached or dropped the connection (not a failed statement).
+
+    SQLAlchemy marks a dropped pooled connection; a refused or broken connect is a psycopg2
+    error without a server-side SQLSTATE (pgcode), unlike a deadlock or a serialization failure."""
+    return bool(error.connection_invalidated) or getattr(error.orig, "pgcode", "") is None
 
 
 def _as_500() -> HTTPException:

@@ -42,6 +42,7 @@ BEAT_SCHEDULE = {
     # ones (and deliveries a killed worker held). Often enough for the first ~5 s webhook retry.
     "notifications-dispatch-due": {"task": "incident_tracker.notifications.dispatch_due", "schedule": 5.0},
 }
+ORPHAN_SWEEP_TASK = "incident_tracker.evidence.sweep_orphans"
 # Exponential backoff between retries is capped here: a countdown is held by Redis like any
 # unacknowledged message, so it must stay well below the visibility timeout.
 RETRY_BACKOFF_MAX_SECONDS = 600
@@ -98,7 +99,15 @@ def make_celery(settings: Settings) -> Celery:
         # Our own logging and metrics go to stdout; Celery must not swallow print() output.
         worker_redirect_stdouts=False,
         imports=TASK_MODULES,
-        beat_schedule=BEAT_SCHEDULE,
+        beat_schedule={
+            **BEAT_SCHEDULE,
+            # Objects no evidence row needs (an upload whose row never committed and whose
+            # clean-up delete failed too) are deleted once older than ORPHAN_GRACE_SECONDS.
+            "evidence-orphan-sweep": {
+                "task": ORPHAN_SWEEP_TASK,
+                "schedule": float(settings.orphan_sweep_interval_seconds),
+            },
+        },
         incident_tracker_settings=settings,
     )
     return app

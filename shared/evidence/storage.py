@@ -13,6 +13,7 @@ whatever the file size, and a size limit is enforced while reading, leaving noth
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -21,6 +22,7 @@ import shutil
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlencode
@@ -48,6 +50,10 @@ class ObjectNotFound(StorageError):
     """No object under that key."""
 
 
+class StorageFull(StorageError):
+    """The store has no space left (a full disk under the local backend); nothing was stored."""
+
+
 class TooLarge(StorageError):
     """The stream was longer than the limit; nothing was stored."""
 
@@ -61,6 +67,12 @@ class StoredObject:
     key: str
     size: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    key: str
+    modified: datetime  # UTC
 
 
 def new_key(prefix: str) -> str:
@@ -155,6 +167,8 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]: ...
+
     def presigned_get_url(self, key: str, *, filename: str, content_type: str, expires_in: int) -> str: ...
 
     def check(self) -> None: ...
@@ -205,8 +219,12 @@ class LocalStorage:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._write_tags(key, merge_tags({}, tags or {}))
             os.replace(partial, target)
-        except BaseException:
+        except BaseException as error:
             partial.unlink(missing_ok=True)
+            if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StorageFull(f"no space left in {self.root}") from error
+            if isinstance(error, OSError) and error.errno in (errno.EROFS, errno.EACCES, errno.EIO):
+                raise StorageError(f"local storage at {self.root} failed: {error}") from error
             raise
         return StoredObject(key=key, size=reader.size, sha256=reader.hash.hexdigest())
 
@@ -281,6 +299,18 @@ class LocalStorage:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
         self._tags_path(key).unlink(missing_ok=True)
+
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        """Objects directly under `prefix` (`incoming/`), with their modification time.
+
+        `.partial/` lists the temporary files of puts that never finished (a crashed process)."""
+        folder = self.root / prefix
+        if not folder.is_dir():
+            return
+        for path in folder.iterdir():
+            with contextlib.suppress(FileNotFoundError):  # moved or deleted meanwhile
+                if path.is_file():
+                    yield ListedObject(f"{prefix}{path.name}", datetime.fromtimestamp(path.stat().st_mtime, UTC))
 
     def presigned_get_url(self, key: str, *, filename: str, content_type: str, expires_in: int) -> str:
         raise NotImplementedError("local storage is streamed by the web app, not presigned")
@@ -433,6 +463,16 @@ class S3Storage:
         with self._errors(key):
             self.client.delete_object(Bucket=self.bucket, Key=self._full(key))
 
+    def list_objects(self, prefix: str) -> Iterator[ListedObject]:
+        """Objects under `prefix` (inside S3_KEY_PREFIX), keys without S3_KEY_PREFIX."""
+        with self._errors(f"s3://{self.bucket}/{self.key_prefix}{prefix}"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.key_prefix + prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield ListedObject(item["Key"][len(self.key_prefix) :], item["LastModified"].astimezone(UTC))
+
     def presigned_get_url(self, key: str, *, filename: str, content_type: str, expires_in: int) -> str:
         """A short-lived GET that makes the browser save the file under its display name, with
         the type the worker detected (never the uploader's claim)."""
@@ -463,11 +503,13 @@ def _tag_set(tags: Mapping[str, str]) -> dict:
 
 
 __all__ = [
+    "ListedObject",
     "LocalStorage",
     "ObjectNotFound",
     "S3Storage",
     "Storage",
     "StorageError",
+    "StorageFull",
     "StoredObject",
     "TooLarge",
     "check_key",

@@ -106,6 +106,11 @@ def _retry_or_error(runtime: Runtime, evidence_id: int, reason: str, final_attem
     return _decide(runtime, evidence_id, Verdict(EvidenceState.ERROR, reason))
 
 
+def record_error(runtime: Runtime, evidence_id: int, reason: str) -> str:
+    """Give up on a file: `error` with the reason (a lead's Retry starts it again)."""
+    return _decide(runtime, evidence_id, Verdict(EvidenceState.ERROR, reason))
+
+
 def _decide(runtime: Runtime, evidence_id: int, verdict: Verdict) -> str:
     with runtime.session_factory() as session, session.begin():
         recorded = evidence_service.record_verdict(session=session, evidence_id=evidence_id, verdict=verdict)

@@ -1,9 +1,15 @@
-"""Evidence tasks: process one uploaded file; re-tag an incident's objects."""
+"""Evidence tasks: process one uploaded file; re-tag an incident's objects; sweep orphans."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from celery.exceptions import SoftTimeLimitExceeded
+
+from shared.db import transaction
+from shared.evidence import orphans
 from shared.evidence.events import TASK_PROCESS, TASK_RETAG
-from worker.celery_app import Retryable, app, idempotent_task
+from worker.celery_app import ORPHAN_SWEEP_TASK, Retryable, app, idempotent_task
 from worker.processing import pipeline
 from worker.runtime import runtime_for
 
@@ -12,10 +18,33 @@ from worker.runtime import runtime_for
 def process(self, evidence_id: int) -> str:
     """Hash, type-check, scan, thumbnail, place and tag one file; record its verdict once."""
     final = self.request.retries >= self.max_retries
-    return pipeline.process_evidence(runtime_for(app.conf.incident_tracker_settings), evidence_id, final_attempt=final)
+    runtime = runtime_for(app.conf.incident_tracker_settings)
+    try:
+        return pipeline.process_evidence(runtime, evidence_id, final_attempt=final)
+    except SoftTimeLimitExceeded:
+        # Out of time (a huge file on a slow store, a stuck scan). Failing here would acknowledge
+        # the message and leave the file `pending` for ever: retry it, and on the last attempt
+        # record `error` (a lead can retry) in the seconds left before the hard limit.
+        if final:
+            return pipeline.record_error(runtime, evidence_id, "checking the file took longer than the time limit")
+        raise pipeline.RetryLater("the task time limit was reached") from None
 
 
 @idempotent_task(app, name=TASK_RETAG)
 def retag(incident_id: int) -> int:
     """Re-tag the incident's objects after a close, a reopen or a legal-hold change."""
     return pipeline.retag_incident(runtime_for(app.conf.incident_tracker_settings), incident_id)
+
+
+@app.task(name=ORPHAN_SWEEP_TASK, acks_late=False, ignore_result=True)
+def sweep_orphans() -> int:
+    """Delete evidence objects no evidence row needs, older than ORPHAN_GRACE_SECONDS.
+
+    Acknowledged early: the next beat tick runs it again anyway."""
+    settings = app.conf.incident_tracker_settings
+    runtime = runtime_for(settings)
+    with transaction(runtime.session_factory) as session:
+        report = orphans.sweep(
+            session=session, storage=runtime.storage, grace=timedelta(seconds=settings.orphan_grace_seconds)
+        )
+    return len(report.deleted)

@@ -1,0 +1,92 @@
+"""Objects in evidence storage that no evidence row needs: found and deleted after a grace period.
+
+How they arise: an upload stored its object, then neither its row could be committed nor the
+object deleted (S3 answering 500 to both, the web process killed in between); or a worker was
+killed during a move (S3 has no rename: copy, then delete) of a file whose verdict another run
+recorded later. Nothing points at such an object, so nobody could ever download or expire it
+by its incident; the beat runs `sweep` every ORPHAN_SWEEP_INTERVAL_SECONDS.
+
+Every key of one evidence file shares its UUID name (`incoming/<id>`, `evidence/<id>`,
+`quarantine/<id>`, `thumbnails/<id>`). An object is needed when its row's storage_key or
+thumbnail_key is that key, or when its row is still pending (the worker may be moving it).
+Objects younger than the grace period are left alone: an upload stores the object a moment
+before it commits the row.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.db import utcnow
+from shared.evidence import tags
+from shared.evidence.models import Evidence, EvidenceState
+from shared.evidence.storage import ListedObject, Storage
+
+log = logging.getLogger(__name__)
+
+SWEPT_PREFIXES = (tags.PREFIX_INCOMING, tags.PREFIX_EVIDENCE, tags.PREFIX_QUARANTINE, tags.PREFIX_THUMBNAILS)
+ROW_PREFIXES = (tags.PREFIX_INCOMING, tags.PREFIX_EVIDENCE, tags.PREFIX_QUARANTINE)  # where storage_key lives
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    checked: int
+    deleted: list[str]
+
+
+def _name(key: str) -> str:
+    return key.rsplit("/", 1)[1]
+
+
+def _unneeded(session: Session, batch: list[ListedObject]) -> list[str]:
+    names = {_name(item.key) for item in batch}
+    candidates = [prefix + name for name in names for prefix in ROW_PREFIXES]
+    rows = session.execute(
+        select(Evidence.storage_key, Evidence.thumbnail_key, Evidence.state).where(Evidence.storage_key.in_(candidates))
+    ).all()
+    by_name = {_name(storage_key): (storage_key, thumbnail_key, state) for storage_key, thumbnail_key, state in rows}
+    unneeded = []
+    for item in batch:
+        row = by_name.get(_name(item.key))
+        if row is None:
+            unneeded.append(item.key)
+            continue
+        storage_key, thumbnail_key, state = row
+        if state != EvidenceState.PENDING.value and item.key not in (storage_key, thumbnail_key):
+            unneeded.append(item.key)
+    return unneeded
+
+
+def _batches(items: Iterable[ListedObject], size: int) -> Iterable[list[ListedObject]]:
+    batch: list[ListedObject] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def sweep(*, session: Session, storage: Storage, grace: timedelta, now: datetime | None = None) -> SweepReport:
+    """Delete evidence objects older than `grace` that no evidence row needs; report what went."""
+    cutoff = (now or utcnow()) - grace
+    checked = 0
+    deleted: list[str] = []
+    for prefix in SWEPT_PREFIXES:
+        old_enough = (item for item in storage.list_objects(prefix) if item.modified < cutoff)
+        for batch in _batches(old_enough, BATCH):
+            checked += len(batch)
+            for key in _unneeded(session, batch):
+                storage.delete(key)
+                deleted.append(key)
+    if deleted:
+        log.warning("deleted %d evidence objects no evidence row needs: %s", len(deleted), ", ".join(deleted[:20]))
+    return SweepReport(checked=checked, deleted=deleted)
