@@ -6,7 +6,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, current_app, jsonify, make_response, render_template, request
 from markupsafe import escape
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -22,6 +22,10 @@ from web.api import problems
 from web.auth.current import SignedInUser
 from web.errors import page_message, status_for
 from web.extensions import csrf, limiter, login_manager
+
+
+def _fallback_rate_limit() -> str:
+    return current_app.config["SETTINGS"].rate_limit_api
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -53,7 +57,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         # 500: the limits fall back to this process's memory, at the API's rate per client
         # address, until Redis answers again. A dead Redis is found in one second, not hung on.
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
-        RATELIMIT_IN_MEMORY_FALLBACK=settings.rate_limit_api,
+        # Read per request: the limiter is one object per process and keeps the first app's
+        # fallback, so a plain string would pin whichever app was created first.
+        RATELIMIT_IN_MEMORY_FALLBACK=_fallback_rate_limit,
         RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 1, "socket_timeout": 1} if settings.redis_url else {},
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )

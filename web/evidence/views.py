@@ -22,6 +22,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import ValidationError
 
 from shared.evidence import service as evidence_service
@@ -128,7 +129,7 @@ def upload(key: str):
             return _refuse(session, incident, 413, _too_large(limit))
         except StorageFull as error:
             log.error("evidence upload refused: %s", error)
-            _discard_rest(request.stream)
+            _discard_rest(body)
             return _refuse(
                 session,
                 incident,
@@ -137,7 +138,7 @@ def upload(key: str):
             )
         except StorageError as error:
             log.error("evidence upload to storage failed: %s", error)
-            _discard_rest(request.stream)
+            _discard_rest(body)
             return _refuse(session, incident, 503, "The file store is not reachable. Try again in a minute.")
         try:
             evidence_service.attach(
@@ -166,8 +167,12 @@ def _discard_rest(stream) -> None:
 
     A server that answers mid-upload and closes the connection makes most clients report a
     reset instead of the message (found by `make faults`: "disk full" reached the browser as a
-    dropped connection)."""
-    while stream.read(1024 * 1024):
+    dropped connection). `stream` is the upload's own RequestBody: werkzeug's `request.stream`
+    is bounded by the app's small MAX_CONTENT_LENGTH and would answer 413 instead."""
+    try:
+        while stream.read(1024 * 1024):
+            pass
+    except RequestEntityTooLarge:  # a body without a length that goes on past the limit
         pass
 
 
