@@ -21,10 +21,11 @@ branch_labels = None
 depends_on = None
 
 # The words of a title as the typo lookup sees them: lower case, unstemmed (the 'simple'
-# configuration), at least four characters (shorter words are not corrected).
+# configuration), at least four characters (shorter words are not corrected); `<` and `>` are
+# spaces, as in the search vector (0010), so a word in angle brackets is still a word.
 _WORDS_OF_NEW_TITLES = """
     INSERT INTO incident_title_words (word)
-    SELECT DISTINCT word FROM new_rows, unnest(tsvector_to_array(to_tsvector('simple', new_rows.title))) AS word
+    SELECT DISTINCT word FROM new_rows, unnest(tsvector_to_array(to_tsvector('simple', translate(new_rows.title, '<>', '  ')))) AS word
     WHERE length(word) >= 4
     ON CONFLICT DO NOTHING
 """
