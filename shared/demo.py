@@ -13,6 +13,7 @@ from shared.accounts.models import User
 from shared.db import utcnow
 from shared.incidents import service as incidents
 from shared.incidents.models import Incident
+from shared.outbox import service as outbox
 from shared.permissions import SYSTEM
 
 # Printed by `make run` for the demo users; DEMO_PASSWORD overrides it. Never used outside the demo seed.
@@ -111,6 +112,7 @@ def seed(*, session: Session, password: str, rng: random.Random | None = None) -
         _walk_lifecycle(session, incident, lead, index)
         # Spread the demo over the last weeks so "recent" sorting means something.
         incident.updated_at = now - timedelta(hours=index * 7 + rng.randint(0, 6))
+    outbox.settle_new_as_history(session=session)
     return True
 
 

@@ -12,6 +12,7 @@ from shared.accounts.models import User
 from shared.audit import service as audit
 from shared.incidents import search
 from shared.incidents.models import Incident
+from shared.outbox.models import OutboxMessage
 
 PASSWORD = "demo-password-for-tests"
 
@@ -20,6 +21,8 @@ def test_the_seed_builds_a_realistic_demo_once(db):
     """One seed per backend (it takes a second), then everything a first-time user would notice."""
     assert demo.seed(session=db, password=PASSWORD) is True
     db.commit()
+    # The demo is history, not news: nothing of it is left for the worker (no mails, no webhooks).
+    assert db.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.published_at.is_(None))) == 0
 
     users = {u.email: u.role for u in db.scalars(select(User))}
     assert users == {"admin@example.com": "admin", "lead@example.com": "lead", "member@example.com": "member"}
