@@ -730,6 +730,11 @@ def webhook_receiver_down(stack: Stack, ctx: Context) -> Result:
         final = _deliveries(ctx, endpoint_id, result)
     finally:
         receiver.stop()
+        # The next cases create incidents too: no endpoint left retrying against a stopped receiver.
+        removed = ctx.admin_api.delete_webhook(endpoint_id)
+        if removed.status != 204:
+            result.errors += 1
+            result.note(f"deleting the endpoint answered {removed.status}: {message_of(removed)}")
     missing = keys - arrivals.by_key.keys()
     result.lost += len(missing)
     result.duplicated += arrivals.repeats + arrivals.double_fan_out

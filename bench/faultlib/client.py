@@ -72,6 +72,9 @@ class Api:
     def create_webhook(self, url: str, events: list[str]) -> Answer:
         return _call(self.session, "POST", f"{self.base}/webhooks", json={"url": url, "events": events})
 
+    def delete_webhook(self, endpoint_id: int) -> Answer:
+        return _call(self.session, "DELETE", f"{self.base}/webhooks/{endpoint_id}")
+
     def send_test_webhook(self, endpoint_id: int) -> Answer:
         return _call(self.session, "POST", f"{self.base}/webhooks/{endpoint_id}/test")
 
