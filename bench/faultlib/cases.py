@@ -4,9 +4,6 @@ A case gets the running Stack and a Context (signed-in users, tokens, the databa
 something, drives the app like its users meanwhile, repairs it, and returns a Result: how many
 trials ran and how many things were lost, duplicated or answered wrongly ("errors"). It passes
 only when all three are zero. A case leaves the stack running and healthy for the next one.
-
-Not here yet: "webhook receiver down for 2 minutes" (issue 13) waits for the notification
-webhooks of issue 10; it gets its own function in CASES when they land.
 """
 
 from __future__ import annotations
@@ -19,6 +16,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +27,7 @@ import redis
 
 from bench.faultlib import checks
 from bench.faultlib.client import Answer, Api, Browser, message_of
+from bench.faultlib.receiver import HOOK_PATH, Receiver
 from bench.faultlib.stack import BUCKET, DEMO_PASSWORD, MOTO_CREDENTIALS, Stack, children_of, free_port
 
 FAST_FAILURE_SECONDS = 10  # "fails fast": no answer may take longer than this
@@ -659,6 +658,119 @@ def storage_faults(stack: Stack, ctx: Context) -> Result:
     return result
 
 
+# -- 8. the webhook receiver down, then back ------------------------------------------------------
+
+REDELIVER_EVERY = 30  # seconds between an operator's "Redeliver" clicks on one delivery
+
+
+def webhook_receiver_down(stack: Stack, ctx: Context) -> Result:
+    """Receiver down while incidents are filed; once it is back every event arrives exactly once.
+
+    The retry schedule's second step is 5 minutes (RETRY_DELAYS), so after the outage an
+    operator does what the admin page offers: Redeliver (POST .../redeliver) each delivery not
+    yet delivered, as the API lists them. Redelivery keeps the webhook-id, so the receiver's
+    dedup by webhook-id counts any second arrival as a duplicate.
+    """
+    outage = 20 if ctx.short else 120
+    events = 10 if ctx.short else 20
+    result = Result(f"webhook receiver down {outage} s", events)
+    receiver_url = f"http://127.0.0.1:{stack.webhook_receiver_port}{HOOK_PATH}"
+    created = ctx.admin_api.create_webhook(receiver_url, ["incident.created"])
+    if created.status != 201:
+        result.errors += 1
+        result.note(f"creating the endpoint answered {created.status}: {message_of(created)}")
+        return result
+    endpoint_id = created.json["id"]
+    receiver = Receiver(stack.workdir, stack.webhook_receiver_port, created.json["secret"])
+    receiver.start()
+    try:
+        # The path works before the fault: a test event arrives, verified.
+        ctx.admin_api.send_test_webhook(endpoint_id)
+        if not _wait_until(lambda: receiver.arrivals().by_webhook_id, timeout=60):
+            result.errors += 1
+            result.note("the test event did not arrive with the receiver up")
+            return result
+        receiver.stop()
+        down_at = time.monotonic()
+        keys: set[str] = set()
+        for n in range(events):
+            answer = ctx.lead_api.create_incident(f"faults: webhook receiver down {n}")
+            if answer.status == 201:
+                keys.add(answer.json["key"])
+            else:
+                result.errors += 1
+                result.note(f"create answered {answer.status}: {message_of(answer)}")
+        time.sleep(max(0.0, down_at + outage - time.monotonic()))
+        during = _deliveries(ctx, endpoint_id, result)
+        result.note(
+            f"after {outage} s down: {len(during)} incident deliveries,"
+            f" statuses {dict(Counter(row['status'] for row in during))},"
+            f" attempts {sorted(Counter(row['attempts'] for row in during).items())}"
+        )
+        receiver.start()
+        back_at = time.monotonic()
+        redelivered_at: dict[int, float] = {}
+        deadline = back_at + (90 if ctx.short else 180)
+        while time.monotonic() < deadline and not keys <= receiver.arrivals().by_key.keys():
+            for row in _deliveries(ctx, endpoint_id, result):
+                if (
+                    row["status"] in ("pending", "failed")
+                    and time.monotonic() - redelivered_at.get(row["id"], -REDELIVER_EVERY) >= REDELIVER_EVERY
+                ):
+                    answer = ctx.admin_api.redeliver(endpoint_id, row["id"])
+                    redelivered_at[row["id"]] = time.monotonic()
+                    if answer.status != 202 and not (answer.status == 422 and "being sent" in answer.text):
+                        result.errors += 1
+                        result.note(f"redeliver {row['id']} answered {answer.status}: {message_of(answer)}")
+            time.sleep(1)
+        all_in = time.monotonic() - back_at
+        # Late repeats (a scheduled retry or a second redeliver racing the first) would land now.
+        time.sleep(15)
+        arrivals = receiver.arrivals()
+        final = _deliveries(ctx, endpoint_id, result)
+    finally:
+        receiver.stop()
+        # The next cases create incidents too: no endpoint left retrying against a stopped receiver.
+        removed = ctx.admin_api.delete_webhook(endpoint_id)
+        if removed.status != 204:
+            result.errors += 1
+            result.note(f"deleting the endpoint answered {removed.status}: {message_of(removed)}")
+    missing = keys - arrivals.by_key.keys()
+    result.lost += len(missing)
+    result.duplicated += arrivals.repeats + arrivals.double_fan_out
+    result.errors += arrivals.bad_signatures
+    undelivered = [row["id"] for row in final if row["status"] != "delivered"]
+    result.lost += max(0, len(undelivered) - len(missing))
+    result.note(
+        f"{len(keys & arrivals.by_key.keys())}/{len(keys)} incidents arrived ({all_in:.0f} s after the receiver"
+        f" came back; {len(redelivered_at)} redelivered by the operator), repeats of a webhook-id"
+        f" {arrivals.repeats}, incidents under two ids {arrivals.double_fan_out},"
+        f" bad signatures {arrivals.bad_signatures}, deliveries not 'delivered' {undelivered}"
+    )
+    if missing:
+        result.note(f"never arrived: {sorted(missing)}")
+    return result
+
+
+def _deliveries(ctx: Context, endpoint_id: int, result: Result) -> list[dict]:
+    """The endpoint's incident.created deliveries, as GET .../deliveries lists them (newest 50)."""
+    answer = ctx.admin_api.webhook_deliveries(endpoint_id)
+    if answer.status != 200:
+        result.errors += 1
+        result.note(f"listing deliveries answered {answer.status}: {message_of(answer)}")
+        return []
+    return [row for row in answer.json if row["event_type"] == "incident.created"]
+
+
+def _wait_until(condition: Callable[[], object], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return False
+
+
 CASES: list[Callable[[Stack, Context], Result]] = [
     concurrent_leads,
     worker_kill9,
@@ -666,5 +778,6 @@ CASES: list[Callable[[Stack, Context], Result]] = [
     redis_outage,
     postgres_restart,
     sigterm_rolling,
+    webhook_receiver_down,
     storage_faults,  # last: it switches the app to a local disk and stops it
 ]

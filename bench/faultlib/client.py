@@ -69,6 +69,21 @@ class Api:
             body["reason"] = reason
         return _call(self.session, "POST", f"{self.base}/incidents/{key}/transition", json=body)
 
+    def create_webhook(self, url: str, events: list[str]) -> Answer:
+        return _call(self.session, "POST", f"{self.base}/webhooks", json={"url": url, "events": events})
+
+    def delete_webhook(self, endpoint_id: int) -> Answer:
+        return _call(self.session, "DELETE", f"{self.base}/webhooks/{endpoint_id}")
+
+    def send_test_webhook(self, endpoint_id: int) -> Answer:
+        return _call(self.session, "POST", f"{self.base}/webhooks/{endpoint_id}/test")
+
+    def webhook_deliveries(self, endpoint_id: int) -> Answer:
+        return _call(self.session, "GET", f"{self.base}/webhooks/{endpoint_id}/deliveries")
+
+    def redeliver(self, endpoint_id: int, delivery_id: int) -> Answer:
+        return _call(self.session, "POST", f"{self.base}/webhooks/{endpoint_id}/deliveries/{delivery_id}/redeliver")
+
     def create_user(self, email: str, role: str, password: str) -> Answer:
         body = {"email": email, "role": role, "password": password, "name": email.split("@")[0]}
         return _call(self.session, "POST", f"{self.base}/users", json=body)

@@ -299,6 +299,8 @@ class Stack:
         self.moto = Moto(workdir)
         self.s3proxy: S3Proxy | None = None
         self.web_port = free_port()
+        # The webhook case's receiver listens here; the app may post to it (below) and nowhere private else.
+        self.webhook_receiver_port = free_port()
         self.env: dict[str, str] = {}
         self.web: AppProcess | None = None
         self.worker: AppProcess | None = None
@@ -353,6 +355,10 @@ class Stack:
             "WEB_CONCURRENCY": "2",
             "WEB_THREADS": "8",
             "WEB_GRACEFUL_TIMEOUT": "20",
+            # Development-only settings (production refuses http): the receiver is plain http on 127.0.0.1.
+            "WEBHOOK_ALLOW_HTTP": "true",
+            "WEBHOOK_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{self.webhook_receiver_port}",
+            "WEBHOOK_TIMEOUT_SECONDS": "5",
         }
         for args in (["db", "upgrade"], ["demo", "seed"]):
             self.flask(*args)
