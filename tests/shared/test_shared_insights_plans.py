@@ -14,7 +14,8 @@ from shared.db import make_engine
 from shared.demo_scale import seed_scale
 from shared.incidents import insights
 
-pytestmark = pytest.mark.postgres_only
+# One worker seeds the 100k-row database once for the whole module.
+pytestmark = [pytest.mark.postgres_only, pytest.mark.xdist_group("insights-plans")]
 
 ROWS = 100_000
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 from werkzeug.exceptions import BadRequest
 from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
@@ -54,7 +54,7 @@ class _PartReader:
 class MultipartReader:
     """Yields ("field", name, value) and ("file", FilePart) in the order the browser sent them."""
 
-    def __init__(self, stream: BinaryIO, boundary: bytes) -> None:
+    def __init__(self, stream: IO[bytes], boundary: bytes) -> None:
         self._stream = stream
         # The decoder's bound is on its own buffer, which holds at most about one read (file
         # data leaves it as Data events as soon as it is parsed); fields are bounded below.
@@ -95,5 +95,6 @@ class MultipartReader:
             elif isinstance(event, File):
                 part = _PartReader(self)
                 content_type = event.headers.get("Content-Type", "application/octet-stream")
-                yield ("file", FilePart(event.name, event.filename, content_type, part))
+                # Callers only read() the part, which is all a _PartReader offers.
+                yield ("file", FilePart(event.name, event.filename, content_type, cast(BinaryIO, part)))
                 part.drain()
