@@ -28,6 +28,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from factories import PASSWORD, USER_SPECS  # noqa: E402
+
 from shared import migrate  # noqa: E402
 from shared.accounts import passwords  # noqa: E402
 from shared.accounts import service as accounts  # noqa: E402
@@ -40,7 +42,6 @@ _REAL_HASHER, _REAL_DUMMY_HASH = passwords._hasher, passwords._DUMMY_HASH
 
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-PASSWORD = "correct-horse-battery"
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -213,13 +214,6 @@ def db(request: pytest.FixtureRequest, db_backend: str, engine: Engine, session_
         close_all_sessions()
         wipe(engine)
 
-
-USER_SPECS = {
-    "admin": ("admin@example.com", "Ada Admin", "admin"),
-    "lead": ("lead@example.com", "Lee Lead", "lead"),
-    "member": ("member@example.com", "Mo Member", "member"),
-    "other": ("other@example.com", "Oti Other", "member"),
-}
 
 # What `users` wrote into an empty database, per database and password hasher: every row of
 # every table (accounts, their audit events and outbox messages). Later tests get the same rows
