@@ -46,12 +46,14 @@ format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# pytest-xdist: one process per core (PYTEST_WORKERS=0: all in this process). loadgroup keeps
-# the tests that share an expensive fixture (those marked xdist_group) on one worker.
+# pytest-xdist: one process per core (PYTEST_WORKERS=0: all in this process). loadfile runs each
+# test file on one worker, so a module's expensive fixtures (a seeded 200k-row database, a
+# Celery worker and clamd, the Terraform inits) are built once. (loadgroup would be finer, but
+# xdist 3.8 cannot tag nodeids under pytest 9, so its xdist_group marks are ignored.)
 PYTEST_WORKERS ?= auto
 
 test-only: $(VENV)/.dev-installed
-	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## bench: throughput and p95 at 10k/100k/1M incidents vs. this machine's ceilings (SIZES=10000,100000 for a quick run), then bench-evidence
 bench: $(VENV)/.dev-installed

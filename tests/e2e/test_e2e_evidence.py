@@ -31,8 +31,7 @@ _e2e = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_e2e)
 LiveServer, _InFlightRequests, _QuietHandler = _e2e.LiveServer, _e2e._InFlightRequests, _e2e._QuietHandler
 
-# The module's live server, clamd and Celery worker start once, on one xdist worker.
-pytestmark = [pytest.mark.browser, pytest.mark.postgres_only, pytest.mark.xdist_group("e2e-evidence")]
+pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 REDIS_URL = os.environ.get("TEST_EVIDENCE_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 

@@ -39,8 +39,6 @@ from shared.outbox.models import OutboxMessage
 from web.app import create_app
 
 TEST_REDIS_URL = os.environ.get("TEST_EVIDENCE_REDIS_URL", "redis://127.0.0.1:6379/14")
-# The module's clamd, Celery worker and S3 prefix start once, on one xdist worker.
-pytestmark = pytest.mark.xdist_group("evidence-pipeline")
 SECRET_KEY = "x" * 40
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00" + b"\x00" * 200
 HTML = b"<!DOCTYPE html><html><head><title>x</title></head><body><script>alert(1)</script></body></html>\n"

@@ -76,32 +76,21 @@ def checked(terraform_root: Path, terraform_env: dict[str, str], tmp_path_factor
     """checked(dir) -> {"init": result, "validate": result, "test": result} for a dir of DIRS.
 
     Runs on this process's own copy of terraform/ (init writes .terraform/ and lock files
-    there, never in the working tree), each directory once. Under xdist the tests of one
-    directory share a group (one worker inits it; the workers split the directories);
-    in a single process two directories run at a time (each `terraform test` starts the
-    provider for its schema; the machine is shared).
+    there, never in the working tree), each directory once, two at a time (each `terraform
+    test` starts the provider for its schema; the machine is shared). `make test` runs this
+    file on one xdist worker (--dist loadfile), so the inits are never repeated.
     """
     copy = tmp_path_factory.mktemp("tf") / "terraform"
     ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
     shutil.copytree(terraform_root, copy, ignore=ignore)
     pool = ThreadPoolExecutor(max_workers=2)
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        futures = {}
-    else:
-        futures = {where: pool.submit(_check, copy / where, terraform_env) for where in DIRS}
+    futures = {where: pool.submit(_check, copy / where, terraform_env) for where in DIRS}
 
     def result_for(where: str) -> dict[str, subprocess.CompletedProcess[str]]:
-        if where not in futures:
-            futures[where] = pool.submit(_check, copy / where, terraform_env)
         return futures[where].result()
 
     yield result_for
     pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _grouped(dirs) -> list:
-    """One xdist group per directory: its init/validate and its mock plans run on one worker."""
-    return [pytest.param(d.removeprefix("envs/"), marks=pytest.mark.xdist_group(f"terraform:{d}")) for d in dirs]
 
 
 def test_every_root_is_tested(terraform_root: Path) -> None:
@@ -116,14 +105,14 @@ def test_every_root_is_tested(terraform_root: Path) -> None:
         )
 
 
-@pytest.mark.parametrize("root", _grouped(f"envs/{r}" for r in ROOTS))
+@pytest.mark.parametrize("root", ROOTS)
 def test_root_inits_and_validates(checked, root: str) -> None:
     results = checked(f"envs/{root}")
     assert results["init"].returncode == 0, _describe(results["init"])
     assert results["validate"].returncode == 0, _describe(results["validate"])
 
 
-@pytest.mark.parametrize("where", [pytest.param(d, marks=pytest.mark.xdist_group(f"terraform:{d}")) for d in DIRS])
+@pytest.mark.parametrize("where", DIRS)
 def test_mock_plans_pass_their_assertions(checked, where: str) -> None:
     results = checked(where)
     assert results["init"].returncode == 0, _describe(results["init"])

@@ -14,8 +14,7 @@ from shared.db import make_engine
 from shared.demo_scale import seed_scale
 from shared.incidents import insights
 
-# One worker seeds the 100k-row database once for the whole module.
-pytestmark = [pytest.mark.postgres_only, pytest.mark.xdist_group("insights-plans")]
+pytestmark = pytest.mark.postgres_only
 
 ROWS = 100_000
 

@@ -19,8 +19,7 @@ from shared.demo_scale import seed_scale
 from shared.incidents import search
 from shared.incidents.search import parse_query
 
-# One worker seeds the 200k-row database once for the whole module.
-pytestmark = [pytest.mark.postgres_only, pytest.mark.xdist_group("search-plans")]
+pytestmark = pytest.mark.postgres_only
 
 ROWS = 200_000
 
