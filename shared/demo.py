@@ -117,12 +117,12 @@ def seed(*, session: Session, password: str, rng: random.Random | None = None) -
 
 
 def _walk_lifecycle(session: Session, incident: Incident, actor: User, index: int) -> None:
-    steps = [
+    walks: list[list[tuple[str, str | None]]] = [
         [],
         [("in_progress", None)],
         [("in_progress", None), ("blocked", "Waiting on AWS support case")],
         [("in_progress", None), ("resolved", "Scaled up and added an alarm.")],
         [("in_progress", None), ("resolved", "Fixed by config change."), ("closed", None)],
-    ][index % 5]
-    for target, reason in steps:
+    ]
+    for target, reason in walks[index % 5]:
         incidents.transition(session=session, incident_id=incident.id, actor=actor, to=target, reason=reason)

@@ -16,6 +16,7 @@ import io
 import json
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
@@ -220,7 +221,8 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
 def _append_audit_events(engine: Engine, first_id: int, last_id: int) -> int:
     """One `incident.created` event per new incident (and the comments of incident 1), hashed in
     id order onto the existing chain and streamed in with COPY."""
-    raw = engine.raw_connection()
+    # psycopg2 underneath (untyped): its cursors are context managers, named ones stream.
+    raw: Any = engine.raw_connection()
     written = 0
     try:
         with raw.cursor() as cursor:

@@ -8,6 +8,15 @@ from shared.accounts.models import User
 from shared.incidents import service as incidents
 from shared.incidents.models import Incident
 
+PASSWORD = "correct-horse-battery"
+# The accounts the root `users` fixture makes: key -> (email, name, role).
+USER_SPECS = {
+    "admin": ("admin@example.com", "Ada Admin", "admin"),
+    "lead": ("lead@example.com", "Lee Lead", "lead"),
+    "member": ("member@example.com", "Mo Member", "member"),
+    "other": ("other@example.com", "Oti Other", "member"),
+}
+
 # The shortest legal walk from Open to each status, made by a lead.
 WALKS: dict[str, list[tuple[str, str | None]]] = {
     "open": [],

@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,6 +170,26 @@ def redis_url_or_skip(url: str) -> str:
     finally:
         client.close()
     return url
+
+
+def private_redis_prefix() -> str:
+    """A REDIS_KEY_PREFIX of this fixture's own. kombu prefixes every key with it, so two
+    workers sharing a Redis database (xdist workers, other people's runs) never take each
+    other's tasks."""
+    return f"test-{uuid.uuid4().hex[:12]}:"
+
+
+def delete_prefixed_keys(url: str, prefix: str) -> None:
+    """Remove what a run left under its private prefix (queues, unacked tasks)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 class CeleryWorker:

@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     app = Flask(__name__)
     if settings.trusted_proxies:
-        app.wsgi_app = ProxyFix(
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to wrap it
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies, x_host=0
         )
     app.config.update(
@@ -202,7 +202,7 @@ def _http_error(status: int, message: str):
         # A 400 raised with its own explanation (CSRF, invalid text) says it; a bare abort(400)
         # gets the generic sentence.
         explained = status == 400 and description and description != BadRequest.description
-        text_ = description if explained else message
+        text_ = str(description) if explained else message
         template = "partials/flash_error.html" if _wants_fragment() else "error.html"
         try:
             return render_template(template, message=text_, status=status), status

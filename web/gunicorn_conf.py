@@ -101,7 +101,7 @@ class JsonAccessLogger(Logger):
 
 
 if _json_logs():
-    accesslog = "-"
+    accesslog: str | None = "-"
     logger_class = JsonAccessLogger
 else:
     # In development the app's own request line (web/logs.py) is enough.

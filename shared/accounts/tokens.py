@@ -55,6 +55,7 @@ def create_token(
         errors["expires_days"] = f"Choose an expiry from 1 to {MAX_EXPIRY_DAYS} days, or none."
     if errors:
         raise ValidationFailed(errors)
+    assert parsed is not None  # a missing or unknown scope was refused above
     value = PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     token = ApiToken(

@@ -9,8 +9,9 @@ called after the upload was streamed to an `incoming/` key, and the web app neve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, Result, select, update
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import User
@@ -134,6 +135,11 @@ class Verdict:
     size: int | None = None
 
 
+def _rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE matched (an UPDATE's result is a CursorResult; Session.execute is typed wider)."""
+    return cast(CursorResult[Any], result).rowcount
+
+
 def begin_attempt(*, session: Session, evidence_id: int) -> Evidence | None:
     """Count one processing run of a pending file; None when it is decided already (a duplicate)."""
     result = session.execute(
@@ -141,7 +147,7 @@ def begin_attempt(*, session: Session, evidence_id: int) -> Evidence | None:
         .where(Evidence.id == evidence_id, Evidence.state == EvidenceState.PENDING.value)
         .values(attempts=Evidence.attempts + 1)
     )
-    if result.rowcount != 1:
+    if _rowcount(result) != 1:
         return None
     evidence = session.get(Evidence, evidence_id)
     session.refresh(evidence)
@@ -172,9 +178,9 @@ def record_verdict(*, session: Session, evidence_id: int, verdict: Verdict) -> b
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if _rowcount(result) != 1:
         return False
-    evidence = session.get(Evidence, evidence_id)
+    evidence = session.get_one(Evidence, evidence_id)
     session.refresh(evidence)
     extra = {"state": evidence.state, "reason": evidence.reason or "", "detected_type": evidence.detected_type or ""}
     if verdict.sha256 and verdict.sha256 != evidence.sha256:
@@ -220,7 +226,7 @@ def retry(*, session: Session, evidence_id: int, actor: User, incident_id: int |
         .values(state=EvidenceState.PENDING.value, reason=None, attempts=0, processed_at=None)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if _rowcount(result) != 1:
         raise Conflict(f"{evidence.display_name} is {evidence.state_enum.label}: only a file in error can be retried.")
     session.refresh(evidence)
     _audit(session, actor.id, evidence, events.EVIDENCE_RETRIED)

@@ -5,8 +5,19 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import date
 
-EDITABLE_FIELDS = ("title", "description", "component", "environment")
+EDITABLE_FIELDS = ("title", "description", "component", "environment", "due_date")
+
+
+def form_value(value: object) -> str:
+    """A stored field as the edit form shows it: a date as YYYY-MM-DD (what a date input
+    submits), nothing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
 
 
 def fingerprint(value: str | None) -> str:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from sqlalchemy import Select, and_, func, literal_column, or_, select
+from sqlalchemy import Label, Select, and_, func, literal_column, or_, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
@@ -465,7 +466,7 @@ def _order(sort: str, columns=Incident):
 COUNT_CAP = 1000
 
 
-class Counts(dict):
+class Counts(dict[str, int]):
     """Incidents per status. `at_least`: the counts are lower bounds (a broad free-text search
     counted from its first COUNT_CAP + 1 matches rather than all of them), shown as "N+"."""
 
@@ -550,7 +551,7 @@ def _walk_text(session: Session, filters: Filters, walk):
 
 def _candidates(session: Session, filters: Filters, me_id: int | None, columns: list, budget: int, sort=None):
     """The rows the filters other than the text allow, at most `budget` of them (a subquery)."""
-    vector = literal_column("incidents.search_vector").label("search_vector")
+    vector: Label[Any] = literal_column("incidents.search_vector").label("search_vector")
     statement = apply_filters(
         session, select(*columns, Incident.key, Incident.title, vector), _untexted(filters), me_id
     )
@@ -666,7 +667,7 @@ def count_by_status(*, session: Session, filters: Filters, me_id: int | None) ->
     the full-text index."""
     others = filters.without_status()
     statuses = [status.value for status in Status]
-    counts = Counts.fromkeys(statuses, 0)
+    counts = Counts({status: 0 for status in statuses})
     if others.text:
         walked = _walk_counts(session, others, me_id) if _walks(session, others) else None
         if walked is not None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
+from enum import Enum
+from typing import Literal
 
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
@@ -192,7 +194,9 @@ def create_incident(
     if session.get_bind().dialect.name == "postgresql":
         # Take the id first so the key goes in with the INSERT: setting it afterwards was an
         # UPDATE that rewrote the row and every index on it (the key's trigram index included).
-        incident.id = session.scalar(select(func.nextval(literal_column("pg_get_serial_sequence('incidents', 'id')"))))
+        incident.id = session.execute(
+            select(func.nextval(literal_column("pg_get_serial_sequence('incidents', 'id')")))
+        ).scalar_one()
         incident.key = f"INC-{incident.id}"
     incident.watchers.append(Watcher(user_id=actor.id))
     session.add(incident)
@@ -359,6 +363,15 @@ def change_priority(
     return incident
 
 
+class _Unchanged(Enum):
+    """Marks a keyword left out on purpose (None already means "clear the due date")."""
+
+    KEEP = "keep"
+
+
+KEEP_DUE_DATE = _Unchanged.KEEP
+
+
 def update_details(
     *,
     session: Session,
@@ -368,9 +381,10 @@ def update_details(
     description: str,
     component: str,
     environment: str,
+    due_date: date | None | Literal[_Unchanged.KEEP] = KEEP_DUE_DATE,
     expected_version: int | None = None,
 ) -> Incident:
-    """Edit title, description, component and environment; the audit records old -> new."""
+    """Edit title, description, component, environment and (if given) the due date; the audit records old -> new."""
     incident = get_incident(session=session, ref=incident_id)
     _require(
         actor,
@@ -386,6 +400,11 @@ def update_details(
         component=component,
         environment=environment,
     )
+    # Only a due date being changed must lie ahead: an overdue one left as it is never blocks
+    # an edit of the title.
+    new_due = incident.due_date if due_date is _Unchanged.KEEP else due_date
+    if new_due != incident.due_date and (problem := timers.due_date_problem(new_due)):
+        errors["due_date"] = problem
     if errors:
         raise ValidationFailed(errors)
     new = {
@@ -394,11 +413,20 @@ def update_details(
         "component": component,
         "environment": environment,
     }
-    changes = {f: {"from": getattr(incident, f), "to": v} for f, v in new.items() if getattr(incident, f) != v}
-    if not changes:
-        return incident
+    changes: dict[str, dict[str, object]] = {
+        f: {"from": getattr(incident, f), "to": v} for f, v in new.items() if getattr(incident, f) != v
+    }
     for name, change in changes.items():
         setattr(incident, name, change["to"])
+    if new_due != incident.due_date:
+        old_due, incident.due_date = incident.due_date, new_due
+        # Worded as set_due_date words it, so the timeline reads the same either way.
+        changes["due date"] = {
+            "from": old_due.isoformat() if old_due else "none",
+            "to": new_due.isoformat() if new_due else "none",
+        }
+    if not changes:
+        return incident
     incident.updated_at = utcnow()
     _flush(session, incident)
     _record(session, actor, incident, EventType.INCIDENT_EDITED, {"changes": changes})
@@ -492,7 +520,7 @@ def set_watching(*, session: Session, incident_id: int, actor: User, watching: b
         return incident
     if watching:
         incident.watchers.append(Watcher(user_id=actor.id))
-    else:
+    elif existing is not None:
         incident.watchers.remove(existing)
     session.flush()
     _record(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import pool
 
@@ -13,7 +15,7 @@ import_all_models()
 config = context.config
 target_metadata = Base.metadata
 
-_OPTIONS = {"target_metadata": target_metadata, "include_object": include_object, "compare_type": True}
+_OPTIONS: dict[str, Any] = {"target_metadata": target_metadata, "include_object": include_object, "compare_type": True}
 
 
 def run_migrations_offline() -> None:
@@ -33,7 +35,10 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool)
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("Run migrations through shared.migrate, which passes the database URL.")
+    engine = make_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         # render_as_batch: SQLite can only ALTER through table copies; batch mode does that.
         context.configure(connection=connection, render_as_batch=True, **_OPTIONS)

@@ -181,8 +181,8 @@ def address_problem(ip: IPAddress) -> str | None:
         if ip not in _V6_GLOBAL_UNICAST or not ip.is_global:
             return "not a public address"
         return None
-    for net, why in _V4_REFUSED:
-        if ip in net:
+    for network, why in _V4_REFUSED:
+        if ip in network:
             return why
     if not ip.is_global or ip.is_multicast:
         return "not a public address"

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from shared.notifications.ssrf import (
     CheckedTarget,
@@ -296,7 +297,7 @@ def attempt_delivery(
     timestamp = int(attempted_at.timestamp())
     started = time.monotonic()
 
-    def result(outcome: Outcome, **fields: object) -> DeliveryResult:
+    def result(outcome: Outcome, **fields: Any) -> DeliveryResult:
         duration_ms = round((time.monotonic() - started) * 1000)
         return DeliveryResult(
             outcome=outcome,

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from playwright.sync_api import Page, expect
-from servers import CeleryWorker, clamd_server, redis_url_or_skip
+from servers import CeleryWorker, clamd_server, delete_prefixed_keys, private_redis_prefix, redis_url_or_skip
 from werkzeug.serving import make_server
 
 from shared.config import Settings
@@ -40,14 +39,14 @@ REDIS_URL = os.environ.get("TEST_EVIDENCE_REDIS_URL", "redis://127.0.0.1:6379/14
 def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """This module's own live server, with a worker beside it that scans."""
     redis_url = redis_url_or_skip(REDIS_URL)
-    queue = redis.Redis.from_url(redis_url)
-    queue.delete(DEFAULT_QUEUE, "unacked", "unacked_index")
+    redis_prefix = private_redis_prefix()
     data_dir = tmp_path_factory.mktemp("e2e-evidence")
     with clamd_server(tmp_path_factory.mktemp("clamd")) as clamd_address:
         env = {
             "APP_ENV": "test",
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": redis_url,
+            "REDIS_KEY_PREFIX": redis_prefix,
             "SCANNING_ENABLED": "true",
             "CLAMD_ADDRESS": clamd_address,
             "SECRET_KEY": "x" * 40,
@@ -76,8 +75,7 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
                 app.extensions["db_engine"].dispose()
         finally:
             worker.stop()
-            queue.delete(DEFAULT_QUEUE, "unacked", "unacked_index")
-            queue.close()
+            delete_prefixed_keys(redis_url, redis_prefix)
 
 
 def test_attached_files_show_their_verdicts_without_a_reload(page: Page, sign_in, file_incident, tmp_path) -> None:

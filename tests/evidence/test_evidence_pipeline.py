@@ -17,11 +17,17 @@ from pathlib import Path
 
 import boto3
 import pytest
-import redis
 from clamd_proxy import ClamdProxy
 from flask.testing import FlaskClient
 from samples import EICAR, gif_js_polyglot, image_bytes, png_bomb
-from servers import S3_TEST_BUCKET, CeleryWorker, clamd_server, redis_url_or_skip
+from servers import (
+    S3_TEST_BUCKET,
+    CeleryWorker,
+    clamd_server,
+    delete_prefixed_keys,
+    private_redis_prefix,
+    redis_url_or_skip,
+)
 from sqlalchemy import func, select
 
 from shared.audit.models import AuditEvent
@@ -39,13 +45,15 @@ HTML = b"<!DOCTYPE html><html><head><title>x</title></head><body><script>alert(1
 
 
 @pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    url = redis_url_or_skip(TEST_REDIS_URL)
-    client = redis.Redis.from_url(url)
-    client.delete(DEFAULT_QUEUE, "unacked", "unacked_index")
-    yield url
-    client.delete(DEFAULT_QUEUE, "unacked", "unacked_index")
-    client.close()
+def redis_url() -> str:
+    return redis_url_or_skip(TEST_REDIS_URL)
+
+
+@pytest.fixture(scope="module")
+def redis_prefix(redis_url) -> Iterator[str]:
+    prefix = private_redis_prefix()
+    yield prefix
+    delete_prefixed_keys(redis_url, prefix)
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +65,12 @@ def clamd(tmp_path_factory) -> Iterator[ClamdProxy]:
 
 
 @pytest.fixture(scope="module")
-def settings_env(database_url, s3_endpoint, redis_url, clamd, tmp_path_factory) -> dict[str, str]:
+def settings_env(database_url, s3_endpoint, redis_url, redis_prefix, clamd, tmp_path_factory) -> dict[str, str]:
     return {
         "APP_ENV": "test",
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": redis_url,
+        "REDIS_KEY_PREFIX": redis_prefix,
         "STORAGE_BACKEND": "s3",
         "S3_BUCKET": S3_TEST_BUCKET,
         "S3_ENDPOINT_URL": s3_endpoint,

@@ -3,9 +3,8 @@
 The roots' tests (terraform/envs/<root>/tests/*.tftest.hcl) plan against `mock_provider "aws"`
 (`command = plan`), so a `for_each` over a value unknown until apply, a type error or a missing
 variable fails here, offline. Providers come only from the filesystem mirror named in
-terraform/terraformrc (TF_CLI_CONFIG_FILE); a plugin cache in the temp dir makes repeated inits
-cheap. The tree is copied to a temp dir first so init leaves nothing (.terraform/, lock files)
-in the working tree.
+terraform/terraformrc (TF_CLI_CONFIG_FILE), linked in place rather than copied. The tree is
+copied to a temp dir first so init leaves nothing (.terraform/, lock files) in the working tree.
 
 Without the terraform CLI or the provider mirror the tests skip locally and fail under CI=true.
 """
@@ -15,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -52,39 +50,47 @@ def terraform_env(terraform_root: Path) -> dict[str, str]:
         _missing("terraform CLI not found on PATH")
     if not AWS_PROVIDER.is_dir() or not any(AWS_PROVIDER.iterdir()):
         _missing(f"hashicorp/aws provider mirror not found at {AWS_PROVIDER}")
-    cache = Path(tempfile.gettempdir()) / "incident-tracker-tf-plugin-cache"
-    cache.mkdir(exist_ok=True)
+    # No TF_PLUGIN_CACHE_DIR: from an unpacked filesystem mirror, init links the provider in
+    # place (a symlink, no copy), while a cache shared by concurrent inits (xdist workers,
+    # other runs on the machine) is not safe to write.
+    env = {key: value for key, value in os.environ.items() if key != "TF_PLUGIN_CACHE_DIR"}
     return dict(
-        os.environ,
+        env,
         TF_CLI_CONFIG_FILE=str(terraform_root / "terraformrc"),
-        TF_PLUGIN_CACHE_DIR=str(cache),
         TF_IN_AUTOMATION="1",
         TF_INPUT="0",
         CHECKPOINT_DISABLE="1",
     )
 
 
+def _check(path: Path, env: dict[str, str]) -> dict[str, subprocess.CompletedProcess[str]]:
+    results = {"init": _run(["terraform", "init", "-backend=false", "-no-color"], path, env)}
+    if results["init"].returncode == 0:
+        results["validate"] = _run(["terraform", "validate", "-no-color"], path, env)
+        results["test"] = _run(["terraform", "test", "-no-color"], path, env)
+    return results
+
+
 @pytest.fixture(scope="session")
 def checked(terraform_root: Path, terraform_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
-    """{dir: {"init": result, "validate": result, "test": result}} for every dir of DIRS.
+    """checked(dir) -> {"init": result, "validate": result, "test": result} for a dir of DIRS.
 
-    Runs on a copy of terraform/, two directories at a time (each `terraform test` starts the
-    provider for its schema; the machine is shared), so the whole set costs one pass.
+    Runs on this process's own copy of terraform/ (init writes .terraform/ and lock files
+    there, never in the working tree), each directory once, two at a time (each `terraform
+    test` starts the provider for its schema; the machine is shared). `make test` runs this
+    file on one xdist worker (--dist loadfile), so the inits are never repeated.
     """
     copy = tmp_path_factory.mktemp("tf") / "terraform"
     ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
     shutil.copytree(terraform_root, copy, ignore=ignore)
+    pool = ThreadPoolExecutor(max_workers=2)
+    futures = {where: pool.submit(_check, copy / where, terraform_env) for where in DIRS}
 
-    def check(where: str) -> tuple[str, dict[str, subprocess.CompletedProcess[str]]]:
-        path = copy / where
-        results = {"init": _run(["terraform", "init", "-backend=false", "-no-color"], path, terraform_env)}
-        if results["init"].returncode == 0:
-            results["validate"] = _run(["terraform", "validate", "-no-color"], path, terraform_env)
-            results["test"] = _run(["terraform", "test", "-no-color"], path, terraform_env)
-        return where, results
+    def result_for(where: str) -> dict[str, subprocess.CompletedProcess[str]]:
+        return futures[where].result()
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(check, DIRS))
+    yield result_for
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def test_every_root_is_tested(terraform_root: Path) -> None:
@@ -101,14 +107,14 @@ def test_every_root_is_tested(terraform_root: Path) -> None:
 
 @pytest.mark.parametrize("root", ROOTS)
 def test_root_inits_and_validates(checked, root: str) -> None:
-    results = checked[f"envs/{root}"]
+    results = checked(f"envs/{root}")
     assert results["init"].returncode == 0, _describe(results["init"])
     assert results["validate"].returncode == 0, _describe(results["validate"])
 
 
 @pytest.mark.parametrize("where", DIRS)
 def test_mock_plans_pass_their_assertions(checked, where: str) -> None:
-    results = checked[where]
+    results = checked(where)
     assert results["init"].returncode == 0, _describe(results["init"])
     result = results["test"]
     assert result.returncode == 0, _describe(result)

@@ -54,11 +54,16 @@ def test_a_stale_expected_version_is_a_conflict_and_changes_nothing(db, users, m
 
 
 @pytest.mark.parametrize("change", CHANGES)
-def test_the_current_expected_version_goes_through(db, users, make_incident, change):
+def test_the_current_expected_version_goes_through(db, users, make_incident, session_factory, change):
     incident = make_incident("open")
-    changed = CHANGES[change](db, incident, users, expected_version=incident.version)
+    before = state(db, incident.id)
+    CHANGES[change](db, incident, users, expected_version=before[-1])
     db.commit()
-    assert changed.version == incident.version
+    # Read back through another session: what a second person opening the incident would see.
+    with session_factory() as reader:
+        after = state(reader, incident.id)
+    assert after[-1] == before[-1] + 1, "a saved change moves the version on"
+    assert after[:-1] != before[:-1], f"{change} with the current version changed nothing"
 
 
 @pytest.mark.parametrize(

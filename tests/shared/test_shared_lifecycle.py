@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 
 import pytest
 
+from shared.accounts.models import User
 from shared.db import utcnow
 from shared.errors import PermissionDenied, TransitionNotAllowed, ValidationFailed
 from shared.incidents import service as incidents
-from shared.incidents.lifecycle import Status, parse_status
+from shared.incidents.lifecycle import Requirement, Status, find_transition, parse_status
 from shared.incidents.models import Incident
 from shared.timeutil import as_utc
 
@@ -48,10 +48,57 @@ ACTORS = {
     "admin": ("admin", "member", "member"),
 }
 
-CASES = [
+ROLES = {"member": "member", "other": "member", "lead": "lead", "admin": "admin"}
+PEOPLE_IDS = {name: number for number, name in enumerate(ROLES, start=1)}
+
+
+def _in_memory(kind: str, status: str) -> tuple[User, Incident]:
+    """(who acts, the incident) for this kind of user, as objects that never touch a database."""
+    actor, reporter, owner = ACTORS[kind]
+    person = User(id=PEOPLE_IDS[actor], role=ROLES[actor], is_active=True)
+    incident = Incident(status=status, reporter_id=PEOPLE_IDS[reporter], owner_id=PEOPLE_IDS[owner])
+    return person, incident
+
+
+# The whole table (5 x 5 moves x 5 kinds of user) is pure: the state machine and the policy
+# decide it without a database, so it is checked in memory.
+@pytest.mark.parametrize("kind", ACTORS)
+@pytest.mark.parametrize("source", STATUSES)
+def test_the_moves_offered_are_exactly_the_table(source, kind):
+    person, incident = _in_memory(kind, source)
+    offered = {move.target.value for move in incidents.allowed_transitions(actor=person, incident=incident)}
+    expected = {target for (start, target), kinds in ALLOWED.items() if start == source and kind in kinds}
+    assert offered == expected
+
+
+@pytest.mark.parametrize("target", STATUSES)
+@pytest.mark.parametrize("source", STATUSES)
+def test_the_state_machine_has_only_the_table_s_moves_and_their_requirements(source, target):
+    move = find_transition(source, target)
+    assert (move is not None) == ((source, target) in ALLOWED)
+    if move is not None:
+        required = {"reason": Requirement.REASON, "resolution": Requirement.RESOLUTION}
+        assert move.requires == required.get(REQUIRED_FIELD.get((source, target), ""), Requirement.NONE)
+
+
+# The service end to end, on each backend, for a sample of the table: moves each kind of user
+# may make, a refusal by the policy and one by the state machine from several states.
+DATABASE_CASES = [
     pytest.param(source, target, kind, id=f"{source}-to-{target}-by-{kind}")
-    for source, target in itertools.product(STATUSES, STATUSES)
-    for kind in ACTORS
+    for source, target, kind in [
+        ("open", "in_progress", "member-owner"),
+        ("in_progress", "blocked", "member-reporter"),
+        ("blocked", "resolved", "lead"),
+        ("resolved", "closed", "admin"),
+        ("closed", "in_progress", "lead"),
+        ("open", "closed", "admin"),
+        ("open", "in_progress", "member-unrelated"),
+        ("resolved", "closed", "member-owner"),
+        ("closed", "in_progress", "member-reporter"),
+        ("open", "resolved", "admin"),
+        ("closed", "open", "lead"),
+        ("in_progress", "in_progress", "lead"),
+    ]
 ]
 
 
@@ -66,8 +113,10 @@ def snapshot(incident: Incident) -> dict:
     }
 
 
-@pytest.mark.parametrize(("source", "target", "kind"), CASES)
-def test_every_move_for_every_kind_of_user(db, users, make_incident, counts, source, target, kind):
+@pytest.mark.parametrize(("source", "target", "kind"), DATABASE_CASES)
+def test_the_service_makes_or_refuses_the_move_as_the_table_says(
+    db, users, make_incident, counts, source, target, kind
+):
     actor, reporter, owner = ACTORS[kind]
     incident = make_incident(source, reporter=reporter, owner=owner)
     before, rows_before = snapshot(incident), counts()

@@ -6,7 +6,7 @@ import pytest
 
 from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, merge_stale_edit
 
-BASE = {"title": "Disk full", "description": "On db-1.", "component": "rds", "environment": "prod"}
+BASE = {"title": "Disk full", "description": "On db-1.", "component": "rds", "environment": "prod", "due_date": ""}
 
 
 def _merge(mine: dict, current: dict, base: dict | None = None):

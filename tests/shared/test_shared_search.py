@@ -1,13 +1,20 @@
-"""Dashboard search: the qualifiers people type, and what they find on each backend."""
+"""Dashboard search: the qualifiers people type, and what they find on each backend.
+
+The search tests read one data set, built once per backend in a database of this module's own
+(`dataset_engine`); the index test that writes lives in test_shared_search_indexes.py."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select, text
+from factories import PASSWORD, USER_SPECS
+from sqlalchemy import select
 
-from shared.db import utcnow
+from shared import migrate
+from shared.accounts import service as accounts
+from shared.accounts.models import User
+from shared.db import make_engine, make_session_factory, utcnow
 from shared.incidents import search
 from shared.incidents import service as incidents
 from shared.incidents.models import Incident
@@ -192,28 +199,62 @@ WALK = {
 }
 
 
+@pytest.fixture(scope="module")
+def dataset_engine(db_backend, temporary_database_url):
+    """A database of the module's own, with the accounts and DATASET, built once: every test
+    below only reads it (each in a session rolled back afterwards)."""
+    url = temporary_database_url()
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        people = {
+            key: accounts.create_user(session=session, actor=None, email=email, name=name, role=role, password=PASSWORD)
+            for key, (email, name, role) in USER_SPECS.items()
+        }
+        now = utcnow()
+        made = []
+        for title, description, component, env, priority, owner, status, hours in DATASET:
+            incident = incidents.create_incident(
+                session=session,
+                actor=people["lead"],
+                title=title,
+                description=description,
+                component=component,
+                environment=env,
+                priority=priority,
+                owner_id=people[owner].id if owner else None,
+            )
+            for target, reason in WALK[status]:
+                incidents.transition(
+                    session=session, incident_id=incident.id, actor=people["lead"], to=target, reason=reason
+                )
+            made.append((incident, hours))
+        for incident, hours in made:
+            incident.updated_at = now - timedelta(hours=hours)
+        session.commit()
+    yield engine
+    engine.dispose()
+
+
+# These replace the root fixtures of the same names in this module: the database is the
+# module's dataset, read-only, instead of an empty one wiped after each test.
 @pytest.fixture
-def dataset(db, users):
-    now = utcnow()
-    made = []
-    for title, description, component, env, priority, owner, status, hours in DATASET:
-        incident = incidents.create_incident(
-            session=db,
-            actor=users["lead"],
-            title=title,
-            description=description,
-            component=component,
-            environment=env,
-            priority=priority,
-            owner_id=users[owner].id if owner else None,
-        )
-        for target, reason in WALK[status]:
-            incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to=target, reason=reason)
-        made.append((incident, hours))
-    for incident, hours in made:
-        incident.updated_at = now - timedelta(hours=hours)
-    db.commit()
-    return [incident for incident, _ in made]
+def db(dataset_engine):
+    session = make_session_factory(dataset_engine)()
+    yield session
+    session.rollback()
+    session.close()
+
+
+@pytest.fixture
+def users(db):
+    by_email = {user.email: user for user in db.scalars(select(User))}
+    return {key: by_email[email] for key, (email, _name, _role) in USER_SPECS.items()}
+
+
+@pytest.fixture
+def dataset(db):
+    return list(db.scalars(select(Incident).order_by(Incident.id)))
 
 
 def keys(page) -> list[str]:
@@ -347,44 +388,3 @@ def test_a_typo_finds_words_of_titles_filed_or_edited_just_now(db, users, datase
 @pytest.mark.postgres_only
 def test_full_text_matches_word_forms_on_postgresql(db, users, dataset):
     assert keys(find(db, users, "databases")) == ["INC-1"]
-
-
-@pytest.mark.postgres_only
-def test_text_search_can_use_the_gin_indexes(db, users):
-    rows = [
-        {
-            "key": f"INC-{n}",
-            "title": f"Synthetic incident number {n} on host-{n % 97}",
-            "description": "filler " * (n % 7),
-            "status": "open",
-            "priority": f"P{1 + n % 4}",
-            "component": f"svc{n % 13}",
-            "environment": "prod",
-            "reporter_id": users["lead"].id,
-            "created_at": utcnow(),
-            "updated_at": utcnow(),
-            "version": 1,
-        }
-        for n in range(1, 2001)
-    ]
-    db.execute(insert(Incident), rows)
-    db.commit()
-    db.execute(text("ANALYZE incidents"))
-    db.execute(text("SET LOCAL enable_seqscan = off"))
-
-    def plan(query: str) -> str:
-        filters = parse_query(query)
-        if query == "synthtic":
-            filters = search.with_typo_fallback(session=db, filters=filters, me_id=None)[0]
-        statement = search.apply_filters(db, select(Incident.id), filters, None)
-        compiled = statement.compile(dialect=db.get_bind().dialect)
-        return "\n".join(row[0] for row in db.connection().exec_driver_sql(f"EXPLAIN {compiled}", compiled.params))
-
-    # Known words go to the full-text index alone. A typo nobody wrote is looked up among the
-    # titles' distinct words (a small table, migration 0009) and searched as the word it is
-    # close to, through the full-text index again: never by re-checking every title.
-    assert "ix_incidents_search_vector" in plan("synthetic host"), plan("synthetic host")
-    assert "ix_incidents_title_trgm" not in plan("synthetic host")
-    typo_plan = plan("synthtic")
-    assert "ix_incidents_search_vector" in typo_plan and "'synthet'" in typo_plan, typo_plan
-    assert "ix_incidents_title_trgm" not in typo_plan

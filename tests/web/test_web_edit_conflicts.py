@@ -5,9 +5,15 @@ version, so one more save keeps both people's changes."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from html.parser import HTMLParser
 
-from web_helpers import reload, sign_in, texts
+import pytest
+from sqlalchemy import update
+from web_helpers import parse, reload, sign_in, texts, timeline
+
+from shared.incidents import timers
+from shared.incidents.models import Incident
 
 
 class _FormValues(HTMLParser):
@@ -111,3 +117,87 @@ def test_a_validation_error_keeps_the_version_the_form_was_drawn_from(client, db
     response = client.post(f"/incidents/{incident.key}/edit", data={**form, "title": ""})
     assert response.status_code == 422
     assert form_values(response.get_data(as_text=True))["version"] == form["version"]
+
+
+# --- The due date on the Edit page ------------------------------------------------------------
+
+
+def test_the_edit_page_sets_moves_and_clears_the_due_date(client, db, users, make_incident):
+    incident = make_incident("in_progress", owner="member")
+    sign_in(client, users["member"])
+    form = _open_edit_form(client, incident.key)
+    assert form["due_date"] == ""
+    due = timers.today() + timedelta(days=5)
+
+    assert client.post(f"/incidents/{incident.key}/edit", data={**form, "due_date": due.isoformat()}).status_code == 302
+    assert reload(db, incident).due_date == due
+    form = _open_edit_form(client, incident.key)
+    assert form["due_date"] == due.isoformat()  # drawn from what is stored
+
+    assert client.post(f"/incidents/{incident.key}/edit", data={**form, "due_date": ""}).status_code == 302
+    assert reload(db, incident).due_date is None
+    entries = timeline(client.get(f"/incidents/{incident.key}").get_data(as_text=True))
+    assert any("due date" in entry and due.isoformat() in entry for entry in entries), entries
+
+
+def test_an_overdue_due_date_left_alone_does_not_block_editing_the_title(client, db, users, make_incident):
+    incident = make_incident("in_progress", owner="member")
+    overdue = timers.today() - timedelta(days=20)
+    db.execute(update(Incident).where(Incident.id == incident.id).values(due_date=overdue))
+    db.commit()
+    sign_in(client, users["member"])
+    form = _open_edit_form(client, incident.key)
+    assert form["due_date"] == overdue.isoformat()
+    response = client.post(f"/incidents/{incident.key}/edit", data={**form, "title": "Still failing over"})
+    assert response.status_code == 302
+    saved = reload(db, incident)
+    assert (saved.title, saved.due_date) == ("Still failing over", overdue)
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [("not-a-date", "Enter the due date as a date"), ("past", "Choose today or a later day as the due date.")],
+)
+def test_a_bad_due_date_is_named_beside_the_field_and_nothing_is_saved(
+    client, db, users, make_incident, typed, problem
+):
+    incident = make_incident("open", owner="member")
+    sign_in(client, users["member"])
+    if typed == "past":
+        typed = (timers.today() - timedelta(days=10)).isoformat()
+    form = _open_edit_form(client, incident.key)
+    response = client.post(f"/incidents/{incident.key}/edit", data={**form, "title": "Renamed", "due_date": typed})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert problem in parse(html).find(id="due_date-error").text
+    assert form_values(html)["due_date"] == typed and form_values(html)["title"] == "Renamed"  # kept as typed
+    saved = reload(db, incident)
+    assert (saved.title, saved.due_date) == (incident.title, None)
+
+
+def test_a_stale_due_date_edit_keeps_the_other_person_s_title_and_shows_their_date_beside_mine(
+    app, db, users, make_incident
+):
+    incident = make_incident("open")
+    first, second = app.test_client(), app.test_client()
+    sign_in(first, users["lead"])
+    sign_in(second, users["admin"])
+    first_form, second_form = _open_edit_form(first, incident.key), _open_edit_form(second, incident.key)
+    theirs, mine = timers.today() + timedelta(days=3), timers.today() + timedelta(days=7)
+    saved = first.post(
+        f"/incidents/{incident.key}/edit",
+        data={**first_form, "title": "Theirs: replica lag", "due_date": theirs.isoformat()},
+    )
+    assert saved.status_code == 302
+
+    conflict = second.post(f"/incidents/{incident.key}/edit", data={**second_form, "due_date": mine.isoformat()})
+
+    assert conflict.status_code == 409
+    html = conflict.get_data(as_text=True)
+    shown = form_values(html)
+    assert (shown["title"], shown["due_date"]) == ("Theirs: replica lag", mine.isoformat())
+    assert theirs.isoformat() in parse(html).find(id="due_date-theirs").text
+    assert "due_date-theirs" in parse(html).find("input", name="due_date").attrs["aria-describedby"]
+    assert second.post(f"/incidents/{incident.key}/edit", data=shown).status_code == 302
+    stored = reload(db, incident)
+    assert (stored.title, stored.due_date) == ("Theirs: replica lag", mine)

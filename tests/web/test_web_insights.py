@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import update
-from web_helpers import sign_in
+from web_helpers import definitions, parse, sign_in
 
 from shared.incidents import timers
 from shared.incidents.models import Incident
@@ -16,6 +16,22 @@ def _set(db, incident, **values) -> None:
     db.commit()
 
 
+def _due_dates(page: str) -> list[str]:
+    """The machine-readable dates shown under "Due" on an incident page."""
+    due = next(dd for dt, dd in _terms(parse(page)) if dt.text == "Due")
+    return [time.attrs["datetime"] for time in due.find_all("time")]
+
+
+def _terms(tree):
+    for listing in tree.find_all("dl"):
+        elements = [child for child in listing.children if not isinstance(child, str)]
+        yield from zip(elements[::2], elements[1::2], strict=False)
+
+
+def _row_text(page: str, key: str) -> str:
+    return parse(page).find("tr", id=f"row-{key}").text
+
+
 def test_the_incident_page_shows_time_to_acknowledge_and_to_resolve(client, db, users, make_incident):
     incident = make_incident("resolved")
     created = timers.as_utc(incident.created_at)
@@ -24,10 +40,10 @@ def test_the_incident_page_shows_time_to_acknowledge_and_to_resolve(client, db, 
     sign_in(client, users["member"])
 
     page = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
-    assert "<dt>Time to acknowledge</dt><dd>12 min</dd>" in page
-    assert "<dt>Time to resolve</dt><dd>3 h</dd>" in page
-    page = client.get(f"/incidents/{waiting.key}").get_data(as_text=True)
-    assert "Not acknowledged yet" in page and "Not resolved yet" in page
+    shown = definitions(page)
+    assert (shown["Time to acknowledge"], shown["Time to resolve"]) == ("12 min", "3 h")
+    shown = definitions(client.get(f"/incidents/{waiting.key}").get_data(as_text=True))
+    assert (shown["Time to acknowledge"], shown["Time to resolve"]) == ("Not acknowledged yet", "Not resolved yet")
 
 
 def test_times_are_time_elements_in_utc(client, users, make_incident):
@@ -35,7 +51,9 @@ def test_times_are_time_elements_in_utc(client, users, make_incident):
     sign_in(client, users["member"])
     page = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
     created = timers.as_utc(incident.created_at)
-    assert f'<time datetime="{created.isoformat()}">{created:%Y-%m-%d %H:%M} UTC</time>' in page
+    created_times = parse(page).find_all("time", datetime=created.isoformat())
+    assert created_times, "the creation time is a machine-readable <time>"
+    assert f"{created:%Y-%m-%d %H:%M} UTC" in [time.text for time in created_times]
 
 
 def test_due_date_set_on_the_page_and_overdue_shown_on_page_and_dashboard(client, db, users, make_incident):
@@ -47,16 +65,16 @@ def test_due_date_set_on_the_page_and_overdue_shown_on_page_and_dashboard(client
     )
     assert response.status_code == 302
     page = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
-    assert f'<dt>Due</dt><dd><time datetime="{today.isoformat()}">' in page
-    assert ">Overdue<" not in page
+    assert today.isoformat() in _due_dates(page)
+    assert "Overdue" not in definitions(page)["Due"]
 
     _set(db, incident, due_date=today - timedelta(days=3))
-    assert ">Overdue</strong>" in client.get(f"/incidents/{incident.key}").get_data(as_text=True)
-    assert ">Overdue</strong>" in client.get("/").get_data(as_text=True)
+    assert "Overdue" in definitions(client.get(f"/incidents/{incident.key}").get_data(as_text=True))["Due"]
+    assert "Overdue" in _row_text(client.get("/").get_data(as_text=True), incident.key)
 
     make_incident("resolved", title="Done in time")
     _set(db, incident, status="resolved")
-    assert ">Overdue<" not in client.get("/").get_data(as_text=True)  # finished work is never overdue
+    assert "Overdue" not in _row_text(client.get("/").get_data(as_text=True), incident.key)  # finished work never is
 
 
 def test_a_due_date_in_the_past_is_refused_beside_the_field(client, users, make_incident):
@@ -66,7 +84,7 @@ def test_a_due_date_in_the_past_is_refused_beside_the_field(client, users, make_
     response = client.post(f"/incidents/{incident.key}/due-date", data={"due_date": past, "version": incident.version})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert 'id="due-date-error">Choose today or a later day as the due date.</p>' in page
+    assert parse(page).find(id="due-date-error").text == "Choose today or a later day as the due date."
     assert f'value="{past}"' in page  # what was typed is kept
 
 
@@ -96,11 +114,13 @@ def test_insights_page_charts_and_tables(client, db, users, make_incident):
     sign_in(client, users["member"])
 
     page = client.get("/insights?days=7").get_data(as_text=True)
-    assert "<h1>Insights</h1>" in page
-    assert '<option value="7" selected>Last 7 days</option>' in page
+    tree = parse(page)
+    assert tree.find("h1").text == "Insights"
+    assert [option.text for option in tree.find_all("option") if "selected" in option.attrs] == ["Last 7 days"]
     assert page.count('role="img"') == 3
     assert "P1: 1 filed, MTTA 5 min, MTTR 1 h" in page  # the chart's text description
-    assert '<tr><th scope="row">rds</th><td>1</td><td>1</td><td>5 min</td><td>1</td><td>1 h</td></tr>' in page
+    rows = [[cell.text for cell in row.find_all() if cell.tag in ("th", "td")] for row in tree.find_all("tr")]
+    assert ["rds", "1", "1", "5 min", "1", "1 h"] in rows
     assert "1 incident open now" in page
     assert client.get("/insights?days=9999").status_code == 200  # an odd window falls back to 30 days
 
@@ -116,5 +136,5 @@ def test_a_past_due_date_on_a_new_incident_is_named_beside_the_field(client, use
     response = client.post("/incidents/new", data={"title": "Cert expired", "environment": "prod", "due_date": past})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert 'id="due_date-error">Choose today or a later day as the due date.</p>' in page
+    assert parse(page).find(id="due_date-error").text == "Choose today or a later day as the due date."
     assert f'value="{past}"' in page

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from web_helpers import reload, row_keys, sign_in, tags, texts
+from web_helpers import label_for, reload, row_keys, sign_in, tags, texts
 
 HTMX = {"HX-Request": "true"}
 
@@ -54,8 +54,9 @@ def test_a_move_that_needs_text_asks_for_it_in_the_row_by_name(client, db, users
     response = _post_row(client, incident, db, to="blocked")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert f'<label for="reason-{incident.key}">Reason for blocking {incident.key}</label>' in html
+    assert label_for(html, f"reason-{incident.key}") == f"Reason for blocking {incident.key}"
     field = next(attrs for tag, attrs in tags(html) if tag == "input" and attrs.get("name") == "reason")
+    assert field.get("id") == f"reason-{incident.key}", "the label names the reason field"
     assert field.get("aria-invalid") == "true" and "hidden" not in field
     selected = [attrs.get("value") for tag, attrs in tags(html) if tag == "option" and "selected" in attrs]
     assert selected == ["blocked"]  # the choice is kept

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import re
+import secrets
 from datetime import timedelta
 
 import pytest
@@ -217,8 +218,14 @@ def test_session_cookie_is_httponly_and_samesite_lax_but_not_secure_in_test(clie
 @pytest.mark.postgres_only
 def test_production_cookie_is_secure_and_hsts_is_sent(make_app, users):
     # Production as deployed: CSRF on, https only, rate limits in Redis (production requires REDIS_URL;
-    # DB 11 keeps the limiter's keys away from other users of the shared server).
-    app = make_app(csrf=True, app_env="production", redis_url="redis://127.0.0.1:6379/11")
+    # DB 11 and a key prefix of this test's own keep the limiter's counts away from other runs
+    # on the shared server, xdist workers included).
+    app = make_app(
+        csrf=True,
+        app_env="production",
+        redis_url="redis://127.0.0.1:6379/11",
+        redis_key_prefix=f"test-{secrets.token_hex(6)}:",
+    )
     assert app.config["SETTINGS"].is_production
     assert app.config["SESSION_COOKIE_SECURE"] is True
     client = app.test_client()

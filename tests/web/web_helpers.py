@@ -162,3 +162,90 @@ def timeline(html: str) -> list[str]:
     """The incident page's timeline entries, oldest first, without their timestamps."""
     entries = texts(html.split('class="timeline"')[1].split("</ol>")[0], "li")
     return [re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC ", "", entry) for entry in entries]
+
+
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class Element:
+    """One element of a parsed page: its tag, attributes, children and the text a reader sees."""
+
+    def __init__(self, tag: str, attrs: dict[str, str]):
+        self.tag, self.attrs = tag, attrs
+        self.children: list[Element | str] = []
+
+    @property
+    def text(self) -> str:
+        parts = [child if isinstance(child, str) else child.text for child in self.children]
+        return " ".join(" ".join(parts).split())
+
+    def find_all(self, tag: str | None = None, **attrs: str) -> list[Element]:
+        """Descendants with this tag (any tag if None) whose attributes equal `attrs`
+        (`class_` matches one word of the class attribute)."""
+        found = []
+        for child in self.children:
+            if isinstance(child, str):
+                continue
+            if (tag is None or child.tag == tag) and all(
+                value in child.attrs.get("class", "").split()
+                if name == "class_"
+                else child.attrs.get(name.replace("_", "-")) == value
+                for name, value in attrs.items()
+            ):
+                found.append(child)
+            found.extend(child.find_all(tag, **attrs))
+        return found
+
+    def find(self, tag: str | None = None, **attrs: str) -> Element:
+        found = self.find_all(tag, **attrs)
+        assert found, f"no <{tag or '*'}> with {attrs} on the page"
+        return found[0]
+
+
+class _TreeBuilder(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.root = Element("#document", {})
+        self.open: list[Element] = [self.root]
+
+    def handle_starttag(self, tag, attrs):
+        element = Element(tag, {name: value or "" for name, value in attrs})
+        self.open[-1].children.append(element)
+        if tag not in _VOID:
+            self.open.append(element)
+
+    def handle_endtag(self, tag):
+        for depth in range(len(self.open) - 1, 0, -1):
+            if self.open[depth].tag == tag:
+                del self.open[depth:]
+                return
+
+    def handle_data(self, data):
+        self.open[-1].children.append(data)
+
+
+def parse(html: str) -> Element:
+    """The page as a tree, for asserting what a reader sees (text, labels, attributes) rather
+    than the exact markup that draws it."""
+    builder = _TreeBuilder()
+    builder.feed(html)
+    builder.close()
+    return builder.root
+
+
+def definitions(html: str) -> dict[str, str]:
+    """{term: description} of every <dt>/<dd> pair on the page, as text."""
+    pairs: dict[str, str] = {}
+    for listing in parse(html).find_all("dl"):
+        term = None
+        for child in listing.children:
+            if isinstance(child, Element) and child.tag == "dt":
+                term = child.text
+            elif isinstance(child, Element) and child.tag == "dd" and term is not None:
+                pairs[term] = child.text
+    return pairs
+
+
+def label_for(html: str, control_id: str) -> str:
+    """The text of the <label> naming the control with this id (its accessible name)."""
+    return parse(html).find("label", **{"for": control_id}).text

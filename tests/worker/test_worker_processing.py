@@ -52,7 +52,7 @@ def _zip(name: str, data: bytes) -> bytes:
         ("values.yml", b"replicas: 3\n"),
         ("metrics.csv", b"time,cpu\n1,97\n2,98\n"),
         ("logs.zip", _zip("app.log", b"line\n" * 100)),
-        ("app.log.gz", gzip.compress(b"line\n" * 100)),
+        ("app.log.gz", gzip.compress(b"line\n" * 100, mtime=0)),
     ],
 )
 def test_allowed_files_pass(write_file, name, data):
@@ -72,7 +72,7 @@ def test_allowed_files_pass(write_file, name, data):
         ("notes.txt", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "an SVG image"),
         ("notes.txt", ELF, "Linux executable"),
         ("report.pdf", b"just text", "file is plain text, not a PDF"),
-        ("logs.zip", gzip.compress(b"x"), "file is a gzip file, not a ZIP archive"),
+        ("logs.zip", gzip.compress(b"x", mtime=0), "file is a gzip file, not a ZIP archive"),
         ("setup.exe", minimal_pe(), "files ending in .exe are not accepted"),
         ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>', "files ending in .svg are not accepted"),
         ("README", b"hello", "files without an extension are not accepted"),

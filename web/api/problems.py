@@ -124,6 +124,7 @@ def from_http(error: HTTPException, limiter=None) -> Response:
     headers = {}
     if status == 429:
         headers["Retry-After"] = _retry_after(limiter)
-    if status == 405 and getattr(error, "valid_methods", None):
-        headers["Allow"] = ", ".join(error.valid_methods)
+    allowed_methods = getattr(error, "valid_methods", None)  # set on werkzeug's MethodNotAllowed only
+    if status == 405 and allowed_methods:
+        headers["Allow"] = ", ".join(allowed_methods)
     return problem(status, detail, headers=headers)

@@ -62,4 +62,7 @@ class EditIncidentForm(FlaskForm):
     description = TextAreaField("Description", description="Markdown is supported.")
     component = StringField("Component")
     environment = SelectField("Environment", choices=[SelectChoice(e, e) for e in ENVIRONMENTS], validate_choice=False)
+    due_date = StringField(
+        "Due date", description="Optional. Empty it to clear the due date.", render_kw={"type": "date"}
+    )
     submit = SubmitField("Save changes")

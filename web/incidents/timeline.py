@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from shared.audit.models import AuditEvent
 from shared.events import EventType
@@ -33,15 +34,15 @@ class _Context:
     comments: Mapping[int, Comment]
 
 
-def _size(value: object) -> str:
+def _size(value: Any) -> str:
     try:
-        size = int(value)  # type: ignore[arg-type]
+        size: float = int(value)
     except (TypeError, ValueError):
         return ""
     for unit in ("bytes", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
             return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024  # type: ignore[assignment]
+        size /= 1024
     return ""
 
 
@@ -134,7 +135,7 @@ def present(
                     event.occurred_at,
                     actor,
                     "commented:",
-                    comment=comments.get(comment_id),
+                    comment=comments.get(comment_id) if comment_id is not None else None,
                     anchor=f"comment-{comment_id}",
                 )
             )

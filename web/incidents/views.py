@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from flask import (
@@ -27,7 +28,7 @@ from shared.incidents import saved_views, timers
 from shared.incidents import search as incident_search
 from shared.incidents import service as incidents
 from shared.incidents.lifecycle import STATUS_LABELS, TIMESTAMP_FIELD, Requirement, Status
-from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, merge_stale_edit
+from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, form_value, merge_stale_edit
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.permissions import Action
 from shared.timeutil import as_utc
@@ -69,7 +70,9 @@ def _version() -> int:
     would skip the concurrent-edit check and silently undo someone else's change."""
     if not request.form.get("version", "").strip():
         raise ValidationFailed({"version": "This form is out of date: reload the page and try again."})
-    return _int_arg("version")
+    version = _int_arg("version")
+    assert version is not None  # an empty value was refused above
+    return version
 
 
 def _current_filters(source=None) -> tuple[incident_search.Filters, str, bool]:
@@ -102,7 +105,7 @@ def _current_filters(source=None) -> tuple[incident_search.Filters, str, bool]:
 
 
 # What each dropdown stands for in Filters (both polarities): a changed dropdown replaces it.
-_DROPDOWN_FIELDS = {
+_DROPDOWN_FIELDS: dict[str, dict[str, Any]] = {
     "status": dict(statuses=(), not_statuses=(), all_statuses=False),
     "priority": dict(priorities=(), not_priorities=()),
     "owner": dict(owner="", not_owner=""),
@@ -473,7 +476,7 @@ def transition(key: str):
     )
 
 
-def _render_row(incident, status: int = 200, **state):
+def _render_row(incident, status: int = 200, /, **state):
     # htmx swaps the row in place; a plain form post (no JavaScript) gets it inside a page.
     template = "incidents/_row.html" if _is_htmx() else "incidents/row_page.html"
     return render_template(template, incident=incident, **state), status
@@ -490,8 +493,9 @@ def _row_transition(key: str):
         return _render_row(incident, 422, row_error=f"Choose a new status for {incident.key} first.", **typed)
     was = Status(incident.status)
     move = next((m for m in _allowed_moves(incident) if m.target == to), None)
-    unconfirmed_close = move and move.target == Status.CLOSED and request.form.get("confirm") != "1"
-    if unconfirmed_close and (not move.requires or reason.strip()):  # text first, then the question
+    unconfirmed_close = move is not None and move.target == Status.CLOSED and request.form.get("confirm") != "1"
+    # Text first, then the question.
+    if move is not None and unconfirmed_close and (not move.requires or reason.strip()):
         return _render_row(incident, confirm_close=move, **typed)
     try:
         incidents.transition(
@@ -623,7 +627,7 @@ def edit(key: str):
     form = EditIncidentForm(formdata=request.form if request.method == "POST" else None, obj=incident)
     # What the form was drawn from: the version and a fingerprint per field, so that after a
     # conflict we know which fields this person changed.
-    drawn_from = dict(version=incident.version, base={f: fingerprint(getattr(incident, f)) for f in EDITABLE_FIELDS})
+    drawn_from = dict(version=incident.version, base=_fingerprints(incident))
     if request.method == "POST":
         if not form.validate():
             abort(400)
@@ -636,6 +640,7 @@ def edit(key: str):
                 description=form.description.data or "",
                 component=form.component.data or "",
                 environment=form.environment.data or "",
+                due_date=timers.parse_due_date(form.due_date.data),
                 expected_version=_version(),
             )
             session.commit()
@@ -664,7 +669,7 @@ def _stale_edit(form: EditIncidentForm, incident, error: Conflict):
     merged = merge_stale_edit(
         base={f: request.form[f"base-{f}"] for f in EDITABLE_FIELDS if request.form.get(f"base-{f}")},
         mine={f: getattr(form, f).data or "" for f in EDITABLE_FIELDS},
-        current={f: getattr(incident, f) or "" for f in EDITABLE_FIELDS},
+        current={f: form_value(getattr(incident, f)) for f in EDITABLE_FIELDS},
     )
     for name, value in merged.values.items():
         getattr(form, name).data = value
@@ -680,5 +685,10 @@ def _stale_edit(form: EditIncidentForm, incident, error: Conflict):
             "Check, then save again."
         ),
         version=incident.version,
-        base={f: fingerprint(getattr(incident, f)) for f in EDITABLE_FIELDS},
+        base=_fingerprints(incident),
     ), status_for(error)
+
+
+def _fingerprints(incident) -> dict[str, str]:
+    """What the edit form is drawn from, one digest per field (see shared.incidents.merge)."""
+    return {f: fingerprint(form_value(getattr(incident, f))) for f in EDITABLE_FIELDS}

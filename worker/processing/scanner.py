@@ -14,7 +14,7 @@ The verdict is one of four, and only an explicit "OK" from clamd is clean:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from clamav_client.clamd import BufferTooLongError, ClamdError, ClamdNetworkSocket, ClamdUnixSocket
 
@@ -50,7 +50,8 @@ class ClamdScanner:
         if endpoint[0] == "tcp":
             self._client = ClamdNetworkSocket(host=endpoint[1], port=endpoint[2], timeout=timeout)
         else:
-            self._client = ClamdUnixSocket(path=endpoint[1], timeout=timeout)
+            # Annotated int in clamav-client, but handed to socket.settimeout, which takes seconds as a float.
+            self._client = ClamdUnixSocket(path=endpoint[1], timeout=timeout)  # type: ignore[arg-type]
 
     def ping(self) -> bool:
         """True when clamd answers PONG (the readiness check of a worker)."""
@@ -62,7 +63,8 @@ class ClamdScanner:
     def scan(self, stream: BinaryIO) -> ScanResult:
         """Stream the whole file to clamd and classify its answer; never raises for clamd's sake."""
         try:
-            answer = self._client.instream(_Buffered(stream))
+            # clamav-client asks for a BinaryIO but only ever calls read().
+            answer = self._client.instream(cast(BinaryIO, _Buffered(stream)))
         except BufferTooLongError as error:
             return ScanResult(TOO_BIG, "StreamMaxLength", f"file exceeds the virus scanner's stream limit ({error})")
         except (TimeoutError, ClamdError, OSError) as error:
