@@ -171,7 +171,7 @@ def _register_errors(app: Flask) -> None:
         # replaces the dead connections (pool_pre_ping), so the next request usually succeeds.
         # Other operational errors (SQLite's "no such table", a deadlock) stay 500s.
         if not _connection_lost(error):
-            app.log_exception((type(error), error, error.__traceback__))
+            app.log_exception((type(error), error, error.__traceback__))  # type: ignore[arg-type]  # stub: traceback not None
             return internal_error(error)
         logging.getLogger(__name__).error("database unreachable: %s", str(error.orig or error).strip()[:300])
         with contextlib.suppress(Exception):

@@ -111,10 +111,16 @@ def merge_tags(current: Mapping[str, str], updates: Mapping[str, str]) -> dict[s
     return merged
 
 
+class Readable(Protocol):
+    """What an upload is read from: a file, or the web's streaming request-body reader."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 class _LimitedReader:
     """Reads a stream through, hashing and counting; raises TooLarge past the limit."""
 
-    def __init__(self, stream: BinaryIO, limit: int | None) -> None:
+    def __init__(self, stream: Readable, limit: int | None) -> None:
         self._stream = stream
         self._limit = limit
         self.size = 0
@@ -137,7 +143,7 @@ class Storage(Protocol):
     def put(
         self,
         key: str,
-        stream: BinaryIO,
+        stream: Readable,
         *,
         content_type: str = "application/octet-stream",
         tags: Mapping[str, str] | None = None,

@@ -720,7 +720,7 @@ def distinct_components(*, session: Session, change_marker: str | None = None) -
     request's `change_marker` (`latest_change`), the list is reused until an incident changes:
     the dashboard then skips those ~200 index probes on most requests."""
     global _components_memo
-    memo_key = (str(session.get_bind().url), change_marker or "")
+    memo_key = (str(session.get_bind().engine.url), change_marker or "")
     if change_marker and _components_memo is not None and _components_memo[0] == memo_key:
         return list(_components_memo[1])
     table = Incident.__table__

@@ -17,8 +17,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -309,6 +310,9 @@ def set_endpoint_enabled(*, session: Session, actor: User, endpoint_id: int, ena
     return endpoint
 
 
+_Row = TypeVar("_Row")
+
+
 def delete_endpoint(*, session: Session, actor: User, endpoint_id: int) -> str:
     """Delete an endpoint and its delivery log; returns its URL for the confirmation."""
     _require_admin(actor)
@@ -316,8 +320,16 @@ def delete_endpoint(*, session: Session, actor: User, endpoint_id: int) -> str:
     url = endpoint.url
     _audit(session, actor, EventType.WEBHOOK_DELETED, endpoint, {"url": url})
     delivery_ids = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
-    session.execute(WebhookAttempt.__table__.delete().where(WebhookAttempt.delivery_id.in_(delivery_ids)))
-    session.execute(WebhookDelivery.__table__.delete().where(WebhookDelivery.endpoint_id == endpoint.id))
+    session.execute(
+        delete(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .execution_options(synchronize_session=False)
+    )
     session.delete(endpoint)
     session.flush()
     return url
@@ -342,7 +354,11 @@ def rotate_secret(
         actor,
         EventType.WEBHOOK_SECRET_ROTATED,
         endpoint,
-        {"old_secret_signs_until": endpoint.previous_secret_expires_at.isoformat() if overlap else None},
+        {
+            "old_secret_signs_until": endpoint.previous_secret_expires_at.isoformat()
+            if overlap and endpoint.previous_secret_expires_at
+            else None
+        },
     )
     return endpoint, secret
 
@@ -463,7 +479,7 @@ def incident_data(incident: Incident, *, settings: Settings) -> dict:
     }
 
 
-def _insert_once(session: Session, row) -> object | None:
+def _insert_once(session: Session, row: _Row) -> _Row | None:
     """Insert row unless its unique key exists; a concurrent twin loses on the constraint."""
     try:
         with session.begin_nested():
@@ -710,7 +726,7 @@ def _claim(
             .values(status="sending", lease_until=now + lease, attempts=model.attempts + 1, dispatched_at=None)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:
+        if cast(CursorResult[Any], result).rowcount != 1:  # an UPDATE's result; execute() is typed wider
             return None
         return then(session) if then is not None else True
 
@@ -731,6 +747,7 @@ def send_email(
             return row.status if row else "missing"
     with factory() as session:
         row = session.get(EmailDelivery, delivery_id)
+        assert row is not None  # just claimed; deliveries are never deleted while claimed
         recipient_user = session.get(User, row.recipient_id)
         attempts = row.attempts
         try:
@@ -821,6 +838,7 @@ def deliver_webhook(
 
     def read(session: Session) -> tuple:
         delivery = session.get(WebhookDelivery, delivery_id)
+        assert delivery is not None  # just claimed in this transaction
         endpoint = delivery.endpoint
         try:
             secrets, secrets_error = signing_secrets(endpoint, settings=settings, now=started), None

@@ -78,7 +78,7 @@ _SHOWN = (
 )
 
 
-def _as_out(item, key: str) -> dict:
+def _as_out(item, key: str | None) -> dict:  # an incident read back always has its key
     """The evidence row as the API shows it, with where to download it once it may be."""
     download_url = (
         url_for("api_evidence.download", key=key, evidence_id=item.id, _external=True) if item.downloadable else None

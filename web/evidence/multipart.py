@@ -23,6 +23,8 @@ from typing import BinaryIO
 from werkzeug.exceptions import BadRequest, LengthRequired, RequestEntityTooLarge
 from werkzeug.http import parse_options_header
 
+from shared.evidence.storage import Readable
+
 # One read of the request body. gunicorn answers a read of up to 1 MiB with one recv(); fewer,
 # larger reads mean fewer Python calls per byte (and fewer GIL hand-overs) on a big upload.
 READ_BYTES = 1024 * 1024
@@ -73,7 +75,7 @@ class FilePart:
     name: str  # the form field
     filename: str  # what the browser sent; cleaned later, never used as a key
     content_type: str
-    stream: BinaryIO  # read it to the end (or not: the reader drains what is left)
+    stream: Readable  # read it to the end (or not: the reader drains what is left)
 
 
 class _PartReader:
@@ -103,7 +105,7 @@ class _PartReader:
 class MultipartReader:
     """Yields ("field", name, value) and ("file", FilePart) in the order the browser sent them."""
 
-    def __init__(self, stream: BinaryIO, boundary: bytes) -> None:
+    def __init__(self, stream: Readable, boundary: bytes) -> None:
         if not boundary or len(boundary) > MAX_BOUNDARY_BYTES:
             raise BadRequest("The upload's multipart boundary is missing or too long.")
         self._stream = stream

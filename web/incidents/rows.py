@@ -9,6 +9,7 @@ in README "Performance"). The rows now read them from one `RowKit` per request.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import g, render_template, url_for
@@ -57,7 +58,7 @@ def text_label(move: Transition | None, key: str) -> str:
 class RowKit:
     csrf: str
     detail_url: object
-    transition_url: object
+    transition_url: Callable[[str], str]
     row_url: object
     _moves: dict = field(default_factory=dict)
     _forms: dict = field(default_factory=dict)
