@@ -90,7 +90,7 @@ def init_app(app: Flask) -> None:
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
         try:
             user_id = getattr(current_user, "id", None) if current_user and current_user.is_authenticated else None
-        except Exception:  # noqa: BLE001 - the user could not be loaded (database gone); still log the line
+        except Exception:  # the user could not be loaded (database gone); still log the line
             user_id = None
         response.headers["X-Request-ID"] = g.get("request_id", "")
         fields = {

@@ -31,7 +31,7 @@ from shared.metrics import DEFAULT_QUEUE
 from web.app import create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "worker"))  # the sample files
-from samples import EICAR, image_bytes  # noqa: E402
+from samples import EICAR, image_bytes
 
 TEST_REDIS_URL = os.environ.get("TEST_API_EVIDENCE_REDIS_URL", "redis://127.0.0.1:6379/10")
 PNG = image_bytes("PNG", (320, 240))

@@ -276,7 +276,7 @@ class _Unseekable(io.RawIOBase):
         return (self._block * (step // MIB + 1))[:step]
 
 
-def test_a_streamed_upload_holds_about_two_parts_in_memory_whatever_its_size(s3_endpoint):  # noqa: F811
+def test_a_streamed_upload_holds_about_two_parts_in_memory_whatever_its_size(s3_endpoint):
     import tracemalloc
 
     part = 5 * MIB
