@@ -45,7 +45,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {})
         extra = " ".join(f"{k}={_escaped(v)}" for k, v in fields.items())
-        clock = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        clock = datetime.fromtimestamp(record.created, UTC).astimezone().strftime("%H:%M:%S")
         line = f"{clock} {record.levelname:<5} {_escaped(record.getMessage())} {extra}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)

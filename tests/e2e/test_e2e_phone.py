@@ -1,4 +1,4 @@
-"""A phone (390×844): the first incident row above the fold, filters one tap away, the users
+"""A phone (390x844): the first incident row above the fold, filters one tap away, the users
 table within the screen, an incident's moves before its description; axe-clean there too."""
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ def test_after_a_rotation_both_secrets_sign_during_the_overlap(db, users, hooks,
 
 
 def test_a_receiver_down_for_a_while_gets_retries_then_exactly_one_delivery(db, users, hooks, receiver):
-    settings, factory, _, secret = hooks
+    settings, factory, _, _ = hooks
     receiver.reply(Reply(status=502), Reply(status=500), Reply(status=503))
     _file_incident(db, users)
     (delivery_id,) = fan_out_pending(factory, settings).webhook_ids
@@ -228,7 +228,7 @@ def test_a_host_that_resolves_public_at_save_and_loopback_at_send_is_blocked(
         return next(answers)
 
     url = f"http://rebind.example:{receiver.port}/hook"
-    endpoint, _ = service.create_endpoint(
+    service.create_endpoint(
         session=db, actor=users["admin"], settings=settings, url=url, event_types=ALL_EVENTS, resolver=rebinding
     )
     db.commit()

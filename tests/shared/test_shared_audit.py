@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -260,7 +261,7 @@ def test_the_chain_verifies_after_many_operations(db, users, make_incident):
     db.commit()
     events = db.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     assert events[0].prev_hash == audit.GENESIS_HASH
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:], strict=False))
+    assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(events))
     report = audit.verify_chain(session=db, batch_size=7)  # several batches
     assert report.ok
     assert report.checked == len(events) > 30

@@ -1,4 +1,4 @@
-"""The lifecycle exactly as issue 2's table states it: every (from, to) pair × every kind of user."""
+"""The lifecycle exactly as issue 2's table states it: every (from, to) pair x every kind of user."""
 
 from __future__ import annotations
 
@@ -221,7 +221,7 @@ def test_reopening_clears_resolved_and_closed_times(db, users, make_incident, so
 
 
 @pytest.mark.parametrize(
-    "kind, status, offered",
+    ("kind", "status", "offered"),
     [
         ("member-owner", "open", ["In Progress"]),
         ("member-unrelated", "open", []),
@@ -248,7 +248,7 @@ def test_an_unknown_status_is_refused_by_name(db, users, make_incident):
 
 
 @pytest.mark.parametrize(
-    "text, status",
+    ("text", "status"),
     [("in_progress", "in_progress"), ("In Progress", "in_progress"), ("in-progress", "in_progress"), ("OPEN", "open")],
 )
 def test_parse_status_accepts_what_people_type(text, status):

@@ -178,5 +178,5 @@ def test_object_tags_use_only_agreed_values():
                 tag_set = object_tags(status, closed=closed, legal_hold=hold)
                 assert tag_set[tags.TAG_RETENTION] in tags.RETENTION_VALUES
                 assert tag_set[tags.TAG_LEGAL_HOLD] in (tags.LEGAL_HOLD_ON, tags.LEGAL_HOLD_OFF)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown scan status 'pending'"):
         object_tags("pending", closed=False, legal_hold=False)

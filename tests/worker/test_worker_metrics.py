@@ -35,7 +35,7 @@ def test_an_emf_line_carries_the_contract_names_and_both_dimensions():
     assert directive["Metrics"] == [{"Name": "QueueDepth", "Unit": "Count"}]
     assert (record["Environment"], record["Queue"], record["QueueDepth"]) == ("pr-42", "celery", 7)
     assert record["_aws"]["Timestamp"] == 1500
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not metrics of the contract"):
         emf_record(environment="x", queue="q", values={"Made-up": 1})
 
 

@@ -247,7 +247,7 @@ def test_only_the_expected_decoder_runs(write_file):
     # A real GIF presented as a PNG must not be decoded by the GIF plugin.
     with pytest.raises(ImageRejected, match="not a valid PNG image"):
         make_thumbnail(write_file("x.png", image_bytes("GIF")), "PNG")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no thumbnails for 'BMP'"):
         make_thumbnail(write_file("x.bmp", image_bytes("BMP")), "BMP")
 
 
