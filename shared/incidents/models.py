@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Any, ClassVar
 
 from sqlalchemy import (
     Date,
@@ -65,7 +64,8 @@ class Incident(Base):
     # Loaded when asked for (the incident page): list pages never show watchers.
     watchers: Mapped[list[Watcher]] = relationship(cascade="all, delete-orphan", lazy="select")
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    # SQLAlchemy types __mapper_args__ as an instance variable: a ClassVar annotation fails mypy.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     def watcher_ids(self) -> set[int]:
         return {w.user_id for w in self.watchers}
