@@ -284,7 +284,7 @@ def evidence_rows(dsn: str, incident_key: str) -> list[tuple[int, str, str, str 
 # --- the run --------------------------------------------------------------------------------
 
 
-def main() -> None:  # noqa: PLR0915 - one linear script
+def main() -> None:  # one linear script
     size = int(os.environ.get("EVIDENCE_BENCH_BYTES", str(1024 * MIB)))
     rounds = int(os.environ.get("EVIDENCE_BENCH_ROUNDS", "2"))
     pngs = int(os.environ.get("EVIDENCE_BENCH_PNGS", "20"))

@@ -243,7 +243,7 @@ def main() -> int:
             log(f"logs kept in {workdir}")
 
 
-def soak(workdir, stack, dbname, client, redis_url, prefix, users, seconds, incidents, output) -> int:  # noqa: PLR0913, PLR0915
+def soak(workdir, stack, dbname, client, redis_url, prefix, users, seconds, incidents, output) -> int:
     moto_port, clamd_port, web_port = free_port(), free_port(), free_port()
     moto = stack.start("moto", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)])
     wait_for_port(moto_port, moto, timeout=30, what="moto_server")

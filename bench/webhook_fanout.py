@@ -408,7 +408,7 @@ def main() -> int:
     return 0 if healthy else 1
 
 
-def run(workdir, stack, receivers, dbname, redis_url, prefix, events, clients, rounds, timeout, paced_events,  # noqa: PLR0913
+def run(workdir, stack, receivers, dbname, redis_url, prefix, events, clients, rounds, timeout, paced_events,
         paced_rate):  # fmt: skip
     web_port, receiver_port = free_port(), free_port()
     dsn = f"{PG}/{dbname}"

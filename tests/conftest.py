@@ -248,7 +248,7 @@ def _replay(connection, rows: dict[str, list[dict]]) -> None:
                 connection.execute(
                     text(
                         "SELECT setval(pg_get_serial_sequence(:name, 'id'), max_id)"
-                        f' FROM (SELECT max(id) AS max_id FROM "{name}") AS m'  # noqa: S608 - a table name of ours
+                        f' FROM (SELECT max(id) AS max_id FROM "{name}") AS m'  # a table name of ours
                         " WHERE pg_get_serial_sequence(:name, 'id') IS NOT NULL"
                     ),
                     {"name": name},

@@ -120,7 +120,7 @@ def _register_health(app: Flask) -> None:
         try:
             db.get_session().execute(text("SELECT 1"))
             checks["database"] = "ok"
-        except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+        except Exception as error:  # any failure means "not ready"
             checks["database"] = type(error).__name__
         for name, probe in (
             ("broker", app.extensions["outbox_publisher"].check),
@@ -129,7 +129,7 @@ def _register_health(app: Flask) -> None:
             try:
                 probe()
                 checks[name] = "ok"
-            except Exception as error:  # noqa: BLE001 - any failure means "not ready"
+            except Exception as error:  # any failure means "not ready"
                 checks[name] = type(error).__name__
         ready = all(value == "ok" for value in checks.values())
         return jsonify(status="ok" if ready else "unavailable", **checks), 200 if ready else 503
@@ -206,7 +206,7 @@ def _http_error(status: int, message: str):
         template = "partials/flash_error.html" if _wants_fragment() else "error.html"
         try:
             return render_template(template, message=text_, status=status), status
-        except Exception:  # noqa: BLE001 - the page needs the database (the signed-in user) and it is gone
+        except Exception:  # the page needs the database (the signed-in user) and it is gone
             logging.getLogger(__name__).exception("the %s page could not be drawn", status)
             return _plain_error_page(text_), status
 

@@ -45,7 +45,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {})
         extra = " ".join(f"{k}={_escaped(v)}" for k, v in fields.items())
-        clock = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        clock = datetime.fromtimestamp(record.created, UTC).astimezone().strftime("%H:%M:%S")
         line = f"{clock} {record.levelname:<5} {_escaped(record.getMessage())} {extra}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
@@ -90,7 +90,7 @@ def init_app(app: Flask) -> None:
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
         try:
             user_id = getattr(current_user, "id", None) if current_user and current_user.is_authenticated else None
-        except Exception:  # noqa: BLE001 - the user could not be loaded (database gone); still log the line
+        except Exception:  # the user could not be loaded (database gone); still log the line
             user_id = None
         response.headers["X-Request-ID"] = g.get("request_id", "")
         fields = {

@@ -25,7 +25,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def _maybe_signed_in() -> bool:
     try:
         return bool(current_user and current_user.is_authenticated)
-    except Exception:  # noqa: BLE001 - the user could not be loaded (database gone): assume signed in
+    except Exception:  # the user could not be loaded (database gone): assume signed in
         return True  # and never cache; this hook must not turn an error page into a bare 500
 
 

@@ -30,7 +30,7 @@ SECRET_KEY = "faults-only-secret-key-0123456789abcdef0123456789"  # noqa: S105
 DEMO_PASSWORD = "faults-demo-password-2026"  # noqa: S105
 BUCKET = "evidence-faults"
 # moto accepts any credentials; boto3 in the harness and in the app processes uses these.
-MOTO_CREDENTIALS = {"aws_access_key_id": "faults", "aws_secret_access_key": "faults"}  # noqa: S105
+MOTO_CREDENTIALS = {"aws_access_key_id": "faults", "aws_secret_access_key": "faults"}
 
 
 def free_port() -> int:
@@ -251,7 +251,7 @@ class AppProcess(Service):
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")
             url = f"http://127.0.0.1:{self.port}/healthz"
             try:
-                with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - our own gunicorn
+                with urllib.request.urlopen(url, timeout=2) as answer:  # our own gunicorn
                     healthy_in_a_row = healthy_in_a_row + 1 if answer.status == 200 else 0
             except OSError:
                 healthy_in_a_row = 0

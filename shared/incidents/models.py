@@ -64,7 +64,8 @@ class Incident(Base):
     # Loaded when asked for (the incident page): list pages never show watchers.
     watchers: Mapped[list[Watcher]] = relationship(cascade="all, delete-orphan", lazy="select")
 
-    __mapper_args__ = {"version_id_col": version}
+    # SQLAlchemy types __mapper_args__ as an instance variable: a ClassVar annotation fails mypy.
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     def watcher_ids(self) -> set[int]:
         return {w.user_id for w in self.watchers}

@@ -320,7 +320,7 @@ def _owner_clause(session: Session, owner: str, me_id: int | None):
 
 def _tsquery(words: list[str]) -> str:
     # Prefix-match the last word so results follow the user as they type.
-    return " & ".join(words[:-1] + [words[-1] + ":*"])
+    return " & ".join([*words[:-1], words[-1] + ":*"])
 
 
 # How many spellings from the titles' words a misspelt word stands for, and the shortest word

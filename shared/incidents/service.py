@@ -381,7 +381,7 @@ def update_details(
     description: str,
     component: str,
     environment: str,
-    due_date: date | None | Literal[_Unchanged.KEEP] = KEEP_DUE_DATE,
+    due_date: date | Literal[_Unchanged.KEEP] | None = KEEP_DUE_DATE,
     expected_version: int | None = None,
 ) -> Incident:
     """Edit title, description, component, environment and (if given) the due date; the audit records old -> new."""

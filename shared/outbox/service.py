@@ -152,7 +152,7 @@ def relay(
         try:
             for route in tasks_for(message.topic, routes):
                 publish(route.task, route.kwargs(message.payload, message.id), message.id)
-        except Exception as failure:  # noqa: BLE001 - any broker error: keep the message, retry later
+        except Exception as failure:  # any broker error: keep the message, retry later
             error = f"{type(failure).__name__}: {failure}"[:2000]
             message.attempts += 1
             message.last_error = error
@@ -211,7 +211,7 @@ def publish_after_commit(
             return
         try:
             relay_in_transaction(factory, publish, ids=new_ids, limit=len(new_ids), routes=routes)
-        except Exception:  # noqa: BLE001 - the request succeeded; the sweep will publish it
+        except Exception:  # the request succeeded; the sweep will publish it
             log.exception("outbox relay after commit failed; the sweep will publish %d message(s)", len(new_ids))
 
 

@@ -1,4 +1,4 @@
-"""Every API route × role × token scope: who is answered, who is refused, and that a refused
+"""Every API route x role x token scope: who is answered, who is refused, and that a refused
 call (or any GET) changes nothing in the database. The same policy as the pages decides."""
 
 from __future__ import annotations

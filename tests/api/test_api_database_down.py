@@ -25,5 +25,6 @@ def test_a_request_while_the_database_is_unreachable_gets_503_with_retry_after(m
     assert "database is not reachable" in answer.get_json()["detail"]
 
     page = client.post("/login", data={"email": "lead@example.com", "password": "whatever"})
-    assert page.status_code == 503 and page.headers["Retry-After"] == "5"
+    assert page.status_code == 503
+    assert page.headers["Retry-After"] == "5"
     assert "The database is not reachable right now. Try again in a few seconds." in page.get_data(as_text=True)

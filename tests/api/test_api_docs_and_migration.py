@@ -29,7 +29,8 @@ def test_docs_page_is_served_from_our_static_files_under_the_strict_csp(client):
     html = page.get_data(as_text=True)
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
     sources = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert sources and all(s.startswith("/") for s in sources), sources  # no CDN
+    assert sources, sources
+    assert all(s.startswith("/") for s in sources), sources  # no CDN
     assert "<script>" not in html  # no inline script
     for source in sources:
         assert client.get(source).status_code == 200, source

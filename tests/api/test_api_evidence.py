@@ -79,7 +79,8 @@ def test_an_upload_is_pending_then_downloads_with_its_bytes_and_original_name(cl
     (item,) = answer.get_json()
     assert (item["name"], item["state"], item["size"]) == (name, "pending", len(LOG))
     assert item["sha256"] == hashlib.sha256(LOG).hexdigest()
-    assert item["download_url"] is None and item["uploader"]["email"] == "member@example.com"
+    assert item["download_url"] is None
+    assert item["uploader"]["email"] == "member@example.com"
     url = f"/api/v1/incidents/{incident.key}/evidence"
     assert [e["id"] for e in client.get(url, headers=member).get_json()] == [item["id"]]
     pending = problem_of(client.get(f"{url}/{item['id']}/download", headers=member), 409)
@@ -90,7 +91,8 @@ def test_an_upload_is_pending_then_downloads_with_its_bytes_and_original_name(cl
     )
     db.commit()
     metadata = client.get(f"{url}/{item['id']}", headers=member).get_json()
-    assert metadata["state"] == "clean" and metadata["detected_type"] == "text/plain"
+    assert metadata["state"] == "clean"
+    assert metadata["detected_type"] == "text/plain"
     assert metadata["download_url"].endswith(f"{url}/{item['id']}/download")
 
     download = client.get(metadata["download_url"], headers=member)
@@ -157,7 +159,8 @@ def test_a_body_declared_over_the_limit_is_413_before_a_byte_is_read(make_app, d
 
     body = problem_of(answer, 413)
     assert "larger than the upload limit of 1000 bytes" in body["errors"]["file"][0]
-    assert snapshot(db) == before and stored_files(app) == []
+    assert snapshot(db) == before
+    assert stored_files(app) == []
 
 
 def test_a_file_found_too_large_while_streaming_is_413_and_nothing_of_the_upload_stays(
@@ -197,7 +200,8 @@ def test_an_upload_that_is_not_a_file_is_refused_and_stores_nothing(
     body = problem_of(answer, status)
     if field:
         assert field in body["errors"], body
-    assert snapshot(db) == before and stored_files(app) == []
+    assert snapshot(db) == before
+    assert stored_files(app) == []
 
 
 def test_upload_to_an_unknown_incident_is_404_and_stores_nothing(client, app, member):

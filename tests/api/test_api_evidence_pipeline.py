@@ -31,7 +31,7 @@ from shared.metrics import DEFAULT_QUEUE
 from web.app import create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "worker"))  # the sample files
-from samples import EICAR, image_bytes  # noqa: E402
+from samples import EICAR, image_bytes
 
 TEST_REDIS_URL = os.environ.get("TEST_API_EVIDENCE_REDIS_URL", "redis://127.0.0.1:6379/10")
 PNG = image_bytes("PNG", (320, 240))
@@ -124,13 +124,15 @@ def test_a_clean_png_downloads_through_a_presigned_url_with_its_bytes_and_name(c
     member = bearer(make_token("member", "write"))
     incident = make_incident()
     uploaded = upload(client, incident, member, "Grafana — p99.png", PNG, "image/png")
-    assert uploaded["state"] == "pending" and uploaded["download_url"] is None
+    assert uploaded["state"] == "pending"
+    assert uploaded["download_url"] is None
 
     item = decided(client, member, f"/api/v1/incidents/{incident.key}/evidence/{uploaded['id']}")
 
     assert (item["state"], item["detected_type"]) == ("clean", "image/png"), item["reason"]
     download = client.get(item["download_url"], headers=member)
-    assert download.status_code == 303 and download.headers["Cache-Control"] == "no-store"
+    assert download.status_code == 303
+    assert download.headers["Cache-Control"] == "no-store"
     with fetch(download.location) as fetched:
         assert fetched.read() == PNG
         assert fetched.headers["Content-Type"] == "image/png"
@@ -147,8 +149,10 @@ def test_an_infected_file_is_refused_with_the_virus_name(client, make_incident, 
 
     item = decided(client, member, url)
 
-    assert item["state"] == "infected" and item["download_url"] is None
+    assert item["state"] == "infected"
+    assert item["download_url"] is None
     refused = client.get(f"{url}/download", headers=member)
-    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    assert refused.status_code == 403
+    assert refused.mimetype == "application/problem+json"
     assert "Eicar-Test-Signature" in refused.get_json()["detail"]
     assert "Location" not in refused.headers

@@ -102,7 +102,9 @@ def test_every_error_is_problem_json_never_a_page(client, lead, method, path, kw
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
     body = response.get_json()
-    assert body["status"] == status and body["title"] and body["detail"]
+    assert body["status"] == status
+    assert body["title"]
+    assert body["detail"]
 
 
 def test_validation_errors_name_the_field_at_fault(client, lead):
@@ -145,12 +147,14 @@ def test_csv_export_neutralises_formulas_for_tokens_and_the_dashboard(client, ap
     for index, title in enumerate(DANGEROUS):
         make_incident(title=title, component=f"c{index}", owner=None)
     exported = client.get("/api/v1/incidents?format=csv", headers=lead)
-    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    assert exported.status_code == 200
+    assert exported.mimetype == "text/csv"
     exported_text = exported.get_data(as_text=True)  # a streamed body: read it before the next request
     browser = app.test_client()
     sign_in(browser, users["member"])
     page = browser.get("/?q=c1").get_data(as_text=True)
-    assert "Download CSV" in page and "/incidents.csv?q=c1" in page
+    assert "Download CSV" in page
+    assert "/incidents.csv?q=c1" in page
     from_dashboard = browser.get("/incidents.csv")
     assert from_dashboard.status_code == 200
     for text in (exported_text, from_dashboard.get_data(as_text=True)):

@@ -46,7 +46,10 @@ def test_the_report_prints_every_figure_beside_its_baseline_and_names_the_benche
                               capture_output=True, text=True, check=True).stdout  # fmt: skip
 
     row = next(line for line in shown.splitlines() if line.startswith("dashboard req/s @10,000"))
-    assert "60.2 req/s" in row and "6055.48 (hello-world req/s)" in row and "0.01" in row and row.endswith("NO")
+    assert "60.2 req/s" in row
+    assert "6055.48 (hello-world req/s)" in row
+    assert "0.01" in row
+    assert row.endswith("NO")
     # No figures are made up for a bench that does not exist yet: it is named as missing.
     assert "webhook_fanout: no figures yet" in shown
     assert "evidence: no figures yet" in shown

@@ -72,7 +72,8 @@ def test_migrates_before_the_services_roll_then_waits_and_smoke_tests(deploy):
     assert not any("-target" in call for call in calls)
     plans = [call for call in calls if " plan " in call]
     assert len(plans) == 1
-    assert f"-var=web_image={WEB_IMAGE}" in plans[0] and f"-var=worker_image={WORKER_IMAGE}" in plans[0]
+    assert f"-var=web_image={WEB_IMAGE}" in plans[0]
+    assert f"-var=worker_image={WORKER_IMAGE}" in plans[0]
     # The last apply's migrate task definition, only its app image changed, its tags kept.
     definition = _registered(calls)
     assert definition["family"] == "incident-tracker-staging-web-migrate"
@@ -89,7 +90,8 @@ def test_migrates_before_the_services_roll_then_waits_and_smoke_tests(deploy):
     roll = _index(calls, SAVED_PLAN_APPLY)
     waits = [i for i, call in enumerate(calls) if "rolloutState" in call]
     smoke = _index(calls, "curl ")
-    assert register < migrate < calls.index(plans[0]) < roll < min(waits) and max(waits) < smoke
+    assert register < migrate < calls.index(plans[0]) < roll < min(waits)
+    assert max(waits) < smoke
     assert len([c for c in calls if "rolloutState" in c and "svc-web" in c]) == 3  # waited for COMPLETED
     assert "--connect-to incidents.example.com:443:alb-1.eu-west-1.elb.amazonaws.com:443" in calls[smoke]
     assert calls[smoke].endswith("https://incidents.example.com/readyz")

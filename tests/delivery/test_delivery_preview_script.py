@@ -108,8 +108,11 @@ def test_down_drops_the_database_before_destroying_then_deletes_files_secrets_an
     files = _index(calls, "aws s3 rm s3://preview-evidence/pr-42/ --recursive")
     secrets = [i for i, call in enumerate(calls) if "delete-secret" in call]
     state = _index(calls, "aws s3 rm s3://tfstate-bucket/preview/pr-42.tfstate")
-    assert drop < destroy and keys < destroy < files < min(secrets) and max(secrets) < state
-    assert 'pr_secret_arns={database_url="' in calls[destroy] and "redis_url" not in calls[destroy]
+    assert drop < destroy
+    assert keys < destroy < files < min(secrets)
+    assert max(secrets) < state
+    assert 'pr_secret_arns={database_url="' in calls[destroy]
+    assert "redis_url" not in calls[destroy]
 
 
 def test_the_reaper_takes_down_only_previews_of_pull_requests_no_longer_open(preview):

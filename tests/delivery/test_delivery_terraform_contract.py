@@ -33,7 +33,8 @@ def test_deploy_reads_only_outputs_of_the_environment_roots(root):
 def test_preview_reads_only_outputs_of_the_preview_roots():
     assert _outputs_read("lib.sh", "preview.sh") <= _declared("preview", "output")
     base = set(re.findall(r"base_output \.([a-z_]+)\.", (SCRIPTS / "preview.sh").read_text()))
-    assert base and base <= _declared("preview-base", "output")
+    assert base
+    assert base <= _declared("preview-base", "output")
 
 
 @pytest.mark.parametrize("root", ["dev", "staging", "prod", "preview"])

@@ -22,7 +22,7 @@ from shared.metrics import DEFAULT_QUEUE
 from web.app import create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "worker"))
-from samples import EICAR, image_bytes  # noqa: E402
+from samples import EICAR, image_bytes
 
 # The live-server pieces of this folder's conftest, loaded by path: "conftest" is no unique
 # module name in a run that has one per folder.

@@ -1,4 +1,4 @@
-"""A phone (390×844): the first incident row above the fold, filters one tap away, the users
+"""A phone (390x844): the first incident row above the fold, filters one tap away, the users
 table within the screen, an incident's moves before its description; axe-clean there too."""
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ def test_dashboard_on_a_phone(open_page, file_incident, axe_source) -> None:
     first_row = page.get_by_role("link", name="Disk full on db-1")
     expect(first_row).to_be_in_viewport()
     box = first_row.bounding_box()
-    assert box and box["y"] + box["height"] <= 844, "the first incident is below the fold"
+    assert box, "the first incident has no bounding box"
+    assert box["y"] + box["height"] <= 844, "the first incident is below the fold"
     _fits_the_screen(page)
 
     status = page.get_by_label("Status", exact=True)

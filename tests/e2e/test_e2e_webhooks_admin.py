@@ -25,7 +25,7 @@ from shared.notifications.models import WebhookDelivery
 from web.app import create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notifications"))
-from notification_servers import serving  # noqa: E402
+from notification_servers import serving
 
 pytestmark = pytest.mark.browser
 

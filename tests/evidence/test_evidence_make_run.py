@@ -46,7 +46,7 @@ def test_make_run_processes_evidence_and_ctrl_c_stops_everything(tmp_path):
         deadline = time.monotonic() + 120
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as ready:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as ready:
                     assert b'"broker":"ok"' in ready.read()
                 break
             except OSError:

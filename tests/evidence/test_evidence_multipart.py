@@ -133,6 +133,7 @@ def test_a_body_without_a_length_is_bounded_by_the_upload_limit():
     with pytest.raises(RequestEntityTooLarge):
         body.read(4096)
     fitting = RequestBody.of({"wsgi.input": io.BytesIO(b"x" * 100), "wsgi.input_terminated": True}, None, 4096)
-    assert fitting.read(4096) == b"x" * 100 and fitting.read(4096) == b""
+    assert fitting.read(4096) == b"x" * 100
+    assert fitting.read(4096) == b""
     # With a length, never a byte past it (the next request's bytes on a kept-alive connection).
     assert RequestBody.of({"wsgi.input": io.BytesIO(b"abcdef")}, 4, 4096).read(100) == b"abcd"

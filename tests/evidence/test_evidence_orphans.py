@@ -79,12 +79,15 @@ def test_objects_no_row_needs_are_deleted_past_the_grace_and_the_rest_kept(stora
 
     # Within the grace period nothing goes, however unneeded.
     report = orphans.sweep(session=db, storage=storage, grace=HOUR)
-    assert report.deleted == [] and _listed(storage) == every
+    assert report.deleted == []
+    assert _listed(storage) == every
 
     report = orphans.sweep(session=db, storage=storage, grace=HOUR, now=utcnow() + 2 * HOUR)
     assert sorted(report.deleted) == sorted([orphan, left_behind])
     assert _listed(storage) == {pending.storage_key, moving_copy, final_key, thumbnail}
-    assert storage.exists(final_key) and storage.exists(thumbnail) and storage.exists(pending.storage_key)
+    assert storage.exists(final_key)
+    assert storage.exists(thumbnail)
+    assert storage.exists(pending.storage_key)
 
 
 def test_the_beat_sweeps_orphans_at_the_configured_interval():

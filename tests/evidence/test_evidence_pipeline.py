@@ -194,15 +194,22 @@ def test_a_png_comes_out_clean_with_a_thumbnail_and_downloads(app, db, users, ma
     answer = upload(client, incident, "graph.png", image_bytes("PNG", (640, 480)), "image/png")
     assert answer.status_code == 201
     page = answer.get_data(as_text=True)
-    assert "graph.png" in page and "pending" in page and 'hx-trigger="every' in page  # polls while pending
+    assert "graph.png" in page
+    assert "pending" in page
+    assert 'hx-trigger="every' in page
     (item,) = decided(db, incident, 1)
-    assert item.state == "clean" and item.detected_type == "image/png"
-    assert item.storage_key.startswith("evidence/") and item.thumbnail_key.startswith("thumbnails/")
+    assert item.state == "clean"
+    assert item.detected_type == "image/png"
+    assert item.storage_key.startswith("evidence/")
+    assert item.thumbnail_key.startswith("thumbnails/")
     assert bucket.tags(item.storage_key) == {"scan-status": "clean", "retention": "active", "legal-hold": "false"}
     fragment = client.get(f"/incidents/{incident.key}/evidence", headers={"HX-Request": "true"}).get_data(as_text=True)
-    assert 'alt="Thumbnail of graph.png"' in fragment and "hx-trigger" not in fragment  # polling stops
+    assert 'alt="Thumbnail of graph.png"' in fragment
+    assert "hx-trigger" not in fragment
     thumb = client.get(f"/incidents/{incident.key}/evidence/{item.id}/thumbnail")
-    assert thumb.status_code == 200 and thumb.data[:4] == b"RIFF" and thumb.mimetype == "image/webp"
+    assert thumb.status_code == 200
+    assert thumb.data[:4] == b"RIFF"
+    assert thumb.mimetype == "image/webp"
     download = client.get(f"/incidents/{incident.key}/evidence/{item.id}/download")
     assert download.status_code == 303
     with fetch(download.location) as fetched:
@@ -229,7 +236,8 @@ def test_bad_files_are_infected_or_rejected_quarantined_and_never_served(app, db
     for item, (name, _, state, words) in zip(items, files, strict=True):
         assert (item.display_name, item.state) == (name, state), item.reason
         assert words.lower() in (item.reason or "").lower()
-        assert item.storage_key.startswith("quarantine/") and item.thumbnail_key is None
+        assert item.storage_key.startswith("quarantine/")
+        assert item.thumbnail_key is None
         assert bucket.tags(item.storage_key)["scan-status"] == state
         refused = client.get(f"/incidents/{incident.key}/evidence/{item.id}/download")
         assert refused.status_code == 403
@@ -259,14 +267,17 @@ def test_hostile_file_names_are_made_safe(app, db, users, make_incident, bucket,
     assert item.state == "clean"
     if shown:
         assert item.display_name == shown
-    assert len(item.display_name.encode()) <= 255 and item.display_name.endswith(".txt")
+    assert len(item.display_name.encode()) <= 255
+    assert item.display_name.endswith(".txt")
     assert re.fullmatch(r"evidence/[0-9a-f-]{36}", item.storage_key)
     download = client.get(f"/incidents/{incident.key}/evidence/{item.id}/download")
-    assert "\r" not in download.location and "\n" not in download.location
+    assert "\r" not in download.location
+    assert "\n" not in download.location
     with fetch(download.location) as fetched:
         disposition = fetched.headers["Content-Disposition"]
         assert fetched.headers.get("X-Injected") is None
-    assert disposition.startswith("attachment; filename=") and "\n" not in disposition
+    assert disposition.startswith("attachment; filename=")
+    assert "\n" not in disposition
 
 
 def test_an_oversize_upload_is_refused_with_413_and_leaves_nothing(make_app_with, db, users, make_incident, bucket):
@@ -276,12 +287,15 @@ def test_an_oversize_upload_is_refused_with_413_and_leaves_nothing(make_app_with
     before = bucket.keys()
     # Content-Length says too big: refused before the body is read.
     early = upload(client, incident, "big.txt", b"x" * 200_000)
-    assert early.status_code == 413 and "upload limit" in early.get_data(as_text=True)
+    assert early.status_code == 413
+    assert "upload limit" in early.get_data(as_text=True)
     # Only the streamed bytes show it (the framing allowance): refused mid-stream.
     late = upload(client, incident, "big.txt", b"x" * 2_000)
-    assert late.status_code == 413 and "Nothing was stored" in late.get_data(as_text=True)
+    assert late.status_code == 413
+    assert "Nothing was stored" in late.get_data(as_text=True)
     assert bucket.keys() == before
-    assert count(db, Evidence) == 0 and count(db, OutboxMessage, topic=events.TOPIC_UPLOADED) == 0
+    assert count(db, Evidence) == 0
+    assert count(db, OutboxMessage, topic=events.TOPIC_UPLOADED) == 0
     # The rest of the app keeps its small request limit.
     assert client.post(f"/incidents/{incident.key}/comment", data={"body": "x" * 3_000_000}).status_code == 413
 
@@ -338,7 +352,8 @@ def test_a_worker_killed_mid_scan_still_ends_clean_exactly_once(app, db, users, 
     finally:
         clamd.mode = "up"
     (item,) = decided(db, incident, 1)
-    assert item.state == "clean" and item.attempts == 2
+    assert item.state == "clean"
+    assert item.attempts == 2
     assert count(db, AuditEvent, action=events.EVIDENCE_VERDICT) == 1
     assert count(db, OutboxMessage, topic=events.TOPIC_PROCESSED) == 1
 
@@ -352,9 +367,11 @@ def test_clamd_down_retries_then_error_and_a_lead_retry_succeeds(app, db, users,
         (item,) = decided(db, incident, 1)
     finally:
         clamd.mode = "up"
-    assert item.state == "error" and "virus scanner" in item.reason
+    assert item.state == "error"
+    assert "virus scanner" in item.reason
     assert item.attempts == 3  # the first run and TASK_MAX_RETRIES=2 retries
-    assert item.storage_key.startswith("incoming/") and bucket.tags(item.storage_key)["scan-status"] == "error"
+    assert item.storage_key.startswith("incoming/")
+    assert bucket.tags(item.storage_key)["scan-status"] == "error"
     assert member.get(f"/incidents/{incident.key}/evidence/{item.id}/download").status_code == 409
     assert member.post(f"/incidents/{incident.key}/evidence/{item.id}/retry").status_code == 403
     assert lead.post(f"/incidents/{incident.key}/evidence/{item.id}/retry").status_code == 302

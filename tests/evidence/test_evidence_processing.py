@@ -49,7 +49,9 @@ def test_scanning_off_gives_not_scanned_with_a_thumbnail_and_a_second_run_does_n
     assert process_evidence(runtime, item.id, final_attempt=False) == "already-decided"
     db.expire_all()
     item = db.get(Evidence, item.id)
-    assert item.state == "not_scanned" and item.thumbnail_key and item.storage_key.startswith("evidence/")
+    assert item.state == "not_scanned"
+    assert item.thumbnail_key
+    assert item.storage_key.startswith("evidence/")
     assert storage.get_tags(item.storage_key) == {
         "scan-status": "not-scanned",
         "retention": "active",

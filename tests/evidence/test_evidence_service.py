@@ -33,13 +33,16 @@ def _attach(db, users, incident, who="member", name="report.png", data=b"png"):
 def test_attach_creates_a_pending_row_with_audit_and_outbox_in_one_transaction(db, users, make_incident):
     incident = make_incident()
     item = _attach(db, users, incident, name="../../etc/\u202egnp.exe\r\nX-Evil: 1")
-    assert item.state == "pending" and item.uploader_id == users["member"].id
-    assert "/" not in item.display_name and "\r" not in item.display_name and "\u202e" not in item.display_name
+    assert item.state == "pending"
+    assert item.uploader_id == users["member"].id
+    assert "/" not in item.display_name
+    assert "\r" not in item.display_name
+    assert "\u202e" not in item.display_name
     assert item.storage_key.startswith("incoming/")
     event = db.scalars(select(AuditEvent).where(AuditEvent.action == events.EVIDENCE_UPLOADED)).one()
-    assert (
-        event.data["sha256"] == item.sha256 and event.data["size"] == item.size and event.actor_id == item.uploader_id
-    )
+    assert event.data["sha256"] == item.sha256
+    assert event.data["size"] == item.size
+    assert event.actor_id == item.uploader_id
     message = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == events.TOPIC_UPLOADED)).one()
     assert message.payload == {"evidence_id": item.id, "incident_id": incident.id, "event_id": event.id}
 
@@ -55,7 +58,8 @@ def test_a_verdict_is_recorded_once_whatever_the_deliveries(db, users, make_inci
     assert not evidence.record_verdict(session=db, evidence_id=item.id, verdict=again)
     db.commit()
     db.refresh(item)
-    assert item.state == "clean" and item.storage_key.startswith("evidence/")
+    assert item.state == "clean"
+    assert item.storage_key.startswith("evidence/")
     assert _count(db, AuditEvent, action=events.EVIDENCE_VERDICT) == 1
     assert _count(db, OutboxMessage, topic=events.TOPIC_PROCESSED) == 1
     # The worker's message names the verdict's audit event (a webhook's delivery id).
@@ -94,7 +98,8 @@ def test_a_download_is_audited(db, users, make_incident, state):
     evidence.authorize_download(session=db, evidence_id=item.id, actor=users["other"])
     db.commit()
     event = db.scalars(select(AuditEvent).where(AuditEvent.action == events.EVIDENCE_DOWNLOADED)).one()
-    assert event.actor_id == users["other"].id and event.data["sha256"] == item.sha256
+    assert event.actor_id == users["other"].id
+    assert event.data["sha256"] == item.sha256
 
 
 @pytest.mark.parametrize(("who", "allowed"), [("member", False), ("lead", True), ("admin", True)])
@@ -126,7 +131,9 @@ def test_a_lead_retries_a_file_in_error_only(db, users, make_incident):
     evidence.retry(session=db, evidence_id=item.id, actor=users["lead"])
     db.commit()
     db.refresh(item)
-    assert item.state == "pending" and item.reason is None and item.attempts == 0
+    assert item.state == "pending"
+    assert item.reason is None
+    assert item.attempts == 0
     assert _count(db, OutboxMessage, topic=events.TOPIC_RETRIED) == 1
     assert _count(db, AuditEvent, action=events.EVIDENCE_RETRIED) == 1
 

@@ -103,7 +103,8 @@ def test_a_check_past_the_time_limit_ends_in_error_not_pending(database_url, own
                     break
                 time.sleep(0.25)
             assert item.state == "error", worker.output()[-3000:]
-            assert "time limit" in item.reason and item.attempts == 2
+            assert "time limit" in item.reason
+            assert item.attempts == 2
             verdicts = db.scalar(
                 select(func.count()).select_from(AuditEvent).where(AuditEvent.action == events.EVIDENCE_VERDICT)
             )

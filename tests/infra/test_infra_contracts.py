@@ -166,9 +166,11 @@ def test_bucket_policy_serves_only_clean_objects_by_the_agreed_tag(evidence: tfc
         assert values <= {tags.SCAN_CLEAN, tags.SCAN_NOT_SCANNED}, (
             f"statement {statement.get('sid')}: readable scan statuses {sorted(values)} include unsafe values"
         )
-        assert statement.get("effect") == "Deny" and condition.get("test") == "StringNotEquals", (
+        expected_deny = (
             f"statement {statement.get('sid')}: expected Deny unless {tags.TAG_SCAN_STATUS} in {sorted(values)}"
         )
+        assert statement.get("effect") == "Deny", expected_deny
+        assert condition.get("test") == "StringNotEquals", expected_deny
         assert {"s3:GetObject"} <= set(statement.get("actions", [])), (
             f"statement {statement.get('sid')}: must deny s3:GetObject"
         )

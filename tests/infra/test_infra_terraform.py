@@ -100,9 +100,9 @@ def test_every_root_is_tested(terraform_root: Path) -> None:
         tests = list((terraform_root / "envs" / root / "tests").glob("*.tftest.hcl"))
         assert tests, f"envs/{root} has no tests/*.tftest.hcl"
         text = "\n".join(t.read_text(encoding="utf-8") for t in tests)
-        assert 'mock_provider "aws"' in text and "command = plan" in text, (
-            f'envs/{root}: tests must plan (command = plan) against mock_provider "aws"'
-        )
+        must_plan_against_mock = f'envs/{root}: tests must plan (command = plan) against mock_provider "aws"'
+        assert 'mock_provider "aws"' in text, must_plan_against_mock
+        assert "command = plan" in text, must_plan_against_mock
 
 
 @pytest.mark.parametrize("root", ROOTS)
@@ -118,4 +118,5 @@ def test_mock_plans_pass_their_assertions(checked, where: str) -> None:
     assert results["init"].returncode == 0, _describe(results["init"])
     result = results["test"]
     assert result.returncode == 0, _describe(result)
-    assert " 0 failed" in result.stdout and "Success!" in result.stdout, _describe(result)
+    assert " 0 failed" in result.stdout, _describe(result)
+    assert "Success!" in result.stdout, _describe(result)

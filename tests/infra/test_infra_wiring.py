@@ -286,7 +286,8 @@ def test_prod_is_multi_az_protected_and_bigger_than_dev(terraform_root: Path) ->
     assert prod["database"].get("skip_final_snapshot", False) is False
     assert prod["database"]["backup_retention_period"] >= 14
     assert prod["cache"]["num_cache_clusters"] >= 2, "prod Redis needs a replica for automatic failover"
-    assert prod["network"]["single_nat_gateway"] is False and len(prod["network"]["azs"]) >= 2
+    assert prod["network"]["single_nat_gateway"] is False
+    assert len(prod["network"]["azs"]) >= 2
     assert prod["alb"].get("deletion_protection", True) is True
     assert prod["alb"].get("waf_enabled") is True, "the public prod load balancer needs the WAF"
     assert prod["evidence"].get("force_destroy", False) is False
@@ -299,4 +300,5 @@ def test_prod_is_multi_az_protected_and_bigger_than_dev(terraform_root: Path) ->
 @pytest.mark.parametrize("env", ["dev", "staging", "preview-base"])
 def test_non_prod_load_balancers_are_not_open_to_the_internet(terraform_root: Path, env: str) -> None:
     cidrs = _tfvars(terraform_root, env)["alb"]["ingress_cidrs"]
-    assert cidrs and "0.0.0.0/0" not in cidrs, f"envs/{env}: alb.ingress_cidrs {cidrs}"
+    assert cidrs, f"envs/{env}: alb.ingress_cidrs {cidrs}"
+    assert "0.0.0.0/0" not in cidrs, f"envs/{env}: alb.ingress_cidrs {cidrs}"

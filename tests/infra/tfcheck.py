@@ -201,7 +201,7 @@ class TfDir:
         for tf in sorted(path.glob("*.tf")):
             try:
                 tfdir.files[tf.name] = load_hcl(tf)
-            except Exception as exc:  # noqa: BLE001 - any parse failure is a reported problem
+            except Exception as exc:  # any parse failure is a reported problem
                 tfdir.parse_errors.append(f"{tfdir.rel}/{tf.name}: does not parse as HCL: {exc}")
         return tfdir
 
@@ -460,7 +460,7 @@ class Checker:
             return
         try:
             values = strip_comments(load_hcl(path))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.report(f"{tfdir.rel}/terraform.tfvars: does not parse: {exc}")
             return
         declared = tfdir.variables

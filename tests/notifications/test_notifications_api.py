@@ -35,13 +35,16 @@ def test_create_returns_the_secret_once_and_a_test_event_is_logged(api, db, rece
     created = api("POST", "/api/v1/webhooks", json={"url": receiver.url(), "events": ["incident.created"]})
     assert created.status_code == 201
     body = created.get_json()
-    assert body["secret"].startswith("whsec_") and body["events"] == ["incident.created"]
+    assert body["secret"].startswith("whsec_")
+    assert body["events"] == ["incident.created"]
     endpoint_id = body["id"]
     shown = api("GET", f"/api/v1/webhooks/{endpoint_id}").get_json()
-    assert "secret" not in shown and shown["url"] == receiver.url()
+    assert "secret" not in shown
+    assert shown["url"] == receiver.url()
 
     queued = api("POST", f"/api/v1/webhooks/{endpoint_id}/test")
-    assert queued.status_code == 202 and queued.get_json()["status"] == "pending"
+    assert queued.status_code == 202
+    assert queued.get_json()["status"] == "pending"
     settings = notification_settings(database_url, receivers=[receiver])
     service.deliver_webhook(factory=session_factory, settings=settings, delivery_id=queued.get_json()["id"])
     Webhook(body["secret"]).verify(receiver.requests[0].body, receiver.requests[0].headers)
@@ -49,12 +52,14 @@ def test_create_returns_the_secret_once_and_a_test_event_is_logged(api, db, rece
     assert (logged["status"], logged["last_status_code"], logged["attempts"]) == ("delivered", 200, 1)
 
     rotated = api("POST", f"/api/v1/webhooks/{endpoint_id}/rotate-secret").get_json()
-    assert rotated["secret"] != body["secret"] and rotated["previous_secret_expires_at"]
+    assert rotated["secret"] != body["secret"]
+    assert rotated["previous_secret_expires_at"]
 
 
 def test_an_internal_url_is_a_422_problem_naming_the_field(api, db):
     answer = api("POST", "/api/v1/webhooks", json={"url": "http://169.254.169.254/", "events": ["incident.created"]})
-    assert answer.status_code == 422 and answer.mimetype == "application/problem+json"
+    assert answer.status_code == 422
+    assert answer.mimetype == "application/problem+json"
     assert "link-local" in str(answer.get_json())
     assert db.scalars(select(WebhookEndpoint)).all() == []
 

@@ -263,7 +263,8 @@ def test_without_smtp_host_mail_goes_to_a_folder_and_says_where(tmp_path):
     where = mailer.send(message)
     assert mailer.send(message) == where  # a rerun replaces the same file
     files = list((tmp_path / "mail").iterdir())
-    assert [str(f) for f in files] == [where] and where.endswith(".eml")
+    assert [str(f) for f in files] == [where]
+    assert where.endswith(".eml")
     saved = BytesParser(policy=policy.default).parsebytes(files[0].read_bytes())
     assert saved["Subject"] == "[INC-42] Blocked: Disk full on log shipper"
 

@@ -155,7 +155,8 @@ def test_a_crlf_in_a_title_or_name_adds_no_header(db, users, setup, inbox):
     run_pipeline(factory, settings)
     (delivered,) = inbox.messages
     assert delivered.rcpt_tos == ["lead@example.com"]
-    assert delivered.message["Bcc"] is None and delivered.message["X-Injected"] is None
+    assert delivered.message["Bcc"] is None
+    assert delivered.message["X-Injected"] is None
     assert delivered.message["Subject"] == "[INC-1] New P1: Disk full Bcc: attacker@evil.example"
     header_block = delivered.raw.split(b"\r\n\r\n", 1)[0]
     assert not any(line.lower().startswith(b"bcc:") for line in header_block.split(b"\r\n"))
@@ -170,7 +171,8 @@ def test_a_fan_out_and_a_send_that_run_twice_mail_once(db, users, setup, inbox):
         again = service.fan_out(
             session=session, settings=settings, topic=message.topic, payload=message.payload, message_id=message.id
         )
-    assert len(created.email_ids) == 1 and again.email_ids == ()
+    assert len(created.email_ids) == 1
+    assert again.email_ids == ()
     for _ in range(2):
         assert service.send_email(factory=factory, settings=settings, delivery_id=created.email_ids[0]) == "sent"
     assert mailed_to(inbox) == ["lead@example.com"]

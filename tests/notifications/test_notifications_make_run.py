@@ -39,7 +39,7 @@ def test_make_run_writes_notification_mail_to_a_folder_and_says_where(tmp_path):
         deadline = time.monotonic() + 120
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2):  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2):
                     break
             except OSError:
                 assert process.poll() is None, log_path.read_text()[-3000:]

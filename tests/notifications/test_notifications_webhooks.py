@@ -68,7 +68,8 @@ def test_delivery_verifies_with_standardwebhooks_and_a_one_byte_tamper_fails(rec
     result = deliver(receiver, secrets=[secret])
 
     assert result.outcome is Outcome.DELIVERED
-    assert result.status_code == 200 and result.response_excerpt == "ok"
+    assert result.status_code == 200
+    assert result.response_excerpt == "ok"
     (request,) = receiver.requests
     payload = Webhook(secret).verify(request.body, request.headers)
     assert payload == {"type": "incident.status_changed", "timestamp": "2026-11-29T16:00:00Z", "data": INCIDENT}
@@ -106,7 +107,8 @@ def test_rotation_overlap_sends_two_signatures_each_verifying_with_its_secret(re
 
     (request,) = receiver.requests
     signatures = request.headers["webhook-signature"].split(" ")
-    assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
+    assert len(signatures) == 2
+    assert all(s.startswith("v1,") for s in signatures)
     for secret in (new, old):
         Webhook(secret).verify(request.body, request.headers)
         alone = {**request.headers, "webhook-signature": signatures[[new, old].index(secret)]}
@@ -157,7 +159,8 @@ def test_slow_drip_receiver_is_cut_off_at_the_deadline(receiver):
     result = deliver(receiver, secrets=[generate_secret()], limits=limits)
     elapsed = time.monotonic() - started
 
-    assert result.outcome is Outcome.RETRY and result.status_code is None
+    assert result.outcome is Outcome.RETRY
+    assert result.status_code is None
     assert "Cut off after 1 s" in result.error
     assert 0.9 <= elapsed < 2.0
 
@@ -179,7 +182,8 @@ def test_silent_receiver_hits_the_read_timeout(receiver):
     started = time.monotonic()
     result = deliver(receiver, secrets=[generate_secret()], limits=limits)
 
-    assert result.outcome is Outcome.RETRY and "Timed out" in result.error
+    assert result.outcome is Outcome.RETRY
+    assert "Timed out" in result.error
     assert time.monotonic() - started < 1.5
 
 
@@ -196,13 +200,15 @@ def test_receiver_down_is_a_retry(receiver):
     receiver.server.shutdown()
     receiver.server.server_close()
     result = deliver(receiver, url=url, policy=policy, secrets=[generate_secret()])
-    assert result.outcome is Outcome.RETRY and "refused" in result.error
+    assert result.outcome is Outcome.RETRY
+    assert "refused" in result.error
 
 
 def test_refused_address_at_send_time_is_never_contacted(receiver):
     # Not exempted: 127.0.0.1 is loopback, whatever the name.
     result = deliver(receiver, secrets=[generate_secret()], policy=WebhookPolicy(allow_http=True))
-    assert result.outcome is Outcome.FAILED and "loopback" in result.error
+    assert result.outcome is Outcome.FAILED
+    assert "loopback" in result.error
     assert receiver.requests == []
 
 
@@ -214,7 +220,8 @@ def test_rebinding_name_is_blocked_at_send_time(receiver):
         resolver=lambda host, port: ["127.0.0.1"],
         secrets=[generate_secret()],
     )
-    assert result.outcome is Outcome.FAILED and "resolves to 127.0.0.1" in result.error
+    assert result.outcome is Outcome.FAILED
+    assert "resolves to 127.0.0.1" in result.error
     assert receiver.requests == []
 
 
@@ -229,7 +236,8 @@ def test_sender_connects_to_the_checked_address_with_the_original_host_header(re
         resolver=lambda host, port: ["127.0.0.1"],
         secrets=[generate_secret()],
     )
-    assert result.delivered and result.address == "127.0.0.1"
+    assert result.delivered
+    assert result.address == "127.0.0.1"
     (request,) = receiver.requests
     assert request.headers["host"] == f"hooks.internal.test:{receiver.port}"
     assert request.path == "/in?team=ops"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -189,7 +190,8 @@ def test_each_operation_appends_exactly_its_event_and_message(db, users, make_in
     expected_payload = {**expected.payload, "event_id": event.id}
     fresh = [m for m in messages if m.topic == expected.action and m.payload == expected_payload]
     assert len(fresh) == 1, [(m.topic, m.payload) for m in messages]
-    assert fresh[0].published_at is None and fresh[0].attempts == 0
+    assert fresh[0].published_at is None
+    assert fresh[0].attempts == 0
     assert audit.verify_chain(session=db).ok
 
 
@@ -259,7 +261,7 @@ def test_the_chain_verifies_after_many_operations(db, users, make_incident):
     db.commit()
     events = db.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     assert events[0].prev_hash == audit.GENESIS_HASH
-    assert all(later.prev_hash == earlier.hash for earlier, later in zip(events, events[1:], strict=False))
+    assert all(later.prev_hash == earlier.hash for earlier, later in pairwise(events))
     report = audit.verify_chain(session=db, batch_size=7)  # several batches
     assert report.ok
     assert report.checked == len(events) > 30
@@ -401,10 +403,12 @@ def test_a_pending_event_is_sealed_by_the_commit_and_gone_after_a_rollback(db, u
     kept = audit.append(session=db, actor_id=None, action="test.kept", entity_type="test", entity_id=1)
     assert kept.hash is None  # linked at commit, not before
     db.commit()
-    assert kept.hash and kept.prev_hash
+    assert kept.hash
+    assert kept.prev_hash
     audit.append(session=db, actor_id=None, action="test.dropped", entity_type="test", entity_id=2)
     db.rollback()
     db.commit()
     actions = [e.action for e in db.scalars(select(AuditEvent).order_by(AuditEvent.id))]
-    assert "test.kept" in actions and "test.dropped" not in actions
+    assert "test.kept" in actions
+    assert "test.dropped" not in actions
     assert audit.verify_chain(session=db).ok

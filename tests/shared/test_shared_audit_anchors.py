@@ -58,7 +58,8 @@ def test_deleting_the_newest_events_is_found_against_the_anchor(db, engine, user
     db.expire_all()
     assert audit.verify_chain(session=db).ok  # the chain alone cannot tell
     problems, _ = anchors.check(session=db, storage=storage)
-    assert len(problems) == 1 and "shorter than anchored" in problems[0]
+    assert len(problems) == 1
+    assert "shorter than anchored" in problems[0]
     assert f"promised event {anchor.event_id} ({anchor.events} events)" in problems[0]
 
 
@@ -67,7 +68,8 @@ def test_a_missing_anchor_is_reported_once_events_are_old(db, users, storage):
     assert anchors.check(session=db, storage=storage) == ([], [])  # the beat has not run yet
     later = utcnow() + anchors.MAX_AGE + timedelta(minutes=1)
     problems, warnings = anchors.check(session=db, storage=storage, now=later)
-    assert problems == [] and "no audit anchor found under audit-anchors/" in warnings[0]
+    assert problems == []
+    assert "no audit anchor found under audit-anchors/" in warnings[0]
     problems, _ = anchors.check(session=db, storage=storage, now=later, require_anchor=True)
     assert "no audit anchor found" in problems[0]
 

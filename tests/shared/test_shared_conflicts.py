@@ -83,9 +83,12 @@ def test_two_sessions_that_read_the_same_version_one_wins(
         alice.commit()
         after_alice, rows_after_alice = state(db, incident.id), counts()
 
-        with pytest.raises(Conflict, match="changed by someone else"):
+        def bob_saves_what_he_read():
             CHANGES[second](bob, bob_view, users)
             bob.commit()
+
+        with pytest.raises(Conflict, match="changed by someone else"):
+            bob_saves_what_he_read()
         bob.rollback()
 
     assert state(db, incident.id) == after_alice

@@ -37,14 +37,16 @@ def test_the_seed_builds_a_realistic_demo_once(db):
     assert {i.priority for i in incidents} == {"P1", "P2", "P3", "P4"}
     assert len({i.component for i in incidents}) >= 8
     assert len({i.environment for i in incidents}) >= 3
-    assert any(i.owner_id is None for i in incidents) and any(i.owner_id for i in incidents)
+    assert any(i.owner_id is None for i in incidents)
+    assert any(i.owner_id for i in incidents)
     assert all(i.blocked_reason for i in incidents if i.status == "blocked")
     assert all(i.resolution_summary for i in incidents if i.status in ("resolved", "closed"))
 
     # Spread over time, so sorting by recency shows something.
     recent = search.search(session=db, filters=search.Filters(), me_id=None, sort="recent", page_size=30)
     times = [i.updated_at for i in recent.incidents]
-    assert len(set(times)) == 30 and times == sorted(times, reverse=True)
+    assert len(set(times)) == 30
+    assert times == sorted(times, reverse=True)
 
     for query, title in [
         ("disk full", "Disk full on log shipper"),
@@ -54,7 +56,8 @@ def test_the_seed_builds_a_realistic_demo_once(db):
         assert title in [i.title for i in found.incidents], query
 
     report = audit.verify_chain(session=db)
-    assert report.ok and report.checked > 30
+    assert report.ok
+    assert report.checked > 30
 
     # `make run` a second time: the seed sees the data and leaves it alone.
     assert demo.seed(session=db, password="another-password-123") is False

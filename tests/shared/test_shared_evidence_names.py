@@ -45,7 +45,8 @@ def test_a_10_kb_name_is_capped_keeping_its_extension():
     name = "a" * 10_000 + ".PNG"
     shown = safe_display_name(name)
     assert len(shown.encode()) <= MAX_NAME_BYTES
-    assert shown.endswith(".PNG") and shown.startswith("aaa")
+    assert shown.endswith(".PNG")
+    assert shown.startswith("aaa")
 
 
 def test_a_long_cjk_name_is_cut_on_a_character_boundary():
@@ -91,9 +92,11 @@ HEADER = re.compile(r"^attachment; filename=\"[\x20-\x7e]*\"; filename\*=UTF-8''
 def test_content_disposition_is_one_safe_header(name):
     value = content_disposition(name)
     assert HEADER.match(value), value
-    assert "\r" not in value and "\n" not in value
+    assert "\r" not in value
+    assert "\n" not in value
     fallback = value.split('filename="', 1)[1].split('"', 1)[0]
-    assert '"' not in fallback and "\\" not in fallback
+    assert '"' not in fallback
+    assert "\\" not in fallback
 
 
 def test_content_disposition_round_trips_the_unicode_name():

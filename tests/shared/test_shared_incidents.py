@@ -29,7 +29,8 @@ def test_filing_an_incident(db, users):
     )
     assert (filed.status, filed.owner_id, filed.reporter_id) == ("open", None, users["member"].id)
     assert filed.watcher_ids() == {users["member"].id}  # the reporter follows what they filed
-    assert filed.created_at is not None and filed.in_progress_at is None
+    assert filed.created_at is not None
+    assert filed.in_progress_at is None
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,8 @@ def test_open_incidents_at_the_end_of_each_day(db, users):
 
     by_day = {c.day: c.open for c in result.open_over_time}
     today = NOW.date()
-    assert len(by_day) == 7 and min(by_day) == today - timedelta(days=6)
+    assert len(by_day) == 7
+    assert min(by_day) == today - timedelta(days=6)
     assert result.open_now == 2
     assert by_day[today] == 2
     assert by_day[today - timedelta(days=1)] == 2  # the closed one ended that day

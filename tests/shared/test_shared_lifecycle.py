@@ -1,4 +1,4 @@
-"""The lifecycle exactly as issue 2's table states it: every (from, to) pair × every kind of user."""
+"""The lifecycle exactly as issue 2's table states it: every (from, to) pair x every kind of user."""
 
 from __future__ import annotations
 
@@ -141,7 +141,8 @@ def test_the_service_makes_or_refuses_the_move_as_the_table_says(
     assert incident.key in message
     assert Status(target).label in message
     # Nothing pending in the session, and nothing in the database, changed.
-    assert not db.new and not db.dirty
+    assert not db.new
+    assert not db.dirty
     db.rollback()
     db.refresh(incident)
     assert snapshot(incident) == before
@@ -174,7 +175,9 @@ def test_moves_without_requirements_need_no_reason(db, users, make_incident, sou
 def test_timestamps_are_set_by_the_machine_along_the_happy_path(db, users, make_incident):
     incident = make_incident("open")
     lead = users["lead"]
-    assert incident.in_progress_at is None and incident.resolved_at is None and incident.closed_at is None
+    assert incident.in_progress_at is None
+    assert incident.resolved_at is None
+    assert incident.closed_at is None
 
     def move(to, reason=None):
         start = utcnow()
@@ -218,7 +221,7 @@ def test_reopening_clears_resolved_and_closed_times(db, users, make_incident, so
 
 
 @pytest.mark.parametrize(
-    "kind, status, offered",
+    ("kind", "status", "offered"),
     [
         ("member-owner", "open", ["In Progress"]),
         ("member-unrelated", "open", []),
@@ -245,7 +248,7 @@ def test_an_unknown_status_is_refused_by_name(db, users, make_incident):
 
 
 @pytest.mark.parametrize(
-    "text, status",
+    ("text", "status"),
     [("in_progress", "in_progress"), ("In Progress", "in_progress"), ("in-progress", "in_progress"), ("OPEN", "open")],
 )
 def test_parse_status_accepts_what_people_type(text, status):

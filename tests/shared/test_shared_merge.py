@@ -42,5 +42,6 @@ def test_line_endings_do_not_count_as_a_change():
 
 def test_a_field_without_a_base_is_never_silently_overwritten():
     merged = merge_stale_edit(base={}, mine={**BASE, "title": "Mine"}, current={**BASE, "title": "Theirs"})
-    assert merged.values["title"] == "Mine" and merged.theirs == {"title": "Theirs"}
+    assert merged.values["title"] == "Mine"
+    assert merged.theirs == {"title": "Theirs"}
     assert set(merged.values) == set(EDITABLE_FIELDS)

@@ -27,7 +27,8 @@ def test_filing_an_incident_writes_one_message_the_worker_can_act_on(db, users):
     # Ids only: the task re-reads the incident, and no title is copied out of the database.
     event = db.scalars(select(AuditEvent).where(AuditEvent.action == "incident.created")).one()
     assert message.payload == {"incident_id": created.id, "actor_id": users["member"].id, "event_id": event.id}
-    assert len(message.id) == 32 and message.published_at is None
+    assert len(message.id) == 32
+    assert message.published_at is None
 
 
 def test_a_failed_operation_leaves_no_message(db, users, counts):
@@ -110,12 +111,16 @@ def test_a_failed_publish_keeps_the_message_counts_it_and_backs_off(db):
     result = outbox.relay(session=db, publish=Recorder(fail=True), routes=ROUTES)
     db.commit()
     # The broker is down: the first failure stops the run instead of waiting out every timeout.
-    assert (result.published, result.failed) == (0, 1) and "Connection refused" in result.error
+    assert (result.published, result.failed) == (0, 1)
+    assert "Connection refused" in result.error
     db.expire_all()
     failed, untouched = db.get(OutboxMessage, first.id), db.get(OutboxMessage, second.id)
-    assert failed.published_at is None and failed.attempts == 1 and "Connection refused" in failed.last_error
+    assert failed.published_at is None
+    assert failed.attempts == 1
+    assert "Connection refused" in failed.last_error
     assert as_utc(failed.available_at) > utcnow() + timedelta(seconds=3)
-    assert untouched.attempts == 0 and untouched.last_error is None
+    assert untouched.attempts == 0
+    assert untouched.last_error is None
     # Not due yet: the next run publishes only the untouched one; after the backoff, both.
     recorder = Recorder()
     outbox.relay(session=db, publish=recorder, routes=ROUTES)
@@ -143,7 +148,8 @@ def test_messages_are_published_right_after_commit_never_before_and_never_after_
         assert recorder.sent == []  # inside the transaction: nothing yet
         session.commit()
         (sent,) = recorder.sent
-        assert sent[0] == "incident_tracker.test.record" and db.get(OutboxMessage, sent[2]).published_at is not None
+        assert sent[0] == "incident_tracker.test.record"
+        assert db.get(OutboxMessage, sent[2]).published_at is not None
 
         incidents.create_incident(session=session, actor=session.get(User, users["member"].id), title="Rolled back")
         session.rollback()
@@ -166,7 +172,9 @@ def test_a_broker_failure_after_commit_never_reaches_the_caller(db, engine, user
         session.close()
     (message,) = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == "incident.created")).all()
     assert message.payload["incident_id"] == created.id
-    assert message.published_at is None and message.attempts == 1 and message.last_error
+    assert message.published_at is None
+    assert message.attempts == 1
+    assert message.last_error
 
 
 def test_two_relays_racing_never_publish_a_message_twice(db, engine):
@@ -205,7 +213,8 @@ def test_a_commit_whose_messages_no_task_listens_to_publishes_nothing_and_leaves
     finally:
         session.close()
     (message,) = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == "incident.created")).all()
-    assert message.published_at is None and message.attempts == 0
+    assert message.published_at is None
+    assert message.attempts == 0
     assert outbox.relay(session=db, publish=recorder, routes={}).published >= 1  # the sweep marks it
     db.commit()
     db.expire_all()

@@ -76,7 +76,8 @@ def test_a_bad_value_gives_a_problem_naming_it(query, named):
 
 def test_good_values_survive_next_to_a_bad_one():
     parsed = parse_query("status:open,finished priority:p1")
-    assert parsed.statuses == ("open",) and parsed.priorities == ("P1",)
+    assert parsed.statuses == ("open",)
+    assert parsed.priorities == ("P1",)
 
 
 @pytest.mark.parametrize(
@@ -121,9 +122,11 @@ def test_every_query_has_one_canonical_text(query, canonical):
 def test_negation_title_sort_and_status_all_are_read():
     parsed = parse_query("-status:closed -env:dev title:Disk sort:oldest status:all")
     assert parsed.not_environments == ("dev",)
-    assert parsed.title == ("disk",) and "disk" in parsed.text.split()
+    assert parsed.title == ("disk",)
+    assert "disk" in parsed.text.split()
     assert parsed.sort == "oldest"
-    assert parsed.all_statuses and parsed.has_status_scope
+    assert parsed.all_statuses
+    assert parsed.has_status_scope
     assert search.active_by_default(parse_query("disk")).not_statuses == ("closed",)
     assert search.active_by_default(parse_query("status:all")).not_statuses == ()
 

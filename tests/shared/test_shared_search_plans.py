@@ -172,7 +172,8 @@ def test_unfiltered_pages_come_in_index_order_without_sorting_the_table(big_engi
             lambda: search.search(session=session, filters=parse_query(""), me_id=None, sort=sort, counts={}),
         )
     page_plan = plans[-1]
-    assert "Sort" not in page_plan.split("\n")[0:3] and "Sort Key" not in page_plan, page_plan
+    assert "Sort" not in page_plan.split("\n")[0:3], page_plan
+    assert "Sort Key" not in page_plan, page_plan
     assert "Index Scan" in page_plan, page_plan
 
 
@@ -181,7 +182,8 @@ def test_counts_stop_at_the_cap_and_say_so(big_engine):
         counts = search.count_by_status(session=session, filters=parse_query(""), me_id=None)
         closed = session.scalar(text("SELECT count(*) FROM incidents WHERE status = 'closed'"))
         blocked = session.scalar(text("SELECT count(*) FROM incidents WHERE status = 'blocked'"))
-    assert closed > search.COUNT_CAP and counts["closed"] == search.COUNT_CAP + 1
+    assert closed > search.COUNT_CAP
+    assert counts["closed"] == search.COUNT_CAP + 1
     assert search.count_label(counts["closed"]) == "1,000+"
     # Below the cap a count is exact: a small filter shows its real number.
     with Session(big_engine) as session:
@@ -203,7 +205,8 @@ def test_the_live_dashboards_marker_reads_two_index_ends(big_engine):
     with Session(big_engine) as session:
         plans = _plans(big_engine, lambda: search.latest_change(session=session))
     assert len(plans) == 1
-    assert "Seq Scan" not in plans[0] and "Index Only Scan" in plans[0], plans[0]
+    assert "Seq Scan" not in plans[0], plans[0]
+    assert "Index Only Scan" in plans[0], plans[0]
 
 
 def test_components_come_from_the_index_not_the_table(big_engine):
@@ -226,9 +229,12 @@ def test_a_broad_search_never_collects_every_match(big_engine):
         plans = _plans(big_engine, dashboard)
     (counts, page), *_ = found
     assert not any("ix_incidents_search_vector" in plan for plan in plans), plans
-    assert counts.at_least and sum(counts.values()) == search.COUNT_CAP + 1
+    assert counts.at_least
+    assert sum(counts.values()) == search.COUNT_CAP + 1
     assert search.count_label(counts["closed"], counts.at_least).endswith("+")
-    assert page.total_label == "1,000+" and len(page.incidents) == 50 and page.has_next
+    assert page.total_label == "1,000+"
+    assert len(page.incidents) == 50
+    assert page.has_next
     assert all("certificate" in incident.title.lower() for incident in page.incidents)
     priorities = [incident.priority for incident in page.incidents]
     assert priorities == sorted(priorities)

@@ -1,4 +1,4 @@
-"""Every route × every kind of user: who gets the page, who is refused, and that a refused
+"""Every route x every kind of user: who gets the page, who is refused, and that a refused
 request (or any GET) changes nothing in the database."""
 
 from __future__ import annotations

@@ -70,7 +70,8 @@ def test_create_user_errors_are_shown_beside_the_field(admin_client, db, data, f
     assert response.status_code == 422
     assert message in html
     assert f'id="{field}-error"' in html
-    assert "twelve-chars-ok" not in html and 'name="password" type="password" value=""' in html
+    assert "twelve-chars-ok" not in html
+    assert 'name="password" type="password" value=""' in html
     assert snapshot(db) == before
 
 

@@ -123,7 +123,8 @@ def test_the_dropdowns_show_what_the_query_says(member_client, seeded):
     fragment = member_client.get(
         "/", query_string={"q": "status:blocked"}, headers={"HX-Request": "true", "HX-Target": "results"}
     ).get_data(as_text=True)
-    assert 'id="filter-state"' in fragment and 'data-status="blocked"' in fragment
+    assert 'id="filter-state"' in fragment
+    assert 'data-status="blocked"' in fragment
 
 
 def _component_options(html: str) -> list[str]:
@@ -146,12 +147,14 @@ def test_htmx_search_returns_only_the_results_fragment(member_client, seeded):
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<html" not in html and '<form id="filters"' not in html
+    assert "<html" not in html
+    assert '<form id="filters"' not in html
     assert set(row_keys(html)) == {seeded["disk-db"], seeded["disk-ci"]}
     assert "HX-Request" in response.headers["Vary"]  # a cached fragment never stands in for the page
 
     full = member_client.get("/", query_string={"q": "disk"}).get_data(as_text=True)
-    assert "<html" in full and 'id="search"' in full
+    assert "<html" in full
+    assert 'id="search"' in full
     assert set(row_keys(full)) == set(row_keys(html))
 
 
@@ -191,8 +194,11 @@ def test_page_two_past_fifty_rows(member_client, db, users):
     assert len(row_keys(first)) == 50
     assert len(row_keys(second)) == 5
     assert set(row_keys(first)).isdisjoint(row_keys(second))
-    assert "55 incidents · page 1 of 2" in first and "Next page" in first
-    assert "page 2 of 2" in second and "Previous page" in second and "Next page" not in second
+    assert "55 incidents · page 1 of 2" in first
+    assert "Next page" in first
+    assert "page 2 of 2" in second
+    assert "Previous page" in second
+    assert "Next page" not in second
     next_link = next(attrs["href"] for tag, attrs in tags(first) if tag == "a" and attrs.get("rel") == "next")
     assert next_link == "/?q=sort:recent&page=2"  # the link keeps the filters
     assert row_keys(second)[-1] == "INC-1"  # the oldest comes last
@@ -293,7 +299,9 @@ def test_past_a_thousand_matches_the_dashboard_says_1000_plus(member_client, db,
     assert status_counters(html)["Closed"] == 0
     assert "Next page" in html
     last = member_client.get("/", query_string={"page": "21"}).get_data(as_text=True)
-    assert len(row_keys(last)) == 5 and "Next page" not in last and "Previous page" in last
+    assert len(row_keys(last)) == 5
+    assert "Next page" not in last
+    assert "Previous page" in last
 
 
 # --- Defect 3: a new incident joins the list only if it matches ------------------------------
@@ -343,7 +351,8 @@ def test_the_dashboard_opens_on_active_incidents_with_closed_one_click_away(memb
     assert "Closed ones are left out" in html
     assert status_counters(html)["Closed"] == 1  # the counter still counts it...
     closed_link = re.search(r'<a class="counter" href="([^"]+)"[^>]*>\s*<span class="count">1</span> Closed', html)
-    assert closed_link and closed_link.group(1) == "/?q=status:closed"  # ...and is the one click
+    assert closed_link
+    assert closed_link.group(1) == "/?q=status:closed"
     assert row_keys(member_client.get(closed_link.group(1)).get_data(as_text=True)) == [closed.key]
     everything = member_client.get("/", query_string={"q": "status:all"}).get_data(as_text=True)
     assert set(row_keys(everything)) == {*seeded.values(), closed.key}
@@ -361,7 +370,8 @@ def test_rows_show_age_and_time_in_status(member_client, db, make_incident):
     row = html.split(f'id="row-{incident.key}"')[1].split("</tr>")[0]
     assert {"Age", "In status for"} <= {header.text for header in parse(html).find_all("th", scope="col")}
     assert ">3 d</time>" in row
-    assert ">5 h</time>" in row and 'title="In Progress since' in row
+    assert ">5 h</time>" in row
+    assert 'title="In Progress since' in row
 
 
 # --- Search that explains itself --------------------------------------------------------------
@@ -431,7 +441,8 @@ def _view_links(html: str) -> dict[str, str]:
 def test_save_the_current_search_as_a_named_view_and_open_it(client, users, seeded):
     sign_in(client, users["member"])
     response = client.post("/views", data={"name": "My open disks", "q": "disk  status:open"})
-    assert response.status_code == 302 and response.headers["Location"] == "/?q=status:open+disk"
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/?q=status:open+disk"
     html = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Saved the view &#39;My open disks&#39;." in html
     assert _view_links(html) == {"My open disks": "/?q=status:open+disk"}
@@ -488,7 +499,8 @@ def test_changes_answers_304_until_an_incident_changes(member_client, db, users,
     html = member_client.get("/").get_data(as_text=True)
     marker = re.search(r'data-change-marker="([^"]+)"', html).group(1)
     first = member_client.get("/changes")
-    assert first.status_code == 204 and first.headers["ETag"] == f'"{marker}"'
+    assert first.status_code == 204
+    assert first.headers["ETag"] == f'"{marker}"'
     assert "no-store" in first.headers["Cache-Control"]  # the page asks with If-None-Match itself
     assert member_client.get("/changes", headers={"If-None-Match": f'"{marker}"'}).status_code == 304
 
@@ -497,7 +509,8 @@ def test_changes_answers_304_until_an_incident_changes(member_client, db, users,
     )
     db.commit()
     changed = member_client.get("/changes", headers={"If-None-Match": f'"{marker}"'})
-    assert changed.status_code == 204 and changed.headers["ETag"] != f'"{marker}"'
+    assert changed.status_code == 204
+    assert changed.headers["ETag"] != f'"{marker}"'
 
     incidents.create_incident(session=db, actor=users["lead"], title="Brand new")
     db.commit()
@@ -522,4 +535,5 @@ def test_a_poll_is_one_small_question_whatever_the_number_of_incidents(member_cl
         event.remove(engine, "before_cursor_execute", capture)
     on_incidents = [s for s in seen if "incidents" in s]
     assert len(on_incidents) == 1
-    assert "max(incidents.updated_at)" in on_incidents[0] and "count(" not in on_incidents[0].lower()
+    assert "max(incidents.updated_at)" in on_incidents[0]
+    assert "count(" not in on_incidents[0].lower()

@@ -33,7 +33,8 @@ def test_new_incident_redirects_to_its_page(client, db, users):
     incident = db.query(Incident).one()
     assert response.headers["Location"] == f"/incidents/{incident.key}"
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Disk full on db-1" in page and "<strong>100%</strong>" in page
+    assert "Disk full on db-1" in page
+    assert "<strong>100%</strong>" in page
     assert (incident.priority, incident.component, incident.environment, incident.status) == (
         "P1",
         "rds",
@@ -54,7 +55,8 @@ def test_new_incident_from_the_dialog_returns_the_row_and_triggers_an_event(clie
     assert row_keys(html) == [key]
     assert f'<a href="/incidents/{key}">{key}</a> created' in html
     fresh_title = [attrs for tag, attrs in tags(html) if attrs.get("name") == "title"]
-    assert fresh_title and not fresh_title[0].get("value")  # a clean form for the next one
+    assert fresh_title
+    assert not fresh_title[0].get("value")
 
 
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "dialog"])
@@ -214,7 +216,8 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(app, db, users, make_
     assert response.status_code == 409
     assert f"{incident.key} was changed by someone else since you opened it." in html
     assert "You are now looking at the latest version" in html
-    assert snapshot(db) == before and counts(db) == events
+    assert snapshot(db) == before
+    assert counts(db) == events
     assert reload(db, incident).status == "open"
     assert reload(db, incident).priority == "P1"  # the lead's change stands
 
@@ -274,7 +277,8 @@ def test_timeline_shows_every_event_with_its_actor_in_order(client, db, users, m
         "Lee Lead changed priority from P3 to P1",
     ]
     stamps = texts(html.split('class="timeline"')[1], "time")
-    assert len(stamps) == 6 and all(re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$", stamp) for stamp in stamps)
+    assert len(stamps) == 6
+    assert all(re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$", stamp) for stamp in stamps)
 
 
 def test_comment_and_watch(client, db, users, make_incident):
@@ -282,15 +286,18 @@ def test_comment_and_watch(client, db, users, make_incident):
     sign_in(client, users["other"])
     key = incident.key
     empty = client.post(f"/incidents/{key}/comments", data={"body": "   "})
-    assert empty.status_code == 422 and "Write something to comment." in empty.get_data(as_text=True)
+    assert empty.status_code == 422
+    assert "Write something to comment." in empty.get_data(as_text=True)
 
     assert "1 watching" in client.get(f"/incidents/{key}").get_data(as_text=True)
     assert client.post(f"/incidents/{key}/watch", data={"watching": "1"}).status_code == 302
     html = client.get(f"/incidents/{key}").get_data(as_text=True)
-    assert "2 watching" in html and ">Unwatch</button>" in html
+    assert "2 watching" in html
+    assert ">Unwatch</button>" in html
     assert client.post(f"/incidents/{key}/watch", data={"watching": "0"}).status_code == 302
     html = client.get(f"/incidents/{key}").get_data(as_text=True)
-    assert "1 watching" in html and ">Watch</button>" in html
+    assert "1 watching" in html
+    assert ">Watch</button>" in html
     assert timeline(html)[-2:] == ["Oti Other started watching", "Oti Other stopped watching"]
 
 
@@ -305,7 +312,8 @@ def test_assign_and_priority_by_a_lead(client, db, users, make_incident):
         == 302
     )
     bad = client.post(f"/incidents/{key}/priority", data={"priority": "P7", "version": version(db, incident)})
-    assert bad.status_code == 422 and 'role="alert"' in bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert 'role="alert"' in bad.get_data(as_text=True)
     fresh = reload(db, incident)
     assert (fresh.owner_id, fresh.priority) == (users["other"].id, "P2")
     assert users["other"].id in fresh.watcher_ids()

@@ -127,7 +127,8 @@ def test_insights_page_charts_and_tables(client, db, users, make_incident):
 
 def test_insights_needs_a_sign_in(client):
     response = client.get("/insights")
-    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
 
 
 def test_a_past_due_date_on_a_new_incident_is_named_beside_the_field(client, users):

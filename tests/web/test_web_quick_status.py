@@ -37,7 +37,8 @@ def test_closing_from_a_row_asks_first_and_changes_nothing_until_confirmed(clien
 
     asked = _post_row(client, incident, db, to="closed")
     html = asked.get_data(as_text=True)
-    assert asked.status_code == 200 and row_keys(html) == [incident.key]
+    assert asked.status_code == 200
+    assert row_keys(html) == [incident.key]
     assert f"Close {incident.key}?" in html
     assert f"Yes, close {incident.key}" in texts(html, "button")
     assert reload(db, incident).status == "resolved"
@@ -57,7 +58,8 @@ def test_a_move_that_needs_text_asks_for_it_in_the_row_by_name(client, db, users
     assert label_for(html, f"reason-{incident.key}") == f"Reason for blocking {incident.key}"
     field = next(attrs for tag, attrs in tags(html) if tag == "input" and attrs.get("name") == "reason")
     assert field.get("id") == f"reason-{incident.key}", "the label names the reason field"
-    assert field.get("aria-invalid") == "true" and "hidden" not in field
+    assert field.get("aria-invalid") == "true"
+    assert "hidden" not in field
     selected = [attrs.get("value") for tag, attrs in tags(html) if tag == "option" and "selected" in attrs]
     assert selected == ["blocked"]  # the choice is kept
 
@@ -111,12 +113,15 @@ def test_without_javascript_the_row_answers_with_a_whole_page(client, db, users,
     asked = client.post(f"/incidents/{incident.key}/transition", data=data)
     html = asked.get_data(as_text=True)
     assert asked.status_code == 200
-    assert "<html" in html and "<h1" in html and f"Close {incident.key}?" in html
+    assert "<html" in html
+    assert "<h1" in html
+    assert f"Close {incident.key}?" in html
     assert 'href="/"' in html  # a way back to the list
     # Each cell of the row sits under its own column heading (a screen reader reads them out).
     headings = texts(html, "th")
     cells = re.findall(r"<td[ >]", _row(html, incident.key))
-    assert len(headings) == len(cells) and headings[-4:] == ["Age", "In status for", "Updated", "Change status"]
+    assert len(headings) == len(cells)
+    assert headings[-4:] == ["Age", "In status for", "Updated", "Change status"]
 
     done = client.post(f"/incidents/{incident.key}/transition", data={**data, "confirm": "1"})
     assert "<html" in done.get_data(as_text=True)

@@ -220,7 +220,8 @@ def test_invisible_characters_in_a_new_incident_are_refused_beside_the_field(cli
     response = client.post("/incidents/new", data=data)
     assert response.status_code == 422
     message = _error_beside(response.get_data(as_text=True), field)
-    assert "invisible control or text-direction characters" in message and named in message
+    assert "invisible control or text-direction characters" in message
+    assert named in message
     assert _incident_count(db) == 0
 
 
@@ -342,7 +343,8 @@ def test_a_newline_in_the_path_cannot_forge_a_development_log_line(make_app, use
 
     lines = buffer.getvalue().splitlines()
     assert len(lines) == 1, lines
-    assert "/nothing\\n12:00:00 INFO" in lines[0] and "\x1b" not in lines[0]
+    assert "/nothing\\n12:00:00 INFO" in lines[0]
+    assert "\x1b" not in lines[0]
 
 
 # --- Every write form carries the version it was drawn from --------------------------------

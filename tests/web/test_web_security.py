@@ -105,7 +105,8 @@ def test_passwords_are_stored_as_argon2id(client, db, users):
     assert "fresh@example.com" in hashes
     for email, stored in hashes.items():
         assert stored.startswith("$argon2id$"), email
-        assert "a-fresh-password!" not in stored and PASSWORD not in stored
+        assert "a-fresh-password!" not in stored
+        assert PASSWORD not in stored
 
 
 def test_login_is_rate_limited(make_app, users):
@@ -245,7 +246,9 @@ def test_production_cookie_is_secure_and_hsts_is_sent(make_app, users):
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=")
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
     assert client.get("/", base_url=https).status_code == 200
 
 
@@ -317,7 +320,8 @@ def test_security_headers(client, users, path):
     sign_in(client, users["member"])
     headers = client.get(path).headers
     csp = headers["Content-Security-Policy"]
-    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert "unsafe-inline" not in csp
+    assert "unsafe-eval" not in csp
     assert "frame-ancestors 'none'" in csp
     assert "script-src 'self'" in csp
     assert headers["X-Content-Type-Options"] == "nosniff"
@@ -470,7 +474,8 @@ def test_production_log_format_is_one_json_line_per_request(make_app, users, log
     for line in lines:
         assert {"time", "request_id", "user_id", "method", "path", "status", "duration_ms"} <= line.keys()
         assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", line["time"])
-        assert isinstance(line["duration_ms"], int | float) and line["duration_ms"] >= 0
+        assert isinstance(line["duration_ms"], int | float)
+        assert line["duration_ms"] >= 0
         assert line["request_id"]
     # The sign-in answer is already the member's: the user id is who the response went to.
     assert [line["user_id"] for line in lines] == [None, None] + [users["member"].id] * 3
@@ -484,7 +489,8 @@ def test_an_unsafe_request_id_is_replaced_not_echoed(make_app, users, log_stream
     buffer = log_stream()
     response = app.test_client().get("/healthz", headers={"X-Request-ID": incoming})
     (line,) = _request_lines(buffer)
-    assert line["request_id"] != incoming and re.fullmatch(r"[0-9a-f]{32}", line["request_id"])
+    assert line["request_id"] != incoming
+    assert re.fullmatch(r"[0-9a-f]{32}", line["request_id"])
     assert response.headers["X-Request-ID"] == line["request_id"]
 
 
@@ -504,7 +510,8 @@ def test_an_unhandled_error_is_still_one_request_line_plus_the_error(make_app, u
     (request_line,) = [entry for entry in entries if entry["logger"] == "incident_tracker.request"]
     assert (request_line["path"], request_line["status"]) == ("/broken", 500)
     errors = [entry for entry in entries if entry["level"] == "ERROR"]
-    assert errors and "the database driver fell over" in errors[0]["exception"]
+    assert errors
+    assert "the database driver fell over" in errors[0]["exception"]
 
 
 def test_development_log_lines_are_readable_text(make_app, users, log_stream):

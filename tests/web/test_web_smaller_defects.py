@@ -67,7 +67,8 @@ def test_a_page_past_the_last_shows_the_last_page(client, db, users, make_incide
     sign_in(client, users["member"])
     html = client.get("/", query_string={"page": "99"}).get_data(as_text=True)
     assert len(row_keys(html)) == 3
-    assert "page 99" not in html and "No incidents match." not in html
+    assert "page 99" not in html
+    assert "No incidents match." not in html
 
 
 def test_posting_a_comment_lands_on_the_comment(client, db, users, make_incident):
@@ -76,7 +77,8 @@ def test_posting_a_comment_lands_on_the_comment(client, db, users, make_incident
     response = client.post(f"/incidents/{incident.key}/comments", data={"body": "Failover done."})
     assert response.status_code == 302
     path, _, anchor = response.headers["Location"].partition("#")
-    assert path == f"/incidents/{incident.key}" and anchor
+    assert path == f"/incidents/{incident.key}"
+    assert anchor
     html = client.get(path).get_data(as_text=True)
     (target,) = [attrs for tag, attrs in tags(html) if attrs.get("id") == anchor]
     assert "Failover done." in html.split(f'id="{anchor}"')[1].split("</li>")[0]
@@ -107,9 +109,11 @@ def test_markdown_headings_code_and_task_lists(client, db, users, make_incident)
     description = html.split('<div class="markdown">')[1].split("</div>")[0]
     headings = [tag for tag, _ in tags(html) if tag in ("h1", "h2", "h3", "h4", "h5", "h6")]
     assert headings.count("h1") == 1  # only the incident's own title
-    assert "<h3>Summary</h3>" in description and "<h4>Timeline</h4>" in description
+    assert "<h3>Summary</h3>" in description
+    assert "<h4>Timeline</h4>" in description
     assert "<pre><code>" in description
-    assert "[x]" not in description and "[ ]" not in description
+    assert "[x]" not in description
+    assert "[ ]" not in description
     assert texts(description, "li") == ["Done: Failed over", "To do: Post-mortem"]
 
 

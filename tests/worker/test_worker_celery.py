@@ -80,7 +80,8 @@ def test_reliability_settings():
     assert conf.broker_transport_options["visibility_timeout"] > conf.task_time_limit
     assert conf.broker_transport_options["socket_connect_timeout"] == settings.broker_publish_timeout_seconds
     assert conf.task_publish_retry is False
-    assert conf.accept_content == ["json"] and conf.task_serializer == "json"
+    assert conf.accept_content == ["json"]
+    assert conf.task_serializer == "json"
     assert conf.task_soft_time_limit < conf.task_time_limit
 
 
@@ -96,7 +97,9 @@ def test_every_task_has_an_explicit_stable_name_and_only_idempotent_ones_ack_lat
         assert name != f"{task.__module__}.{task.__name__}"  # not Celery's default module path
         if task.acks_late:
             assert task.reject_on_worker_lost, f"{name}: late ack without reject_on_worker_lost"
-            assert task.max_retries is not None and task.retry_backoff and task.retry_jitter
+            assert task.max_retries is not None
+            assert task.retry_backoff
+            assert task.retry_jitter
     assert not ours[PING].acks_late
 
 
@@ -122,7 +125,8 @@ def test_publishing_with_redis_down_fails_fast():
 def test_a_real_worker_round_trips_tasks(start_worker, publisher, queue):
     start_worker(queue)
     answer = publisher.send_task(PING, queue=queue).get(timeout=30)
-    assert answer["pong"] is True and answer["scanning_enabled"] is False
+    assert answer["pong"] is True
+    assert answer["scanning_enabled"] is False
     assert publisher.send_task("incident_tracker.test.add", args=(2, 3), queue=queue).get(timeout=30) == 5
 
 

@@ -62,12 +62,15 @@ def test_png_is_clean_with_a_thumbnail_and_all_three_tags(storage, process):
     assert storage.get_tags(placement.thumbnail_key) == expected  # the bucket policy serves only clean objects
     thumbnail = b"".join(storage.iter_chunks(placement.thumbnail_key))
     with Image.open(io.BytesIO(thumbnail)) as image:
-        assert image.format == "WEBP" and max(image.size) <= 320 and not image.getexif()
+        assert image.format == "WEBP"
+        assert max(image.size) <= 320
+        assert not image.getexif()
 
 
 def test_eicar_as_text_is_infected_and_quarantined(storage, process):
     key, inspection, placement = process("notes.txt", EICAR)
-    assert inspection.status == "infected" and not inspection.downloadable
+    assert inspection.status == "infected"
+    assert not inspection.downloadable
     assert inspection.signature.startswith("Eicar-Test-Signature")
     assert placement.key == rekey(key, tags.PREFIX_QUARANTINE)
     assert not storage.exists(rekey(key, tags.PREFIX_EVIDENCE))
@@ -77,7 +80,8 @@ def test_eicar_as_text_is_infected_and_quarantined(storage, process):
 
 def test_eicar_hidden_in_a_png_is_infected_not_thumbnailed(process):
     _, inspection, placement = process("shot.png", image_bytes("PNG") + EICAR)
-    assert inspection.status == "infected" and placement.thumbnail_key is None
+    assert inspection.status == "infected"
+    assert placement.thumbnail_key is None
 
 
 @pytest.mark.parametrize(
@@ -91,7 +95,8 @@ def test_eicar_hidden_in_a_png_is_infected_not_thumbnailed(process):
 )
 def test_wrong_types_are_rejected_and_quarantined(storage, process, name, data, reason):
     key, inspection, placement = process(name, data)
-    assert inspection.status == "rejected" and reason in inspection.reason
+    assert inspection.status == "rejected"
+    assert reason in inspection.reason
     assert placement.key == rekey(key, tags.PREFIX_QUARANTINE)
     assert storage.get_tags(placement.key)[tags.TAG_SCAN_STATUS] == "rejected"
 
@@ -99,14 +104,16 @@ def test_wrong_types_are_rejected_and_quarantined(storage, process, name, data, 
 def test_a_png_bomb_is_rejected_without_decoding(process):
     started = time.monotonic()
     _, inspection, placement = process("huge.png", png_bomb(30000, 30000))
-    assert inspection.status == "rejected" and "too large" in inspection.reason
+    assert inspection.status == "rejected"
+    assert "too large" in inspection.reason
     assert placement.thumbnail_key is None
     assert time.monotonic() - started < 5
 
 
 def test_scanning_off_is_not_scanned_and_still_type_checked(storage, process):
     _, inspection, placement = process("diagram.png", image_bytes("PNG"), scanning=False)
-    assert inspection.status == "not-scanned" and inspection.downloadable
+    assert inspection.status == "not-scanned"
+    assert inspection.downloadable
     assert storage.get_tags(placement.key)[tags.TAG_SCAN_STATUS] == "not-scanned"
     _, rejected, _ = process("diagram.png", ELF, scanning=False)
     assert rejected.status == "rejected"
@@ -117,9 +124,12 @@ def test_clamd_down_is_a_retryable_error_and_the_object_stays_in_incoming(storag
     storage.put(key, io.BytesIO(b"log line\n"))
     path = spool(storage, key, tmp_path)
     inspection = inspect_file(path, "app.log", scanner=ClamdScanner(f"tcp://127.0.0.1:{free_port()}", timeout=2))
-    assert inspection.status == "error" and inspection.retryable and not inspection.downloadable
+    assert inspection.status == "error"
+    assert inspection.retryable
+    assert not inspection.downloadable
     placement = place(storage, key, inspection, closed=False, legal_hold=False)
-    assert placement.key == key and storage.get_tags(key)[tags.TAG_SCAN_STATUS] == "error"
+    assert placement.key == key
+    assert storage.get_tags(key)[tags.TAG_SCAN_STATUS] == "error"
 
 
 def test_placing_twice_is_harmless(storage, process):
@@ -168,5 +178,5 @@ def test_object_tags_use_only_agreed_values():
                 tag_set = object_tags(status, closed=closed, legal_hold=hold)
                 assert tag_set[tags.TAG_RETENTION] in tags.RETENTION_VALUES
                 assert tag_set[tags.TAG_LEGAL_HOLD] in (tags.LEGAL_HOLD_ON, tags.LEGAL_HOLD_OFF)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown scan status 'pending'"):
         object_tags("pending", closed=False, legal_hold=False)

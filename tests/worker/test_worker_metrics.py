@@ -35,7 +35,7 @@ def test_an_emf_line_carries_the_contract_names_and_both_dimensions():
     assert directive["Metrics"] == [{"Name": "QueueDepth", "Unit": "Count"}]
     assert (record["Environment"], record["Queue"], record["QueueDepth"]) == ("pr-42", "celery", 7)
     assert record["_aws"]["Timestamp"] == 1500
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not metrics of the contract"):
         emf_record(environment="x", queue="q", values={"Made-up": 1})
 
 
@@ -85,4 +85,5 @@ def test_the_beat_publishes_queue_metrics_on_stdout(tmp_path):
     assert len(records) >= 2, log.read_text()[-2000:]  # one a second
     record = records[0]
     assert (record["Environment"], record["Queue"]) == ("pr-42", metrics.DEFAULT_QUEUE)
-    assert isinstance(record["QueueDepth"], int) and record["OldestMessageAgeSeconds"] >= 0
+    assert isinstance(record["QueueDepth"], int)
+    assert record["OldestMessageAgeSeconds"] >= 0

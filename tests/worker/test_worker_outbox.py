@@ -135,7 +135,9 @@ def test_with_redis_down_the_request_returns_at_once_and_the_sweep_publishes_lat
     db.expire_all()
     for message in (first, second):
         kept = db.get(OutboxMessage, message.id)
-        assert kept.published_at is None and kept.attempts == 1 and kept.last_error
+        assert kept.published_at is None
+        assert kept.attempts == 1
+        assert kept.last_error
 
     # Redis is back (the live one): the sweep publishes both, each consumed once.
     live = CeleryPublisher(Settings(app_env="test", celery_broker_url=redis_url), queue=queue)
@@ -143,7 +145,8 @@ def test_with_redis_down_the_request_returns_at_once_and_the_sweep_publishes_lat
         result = outbox.relay_in_transaction(
             make_session_factory(engine), live, routes=ROUTES, now=utcnow() + timedelta(minutes=1)
         )
-        assert result.published >= 2 and result.failed == 0
+        assert result.published >= 2
+        assert result.failed == 0
         for message in (first, second):
             assert len(deliveries(markers, message.id)) == 1
     finally:

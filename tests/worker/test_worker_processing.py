@@ -110,13 +110,15 @@ def test_noisy_photos_are_not_mistaken_for_polyglots(write_file):
 def test_a_link_hidden_in_a_png_is_a_polyglot(write_file):
     data = image_bytes("PNG") + b'<a href="javascript:steal()">'
     result = check_file_type(write_file("upload", data), "x.png")
-    assert not result.accepted and "polyglot" in result.reason
+    assert not result.accepted
+    assert "polyglot" in result.reason
 
 
 def test_html_appended_to_a_real_png_is_a_polyglot(write_file):
     data = image_bytes("PNG") + b"<html><body onload=alert(1)>"
     result = check_file_type(write_file("upload", data), "x.png")
-    assert not result.accepted and "polyglot" in result.reason
+    assert not result.accepted
+    assert "polyglot" in result.reason
 
 
 # -- virus scan (real clamd) --------------------------------------------------------------------
@@ -124,7 +126,8 @@ def test_html_appended_to_a_real_png_is_a_polyglot(write_file):
 
 def test_clean_png(clamd_address):
     result = ClamdScanner(clamd_address).scan(io.BytesIO(image_bytes("PNG")))
-    assert result.verdict == scanner.CLEAN and result.is_clean
+    assert result.verdict == scanner.CLEAN
+    assert result.is_clean
 
 
 def test_eicar_as_text_is_infected(clamd_address):
@@ -154,7 +157,8 @@ def test_clamd_ping(clamd_address):
 
 def test_clamd_down_is_an_error_never_clean():
     result = ClamdScanner(f"tcp://127.0.0.1:{free_port()}", timeout=2).scan(io.BytesIO(b"hello"))
-    assert result.verdict == scanner.ERROR and not result.is_clean
+    assert result.verdict == scanner.ERROR
+    assert not result.is_clean
     assert "failed" in result.detail
     assert not ClamdScanner(f"tcp://127.0.0.1:{free_port()}", timeout=2).ping()
 
@@ -207,10 +211,14 @@ def test_thumbnail_is_a_small_webp_without_metadata(write_file, fmt):
     thumbnail = make_thumbnail(write_file("upload", source), fmt)
     with Image.open(io.BytesIO(thumbnail)) as image:
         assert image.format == "WEBP"
-        assert max(image.size) <= 320 and image.size == (320, 180)
+        assert max(image.size) <= 320
+        assert image.size == (320, 180)
         assert not image.getexif()
-        assert "exif" not in image.info and "icc_profile" not in image.info and "xmp" not in image.info
-    assert b"SecretCam" not in thumbnail and b"owner@example.com" not in thumbnail
+        assert "exif" not in image.info
+        assert "icc_profile" not in image.info
+        assert "xmp" not in image.info
+    assert b"SecretCam" not in thumbnail
+    assert b"owner@example.com" not in thumbnail
 
 
 def test_a_small_image_is_not_enlarged(write_file):
@@ -239,7 +247,7 @@ def test_only_the_expected_decoder_runs(write_file):
     # A real GIF presented as a PNG must not be decoded by the GIF plugin.
     with pytest.raises(ImageRejected, match="not a valid PNG image"):
         make_thumbnail(write_file("x.png", image_bytes("GIF")), "PNG")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no thumbnails for 'BMP'"):
         make_thumbnail(write_file("x.bmp", image_bytes("BMP")), "BMP")
 
 
