@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from delivery_helpers import notification_settings
+from notification_helpers import notification_settings
 from sqlalchemy import select
 from standardwebhooks import Webhook
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from delivery_helpers import fan_out_pending, mailed_to, notification_settings, run_pipeline
+from notification_helpers import fan_out_pending, mailed_to, notification_settings, run_pipeline
 from sqlalchemy import func, select
 
 from shared.db import utcnow

@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from delivery_helpers import notification_settings
+from notification_helpers import notification_settings
 from sqlalchemy import select
 from standardwebhooks import Webhook
 

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 
 import pytest
-from delivery_helpers import SECRET_KEY, fan_out_pending, mailed_to, notification_settings
+from notification_helpers import SECRET_KEY, fan_out_pending, mailed_to, notification_settings
 from notification_servers import Reply
 from sqlalchemy import select
 from standardwebhooks import Webhook

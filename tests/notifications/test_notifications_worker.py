@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from delivery_helpers import BASE_URL, SECRET_KEY, notification_settings
+from notification_helpers import BASE_URL, SECRET_KEY, notification_settings
 from notification_servers import Reply
 from servers import REPO_ROOT, CeleryWorker, redis_url_or_skip, stop
 from sqlalchemy import select

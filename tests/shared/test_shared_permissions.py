@@ -36,6 +36,7 @@ EXPECTED = {
     Action.LEGAL_HOLD: LEADS_AND_ADMINS,
     Action.RETRY_EVIDENCE: LEADS_AND_ADMINS,
     Action.REDACT: {("admin", relation) for relation in RELATIONS},
+    Action.MANAGE_WEBHOOKS: {("admin", relation) for relation in RELATIONS},
 }
 
 
