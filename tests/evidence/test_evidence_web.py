@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from flask import request
 from sqlalchemy import select
 
 from shared.accounts import service as accounts
@@ -201,3 +202,14 @@ def test_an_upload_is_accepted_quickly_when_the_broker_is_down(make_app, users, 
     message = db.query(OutboxMessage).filter_by(topic="evidence.uploaded").one()
     assert message.payload["evidence_id"] == item.id
     assert message.published_at is None
+
+
+def test_an_upload_whose_body_a_hook_read_first_still_attaches_the_file(make_app, users, make_incident, db):
+    """A before-request hook that reads the body (werkzeug caches it; the raw stream is then
+    spent) must not turn an upload into "Choose a file to attach"."""
+    incident = make_incident()
+    app = make_app()
+    app.before_request(lambda: request.get_data(cache=True) and None)
+    answer = post_file(client_as(app, users["member"]), incident, "read-first.log", b"disk full\n")
+    assert answer.status_code == 302
+    assert [e.display_name for e in db.query(Evidence)] == ["read-first.log"]

@@ -7,6 +7,7 @@ key (hashing and counting on the way), records the row, and the worker does the 
 
 from __future__ import annotations
 
+import io
 import logging
 
 from flask import (
@@ -103,6 +104,12 @@ def upload(key: str):
     # This request's own limit instead of the app's 2 MiB; each file is also stopped at `limit`
     # while it streams, leaving nothing behind.
     body = RequestBody.of(request.environ, request.content_length, limit + MULTIPART_SLACK)
+    buffered = getattr(request, "_cached_data", None)
+    if buffered:
+        # A hook read the body before this view (it is then in werkzeug's cache, and the raw
+        # stream is spent): read the upload from that copy instead of finding no file in it.
+        log.warning("evidence upload body was read before the upload view (%d bytes buffered)", len(buffered))
+        body = RequestBody(io.BytesIO(buffered), len(buffered), refuse_beyond=False)
     # CSRF as CSRFProtect would check it (off in some tests), from the X-CSRFToken header or
     # the form's first field, without parsing the body first.
     token_checked = not current_app.config["WTF_CSRF_ENABLED"]
