@@ -11,6 +11,11 @@ message published by name from the outbox keeps finding its task whatever the mo
 
 from __future__ import annotations
 
+# Celery beat opens its schedule file through shelve -> dbm, which imports its backend lazily
+# on the first open; under load that first import raced and beat logged "partially initialized
+# module 'dbm.dumb'" and threw its schedule away. Imported here, before any thread starts.
+import dbm.dumb  # noqa: F401
+import shelve  # noqa: F401
 import sys
 import time
 from typing import Any
