@@ -31,8 +31,10 @@ READ_BYTES = 1024 * 1024
 MAX_HEADER_BYTES = 16 * 1024  # one part's header block (name, file name, type)
 MAX_FIELD_BYTES = 64 * 1024  # small fields only (the CSRF token)
 MAX_PARTS = 100
-# What RFC 2046 allows a boundary to be: 1 to 70 characters.
-MAX_BOUNDARY_BYTES = 70
+# RFC 2046 allows 1 to 70 characters, but real clients overshoot: werkzeug's test client
+# (`WerkzeugFormPart_{time()}{random()}`) makes 71-72 now and then, which CI once refused as
+# "missing or too long". The bound only has to stop abuse, so it is generous.
+MAX_BOUNDARY_BYTES = 200
 
 CUT_OFF = "The upload was cut off. Try again."
 
