@@ -281,7 +281,7 @@ class _Unseekable(io.RawIOBase):
         return (self._block * (step // MIB + 1))[:step]
 
 
-def test_a_streamed_upload_holds_about_two_parts_in_memory_whatever_its_size(s3_endpoint):
+def test_a_streamed_upload_holds_about_three_parts_in_memory_whatever_its_size(s3_endpoint):
     import tracemalloc
 
     part = 5 * MIB
@@ -296,6 +296,6 @@ def test_a_streamed_upload_holds_about_two_parts_in_memory_whatever_its_size(s3_
         tracemalloc.stop()
     assert stored.size == 60 * MIB
     assert storage.size(key) == 60 * MIB
-    # One part being sent, the next being read (and the read's own copy): the web worker's
+    # Two parts being sent, the next being read (and the read's own copy): the web worker's
     # memory does not grow with the file, nor with s3transfer's default of 10 parts in flight.
-    assert peak < 4 * part, f"peak {peak / MIB:.1f} MiB with {part // MIB} MiB parts"
+    assert peak < 5 * part, f"peak {peak / MIB:.1f} MiB with {part // MIB} MiB parts"
