@@ -348,7 +348,7 @@ class S3Storage:
         key_prefix: str = "",
         endpoint_url: str | None = None,
         region: str | None = None,
-        chunk_bytes: int = 5 * 1024 * 1024,
+        chunk_bytes: int = 6 * 1024 * 1024,
         max_concurrency: int = 4,
     ) -> None:
         self.bucket = bucket
