@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from importlib.metadata import version
 
 from markupsafe import Markup
@@ -26,10 +26,10 @@ class RenderCache:
         self.limit = limit_bytes
         self.size = 0
         self.hits = self.misses = 0
-        self._entries: OrderedDict[bytes, Markup] = OrderedDict()
+        self._entries: OrderedDict[Hashable, Markup] = OrderedDict()
         self._lock = threading.Lock()  # gunicorn runs several threads per worker
 
-    def get_or_render(self, key: bytes, render: Callable[[], Markup]) -> Markup:
+    def get_or_render(self, key: Hashable, render: Callable[[], Markup]) -> Markup:
         with self._lock:
             found = self._entries.get(key)
             if found is not None:

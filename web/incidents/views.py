@@ -22,16 +22,14 @@ from wtforms.fields.choices import SelectChoice
 
 from shared.accounts import service as accounts
 from shared.audit import service as audit
-from shared.db import utcnow
 from shared.errors import Conflict, DomainError, ValidationFailed
 from shared.incidents import saved_views, timers
 from shared.incidents import search as incident_search
 from shared.incidents import service as incidents
-from shared.incidents.lifecycle import STATUS_LABELS, TIMESTAMP_FIELD, Requirement, Status
+from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status
 from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, form_value, merge_stale_edit
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.permissions import Action
-from shared.timeutil import as_utc
 from web.auth.current import require
 from web.csv_export import csv_response
 from web.db import get_session
@@ -155,29 +153,8 @@ bp.add_app_template_global(rows.row_kit)
 bp.add_app_template_global(rows.text_label)
 
 
-@bp.app_template_global()
-def status_since(incident):
-    """When the incident entered its current status, from the timestamps it has: the state
-    machine stamps In Progress, Resolved and Closed; Open starts at creation; Blocked has no
-    stamp of its own, so its last change stands in."""
-    stamp = TIMESTAMP_FIELD.get(Status(incident.status))
-    if incident.status == Status.OPEN:
-        return incident.created_at
-    return (getattr(incident, stamp) if stamp else None) or incident.updated_at
-
-
-@bp.app_template_filter("age")
-def age(value) -> str:
-    """How long ago, in the largest unit that reads well: "5 min", "3 h", "12 d"."""
-    value = as_utc(value)
-    if value is None:
-        return "—"
-    seconds = max(0, int((utcnow() - value).total_seconds()))
-    if seconds < 3600:
-        return f"{max(1, seconds // 60)} min"
-    if seconds < 2 * 86400:
-        return f"{seconds // 3600} h"
-    return f"{seconds // 86400} d"
+bp.add_app_template_global(rows.status_since)
+bp.add_app_template_filter(rows.age, "age")
 
 
 def _owner_choices(session, users=None) -> list[tuple[str, str]]:
