@@ -236,6 +236,19 @@ def _walk(session: Session, *, prev_hash: str, after_id: int, checked: int, batc
         session.expunge_all()
 
 
+def incident_events_marker(*, session: Session, incident_id: int) -> tuple[int, str]:
+    """(id, hash) of the incident's newest event: events are only ever appended, so this pair
+    changes exactly when the timeline does, and its chain hash tells two databases (or a
+    restored one) apart where ids alone would repeat. One index read."""
+    newest = session.execute(
+        select(AuditEvent.id, AuditEvent.hash)
+        .where(AuditEvent.incident_id == incident_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    return (newest.id, newest.hash) if newest else (0, "")
+
+
 def incident_events(*, session: Session, incident_id: int) -> list[AuditEvent]:
     """The incident's timeline, oldest first."""
     return list(

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask import g, render_template, request, url_for
+from flask import current_app, g, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -97,6 +97,7 @@ class RowKit:
     detail_url: object
     transition_url: Callable[[str], str]
     row_url: object
+    database: str = ""  # the engine's URL: rows of two databases (tests, a restore) never mix
     _moves: dict = field(default_factory=dict)
     _forms: dict = field(default_factory=dict)
 
@@ -123,7 +124,7 @@ class RowKit:
     def row(self, incident) -> Markup:
         """An untouched dashboard row (incidents/_row.html with no move chosen and no message).
 
-        Cached by every value the row shows — the incident's own fields, its owner's name, the
+        Cached by every value the row shows — the database, the incident's own fields, its owner's name, the
         ages and the overdue mark as they read now, the moves this viewer may make, the URL
         root — so a change to any of them draws it again; the viewer's CSRF token is stamped
         into the cached HTML."""
@@ -131,6 +132,7 @@ class RowKit:
         since = status_since(incident)
         owner = incident.owner
         memo_key = (
+            self.database,
             request.script_root,
             incident.id,
             incident.key,
@@ -152,7 +154,7 @@ class RowKit:
 
         def draw() -> Markup:
             html = render_template("incidents/_row.html", incident=incident)
-            return Markup(html.replace(self.csrf, _CSRF_SLOT))  # noqa: S704 - a rendered template
+            return Markup(html.replace(self.csrf, _CSRF_SLOT) if self.csrf else html)  # noqa: S704 - a rendered template
 
         return Markup(ROW_CACHE.get_or_render(memo_key, draw).replace(_CSRF_SLOT, self.csrf))  # noqa: S704
 
@@ -180,5 +182,6 @@ def row_kit() -> RowKit:
             detail_url=_url_builder("incidents.detail"),
             transition_url=_url_builder("incidents.transition"),
             row_url=_url_builder("incidents.row"),
+            database=str(current_app.extensions["db_engine"].url),
         )
     return kit

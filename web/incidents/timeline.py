@@ -7,15 +7,31 @@ body), so a redacted comment shows its redaction notice here too.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import render_template, request
+from markupsafe import Markup
+from sqlalchemy.orm import Session
+
+from shared.accounts.models import User
+from shared.audit import service as audit
 from shared.audit.models import AuditEvent
 from shared.events import EventType
-from shared.incidents.models import Comment
+from shared.incidents import service as incidents
+from shared.incidents.models import Comment, Incident
 from web.filters import status_label
+from web.markdown_cache import RenderCache
+
+# Drawn timelines, keyed by everything they show (see timeline_html). A 400-event timeline is
+# ~150 KiB of HTML; loading its events and comments and drawing them was most of the incident
+# page's time.
+TIMELINE_CACHE = RenderCache(limit_bytes=32 * 1024 * 1024)
+# Where a cached timeline holds the viewer's CSRF token (the Redact forms). Random per process.
+_CSRF_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
 
 
 @dataclass(frozen=True)
@@ -144,3 +160,36 @@ def present(
         text, quote = presenter(data, context) if presenter else (event.action, None)
         rows.append(TimelineRow(event.occurred_at, actor, text, quote=quote))
     return rows
+
+
+def timeline_html(
+    session: Session, incident: Incident, *, people: Sequence[User], can_redact: bool, csrf: str
+) -> Markup:
+    """The incident's timeline as drawn (incidents/_timeline.html), from a per-process cache.
+
+    Keyed by what the drawing reads: the database, the events (appended only: the newest one's
+    id and chain hash), the
+    comments (added or redacted: counts and newest redaction), everyone's name and email (actors,
+    assignees and redactors are named), whether this viewer may redact, and the URL root. Only a
+    miss loads the events and comments. The viewer's CSRF token is stamped in, never stored."""
+    key = (
+        str(session.get_bind().engine.url),
+        request.script_root,
+        incident.id,
+        incident.key,
+        audit.incident_events_marker(session=session, incident_id=incident.id),
+        incidents.comments_marker(session=session, incident_id=incident.id),
+        tuple((person.id, person.email, person.name) for person in people),
+        can_redact,
+    )
+
+    def draw() -> Markup:
+        rows = present(
+            audit.incident_events(session=session, incident_id=incident.id),
+            names={person.email: person.name for person in people},
+            comments=incidents.comments_by_id(session=session, incident_id=incident.id),
+        )
+        html = render_template("incidents/_timeline.html", timeline=rows, incident=incident, can_redact=can_redact)
+        return Markup(html.replace(csrf, _CSRF_SLOT) if csrf else html)  # noqa: S704 - a rendered template
+
+    return Markup(TIMELINE_CACHE.get_or_render(key, draw).replace(_CSRF_SLOT, csrf))  # noqa: S704

@@ -18,10 +18,10 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from wtforms.fields.choices import SelectChoice
 
 from shared.accounts import service as accounts
-from shared.audit import service as audit
 from shared.errors import Conflict, DomainError, ValidationFailed
 from shared.incidents import saved_views, timers
 from shared.incidents import search as incident_search
@@ -393,10 +393,12 @@ def _detail_context(session, incident, **extra):
         transitions=incidents.allowed_transitions(actor=current_user.user, incident=incident),
         Requirement=Requirement,
         # Assignment events record emails; the timeline names people (disabled ones included).
-        timeline=timeline.present(
-            audit.incident_events(session=session, incident_id=incident.id),
-            names={u.email: u.name for u in everyone},
-            comments=incidents.comments_by_id(session=session, incident_id=incident.id),
+        timeline_html=timeline.timeline_html(
+            session,
+            incident,
+            people=everyone,
+            can_redact=current_user.can(Action.REDACT, incident),
+            csrf=generate_csrf(),
         ),
         users=[u for u in everyone if u.is_active],
         priorities=[p.value for p in Priority],
