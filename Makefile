@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint format test-only checkov-venv browsers clean bench bench-evidence bench-report soak faults faults-short
+.PHONY: run test lint format test-only checkov-venv browsers clean bench bench-evidence bench-profile bench-report soak faults faults-short
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,10 @@ bench: $(VENV)/.dev-installed
 ## bench-evidence: 1 GiB upload vs boto3, 1 MB PNG to clean p95, small files/s (EVIDENCE_BENCH_BYTES=268435456 for a quick run)
 bench-evidence: $(VENV)/.dev-installed
 	$(VENV)/bin/python bench/evidence.py
+
+## bench-profile: where one page's time goes (PAGE=/ SIZE=100000 REQUESTS=50; needs a make bench database)
+bench-profile: $(VENV)/.dev-installed
+	$(VENV)/bin/python bench/profile_page.py
 
 ## bench-report: the combined table of bench/results.json (every bench's latest figures, with dates)
 bench-report: $(VENV)/.dev-installed

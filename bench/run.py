@@ -361,6 +361,13 @@ def measure_size(size: int, rounds: int, seconds: int) -> dict:
         for round_number in range(1, rounds + 1):
             log(f"{size:,} incidents: round {round_number}/{rounds}")
             runs = {"hello-world": wrk(f"http://127.0.0.1:{hello.port}/", connections=CONNECTIONS, seconds=seconds)}
+            # The app's own floors, the ceiling any page of it can reach here: /healthz runs every
+            # hook the app has (security headers, logging, session) and nothing else; /changes adds
+            # what every signed-in request pays (session -> user, one query: the live-dashboard poll).
+            runs["app floor"] = wrk(f"http://127.0.0.1:{app.port}/healthz", connections=CONNECTIONS, seconds=seconds)
+            runs["signed-in floor"] = wrk(
+                f"http://127.0.0.1:{app.port}/changes", cookie=cookie, connections=CONNECTIONS, seconds=seconds
+            )
             for name, path in pages.items():
                 runs[name] = wrk(
                     f"http://127.0.0.1:{app.port}{path}", cookie=cookie, connections=CONNECTIONS, seconds=seconds
@@ -410,6 +417,12 @@ def results_for(measured: dict) -> list[dict]:
     at = f" @{size:,}"
     hello = m["hello-world"]
     out = []
+    for floor, label in (("app floor", "app /healthz (floor)"), ("signed-in floor", "signed-in /changes (floor)")):
+        if floor in m:
+            out.append(
+                entry(f"{label} req/s{at}", m[floor]["rps"], "req/s", "hello-world req/s", hello["rps"],
+                      None, None)
+            )  # fmt: skip
     dash = m["dashboard"]
     out.append(
         entry(f"dashboard req/s{at}", dash["rps"], "req/s", "hello-world req/s", hello["rps"], ">= 30% of hello-world",
