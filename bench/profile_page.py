@@ -50,14 +50,17 @@ def main() -> None:
         raise SystemExit(f"{PAGE} answered {response.status_code}")
 
     sql = {"count": 0, "seconds": 0.0}
+    by_statement: dict[str, list[float]] = {}
     render = {"seconds": 0.0, "depth": 0}
 
     def before(conn, *_args):
         conn.info["started"] = time.perf_counter()
 
-    def after(conn, *_args):
+    def after(conn, _cursor, statement, *_args):
+        seconds = time.perf_counter() - conn.info.pop("started")
         sql["count"] += 1
-        sql["seconds"] += time.perf_counter() - conn.info.pop("started")
+        sql["seconds"] += seconds
+        by_statement.setdefault(" ".join(statement.split()), []).append(seconds)
 
     original_render = templating._render
 
@@ -90,6 +93,9 @@ def main() -> None:
     statements = sql["count"] / REQUESTS
     print(f"  SQL                   {sql['seconds'] * per:7.2f} ms/request waiting, {statements:.1f} statements")
     print(f"  templates             {render['seconds'] * per:7.2f} ms/request (lazy loads inside them included)")
+    print("\nSQL statements by time per request:")
+    for statement, times in sorted(by_statement.items(), key=lambda item: -sum(item[1]))[:8]:
+        print(f"  {sum(times) * per:7.2f} ms  x{len(times) / REQUESTS:.0f}  {statement[:150]}")
 
     profile = cProfile.Profile()
     profile.enable()
