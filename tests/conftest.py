@@ -44,6 +44,39 @@ BACKENDS = ("sqlite", "postgresql")
 DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
+# `make test` runs `--dist loadfile`: xdist hands out whole files in collection order, so a long
+# file collected last (tests/worker/ sorts after everything) kept one worker busy while the
+# other sat idle. These files start first, longest first; the rest keep their order. Seconds
+# are the file's sum in `pytest --durations=0` on an idle 2-core machine (2026-11-29); a file
+# missing here only loses its head start, never a test.
+SLOW_FILES_FIRST = (
+    "tests/api/test_api_access.py",  # ~85 s: 652 route x role x scope cases
+    "tests/notifications/test_notifications_worker.py",  # ~50 s: real worker, beat, a lease to lapse
+    "tests/worker/test_worker_celery.py",  # ~50 s: real workers, SIGTERM/SIGKILL
+    "tests/infra/test_infra_terraform.py",  # ~48 s: terraform init/validate/plan per root
+    "tests/web/test_web_access.py",  # ~36 s: 278 cases
+    "tests/infra/test_infra_checkov.py",  # ~25 s: one checkov run over terraform/
+    "tests/evidence/test_evidence_faults.py",  # ~23 s: Redis down for 20 s
+    "tests/worker/test_worker_outbox.py",
+    "tests/evidence/test_evidence_pipeline.py",
+    "tests/evidence/test_evidence_time_limit.py",
+    "tests/evidence/test_evidence_make_run.py",
+    "tests/notifications/test_notifications_make_run.py",
+    "tests/shared/test_shared_search_plans.py",
+    "tests/delivery/test_delivery_images.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(SLOW_FILES_FIRST)}
+
+    def file_rank(item: pytest.Item) -> int:
+        return rank.get(item.nodeid.split("::", 1)[0], len(rank))
+
+    items.sort(key=file_rank)  # stable: within a file, and among the rest, the order stays
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "db_backend" not in metafunc.fixturenames:
         return
