@@ -12,6 +12,7 @@ them an SQLite session, should one ever get through).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
@@ -124,16 +125,47 @@ def _postgres_unavailable(message: str) -> None:
     pytest.skip(message)
 
 
+class _MigratedDatabases:
+    """One migrated database per backend for the whole run (per xdist worker), made on first use.
+
+    `db_backend` is a session-scoped parameter, so pytest tears `database_url` down whenever the
+    backend changes: under `--dist loadfile` at every file (its SQLite tests, then its PostgreSQL
+    ones), which created and migrated two databases per file. Handed out again, a database is
+    emptied first (`wipe`), so a file still starts from empty tables as on a new one."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp_path_factory = tmp_path_factory
+        self._urls: dict[str, str] = {}
+        self._reused: set[str] = set()
+        self.cleanup = contextlib.ExitStack()
+
+    def url(self, backend: str) -> str:
+        if backend in self._urls:
+            self._reused.add(self._urls[backend])
+            return self._urls[backend]
+        if backend == "sqlite":
+            url = f"sqlite:///{self._tmp_path_factory.mktemp('sqlite') / 'incident-tracker.db'}"
+            migrate.upgrade(url)
+        else:
+            url = self.cleanup.enter_context(contextlib.contextmanager(_temporary_postgres_database)())
+        self._urls[backend] = url
+        return url
+
+    def handed_out_before(self, url: str) -> bool:
+        return url in self._reused
+
+
 @pytest.fixture(scope="session")
-def database_url(db_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A freshly migrated database for this backend, for the whole run."""
-    if db_backend == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "incident-tracker.db"
-        url = f"sqlite:///{path}"
-        migrate.upgrade(url)
-        yield url
-        return
-    yield from _temporary_postgres_database()
+def _migrated_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_MigratedDatabases]:
+    databases = _MigratedDatabases(tmp_path_factory)
+    with databases.cleanup:
+        yield databases
+
+
+@pytest.fixture(scope="session")
+def database_url(db_backend: str, _migrated_databases: _MigratedDatabases) -> str:
+    """A migrated database for this backend, for the whole run."""
+    return _migrated_databases.url(db_backend)
 
 
 def _temporary_postgres_database() -> Iterator[str]:
@@ -193,8 +225,10 @@ def _empty_postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def engine(database_url: str) -> Iterator[Engine]:
+def engine(database_url: str, _migrated_databases: _MigratedDatabases) -> Iterator[Engine]:
     engine = make_engine(database_url)
+    if _migrated_databases.handed_out_before(database_url):
+        wipe(engine)  # what a test without `db` left behind in an earlier file
     yield engine
     engine.dispose()
 
