@@ -131,7 +131,7 @@ class _MigratedDatabases:
     `db_backend` is a session-scoped parameter, so pytest tears `database_url` down whenever the
     backend changes: under `--dist loadfile` at every file (its SQLite tests, then its PostgreSQL
     ones), which created and migrated two databases per file. Handed out again, a database is
-    emptied first (`wipe`), so a file still starts from empty tables as on a new one."""
+    emptied first (`_empty_as_new`), so a file still starts from tables as a new one has them."""
 
     def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         self._tmp_path_factory = tmp_path_factory
@@ -228,7 +228,7 @@ def _empty_postgres_database() -> Iterator[str]:
 def engine(database_url: str, _migrated_databases: _MigratedDatabases) -> Iterator[Engine]:
     engine = make_engine(database_url)
     if _migrated_databases.handed_out_before(database_url):
-        wipe(engine)  # what a test without `db` left behind in an earlier file
+        _empty_as_new(engine)  # what a test without `db` left behind in an earlier file
     yield engine
     engine.dispose()
 
@@ -262,6 +262,23 @@ def wipe(engine: Engine) -> None:
                 connection.execute(table.delete())
             if inspect(connection).has_table("sqlite_sequence"):
                 connection.execute(text("DELETE FROM sqlite_sequence"))
+
+
+def _empty_as_new(engine: Engine) -> None:
+    """Empty every application table as a new database has them, before a file reuses one.
+
+    On PostgreSQL `wipe` (DELETE) leaves dead rows whose space later inserts may take, so an
+    unordered SELECT need not return rows in insertion order any more: TRUNCATE gives every
+    table a new, empty heap (replica mode skips the audit table's refusing trigger)."""
+    if engine.dialect.name != "postgresql":
+        wipe(engine)
+        return
+    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "SET LOCAL session_replication_role = replica; SET LOCAL lock_timeout = '10s';"
+            f" TRUNCATE {names} RESTART IDENTITY"
+        )
 
 
 @pytest.fixture
