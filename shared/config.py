@@ -199,6 +199,9 @@ class Settings(BaseSettings):
     webhook_allow_private_hosts: str = ""
     # Connect and between-reads timeout of one delivery; the whole attempt gets three times this.
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # A claimed delivery's lease is the whole attempt (3x the timeout) plus this; a killed
+    # worker's delivery waits that long for the beat. Tests of that hand-over set it short.
+    notification_lease_margin_seconds: float = Field(default=15.0, ge=1, le=600)
     # After "Rotate secret" the old secret keeps signing (two v1 signatures) this long.
     webhook_secret_overlap_hours: int = Field(default=24, ge=0, le=24 * 30)
 

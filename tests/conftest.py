@@ -12,6 +12,7 @@ them an SQLite session, should one ever get through).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
@@ -42,6 +43,39 @@ _REAL_HASHER, _REAL_DUMMY_HASH = passwords._hasher, passwords._DUMMY_HASH
 
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+
+
+# `make test` runs `--dist loadfile`: xdist hands out whole files in collection order, so a long
+# file collected last (tests/worker/ sorts after everything) kept one worker busy while the
+# other sat idle. These files start first, longest first; the rest keep their order. Seconds
+# are the file's sum in `pytest --durations=0` on an idle 2-core machine (2026-11-29); a file
+# missing here only loses its head start, never a test.
+SLOW_FILES_FIRST = (
+    "tests/api/test_api_access.py",  # ~85 s: 652 route x role x scope cases
+    "tests/notifications/test_notifications_worker.py",  # ~50 s: real worker, beat, a lease to lapse
+    "tests/worker/test_worker_celery.py",  # ~50 s: real workers, SIGTERM/SIGKILL
+    "tests/infra/test_infra_terraform.py",  # ~48 s: terraform init/validate/plan per root
+    "tests/web/test_web_access.py",  # ~36 s: 278 cases
+    "tests/infra/test_infra_checkov.py",  # ~25 s: one checkov run over terraform/
+    "tests/evidence/test_evidence_faults.py",  # ~23 s: Redis down for 20 s
+    "tests/worker/test_worker_outbox.py",
+    "tests/evidence/test_evidence_pipeline.py",
+    "tests/evidence/test_evidence_time_limit.py",
+    "tests/evidence/test_evidence_make_run.py",
+    "tests/notifications/test_notifications_make_run.py",
+    "tests/shared/test_shared_search_plans.py",
+    "tests/delivery/test_delivery_images.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: index for index, name in enumerate(SLOW_FILES_FIRST)}
+
+    def file_rank(item: pytest.Item) -> int:
+        return rank.get(item.nodeid.split("::", 1)[0], len(rank))
+
+    items.sort(key=file_rank)  # stable: within a file, and among the rest, the order stays
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -91,16 +125,47 @@ def _postgres_unavailable(message: str) -> None:
     pytest.skip(message)
 
 
+class _MigratedDatabases:
+    """One migrated database per backend for the whole run (per xdist worker), made on first use.
+
+    `db_backend` is a session-scoped parameter, so pytest tears `database_url` down whenever the
+    backend changes: under `--dist loadfile` at every file (its SQLite tests, then its PostgreSQL
+    ones), which created and migrated two databases per file. Handed out again, a database is
+    emptied first (`_empty_as_new`), so a file still starts from tables as a new one has them."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp_path_factory = tmp_path_factory
+        self._urls: dict[str, str] = {}
+        self._reused: set[str] = set()
+        self.cleanup = contextlib.ExitStack()
+
+    def url(self, backend: str) -> str:
+        if backend in self._urls:
+            self._reused.add(self._urls[backend])
+            return self._urls[backend]
+        if backend == "sqlite":
+            url = f"sqlite:///{self._tmp_path_factory.mktemp('sqlite') / 'incident-tracker.db'}"
+            migrate.upgrade(url)
+        else:
+            url = self.cleanup.enter_context(contextlib.contextmanager(_temporary_postgres_database)())
+        self._urls[backend] = url
+        return url
+
+    def handed_out_before(self, url: str) -> bool:
+        return url in self._reused
+
+
 @pytest.fixture(scope="session")
-def database_url(db_backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A freshly migrated database for this backend, for the whole run."""
-    if db_backend == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "incident-tracker.db"
-        url = f"sqlite:///{path}"
-        migrate.upgrade(url)
-        yield url
-        return
-    yield from _temporary_postgres_database()
+def _migrated_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_MigratedDatabases]:
+    databases = _MigratedDatabases(tmp_path_factory)
+    with databases.cleanup:
+        yield databases
+
+
+@pytest.fixture(scope="session")
+def database_url(db_backend: str, _migrated_databases: _MigratedDatabases) -> str:
+    """A migrated database for this backend, for the whole run."""
+    return _migrated_databases.url(db_backend)
 
 
 def _temporary_postgres_database() -> Iterator[str]:
@@ -160,8 +225,10 @@ def _empty_postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def engine(database_url: str) -> Iterator[Engine]:
+def engine(database_url: str, _migrated_databases: _MigratedDatabases) -> Iterator[Engine]:
     engine = make_engine(database_url)
+    if _migrated_databases.handed_out_before(database_url):
+        _empty_as_new(engine)  # what a test without `db` left behind in an earlier file
     yield engine
     engine.dispose()
 
@@ -195,6 +262,23 @@ def wipe(engine: Engine) -> None:
                 connection.execute(table.delete())
             if inspect(connection).has_table("sqlite_sequence"):
                 connection.execute(text("DELETE FROM sqlite_sequence"))
+
+
+def _empty_as_new(engine: Engine) -> None:
+    """Empty every application table as a new database has them, before a file reuses one.
+
+    On PostgreSQL `wipe` (DELETE) leaves dead rows whose space later inserts may take, so an
+    unordered SELECT need not return rows in insertion order any more: TRUNCATE gives every
+    table a new, empty heap (replica mode skips the audit table's refusing trigger)."""
+    if engine.dialect.name != "postgresql":
+        wipe(engine)
+        return
+    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "SET LOCAL session_replication_role = replica; SET LOCAL lock_timeout = '10s';"
+            f" TRUNCATE {names} RESTART IDENTITY"
+        )
 
 
 @pytest.fixture

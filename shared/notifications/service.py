@@ -108,7 +108,7 @@ def delivery_limits(settings: Settings) -> webhooks.DeliveryLimits:
 
 def _lease(settings: Settings) -> timedelta:
     # Longer than one attempt can take, so a live worker never loses its claim mid-send.
-    return timedelta(seconds=3 * settings.webhook_timeout_seconds + 15)
+    return timedelta(seconds=3 * settings.webhook_timeout_seconds + settings.notification_lease_margin_seconds)
 
 
 def email_status(settings: Settings) -> str:

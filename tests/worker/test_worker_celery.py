@@ -159,7 +159,8 @@ def test_sigterm_as_soft_shutdown_hands_a_long_task_back_in_time(start_worker, p
     worker = start_worker(queue, REMAP_SIGTERM="SIGQUIT", WORKER_SOFT_SHUTDOWN_SECONDS="2")
     markers = tmp_path / "markers"
     markers.mkdir()
-    result = publisher.send_task("incident_tracker.test.slow", args=(str(markers), 8), queue=queue)
+    # 5 s: 3 s past the 2 s soft shutdown, so only a hand-back can keep "finished" unwritten.
+    result = publisher.send_task("incident_tracker.test.slow", args=(str(markers), 5), queue=queue)
     _wait_for(lambda: (markers / "started-1").exists(), "the task to start")
     worker.process.send_signal(signal.SIGTERM)
     worker.process.wait(timeout=60)

@@ -6,6 +6,9 @@ Errors are RFC 9457 problem details (web/api/problems.py), wired in web/app.py's
 
 from __future__ import annotations
 
+import threading
+from typing import Any
+
 from flask import Flask, current_app, render_template, request
 from flask_smorest import Api
 
@@ -18,7 +21,39 @@ JSON_TYPES = ("application/json", "application/merge-patch+json")
 
 
 class _Api(Api):
+    """flask-smorest's Api, documenting blueprints on the first read of the spec.
+
+    Documenting a blueprint (apispec deep-copies and resolves every operation) was ~60 % of
+    create_app, paid by every app the tests build and every gunicorn worker at start; only
+    /api/v1/openapi.json reads the spec. Routes are registered at once as before, and the
+    document is the same, built in the same order."""
+
     ERROR_SCHEMA = problems.ProblemSchema
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._undocumented: list[tuple[Any, str, Any]] = []
+        self._documenting = threading.Lock()
+        super().__init__(*args, **kwargs)
+
+    @property
+    def spec(self):
+        if self._undocumented:
+            with self._documenting:
+                while self._undocumented:
+                    blp, name, parameters = self._undocumented.pop(0)
+                    blp.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
+                    self._spec.tag({"name": name, "description": blp.description})
+        return self._spec
+
+    @spec.setter
+    def spec(self, value) -> None:
+        self._spec = value
+
+    def register_blueprint(self, blp, *, parameters=None, **options) -> None:
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        self._undocumented.append((blp, name, parameters))
 
     def _register_error_handlers(self):
         # web/app.py's handlers answer every error: problem+json under /api, pages elsewhere.
