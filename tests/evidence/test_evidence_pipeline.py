@@ -216,7 +216,8 @@ def test_a_png_comes_out_clean_with_a_thumbnail_and_downloads(app, db, users, ma
         assert fetched.read() == image_bytes("PNG", (640, 480))
         assert fetched.headers["Content-Type"] == "image/png"
         assert fetched.headers["Content-Disposition"].startswith('attachment; filename="graph.png"')
-    actions = [e.action for e in db.scalars(select(AuditEvent).where(AuditEvent.entity_type == "evidence"))]
+    in_order = select(AuditEvent).where(AuditEvent.entity_type == "evidence").order_by(AuditEvent.id)
+    actions = [e.action for e in db.scalars(in_order)]
     assert actions == [events.EVIDENCE_UPLOADED, events.EVIDENCE_VERDICT, events.EVIDENCE_DOWNLOADED]
 
 
