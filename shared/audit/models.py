@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shared.accounts.models import User
@@ -16,6 +16,8 @@ class AuditEvent(Base):
     app updates or deletes a row, and on PostgreSQL a trigger refuses it."""
 
     __tablename__ = "audit_events"
+    # An incident's events in order, and its newest one, by one index range (migration 0011).
+    __table_args__ = (Index("ix_audit_events_incident_id_id", "incident_id", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -23,7 +25,7 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(40))
     entity_type: Mapped[str] = mapped_column(String(20))
     entity_id: Mapped[int] = mapped_column(Integer)
-    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), default=None, index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), default=None)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
