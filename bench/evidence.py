@@ -286,7 +286,7 @@ def evidence_rows(dsn: str, incident_key: str) -> list[tuple[int, str, str, str 
 
 def main() -> None:  # one linear script
     size = int(os.environ.get("EVIDENCE_BENCH_BYTES", str(1024 * MIB)))
-    rounds = int(os.environ.get("EVIDENCE_BENCH_ROUNDS", "2"))
+    rounds = int(os.environ.get("EVIDENCE_BENCH_ROUNDS", "5"))
     pngs = int(os.environ.get("EVIDENCE_BENCH_PNGS", "20"))
     smalls = int(os.environ.get("EVIDENCE_BENCH_SMALL", "200"))
     log(f"upload {size / MIB:.0f} MiB x {rounds} rounds, {pngs} PNGs of ~1 MB, {smalls} small files")
