@@ -10,6 +10,7 @@ never grows past CACHE_BYTES and nothing a request needs lives only here (a miss
 from __future__ import annotations
 
 import hashlib
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -28,6 +29,7 @@ class RenderCache:
         self.hits = self.misses = 0
         self._entries: OrderedDict[Hashable, Markup] = OrderedDict()
         self._lock = threading.Lock()  # gunicorn runs several threads per worker
+        self._token_slot = f"token-slot-{secrets.token_hex(16)}"
 
     def get_or_render(self, key: Hashable, render: Callable[[], Markup]) -> Markup:
         with self._lock:
@@ -46,6 +48,19 @@ class RenderCache:
                     _, evicted = self._entries.popitem(last=False)
                     self.size -= len(evicted)
         return html
+
+    def get_or_render_for_viewer(self, key: Hashable, render: Callable[[], str], token: str) -> Markup:
+        """get_or_render for HTML that carries this viewer's token (the CSRF token of its forms):
+        the cache keeps the HTML with a slot where the token was, never the token, and each
+        viewer gets the cached HTML with their own token put back in. The slot is random per
+        process, so no stored text (a title, a comment) can spell it."""
+
+        def render_without_token() -> Markup:
+            html = render()
+            return Markup(html.replace(token, self._token_slot) if token else html)  # noqa: S704 - rendered HTML
+
+        cached = self.get_or_render(key, render_without_token)
+        return Markup(cached.replace(self._token_slot, token))  # noqa: S704 - rendered HTML
 
 
 def memoize(renderer_version: str, cache: RenderCache | None = None):

@@ -14,7 +14,6 @@ of the page's CPU time.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,8 +35,6 @@ _PLACEHOLDER = "KEY-PLACEHOLDER"
 # Stand-ins for the two values in which untouched rows' forms differ (plain text, never escaped).
 _KEY_SLOT = "QUICKSTATUSKEYSLOT"
 _VERSION_SLOT = "QUICKSTATUSVERSIONSLOT"
-# Where a cached row holds the viewer's CSRF token. Random per process, so no title can spell it.
-_CSRF_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
 # Untouched rows as drawn, keyed by every value they show (see RowKit.row). ~2 KiB a row.
 ROW_CACHE = RenderCache(limit_bytes=8 * 1024 * 1024)
 
@@ -152,11 +149,10 @@ class RowKit:
             tuple(moves),
         )
 
-        def draw() -> Markup:
-            html = render_template("incidents/_row.html", incident=incident)
-            return Markup(html.replace(self.csrf, _CSRF_SLOT) if self.csrf else html)  # noqa: S704 - a rendered template
+        def draw() -> str:
+            return render_template("incidents/_row.html", incident=incident)
 
-        return Markup(ROW_CACHE.get_or_render(memo_key, draw).replace(_CSRF_SLOT, self.csrf))  # noqa: S704
+        return ROW_CACHE.get_or_render_for_viewer(memo_key, draw, self.csrf)
 
     def _draw_form(self, key: str, version: str, moves: list[Transition]) -> str:
         return render_template(

@@ -7,7 +7,6 @@ body), so a redacted comment shows its redaction notice here too.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,8 +29,6 @@ from web.markdown_cache import RenderCache
 # ~150 KiB of HTML; loading its events and comments and drawing them was most of the incident
 # page's time.
 TIMELINE_CACHE = RenderCache(limit_bytes=32 * 1024 * 1024)
-# Where a cached timeline holds the viewer's CSRF token (the Redact forms). Random per process.
-_CSRF_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
 
 
 @dataclass(frozen=True)
@@ -168,10 +165,10 @@ def timeline_html(
     """The incident's timeline as drawn (incidents/_timeline.html), from a per-process cache.
 
     Keyed by what the drawing reads: the database, the events (appended only: the newest one's
-    id and chain hash), the
-    comments (added or redacted: counts and newest redaction), everyone's name and email (actors,
-    assignees and redactors are named), whether this viewer may redact, and the URL root. Only a
-    miss loads the events and comments. The viewer's CSRF token is stamped in, never stored."""
+    id and chain hash), the comments (added or redacted: counts and newest redaction), everyone's
+    name and email (actors, assignees and redactors are named), whether this viewer may redact,
+    and the URL root. Only a miss loads the events and comments. The viewer's CSRF token (the
+    Redact forms) is put in on the way out, never stored."""
     key = (
         str(session.get_bind().engine.url),
         request.script_root,
@@ -183,13 +180,12 @@ def timeline_html(
         can_redact,
     )
 
-    def draw() -> Markup:
+    def draw() -> str:
         rows = present(
             audit.incident_events(session=session, incident_id=incident.id),
             names={person.email: person.name for person in people},
             comments=incidents.comments_by_id(session=session, incident_id=incident.id),
         )
-        html = render_template("incidents/_timeline.html", timeline=rows, incident=incident, can_redact=can_redact)
-        return Markup(html.replace(csrf, _CSRF_SLOT) if csrf else html)  # noqa: S704 - a rendered template
+        return render_template("incidents/_timeline.html", timeline=rows, incident=incident, can_redact=can_redact)
 
-    return Markup(TIMELINE_CACHE.get_or_render(key, draw).replace(_CSRF_SLOT, csrf))  # noqa: S704
+    return TIMELINE_CACHE.get_or_render_for_viewer(key, draw, csrf)
