@@ -30,6 +30,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from factories import PASSWORD, USER_SPECS  # noqa: E402
+from reused_apps import ReusedApps  # noqa: E402
 
 from shared import migrate  # noqa: E402
 from shared.accounts import passwords  # noqa: E402
@@ -231,6 +232,14 @@ def engine(database_url: str, _migrated_databases: _MigratedDatabases) -> Iterat
         _empty_as_new(engine)  # what a test without `db` left behind in an earlier file
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def reused_apps() -> Iterator[ReusedApps]:
+    """This test file's apps, one per settings (tests/reused_apps.py)."""
+    apps = ReusedApps()
+    yield apps
+    apps.dispose()
 
 
 @pytest.fixture(scope="session")

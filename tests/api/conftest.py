@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 from factories import build_incident
 from flask import Flask
+from reused_apps import ReusedApps
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
@@ -25,13 +27,28 @@ SECRET_KEY = "x" * 40
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
 
 
+@pytest.fixture(scope="module")
+def evidence_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Local evidence storage for this file's apps (emptied after each test by `make_app`)."""
+    return tmp_path_factory.mktemp("evidence")
+
+
 @pytest.fixture
-def make_app(database_url: str, users: dict[str, User], tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+def make_app(
+    database_url: str, users: dict[str, User], evidence_dir: Path, reused_apps: ReusedApps
+) -> Iterator[Callable[..., Flask]]:
+    """make_app(fresh=False, **settings overrides) -> the app on this backend's database, as a new
+    one is (see tests/reused_apps.py)."""
     built: list[Flask] = []
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
 
-    def make(**overrides) -> Flask:
+    def build(settings: Settings) -> Flask:
+        app = create_app(settings)
+        app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)  # forms; the API checks its header itself
+        return app
+
+    def make(*, fresh: bool = False, **overrides) -> Flask:
         values = dict(
             app_env="test",
             database_url=database_url,
@@ -39,11 +56,11 @@ def make_app(database_url: str, users: dict[str, User], tmp_path: Path) -> Itera
             rate_limit_login="10000 per minute",
             rate_limit_api="10000 per minute",
             log_level="WARNING",
-            data_dir=str(tmp_path),  # local evidence storage (and nothing else) in the test's own folder
+            data_dir=str(evidence_dir),  # local evidence storage (and nothing else)
         )
         values.update(overrides)
-        app = create_app(Settings(**values).validated())
-        app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)  # forms; the API checks its header itself
+        settings = Settings(**values).validated()
+        app = build(settings) if fresh else reused_apps.get(settings, csrf=False, build=lambda: build(settings))
         built.append(app)
         return app
 
@@ -52,6 +69,8 @@ def make_app(database_url: str, users: dict[str, User], tmp_path: Path) -> Itera
         app.extensions["db_engine"].dispose()
     root.handlers[:] = handlers
     root.setLevel(level)
+    for stored in evidence_dir.iterdir():  # the next test starts with no evidence, as the database does
+        shutil.rmtree(stored) if stored.is_dir() else stored.unlink()
 
 
 @pytest.fixture

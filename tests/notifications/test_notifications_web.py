@@ -20,14 +20,20 @@ from web.app import create_app
 
 
 @pytest.fixture
-def make_client(database_url, users, session_factory):
+def make_client(database_url, users, session_factory, reused_apps):
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     apps = []
 
     def make(role: str | None = "admin", *, csrf: bool = False, **overrides):
-        app = create_app(notification_settings(database_url, rate_limit_login="10000 per minute", **overrides))
-        app.config.update(TESTING=True, WTF_CSRF_ENABLED=csrf)
+        settings = notification_settings(database_url, rate_limit_login="10000 per minute", **overrides)
+
+        def build():
+            app = create_app(settings)
+            app.config.update(TESTING=True, WTF_CSRF_ENABLED=csrf)
+            return app
+
+        app = reused_apps.get(settings, csrf=csrf, build=build)
         apps.append(app)
         client = app.test_client()
         if role:

@@ -15,6 +15,7 @@ import pytest
 from factories import build_incident
 from flask import Flask
 from flask.testing import FlaskClient
+from reused_apps import ReusedApps
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import User
@@ -45,16 +46,21 @@ def build_app(settings: Settings, *, csrf: bool = False) -> Flask:
 
 
 @pytest.fixture
-def make_app(database_url: str, users: dict[str, User]) -> Iterator[Callable[..., Flask]]:
-    """make_app(csrf=False, **settings overrides) -> a fresh app on this backend's database."""
+def make_app(database_url: str, users: dict[str, User], reused_apps: ReusedApps) -> Iterator[Callable[..., Flask]]:
+    """make_app(csrf=False, fresh=False, **settings overrides) -> the app on this backend's
+    database, as a new one is (see tests/reused_apps.py; fresh=True: a new one, to change)."""
     built: list[Flask] = []
     root = logging.getLogger()
     # create_app configures the root logger (stdout handler, level); give the next test back
     # what this one found.
     handlers, level = root.handlers[:], root.level
 
-    def make(*, csrf: bool = False, **overrides) -> Flask:
-        app = build_app(make_settings(overrides.pop("database_url", database_url), **overrides), csrf=csrf)
+    def make(*, csrf: bool = False, fresh: bool = False, **overrides) -> Flask:
+        settings = make_settings(overrides.pop("database_url", database_url), **overrides)
+        if fresh:
+            app = build_app(settings, csrf=csrf)
+        else:
+            app = reused_apps.get(settings, csrf=csrf, build=lambda: build_app(settings, csrf=csrf))
         built.append(app)
         return app
 

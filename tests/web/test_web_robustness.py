@@ -24,8 +24,9 @@ SECURITY_HEADERS = ("Content-Security-Policy", "X-Content-Type-Options", "X-Fram
 
 @pytest.fixture
 def production_like(make_app):
-    """An app that answers an unhandled error with its 500 page, as production does."""
-    app = make_app()
+    """An app that answers an unhandled error with its 500 page, as production does (new: the
+    tests add a route to it)."""
+    app = make_app(fresh=True)
     app.testing = False
     return app
 
@@ -60,7 +61,7 @@ def test_a_database_error_gets_the_500_page_with_its_headers(production_like, us
 
 
 def test_with_the_database_gone_a_signed_in_request_still_gets_a_500_page_with_headers(make_app, users):
-    app = make_app(database_url="postgresql+psycopg2://nobody@127.0.0.1:1/nowhere")
+    app = make_app(fresh=True, database_url="postgresql+psycopg2://nobody@127.0.0.1:1/nowhere")
     app.testing = False
 
     def broken():
@@ -98,7 +99,7 @@ def test_a_nul_byte_in_a_form_is_refused_as_malformed(client, db, users, content
 
 
 def test_a_view_that_streams_its_upload_gets_the_body_unread(make_app, users):
-    app = make_app()
+    app = make_app(fresh=True)  # gets a route of its own
 
     @streams_body
     def upload():
