@@ -1,4 +1,9 @@
-"""Terraform checks Terraform: for every root, `init -backend=false`, `validate` and `terraform test`.
+"""Terraform checks Terraform: for every root, `init -backend=false` and `terraform test`.
+
+`terraform test` validates the configuration before each run plans (the same checks as
+`terraform validate`, resources with count = 0 included: a bogus argument fails the run with
+"Unsupported argument"; terraform 1.11.4), so a separate `terraform validate` only started the
+provider once more per directory for its schema: ~4.4 s of CPU each, 35 s for the eight.
 
 The roots' tests (terraform/envs/<root>/tests/*.tftest.hcl) plan against `mock_provider "aws"`
 (`command = plan`), so a `for_each` over a value unknown until apply, a type error or a missing
@@ -66,14 +71,13 @@ def terraform_env(terraform_root: Path) -> dict[str, str]:
 def _check(path: Path, env: dict[str, str]) -> dict[str, subprocess.CompletedProcess[str]]:
     results = {"init": _run(["terraform", "init", "-backend=false", "-no-color"], path, env)}
     if results["init"].returncode == 0:
-        results["validate"] = _run(["terraform", "validate", "-no-color"], path, env)
         results["test"] = _run(["terraform", "test", "-no-color"], path, env)
     return results
 
 
 @pytest.fixture(scope="session")
 def checked(terraform_root: Path, terraform_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
-    """checked(dir) -> {"init": result, "validate": result, "test": result} for a dir of DIRS.
+    """checked(dir) -> {"init": result, "test": result} for a dir of DIRS.
 
     Runs on this process's own copy of terraform/ (init writes .terraform/ and lock files
     there, never in the working tree), each directory once, two at a time (each `terraform
@@ -109,7 +113,8 @@ def test_every_root_is_tested(terraform_root: Path) -> None:
 def test_root_inits_and_validates(checked, root: str) -> None:
     results = checked(f"envs/{root}")
     assert results["init"].returncode == 0, _describe(results["init"])
-    assert results["validate"].returncode == 0, _describe(results["validate"])
+    test = results["test"]  # validates before it plans: any error of the configuration shows here
+    assert "Error:" not in test.stdout + test.stderr, _describe(test)
 
 
 @pytest.mark.parametrize("where", DIRS)
