@@ -14,6 +14,7 @@ from flask import Response, stream_with_context
 from shared.incidents.listing import page_after
 from shared.incidents.search import Filters
 from shared.timeutil import as_utc
+from web.db import get_session
 
 COLUMNS = (
     "key",
@@ -64,7 +65,13 @@ def _row(incident) -> list[str]:
     ]
 
 
-def _lines(session, filters: Filters, me_id: int | None, sort: str) -> Iterator[str]:
+def _lines(filters: Filters, me_id: int | None, sort: str) -> Iterator[str]:
+    # The server reads this after the view has returned and the request's teardown has closed
+    # its session; stream_with_context pushes the contexts again for the reading, so this is
+    # the reading's own session, closed by that second teardown. (The view's session, closed
+    # already, would open a new connection for the pages and hold it until garbage collection:
+    # one pooled connection per download.)
+    session = get_session()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
@@ -89,8 +96,8 @@ def _lines(session, filters: Filters, me_id: int | None, sort: str) -> Iterator[
         cursor = page.next_cursor
 
 
-def csv_response(session, filters: Filters, me_id: int | None, sort: str) -> Response:
+def csv_response(filters: Filters, me_id: int | None, sort: str) -> Response:
     """A streamed CSV download of the incidents matching `filters`."""
-    response = Response(stream_with_context(_lines(session, filters, me_id, sort)), mimetype="text/csv")
+    response = Response(stream_with_context(_lines(filters, me_id, sort)), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="incidents.csv"'
     return response

@@ -172,3 +172,20 @@ def test_csv_export_keeps_the_dashboard_filters(app, users, make_incident):
     sign_in(browser, users["member"])
     rows = _cells(browser.get("/incidents.csv?priority=P1").get_data(as_text=True))
     assert [row[1] for row in rows[1:]] == ["Only P1"]
+
+
+def test_a_csv_download_gives_its_database_connection_back(client, app, users, make_incident, lead):
+    """Read after the view returned, the export used the request's session after teardown had
+    closed it: each download kept a pooled connection until garbage collection (a busy export
+    page could exhaust the pool)."""
+    make_incident(title="Disk full", owner=None)
+    pool = app.extensions["db_engine"].pool
+    for path, headers in (("/api/v1/incidents?format=csv", lead), ("/incidents.csv", None)):
+        browser = client if headers else app.test_client()
+        if headers is None:
+            sign_in(browser, users["lead"])
+        for _ in range(3):
+            response = browser.get(path, headers=headers)
+            assert "Disk full" in response.get_data(as_text=True)
+            response.close()  # what the server does once the body is sent
+        assert pool.checkedout() == 0, f"{path}: {pool.checkedout()} connections still held after 3 downloads"

@@ -98,9 +98,9 @@ def list_incidents(args):
     filters = Filters.from_params(args)
     if filters.problems:
         raise ApiProblem(400, " ".join(filters.problems), errors={"q": list(filters.problems)})
-    session = get_session()
     if args["format"] == "csv":
-        return csv_response(session, filters, caller.user.id, args["sort"])
+        return csv_response(filters, caller.user.id, args["sort"])
+    session = get_session()
     page = listing.page_after(
         session=session,
         filters=filters,

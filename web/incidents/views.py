@@ -267,7 +267,7 @@ def export_csv():
     require(Action.VIEW)
     filters, _, _ = _current_filters()
     scoped = incident_search.active_by_default(filters)
-    return csv_response(get_session(), scoped, current_user.id, filters.sort or "priority")
+    return csv_response(scoped, current_user.id, filters.sort or "priority")
 
 
 # Live dashboard: polling with an ETag, not server-sent events. gunicorn runs sync workers
