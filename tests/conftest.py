@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import Integer, create_engine, exists, inspect, literal, select, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, close_all_sessions, sessionmaker
 
@@ -29,12 +29,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from factories import PASSWORD, USER_SPECS  # noqa: E402
 from reused_apps import ReusedApps  # noqa: E402
+from seeding import seed_users, wipe  # noqa: E402
 
 from shared import migrate  # noqa: E402
 from shared.accounts import passwords  # noqa: E402
-from shared.accounts import service as accounts  # noqa: E402
 from shared.accounts.models import User  # noqa: E402
 from shared.db import Base, make_engine, make_session_factory  # noqa: E402
 from shared.models import import_all_models  # noqa: E402
@@ -247,32 +246,6 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return make_session_factory(engine)
 
 
-def wipe(engine: Engine) -> None:
-    """Delete every row of every application table (the schema and alembic_version stay)."""
-    tables = Base.metadata.sorted_tables
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            # The audit table refuses DELETE and TRUNCATE through triggers; replica mode skips
-            # ordinary triggers for this transaction only. DELETE + sequence reset does what
-            # TRUNCATE ... RESTART IDENTITY does at a twentieth of the cost on tables this small.
-            # lock_timeout turns a test that leaked an open transaction into an error, not a hang.
-            # All of it in one round trip: this runs after every database test.
-            names = ", ".join(f"'{table.name}'" for table in tables)
-            connection.exec_driver_sql(
-                "SET LOCAL session_replication_role = replica;"
-                " SET LOCAL lock_timeout = '10s';"
-                + "".join(f' DELETE FROM "{table.name}";' for table in reversed(tables))
-                + " SELECT setval(pg_get_serial_sequence(name, 'id'), 1, false)"
-                f" FROM unnest(ARRAY[{names}]) AS name"
-                " WHERE pg_get_serial_sequence(name, 'id') IS NOT NULL"
-            )
-        else:
-            for table in reversed(tables):
-                connection.execute(table.delete())
-            if inspect(connection).has_table("sqlite_sequence"):
-                connection.execute(text("DELETE FROM sqlite_sequence"))
-
-
 def _empty_as_new(engine: Engine) -> None:
     """Empty every application table as a new database has them, before a file reuses one.
 
@@ -306,66 +279,7 @@ def db(request: pytest.FixtureRequest, db_backend: str, engine: Engine, session_
         wipe(engine)
 
 
-# What `users` wrote into an empty database, per database and password hasher: every row of
-# every table (accounts, their audit events and outbox messages). Later tests get the same rows
-# back as plain INSERTs (same ids, hashes, audit chain) instead of four argon2 hashes and four
-# chained audit appends each. Captured by the first test that asks, through the service.
-_SEEDED_ROWS: dict[tuple[str, int], dict[str, list[dict]]] = {}
-
-
-def _is_empty(connection) -> bool:
-    """No row in any application table (one round trip)."""
-    tables = Base.metadata.sorted_tables
-    return not any(connection.execute(select(*[exists(select(literal(1)).select_from(t)) for t in tables])).one())
-
-
-def _all_rows(connection) -> dict[str, list[dict]]:
-    rows = {}
-    for table in Base.metadata.sorted_tables:
-        found = connection.execute(select(table).order_by(*table.primary_key.columns)).mappings().all()
-        if found:
-            rows[table.name] = [dict(row) for row in found]
-    return rows
-
-
-def _replay(connection, rows: dict[str, list[dict]]) -> None:
-    for table in Base.metadata.sorted_tables:
-        if table.name in rows:
-            connection.execute(table.insert(), rows[table.name])
-    if connection.dialect.name == "postgresql":
-        # Explicit ids leave the sequences behind: move them past the rows, as the service's
-        # own inserts would have.
-        for name in rows:
-            columns = Base.metadata.tables[name].columns
-            if "id" in columns and isinstance(columns["id"].type, Integer):
-                connection.execute(
-                    text(
-                        "SELECT setval(pg_get_serial_sequence(:name, 'id'), max_id)"
-                        f' FROM (SELECT max(id) AS max_id FROM "{name}") AS m'  # a table name of ours
-                        " WHERE pg_get_serial_sequence(:name, 'id') IS NOT NULL"
-                    ),
-                    {"name": name},
-                )
-
-
 @pytest.fixture
 def users(db: Session, database_url: str) -> dict[str, User]:
     """Committed users by role: "admin", "lead", "member" and a second member, "other"."""
-    engine = db.get_bind()
-    seeded_key = (database_url, id(passwords._hasher))
-    with engine.begin() as connection:
-        empty = _is_empty(connection)
-        if empty and seeded_key in _SEEDED_ROWS:
-            _replay(connection, _SEEDED_ROWS[seeded_key])
-            replayed = True
-        else:
-            replayed = False
-    if not replayed:
-        for email, name, role in USER_SPECS.values():
-            accounts.create_user(session=db, actor=None, email=email, name=name, role=role, password=PASSWORD)
-        db.commit()
-        if empty:
-            with engine.connect() as connection:
-                _SEEDED_ROWS[seeded_key] = _all_rows(connection)
-    by_email = {user.email: user for user in db.scalars(select(User))}
-    return {key: by_email[email] for key, (email, _name, _role) in USER_SPECS.items()}
+    return seed_users(db, database_url)

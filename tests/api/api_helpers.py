@@ -4,18 +4,23 @@ the whole suite runs)."""
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import User
+from shared.config import Settings
 from shared.evidence import service as evidence_service
 from shared.evidence import tags
 from shared.evidence.models import Evidence, EvidenceState
 from shared.evidence.service import Verdict
 from shared.evidence.storage import make_storage, new_key
 from shared.incidents.models import Incident
+from web.app import create_app
+
+SECRET_KEY = "x" * 40
 
 
 def bearer(value: str) -> dict[str, str]:
@@ -52,3 +57,28 @@ def stored_files(app: Flask) -> list[str]:
     """Every object in the app's local evidence storage (to prove a refusal left none behind)."""
     root = Path(app.config["SETTINGS"].effective_local_storage_path)
     return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+
+
+def api_settings(database_url: str, evidence_dir: Path, **overrides) -> Settings:
+    values = dict(
+        app_env="test",
+        database_url=database_url,
+        secret_key=SECRET_KEY,
+        rate_limit_login="10000 per minute",
+        rate_limit_api="10000 per minute",
+        log_level="WARNING",
+        data_dir=str(evidence_dir),  # local evidence storage (and nothing else)
+    )
+    values.update(overrides)
+    return Settings(**values).validated()
+
+
+def build_api_app(settings: Settings) -> Flask:
+    app = create_app(settings)
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)  # forms; the API checks its header itself
+    return app
+
+
+def empty_folder(folder: Path) -> None:
+    for stored in folder.iterdir():
+        shutil.rmtree(stored) if stored.is_dir() else stored.unlink()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from api_helpers import api_settings, build_api_app, empty_folder
 from factories import build_incident
 from flask import Flask
 from reused_apps import ReusedApps
@@ -17,12 +17,9 @@ from sqlalchemy.orm import Session
 
 from shared.accounts import tokens
 from shared.accounts.models import ApiToken, User
-from shared.config import Settings
 from shared.db import utcnow
 from shared.incidents.models import Incident
-from web.app import create_app
 
-SECRET_KEY = "x" * 40
 # The web tests' helpers (sign_in, snapshot) serve these tests too.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
 
@@ -43,24 +40,13 @@ def make_app(
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
 
-    def build(settings: Settings) -> Flask:
-        app = create_app(settings)
-        app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)  # forms; the API checks its header itself
-        return app
-
     def make(*, fresh: bool = False, **overrides) -> Flask:
-        values = dict(
-            app_env="test",
-            database_url=database_url,
-            secret_key=SECRET_KEY,
-            rate_limit_login="10000 per minute",
-            rate_limit_api="10000 per minute",
-            log_level="WARNING",
-            data_dir=str(evidence_dir),  # local evidence storage (and nothing else)
+        settings = api_settings(overrides.pop("database_url", database_url), evidence_dir, **overrides)
+        app = (
+            build_api_app(settings)
+            if fresh
+            else reused_apps.get(settings, csrf=False, build=lambda: build_api_app(settings))
         )
-        values.update(overrides)
-        settings = Settings(**values).validated()
-        app = build(settings) if fresh else reused_apps.get(settings, csrf=False, build=lambda: build(settings))
         built.append(app)
         return app
 
@@ -69,8 +55,7 @@ def make_app(
         app.extensions["db_engine"].dispose()
     root.handlers[:] = handlers
     root.setLevel(level)
-    for stored in evidence_dir.iterdir():  # the next test starts with no evidence, as the database does
-        shutil.rmtree(stored) if stored.is_dir() else stored.unlink()
+    empty_folder(evidence_dir)  # the next test starts with no evidence, as the database does
 
 
 @pytest.fixture
