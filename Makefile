@@ -46,14 +46,19 @@ format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# pytest-xdist: one process per core (PYTEST_WORKERS=0: all in this process). loadfile runs each
-# test file on one worker, so a module's expensive fixtures (a seeded 200k-row database, a
-# Celery worker and clamd, the Terraform inits) are built once. (loadgroup would be finer, but
-# xdist 3.8 cannot tag nodeids under pytest 9, so its xdist_group marks are ignored.)
-PYTEST_WORKERS ?= auto
+# pytest-xdist: two processes per core (PYTEST_WORKERS=0: all in this process). Half of the
+# suite's time is waiting on other processes (Celery workers, Chromium, clamd, a 20 s Redis
+# outage, terraform), so one process per core left the cores half idle. Whole suite on an idle
+# 2-core machine: -n 2 350 s, -n 4 298-314 s, -n 6 335 s. loadfile runs each test file on one
+# worker, so a module's expensive fixtures (a seeded 200k-row database, a Celery worker and
+# clamd, the Terraform inits) are built once; --no-loadscope-reorder keeps the order
+# tests/conftest.py gives (longest first) instead of xdist's (most tests first). (loadgroup
+# would be finer, but xdist 3.8 cannot tag nodeids under pytest 9, so its xdist_group marks
+# are ignored.)
+PYTEST_WORKERS ?= $(shell echo $$((2 * $$(nproc 2>/dev/null || echo 1))))
 
 test-only: $(VENV)/.dev-installed
-	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 ## bench: throughput and p95 at 10k/100k/1M incidents vs. this machine's ceilings (SIZES=10000,100000 for a quick run), then bench-evidence
 bench: $(VENV)/.dev-installed

@@ -16,6 +16,7 @@ import contextlib
 import os
 import secrets
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,37 +46,52 @@ BACKENDS = ("sqlite", "postgresql")
 DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
-# `make test` runs `--dist loadfile`: xdist hands out whole files in collection order, so a long
-# file collected last (tests/worker/ sorts after everything) kept one worker busy while the
-# other sat idle. These files start first, longest first; the rest keep their order. Seconds
-# are the file's sum in `pytest --durations=0` on an idle 2-core machine (2026-11-29); a file
-# missing here only loses its head start, never a test.
-SLOW_FILES_FIRST = (
-    "tests/api/test_api_access.py",  # ~85 s: 652 route x role x scope cases
-    "tests/notifications/test_notifications_worker.py",  # ~50 s: real worker, beat, a lease to lapse
-    "tests/worker/test_worker_celery.py",  # ~50 s: real workers, SIGTERM/SIGKILL
-    "tests/infra/test_infra_terraform.py",  # ~48 s: terraform init/validate/plan per root
-    "tests/web/test_web_access.py",  # ~36 s: 278 cases
-    "tests/infra/test_infra_checkov.py",  # ~25 s: one checkov run over terraform/
-    "tests/evidence/test_evidence_faults.py",  # ~23 s: Redis down for 20 s
-    "tests/worker/test_worker_outbox.py",
-    "tests/evidence/test_evidence_pipeline.py",
-    "tests/evidence/test_evidence_time_limit.py",
-    "tests/evidence/test_evidence_make_run.py",
-    "tests/notifications/test_notifications_make_run.py",
-    "tests/shared/test_shared_search_plans.py",
-    "tests/delivery/test_delivery_images.py",
-)
+# `make test` runs `--dist loadfile --no-loadscope-reorder`: xdist hands out whole files in the
+# order given here. (By default it reorders files by their number of tests, so the few-test
+# files that wait on real processes for a minute started last and made the run's tail: the
+# Celery worker tests at 68 s, checkov at 192 s of a 275 s run.) Longest first, then by number
+# of tests. Seconds: each file's wall time in a whole run on an idle 2-core machine with six
+# workers (2026-11-30); a file missing here only loses its head start, never a test.
+SLOW_FILES_FIRST = {
+    "tests/worker/test_worker_celery.py": 124,  # real workers, SIGTERM/SIGKILL
+    "tests/infra/test_infra_terraform.py": 114,  # terraform init + test per root (CPU)
+    "tests/evidence/test_evidence_pipeline.py": 101,  # worker + moto + clamd end to end
+    "tests/notifications/test_notifications_worker.py": 75,  # real worker, beat, a lease to lapse
+    "tests/worker/test_worker_outbox.py": 62,
+    "tests/api/test_api_access.py": 57,  # 652 route x role x scope cases
+    "tests/evidence/test_evidence_faults.py": 52,  # Redis down for 20 s
+    "tests/web/test_web_access.py": 51,
+    "tests/api/test_api_evidence_pipeline.py": 50,
+    "tests/notifications/test_notifications_make_run.py": 47,
+    "tests/e2e/test_e2e_dashboard.py": 46,
+    "tests/web/test_web_dashboard.py": 41,
+    "tests/delivery/test_delivery_gunicorn.py": 36,
+    "tests/e2e/test_e2e_accessibility.py": 30,
+    "tests/e2e/test_e2e_smaller_defects.py": 29,
+    "tests/delivery/test_delivery_images.py": 27,
+    "tests/infra/test_infra_checkov.py": 26,  # one checkov run over terraform/ (CPU)
+    "tests/e2e/test_e2e_webhooks_admin.py": 26,
+    "tests/evidence/test_evidence_make_run.py": 25,
+    "tests/evidence/test_evidence_disk_full.py": 23,
+    "tests/shared/test_shared_evidence_storage.py": 22,
+    "tests/shared/test_shared_timeline_plans.py": 21,
+    "tests/web/test_web_security.py": 21,
+    "tests/shared/test_shared_search_plans.py": 20,
+}
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    rank = {name: index for index, name in enumerate(SLOW_FILES_FIRST)}
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
 
-    def file_rank(item: pytest.Item) -> int:
-        return rank.get(item.nodeid.split("::", 1)[0], len(rank))
+    tests_in = Counter(file_of(item) for item in items)
 
-    items.sort(key=file_rank)  # stable: within a file, and among the rest, the order stays
+    def longest_first(item: pytest.Item) -> tuple[int, int]:
+        name = file_of(item)
+        return (-SLOW_FILES_FIRST.get(name, 0), -tests_in[name])
+
+    items.sort(key=longest_first)  # stable: the order within a file stays
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
