@@ -17,32 +17,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from reused_apps import ReusedApps
 from sqlalchemy.orm import Session
+from web_helpers import build_app, make_settings
 
 from shared.accounts.models import User
-from shared.config import Settings
 from shared.incidents.models import Incident
-from web.app import create_app
-
-SECRET_KEY = "x" * 40
-# Every test signs in many times from 127.0.0.1; only the rate-limit test wants the real limit.
-GENEROUS_LOGIN_LIMIT = "10000 per minute"
-
-
-def make_settings(database_url: str, **overrides) -> Settings:
-    values = dict(
-        app_env="test",
-        database_url=database_url,
-        secret_key=SECRET_KEY,
-        rate_limit_login=GENEROUS_LOGIN_LIMIT,
-    )
-    values.update(overrides)
-    return Settings(**values).validated()
-
-
-def build_app(settings: Settings, *, csrf: bool = False) -> Flask:
-    app = create_app(settings)
-    app.config.update(TESTING=True, WTF_CSRF_ENABLED=csrf)
-    return app
 
 
 @pytest.fixture

@@ -3,10 +3,21 @@ request (or any GET) changes nothing in the database."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+
 import pytest
-from web_helpers import login, sign_in, snapshot
+from factories import build_incident
+from flask import Flask
+from flask.testing import FlaskClient
+from seeding import DataSet, seed_users, wipe
+from sqlalchemy.orm import Session
+from web_helpers import build_app, login, make_settings, snapshot
 
 from shared.accounts import service as accounts
+from shared.accounts.models import User
 from shared.incidents import saved_views
 
 ROLES = ("anonymous", "member-unrelated", "member-owner", "lead", "admin")
@@ -106,28 +117,77 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def world(db, users, make_incident):
-    incident = make_incident("open", reporter="lead", owner="member")
+@dataclass
+class Seeded:
+    app: Flask
+    session: Session
+    world: dict[str, str]
+    users: dict[str, User]
+    signed_in: dict[str, str]  # users-fixture key -> a login session's token
+    data: DataSet
+
+
+@pytest.fixture(scope="module")
+def seeded(database_url, engine, session_factory, reused_apps) -> Iterator[Seeded]:
+    """The incident, users, team view and a login session per user, built once per backend
+    (278 cases each built them before); put back after a case that changed them (`world`)."""
+    root_logger = logging.getLogger()
+    handlers, level = root_logger.handlers[:], root_logger.level
+    settings = make_settings(database_url)
+    app = reused_apps.get(settings, csrf=False, build=lambda: build_app(settings))
+    session = session_factory()
+    users = seed_users(session, database_url)
+    incident = build_incident(session, users, "open", reporter="lead", owner="member")
     bystander = accounts.create_user(
-        session=db, actor=None, email="bystander@example.com", name="Bo Bystander", role="member", password="p" * 16
+        session=session,
+        actor=None,
+        email="bystander@example.com",
+        name="Bo Bystander",
+        role="member",
+        password="p" * 16,
     )
-    team_view = saved_views.save_view(session=db, actor=users["lead"], name="Open P1s", query="p1", team=True)
-    db.commit()
-    return {
+    team_view = saved_views.save_view(session=session, actor=users["lead"], name="Open P1s", query="p1", team=True)
+    signed_in = {
+        who: accounts.start_session(session=session, user=user, lifetime=timedelta(hours=2))
+        for who, user in users.items()
+    }
+    session.commit()
+    world = {
         "team_view_id": str(team_view.id),
         "key": incident.key,
         "version": str(incident.version),
         "other_id": str(users["other"].id),
         "bystander_id": str(bystander.id),
     }
+    yield Seeded(app, session, world, users, signed_in, DataSet(engine))
+    session.close()
+    wipe(engine)
+    root_logger.handlers[:] = handlers
+    root_logger.setLevel(level)
+
+
+@pytest.fixture
+def world(seeded: Seeded) -> Iterator[dict[str, str]]:
+    """The file's data as every case starts from it; put back after a case that changed it."""
+    yield seeded.world
+    seeded.session.rollback()
+    if seeded.data.changed():
+        seeded.data.restore()
+
+
+def _client(seeded: Seeded, who: str | None) -> FlaskClient:
+    """A browser signed in as `who` (a users-fixture key) through the file's login session."""
+    client = seeded.app.test_client()
+    if who is not None:
+        with client.session_transaction() as cookie:
+            cookie["_user_id"] = seeded.signed_in[who]
+            cookie["_fresh"] = True
+    return client
 
 
 @pytest.mark.parametrize(("route", "role", "expected"), CASES)
-def test_route_answers_each_role(app, db, users, world, route, role, expected):
-    client = app.test_client()
-    if role != "anonymous":
-        sign_in(client, users[SIGN_IN_AS[role]])
+def test_route_answers_each_role(seeded, world, route, role, expected):
+    client, db = _client(seeded, SIGN_IN_AS.get(role)), seeded.session
     method, path, data = ROUTES[route]
     path = path.format(**world)
     data = {name: value.format(**world) for name, value in (data or {}).items()}
@@ -160,8 +220,9 @@ def test_route_answers_each_role(app, db, users, world, route, role, expected):
         ("admin users", "You don&#39;t have permission to do that."),
     ],
 )
-def test_refusal_says_why(client, users, world, route, message):
-    login(client, users["other"].email)
+def test_refusal_says_why(seeded, world, route, message):
+    client = seeded.app.test_client()
+    login(client, seeded.users["other"].email)
     method, path, data = ROUTES[route]
     data = {name: value.format(**world) for name, value in (data or {}).items()}
     response = client.open(path.format(**world), method=method, data=data or None)

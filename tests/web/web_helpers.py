@@ -7,6 +7,7 @@ from datetime import timedelta
 from html import unescape
 from html.parser import HTMLParser
 
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -14,11 +15,34 @@ from sqlalchemy.orm import Session
 from shared.accounts import service as accounts
 from shared.accounts.models import User
 from shared.audit.models import AuditEvent
+from shared.config import Settings
 from shared.db import Base
 from shared.incidents.models import Incident
 from shared.outbox.models import OutboxMessage
+from web.app import create_app
 
 PASSWORD = "correct-horse-battery"  # the root `users` fixture's password
+
+SECRET_KEY = "x" * 40
+# Every test signs in many times from 127.0.0.1; only the rate-limit test wants the real limit.
+GENEROUS_LOGIN_LIMIT = "10000 per minute"
+
+
+def make_settings(database_url: str, **overrides) -> Settings:
+    values = dict(
+        app_env="test",
+        database_url=database_url,
+        secret_key=SECRET_KEY,
+        rate_limit_login=GENEROUS_LOGIN_LIMIT,
+    )
+    values.update(overrides)
+    return Settings(**values).validated()
+
+
+def build_app(settings: Settings, *, csrf: bool = False) -> Flask:
+    app = create_app(settings)
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=csrf)
+    return app
 
 
 def csrf_token_from(html: str) -> str:
