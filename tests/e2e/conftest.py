@@ -39,7 +39,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-TIMEOUT_MS = 5_000
+# How long an action or an expectation waits for the page (Playwright's default is 5 s). `make
+# test` runs two test processes per core beside Chromium, the live servers and PostgreSQL: one
+# create-and-redirect once took over 5 s on a loaded 2-core machine. A person waits that long too.
+TIMEOUT_MS = 15_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 # Chromium reports a CSP refusal as a console error *and* as this DOM event; the event also
 # catches violations that happen before a console listener could see them.
