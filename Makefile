@@ -25,7 +25,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 
 checkov-venv: .venv-checkov/.installed
 
-## terraform-test: init, validate and mock-plan every Terraform root (terraform test validates first) (offline, provider mirror)
+## terraform-test: init and mock-plan every Terraform root, terraform test validating first (offline, provider mirror)
 .PHONY: terraform-test
 terraform-test: $(VENV)/.dev-installed
 	$(VENV)/bin/python -m pytest tests/infra/test_infra_terraform.py $(PYTEST_ARGS)
