@@ -216,6 +216,12 @@
       return;
     }
     if (draft.owner !== form.getAttribute("data-draft-owner") || !draft.pending) { return; }
+    if (form.hasAttribute("data-draft-echo")) {
+      // The server refused the submission and sent the form back with what was typed: nothing to
+      // put back. On a slow page the person may already be correcting it before this script runs.
+      writeDraft({ owner: draft.owner, fields: draft.fields, pending: false });
+      return;
+    }
     DRAFT_FIELDS.forEach(function (name) {
       var field = form.elements[name];
       var value = draft.fields && draft.fields[name];
