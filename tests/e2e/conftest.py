@@ -40,8 +40,9 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 # How long an action or an expectation waits for the page (Playwright's default is 5 s). `make
-# test` runs two test processes per core beside Chromium, the live servers and PostgreSQL: one
-# create-and-redirect once took over 5 s on a loaded 2-core machine. A person waits that long too.
+# test` runs two test processes per core beside Chromium, the live servers and PostgreSQL, and a
+# loaded 2-core machine can take seconds to draw a page. (The failure that first looked like
+# slowness was a race in app.js, fixed: test_e2e_new_incident_draft holds a script to show it.)
 TIMEOUT_MS = 15_000
 expect.set_options(timeout=TIMEOUT_MS)
 
