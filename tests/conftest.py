@@ -108,18 +108,20 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 
 # Same algorithm (argon2id), a thousandth of the work: a production-strength hash or check costs
-# ~0.1 s by design, and the `users` fixture alone would pay that four times per test.
+# 0.1-0.3 s of CPU by design (64 MiB, four lanes), and the `users` fixture alone would pay that
+# four times per test. Browser tests use it too: each signs in through the form at least once,
+# ~55 sign-ins in all, and what they check is the page, not the hash (the production parameters
+# are checked through the service and the web forms with `real_password_hashing`).
 _FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 _FAST_DUMMY_HASH = _FAST_HASHER.hash("not-a-real-password")
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap argon2id parameters for every test except browser tests, which run the app as is.
+def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2id parameters for every test (the live servers of browser tests run in this
+    process and see them too).
 
     Tests about the production parameters or sign-in timing ask for `real_password_hashing`."""
-    if request.node.get_closest_marker("browser"):
-        return
     monkeypatch.setattr(passwords, "_hasher", _FAST_HASHER)
     monkeypatch.setattr(passwords, "_DUMMY_HASH", _FAST_DUMMY_HASH)
 
