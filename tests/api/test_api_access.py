@@ -153,6 +153,9 @@ class Seeded:
     tokens: dict[tuple[str, str], str]
     data: DataSet
     files: dict[str, bytes]
+    # Set by a case that saw, with its own before/after snapshots, that it changed nothing: the
+    # put-back check (another read of every table) is then skipped.
+    untouched: bool = False
 
     def files_changed(self) -> bool:
         return stored_files(self.app) != sorted(self.files)
@@ -239,9 +242,10 @@ def _token(db: Session, user: User, scope: str) -> str:
 @pytest.fixture
 def world(seeded: Seeded) -> Iterator[dict[str, int | str]]:
     """The file's data as every case starts from it; put back after a case that changed it."""
+    seeded.untouched = False
     yield seeded.world
     seeded.session.rollback()
-    if seeded.data.changed() or seeded.files_changed():
+    if not seeded.untouched and (seeded.data.changed() or seeded.files_changed()):
         seeded.restore()
 
 
@@ -272,15 +276,18 @@ def test_route_answers_each_role_and_scope(seeded, world, route, role, scope, ex
     body = response.get_data(as_text=True)
     response.close()  # as the server does: a streamed answer (CSV) holds its request's session until then
 
+    after, files_after = snapshot(db), stored_files(app)
+    seeded.untouched = after == before and files_after == files_before
+
     assert response.status_code == expected, body[:500]
     if expected >= 400:
         assert response.mimetype == "application/problem+json"
         assert response.get_json()["status"] == expected
-        assert stored_files(app) == files_before, "a refused call left a file in storage"
+        assert files_after == files_before, "a refused call left a file in storage"
     if expected >= 400 or (method == "GET" and route not in AUDITED_READS):
-        assert snapshot(db) == before, "a refused call or a GET changed the database"
+        assert after == before, "a refused call or a GET changed the database"
     elif (route, role) not in MAY_BE_NO_OP:
-        assert snapshot(db) != before, "an allowed change (or an audited read) left the database as it was"
+        assert after != before, "an allowed change (or an audited read) left the database as it was"
 
 
 @pytest.mark.parametrize(("method", "path"), [("GET", "/api/v1/incidents"), ("POST", "/api/v1/incidents")])
