@@ -76,7 +76,7 @@ SLOW_FILES_FIRST = {
     "tests/shared/test_shared_evidence_storage.py": 22,
     "tests/shared/test_shared_timeline_plans.py": 21,
     "tests/web/test_web_security.py": 21,
-    "tests/shared/test_shared_search_plans.py": 20,
+    "tests/shared/test_shared_query_plans.py": 30,  # a 200k-row PostgreSQL database (seeded in SQL)
 }
 
 
