@@ -1,7 +1,8 @@
 """Test data in a database: empty it, seed the four users, keep a data set to put back.
 
-Imported by the root conftest (the per-test `db` wipe, the `users` fixture) and by test files
-that build their data once per file (`DataSet`)."""
+Imported by the root conftest (the per-test `db` wipe, the `users` fixture), by test files that
+build their data once per file (`DataSet`) and by per-test fixtures whose data is always the
+same (`built_once`)."""
 
 from __future__ import annotations
 
