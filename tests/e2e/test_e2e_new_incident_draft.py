@@ -58,8 +58,8 @@ def test_a_draft_survives_an_expired_session_and_is_restored_after_sign_in(page:
 def test_a_refused_full_page_form_keeps_what_is_typed_before_its_script_has_run(page: Page, sign_in) -> None:
     """The refused form comes back with what was sent. Someone who corrects it before the page's
     script has run (a slow network, a busy machine) must not see the old draft put back over the
-    correction: the next Create incident creates what they typed. (Found as a test that failed
-    once in ~10 runs on a loaded machine: the second submit sent the empty title again.)"""
+    correction: the next Create incident creates what they typed. (Found as a full-page form test
+    that failed twice on a loaded machine: the second submit sent the empty title again.)"""
     sign_in("lead@example.com")
     page.goto("/incidents/new")
     held_scripts = []
