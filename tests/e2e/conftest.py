@@ -19,14 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from browser_steps import PASSWORD, check_accessible
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from shared.config import Settings
 from shared.incidents import service as incidents
 from web.app import create_app
-
-PASSWORD = "correct-horse-battery"  # the root `users` fixture's password
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -232,21 +231,6 @@ def axe_source() -> str:
     return AXE_SOURCE.read_text(encoding="utf-8")
 
 
-def check_accessible(page: Page, axe_source: str, state: str) -> None:
-    """Run axe-core on the page as it is now; fail naming every violation and its elements.
-
-    The source goes in through Playwright's evaluate (the DevTools protocol), not a <script>
-    tag, so the app's strict CSP stays on and is still checked by `page`."""
-    if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.evaluate(axe_source)
-    result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
-    problems = [
-        f"{v['id']} ({v['impact']}): {v['help']} — " + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
-        for v in result["violations"]
-    ]
-    assert not problems, f"axe-core found problems on {state}:\n" + "\n".join(problems)
-
-
 @pytest.fixture
 def assert_accessible(page: Page, axe_source: str):
     """assert_accessible("what the page shows") -> check_accessible on the test's `page`."""
@@ -278,13 +262,3 @@ def open_page(browser: Browser, app_url: str, live_server: LiveServer):
         live_server.in_flight.wait_until_idle()
     if problems.errors:
         pytest.fail("the page reported errors:\n" + "\n".join(problems.errors), pytrace=False)
-
-
-def sign_in_on(page: Page, email: str) -> None:
-    """The `sign_in` fixture's steps, on any page (e.g. one from `open_page`)."""
-    page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
-    page.wait_for_load_state()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import check_accessible, sign_in_on
+from browser_steps import check_accessible, sign_in_on
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]

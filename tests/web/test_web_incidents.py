@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from web_helpers import counts, reload, row_keys, sign_in, snapshot, tags, texts, timeline, version
+from web_helpers import PASSWORD, counts, reload, row_keys, sign_in, snapshot, tags, texts, timeline, version
 
 from shared.accounts import service as accounts
 from shared.incidents import service as incidents
@@ -107,6 +107,28 @@ def test_a_member_cannot_make_someone_else_the_owner(client, db, users):
     assert response.status_code == 422
     assert "Members can only make themselves the owner" in response.get_data(as_text=True)
     assert db.query(Incident).count() == 0
+
+
+def _offers_the_draft_back(html: str) -> bool:
+    form = next(attrs for tag, attrs in tags(html) if tag == "form" and attrs.get("id") == "new-incident-form")
+    return "data-draft-restore" in form
+
+
+@pytest.mark.parametrize(
+    ("next_", "offered"),
+    [("/incidents/new", True), ("/", False), ("/incidents/new?x=1", True), (None, False)],
+)
+def test_only_the_new_incident_page_a_sign_in_returns_to_puts_the_draft_back_and_only_once(
+    client, users, next_, offered
+):
+    """An expired session sends a New incident submission through the sign-in page and back to
+    the form; that drawing (and no later one) tells app.js to put the browser's draft back."""
+    query = {"next": next_} if next_ else {}
+    response = client.post("/login", query_string=query, data={"email": users["member"].email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert _offers_the_draft_back(client.get("/incidents/new").get_data(as_text=True)) is offered
+    assert not _offers_the_draft_back(client.get("/incidents/new").get_data(as_text=True))
+    assert not _offers_the_draft_back(client.post("/incidents/new", data=dict(VALID, title="")).get_data(as_text=True))
 
 
 def test_new_incident_owner_choices_follow_the_role(client, users):

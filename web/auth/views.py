@@ -6,6 +6,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import session as browser_session
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SubmitField
@@ -42,6 +43,18 @@ def _submitted_email() -> str:
 
 def _attempt_failed(response) -> bool:
     return response.status_code != 302  # a sign-in that worked answers with its redirect
+
+
+# An expired session turns a New incident submission into a trip through this page, back to the
+# form (Flask-Login's `next`). app.js keeps what was typed in sessionStorage and puts it back on
+# that one page, the first time it is drawn after signing in, and nowhere else: a draft still
+# marked as sent on any other page means the submission went through (or came back refused).
+_RESTORE_DRAFT = "restore_new_incident_draft"
+
+
+def take_draft_restore() -> bool:
+    """Whether this drawing of the New incident page is the one a sign-in returned to (once)."""
+    return bool(browser_session.pop(_RESTORE_DRAFT, False))
 
 
 def _safe_next(target: str | None) -> str:
@@ -81,7 +94,10 @@ def login():
             )
             session.commit()
             login_user(SignedInUser(user, token))
-            return redirect(_safe_next(request.args.get("next")))
+            destination = _safe_next(request.args.get("next"))
+            if urlsplit(destination).path == url_for("incidents.create"):
+                browser_session[_RESTORE_DRAFT] = True
+            return redirect(destination)
         # One answer for unknown email, wrong password and disabled account.
         error = "Email or password is incorrect."
         status = 401

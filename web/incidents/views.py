@@ -31,6 +31,7 @@ from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, form_value, mer
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.permissions import Action
 from web.auth.current import require
+from web.auth.views import take_draft_restore
 from web.csv_export import csv_response
 from web.db import get_session
 from web.errors import page_message, status_for
@@ -347,7 +348,9 @@ def create():
     require(Action.CREATE)
     session = get_session()
     if request.method == "GET":
-        return render_template("incidents/new.html", form=_new_incident_form(session))
+        return render_template(
+            "incidents/new.html", form=_new_incident_form(session), restore_draft=take_draft_restore()
+        )
     # No owner choices yet: a create that succeeds never draws the form, so it need not list users.
     form = IncidentForm(formdata=request.form)
     if not form.validate():  # only the CSRF token can fail here; the service checks the rest

@@ -180,9 +180,10 @@
 
   // Drafts of a new incident survive an expired session. What is typed is kept in this tab's
   // sessionStorage (never sent anywhere). A submit marks the draft "pending"; if the session
-  // had ended, the sign-in page returns to the form and the pending draft is put back (the
-  // dialog reopens). Creating the incident, Cancel and signing out discard it; a draft of
-  // another person is never shown.
+  // had ended, the sign-in page returns to the full-page form, which the server marks
+  // (data-draft-restore) for that one drawing, and the pending draft is put back there.
+  // Creating the incident, Cancel and signing out discard it; a draft of another person is
+  // never shown.
   var DRAFT_KEY = "incident-tracker:new-incident-draft";
   var DRAFT_FIELDS = ["title", "description", "priority", "component", "environment", "owner", "due_date"];
 
@@ -208,17 +209,18 @@
 
   function restoreDraft() {
     var draft = readDraft();
-    if (!draft) { return; }
+    if (!draft || !draft.pending) { return; }
     var form = document.getElementById("new-incident-form");
     if (!form) {
       // Submitted from the full-page form and landed elsewhere than the sign-in page: created.
-      if (draft.pending && window.location.pathname !== "/login") { discardDraft(); }
+      if (window.location.pathname !== "/login") { discardDraft(); }
       return;
     }
-    if (draft.owner !== form.getAttribute("data-draft-owner") || !draft.pending) { return; }
-    if (form.hasAttribute("data-draft-echo")) {
-      // The server refused the submission and sent the form back with what was typed: nothing to
-      // put back. On a slow page the person may already be correcting it before this script runs.
+    if (draft.owner !== form.getAttribute("data-draft-owner")) { return; }
+    if (!form.hasAttribute("data-draft-restore")) {
+      // Not where a sign-in returned to: the submission got through. Either this form is the
+      // refused answer, already holding what was sent (and maybe being corrected before this
+      // script ran), or the person left the new incident's page before its script had run.
       writeDraft({ owner: draft.owner, fields: draft.fields, pending: false });
       return;
     }
@@ -232,8 +234,6 @@
     writeDraft({ owner: draft.owner, fields: draft.fields, pending: false });
     var note = form.querySelector("[data-draft-restored]");
     if (note) { note.hidden = false; }
-    var dialog = form.closest("dialog");
-    if (dialog && !dialog.open && typeof dialog.showModal === "function") { dialog.showModal(); }
     if (form.elements.title) { form.elements.title.focus(); }
   }
 
