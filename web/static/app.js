@@ -115,13 +115,23 @@
   });
 
   // A session that ended (signed out elsewhere, disabled, expired) answers an htmx request with
-  // the sign-in page: go there for real instead of drawing it inside the table.
+  // the sign-in page: go there for real instead of drawing it inside the table. A search returns
+  // to what the box says now, not to what it said when the request left: a pause mid-word sends
+  // "ka", and the person has typed "kafka" by the time the answer comes.
   document.addEventListener("htmx:beforeSwap", function (event) {
     var xhr = event.detail.xhr;
     if (!xhr || !xhr.responseURL) { return; }
     var landed = new URL(xhr.responseURL);
     if (landed.origin === window.location.origin && landed.pathname === "/login") {
       event.detail.shouldSwap = false;
+      var config = event.detail.requestConfig;  // (the event itself goes to the swap's target)
+      var filters = config && config.elt && config.elt.id === "filters" ? config.elt : null;
+      var search = document.getElementById("search");
+      if (filters && search && landed.searchParams.has("next")) {
+        var back = new URL(filters.action);
+        back.search = search.value ? new URLSearchParams({ q: search.value }).toString() : "";
+        landed.searchParams.set("next", back.pathname + back.search);
+      }
       window.location.assign(landed.href);
     }
   });
