@@ -85,6 +85,22 @@
     showFilterState();
   });
 
+  // Back or Forward while a search is under way: its answer belongs to the page that was left.
+  // Once the restored page has replaced the form, htmx still puts the late answer's address
+  // over the one Back went to (its other events no longer reach the document, this one does),
+  // so the page shows one search under another's address. That address goes nowhere. Only
+  // htmx's own history entries count: following the skip link's #main is no move away.
+  var historyMoves = 0;
+  window.addEventListener("popstate", function (event) {
+    if (event.state && event.state.htmx) { historyMoves += 1; }
+  });
+  document.addEventListener("htmx:beforeSend", function (event) {
+    if (event.detail.xhr) { event.detail.xhr.historyMovesAtSend = historyMoves; }
+  });
+  function sentBeforeAHistoryMove(xhr) {
+    return !!xhr && xhr.historyMovesAtSend !== undefined && xhr.historyMovesAtSend !== historyMoves;
+  }
+
   // History: the first pause of a run of typing adds an entry, the next pauses replace it, so
   // Back leads to what was there before typing began, not through every prefix typed. Enter,
   // a dropdown or a counter adds an entry (unless the URL is the same).
@@ -107,6 +123,11 @@
   document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
     var config = event.detail.requestConfig;
     var history = event.detail.history;
+    if (history && sentBeforeAHistoryMove(event.detail.xhr)) {
+      history.type = "replace";  // with the address Back went to: nothing changes
+      history.path = window.location.pathname + window.location.search + window.location.hash;
+      return;
+    }
     if (!config || !config.elt || config.elt.id !== "filters" || !history) { return; }
     var typing = !!config.fromTyping;
     var same = history.path === window.location.pathname + window.location.search;
