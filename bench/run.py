@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bench.report import entry, print_table, write_entries  # noqa: E402
 from shared.audit import service as audit  # noqa: E402
 from shared.demo import DEFAULT_DEMO_PASSWORD  # noqa: E402
+from tests.servers import free_port  # noqa: E402
 
 BIN = ROOT / ".venv" / "bin"
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -127,15 +128,18 @@ class Gunicorn:
     def __init__(self, app: str, port: int, env: dict[str, str]):
         self.port = port
         self.pidfile = Path(tempfile.gettempdir()) / f"bench-gunicorn-{port}.pid"
+        self.log = Path(tempfile.gettempdir()) / f"bench-gunicorn-{port}.log"
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "--config", "web/gunicorn_conf.py", "--pid", str(self.pidfile), app],
             cwd=ROOT,
             env={**env, "BIND": f"127.0.0.1:{port}"},
             stdout=subprocess.DEVNULL,
-            stderr=open(Path(tempfile.gettempdir()) / f"bench-gunicorn-{port}.log", "w"),  # noqa: SIM115
+            stderr=open(self.log, "w"),  # noqa: SIM115
         )
         deadline = time.monotonic() + 90  # the shared machine can take that long to import the app
         while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn {app} exited on :{port} (rc={self.process.returncode}); see {self.log}")
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
                 return
@@ -345,8 +349,10 @@ def measure_size(size: int, rounds: int, seconds: int) -> dict:
     pages = {"dashboard": "/", **{name: "/?" + urllib.parse.urlencode({"q": q}) for name, q in SEARCHES.items()}}
     pages["incident page (400 events)"] = "/incidents/INC-1"
     sql = {name: statements_for(size, path) for name, path in pages.items()}
-    app = Gunicorn("web.wsgi:app", 8701, app_env(size))
-    hello = Gunicorn("bench.hello:app", 8702, app_env(size))
+    # Free ports, not fixed ones: a server left behind on a fixed port would answer the health
+    # check and be measured in place of this run's.
+    app = Gunicorn("web.wsgi:app", free_port(), app_env(size))
+    hello = Gunicorn("bench.hello:app", free_port(), app_env(size))
     api_token = flask(size, "tokens", "create", "--user", "lead@example.com", "--scope", "write", "--expires-days", "1")
     api_token = api_token.splitlines()[-1]
     api_body = json.dumps({"title": "Bench: disk full on bench-host", "description": "Filed by wrk through the API.",
