@@ -3,6 +3,8 @@ typing and scroll position stay where they were."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -47,3 +49,43 @@ def test_other_peoples_changes_appear_without_stealing_focus(page: Page, sign_in
     with page.expect_response(lambda r: r.url.endswith("/changes")) as answer:
         page.clock.fast_forward(11_000)
     assert answer.value.status == 304
+
+
+def test_a_refresh_for_the_search_the_person_has_left_is_not_drawn(page: Page, sign_in, file_incident):
+    """The live refresh asks for the page's results; if the person searches something else
+    before the answer comes, that answer is for a page no longer shown and must not put its
+    rows, counters and total into the new search's."""
+    file_incident("Disk full on reporting db", component="rds")
+    file_incident("Kafka consumer lag", component="msk")
+    page.clock.install()  # the poll's timer runs when the test says so
+    sign_in("member@example.com")
+    search = page.get_by_label("Search", exact=True)
+    search.fill("disk")
+    search.press("Enter")
+    expect(page.get_by_text("1 incident", exact=True)).to_be_visible()
+
+    held = []
+
+    def hold_the_refresh(route) -> None:
+        # htmx's own requests say where they come from; the refresh's fetch does not.
+        if "hx-current-url" in route.request.headers:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(lambda url: "q=disk" in url, hold_the_refresh)
+    file_incident("Disk latency on db-2", component="rds")  # someone else's change
+    with page.expect_request(lambda request: "q=disk" in request.url):
+        page.clock.fast_forward(11_000)
+    search.fill("kafka")
+    search.press("Enter")
+    expect(page).to_have_url(re.compile(r"/\?q=kafka$"))
+    expect(rows_titled(page, "Kafka consumer lag")).to_have_count(1)
+
+    assert len(held) == 1, "the refresh did not ask for the results it shows"
+    with page.expect_response(lambda response: "q=disk" in response.url):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # the answer is read and (not) drawn
+    expect(rows_titled(page, "Kafka consumer lag")).to_have_count(1)
+    expect(page.get_by_role("row").filter(has_text="Disk")).to_have_count(0)
+    expect(page.get_by_text("1 incident", exact=True)).to_be_visible()

@@ -334,17 +334,20 @@
 
   // The counters and the total above the table, fetched again from the server (the same
   // request the search box makes), so they include a row that was just added. With `rows`,
-  // the table's rows too (the live dashboard).
+  // the table's rows too (the live dashboard). An answer for an address the page has left
+  // meanwhile (another search, Back) is not drawn: it would put the old search's rows and
+  // counts under the new one.
   function refreshSummary(rows) {
     var results = document.getElementById("results");
     if (!results || !window.fetch) { return Promise.resolve(); }
-    return fetch(window.location.href, { headers: { "HX-Request": "true", "HX-Target": "results" } })
+    var asked = window.location.href;
+    return fetch(asked, { headers: { "HX-Request": "true", "HX-Target": "results" } })
       .then(function (response) {
         if (!response.ok || new URL(response.url).pathname === "/login") { return ""; }
         return response.text();
       })
       .then(function (html) {
-        if (!html) { return; }
+        if (!html || window.location.href !== asked) { return; }
         var fresh = new DOMParser().parseFromString(html, "text/html");
         if (rows) { refreshRows(results, fresh); }
         var selectors = rows ? [".counters", ".summary", ".pager", "#filter-state"] : [".counters", ".summary"];
