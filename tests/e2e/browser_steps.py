@@ -13,6 +13,10 @@ def check_accessible(page: Page, axe_source: str, state: str) -> None:
 
     The source goes in through Playwright's evaluate (the DevTools protocol), not a <script>
     tag, so the app's strict CSP stays on and is still checked by `page`."""
+    # After a link or a form took the page elsewhere, wait for its stylesheet: laid out before
+    # app.css arrives (no person sees that: the first paint waits for it), contrast, sizes and
+    # overflow would be judged on the browser's defaults.
+    page.wait_for_load_state()
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(axe_source)
     result = page.evaluate("() => axe.run(document, { resultTypes: ['violations'] })")
