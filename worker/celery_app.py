@@ -11,11 +11,8 @@ message published by name from the outbox keeps finding its task whatever the mo
 
 from __future__ import annotations
 
-# Celery beat opens its schedule file through shelve -> dbm, which imports its backend lazily
-# on the first open; under load that first import raced and beat logged "partially initialized
-# module 'dbm.dumb'" and threw its schedule away. Imported here, before any thread starts.
-import dbm.dumb  # noqa: F401
-import shelve  # noqa: F401
+import dbm
+import os
 import sys
 import time
 from typing import Any
@@ -185,6 +182,28 @@ def _count_task_failure(sender: Any = None, **_: Any) -> None:
             values={metrics.METRIC_TASK_FAILURES: 1},
         )
     )
+
+
+def _choose_the_schedule_files_dbm_backend() -> None:
+    """Make dbm pick its backend now, before celery beat installs its signal handlers.
+
+    Beat keeps its schedule in a shelve -> dbm file. The first dbm.open() imports each backend
+    it knows (dbm.gnu, dbm.ndbm, dbm.dumb), and tries again on every open until one is chosen;
+    where Python lacks _gdbm or _dbm those imports fail each time. Beat's SIGTERM handler saves
+    the schedule, building the scheduler if it is not built yet, so a SIGTERM that lands while
+    the first open is importing (a deploy stopping a beat that has just started) opened the
+    schedule again from inside that import: "partially initialized module 'dbm.ndbm'", a
+    traceback, and beat deleted the schedule file as corrupt. A read of a file that does not
+    exist makes dbm choose (and keep) its backend, then raises without creating anything.
+    """
+    try:
+        with dbm.open(os.path.join(os.devnull, "schedule-probe"), "r"):
+            pass  # not reached: the file cannot exist under /dev/null
+    except dbm.error[0]:
+        pass
+
+
+_choose_the_schedule_files_dbm_backend()
 
 
 def _app_from_environment() -> Celery:

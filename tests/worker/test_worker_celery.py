@@ -219,6 +219,49 @@ def test_beat_starts_from_the_same_settings(tmp_path):
     assert "Traceback" not in log.read_text()
 
 
+# Stands in for the C module behind dbm.ndbm: slow to import, then missing, as on a Python built
+# without it (this machine's). Shadowing it holds dbm's first open inside that import.
+SLOW_MISSING_NDBM = """
+import pathlib, time
+pathlib.Path(__file__).with_name("import-started").touch()
+time.sleep(1.5)
+raise ImportError("no ndbm in this test")
+"""
+
+
+def test_a_sigterm_while_beat_opens_its_schedule_stops_it_cleanly(tmp_path):
+    """A deploy may stop a beat that has just started. Beat's SIGTERM handler saves the schedule;
+    landing while the first schedule open was importing dbm's backends, it opened the schedule
+    again inside that import: a traceback, and the schedule file deleted as corrupt."""
+    data = tmp_path / "data"
+    data.mkdir()
+    fake_modules = tmp_path / "fake-modules"
+    fake_modules.mkdir()
+    (fake_modules / "_dbm.py").write_text(SLOW_MISSING_NDBM)
+    command = [sys.executable, "-m", "celery", "--app", "worker.celery_app", "beat", "--loglevel", "INFO",
+               "--schedule", str(tmp_path / "celerybeat-schedule")]  # fmt: skip
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(fake_modules)]),
+        "DATA_DIR": str(data),
+    }
+    log = tmp_path / "beat.log"
+    with log.open("wb") as out:
+        beat = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_for(lambda: "beat: Starting..." in log.read_text(), "beat to start")
+        beat.send_signal(signal.SIGTERM)  # as soon as beat says it starts: while its schedule opens
+        assert beat.wait(timeout=30) == 0, log.read_text()
+    finally:
+        if beat.poll() is None:
+            beat.kill()
+            beat.wait(timeout=10)
+    assert (fake_modules / "import-started").exists(), "dbm never tried the slow backend: nothing was tested"
+    output = log.read_text()
+    assert "Traceback" not in output
+    assert "corrupted schedule" not in output
+
+
 def test_a_production_worker_refuses_to_start_without_scanning(tmp_path, redis_url):
     env = {
         "APP_ENV": "production",
