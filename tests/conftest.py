@@ -62,7 +62,7 @@ SLOW_FILES_FIRST = {
     "tests/evidence/test_evidence_faults.py": 52,  # Redis down for 20 s
     "tests/web/test_web_access.py": 51,
     "tests/api/test_api_evidence_pipeline.py": 50,
-    "tests/notifications/test_notifications_make_run.py": 47,
+    "tests/delivery/test_delivery_make_run.py": 47,  # one `make run`: worker, beat, gunicorn, mail
     "tests/e2e/test_e2e_dashboard.py": 46,
     "tests/web/test_web_dashboard.py": 41,
     "tests/delivery/test_delivery_gunicorn.py": 36,
@@ -71,7 +71,6 @@ SLOW_FILES_FIRST = {
     "tests/delivery/test_delivery_images.py": 27,
     "tests/infra/test_infra_checkov.py": 26,  # one checkov run over terraform/ (CPU)
     "tests/e2e/test_e2e_webhooks_admin.py": 26,
-    "tests/evidence/test_evidence_make_run.py": 25,
     "tests/evidence/test_evidence_disk_full.py": 23,
     "tests/shared/test_shared_evidence_storage.py": 22,
     "tests/shared/test_shared_timeline_plans.py": 21,

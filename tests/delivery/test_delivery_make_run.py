@@ -1,0 +1,166 @@
+"""`make run` (scripts/run.sh) on a fresh data folder: the web server, a worker and the beat on the
+folder broker, no clamd and no SMTP. It says how scanning and mail work; a file attached there is
+processed ("not scanned"); a new P1's mail to the lead lands in the mail folder as an .eml file;
+Ctrl-C stops all of them.
+
+One `make run` serves the whole file (a start migrates, seeds the demo, and boots gunicorn, the
+worker and the beat: ~10 s of CPU); the Ctrl-C test stops it, so it runs last."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+from servers import REPO_ROOT, free_port, stop
+
+from shared.accounts import service as accounts
+from shared.accounts.models import User
+from shared.config import Settings
+from shared.evidence.models import Evidence
+from shared.incidents import service as incidents
+from web.app import create_app
+
+
+@dataclass
+class MakeRun:
+    process: subprocess.Popen
+    data_dir: Path
+    port: int
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def pids(self) -> dict[str, int]:
+        return {name: int((self.data_dir / "run" / f"{name}.pid").read_text()) for name in ("worker", "beat")}
+
+
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
+    data_dir = tmp_path_factory.mktemp("make-run")
+    port = free_port()
+    env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port), "DEMO_PASSWORD": "demo-password-for-run"}
+    for name in ("CLAMD_ADDRESS", "SMTP_HOST", "MAIL_DIR"):  # what a first `make run` has
+        env.pop(name, None)
+    log_path = data_dir.parent / f"{data_dir.name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            ["./scripts/run.sh"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as a terminal's foreground job
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+    run = MakeRun(process=process, data_dir=data_dir, port=port, log=log_path)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as ready:
+                    assert b'"broker":"ok"' in ready.read()
+                break
+            except OSError:
+                assert process.poll() is None, run.output()[-3000:]
+                assert time.monotonic() < deadline, "make run did not get ready"
+                time.sleep(0.5)
+        yield run
+    finally:
+        stop(process, timeout=30)
+
+
+@pytest.fixture
+def app(make_run: MakeRun):
+    """An app on the same database and broker folder as the script's (what a second terminal
+    running `flask` in the checkout would use)."""
+    app = create_app(Settings(data_dir=str(make_run.data_dir), secret_key="x" * 40))
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_make_run_starts_a_worker_and_a_beat_and_says_how_scanning_and_mail_work(make_run):
+    assert all(_alive(pid) for pid in make_run.pids().values())
+    output = make_run.output()
+    assert 'virus scanning off: files are shown as "not scanned"' in output
+    assert f"Notification email: written to {make_run.data_dir / 'mail'}" in output
+
+
+def test_a_file_attached_under_make_run_is_processed_as_not_scanned(make_run, app):
+    factory = app.extensions["db_session_factory"]
+    with factory() as session:
+        member = session.query(User).filter_by(email="member@example.com").one()
+        token = accounts.start_session(session=session, user=member, lifetime=timedelta(hours=1))
+        session.commit()
+    client = app.test_client()
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = token
+    answer = client.post(
+        "/incidents/INC-1/evidence",
+        data={"file": (io.BytesIO(b"disk full at 03:12\n"), "syslog.txt", "text/plain")},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 302
+    deadline = time.monotonic() + 60
+    while True:
+        with factory() as session:
+            state = session.query(Evidence).filter_by(display_name="syslog.txt").one().state
+        if state != "pending":
+            break
+        assert time.monotonic() < deadline, "the worker of make run did not process the file"
+        time.sleep(0.3)
+    assert state == "not_scanned"
+
+
+def test_a_new_p1_under_make_run_mails_the_lead_into_the_mail_folder(make_run, app):
+    factory = app.extensions["db_session_factory"]
+    with factory() as session:
+        member = session.query(User).filter_by(email="member@example.com").one()
+        incidents.create_incident(session=session, actor=member, title="Make-run mail check", priority="P1")
+        session.commit()
+
+    # The worker first works through the demo seed's own events (their mail lands here too).
+    deadline = time.monotonic() + 300
+    found: list[EmailMessage] = []
+    while not found:
+        for path in (make_run.data_dir / "mail").glob("*.eml"):
+            message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+            if "Make-run mail check" in str(message["Subject"]):
+                found.append(message)
+        assert time.monotonic() < deadline, "no mail about the new P1 in " + str(make_run.data_dir / "mail")
+        time.sleep(0.5)
+    assert [str(m["To"]) for m in found] == ["Lee Lead <lead@example.com>"]
+    body = found[0].get_body(("plain",))
+    assert body is not None
+    assert f"http://127.0.0.1:{make_run.port}/incidents/" in body.get_content()
+
+
+def test_ctrl_c_stops_make_run_and_everything_it_started(make_run):
+    pids = make_run.pids()
+    os.killpg(make_run.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    assert make_run.process.wait(timeout=60) == 0
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in pids.values()):
+        assert time.monotonic() < deadline, f"still running after Ctrl-C: {pids}"
+        time.sleep(0.2)
