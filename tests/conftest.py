@@ -50,32 +50,47 @@ DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 # order given here. (By default it reorders files by their number of tests, so the few-test
 # files that wait on real processes for a minute started last and made the run's tail: the
 # Celery worker tests at 68 s, checkov at 192 s of a 275 s run.) Longest first, then by number
-# of tests. Seconds: each file's wall time in a whole run on an idle 2-core machine with six
-# workers (2026-11-30); a file missing here only loses its head start, never a test.
+# of tests. Seconds: each file's wall time in a whole `make test-only` on an idle 2-core machine
+# (four workers, 2026-11-30, files of 6.5 s and more); a file missing here only loses its head
+# start, never a test.
 SLOW_FILES_FIRST = {
-    "tests/worker/test_worker_celery.py": 124,  # real workers, SIGTERM/SIGKILL
-    "tests/infra/test_infra_terraform.py": 114,  # terraform init + test per root (CPU)
-    "tests/evidence/test_evidence_pipeline.py": 101,  # worker + moto + clamd end to end
-    "tests/notifications/test_notifications_worker.py": 75,  # real worker, beat, a lease to lapse
-    "tests/worker/test_worker_outbox.py": 62,
-    "tests/api/test_api_access.py": 57,  # 652 route x role x scope cases
-    "tests/evidence/test_evidence_faults.py": 52,  # Redis down for 20 s
-    "tests/web/test_web_access.py": 51,
-    "tests/api/test_api_evidence_pipeline.py": 50,
-    "tests/delivery/test_delivery_make_run.py": 47,  # one `make run`: worker, beat, gunicorn, mail
-    "tests/e2e/test_e2e_dashboard.py": 46,
-    "tests/web/test_web_dashboard.py": 41,
-    "tests/delivery/test_delivery_gunicorn.py": 36,
-    "tests/e2e/test_e2e_accessibility.py": 30,
-    "tests/e2e/test_e2e_smaller_defects.py": 29,
-    "tests/delivery/test_delivery_images.py": 27,
-    "tests/infra/test_infra_checkov.py": 26,  # one checkov run over terraform/ (CPU)
-    "tests/e2e/test_e2e_webhooks_admin.py": 26,
-    "tests/evidence/test_evidence_disk_full.py": 23,
-    "tests/shared/test_shared_evidence_storage.py": 22,
-    "tests/shared/test_shared_timeline_plans.py": 21,
-    "tests/web/test_web_security.py": 21,
-    "tests/shared/test_shared_query_plans.py": 30,  # a 200k-row PostgreSQL database (seeded in SQL)
+    "tests/worker/test_worker_celery.py": 69,  # real workers, SIGTERM/SIGKILL
+    "tests/notifications/test_notifications_worker.py": 44,  # real worker, beat, a lease to lapse
+    "tests/evidence/test_evidence_pipeline.py": 43,  # worker + moto + clamd end to end
+    "tests/infra/test_infra_checkov.py": 39,  # one checkov run over terraform/ (CPU)
+    "tests/infra/test_infra_terraform.py": 35,  # terraform init + test per root (CPU)
+    "tests/shared/test_shared_query_plans.py": 25,  # a 200k-row PostgreSQL database (seeded in SQL)
+    "tests/evidence/test_evidence_faults.py": 25,  # Redis down for 20 s
+    "tests/web/test_web_dashboard.py": 23,
+    "tests/worker/test_worker_outbox.py": 21,
+    "tests/e2e/test_e2e_dashboard.py": 20,
+    "tests/delivery/test_delivery_images.py": 20,
+    "tests/delivery/test_delivery_make_run.py": 17,  # one `make run`: worker, beat, gunicorn, mail
+    "tests/delivery/test_delivery_gunicorn.py": 16,
+    "tests/web/test_web_access.py": 16,
+    "tests/shared/test_shared_lifecycle.py": 16,
+    "tests/evidence/test_evidence_time_limit.py": 16,
+    "tests/api/test_api_access.py": 13,  # 652 route x role x scope cases
+    "tests/web/test_web_security.py": 12,
+    "tests/shared/test_shared_evidence_storage.py": 12,
+    "tests/notifications/test_notifications_webhook_delivery.py": 12,
+    "tests/e2e/test_e2e_accessibility.py": 11,
+    "tests/e2e/test_e2e_phone.py": 11,
+    "tests/evidence/test_evidence_web.py": 10,
+    "tests/api/test_api_schemathesis.py": 10,
+    "tests/api/test_api_evidence_pipeline.py": 10,
+    "tests/evidence/test_evidence_disk_full.py": 10,
+    "tests/web/test_web_incidents.py": 10,
+    "tests/e2e/test_e2e_incident_page.py": 10,
+    "tests/e2e/test_e2e_keyboard_and_time.py": 9,
+    "tests/worker/test_worker_processing.py": 9,
+    "tests/shared/test_shared_permissions.py": 8,
+    "tests/e2e/test_e2e_webhooks_admin.py": 7,
+    "tests/e2e/test_e2e_evidence.py": 7,
+    "tests/shared/test_shared_timeline_plans.py": 7,
+    "tests/web/test_web_robustness.py": 7,
+    "tests/e2e/test_e2e_smaller_defects.py": 7,
+    "tests/worker/test_worker_inspect_and_place.py": 7,
 }
 
 
