@@ -45,7 +45,6 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -56,12 +55,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from bench.processes import BIN, PG, Children, fresh_database  # noqa: E402
 from bench.report import entry, print_table, write_entries  # noqa: E402
 from shared.demo import DEFAULT_DEMO_PASSWORD  # noqa: E402
 from tests.servers import clamd_config, free_port  # noqa: E402
 
-BIN = ROOT / ".venv" / "bin"
-PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 PASSWORD = DEFAULT_DEMO_PASSWORD
 SECRET_KEY = "bench-only-secret-key-0123456789abcdef0123456789"  # noqa: S105
 BUCKET = "evidence-bench"
@@ -88,33 +86,6 @@ def wait_port(port: int, process: subprocess.Popen, what: str, timeout: float = 
             return
         time.sleep(0.05)
     raise SystemExit(f"{what} did not listen on :{port}")
-
-
-class Processes:
-    """Children started by the bench, stopped (by their own PID) in reverse order."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.children: list[subprocess.Popen] = []
-
-    def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-        out = (self.workdir / f"{name}.log").open("wb")
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        self.children.append(process)
-        return process
-
-    def stop(self, process: subprocess.Popen) -> None:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-
-    def stop_all(self) -> None:
-        for process in reversed(self.children):
-            self.stop(process)
 
 
 def rss_kib(pid: int) -> int:
@@ -254,21 +225,6 @@ def small_files(count: int) -> list[tuple[str, str, bytes]]:
 # --- database -------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def database() -> Iterator[str]:
-    name = f"bench_evidence_{os.getpid()}"
-    admin = psycopg2.connect(f"{PG}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
 def evidence_rows(dsn: str, incident_key: str) -> list[tuple[int, str, str, str | None]]:
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
         cursor.execute(
@@ -291,10 +247,10 @@ def main() -> None:  # one linear script
     smalls = int(os.environ.get("EVIDENCE_BENCH_SMALL", "200"))
     log(f"upload {size / MIB:.0f} MiB x {rounds} rounds, {pngs} PNGs of ~1 MB, {smalls} small files")
     workdir = Path(tempfile.mkdtemp(prefix="bench-evidence-"))
-    procs = Processes(workdir)
+    procs = Children(workdir)
     results: list[dict] = []
     try:
-        with database() as dbname:
+        with fresh_database("bench_evidence") as dbname:
             results = run(workdir, procs, dbname, size=size, rounds=rounds, pngs=pngs, smalls=smalls)
     finally:
         procs.stop_all()
@@ -304,7 +260,7 @@ def main() -> None:  # one linear script
     log(f"merged {len(results)} entries into bench/results.json ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
 
 
-def run(workdir: Path, procs: Processes, dbname: str, *, size: int, rounds: int, pngs: int, smalls: int) -> list:
+def run(workdir: Path, procs: Children, dbname: str, *, size: int, rounds: int, pngs: int, smalls: int) -> list:
     moto_port, redis_port, web_port = free_port(), free_port(), free_port()
     moto = procs.start("moto", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)])
     wait_port(moto_port, moto, "moto_server")

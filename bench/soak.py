@@ -44,14 +44,13 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.processes import BIN, PG, Children, flask, fresh_database  # noqa: E402
 from bench.report import SOAK_RESULTS, entry, print_table, write_entries  # noqa: E402
 from shared.demo import DEFAULT_DEMO_PASSWORD  # noqa: E402
 from shared.events import TASK_ROUTES  # noqa: E402
 from shared.metrics import DEFAULT_QUEUE  # noqa: E402
 from tests.servers import clamd_config, free_port, wait_for_port  # noqa: E402
 
-BIN = ROOT / ".venv" / "bin"
-PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 SECRET_KEY = "soak-only-secret-key-0123456789abcdef0123456789ab"  # noqa: S105
 BUCKET = "evidence-soak"
 DRAIN_SECONDS = 30
@@ -80,64 +79,6 @@ def family(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     children = [int(p) for p in path.read_text().split()] if path.exists() else []
     return [pid, *children]
-
-
-class Stack:
-    """The processes the soak starts, stopped in reverse order by their own PIDs."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.children: list[subprocess.Popen] = []
-
-    def start(self, name: str, command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-        with (self.workdir / f"{name}.log").open("wb") as out:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        self.children.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in reversed(self.children):
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(10)
-
-
-@contextlib.contextmanager
-def fresh_database():
-    name = f"soak_{os.getpid()}"
-    admin = psycopg2.connect(f"{PG}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
-def wait_for_log(path: Path, marker: str, process: subprocess.Popen, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while marker not in path.read_text(errors="replace"):
-        if process.poll() is not None:
-            raise SystemExit(f"{what} exited: {path.read_text(errors='replace')[-2000:]}")
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{what} not ready in {timeout} s: {path.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.2)
-
-
-def flask(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [str(BIN / "flask"), "--app", "web", *args], env=env, cwd=ROOT, capture_output=True, text=True
-    )
-    if done.returncode:
-        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout.strip()
 
 
 def backlog(dsn: str, client: redis.Redis, prefix: str) -> dict[str, int]:
@@ -228,9 +169,9 @@ def main() -> int:
     except redis.RedisError as error:
         raise SystemExit(f"Redis is not reachable at {redis_url} (set SOAK_REDIS_URL): {error}") from None
     workdir = Path(tempfile.mkdtemp(prefix="soak-"))
-    stack = Stack(workdir)
+    stack = Children(workdir)
     try:
-        with fresh_database() as dbname:
+        with fresh_database("soak") as dbname:
             return soak(workdir, stack, dbname, client, redis_url, prefix, users, seconds, incidents, output)
     finally:
         stack.stop_all()
@@ -289,22 +230,7 @@ def soak(workdir, stack, dbname, client, redis_url, prefix, users, seconds, inci
         env={**env, "BIND": f"127.0.0.1:{web_port}"},
     )
     wait_for_port(web_port, gunicorn, timeout=60, what="gunicorn")
-    worker = stack.start(
-        "worker",
-        [str(BIN / "celery"), "--app", "worker.celery_app", "worker", "--loglevel", "INFO", "--concurrency", "2",
-         "--hostname", f"soak-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
-        env=env,
-    )  # fmt: skip
-    wait_for_log(workdir / "worker.log", " ready.", worker, "the Celery worker")
-    beat = stack.start(
-        "beat",
-        [str(BIN / "celery"), "--app", "worker.celery_app", "beat", "--loglevel", "INFO",
-         "--schedule", str(workdir / "celerybeat-schedule")],
-        env=env,
-    )  # fmt: skip
-    time.sleep(1)
-    if beat.poll() is not None:
-        raise SystemExit(f"the beat exited: {(workdir / 'beat.log').read_text()[-2000:]}")
+    worker, _beat = stack.start_worker_and_beat(env, hostname=f"soak-{os.getpid()}")
 
     web_rss, worker_rss = {}, {}
     web_rss["idle"], worker_rss["idle"] = rss_mib(family(gunicorn.pid)), rss_mib(family(worker.pid))

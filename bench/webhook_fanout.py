@@ -42,19 +42,16 @@ round), WEBHOOK_BENCH_REDIS_URL (redis://127.0.0.1:6379/0), BENCH_PG, WEBHOOK_BE
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import multiprocessing
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -66,12 +63,11 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.processes import BIN, PG, Children, flask, fresh_database  # noqa: E402
 from bench.report import WEBHOOK_FANOUT, entry, print_table, write_entries  # noqa: E402
 from shared.demo import DEFAULT_DEMO_PASSWORD  # noqa: E402
 from tests.servers import free_port, wait_for_port  # noqa: E402
 
-BIN = ROOT / ".venv" / "bin"
-PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 SECRET_KEY = "fanout-bench-only-secret-key-0123456789abcdef0123"  # noqa: S105
 HOOK_PATH = "/hooks/incidents"
 THROUGHPUT_TARGET = 0.5  # of the direct baseline's deliveries/s
@@ -178,65 +174,7 @@ class Receiver:
             self.process.join(10)
 
 
-# --- processes and the database ---------------------------------------------------------------
-
-
-class Stack:
-    """The processes the bench starts, stopped in reverse order by their own PIDs."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.children: list[subprocess.Popen] = []
-
-    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
-        with (self.workdir / f"{name}.log").open("wb") as out:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        self.children.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for process in reversed(self.children):
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(10)
-
-
-@contextlib.contextmanager
-def fresh_database() -> Iterator[str]:
-    name = f"bench_fanout_{os.getpid()}"
-    admin = psycopg2.connect(f"{PG}/postgres")
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield name
-    finally:
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
-def wait_for_log(path: Path, marker: str, process: subprocess.Popen, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while marker not in path.read_text(errors="replace"):
-        if process.poll() is not None:
-            raise SystemExit(f"{what} exited: {path.read_text(errors='replace')[-2000:]}")
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{what} not ready in {timeout} s: {path.read_text(errors='replace')[-2000:]}")
-        time.sleep(0.2)
-
-
-def flask(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [str(BIN / "flask"), "--app", "web", *args], env=env, cwd=ROOT, capture_output=True, text=True
-    )
-    if done.returncode:
-        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout.strip()
+# --- requests and the database ----------------------------------------------------------------
 
 
 def http_call(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
@@ -385,10 +323,10 @@ def main() -> int:
     except redis.RedisError as error:
         raise SystemExit(f"Redis is not reachable at {redis_url} (set WEBHOOK_BENCH_REDIS_URL): {error}") from None
     workdir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
-    stack = Stack(workdir)
+    stack = Children(workdir)
     receivers: list[Receiver] = []
     try:
-        with fresh_database() as dbname:
+        with fresh_database("bench_fanout") as dbname:
             results, healthy = run(workdir, stack, receivers, dbname, redis_url, prefix, events, clients, rounds,
                                    timeout, paced_events, paced_rate)  # fmt: skip
     finally:
@@ -446,22 +384,7 @@ def run(workdir, stack, receivers, dbname, redis_url, prefix, events, clients, r
         raise SystemExit(f"creating the webhook endpoint answered {status}: {endpoint}")
     receiver = Receiver(receiver_port, endpoint["secret"])
     receivers.append(receiver)
-    worker = stack.start(
-        "worker",
-        [str(BIN / "celery"), "--app", "worker.celery_app", "worker", "--loglevel", "INFO", "--concurrency", "2",
-         "--hostname", f"bench-fanout-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
-        env=env,
-    )  # fmt: skip
-    wait_for_log(workdir / "worker.log", " ready.", worker, "the Celery worker")
-    beat = stack.start(
-        "beat",
-        [str(BIN / "celery"), "--app", "worker.celery_app", "beat", "--loglevel", "INFO",
-         "--schedule", str(workdir / "celerybeat-schedule")],
-        env=env,
-    )  # fmt: skip
-    time.sleep(1)
-    if beat.poll() is not None:
-        raise SystemExit(f"the beat exited: {(workdir / 'beat.log').read_text()[-2000:]}")
+    stack.start_worker_and_beat(env, hostname=f"bench-fanout-{os.getpid()}")
 
     # Warm-up: one event through every process (imports, connection pools) before measuring.
     warm = pipeline_round(0, web_port, lead_token, receiver, 4, 1, 60)
