@@ -187,14 +187,14 @@ def _count_task_failure(sender: Any = None, **_: Any) -> None:
 def _choose_the_schedule_files_dbm_backend() -> None:
     """Make dbm pick its backend now, before celery beat installs its signal handlers.
 
-    Beat keeps its schedule in a shelve -> dbm file. The first dbm.open() imports each backend
-    it knows (dbm.gnu, dbm.ndbm, dbm.dumb), and tries again on every open until one is chosen;
-    where Python lacks _gdbm or _dbm those imports fail each time. Beat's SIGTERM handler saves
-    the schedule, building the scheduler if it is not built yet, so a SIGTERM that lands while
-    the first open is importing (a deploy stopping a beat that has just started) opened the
-    schedule again from inside that import: "partially initialized module 'dbm.ndbm'", a
-    traceback, and beat deleted the schedule file as corrupt. A read of a file that does not
-    exist makes dbm choose (and keep) its backend, then raises without creating anything.
+    Beat keeps its schedule in a shelve -> dbm file. The first dbm.open() in a process imports
+    each backend dbm knows (dbm.gnu, dbm.ndbm, dbm.dumb; the first two fail where Python lacks
+    _gdbm or _dbm, as here) and keeps the first that loads. Beat's SIGTERM handler saves the
+    schedule, building the scheduler if it is not built yet, so a SIGTERM that landed during
+    those imports (a deploy stopping a beat that has just started) opened the schedule again
+    from inside one: "partially initialized module 'dbm.ndbm'" (or 'dbm.dumb'), a traceback,
+    and beat deleted the schedule file as corrupt. A read of a file that cannot exist makes dbm
+    choose its backend, then raises without creating anything.
     """
     try:
         with dbm.open(os.path.join(os.devnull, "schedule-probe"), "r"):

@@ -32,8 +32,8 @@ from web.app import create_app
 # The full browser's headless mode costs three times the CPU here (tests/e2e alone, -n 2:
 # Chromium 93 s of CPU and 75 s wall against 33 s and 44 s): 35 renderer processes for the 11
 # dashboard tests instead of 14, and a browser process that works three times as hard. On a
-# 2-core machine that was a fifth of `make test`'s CPU. CHROMIUM=/usr/bin/chromium runs the same tests in the full
-# browser.
+# 2-core machine that was a fifth of `make test`'s CPU. CHROMIUM=/usr/bin/chromium runs the
+# same tests in the full browser.
 CHROMIUM = Path(os.environ.get("CHROMIUM") or "/usr/bin/chromium-headless-shell")
 CHROMIUM_ARGS = [
     "--headless",
