@@ -55,10 +55,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench.processes import BIN, PG, Children, fresh_database  # noqa: E402
+from bench.processes import BIN, PG, Children, fresh_database, wait_for_log  # noqa: E402
 from bench.report import entry, print_table, write_entries  # noqa: E402
 from shared.demo import DEFAULT_DEMO_PASSWORD  # noqa: E402
-from tests.servers import clamd_config, free_port  # noqa: E402
+from tests.servers import clamd_config, free_port, wait_for_port  # noqa: E402
 
 PASSWORD = DEFAULT_DEMO_PASSWORD
 SECRET_KEY = "bench-only-secret-key-0123456789abcdef0123456789"  # noqa: S105
@@ -73,19 +73,6 @@ def log(message: str) -> None:
 
 
 # --- processes ------------------------------------------------------------------------------
-
-
-def wait_port(port: int, process: subprocess.Popen, what: str, timeout: float = 60) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{what} exited with {process.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"{what} did not listen on :{port}")
 
 
 def rss_kib(pid: int) -> int:
@@ -263,19 +250,19 @@ def main() -> None:  # one linear script
 def run(workdir: Path, procs: Children, dbname: str, *, size: int, rounds: int, pngs: int, smalls: int) -> list:
     moto_port, redis_port, web_port = free_port(), free_port(), free_port()
     moto = procs.start("moto", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)])
-    wait_port(moto_port, moto, "moto_server")
+    wait_for_port(moto_port, moto, timeout=60, what="moto_server", log=workdir / "moto.log")
     redis_proc = procs.start(
         "redis",
         ["redis-server", "--bind", "127.0.0.1", "--port", str(redis_port), "--save", "", "--appendonly", "no",
          "--dir", str(workdir)],
     )  # fmt: skip
-    wait_port(redis_port, redis_proc, "redis-server")
+    wait_for_port(redis_port, redis_proc, timeout=60, what="redis-server", log=workdir / "redis.log")
     clamd_dir = workdir / "clamd"
     clamd_dir.mkdir()
     clamd_port = free_port()
     config = clamd_config(clamd_dir, clamd_port)
     clamd = procs.start("clamd", ["/usr/sbin/clamd", "--config-file", str(config)])
-    wait_port(clamd_port, clamd, "clamd")
+    wait_for_port(clamd_port, clamd, timeout=60, what="clamd", log=workdir / "clamd.log")
     endpoint = f"http://127.0.0.1:{moto_port}"
     aws = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1"}
     os.environ.update(aws)
@@ -315,7 +302,7 @@ def run(workdir: Path, procs: Children, dbname: str, *, size: int, rounds: int, 
         [str(BIN / "gunicorn"), "--config", "web/gunicorn_conf.py", "web.wsgi:app"],
         env={**env, "BIND": f"127.0.0.1:{web_port}"},
     )
-    wait_port(web_port, gunicorn, "gunicorn")
+    wait_for_port(web_port, gunicorn, timeout=60, what="gunicorn", log=workdir / "gunicorn.log")
     time.sleep(1)
     web = Web(web_port)
     web.sign_in("lead@example.com", big_key)
@@ -376,13 +363,7 @@ def run(workdir: Path, procs: Children, dbname: str, *, size: int, rounds: int, 
          "--concurrency", "1", "--without-gossip", "--without-mingle"],
         env=env,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while " ready." not in (workdir / "worker.log").read_text():
-        if time.monotonic() > deadline:
-            raise SystemExit("the worker did not get ready in 60 s")
-        if worker.poll() is not None:
-            raise SystemExit(f"the worker exited: {(workdir / 'worker.log').read_text()[-2000:]}")
-        time.sleep(0.2)
+    wait_for_log(workdir / "worker.log", " ready.", worker, "the Celery worker")
     from worker.processing.inspect import inspect_file
     from worker.processing.scanner import ClamdScanner
 
