@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import signal
+import time
 import urllib.request
 from pathlib import Path
 
@@ -187,6 +189,45 @@ def test_presigned_get_forces_a_download_with_the_detected_type(s3_endpoint):
     assert "\r" not in disposition
     assert "\n" not in disposition
     assert "X-Amz-Expires=60" in url
+
+
+def test_storages_share_one_session_and_each_keeps_its_own_endpoint(s3_endpoint, tmp_path):
+    """Clients come from one boto3 session per process (its service models loaded once); each
+    storage still talks to its own endpoint and bucket."""
+    first = S3Storage(bucket=BUCKET, key_prefix="a/", endpoint_url=s3_endpoint, region="us-east-1")
+    elsewhere = S3Storage(bucket="nowhere", endpoint_url="http://127.0.0.1:9", region="eu-west-1")
+    assert first.client is not elsewhere.client
+    assert first.client.meta.endpoint_url == s3_endpoint
+    assert elsewhere.client.meta.endpoint_url == "http://127.0.0.1:9"
+    assert elsewhere.client.meta.region_name == "eu-west-1"
+    first.put(new_key(tags.PREFIX_INCOMING), io.BytesIO(b"still reaches moto"))
+
+
+def test_a_child_forked_while_a_client_is_being_made_can_make_its_own(s3_endpoint):
+    """Celery's prefork pool forks the worker. A fork while another thread holds the session's
+    lock (mid-client) must not leave the child waiting on that lock for ever."""
+    from shared.evidence import storage as storage_module
+
+    with storage_module._session_lock:  # as another thread would, making a client
+        child = os.fork()
+        if child == 0:  # the child: it must make a client and exit, whatever the parent holds
+            status = 1
+            try:
+                S3Storage(bucket=BUCKET, endpoint_url=s3_endpoint, region="us-east-1")
+                status = 0
+            finally:
+                os._exit(status)
+    deadline = time.monotonic() + 20
+    while True:
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            os.kill(child, signal.SIGKILL)
+            os.waitpid(child, 0)
+            pytest.fail("the forked child hung on the session lock its parent held")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0
 
 
 def test_local_storage_cannot_presign(tmp_path):
