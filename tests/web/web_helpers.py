@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 from flask import Flask
 from flask.testing import FlaskClient
+from seeding import table_texts
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -16,7 +17,6 @@ from shared.accounts import service as accounts
 from shared.accounts.models import User
 from shared.audit.models import AuditEvent
 from shared.config import Settings
-from shared.db import Base
 from shared.incidents.models import Incident
 from shared.outbox.models import OutboxMessage
 from web.app import create_app
@@ -78,16 +78,11 @@ def login(client: FlaskClient, email: str, password: str = PASSWORD):
     return response
 
 
-def snapshot(session: Session) -> dict[str, list[tuple]]:
-    """Every row of every application table, as the database sees it now."""
+def snapshot(session: Session) -> dict[str, str]:
+    """Every row of every application table, as the database sees it now (as text, per table)."""
     session.expire_all()
-    result = {}
     with session.get_bind().connect() as connection:
-        for table in Base.metadata.sorted_tables:
-            primary = list(table.primary_key.columns)
-            rows = connection.execute(select(table).order_by(*primary)).all()
-            result[table.name] = [tuple(row) for row in rows]
-    return result
+        return table_texts(connection)
 
 
 def counts(session: Session) -> tuple[int, int]:
