@@ -38,7 +38,7 @@ def redis_url() -> str:
     return redis_url_or_skip(TEST_REDIS_URL)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def queue(redis_url: str) -> Iterator[str]:
     name = f"outbox-{uuid.uuid4().hex[:12]}"
     yield name
@@ -49,22 +49,24 @@ def queue(redis_url: str) -> Iterator[str]:
     client.close()
 
 
-@pytest.fixture
-def markers(tmp_path: Path) -> Path:
-    folder = tmp_path / "markers"
-    folder.mkdir()
-    return folder
+@pytest.fixture(scope="module")
+def markers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One folder for the file: the tests look for their own messages' markers (by id)."""
+    return tmp_path_factory.mktemp("markers")
 
 
-@pytest.fixture
-def worker(tmp_path: Path, redis_url: str, queue: str, markers: Path, database_url: str) -> Iterator[CeleryWorker]:
+@pytest.fixture(scope="module")
+def worker(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, queue: str, markers: Path, database_url: str
+) -> Iterator[CeleryWorker]:
+    """One worker per database backend for the file's tests, instead of one per test."""
     env = {
         "APP_ENV": "test",
         "CELERY_BROKER_URL": redis_url,
         "DATABASE_URL": database_url,
         "OUTBOX_TEST_MARKERS": str(markers),
     }
-    started = CeleryWorker(tmp_path, env, queue=queue)
+    started = CeleryWorker(tmp_path_factory.mktemp("worker"), env, queue=queue)
     try:
         started.wait_until_ready()
         yield started
