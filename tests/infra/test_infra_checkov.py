@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+# checkov's command line with a reused expression interpreter (same report, ~15% less CPU).
+RUN_CHECKOV = Path(__file__).with_name("run_checkov.py")
 SKIP_COMMENT = re.compile(r"checkov:skip\s*=\s*(.*)$")
 SKIP_WITH_REASON = re.compile(r"^(CKV2?_[A-Z0-9]+_\d+):\s*(\S.{9,})$")
 
@@ -27,6 +29,12 @@ def _checkov_bin(repo_root: Path) -> Path | None:
         return path if path.is_file() else None
     candidate = repo_root / ".venv-checkov" / "bin" / "checkov"
     return candidate if candidate.is_file() else None
+
+
+def _checkov_command(binary: Path) -> list[str]:
+    """run_checkov.py under the python of checkov's virtualenv; the bare binary without one."""
+    python = binary.parent / "python"
+    return [str(python), str(RUN_CHECKOV)] if python.is_file() else [str(binary)]
 
 
 def _missing(reason: str) -> None:
@@ -69,7 +77,7 @@ def test_checkov_has_no_failed_checks(repo_root: Path) -> None:
     env = dict(os.environ, CKV_SKIP_PACKAGE_UPDATE_CHECK="true", BC_SKIP_MAPPING="TRUE")
     result = subprocess.run(
         [
-            str(binary),
+            *_checkov_command(binary),
             "-d",
             "terraform",
             "--framework",
