@@ -121,6 +121,31 @@ def test_html_appended_to_a_real_png_is_a_polyglot(write_file):
     assert "polyglot" in result.reason
 
 
+@pytest.mark.parametrize(
+    "hidden",
+    [b"<SCRIPT src=x>", b"< IFrame src=x>", b"<A\n HREF = x>", b"JavaScript:go()", b"<?PHP echo 1;",
+     b" ALERT (1)", b"(eval(x))", b"Document.Cookie", b'"x" OnError = "go()"'],
+)  # fmt: skip
+def test_markers_are_found_in_any_letter_case(write_file, hidden):
+    result = check_file_type(write_file("upload", image_bytes("PNG") + b"\x00" + hidden), "x.png")
+    assert not result.accepted
+    assert "polyglot" in result.reason
+
+
+@pytest.mark.parametrize("innocent", [b"medieval(", b"xalert(1)", b"buttonload=1", b"_onload=1", b"9eval("])
+def test_script_words_inside_other_words_are_not_markers(write_file, innocent):
+    result = check_file_type(write_file("upload", image_bytes("PNG") + b"\x00" + innocent), "x.png")
+    assert result.accepted, result.reason
+
+
+def test_a_marker_split_across_two_read_chunks_is_found(write_file):
+    data = image_bytes("PNG")
+    padding = filetype._SCAN_CHUNK - len(data) - 3  # "<sc" ends the first chunk, "ript>" starts the next
+    result = check_file_type(write_file("upload", data + b"\x00" * padding + b"<SCRIPT>"), "x.png")
+    assert not result.accepted
+    assert "polyglot" in result.reason
+
+
 # -- virus scan (real clamd) --------------------------------------------------------------------
 
 

@@ -107,10 +107,15 @@ _DESCRIPTIONS = {
 # persuaded to read the image as HTML or JavaScript. Each marker is long enough that compressed
 # pixel data does not spell it by chance: a bare "<a " (3 bytes) turned up in about half of
 # random 1 MB PNGs, so a link needs its href.
+#
+# Matched case-blind by lowering each chunk (ASCII only, as re.IGNORECASE is for bytes) and
+# searching in lower case: with IGNORECASE, or with a \b in front of a word, re tries the whole
+# pattern at every byte; with every alternative starting on a plain byte it skips to the bytes
+# that can start one. 0.075 -> 0.0096 s of CPU per MB of noise. "a(?<!\wa)lert" is \balert
+# said that way: the byte before the "a" is not a word byte.
 _ACTIVE_MARKERS = re.compile(
-    rb"<\s*(script|html|body|svg|iframe|object|embed|img\s|a\s+href\s*=)|<\?php|javascript:|\balert\s*\(|\beval\s*\("
-    rb"|document\.(cookie|domain|write|location)|\bon(error|load)\s*=",
-    re.IGNORECASE,
+    rb"<\s*(script|html|body|svg|iframe|object|embed|img\s|a\s+href\s*=)|<\?php|javascript:"
+    rb"|a(?<!\wa)lert\s*\(|e(?<!\we)val\s*\(|document\.(cookie|domain|write|location)|o(?<!\wo)n(error|load)\s*="
 )
 _SCAN_CHUNK = 1024 * 1024
 _SCAN_OVERLAP = 64
@@ -178,7 +183,8 @@ def _contains_active_content(path: Path) -> bool:
     with path.open("rb") as handle:
         tail = b""
         while chunk := handle.read(_SCAN_CHUNK):
-            if _ACTIVE_MARKERS.search(tail + chunk):
+            lowered = chunk.lower()
+            if _ACTIVE_MARKERS.search(tail + lowered):
                 return True
-            tail = chunk[-_SCAN_OVERLAP:]
+            tail = lowered[-_SCAN_OVERLAP:]
     return False
