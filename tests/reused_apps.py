@@ -14,6 +14,11 @@ only reaches the later tests of the same file, the same way on every run.
 Not reused: apps with a broker (the publisher remembers a broker that was down, the limiter
 counts in Redis) and apps a test changes itself (`make_app(fresh=True)`: one that adds a
 route, say) — those are built new, as before.
+
+Every app of the test process, reused or new, shares one cache of compiled templates
+(`TEMPLATE_CODE`): Jinja's own bytecode cache, kept in memory. A template is compiled once per
+process instead of once per app; an app still loads its templates from disk and takes the
+cached code only for a source whose checksum matches, as Jinja's file cache does.
 """
 
 from __future__ import annotations
@@ -23,10 +28,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 
 from shared.config import Settings
 from web import logs
 from web.extensions import limiter
+
+
+class _TemplateCodeInMemory(BytecodeCache):
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)  # ignored (compiled anew) when the checksum differs
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATE_CODE = _TemplateCodeInMemory()
+# Flask passes jinja_options to every app's Environment; create_app sets none of its own.
+Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": TEMPLATE_CODE}
 
 
 @dataclass
