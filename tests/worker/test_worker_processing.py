@@ -140,7 +140,7 @@ def test_script_words_inside_other_words_are_not_markers(write_file, innocent):
 
 def test_a_marker_split_across_two_read_chunks_is_found(write_file):
     data = image_bytes("PNG")
-    padding = filetype._SCAN_CHUNK - len(data) - 3  # "<sc" ends the first chunk, "ript>" starts the next
+    padding = filetype._SCAN_CHUNK - len(data) - 3  # "<SC" ends the first chunk, "RIPT>" starts the next
     result = check_file_type(write_file("upload", data + b"\x00" * padding + b"<SCRIPT>"), "x.png")
     assert not result.accepted
     assert "polyglot" in result.reason
