@@ -6,6 +6,7 @@ documented in README "Settings"); the defaults are the production ones.
 
 import json
 import os
+import signal
 from datetime import UTC, datetime
 
 from gunicorn.glogging import Logger
@@ -63,6 +64,21 @@ errorlog = "-"
 # gunicorn 25+ opens a control socket under $HOME by default: the image's root filesystem is
 # read-only on ECS, and nothing here uses `gunicornc`.
 control_socket_disable = True
+
+
+def post_worker_init(worker) -> None:
+    """SIGINT and SIGQUIT stop a worker the way SIGTERM does: stop accepting, finish the requests
+    in flight, close kept-alive connections (after 2 s at most), exit.
+
+    gunicorn's own handler for them shuts the thread pool down inside the signal handler, which
+    takes the pool's lock. Ctrl-C in a terminal reaches each worker twice (SIGINT from the
+    terminal, SIGQUIT from the master right after); when a signal arrives while that lock is held
+    (by the first handler, or by the pool taking a request) the handler waits for it forever. The
+    master then SIGKILLs the worker after graceful_timeout ("Perhaps out of memory?") and
+    `make run` takes 20 s to stop. handle_exit only flags the loop and wakes it through a pipe,
+    which is safe at any moment; the master still kills a worker that outlives graceful_timeout."""
+    signal.signal(signal.SIGINT, worker.handle_exit)
+    signal.signal(signal.SIGQUIT, worker.handle_exit)
 
 
 def _json_logs() -> bool:

@@ -156,3 +156,48 @@ def test_keepalive_is_read_from_the_environment(tmp_path):
         except OSError:
             answer = b""
         assert answer == b"", "WEB_KEEPALIVE=1 should have closed the idle connection"
+
+
+# A gthread worker as gunicorn builds it (init_process up to the hook), then a quit signal that
+# arrives while the thread pool's lock is held: as when Ctrl-C's SIGINT is still being handled
+# when the master's SIGQUIT comes, or when the pool is taking a request. Run in a child process:
+# a handler that waits for that lock hangs it for good.
+_SIGNAL_WHILE_THE_POOL_IS_LOCKED = """
+import logging, os, runpy, signal, sys
+from gunicorn.config import Config
+from gunicorn.workers.gthread import ThreadWorker
+
+worker = ThreadWorker(1, os.getppid(), [], None, 30, Config(), logging.getLogger("probe"))
+worker.PIPE = os.pipe()
+for end in worker.PIPE:
+    os.set_blocking(end, False)
+worker.tpool = worker.get_thread_pool()
+worker.method_queue.init()
+worker.init_signals()
+hook = runpy.run_path("web/gunicorn_conf.py").get("post_worker_init")  # gunicorn's default: none
+if hook:
+    hook(worker)
+for name in sys.argv[1:]:
+    worker.alive = True
+    with worker.tpool._shutdown_lock:
+        os.kill(os.getpid(), getattr(signal, name))
+        sum(range(1000))  # Python runs the handler here, with the lock still held
+    print(name, "stopping" if not worker.alive else "still serving", flush=True)
+"""
+
+
+def test_ctrl_c_and_the_masters_quit_stop_a_worker_without_waiting_on_its_thread_pool():
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", _SIGNAL_WHILE_THE_POOL_IS_LOCKED, "SIGINT", "SIGQUIT", "SIGTERM"],
+            cwd=REPO_ROOT,
+            env=base_environment(),
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as hung:
+        raise AssertionError(f"the worker hung in its signal handler; it printed {hung.stdout!r}") from None
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["SIGINT stopping", "SIGQUIT stopping", "SIGTERM stopping"]

@@ -156,11 +156,29 @@ def test_a_new_p1_under_make_run_mails_the_lead_into_the_mail_folder(make_run, a
     assert f"http://127.0.0.1:{make_run.port}/incidents/" in body.get_content()
 
 
+def _still_running(make_run: MakeRun) -> str:
+    """What is left of `make run`'s process group, with the worker's thread stacks in the log
+    (celery prints them on SIGUSR1), for a failure message."""
+    group = make_run.process.pid
+    left = subprocess.run(["ps", "-o", "pid,stat,etime,args", "--sid", str(group)], capture_output=True, text=True)
+    worker = make_run.pids()["worker"]
+    if _alive(worker):
+        os.kill(worker, signal.SIGUSR1)
+        time.sleep(1)
+    return f"{left.stdout}\n{make_run.output()[-8000:]}"
+
+
 def test_ctrl_c_stops_make_run_and_everything_it_started(make_run):
     pids = make_run.pids()
     os.killpg(make_run.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    assert make_run.process.wait(timeout=60) == 0
+    try:
+        exit_code = make_run.process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"make run still running 60 s after Ctrl-C:\n{_still_running(make_run)}", pytrace=False)
+    assert exit_code == 0
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in pids.values()):
         assert time.monotonic() < deadline, f"still running after Ctrl-C: {pids}"
         time.sleep(0.2)
+    # gunicorn's words for a worker it had to kill because it would not stop.
+    assert "was sent SIGKILL" not in make_run.output()
