@@ -180,5 +180,6 @@ def test_ctrl_c_stops_make_run_and_everything_it_started(make_run):
     while any(_alive(pid) for pid in pids.values()):
         assert time.monotonic() < deadline, f"still running after Ctrl-C: {pids}"
         time.sleep(0.2)
-    # gunicorn's words for a worker it had to kill because it would not stop.
-    assert "was sent SIGKILL" not in make_run.output()
+    # gunicorn's words for a worker that died of a signal ("was sent SIGKILL! Perhaps out of
+    # memory?" when it would not stop in time) instead of stopping.
+    assert "was sent SIG" not in make_run.output()
