@@ -42,10 +42,22 @@ mkdir -p "$DATA_DIR/run"
 PIDS=()
 stop_all() {
   trap - INT TERM EXIT
+  if [ "${1:-}" = ctrl-c ]; then
+    # Ctrl-C reached every program too (one process group) and each is stopping on it: give
+    # them 10 s before SIGTERM, which would cut into their own shutdown (the beat writing its
+    # schedule) and print a traceback.
+    for _ in $(seq 100); do
+      running=0
+      for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && running=1; done
+      [ "$running" = 0 ] && break
+      sleep 0.1
+    done
+  fi
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
-trap stop_all INT TERM EXIT
+trap 'stop_all ctrl-c' INT
+trap stop_all TERM EXIT
 
 # Each background program writes its own PID (exec keeps it), so Ctrl-C stops exactly these.
 start() {

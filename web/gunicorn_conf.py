@@ -76,18 +76,19 @@ def post_worker_init(worker) -> None:
     (by the first handler, or by the pool taking a request) the handler waits for it forever. The
     master then SIGKILLs the worker after graceful_timeout ("Perhaps out of memory?") and
     `make run` takes 20 s to stop. handle_exit only flags the loop and wakes it through a pipe,
-    which is safe at any moment; the master still kills a worker that outlives graceful_timeout."""
+    which is safe at any moment and again; the master still kills a worker that outlives
+    graceful_timeout."""
+    signal.signal(signal.SIGINT, worker.handle_exit)
+    signal.signal(signal.SIGQUIT, worker.handle_exit)
 
-    def stop(signum, frame) -> None:
-        # The second of Ctrl-C's two signals must find the worker ignoring it: a worker already
-        # past its loop is shutting Python down, which puts back the default action (for
-        # SIGQUIT a core dump, and the master logs "Worker was sent SIGQUIT!").
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGQUIT, signal.SIG_IGN)
-        worker.handle_exit(signum, frame)
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGQUIT, stop)
+def worker_exit(server, worker) -> None:
+    """The worker has left its loop: Ctrl-C's second signal, if it is still to come, is ignored.
+
+    Python's shutdown, next, puts the default action back for signals it handled, and for SIGQUIT
+    that is a core dump (the master logs "Worker was sent SIGQUIT!"). SIG_IGN is kept."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGQUIT, signal.SIG_IGN)
 
 
 def _json_logs() -> bool:

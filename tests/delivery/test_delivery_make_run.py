@@ -170,6 +170,7 @@ def _still_running(make_run: MakeRun) -> str:
 
 def test_ctrl_c_stops_make_run_and_everything_it_started(make_run):
     pids = make_run.pids()
+    before = len(make_run.output())
     os.killpg(make_run.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     try:
         exit_code = make_run.process.wait(timeout=60)
@@ -183,3 +184,5 @@ def test_ctrl_c_stops_make_run_and_everything_it_started(make_run):
     # gunicorn's words for a worker that died of a signal ("was sent SIGKILL! Perhaps out of
     # memory?" when it would not stop in time) instead of stopping.
     assert "was sent SIG" not in make_run.output()
+    stopping = make_run.output()[before:]
+    assert "Traceback" not in stopping, stopping
