@@ -31,6 +31,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 from reused_apps import ReusedApps  # noqa: E402
+from scheduling import WaitAwareFileScheduling  # noqa: E402
 from seeding import seed_users, wipe  # noqa: E402
 
 from shared import migrate  # noqa: E402
@@ -50,48 +51,63 @@ DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 # order given here. (By default it reorders files by their number of tests, so the few-test
 # files that wait on real processes for a minute started last and made the run's tail: the
 # Celery worker tests at 68 s, checkov at 192 s of a 275 s run.) Longest first, then by number
-# of tests. Seconds: each file's wall time in a whole `make test-only` on an idle 2-core machine
-# (four workers, 2026-11-30, files of 6.5 s and more); a file missing here only loses its head
-# start, never a test.
+# of tests; tests/scheduling.py then keeps the waiting files (below) to half the workers.
+# Seconds: each file's wall time in a whole `make test-only` on an idle 2-core machine (four
+# workers, 2026-11-30, files of 6.5 s and more); a file missing here only loses its head start,
+# never a test.
 SLOW_FILES_FIRST = {
-    "tests/worker/test_worker_celery.py": 69,  # real workers, SIGTERM/SIGKILL
+    "tests/worker/test_worker_celery.py": 61,  # real workers, SIGTERM/SIGKILL
     "tests/notifications/test_notifications_worker.py": 44,  # real worker, beat, a lease to lapse
-    "tests/evidence/test_evidence_pipeline.py": 43,  # worker + moto + clamd end to end
-    "tests/infra/test_infra_checkov.py": 39,  # one checkov run over terraform/ (CPU)
-    "tests/infra/test_infra_terraform.py": 35,  # terraform init + test per root (CPU)
-    "tests/shared/test_shared_query_plans.py": 25,  # a 200k-row PostgreSQL database (seeded in SQL)
-    "tests/evidence/test_evidence_faults.py": 25,  # Redis down for 20 s
-    "tests/web/test_web_dashboard.py": 23,
-    "tests/worker/test_worker_outbox.py": 21,
+    "tests/evidence/test_evidence_faults.py": 35,  # Redis down for 20 s
+    "tests/evidence/test_evidence_pipeline.py": 30,  # worker + moto + clamd end to end
+    "tests/delivery/test_delivery_make_run.py": 24,  # one `make run`: worker, beat, gunicorn, mail
     "tests/e2e/test_e2e_dashboard.py": 20,
-    "tests/delivery/test_delivery_images.py": 20,
-    "tests/delivery/test_delivery_make_run.py": 17,  # one `make run`: worker, beat, gunicorn, mail
-    "tests/delivery/test_delivery_gunicorn.py": 16,
+    "tests/api/test_api_access.py": 20,  # 652 route x role x scope cases
+    "tests/infra/test_infra_terraform.py": 19,  # terraform init + test per root (CPU, two cores)
+    "tests/infra/test_infra_checkov.py": 18,  # one checkov run over terraform/ (CPU)
+    "tests/evidence/test_evidence_time_limit.py": 17,
     "tests/web/test_web_access.py": 16,
-    "tests/shared/test_shared_lifecycle.py": 16,
-    "tests/evidence/test_evidence_time_limit.py": 16,
-    "tests/api/test_api_access.py": 13,  # 652 route x role x scope cases
-    "tests/web/test_web_security.py": 12,
-    "tests/shared/test_shared_evidence_storage.py": 12,
-    "tests/notifications/test_notifications_webhook_delivery.py": 12,
-    "tests/e2e/test_e2e_accessibility.py": 11,
-    "tests/e2e/test_e2e_phone.py": 11,
-    "tests/evidence/test_evidence_web.py": 10,
-    "tests/api/test_api_schemathesis.py": 10,
-    "tests/api/test_api_evidence_pipeline.py": 10,
-    "tests/evidence/test_evidence_disk_full.py": 10,
-    "tests/web/test_web_incidents.py": 10,
-    "tests/e2e/test_e2e_incident_page.py": 10,
-    "tests/e2e/test_e2e_keyboard_and_time.py": 9,
-    "tests/worker/test_worker_processing.py": 9,
-    "tests/shared/test_shared_permissions.py": 8,
-    "tests/e2e/test_e2e_webhooks_admin.py": 7,
-    "tests/e2e/test_e2e_evidence.py": 7,
-    "tests/shared/test_shared_timeline_plans.py": 7,
-    "tests/web/test_web_robustness.py": 7,
-    "tests/e2e/test_e2e_smaller_defects.py": 7,
-    "tests/worker/test_worker_inspect_and_place.py": 7,
+    "tests/worker/test_worker_outbox.py": 16,
+    "tests/web/test_web_dashboard.py": 16,
+    "tests/delivery/test_delivery_images.py": 13,
+    "tests/api/test_api_evidence_pipeline.py": 13,
+    "tests/api/test_api_schemathesis.py": 13,
+    "tests/shared/test_shared_query_plans.py": 12,  # a 200k-row PostgreSQL database (seeded in SQL)
+    "tests/notifications/test_notifications_webhook_delivery.py": 11,
+    "tests/delivery/test_delivery_gunicorn.py": 11,
+    "tests/e2e/test_e2e_evidence.py": 9,
+    "tests/evidence/test_evidence_web.py": 9,
+    "tests/e2e/test_e2e_accessibility.py": 7,
+    "tests/evidence/test_evidence_disk_full.py": 7,
+    "tests/e2e/test_e2e_edit_conflict.py": 7,
 }
+
+# Files that spend most of their time waiting, not computing: run alone (one pytest process,
+# 2026-11-30), each took at least 4 s longer than the CPU time the whole machine spent meanwhile
+# (/proc/stat), e.g. the Celery worker tests 60 s for 16 s of CPU, the Redis outage 38 s for 5 s.
+# tests/scheduling.py runs at most half the workers on these at once. A file missing here is
+# scheduled as a computing one: no test is lost, only some overlap.
+WAITING_FILES = {
+    "tests/worker/test_worker_celery.py",  # worker starts and stops, a SIGKILL's redelivery
+    "tests/notifications/test_notifications_worker.py",  # retries by the beat, a lease to lapse
+    "tests/evidence/test_evidence_faults.py",  # Redis down for 20 s
+    "tests/evidence/test_evidence_pipeline.py",  # clamd and the worker, per file
+    "tests/delivery/test_delivery_make_run.py",  # `make run` up, Ctrl-C, down
+    "tests/evidence/test_evidence_time_limit.py",  # a scan that outlasts its time limit
+    "tests/worker/test_worker_outbox.py",  # the sweep's schedule
+    "tests/api/test_api_evidence_pipeline.py",
+    "tests/notifications/test_notifications_webhook_delivery.py",  # receivers that time out
+    "tests/delivery/test_delivery_gunicorn.py",  # graceful stops
+    "tests/e2e/test_e2e_evidence.py",
+    "tests/evidence/test_evidence_web.py",
+}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log) -> WaitAwareFileScheduling | None:
+    if config.getvalue("dist") != "loadfile":
+        return None  # xdist's own
+    return WaitAwareFileScheduling(config, log, waiting_files=WAITING_FILES)
 
 
 @pytest.hookimpl(trylast=True)
