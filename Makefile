@@ -55,7 +55,8 @@ format: $(VENV)/.dev-installed
 # 2-core machine: -n 2 350 s, -n 4 298-314 s, -n 6 335 s. loadfile runs each test file on one
 # worker, so a module's expensive fixtures (a seeded 200k-row database, a Celery worker and
 # clamd, the Terraform inits) are built once; --no-loadscope-reorder keeps the order
-# tests/conftest.py gives (longest first) instead of xdist's (most tests first). (loadgroup
+# tests/conftest.py gives (longest first) instead of xdist's (most tests first), and
+# tests/scheduling.py keeps the files that mostly wait to half the workers. (loadgroup
 # would be finer, but xdist 3.8 cannot tag nodeids under pytest 9, so its xdist_group marks
 # are ignored.)
 PYTEST_WORKERS ?= $(shell echo $$((2 * $$(nproc 2>/dev/null || echo 1))))
