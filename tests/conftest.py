@@ -103,7 +103,7 @@ WAITING_FILES = {
 }
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: `-p no:xdist` runs without it
 def pytest_xdist_make_scheduler(config: pytest.Config, log) -> WaitAwareFileScheduling | None:
     if config.getvalue("dist") != "loadfile":
         return None  # xdist's own
