@@ -6,15 +6,29 @@ each build their own Celery app from these, so the two never disagree about the 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from shared.config import Settings
+
+
+class _FolderBrokerHasNoHost(logging.Filter):
+    """kombu logs "No hostname was supplied. Reverting to default 'localhost'" (a WARNING)
+    each time it describes a filesystem:// connection, which `make run`'s worker and beat do
+    at start: the folder broker has no host to supply, so the warning only alarms."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("No hostname was supplied")
+
+
+_FOLDER_BROKER_FILTER = _FolderBrokerHasNoHost()
 
 
 def transport_options(settings: Settings) -> dict[str, Any]:
     """kombu transport options for `settings.effective_broker_url`."""
     if settings.effective_broker_url.startswith("filesystem://"):
         # The embedded default: a broker that needs no server, kept in DATA_DIR/broker.
+        logging.getLogger("kombu.connection").addFilter(_FOLDER_BROKER_FILTER)  # once: same object
         folders = {name: settings.broker_data_dir / name for name in ("queue", "processed", "control")}
         for folder in folders.values():
             folder.mkdir(parents=True, exist_ok=True)
