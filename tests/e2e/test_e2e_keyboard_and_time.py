@@ -70,3 +70,22 @@ def test_times_show_in_the_readers_time_zone_with_utc_on_hover(open_page, file_i
     expect(created).not_to_contain_text("UTC")
     timeline_time = page.get_by_role("list", name="Timeline").locator("time").first
     expect(timeline_time).to_contain_text(re.compile(r"GMT\+9|JST"))
+
+
+def test_dashboard_ages_stay_ages_with_the_local_time_on_hover(open_page, file_incident) -> None:
+    incident = file_incident("Disk full on db-1")
+    page = open_page(timezone_id="Asia/Tokyo", locale="en-GB")
+    sign_in_on(page, "member@example.com")
+    headers = [text.strip() for text in page.get_by_role("columnheader").all_inner_texts()]
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=incident.key, exact=True))
+    cells = row.get_by_role("cell")
+    age = cells.nth(headers.index("Age")).locator("time")
+    in_status = cells.nth(headers.index("In status for")).locator("time")
+    updated = cells.nth(headers.index("Updated")).locator("time")
+    utc = incident.created_at.strftime("%Y-%m-%d %H:%M UTC")
+
+    expect(age).to_have_text(re.compile(r"^\d+ min$"))
+    expect(age).to_have_attribute("title", re.compile(rf"^Created .*(GMT\+9|JST).* \({utc}\)$"))
+    expect(in_status).to_have_text(re.compile(r"^\d+ min$"))
+    expect(in_status).to_have_attribute("title", re.compile(rf"^Open since .*(GMT\+9|JST).* \({utc}\)$"))
+    expect(updated).to_contain_text(re.compile(r"GMT\+9|JST"))

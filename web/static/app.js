@@ -403,6 +403,8 @@
 
   // Times are drawn in UTC by the server (<time datetime="...">); show them in the reader's
   // time zone, keeping the UTC text as the hover title. A bare date (a due date) has no zone.
+  // An age (data-relative: "3 d" in the dashboard's Age and "In status for" columns) keeps its
+  // text; its title becomes "<label> <local time> (<UTC>)".
   var localTime = window.Intl ? new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
   }) : null;
@@ -413,8 +415,14 @@
       var value = element.getAttribute("datetime");
       var when = new Date(value);
       if (value.length <= 10 || isNaN(when.getTime())) { return; }
-      element.title = element.textContent.trim();
-      element.textContent = localTime.format(when);
+      var label = element.getAttribute("data-relative");
+      if (label !== null) {
+        var utc = element.title.slice(label.length).trim();
+        element.title = label + " " + localTime.format(when) + " (" + utc + ")";
+      } else {
+        element.title = element.textContent.trim();
+        element.textContent = localTime.format(when);
+      }
       element.setAttribute("data-local", "");
     });
   }
