@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,8 +26,24 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+_HISTORY_MOMENT: ContextVar[datetime | None] = ContextVar("history_moment", default=None)
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC; inside `clock_at(moment)`, that moment."""
+    return _HISTORY_MOMENT.get() or datetime.now(UTC)
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Make utcnow() answer `moment` in this context (thread) only: the demo seed writes weeks
+    of history through the services, so each stamp, audit event and seal says when it
+    happened in the story and they all agree."""
+    token = _HISTORY_MOMENT.set(moment)
+    try:
+        yield
+    finally:
+        _HISTORY_MOMENT.reset(token)
 
 
 def make_engine(url: str, **kwargs) -> Engine:

@@ -10,9 +10,8 @@ from sqlalchemy.orm import Session
 
 from shared.accounts import service as accounts
 from shared.accounts.models import User
-from shared.db import utcnow
+from shared.db import clock_at, utcnow
 from shared.incidents import service as incidents
-from shared.incidents.models import Incident
 from shared.outbox import service as outbox
 from shared.permissions import SYSTEM
 
@@ -84,45 +83,99 @@ DEMO_INCIDENTS = (
 )
 
 
+# How long after filing the demo's incidents were picked up and resolved, by priority (the
+# shortest and the longest), so that the dashboard's ages and /insights tell a story.
+TIME_TO_ACKNOWLEDGE = {
+    "P1": (timedelta(minutes=3), timedelta(minutes=15)),
+    "P2": (timedelta(minutes=10), timedelta(hours=1)),
+    "P3": (timedelta(hours=1), timedelta(hours=6)),
+    "P4": (timedelta(hours=4), timedelta(days=1)),
+}
+TIME_TO_RESOLVE = {
+    "P1": (timedelta(hours=1), timedelta(hours=8)),
+    "P2": (timedelta(hours=4), timedelta(days=1)),
+    "P3": (timedelta(days=1), timedelta(days=3)),
+    "P4": (timedelta(days=2), timedelta(days=6)),
+}
+# Incidents still Open were filed in the last two days; the others over the last four weeks.
+RECENT = (timedelta(minutes=20), timedelta(days=2))
+SPREAD_PER_INCIDENT = timedelta(hours=22)
+
+WALKS: list[list[tuple[str, str | None]]] = [
+    [],
+    [("in_progress", None)],
+    [("in_progress", None), ("blocked", "Waiting on AWS support case")],
+    [("in_progress", None), ("resolved", "Scaled up and added an alarm.")],
+    [("in_progress", None), ("resolved", "Fixed by config change."), ("closed", None)],
+]
+
+
 def seed(*, session: Session, password: str, rng: random.Random | None = None) -> bool:
-    """Create the demo users and incidents once; returns False when data is already there."""
+    """Create the demo users and incidents once; returns False when data is already there.
+
+    Each incident's history is written through the services at the moments it happened
+    (`clock_at`): filed over the last four weeks, assigned, picked up and resolved as fast as
+    its priority usually is, so ages, times in status, MTTA/MTTR and the open-incident chart
+    show something from the first `make run`."""
     if session.scalar(select(func.count(User.id))):
         return False
     rng = rng or random.Random(42)
-    users = {
-        role: accounts.create_user(session=session, actor=SYSTEM, email=email, name=name, role=role, password=password)
-        for email, name, role in DEMO_USERS
-    }
-    lead, member = users["lead"], users["member"]
     now = utcnow()
+    with clock_at(now - SPREAD_PER_INCIDENT * (len(DEMO_INCIDENTS) + 2)):  # before every incident
+        users = {
+            role: accounts.create_user(
+                session=session, actor=SYSTEM, email=email, name=name, role=role, password=password
+            )
+            for email, name, role in DEMO_USERS
+        }
+    lead, member = users["lead"], users["member"]
     for index, (title, component, environment, priority, description) in enumerate(DEMO_INCIDENTS):
         reporter = rng.choice([member, lead, users["admin"]])
         owner = rng.choice([member, lead, None])
-        incident = incidents.create_incident(
-            session=session,
-            actor=reporter,
-            title=title,
-            description=description,
-            priority=priority,
-            component=component,
-            environment=environment,
-        )
+        walk = WALKS[index % len(WALKS)]
+        moves = _moments(rng, priority, walk)
+        story = moves[-1] if moves else timedelta(0)
+        if walk:
+            age = max(SPREAD_PER_INCIDENT * index, story) + _between(rng, (timedelta(minutes=10), timedelta(hours=20)))
+        else:
+            age = _between(rng, RECENT)
+        filed = now - age
+        with clock_at(filed):
+            incident = incidents.create_incident(
+                session=session,
+                actor=reporter,
+                title=title,
+                description=description,
+                priority=priority,
+                component=component,
+                environment=environment,
+            )
         if owner is not None:
-            incidents.assign(session=session, incident_id=incident.id, actor=lead, owner_id=owner.id)
-        _walk_lifecycle(session, incident, lead, index)
-        # Spread the demo over the last weeks so "recent" sorting means something.
-        incident.updated_at = now - timedelta(hours=index * 7 + rng.randint(0, 6))
+            with clock_at(filed + (moves[0] / 2 if moves else timedelta(minutes=2))):
+                incidents.assign(session=session, incident_id=incident.id, actor=lead, owner_id=owner.id)
+        for (target, reason), after in zip(walk, moves, strict=True):
+            with clock_at(filed + after):
+                incidents.transition(session=session, incident_id=incident.id, actor=lead, to=target, reason=reason)
     outbox.settle_new_as_history(session=session)
     return True
 
 
-def _walk_lifecycle(session: Session, incident: Incident, actor: User, index: int) -> None:
-    walks: list[list[tuple[str, str | None]]] = [
-        [],
-        [("in_progress", None)],
-        [("in_progress", None), ("blocked", "Waiting on AWS support case")],
-        [("in_progress", None), ("resolved", "Scaled up and added an alarm.")],
-        [("in_progress", None), ("resolved", "Fixed by config change."), ("closed", None)],
-    ]
-    for target, reason in walks[index % 5]:
-        incidents.transition(session=session, incident_id=incident.id, actor=actor, to=target, reason=reason)
+def _between(rng: random.Random, span: tuple[timedelta, timedelta]) -> timedelta:
+    low, high = span
+    return low + (high - low) * rng.random()
+
+
+def _moments(rng: random.Random, priority: str, walk: list[tuple[str, str | None]]) -> list[timedelta]:
+    """When after filing each move of `walk` happened: picked up, then blocked a few hours
+    later, or resolved, then closed a day or two after that."""
+    moments: list[timedelta] = []
+    for target, _reason in walk:
+        if target == "in_progress":
+            moments.append(_between(rng, TIME_TO_ACKNOWLEDGE[priority]))
+        elif target == "blocked":
+            moments.append(moments[-1] + _between(rng, (timedelta(hours=1), timedelta(hours=8))))
+        elif target == "resolved":
+            moments.append(max(moments[-1] + timedelta(minutes=20), _between(rng, TIME_TO_RESOLVE[priority])))
+        else:  # closed
+            moments.append(moments[-1] + _between(rng, (timedelta(hours=2), timedelta(days=2))))
+    return moments

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -10,9 +11,12 @@ from shared import demo
 from shared.accounts import service as accounts
 from shared.accounts.models import User
 from shared.audit import service as audit
-from shared.incidents import search
+from shared.audit.models import AuditEvent
+from shared.db import utcnow
+from shared.incidents import insights, search
 from shared.incidents.models import Incident
 from shared.outbox.models import OutboxMessage
+from shared.timeutil import as_utc
 
 PASSWORD = "demo-password-for-tests"
 
@@ -47,6 +51,33 @@ def test_the_seed_builds_a_realistic_demo_once(db):
     times = [i.updated_at for i in recent.incidents]
     assert len(set(times)) == 30
     assert times == sorted(times, reverse=True)
+
+    # Weeks of history, each step at the moment it happened: the dashboard's ages and times in
+    # status, MTTA/MTTR and the open-incident chart show something on the first `make run`.
+    now = utcnow()
+    for incident in incidents:
+        stamps = [as_utc(incident.created_at)] + [
+            as_utc(stamp)
+            for stamp in (incident.acknowledged_at, incident.resolved_at, incident.closed_at)
+            if stamp is not None
+        ]
+        assert stamps == sorted(stamps), incident.key
+        assert stamps[-1] <= as_utc(incident.updated_at) <= now, incident.key
+        history = db.scalars(
+            select(AuditEvent.occurred_at).where(AuditEvent.incident_id == incident.id).order_by(AuditEvent.id)
+        ).all()
+        assert [as_utc(t) for t in history] == sorted(as_utc(t) for t in history), incident.key
+        assert as_utc(history[0]) == stamps[0] and as_utc(history[-1]) == as_utc(incident.updated_at)
+    filed = sorted(as_utc(incident.created_at) for incident in incidents)
+    assert timedelta(days=20) < now - filed[0] < timedelta(days=30)
+    assert len({moment.date() for moment in filed}) >= 15
+    assert all(now - as_utc(i.created_at) < timedelta(days=2) for i in incidents if i.status == "open")
+    report = insights.compute(session=db, days=30)
+    mtta = {timing.label: timing.mtta for timing in report.by_priority}
+    mttr = {timing.label: timing.mttr for timing in report.by_priority}
+    assert 60 < mtta["P1"] < mtta["P2"] < mtta["P3"] < mtta["P4"] < 86_400
+    assert 3_600 < mttr["P2"] < mttr["P3"] < mttr["P4"]  # no P1 is resolved yet
+    assert len({day.open for day in report.open_over_time}) >= 5  # not a flat line and a jump
 
     for query, title in [
         ("disk full", "Disk full on log shipper"),
