@@ -67,7 +67,8 @@ def test_the_seed_builds_a_realistic_demo_once(db):
             select(AuditEvent.occurred_at).where(AuditEvent.incident_id == incident.id).order_by(AuditEvent.id)
         ).all()
         assert [as_utc(t) for t in history] == sorted(as_utc(t) for t in history), incident.key
-        assert as_utc(history[0]) == stamps[0] and as_utc(history[-1]) == as_utc(incident.updated_at)
+        assert as_utc(history[0]) == stamps[0]
+        assert as_utc(history[-1]) == as_utc(incident.updated_at)
     filed = sorted(as_utc(incident.created_at) for incident in incidents)
     assert timedelta(days=20) < now - filed[0] < timedelta(days=30)
     assert len({moment.date() for moment in filed}) >= 15
