@@ -637,7 +637,9 @@ def search(
     if counts is None:
         filters, counts = with_typo_fallback(session=session, filters=filters, me_id=me_id)
     base = apply_filters(session, select(Incident), filters, me_id)
-    wanted = filters.statuses or tuple(counts)
+    # The counters are per status under every other filter: the total is theirs for the
+    # statuses shown, which a -status: (or the Active default, -status:closed) leaves out.
+    wanted = [s for s in (filters.statuses or tuple(counts)) if s not in filters.not_statuses]
     total = min(sum(counts[s] for s in wanted if s in counts), COUNT_CAP + 1)
     at_least = getattr(counts, "at_least", False)
     offset = (page - 1) * page_size

@@ -365,6 +365,17 @@ def test_the_dashboard_opens_on_active_incidents_with_closed_one_click_away(memb
     assert [link.attrs["href"] for link in parse(html).find_all("a") if link.text == "All"] == ["/?q=status:all"]
 
 
+@pytest.mark.parametrize("query", ["", "-status:closed", "-status:open", "-status:open,resolved", "status:all"])
+def test_the_summary_counts_the_rows_a_status_exclusion_leaves(member_client, make_incident, seeded, query):
+    """The default Active view and a typed -status: leave incidents out: the count above the
+    table says how many rows it holds, not how many there are in all."""
+    make_incident("closed", title="Old closed outage", priority="P2")
+    html = member_client.get("/", query_string={"q": query}).get_data(as_text=True)
+    shown = len(row_keys(html))
+    summary = parse(html).find("p", class_="summary").text
+    assert summary == f"{shown} incident{'' if shown == 1 else 's'}"
+
+
 def test_rows_show_age_and_time_in_status(member_client, db, make_incident):
     from datetime import timedelta
 
