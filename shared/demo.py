@@ -128,6 +128,7 @@ def seed(*, session: Session, password: str, rng: random.Random | None = None) -
             )
             for email, name, role in DEMO_USERS
         }
+        session.flush()
     lead, member = users["lead"], users["member"]
     for index, (title, component, environment, priority, description) in enumerate(DEMO_INCIDENTS):
         reporter = rng.choice([member, lead, users["admin"]])
@@ -150,12 +151,15 @@ def seed(*, session: Session, password: str, rng: random.Random | None = None) -
                 component=component,
                 environment=environment,
             )
+            session.flush()
         if owner is not None:
             with clock_at(filed + (moves[0] / 2 if moves else timedelta(minutes=2))):
                 incidents.assign(session=session, incident_id=incident.id, actor=lead, owner_id=owner.id)
+                session.flush()
         for (target, reason), after in zip(walk, moves, strict=True):
             with clock_at(filed + after):
                 incidents.transition(session=session, incident_id=incident.id, actor=lead, to=target, reason=reason)
+                session.flush()  # column defaults (utcnow) are taken at flush: inside the moment
     outbox.settle_new_as_history(session=session)
     return True
 
