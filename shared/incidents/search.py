@@ -246,7 +246,8 @@ MAX_EXPLAINED_TERMS = 8
 
 def explain_no_match(*, session: Session, filters: Filters, me_id: int | None) -> list[str]:
     """When nothing matches: which parts of the query exclude everything. A part that matches
-    nothing on its own is named; otherwise each part without which something would match.
+    nothing on its own is named; otherwise each part without which something would match; and
+    when no single part is to blame, that it takes removing more than one.
 
     Called only for an empty page; each probe is a LIMIT 1 over the same indexed predicates
     as the page, at most two per part and MAX_EXPLAINED_TERMS parts."""
@@ -259,10 +260,13 @@ def explain_no_match(*, session: Session, filters: Filters, me_id: int | None) -
     ]
     if alone or len(terms) < 2:
         return alone
-    return [
+    blocking = [
         f"{label} excludes every incident the rest of the search finds."
         for label, fields in terms
         if _exists(session, replace(filters, **{f: getattr(empty, f) for f in fields}), me_id)
+    ]
+    return blocking or [
+        "Each part finds incidents on its own, but no incident matches them all: removing any one part is not enough."
     ]
 
 

@@ -428,6 +428,8 @@ def test_sort_qualifier_orders_the_rows(member_client, seeded):
         ("env:dev priority:p1", ["env:dev excludes every incident", "priority:p1 excludes every incident"]),
         ("component:nosuch disk", ["Nothing matches component:nosuch on its own."]),
         ("zzyzx", ["Nothing matches zzyzx on its own."]),
+        # Each alone finds one incident, any two find none: no single part is to blame.
+        ("env:dev priority:p2 component:alb", ["no incident matches them all: removing any one part is not enough"]),
     ],
 )
 def test_when_nothing_matches_the_page_says_which_part_excluded_everything(member_client, seeded, query, reasons):
