@@ -8,6 +8,8 @@ import pytest
 from browser_steps import sign_in_on
 from playwright.sync_api import Page, expect
 
+from shared.incidents import service as incidents
+
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
 
@@ -89,3 +91,45 @@ def test_dashboard_ages_stay_ages_with_the_local_time_on_hover(open_page, file_i
     expect(in_status).to_have_text(re.compile(r"^\d+ min$"))
     expect(in_status).to_have_attribute("title", re.compile(rf"^Open since .*(GMT\+9|JST).* \({utc}\)$"))
     expect(updated).to_contain_text(re.compile(r"GMT\+9|JST"))
+
+
+LOCAL_TOKYO = re.compile(r"GMT\+9|JST")
+SERVER_UTC_TEXT = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$")
+
+
+def test_rows_the_live_dashboard_redraws_keep_local_times(open_page, file_incident, db, users) -> None:
+    """The live refresh merges fresh server rows into the table; their Updated times used to
+    stay in the server's UTC text while the rows drawn with the page were local."""
+    first = file_incident("Disk full on db-1", priority="P1")
+    file_incident("Slow deploys", priority="P2")
+    page = open_page(timezone_id="Asia/Tokyo", locale="en-GB")
+    page.clock.install()  # the live poll runs when the test says so
+    sign_in_on(page, "member@example.com")
+    updated = page.get_by_role("row").filter(has=page.get_by_role("link", name=first.key, exact=True)).locator("time")
+    expect(updated.last).to_contain_text(LOCAL_TOKYO)
+
+    incidents.transition(session=db, incident_id=first.id, actor=users["lead"], to="in_progress")
+    db.commit()
+    page.clock.fast_forward(11_000)
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=first.key, exact=True))
+    expect(row.get_by_role("cell").nth(2)).to_have_text("In Progress")
+    for time in page.get_by_role("table", name="Incidents").locator("tbody time").all():
+        if time.get_attribute("data-relative") is None:
+            expect(time).to_contain_text(LOCAL_TOKYO)
+        else:  # an age keeps its text and gets the local moment on hover
+            expect(time).to_have_attribute("title", LOCAL_TOKYO)
+
+
+def test_api_token_times_show_in_the_readers_time_zone(open_page) -> None:
+    page = open_page(timezone_id="Asia/Tokyo", locale="en-GB")
+    sign_in_on(page, "lead@example.com")
+    page.goto("/profile")
+    page.get_by_label("Name").fill("alerting bridge")
+    page.get_by_label("Expires after (days, empty for never)").fill("30")
+    page.get_by_role("button", name="Create token").click()
+    row = page.get_by_role("row").filter(has_text="alerting bridge")
+    headers = [text.strip() for text in page.get_by_role("columnheader").all_inner_texts()]
+    for column in ("Created", "Expires"):
+        cell = row.get_by_role("cell").nth(headers.index(column))
+        expect(cell).to_contain_text(LOCAL_TOKYO)
+        expect(cell.locator("time")).to_have_attribute("title", SERVER_UTC_TEXT)

@@ -141,4 +141,9 @@ def test_add_an_endpoint_see_its_secret_once_send_a_test_event_and_read_the_log(
     row = log.get_by_role("row").filter(has_text="webhook.test")
     expect(row).to_contain_text("delivered")
     expect(row.get_by_role("cell", name="200", exact=True)).to_be_visible()
+    # The delivery's time is put into the reader's time zone like every other time (the
+    # server's "YYYY-MM-DD HH:MM UTC" text becomes the hover title).
+    delivered_at = row.get_by_role("cell").first.locator("time")
+    expect(delivered_at).to_have_attribute("title", re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"))
+    expect(delivered_at).not_to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"))
     expect(row.get_by_role("button", name=f"Redeliver webhook.test {delivery.webhook_id}")).to_be_visible()

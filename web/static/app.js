@@ -427,7 +427,16 @@
     });
   }
   localiseTimes();
-  document.addEventListener("htmx:afterSettle", localiseTimes);
+  // Times arrive in new HTML by several roads: htmx swaps, the live dashboard's merged rows,
+  // the evidence list evidence.js swaps in. Watching the document catches every one of them
+  // (the live refresh once left every row it redrew in UTC). Localising changes the <time>
+  // elements themselves, which wakes the observer once more and finds nothing left to do.
+  // (An observer's callback already runs once per batch of changes, not once per node.)
+  if (window.MutationObserver) {
+    new MutationObserver(function () { localiseTimes(); }).observe(document.body, { childList: true, subtree: true });
+  } else {
+    document.addEventListener("htmx:afterSettle", localiseTimes);
+  }
 
   // Keyboard shortcuts (listed by "?"): never while typing in a field or with a dialog open.
   function typingIn(element) {
