@@ -28,7 +28,8 @@ from shared.incidents.timers import ACTIVE
 
 WINDOWS = (7, 30, 90)
 DEFAULT_WINDOW = 30
-TOP_COMPONENTS = 10  # the busiest components in the window; the rest would be noise on a chart
+CHARTED_COMPONENTS = 10  # the busiest components in the window; more would be noise on a chart
+LISTED_COMPONENTS = 200  # the table lists the rest, up to this many (a page, not a dump)
 NO_COMPONENT = "(no component)"
 
 
@@ -56,7 +57,8 @@ class Insights:
     first_day: date
     last_day: date
     by_priority: list[Timing]
-    by_component: list[Timing]
+    by_component: list[Timing]  # busiest first, at most LISTED_COMPONENTS
+    components: int  # how many components had incidents filed in the window, listed or not
     open_over_time: list[OpenCount]
     open_now: int
 
@@ -134,8 +136,12 @@ def compute(*, session: Session, days: int = DEFAULT_WINDOW, now: datetime | Non
 
     rows = {row[0]: row for row in _timings(session, Incident.priority, since)}
     by_priority = [_timing(p.value, rows.get(p.value, (p.value, 0, 0, None, 0, None))) for p in Priority]
-    component_rows = _timings(session, Incident.component, since, limit=TOP_COMPONENTS)
+    component_rows = _timings(session, Incident.component, since, limit=LISTED_COMPONENTS)
     by_component = [_timing(row[0] or NO_COMPONENT, row) for row in component_rows]
+    components = len(by_component)
+    if components == LISTED_COMPONENTS:
+        filed_groups = select(Incident.component).where(Incident.created_at >= since).group_by(Incident.component)
+        components = session.scalar(select(func.count()).select_from(filed_groups.subquery())) or 0
 
     open_now = session.scalar(select(func.count()).select_from(Incident).where(Incident.status.in_(ACTIVE))) or 0
     filed = _per_day(session, Incident.created_at, since)
@@ -159,6 +165,7 @@ def compute(*, session: Session, days: int = DEFAULT_WINDOW, now: datetime | Non
         last_day=last_day,
         by_priority=by_priority,
         by_component=by_component,
+        components=components,
         open_over_time=open_over_time,
         open_now=open_now,
     )

@@ -50,6 +50,17 @@ def test_mtta_and_mttr_per_priority_and_component_over_the_window(db, users):
     assert wider.by_priority[0].filed == 3
 
 
+def test_past_the_listed_components_the_count_still_names_them_all(db, users, monkeypatch):
+    monkeypatch.setattr(insights, "LISTED_COMPONENTS", 3)
+    for component in ("rds", "rds", "alb", "alb", "s3", "kafka", None):
+        build_incident(db, users, "open", reporter="lead", owner=None, component=component)
+
+    result = insights.compute(session=db, days=30)
+
+    assert [(c.label, c.filed) for c in result.by_component] == [("alb", 2), ("rds", 2), ("(no component)", 1)]
+    assert result.components == 5  # alb, rds, kafka, s3 and the incidents without one
+
+
 def test_open_incidents_at_the_end_of_each_day(db, users):
     def stamp_days(incident, filed: int, ended: int | None = None, *, closed_only: bool = False) -> None:
         times = {"created_at": NOW - timedelta(days=filed)}

@@ -125,6 +125,25 @@ def test_insights_page_charts_and_tables(client, db, users, make_incident):
     assert client.get("/insights?days=9999").status_code == 200  # an odd window falls back to 30 days
 
 
+def test_the_component_chart_says_it_shows_the_busiest_and_the_table_lists_them_all(client, users, make_incident):
+    """Twelve components: the chart draws the ten with most incidents filed, says so, and the
+    table lists all twelve (it used to drop two without a word)."""
+    for number in range(12):
+        for _ in range(2 if number < 10 else 1):
+            make_incident("open", component=f"component-{number:02d}")
+    sign_in(client, users["member"])
+
+    page = client.get("/insights").get_data(as_text=True)
+    section = parse(page).find("section", aria_labelledby="by-component-heading")
+    chart_names = [label.text for label in section.find("svg").find_all("text", class_="axis-label")]
+    assert chart_names == [f"component-{number:02d}" for number in range(10)]
+    assert section.find(id="by-component-note").text == (
+        "The chart shows the 10 components with the most incidents filed in this window; the table lists all 12."
+    )
+    table_names = [row.find("th").text for row in section.find("tbody").find_all("tr")]
+    assert table_names == [f"component-{number:02d}" for number in range(12)]
+
+
 def test_insights_needs_a_sign_in(client):
     response = client.get("/insights")
     assert response.status_code == 302

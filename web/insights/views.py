@@ -22,7 +22,8 @@ def index():
         data=data,
         windows=insights.WINDOWS,
         priority_chart=charts.timing_bars(data.by_priority),
-        component_chart=charts.timing_bars(data.by_component),
+        component_chart=charts.timing_bars(data.by_component[: insights.CHARTED_COMPONENTS]),
+        charted_components=insights.CHARTED_COMPONENTS,
         open_chart=charts.open_line(data.open_over_time),
         duration=charts.duration_text,
     )
