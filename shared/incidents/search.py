@@ -126,6 +126,16 @@ def parse_query(query: str, base: Filters | None = None) -> Filters:
         target = QUALIFIERS.get(lowered) if sep else None
         if sep and lowered in ("title", "sort") and not negated:
             target = lowered
+        if negated and target is None:
+            # Searched as words, "-disk" found the incidents about disks: the opposite of what
+            # was meant. Words can't be left out (a negated word would walk every row that
+            # lacks it); say so, and don't search for it. A token that is still becoming a
+            # qualifier ("-sta" on the way to -status:closed) waits quietly.
+            if _WORD_RE.search(name) and not (
+                not sep and any(q.startswith(lowered) for q in (*QUALIFIERS, "title", "sort"))
+            ):
+                problems.append(_cannot_leave_out(token, name, sep))
+            continue
         if target is None:
             words.append(token)
             continue
@@ -268,6 +278,20 @@ def explain_no_match(*, session: Session, filters: Filters, me_id: int | None) -
     return blocking or [
         "Each part finds incidents on its own, but no incident matches them all: removing any one part is not enough."
     ]
+
+
+def _cannot_leave_out(token: str, name: str, sep: str) -> str:
+    if sep and name.lower() in ("title", "sort"):
+        return f"'-{name}:' can't be negated: {token!r} was left out of the search."
+    if sep:
+        return (
+            f"Unknown qualifier '{name}:' (use status, priority, owner, component, env, title or sort): "
+            f"{token!r} was not searched."
+        )
+    return (
+        f"Words can't be left out: {token!r} was not searched. A leading - leaves out a qualifier's "
+        "values (-status:closed, -env:dev)."
+    )
 
 
 def _example(target: str) -> str:

@@ -74,6 +74,32 @@ def test_a_bad_value_gives_a_problem_naming_it(query, named):
     assert named in parsed.problems[0]
 
 
+@pytest.mark.parametrize(
+    ("query", "text", "problem"),
+    [
+        # Searched as a word, "-disk" used to find the incidents about disks.
+        ("disk -full", "disk", "Words can't be left out: '-full' was not searched."),
+        ("-title:disk", "", "'-title:' can't be negated"),
+        ("-sort:recent", "", "'-sort:' can't be negated"),
+        ("-colour:red disk", "disk", "Unknown qualifier 'colour:'"),
+        # On the way to a qualifier ("-sta" becoming -status:closed): nothing yet.
+        ("-sta", "", None),
+        ("-status", "", None),
+        # A dash inside a word, or a dash alone, is not a negation.
+        ("5xx-spike", "5xx-spike", None),
+        ("disk -", "disk -", None),
+    ],
+)
+def test_a_leading_dash_outside_a_qualifier_is_named_not_searched(query, text, problem):
+    parsed = parse_query(query)
+    assert parsed.text == text
+    if problem is None:
+        assert parsed.problems == ()
+    else:
+        (reported,) = parsed.problems
+        assert reported.startswith(problem)
+
+
 def test_good_values_survive_next_to_a_bad_one():
     parsed = parse_query("status:open,finished priority:p1")
     assert parsed.statuses == ("open",)

@@ -414,6 +414,15 @@ def test_negation_title_and_partial_owner(member_client, seeded, query, expected
     assert set(row_keys(html)) == {seeded[name] for name in expected}
 
 
+def test_a_negated_word_is_named_and_not_searched(member_client, seeded):
+    """"-disk" as a search word found the disk incidents: the opposite of what was asked."""
+    html = member_client.get("/", query_string={"q": "-disk"}).get_data(as_text=True)
+    unfiltered = set(row_keys(member_client.get("/").get_data(as_text=True)))
+    assert unfiltered > {seeded["disk-db"], seeded["disk-ci"]}
+    assert set(row_keys(html)) == unfiltered  # not searched at all, rather than searched for
+    assert "Words can&#39;t be left out: &#39;-disk&#39; was not searched." in html
+
+
 def test_sort_qualifier_orders_the_rows(member_client, seeded):
     by_recent = row_keys(member_client.get("/", query_string={"q": "sort:recent"}).get_data(as_text=True))
     by_oldest = row_keys(member_client.get("/", query_string={"q": "sort:oldest"}).get_data(as_text=True))
