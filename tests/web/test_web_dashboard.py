@@ -415,7 +415,7 @@ def test_negation_title_and_partial_owner(member_client, seeded, query, expected
 
 
 def test_a_negated_word_is_named_and_not_searched(member_client, seeded):
-    """"-disk" as a search word found the disk incidents: the opposite of what was asked."""
+    """Searched as a word, "-disk" found the disk incidents: the opposite of what was asked."""
     html = member_client.get("/", query_string={"q": "-disk"}).get_data(as_text=True)
     unfiltered = set(row_keys(member_client.get("/").get_data(as_text=True)))
     assert unfiltered > {seeded["disk-db"], seeded["disk-ci"]}
