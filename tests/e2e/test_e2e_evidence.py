@@ -98,6 +98,10 @@ def test_attached_files_show_their_verdicts_without_a_reload(page: Page, sign_in
     expect(image.get_by_role("link", name="graph.png")).to_be_visible()
     expect(virus.get_by_role("status")).to_have_text("infected", timeout=30_000)
     expect(virus).to_contain_text("Cannot be downloaded: virus found: Eicar-Test-Signature")
+    # The live incident page brings the timeline up to date too (its poll: 10 s).
+    timeline = page.get_by_role("list", name="Timeline")
+    expect(timeline).to_contain_text("Mo Member uploaded “graph.png”", timeout=30_000)
+    expect(timeline).to_contain_text("system checked “eicar.txt”", timeout=30_000)
     expect(virus.get_by_role("link")).to_have_count(0)
     expect(virus.get_by_role("button", name="Copy SHA-256 of eicar.txt")).to_be_visible()
     assert page.evaluate("window.notReloaded") is True

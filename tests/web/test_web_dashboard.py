@@ -546,6 +546,34 @@ def test_changes_answers_304_until_an_incident_changes(member_client, db, users,
     assert newer.status_code == 204
 
 
+def test_an_incident_pages_changes_answer_304_until_anything_it_shows_changes(member_client, db, users, seeded):
+    key = seeded["lag"]
+    incident_id = int(key.split("-")[1])
+    html = member_client.get(f"/incidents/{key}").get_data(as_text=True)
+    marker = re.search(r'data-change-marker="([^"]+)"', html).group(1)
+    url = re.search(r'data-changes-url="([^"]+)"', html).group(1)
+    assert url == f"/incidents/{key}/changes"
+    first = member_client.get(url)
+    assert first.status_code == 204
+    assert first.headers["ETag"] == f'"{marker}"'
+    assert member_client.get(url, headers={"If-None-Match": f'"{marker}"'}).status_code == 304
+
+    # A comment leaves the incident row alone but is on the page: it counts as a change.
+    incidents.add_comment(session=db, incident_id=incident_id, actor=users["lead"], body="Looking")
+    db.commit()
+    commented = member_client.get(url, headers={"If-None-Match": f'"{marker}"'})
+    assert commented.status_code == 204
+    incidents.change_priority(session=db, incident_id=incident_id, actor=users["lead"], priority="P1")
+    db.commit()
+    assert member_client.get(url, headers={"If-None-Match": commented.headers["ETag"]}).status_code == 204
+    # Another incident's change is not this page's.
+    incidents.create_incident(session=db, actor=users["lead"], title="Elsewhere")
+    db.commit()
+    latest = member_client.get(url).headers["ETag"]
+    assert member_client.get(url, headers={"If-None-Match": latest}).status_code == 304
+    assert member_client.get("/incidents/INC-9999/changes").status_code == 404
+
+
 def test_a_poll_is_one_small_question_whatever_the_number_of_incidents(member_client, db, users):
     engine = member_client.application.extensions["db_engine"]
     seen: list[str] = []

@@ -22,6 +22,7 @@ from flask_wtf.csrf import generate_csrf
 from wtforms.fields.choices import SelectChoice
 
 from shared.accounts import service as accounts
+from shared.audit import service as audit
 from shared.errors import Conflict, DomainError, ValidationFailed
 from shared.incidents import saved_views, timers
 from shared.incidents import search as incident_search
@@ -292,6 +293,19 @@ def changes():
     return response
 
 
+@bp.get("/incidents/<key>/changes")
+@login_required
+def incident_changes(key: str):
+    """The live incident page's poll: the incident's marker as an ETag, 304 while unchanged."""
+    session = get_session()
+    marker = _incident_marker(session, incidents.get_incident(session=session, ref=key))
+    response = make_response("", 204)
+    response.set_etag(marker)
+    if request.if_none_match.contains(marker):
+        response.status_code = 304
+    return response
+
+
 @bp.post("/views")
 @login_required
 def save_view():
@@ -406,10 +420,20 @@ def _detail_context(session, incident, **extra):
         users=[u for u in everyone if u.is_active],
         priorities=[p.value for p in Priority],
         watching=current_user.id in incident.watcher_ids(),
+        change_marker=_incident_marker(session, incident),
+        live_poll_seconds=LIVE_POLL_SECONDS,
         errors={},
         values={},
         **extra,
     )
+
+
+def _incident_marker(session, incident) -> str:
+    """Changes whenever anything the incident page shows does: the row's version (its fields)
+    and its newest audit event (every move, edit, comment, redaction, upload, scan verdict and
+    watch is one). Two key lookups."""
+    event_id, _ = audit.incident_events_marker(session=session, incident_id=incident.id)
+    return f"{incident.version}-{event_id}"
 
 
 @bp.get("/incidents/<key>")

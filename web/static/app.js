@@ -362,28 +362,93 @@
       });
   }
 
-  // Live dashboard: other people's changes appear without a reload. Polling with an ETag (why
-  // not server-sent events: see LIVE_POLL_SECONDS in web/incidents/views.py): /changes answers
-  // 304 while the latest-change marker is the one the page was drawn with; when it differs, the
-  // results are fetched again and merged in without moving focus or scroll. A hidden tab waits.
-  function livePoll() {
-    var state = document.getElementById("filter-state");
+  // Live pages: other people's changes appear without a reload. Polling with an ETag (why not
+  // server-sent events: see LIVE_POLL_SECONDS in web/incidents/views.py): the changes URL
+  // answers 304 while the marker is the one the page was drawn with; when it differs,
+  // `refresh` fetches what changed and merges it in without moving focus or scroll. A hidden
+  // tab waits; a signed-out page stops asking.
+  function pollForChanges(stateId, changesUrl, refresh) {
+    var state = document.getElementById(stateId);
     var seconds = state ? parseFloat(state.getAttribute("data-poll-seconds")) || 10 : 10;
+    var again = function () { pollForChanges(stateId, changesUrl, refresh); };
     window.setTimeout(function () {
-      var current = document.getElementById("filter-state");
-      if (!current || document.hidden || !window.fetch) { livePoll(); return; }
+      var current = document.getElementById(stateId);
+      if (!current || document.hidden || !window.fetch) { again(); return; }
       var marker = current.getAttribute("data-change-marker") || "";
-      fetch("/changes", { headers: { "If-None-Match": '"' + marker + '"' }, cache: "no-store" })
+      fetch(changesUrl(current), { headers: { "If-None-Match": '"' + marker + '"' }, cache: "no-store" })
         .then(function (response) {
           if (new URL(response.url).pathname === "/login") { return "stop"; }  // signed out: stop asking
           var etag = (response.headers.get("ETag") || "").replace(/"/g, "");
           if (response.status === 304 || !etag || etag === marker) { return null; }
-          return refreshSummary(true);
+          return refresh();
         })
-        .then(function (result) { if (result !== "stop") { livePoll(); } }, function () { livePoll(); });
+        .then(function (result) { if (result !== "stop") { again(); } }, again);
     }, seconds * 1000);
   }
-  if (document.getElementById("filter-state")) { livePoll(); }
+  if (document.getElementById("filter-state")) {
+    pollForChanges("filter-state", function () { return "/changes"; }, function () { return refreshSummary(true); });
+  }
+
+  // The live incident page: these parts are fetched again when the incident changes. One
+  // someone is working in is left as it is (focus inside, a field changed from what was drawn,
+  // an error beside a field, a file still uploading), and the page then keeps its old marker,
+  // so the next poll tries again once they are done. A stale part stays safe meanwhile: its
+  // forms carry the version they were drawn from, and a move on a stale version is refused.
+  var INCIDENT_PARTS = ["incident-head", "incident-details", "incident-actions", "evidence-list", "incident-timeline"];
+
+  function fieldChanged(field) {
+    if (field.tagName === "SELECT") {
+      var drawn = 0;  // a select without a `selected` option shows its first one
+      Array.prototype.forEach.call(field.options, function (option, index) { if (option.defaultSelected) { drawn = index; } });
+      return field.selectedIndex !== drawn;
+    }
+    if (field.type === "checkbox" || field.type === "radio") { return field.checked !== field.defaultChecked; }
+    if (field.type === "hidden" || field.type === "file") { return false; }
+    return field.value !== field.defaultValue;
+  }
+
+  function partIsBusy(part) {
+    if (part.contains(document.activeElement)) { return true; }
+    if (part.querySelector(".field-error, [aria-invalid='true'], .error, .state-uploading")) { return true; }
+    return Array.prototype.some.call(part.querySelectorAll("input, textarea, select"), fieldChanged);
+  }
+
+  function refreshIncident() {
+    var state = document.getElementById("incident-state");
+    var pageUrl = new URL(state.getAttribute("data-page-url"), window.location.href);
+    return fetch(pageUrl.href, { cache: "no-store" })
+      .then(function (response) {
+        if (!response.ok || new URL(response.url).pathname !== pageUrl.pathname) { return ""; }
+        return response.text();
+      })
+      .then(function (html) {
+        if (!html || !document.body.contains(state)) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        var statusBefore = document.getElementById("current-status");
+        statusBefore = statusBefore ? statusBefore.textContent.trim() : "";
+        var keptOne = false;
+        INCIDENT_PARTS.forEach(function (id) {
+          var current = document.getElementById(id);
+          var replacement = fresh.getElementById(id);
+          if (!current || !replacement) { return; }
+          if (partIsBusy(current)) { keptOne = true; return; }
+          var added = document.importNode(replacement, true);
+          current.replaceWith(added);
+          if (window.htmx) { window.htmx.process(added); }
+        });
+        document.title = fresh.title || document.title;
+        var statusNow = document.getElementById("current-status");
+        var news = document.getElementById("incident-live-news");
+        if (news && statusNow && statusNow.textContent.trim() !== statusBefore) {
+          news.textContent = "This incident is now " + statusNow.textContent.trim() + ".";
+        }
+        var freshState = fresh.getElementById("incident-state");
+        if (!keptOne && freshState) { state.setAttribute("data-change-marker", freshState.getAttribute("data-change-marker")); }
+      });
+  }
+  if (document.getElementById("incident-state")) {
+    pollForChanges("incident-state", function (state) { return state.getAttribute("data-changes-url"); }, refreshIncident);
+  }
 
   // A row's quick status change moves an incident between counters. The row (and its form)
   // has been swapped out by now, so htmx fires this on the nearest surviving ancestor;
