@@ -123,7 +123,11 @@ def test_rows_the_live_dashboard_redraws_keep_local_times(open_page, file_incide
 def test_api_token_times_show_in_the_readers_time_zone(open_page) -> None:
     page = open_page(timezone_id="Asia/Tokyo", locale="en-GB")
     sign_in_on(page, "lead@example.com")
-    page.goto("/profile")
+    # The way there, as the API docs tell it: the person's name, top right, looks like a link.
+    profile = page.get_by_role("banner").get_by_role("link", name="Lee Lead · lead")
+    assert profile.evaluate("link => getComputedStyle(link).textDecorationLine") == "underline"
+    profile.click()
+    expect(page.get_by_role("heading", name="API tokens")).to_be_visible()
     page.get_by_label("Name").fill("alerting bridge")
     page.get_by_label("Expires after (days, empty for never)").fill("30")
     page.get_by_role("button", name="Create token").click()
