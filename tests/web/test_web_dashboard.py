@@ -362,7 +362,11 @@ def test_the_dashboard_opens_on_active_incidents_with_closed_one_click_away(memb
     assert row_keys(member_client.get(closed_link.group(1)).get_data(as_text=True)) == [closed.key]
     everything = member_client.get("/", query_string={"q": "status:all"}).get_data(as_text=True)
     assert set(row_keys(everything)) == {*seeded.values(), closed.key}
-    assert [link.attrs["href"] for link in parse(html).find_all("a") if link.text == "All"] == ["/?q=status:all"]
+    pills = {link.text: link.attrs["href"] for link in parse(html).find("nav", class_="counters").find_all("a")}
+    # Active and All count too: every status but Closed, and every status.
+    active, everything_count = len(seeded), len(seeded) + 1
+    assert pills[f"{active} Active"] == "/"
+    assert pills[f"{everything_count} All"] == "/?q=status:all"
 
 
 @pytest.mark.parametrize("query", ["", "-status:closed", "-status:open", "-status:open,resolved", "status:all"])

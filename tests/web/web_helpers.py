@@ -154,10 +154,11 @@ def row_keys(html: str) -> list[str]:
 
 
 def status_counters(html: str) -> dict[str, int]:
-    """{"Open": 3, ...} from the dashboard's counters."""
+    """{"Open": 3, ...} from the dashboard's counters per status (not the Active and All pills)."""
     return {
         unescape(label).strip(): int(count)
         for count, label in re.findall(r'<span class="count">(\d+)</span>\s*([^<]+?)\s*</a>', html)
+        if unescape(label).strip() not in ("Active", "All")
     }
 
 

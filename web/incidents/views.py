@@ -249,6 +249,11 @@ def dashboard():
         saved=saved_views.list_views(session=session, actor=current_user.user),
         can_delete_view=lambda view: saved_views.can_delete(current_user.user, view),
         counts=counts,
+        # The Active and All pills count too: the counters summed (Closed left out of Active).
+        view_counts={
+            "active": sum(n for status, n in counts.items() if status != Status.CLOSED.value),
+            "all": sum(counts.values()),
+        },
         count_label=incident_search.count_label,
         statuses=list(Status),
         status_labels=STATUS_LABELS,
