@@ -438,7 +438,7 @@
         });
         document.title = fresh.title || document.title;
         var statusNow = document.getElementById("current-status");
-        var news = document.getElementById("incident-live-news");
+        var news = document.getElementById("announcer");
         if (news && statusNow && statusNow.textContent.trim() !== statusBefore) {
           news.textContent = "This incident is now " + statusNow.textContent.trim() + ".";
         }
