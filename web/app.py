@@ -6,7 +6,7 @@ import contextlib
 import logging
 from datetime import timedelta
 
-from flask import Flask, current_app, jsonify, make_response, render_template, request
+from flask import Flask, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from markupsafe import escape
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -110,6 +110,12 @@ def _register_health(app: Flask) -> None:
     def healthz():
         """Process is alive (ALB/ECS liveness)."""
         return jsonify(status="ok")
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers ask for /favicon.ico where a page names no icon (a JSON document, a file
+        download): the app's icon, rather than a 404 in every such browser console and log."""
+        return redirect(url_for("static", filename="favicon.svg"), 301)
 
     @app.get("/readyz")
     def readyz():

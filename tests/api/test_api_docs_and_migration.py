@@ -32,8 +32,16 @@ def test_docs_page_is_served_from_our_static_files_under_the_strict_csp(client):
     assert sources, sources
     assert all(s.startswith("/") for s in sources), sources  # no CDN
     assert "<script>" not in html  # no inline script
-    for source in sources:
+    for source in (s for s in sources if s.startswith("/static/")):
         assert client.get(source).status_code == 200, source
+    # A way back to the app, and to where tokens are made.
+    assert {"/", "/profile"} <= set(sources)
+
+
+def test_a_browser_asking_for_favicon_ico_gets_the_apps_icon(client):
+    response = client.get("/favicon.ico", follow_redirects=True)
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
 
 
 def test_migration_0006_rewrites_session_ids_as_their_digest(temporary_database_url):

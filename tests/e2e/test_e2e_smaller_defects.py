@@ -57,3 +57,20 @@ def test_markdown_code_blocks_task_lists_and_headings(page: Page, sign_in, file_
     assert code.evaluate("e => getComputedStyle(e.closest('pre')).backgroundColor") != "rgba(0, 0, 0, 0)"
     details = page.get_by_role("region", name="Details")
     expect(details.get_by_role("listitem")).to_have_text(["Done: Paged the DBA", "To do: Write the post-mortem"])
+
+
+def test_the_api_docs_have_one_title_and_a_way_back(page: Page, sign_in) -> None:
+    """The docs page loads Swagger UI's styles only: a heading of ours meant to be hidden
+    showed as a second, unstyled title above Swagger UI's, and the page had no link back to
+    the app or to the tokens."""
+    sign_in("member@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="API").click()
+    expect(page.get_by_role("button", name="Authorize")).to_be_visible()  # Swagger UI has drawn the spec
+    title = page.get_by_role("heading", level=1)
+    expect(title).to_have_count(1)
+    expect(title).to_contain_text("Incident Tracker API")
+    page.get_by_role("link", name="Create an API token").click()
+    expect(page.get_by_role("heading", name="API tokens")).to_be_visible()
+    page.go_back()
+    page.get_by_role("link", name="← Back to Incident Tracker").click()
+    expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
