@@ -290,7 +290,11 @@ LIVE_POLL_SECONDS = 10
 @login_required
 def changes():
     """The latest-change marker as an ETag: 304 while it is the one the page has."""
-    marker = incident_search.latest_change(session=get_session())
+    return _marker_response(incident_search.latest_change(session=get_session()))
+
+
+def _marker_response(marker: str):
+    """A live page's poll answer: the marker as the ETag, 304 when the page already has it."""
     response = make_response("", 204)
     response.set_etag(marker)
     if request.if_none_match.contains(marker):
@@ -303,12 +307,7 @@ def changes():
 def incident_changes(key: str):
     """The live incident page's poll: the incident's marker as an ETag, 304 while unchanged."""
     session = get_session()
-    marker = _incident_marker(session, incidents.get_incident(session=session, ref=key))
-    response = make_response("", 204)
-    response.set_etag(marker)
-    if request.if_none_match.contains(marker):
-        response.status_code = 304
-    return response
+    return _marker_response(_incident_marker(session, incidents.get_incident(session=session, ref=key)))
 
 
 @bp.post("/views")
