@@ -85,7 +85,9 @@ MSG
 if [ "${DEV:-0}" = "1" ]; then
   .venv/bin/flask --app web run --debug --host "$HOST" --port "$PORT" &
 else
-  .venv/bin/gunicorn --config web/gunicorn_conf.py --bind "$HOST:$PORT" --workers 2 web.wsgi:app &
+  # One process with its threads (web/gunicorn_conf.py: WEB_THREADS): without Redis the rate
+  # limits live in process memory, and two processes would each allow RATE_LIMIT_LOGIN.
+  .venv/bin/gunicorn --config web/gunicorn_conf.py --bind "$HOST:$PORT" --workers 1 web.wsgi:app &
 fi
 PIDS+=("$!")
 # Whichever stops first (Ctrl-C, or a program that died) stops the others.

@@ -8,11 +8,15 @@ worker and the beat: ~10 s of CPU); the Ctrl-C test stops it, so it runs last.""
 
 from __future__ import annotations
 
+import http.cookiejar
 import io
 import os
+import re
 import signal
 import subprocess
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -157,6 +161,31 @@ def test_a_new_p1_under_make_run_mails_the_lead_into_the_mail_folder(make_run, a
     body = found[0].get_body(("plain",))
     assert body is not None
     assert f"http://127.0.0.1:{make_run.port}/incidents/" in body.get_content()
+
+
+def test_sign_in_attempts_under_make_run_are_limited_as_configured(make_run):
+    """RATE_LIMIT_LOGIN (10 per minute) holds without Redis too: the limits live in the web
+    process's memory there, and `make run` once ran two web processes, each with its own
+    count, so the eleventh wrong password (and more) went through unrefused."""
+    cookies = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    login = f"http://127.0.0.1:{make_run.port}/login"
+
+    def attempt() -> tuple[int, str]:
+        with cookies.open(login, timeout=10) as page:
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.read().decode()).group(1)
+        form = urllib.parse.urlencode(
+            {"email": "ops@example.com", "password": "not the password", "csrf_token": token}
+        ).encode()
+        try:
+            with cookies.open(login, data=form, timeout=10) as answer:
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as refused:
+            return refused.code, refused.read().decode()
+
+    answers = [attempt() for _ in range(12)]
+    assert [status for status, _ in answers] == [401] * 10 + [429] * 2
+    assert "Email or password is incorrect." in answers[0][1]
+    assert "Too many attempts. Wait a minute and try again." in answers[-1][1]
 
 
 def _still_running(make_run: MakeRun) -> str:
