@@ -64,6 +64,7 @@ class MailEvent:
     reason: str = ""  # e.g. why it is blocked
     evidence_filename: str = ""
     evidence_verdict: str = ""  # "clean", "infected (Eicar-Test-Signature)", ...
+    comment_id: int | None = None  # a comment's mail links to it on the incident page
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,8 @@ def _recipient_address(recipient: MailRecipient) -> Address:
 def build_message(*, event: MailEvent, recipient: MailRecipient, base_url: str, sender: str) -> EmailMessage:
     """The email about event for recipient: text and HTML bodies, a link, threading and list headers."""
     url = incident_url(base_url=base_url, incident_key=event.incident_key)
+    if event.comment_id is not None:
+        url += f"#comment-{int(event.comment_id)}"  # the timeline's anchor for that comment
     context = {
         "event": event,
         "kind": EventKind(event.kind).value,

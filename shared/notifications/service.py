@@ -551,6 +551,7 @@ def _email_deliveries(
         base["reason"] = incident.blocked_reason or ""
     if comment is not None and comment.redacted_at is None:
         base["comment_excerpt"] = mail.one_line(comment.body, COMMENT_EXCERPT)
+        base["comment_id"] = comment.id
     plans: list[tuple[str, EventKind, frozenset[int], dict]] = []
     watchers = incident.watcher_ids()
     actor_id = actor.id if actor else None
@@ -820,6 +821,7 @@ def _build_email(row: EmailDelivery, user: User | None, settings: Settings):
         reason=context.get("reason", ""),
         evidence_filename=context.get("evidence_filename", ""),
         evidence_verdict=context.get("evidence_verdict", ""),
+        comment_id=context.get("comment_id"),
     )
     return mail.build_message(event=event, recipient=recipient, base_url=settings.base_url, sender=settings.smtp_from)
 

@@ -89,7 +89,13 @@ def test_a_comment_mails_owner_and_watchers_except_its_author(db, users, setup, 
     db.commit()
     run_pipeline(factory, settings)
     assert mailed_to(inbox) == ["lead@example.com"]
-    assert "Log volume doubled" in inbox.messages[0].message.get_body(("plain",)).get_content()
+    text = inbox.messages[0].message.get_body(("plain",)).get_content()
+    assert "Log volume doubled" in text
+    # "Open INC-1" lands on the comment itself (its anchor in the timeline), in both bodies.
+    (comment,) = incidents.comments_by_id(session=db, incident_id=incident.id).values()
+    link = f"{settings.base_url.rstrip('/')}/incidents/INC-1#comment-{comment.id}"
+    assert f"Open INC-1: {link}" in text
+    assert f'href="{link}"' in inbox.messages[0].message.get_body(("html",)).get_content()
 
 
 @pytest.mark.parametrize(
