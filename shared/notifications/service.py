@@ -630,6 +630,8 @@ def _public_types(topic: str, evidence) -> list[str]:
 
 def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, comment, now) -> bytes:
     url = incident_url(settings, incident)
+    # A comment's message links to the comment itself (its anchor in the timeline).
+    comment_url = f"{url}#comment-{comment.id}" if comment is not None else None
     if endpoint.payload_format == webhooks.PayloadFormat.SLACK:
         detail = ""
         if event_type == "incident.status_changed":
@@ -643,7 +645,11 @@ def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, com
         if actor is not None:
             detail = f"{detail} (by {actor.name})" if detail else f"by {actor.name}"
         return webhooks.build_slack_payload(
-            event_type=event_type, incident_key=incident.key, title=incident.title, url=url, detail=detail
+            event_type=event_type,
+            incident_key=incident.key,
+            title=incident.title,
+            url=comment_url if event_type == "comment.created" and comment_url else url,
+            detail=detail,
         )
     data: dict = {"incident": incident_data(incident, settings=settings), "actor": _user_ref(actor)}
     if comment is not None:
@@ -652,6 +658,7 @@ def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, com
             "author": _user_ref(comment.author),
             "created_at": _iso(comment.created_at),
             "body": None if comment.redacted_at else comment.body,
+            "url": comment_url,
         }
     if evidence is not None:
         data["evidence"] = {

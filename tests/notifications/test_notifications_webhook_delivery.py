@@ -299,6 +299,32 @@ def test_a_slack_endpoint_gets_a_text_summary_with_the_link(db, users, database_
     assert "P1" in text
 
 
+def test_a_comment_links_to_itself_in_slack_text_and_in_the_json_payload(
+    db, users, database_url, session_factory, receiver
+):
+    settings = notification_settings(database_url, receivers=[receiver])
+    for payload_format in ("slack", "standard"):
+        service.create_endpoint(
+            session=db,
+            actor=users["admin"],
+            settings=settings,
+            url=receiver.url(f"/{payload_format}"),
+            event_types=["comment.created"],
+            payload_format=payload_format,
+        )
+    db.commit()
+    incident = _file_incident(db, users)
+    comment = incidents.add_comment(session=db, incident_id=incident.id, actor=users["lead"], body="Rotated the keys")
+    db.commit()
+    for delivery_id in fan_out_pending(session_factory, settings).webhook_ids:
+        service.deliver_webhook(factory=session_factory, settings=settings, delivery_id=delivery_id)
+    bodies = {request.path: json.loads(request.body) for request in receiver.requests}
+    link = f"https://tracker.example/incidents/{incident.key}#comment-{comment.id}"
+    assert bodies["/slack"]["text"].startswith(f"New comment: <{link}|{incident.key}>")
+    assert bodies["/standard"]["data"]["comment"]["url"] == link
+    assert bodies["/standard"]["data"]["incident"]["url"] == f"https://tracker.example/incidents/{incident.key}"
+
+
 def test_only_subscribed_events_are_sent_and_a_test_event_is_one_attempt(db, users, hooks, receiver):
     settings, factory, endpoint, secret = hooks
     incident = _file_incident(db, users)
