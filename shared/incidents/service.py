@@ -15,6 +15,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from shared.accounts.models import User
 from shared.audit import service as audit
+from shared.audit.models import AuditEvent
 from shared.db import utcnow
 from shared.errors import (
     Conflict,
@@ -474,6 +475,36 @@ def comments_by_id(*, session: Session, incident_id: int) -> dict[int, Comment]:
         .options(lazyload(Comment.author), lazyload(Comment.redacted_by))
     )
     return {c.id: c for c in session.scalars(statement)}
+
+
+# The events that change the incident row itself (and its version): what makes an edit stale.
+ROW_CHANGES = (
+    EventType.INCIDENT_STATUS_CHANGED,
+    EventType.INCIDENT_ASSIGNED,
+    EventType.INCIDENT_PRIORITY_CHANGED,
+    EventType.INCIDENT_EDITED,
+)
+
+
+def changed_by_since(*, session: Session, incident_id: int, after_event_id: int, limit: int = 20) -> list[User]:
+    """Who changed the incident after its event `after_event_id` (the newest one when an edit
+    form was drawn), each once, in the order they did: the names a stale edit's page gives.
+    One range of the incident's own events index."""
+    events = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.incident_id == incident_id,
+            AuditEvent.id > after_event_id,
+            AuditEvent.action.in_([event.value for event in ROW_CHANGES]),
+        )
+        .order_by(AuditEvent.id)
+        .limit(limit)
+    )
+    people: dict[int, User] = {}
+    for event in events:
+        if event.actor is not None:
+            people.setdefault(event.actor.id, event.actor)
+    return list(people.values())
 
 
 def comments_marker(*, session: Session, incident_id: int) -> tuple:

@@ -23,7 +23,10 @@ def test_a_stale_edit_saves_on_the_next_try_and_keeps_both_changes(page: Page, s
 
     second.get_by_label("Description").fill("Nightly job failed: disk full on the backup host.")
     second.get_by_role("button", name="Save changes").click()
-    expect(second.get_by_role("alert")).to_contain_text("Someone else saved changes")
+    # The same person, in their other tab: said so, not "someone else".
+    expect(second.get_by_role("alert")).to_contain_text(
+        f"You saved changes to {incident.key} in another tab or window while you were editing here."
+    )
     expect(second.get_by_label("Title")).to_have_value("Backups older than 48 h")
     expect(second.get_by_label("Description")).to_have_value("Nightly job failed: disk full on the backup host.")
 
@@ -49,4 +52,4 @@ def test_both_tabs_change_the_title_and_the_other_value_is_read_with_the_field(
 
     title = second.get_by_label("Title")
     expect(title).to_have_value("Disk full on db-1 and db-2")
-    expect(title).to_have_accessible_description("Saved meanwhile by someone else: Disk full on db-1 (WAL)")
+    expect(title).to_have_accessible_description("Saved meanwhile in your other tab: Disk full on db-1 (WAL)")

@@ -636,8 +636,11 @@ def edit(key: str):
     require(Action.WORK, incident)
     form = EditIncidentForm(formdata=request.form if request.method == "POST" else None, obj=incident)
     # What the form was drawn from: the version and a fingerprint per field, so that after a
-    # conflict we know which fields this person changed.
-    drawn_from = dict(version=incident.version, base=_fingerprints(incident))
+    # conflict we know which fields this person changed, and the newest event, so that we
+    # know who changed the incident meanwhile.
+    drawn_from = dict(
+        version=incident.version, base=_fingerprints(incident), seen_event=_newest_event(session, incident)
+    )
     if request.method == "POST":
         if not form.validate():
             abort(400)
@@ -665,6 +668,7 @@ def edit(key: str):
             kept = dict(
                 version=request.form.get("version", ""),
                 base={f: request.form.get(f"base-{f}", "") for f in EDITABLE_FIELDS},
+                seen_event=request.form.get("seen_event", ""),
             )
             return render_template(
                 "incidents/edit.html", form=form, incident=incident, errors=errors, error=page_message(error), **kept
@@ -683,20 +687,60 @@ def _stale_edit(form: EditIncidentForm, incident, error: Conflict):
     )
     for name, value in merged.values.items():
         getattr(form, name).data = value
+    session = get_session()
+    seen = request.form.get("seen_event", "")
+    people = (
+        incidents.changed_by_since(session=session, incident_id=incident.id, after_event_id=int(seen))
+        if seen.isdigit()
+        else []
+    )
+    message, theirs_label = _stale_edit_words(incident.key, people)
     return render_template(
         "incidents/edit.html",
         form=form,
         incident=incident,
         errors={},
         theirs=merged.theirs,
-        error=(
-            f"Someone else saved changes to {incident.key} while you were editing. Their changes are filled in "
-            "below; where you both changed a field, yours is kept and theirs is shown beside it. "
-            "Check, then save again."
-        ),
+        theirs_label=theirs_label,
+        error=message,
         version=incident.version,
         base=_fingerprints(incident),
+        seen_event=_newest_event(session, incident),
     ), status_for(error)
+
+
+def _stale_edit_words(key: str, people) -> tuple[str, str]:
+    """The conflict page's message and the label beside a field both changed, naming who saved
+    meanwhile: the person themselves in another tab, others by name, or (not known) someone."""
+    others = [person.name for person in people if person.id != current_user.id]
+    check = "Check, then save again."
+    if people and not others:
+        return (
+            f"You saved changes to {key} in another tab or window while you were editing here. Those changes "
+            f"are filled in below; where both changed a field, what you typed here is kept and the saved value "
+            f"is shown beside it. {check}",
+            "Saved meanwhile in your other tab:",
+        )
+    if others:
+        names = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
+        if len(others) < len(people):
+            names += " (and you, in another tab)"
+        return (
+            f"{names} saved changes to {key} while you were editing. Their changes are filled in below; where "
+            f"you both changed a field, yours is kept and theirs is shown beside it. {check}",
+            f"Saved meanwhile by {names}:",
+        )
+    return (
+        f"Someone else saved changes to {key} while you were editing. Their changes are filled in below; where "
+        f"you both changed a field, yours is kept and theirs is shown beside it. {check}",
+        "Saved meanwhile by someone else:",
+    )
+
+
+def _newest_event(session, incident) -> int:
+    """The incident's newest audit event when a form is drawn: after a conflict, the events
+    since then name who saved meanwhile."""
+    return audit.incident_events_marker(session=session, incident_id=incident.id)[0]
 
 
 def _fingerprints(incident) -> dict[str, str]:
