@@ -37,6 +37,8 @@ class EventType(enum.StrEnum):
     USER_ROLE_CHANGED = "user.role_changed"
     USER_ENABLED = "user.enabled"
     USER_DISABLED = "user.disabled"
+    USER_PASSWORD_CHANGED = "user.password_changed"  # noqa: S105 - by its owner, on the profile page
+    USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - by an admin or the CLI
 
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"  # url, events, description, format, enabled/disabled

@@ -13,7 +13,7 @@ from shared.accounts import service as accounts
 from shared.audit import anchors
 from shared.audit import service as audit
 from shared.db import transaction
-from shared.errors import DomainError
+from shared.errors import DomainError, ValidationFailed
 from shared.evidence.storage import make_storage
 from shared.permissions import SYSTEM
 
@@ -58,7 +58,7 @@ def register_cli(app: Flask) -> None:
     @click.option("--email", required=True)
     @click.option("--role", type=click.Choice(["member", "lead", "admin"]), default="member", show_default=True)
     @click.option("--name", default="")
-    @click.password_option(help="At least 12 characters; prompted for (twice) when not given.")
+    @click.password_option(help="At least 12 characters, not easy to guess; prompted for (twice) when not given.")
     def users_create(email: str, role: str, name: str, password: str):
         """Create a user with a role."""
         try:
@@ -67,6 +67,22 @@ def register_cli(app: Flask) -> None:
                     session=session, actor=SYSTEM, email=email, name=name, role=role, password=password
                 )
                 click.echo(f"Created {user.email} ({user.role}).")
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+
+    @users_group.command("set-password")
+    @click.option("--email", required=True, help="Whose password (their email).")
+    @click.password_option(help="At least 12 characters, not easy to guess; prompted for (twice) when not given.")
+    def users_set_password(email: str, password: str):
+        """Give a user a new password (e.g. the only admin, locked out); signs them out everywhere."""
+        try:
+            with transaction(_factory()) as session:
+                user = accounts.find_by_email(session=session, email=email)
+                if user is None:
+                    raise click.ClickException(f"No user {email}.")
+                accounts.set_password(session=session, actor=SYSTEM, user_id=user.id, password=password)
+                state = "" if user.is_active else " The account is disabled: enable it to sign in."
+                click.echo(f"Set a new password for {user.email}; their sessions were signed out.{state}")
         except DomainError as error:
             raise click.ClickException(str(error)) from None
 
@@ -150,8 +166,12 @@ def register_cli(app: Flask) -> None:
         from shared.demo import DEFAULT_DEMO_PASSWORD, seed
 
         password = _settings().demo_password or DEFAULT_DEMO_PASSWORD
-        with transaction(_factory()) as session:
-            created = seed(session=session, password=password)
+        try:
+            with transaction(_factory()) as session:
+                created = seed(session=session, password=password)
+        except ValidationFailed as error:
+            # The demo users' password is the one thing here a person chose (DEMO_PASSWORD).
+            raise click.ClickException(f"DEMO_PASSWORD: {error}") from None
         click.echo("Demo data created." if created else "Demo data already present; left as it is.")
 
     @demo_group.command("seed-scale")

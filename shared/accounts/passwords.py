@@ -1,9 +1,11 @@
-"""argon2id password hashing (argon2-cffi defaults follow RFC 9106's recommendations)."""
+"""argon2id password hashing (argon2-cffi defaults follow RFC 9106's recommendations), and what
+makes a new password acceptable."""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 _hasher = PasswordHasher()
 # Verifying against this when the email is unknown costs the same time as a real check,
@@ -11,6 +13,15 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 1000
+# zxcvbn's scale: 3 is "safely unguessable" (about 10^8 guesses and more), enough behind a
+# login rate limit and an argon2id hash. Below that are the common passwords, keyboard walks,
+# names with a year, and passwords built from the account's own email or name.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn refuses longer input (its matching grows with the length); 72 characters that are
+# not guessable make the whole password not guessable.
+_ESTIMATED_LENGTH = 72
+_PRODUCT_WORDS = ("incident", "tracker", "incidenttracker", "incident-tracker")
 
 
 def hash_password(password: str) -> str:
@@ -26,3 +37,20 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+def password_problem(password: str, *, email: str = "", name: str = "") -> str | None:
+    """Why this would be a poor new password for the account with this email and name, in
+    words for the person choosing it; None when it is fine (NIST SP 800-63B: a minimum length
+    and no easily guessed passwords, no composition rules)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"Keep it under {MAX_PASSWORD_LENGTH:,} characters."
+    own_words = [word for word in (email, email.split("@")[0], *name.split(), "".join(name.split())) if word]
+    estimate = zxcvbn(password[:_ESTIMATED_LENGTH], user_inputs=[*own_words, *_PRODUCT_WORDS])
+    if estimate["score"] >= MIN_PASSWORD_SCORE:
+        return None
+    feedback = estimate["feedback"]
+    why = " ".join(part for part in (feedback["warning"], *feedback["suggestions"]) if part)
+    return f"This password is too easy to guess. {why or 'Add another word or two.'}".strip()

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from shared.accounts.models import LoginSession, Role, User
 from shared.accounts.passwords import (
-    MIN_PASSWORD_LENGTH,
     hash_password,
     needs_rehash,
+    password_problem,
     verify_password,
 )
 from shared.audit import service as audit
@@ -87,7 +87,7 @@ def create_user(
     role: str,
     password: str,
 ) -> User:
-    """Create an account with a role; refuses a taken email or a short password."""
+    """Create an account with a role; refuses a taken email or an easily guessed password."""
     actor = _require(actor, Action.MANAGE_USERS)
     errors: dict[str, str] = {}
     email = normalise_email(email)
@@ -99,8 +99,8 @@ def create_user(
         errors["name"] = "Keep the name under 120 characters."
     elif hidden := unwanted_message(name or "", "name"):
         errors["name"] = hidden
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors["password"] = f"Use at least {MIN_PASSWORD_LENGTH} characters."
+    if weak := password_problem(password or "", email=email, name=name or ""):
+        errors["password"] = weak
     try:
         parsed_role = _parse_role(role)
     except ValidationFailed as error:
@@ -183,6 +183,57 @@ def _revoke_all(session: Session, user_id: int) -> None:
         .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+
+
+def change_own_password(
+    *, session: Session, user: User, current_password: str, new_password: str, repeated: str
+) -> None:
+    """A signed-in person changes their password, proving they know the current one. Every
+    login session of theirs ends, this browser's too: the caller starts a new one for it, so
+    a session someone else may hold (a shared or lost device) is signed out. API tokens stay:
+    they are separate credentials, listed and revoked on the profile page."""
+    errors: dict[str, str] = {}
+    if not verify_password(user.password_hash, current_password or ""):
+        errors["current_password"] = "That is not your current password."  # noqa: S105 - a message
+    new_password = new_password or ""
+    if weak := password_problem(new_password, email=user.email, name=user.name):
+        errors["new_password"] = weak
+    elif new_password == current_password:
+        errors["new_password"] = "Choose a password other than your current one."  # noqa: S105 - a message
+    elif new_password != (repeated or ""):
+        errors["repeated_password"] = "The two new passwords differ; type the same one twice."  # noqa: S105 - a message
+    if errors:
+        raise ValidationFailed(errors)
+    _replace_password(session, user, new_password, actor_id=user.id, action=EventType.USER_PASSWORD_CHANGED)
+
+
+def set_password(*, session: Session, actor: Actor, user_id: int, password: str) -> User:
+    """An admin (or the command line) gives someone a new password, e.g. one who forgot theirs;
+    their login sessions end at once. Admins change their own on the profile page, where the
+    current password is asked for."""
+    actor = _require(actor, Action.MANAGE_USERS)
+    user = get_user(session=session, user_id=user_id)
+    if actor.id == user.id:
+        raise ValidationFailed({"password": "Change your own password on your profile page."})
+    if weak := password_problem(password or "", email=user.email, name=user.name):
+        raise ValidationFailed({"password": weak})
+    _replace_password(session, user, password, actor_id=actor.id, action=EventType.USER_PASSWORD_RESET)
+    return user
+
+
+def _replace_password(session: Session, user: User, password: str, *, actor_id: int | None, action: EventType):
+    user.password_hash = hash_password(password)
+    _revoke_all(session, user.id)
+    # The audit trail says whose password changed and who did it, never anything about the value.
+    audit.append(
+        session=session,
+        actor_id=actor_id,
+        action=action,
+        entity_type="user",
+        entity_id=user.id,
+        data={"email": user.email},
+    )
+    outbox.enqueue(session=session, topic=action, payload={"user_id": user.id})
 
 
 def change_role(*, session: Session, actor: Actor, user_id: int, role: str) -> User:

@@ -204,7 +204,12 @@ def seeded(database_url, engine, session_factory, reused_apps, evidence_dir) -> 
 def _build_world(db: Session, app: Flask, users) -> dict[str, int | str]:
     incident = build_incident(db, users, "open", reporter="lead", owner="member")
     bystander = accounts.create_user(
-        session=db, actor=None, email="bystander@example.com", name="Bo Bystander", role="member", password="p" * 16
+        session=db,
+        actor=None,
+        email="bystander@example.com",
+        name="Bo Bystander",
+        role="member",
+        password="plum-orbit-velvet",
     )
     endpoint, _ = notifications.create_endpoint(
         session=db,

@@ -6,14 +6,18 @@ import time
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from shared.accounts import passwords
 from shared.accounts import service as accounts
 from shared.accounts.models import LoginSession
+from shared.audit.models import AuditEvent
 from shared.db import utcnow
 from shared.errors import NotFound, PermissionDenied, ValidationFailed
+from shared.permissions import SYSTEM
 
 PASSWORD = "correct-horse-battery"
+NEW_PASSWORD = "lantern-otter-gravel"
 HOUR = timedelta(hours=1)
 
 
@@ -151,6 +155,7 @@ def test_re_enabling_does_not_bring_old_sessions_back(db, users):
         ("", PASSWORD, "member", {"email"}),
         ("MEMBER@example.com", PASSWORD, "member", {"email"}),  # taken, whatever the case
         ("new@example.com", "short", "member", {"password"}),
+        ("new@example.com", "password1234", "member", {"password"}),  # long enough, and common
         ("new@example.com", PASSWORD, "owner", {"role"}),
         ("bad", "", "root", {"email", "password", "role"}),
     ],
@@ -188,8 +193,9 @@ def test_a_new_user_gets_a_normalised_email_and_a_default_name(db, users):
         ),
         lambda db, a, u: accounts.change_role(session=db, actor=a, user_id=u["other"].id, role="admin"),
         lambda db, a, u: accounts.set_active(session=db, actor=a, user_id=u["other"].id, active=False),
+        lambda db, a, u: accounts.set_password(session=db, actor=a, user_id=u["other"].id, password=NEW_PASSWORD),
     ],
-    ids=["create", "change role", "disable"],
+    ids=["create", "change role", "disable", "set password"],
 )
 def test_only_admins_manage_users(db, users, counts, actor, manage):
     before = counts()
@@ -198,6 +204,7 @@ def test_only_admins_manage_users(db, users, counts, actor, manage):
     db.rollback()
     db.refresh(users["other"])
     assert (users["other"].role, users["other"].is_active) == ("member", True)
+    assert passwords.verify_password(users["other"].password_hash, PASSWORD)
     assert counts() == before
 
 
@@ -252,14 +259,131 @@ def test_a_login_session_is_stored_as_the_digest_of_its_cookie_value(db, users):
 
 
 def test_the_system_principal_goes_through_the_policy_and_a_member_does_not_pass_it(db, users):
-    from shared.errors import PermissionDenied
-    from shared.permissions import SYSTEM
-
     made = accounts.create_user(
-        session=db, actor=SYSTEM, email="ops@example.com", name="Ops", role="member", password="p" * 16
+        session=db, actor=SYSTEM, email="ops@example.com", name="Ops", role="member", password=NEW_PASSWORD
     )
     assert made.id is not None
     with pytest.raises(PermissionDenied):
         accounts.create_user(
-            session=db, actor=users["member"], email="x@example.com", name="X", role="admin", password="p" * 16
+            session=db, actor=users["member"], email="x@example.com", name="X", role="admin", password=NEW_PASSWORD
         )
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("short-1", "Use at least 12 characters."),
+        ("password1234", "This is a very common password."),
+        ("qwertyuiop12", "This is similar to a commonly used password."),
+        ("aaaaaaaaaaaaaaaa", "Repeats like"),
+        ("nia.ops@example.com", "This password is too easy to guess."),  # the account's own email
+        ("NiaNewcomer2026", "This password is too easy to guess."),  # the account's own name
+        ("incidenttracker", "This password is too easy to guess."),  # the product's name
+        ("x" * 1001, "Keep it under 1,000 characters."),
+    ],
+)
+def test_an_easily_guessed_new_password_is_refused_in_words(password, problem):
+    found = passwords.password_problem(password, email="nia.ops@example.com", name="Nia Newcomer")
+    assert problem in (found or "")
+
+
+@pytest.mark.parametrize(
+    "password",
+    [PASSWORD, NEW_PASSWORD, "incident-demo-2026", "Tr0ub4dor&3-horse", "a few unrelated words", "k" + "7Qm2-xZ" * 14],
+)
+def test_a_long_or_uncommon_password_is_accepted(password):
+    assert passwords.password_problem(password, email="nia.ops@example.com", name="Nia Newcomer") is None
+
+
+def _change_own(db, user, current=PASSWORD, new=NEW_PASSWORD, repeated=None):
+    accounts.change_own_password(
+        session=db,
+        user=user,
+        current_password=current,
+        new_password=new,
+        repeated=new if repeated is None else repeated,
+    )
+
+
+def test_changing_your_password_signs_out_every_session_and_only_the_new_one_works(db, users, counts):
+    tokens = _sessions_of(db, users, "member", "other")
+    second_browser = accounts.start_session(session=db, user=users["member"], lifetime=HOUR)
+    db.commit()
+    events_before = counts()[0]
+    _change_own(db, users["member"])
+    db.commit()
+    assert accounts.user_for_session(session=db, token=tokens["member"]) is None
+    assert accounts.user_for_session(session=db, token=second_browser) is None
+    assert accounts.user_for_session(session=db, token=tokens["other"]) == users["other"]
+    assert accounts.authenticate(session=db, email="member@example.com", password=PASSWORD) is None
+    assert accounts.authenticate(session=db, email="member@example.com", password=NEW_PASSWORD) == users["member"]
+    assert counts()[0] == events_before + 1
+    event = db.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
+    assert (event.action, event.actor_id, event.entity_id) == (
+        "user.password_changed",
+        users["member"].id,
+        users["member"].id,
+    )
+    assert event.data == {"email": "member@example.com"}  # nothing about either password
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "repeated", "field", "message"),
+    [
+        ("wrong-password-here", NEW_PASSWORD, NEW_PASSWORD, "current_password", "That is not your current password."),
+        ("", NEW_PASSWORD, NEW_PASSWORD, "current_password", "That is not your current password."),
+        (PASSWORD, "password1234", "password1234", "new_password", "This is a very common password."),
+        (PASSWORD, "member@example.com", "member@example.com", "new_password", "too easy to guess"),
+        (PASSWORD, PASSWORD, PASSWORD, "new_password", "Choose a password other than your current one."),
+        (PASSWORD, NEW_PASSWORD, NEW_PASSWORD + "!", "repeated_password", "The two new passwords differ"),
+    ],
+    ids=["wrong-current", "no-current", "common", "own-email", "unchanged", "typo-in-repeat"],
+)
+def test_a_refused_password_change_says_why_beside_the_field_and_changes_nothing(
+    db, users, current, new, repeated, field, message
+):
+    token = _sessions_of(db, users, "member")["member"]
+    before = users["member"].password_hash
+    with pytest.raises(ValidationFailed) as refused:
+        _change_own(db, users["member"], current=current, new=new, repeated=repeated)
+    assert list(refused.value.field_errors) == [field]
+    assert message in refused.value.field_errors[field]
+    db.rollback()
+    db.refresh(users["member"])
+    assert users["member"].password_hash == before
+    assert accounts.user_for_session(session=db, token=token) == users["member"]
+
+
+@pytest.mark.parametrize("actor", ["admin", "system"])
+def test_an_admin_or_the_command_line_sets_someones_password_and_signs_them_out(db, users, actor):
+    token = _sessions_of(db, users, "member")["member"]
+    principal = SYSTEM if actor == "system" else users["admin"]
+    accounts.set_password(session=db, actor=principal, user_id=users["member"].id, password=NEW_PASSWORD)
+    db.commit()
+    assert accounts.user_for_session(session=db, token=token) is None
+    assert accounts.authenticate(session=db, email="member@example.com", password=NEW_PASSWORD) == users["member"]
+    event = db.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
+    assert (event.action, event.actor_id, event.entity_id) == (
+        "user.password_reset",
+        principal.id,
+        users["member"].id,
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "password", "message"),
+    [
+        ("admin", NEW_PASSWORD, "Change your own password on your profile page."),
+        ("member", "password1234", "This is a very common password."),
+        ("member", "short", "Use at least 12 characters."),
+    ],
+    ids=["own", "common", "short"],
+)
+def test_an_admin_setting_a_password_is_refused_in_words(db, users, counts, target, password, message):
+    before = counts()
+    with pytest.raises(ValidationFailed, match=message):
+        accounts.set_password(session=db, actor=users["admin"], user_id=users[target].id, password=password)
+    db.rollback()
+    assert counts() == before
+    db.refresh(users[target])
+    assert passwords.verify_password(users[target].password_hash, PASSWORD)

@@ -147,7 +147,7 @@ def seeded(database_url, engine, session_factory, reused_apps) -> Iterator[Seede
         email="bystander@example.com",
         name="Bo Bystander",
         role="member",
-        password="p" * 16,
+        password="plum-orbit-velvet",
     )
     team_view = saved_views.save_view(session=session, actor=users["lead"], name="Open P1s", query="p1", team=True)
     signed_in = {

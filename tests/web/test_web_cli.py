@@ -1,12 +1,12 @@
-"""`flask --app web ...`: users create, audit verify (and tamper detection), db upgrade."""
+"""`flask --app web ...`: users create and set-password, audit verify (and tamper detection), db upgrade."""
 
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, text
-from web_helpers import snapshot
+from sqlalchemy import func, select, text
+from web_helpers import build_app, login, make_settings, sign_in, snapshot
 
-from shared.accounts.models import User
+from shared.accounts.models import LoginSession, User
 from shared.audit.models import AuditEvent
 from shared.incidents import service as incidents
 
@@ -40,6 +40,34 @@ def test_users_create_refuses_with_a_message_and_a_non_zero_exit(runner, db, use
     before = snapshot(db)
     result = runner.invoke(args=["users", "create", *args])
     assert result.exit_code == exit_code
+    assert message in result.output
+    assert snapshot(db) == before
+
+
+def test_users_set_password_gives_a_locked_out_admin_a_way_back_in(runner, app, db, users):
+    sign_in(app.test_client(), users["admin"])  # a session somewhere, e.g. a lost laptop
+    result = runner.invoke(args=["users", "set-password", "--email", "ADMIN@example.com", "--password", STRONG])
+    assert result.exit_code == 0, result.output
+    assert "Set a new password for admin@example.com; their sessions were signed out." in result.output
+    assert STRONG not in result.output
+    login(app.test_client(), "admin@example.com", STRONG)
+    db.expire_all()
+    sessions = db.scalars(select(LoginSession).where(LoginSession.user_id == users["admin"].id)).all()
+    assert [s.revoked_at is None for s in sessions].count(True) == 1  # only the sign-in just made
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--email", "nobody@example.com", "--password", STRONG], "No user nobody@example.com."),
+        (["--email", "member@example.com", "--password", "password1234"], "This is a very common password."),
+    ],
+    ids=["unknown-user", "common-password"],
+)
+def test_users_set_password_refuses_with_a_message_and_a_non_zero_exit(runner, db, users, args, message):
+    before = snapshot(db)
+    result = runner.invoke(args=["users", "set-password", *args])
+    assert result.exit_code == 1
     assert message in result.output
     assert snapshot(db) == before
 
@@ -149,3 +177,13 @@ def test_audit_verify_catches_a_rewrite_of_the_checkpointed_event(runner, engine
     full = runner.invoke(args=["audit", "verify", "--full"])
     assert full.exit_code == 1
     assert f"BROKEN: audit event {last.id}" in full.output
+
+
+def test_demo_seed_names_a_demo_password_too_easy_to_guess(db, database_url):
+    app = build_app(make_settings(database_url, demo_password="password1234"))
+    result = app.test_cli_runner().invoke(args=["demo", "seed"])
+    assert result.exit_code == 1
+    assert "DEMO_PASSWORD: This password is too easy to guess. This is a very common password." in result.output
+    assert "Traceback" not in result.output
+    assert db.scalar(select(func.count(User.id))) == 0  # nothing half-seeded
+    app.extensions["db_engine"].dispose()

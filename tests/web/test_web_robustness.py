@@ -118,7 +118,7 @@ def test_an_email_taken_between_the_check_and_the_insert_is_a_422_beside_the_fie
     # The parallel request's row is committed after this request looked the email up: the
     # look-up finds nothing and the unique index refuses the insert.
     monkeypatch.setattr(accounts, "find_by_email", lambda **_: None)
-    data = {"email": "member@example.com", "name": "Twin", "role": "member", "password": "p" * 14}
+    data = {"email": "member@example.com", "name": "Twin", "role": "member", "password": "plum-orbit-velvet"}
 
     response = client.post("/admin/users", data=data)
 
@@ -256,7 +256,7 @@ def test_a_component_with_hidden_characters_is_refused(client, db, users, compon
 
 def test_a_user_name_with_hidden_characters_is_refused_beside_the_field(client, db, users):
     sign_in(client, users["admin"])
-    data = {"email": "new@example.com", "name": "Ada\u202e nimdA", "role": "member", "password": "p" * 14}
+    data = {"email": "new@example.com", "name": "Ada\u202e nimdA", "role": "member", "password": "plum-orbit-velvet"}
     response = client.post("/admin/users", data=data)
     assert response.status_code == 422
     assert "U+202E" in _error_beside(response.get_data(as_text=True), "name")

@@ -1,4 +1,4 @@
-"""User administration: list, create, change role, disable/enable."""
+"""User administration: list, create, change role, set a new password, disable/enable."""
 
 from __future__ import annotations
 
@@ -27,8 +27,21 @@ class NewUserForm(FlaskForm):
     role = SelectField(
         "Role", choices=[SelectChoice(v, label) for v, label in ROLE_CHOICES], default="member", validate_choice=False
     )
-    password = PasswordField("Password", description="At least 12 characters.")
+    password = PasswordField(
+        "Password",
+        description="At least 12 characters, and not easy to guess: a few unrelated words make a strong one.",
+        render_kw={"autocomplete": "new-password"},
+    )
     submit = SubmitField("Create user")
+
+
+class SetPasswordForm(FlaskForm):
+    # Not "password": the Create a user form on the same page has that field.
+    new_password = PasswordField(
+        "New password",
+        description="At least 12 characters, and not easy to guess. Give it to them over a channel you trust.",
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 def _render(
@@ -37,6 +50,8 @@ def _render(
     error: str | None = None,
     status: int = 200,
     confirm_disable=None,
+    password_for=None,
+    password_form: SetPasswordForm | None = None,
 ):
     users = accounts.list_users(session=get_session())
     return render_template(
@@ -47,6 +62,8 @@ def _render(
         error=error,
         roles=ROLE_CHOICES,
         confirm_disable=confirm_disable,
+        password_for=password_for,
+        password_form=password_form or SetPasswordForm(formdata=None),
     ), status
 
 
@@ -122,3 +139,38 @@ def set_active(user_id: int):
         lambda session: accounts.set_active(session=session, actor=current_user.user, user_id=user_id, active=active),
         "{email} was enabled." if active else "{email} was disabled and signed out everywhere.",
     )
+
+
+@bp.get("/users/<int:user_id>/password")
+@login_required
+def password_form(user_id: int):
+    """Ask for the new password of someone who cannot sign in (forgotten, or never told)."""
+    require(Action.MANAGE_USERS)
+    return _render(NewUserForm(formdata=None), password_for=accounts.get_user(session=get_session(), user_id=user_id))
+
+
+@bp.post("/users/<int:user_id>/password")
+@login_required
+def set_password(user_id: int):
+    require(Action.MANAGE_USERS)
+    session = get_session()
+    form = SetPasswordForm()
+    user = accounts.get_user(session=session, user_id=user_id)
+    if not form.validate():
+        return _render(NewUserForm(formdata=None), error="The form expired; try again.", password_for=user, status=400)
+    try:
+        accounts.set_password(
+            session=session, actor=current_user.user, user_id=user_id, password=form.new_password.data or ""
+        )
+        session.commit()
+    except ValidationFailed as error:
+        session.rollback()
+        return _render(
+            NewUserForm(formdata=None),
+            errors={"new_password": error.field_errors.get("password", str(error))},
+            password_for=user,
+            password_form=SetPasswordForm(formdata=None),
+            status=422,
+        )
+    flash(f"{user.email} has a new password and was signed out everywhere.")
+    return redirect(url_for("admin.users"))

@@ -1,4 +1,4 @@
-"""Sign in and sign out."""
+"""Sign in and sign out; your profile: password, email preference, API tokens."""
 
 from __future__ import annotations
 
@@ -33,6 +33,18 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
+class ChangePasswordForm(FlaskForm):
+    # The service checks every field and names each problem beside it.
+    current_password = PasswordField("Current password", render_kw={"autocomplete": "current-password"})
+    new_password = PasswordField(
+        "New password",
+        description="At least 12 characters, and not easy to guess: a few unrelated words make a strong one.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    repeated_password = PasswordField("New password again", render_kw={"autocomplete": "new-password"})
+    submit = SubmitField("Change password")
+
+
 def _login_limit() -> str:
     return current_app.config["SETTINGS"].rate_limit_login
 
@@ -43,6 +55,20 @@ def _submitted_email() -> str:
 
 def _attempt_failed(response) -> bool:
     return response.status_code != 302  # a sign-in that worked answers with its redirect
+
+
+def _signed_in_account() -> str:
+    return f"user-{current_user.user.id}" if current_user.is_authenticated else "-"
+
+
+def _sign_in(session, user) -> None:
+    """Start a login session for this browser (its cookie carries only the session's id)."""
+    settings = current_app.config["SETTINGS"]
+    token = accounts.start_session(
+        session=session, user=user, lifetime=timedelta(hours=settings.session_lifetime_hours)
+    )
+    session.commit()
+    login_user(SignedInUser(user, token))
 
 
 # An expired session turns a New incident submission into a trip through this page, back to the
@@ -88,12 +114,7 @@ def login():
         session = get_session()
         user = accounts.authenticate(session=session, email=form.email.data, password=form.password.data)
         if user is not None:
-            settings = current_app.config["SETTINGS"]
-            token = accounts.start_session(
-                session=session, user=user, lifetime=timedelta(hours=settings.session_lifetime_hours)
-            )
-            session.commit()
-            login_user(SignedInUser(user, token))
+            _sign_in(session, user)
             destination = _safe_next(request.args.get("next"))
             if urlsplit(destination).path == url_for("incidents.create"):
                 browser_session[_RESTORE_DRAFT] = True
@@ -131,7 +152,13 @@ def _render_profile(status: int = 200, **extra):
         tokens=listed,
         expired={t.id for t in listed if t.expires_at and as_utc(t.expires_at) <= now},
         scopes=[s.value for s in tokens.allowed_scopes(user)],
-        **{"errors": {}, "values": {}, **extra},
+        **{
+            "errors": {},
+            "values": {},
+            "password_form": ChangePasswordForm(formdata=None),
+            "password_errors": {},
+            **extra,
+        },
     ), status
 
 
@@ -140,6 +167,35 @@ def _render_profile(status: int = 200, **extra):
 def profile():
     """Your account and your personal API tokens."""
     return _render_profile()
+
+
+@bp.post("/profile/password")
+@login_required
+# The current-password check must not become a way to guess it from a session left open:
+# failed attempts count toward the sign-in limit, per account.
+@limiter.limit(_login_limit, key_func=_signed_in_account, deduct_when=_attempt_failed)
+def change_password():
+    form = ChangePasswordForm()
+    if not form.validate():
+        return _render_profile(400, password_form=form, password_errors={"form": "The form expired; try again."})
+    session = get_session()
+    user = current_user.user
+    try:
+        accounts.change_own_password(
+            session=session,
+            user=user,
+            current_password=form.current_password.data or "",
+            new_password=form.new_password.data or "",
+            repeated=form.repeated_password.data or "",
+        )
+        session.flush()
+    except ValidationFailed as error:
+        session.rollback()
+        return _render_profile(422, password_form=ChangePasswordForm(formdata=None), password_errors=error.field_errors)
+    # Every session of this account ended with the change; this browser gets a fresh one.
+    _sign_in(session, user)
+    flash("Your password is changed. Every other browser signed in as you is signed out.")
+    return redirect(url_for("auth.profile"))
 
 
 @bp.post("/profile/tokens")

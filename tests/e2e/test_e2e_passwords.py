@@ -1,0 +1,75 @@
+"""Passwords in the browser, by accessible names: change your own on the profile page (and see
+why one is refused), and an admin sets a new one for someone locked out."""
+
+from __future__ import annotations
+
+import pytest
+from browser_steps import PASSWORD, sign_in_on
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
+
+NEW_PASSWORD = "lantern-otter-gravel"
+
+
+def _sign_in_with(page: Page, email: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_person_changes_their_password_on_the_profile_page(page: Page, sign_in, open_page, assert_accessible) -> None:
+    other_browser = open_page()
+    sign_in_on(other_browser, "member@example.com")
+    sign_in("member@example.com")
+    page.get_by_role("link", name="Mo Member").click()
+    expect(page.get_by_role("heading", name="Password")).to_be_visible()
+
+    page.get_by_label("Current password").fill(PASSWORD)
+    page.get_by_label("New password", exact=True).fill("password1234")
+    page.get_by_label("New password again").fill("password1234")
+    page.get_by_role("button", name="Change password").click()
+    new_password = page.get_by_label("New password", exact=True)
+    expect(new_password).to_have_accessible_description(
+        "This password is too easy to guess. This is a very common password. Add another word or two. "
+        "Uncommon words are better."
+    )
+    expect(new_password).to_have_value("")
+    assert_accessible("the profile page with a refused new password")
+
+    page.get_by_label("Current password").fill(PASSWORD)
+    new_password.fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(
+        page.get_by_role("status").filter(has_text="Your password is changed. Every other browser signed in as you")
+    ).to_be_visible()
+
+    other_browser.reload()  # that browser's session ended: back to the sign-in page
+    expect(other_browser.get_by_role("button", name="Sign in")).to_be_visible()
+    _sign_in_with(other_browser, "member@example.com", PASSWORD)
+    expect(other_browser.get_by_text("Email or password is incorrect.")).to_be_visible()
+    _sign_in_with(other_browser, "member@example.com", NEW_PASSWORD)
+    expect(other_browser.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
+
+
+def test_an_admin_sets_a_new_password_for_someone_locked_out(page: Page, sign_in, assert_accessible) -> None:
+    sign_in("admin@example.com")
+    page.get_by_role("link", name="Users").click()
+    expect(page.get_by_role("link", name="Set password for admin@example.com")).to_have_count(0)
+    page.get_by_role("link", name="Set password for member@example.com").click()
+    expect(page.get_by_role("heading", name="New password for member@example.com")).to_be_focused()
+    assert_accessible("the users page asking for a new password")
+
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set password").click()
+    expect(
+        page.get_by_role("status").filter(
+            has_text="member@example.com has a new password and was signed out everywhere."
+        )
+    ).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    _sign_in_with(page, "member@example.com", NEW_PASSWORD)
+    expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()

@@ -1,0 +1,144 @@
+"""Passwords in the browser: change your own on the profile page, an admin sets someone's, and
+an easily guessed one is refused in words beside the field."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from web_helpers import PASSWORD, csrf_token_from, login, sign_in, snapshot, texts
+
+NEW_PASSWORD = "lantern-otter-gravel"
+
+
+def _change(client, current=PASSWORD, new=NEW_PASSWORD, repeated=None, **extra):
+    data = {
+        "current_password": current,
+        "new_password": new,
+        "repeated_password": new if repeated is None else repeated,
+        **extra,
+    }
+    return client.post("/profile/password", data=data)
+
+
+def test_changing_your_password_keeps_this_browser_and_signs_out_the_others(app, users):
+    here, elsewhere = app.test_client(), app.test_client()
+    login(here, "member@example.com")
+    login(elsewhere, "member@example.com")
+
+    response = _change(here)
+    assert response.status_code == 302
+    page = here.get(response.headers["Location"])
+    assert page.status_code == 200  # still signed in here
+    assert "Your password is changed. Every other browser signed in as you is signed out." in page.get_data(
+        as_text=True
+    )
+    assert elsewhere.get("/").status_code == 302  # the other browser is back at the sign-in page
+
+    fresh = app.test_client()
+    refused = fresh.post("/login", data={"email": "member@example.com", "password": PASSWORD})
+    assert refused.status_code == 401
+    login(fresh, "member@example.com", NEW_PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"current": "not-my-password"}, "current_password", "That is not your current password."),
+        ({"new": "password1234"}, "new_password", "This is a very common password."),
+        ({"new": "short"}, "new_password", "Use at least 12 characters."),
+        ({"repeated": "lantern-otter-grave"}, "repeated_password", "The two new passwords differ"),
+    ],
+    ids=["wrong-current", "common", "short", "typo-in-repeat"],
+)
+def test_a_refused_change_says_why_beside_the_field_and_keeps_everything(client, db, users, form, field, message):
+    sign_in(client, users["member"])
+    before = snapshot(db)
+    response = _change(client, **form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in " ".join(texts(html, "p", "class", "field-error"))
+    (box,) = re.findall(rf'<input[^>]*id="{field}"[^>]*>', html)
+    assert 'aria-invalid="true"' in box  # read out with the field it concerns
+    assert f'aria-describedby="{field}-error"' in box
+    for typed in ("not-my-password", "password1234", "lantern-otter-grave", NEW_PASSWORD, PASSWORD):
+        assert typed not in html  # no password is ever drawn back into the page
+    assert snapshot(db) == before
+    assert client.get("/profile").status_code == 200  # still signed in
+
+
+def test_failed_password_changes_count_toward_the_sign_in_limit(make_app, users):
+    client = make_app(rate_limit_login="3 per minute").test_client()
+    sign_in(client, users["member"])
+    assert [_change(client, current=f"guess-number-{n}").status_code for n in range(4)] == [422, 422, 422, 429]
+    assert _change(client).status_code == 429  # the right one waits too, as at the sign-in page
+
+
+def test_the_password_form_needs_its_csrf_token(csrf_app, users):
+    client = csrf_app.test_client()
+    login(client, "member@example.com")
+    assert _change(client).status_code == 400
+    token = csrf_token_from(client.get("/profile").get_data(as_text=True))
+    assert _change(client, csrf_token=token).status_code == 302
+
+
+@pytest.fixture
+def admin_client(client, users):
+    sign_in(client, users["admin"])
+    return client
+
+
+def test_an_admin_sets_a_new_password_and_its_owner_is_signed_out(admin_client, app, users):
+    member = app.test_client()
+    login(member, "member@example.com")
+
+    page = admin_client.get("/admin/users").get_data(as_text=True)
+    link = f'href="/admin/users/{users["member"].id}/password" aria-label="Set password for member@example.com"'
+    assert link in page
+    assert 'aria-label="Set password for admin@example.com"' not in page  # your own: on the profile page
+
+    form = admin_client.get(f"/admin/users/{users['member'].id}/password").get_data(as_text=True)
+    assert "New password for member@example.com" in texts(form, "h2")
+    response = admin_client.post(f"/admin/users/{users['member'].id}/password", data={"new_password": NEW_PASSWORD})
+    assert response.status_code == 302
+    done = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "member@example.com has a new password and was signed out everywhere." in done
+
+    assert member.get("/").status_code == 302
+    login(app.test_client(), "member@example.com", NEW_PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [("password1234", "This is a very common password."), ("member@example.com", "too easy to guess")],
+)
+def test_an_admin_is_told_why_a_password_is_refused(admin_client, db, users, password, message):
+    before = snapshot(db)
+    response = admin_client.post(f"/admin/users/{users['member'].id}/password", data={"new_password": password})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in html
+    assert 'id="new_password-error"' in html
+    (box,) = re.findall(r'<input[^>]*name="new_password"[^>]*>', html)
+    assert 'value=""' in box or "value=" not in box  # not drawn back into the page
+    assert snapshot(db) == before
+
+
+def test_members_and_leads_cannot_set_passwords(client, users):
+    for role in ("member", "lead"):
+        sign_in(client, users[role])
+        assert client.get(f"/admin/users/{users['other'].id}/password").status_code == 403
+        data = {"new_password": NEW_PASSWORD}
+        assert client.post(f"/admin/users/{users['other'].id}/password", data=data).status_code == 403
+
+
+def test_creating_a_user_with_a_common_password_is_refused_beside_the_field(admin_client, db):
+    before = snapshot(db)
+    response = admin_client.post(
+        "/admin/users", data={"email": "nia@example.com", "name": "Nia", "role": "member", "password": "password1234"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "This is a very common password." in html
+    assert 'id="password-error"' in html
+    assert snapshot(db) == before
