@@ -78,6 +78,9 @@ NOTIFIED_EVENTS: tuple[EventType, ...] = (
     EventType.INCIDENT_EDITED,
     EventType.INCIDENT_COMMENTED,
     EventType.EVIDENCE_PROCESSED,
+    # A security notice to the account's owner (email only, whatever their preference).
+    EventType.USER_PASSWORD_CHANGED,
+    EventType.USER_PASSWORD_RESET,
 )
 WEBHOOK_DELIVER_TASK = "incident_tracker.notifications.deliver_webhook"
 
@@ -104,6 +107,8 @@ TASK_ROUTES: Mapping[str, tuple[Route | str, ...]] = {
     EventType.INCIDENT_EDITED: (notify_task(EventType.INCIDENT_EDITED),),
     EventType.INCIDENT_COMMENTED: (notify_task(EventType.INCIDENT_COMMENTED),),
     EventType.EVIDENCE_PROCESSED: (notify_task(EventType.EVIDENCE_PROCESSED),),
+    EventType.USER_PASSWORD_CHANGED: (notify_task(EventType.USER_PASSWORD_CHANGED),),
+    EventType.USER_PASSWORD_RESET: (notify_task(EventType.USER_PASSWORD_RESET),),
     EventType.WEBHOOK_DELIVERY_REQUESTED: (Route(WEBHOOK_DELIVER_TASK, ("delivery_id",)),),
 }
 

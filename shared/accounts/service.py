@@ -233,7 +233,8 @@ def _replace_password(session: Session, user: User, password: str, *, actor_id: 
         entity_id=user.id,
         data={"email": user.email},
     )
-    outbox.enqueue(session=session, topic=action, payload={"user_id": user.id})
+    # The owner is emailed about it (a password changed by someone else is how a takeover shows).
+    outbox.enqueue(session=session, topic=action, payload={"user_id": user.id, "actor_id": actor_id})
 
 
 def change_role(*, session: Session, actor: Actor, user_id: int, role: str) -> User:

@@ -227,8 +227,9 @@ def build_notice(
     sender: str,
     occurred_at: datetime,
 ) -> EmailMessage:
-    """A plain-text operational notice to an admin (a webhook endpoint was disabled), with the
-    same safe headers as the incident mails; not threaded under any incident."""
+    """A plain-text notice (to admins: a webhook endpoint was disabled; to a person: their
+    password changed), with the same safe headers as the incident mails; not threaded under
+    any incident."""
     domain = _mail_domain(base_url)
     message = EmailMessage()
     message["Subject"] = one_line(f"[Incident Tracker] {subject}", 200)

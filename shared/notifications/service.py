@@ -76,6 +76,9 @@ EMAIL_KIND: dict[str, EventKind] = {
     EventType.EVIDENCE_PROCESSED: EventKind.EVIDENCE_VERDICT,
 }
 NOTICE_WEBHOOK_DISABLED = "webhook_disabled"
+NOTICE_ACCOUNT = "account_notice"  # your password was changed or set
+NOTICE_KINDS = frozenset({NOTICE_WEBHOOK_DISABLED, NOTICE_ACCOUNT})
+ACCOUNT_EVENTS = frozenset({EventType.USER_PASSWORD_CHANGED, EventType.USER_PASSWORD_RESET})
 # A mail that keeps failing (SMTP down) is tried again after these delays, then given up.
 EMAIL_RETRY_DELAYS = (
     timedelta(seconds=30),
@@ -514,6 +517,8 @@ def fan_out(
 ) -> FanOut:
     """Create the email and webhook deliveries of one event, once however often it runs."""
     now = now or utcnow()
+    if topic in ACCOUNT_EVENTS:
+        return FanOut(email_ids=_account_notice(session, settings, topic, payload, message_id, now))
     incident = session.get(Incident, payload.get("incident_id"))
     if incident is None:
         return FanOut()
@@ -532,6 +537,50 @@ def fan_out(
     emails = _email_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id)
     hooks = _webhook_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now)
     return FanOut(email_ids=tuple(emails), webhook_ids=tuple(hooks))
+
+
+def _account_notice(
+    session: Session, settings: Settings, topic: str, payload: dict, message_id: str, now: datetime
+) -> tuple[int, ...]:
+    """Tell the owner of an account that its password changed. Sent whatever their email
+    preference: it is how they learn of a change they did not make, while they can still act."""
+    user = session.get(User, payload.get("user_id"))
+    if settings.email_mode == "off" or user is None or not user.is_active:
+        return ()
+    actor = session.get(User, payload["actor_id"]) if payload.get("actor_id") else None
+    profile = f"{settings.base_url.rstrip('/')}/profile"
+    when = f"{as_utc(now):%Y-%m-%d %H:%M} UTC"
+    if topic == EventType.USER_PASSWORD_CHANGED:
+        subject = "Your password was changed"
+        text = (
+            f"The password of your Incident Tracker account {user.email} was changed at {when}.\n\n"
+            "Every other browser signed in as you was signed out. Your API tokens keep working.\n\n"
+            "If this was not you, ask an admin to set a new password for you now, and revoke any API "
+            f"token you do not recognise on {profile}\n"
+        )
+    else:
+        subject = "An admin set a new password for you"
+        who = f"{actor.name} ({actor.email})" if actor is not None else "An admin, at the command line,"
+        text = (
+            f"{who} set a new password for your Incident Tracker account {user.email} at {when}.\n\n"
+            "Every browser signed in as you was signed out. Your API tokens keep working.\n\n"
+            f"Get the new password from them over a channel you trust, then choose your own on {profile}\n"
+            "If you did not ask for a new password, tell another admin now.\n"
+        )
+    row = _insert_once(
+        session,
+        EmailDelivery(
+            event_id=f"{topic}-{message_id}",
+            recipient_id=user.id,
+            kind=NOTICE_ACCOUNT,
+            context={"subject": subject, "text": text},
+            status=EmailStatus.PENDING.value,
+            next_attempt_at=now,
+            dispatched_at=now,
+            created_at=now,
+        ),
+    )
+    return (row.id,) if row is not None else ()
 
 
 def _email_deliveries(
@@ -804,11 +853,11 @@ def _build_email(row: EmailDelivery, user: User | None, settings: Settings):
         raise ValueError("the recipient no longer exists or is disabled")
     recipient = mail.MailRecipient(user_id=user.id, email=user.email, name=user.name)
     context = dict(row.context or {})
-    if row.kind == NOTICE_WEBHOOK_DISABLED:
+    if row.kind in NOTICE_KINDS:
         return mail.build_notice(
             notice_id=row.event_id,
             recipient=recipient,
-            subject=context.get("subject", "Webhook endpoint disabled"),
+            subject=context.get("subject", "Notice"),
             text=context.get("text", ""),
             base_url=settings.base_url,
             sender=settings.smtp_from,

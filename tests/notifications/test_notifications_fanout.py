@@ -7,15 +7,20 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from notification_helpers import fan_out_pending, mailed_to, notification_settings, run_pipeline
+from notification_helpers import BASE_URL, fan_out_pending, mailed_to, notification_settings, run_pipeline
 from sqlalchemy import func, select
 
+from shared.accounts import service as accounts
 from shared.db import utcnow
 from shared.evidence.models import Evidence
 from shared.incidents import service as incidents
 from shared.notifications import service
 from shared.notifications.models import EmailDelivery
 from shared.outbox import service as outbox
+from shared.permissions import SYSTEM
+
+PASSWORD = "correct-horse-battery"  # the root `users` fixture's password
+NEW_PASSWORD = "lantern-otter-gravel"
 
 
 @pytest.fixture
@@ -239,3 +244,46 @@ def test_production_refuses_plain_http_webhooks_and_any_setting_refuses_a_wildca
     with pytest.raises(SettingsError, match="not an explicit host:port"):
         Settings(**production, webhook_allow_private_hosts="*:443")
     assert Settings(**production, webhook_allow_private_hosts="hooks.internal:8443").webhook_allow_private_hosts
+
+
+def _body(message) -> str:
+    return message.get_content() if not message.is_multipart() else message.get_body(("plain",)).get_content()
+
+
+def test_changing_your_password_mails_you_even_with_email_off(db, users, setup, inbox):
+    """A security notice: how someone learns their password changed when it was not them."""
+    settings, factory = setup
+    service.set_email_preference(session=db, user=users["member"], preference="off")
+    accounts.change_own_password(
+        session=db,
+        user=users["member"],
+        current_password=PASSWORD,
+        new_password=NEW_PASSWORD,
+        repeated=NEW_PASSWORD,
+    )
+    db.commit()
+    run_pipeline(factory, settings)
+    assert mailed_to(inbox) == ["member@example.com"]
+    mail = inbox.messages[0].message
+    assert mail["Subject"] == "[Incident Tracker] Your password was changed"
+    body = _body(mail)
+    assert "The password of your Incident Tracker account member@example.com was changed at " in body
+    assert "If this was not you, ask an admin to set a new password for you now" in body
+    assert f"revoke any API token you do not recognise on {BASE_URL}/profile" in body
+    assert NEW_PASSWORD not in body
+    assert PASSWORD not in body
+
+
+@pytest.mark.parametrize("by", ["admin", "command line"])
+def test_a_password_set_by_an_admin_mails_its_owner_saying_who(db, users, setup, inbox, by):
+    settings, factory = setup
+    actor = users["admin"] if by == "admin" else SYSTEM
+    accounts.set_password(session=db, actor=actor, user_id=users["member"].id, password=NEW_PASSWORD)
+    db.commit()
+    run_pipeline(factory, settings)
+    assert mailed_to(inbox) == ["member@example.com"]  # not the admin who did it
+    mail = inbox.messages[0].message
+    assert mail["Subject"] == "[Incident Tracker] An admin set a new password for you"
+    who = "Ada Admin (admin@example.com)" if by == "admin" else "An admin, at the command line,"
+    assert f"{who} set a new password for your Incident Tracker account member@example.com" in _body(mail)
+    assert NEW_PASSWORD not in _body(mail)
