@@ -46,7 +46,14 @@ NEGATED = {
     "environments": "not_environments",
 }
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+# A token of the search box: a qualifier with a quoted value (`owner:"Lee Lead"`, spaces kept),
+# a quoted phrase, or a run without spaces. An unclosed quote runs to the end, so a value being
+# typed (`owner:"lee le`) already searches.
+_TOKEN_RE = re.compile(r'-?[^\s:"]+:"[^"]*"?|"[^"]*"?|\S+')
 _KEY_RE = re.compile(r"^\s*inc-\d+\s*$", re.IGNORECASE)
+# Each word is a clause of the query: past a few dozen, a pasted log line is not a search, and
+# SQLite refuses an expression over 1,000 deep (a 1,200-word paste was a 500).
+MAX_TEXT_WORDS = 32
 
 
 @dataclass(frozen=True)
@@ -119,9 +126,13 @@ def parse_query(query: str, base: Filters | None = None) -> Filters:
     words: list[str] = []
     title: list[str] = []
     problems: list[str] = list(base.problems)
-    for token in (query or "").split():
+    for token in _TOKEN_RE.findall(query or ""):
+        if token.startswith('"'):
+            words.extend(token.strip('"').split())  # a phrase: its words (as unquoted)
+            continue
         negated = token.startswith("-") and len(token) > 1
         name, sep, value = token[1 if negated else 0 :].partition(":")
+        value = value.strip('"').strip() if value.startswith('"') else value
         lowered = name.lower()
         target = QUALIFIERS.get(lowered) if sep else None
         if sep and lowered in ("title", "sort") and not negated:
@@ -169,6 +180,12 @@ def parse_query(query: str, base: Filters | None = None) -> Filters:
             if normalised and normalised not in values[into]:
                 values[into].append(normalised)
 
+    typed = len(_WORD_RE.findall(" ".join(words + title)))
+    if typed > MAX_TEXT_WORDS:
+        title = _first_words(title, MAX_TEXT_WORDS)
+        words = _first_words(words, MAX_TEXT_WORDS - len(title))
+        problems.append(f"Only the first {MAX_TEXT_WORDS} words are searched ({typed} were typed).")
+
     def field_value(name: str, negative: bool = False):
         # The query's own values where it names the field, the base's otherwise.
         group = name if not negative else next(k for k, v in NEGATED.items() if v == name)
@@ -193,6 +210,17 @@ def parse_query(query: str, base: Filters | None = None) -> Filters:
     )
 
 
+def _first_words(tokens: list[str], limit: int) -> list[str]:
+    """The tokens holding the first `limit` words (the words the text clause will search)."""
+    kept, count = [], 0
+    for token in tokens:
+        count += len(_WORD_RE.findall(token))
+        if count > limit:
+            break
+        kept.append(token)
+    return kept
+
+
 def active_by_default(filters: Filters) -> Filters:
     """The dashboard's default scope: without a word about status, the active incidents
     (everything but Closed). `status:all` shows every status."""
@@ -203,6 +231,11 @@ def active_by_default(filters: Filters) -> Filters:
 
 def _join(values) -> str:
     return ",".join(values)
+
+
+def _quoted(value: str) -> str:
+    """A qualifier value as typed: in quotes when it has spaces (`owner:"lee lead"`)."""
+    return f'"{value}"' if any(character.isspace() for character in value) else value
 
 
 def query_terms(filters: Filters) -> list[tuple[str, tuple[str, ...]]]:
@@ -216,9 +249,9 @@ def query_terms(filters: Filters) -> list[tuple[str, tuple[str, ...]]]:
             if shown:
                 terms.append((f"{sign}{qualifier}:{_join(shown)}", (field_name,)))
     if filters.owner:
-        terms.append((f"owner:{filters.owner}", ("owner",)))
+        terms.append((f"owner:{_quoted(filters.owner)}", ("owner",)))
     if filters.not_owner:
-        terms.append((f"-owner:{filters.not_owner}", ("not_owner",)))
+        terms.append((f"-owner:{_quoted(filters.not_owner)}", ("not_owner",)))
     if filters.text:
         title_words = list(filters.title)
         plain = []
@@ -378,7 +411,7 @@ def _title_spellings(session: Session, word: str) -> list[str]:
 def _search_tsquery(session: Session, typed: str, typo_tolerant: bool) -> str:
     """The to_tsquery text of the search words: as typed (the last one a prefix), or for a
     typo, each word OR-ed with the title words it is close to ("(certificate | certified)")."""
-    words = _WORD_RE.findall(typed.lower())
+    words = _WORD_RE.findall(typed.lower())[:MAX_TEXT_WORDS]
     if not typo_tolerant:
         return _tsquery(words)
     groups = []
@@ -395,7 +428,7 @@ def _full_text(tsquery_text: str, typed: str, vector, key):
 
 
 def _text_clause(session: Session, text: str, typo_tolerant: bool = False):
-    words = _WORD_RE.findall(text.lower())
+    words = _WORD_RE.findall(text.lower())[:MAX_TEXT_WORDS]
     if not words:
         return None
     if _KEY_RE.match(text):
@@ -425,9 +458,15 @@ def _text_clause(session: Session, text: str, typo_tolerant: bool = False):
     return and_(*clauses)
 
 
+# Longer "words" are pasted paths, hashes and ids, not typed: they are searched as they are.
+# (Each letter adds four patterns; SQLite refuses an expression over 1,000 deep, which a
+# 124-letter word reached: a 500 for the whole dashboard.)
+TYPO_WORD_MAX = 24
+
+
 def _one_edit_patterns(word: str) -> list[str]:
     """LIKE patterns matching `word` with one typo undone (`_` is any one character)."""
-    if len(word) < 4:
+    if len(word) < 4 or len(word) > TYPO_WORD_MAX:
         return [word]
     patterns = {word}
     for i in range(len(word)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from browser_steps import sign_in_on
 from playwright.sync_api import Page, expect
 
 from shared.incidents import service as incidents
@@ -379,3 +380,53 @@ def test_back_while_a_search_is_under_way_stays_where_it_went_back_to(page: Page
     expect(search).to_have_value("disk")
     expect(rows_titled(page, "Disk full on reporting db")).to_have_count(1)
     expect(rows_titled(page, "Kafka consumer lag")).to_have_count(0)
+
+
+def test_a_name_with_a_space_is_searched_in_quotes_and_survives_the_dropdowns(page: Page, sign_in, db, users):
+    mine = incidents.create_incident(session=db, actor=users["lead"], title="Kafka consumer lag")
+    incidents.assign(session=db, incident_id=mine.id, actor=users["lead"], owner_id=users["member"].id)
+    incidents.create_incident(session=db, actor=users["lead"], title="Disk full on db-1")
+    db.commit()
+    sign_in("lead@example.com")
+    search = page.get_by_label("Search", exact=True)
+    search.fill('owner:"Mo Member"')
+    expect(rows_titled(page, "Disk full on db-1")).to_have_count(0)
+    expect(rows_titled(page, "Kafka consumer lag")).to_have_count(1)
+    expect(page.get_by_role("search").get_by_label("Owner")).to_have_value("mo member")
+
+    page.get_by_role("search").get_by_label("Status").select_option(label="Open")
+    expect(search).to_have_value('status:open owner:"Mo Member"')  # the quoted name kept whole
+    expect(rows_titled(page, "Kafka consumer lag")).to_have_count(1)
+
+
+def test_a_search_without_an_answer_says_the_list_is_from_before(browser, app_url, file_incident) -> None:
+    """Found by QA: a search the server failed on (a 500) left the old list looking like its
+    answer. A page of its own: htmx reports each failed request on the console, as it should."""
+    file_incident("Kafka consumer lag", component="msk")
+    file_incident("Disk full on db-1", component="rds")
+    context = browser.new_context(base_url=app_url)
+    try:
+        page = context.new_page()
+        sign_in_on(page, "member@example.com")
+        search = page.get_by_label("Search", exact=True)
+
+        page.route(re.compile(r"q=kafka"), lambda route: route.abort())
+        search.fill("kafka")
+        unreachable = page.get_by_role("alert").filter(has_text="The server could not be reached")
+        expect(unreachable).to_be_visible()
+        expect(rows_titled(page, "Disk full on db-1")).to_have_count(1)  # the old list, said to be old
+
+        page.route(re.compile(r"q=disk"), lambda route: route.fulfill(status=429, body="Too many requests"))
+        search.fill("disk")
+        expect(page.get_by_role("alert")).to_have_text(
+            "The search failed (the server answered 429): the list below is from before it. "
+            "Try again, or change the search."
+        )
+
+        page.unroute_all()
+        search.fill("kafka")
+        expect(rows_titled(page, "Kafka consumer lag")).to_have_count(1)
+        expect(rows_titled(page, "Disk full on db-1")).to_have_count(0)
+        expect(page.get_by_role("alert")).to_be_hidden()
+    finally:
+        context.close()

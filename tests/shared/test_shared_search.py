@@ -48,6 +48,9 @@ def test_all_qualifiers_and_free_text():
         ("owner:none", "owner", "none"),
         ("assignee:Lee@Example.com", "owner", "lee@example.com"),
         ("status:open,,blocked,", "statuses", ("open", "blocked")),
+        ('owner:"Lee Lead"', "owner", "lee lead"),  # a name with a space, in quotes
+        ('-owner:"Mo  Member "', "not_owner", "mo  member"),
+        ('owner:"lee le', "owner", "lee le"),  # still being typed
     ],
 )
 def test_qualifier_values(query, field, value):
@@ -138,11 +141,21 @@ def test_a_field_the_query_names_replaces_the_base_never_ors_with_it():
         ("-status:closed -env:dev,preview", "-status:closed -env:dev,preview"),
         ("title:disk full sort:recent owner:me", "owner:me full title:disk sort:recent"),
         ("is:all prio:P1", "status:all priority:p1"),
+        ('disk owner:"Lee Lead"', 'owner:"lee lead" disk'),
+        ('"disk full" -owner:"mo member"', '-owner:"mo member" disk full'),
     ],
 )
 def test_every_query_has_one_canonical_text(query, canonical):
     assert search.canonical_query(parse_query(query)) == canonical
     assert search.canonical_query(parse_query(canonical)) == canonical
+
+
+def test_a_pasted_wall_of_text_searches_its_first_words_and_says_so():
+    parsed = parse_query("status:open " + " ".join(f"w{n}" for n in range(40)) + " title:disk")
+    assert parsed.statuses == ("open",)
+    assert parsed.title == ("disk",)
+    assert parsed.text.split() == [f"w{n}" for n in range(31)] + ["disk"]
+    assert parsed.problems == ("Only the first 32 words are searched (41 were typed).",)
 
 
 def test_negation_title_sort_and_status_all_are_read():
@@ -326,6 +339,8 @@ def test_free_text(db, users, dataset, query, expected):
         ("component:rds", "member", ["INC-1", "INC-12"]),
         ("env:staging", "member", ["INC-3", "INC-5"]),
         ("env:dev component:network owner:me", "other", ["INC-6"]),
+        ('owner:"mo member"', "other", ["INC-1", "INC-4"]),  # the whole name, quoted
+        ('-owner:"mo member" status:open', "other", ["INC-5", *(f"INC-{n}" for n in range(7, 13))]),
     ],
 )
 def test_qualifiers_filter(db, users, dataset, query, me, expected):
@@ -374,7 +389,14 @@ def test_components_for_the_dropdown(db, users, dataset):
 
 
 @pytest.mark.parametrize(
-    "query", ["100%", "'quoted'", "a|b", "!x", "(y)", "<->", "_:*", "ünïcode", "::", "a & b", "%", "\\"]
+    "query",
+    [
+        *["100%", "'quoted'", "a|b", "!x", "(y)", "<->", "_:*", "ünïcode", "::", "a & b", "%", "\\"],
+        *['"', '""', 'owner:"', '"unclosed phrase', 'title:"', '-"x"'],
+        "x" * 300,  # one long word, e.g. a pasted path: the typo fallback once built a 500 from it
+        "word " * 1200,  # a pasted log: 1,200 clauses were a 500 on SQLite
+        "/var/lib/docker/overlay2/" + "3f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c" * 3 + "/merged/var/log/containers/api.log",
+    ],
 )
 def test_odd_input_never_breaks_the_search(db, users, dataset, query):
     page = find(db, users, query)

@@ -32,9 +32,12 @@
     sort: ["sort"]
   };
 
+  // The server's tokens (shared/incidents/search.py): owner:"Lee Lead" is one token.
+  var TOKEN = /-?[^\s:"]+:"[^"]*"?|"[^"]*"?|\S+/g;
+
   function withQualifier(text, qualifier, value) {
     var names = QUALIFIER_NAMES[qualifier] || [qualifier];
-    var kept = text.split(/\s+/).filter(function (token) {
+    var kept = (text.match(TOKEN) || []).filter(function (token) {
       if (!token) { return false; }
       var bare = token.charAt(0) === "-" ? token.slice(1) : token;
       var colon = bare.indexOf(":");
@@ -42,7 +45,8 @@
     });
     if (value) {
       var negated = value.charAt(0) === "-";
-      kept.unshift((negated ? "-" : "") + qualifier + ":" + (negated ? value.slice(1) : value).toLowerCase());
+      var bare = (negated ? value.slice(1) : value).toLowerCase();
+      kept.unshift((negated ? "-" : "") + qualifier + ":" + (/\s/.test(bare) ? '"' + bare + '"' : bare));
     }
     return kept.join(" ");
   }
@@ -77,6 +81,31 @@
   }
   document.addEventListener("htmx:afterSettle", function (event) {
     if (event.detail.target && event.detail.target.id === "results") { showFilterState(); }
+  });
+
+  // A search that gets no answer must not leave the old list looking like its answer.
+  function searchFailed(text) {
+    var notice = document.getElementById("search-failed");
+    if (!notice) { return; }
+    notice.textContent = text;
+    notice.hidden = !text;
+  }
+  function isSearch(event) {
+    return event.detail.target && event.detail.target.id === "results";
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    if (!isSearch(event)) { return; }
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    searchFailed("The search failed (the server answered " + status + "): the list below is from before it. " +
+      "Try again, or change the search.");
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    if (!isSearch(event)) { return; }
+    searchFailed("The server could not be reached: the list below is from before your search. " +
+      "Check your connection and try again.");
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (isSearch(event)) { searchFailed(""); }
   });
   // Back/forward restores the page from htmx's snapshot, where typed values are not kept.
   document.addEventListener("htmx:historyRestore", function () {
