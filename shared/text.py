@@ -6,11 +6,21 @@ fields allow none of them; multi-line fields keep newline, carriage return and t
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 # Explicit direction marks, embeddings, overrides and isolates (Unicode bidi, "Cf" each).
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 LINE_BREAKS_AND_TABS = frozenset("\n\r\t")
+# Tabs and line breaks pasted into a one-line field (a title copied from a log line or a
+# spreadsheet cell), with the spaces around them.
+_PASTED_BREAK = re.compile(r"\s*[\t\n\r\v\f\x1c-\x1e\x85\u2028\u2029]\s*")
+
+
+def one_line(value: str) -> str:
+    """A single-line field as meant: each tab or line break (and the spaces around it) becomes
+    one space, and the ends are trimmed. Other control characters stay, to be refused."""
+    return _PASTED_BREAK.sub(" ", value).strip()
 
 
 def is_unwanted(char: str, *, multiline: bool = False) -> bool:

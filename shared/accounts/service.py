@@ -24,7 +24,7 @@ from shared.errors import NotFound, PermissionDenied, ValidationFailed
 from shared.events import EventType
 from shared.outbox import service as outbox
 from shared.permissions import SYSTEM, Action, SystemPrincipal, can
-from shared.text import unwanted_message
+from shared.text import one_line, unwanted_message
 from shared.timeutil import as_utc
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -91,6 +91,7 @@ def create_user(
     actor = _require(actor, Action.MANAGE_USERS)
     errors: dict[str, str] = {}
     email = normalise_email(email)
+    name = one_line(name or "")
     if len(email) > 254 or not EMAIL_RE.match(email):
         errors["email"] = "Enter an email address like name@example.com."
     elif find_by_email(session=session, email=email) is not None:

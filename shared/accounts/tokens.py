@@ -13,7 +13,7 @@ from shared.accounts.service import token_digest
 from shared.audit import service as audit
 from shared.db import utcnow
 from shared.errors import NotFound, PermissionDenied, ValidationFailed
-from shared.text import unwanted_message
+from shared.text import one_line, unwanted_message
 from shared.timeutil import as_utc
 
 PREFIX = "itk_"  # recognisable in logs and by secret scanners
@@ -39,7 +39,7 @@ def create_token(
 ) -> tuple[ApiToken, str]:
     """A new token for `user`; returns the row and the bearer value (shown once, never stored)."""
     errors: dict[str, str] = {}
-    name = (name or "").strip() or "API token"
+    name = one_line(name or "") or "API token"
     if len(name) > 80:
         errors["name"] = "Keep the name under 80 characters."
     elif hidden := unwanted_message(name, "name"):

@@ -16,7 +16,7 @@ from shared.db import Base, utcnow
 from shared.errors import NotFound, PermissionDenied, ValidationFailed
 from shared.incidents.search import canonical_query, parse_query
 from shared.permissions import Action, can
-from shared.text import unwanted_message
+from shared.text import one_line, unwanted_message
 
 NAME_MAX = 80
 QUERY_MAX = 500
@@ -42,8 +42,8 @@ def save_view(*, session: Session, actor: User, name: str, query: str, team: boo
         raise PermissionDenied("You cannot save views.")
     if team and not can(actor, Action.SHARE_VIEW):
         raise PermissionDenied("Only leads and admins can save a view for the whole team.")
-    unwanted = unwanted_message(name or "", "view name")
-    name = " ".join((name or "").split())
+    name = " ".join(one_line(name or "").split())
+    unwanted = unwanted_message(name, "view name")
     errors = {}
     if unwanted:
         errors["name"] = unwanted
@@ -56,7 +56,7 @@ def save_view(*, session: Session, actor: User, name: str, query: str, team: boo
         errors["query"] = f"The search is too long to save (at most {QUERY_MAX} characters)."
     mine = list(session.scalars(select(SavedView).where(SavedView.owner_id == actor.id)))
     if any(view.name.lower() == name.lower() for view in mine):
-        errors["name"] = f"You already have a view named {name!r}: choose another name."
+        errors["name"] = f"You already have a view named “{name}”: choose another name."
     elif len(mine) >= VIEWS_PER_PERSON:
         errors["name"] = f"You have {VIEWS_PER_PERSON} views already: delete one first."
     if errors:

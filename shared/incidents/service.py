@@ -36,7 +36,7 @@ from shared.incidents.lifecycle import (
 from shared.incidents.models import ENVIRONMENTS, Comment, Incident, Priority, Watcher
 from shared.outbox import service as outbox
 from shared.permissions import Action, can
-from shared.text import unwanted_message
+from shared.text import one_line, unwanted_message
 
 KEY_RE = re.compile(r"^\s*INC-(\d+)\s*$", re.IGNORECASE)
 TITLE_MAX = 200
@@ -162,7 +162,7 @@ def create_incident(
 ) -> Incident:
     """File a new incident; the reporter watches it."""
     _require(actor, Action.CREATE, None, "You cannot file incidents.")
-    title, component = (title or "").strip(), (component or "").strip().lower()
+    title, component = one_line(title or ""), one_line(component or "").lower()
     priority = (priority or "").strip().upper()
     errors = _validate_details(
         title=title,
@@ -394,7 +394,7 @@ def update_details(
         "Only its owner, its reporter, a lead or an admin can edit this incident.",
     )
     _check_version(incident, expected_version)
-    title, component = (title or "").strip(), (component or "").strip().lower()
+    title, component = one_line(title or ""), one_line(component or "").lower()
     errors = _validate_details(
         title=title,
         description=description or "",

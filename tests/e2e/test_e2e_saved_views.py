@@ -27,7 +27,7 @@ def test_save_a_view_reopen_it_share_it_and_delete_it(page: Page, sign_in, file_
     page.get_by_label("Team view (everyone sees it)").check()
     page.get_by_role("button", name="Save", exact=True).click()
 
-    expect(page.get_by_text("Saved the view 'RDS P1s' for the whole team.")).to_be_visible()
+    expect(page.get_by_text("Saved the view “RDS P1s” for the whole team.")).to_be_visible()
     views = page.get_by_role("region", name="Saved views")
     expect(views.get_by_role("link", name="RDS P1s")).to_be_visible()
 
@@ -50,6 +50,6 @@ def test_save_a_view_reopen_it_share_it_and_delete_it(page: Page, sign_in, file_
     expect(views.get_by_role("link", name="Open ones")).to_be_visible()
     expect(page).to_have_url(re.compile(r"\?q=status(%3A|:)open$"))
     views.get_by_role("button", name="Delete view Open ones").click()
-    expect(page.get_by_text("Deleted the view 'Open ones'.")).to_be_visible()
+    expect(page.get_by_text("Deleted the view “Open ones”.")).to_be_visible()
     expect(views.get_by_role("link", name="Open ones")).to_have_count(0)
     expect(views.get_by_role("link", name="RDS P1s")).to_be_visible()

@@ -21,7 +21,10 @@ def _user_rows(html: str) -> dict[str, str]:
     rows = {}
     for row in body.split("<tr>")[2:]:
         cells = texts("<tr>" + row, "td")
-        role = row.split(" selected>")[0].rsplit('value="', 1)[1].split('"')[0]
+        if " selected>" in row:
+            role = row.split(" selected>")[0].rsplit('value="', 1)[1].split('"')[0]
+        else:  # your own row: the role as text, "admin (you)"
+            role = cells[2].removesuffix(" (you)")
         rows[cells[0]] = f"{role} {cells[3]}"
     return rows
 
@@ -34,6 +37,16 @@ def test_users_page_lists_everyone_with_role_and_state(admin_client, users):
         "member@example.com": "member active",
         "other@example.com": "member active",
     }
+
+
+def test_your_own_row_offers_no_role_change_or_disable_only_your_profile(admin_client, users):
+    """Found by QA: Disable on your own row asked for confirmation, then refused."""
+    html = admin_client.get("/admin/users").get_data(as_text=True)
+    own = next(row for row in html.split("<tr>") if "admin@example.com" in row)
+    assert "<select" not in own
+    assert "<form" not in own
+    assert texts("<tr>" + own, "td")[2:] == ["admin (you)", "active", "Your password and tokens"]
+    assert 'aria-label="Disable member@example.com"' in html  # others keep theirs
 
 
 def test_create_user_with_a_role_who_can_then_sign_in(admin_client, app, db):

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from seeding import built_once
@@ -470,13 +471,23 @@ def _view_links(html: str) -> dict[str, str]:
     return dict((name, href) for href, name in re.findall(r'<a href="([^"]+)">([^<]+)</a>', section))
 
 
+def test_a_view_name_with_quotes_reads_as_typed_in_the_messages(client, users, seeded):
+    """Found by QA: "Saved the view 'O\\'Brien\\'s ...'" (Python's repr) in the flash message."""
+    sign_in(client, users["member"])
+    name = "O'Brien's \"hot\"\tlist"
+    saved = client.post("/views", data={"name": name, "q": "disk"}, follow_redirects=True)
+    assert "Saved the view “O'Brien's \"hot\" list”." in unescape(saved.get_data(as_text=True))
+    again = client.post("/views", data={"name": name, "q": "rds"}, follow_redirects=True)
+    assert "You already have a view named “O'Brien's \"hot\" list”" in unescape(again.get_data(as_text=True))
+
+
 def test_save_the_current_search_as_a_named_view_and_open_it(client, users, seeded):
     sign_in(client, users["member"])
     response = client.post("/views", data={"name": "My open disks", "q": "disk  status:open"})
     assert response.status_code == 302
     assert response.headers["Location"] == "/?q=status:open+disk"
     html = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Saved the view &#39;My open disks&#39;." in html
+    assert "Saved the view “My open disks”." in html
     assert _view_links(html) == {"My open disks": "/?q=status:open+disk"}
     opened = client.get(_view_links(html)["My open disks"]).get_data(as_text=True)
     assert set(row_keys(opened)) == {seeded["disk-db"], seeded["disk-ci"]}
@@ -519,7 +530,7 @@ def test_delete_your_own_views_only(app, db, users, seeded):
     assert any(button.attrs.get("aria-label") == "Delete view Mine" for button in buttons)  # its accessible name
     assert other.post(f"/views/{view_id}/delete").status_code == 404  # not theirs: not even there
     response = member.post(f"/views/{view_id}/delete", follow_redirects=True)
-    assert "Deleted the view &#39;Mine&#39;." in response.get_data(as_text=True)
+    assert "Deleted the view “Mine”." in response.get_data(as_text=True)
     db.expire_all()
     assert db.query(SavedView).count() == 0
 

@@ -226,6 +226,17 @@ def test_invisible_characters_in_a_new_incident_are_refused_beside_the_field(cli
     assert _incident_count(db) == 0
 
 
+def test_a_pasted_title_with_tabs_and_a_line_break_is_saved_on_one_line(client, db, users):
+    """Found by QA: a title copied from a log line or a spreadsheet cell carries tabs and a
+    trailing line break; refusing it ("U+0009 ... retype it") made people retype by hand."""
+    sign_in(client, users["lead"])
+    data = {**NEW_INCIDENT, "title": "Disk full\ton db-1 \t (prod)\r\n", "component": "\trds\n"}
+    response = client.post("/incidents/new", data=data)
+    assert response.status_code == 302
+    db.expire_all()
+    assert db.execute(select(Incident.title, Incident.component)).one() == ("Disk full on db-1 (prod)", "rds")
+
+
 def test_a_description_keeps_its_line_breaks_and_tabs(client, db, users):
     sign_in(client, users["lead"])
     description = "Steps:\r\n1. ssh db-1\n\tdf -h\n"

@@ -329,7 +329,7 @@ def save_view():
         session.rollback()
         flash(f"The view was not saved: {error}", "error")
         return redirect(url_for("incidents.dashboard", q=query.strip() or None))
-    flash(f"Saved the view {view.name!r}{' for the whole team' if view.team else ''}.")
+    flash(f"Saved the view “{view.name}”{' for the whole team' if view.team else ''}.")
     return redirect(url_for("incidents.dashboard", q=view.query or None))
 
 
@@ -343,7 +343,7 @@ def delete_view(view_id: int):
     except DomainError:
         session.rollback()
         raise  # 403 (not yours) or 404, with the message, from the app's error handler
-    flash(f"Deleted the view {view.name!r}.")
+    flash(f"Deleted the view “{view.name}”.")
     return redirect(url_for("incidents.dashboard", q=request.form.get("q", "").strip() or None))
 
 
