@@ -4,6 +4,7 @@ buttons per role, refusals that change nothing, conflicts, the timeline and edit
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import pytest
 from web_helpers import PASSWORD, counts, reload, row_keys, sign_in, snapshot, tags, texts, timeline, version
@@ -242,6 +243,44 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(app, db, users, make_
     assert counts(db) == events
     assert reload(db, incident).status == "open"
     assert reload(db, incident).priority == "P1"  # the lead's change stands
+
+
+def _drawn(client, incident) -> dict[str, str]:
+    """The version and newest event the incident page's forms carry when it is opened."""
+    html = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    return {
+        "version": re.search(r'name="version" value="(\d+)"', html).group(1),
+        "seen_event": re.search(r'name="seen_event" value="(\d+)"', html).group(1),
+    }
+
+
+@pytest.mark.parametrize(
+    ("who", "says"),
+    [
+        ("lead", "Lee Lead changed {key} since you opened it."),
+        ("member", "You changed {key} in another tab or window since this page was drawn."),
+    ],
+    ids=["someone-else", "you-in-another-tab"],
+)
+def test_a_stale_quick_action_on_the_incident_page_names_who_changed_it(app, db, users, make_incident, who, says):
+    """Found by QA: the edit form named who saved meanwhile, the page's own actions (move,
+    priority, due date) still said "someone else", also to the person themselves."""
+    incident = make_incident("open", owner="member")
+    member, other_tab = app.test_client(), app.test_client()
+    sign_in(member, users["member"])
+    sign_in(other_tab, users[who])
+    opened = _drawn(member, incident)
+    changed = other_tab.post(
+        f"/incidents/{incident.key}/due-date", data={"due_date": "2099-01-31", **_drawn(other_tab, incident)}
+    )
+    assert changed.status_code == 302
+
+    response = member.post(f"/incidents/{incident.key}/transition", data={"to": "in_progress", **opened})
+    assert response.status_code == 409
+    assert says.format(key=incident.key) + " You are now looking at the latest version" in unescape(
+        response.get_data(as_text=True)
+    )
+    assert reload(db, incident).status == "open"
 
 
 def test_an_illegal_move_is_refused_with_the_moves_there_are(client, db, users, make_incident):

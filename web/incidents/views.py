@@ -35,7 +35,7 @@ from web.auth.current import require
 from web.auth.views import take_draft_restore
 from web.csv_export import csv_response
 from web.db import get_session
-from web.errors import page_message, status_for
+from web.errors import STALE_PAGE_HINT, page_message, status_for
 from web.evidence.views import list_context
 from web.incidents import rows, timeline
 from web.incidents.forms import EditIncidentForm, IncidentForm
@@ -409,6 +409,7 @@ def create():
 
 def _detail_context(session, incident, **extra):
     everyone = accounts.list_users(session=session)
+    newest_event = _newest_event(session, incident)
     return list_context(session, incident) | dict(
         incident=incident,
         transitions=incidents.allowed_transitions(actor=current_user.user, incident=incident),
@@ -424,7 +425,10 @@ def _detail_context(session, incident, **extra):
         users=[u for u in everyone if u.is_active],
         priorities=[p.value for p in Priority],
         watching=current_user.id in incident.watcher_ids(),
-        change_marker=_incident_marker(session, incident),
+        change_marker=_incident_marker(session, incident, newest_event),
+        # Every write form carries it with its version: after a conflict, the events since
+        # then say who saved meanwhile.
+        seen_event=newest_event,
         live_poll_seconds=LIVE_POLL_SECONDS,
         errors={},
         values={},
@@ -432,12 +436,13 @@ def _detail_context(session, incident, **extra):
     )
 
 
-def _incident_marker(session, incident) -> str:
+def _incident_marker(session, incident, newest_event: int | None = None) -> str:
     """Changes whenever anything the incident page shows does: the row's version (its fields)
     and its newest audit event (every move, edit, comment, redaction, upload, scan verdict and
     watch is one). Two key lookups."""
-    event_id, _ = audit.incident_events_marker(session=session, incident_id=incident.id)
-    return f"{incident.version}-{event_id}"
+    if newest_event is None:
+        newest_event = _newest_event(session, incident)
+    return f"{incident.version}-{newest_event}"
 
 
 @bp.get("/incidents/<key>")
@@ -462,7 +467,10 @@ def _act(key: str, operation, *, anchor=None):
         session.expire_all()
         incident = incidents.get_incident(session=session, ref=key)
         errors = error.field_errors if isinstance(error, ValidationFailed) else {}
-        context = _detail_context(session, incident, error=page_message(error))
+        message = page_message(error)
+        if isinstance(error, Conflict) and (who := _who_changed_it(session, incident)):
+            message = f"{who} {STALE_PAGE_HINT}"
+        context = _detail_context(session, incident, error=message)
         context["errors"], context["values"] = errors, request.form
         return render_template("incidents/detail.html", **context), status_for(error)
     return redirect(url_for("incidents.detail", key=incident.key, _anchor=anchor(result) if anchor else None))
@@ -709,6 +717,28 @@ def _stale_edit(form: EditIncidentForm, incident, error: Conflict):
     ), status_for(error)
 
 
+def _who_changed_it(session, incident) -> str | None:
+    """After a refused write from a page drawn earlier (its `seen_event`): who changed the
+    incident since, in words; None when the form does not say when it was drawn."""
+    seen = request.form.get("seen_event", "")
+    if not seen.isdigit():
+        return None
+    people = incidents.changed_by_since(session=session, incident_id=incident.id, after_event_id=int(seen))
+    if not people:
+        return None
+    others = [person.name for person in people if person.id != current_user.id]
+    if not others:
+        return f"You changed {incident.key} in another tab or window since this page was drawn."
+    return f"{_names(others, of=people)} changed {incident.key} since you opened it."
+
+
+def _names(others: list[str], *, of: list) -> str:
+    """"Lee Lead", "Ada Admin and Lee Lead"; "(and you, in another tab)" when the person
+    themselves is among `of` too."""
+    names = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
+    return names + (" (and you, in another tab)" if len(others) < len(of) else "")
+
+
 def _stale_edit_words(key: str, people) -> tuple[str, str]:
     """The conflict page's message and the label beside a field both changed, naming who saved
     meanwhile: the person themselves in another tab, others by name, or (not known) someone."""
@@ -722,9 +752,7 @@ def _stale_edit_words(key: str, people) -> tuple[str, str]:
             "Saved meanwhile in your other tab:",
         )
     if others:
-        names = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
-        if len(others) < len(people):
-            names += " (and you, in another tab)"
+        names = _names(others, of=people)
         return (
             f"{names} saved changes to {key} while you were editing. Their changes are filled in below; where "
             f"you both changed a field, yours is kept and theirs is shown beside it. {check}",
