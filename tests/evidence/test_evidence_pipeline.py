@@ -42,6 +42,8 @@ TEST_REDIS_URL = os.environ.get("TEST_EVIDENCE_REDIS_URL", "redis://127.0.0.1:63
 SECRET_KEY = "x" * 40
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00\x01\x00\x00\x00" + b"\x00" * 200
 HTML = b"<!DOCTYPE html><html><head><title>x</title></head><body><script>alert(1)</script></body></html>\n"
+WAF_LOG = b"2026-11-29T12:00:01Z 203.0.113.9 GET /search?q=<script>alert(1)</script> HTTP/1.1 403\n"
+PROXY_LOG = b"2026-11-29T12:00:02Z upstream answered 502:\n<html><body>\n<h1>502 Bad Gateway</h1>\n</body></html>\n"
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +231,7 @@ def test_bad_files_are_infected_or_rejected_quarantined_and_never_served(app, db
         ("photo.png", ELF, "rejected", "not a PNG"),
         ("huge.png", png_bomb(), "rejected", "pixels"),
         ("page.jpg", HTML, "rejected", "not a JPEG"),
+        ("page.html", HTML, "rejected", "files ending in .html are not accepted"),
         ("anim.gif", gif_js_polyglot(), "rejected", ""),
     ]
     for name, data, _, _ in files:
@@ -245,6 +248,29 @@ def test_bad_files_are_infected_or_rejected_quarantined_and_never_served(app, db
         assert item.reason in refused.get_data(as_text=True).replace("&#39;", "'").replace("&#34;", '"')
     page = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
     assert "Cannot be downloaded: virus found: Eicar-Test-Signature" in page
+
+
+def test_logs_quoting_html_are_clean_text_and_download_as_text_plain(app, db, users, make_incident, bucket):
+    """WAF and proxy logs quote attack strings and error pages; libmagic calls them HTML."""
+    incident = make_incident()
+    client = client_as(app, users["member"])
+    files = [("waf.log.txt", WAF_LOG, "text/plain"), ("proxy.log", PROXY_LOG, "text/html")]
+    for name, data, declared in files:
+        assert upload(client, incident, name, data, declared).status_code == 201
+    items = decided(db, incident, len(files))
+    for item, (name, data, _) in zip(items, files, strict=True):
+        assert (item.display_name, item.state, item.reason) == (name, "clean", None)
+        assert item.detected_type == "text/plain"
+        assert item.storage_key.startswith("evidence/")
+        download = client.get(f"/incidents/{incident.key}/evidence/{item.id}/download")
+        assert download.status_code == 303
+        with fetch(download.location) as fetched:
+            assert fetched.read() == data
+            assert fetched.headers["Content-Type"] == "text/plain"
+            assert fetched.headers["Content-Disposition"].startswith(f'attachment; filename="{name}"')
+    page = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    assert "Cannot be downloaded" not in page
+    assert page.count("<dt>Type</dt><dd>text/plain</dd>") == 2
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """The evidence pages on the embedded default (local disk, folder broker), no worker running:
-the verdict is recorded through the service, as the worker would."""
+the verdict is recorded through the service, or by the worker's pipeline function called
+in-process, as the worker would."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from shared.evidence.service import Verdict
 from shared.evidence.storage import LocalStorage, rekey
 from shared.outbox.models import OutboxMessage
 from web.app import create_app
+from worker.processing.pipeline import Runtime, process_evidence
 
 
 @pytest.fixture
@@ -54,6 +56,17 @@ def client_as(app, user):
 def post_file(client, incident, name, data, **extra):
     fields = {**extra, "file": (io.BytesIO(data), name, "text/plain")}
     return client.post(f"/incidents/{incident.key}/evidence", data=fields, content_type="multipart/form-data")
+
+
+def check_as_the_worker(app, tmp_path, item) -> str:
+    """The worker's pipeline function on the uploaded file (scanning off); the state it ends in."""
+    runtime = Runtime(
+        session_factory=app.extensions["db_session_factory"],
+        storage=LocalStorage(tmp_path / "evidence"),
+        scanner=None,
+        max_attempts=3,
+    )
+    return process_evidence(runtime, item.id, final_attempt=True)
 
 
 def test_the_incident_page_offers_attach_evidence(make_app, users, make_incident):
@@ -119,6 +132,47 @@ def test_a_clean_local_file_is_streamed_with_safe_headers(make_app, users, make_
         assert f"{words} “Bericht über Ausfall.txt” (11 bytes, SHA-256 {item.sha256})" in timeline, words
     assert "checked “Bericht über Ausfall.txt” (11 bytes, SHA-256 " in timeline
     assert f"SHA-256 {item.sha256}): not scanned" in timeline  # chain of custody on each event
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("waf.log.txt", b"GET /search?q=<script>alert(1)</script> HTTP/1.1 403\n"),
+        ("proxy.log", b"upstream answered 502:\n<html><body>\n<h1>Bad Gateway</h1>\n</body></html>\n"),
+    ],
+    ids=["waf-log", "proxy-log"],
+)
+def test_a_log_quoting_html_is_kept_as_text_and_streamed_as_text_plain(
+    make_app, users, make_incident, db, tmp_path, name, data
+):
+    incident = make_incident()
+    app = make_app()
+    client = client_as(app, users["member"])
+    assert post_file(client, incident, name, data).status_code == 302
+    item = db.query(Evidence).one()
+    assert check_as_the_worker(app, tmp_path, item) == "not_scanned"
+    db.refresh(item)
+    assert (item.reason, item.detected_type) == (None, "text/plain")
+    answer = client.get(f"/incidents/{incident.key}/evidence/{item.id}/download")
+    assert answer.status_code == 200
+    assert answer.data == data
+    assert answer.mimetype == "text/plain"
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Content-Security-Policy"] == "sandbox"
+    assert answer.headers["Content-Disposition"].startswith(f'attachment; filename="{name}"')
+
+
+def test_an_html_page_is_still_refused_and_never_served(make_app, users, make_incident, db, tmp_path):
+    incident = make_incident()
+    app = make_app()
+    client = client_as(app, users["member"])
+    assert post_file(client, incident, "page.html", b"<!DOCTYPE html><html><body>hi</body></html>").status_code == 302
+    item = db.query(Evidence).one()
+    assert check_as_the_worker(app, tmp_path, item) == "rejected"
+    db.refresh(item)
+    assert "files ending in .html are not accepted" in item.reason
+    assert item.storage_key.startswith("quarantine/")
+    assert client.get(f"/incidents/{incident.key}/evidence/{item.id}/download").status_code == 403
 
 
 def test_a_member_sees_no_hold_or_retry_controls(make_app, users, make_incident, db):

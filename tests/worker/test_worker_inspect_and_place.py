@@ -101,6 +101,14 @@ def test_wrong_types_are_rejected_and_quarantined(storage, process, name, data, 
     assert storage.get_tags(placement.key)[tags.TAG_SCAN_STATUS] == "rejected"
 
 
+def test_a_log_quoting_html_is_clean_text_served_as_text_plain(storage, process):
+    key, inspection, placement = process("waf.log.txt", b"GET /search?q=<script>alert(1)</script> HTTP/1.1 403\n")
+    assert inspection.detected_mime == "text/html"  # libmagic's word, never what a download is served as
+    assert (inspection.status, inspection.reason, inspection.serve_as) == ("clean", "", "text/plain")
+    assert placement.key == rekey(key, tags.PREFIX_EVIDENCE)
+    assert storage.get_tags(placement.key)[tags.TAG_SCAN_STATUS] == "clean"
+
+
 def test_a_png_bomb_is_rejected_without_decoding(process):
     started = time.monotonic()
     _, inspection, placement = process("huge.png", png_bomb(30000, 30000))

@@ -68,13 +68,15 @@ def test_allowed_files_pass(write_file, name, data):
         ("screenshot.png", ELF, "file is a Linux executable (ELF), not a PNG"),
         ("photo.jpg", b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>", "an HTML document"),
         ("photo.jpg", image_bytes("PNG"), "file is a PNG image, not a JPEG"),
-        ("notes.txt", b"<html><script>alert(1)</script></html>", "file is an HTML document, not a text file"),
         ("notes.txt", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "an SVG image"),
+        ("notes.txt", b"<?php system($_GET['c']); ?>\n", "file is a PHP script, not a text file"),
+        ("notes.txt", b"#!/usr/bin/env node\nrequire('child_process')\n", "not a text file"),
         ("notes.txt", ELF, "Linux executable"),
         ("report.pdf", b"just text", "file is plain text, not a PDF"),
         ("logs.zip", gzip.compress(b"x", mtime=0), "file is a gzip file, not a ZIP archive"),
         ("setup.exe", minimal_pe(), "files ending in .exe are not accepted"),
         ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg"/>', "files ending in .svg are not accepted"),
+        ("page.html", b"<!DOCTYPE html><html><body>hi</body></html>", "files ending in .html are not accepted"),
         ("README", b"hello", "files without an extension are not accepted"),
         ("anim.gif", gif_js_polyglot(), "HTML or script hidden inside"),
     ],
@@ -83,6 +85,38 @@ def test_rejected_files_say_why(write_file, name, data, reason):
     result = check_file_type(write_file("upload", data), name)
     assert not result.accepted
     assert reason in result.reason
+
+
+WAF_LINE = b"GET /search?q=<script>alert(1)</script> HTTP/1.1 403\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "libmagic_says"),
+    [
+        ("waf.log.txt", WAF_LINE, "HTML document"),
+        ("waf.log", b"2026-11-29T12:00:01Z 203.0.113.9 " + WAF_LINE * 3, "HTML document"),
+        ("proxy.log", b"upstream answered 502:\n<html><body>\n<h1>Bad Gateway</h1>\n</body></html>\n", "HTML document"),
+        ("notes.txt", b"<html><script>alert(1)</script></html>", "HTML document"),
+        ("soap-fault.log", b'<?xml version="1.0"?>\n<soap:Envelope><soap:Fault/></soap:Envelope>\n', "XML"),
+        ("feed.txt", b"<!DOCTYPE note>\n<note>disk full</note>\n", "SGML document"),
+        ("waf-rule.yaml", b'rule: xss\nsample: "<title>x</title>"\n', "HTML document"),
+    ],
+)
+def test_text_that_quotes_markup_is_accepted_as_text(write_file, name, data, libmagic_says):
+    """Security and access logs quote attack strings: libmagic calls such a file HTML or XML on
+    one tag, but its name says text, so it is kept as text and only ever served as text/plain."""
+    result = check_file_type(write_file("upload", data), name)
+    assert libmagic_says in result.description  # the case under test: libmagic does call it markup
+    assert result.accepted, result.reason
+    assert result.reason == ""
+    assert result.kind is not None
+    assert result.kind.serve_as == "text/plain"
+
+
+def test_text_kinds_are_served_as_types_a_browser_never_renders_as_markup():
+    # A text upload may hold markup (above); what keeps it inert is the type it is served as.
+    served = {kind.serve_as for kind in filetype.ALLOWED.values() if kind.category == "text"}
+    assert served <= {"text/plain", "text/csv", "application/json"}
 
 
 def test_the_reason_lists_what_is_allowed(write_file):

@@ -23,13 +23,18 @@ from shared.evidence.names import extension_of
 MAGIC_BYTES = 1024 * 1024
 
 TEXT_MIMES = frozenset({"text/plain", "text/csv", "application/json", "application/x-ndjson", "application/x-empty"})
-# Markup and script a browser or a PHP server would act on: never inside a text upload either,
-# even though the download is forced to text/plain.
+# Markup that text quotes. libmagic calls a file "HTML document" on one <script>, <body>,
+# <head> or <title> anywhere in its first bytes (a WAF log quoting an attack, a proxy log
+# holding an upstream's error page) and "XML document" when it starts with <?xml (a SOAP
+# fault); "exported SGML document" (<!DOCTYPE ...) is text/plain already. A file named as text
+# is kept as text then: it is served only as its kind's `serve_as` (text/plain, text/csv,
+# application/json; never the detected type) with attachment, nosniff and CSP sandbox, so no
+# browser renders it as markup, whether it quotes HTML or is an HTML page renamed .txt.
+QUOTED_MARKUP_MIMES = frozenset({"text/html", "text/xml", "application/xml"})
+# Script and images libmagic names only when the file itself is one (it starts as one), not
+# when a log quotes them: still refused inside a text upload.
 ACTIVE_TEXT_MIMES = frozenset(
     {
-        "text/html",
-        "text/xml",
-        "application/xml",
         "image/svg+xml",
         "text/javascript",
         "application/javascript",
@@ -150,7 +155,7 @@ def check_file_type(path: Path | str, display_name: str) -> TypeCheck:
         return TypeCheck(
             False, mime, description, f"{named} are not accepted (allowed: {accepted}); file is {detected}"
         )
-    if mime not in kind.mimes and not (kind.category == "text" and _is_plain_source(mime)):
+    if mime not in kind.mimes and not (kind.category == "text" and _reads_as_text(mime)):
         return TypeCheck(False, mime, description, f"file is {detected}, not {kind.label}", kind)
     if kind.category == "image" and _contains_active_content(path):
         reason = f"file is {kind.label} with HTML or script hidden inside (a polyglot), not a plain image"
@@ -173,10 +178,11 @@ def describe(mime: str, description: str) -> str:
     return f"{first} ({mime})"
 
 
-def _is_plain_source(mime: str) -> bool:
-    # Logs often quote code, and libmagic then calls them "C source" or "Python script". Such
-    # text is harmless as a download (served as text/plain); markup and script are not.
-    return mime.startswith("text/x-") and mime not in ACTIVE_TEXT_MIMES
+def _reads_as_text(mime: str) -> bool:
+    # Logs often quote code and markup, and libmagic then calls them "C source", "Python script"
+    # or "HTML document". Such text is harmless as a download (served as text/plain); a file
+    # that is itself an SVG, a script or PHP is refused all the same.
+    return mime in QUOTED_MARKUP_MIMES or (mime.startswith("text/x-") and mime not in ACTIVE_TEXT_MIMES)
 
 
 def _contains_active_content(path: Path) -> bool:
