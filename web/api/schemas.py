@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.incidents.listing import MAX_LIMIT
 from shared.incidents.models import ENVIRONMENTS, Priority
@@ -86,6 +86,15 @@ class IncidentCreate(StrictSchema):
     component = fields.String(load_default="", validate=validate.Length(max=200))
     environment = fields.String(load_default="prod", validate=validate.Length(max=100))
     owner_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**31 - 1))
+    owner_email = fields.Email(
+        validate=validate.Length(max=254),
+        metadata={"description": "The owner by email (instead of owner_id), e.g. from an on-call schedule."},
+    )
+
+    @validates_schema
+    def _one_owner(self, data, **kwargs):
+        if data.get("owner_id") is not None and "owner_email" in data:
+            raise ValidationError("Give owner_id or owner_email, not both.", field_name="owner_email")
 
 
 class IncidentPatch(StrictSchema):
@@ -107,7 +116,21 @@ class TransitionIn(StrictSchema):
 
 
 class AssignIn(StrictSchema):
-    owner_id = fields.Integer(required=True, allow_none=True, validate=validate.Range(1, 2**31 - 1))
+    owner_id = fields.Integer(
+        allow_none=True,
+        validate=validate.Range(1, 2**31 - 1),
+        metadata={"description": "The new owner's id; null unassigns."},
+    )
+    owner_email = fields.Email(
+        validate=validate.Length(max=254), metadata={"description": "The new owner by email, instead of owner_id."}
+    )
+
+    @validates_schema
+    def _one_owner(self, data, **kwargs):
+        if ("owner_id" in data) == ("owner_email" in data):
+            raise ValidationError(
+                "Give owner_id (a user id, or null to unassign) or owner_email, exactly one.", field_name="owner_id"
+            )
 
 
 class PriorityIn(StrictSchema):

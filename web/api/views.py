@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from shared.accounts import service as accounts
 from shared.accounts.models import TokenScope
 from shared.audit import service as audit
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.incidents import listing
 from shared.incidents import service as incidents
 from shared.incidents.search import Filters
@@ -125,7 +125,10 @@ def list_incidents(args):
 @_errors(415, 422)
 def create_incident(body):
     caller = authenticate()
-    incident = incidents.create_incident(session=get_session(), actor=caller.user, **body)
+    session = get_session()
+    body["owner_id"] = _owner_id(session, body)
+    body.pop("owner_email", None)
+    incident = incidents.create_incident(session=session, actor=caller.user, **body)
     _commit()
     location = url_for("api_incidents.get_incident", key=incident.key, _external=True)
     return _with_etag(incident, 201, {"Location": location})
@@ -161,6 +164,17 @@ def patch_incident(body, key):
     )
     _commit()
     return _with_etag(incident)
+
+
+def _owner_id(session, body: dict) -> int | None:
+    """The owner a request names, by id or by email (`owner_email`)."""
+    if "owner_email" not in body:
+        return body.get("owner_id")
+    email = body["owner_email"]
+    user = accounts.find_by_email(session=session, email=email)
+    if user is None or not user.is_active:
+        raise ValidationFailed({"owner_email": f"No active user has the email {email}."})
+    return user.id
 
 
 def _incident_write(key: str, operation):
@@ -202,7 +216,11 @@ def assign(body, key):
     return _incident_write(
         key,
         lambda session, incident, actor, expected: incidents.assign(
-            session=session, incident_id=incident.id, actor=actor, owner_id=body["owner_id"], expected_version=expected
+            session=session,
+            incident_id=incident.id,
+            actor=actor,
+            owner_id=_owner_id(session, body),
+            expected_version=expected,
         ),
     )
 
