@@ -733,8 +733,8 @@ def _who_changed_it(session, incident) -> str | None:
 
 
 def _names(others: list[str], *, of: list) -> str:
-    """"Lee Lead", "Ada Admin and Lee Lead"; "(and you, in another tab)" when the person
-    themselves is among `of` too."""
+    """The others by name ("Lee Lead", "Ada Admin and Lee Lead"), with "(and you, in another
+    tab)" when the person themselves is among `of` too."""
     names = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
     return names + (" (and you, in another tab)" if len(others) < len(of) else "")
 
