@@ -29,6 +29,8 @@ COLUMNS = (
     "updated_at",
     "resolved_at",
     "closed_at",
+    # Last, so a sheet or script that reads the earlier columns by position keeps working.
+    "due_date",
 )
 # An export walks the list in keyset pages; it stops here so one download cannot read a million rows.
 MAX_ROWS = 10_000
@@ -61,6 +63,7 @@ def _row(incident) -> list[str]:
             when(incident.updated_at),
             when(incident.resolved_at),
             when(incident.closed_at),
+            incident.due_date.isoformat() if incident.due_date else "",
         )
     ]
 

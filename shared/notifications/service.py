@@ -49,6 +49,7 @@ from shared.notifications.ssrf import (
     WebhookPolicy,
     WebhookUrlError,
     parse_allowed_hosts,
+    parse_webhook_url,
     validate_webhook_url,
 )
 from shared.outbox import service as outbox
@@ -205,6 +206,66 @@ def get_endpoint(*, session: Session, endpoint_id: int) -> WebhookEndpoint:
     return endpoint
 
 
+# Only for comparing URLs: a stored http:// URL is still read when production refuses new ones.
+_ANY_SCHEME = WebhookPolicy(allow_http=True)
+
+
+def _url_key(url: str) -> str:
+    """The URL as the receiver gets it: `HTTPS://Hooks.Example.com:443/in#top` and
+    `https://hooks.example.com/in` are one endpoint (scheme and host case, default port, fragment)."""
+    try:
+        parsed = parse_webhook_url(url, policy=_ANY_SCHEME)
+    except WebhookUrlError:
+        return (url or "").strip()
+    return f"{parsed.scheme}://{parsed.host_header}{parsed.target}"
+
+
+def _url_in_use(session: Session, url: str, endpoint: WebhookEndpoint | None) -> str | None:
+    """Why `url` is refused when another endpoint has it already, or None."""
+    key = _url_key(url)
+    if endpoint is not None and _url_key(endpoint.url) == key:
+        return None  # unchanged: editing the events of an older duplicate must not be refused
+    # Endpoints are an admin's handful and stored URLs are not normalised: compare them here.
+    others = session.execute(select(WebhookEndpoint.id, WebhookEndpoint.url).order_by(WebhookEndpoint.id))
+    for other_id, other_url in others:
+        if (endpoint is None or other_id != endpoint.id) and _url_key(other_url) == key:
+            return f"{other_url} is already an endpoint (#{other_id}); edit that one instead."
+    return None
+
+
+def _clean_endpoint_fields(
+    *,
+    session: Session,
+    settings: Settings,
+    endpoint: WebhookEndpoint | None,
+    url: str,
+    event_types: Iterable[str],
+    description: str,
+    payload_format: str,
+    resolver: Resolver | None,
+) -> tuple[str, list[str], str, str]:
+    """`_clean_fields`, and the URL refused when another endpoint has it already: a second
+    endpoint for one URL sends every event twice (a form posted again made one)."""
+    errors: dict[str, str] = {}
+    cleaned = None
+    try:
+        cleaned = _clean_fields(
+            url=url,
+            event_types=event_types,
+            description=description,
+            payload_format=payload_format,
+            policy=webhook_policy(settings),
+            resolver=resolver,
+        )
+    except ValidationFailed as error:
+        errors = dict(error.field_errors)
+    if "url" not in errors and (in_use := _url_in_use(session, url, endpoint)):
+        errors["url"] = in_use
+    if cleaned is None or errors:
+        raise ValidationFailed(errors)
+    return cleaned
+
+
 def _audit(session: Session, actor: User, action: EventType, endpoint: WebhookEndpoint, data: dict) -> None:
     # Never the secret: the chain is readable by every lead.
     audit.append(
@@ -223,14 +284,16 @@ def create_endpoint(
     payload_format: str = "standard",
     resolver: Resolver | None = None,
 ) -> tuple[WebhookEndpoint, str]:
-    """Add an endpoint; returns it and its new signing secret (shown once, stored encrypted)."""
+    """Add an endpoint (its URL not another's); returns it and its new signing secret (shown once, stored encrypted)."""
     _require_admin(actor)
-    url, events, description, payload_format = _clean_fields(
+    url, events, description, payload_format = _clean_endpoint_fields(
+        session=session,
+        settings=settings,
+        endpoint=None,
         url=url,
         event_types=event_types,
         description=description,
         payload_format=payload_format,
-        policy=webhook_policy(settings),
         resolver=resolver,
     )
     secret = webhooks.generate_secret()
@@ -269,12 +332,14 @@ def update_endpoint(
     """Change an endpoint's URL, events, description or format (checked as at creation)."""
     _require_admin(actor)
     endpoint = get_endpoint(session=session, endpoint_id=endpoint_id)
-    url, events, description, payload_format = _clean_fields(
+    url, events, description, payload_format = _clean_endpoint_fields(
+        session=session,
+        settings=settings,
+        endpoint=endpoint,
         url=url,
         event_types=event_types,
         description=description,
         payload_format=payload_format,
-        policy=webhook_policy(settings),
         resolver=resolver,
     )
     new = {"url": url, "event_types": events, "description": description, "payload_format": payload_format}

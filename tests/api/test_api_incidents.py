@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from api_helpers import bearer
 from web_helpers import sign_in
 
 from shared.incidents import service as incidents
+from shared.incidents import timers
 from shared.incidents.search import Filters, parse_query
 from web.csv_export import safe_cell
 
@@ -172,6 +174,29 @@ def test_csv_export_keeps_the_dashboard_filters(app, users, make_incident):
     sign_in(browser, users["member"])
     rows = _cells(browser.get("/incidents.csv?priority=P1").get_data(as_text=True))
     assert [row[1] for row in rows[1:]] == ["Only P1"]
+
+
+def test_csv_export_carries_the_due_date_so_overdue_incidents_can_be_picked_out(
+    client, app, db, users, make_incident, lead
+):
+    due = timers.today() + timedelta(days=3)
+    make_incident(title="Due soon", owner=None, due_date=due)
+    overdue = make_incident(title="Overdue", owner=None, due_date=due)
+    overdue.due_date = timers.today() - timedelta(days=2)  # set days ago, passed since (the service refuses a past one)
+    db.commit()
+    make_incident(title="No due date", owner=None)
+    browser = app.test_client()
+    sign_in(browser, users["member"])
+    exported = client.get("/api/v1/incidents?format=csv", headers=lead).get_data(as_text=True)
+    for text in (exported, browser.get("/incidents.csv").get_data(as_text=True)):
+        header, *rows = _cells(text)
+        assert header[-1] == "due_date"
+        due_dates = {row[header.index("title")]: row[header.index("due_date")] for row in rows}
+        assert due_dates == {
+            "Due soon": due.isoformat(),
+            "Overdue": (timers.today() - timedelta(days=2)).isoformat(),
+            "No due date": "",
+        }
 
 
 def test_a_csv_download_gives_its_database_connection_back(client, app, users, make_incident, lead):

@@ -1,6 +1,7 @@
 """The webhook admin page in a browser, by accessible names: add an endpoint, read its signing
-secret once, send a test event and find it in the delivery log; the receiver (a real HTTP server
-on 127.0.0.1) verifies the delivery with `standardwebhooks` and the secret the page showed."""
+secret once (reloading that answer, or a rotation's, repeats nothing), send a test event and
+find it in the delivery log; the receiver (a real HTTP server on 127.0.0.1) verifies the
+delivery with `standardwebhooks` and the secret the page showed."""
 
 from __future__ import annotations
 
@@ -114,7 +115,12 @@ def test_add_an_endpoint_see_its_secret_once_send_a_test_event_and_read_the_log(
     expect(secret_box).to_have_value(re.compile(r"^whsec_"))
     secret = secret_box.input_value()
 
-    page.get_by_role("link", name="All webhooks").click()
+    # Reloading the answer posts the form again: refused beside the URL, and nothing added.
+    page.reload()
+    expect(page.get_by_label("URL")).to_have_accessible_description(re.compile(r"is already an endpoint \(#\d+\)"))
+    expect(page.get_by_label("Signing secret")).to_have_count(0)
+    expect(page.get_by_role("link", name=receiver.url("/e2e"))).to_have_count(1)
+
     page.get_by_role("link", name=receiver.url("/e2e")).click()
     expect(page.get_by_role("heading", name="Webhook endpoint")).to_be_visible()
     expect(page.get_by_label("Signing secret")).to_have_count(0)
@@ -147,3 +153,12 @@ def test_add_an_endpoint_see_its_secret_once_send_a_test_event_and_read_the_log(
     expect(delivered_at).to_have_attribute("title", re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"))
     expect(delivered_at).not_to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC$"))
     expect(row.get_by_role("button", name=f"Redeliver webhook.test {delivery.webhook_id}")).to_be_visible()
+
+    page.get_by_role("button", name="Rotate secret").click()
+    expect(page.get_by_label("Signing secret")).to_have_value(re.compile(r"^whsec_"))
+    # Reloading the answer posts the same form again: refused, the secret stays as it was.
+    page.reload()
+    expect(page.get_by_role("alert")).to_have_text(
+        "This secret was already rotated; rotate again if you need a new one."
+    )
+    expect(page.get_by_label("Signing secret")).to_have_count(0)

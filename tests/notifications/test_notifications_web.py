@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 
 from shared.accounts import service as accounts
 from shared.accounts.models import User
+from shared.errors import ValidationFailed
 from shared.notifications import service
 from shared.notifications.models import WebhookDelivery, WebhookEndpoint
 from shared.outbox.models import OutboxMessage
@@ -59,6 +60,14 @@ def _add(client, url, **fields):
 
 
 SECRET = re.compile(r'id="signing-secret" type="text" readonly value="(whsec_[^"]+)"')
+SECRET_VERSION = re.compile(r'name="secret_version" value="([^"]+)"')
+URL_ERROR = re.compile(r'<span id="webhook-url-error" class="field-error">([^<]*)</span>')
+
+
+def _rotate_form(client, endpoint_id: int) -> dict:
+    """What the page's "Rotate secret" form posts."""
+    page = client.get(f"/admin/webhooks/{endpoint_id}").get_data(as_text=True)
+    return {"secret_version": SECRET_VERSION.search(page).group(1)}
 
 
 def test_an_admin_adds_an_endpoint_and_sees_its_secret_once(make_client, db, receiver):
@@ -148,7 +157,7 @@ def test_edit_rotate_disable_and_delete(make_client, db, receiver, database_url)
     assert refused.status_code == 422
     assert "Choose at least one event" in refused.get_data(as_text=True)
 
-    rotated = client.post(f"/admin/webhooks/{endpoint.id}/rotate")
+    rotated = client.post(f"/admin/webhooks/{endpoint.id}/rotate", data=_rotate_form(client, endpoint.id))
     new = SECRET.search(rotated.get_data(as_text=True)).group(1)
     assert new != old
     assert "keeps signing too" in rotated.get_data(as_text=True)
@@ -166,6 +175,152 @@ def test_edit_rotate_disable_and_delete(make_client, db, receiver, database_url)
     assert client.post(f"/admin/webhooks/{endpoint.id}/delete", data={"confirm": "1"}).status_code == 302
     db.expire_all()
     assert db.scalars(select(WebhookEndpoint)).all() == []
+
+
+def test_a_url_that_is_already_an_endpoint_is_refused_beside_the_field_on_add_and_on_edit(make_client, db, receiver):
+    client = make_client(webhook_allow_private_hosts=f"127.0.0.1:{receiver.port}")
+    assert _add(client, receiver.url("/dup")).status_code == 201
+    first = db.scalars(select(WebhookEndpoint)).one()
+    said = f"{receiver.url('/dup')} is already an endpoint (#{first.id}); edit that one instead."
+
+    # The same endpoint spelled differently: scheme case, a fragment.
+    again = _add(client, receiver.url("/dup").replace("http:", "HTTP:") + "#top", description="keep me")
+    assert again.status_code == 422
+    html = again.get_data(as_text=True)
+    assert URL_ERROR.search(html).group(1) == said
+    assert "The endpoint was not added" in html
+    assert 'value="keep me"' in html
+    assert "Signing secret" not in html
+    assert [e.id for e in db.scalars(select(WebhookEndpoint))] == [first.id]
+
+    assert _add(client, receiver.url("/other")).status_code == 201
+    second = db.scalars(select(WebhookEndpoint).where(WebhookEndpoint.id != first.id)).one()
+    edited = client.post(
+        f"/admin/webhooks/{second.id}",
+        data={"url": receiver.url("/dup"), "events": ["incident.created"], "payload_format": "standard"},
+    )
+    assert edited.status_code == 422
+    html = edited.get_data(as_text=True)
+    assert URL_ERROR.search(html).group(1) == said
+    assert "The endpoint was not saved" in html
+    db.expire_all()
+    assert db.get(WebhookEndpoint, second.id).url == receiver.url("/other")
+
+    # Its own URL is not "another endpoint's": saving other changes goes through.
+    kept = client.post(
+        f"/admin/webhooks/{second.id}",
+        data={"url": receiver.url("/other"), "events": ["incident.created"], "payload_format": "slack"},
+    )
+    assert kept.status_code == 302
+    db.expire_all()
+    assert db.get(WebhookEndpoint, second.id).payload_format == "slack"
+
+
+PUBLIC = "https://93.184.215.14/hook"
+
+
+def _public_resolver(host: str, port: int) -> list[str]:
+    return ["93.184.215.14"]
+
+
+@pytest.mark.parametrize(
+    ("existing", "submitted", "refused"),
+    [
+        (PUBLIC, PUBLIC, True),
+        (PUBLIC, "HTTPS://93.184.215.14:443/hook", True),
+        (PUBLIC, "https://93.184.215.14/hook#section", True),
+        (PUBLIC, f"  {PUBLIC}  ", True),
+        ("https://hooks.example.com/in", "https://Hooks.Example.COM./in", True),
+        ("https://93.184.215.14", "https://93.184.215.14/", True),
+        (PUBLIC, "https://93.184.215.14/hook/", False),
+        (PUBLIC, "https://93.184.215.14/Hook", False),
+        (PUBLIC, "https://93.184.215.14/hook?team=ops", False),
+        (PUBLIC, "https://93.184.215.14:8443/hook", False),
+        (PUBLIC, "http://93.184.215.14/hook", False),
+    ],
+)
+def test_which_spellings_are_the_same_endpoint(db, users, existing, submitted, refused):
+    settings = notification_settings("sqlite://")
+    add = dict(session=db, actor=users["admin"], settings=settings, event_types=["incident.created"])
+    first, _ = service.create_endpoint(**add, url=existing, resolver=_public_resolver)
+    db.commit()
+    if refused:
+        with pytest.raises(ValidationFailed) as error:
+            service.create_endpoint(**add, url=submitted, resolver=_public_resolver)
+        assert error.value.field_errors == {
+            "url": f"{existing} is already an endpoint (#{first.id}); edit that one instead."
+        }
+        db.rollback()
+        assert len(db.scalars(select(WebhookEndpoint)).all()) == 1
+    else:
+        service.create_endpoint(**add, url=submitted, resolver=_public_resolver)
+        db.commit()
+        assert len(db.scalars(select(WebhookEndpoint)).all()) == 2
+
+
+def test_an_older_duplicate_can_still_be_edited_but_not_moved_onto_another_url_in_use(db, users):
+    """Two endpoints with one URL, saved before the check existed: each can still be edited."""
+    settings = notification_settings("sqlite://")
+    first, _ = service.create_endpoint(
+        session=db, actor=users["admin"], settings=settings, url=PUBLIC, event_types=["incident.created"]
+    )
+    older = WebhookEndpoint(url=PUBLIC, event_types=["incident.created"], secret_encrypted=first.secret_encrypted)
+    db.add(older)
+    db.commit()
+    service.update_endpoint(
+        session=db,
+        actor=users["admin"],
+        settings=settings,
+        endpoint_id=older.id,
+        url=PUBLIC,
+        event_types=["comment.created"],
+    )
+    db.commit()
+    assert db.get(WebhookEndpoint, older.id).event_types == ["comment.created"]
+
+
+def test_reloading_the_answer_to_add_does_not_add_the_endpoint_again(make_client, db, receiver, database_url):
+    client = make_client(webhook_allow_private_hosts=f"127.0.0.1:{receiver.port}")
+    form = {"url": receiver.url("/dup"), "events": ["incident.created"], "payload_format": "standard"}
+    added = client.post("/admin/webhooks", data=form)
+    assert added.status_code == 201
+    secret = SECRET.search(added.get_data(as_text=True)).group(1)
+    endpoint = db.scalars(select(WebhookEndpoint)).one()
+
+    reloaded = client.post("/admin/webhooks", data=form)  # what the browser's reload sends
+    assert reloaded.status_code == 422
+    html = reloaded.get_data(as_text=True)
+    assert f"is already an endpoint (#{endpoint.id}); edit that one instead." in html
+    assert SECRET.search(html) is None
+    db.expire_all()
+    assert db.scalars(select(WebhookEndpoint)).all() == [endpoint]
+    assert service.signing_secrets(endpoint, settings=notification_settings(database_url)) == [secret]
+
+
+def test_reloading_the_answer_to_rotate_does_not_rotate_again(make_client, db, receiver, database_url):
+    client = make_client(webhook_allow_private_hosts=f"127.0.0.1:{receiver.port}")
+    old = SECRET.search(_add(client, receiver.url()).get_data(as_text=True)).group(1)
+    endpoint = db.scalars(select(WebhookEndpoint)).one()
+    settings = notification_settings(database_url)
+    form = _rotate_form(client, endpoint.id)
+    rotated = client.post(f"/admin/webhooks/{endpoint.id}/rotate", data=form)
+    assert rotated.status_code == 200
+    new = SECRET.search(rotated.get_data(as_text=True)).group(1)
+
+    reloaded = client.post(f"/admin/webhooks/{endpoint.id}/rotate", data=form)  # the same form again
+    assert reloaded.status_code == 409
+    html = reloaded.get_data(as_text=True)
+    assert "This secret was already rotated; rotate again if you need a new one." in html
+    assert SECRET.search(html) is None
+    db.expire_all()
+    # Still the new secret and the one the receiver had: a second rotation would have dropped that one.
+    assert service.signing_secrets(db.get(WebhookEndpoint, endpoint.id), settings=settings) == [new, old]
+
+    # Rotating again on purpose, from the page as it is now, works.
+    again = client.post(f"/admin/webhooks/{endpoint.id}/rotate", data=_rotate_form(client, endpoint.id))
+    newest = SECRET.search(again.get_data(as_text=True)).group(1)
+    db.expire_all()
+    assert service.signing_secrets(db.get(WebhookEndpoint, endpoint.id), settings=settings) == [newest, new]
 
 
 ROUTES = [

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from shared.errors import DomainError, ValidationFailed
 from shared.notifications import service as notifications
+from shared.notifications.models import WebhookEndpoint
 from shared.notifications.webhooks import EVENT_TYPES, PayloadFormat
 from shared.permissions import Action
 from web.auth.current import require
@@ -15,6 +18,7 @@ from web.errors import status_for
 
 bp = Blueprint("admin_webhooks", __name__, url_prefix="/admin/webhooks")
 FORMATS = [(PayloadFormat.STANDARD.value, "Standard Webhooks JSON"), (PayloadFormat.SLACK.value, "Slack message")]
+ROTATED_ALREADY = "This secret was already rotated; rotate again if you need a new one."
 
 
 def _settings():
@@ -47,6 +51,13 @@ def _render_list(status: int = 200, **extra):
     ), status
 
 
+def _secret_version(endpoint: WebhookEndpoint) -> str:
+    """Which secret a "Rotate secret" form was drawn from, so that the same form posted again (a
+    reload of the answer that showed the new secret) is recognised. A digest of the sealed secret:
+    a new one on every rotation, and it tells nothing about the secret."""
+    return hashlib.sha256(endpoint.secret_encrypted.encode()).hexdigest()[:16]
+
+
 def _render_endpoint(endpoint_id: int, status: int = 200, **extra):
     session = get_session()
     endpoint = notifications.get_endpoint(session=session, endpoint_id=endpoint_id)
@@ -60,6 +71,7 @@ def _render_endpoint(endpoint_id: int, status: int = 200, **extra):
         "admin/webhook.html",
         endpoint=endpoint,
         deliveries=notifications.recent_deliveries(session=session, endpoint_id=endpoint.id),
+        secret_version=_secret_version(endpoint),
         **{"errors": {}, "values": values, **_common(), **extra},
     ), status
 
@@ -91,7 +103,8 @@ def create():
     except ValidationFailed as error:
         session.rollback()
         return _render_list(422, errors=error.field_errors, values=values)
-    # Shown once, on this response only: only its encrypted form is stored.
+    # Shown once, on this response only: only its encrypted form is stored. Reloading this answer
+    # posts the form again, which is refused: the URL is an endpoint now.
     return _render_endpoint(endpoint.id, 201, new_secret=secret)
 
 
@@ -184,6 +197,11 @@ def set_enabled(endpoint_id: int):
 def rotate(endpoint_id: int):
     require(Action.MANAGE_WEBHOOKS)
     session = get_session()
+    endpoint = notifications.get_endpoint(session=session, endpoint_id=endpoint_id)
+    # A second rotation the admin did not mean would drop the secret the receiver still has (only
+    # the one before the last keeps signing), so a form drawn from an older secret is refused.
+    if request.form.get("secret_version") != _secret_version(endpoint):
+        return _render_endpoint(endpoint_id, 409, error=ROTATED_ALREADY)
     try:
         endpoint, secret = notifications.rotate_secret(
             session=session, actor=current_user.user, settings=_settings(), endpoint_id=endpoint_id
@@ -192,6 +210,8 @@ def rotate(endpoint_id: int):
     except DomainError as error:
         session.rollback()
         return _render_endpoint(endpoint_id, status_for(error), error=str(error))
+    # Shown once, on this response only (as when adding): reloading it posts the form again,
+    # which the check above refuses.
     return _render_endpoint(endpoint.id, rotated=True, new_secret=secret)
 
 
