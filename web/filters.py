@@ -20,7 +20,7 @@ from web.insights.charts import duration_text
 # Raw HTML in Markdown is disabled, and nh3 sanitises what the renderer produces anyway.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table").enable("strikethrough")
 ALLOWED_TAGS = {
-    "p", "br", "hr", "em", "strong", "del", "code", "pre", "blockquote", "ul", "ol", "li", "span",
+    "p", "br", "hr", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "span",
     "h1", "h2", "h3", "h4", "h5", "h6", "a", "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
 # Only the classes the renderer itself adds (task lists); raw HTML cannot reach nh3 anyway.
@@ -62,7 +62,7 @@ _markdown.core.ruler.push("shift_headings", _shift_headings)
 _markdown.core.ruler.push("task_lists", _task_lists)
 # Part of the rendered-HTML cache key: bump it whenever the output of render_markdown changes
 # (options, plugins, allowed tags, sanitiser settings), so no page shows HTML from the old renderer.
-RENDERER_VERSION = "2"
+RENDERER_VERSION = "3"
 
 
 @markdown_cache.memoize(RENDERER_VERSION)
