@@ -90,5 +90,4 @@ def test_insights_on_a_phone(open_page, file_incident, axe_source) -> None:
     page.wait_for_load_state()
     assert chart.bounding_box()["width"] >= 500, "the chart shrank its text instead of scrolling"
     _fits_the_screen(page)
-    page.screenshot(path="/tmp/insights-shots/insights-phone.png")
     check_accessible(page, axe_source, "the insights page on a phone")
