@@ -39,6 +39,8 @@ class EventType(enum.StrEnum):
     USER_DISABLED = "user.disabled"
     USER_PASSWORD_CHANGED = "user.password_changed"  # noqa: S105 - by its owner, on the profile page
     USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - by an admin or the CLI
+    # Someone asked for a link to choose a new password (the mail holds it; nothing else does).
+    USER_PASSWORD_RESET_REQUESTED = "user.password_reset_requested"  # noqa: S105 - an event name
 
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"  # url, events, description, format, enabled/disabled
@@ -81,6 +83,7 @@ NOTIFIED_EVENTS: tuple[EventType, ...] = (
     # A security notice to the account's owner (email only, whatever their preference).
     EventType.USER_PASSWORD_CHANGED,
     EventType.USER_PASSWORD_RESET,
+    EventType.USER_PASSWORD_RESET_REQUESTED,
 )
 WEBHOOK_DELIVER_TASK = "incident_tracker.notifications.deliver_webhook"
 
@@ -109,6 +112,7 @@ TASK_ROUTES: Mapping[str, tuple[Route | str, ...]] = {
     EventType.EVIDENCE_PROCESSED: (notify_task(EventType.EVIDENCE_PROCESSED),),
     EventType.USER_PASSWORD_CHANGED: (notify_task(EventType.USER_PASSWORD_CHANGED),),
     EventType.USER_PASSWORD_RESET: (notify_task(EventType.USER_PASSWORD_RESET),),
+    EventType.USER_PASSWORD_RESET_REQUESTED: (notify_task(EventType.USER_PASSWORD_RESET_REQUESTED),),
     EventType.WEBHOOK_DELIVERY_REQUESTED: (Route(WEBHOOK_DELIVER_TASK, ("delivery_id",)),),
 }
 

@@ -208,6 +208,35 @@ def change_own_password(
     _replace_password(session, user, new_password, actor_id=user.id, action=EventType.USER_PASSWORD_CHANGED)
 
 
+def request_password_reset(*, session: Session, email: str) -> None:
+    """Someone at the sign-in page asks for a link to choose a new password: when an active
+    account has this email, it is mailed one (made at sending, see shared.accounts.reset).
+    The caller answers the same either way, so the page does not tell who has an account."""
+    user = find_by_email(session=session, email=email)
+    if user is None or not user.is_active:
+        return
+    audit.append(
+        session=session,
+        actor_id=None,  # not signed in: whoever typed the address
+        action=EventType.USER_PASSWORD_RESET_REQUESTED,
+        entity_type="user",
+        entity_id=user.id,
+        data={"email": user.email},
+    )
+    outbox.enqueue(session=session, topic=EventType.USER_PASSWORD_RESET_REQUESTED, payload={"user_id": user.id})
+
+
+def reset_password(*, session: Session, user: User, new_password: str, repeated: str) -> None:
+    """A new password from a reset link (its owner proved they read the account's mail):
+    every session ends, and the owner is told by mail as for any change."""
+    new_password = new_password or ""
+    if weak := password_problem(new_password, email=user.email, name=user.name):
+        raise ValidationFailed({"new_password": weak})
+    if new_password != (repeated or ""):
+        raise ValidationFailed({"repeated_password": "The two new passwords differ; type the same one twice."})
+    _replace_password(session, user, new_password, actor_id=user.id, action=EventType.USER_PASSWORD_CHANGED)
+
+
 def set_password(*, session: Session, actor: Actor, user_id: int, password: str) -> User:
     """An admin (or the command line) gives someone a new password, e.g. one who forgot theirs;
     their login sessions end at once. Admins change their own on the profile page, where the

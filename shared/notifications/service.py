@@ -23,6 +23,7 @@ from sqlalchemy import CursorResult, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.accounts import reset
 from shared.accounts.models import Role, User
 from shared.audit import service as audit
 from shared.config import Settings
@@ -78,8 +79,12 @@ EMAIL_KIND: dict[str, EventKind] = {
 }
 NOTICE_WEBHOOK_DISABLED = "webhook_disabled"
 NOTICE_ACCOUNT = "account_notice"  # your password was changed or set
+# A link to choose a new password: its text is written when it is sent, never stored.
+NOTICE_PASSWORD_RESET = "password_reset"  # noqa: S105 - a mail kind
 NOTICE_KINDS = frozenset({NOTICE_WEBHOOK_DISABLED, NOTICE_ACCOUNT})
-ACCOUNT_EVENTS = frozenset({EventType.USER_PASSWORD_CHANGED, EventType.USER_PASSWORD_RESET})
+ACCOUNT_EVENTS = frozenset(
+    {EventType.USER_PASSWORD_CHANGED, EventType.USER_PASSWORD_RESET, EventType.USER_PASSWORD_RESET_REQUESTED}
+)
 # A mail that keeps failing (SMTP down) is tried again after these delays, then given up.
 EMAIL_RETRY_DELAYS = (
     timedelta(seconds=30),
@@ -607,38 +612,24 @@ def fan_out(
 def _account_notice(
     session: Session, settings: Settings, topic: str, payload: dict, message_id: str, now: datetime
 ) -> tuple[int, ...]:
-    """Tell the owner of an account that its password changed. Sent whatever their email
-    preference: it is how they learn of a change they did not make, while they can still act."""
+    """Mail the owner of an account about its password: a link to choose a new one, or the
+    news that it changed. Sent whatever their email preference: asked for, or how they learn
+    of a change they did not make while they can still act."""
     user = session.get(User, payload.get("user_id"))
     if settings.email_mode == "off" or user is None or not user.is_active:
         return ()
-    actor = session.get(User, payload["actor_id"]) if payload.get("actor_id") else None
-    profile = f"{settings.base_url.rstrip('/')}/profile"
-    when = f"{as_utc(now):%Y-%m-%d %H:%M} UTC"
-    if topic == EventType.USER_PASSWORD_CHANGED:
-        subject = "Your password was changed"
-        text = (
-            f"The password of your Incident Tracker account {user.email} was changed at {when}.\n\n"
-            "Every other browser signed in as you was signed out. Your API tokens keep working.\n\n"
-            "If this was not you, ask an admin to set a new password for you now, and revoke any API "
-            f"token you do not recognise on {profile}\n"
-        )
+    if topic == EventType.USER_PASSWORD_RESET_REQUESTED:
+        kind, context = NOTICE_PASSWORD_RESET, {}  # the link is written at sending
     else:
-        subject = "An admin set a new password for you"
-        who = f"{actor.name} ({actor.email})" if actor is not None else "An admin, at the command line,"
-        text = (
-            f"{who} set a new password for your Incident Tracker account {user.email} at {when}.\n\n"
-            "Every browser signed in as you was signed out. Your API tokens keep working.\n\n"
-            f"Get the new password from them over a channel you trust, then choose your own on {profile}\n"
-            "If you did not ask for a new password, tell another admin now.\n"
-        )
+        actor = session.get(User, payload["actor_id"]) if payload.get("actor_id") else None
+        kind, context = NOTICE_ACCOUNT, _password_changed_notice(topic, user, actor, settings, now)
     row = _insert_once(
         session,
         EmailDelivery(
             event_id=f"{topic}-{message_id}",
             recipient_id=user.id,
-            kind=NOTICE_ACCOUNT,
-            context={"subject": subject, "text": text},
+            kind=kind,
+            context=context,
             status=EmailStatus.PENDING.value,
             next_attempt_at=now,
             dispatched_at=now,
@@ -646,6 +637,31 @@ def _account_notice(
         ),
     )
     return (row.id,) if row is not None else ()
+
+
+def _password_changed_notice(topic: str, user: User, actor: User | None, settings: Settings, now: datetime) -> dict:
+    profile = f"{settings.base_url.rstrip('/')}/profile"
+    when = f"{as_utc(now):%Y-%m-%d %H:%M} UTC"
+    if topic == EventType.USER_PASSWORD_CHANGED:
+        return {
+            "subject": "Your password was changed",
+            "text": (
+                f"The password of your Incident Tracker account {user.email} was changed at {when}.\n\n"
+                "Other browsers signed in as you were signed out. Your API tokens keep working.\n\n"
+                "If this was not you, ask an admin to set a new password for you now, and revoke any API "
+                f"token you do not recognise on {profile}\n"
+            ),
+        }
+    who = f"{actor.name} ({actor.email})" if actor is not None else "An admin, at the command line,"
+    return {
+        "subject": "An admin set a new password for you",
+        "text": (
+            f"{who} set a new password for your Incident Tracker account {user.email} at {when}.\n\n"
+            "Every browser signed in as you was signed out. Your API tokens keep working.\n\n"
+            f"Get the new password from them over a channel you trust, then choose your own on {profile}\n"
+            "If you did not ask for a new password, tell another admin now.\n"
+        ),
+    }
 
 
 def _email_deliveries(
@@ -918,6 +934,8 @@ def _build_email(row: EmailDelivery, user: User | None, settings: Settings):
         raise ValueError("the recipient no longer exists or is disabled")
     recipient = mail.MailRecipient(user_id=user.id, email=user.email, name=user.name)
     context = dict(row.context or {})
+    if row.kind == NOTICE_PASSWORD_RESET:
+        return _password_reset_mail(row, user, recipient, settings)
     if row.kind in NOTICE_KINDS:
         return mail.build_notice(
             notice_id=row.event_id,
@@ -945,6 +963,27 @@ def _build_email(row: EmailDelivery, user: User | None, settings: Settings):
         comment_id=context.get("comment_id"),
     )
     return mail.build_message(event=event, recipient=recipient, base_url=settings.base_url, sender=settings.smtp_from)
+
+
+def _password_reset_mail(row: EmailDelivery, user: User, recipient, settings: Settings):
+    # Made now, at sending: no stored row or queued message ever holds a working link.
+    token = reset.make_token(secret_key=settings.effective_secret_key, user=user)
+    base = settings.base_url.rstrip("/")
+    text = (
+        f"Someone (we hope you) asked to choose a new password for the Incident Tracker account {user.email}.\n\n"
+        f"Choose it here; the link works for {reset.RESET_LINK_HOURS} hour and only once:\n\n"
+        f"{base}/password/reset/{token}\n\n"
+        "If you did not ask, ignore this mail: your password stays as it is.\n"
+    )
+    return mail.build_notice(
+        notice_id=row.event_id,
+        recipient=recipient,
+        subject="Choose a new password",
+        text=text,
+        base_url=settings.base_url,
+        sender=settings.smtp_from,
+        occurred_at=utcnow(),
+    )
 
 
 def deliver_webhook(

@@ -7,6 +7,8 @@ import pytest
 from browser_steps import PASSWORD, sign_in_on
 from playwright.sync_api import Page, expect
 
+from shared.accounts import reset
+
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
 NEW_PASSWORD = "lantern-otter-gravel"
@@ -71,5 +73,34 @@ def test_an_admin_sets_a_new_password_for_someone_locked_out(page: Page, sign_in
     ).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()
+    _sign_in_with(page, "member@example.com", NEW_PASSWORD)
+    expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
+
+
+def test_forgot_password_without_email_says_to_ask_an_admin(page: Page, assert_accessible) -> None:
+    page.goto("/login")
+    page.get_by_role("link", name="Forgot your password?").click()
+    expect(page.get_by_role("heading", name="Forgot your password?")).to_be_visible()
+    expect(
+        page.get_by_text("This server sends no email (SMTP_HOST is not set), so no link can be sent.")
+    ).to_be_visible()
+    assert_accessible("the forgot-password page without email")
+
+
+def test_a_mailed_link_lets_a_person_choose_a_new_password(page: Page, users, assert_accessible) -> None:
+    token = reset.make_token(secret_key="x" * 40, user=users["member"])  # the live server's SECRET_KEY
+    page.goto(f"/password/reset/{token}")
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD + "!")
+    page.get_by_role("button", name="Set my new password").click()
+    expect(page.get_by_label("New password again")).to_have_accessible_description(
+        "The two new passwords differ; type the same one twice."
+    )
+    assert_accessible("the reset page with a mistyped repeat")
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password again").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set my new password").click()
+    expect(page.get_by_role("status").filter(has_text="Your password is changed")).to_be_visible()
     _sign_in_with(page, "member@example.com", NEW_PASSWORD)
     expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()

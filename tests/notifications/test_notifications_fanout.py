@@ -10,6 +10,7 @@ import pytest
 from notification_helpers import BASE_URL, fan_out_pending, mailed_to, notification_settings, run_pipeline
 from sqlalchemy import func, select
 
+from shared.accounts import reset
 from shared.accounts import service as accounts
 from shared.db import utcnow
 from shared.evidence.models import Evidence
@@ -287,3 +288,22 @@ def test_a_password_set_by_an_admin_mails_its_owner_saying_who(db, users, setup,
     who = "Ada Admin (admin@example.com)" if by == "admin" else "An admin, at the command line,"
     assert f"{who} set a new password for your Incident Tracker account member@example.com" in _body(mail)
     assert NEW_PASSWORD not in _body(mail)
+
+
+def test_a_reset_link_is_mailed_made_at_sending_and_never_stored(db, users, setup, inbox):
+    settings, factory = setup
+    service.set_email_preference(session=db, user=users["member"], preference="off")  # asked for: sent anyway
+    accounts.request_password_reset(session=db, email="member@example.com")
+    db.commit()
+    run_pipeline(factory, settings)
+    assert mailed_to(inbox) == ["member@example.com"]
+    mail = inbox.messages[0].message
+    assert mail["Subject"] == "[Incident Tracker] Choose a new password"
+    body = _body(mail)
+    assert "If you did not ask, ignore this mail: your password stays as it is." in body
+    token = body.split(f"{BASE_URL}/password/reset/")[1].split()[0]
+    link = reset.read_token(session=db, secret_key=settings.effective_secret_key, token=token)
+    assert link.user == users["member"]
+    stored = db.scalars(select(EmailDelivery)).one()
+    assert token not in str(stored.context)
+    assert stored.kind == "password_reset"

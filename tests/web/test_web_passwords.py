@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from web_helpers import PASSWORD, csrf_token_from, login, sign_in, snapshot, texts
+from web_helpers import PASSWORD, counts, csrf_token_from, login, sign_in, snapshot, texts
+
+from shared.accounts import reset
 
 NEW_PASSWORD = "lantern-otter-gravel"
 
@@ -142,3 +144,90 @@ def test_creating_a_user_with_a_common_password_is_refused_beside_the_field(admi
     assert "This is a very common password." in html
     assert 'id="password-error"' in html
     assert snapshot(db) == before
+
+
+# --- Forgot your password? -------------------------------------------------------------------
+
+
+@pytest.fixture
+def mailing_app(make_app, tmp_path):
+    """The app with email on (mail as files), as with SMTP_HOST or MAIL_DIR set."""
+    return make_app(mail_dir=str(tmp_path / "mail"))
+
+
+def _ask_for_a_link(client, email: str):
+    return client.post("/password/forgot", data={"email": email})
+
+
+def test_asking_for_a_link_answers_the_same_whether_or_not_the_account_exists(mailing_app, db, users):
+    client = mailing_app.test_client()
+    assert 'href="/password/forgot">Forgot your password?</a>' in client.get("/login").get_data(as_text=True)
+    answers, queued = [], counts(db)[1]
+    for email in ("member@example.com", "nobody@example.com"):
+        response = _ask_for_a_link(client, email)
+        assert response.status_code == 302
+        assert response.headers["Location"] == "/login"
+        answers.append(client.get("/login").get_data(as_text=True).replace(email, "EMAIL"))
+    assert answers[0] == answers[1]
+    assert "If an account has the email EMAIL, a link to choose a new password is on its way to it." in answers[0]
+    assert counts(db)[1] == queued + 1  # one mail queued: the member's
+
+
+def test_without_email_the_page_says_to_ask_an_admin(client, db, users):
+    page = client.get("/password/forgot").get_data(as_text=True)
+    assert "This server sends no email (SMTP_HOST is not set), so no link can be sent." in page
+    assert 'name="email"' not in page
+    before = snapshot(db)
+    assert _ask_for_a_link(client, "member@example.com").status_code == 200
+    assert snapshot(db) == before
+
+
+def test_asking_for_links_is_limited_like_signing_in(make_app, tmp_path, users):
+    client = make_app(mail_dir=str(tmp_path / "mail"), rate_limit_login="3 per minute").test_client()
+    assert [_ask_for_a_link(client, "member@example.com").status_code for _ in range(4)] == [302, 302, 302, 429]
+
+
+def _link(app, user) -> str:
+    return "/password/reset/" + reset.make_token(secret_key=app.config["SECRET_KEY"], user=user)
+
+
+def test_a_mailed_link_sets_a_new_password_once_and_signs_out_everywhere(app, db, users):
+    signed_in = app.test_client()
+    login(signed_in, "member@example.com")
+    client = app.test_client()
+    link = _link(app, users["member"])
+
+    page = client.get(link)
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "For member@example.com." in page.get_data(as_text=True)
+    weak = client.post(link, data={"new_password": "password1234", "repeated_password": "password1234"})
+    assert weak.status_code == 422
+    assert 'id="new_password-error"' in weak.get_data(as_text=True)
+
+    done = client.post(link, data={"new_password": NEW_PASSWORD, "repeated_password": NEW_PASSWORD})
+    assert done.status_code == 302
+    assert done.headers["Location"] == "/login"
+    assert "Your password is changed" in client.get("/login").get_data(as_text=True)
+    assert signed_in.get("/").status_code == 302  # the browser signed in before is signed out
+    login(app.test_client(), "member@example.com", NEW_PASSWORD)
+
+    again = client.get(link)
+    assert again.status_code == 400
+    assert "This link has been used already or is not a link we sent. Ask for a new one." in again.get_data(
+        as_text=True
+    )
+    assert (
+        client.post(
+            link, data={"new_password": "x" + NEW_PASSWORD, "repeated_password": "x" + NEW_PASSWORD}
+        ).status_code
+        == 400
+    )
+
+
+def test_a_broken_link_says_so_and_offers_a_new_one(client, users):
+    page = client.get("/password/reset/not-a-link")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 400
+    assert "This link has been used already or is not a link we sent." in html
+    assert 'href="/password/forgot">Send me a new link</a>' in html

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask import session as browser_session
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired
 
+from shared.accounts import reset, tokens
 from shared.accounts import service as accounts
-from shared.accounts import tokens
 from shared.db import utcnow
 from shared.errors import DomainError, ValidationFailed
 from shared.notifications import service as notifications
@@ -31,6 +31,21 @@ class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired()])
     password = PasswordField("Password", validators=[DataRequired()])
     submit = SubmitField("Sign in")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired()], render_kw={"autocomplete": "username"})
+    submit = SubmitField("Send me a link")
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        "New password",
+        description="At least 12 characters, and not easy to guess: a few unrelated words make a strong one.",
+        render_kw={"autocomplete": "new-password"},
+    )
+    repeated_password = PasswordField("New password again", render_kw={"autocomplete": "new-password"})
+    submit = SubmitField("Set my new password")
 
 
 class ChangePasswordForm(FlaskForm):
@@ -127,6 +142,78 @@ def login():
         status = 400
     form.password.data = ""
     return render_template("auth/login.html", form=form, error=error), status
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+# Each request may send a mail: limited like sign-in attempts, per address and per account.
+@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email)
+def forgot_password():
+    """Ask for a link to choose a new password, sent to the account's email."""
+    form = ForgotPasswordForm()
+    email_on = current_app.config["SETTINGS"].email_mode != "off"
+    errors: dict[str, str] = {}
+    if email_on and request.method == "POST":
+        if form.validate():
+            session = get_session()
+            accounts.request_password_reset(session=session, email=form.email.data or "")
+            session.commit()
+            # The same answer whether or not an account has this address: the page must not tell.
+            flash(
+                f"If an account has the email {accounts.normalise_email(form.email.data or '')}, a link to "
+                f"choose a new password is on its way to it. The link works for {reset.RESET_LINK_HOURS} hour."
+            )
+            return redirect(url_for("auth.login"))
+        errors = (
+            {"email": "Enter the email you sign in with."}
+            if form.email.errors
+            else {"form": "The form expired; try again."}
+        )
+    status = 400 if errors else 200
+    return render_template("auth/forgot.html", form=form, email_on=email_on, errors=errors), status
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def reset_password(token: str):
+    """Choose a new password from a mailed link (signed, an hour, once)."""
+    session = get_session()
+    link = reset.read_token(session=session, secret_key=current_app.config["SECRET_KEY"], token=token)
+    if link.user is None:
+        return _no_store(render_template("auth/reset.html", problem=link.problem, form=None, errors={}), 400)
+    form = ResetPasswordForm()
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        if not form.validate():
+            errors = {"form": "The form expired; try again."}
+        else:
+            try:
+                accounts.reset_password(
+                    session=session,
+                    user=link.user,
+                    new_password=form.new_password.data or "",
+                    repeated=form.repeated_password.data or "",
+                )
+                session.commit()
+            except ValidationFailed as error:
+                session.rollback()
+                errors = error.field_errors
+            else:
+                if current_user.is_authenticated:
+                    logout_user()
+                flash("Your password is changed and every browser signed in as you is signed out. Sign in with it.")
+                return redirect(url_for("auth.login"))
+    page = render_template(
+        "auth/reset.html", problem="", form=ResetPasswordForm(formdata=None), errors=errors, user=link.user
+    )
+    return _no_store(page, 422 if errors else 200)
+
+
+def _no_store(page: str, status: int):
+    # The address holds the link's token: keep the page out of caches and history snapshots.
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/logout")

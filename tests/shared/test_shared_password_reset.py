@@ -1,0 +1,89 @@
+"""Reset links: signed, an hour, once; and asking for one tells nobody who has an account."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from itsdangerous import TimestampSigner
+from sqlalchemy import select
+
+from shared.accounts import reset
+from shared.accounts import service as accounts
+from shared.audit.models import AuditEvent
+from shared.errors import ValidationFailed
+from shared.outbox.models import OutboxMessage
+
+SECRET = "s" * 40
+NEW_PASSWORD = "lantern-otter-gravel"
+
+
+def _reset_with(db, token: str, password: str = NEW_PASSWORD):
+    link = reset.read_token(session=db, secret_key=SECRET, token=token)
+    accounts.reset_password(session=db, user=link.user, new_password=password, repeated=password)
+    db.commit()
+
+
+def test_a_link_opens_its_account_until_it_is_used(db, users):
+    token = reset.make_token(secret_key=SECRET, user=users["member"])
+    assert reset.read_token(session=db, secret_key=SECRET, token=token).user == users["member"]
+    _reset_with(db, token)
+    assert accounts.authenticate(session=db, email="member@example.com", password=NEW_PASSWORD) == users["member"]
+    used = reset.read_token(session=db, secret_key=SECRET, token=token)
+    assert used.user is None
+    assert used.problem == "This link has been used already or is not a link we sent. Ask for a new one."
+
+
+def test_a_link_stops_working_when_the_password_changes_any_other_way(db, users):
+    token = reset.make_token(secret_key=SECRET, user=users["member"])
+    accounts.set_password(session=db, actor=users["admin"], user_id=users["member"].id, password=NEW_PASSWORD)
+    db.commit()
+    assert reset.read_token(session=db, secret_key=SECRET, token=token).user is None
+
+
+def test_a_link_expires_after_an_hour(db, users, monkeypatch):
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 3601)
+    token = reset.make_token(secret_key=SECRET, user=users["member"])
+    monkeypatch.undo()
+    expired = reset.read_token(session=db, secret_key=SECRET, token=token)
+    assert expired.user is None
+    assert expired.problem.startswith("This link has expired")
+
+
+@pytest.mark.parametrize("case", ["tampered", "another key", "disabled account", "garbage"])
+def test_a_link_that_is_not_ours_or_for_a_disabled_account_opens_nothing(db, users, case):
+    token = reset.make_token(secret_key=SECRET, user=users["member"])
+    key = SECRET
+    if case == "tampered":
+        token = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    elif case == "another key":
+        key = "k" * 40
+    elif case == "disabled account":
+        accounts.set_active(session=db, actor=users["admin"], user_id=users["member"].id, active=False)
+        db.commit()
+    else:
+        token = "not-a-token"
+    assert reset.read_token(session=db, secret_key=key, token=token).user is None
+
+
+def test_a_weak_or_mistyped_new_password_is_refused_and_the_link_still_works(db, users):
+    token = reset.make_token(secret_key=SECRET, user=users["member"])
+    link = reset.read_token(session=db, secret_key=SECRET, token=token)
+    with pytest.raises(ValidationFailed, match=r"This is a very common password\."):
+        accounts.reset_password(session=db, user=link.user, new_password="password1234", repeated="password1234")
+    with pytest.raises(ValidationFailed, match="The two new passwords differ"):
+        accounts.reset_password(session=db, user=link.user, new_password=NEW_PASSWORD, repeated="lantern")
+    db.rollback()
+    assert reset.read_token(session=db, secret_key=SECRET, token=token).user == users["member"]
+
+
+def test_asking_for_a_link_mails_only_an_active_account_and_records_it(db, users):
+    for email in ("Member@Example.com", "nobody@example.com"):
+        accounts.request_password_reset(session=db, email=email)
+    accounts.set_active(session=db, actor=users["admin"], user_id=users["other"].id, active=False)
+    accounts.request_password_reset(session=db, email="other@example.com")
+    db.commit()
+    asked = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == "user.password_reset_requested")).all()
+    assert [message.payload["user_id"] for message in asked] == [users["member"].id]
+    event = db.scalar(select(AuditEvent).where(AuditEvent.action == "user.password_reset_requested"))
+    assert (event.actor_id, event.entity_id, event.data) == (None, users["member"].id, {"email": "member@example.com"})
