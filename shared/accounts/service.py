@@ -178,12 +178,27 @@ def end_session(*, session: Session, token: str | None) -> None:
         )
 
 
-def _revoke_all(session: Session, user_id: int) -> None:
-    session.execute(
-        update(LoginSession)
-        .where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+def _revoke_all(session: Session, user_id: int, *, keep: str | None = None) -> int:
+    statement = update(LoginSession).where(LoginSession.user_id == user_id, LoginSession.revoked_at.is_(None))
+    if keep:
+        statement = statement.where(LoginSession.id != token_digest(keep))
+    return session.execute(statement.values(revoked_at=utcnow())).rowcount  # type: ignore[attr-defined]
+
+
+def live_sessions(*, session: Session, user: User) -> int:
+    """How many browsers are signed in as `user` now (sessions neither ended nor expired)."""
+    expiries = session.scalars(
+        select(LoginSession.expires_at).where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
     )
+    # Compared here, not in SQL: SQLite keeps these timestamps without their zone.
+    now = utcnow()
+    return sum(1 for expires_at in expiries if as_utc(expires_at) > now)
+
+
+def sign_out_elsewhere(*, session: Session, user: User, keep: str) -> int:
+    """End every login session of `user` but this browser's (a laptop left signed in, a lost
+    phone); returns how many ended."""
+    return _revoke_all(session, user.id, keep=keep)
 
 
 def change_own_password(

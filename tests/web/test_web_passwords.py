@@ -231,3 +231,27 @@ def test_a_broken_link_says_so_and_offers_a_new_one(client, users):
     assert page.status_code == 400
     assert "This link has been used already or is not a link we sent." in html
     assert 'href="/password/forgot">Send me a new link</a>' in html
+
+
+# --- Signed-in browsers ----------------------------------------------------------------------
+
+
+def test_sign_out_all_other_browsers_keeps_this_one(app, users):
+    here, laptop, phone, someone_else = (app.test_client() for _ in range(4))
+    for client in (here, laptop, phone):
+        login(client, "member@example.com")
+    login(someone_else, "other@example.com")
+    profile = here.get("/profile").get_data(as_text=True)
+    assert "You are signed in on 3 browsers, this one included." in profile
+
+    done = here.post("/profile/sessions/sign-out-elsewhere")
+    assert done.status_code == 302
+    page = here.get("/profile").get_data(as_text=True)
+    assert "Signed out 2 other browsers; this one stays signed in." in page
+    assert "You are signed in on 1 browser, this one included." in page
+    assert laptop.get("/").status_code == 302
+    assert phone.get("/").status_code == 302
+    assert someone_else.get("/").status_code == 200  # another account is not touched
+
+    again = here.post("/profile/sessions/sign-out-elsewhere", follow_redirects=True)
+    assert "No other browser was signed in as you." in again.get_data(as_text=True)

@@ -239,6 +239,7 @@ def _render_profile(status: int = 200, **extra):
         tokens=listed,
         expired={t.id for t in listed if t.expires_at and as_utc(t.expires_at) <= now},
         scopes=[s.value for s in tokens.allowed_scopes(user)],
+        live_sessions=accounts.live_sessions(session=session, user=user),
         **{
             "errors": {},
             "values": {},
@@ -282,6 +283,20 @@ def change_password():
     # Every session of this account ended with the change; this browser gets a fresh one.
     _sign_in(session, user)
     flash("Your password is changed. Every other browser signed in as you is signed out.")
+    return redirect(url_for("auth.profile"))
+
+
+@bp.post("/profile/sessions/sign-out-elsewhere")
+@login_required
+def sign_out_elsewhere():
+    session = get_session()
+    ended = accounts.sign_out_elsewhere(session=session, user=current_user.user, keep=current_user.token)
+    session.commit()
+    flash(
+        f"Signed out {ended} other browser{'' if ended == 1 else 's'}; this one stays signed in."
+        if ended
+        else "No other browser was signed in as you."
+    )
     return redirect(url_for("auth.profile"))
 
 
