@@ -36,8 +36,11 @@ class SavedView(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-def save_view(*, session: Session, actor: User, name: str, query: str, team: bool = False) -> SavedView:
-    """Keep `query` (stored in its canonical form) as a named view of `actor`'s."""
+def save_view(
+    *, session: Session, actor: User, name: str, query: str, team: bool = False, replace: bool = False
+) -> SavedView:
+    """Keep `query` (stored in its canonical form) as a named view of `actor`'s; with `replace`,
+    a view of theirs with that name now shows this search instead (a view is refined over time)."""
     if not can(actor, Action.VIEW):
         raise PermissionDenied("You cannot save views.")
     if team and not can(actor, Action.SHARE_VIEW):
@@ -55,8 +58,16 @@ def save_view(*, session: Session, actor: User, name: str, query: str, team: boo
     if len(text) > QUERY_MAX:
         errors["query"] = f"The search is too long to save (at most {QUERY_MAX} characters)."
     mine = list(session.scalars(select(SavedView).where(SavedView.owner_id == actor.id)))
-    if any(view.name.lower() == name.lower() for view in mine):
-        errors["name"] = f"You already have a view named “{name}”: choose another name."
+    same_name = next((view for view in mine if view.name.lower() == name.lower()), None)
+    if same_name is not None and replace and not errors:
+        same_name.query, same_name.team = text, team
+        session.flush()
+        return same_name
+    if same_name is not None:
+        errors["name"] = (
+            f"You already have a view named “{name}”: choose another name, or tick "
+            "“Replace my view of that name” to save this search under it."
+        )
     elif len(mine) >= VIEWS_PER_PERSON:
         errors["name"] = f"You have {VIEWS_PER_PERSON} views already: delete one first."
     if errors:

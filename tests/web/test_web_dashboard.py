@@ -500,6 +500,20 @@ def test_save_the_current_search_as_a_named_view_and_open_it(client, users, seed
     assert "Give the view a name." in empty.get_data(as_text=True)
 
 
+def test_a_view_is_refined_by_saving_it_again_with_replace(client, users, seeded):
+    """Found by QA: a saved view could not be changed, only deleted and saved again."""
+    sign_in(client, users["member"])
+    client.post("/views", data={"name": "Disks", "q": "disk"})
+    refused = client.post("/views", data={"name": "disks", "q": "disk status:open"}, follow_redirects=True)
+    assert "tick “Replace my view of that name”" in unescape(refused.get_data(as_text=True))
+    replaced = client.post(
+        "/views", data={"name": "disks", "q": "disk status:open", "replace": "1"}, follow_redirects=True
+    )
+    html = replaced.get_data(as_text=True)
+    assert "Saved the view “Disks”." in unescape(html)
+    assert _view_links(html) == {"Disks": "/?q=status:open+disk"}  # one view, the new search
+
+
 def test_a_persons_views_are_their_own_and_a_team_view_is_everyones(app, users, seeded):
     lead, member, other = app.test_client(), app.test_client(), app.test_client()
     sign_in(lead, users["lead"])

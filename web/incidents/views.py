@@ -323,6 +323,7 @@ def save_view():
             name=request.form.get("name", ""),
             query=query,
             team=request.form.get("team") == "1",
+            replace=request.form.get("replace") == "1",
         )
         session.commit()
     except ValidationFailed as error:
