@@ -3,6 +3,8 @@ makes a new password acceptable."""
 
 from __future__ import annotations
 
+import re
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
@@ -47,8 +49,23 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
         return f"Use at least {MIN_PASSWORD_LENGTH} characters."
     if len(password) > MAX_PASSWORD_LENGTH:
         return f"Keep it under {MAX_PASSWORD_LENGTH:,} characters."
-    own_words = [word for word in (email, email.split("@")[0], *name.split(), "".join(name.split())) if word]
-    estimate = zxcvbn(password[:_ESTIMATED_LENGTH], user_inputs=[*own_words, *_PRODUCT_WORDS])
+    local, _, domain = email.partition("@")
+    own_words = (
+        email,
+        re.sub(r"\W", "", email),
+        local,
+        domain,
+        domain.split(".")[0],
+        *name.split(),
+        "".join(name.split()),
+    )
+    known = [*(word for word in own_words if word), *_PRODUCT_WORDS]
+    # zxcvbn reads each space-separated part on its own, so "Mo Member 2026" or "qwerty uiop 12"
+    # looked strong: the password is judged without its spaces too, and the weaker reading counts.
+    readings = dict.fromkeys(
+        filter(None, (password[:_ESTIMATED_LENGTH], "".join(password.split())[:_ESTIMATED_LENGTH]))
+    )
+    estimate = min((zxcvbn(reading, user_inputs=known) for reading in readings), key=lambda found: found["score"])
     if estimate["score"] >= MIN_PASSWORD_SCORE:
         return None
     feedback = estimate["feedback"]

@@ -223,22 +223,19 @@ def change_own_password(
     _replace_password(session, user, new_password, actor_id=user.id, action=EventType.USER_PASSWORD_CHANGED)
 
 
+def looks_like_email(email: str) -> bool:
+    """An address shaped like name@example.com (what an account's email must be)."""
+    return len(email) <= 254 and bool(EMAIL_RE.match(email))
+
+
 def request_password_reset(*, session: Session, email: str) -> None:
-    """Someone at the sign-in page asks for a link to choose a new password: when an active
-    account has this email, it is mailed one (made at sending, see shared.accounts.reset).
-    The caller answers the same either way, so the page does not tell who has an account."""
-    user = find_by_email(session=session, email=email)
-    if user is None or not user.is_active:
-        return
-    audit.append(
-        session=session,
-        actor_id=None,  # not signed in: whoever typed the address
-        action=EventType.USER_PASSWORD_RESET_REQUESTED,
-        entity_type="user",
-        entity_id=user.id,
-        data={"email": user.email},
+    """Someone at the sign-in page asks for a link to choose a new password. Only queued here,
+    the same for every address: the worker looks the account up and mails an active one a link
+    (made at sending, see shared.accounts.reset), so neither the answer nor its timing tells
+    who has an account."""
+    outbox.enqueue(
+        session=session, topic=EventType.USER_PASSWORD_RESET_REQUESTED, payload={"email": normalise_email(email)}
     )
-    outbox.enqueue(session=session, topic=EventType.USER_PASSWORD_RESET_REQUESTED, payload={"user_id": user.id})
 
 
 def reset_password(*, session: Session, user: User, new_password: str, repeated: str) -> None:
@@ -247,6 +244,8 @@ def reset_password(*, session: Session, user: User, new_password: str, repeated:
     new_password = new_password or ""
     if weak := password_problem(new_password, email=user.email, name=user.name):
         raise ValidationFailed({"new_password": weak})
+    if verify_password(user.password_hash, new_password):
+        raise ValidationFailed({"new_password": "That is your current password: choose another one."})
     if new_password != (repeated or ""):
         raise ValidationFailed({"repeated_password": "The two new passwords differ; type the same one twice."})
     _replace_password(session, user, new_password, actor_id=user.id, action=EventType.USER_PASSWORD_CHANGED)

@@ -615,7 +615,11 @@ def _account_notice(
     """Mail the owner of an account about its password: a link to choose a new one, or the
     news that it changed. Sent whatever their email preference: asked for, or how they learn
     of a change they did not make while they can still act."""
-    user = session.get(User, payload.get("user_id"))
+    if topic == EventType.USER_PASSWORD_RESET_REQUESTED:
+        # Asked for by email, maybe one no account has: looked up here, not in the request.
+        user = session.scalar(select(User).where(User.email == payload.get("email", "")))
+    else:
+        user = session.get(User, payload.get("user_id"))
     if settings.email_mode == "off" or user is None or not user.is_active:
         return ()
     if topic == EventType.USER_PASSWORD_RESET_REQUESTED:
@@ -636,7 +640,18 @@ def _account_notice(
             created_at=now,
         ),
     )
-    return (row.id,) if row is not None else ()
+    if row is None:
+        return ()  # this message was fanned out before
+    if topic == EventType.USER_PASSWORD_RESET_REQUESTED:
+        audit.append(
+            session=session,
+            actor_id=None,  # not signed in: whoever typed the address
+            action=EventType.USER_PASSWORD_RESET_REQUESTED,
+            entity_type="user",
+            entity_id=user.id,
+            data={"email": user.email},
+        )
+    return (row.id,)
 
 
 def _password_changed_notice(topic: str, user: User, actor: User | None, settings: Settings, now: datetime) -> dict:
@@ -647,7 +662,7 @@ def _password_changed_notice(topic: str, user: User, actor: User | None, setting
             "subject": "Your password was changed",
             "text": (
                 f"The password of your Incident Tracker account {user.email} was changed at {when}.\n\n"
-                "Other browsers signed in as you were signed out. Your API tokens keep working.\n\n"
+                "Browsers signed in as you were signed out. Your API tokens keep working.\n\n"
                 "If this was not you, ask an admin to set a new password for you now, and revoke any API "
                 f"token you do not recognise on {profile}\n"
             ),
@@ -972,7 +987,7 @@ def _password_reset_mail(row: EmailDelivery, user: User, recipient, settings: Se
     text = (
         f"Someone (we hope you) asked to choose a new password for the Incident Tracker account {user.email}.\n\n"
         f"Choose it here; the link works for {reset.RESET_LINK_HOURS} hour and only once:\n\n"
-        f"{base}/password/reset/{token}\n\n"
+        f"{base}/password/reset?token={token}\n\n"
         "If you did not ask, ignore this mail: your password stays as it is.\n"
     )
     return mail.build_notice(

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from shared.accounts import reset
 from shared.accounts import service as accounts
+from shared.audit.models import AuditEvent
 from shared.db import utcnow
 from shared.evidence.models import Evidence
 from shared.incidents import service as incidents
@@ -301,9 +302,22 @@ def test_a_reset_link_is_mailed_made_at_sending_and_never_stored(db, users, setu
     assert mail["Subject"] == "[Incident Tracker] Choose a new password"
     body = _body(mail)
     assert "If you did not ask, ignore this mail: your password stays as it is." in body
-    token = body.split(f"{BASE_URL}/password/reset/")[1].split()[0]
+    token = body.split(f"{BASE_URL}/password/reset?token=")[1].split()[0]
     link = reset.read_token(session=db, secret_key=settings.effective_secret_key, token=token)
     assert link.user == users["member"]
     stored = db.scalars(select(EmailDelivery)).one()
     assert token not in str(stored.context)
     assert stored.kind == "password_reset"
+
+
+def test_a_reset_link_goes_only_to_an_active_account_and_is_recorded_once(db, users, setup, inbox):
+    settings, factory = setup
+    accounts.set_active(session=db, actor=users["admin"], user_id=users["other"].id, active=False)
+    for email in ("nobody@example.com", "other@example.com", "Member@Example.com"):
+        accounts.request_password_reset(session=db, email=email)
+    db.commit()
+    run_pipeline(factory, settings)
+    run_pipeline(factory, settings)  # a second run of the same messages records nothing more
+    assert mailed_to(inbox) == ["member@example.com"]
+    asked = db.scalars(select(AuditEvent).where(AuditEvent.action == "user.password_reset_requested")).all()
+    assert [(event.actor_id, event.entity_id) for event in asked] == [(None, users["member"].id)]

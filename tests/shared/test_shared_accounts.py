@@ -279,6 +279,12 @@ def test_the_system_principal_goes_through_the_policy_and_a_member_does_not_pass
         ("nia.ops@example.com", "This password is too easy to guess."),  # the account's own email
         ("NiaNewcomer2026", "This password is too easy to guess."),  # the account's own name
         ("incidenttracker", "This password is too easy to guess."),  # the product's name
+        # Spaces once hid all of these from the estimator (found by QA):
+        ("Nia Newcomer 2026", "This password is too easy to guess."),
+        ("qwerty uiop 12", "This password is too easy to guess."),
+        ("nia ops example com", "This password is too easy to guess."),
+        ("incident tracker 1", "This password is too easy to guess."),
+        ("example.com2026", "This password is too easy to guess."),  # the email's domain
         ("x" * 1001, "Keep it under 1,000 characters."),
     ],
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask import session as browser_session
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -154,30 +154,34 @@ def forgot_password():
     email_on = current_app.config["SETTINGS"].email_mode != "off"
     errors: dict[str, str] = {}
     if email_on and request.method == "POST":
-        if form.validate():
+        email = accounts.normalise_email(form.email.data or "")
+        if not form.validate():
+            errors = {"form": "The form expired; try again."} if "csrf_token" in form.errors else {}
+        if not errors and not accounts.looks_like_email(email):
+            errors = {"email": "Enter the email you sign in with, like name@example.com."}
+        if not errors:
             session = get_session()
-            accounts.request_password_reset(session=session, email=form.email.data or "")
+            # The same work and the same answer whether or not an account has this address
+            # (the worker looks it up): neither the page nor its timing tells.
+            accounts.request_password_reset(session=session, email=email)
             session.commit()
-            # The same answer whether or not an account has this address: the page must not tell.
             flash(
-                f"If an account has the email {accounts.normalise_email(form.email.data or '')}, a link to "
-                f"choose a new password is on its way to it. The link works for {reset.RESET_LINK_HOURS} hour."
+                f"If an account has the email {email}, a link to choose a new password is on its way to it. "
+                f"The link works for {reset.RESET_LINK_HOURS} hour."
             )
             return redirect(url_for("auth.login"))
-        errors = (
-            {"email": "Enter the email you sign in with."}
-            if form.email.errors
-            else {"form": "The form expired; try again."}
-        )
     status = 400 if errors else 200
     return render_template("auth/forgot.html", form=form, email_on=email_on, errors=errors), status
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+# The token rides in the query string, which no log of ours records (request logs keep the
+# path only); in the path it was written to the request log for anyone reading it.
+@bp.route("/password/reset", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
-def reset_password(token: str):
+def reset_password():
     """Choose a new password from a mailed link (signed, an hour, once)."""
     session = get_session()
+    token = request.args.get("token", "")
     link = reset.read_token(session=session, secret_key=current_app.config["SECRET_KEY"], token=token)
     if link.user is None:
         return _no_store(render_template("auth/reset.html", problem=link.problem, form=None, errors={}), 400)
@@ -194,13 +198,14 @@ def reset_password(token: str):
                     new_password=form.new_password.data or "",
                     repeated=form.repeated_password.data or "",
                 )
+                if current_user.is_authenticated:  # someone else's link, used while signed in
+                    accounts.end_session(session=session, token=current_user.token)
                 session.commit()
             except ValidationFailed as error:
                 session.rollback()
                 errors = error.field_errors
             else:
-                if current_user.is_authenticated:
-                    logout_user()
+                logout_user()
                 flash("Your password is changed and every browser signed in as you is signed out. Sign in with it.")
                 return redirect(url_for("auth.login"))
     page = render_template(
@@ -260,8 +265,9 @@ def profile():
 @bp.post("/profile/password")
 @login_required
 # The current-password check must not become a way to guess it from a session left open:
-# failed attempts count toward the sign-in limit, per account.
-@limiter.limit(_login_limit, key_func=_signed_in_account, deduct_when=_attempt_failed)
+# wrong current passwords count toward the sign-in limit, per account (a new password refused
+# as too easy to guess does not: finding a good one may take a few tries).
+@limiter.limit(_login_limit, key_func=_signed_in_account, deduct_when=lambda _: g.get("wrong_current_password", False))
 def change_password():
     form = ChangePasswordForm()
     if not form.validate():
@@ -279,6 +285,7 @@ def change_password():
         session.flush()
     except ValidationFailed as error:
         session.rollback()
+        g.wrong_current_password = "current_password" in error.field_errors
         return _render_profile(422, password_form=ChangePasswordForm(formdata=None), password_errors=error.field_errors)
     # Every session of this account ended with the change; this browser gets a fresh one.
     _sign_in(session, user)
