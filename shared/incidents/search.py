@@ -9,6 +9,7 @@ over the same fields, with one-edit typo patterns when the words match nothing.
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,7 @@ QUALIFIERS = {
     "environment": "environments",
 }
 SORTS = ("priority", "recent", "oldest")
+NOBODY = ("none", "nobody", "unassigned")
 # `status:all` (or `any`) shows every status, Closed included: the dashboard's default view is
 # the active incidents (`-status:closed`, see `active_by_default`).
 ALL_STATUSES = ("all", "any")
@@ -46,10 +48,11 @@ NEGATED = {
     "environments": "not_environments",
 }
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
-# A token of the search box: a qualifier with a quoted value (`owner:"Lee Lead"`, spaces kept),
+# A token of the search box: a qualifier whose value has quoted parts (`owner:"Lee Lead"`,
+# `owner:"Lee Lead",ali`: spaces kept),
 # a quoted phrase, or a run without spaces. An unclosed quote runs to the end, so a value being
 # typed (`owner:"lee le`) already searches.
-_TOKEN_RE = re.compile(r'-?[^\s:"]+:"[^"]*"?|"[^"]*"?|\S+')
+_TOKEN_RE = re.compile(r'-?[^\s:"]+:(?:"[^"]*"?|[^\s"]+)+|"[^"]*"?|\S+')
 _KEY_RE = re.compile(r"^\s*inc-\d+\s*$", re.IGNORECASE)
 # Each word is a clause of the query: past a few dozen, a pasted log line is not a search, and
 # SQLite refuses an expression over 1,000 deep (a 1,200-word paste was a 500).
@@ -132,7 +135,8 @@ def parse_query(query: str, base: Filters | None = None) -> Filters:
             continue
         negated = token.startswith("-") and len(token) > 1
         name, sep, value = token[1 if negated else 0 :].partition(":")
-        value = value.strip('"').strip() if value.startswith('"') else value
+        if '"' in value:  # owner:"Mo Member",lee: the quotes only hold the spaces together
+            value = ",".join(part.strip() for part in value.replace('"', "").split(","))
         lowered = name.lower()
         target = QUALIFIERS.get(lowered) if sep else None
         if sep and lowered in ("title", "sort") and not negated:
@@ -149,6 +153,11 @@ def parse_query(query: str, base: Filters | None = None) -> Filters:
             continue
         if target is None:
             words.append(token)
+            if sep and value and (guess := _qualifier_meant(lowered)):
+                # "stauts:open" matched nothing, and said nothing about why (found by QA).
+                problems.append(
+                    f"Unknown qualifier '{name}:' (did you mean {guess}:?): {token!r} was searched as words."
+                )
             continue
         if not value:
             problems.append(f"'{name}:' needs a value, e.g. {name}:{_example(target)}.")
@@ -313,6 +322,15 @@ def explain_no_match(*, session: Session, filters: Filters, me_id: int | None) -
     ]
 
 
+def _qualifier_meant(name: str) -> str | None:
+    """The qualifier a mistyped name is close to ("stauts" -> "status"), or None for words
+    that only happen to have a colon ("error:timeout")."""
+    if not name.isalpha():
+        return None
+    close = difflib.get_close_matches(name, [*QUALIFIERS, "title", "sort"], n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 def _cannot_leave_out(token: str, name: str, sep: str) -> str:
     if sep and name.lower() in ("title", "sort"):
         return f"'-{name}:' can't be negated: {token!r} was left out of the search."
@@ -364,7 +382,7 @@ def _normalise(target: str, item: str, problems: list[str]) -> str | None:
 def _owner_clause(session: Session, owner: str, me_id: int | None):
     if owner == "me":
         return Incident.owner_id == me_id
-    if owner in ("none", "nobody", "unassigned"):
+    if owner in NOBODY:
         return Incident.owner_id.is_(None)
     if owner.isdigit():
         return Incident.owner_id == int(owner)
@@ -377,6 +395,13 @@ def _owner_clause(session: Session, owner: str, me_id: int | None):
     return Incident.owner_id.in_(
         select(User.id).where(or_(User.name.ilike(like, escape="\\"), User.email.ilike(like, escape="\\")))
     )
+
+
+def _not_owner_clause(session: Session, owner: str, me_id: int | None):
+    """Not owned by `owner`: unassigned incidents included, except for -owner:none."""
+    if owner in NOBODY:
+        return Incident.owner_id.is_not(None)
+    return or_(Incident.owner_id.is_(None), ~_owner_clause(session, owner, me_id))
 
 
 def _tsquery(words: list[str]) -> str:
@@ -494,12 +519,11 @@ def apply_filters(session: Session, statement: Select, filters: Filters, me_id: 
     if filters.not_priorities:
         statement = statement.where(Incident.priority.not_in(filters.not_priorities))
     if filters.owner:
-        statement = statement.where(_owner_clause(session, filters.owner, me_id))
+        # Comma-separated like every qualifier: owned by any of them.
+        statement = statement.where(or_(*(_owner_clause(session, part, me_id) for part in _split(filters.owner))))
     if filters.not_owner:
         statement = statement.where(
-            or_(Incident.owner_id.is_(None), ~_owner_clause(session, filters.not_owner, me_id))
-            if filters.not_owner not in ("none", "nobody", "unassigned")
-            else Incident.owner_id.is_not(None)
+            and_(*(_not_owner_clause(session, part, me_id) for part in _split(filters.not_owner)))
         )
     if filters.components:
         statement = statement.where(Incident.component.in_(filters.components))

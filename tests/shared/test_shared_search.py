@@ -51,6 +51,7 @@ def test_all_qualifiers_and_free_text():
         ('owner:"Lee Lead"', "owner", "lee lead"),  # a name with a space, in quotes
         ('-owner:"Mo  Member "', "not_owner", "mo  member"),
         ('owner:"lee le', "owner", "lee le"),  # still being typed
+        ('owner:"Mo Member",lee@example.com', "owner", "mo member,lee@example.com"),  # any of them
     ],
 )
 def test_qualifier_values(query, field, value):
@@ -148,6 +149,23 @@ def test_a_field_the_query_names_replaces_the_base_never_ors_with_it():
 def test_every_query_has_one_canonical_text(query, canonical):
     assert search.canonical_query(parse_query(query)) == canonical
     assert search.canonical_query(parse_query(canonical)) == canonical
+
+
+@pytest.mark.parametrize(
+    ("query", "meant"),
+    [("stauts:open", "status"), ("prority:p1", "priority"), ("ownr:me", "owner"), ("titel:disk", "title")],
+)
+def test_a_mistyped_qualifier_is_named_with_the_one_meant_and_searched_as_words(query, meant):
+    parsed = parse_query(query)
+    assert parsed.problems == (
+        f"Unknown qualifier '{query.split(':')[0]}:' (did you mean {meant}:?): {query!r} was searched as words.",
+    )
+    assert parsed.text == query
+
+
+@pytest.mark.parametrize("query", ["error:timeout", "time:10:30", "http://example.com/x", "foo:bar"])
+def test_words_that_merely_hold_a_colon_are_searched_quietly(query):
+    assert parse_query(query).problems == ()
 
 
 def test_a_pasted_wall_of_text_searches_its_first_words_and_says_so():

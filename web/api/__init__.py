@@ -80,6 +80,25 @@ def _streams_body() -> bool:
     return view is not None and getattr(view, STREAMS_BODY, False)
 
 
+# No request of ours nests deeper than a few levels; 5,000 nested brackets were a 500
+# (RecursionError) found by QA.
+MAX_JSON_DEPTH = 32
+TOO_DEEP = object()
+
+
+def _depth(body) -> int:
+    """How deeply lists and objects nest in `body` (without recursion: it may be deep)."""
+    deepest, stack = 0, [(body, 1)]
+    while stack:
+        value, level = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_JSON_DEPTH:
+                break
+            stack.extend((item, level + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
 def _require_json() -> None:
     """415 for a body that is not JSON, 400 for JSON that does not parse, 422 for a NUL
     character (PostgreSQL text cannot hold one: it would be a 500)."""
@@ -89,7 +108,12 @@ def _require_json() -> None:
         return
     if request.mimetype not in JSON_TYPES:
         raise problems.ApiProblem(415, "Send the body as application/json.")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # thousands of nested brackets: the parser gives up, not the server
+        body = TOO_DEEP
+    if body is TOO_DEEP or _depth(body) > MAX_JSON_DEPTH:
+        raise problems.ApiProblem(400, f"The body is not valid JSON here: nested more than {MAX_JSON_DEPTH} deep.")
     if body is None and request.data.strip() != b"null":
         raise problems.ApiProblem(400, "The body is not valid JSON.")
     if fields := _nul_fields(body):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from shared.incidents.listing import MAX_LIMIT
 from shared.incidents.models import ENVIRONMENTS, Priority
@@ -18,6 +18,13 @@ class UtcDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return super()._serialize(as_utc(value), attr, obj, **kwargs)
+
+
+def _trimmed_email(data):
+    """An owner_email pasted with spaces around it is still that address."""
+    if isinstance(data, dict) and isinstance(data.get("owner_email"), str):
+        return {**data, "owner_email": data["owner_email"].strip()}
+    return data
 
 
 class StrictSchema(Schema):
@@ -69,7 +76,11 @@ class ListArgs(StrictSchema):
     owner = fields.String(load_default="", metadata={"description": "me, none, a user id or an email."})
     component = fields.String(load_default="")
     env = fields.String(load_default="")
-    sort = fields.String(load_default="priority", validate=validate.OneOf(SORTS))
+    sort = fields.String(
+        load_default="",
+        validate=validate.OneOf(SORTS),
+        metadata={"description": "priority (the default), recent or oldest; `sort:` in q works too."},
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_LIMIT))
     cursor = fields.String(load_default=None, metadata={"description": "From the previous page's `next`."})
     format = fields.String(
@@ -85,11 +96,19 @@ class IncidentCreate(StrictSchema):
     priority = fields.String(load_default="P3", validate=validate.Length(max=10))
     component = fields.String(load_default="", validate=validate.Length(max=200))
     environment = fields.String(load_default="prod", validate=validate.Length(max=100))
-    owner_id = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 2**31 - 1))
+    # strict: 2.5 or "2" is no user id (a non-strict Integer read 2.5 as 2: someone else).
+    owner_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(1, 2**31 - 1))
     owner_email = fields.Email(
         validate=validate.Length(max=254),
         metadata={"description": "The owner by email (instead of owner_id), e.g. from an on-call schedule."},
     )
+    due_date = fields.Date(
+        load_default=None, allow_none=True, metadata={"description": "2026-12-31: overdue after that day (UTC)."}
+    )
+
+    @pre_load
+    def _trim_email(self, data, **kwargs):
+        return _trimmed_email(data)
 
     @validates_schema
     def _one_owner(self, data, **kwargs):
@@ -102,6 +121,7 @@ class IncidentPatch(StrictSchema):
     description = fields.String(validate=validate.Length(max=100_000))
     component = fields.String(validate=validate.Length(max=200))
     environment = fields.String(validate=validate.Length(max=100))
+    due_date = fields.Date(allow_none=True, metadata={"description": "2026-12-31, or null for none."})
 
 
 class TransitionIn(StrictSchema):
@@ -118,12 +138,17 @@ class TransitionIn(StrictSchema):
 class AssignIn(StrictSchema):
     owner_id = fields.Integer(
         allow_none=True,
+        strict=True,
         validate=validate.Range(1, 2**31 - 1),
         metadata={"description": "The new owner's id; null unassigns."},
     )
     owner_email = fields.Email(
         validate=validate.Length(max=254), metadata={"description": "The new owner by email, instead of owner_id."}
     )
+
+    @pre_load
+    def _trim_email(self, data, **kwargs):
+        return _trimmed_email(data)
 
     @validates_schema
     def _one_owner(self, data, **kwargs):
@@ -135,6 +160,13 @@ class AssignIn(StrictSchema):
 
 class PriorityIn(StrictSchema):
     priority = fields.String(required=True, validate=validate.OneOf(PRIORITIES))
+
+    @pre_load
+    def _upper(self, data, **kwargs):
+        # "p1" as on create and in the query language.
+        if isinstance(data, dict) and isinstance(data.get("priority"), str):
+            return {**data, "priority": data["priority"].strip().upper()}
+        return data
 
 
 class WatchIn(StrictSchema):

@@ -48,8 +48,9 @@ def etag(incident) -> str:
     return f'"v{incident.version}"'
 
 
-def _if_match(required: bool) -> int | None:
-    """The version the client last saw, from If-Match; 428 when required and absent."""
+def _if_match(required: bool, current: int) -> int | None:
+    """The version the client last saw, from If-Match (RFC 9110: a list of ETags, or `*` for
+    "whatever is current"); 428 when required and absent."""
     header = request.headers.get("If-Match")
     if header is None:
         if required:
@@ -57,10 +58,18 @@ def _if_match(required: bool) -> int | None:
                 428, "Send If-Match with the incident's ETag, so a stale edit cannot overwrite a newer one."
             )
         return None
-    value = header.strip().removeprefix("W/").strip('"')
-    if not value.startswith("v") or not value[1:].isdigit():
+    tags = [tag.strip() for tag in header.split(",") if tag.strip()]
+    if "*" in tags:
+        return None  # the client chose to write whatever the current version is
+    versions = []
+    for tag in tags:
+        value = tag.removeprefix("W/").strip('"')
+        if not value.startswith("v") or not value[1:].isdigit():
+            raise ApiProblem(412, "If-Match does not name a version of this incident; GET it for its ETag.")
+        versions.append(int(value[1:]))
+    if not versions:
         raise ApiProblem(412, "If-Match does not name a version of this incident; GET it for its ETag.")
-    return int(value[1:])
+    return current if current in versions else versions[0]
 
 
 def _versioned(operation, expected: int | None):
@@ -98,14 +107,16 @@ def list_incidents(args):
     filters = Filters.from_params(args)
     if filters.problems:
         raise ApiProblem(400, " ".join(filters.problems), errors={"q": list(filters.problems)})
+    # sort= when given, else `sort:` in q (the dashboard reads it there too), else priority.
+    sort = args["sort"] or filters.sort or "priority"
     if args["format"] == "csv":
-        return csv_response(filters, caller.user.id, args["sort"])
+        return csv_response(filters, caller.user.id, sort)
     session = get_session()
     page = listing.page_after(
         session=session,
         filters=filters,
         me_id=caller.user.id,
-        sort=args["sort"],
+        sort=sort,
         cursor=args["cursor"],
         limit=args["limit"],
     )
@@ -126,9 +137,12 @@ def list_incidents(args):
 def create_incident(body):
     caller = authenticate()
     session = get_session()
+    owner_field = "owner_email" if "owner_email" in body else "owner_id"
     body["owner_id"] = _owner_id(session, body)
     body.pop("owner_email", None)
-    incident = incidents.create_incident(session=session, actor=caller.user, **body)
+    incident = _as_sent(
+        {"owner": owner_field}, lambda: incidents.create_incident(session=session, actor=caller.user, **body)
+    )()
     _commit()
     location = url_for("api_incidents.get_incident", key=incident.key, _external=True)
     return _with_etag(incident, 201, {"Location": location})
@@ -152,10 +166,11 @@ def patch_incident(body, key):
     caller = authenticate()
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
-    expected = _if_match(required=True)
+    expected = _if_match(required=True, current=incident.version)
     fields = {
         name: body.get(name, getattr(incident, name)) for name in ("title", "description", "component", "environment")
     }
+    fields["due_date"] = body.get("due_date", incidents.KEEP_DUE_DATE)
     incident = _versioned(
         lambda: incidents.update_details(
             session=session, incident_id=incident.id, actor=caller.user, expected_version=expected, **fields
@@ -177,11 +192,24 @@ def _owner_id(session, body: dict) -> int | None:
     return user.id
 
 
+def _as_sent(names: dict[str, str], operation):
+    """`operation`, whose refusal names the fields as this request sent them (the service says
+    "resolution" where the API takes "summary", "owner" where it took owner_email)."""
+
+    def run(*args):
+        try:
+            return operation(*args)
+        except ValidationFailed as error:
+            raise ValidationFailed({names.get(k, k): v for k, v in error.field_errors.items()}) from None
+
+    return run
+
+
 def _incident_write(key: str, operation):
     caller = authenticate()
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
-    expected = _if_match(required=False)
+    expected = _if_match(required=False, current=incident.version)
     result = _versioned(lambda: operation(session, incident, caller.user, expected), expected)
     _commit()
     return _with_etag(result)
@@ -196,13 +224,16 @@ def transition(body, key):
     reason = body.get("summary") or body.get("reason")
     return _incident_write(
         key,
-        lambda session, incident, actor, expected: incidents.transition(
-            session=session,
-            incident_id=incident.id,
-            actor=actor,
-            to=body["to"],
-            reason=reason,
-            expected_version=expected,
+        _as_sent(
+            {"resolution": "reason" if body.get("reason") is not None else "summary"},
+            lambda session, incident, actor, expected: incidents.transition(
+                session=session,
+                incident_id=incident.id,
+                actor=actor,
+                to=body["to"],
+                reason=reason,
+                expected_version=expected,
+            ),
         ),
     )
 
@@ -215,12 +246,15 @@ def transition(body, key):
 def assign(body, key):
     return _incident_write(
         key,
-        lambda session, incident, actor, expected: incidents.assign(
-            session=session,
-            incident_id=incident.id,
-            actor=actor,
-            owner_id=_owner_id(session, body),
-            expected_version=expected,
+        _as_sent(
+            {"owner": "owner_email" if "owner_email" in body else "owner_id"},
+            lambda session, incident, actor, expected: incidents.assign(
+                session=session,
+                incident_id=incident.id,
+                actor=actor,
+                owner_id=_owner_id(session, body),
+                expected_version=expected,
+            ),
         ),
     )
 

@@ -33,7 +33,7 @@
   };
 
   // The server's tokens (shared/incidents/search.py): owner:"Lee Lead" is one token.
-  var TOKEN = /-?[^\s:"]+:"[^"]*"?|"[^"]*"?|\S+/g;
+  var TOKEN = /-?[^\s:"]+:(?:"[^"]*"?|[^\s"]+)+|"[^"]*"?|\S+/g;
 
   function withQualifier(text, qualifier, value) {
     var names = QUALIFIER_NAMES[qualifier] || [qualifier];
@@ -96,6 +96,11 @@
   document.addEventListener("htmx:responseError", function (event) {
     if (!isSearch(event)) { return; }
     var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (status === 414) {  // a pasted stack trace: the address has a length limit
+      searchFailed("The search is too long to send (a few thousand characters at most): the list below is " +
+        "from before it. Shorten it: only the first 32 words are searched anyway.");
+      return;
+    }
     searchFailed("The search failed (the server answered " + status + "): the list below is from before it. " +
       "Try again, or change the search.");
   });
