@@ -120,8 +120,14 @@ def _lease(settings: Settings) -> timedelta:
     return timedelta(seconds=3 * settings.webhook_timeout_seconds + settings.notification_lease_margin_seconds)
 
 
-def email_status(settings: Settings) -> str:
-    """One sentence for the admin and profile pages: where notification mail goes."""
+def email_status(settings: Settings, *, for_admin: bool = True) -> str:
+    """One sentence for the admin and profile pages: where notification mail goes. Only admins
+    are told the server's mail host or folder (found by QA: every profile showed the path)."""
+    if not for_admin:
+        return {
+            "smtp": "Email is on: notifications are mailed to you.",
+            "folder": "Email is not sent from this server (it writes messages to files, as in development).",
+        }.get(settings.email_mode, "Email notifications are switched off on this server.")
     if settings.email_mode == "smtp":
         return f"Email is sent through {settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security})."
     if settings.email_mode == "folder":

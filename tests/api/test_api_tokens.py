@@ -147,3 +147,22 @@ def test_rate_limit_is_per_token_with_retry_after(make_app, db, users, make_toke
     assert limited.mimetype == "application/problem+json"
     assert int(limited.headers["Retry-After"]) >= 1
     assert client.get("/api/v1/incidents", headers=bearer(second)).status_code == 200
+
+
+def test_an_admin_only_call_with_a_write_token_names_an_admin_scope_token(client, users, make_token):
+    from api_helpers import bearer
+
+    refused = client.get("/api/v1/users", headers=bearer(make_token("admin", "write")))
+    assert refused.status_code == 403
+    assert "this call needs an admin-scope token." in refused.get_json()["detail"]
+
+
+def test_a_bad_token_expiry_is_said_once_beside_its_field(client, db, users):
+    from web_helpers import sign_in, texts
+
+    sign_in(client, users["member"])
+    response = client.post("/profile/tokens", data={"name": "ci", "scope": "read", "expires_days": "abc"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert html.count("Enter a number of days, or leave it empty for no expiry.") == 1
+    assert texts(html, "p", "role", "alert") == []

@@ -294,3 +294,14 @@ def test_sign_out_all_other_browsers_keeps_this_one(app, users):
 
     again = here.post("/profile/sessions/sign-out-elsewhere", follow_redirects=True)
     assert "No other browser was signed in as you." in again.get_data(as_text=True)
+
+
+def test_only_admins_are_told_where_the_servers_mail_goes(make_app, tmp_path, users):
+    """Found by QA: every profile showed the server's mail folder."""
+    app = make_app(mail_dir=str(tmp_path / "mail"))
+    member, admin = app.test_client(), app.test_client()
+    sign_in(member, users["member"])
+    sign_in(admin, users["admin"])
+    assert str(tmp_path) not in member.get("/profile").get_data(as_text=True)
+    assert "Email is not sent from this server" in member.get("/profile").get_data(as_text=True)
+    assert str(tmp_path / "mail") in admin.get("/profile").get_data(as_text=True)

@@ -85,8 +85,9 @@ def needs(scope: TokenScope):
             if not can(caller.user, Action.VIEW):
                 raise ApiProblem(403, "You cannot use the API.")
             if not tokens.scope_includes(caller.scope, scope):
+                article = "an" if scope.value[0] in "aeiou" else "a"  # "an admin-scope token"
                 raise ApiProblem(
-                    403, f"This token's scope is {caller.scope}; this call needs a {scope.value}-scope token."
+                    403, f"This token's scope is {caller.scope}; this call needs {article} {scope.value}-scope token."
                 )
             return view(*args, **kwargs)
 

@@ -17,6 +17,7 @@ from shared.accounts import service as accounts
 from shared.db import utcnow
 from shared.errors import DomainError, ValidationFailed
 from shared.notifications import service as notifications
+from shared.permissions import Action
 from shared.text import unwanted_characters
 from shared.timeutil import as_utc
 from web.auth.current import SignedInUser
@@ -240,7 +241,9 @@ def _render_profile(status: int = 200, **extra):
     return render_template(
         "auth/profile.html",
         email_preference=notifications.email_preference(session=session, user_id=user.id).value,
-        email_status=notifications.email_status(current_app.config["SETTINGS"]),
+        email_status=notifications.email_status(
+            current_app.config["SETTINGS"], for_admin=current_user.can(Action.MANAGE_WEBHOOKS)
+        ),
         tokens=listed,
         expired={t.id for t in listed if t.expires_at and as_utc(t.expires_at) <= now},
         scopes=[s.value for s in tokens.allowed_scopes(user)],
@@ -326,7 +329,10 @@ def create_token():
     except DomainError as error:
         session.rollback()
         errors = error.field_errors if isinstance(error, ValidationFailed) else {}
-        return _render_profile(status_for(error), error=str(error), errors=errors, values=request.form)
+        # Field errors are said beside their fields; the top says only what belongs to none.
+        return _render_profile(
+            status_for(error), error=None if errors else str(error), errors=errors, values=request.form
+        )
     # Shown once, on this response only: it is not stored, so no later page can show it again.
     return _render_profile(201, new_token=value, new_token_row=token)
 
