@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import EmailField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 
 from shared.accounts import service as accounts
 from shared.errors import DomainError, ValidationFailed
 from shared.permissions import Action
 from web.auth.current import require
+from web.auth.views import new_password_field
 from web.db import get_session
 from web.errors import status_for
 
@@ -27,20 +28,14 @@ class NewUserForm(FlaskForm):
     role = SelectField(
         "Role", choices=[SelectChoice(v, label) for v, label in ROLE_CHOICES], default="member", validate_choice=False
     )
-    password = PasswordField(
-        "Password",
-        description="At least 12 characters, and not easy to guess: a few unrelated words make a strong one.",
-        render_kw={"autocomplete": "new-password"},
-    )
+    password = new_password_field("Password")
     submit = SubmitField("Create user")
 
 
 class SetPasswordForm(FlaskForm):
     # Not "password": the Create a user form on the same page has that field.
-    new_password = PasswordField(
-        "New password",
-        description="At least 12 characters, and not easy to guess. Give it to them over a channel you trust.",
-        render_kw={"autocomplete": "new-password"},
+    new_password = new_password_field(
+        hint="At least 12 characters, and not easy to guess. Give it to them over a channel you trust."
     )
 
 

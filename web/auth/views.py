@@ -39,25 +39,23 @@ class ForgotPasswordForm(FlaskForm):
     submit = SubmitField("Send me a link")
 
 
+# Said under every field where a password is chosen (the profile, a reset link, the Users page).
+NEW_PASSWORD_HINT = "At least 12 characters, and not easy to guess: a few unrelated words make a strong one."  # noqa: S105 - a hint
+
+
+def new_password_field(label: str = "New password", hint: str = NEW_PASSWORD_HINT) -> PasswordField:
+    return PasswordField(label, description=hint, render_kw={"autocomplete": "new-password"})
+
+
 class ResetPasswordForm(FlaskForm):
-    new_password = PasswordField(
-        "New password",
-        description="At least 12 characters, and not easy to guess: a few unrelated words make a strong one.",
-        render_kw={"autocomplete": "new-password"},
-    )
+    new_password = new_password_field()
     repeated_password = PasswordField("New password again", render_kw={"autocomplete": "new-password"})
     submit = SubmitField("Set my new password")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(ResetPasswordForm):
     # The service checks every field and names each problem beside it.
     current_password = PasswordField("Current password", render_kw={"autocomplete": "current-password"})
-    new_password = PasswordField(
-        "New password",
-        description="At least 12 characters, and not easy to guess: a few unrelated words make a strong one.",
-        render_kw={"autocomplete": "new-password"},
-    )
-    repeated_password = PasswordField("New password again", render_kw={"autocomplete": "new-password"})
     submit = SubmitField("Change password")
 
 
