@@ -36,11 +36,35 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+class DatabaseIsNewer(Exception):
+    """The database is at a revision this code does not know: a newer release migrated it."""
+
+    def __init__(self, revision: str):
+        super().__init__(revision)
+        self.revision = revision
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database schema up to `revision` (default: the newest)."""
+    """Bring the database schema up to `revision` (default: the newest). A database a newer
+    release migrated (a rollback deploys older code) is left as it is: raises DatabaseIsNewer
+    before touching it, where Alembic would fail with "Can't locate revision"."""
     if database_url.startswith("sqlite:///"):
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(database_url), revision)
+    config = alembic_config(database_url)
+    current = current_revision(database_url)
+    if current is not None and not _known(config, current):
+        raise DatabaseIsNewer(current)
+    command.upgrade(config, revision)
+
+
+def _known(config: Config, revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    try:
+        return ScriptDirectory.from_config(config).get_revision(revision) is not None
+    except CommandError:  # "Can't locate revision identified by ..."
+        return False
 
 
 def revision(database_url: str, message: str, *, autogenerate: bool = True, version_path: str | None = None):

@@ -39,7 +39,16 @@ def register_cli(app: Flask) -> None:
     @click.option("--revision", default="head", show_default=True)
     def db_upgrade(revision: str):
         """Migrate the database to the newest schema (safe to run repeatedly)."""
-        migrate.upgrade(_settings().effective_database_url, revision)
+        try:
+            migrate.upgrade(_settings().effective_database_url, revision)
+        except migrate.DatabaseIsNewer as newer:
+            # A rollback: the deploy runs the older release's migrate step. Expand/contract
+            # migrations keep the newer schema readable by it (README "Roll back").
+            click.echo(
+                f"Database is at revision {newer.revision}, which this release does not know: a newer release "
+                "migrated it (a rollback?). Left as it is."
+            )
+            return
         click.echo(f"Database is at revision {migrate.current_revision(_settings().effective_database_url)}.")
 
     @db_group.command("revision")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
 from web_helpers import build_app, login, make_settings, sign_in, snapshot
 
+from shared import migrate
 from shared.accounts.models import LoginSession, User
 from shared.audit.models import AuditEvent
 from shared.incidents import service as incidents
@@ -132,6 +133,24 @@ def test_db_upgrade_is_idempotent(runner, db, users):
     assert first.output.startswith("Database is at revision ")
     assert first.output == second.output
     assert snapshot(db) == before
+
+
+def test_db_upgrade_leaves_a_database_a_newer_release_migrated(tmp_path):
+    """A rollback runs the older release's migrate step against a schema it does not know.
+    Found by a deploy review: Alembic failed ("Can't locate revision"), stopping the rollback."""
+    url = f"sqlite:///{tmp_path / 'rolled-back.db'}"
+    migrate.upgrade(url)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeedbeef'"))
+    app = build_app(make_settings(url))
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "Database is at revision f00dfeedbeef, which this release does not know" in result.output
+    assert "Left as it is." in result.output
+    assert migrate.current_revision(url) == "f00dfeedbeef"
+    app.extensions["db_engine"].dispose()
+    engine.dispose()
 
 
 @pytest.mark.postgres_only
