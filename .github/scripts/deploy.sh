@@ -2,7 +2,8 @@
 # Deploy one image tag to one environment root (terraform/envs/<env>):
 #   init -> a migrate task definition revision with the new web image, run it (must exit 0) ->
 #   plan and apply (the services roll) -> every service's rollout COMPLETED (a circuit-breaker
-#   rollback fails) -> /readyz through the ALB.
+#   rollback fails) -> every web target healthy in its target group -> /readyz in a one-off task
+#   (the load balancer does not accept the runner: lib.sh, wait_for_healthy_targets).
 # Environment: TF_ROOT (e.g. terraform/envs/staging), IMAGE_REPOSITORY (docker.io/<ns>/incident-tracker:
 # the images are <repository>-web and <repository>-worker), IMAGE_TAG (sha-<40 hex>). Rolling back
 # is this script with an earlier sha- tag.
@@ -20,5 +21,6 @@ tf init -input=false -no-color
 
 MIGRATE_IMAGE="${IMAGE_REPOSITORY}-web:${IMAGE_TAG}" apply_with_migration "${IMAGE_ARGS[@]}"
 wait_for_rollouts
-smoke_test "$(tf_output_raw base_url)" "$(tf_output_raw alb_dns_name)"
+wait_for_healthy_targets
+check_readiness
 log "deployed $IMAGE_TAG to $TF_ROOT"

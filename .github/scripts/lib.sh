@@ -6,8 +6,10 @@ set -euo pipefail
 # Command output is captured with var=$(...) before it is read, never read from < <(...):
 # errexit does not see a failure inside a process substitution.
 
-# Seconds between two looks at a task or a rollout (the tests make it 0).
+# Seconds between two looks at a task, a rollout or the target health (the tests make it 0).
 POLL_SECONDS=${POLL_SECONDS:-10}
+# Looks at a target group before its targets count as unhealthy (10 minutes by default).
+HEALTH_CHECK_ATTEMPTS=${HEALTH_CHECK_ATTEMPTS:-60}
 
 log() { printf '== %s\n' "$*" >&2; }
 fail() {
@@ -165,17 +167,57 @@ apply_with_migration() {
   tf apply -input=false -no-color -lock-timeout=5m tfplan
 }
 
-# GET <url>/readyz until it answers 200 (new DNS names and target registrations take a moment).
-# With an ALB DNS name, connect to the load balancer itself whatever the domain resolves to.
-smoke_test() {
-  local url=$1 alb=${2:-} host args=()
-  host=${url#https://}
-  host=${host%%/*}
-  if [[ -n "$alb" ]]; then
-    args=(--connect-to "${host}:443:${alb}:443")
-  fi
-  log "smoke test ${url}/readyz ${alb:+via $alb}"
-  curl --fail --silent --show-error --max-time 10 --retry 12 --retry-delay 10 --retry-all-errors \
-    "${args[@]}" "${url}/readyz"
-  echo
+# The load balancers accept only the office/VPN ranges (alb.ingress_cidrs), never a GitHub-hosted
+# runner: after wait_for_rollouts the release is checked through AWS APIs, not over HTTP.
+
+# Every service behind a load balancer (web) has each target of its target group(s) healthy.
+# After wait_for_rollouts the service runs only the new task definition's tasks; the old tasks'
+# targets are draining and are left out. The target groups' health check probes /healthz
+# (terraform/modules/alb and ecs_service): this proves the new tasks serve HTTP behind the load
+# balancer; check_readiness proves their database, broker and storage. The target groups are
+# not Terraform outputs: ECS names them (loadBalancers[].targetGroupArn).
+wait_for_healthy_targets() {
+  local cluster names services service arns groups group health healthy unhealthy attempt
+  cluster=$(tf_output_raw cluster_name)
+  names=$(tf output -json service_names | jq -r '.[]')
+  [[ -n "$names" ]] || fail "no services in output service_names"
+  mapfile -t services <<<"$names"
+  for service in "${services[@]}"; do
+    arns=$(aws ecs describe-services --cluster "$cluster" --services "$service" \
+      --query 'services[0].loadBalancers[].targetGroupArn' --output text)
+    [[ -n "$arns" && "$arns" != None ]] || continue
+    read -ra groups <<<"$arns"
+    for group in "${groups[@]}"; do
+      log "waiting for every target of $service in $group to be healthy"
+      attempt=1
+      while true; do
+        health=$(aws elbv2 describe-target-health --target-group-arn "$group" --output json)
+        healthy=$(jq '[.TargetHealthDescriptions[] | select(.TargetHealth.State == "healthy")] | length' <<<"$health")
+        unhealthy=$(jq -r '[.TargetHealthDescriptions[] | select(.TargetHealth.State != "healthy" and .TargetHealth.State != "draining")
+          | "\(.Target.Id):\(.Target.Port) \(.TargetHealth.State) (\(.TargetHealth.Reason // "no reason"): \(.TargetHealth.Description // "no description"))"]
+          | join("; ")' <<<"$health")
+        if ((healthy > 0)) && [[ -z "$unhealthy" ]]; then
+          log "$service: $healthy healthy targets"
+          break
+        fi
+        ((attempt < HEALTH_CHECK_ATTEMPTS)) ||
+          fail "$service: targets in $group not healthy after $attempt looks: ${unhealthy:-no healthy target registered}"
+        attempt=$((attempt + 1))
+        sleep "$POLL_SECONDS"
+      done
+    done
+  done
+}
+
+# The app's own /readyz (database, broker, evidence storage), asked from inside the VPC: a
+# one-off task of the migrate task definition just applied, which is the web container (image,
+# environment, secrets, task role, security group) with another command. Its answer is in the
+# task's CloudWatch log stream 'migrate'.
+READYZ='from web.app import create_app
+response = create_app().test_client().get("/readyz")
+print("/readyz answered", response.status_code, response.get_data(as_text=True))
+raise SystemExit(0 if response.status_code == 200 else 1)'
+check_readiness() {
+  log "readiness: /readyz in a one-off task of the new web image (exit code 1: the database, broker or storage does not answer)"
+  run_migrate_task "$(tf_output_raw migrate_task_definition_arn)" "$(jq -cn --arg code "$READYZ" '["python", "-c", $code]')"
 }

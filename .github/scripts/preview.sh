@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Per-pull-request previews on the shared preview base (terraform/README.md, "Previews").
 #   preview.sh up     PR_NUMBER, IMAGE_REPOSITORY, IMAGE_TAG: the DATABASE_URL secret, database,
-#                     migrate, apply, rollout, smoke test; writes url=<preview URL> to $GITHUB_OUTPUT
+#                     migrate, apply, rollout, healthy targets, /readyz in a one-off task; writes
+#                     url=<preview URL> to $GITHUB_OUTPUT
 #   preview.sh down   PR_NUMBER: drop the database and the Redis keys pr-<n>:*, destroy, delete the
 #                     files, secret and state
 #   preview.sh reap   every preview whose pull request is no longer open goes down
@@ -14,6 +15,9 @@ source "$(dirname "$0")/lib.sh"
 TF_ROOT=${TF_ROOT:-terraform/envs/preview}
 BASE_ROOT=${BASE_ROOT:-terraform/envs/preview-base}
 STATE_BUCKET=${STATE_BUCKET:-$(backend_bucket "$TF_ROOT")}
+# The RDS CA bundle docker/Dockerfile puts into both images: DATABASE_URL verifies the
+# database's certificate and host name against it (terraform/README.md, "Secrets").
+RDS_CA_BUNDLE=/etc/ssl/certs/rds-global-bundle.pem
 # Destroy needs some pinned image value; nothing is pulled.
 PLACEHOLDER_TAG="sha-0000000000000000000000000000000000000000"
 
@@ -86,7 +90,9 @@ up() {
   echo "::add-mask::$password"
   host=$(base_output .database_address.value)
   port=$(base_output .database_port.value)
-  database_url="postgresql+psycopg2://${user}:$(jq -rn --arg p "$password" '$p|@uri')@${host}:${port}/pr_${PR_NUMBER}?sslmode=require"
+  # sslmode=require would encrypt but accept any certificate.
+  database_url="postgresql+psycopg2://${user}:$(jq -rn --arg p "$password" '$p|@uri')@${host}:${port}/pr_${PR_NUMBER}"
+  database_url+="?sslmode=verify-full&sslrootcert=$(jq -rn --arg p "$RDS_CA_BUNDLE" '$p|@uri')"
   db_arn=$(put_secret "$(secret_name "$PR_NUMBER" database-url)" "$database_url")
 
   set_image_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$IMAGE_TAG"
@@ -96,9 +102,10 @@ up() {
     PRE_MIGRATE_COMMAND=$(jq -cn --arg code "$CREATE_DATABASE" '["python", "-c", $code]') \
     apply_with_migration "${args[@]}"
   wait_for_rollouts
+  wait_for_healthy_targets
+  check_readiness
   local url
   url=$(tf_output_raw url)
-  smoke_test "$url"
   [[ -z "${GITHUB_OUTPUT:-}" ]] || echo "url=$url" >>"$GITHUB_OUTPUT"
   log "preview of #$PR_NUMBER is up at $url"
 }
@@ -140,13 +147,23 @@ down() {
 
 reap() {
   require STATE_BUCKET GITHUB_REPOSITORY
-  local keys key number state failed=()
+  local keys key number pr state branch active failed=()
   keys=$(aws s3api list-objects-v2 --bucket "$STATE_BUCKET" --prefix preview/pr- --query 'Contents[].Key' --output text)
   while read -r key; do
     [[ "$key" =~ ^preview/pr-([0-9]+)\.tfstate$ ]] || continue
     number=${BASH_REMATCH[1]}
-    state=$(gh pr view "$number" --repo "$GITHUB_REPOSITORY" --json state --jq .state)
+    pr=$(gh pr view "$number" --repo "$GITHUB_REPOSITORY" --json state,headRefName --jq '.state + " " + .headRefName')
+    read -r state branch <<<"$pr"
     if [[ "$state" == "OPEN" ]]; then
+      continue
+    fi
+    # The PR's own preview.yml run (its destroy job, group preview-<n>) may be queued or running:
+    # two `down`s of one preview at once would race on its state, database and secret. Leave the
+    # PR to that run; if it fails, the next hourly reap finds the preview again.
+    active=$(gh run list --repo "$GITHUB_REPOSITORY" --workflow preview.yml --event pull_request --branch "$branch" \
+      --json status --jq '[.[] | select(.status != "completed")] | length')
+    if ((active > 0)); then
+      log "PR #$number is $state and a preview.yml run of its branch $branch is not finished: leaving it to that run"
       continue
     fi
     log "PR #$number is $state but its preview is still there: tearing it down"

@@ -1,16 +1,18 @@
-""".github/scripts/deploy.sh against stand-ins for terraform, the AWS CLI and curl (fakes/):
-the order of a deploy (a migrate task definition revision with the new image, registered with the
-AWS CLI and run before Terraform rolls the services; never `apply -target`), and that a failed
-migration, a failed rollout and a circuit-breaker rollback each fail it."""
+""".github/scripts/deploy.sh against stand-ins for terraform and the AWS CLI (fakes/; curl is a
+tripwire): the order of a deploy (a migrate task definition revision with the new image, registered
+with the AWS CLI and run before Terraform rolls the services; never `apply -target`), that a failed
+migration, a failed rollout, a circuit-breaker rollback, an unhealthy target and a failed readiness
+check each fail it, and the readiness check itself against the test PostgreSQL and Redis."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import sys
 
 import pytest
-from delivery_helpers import REPO_ROOT
+from delivery_helpers import REPO_ROOT, base_environment
 
 FAKES = REPO_ROOT / "tests" / "delivery" / "fakes"
 TAG = "sha-" + "a" * 40
@@ -19,6 +21,16 @@ WEB_IMAGE = f"docker.io/example/incident-tracker-web:{TAG}"
 WORKER_IMAGE = f"docker.io/example/incident-tracker-worker:{TAG}"
 LAST_REVISION = "task-definition/incident-tracker-staging-web-migrate:7"
 NEW_REVISION = "task-definition/incident-tracker-staging-web-migrate:8"
+TARGET_GROUP = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/web-tg/73e2d6bc24d8a067"
+HEALTHY = {"Target": {"Id": "10.0.1.5", "Port": 8000}, "TargetHealth": {"State": "healthy"}}
+FAILING = {
+    "Target": {"Id": "10.0.2.9", "Port": 8000},
+    "TargetHealth": {
+        "State": "unhealthy",
+        "Reason": "Target.ResponseCodeMismatch",
+        "Description": "Health checks failed with these codes: [503]",
+    },
+}
 
 
 @pytest.fixture
@@ -37,6 +49,7 @@ def deploy(tmp_path):
             "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
             "FAKE": str(fake),
             "POLL_SECONDS": "0",
+            "HEALTH_CHECK_ATTEMPTS": "4",
             "TF_ROOT": str(root),
             "IMAGE_REPOSITORY": "docker.io/example/incident-tracker",
             "IMAGE_TAG": tag,
@@ -56,8 +69,13 @@ def deploy(tmp_path):
     return run
 
 
-def _index(calls: list[str], fragment: str) -> int:
-    return next(i for i, call in enumerate(calls) if fragment in call)
+def _index(calls: list[str], *fragments: str) -> int:
+    return next(i for i, call in enumerate(calls) if all(fragment in call for fragment in fragments))
+
+
+def _target_health(*looks: list[dict]) -> str:
+    """$FAKE/target-health: one describe-target-health answer per look."""
+    return "".join(json.dumps({"TargetHealthDescriptions": targets}) + "\n" for targets in looks)
 
 
 def _registered(calls: list[str]) -> dict:
@@ -65,11 +83,11 @@ def _registered(calls: list[str]) -> dict:
     return json.loads(call.split("--cli-input-json ", 1)[1].rsplit(" --query", 1)[0])
 
 
-def test_migrates_before_the_services_roll_then_waits_and_smoke_tests(deploy):
+def test_migrates_before_the_services_roll_then_waits_for_healthy_targets_and_readiness(deploy):
     deploy.fake.joinpath("rollout-svc-web").write_text("IN_PROGRESS\nIN_PROGRESS\nCOMPLETED\n")
     result, calls = deploy()
     assert result.returncode == 0, result.stderr
-    assert not any("-target" in call for call in calls)
+    assert not any(call.startswith("terraform") and "-target" in call for call in calls)
     plans = [call for call in calls if " plan " in call]
     assert len(plans) == 1
     assert f"-var=web_image={WEB_IMAGE}" in plans[0]
@@ -89,12 +107,16 @@ def test_migrates_before_the_services_roll_then_waits_and_smoke_tests(deploy):
     assert NEW_REVISION in calls[_index(calls, "aws ecs deregister-task-definition")]
     roll = _index(calls, SAVED_PLAN_APPLY)
     waits = [i for i, call in enumerate(calls) if "rolloutState" in call]
-    smoke = _index(calls, "curl ")
+    targets = _index(calls, "aws elbv2 describe-target-health")
+    readiness = _index(calls, "aws ecs run-task", "/readyz")
     assert register < migrate < calls.index(plans[0]) < roll < min(waits)
-    assert max(waits) < smoke
+    assert max(waits) < targets < readiness
     assert len([c for c in calls if "rolloutState" in c and "svc-web" in c]) == 3  # waited for COMPLETED
-    assert "--connect-to incidents.example.com:443:alb-1.eu-west-1.elb.amazonaws.com:443" in calls[smoke]
-    assert calls[smoke].endswith("https://incidents.example.com/readyz")
+    # The web service's target group, as ECS names it; the worker has none.
+    assert f"--target-group-arn {TARGET_GROUP}" in calls[targets]
+    # /readyz from inside the VPC: the task definition Terraform just applied, the new image.
+    assert LAST_REVISION in calls[readiness]
+    assert not any(call.startswith("curl") for call in calls)  # the ALB does not accept the runner
 
 
 def test_a_failed_migration_stops_before_the_services_roll(deploy):
@@ -116,7 +138,7 @@ def test_a_rollout_that_does_not_complete_fails_the_deploy(deploy, answers, mess
     result, calls = deploy()
     assert result.returncode != 0
     assert message in result.stderr
-    assert not any(call.startswith("curl") for call in calls)
+    assert not any("describe-target-health" in call or "/readyz" in call for call in calls)
 
 
 def test_a_service_left_on_an_older_image_fails_the_deploy(deploy):
@@ -124,14 +146,93 @@ def test_a_service_left_on_an_older_image_fails_the_deploy(deploy):
     result, calls = deploy()
     assert result.returncode != 0
     assert f"not {TAG}" in result.stderr
-    assert not any(call.startswith("curl") for call in calls)
+    assert not any("describe-target-health" in call or "/readyz" in call for call in calls)
+
+
+def test_targets_still_registering_are_waited_for_and_draining_ones_left_out(deploy):
+    registering = {"Target": {"Id": "10.0.1.5", "Port": 8000}, "TargetHealth": {"State": "initial"}}
+    old = {"Target": {"Id": "10.0.3.3", "Port": 8000}, "TargetHealth": {"State": "draining"}}
+    deploy.fake.joinpath("target-health").write_text(_target_health([registering, old], [HEALTHY, old]))
+    result, calls = deploy()
+    assert result.returncode == 0, result.stderr
+    assert len([call for call in calls if "describe-target-health" in call]) == 2
+    assert any("/readyz" in call for call in calls)
+
+
+@pytest.mark.parametrize(
+    ("looks", "message"),
+    [
+        (
+            [[HEALTHY, FAILING]],
+            "10.0.2.9:8000 unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [503])",
+        ),
+        ([[]], "no healthy target registered"),
+    ],
+    ids=["one-target-failing", "no-target"],
+)
+def test_unhealthy_targets_fail_the_deploy_after_bounded_looks_naming_them(deploy, looks, message):
+    deploy.fake.joinpath("target-health").write_text(_target_health(*looks))
+    result, calls = deploy()
+    assert result.returncode != 0
+    assert "svc-web: targets in " + TARGET_GROUP + " not healthy after 4 looks" in result.stderr
+    assert message in result.stderr
+    assert len([call for call in calls if "describe-target-health" in call]) == 4  # HEALTH_CHECK_ATTEMPTS
+    assert not any("/readyz" in call for call in calls)
+
+
+def test_a_failed_readiness_check_fails_the_deploy(deploy):
+    deploy.fake.joinpath("readyz_exit_code").write_text("1")
+    result, calls = deploy()
+    assert result.returncode != 0
+    assert "task/c/readyz failed: exit code 1" in result.stderr
+    assert "readiness" in result.stderr
+    assert "== deployed " not in result.stderr
+    assert LAST_REVISION in calls[_index(calls, "aws ecs run-task", "/readyz")]
+
+
+def _readyz_code() -> str:
+    script = (REPO_ROOT / ".github" / "scripts" / "lib.sh").read_text()
+    return script.split("READYZ='", 1)[1].split("'\n", 1)[0]
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("database_reachable", [True, False], ids=["ready", "database-down"])
+def test_the_readiness_code_answers_like_readyz(temporary_database_url, tmp_path, database_reachable):
+    """What the readiness task runs in the new image: exit 0 only when /readyz answers 200."""
+    database_url = temporary_database_url()
+    if not database_reachable:
+        database_url = "postgresql+psycopg2://nobody:nothing@127.0.0.1:1/none"
+    env = base_environment(
+        APP_ENV="production",
+        SECRET_KEY="delivery-test-secret-key-0123456789abcdef",
+        DATABASE_URL=database_url,
+        REDIS_URL="redis://127.0.0.1:6379/12",
+        DATA_DIR=str(tmp_path),
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _readyz_code()],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if database_reachable:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert '/readyz answered 200 {"broker":"ok","database":"ok"' in result.stdout
+    else:
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "/readyz answered 503" in result.stdout
+        assert '"database":"OperationalError"' in result.stdout
 
 
 def test_the_first_deploy_creates_everything_then_migrates(deploy):
     deploy.fake.joinpath("state").write_text("")
     result, calls = deploy()
     assert result.returncode == 0, result.stderr
-    assert not any("-target" in call or "register-task-definition" in call for call in calls)
+    assert not any(call.startswith("terraform") and "-target" in call for call in calls)
+    assert not any("register-task-definition" in call for call in calls)
     migrate = _index(calls, "aws ecs run-task")
     assert _index(calls, SAVED_PLAN_APPLY) < migrate
     assert LAST_REVISION in calls[migrate]

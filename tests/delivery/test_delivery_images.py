@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import runpy
 import signal
 import subprocess
@@ -29,6 +30,8 @@ from delivery_helpers import (
 )
 
 COMPOSE = DOCKER_DIR / "compose.yaml"
+RDS_CA_BUNDLE_URL = "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem"
+RDS_CA_BUNDLE = "/etc/ssl/certs/rds-global-bundle.pem"
 APP_SERVICES = ("migrate", "web", "worker", "beat")
 # What the app talks to, and the app itself: each must report health so depends_on can wait.
 HEALTH_CHECKED = ("postgres", "redis", "s3", "clamd", "mailpit", "web", "worker", "beat")
@@ -156,8 +159,56 @@ def test_there_is_a_dockerfile_with_web_and_worker_targets():
     assert any("libmagic1" in line for line in stages["worker"])
 
 
+def test_both_images_carry_the_rds_ca_bundle_that_database_url_names():
+    """DATABASE_URL (terraform/README.md "Secrets", the preview workflow) verifies the database's
+    certificate with sslrootcert=/etc/ssl/certs/rds-global-bundle.pem: the file must be in web and
+    worker, readable by UID 10001 (a remote ADD is 0600 otherwise)."""
+    adds = [line.split() for line in dockerfile_stages()["base"] if line.split()[0].upper() == "ADD"]
+    assert ["ADD", "--chmod=644", RDS_CA_BUNDLE_URL, RDS_CA_BUNDLE] in adds, adds
+    dockerfile = (DOCKER_DIR / "Dockerfile").read_text()
+    for target in ("web", "worker"):
+        assert re.search(rf"^FROM base AS {target}$", dockerfile, re.MULTILINE), f"{target} is not built on base"
+    documented = set(re.findall(r"sslrootcert=([^\s\"&]+)", (REPO_ROOT / "terraform" / "README.md").read_text()))
+    assert documented == {RDS_CA_BUNDLE}
+
+
 def test_compose_has_every_service_health_checked_and_running_the_images_commands():
     assert compose_problems(compose()) == []
+
+
+def test_the_compose_mail_settings_deliver_to_a_server_without_starttls():
+    """Mailpit (no certificate) offers no STARTTLS, and the app never falls back to plain text:
+    with compose's app environment, pointed at a local SMTP server that offers none either, a
+    notification must arrive."""
+    from email.message import EmailMessage
+
+    from aiosmtpd.controller import Controller
+
+    from shared.config import Settings
+    from shared.notifications import service
+
+    class Inbox:
+        def __init__(self):
+            self.envelopes = []
+
+        async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
+            self.envelopes.append(envelope)
+            return "250 OK"
+
+    environment = compose()["services"]["worker"]["environment"]
+    assert environment["SMTP_HOST"] == "mailpit"
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        settings = Settings.from_env({**environment, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(controller.port)})
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = settings.smtp_from, "you@example.com", "Incident #1"
+        message.set_content("An incident was opened.")
+        service.make_mailer(settings).send(message)
+    finally:
+        controller.stop()
+    assert [envelope.rcpt_tos for envelope in inbox.envelopes] == [["you@example.com"]]
 
 
 @pytest.mark.parametrize("break_name", COMPOSE_BREAKS)

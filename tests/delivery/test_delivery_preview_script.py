@@ -1,5 +1,5 @@
-""".github/scripts/preview.sh against stand-ins for terraform, the AWS and GitHub CLIs and curl
-(fakes/): what a preview's up, down and the reaper do, and in which order."""
+""".github/scripts/preview.sh against stand-ins for terraform and the AWS and GitHub CLIs (fakes/;
+curl is a tripwire): what a preview's up, down and the reaper do, and in which order."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from delivery_helpers import REPO_ROOT
+import sqlalchemy as sa
+from delivery_helpers import REPO_ROOT, dockerfile_stages
 
 FAKES = REPO_ROOT / "tests" / "delivery" / "fakes"
 TAG = "sha-" + "c" * 40
@@ -69,22 +70,34 @@ def test_up_creates_the_secret_and_database_migrates_applies_and_reports_the_url
     secrets = [call for call in calls if "create-secret" in call]
     # One per-PR secret: Redis is the base's shared REDIS_URL with REDIS_KEY_PREFIX=pr-42: (Terraform).
     assert [s.split("--name ")[1].split()[0] for s in secrets] == ["incident-tracker/pr-42/database-url"]
-    database_url = "postgresql+psycopg2://preview_app:p%40ss%2Fword@db.preview.internal:5432/pr_42?sslmode=require"
-    assert database_url in secrets[0]
+    url = sa.engine.make_url(secrets[0].split("--secret-string ")[1].split()[0])
+    assert (url.username, url.password, url.host, url.port, url.database) == (
+        "preview_app",
+        "p@ss/word",
+        "db.preview.internal",
+        5432,
+        "pr_42",
+    )
+    # The certificate and host name are verified against the CA bundle the image carries.
+    assert dict(url.query) == {"sslmode": "verify-full", "sslrootcert": _rds_ca_bundle_in_the_image()}
     assert not any("redis" in call.lower() for call in calls)
     assert not any(call.startswith("gh ") for call in calls)
     init = _index(calls, "init", "-backend-config=key=preview/pr-42.tfstate")
     register = _index(calls, "register-task-definition", "incident-tracker-web:" + TAG)
     create_db = _index(calls, "ecs run-task", "CREATE DATABASE")
-    migrate = max(i for i, call in enumerate(calls) if "ecs run-task" in call)
+    migrate = max(i for i, call in enumerate(calls) if "ecs run-task" in call and "/readyz" not in call)
     plan = _index(calls, " plan ", "-var=pr_number=42", 'pr_secret_arns={database_url="arn:')
     apply = _index(calls, "apply", "tfplan")
-    smoke = _index(calls, "curl ", "https://pr-42.preview.example.com/readyz")
-    assert init < _index(calls, "create-secret") < register < create_db < migrate < plan < apply < smoke
+    rollout = max(i for i, call in enumerate(calls) if "rolloutState" in call)
+    targets = _index(calls, "aws elbv2 describe-target-health", "targetgroup/web-tg/")
+    readiness = _index(calls, "ecs run-task", "/readyz")
+    assert init < _index(calls, "create-secret") < register < create_db < migrate < plan < apply < rollout
+    assert rollout < targets < readiness
     assert "CREATE DATABASE" not in calls[migrate]
+    assert not any(call.startswith("curl") for call in calls)  # the ALB does not accept the runner
     assert "-var=web_image=docker.io/example/incident-tracker-web:" + TAG in calls[plan]
     assert "-var=worker_image=docker.io/example/incident-tracker-worker:" + TAG in calls[plan]
-    assert not any("-target" in call for call in calls)
+    assert not any(call.startswith("terraform") and "-target" in call for call in calls)
     assert output == "url=https://pr-42.preview.example.com\n"
 
 
@@ -122,6 +135,40 @@ def test_the_reaper_takes_down_only_previews_of_pull_requests_no_longer_open(pre
     assert result.returncode == 0, result.stderr
     assert any("aws s3 rm s3://tfstate-bucket/preview/pr-7.tfstate" in call for call in calls)
     assert not any("preview/pr-5.tfstate" in call and ("rm" in call or "init" in call) for call in calls)
+
+
+def test_an_unhealthy_preview_is_not_reported_up(preview):
+    preview.fake.joinpath("target-health").write_text(
+        '{"TargetHealthDescriptions": [{"Target": {"Id": "10.1.0.7", "Port": 8000}, "TargetHealth": '
+        '{"State": "unhealthy", "Reason": "Target.Timeout", "Description": "Request timed out"}}]}\n'
+    )
+    result, calls, output = preview("up")
+    assert result.returncode != 0
+    assert "10.1.0.7:8000 unhealthy (Target.Timeout: Request timed out)" in result.stderr
+    assert output == ""  # no URL for the comment: the job fails
+    assert not any("/readyz" in call for call in calls)
+
+
+def test_the_reaper_leaves_a_closed_pull_request_whose_own_run_is_not_finished(preview):
+    # PR 7's destroy job (group preview-7) is running: a second `down` would race it.
+    preview.fake.joinpath("open_prs").write_text("5\n")
+    preview.fake.joinpath("active_runs").write_text("7\n")
+    preview.fake.joinpath("state_objects").write_text("preview/pr-7.tfstate\npreview/pr-8.tfstate\n")
+    result, calls, _ = preview("reap", pr="")
+    assert result.returncode == 0, result.stderr
+    runs = [call for call in calls if call.startswith("gh run list") and "--workflow preview.yml" in call]
+    assert any("--branch feature-7" in call for call in runs)
+    assert "leaving it to that run" in result.stderr
+    assert not any("pr-7" in call and ("init" in call or " rm " in call) for call in calls)
+    assert any("aws s3 rm s3://tfstate-bucket/preview/pr-8.tfstate" in call for call in calls)
+
+
+def _rds_ca_bundle_in_the_image() -> str:
+    """Where docker/Dockerfile's base stage puts the RDS CA bundle (ADD <url> <path>)."""
+    adds = [line.split() for line in dockerfile_stages()["base"] if line.startswith("ADD ")]
+    bundles = [words[-1] for words in adds if words[-2].endswith("/global/global-bundle.pem")]
+    assert len(bundles) == 1, adds
+    return bundles[0]
 
 
 @pytest.mark.parametrize("pr", ["", "0", "42; rm -rf /", "abc"])
