@@ -4,19 +4,26 @@
   evidence_bucket lifecycle rules and bucket policy read them).
 - CloudWatch metric namespace, names and dimensions: shared/metrics.py (the worker publishes
   them through EMF; ecs_service autoscaling and monitoring alarms read them).
+- The prefixes the worker's orphan sweep lists and deletes under: shared/evidence/orphans.py
+  (the iam module's worker role must allow exactly that listing).
+- The REDIS_URL the redis module writes: the app's Redis clients (kombu for the Celery broker,
+  redis-py for the queue metrics, limits for Flask-Limiter) must take it and verify the
+  server's certificate.
 """
 
 from __future__ import annotations
 
 import re
+import ssl
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tfcheck
 
-from shared import metrics
-from shared.evidence import tags
+from shared import broker, metrics
+from shared.config import Settings
+from shared.evidence import orphans, tags
 
 TAG_VALUES = {
     tags.TAG_SCAN_STATUS: set(tags.SCAN_STATUS_VALUES),
@@ -303,3 +310,106 @@ def test_the_worker_role_may_tag_every_object_it_tags(iam: tfcheck.TfDir) -> Non
     assert not missing, f"the worker tags objects under {sorted(missing)} but may not"
     # Reading them back to merge (PutObjectTagging replaces the whole set) needs the same reach.
     assert grants.get("s3:GetObjectTagging", set()) >= WORKER_TAGGED
+
+
+# The hourly orphan sweep (shared/evidence/orphans.py, run by the worker) lists each swept prefix
+# (ListObjectsV2, Prefix = S3_KEY_PREFIX + prefix) and deletes objects under it.
+SWEPT = set(orphans.SWEPT_PREFIXES)
+# An s3:prefix value: the environment's key prefix (previews: pr-<n>/), then a swept prefix.
+_LIST_PREFIX = re.compile(r"^\$\{local\.p\}([a-z]+/)\*?$")
+
+
+def _statements_with(iam: tfcheck.TfDir, role: str, action: str) -> list[dict]:
+    (body,) = [body for name, body in _data(iam, "aws_iam_policy_document") if name == role]
+    return [s for s in body.get("statement", []) if action in s.get("actions", [])]
+
+
+def test_the_worker_role_may_delete_under_every_prefix_the_orphan_sweep_sweeps(iam: tfcheck.TfDir) -> None:
+    missing = SWEPT - _s3_grants(iam, "worker").get("s3:DeleteObject", set())
+    assert not missing, f"the orphan sweep deletes under {sorted(missing)} but the worker may not"
+
+
+def test_the_worker_role_may_list_only_the_prefixes_the_orphan_sweep_lists(iam: tfcheck.TfDir) -> None:
+    listing = _statements_with(iam, "worker", "s3:ListBucket")
+    assert listing, "the orphan sweep lists the bucket (ListObjectsV2) but the worker role has no s3:ListBucket"
+    listed: set[str] = set()
+    for statement in listing:
+        sid = statement.get("sid")
+        assert statement.get("resources") == ["${local.bucket}"], f"{sid}: s3:ListBucket belongs on the bucket ARN"
+        conditions = [c for c in statement.get("condition", []) if c.get("variable") == "s3:prefix"]
+        assert len(conditions) == 1, f"{sid}: s3:ListBucket without an s3:prefix condition lists the whole bucket"
+        (condition,) = conditions
+        assert condition.get("test") in ("StringLike", "StringEquals"), f"{sid}: s3:prefix test {condition.get('test')}"
+        for value in condition.get("values", []):
+            match = _LIST_PREFIX.match(str(value))
+            assert match, f"{sid}: s3:prefix {value!r} must be the key prefix (local.p) and one swept prefix"
+            listed.add(match.group(1))
+    assert listed == SWEPT, f"the worker may list {sorted(listed)}, the orphan sweep lists {sorted(SWEPT)}"
+    # Nothing else on the bucket itself: no other listing (versions, uploads), no configuration.
+    (body,) = [body for name, body in _data(iam, "aws_iam_policy_document") if name == "worker"]
+    bucket_actions = {
+        action
+        for statement in body.get("statement", [])
+        if "${local.bucket}" in statement.get("resources", [])
+        for action in statement.get("actions", [])
+    }
+    assert bucket_actions == {"s3:ListBucket"}, f"the worker role's actions on the bucket: {sorted(bucket_actions)}"
+
+
+# -- REDIS_URL against the app's Redis clients -------------------------------------------------
+
+# Stand-ins for what the REDIS_URL template interpolates (module redis, aws_secretsmanager_secret_version.redis_url).
+REDIS_URL_VALUES = {
+    "urlencode(local.auth_token)": "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01",
+    "aws_elasticache_replication_group.this.primary_endpoint_address": "master.it-test.abc123.euw1.cache.amazonaws.com",
+    "local.port": "6379",
+    "var.redis_url_database": "0",
+}
+
+
+@pytest.fixture(scope="module")
+def redis_url(terraform_root: Path) -> str:
+    """The REDIS_URL the redis module writes, with sample values in place of its interpolations."""
+    redis_module = tfcheck.TfDir.load(terraform_root / "modules" / "redis", terraform_root)
+    versions = _resources(redis_module, "aws_secretsmanager_secret_version")
+    (body,) = [body for name, body in versions if name == "redis_url"]
+    template = str(body["secret_string"])
+    unknown = set(tfcheck.expressions(template)) - set(REDIS_URL_VALUES)
+    assert not unknown, f"REDIS_URL interpolates {sorted(unknown)}: add sample values for them here"
+    url = template
+    for expression, value in REDIS_URL_VALUES.items():
+        url = url.replace("${" + expression + "}", value)
+    return url
+
+
+def test_redis_url_makes_the_celery_broker_verify_the_server_certificate(redis_url: str) -> None:
+    from kombu import Connection
+
+    assert redis_url.startswith("rediss://"), "ElastiCache requires TLS in transit: REDIS_URL must be rediss://"
+    settings = Settings(redis_url=redis_url)
+    # How make_celery and the web's outbox publisher connect: broker_url and the transport options.
+    connection = Connection(settings.effective_broker_url, transport_options=broker.transport_options(settings))
+    ssl_options = connection.ssl if isinstance(connection.ssl, dict) else {}
+    cert_reqs = ssl_options.get("ssl_cert_reqs")
+    assert cert_reqs == ssl.CERT_REQUIRED, (
+        f"kombu connects to {redis_url!r} with ssl_cert_reqs={cert_reqs!r}: any certificate would do"
+        " (append ?ssl_cert_reqs=required)"
+    )
+    assert connection.hostname == REDIS_URL_VALUES["aws_elasticache_replication_group.this.primary_endpoint_address"]
+    assert connection.password == REDIS_URL_VALUES["urlencode(local.auth_token)"]
+    assert str(connection.virtual_host) == "0"
+
+
+def test_redis_url_is_taken_by_redis_py_and_the_rate_limiter_with_verification(redis_url: str) -> None:
+    import redis
+    from limits.storage import storage_from_string
+
+    # worker/metrics.py (the beat's queue metrics) and .github/scripts/preview.sh.
+    pool = redis.Redis.from_url(redis_url, socket_connect_timeout=1).connection_pool
+    assert pool.connection_kwargs.get("db") == 0
+    assert pool.make_connection().cert_reqs == ssl.CERT_REQUIRED
+    # web/app.py: Flask-Limiter hands RATELIMIT_STORAGE_URI and its options to limits.
+    storage = storage_from_string(redis_url, socket_connect_timeout=1, socket_timeout=1)
+    limiter_pool = storage.storage.connection_pool
+    assert limiter_pool.connection_kwargs.get("db") == 0
+    assert limiter_pool.make_connection().cert_reqs == ssl.CERT_REQUIRED

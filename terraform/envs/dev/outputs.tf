@@ -58,6 +58,16 @@ output "database_endpoint" {
   value       = module.platform.database_endpoint
 }
 
+output "database_address" {
+  description = "Host name of the RDS instance (host= of the bastion's port forwarding)."
+  value       = module.platform.database_address
+}
+
+output "bastion_instance_id" {
+  description = "Instance ID of the SSM bastion (aws ssm start-session --target); null without enable_bastion."
+  value       = module.platform.bastion_instance_id
+}
+
 output "database_master_secret_arn" {
   description = "RDS-managed secret of the master user (admin only: create the app user with it)."
   value       = module.platform.database_master_secret_arn
@@ -79,6 +89,6 @@ output "deployment_circuit_breakers" {
 }
 
 output "database_protection" {
-  description = "Multi-AZ and deletion protection of the database."
+  description = "Multi-AZ, deletion protection and skip_final_snapshot of the database."
   value       = module.platform.database_protection
 }

@@ -25,6 +25,7 @@ app_secret_arns = {
   database_url  = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/dev/database-url-AbCdEf"
   secret_key    = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/dev/secret-key-AbCdEf"
   smtp_password = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/dev/smtp-password-AbCdEf"
+  smtp_username = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/dev/smtp-username-AbCdEf" # SES SMTP user (an access key id)
 }
 smtp = {
   host = "email-smtp.eu-west-1.amazonaws.com"

@@ -22,9 +22,10 @@ module "platform" {
     retention_days          = 365
     force_destroy           = true
   }
+  # deletion_protection and skip_final_snapshot come from var.database (on / off by default):
+  # the teardown switches them in a reviewed apply first (terraform/README.md).
   database = merge(var.database, {
     multi_az                = false
-    deletion_protection     = true
     backup_retention_period = 3
   })
   cache              = { node_type = var.cache.node_type, num_cache_clusters = 1, snapshot_retention_limit = 1 }

@@ -85,6 +85,11 @@ output "database_port" {
   value       = module.platform.database_port
 }
 
+output "bastion_instance_id" {
+  description = "Instance ID of the SSM bastion (aws ssm start-session --target); null without enable_bastion."
+  value       = module.platform.bastion_instance_id
+}
+
 output "database_security_group_id" {
   description = "Security group of the preview database (each preview adds an ingress rule from its tasks)."
   value       = module.platform.database_security_group_id
@@ -151,6 +156,11 @@ output "dockerhub_credentials_secret_arn" {
 }
 
 output "database_protection" {
-  description = "Multi-AZ and deletion protection of the shared preview database."
+  description = "Multi-AZ, deletion protection and skip_final_snapshot of the shared preview database."
   value       = module.platform.database_protection
+}
+
+output "alb_deletion_protection" {
+  description = "Whether the preview load balancer's deletion protection is on (switch it off before destroying the base)."
+  value       = module.platform.alb_deletion_protection
 }

@@ -18,6 +18,7 @@ dockerhub_credentials_secret_arn = "arn:aws:secretsmanager:eu-west-1:11111111111
 shared_secret_arns = {
   secret_key        = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/preview/secret-key-AbCdEf"
   smtp_password     = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/preview/smtp-password-AbCdEf"
+  smtp_username     = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/preview/smtp-username-AbCdEf" # SES SMTP user (an access key id)
   database_app_user = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:incident-tracker/preview/database-app-user-AbCdEf"
 }
 smtp = {

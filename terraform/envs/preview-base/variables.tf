@@ -46,11 +46,12 @@ variable "network" {
 }
 
 variable "alb" {
-  description = "Preview load balancer (platform module): certificate_arn covering *.<preview_domain>, ingress_cidrs (required: previews are not public), access_logs_force_destroy."
+  description = "Preview load balancer (platform module): certificate_arn covering *.<preview_domain>, ingress_cidrs (required: previews are not public), access_logs_force_destroy, deletion_protection (on; switch it off in a reviewed apply before destroying the base: terraform/README.md)."
   type = object({
     certificate_arn           = string
     ingress_cidrs             = list(string)
     access_logs_force_destroy = optional(bool, true)
+    deletion_protection       = optional(bool, true)
   })
 
   validation {
@@ -91,26 +92,34 @@ variable "dockerhub_credentials_secret_arn" {
 }
 
 variable "shared_secret_arns" {
-  description = "Secrets Manager ARNs shared by all previews, created by hand once: SECRET_KEY, SMTP_PASSWORD, and database_app_user (JSON {\"username\",\"password\"} of the preview app role that owns the per-PR databases; the preview workflow builds each PR's DATABASE_URL from it)."
+  description = "Secrets Manager ARNs shared by all previews, created by hand once: SECRET_KEY, SMTP_PASSWORD, optional smtp_username (SMTP_USERNAME: SES's SMTP user name, an IAM access key id), and database_app_user (JSON {\"username\",\"password\"} of the preview app role that owns the per-PR databases; the preview workflow builds each PR's DATABASE_URL from it)."
   type = object({
     secret_key        = string
     smtp_password     = string
+    smtp_username     = optional(string)
     database_app_user = string
   })
 
   validation {
-    condition     = alltrue([for a in values(var.shared_secret_arns) : can(regex("^arn:aws[a-z-]*:secretsmanager:", a))])
+    condition     = alltrue([for a in values(var.shared_secret_arns) : a == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", a))])
     error_message = "shared_secret_arns must be Secrets Manager secret ARNs."
   }
 }
 
 variable "smtp" {
-  description = "Outgoing mail server of the previews (use a sandbox such as SES in sandbox mode)."
+  description = "Outgoing mail server of the previews (use a sandbox such as SES in sandbox mode): host, port, from, security (SMTP_SECURITY: starttls, tls or none), username (plain SMTP_USERNAME, only for a user name that is no credential; SES's goes into shared_secret_arns.smtp_username)."
   type = object({
-    host = string
-    port = optional(number, 587)
-    from = string
+    host     = string
+    port     = optional(number, 587)
+    from     = string
+    security = optional(string, "starttls")
+    username = optional(string, "")
   })
+
+  validation {
+    condition     = contains(["starttls", "tls", "none"], var.smtp.security)
+    error_message = "smtp.security must be starttls, tls or none (the app's SMTP_SECURITY)."
+  }
 }
 
 variable "evidence_bucket_name" {
@@ -124,11 +133,13 @@ variable "evidence_bucket_name" {
 }
 
 variable "database" {
-  description = "Shared preview PostgreSQL instance: one database per pull request inside it."
+  description = "Shared preview PostgreSQL instance: one database per pull request inside it. deletion_protection (on: it holds every open PR's data) and skip_final_snapshot (off: a deletion leaves the snapshot \"incident-tracker-preview-final\", billed until deleted) change only to tear the base down (terraform/README.md)."
   type = object({
     instance_class        = optional(string, "db.t4g.medium")
     allocated_storage     = optional(number, 20)
     max_allocated_storage = optional(number, 100)
+    deletion_protection   = optional(bool, true)
+    skip_final_snapshot   = optional(bool, false)
   })
   default = {}
 }

@@ -44,6 +44,8 @@ module "app" {
     redis_url     = local.base.redis_url_secret_arn
     secret_key    = local.base.shared_secret_arns.secret_key
     smtp_password = local.base.shared_secret_arns.smtp_password
+    # try(): a base applied before the attribute existed has none (no SMTP login then).
+    smtp_username = try(local.base.shared_secret_arns.smtp_username, null)
   }
   secrets_kms_key_arns = [local.base.redis_kms_key_arn]
   smtp                 = local.base.smtp

@@ -26,6 +26,7 @@ app_secret_arns = {
   database_url  = "arn:aws:secretsmanager:eu-west-1:333333333333:secret:incident-tracker/prod/database-url-AbCdEf"
   secret_key    = "arn:aws:secretsmanager:eu-west-1:333333333333:secret:incident-tracker/prod/secret-key-AbCdEf"
   smtp_password = "arn:aws:secretsmanager:eu-west-1:333333333333:secret:incident-tracker/prod/smtp-password-AbCdEf"
+  smtp_username = "arn:aws:secretsmanager:eu-west-1:333333333333:secret:incident-tracker/prod/smtp-username-AbCdEf" # SES SMTP user (an access key id)
 }
 smtp = {
   host = "email-smtp.eu-west-1.amazonaws.com"

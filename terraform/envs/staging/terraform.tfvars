@@ -22,6 +22,7 @@ app_secret_arns = {
   database_url  = "arn:aws:secretsmanager:eu-west-1:222222222222:secret:incident-tracker/staging/database-url-AbCdEf"
   secret_key    = "arn:aws:secretsmanager:eu-west-1:222222222222:secret:incident-tracker/staging/secret-key-AbCdEf"
   smtp_password = "arn:aws:secretsmanager:eu-west-1:222222222222:secret:incident-tracker/staging/smtp-password-AbCdEf"
+  smtp_username = "arn:aws:secretsmanager:eu-west-1:222222222222:secret:incident-tracker/staging/smtp-username-AbCdEf" # SES SMTP user (an access key id)
 }
 smtp = {
   host = "email-smtp.eu-west-1.amazonaws.com"

@@ -164,11 +164,12 @@ variable "ecr_repository_arns" {
 }
 
 variable "app_secret_arns" {
-  description = "Secrets Manager ARNs of the secrets created by hand before the first apply (terraform/README.md): DATABASE_URL, SECRET_KEY, SMTP_PASSWORD. REDIS_URL comes from the redis module."
+  description = "Secrets Manager ARNs of the secrets created by hand before the first apply (terraform/README.md): DATABASE_URL, SECRET_KEY, SMTP_PASSWORD and, optional, SMTP_USERNAME (smtp_username: SES's SMTP user name, an IAM access key id). REDIS_URL comes from the redis module."
   type = object({
     database_url  = string
     secret_key    = string
     smtp_password = string
+    smtp_username = optional(string)
   })
 }
 
@@ -179,11 +180,13 @@ variable "app_secrets_kms_key_arns" {
 }
 
 variable "smtp" {
-  description = "Outgoing mail server (SMTP_HOST, SMTP_PORT, SMTP_FROM); the password is the SMTP_PASSWORD secret."
+  description = "Outgoing mail server (app_services module): host, port, from, security (SMTP_SECURITY: starttls, tls or none), username (plain SMTP_USERNAME, only for a user name that is no credential; SES's goes into app_secret_arns.smtp_username). The password is the SMTP_PASSWORD secret."
   type = object({
-    host = string
-    port = optional(number, 587)
-    from = string
+    host     = string
+    port     = optional(number, 587)
+    from     = string
+    security = optional(string, "starttls")
+    username = optional(string, "")
   })
 }
 

@@ -78,3 +78,8 @@ output "access_logs_bucket_arn" {
   description = "ARN of the S3 bucket receiving the ALB access logs (created or existing)."
   value       = try(local.access_logs_bucket_arn, null)
 }
+
+output "deletion_protection" {
+  description = "Whether deletion protection is on (the load balancer cannot be destroyed until an apply switches it off)."
+  value       = try(aws_lb.this.enable_deletion_protection, null)
+}

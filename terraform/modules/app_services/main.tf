@@ -23,12 +23,16 @@ locals {
       S3_BUCKET        = var.evidence.bucket_name
       AWS_REGION       = local.region
       SCANNING_ENABLED = tostring(var.scanning_enabled)
-      CLAMD_ADDRESS    = "tcp://127.0.0.1:3310"
-      SMTP_HOST        = var.smtp.host
-      SMTP_PORT        = tostring(var.smtp.port)
-      SMTP_FROM        = var.smtp.from
-      BASE_URL         = var.base_url
-      TRUSTED_PROXIES  = "1"
+      # Without scanning a production worker refuses to start unless this says it is deliberate
+      # (shared/config.py check_worker_can_start); objects are then tagged not-scanned.
+      ALLOW_UNSCANNED_EVIDENCE = tostring(!var.scanning_enabled)
+      CLAMD_ADDRESS            = "tcp://127.0.0.1:3310"
+      SMTP_HOST                = var.smtp.host
+      SMTP_PORT                = tostring(var.smtp.port)
+      SMTP_FROM                = var.smtp.from
+      SMTP_SECURITY            = var.smtp.security
+      BASE_URL                 = var.base_url
+      TRUSTED_PROXIES          = "1"
       # gunicorn takes X-Forwarded-* only from the load balancer, which lives in the VPC.
       FORWARDED_ALLOW_IPS = var.vpc_cidr_block
       # Environment dimension of the worker's EMF metrics (shared/metrics.py).
@@ -38,15 +42,26 @@ locals {
     var.evidence.key_prefix == "" ? {} : { S3_KEY_PREFIX = var.evidence.key_prefix },
     # Previews share one Redis: every key (Celery/kombu global_keyprefix, rate limits) starts with it.
     var.redis_key_prefix == null ? {} : { REDIS_KEY_PREFIX = var.redis_key_prefix },
+    # A user name that is no credential (e.g. SendGrid's "apikey"); SES's is a secret (below).
+    var.smtp.username == "" ? {} : {
+      SMTP_USERNAME = var.smtp.username
+    },
   )
 
   # Secret environment (ECS injects them from Secrets Manager at task start).
-  app_secrets = {
-    DATABASE_URL  = var.app_secret_arns.database_url
-    SECRET_KEY    = var.app_secret_arns.secret_key
-    SMTP_PASSWORD = var.app_secret_arns.smtp_password
-    REDIS_URL     = var.app_secret_arns.redis_url
-  }
+  app_secrets = merge(
+    {
+      DATABASE_URL  = var.app_secret_arns.database_url
+      SECRET_KEY    = var.app_secret_arns.secret_key
+      SMTP_PASSWORD = var.app_secret_arns.smtp_password
+      REDIS_URL     = var.app_secret_arns.redis_url
+    },
+    # The app logs in to the SMTP server only with a user name. SES's is an IAM access key id,
+    # half of the credential pair and rotated with the password: a secret, like SMTP_PASSWORD.
+    var.app_secret_arns.smtp_username == null ? {} : {
+      SMTP_USERNAME = var.app_secret_arns.smtp_username
+    },
+  )
 
   clamd_sidecar = {
     name  = "clamd"

@@ -57,3 +57,8 @@ output "listener_rule_priority" {
   description = "Priority of the web service's host-header rule (previews; null on the platform's default target group)."
   value       = module.web.listener_rule_priority
 }
+
+output "app_secrets" {
+  description = "Secret environment the tasks get: variable name => Secrets Manager ARN (the task definitions' valueFrom; ARNs only, no values)."
+  value       = local.app_secrets
+}

@@ -128,17 +128,23 @@ variable "redis_key_prefix" {
 }
 
 variable "app_secret_arns" {
-  description = "Secrets Manager ARNs the tasks receive as DATABASE_URL, SECRET_KEY, SMTP_PASSWORD and REDIS_URL."
+  description = "Secrets Manager ARNs the tasks receive as DATABASE_URL, SECRET_KEY, SMTP_PASSWORD, REDIS_URL and, when set, SMTP_USERNAME (smtp_username: the SMTP user name as a secret, e.g. SES's, which is an IAM access key id; null: none or smtp.username)."
   type = object({
     database_url  = string
     secret_key    = string
     smtp_password = string
     redis_url     = string
+    smtp_username = optional(string)
   })
 
   validation {
-    condition     = alltrue([for a in values(var.app_secret_arns) : can(regex("^arn:aws[a-z-]*:secretsmanager:", a))])
+    condition     = alltrue([for a in values(var.app_secret_arns) : a == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", a))])
     error_message = "app_secret_arns must be Secrets Manager secret ARNs."
+  }
+
+  validation {
+    condition     = var.app_secret_arns.smtp_username == null || var.smtp.username == ""
+    error_message = "Give the SMTP user name once: app_secret_arns.smtp_username (a secret) or smtp.username (plain), not both."
   }
 }
 
@@ -155,12 +161,19 @@ variable "ecr_repository_arns" {
 }
 
 variable "smtp" {
-  description = "Outgoing mail server (SMTP_HOST, SMTP_PORT, SMTP_FROM); the password is the SMTP_PASSWORD secret."
+  description = "Outgoing mail server: host, port, from (SMTP_HOST, SMTP_PORT, SMTP_FROM), security (SMTP_SECURITY: starttls, tls for implicit TLS on 465, or none), username (SMTP_USERNAME in plain text, only for a user name that is no credential; \"\": none, or app_secret_arns.smtp_username). The app logs in only with a user name; the password is the SMTP_PASSWORD secret."
   type = object({
-    host = string
-    port = optional(number, 587)
-    from = string
+    host     = string
+    port     = optional(number, 587)
+    from     = string
+    security = optional(string, "starttls")
+    username = optional(string, "")
   })
+
+  validation {
+    condition     = contains(["starttls", "tls", "none"], var.smtp.security)
+    error_message = "smtp.security must be starttls, tls or none (the app's SMTP_SECURITY)."
+  }
 }
 
 variable "base_url" {

@@ -240,7 +240,8 @@ resource "aws_iam_role" "beat" {
 }
 
 ################################################################################
-# Worker task role: scan incoming/, move to evidence/ or quarantine/, thumbnails, tags
+# Worker task role: scan incoming/, move to evidence/ or quarantine/, thumbnails, tags, and
+# the orphan sweep (list the four prefixes, delete what no evidence row needs)
 ################################################################################
 
 resource "aws_iam_role" "worker" {
@@ -262,8 +263,38 @@ data "aws_iam_policy_document" "worker" {
 
   statement {
     sid       = "ConsumeIncoming"
-    actions   = ["s3:GetObject", "s3:DeleteObject", "s3:GetObjectTagging"]
+    actions   = ["s3:GetObject", "s3:GetObjectTagging"]
     resources = [local.incoming]
+  }
+
+  # The beat's hourly orphan sweep (worker/tasks/evidence.py sweep_orphans, run by the worker;
+  # shared/evidence/orphans.py) lists the four prefixes, ListObjectsV2 with Prefix =
+  # S3_KEY_PREFIX + "incoming/" etc., and deletes what no evidence row needs. Listing is limited
+  # to this environment's prefixes (pr-42/ never lists pr-420/): a request without a prefix, or
+  # with another one, is denied.
+  statement {
+    sid       = "ListForOrphanSweep"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values = [
+        "${local.p}incoming/*",
+        "${local.p}evidence/*",
+        "${local.p}quarantine/*",
+        "${local.p}thumbnails/*",
+      ]
+    }
+  }
+
+  # incoming/: the move to evidence/ or quarantine/ (copy, then delete); all four: the orphan
+  # sweep. On a versioned bucket a delete leaves a delete marker; Object Lock keeps locked versions.
+  statement {
+    sid       = "DeleteMovedAndOrphanedObjects"
+    actions   = ["s3:DeleteObject"]
+    resources = [local.incoming, local.evidence, local.quarantine, local.thumbnails]
   }
 
   statement {

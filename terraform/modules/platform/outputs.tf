@@ -154,11 +154,22 @@ output "target_group_arn_suffix" {
 }
 
 output "database_protection" {
-  description = "Multi-AZ and deletion protection of the database, as planned (the tests assert them)."
+  description = "Multi-AZ, deletion protection and skip_final_snapshot of the database, as planned (the tests assert them)."
   value = {
     multi_az            = module.rds.multi_az
     deletion_protection = module.rds.deletion_protection
+    skip_final_snapshot = module.rds.skip_final_snapshot
   }
+}
+
+output "alb_deletion_protection" {
+  description = "Whether the load balancer's deletion protection is on, as planned."
+  value       = try(module.alb.deletion_protection, null)
+}
+
+output "bastion_instance_id" {
+  description = "Instance ID of the SSM bastion (aws ssm start-session --target); null without enable_bastion."
+  value       = try(module.bastion.instance_id, null)
 }
 
 output "evidence_trail_arn" {

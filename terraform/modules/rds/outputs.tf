@@ -88,3 +88,8 @@ output "deletion_protection" {
   description = "Whether deletion protection is on."
   value       = try(aws_db_instance.this.deletion_protection, null)
 }
+
+output "skip_final_snapshot" {
+  description = "Whether deleting the instance skips the final snapshot (false: RDS keeps \"<name>-final\", billed until deleted)."
+  value       = try(aws_db_instance.this.skip_final_snapshot, null)
+}

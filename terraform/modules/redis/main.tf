@@ -103,7 +103,9 @@ data "aws_secretsmanager_random_password" "auth_token" {
 resource "terraform_data" "auth_token" {
   count = var.create_auth_token ? 1 : 0
 
-  input = data.aws_secretsmanager_random_password.auth_token[0].random_password
+  # The provider does not mark random_password sensitive: without sensitive() every plan that
+  # creates or replaces this resource would print the token.
+  input = sensitive(data.aws_secretsmanager_random_password.auth_token[0].random_password)
 
   lifecycle {
     ignore_changes = [input]
@@ -135,11 +137,13 @@ data "aws_secretsmanager_secret_version" "auth_token" {
   secret_id = var.auth_token_secret_arn
 }
 
-# REDIS_URL for the app (task definition `secrets`), TLS scheme rediss://.
+# REDIS_URL for the app (task definition `secrets`), TLS scheme rediss://. ssl_cert_reqs=required:
+# without it kombu (the Celery broker) connects with CERT_NONE, accepting any certificate;
+# redis-py (the queue metrics) and limits (Flask-Limiter) read the same parameter and verify too.
 resource "aws_secretsmanager_secret" "redis_url" {
   #checkov:skip=CKV2_AWS_57:Derived from the AUTH token and endpoint; it changes when Terraform rotates the token, not through a rotation Lambda.
   name_prefix             = "${var.name}/redis-url-"
-  description             = "REDIS_URL (rediss://:token@primary:6379/${var.redis_url_database}) for ${var.name}"
+  description             = "REDIS_URL (rediss://:token@primary:6379/${var.redis_url_database}?ssl_cert_reqs=required) for ${var.name}"
   kms_key_id              = local.kms_key_arn
   recovery_window_in_days = var.secret_recovery_window_in_days
 
@@ -148,7 +152,7 @@ resource "aws_secretsmanager_secret" "redis_url" {
 
 resource "aws_secretsmanager_secret_version" "redis_url" {
   secret_id     = aws_secretsmanager_secret.redis_url.id
-  secret_string = "rediss://:${urlencode(local.auth_token)}@${aws_elasticache_replication_group.this.primary_endpoint_address}:${local.port}/${var.redis_url_database}"
+  secret_string = "rediss://:${urlencode(local.auth_token)}@${aws_elasticache_replication_group.this.primary_endpoint_address}:${local.port}/${var.redis_url_database}?ssl_cert_reqs=required"
 }
 
 ################################################################################

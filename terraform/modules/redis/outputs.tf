@@ -34,7 +34,7 @@ output "auth_token_secret_arn" {
 }
 
 output "redis_url_secret_arn" {
-  description = "ARN of the secret holding the full REDIS_URL (rediss://:<token>@<primary>:6379/<db>) for the task definition secrets."
+  description = "ARN of the secret holding the full REDIS_URL (rediss://:<token>@<primary>:6379/<db>?ssl_cert_reqs=required) for the task definition secrets."
   value       = try(aws_secretsmanager_secret.redis_url.arn, null)
 }
 

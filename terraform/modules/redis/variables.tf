@@ -134,7 +134,7 @@ variable "auth_token_secret_arn" {
 }
 
 variable "redis_url_database" {
-  description = "Database index used in the REDIS_URL secret (rediss://:<token>@<primary>:6379/<n>)."
+  description = "Database index used in the REDIS_URL secret (rediss://:<token>@<primary>:6379/<n>?ssl_cert_reqs=required)."
   type        = number
   default     = 0
 

@@ -83,6 +83,11 @@ run "pr_42" {
   }
 
   assert {
+    condition     = output.app_environment.SCANNING_ENABLED == "true" && output.app_environment.ALLOW_UNSCANNED_EVIDENCE == "false"
+    error_message = "a preview scans by default"
+  }
+
+  assert {
     condition     = alltrue([for s in values(output.deployment_circuit_breakers) : s.enable && s.rollback])
     error_message = "every ECS service needs the deployment circuit breaker with rollback"
   }
@@ -113,5 +118,20 @@ run "pr_420" {
   assert {
     condition     = output.app_environment.REDIS_KEY_PREFIX == "pr-420:" && output.app_environment.S3_KEY_PREFIX == "pr-420/"
     error_message = "pr-420's key prefixes must be distinct from pr-42's"
+  }
+}
+
+# scanning_enabled = false (no clamd, a smaller worker): the production worker starts only with
+# ALLOW_UNSCANNED_EVIDENCE=true.
+run "without_scanning" {
+  command = plan
+
+  variables {
+    scanning_enabled = false
+  }
+
+  assert {
+    condition     = output.app_environment.SCANNING_ENABLED == "false" && output.app_environment.ALLOW_UNSCANNED_EVIDENCE == "true"
+    error_message = "a preview without scanning needs ALLOW_UNSCANNED_EVIDENCE=true, or its worker refuses to start"
   }
 }
