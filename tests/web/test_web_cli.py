@@ -10,6 +10,7 @@ from shared import migrate
 from shared.accounts.models import LoginSession, User
 from shared.audit.models import AuditEvent
 from shared.incidents import service as incidents
+from shared.outbox.models import OutboxMessage
 
 STRONG = "cli-password-123"
 
@@ -206,3 +207,39 @@ def test_demo_seed_names_a_demo_password_too_easy_to_guess(db, database_url):
     assert "Traceback" not in result.output
     assert db.scalar(select(func.count(User.id))) == 0  # nothing half-seeded
     app.extensions["db_engine"].dispose()
+
+
+def test_users_create_can_mail_a_link_instead_of_taking_a_password(make_app, tmp_path, db, users):
+    """The first admin on AWS: a password typed into a one-off task's overrides would be in
+    CloudTrail; with --mail-reset-link nobody types one, and the new admin chooses it by mail."""
+    runner = make_app(mail_dir=str(tmp_path / "mail")).test_cli_runner()
+    result = runner.invoke(
+        args=["users", "create", "--email", "Ops@Example.com", "--role", "admin", "--mail-reset-link"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "A link to choose a password is on its way to ops@example.com" in result.output
+    db.expire_all()
+    assert db.scalar(select(User.role).where(User.email == "ops@example.com")) == "admin"
+    asked = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == "user.password_reset_requested")).all()
+    assert [message.payload["email"] for message in asked] == ["ops@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("args", "exit_code", "message"),
+    [
+        (["--mail-reset-link"], 1, "No mail can be sent (SMTP_HOST is not set): give a --password instead."),
+        (["--mail-reset-link", "--password", STRONG], 2, "Give --password or --mail-reset-link, not both."),
+    ],
+)
+def test_users_create_mail_reset_link_refusals(runner, db, users, args, exit_code, message):
+    before = snapshot(db)
+    result = runner.invoke(args=["users", "create", "--email", "x@example.com", *args])
+    assert result.exit_code == exit_code
+    assert message in result.output
+    assert snapshot(db) == before
+
+
+def test_users_create_still_prompts_for_a_password_twice(runner, db, users):
+    result = runner.invoke(args=["users", "create", "--email", "p@example.com"], input=f"{STRONG}\n{STRONG}\n")
+    assert result.exit_code == 0, result.output
+    assert "Created p@example.com (member)." in result.output
