@@ -41,6 +41,7 @@ class EventType(enum.StrEnum):
     USER_PASSWORD_RESET = "user.password_reset"  # noqa: S105 - by an admin or the CLI
     # Someone asked for a link to choose a new password (the mail holds it; nothing else does).
     USER_PASSWORD_RESET_REQUESTED = "user.password_reset_requested"  # noqa: S105 - an event name
+    USER_INVITED = "user.invited"  # outbox: mail a new account's owner a link to choose a password
 
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"  # url, events, description, format, enabled/disabled
@@ -84,6 +85,7 @@ NOTIFIED_EVENTS: tuple[EventType, ...] = (
     EventType.USER_PASSWORD_CHANGED,
     EventType.USER_PASSWORD_RESET,
     EventType.USER_PASSWORD_RESET_REQUESTED,
+    EventType.USER_INVITED,
 )
 WEBHOOK_DELIVER_TASK = "incident_tracker.notifications.deliver_webhook"
 
@@ -113,6 +115,7 @@ TASK_ROUTES: Mapping[str, tuple[Route | str, ...]] = {
     EventType.USER_PASSWORD_CHANGED: (notify_task(EventType.USER_PASSWORD_CHANGED),),
     EventType.USER_PASSWORD_RESET: (notify_task(EventType.USER_PASSWORD_RESET),),
     EventType.USER_PASSWORD_RESET_REQUESTED: (notify_task(EventType.USER_PASSWORD_RESET_REQUESTED),),
+    EventType.USER_INVITED: (notify_task(EventType.USER_INVITED),),
     EventType.WEBHOOK_DELIVERY_REQUESTED: (Route(WEBHOOK_DELIVER_TASK, ("delivery_id",)),),
 }
 

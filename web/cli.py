@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import sys
 
 import click
@@ -74,37 +73,34 @@ def register_cli(app: Flask) -> None:
         help="At least 12 characters, not easy to guess; prompted for (twice) when not given.",
     )
     @click.option(
-        "--mail-reset-link",
+        "--invite",
         is_flag=True,
-        help="Set no password: mail the user a link to choose one (needs SMTP; e.g. the first admin "
-        "on a server where a typed password would end up in a task's logged overrides).",
+        help="Set no password: mail the user a link to choose one (72 hours; needs SMTP). E.g. the first "
+        "admin on a server where a typed password would end up in a task's logged overrides.",
     )
-    def users_create(email: str, role: str, name: str, password: str | None, mail_reset_link: bool):
+    def users_create(email: str, role: str, name: str, password: str | None, invite: bool):
         """Create a user with a role."""
-        if mail_reset_link and password:
-            raise click.UsageError("Give --password or --mail-reset-link, not both.")
-        if mail_reset_link and _settings().email_mode == "off":
+        if invite and password:
+            raise click.UsageError("Give --password or --invite, not both.")
+        if invite and _settings().email_mode == "off":
             raise click.ClickException("No mail can be sent (SMTP_HOST is not set): give a --password instead.")
-        if not mail_reset_link and password is None:
+        if not invite and password is None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
             with transaction(_factory()) as session:
-                user = accounts.create_user(
-                    session=session,
-                    actor=SYSTEM,
-                    email=email,
-                    name=name,
-                    role=role,
-                    # Random and never shown: nobody knows it, so the mailed link is the only way in.
-                    password=password or secrets.token_urlsafe(32),
-                )
-                if mail_reset_link:
-                    accounts.request_password_reset(session=session, email=user.email)
+                if invite:
+                    user = accounts.create_invited_user(
+                        session=session, actor=SYSTEM, email=email, name=name, role=role
+                    )
+                else:
+                    user = accounts.create_user(
+                        session=session, actor=SYSTEM, email=email, name=name, role=role, password=password or ""
+                    )
                 click.echo(f"Created {user.email} ({user.role}).")
-                if mail_reset_link:
+                if invite:
                     click.echo(
                         f"A link to choose a password is on its way to {user.email} once the worker runs "
-                        "(it works for an hour; 'Forgot your password?' on the sign-in page sends another)."
+                        "(it works for 72 hours; 'Forgot your password?' on the sign-in page sends another)."
                     )
         except DomainError as error:
             raise click.ClickException(str(error)) from None

@@ -1,4 +1,5 @@
-"""Password reset links: signed, short-lived, single-use, stored nowhere.
+"""Links to choose a password (reset, and a new account's invitation): signed, short-lived,
+single-use, stored nowhere.
 
 A link carries the user id and a digest of the user's current password hash, signed with
 SECRET_KEY and timestamped (itsdangerous, Flask's own signer). It is made when the mail is sent
@@ -17,8 +18,12 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import User
+from shared.db import utcnow
+from shared.timeutil import as_utc
 
 RESET_LINK_HOURS = 1
+# A new account's first link: the person may read the mail the next working day.
+INVITE_LINK_HOURS = 72
 _SALT = "incident-tracker.password-reset"
 
 
@@ -36,22 +41,35 @@ def _password_digest(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:32]
 
 
-def make_token(*, secret_key: str, user: User) -> str:
-    """The token of a reset link for `user`, good until their password changes or it expires."""
-    return _serializer(secret_key).dumps({"user": user.id, "password": _password_digest(user)})
+def make_token(*, secret_key: str, user: User, hours: int = RESET_LINK_HOURS) -> str:
+    """The token of a link for `user` to choose a password, good for `hours` (signed into it)
+    and until their password changes."""
+    return _serializer(secret_key).dumps({"user": user.id, "password": _password_digest(user), "hours": hours})
 
 
 def read_token(*, session: Session, secret_key: str, token: str) -> ResetLink:
-    """The account a reset link may set a new password for, or why it may not."""
-    expired = "This link has expired: links to choose a new password work for an hour. Ask for a new one."
+    """The account a link may set a new password for, or why it may not."""
     unusable = "This link has been used already or is not a link we sent. Ask for a new one."
     try:
-        claims = _serializer(secret_key).loads(token, max_age=int(timedelta(hours=RESET_LINK_HOURS).total_seconds()))
+        # The signature first (the longest life any link has), then this link's own hours.
+        claims, signed_at = _serializer(secret_key).loads(
+            token, max_age=int(timedelta(hours=INVITE_LINK_HOURS).total_seconds()), return_timestamp=True
+        )
     except SignatureExpired:
-        return ResetLink(None, expired)
+        return ResetLink(None, _expired(INVITE_LINK_HOURS))
     except BadSignature:
         return ResetLink(None, unusable)
-    user = session.get(User, claims.get("user")) if isinstance(claims, dict) else None
+    if not isinstance(claims, dict):
+        return ResetLink(None, unusable)
+    hours = claims.get("hours", RESET_LINK_HOURS)
+    if not isinstance(hours, int) or utcnow() - as_utc(signed_at) > timedelta(hours=hours):
+        return ResetLink(None, _expired(hours if isinstance(hours, int) else RESET_LINK_HOURS))
+    user = session.get(User, claims.get("user"))
     if user is None or not user.is_active or claims.get("password") != _password_digest(user):
         return ResetLink(None, unusable)
     return ResetLink(user)
+
+
+def _expired(hours: int) -> str:
+    span = "an hour" if hours == 1 else f"{hours} hours"
+    return f"This link has expired: it worked for {span}. Ask for a new one with \u201cForgot your password?\u201d."

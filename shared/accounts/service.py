@@ -223,6 +223,20 @@ def change_own_password(
     _replace_password(session, user, new_password, actor_id=user.id, action=EventType.USER_PASSWORD_CHANGED)
 
 
+def create_invited_user(*, session: Session, actor: Actor, email: str, name: str, role: str) -> User:
+    """Create an account whose owner chooses the password from a mailed link (good for
+    shared.accounts.reset.INVITE_LINK_HOURS): nobody else ever knows it, the admin included.
+    Until then the account has a random password no one has seen."""
+    user = create_user(
+        session=session, actor=actor, email=email, name=name, role=role, password=secrets.token_urlsafe(32)
+    )
+    principal = SYSTEM if actor is None else actor
+    outbox.enqueue(
+        session=session, topic=EventType.USER_INVITED, payload={"user_id": user.id, "actor_id": principal.id}
+    )
+    return user
+
+
 def looks_like_email(email: str) -> bool:
     """An address shaped like name@example.com (what an account's email must be)."""
     return len(email) <= 254 and bool(EMAIL_RE.match(email))

@@ -81,9 +81,15 @@ NOTICE_WEBHOOK_DISABLED = "webhook_disabled"
 NOTICE_ACCOUNT = "account_notice"  # your password was changed or set
 # A link to choose a new password: its text is written when it is sent, never stored.
 NOTICE_PASSWORD_RESET = "password_reset"  # noqa: S105 - a mail kind
+NOTICE_INVITE = "invite"  # a new account's link to choose a password, written at sending too
 NOTICE_KINDS = frozenset({NOTICE_WEBHOOK_DISABLED, NOTICE_ACCOUNT})
 ACCOUNT_EVENTS = frozenset(
-    {EventType.USER_PASSWORD_CHANGED, EventType.USER_PASSWORD_RESET, EventType.USER_PASSWORD_RESET_REQUESTED}
+    {
+        EventType.USER_PASSWORD_CHANGED,
+        EventType.USER_PASSWORD_RESET,
+        EventType.USER_PASSWORD_RESET_REQUESTED,
+        EventType.USER_INVITED,
+    }
 )
 # A mail that keeps failing (SMTP down) is tried again after these delays, then given up.
 EMAIL_RETRY_DELAYS = (
@@ -628,10 +634,13 @@ def _account_notice(
         user = session.get(User, payload.get("user_id"))
     if settings.email_mode == "off" or user is None or not user.is_active:
         return ()
+    actor = session.get(User, payload["actor_id"]) if payload.get("actor_id") else None
     if topic == EventType.USER_PASSWORD_RESET_REQUESTED:
         kind, context = NOTICE_PASSWORD_RESET, {}  # the link is written at sending
+    elif topic == EventType.USER_INVITED:
+        by = f"{actor.name} ({actor.email})" if actor is not None else "An admin, at the command line,"
+        kind, context = NOTICE_INVITE, {"by": by}  # the link is written at sending
     else:
-        actor = session.get(User, payload["actor_id"]) if payload.get("actor_id") else None
         kind, context = NOTICE_ACCOUNT, _password_changed_notice(topic, user, actor, settings, now)
     row = _insert_once(
         session,
@@ -957,6 +966,8 @@ def _build_email(row: EmailDelivery, user: User | None, settings: Settings):
     context = dict(row.context or {})
     if row.kind == NOTICE_PASSWORD_RESET:
         return _password_reset_mail(row, user, recipient, settings)
+    if row.kind == NOTICE_INVITE:
+        return _invite_mail(row, user, recipient, settings)
     if row.kind in NOTICE_KINDS:
         return mail.build_notice(
             notice_id=row.event_id,
@@ -984,6 +995,27 @@ def _build_email(row: EmailDelivery, user: User | None, settings: Settings):
         comment_id=context.get("comment_id"),
     )
     return mail.build_message(event=event, recipient=recipient, base_url=settings.base_url, sender=settings.smtp_from)
+
+
+def _invite_mail(row: EmailDelivery, user: User, recipient, settings: Settings):
+    token = reset.make_token(secret_key=settings.effective_secret_key, user=user, hours=reset.INVITE_LINK_HOURS)
+    base = settings.base_url.rstrip("/")
+    by = (row.context or {}).get("by") or "An admin"
+    text = (
+        f"{by} made you an account on Incident Tracker: {user.email} ({user.role}).\n\n"
+        f"Choose your password here; the link works for {reset.INVITE_LINK_HOURS} hours and only once:\n\n"
+        f"{base}/password/reset?token={token}\n\n"
+        f"Then sign in at {base}/login. If the link has expired, 'Forgot your password?' there sends another.\n"
+    )
+    return mail.build_notice(
+        notice_id=row.event_id,
+        recipient=recipient,
+        subject="Your Incident Tracker account",
+        text=text,
+        base_url=settings.base_url,
+        sender=settings.smtp_from,
+        occurred_at=utcnow(),
+    )
 
 
 def _password_reset_mail(row: EmailDelivery, user: User, recipient, settings: Settings):

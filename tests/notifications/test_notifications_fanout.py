@@ -321,3 +321,20 @@ def test_a_reset_link_goes_only_to_an_active_account_and_is_recorded_once(db, us
     assert mailed_to(inbox) == ["member@example.com"]
     asked = db.scalars(select(AuditEvent).where(AuditEvent.action == "user.password_reset_requested")).all()
     assert [(event.actor_id, event.entity_id) for event in asked] == [(None, users["member"].id)]
+
+
+def test_an_invited_user_is_mailed_a_link_to_choose_a_password(db, users, setup, inbox):
+    settings, factory = setup
+    invited = accounts.create_invited_user(
+        session=db, actor=users["admin"], email="nia@example.com", name="Nia Newcomer", role="lead"
+    )
+    db.commit()
+    run_pipeline(factory, settings)
+    assert mailed_to(inbox) == ["nia@example.com"]
+    mail = inbox.messages[0].message
+    assert mail["Subject"] == "[Incident Tracker] Your Incident Tracker account"
+    body = _body(mail)
+    assert "Ada Admin (admin@example.com) made you an account on Incident Tracker: nia@example.com (lead)." in body
+    assert "the link works for 72 hours and only once" in body
+    token = body.split(f"{BASE_URL}/password/reset?token=")[1].split()[0]
+    assert reset.read_token(session=db, secret_key=settings.effective_secret_key, token=token).user == invited

@@ -86,3 +86,23 @@ def test_asking_for_a_link_queues_the_same_for_any_address(db, users):
     asked = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == "user.password_reset_requested")).all()
     assert [message.payload["email"] for message in asked] == ["member@example.com", "nobody@example.com"]
     assert db.scalar(select(AuditEvent).where(AuditEvent.action == "user.password_reset_requested")) is None
+
+
+@pytest.mark.parametrize(
+    ("hours", "age_hours", "works"),
+    [
+        (reset.RESET_LINK_HOURS, 0.5, True),
+        (reset.RESET_LINK_HOURS, 2, False),
+        (72, 2, True),
+        (72, 71, True),
+        (72, 73, False),
+    ],
+)
+def test_a_link_works_for_the_hours_signed_into_it(db, users, monkeypatch, hours, age_hours, works):
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time() - age_hours * 3600))
+    token = reset.make_token(secret_key=SECRET, user=users["member"], hours=hours)
+    monkeypatch.undo()
+    link = reset.read_token(session=db, secret_key=SECRET, token=token)
+    assert (link.user == users["member"]) is works
+    if not works:
+        assert link.problem.startswith("This link has expired: it worked for ")

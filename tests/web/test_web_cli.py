@@ -209,29 +209,29 @@ def test_demo_seed_names_a_demo_password_too_easy_to_guess(db, database_url):
     app.extensions["db_engine"].dispose()
 
 
-def test_users_create_can_mail_a_link_instead_of_taking_a_password(make_app, tmp_path, db, users):
+def test_users_create_can_invite_instead_of_taking_a_password(make_app, tmp_path, db, users):
     """The first admin on AWS: a password typed into a one-off task's overrides would be in
-    CloudTrail; with --mail-reset-link nobody types one, and the new admin chooses it by mail."""
+    CloudTrail; with --invite nobody types one, and the new admin chooses it by mail."""
     runner = make_app(mail_dir=str(tmp_path / "mail")).test_cli_runner()
-    result = runner.invoke(
-        args=["users", "create", "--email", "Ops@Example.com", "--role", "admin", "--mail-reset-link"]
-    )
+    result = runner.invoke(args=["users", "create", "--email", "Ops@Example.com", "--role", "admin", "--invite"])
     assert result.exit_code == 0, result.output
     assert "A link to choose a password is on its way to ops@example.com" in result.output
     db.expire_all()
     assert db.scalar(select(User.role).where(User.email == "ops@example.com")) == "admin"
-    asked = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == "user.password_reset_requested")).all()
-    assert [message.payload["email"] for message in asked] == ["ops@example.com"]
+    invited = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == "user.invited")).all()
+    assert [(message.payload["user_id"], message.payload["actor_id"]) for message in invited] == [
+        (users_by_email(db)["ops@example.com"], None)
+    ]
 
 
 @pytest.mark.parametrize(
     ("args", "exit_code", "message"),
     [
-        (["--mail-reset-link"], 1, "No mail can be sent (SMTP_HOST is not set): give a --password instead."),
-        (["--mail-reset-link", "--password", STRONG], 2, "Give --password or --mail-reset-link, not both."),
+        (["--invite"], 1, "No mail can be sent (SMTP_HOST is not set): give a --password instead."),
+        (["--invite", "--password", STRONG], 2, "Give --password or --invite, not both."),
     ],
 )
-def test_users_create_mail_reset_link_refusals(runner, db, users, args, exit_code, message):
+def test_users_create_invite_refusals(runner, db, users, args, exit_code, message):
     before = snapshot(db)
     result = runner.invoke(args=["users", "create", "--email", "x@example.com", *args])
     assert result.exit_code == exit_code
@@ -243,3 +243,7 @@ def test_users_create_still_prompts_for_a_password_twice(runner, db, users):
     result = runner.invoke(args=["users", "create", "--email", "p@example.com"], input=f"{STRONG}\n{STRONG}\n")
     assert result.exit_code == 0, result.output
     assert "Created p@example.com (member)." in result.output
+
+
+def users_by_email(db) -> dict[str, int]:
+    return dict(db.execute(select(User.email, User.id)).all())

@@ -305,3 +305,33 @@ def test_only_admins_are_told_where_the_servers_mail_goes(make_app, tmp_path, us
     assert str(tmp_path) not in member.get("/profile").get_data(as_text=True)
     assert "Email is not sent from this server" in member.get("/profile").get_data(as_text=True)
     assert str(tmp_path / "mail") in admin.get("/profile").get_data(as_text=True)
+
+
+def test_an_admin_creates_a_user_who_chooses_their_own_password_by_mail(make_app, tmp_path, db, users):
+    app = make_app(mail_dir=str(tmp_path / "mail"))
+    admin = app.test_client()
+    sign_in(admin, users["admin"])
+    page = admin.get("/admin/users").get_data(as_text=True)
+    assert "Leave it empty to email them a link to choose their own (it works for 72 hours)" in page
+    queued = counts(db)[1]
+    created = admin.post("/admin/users", data={"email": "nia@example.com", "name": "Nia", "role": "member"})
+    assert created.status_code == 302
+    done = admin.get("/admin/users").get_data(as_text=True)
+    assert "Created nia@example.com as member; a link to choose their password is on its way to them." in done
+    assert counts(db)[1] == queued + 2  # user.created, and user.invited: the mail
+
+
+def test_without_email_an_admin_must_give_a_password(admin_client, db):
+    before = snapshot(db)
+    refused = admin_client.post("/admin/users", data={"email": "nia@example.com", "name": "Nia", "role": "member"})
+    assert refused.status_code == 422
+    assert "Give a password: this server sends no email, so no link can be mailed." in refused.get_data(as_text=True)
+    assert snapshot(db) == before
+
+
+def test_without_email_an_empty_password_and_a_bad_email_are_both_named(admin_client):
+    refused = admin_client.post("/admin/users", data={"email": "nope", "name": "Nia", "role": "member"})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert 'id="email-error"' in html
+    assert "Give a password: this server sends no email" in html

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField, StringField, SubmitField
@@ -28,7 +28,11 @@ class NewUserForm(FlaskForm):
     role = SelectField(
         "Role", choices=[SelectChoice(v, label) for v, label in ROLE_CHOICES], default="member", validate_choice=False
     )
-    password = new_password_field("Password")
+    password = new_password_field(
+        "Password",
+        hint="Leave it empty to email them a link to choose their own (it works for 72 hours); "
+        "or at least 12 characters, not easy to guess.",
+    )
     submit = SubmitField("Create user")
 
 
@@ -77,21 +81,28 @@ def create_user():
     session = get_session()
     if not form.validate():
         return _render(form, error="The form expired; try again.", status=400)
+    mail_on = current_app.config["SETTINGS"].email_mode != "off"
+    typed = form.password.data or ""
+    # No password: the new user chooses one from a mailed link (when this server sends mail).
+    invite = not typed and mail_on
+    details = dict(email=form.email.data or "", name=form.name.data or "", role=form.role.data or "")
     try:
-        user = accounts.create_user(
-            session=session,
-            actor=current_user.user,
-            email=form.email.data or "",
-            name=form.name.data or "",
-            role=form.role.data or "",
-            password=form.password.data or "",
-        )
+        if invite:
+            user = accounts.create_invited_user(session=session, actor=current_user.user, **details)
+        else:
+            user = accounts.create_user(session=session, actor=current_user.user, password=typed, **details)
         session.commit()
     except ValidationFailed as error:
         session.rollback()
         form.password.data = ""
-        return _render(form, errors=error.field_errors, status=422)
-    flash(f"Created {user.email} as {user.role}.")
+        errors = dict(error.field_errors)
+        if not typed and "password" in errors:  # only when no mail can be sent
+            errors["password"] = "Give a password: this server sends no email, so no link can be mailed."  # noqa: S105 - a message
+        return _render(form, errors=errors, status=422)
+    if invite:
+        flash(f"Created {user.email} as {user.role}; a link to choose their password is on its way to them.")
+    else:
+        flash(f"Created {user.email} as {user.role}.")
     return redirect(url_for("admin.users"))
 
 
