@@ -1010,7 +1010,7 @@ def _invite_mail(row: EmailDelivery, user: User, recipient, settings: Settings):
     return mail.build_notice(
         notice_id=row.event_id,
         recipient=recipient,
-        subject="Your Incident Tracker account",
+        subject="Your new account: choose a password",
         text=text,
         base_url=settings.base_url,
         sender=settings.smtp_from,

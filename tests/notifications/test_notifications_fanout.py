@@ -332,7 +332,7 @@ def test_an_invited_user_is_mailed_a_link_to_choose_a_password(db, users, setup,
     run_pipeline(factory, settings)
     assert mailed_to(inbox) == ["nia@example.com"]
     mail = inbox.messages[0].message
-    assert mail["Subject"] == "[Incident Tracker] Your Incident Tracker account"
+    assert mail["Subject"] == "[Incident Tracker] Your new account: choose a password"
     body = _body(mail)
     assert "Ada Admin (admin@example.com) made you an account on Incident Tracker: nia@example.com (lead)." in body
     assert "the link works for 72 hours and only once" in body
