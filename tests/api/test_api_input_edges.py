@@ -119,3 +119,22 @@ def test_refusals_name_the_fields_the_request_sent(client, users, lead, make_tok
     )
     assert someone_else.status_code == 422
     assert list(someone_else.get_json()["errors"]) == ["owner_email"]
+
+
+@pytest.mark.parametrize("body", [{"watching": "yes"}, {"watching": 1}, {"watching": "true"}])
+def test_a_switch_is_a_json_boolean(client, users, lead, make_incident, body):
+    incident = make_incident(owner=None)
+    refused = client.post(f"/api/v1/incidents/{incident.key}/watch", json=body, headers=lead)
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"]["watching"] == ["Not a valid boolean."]
+
+
+def test_a_summary_is_only_for_resolving(client, users, lead, make_incident):
+    incident = make_incident("in_progress", owner=None)
+    url = f"/api/v1/incidents/{incident.key}/transition"
+    refused = client.post(url, json={"to": "blocked", "summary": "Waiting on AWS"}, headers=lead)
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"]["summary"] == [
+        "A summary is for moving to resolved; give the reason for blocked as reason."
+    ]
+    assert client.post(url, json={"to": "blocked", "reason": "Waiting on AWS"}, headers=lead).status_code == 200

@@ -27,6 +27,16 @@ def _trimmed_email(data):
     return data
 
 
+class JsonBoolean(fields.Boolean):
+    """true or false only: marshmallow's Boolean also takes "yes", "off", 1 and 0, and a
+    request body is JSON, where a switch is a boolean (found by QA: "watching": "yes")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):  # 1 == True in a set, so truthy={True} would take 1
+            raise self.make_error("invalid", input=value)
+        return value
+
+
 class StrictSchema(Schema):
     class Meta:
         ordered = True
@@ -170,7 +180,7 @@ class PriorityIn(StrictSchema):
 
 
 class WatchIn(StrictSchema):
-    watching = fields.Boolean(required=True)
+    watching = JsonBoolean(required=True)
 
 
 class WatchOut(StrictSchema):
@@ -224,7 +234,7 @@ class UserCreate(StrictSchema):
 
 class UserPatch(StrictSchema):
     role = fields.String(validate=validate.OneOf(["member", "lead", "admin"]))
-    is_active = fields.Boolean()
+    is_active = JsonBoolean()
 
 
 ENVIRONMENT_NAMES = list(ENVIRONMENTS)
@@ -260,9 +270,7 @@ class EvidenceOut(StrictSchema):
 
 
 class LegalHoldIn(StrictSchema):
-    legal_hold = fields.Boolean(
-        required=True, metadata={"description": "true puts every file on hold; false lifts it."}
-    )
+    legal_hold = JsonBoolean(required=True, metadata={"description": "true puts every file on hold; false lifts it."})
 
 
 class LegalHoldOut(StrictSchema):

@@ -221,6 +221,11 @@ def _incident_write(key: str, operation):
 @incidents_bp.response(200, schemas.IncidentOut)
 @_errors(404, 409, 412, 415, 422)
 def transition(body, key):
+    if body.get("summary") is not None and body["to"] != "resolved":
+        # Found by QA: a Blocked move with only a summary was taken, the summary as its reason.
+        raise ValidationFailed(
+            {"summary": f"A summary is for moving to resolved; give the reason for {body['to']} as reason."}
+        )
     reason = body.get("summary") or body.get("reason")
     return _incident_write(
         key,

@@ -12,7 +12,7 @@ from shared.notifications.webhooks import EVENT_TYPES, PayloadFormat
 from shared.permissions import Action, can
 from web.api.auth import authenticate, needs
 from web.api.problems import ApiProblem, ProblemSchema
-from web.api.schemas import StrictSchema, UtcDateTime
+from web.api.schemas import JsonBoolean, StrictSchema, UtcDateTime
 from web.db import get_session
 
 webhooks_bp = Blueprint(
@@ -53,7 +53,7 @@ class EndpointPatch(StrictSchema):
     events = fields.List(fields.String(validate=validate.Length(max=60)), validate=validate.Length(max=20))
     description = fields.String(validate=validate.Length(max=2000))
     payload_format = fields.String(validate=validate.OneOf(FORMATS))
-    enabled = fields.Boolean()
+    enabled = JsonBoolean()
 
 
 class SecretOut(StrictSchema):
