@@ -211,10 +211,13 @@ def _http_error(status: int, message: str):
         text_ = str(description) if explained else message
         template = "partials/flash_error.html" if _wants_fragment() else "error.html"
         try:
-            return render_template(template, message=text_, status=status), status
+            response = make_response(render_template(template, message=text_, status=status), status)
         except Exception:  # the page needs the database (the signed-in user) and it is gone
             logging.getLogger(__name__).exception("the %s page could not be drawn", status)
-            return _plain_error_page(text_), status
+            response = make_response(_plain_error_page(text_), status)
+        if status == 429:  # when to try again, as the API says (found by QA: the page had none)
+            response.headers["Retry-After"] = problems.retry_after(limiter)
+        return response
 
     return handler
 

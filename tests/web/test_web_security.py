@@ -119,6 +119,7 @@ def test_login_is_rate_limited(make_app, users):
     limited = client.post("/login", data={"email": "member@example.com", "password": PASSWORD})
     assert limited.status_code == 429
     assert "Too many attempts" in limited.get_data(as_text=True)
+    assert 1 <= int(limited.headers["Retry-After"]) <= 61  # the rest of the moving minute, rounded up
     assert client.get("/").status_code == 302  # the right password did not get through either
     assert client.get("/login").status_code == 200  # reading the form is not limited
 

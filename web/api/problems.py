@@ -98,7 +98,8 @@ def _flatten(messages) -> dict[str, list[str]]:
     return flat
 
 
-def _retry_after(limiter) -> str:
+def retry_after(limiter) -> str:
+    """Seconds until the limit that refused this request lets one through again."""
     current = getattr(limiter, "current_limit", None)
     if current is not None:
         return str(max(1, math.ceil(current.reset_at - time.time())))
@@ -123,7 +124,7 @@ def from_http(error: HTTPException, limiter=None) -> Response:
     detail = details.get(status) or error.description or _TITLES.get(status, "Error")
     headers = {}
     if status == 429:
-        headers["Retry-After"] = _retry_after(limiter)
+        headers["Retry-After"] = retry_after(limiter)
     allowed_methods = getattr(error, "valid_methods", None)  # set on werkzeug's MethodNotAllowed only
     if status == 405 and allowed_methods:
         headers["Allow"] = ", ".join(allowed_methods)
