@@ -998,40 +998,43 @@ def _build_email(row: EmailDelivery, user: User | None, settings: Settings):
 
 
 def _invite_mail(row: EmailDelivery, user: User, recipient, settings: Settings):
-    token = reset.make_token(secret_key=settings.effective_secret_key, user=user, hours=reset.INVITE_LINK_HOURS)
-    base = settings.base_url.rstrip("/")
     by = (row.context or {}).get("by") or "An admin"
-    text = (
-        f"{by} made you an account on Incident Tracker: {user.email} ({user.role}).\n\n"
-        f"Choose your password here; the link works for {reset.INVITE_LINK_HOURS} hours and only once:\n\n"
-        f"{base}/password/reset?token={token}\n\n"
-        f"Then sign in at {base}/login. If the link has expired, 'Forgot your password?' there sends another.\n"
-    )
-    return mail.build_notice(
-        notice_id=row.event_id,
-        recipient=recipient,
+    return _password_link_mail(
+        row,
+        user,
+        recipient,
+        settings,
+        hours=reset.INVITE_LINK_HOURS,
         subject="Your new account: choose a password",
-        text=text,
-        base_url=settings.base_url,
-        sender=settings.smtp_from,
-        occurred_at=utcnow(),
+        opening=f"{by} made you an account on Incident Tracker: {user.email} ({user.role}).\n\n"
+        f"Choose your password here; the link works for {reset.INVITE_LINK_HOURS} hours and only once:",
+        closing="Then sign in at {base}/login. If the link has expired, 'Forgot your password?' there sends another.",
     )
 
 
 def _password_reset_mail(row: EmailDelivery, user: User, recipient, settings: Settings):
-    # Made now, at sending: no stored row or queued message ever holds a working link.
-    token = reset.make_token(secret_key=settings.effective_secret_key, user=user)
-    base = settings.base_url.rstrip("/")
-    text = (
-        f"Someone (we hope you) asked to choose a new password for the Incident Tracker account {user.email}.\n\n"
-        f"Choose it here; the link works for {reset.RESET_LINK_HOURS} hour and only once:\n\n"
-        f"{base}/password/reset?token={token}\n\n"
-        "If you did not ask, ignore this mail: your password stays as it is.\n"
+    return _password_link_mail(
+        row,
+        user,
+        recipient,
+        settings,
+        hours=reset.RESET_LINK_HOURS,
+        subject="Choose a new password",
+        opening=f"Someone (we hope you) asked to choose a new password for the Incident Tracker account {user.email}."
+        f"\n\nChoose it here; the link works for {reset.RESET_LINK_HOURS} hour and only once:",
+        closing="If you did not ask, ignore this mail: your password stays as it is.",
     )
+
+
+def _password_link_mail(row, user, recipient, settings: Settings, *, hours, subject, opening, closing):
+    # The link is made now, at sending: no stored row or queued message ever holds a working one.
+    token = reset.make_token(secret_key=settings.effective_secret_key, user=user, hours=hours)
+    base = settings.base_url.rstrip("/")
+    text = f"{opening}\n\n{base}/password/reset?token={token}\n\n{closing.format(base=base)}\n"
     return mail.build_notice(
         notice_id=row.event_id,
         recipient=recipient,
-        subject="Choose a new password",
+        subject=subject,
         text=text,
         base_url=settings.base_url,
         sender=settings.smtp_from,
