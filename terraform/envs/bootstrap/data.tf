@@ -64,12 +64,37 @@ data "aws_iam_policy_document" "deploy" {
     resources = [module.state_backend.kms_key_arn]
   }
 
-  # PowerUserAccess allows every S3 object: keep other environments' state out of reach.
+  # PowerUserAccess allows every S3 object and bucket setting and every KMS key: keep other
+  # environments' state out of reach (old versions and ACLs included), keep each state's
+  # history (no version deletes, no ACLs), and leave the bucket and its key as bootstrap set
+  # them (a deploy that rewrote the bucket policy or scheduled the key's deletion would reach
+  # or destroy every environment's state).
   statement {
     sid       = "NoOtherState"
     effect    = "Deny"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:*"]
     resources = [for k, p in local.state_prefixes : "${local.state_bucket_arn}/${p}*" if !contains(each.value.state, k)]
+  }
+
+  statement {
+    sid         = "OwnStateOnlyReadWrittenAndLocked"
+    effect      = "Deny"
+    not_actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources   = ["${local.state_bucket_arn}/*"]
+  }
+
+  statement {
+    sid         = "StateBucketSettingsAreFixed"
+    effect      = "Deny"
+    not_actions = ["s3:ListBucket", "s3:ListBucketVersions", "s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration"]
+    resources   = [local.state_bucket_arn]
+  }
+
+  statement {
+    sid         = "StateKeyIsOnlyUsed"
+    effect      = "Deny"
+    not_actions = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources   = [module.state_backend.kms_key_arn]
   }
 
   # Creating a role, or changing what it may do, only with the boundary attached: a deploy can

@@ -15,9 +15,8 @@ locals {
   quarantine = "${local.bucket}/${local.p}quarantine/*"
   thumbnails = "${local.bucket}/${local.p}thumbnails/*"
 
-  ecr_repository_arns = length(var.ecr_repository_arns) > 0 ? var.ecr_repository_arns : ["arn:${local.partition}:ecr:${local.region}:${local.account_id}:repository/*"]
-  log_group_arns      = length(var.log_group_arns) > 0 ? var.log_group_arns : ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/ecs/${var.name}-*"]
-  ses_identity_arns   = length(var.ses_identity_arns) > 0 ? var.ses_identity_arns : ["arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/*"]
+  log_group_arns    = length(var.log_group_arns) > 0 ? var.log_group_arns : ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/ecs/${var.name}-*"]
+  ses_identity_arns = length(var.ses_identity_arns) > 0 ? var.ses_identity_arns : ["arn:${local.partition}:ses:${local.region}:${local.account_id}:identity/*"]
 }
 
 ################################################################################
@@ -62,21 +61,29 @@ resource "aws_iam_role" "execution" {
 }
 
 data "aws_iam_policy_document" "execution" {
-  statement {
-    sid = "EcrAuthToken"
-    # ecr:GetAuthorizationToken has no resource-level permissions; AWS requires "*".
-    actions   = ["ecr:GetAuthorizationToken"]
-    resources = ["*"]
+  # Images come from Docker Hub by default (repository credentials below): ECR only for the
+  # repositories named, never every repository of the account.
+  dynamic "statement" {
+    for_each = length(var.ecr_repository_arns) > 0 ? [1] : []
+    content {
+      sid = "EcrAuthToken"
+      # ecr:GetAuthorizationToken has no resource-level permissions; AWS requires "*".
+      actions   = ["ecr:GetAuthorizationToken"]
+      resources = ["*"]
+    }
   }
 
-  statement {
-    sid = "EcrPull"
-    actions = [
-      "ecr:BatchCheckLayerAvailability",
-      "ecr:BatchGetImage",
-      "ecr:GetDownloadUrlForLayer",
-    ]
-    resources = local.ecr_repository_arns
+  dynamic "statement" {
+    for_each = length(var.ecr_repository_arns) > 0 ? [1] : []
+    content {
+      sid = "EcrPull"
+      actions = [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+      ]
+      resources = var.ecr_repository_arns
+    }
   }
 
   statement {

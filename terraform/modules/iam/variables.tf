@@ -73,7 +73,7 @@ variable "secrets_kms_key_arns" {
 }
 
 variable "ecr_repository_arns" {
-  description = "ECR repositories the execution role may pull from. Empty allows every repository of this account and region."
+  description = "ECR repositories the execution role may pull from. Empty (images from Docker Hub) grants no ECR access at all."
   type        = list(string)
   default     = []
 

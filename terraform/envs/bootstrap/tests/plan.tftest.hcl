@@ -15,13 +15,13 @@ run "dev_account" {
     condition = alltrue([
       for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : anytrue([
         for c in s.condition : c.variable == "iam:PermissionsBoundary" && toset(c.values) == toset([local.permissions_boundary_arn])
-      ]) if s.effect != "Deny" && length(setintersection(s.actions, ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"])) > 0
+      ]) if s.effect != "Deny" && length(setintersection(s.actions == null ? [] : s.actions, ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"])) > 0
     ])
     error_message = "deploy roles must require the permissions boundary on every role they create or change"
   }
 
   assert {
-    condition     = length([for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : s if s.effect != "Deny" && contains(s.actions, "iam:CreateRole")]) > 0
+    condition     = length([for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : s if s.effect != "Deny" && contains(s.actions == null ? [] : s.actions, "iam:CreateRole")]) > 0
     error_message = "deploy roles create the app's roles (iam:CreateRole), under the conditions above"
   }
 
@@ -29,10 +29,10 @@ run "dev_account" {
   assert {
     condition = alltrue([
       for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : anytrue([for c in s.condition : c.variable == "iam:PolicyARN"])
-      if s.effect != "Deny" && contains(s.actions, "iam:AttachRolePolicy")
+      if s.effect != "Deny" && contains(s.actions == null ? [] : s.actions, "iam:AttachRolePolicy")
       ]) && alltrue([
       for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : anytrue([for c in s.condition : c.variable == "iam:PassedToService"])
-      if s.effect != "Deny" && contains(s.actions, "iam:PassRole")
+      if s.effect != "Deny" && contains(s.actions == null ? [] : s.actions, "iam:PassRole")
     ])
     error_message = "iam:AttachRolePolicy needs an iam:PolicyARN condition and iam:PassRole an iam:PassedToService condition"
   }
@@ -40,11 +40,34 @@ run "dev_account" {
   # ... and can neither rewrite the boundary nor take it off a role.
   assert {
     condition = anytrue([
-      for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : s.effect == "Deny" && contains(s.actions, "iam:DeleteRolePermissionsBoundary")
+      for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : s.effect == "Deny" && contains(s.actions == null ? [] : s.actions, "iam:DeleteRolePermissionsBoundary")
       ]) && anytrue([
-      for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : s.effect == "Deny" && contains(s.actions, "iam:CreatePolicyVersion") && contains(s.resources, local.permissions_boundary_arn)
+      for s in data.aws_iam_policy_document.deploy["deploy-dev"].statement : s.effect == "Deny" && contains(s.actions == null ? [] : s.actions, "iam:CreatePolicyVersion") && contains(s.resources, local.permissions_boundary_arn)
     ])
     error_message = "the permissions boundary must be fixed and stay on every role"
+  }
+
+  # PowerUserAccess reaches every S3 object and KMS key: a preview deploy must not read or
+  # roll back dev's state (any object action, old versions included), and no deploy may change
+  # the state bucket's settings or the state key.
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.deploy["deploy-preview"].statement : s.effect == "Deny" && contains(s.actions == null ? [] : s.actions, "s3:*") && contains(s.resources, "${local.state_bucket_arn}/envs/dev/*")
+    ])
+    error_message = "the preview deploy role must be denied every action on dev's state"
+  }
+
+  assert {
+    condition = alltrue([
+      for key in ["deploy-dev", "deploy-preview"] : anytrue([
+        for s in data.aws_iam_policy_document.deploy[key].statement : s.effect == "Deny" && contains(s.resources, local.state_bucket_arn) && !contains(s.not_actions == null ? [] : s.not_actions, "s3:PutBucketPolicy") && contains(s.not_actions == null ? [] : s.not_actions, "s3:ListBucket")
+        ]) && anytrue([
+        for s in data.aws_iam_policy_document.deploy[key].statement : s.effect == "Deny" && contains(s.resources, "${local.state_bucket_arn}/*") && !contains(s.not_actions == null ? [] : s.not_actions, "s3:DeleteObjectVersion") && contains(s.not_actions == null ? [] : s.not_actions, "s3:GetObject")
+        ]) && anytrue([
+        for s in data.aws_iam_policy_document.deploy[key].statement : s.effect == "Deny" && s.sid == "StateKeyIsOnlyUsed" && !contains(s.not_actions == null ? [] : s.not_actions, "kms:ScheduleKeyDeletion") && contains(s.not_actions == null ? [] : s.not_actions, "kms:Decrypt")
+      ])
+    ])
+    error_message = "deploy roles must be denied changing the state bucket, deleting state versions and administering the state key"
   }
 }
 
