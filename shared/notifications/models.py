@@ -81,9 +81,17 @@ class EmailDelivery(Base):
 
 class WebhookEndpoint(Base):
     __tablename__ = "webhook_endpoints"
+    __table_args__ = (
+        # One endpoint per URL even when two requests add it at once (a double click on Add,
+        # two admins): the look-up before the insert cannot see the other's uncommitted row.
+        Index("uq_webhook_endpoints_url_digest", "url_digest", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     url: Mapped[str] = mapped_column(String(2000))
+    # sha256 of the URL as the receiver gets it (service.url_digest): fixed length for the
+    # unique index. NULL only on duplicates saved before migration 0012 (they keep working).
+    url_digest: Mapped[str | None] = mapped_column(String(64), default=None)
     description: Mapped[str] = mapped_column(String(500), default="")
     event_types: Mapped[list] = mapped_column(JSON, default=list)  # public names: "incident.created", ...
     payload_format: Mapped[str] = mapped_column(String(10), default="standard")  # webhooks.PayloadFormat

@@ -11,6 +11,7 @@ hands out what is due (retries, publishes lost in a crash, leases of killed work
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import ssl
 from collections.abc import Callable, Iterable
@@ -237,6 +238,11 @@ def _url_key(url: str) -> str:
     return f"{parsed.scheme}://{parsed.host_header}{parsed.target}"
 
 
+def url_digest(url: str) -> str:
+    """What the unique index on webhook_endpoints.url_digest compares: one value per endpoint URL."""
+    return hashlib.sha256(_url_key(url).encode()).hexdigest()
+
+
 def _url_in_use(session: Session, url: str, endpoint: WebhookEndpoint | None) -> str | None:
     """Why `url` is refused when another endpoint has it already, or None."""
     key = _url_key(url)
@@ -283,6 +289,19 @@ def _clean_endpoint_fields(
     return cleaned
 
 
+def _save_unique_url(session: Session, endpoint: WebhookEndpoint, url: str) -> None:
+    """Flush `endpoint`; when another request saved the same URL meanwhile (the unique index
+    decides), roll back and refuse as the look-up would have. The caller rolls back anyway after
+    a ValidationFailed; here it comes first so the other endpoint can be read and named."""
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise ValidationFailed(
+            {"url": _url_in_use(session, url, None) or f"{url} is already an endpoint; edit that one instead."}
+        ) from None
+
+
 def _audit(session: Session, actor: User, action: EventType, endpoint: WebhookEndpoint, data: dict) -> None:
     # Never the secret: the chain is readable by every lead.
     audit.append(
@@ -317,6 +336,7 @@ def create_endpoint(
     now = utcnow()
     endpoint = WebhookEndpoint(
         url=url,
+        url_digest=url_digest(url),
         event_types=events,
         description=description,
         payload_format=payload_format,
@@ -327,7 +347,7 @@ def create_endpoint(
         updated_at=now,
     )
     session.add(endpoint)
-    session.flush()
+    _save_unique_url(session, endpoint, url)
     _audit(
         session, actor, EventType.WEBHOOK_CREATED, endpoint, {"url": url, "events": events, "format": payload_format}
     )
@@ -365,8 +385,11 @@ def update_endpoint(
         return endpoint
     for name, change in changes.items():
         setattr(endpoint, name, change["to"])
+    if "url" in changes and _url_key(changes["url"]["from"]) != _url_key(url):
+        # Only a move onto another URL: an older duplicate keeps NULL while its URL stays.
+        endpoint.url_digest = url_digest(url)
     endpoint.updated_at = utcnow()
-    session.flush()
+    _save_unique_url(session, endpoint, url)
     _audit(session, actor, EventType.WEBHOOK_UPDATED, endpoint, {"changes": changes})
     return endpoint
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 from notification_helpers import notification_settings
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import IntegrityError
 from standardwebhooks import Webhook
 
+from shared import migrate
 from shared.accounts import service as accounts
 from shared.accounts.models import User
 from shared.errors import ValidationFailed
@@ -279,6 +282,36 @@ def test_an_older_duplicate_can_still_be_edited_but_not_moved_onto_another_url_i
     assert db.get(WebhookEndpoint, older.id).event_types == ["comment.created"]
 
 
+def test_two_adds_of_one_url_at_once_make_one_endpoint(db, users, session_factory, database_url):
+    """A double click on Add, or two admins: the second request looked before the first
+    committed, so only the database can refuse it; it says so as the look-up would."""
+    settings = notification_settings(database_url)
+    add = dict(settings=settings, url=PUBLIC, event_types=["incident.created"], resolver=_public_resolver)
+    refused: list[ValidationFailed] = []
+    with session_factory() as first:
+        created, _ = service.create_endpoint(session=first, actor=first.get(User, users["admin"].id), **add)
+
+        def second_add() -> None:
+            with session_factory() as second:
+                try:
+                    service.create_endpoint(session=second, actor=second.get(User, users["admin"].id), **add)
+                    second.commit()
+                except ValidationFailed as error:
+                    refused.append(error)
+                    second.rollback()
+
+        thread = threading.Thread(target=second_add)
+        thread.start()
+        thread.join(0.5)  # it has looked, found nothing, and waits on the first insert's lock
+        first.commit()
+        thread.join(20)
+    assert not thread.is_alive()
+    assert [e.field_errors for e in refused] == [
+        {"url": f"{PUBLIC} is already an endpoint (#{created.id}); edit that one instead."}
+    ]
+    assert [e.id for e in db.scalars(select(WebhookEndpoint))] == [created.id]
+
+
 def test_reloading_the_answer_to_add_does_not_add_the_endpoint_again(make_client, db, receiver, database_url):
     client = make_client(webhook_allow_private_hosts=f"127.0.0.1:{receiver.port}")
     form = {"url": receiver.url("/dup"), "events": ["incident.created"], "payload_format": "standard"}
@@ -376,3 +409,33 @@ def test_the_profile_email_preference_is_saved_and_shown(make_client, db, users)
     assert refused.status_code == 422
     assert "Choose all incidents" in refused.get_data(as_text=True)
     assert service.email_preference(session=db, user_id=users["member"].id) == "p1_p2"
+
+
+def test_the_migration_keeps_endpoints_that_already_share_a_url(temporary_database_url):
+    """Saved before any check: two spellings of one URL and another URL. After 0012 the oldest
+    holds the URL in the unique index, the later duplicate keeps working (NULL), and no other
+    row can take that URL's digest."""
+    url = temporary_database_url()
+    migrate.upgrade(url, "0011")
+    engine = create_engine(url)
+    spellings = (PUBLIC, "HTTPS://93.184.215.14:443/hook#top", "https://93.184.215.14/other")
+    with engine.begin() as connection:
+        for id_, spelling in enumerate(spellings, start=1):
+            connection.execute(
+                text(
+                    "INSERT INTO webhook_endpoints (id, url, description, event_types, payload_format, enabled,"
+                    " secret_encrypted, created_at, updated_at)"
+                    " VALUES (:id, :url, '', '[\"incident.created\"]', 'standard', true, 'x', :t, :t)"
+                ),
+                {"id": id_, "url": spelling, "t": "2026-11-30 10:00:00"},
+            )
+    migrate.upgrade(url)
+    with engine.connect() as connection:
+        digests = dict(connection.execute(text("SELECT id, url_digest FROM webhook_endpoints ORDER BY id")).all())
+    assert digests == {1: service.url_digest(PUBLIC), 2: None, 3: service.url_digest(spellings[2])}
+    with engine.begin() as connection, pytest.raises(IntegrityError):
+        connection.execute(
+            text("UPDATE webhook_endpoints SET url_digest = :digest WHERE id = 3"),
+            {"digest": service.url_digest(PUBLIC)},
+        )
+    engine.dispose()
