@@ -29,7 +29,7 @@ from shared.accounts.models import Role, User
 from shared.audit import service as audit
 from shared.config import Settings
 from shared.db import utcnow
-from shared.errors import NotFound, PermissionDenied, ValidationFailed
+from shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from shared.events import EventType
 from shared.evidence.models import Evidence
 from shared.incidents.lifecycle import Status
@@ -217,11 +217,26 @@ def list_endpoints(*, session: Session) -> list[WebhookEndpoint]:
     return list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)))
 
 
-def get_endpoint(*, session: Session, endpoint_id: int) -> WebhookEndpoint:
-    endpoint = session.get(WebhookEndpoint, endpoint_id)
+def get_endpoint(*, session: Session, endpoint_id: int, expected_version: str | None = None) -> WebhookEndpoint:
+    """The endpoint; with `expected_version` (an `endpoint_version` the caller read), locked for
+    this transaction and refused as a Conflict when it changed since."""
+    locking = expected_version is not None
+    # Locked and read again (not the copy this session may hold): compared as it is now.
+    endpoint = session.get(WebhookEndpoint, endpoint_id, with_for_update=locking, populate_existing=locking)
     if endpoint is None:
         raise NotFound("There is no such webhook endpoint (it may have been deleted).")
+    if expected_version is not None and expected_version != endpoint_version(endpoint):
+        raise Conflict(
+            "This endpoint changed since you read it (its secret was rotated, or it was edited, enabled or disabled)."
+        )
     return endpoint
+
+
+def endpoint_version(endpoint: WebhookEndpoint) -> str:
+    """Changes with every save, switch and rotation (the API's ETag): a write that names the
+    version it read cannot undo one it did not see. It tells nothing about the secret."""
+    stamp = f"{endpoint.secret_encrypted}|{as_utc(endpoint.updated_at).isoformat()}"
+    return hashlib.sha256(stamp.encode()).hexdigest()[:20]
 
 
 # Only for comparing URLs: a stored http:// URL is still read when production refuses new ones.
@@ -365,10 +380,11 @@ def update_endpoint(
     description: str = "",
     payload_format: str = "standard",
     resolver: Resolver | None = None,
+    expected_version: str | None = None,
 ) -> WebhookEndpoint:
     """Change an endpoint's URL, events, description or format (checked as at creation)."""
     _require_admin(actor)
-    endpoint = get_endpoint(session=session, endpoint_id=endpoint_id)
+    endpoint = get_endpoint(session=session, endpoint_id=endpoint_id, expected_version=expected_version)
     url, events, description, payload_format = _clean_endpoint_fields(
         session=session,
         settings=settings,
@@ -402,10 +418,12 @@ def _cancel_pending(session: Session, endpoint_id: int) -> None:
     )
 
 
-def set_endpoint_enabled(*, session: Session, actor: User, endpoint_id: int, enabled: bool) -> WebhookEndpoint:
+def set_endpoint_enabled(
+    *, session: Session, actor: User, endpoint_id: int, enabled: bool, expected_version: str | None = None
+) -> WebhookEndpoint:
     """Disable an endpoint (its pending deliveries are cancelled) or enable it again."""
     _require_admin(actor)
-    endpoint = get_endpoint(session=session, endpoint_id=endpoint_id)
+    endpoint = get_endpoint(session=session, endpoint_id=endpoint_id, expected_version=expected_version)
     if endpoint.enabled == enabled:
         return endpoint
     endpoint.enabled = enabled
@@ -444,11 +462,13 @@ def delete_endpoint(*, session: Session, actor: User, endpoint_id: int) -> str:
 
 
 def rotate_secret(
-    *, session: Session, actor: User, settings: Settings, endpoint_id: int
+    *, session: Session, actor: User, settings: Settings, endpoint_id: int, expected_version: str | None = None
 ) -> tuple[WebhookEndpoint, str]:
-    """A new signing secret (returned once); the old one keeps signing for the overlap period."""
+    """A new signing secret (returned once); the old one keeps signing for the overlap period.
+    A rotation nobody meant (a retried request) would drop the secret receivers still have:
+    callers that can, name the version they read (`expected_version`)."""
     _require_admin(actor)
-    endpoint = get_endpoint(session=session, endpoint_id=endpoint_id)
+    endpoint = get_endpoint(session=session, endpoint_id=endpoint_id, expected_version=expected_version)
     secret = webhooks.generate_secret()
     now = utcnow()
     overlap = timedelta(hours=settings.webhook_secret_overlap_hours)

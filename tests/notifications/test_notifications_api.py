@@ -25,8 +25,10 @@ def api(database_url, db, users, receiver):
     _, value = tokens.create_token(session=db, user=users["admin"], name="ops", scope="admin")
     db.commit()
     client = app.test_client()
-    headers = {"Authorization": f"Bearer {value}"}
-    yield lambda method, path, **kw: client.open(path, method=method, headers=headers, **kw)
+    auth = {"Authorization": f"Bearer {value}"}
+    yield lambda method, path, headers=(), **kw: client.open(
+        path, method=method, headers={**auth, **dict(headers)}, **kw
+    )
     app.extensions["db_engine"].dispose()
     root.handlers[:], root.level = handlers, level
 
@@ -54,6 +56,47 @@ def test_create_returns_the_secret_once_and_a_test_event_is_logged(api, db, rece
     rotated = api("POST", f"/api/v1/webhooks/{endpoint_id}/rotate-secret").get_json()
     assert rotated["secret"] != body["secret"]
     assert rotated["previous_secret_expires_at"]
+
+
+def test_a_retried_rotation_that_names_the_etag_it_read_is_refused_and_the_first_secret_kept(
+    api, db, receiver, database_url
+):
+    """A script rotates, the answer is lost on the way, it retries: without If-Match the retry
+    rotates again and drops the secret the receiver still has; with the ETag it read, the retry
+    is a 412 and the secret from the first rotation stays current (the original keeps signing)."""
+    created = api("POST", "/api/v1/webhooks", json={"url": receiver.url(), "events": ["incident.created"]})
+    original, endpoint_id = created.get_json()["secret"], created.get_json()["id"]
+    read = api("GET", f"/api/v1/webhooks/{endpoint_id}")
+    assert read.headers["ETag"] == created.headers["ETag"]
+
+    first = api("POST", f"/api/v1/webhooks/{endpoint_id}/rotate-secret", headers={"If-Match": read.headers["ETag"]})
+    assert first.status_code == 200
+    assert first.headers["ETag"] != read.headers["ETag"]
+    retried = api("POST", f"/api/v1/webhooks/{endpoint_id}/rotate-secret", headers={"If-Match": read.headers["ETag"]})
+    assert retried.status_code == 412
+    assert retried.mimetype == "application/problem+json"
+    assert "its secret was rotated" in retried.get_json()["detail"]
+    db.expire_all()
+    endpoint = db.get(WebhookEndpoint, endpoint_id)
+    settings = notification_settings(database_url, receivers=[receiver])
+    assert service.signing_secrets(endpoint, settings=settings) == [first.get_json()["secret"], original]
+
+    # An edit with a stale ETag is refused too; with the current one, or `*`, it goes through.
+    stale = api(
+        "PATCH", f"/api/v1/webhooks/{endpoint_id}", json={"enabled": False}, headers={"If-Match": read.headers["ETag"]}
+    )
+    assert stale.status_code == 412
+    assert db.get(WebhookEndpoint, endpoint_id).enabled is True
+    patched = api(
+        "PATCH",
+        f"/api/v1/webhooks/{endpoint_id}",
+        json={"enabled": False, "description": "paused"},
+        headers={"If-Match": f'"nope", {first.headers["ETag"]}'},
+    )
+    assert patched.status_code == 200
+    assert patched.headers["ETag"] not in (first.headers["ETag"], read.headers["ETag"])
+    anyway = api("PATCH", f"/api/v1/webhooks/{endpoint_id}", json={"enabled": True}, headers={"If-Match": "*"})
+    assert anyway.status_code == 200
 
 
 def test_an_internal_url_is_a_422_problem_naming_the_field(api, db):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from shared.accounts.models import TokenScope
+from shared.errors import Conflict
 from shared.notifications import service as notifications
 from shared.notifications.webhooks import EVENT_TYPES, PayloadFormat
 from shared.permissions import Action, can
@@ -94,6 +95,47 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
+# -- ETag / If-Match: optional here (scripts written before it keep working), honoured when sent --
+
+IF_MATCH_DOC = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "description": "The endpoint's ETag as last read: the write is refused (412) if the endpoint changed since.",
+    "schema": {"type": "string"},
+}
+
+
+def _etag(endpoint) -> str:
+    return f'"{notifications.endpoint_version(endpoint)}"'
+
+
+def _with_etag(endpoint, status: int = 200):
+    return endpoint, status, {"ETag": _etag(endpoint)}
+
+
+def _expected_version(current) -> str | None:
+    """The version named by If-Match (RFC 9110: a list of ETags, or `*` for whatever is current);
+    None when absent or `*`. A list naming the current version is the current version."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tags = [tag.strip().removeprefix("W/").strip('"') for tag in header.split(",") if tag.strip()]
+    if "*" in tags:
+        return None
+    if not tags:
+        raise ApiProblem(412, "If-Match does not name a version of this endpoint; GET it for its ETag.")
+    version = notifications.endpoint_version(current)
+    return version if version in tags else tags[0]
+
+
+def _stale_is_412(operation):
+    try:
+        return operation()
+    except Conflict as error:
+        raise ApiProblem(412, f"{error} GET it for its current ETag, check, then try again.") from None
+
+
 @webhooks_bp.route("/webhooks", methods=["GET"])
 @needs(TokenScope.ADMIN)
 @webhooks_bp.response(200, EndpointOut(many=True))
@@ -123,7 +165,7 @@ def create_webhook(body):
     session.commit()
     # The secret is in this response only (the database keeps an encrypted copy).
     shown = {name: getattr(endpoint, field.attribute or name) for name, field in EndpointOut().fields.items()}
-    return {**shown, "event_types": endpoint.event_types, "secret": secret}, 201
+    return {**shown, "event_types": endpoint.event_types, "secret": secret}, 201, {"ETag": _etag(endpoint)}
 
 
 @webhooks_bp.route("/webhooks/<int:endpoint_id>", methods=["GET"])
@@ -132,18 +174,24 @@ def create_webhook(body):
 @_errors(404)
 def get_webhook(endpoint_id):
     _admin()
-    return notifications.get_endpoint(session=get_session(), endpoint_id=endpoint_id)
+    return _with_etag(notifications.get_endpoint(session=get_session(), endpoint_id=endpoint_id))
 
 
 @webhooks_bp.route("/webhooks/<int:endpoint_id>", methods=["PATCH"])
 @needs(TokenScope.ADMIN)
 @webhooks_bp.arguments(EndpointPatch)
 @webhooks_bp.response(200, EndpointOut)
-@_errors(404, 415, 422)
+@webhooks_bp.doc(parameters=[IF_MATCH_DOC])
+@_errors(404, 412, 415, 422)
 def patch_webhook(body, endpoint_id):
     actor = _admin()
     session = get_session()
     endpoint = notifications.get_endpoint(session=session, endpoint_id=endpoint_id)
+    expected = _expected_version(endpoint)
+    # Checked (and the row locked) once, before either change: the first bumps the version.
+    _stale_is_412(
+        lambda: notifications.get_endpoint(session=session, endpoint_id=endpoint.id, expected_version=expected)
+    )
     if body.keys() - {"enabled"}:
         endpoint = notifications.update_endpoint(
             session=session,
@@ -160,7 +208,7 @@ def patch_webhook(body, endpoint_id):
             session=session, actor=actor, endpoint_id=endpoint.id, enabled=body["enabled"]
         )
     session.commit()
-    return endpoint
+    return _with_etag(endpoint)
 
 
 @webhooks_bp.route("/webhooks/<int:endpoint_id>", methods=["DELETE"])
@@ -178,15 +226,20 @@ def delete_webhook(endpoint_id):
 @webhooks_bp.route("/webhooks/<int:endpoint_id>/rotate-secret", methods=["POST"])
 @needs(TokenScope.ADMIN)
 @webhooks_bp.response(200, SecretOut)
-@_errors(404)
+@webhooks_bp.doc(parameters=[IF_MATCH_DOC])
+@_errors(404, 412)
 def rotate_webhook_secret(endpoint_id):
     actor = _admin()
     session = get_session()
-    endpoint, secret = notifications.rotate_secret(
-        session=session, actor=actor, settings=_settings(), endpoint_id=endpoint_id
+    expected = _expected_version(notifications.get_endpoint(session=session, endpoint_id=endpoint_id))
+    endpoint, secret = _stale_is_412(
+        lambda: notifications.rotate_secret(
+            session=session, actor=actor, settings=_settings(), endpoint_id=endpoint_id, expected_version=expected
+        )
     )
     session.commit()
-    return {"secret": secret, "previous_secret_expires_at": endpoint.previous_secret_expires_at}
+    body = {"secret": secret, "previous_secret_expires_at": endpoint.previous_secret_expires_at}
+    return body, 200, {"ETag": _etag(endpoint)}
 
 
 @webhooks_bp.route("/webhooks/<int:endpoint_id>/test", methods=["POST"])
