@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import event as orm_event
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from shared.audit.models import AuditCheckpoint, AuditEvent
@@ -234,6 +234,12 @@ def _walk(session: Session, *, prev_hash: str, after_id: int, checked: int, batc
             checked += 1
             last_id = event.id
         session.expunge_all()
+
+
+def newest_event_id(*, session: Session) -> int:
+    """The id of the newest event of all (0 when none): a page drawn now names it, and the
+    events after it are what changed since. One read of the primary key's end."""
+    return session.scalar(select(func.max(AuditEvent.id))) or 0
 
 
 def incident_events_marker(*, session: Session, incident_id: int) -> tuple[int, str]:

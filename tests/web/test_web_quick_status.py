@@ -5,7 +5,9 @@ and the row says what happened with an Undo where the lifecycle allows the move 
 from __future__ import annotations
 
 import re
+from html import unescape
 
+import pytest
 from web_helpers import label_for, reload, row_keys, sign_in, tags, texts
 
 HTMX = {"HX-Request": "true"}
@@ -126,3 +128,41 @@ def test_without_javascript_the_row_answers_with_a_whole_page(client, db, users,
     done = client.post(f"/incidents/{incident.key}/transition", data={**data, "confirm": "1"})
     assert "<html" in done.get_data(as_text=True)
     assert f"{incident.key} is now Closed." in done.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("who", "says"),
+    [
+        ("lead", "Lee Lead changed {key} since you opened it."),
+        ("member", "You changed {key} in another tab or window since this page was drawn."),
+    ],
+    ids=["someone-else", "you-in-another-tab"],
+)
+def test_a_stale_row_move_names_who_changed_the_incident(app, db, users, make_incident, who, says):
+    """Found by QA: the incident page named who changed an incident meanwhile, a dashboard row
+    still said "someone else". The list names the newest event it was drawn after (data-seen-event,
+    which app.js sends with a row's move); the events since then name the people."""
+    incident = make_incident("open", owner="member")
+    member, other_tab = app.test_client(), app.test_client()
+    sign_in(member, users["member"])
+    sign_in(other_tab, users[who])
+    listed = member.get("/").get_data(as_text=True)
+    seen_event = re.search(r'data-seen-event="(\d+)"', listed).group(1)
+    drawn_version = re.search(r'name="version" value="(\d+)"', _row(listed, incident.key)).group(1)
+    assert (
+        other_tab.post(
+            f"/incidents/{incident.key}/due-date", data={"due_date": "2099-01-31", "version": drawn_version}
+        ).status_code
+        == 302
+    )
+
+    refused = member.post(
+        f"/incidents/{incident.key}/transition",
+        data={"from_row": "1", "version": drawn_version, "seen_event": seen_event, "to": "in_progress"},
+        headers=HTMX,
+    )
+    assert refused.status_code == 409
+    assert says.format(key=incident.key) + " You are now looking at the latest version" in unescape(
+        refused.get_data(as_text=True)
+    )
+    assert reload(db, incident).status == "open"

@@ -199,6 +199,8 @@ def dashboard():
         page_number = 1
     # Read before the search: a change in between makes the next poll refresh, never get lost.
     marker = incident_search.latest_change(session=session)
+    # Rows' quick moves send it back (app.js): a refused one then names who changed the incident.
+    seen_event = audit.newest_event_id(session=session)
     sort = filters.sort or "priority"
     scoped = incident_search.active_by_default(filters)
     # The counters come first: the page's total is their sum, so the matches are not counted twice.
@@ -245,6 +247,7 @@ def dashboard():
         sort_links={name: _dashboard_url(filters, sort=name) for name in incident_search.SORTS},
         clear_link=url_for("incidents.dashboard"),
         change_marker=marker,
+        seen_event=seen_event,
         live_poll_seconds=LIVE_POLL_SECONDS,
         saved=saved_views.list_views(session=session, actor=current_user.user),
         can_delete_view=lambda view: saved_views.can_delete(current_user.user, view),
@@ -532,7 +535,10 @@ def _row_transition(key: str):
         incident = incidents.get_incident(session=session, ref=key)
         field_errors = error.field_errors if isinstance(error, ValidationFailed) else {}
         text_error = field_errors.get("reason") or field_errors.get("resolution")
-        return _render_row(incident, status_for(error), row_error=page_message(error), text_error=text_error, **typed)
+        message = page_message(error)
+        if isinstance(error, Conflict) and (who := _who_changed_it(session, incident)):
+            message = f"{who} {STALE_PAGE_HINT}"
+        return _render_row(incident, status_for(error), row_error=message, text_error=text_error, **typed)
     label = STATUS_LABELS[Status(incident.status)]
     if request.form.get("undo") == "1":
         return _render_row(incident, row_notice=f"{incident.key} is back to {label}.")

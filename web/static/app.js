@@ -12,6 +12,13 @@
   // qualifiers into it already, so only q (when not empty) goes into the URL: "/?q=status:open disk".
   document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRFToken"] = csrfToken();
+    // A dashboard row's move says when the list was drawn (the newest audit event then, renewed
+    // by every search and live refresh): if someone changed the incident since, the refusal
+    // names them. Rows are cached HTML shared by every viewer, so it is added here.
+    var state = document.getElementById("filter-state");
+    if (state && event.detail.verb === "post" && event.detail.elt.matches && event.detail.elt.matches("form.quick-status")) {
+      event.detail.parameters.seen_event = state.getAttribute("data-seen-event") || "";
+    }
     if (event.detail.verb === "get" && event.detail.elt.id === "filters") {
       var params = event.detail.parameters;
       Object.keys(params).forEach(function (name) {
