@@ -29,6 +29,18 @@ check_image_tag() {
   [[ "$1" =~ ^sha-[0-9a-f]{40}$ ]] || fail "image tag must be sha-<full commit sha>, got '$1'"
 }
 
+# Staging and prod run only what was merged: the tag's commit must be on the release branch
+# (RELEASE_BRANCH, e.g. origin/main; the checkout needs the history, fetch-depth: 0). An image
+# of an unreviewed commit, pushed by hand or by a changed workflow, is refused before anything
+# changes. Rolling back to an earlier merged commit passes.
+check_released_commit() {
+  local tag=$1 branch=$2 commit=${1#sha-}
+  git cat-file -e "${commit}^{commit}" 2>/dev/null ||
+    fail "$tag: commit $commit is not in this checkout's history (is it a commit of this repository, fetched with fetch-depth: 0?)"
+  git merge-base --is-ancestor "$commit" "$branch" ||
+    fail "$tag: commit $commit is not on $branch: only merged commits are deployed to this environment"
+}
+
 # IMAGE_ARGS: the -var arguments of the images release.yml / preview.yml pushed,
 # <repository>-web:<tag> (web service, migrate task) and <repository>-worker:<tag> (worker, beat),
 # when the root declares them (preview-base runs no application and takes none).

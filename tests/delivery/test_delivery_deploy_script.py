@@ -44,7 +44,7 @@ def deploy(tmp_path):
     )
     (fake / "state").write_text("module.web.aws_ecs_service.this\n")
 
-    def run(tag: str = TAG):
+    def run(tag: str = TAG, cwd=None, **more_env: str):
         env = {
             "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
             "FAKE": str(fake),
@@ -53,9 +53,11 @@ def deploy(tmp_path):
             "TF_ROOT": str(root),
             "IMAGE_REPOSITORY": "docker.io/example/incident-tracker",
             "IMAGE_TAG": tag,
+            **more_env,
         }
         result = subprocess.run(
             ["bash", str(REPO_ROOT / ".github" / "scripts" / "deploy.sh")],
+            cwd=cwd,
             env=env,
             capture_output=True,
             text=True,
@@ -245,3 +247,52 @@ def test_only_a_full_sha_tag_is_deployed(deploy, tag):
     assert result.returncode != 0
     assert "sha-<full commit sha>" in result.stderr
     assert calls == []
+
+
+def _git(repository, *args: str) -> str:
+    environment = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    environment |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    done = subprocess.run(["git", *args], cwd=repository, env=environment, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def history(tmp_path):
+    """A repository whose main has two commits and whose branch has one more, unmerged."""
+    repository = tmp_path / "repository"
+    repository.mkdir()
+    _git(repository, "init", "-q", "-b", "main")
+    commits = {}
+    for name in ("first", "second"):
+        _git(repository, "commit", "-q", "--allow-empty", "-m", name)
+        commits[name] = _git(repository, "rev-parse", "HEAD")
+    _git(repository, "checkout", "-q", "-b", "feature")
+    _git(repository, "commit", "-q", "--allow-empty", "-m", "unreviewed")
+    commits["unreviewed"] = _git(repository, "rev-parse", "HEAD")
+    return repository, commits
+
+
+@pytest.mark.parametrize("commit", ["first", "second"], ids=["rollback", "latest"])
+def test_staging_and_prod_deploy_a_commit_merged_to_main(deploy, history, commit):
+    repository, commits = history
+    result, calls = deploy(f"sha-{commits[commit]}", cwd=repository, RELEASE_BRANCH="main")
+    assert result.returncode == 0, result.stderr
+    assert any(call.startswith("terraform") and " init " in f" {call} " for call in calls)
+
+
+@pytest.mark.parametrize(
+    ("commit", "says"),
+    [
+        ("unreviewed", "is not on main: only merged commits are deployed to this environment"),
+        ("unknown", "is not in this checkout's history"),
+    ],
+)
+def test_an_image_of_a_commit_not_on_main_is_refused_before_anything_changes(deploy, history, commit, says):
+    """Found in review: preview images shared the release repositories and deploys accepted
+    any sha- tag, so an unreviewed branch's image could be rolled out to prod by hand."""
+    repository, commits = history
+    sha = commits.get(commit, "c" * 40)
+    result, calls = deploy(f"sha-{sha}", cwd=repository, RELEASE_BRANCH="main")
+    assert result.returncode != 0
+    assert f"::error::sha-{sha}: commit {sha} {says}" in result.stderr
+    assert calls == []  # no terraform, no AWS call

@@ -66,6 +66,18 @@ BREAKS = [
     ),
     ("no-latest-deploy", "release.yml", "flavor: latest=false", "flavor: latest=true"),
     (
+        "preview-images",
+        "preview.yml",
+        "IMAGE_REPOSITORY: docker.io/${{ vars.DOCKERHUB_NAMESPACE }}/incident-tracker-preview\n",
+        "IMAGE_REPOSITORY: docker.io/${{ vars.DOCKERHUB_NAMESPACE }}/incident-tracker\n",
+    ),
+    (
+        "preview-images",
+        "preview.yml",
+        "images: ${{ env.IMAGE_REPOSITORY }}-${{ matrix.target }}",
+        "images: docker.io/${{ vars.DOCKERHUB_NAMESPACE }}/incident-tracker-${{ matrix.target }}",
+    ),
+    (
         "no-latest-deploy",
         "release.yml",
         "      environment: prod\n      image_tag: sha-${{ github.sha }}",

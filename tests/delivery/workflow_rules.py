@@ -94,6 +94,21 @@ def _check_workflow(name: str, text: str) -> list[str]:
 
     problems.extend(_check_concurrency(name, workflow, triggers))
 
+    # A pull request's images go to repositories of their own, never among the release images.
+    if "pull_request" in triggers:
+        repository = str((workflow.get("env") or {}).get("IMAGE_REPOSITORY", ""))
+        if repository and not repository.endswith("-preview"):
+            problems.append(f"preview-images: {name} pushes pull request images to {repository}, not a -preview one")
+        for job_id, job in jobs.items():
+            for step in _steps(job):
+                images = str((step.get("with") or {}).get("images", ""))
+                if str(step.get("uses", "")).startswith("docker/metadata-action@") and (
+                    "env.IMAGE_REPOSITORY" not in images or not repository
+                ):
+                    problems.append(
+                        f"preview-images: {name}: job {job_id} names images {images!r}, not the -preview ones"
+                    )
+
     # Version comment beside every pin, so a reader (and Dependabot's PR) sees what the SHA is.
     for number, line in enumerate(text.splitlines(), 1):
         match = USES_LINE.match(line)

@@ -39,7 +39,7 @@ variable "pr_number" {
 }
 
 variable "web_image" {
-  description = "Web image pinned by tag (docker.io/<namespace>/incident-tracker-web:sha-<commit>, pushed by release.yml): the web service and the migrate task. The deploy passes it with -var."
+  description = "Web image pinned by tag (docker.io/<namespace>/incident-tracker-preview-web:sha-<head commit>, pushed by preview.yml): the web service and the migrate task. The deploy passes it with -var."
   type        = string
 
   validation {
@@ -49,7 +49,7 @@ variable "web_image" {
 }
 
 variable "worker_image" {
-  description = "Worker image pinned by tag (docker.io/<namespace>/incident-tracker-worker:sha-<commit>, same commit as web_image): the worker and beat. The deploy passes it with -var."
+  description = "Worker image pinned by tag (docker.io/<namespace>/incident-tracker-preview-worker:sha-<head commit>, same commit as web_image): the worker and beat. The deploy passes it with -var."
   type        = string
 
   validation {
