@@ -217,10 +217,13 @@ def list_endpoints(*, session: Session) -> list[WebhookEndpoint]:
     return list(session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)))
 
 
-def get_endpoint(*, session: Session, endpoint_id: int, expected_version: str | None = None) -> WebhookEndpoint:
-    """The endpoint; with `expected_version` (an `endpoint_version` the caller read), locked for
-    this transaction and refused as a Conflict when it changed since."""
-    locking = expected_version is not None
+def get_endpoint(
+    *, session: Session, endpoint_id: int, expected_version: str | None = None, for_update: bool = False
+) -> WebhookEndpoint:
+    """The endpoint; `for_update` locks it for this transaction (a check on it then holds until
+    the commit); with `expected_version` (an `endpoint_version` the caller read) it is locked too,
+    and refused as a Conflict when it changed since."""
+    locking = for_update or expected_version is not None
     # Locked and read again (not the copy this session may hold): compared as it is now.
     endpoint = session.get(WebhookEndpoint, endpoint_id, with_for_update=locking, populate_existing=locking)
     if endpoint is None:

@@ -16,6 +16,7 @@ from standardwebhooks import Webhook
 from shared import migrate
 from shared.accounts import service as accounts
 from shared.accounts.models import User
+from shared.audit.models import AuditEvent
 from shared.errors import ValidationFailed
 from shared.notifications import service
 from shared.notifications.models import WebhookDelivery, WebhookEndpoint
@@ -310,6 +311,37 @@ def test_two_adds_of_one_url_at_once_make_one_endpoint(db, users, session_factor
         {"url": f"{PUBLIC} is already an endpoint (#{created.id}); edit that one instead."}
     ]
     assert [e.id for e in db.scalars(select(WebhookEndpoint))] == [created.id]
+
+
+@pytest.mark.postgres_only
+def test_a_double_click_on_rotate_rotates_once(make_client, db, users, receiver, session_factory):
+    """Two posts of one Rotate form at once: each read the secret before the other rotated, so
+    both passed the form's check and the second rotation ended the secret receivers still had.
+    The row is now locked before the check: one rotates, the other is told it already was."""
+    client = make_client(webhook_allow_private_hosts=f"127.0.0.1:{receiver.port}")
+    assert _add(client, receiver.url("/rot")).status_code == 201
+    endpoint = db.scalars(select(WebhookEndpoint)).one()
+    form = _rotate_form(client, endpoint.id)
+    statuses: list[int] = []
+
+    def post() -> None:
+        statuses.append(make_client().post(f"/admin/webhooks/{endpoint.id}/rotate", data=form).status_code)
+
+    with session_factory() as holder:
+        # Hold both posts at the same point: the row lock (a write of the row, without the fix).
+        holder.execute(select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id).with_for_update())
+        threads = [threading.Thread(target=post) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        threading.Event().wait(1.0)
+        holder.rollback()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(statuses) == [200, 409]
+    rotations = db.scalars(
+        select(AuditEvent).where(AuditEvent.action == "webhook.secret_rotated", AuditEvent.entity_id == endpoint.id)
+    ).all()
+    assert len(rotations) == 1
 
 
 def test_reloading_the_answer_to_add_does_not_add_the_endpoint_again(make_client, db, receiver, database_url):

@@ -197,7 +197,8 @@ def set_enabled(endpoint_id: int):
 def rotate(endpoint_id: int):
     require(Action.MANAGE_WEBHOOKS)
     session = get_session()
-    endpoint = notifications.get_endpoint(session=session, endpoint_id=endpoint_id)
+    # Locked until the commit: two posts of one form at once (a double click) cannot both pass.
+    endpoint = notifications.get_endpoint(session=session, endpoint_id=endpoint_id, for_update=True)
     # A second rotation the admin did not mean would drop the secret the receiver still has (only
     # the one before the last keeps signing), so a form drawn from an older secret is refused.
     if request.form.get("secret_version") != _secret_version(endpoint):
