@@ -4,6 +4,7 @@ makes a new password acceptable."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -26,15 +27,30 @@ _ESTIMATED_LENGTH = 72
 _PRODUCT_WORDS = ("incident", "tracker", "incidenttracker", "incident-tracker")
 
 
+def normalised(password: str) -> str:
+    """The password as it is hashed: Unicode NFKC (NIST SP 800-63B), so "Café" typed on a
+    keyboard that sends "e" + a combining accent signs in as well as one that sends "é"."""
+    return unicodedata.normalize("NFKC", password)
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher.hash(normalised(password))
+
+
+def _verifies(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    stored = password_hash or _DUMMY_HASH
+    typed = normalised(password)
+    # A hash made before passwords were normalised holds the text as it was typed then. (The
+    # second check depends only on the typed text, never on whether the account exists.)
+    found = _verifies(stored, typed) or (typed != password and _verifies(stored, password))
+    return found and password_hash is not None
 
 
 def needs_rehash(password_hash: str) -> bool:
@@ -45,6 +61,7 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
     """Why this would be a poor new password for the account with this email and name, in
     words for the person choosing it; None when it is fine (NIST SP 800-63B: a minimum length
     and no easily guessed passwords, no composition rules)."""
+    password = normalised(password)
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Use at least {MIN_PASSWORD_LENGTH} characters."
     if len(password) > MAX_PASSWORD_LENGTH:

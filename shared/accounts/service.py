@@ -7,6 +7,7 @@ import re
 import secrets
 from datetime import timedelta
 
+import email_validator
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
@@ -28,6 +29,25 @@ from shared.text import one_line, unwanted_message
 from shared.timeutil import as_utc
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# Mail inside an Active Directory domain is often name@corp.local: a self-hosted tracker must
+# take it. The library refuses special-use names by default; its documentation lets that list be
+# changed, and only "local" goes.
+if "local" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("local")
+
+
+def email_problem(email: str) -> str | None:
+    """Why `email` cannot be an account's address, in words, or None. Refused: what is not an
+    address (RFC 5322), control, direction-override and invisible characters (an address that
+    reads as someone else's), and a non-ASCII part our SMTP mail cannot reach."""
+    try:
+        checked = email_validator.validate_email(email, check_deliverability=False, allow_smtputf8=False)
+    except email_validator.EmailNotValidError as error:
+        return f"{error} Enter an address like name@example.com."
+    if not email.isascii():
+        return f"Type the domain as mail servers know it: {checked.ascii_email}."
+    return None
 
 
 def normalise_email(email: str) -> str:
@@ -94,6 +114,8 @@ def create_user(
     name = one_line(name or "")
     if len(email) > 254 or not EMAIL_RE.match(email):
         errors["email"] = "Enter an email address like name@example.com."
+    elif problem := email_problem(email):
+        errors["email"] = problem
     elif find_by_email(session=session, email=email) is not None:
         errors["email"] = f"{email} already has an account."
     if len((name or "").strip()) > 120:

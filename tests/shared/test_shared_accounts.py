@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 from datetime import timedelta
 
 import pytest
@@ -49,6 +50,33 @@ def test_a_hash_made_with_weaker_parameters_is_upgraded_at_sign_in(db, users, re
 @pytest.mark.parametrize("stored", [None, "", "not-a-hash", "$argon2id$v=19$garbage"])
 def test_verifying_against_a_missing_or_broken_hash_fails_closed(stored):
     assert passwords.verify_password(stored, PASSWORD) is False
+
+
+def test_a_password_signs_in_however_the_keyboard_composed_its_accents(db, users):
+    """Found by QA: a password set as "e" + a combining accent (NFD, as some keyboards and
+    password managers send it) was refused when typed as "é" (NFC). Passwords are NFKC now."""
+    composed, decomposed = "Café crème brûlée zébu", unicodedata.normalize("NFD", "Café crème brûlée zébu")
+    assert composed != decomposed
+    accounts.set_password(session=db, actor=SYSTEM, user_id=users["member"].id, password=decomposed)
+    db.commit()
+    for typed in (composed, decomposed):
+        assert accounts.authenticate(session=db, email="member@example.com", password=typed) == users["member"]
+    assert accounts.authenticate(session=db, email="member@example.com", password="Cafe creme brulee zebu") is None
+
+
+def test_a_hash_of_a_password_saved_before_normalising_still_verifies():
+    """Hashes made before NFKC hold the text as it was typed: that text still signs in."""
+    typed = unicodedata.normalize("NFD", "Café crème brûlée zébu")
+    old_hash = passwords._hasher.hash(typed)  # what hash_password stored before
+    assert passwords.verify_password(old_hash, typed)
+    assert not passwords.verify_password(old_hash, typed + "!")
+
+
+def test_corporate_local_mail_domains_are_accepted(db):
+    user = accounts.create_user(
+        session=db, actor=SYSTEM, email="Ops@Corp.local", name="Ops", role="member", password=NEW_PASSWORD
+    )
+    assert user.email == "ops@corp.local"
 
 
 def test_authenticate_with_the_right_password(db, users):

@@ -72,8 +72,25 @@ def test_create_user_with_a_role_who_can_then_sign_in(admin_client, app, db):
         ({"password": "short"}, "password", "Use at least 12 characters."),
         ({"email": "not-an-email"}, "email", "Enter an email address like name@example.com."),
         ({"role": "owner"}, "role", "Unknown role &#39;owner&#39;: use member, lead or admin."),
+        # Found by QA: accepted, shown as "bidimoc.elpmaxe@live" in the table, never mailable.
+        ({"email": "bidi\u202eevil@example.com"}, "email", "not supported: RIGHT-TO-LEFT OVERRIDE."),
+        ({"email": "zw\u200bsp@example.com"}, "email", "not supported: ZERO WIDTH SPACE."),
+        ({"email": "ctrl\x07bell@example.com"}, "email", "invalid characters before the @-sign: U+0007."),
+        ({"email": "semi;colon@example.com"}, "email", "invalid characters before the @-sign: &#39;;&#39;."),
+        ({"email": "nia@exämple.com"}, "email", "Type the domain as mail servers know it: nia@xn--exmple-cua.com."),
     ],
-    ids=["duplicate", "duplicate-other-case", "short-password", "bad-email", "bad-role"],
+    ids=[
+        "duplicate",
+        "duplicate-other-case",
+        "short-password",
+        "bad-email",
+        "bad-role",
+        "bidi-override",
+        "zero-width",
+        "control",
+        "semicolon",
+        "unicode-domain",
+    ],
 )
 def test_create_user_errors_are_shown_beside_the_field(admin_client, db, data, field, message):
     form = dict({"email": "nia@example.com", "name": "Nia", "role": "member", "password": "twelve-chars-ok"}, **data)
