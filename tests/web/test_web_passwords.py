@@ -76,6 +76,25 @@ def test_failed_password_changes_count_toward_the_sign_in_limit(make_app, users)
     assert _change(client).status_code == 429  # the right one waits too, as at the sign-in page
 
 
+def test_wrong_current_passwords_and_wrong_sign_ins_share_one_counter(make_app, users):
+    """Found by QA: the profile's counter was separate from the sign-in form's, so someone with a
+    session left open got twice the guesses at the account's password."""
+    app = make_app(rate_limit_login="3 per minute")
+    client = app.test_client()
+    sign_in(client, users["member"])
+    assert [_change(client, current=f"guess-number-{n}").status_code for n in range(2)] == [422, 422]
+    elsewhere = app.test_client()
+    guesses = [
+        elsewhere.post(
+            "/login",
+            data={"email": "member@example.com", "password": f"guess-{n}"},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{n}"},
+        ).status_code
+        for n in range(2)
+    ]
+    assert guesses == [401, 429]
+
+
 def test_new_passwords_refused_as_weak_do_not_count_toward_the_limit(make_app, users):
     """Found by QA: ten tries at a good new password locked the person out of the form."""
     client = make_app(rate_limit_login="3 per minute").test_client()

@@ -175,6 +175,22 @@ def test_successful_sign_ins_do_not_count_toward_the_account_limit(make_app, use
     assert _failed_sign_in(app.test_client(), "member@example.com", "198.51.100.9").status_code == 401
 
 
+def test_a_team_behind_one_address_signs_in_without_being_locked_out(make_app, users):
+    """Found by QA: successful sign-ins counted toward the per-address limit, so a team behind
+    one NAT or VPN address signing in at the start of a major incident got 429s."""
+    app = make_app(rate_limit_login="3 per minute")
+    for who in ("member", "other", "lead", "admin", "member"):
+        response = app.test_client().post(
+            "/login",
+            data={"email": users[who].email, "password": PASSWORD},
+            environ_base={"REMOTE_ADDR": "203.0.113.50"},
+        )
+        assert response.status_code == 302, who
+    # Guesses from that address are still limited.
+    statuses = [_failed_sign_in(app.test_client(), "nobody@example.com", "203.0.113.50").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
 # --- Bounded text ------------------------------------------------------------------------
 
 

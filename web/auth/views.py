@@ -71,8 +71,13 @@ def _attempt_failed(response) -> bool:
     return response.status_code != 302  # a sign-in that worked answers with its redirect
 
 
-def _signed_in_account() -> str:
-    return f"user-{current_user.user.id}" if current_user.is_authenticated else "-"
+def _signed_in_email() -> str:
+    return current_user.user.email if current_user.is_authenticated else "-"
+
+
+# Wrong passwords for one account, wherever they are typed (the sign-in form, the profile's
+# "Current password"): one counter, so a session left open does not add guesses of its own.
+ACCOUNT_GUESSES_SCOPE = "account-guesses"
 
 
 def _sign_in(session, user) -> None:
@@ -113,11 +118,14 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-# Per client address, and per account so that many addresses cannot guess one password.
-@limiter.limit(_login_limit, methods=["POST"])
-# Only failed attempts count toward an account's limit: signing in on a few devices must not
-# lock the owner out, and the limit is there to stop guessing.
-@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email, deduct_when=_attempt_failed)
+# Per client address, and per account so that many addresses cannot guess one password. Only
+# failed attempts count toward either: a team behind one NAT address signing in at the start of
+# a major incident, or one person on a few devices, must not be locked out; the limits are
+# there to stop guessing.
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_attempt_failed)
+@limiter.shared_limit(
+    _login_limit, ACCOUNT_GUESSES_SCOPE, methods=["POST"], key_func=_submitted_email, deduct_when=_attempt_failed
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("incidents.dashboard"))
@@ -268,7 +276,12 @@ def profile():
 # The current-password check must not become a way to guess it from a session left open:
 # wrong current passwords count toward the sign-in limit, per account (a new password refused
 # as too easy to guess does not: finding a good one may take a few tries).
-@limiter.limit(_login_limit, key_func=_signed_in_account, deduct_when=lambda _: g.get("wrong_current_password", False))
+@limiter.shared_limit(
+    _login_limit,
+    ACCOUNT_GUESSES_SCOPE,
+    key_func=_signed_in_email,
+    deduct_when=lambda _: g.get("wrong_current_password", False),
+)
 def change_password():
     form = ChangePasswordForm()
     if not form.validate():
