@@ -53,3 +53,10 @@ def unwanted_message(value: str, what: str, *, multiline: bool = False) -> str |
     kept = " (line breaks and tabs are fine)" if multiline else ""
     problem = f"The {what} contains invisible control or text-direction characters ({names}){kept}"
     return problem + "; retype it without them."
+
+
+def is_number(value: str) -> bool:
+    """Digits 0-9 only. `str.isdigit` also says yes to "²" and "①", which `int()` refuses (a
+    500 where a person typed a superscript), and to other scripts' digits, which `int()` reads
+    as a number nobody meant: every field and header that takes a number asks this instead."""
+    return value.isascii() and value.isdigit()

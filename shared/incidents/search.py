@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from shared.accounts.models import User
 from shared.incidents.lifecycle import Status, parse_status
 from shared.incidents.models import ENVIRONMENTS, Incident, Priority
+from shared.text import is_number
 
 QUALIFIERS = {
     "status": "statuses",
@@ -384,7 +385,7 @@ def _owner_clause(session: Session, owner: str, me_id: int | None):
         return Incident.owner_id == me_id
     if owner in NOBODY:
         return Incident.owner_id.is_(None)
-    if owner.isdigit():
+    if is_number(owner):
         return Incident.owner_id == int(owner)
     if "@" in owner:
         return Incident.owner_id.in_(select(User.id).where(User.email.like(owner)))

@@ -36,7 +36,7 @@ from shared.incidents.lifecycle import (
 from shared.incidents.models import ENVIRONMENTS, Comment, Incident, Priority, Watcher
 from shared.outbox import service as outbox
 from shared.permissions import Action, can
-from shared.text import one_line, unwanted_message
+from shared.text import is_number, one_line, unwanted_message
 
 KEY_RE = re.compile(r"^\s*INC-(\d+)\s*$", re.IGNORECASE)
 TITLE_MAX = 200
@@ -54,7 +54,7 @@ def get_incident(*, session: Session, ref: str | int) -> Incident:
         match = KEY_RE.match(ref)
         if match:
             incident_id = int(match.group(1))
-        elif ref.strip().isdigit():
+        elif is_number(ref.strip()):
             incident_id = int(ref)
     # Past the id column's range a look-up is an overflow error in the driver (a 500), not "no such row".
     in_range = incident_id is not None and 0 < incident_id < 2**31

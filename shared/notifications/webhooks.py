@@ -40,6 +40,7 @@ from shared.notifications.ssrf import (
     WebhookUrlError,
     resolve_for_delivery,
 )
+from shared.text import is_number
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret
 SECRET_BYTES = 32
@@ -229,7 +230,7 @@ def parse_retry_after(value: str | None, *, now: datetime) -> timedelta | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if is_number(value):
         return timedelta(seconds=int(value))
     try:
         when = parsedate_to_datetime(value)

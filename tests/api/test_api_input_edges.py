@@ -107,6 +107,15 @@ def test_if_match_takes_a_star_and_a_list_of_etags(client, users, lead, make_inc
     assert anything.get_json()["title"] == "C"
 
 
+def test_an_if_match_of_superscript_digits_is_a_412_not_a_500(client, users, lead, make_incident):
+    """`"v²"`: str.isdigit() says yes, int() refuses it (was a 500)."""
+    incident = make_incident(owner=None)
+    url = f"/api/v1/incidents/{incident.key}"
+    answer = client.patch(url, json={"title": "A"}, headers={**lead, "If-Match": '"v\u00b2"'})
+    assert answer.status_code == 412
+    assert "does not name a version" in answer.get_json()["detail"]
+
+
 def test_refusals_name_the_fields_the_request_sent(client, users, lead, make_token, make_incident):
     incident = make_incident("in_progress", owner=None)
     url = f"/api/v1/incidents/{incident.key}"

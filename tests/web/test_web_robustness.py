@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -15,7 +16,9 @@ from web_helpers import PASSWORD, sign_in, snapshot
 
 from shared.accounts import service as accounts
 from shared.accounts.models import User
+from shared.db import utcnow
 from shared.incidents.models import Incident
+from shared.notifications import webhooks
 from web.db import get_session
 from web.input_guard import streams_body
 
@@ -436,3 +439,40 @@ def test_comments_and_reasons_refuse_hidden_characters_but_keep_line_breaks(clie
 
     ok = client.post(f"/incidents/{incident.key}/comments", data={"body": "Line one\r\n\tindented"})
     assert ok.status_code == 302
+
+
+# --- Numbers typed with digits int() does not read ------------------------------------------
+
+# Found by QA: str.isdigit() says yes to "²", int() refuses it: the token form answered 500.
+SUPERSCRIPT_TWO = "\u00b2"
+
+
+def test_a_superscript_digit_as_a_token_expiry_is_refused_beside_the_field(client, db, users):
+    sign_in(client, users["member"])
+    response = client.post("/profile/tokens", data={"name": "ci", "scope": "read", "expires_days": SUPERSCRIPT_TWO})
+    assert response.status_code == 422
+    assert "Enter a number of days" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        ("get", "/incidents/" + SUPERSCRIPT_TWO, {}, 404),
+        ("get", "/?q=owner:" + SUPERSCRIPT_TWO, {}, 200),
+        ("post", "/incidents/{key}/transition", {"to": "in_progress", "seen_event": SUPERSCRIPT_TWO}, 409),
+    ],
+    ids=["incident-ref", "owner-qualifier", "seen-event"],
+)
+def test_superscript_digits_elsewhere_are_no_500(client, users, make_incident, request_):
+    method, path, data, expected = request_
+    incident = make_incident("open")
+    sign_in(client, users["lead"])
+    if "version" not in data and method == "post":
+        data = {**data, "version": incident.version - 1}  # stale: the refusal reads seen_event
+    response = getattr(client, method)(path.format(key=incident.key), data=data or None)
+    assert response.status_code == expected
+
+
+def test_a_retry_after_of_superscript_digits_is_unreadable_not_an_error():
+    assert webhooks.parse_retry_after(SUPERSCRIPT_TWO, now=utcnow()) is None
+    assert webhooks.parse_retry_after(" 120 ", now=utcnow()) == timedelta(seconds=120)

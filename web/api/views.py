@@ -13,6 +13,7 @@ from shared.incidents import listing
 from shared.incidents import service as incidents
 from shared.incidents.search import Filters
 from shared.permissions import Action, can
+from shared.text import is_number
 from web.api import schemas
 from web.api.auth import authenticate, needs
 from web.api.problems import ApiProblem, ProblemSchema
@@ -64,7 +65,7 @@ def _if_match(required: bool, current: int) -> int | None:
     versions = []
     for tag in tags:
         value = tag.removeprefix("W/").strip('"')
-        if not value.startswith("v") or not value[1:].isdigit():
+        if not value.startswith("v") or not is_number(value[1:]):
             raise ApiProblem(412, "If-Match does not name a version of this incident; GET it for its ETag.")
         versions.append(int(value[1:]))
     if not versions:

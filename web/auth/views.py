@@ -18,7 +18,7 @@ from shared.db import utcnow
 from shared.errors import DomainError, ValidationFailed
 from shared.notifications import service as notifications
 from shared.permissions import Action
-from shared.text import unwanted_characters
+from shared.text import is_number, unwanted_characters
 from shared.timeutil import as_utc
 from web.auth.current import SignedInUser
 from web.db import get_session
@@ -327,7 +327,7 @@ def create_token():
     session = get_session()
     days = (request.form.get("expires_days") or "").strip()
     try:
-        if days and not days.isdigit():
+        if days and not is_number(days):
             raise ValidationFailed({"expires_days": "Enter a number of days, or leave it empty for no expiry."})
         token, value = tokens.create_token(
             session=session,

@@ -31,6 +31,7 @@ from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status
 from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, form_value, merge_stale_edit
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.permissions import Action
+from shared.text import is_number
 from web.auth.current import require
 from web.auth.views import take_draft_restore
 from web.csv_export import csv_response
@@ -386,7 +387,7 @@ def create():
             priority=form.priority.data or "",
             component=form.component.data or "",
             environment=form.environment.data or "",
-            owner_id=int(form.owner.data) if (form.owner.data or "").isdigit() else None,
+            owner_id=int(form.owner.data) if is_number(form.owner.data or "") else None,
             due_date=timers.parse_due_date(form.due_date.data),
         )
         session.commit()
@@ -706,7 +707,7 @@ def _stale_edit(form: EditIncidentForm, incident, error: Conflict):
     seen = request.form.get("seen_event", "")
     people = (
         incidents.changed_by_since(session=session, incident_id=incident.id, after_event_id=int(seen))
-        if seen.isdigit()
+        if is_number(seen)
         else []
     )
     message, theirs_label = _stale_edit_words(incident.key, people)
@@ -728,7 +729,7 @@ def _who_changed_it(session, incident) -> str | None:
     """After a refused write from a page drawn earlier (its `seen_event`): who changed the
     incident since, in words; None when the form does not say when it was drawn."""
     seen = request.form.get("seen_event", "")
-    if not seen.isdigit():
+    if not is_number(seen):
         return None
     people = incidents.changed_by_since(session=session, incident_id=incident.id, after_event_id=int(seen))
     if not people:
