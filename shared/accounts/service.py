@@ -6,13 +6,14 @@ import hashlib
 import re
 import secrets
 from datetime import timedelta
+from typing import cast
 
 import email_validator
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from shared.accounts.models import LoginSession, Role, User
+from shared.accounts.models import ApiToken, LoginSession, Role, User
 from shared.accounts.passwords import (
     hash_password,
     needs_rehash,
@@ -346,7 +347,9 @@ def change_role(*, session: Session, actor: Actor, user_id: int, role: str) -> U
 
 
 def set_active(*, session: Session, actor: Actor, user_id: int, active: bool) -> User:
-    """Disable (ending every session at once) or re-enable an account."""
+    """Disable (ending every session and revoking every API token at once) or re-enable an
+    account. Tokens stay revoked when the account is enabled again: an account is often disabled
+    because it was taken over, and tokens made by whoever took it must not come back with it."""
     actor = _require(actor, Action.MANAGE_USERS)
     user = get_user(session=session, user_id=user_id)
     if actor.id == user.id and not active:
@@ -354,8 +357,10 @@ def set_active(*, session: Session, actor: Actor, user_id: int, active: bool) ->
     if user.is_active == active:
         return user
     user.is_active = active
+    data: dict = {"email": user.email}
     if not active:
         _revoke_all(session, user.id)
+        data["tokens_revoked"] = _revoke_all_tokens(session, user.id)
     action = EventType.USER_ENABLED if active else EventType.USER_DISABLED
     audit.append(
         session=session,
@@ -363,10 +368,26 @@ def set_active(*, session: Session, actor: Actor, user_id: int, active: bool) ->
         action=action,
         entity_type="user",
         entity_id=user.id,
-        data={"email": user.email},
+        data=data,
     )
     outbox.enqueue(session=session, topic=action, payload={"user_id": user.id})
     return user
+
+
+def _revoke_all_tokens(session: Session, user_id: int) -> int:
+    """Revoke every API token of the user that still works; how many there were."""
+    now = utcnow()
+    revoked = session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.user_id == user_id,
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+        )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return cast(CursorResult, revoked).rowcount
 
 
 def count_users(*, session: Session) -> int:

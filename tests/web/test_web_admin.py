@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from web_helpers import counts, login, sign_in, snapshot, texts
 
+from shared.accounts import tokens
 from shared.accounts.models import User
 
 
@@ -116,18 +117,27 @@ def test_change_role_and_the_audit_records_it(admin_client, db, users):
 
 
 def test_disable_then_enable(admin_client, app, db, users):
+    """Found by QA: enabling a disabled account brought its API tokens back with it, those an
+    attacker made included. Disabling revokes them for good."""
     member_id = users["member"].id
+    _, value = tokens.create_token(session=db, user=users["member"], name="laptop", scope="write")
+    db.commit()
+    api = app.test_client()
+    auth = {"Authorization": f"Bearer {value}"}
+    assert api.get("/api/v1/incidents", headers=auth).status_code == 200
     assert (
         admin_client.post(f"/admin/users/{member_id}/active", data={"active": "0", "confirm": "1"}).status_code == 302
     )
     html = admin_client.get("/admin/users").get_data(as_text=True)
-    assert "member@example.com was disabled and signed out everywhere." in html
+    assert "member@example.com was disabled, signed out everywhere and their API tokens revoked." in html
     assert _user_rows(html)["member@example.com"] == "member disabled"
     assert 'aria-label="Enable member@example.com"' in html
+    assert api.get("/api/v1/incidents", headers=auth).status_code == 401
 
     assert admin_client.post(f"/admin/users/{member_id}/active", data={"active": "1"}).status_code == 302
     assert _user_rows(admin_client.get("/admin/users").get_data(as_text=True))["member@example.com"] == "member active"
     login(app.test_client(), "member@example.com")
+    assert api.get("/api/v1/incidents", headers=auth).status_code == 401  # revoked, not only paused
 
 
 @pytest.mark.parametrize(
