@@ -27,6 +27,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default=Role.MEMBER.value)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # When the last "choose a new password" mail was queued: at most one per
+    # reset.RESET_MAIL_INTERVAL, however often someone types this address at "Forgot your password?".
+    password_reset_mailed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
     sessions: Mapped[list[LoginSession]] = relationship(back_populates="user")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
@@ -24,6 +24,16 @@ from shared.timeutil import as_utc
 RESET_LINK_HOURS = 1
 # A new account's first link: the person may read the mail the next working day.
 INVITE_LINK_HOURS = 72
+# At most one reset mail per account in this time (its link works RESET_LINK_HOURS): the form
+# answers alike for every address and is limited per client, but requests from many addresses
+# could still fill one inbox.
+RESET_MAIL_INTERVAL = timedelta(minutes=5)
+
+
+def reset_mail_due(user: User, now: datetime) -> bool:
+    """Whether a reset mail may go to `user` now (none queued in the last RESET_MAIL_INTERVAL)."""
+    last = user.password_reset_mailed_at
+    return last is None or now - as_utc(last) >= RESET_MAIL_INTERVAL
 _SALT = "incident-tracker.password-reset"
 
 
