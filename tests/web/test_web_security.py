@@ -147,6 +147,18 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(client,
     assert response.headers["Location"] == lands_on
 
 
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize(("next_", "lands_on"), [("/incidents/new", "/incidents/new"), ("//evil.example/", "/")])
+def test_a_sign_in_page_used_after_signing_in_elsewhere_still_returns_to_next(client, users, method, next_, lands_on):
+    """Found by QA: the sign-in page of a tab whose session had expired, submitted after signing
+    in in another tab, went to the dashboard and lost the way back to the New incident draft."""
+    sign_in(client, users["member"])
+    data = {"email": users["member"].email, "password": PASSWORD} if method == "post" else None
+    response = getattr(client, method)("/login", query_string={"next": next_}, data=data)
+    assert response.status_code == 302
+    assert response.headers["Location"] == lands_on
+
+
 def test_production_argon2id_parameters_are_used_by_the_web_forms(client, db, users, real_password_hashing):
     sign_in(client, users["admin"])
     client.post(

@@ -117,6 +117,13 @@ def _safe_next(target: str | None) -> str:
     return url_for("incidents.dashboard")
 
 
+def _return_to_next():
+    destination = _safe_next(request.args.get("next"))
+    if urlsplit(destination).path == url_for("incidents.create"):
+        browser_session[_RESTORE_DRAFT] = True
+    return redirect(destination)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 # Per client address, and per account so that many addresses cannot guess one password. Only
 # failed attempts count toward either: a team behind one NAT address signing in at the start of
@@ -128,7 +135,9 @@ def _safe_next(target: str | None) -> str:
 )
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("incidents.dashboard"))
+        # Signed in meanwhile (another tab): still go where this page was sent from, so a
+        # New incident draft kept while the session had expired comes back there too.
+        return _return_to_next()
     form = LoginForm()
     error = None
     status = 200
@@ -137,10 +146,7 @@ def login():
         user = accounts.authenticate(session=session, email=form.email.data, password=form.password.data)
         if user is not None:
             _sign_in(session, user)
-            destination = _safe_next(request.args.get("next"))
-            if urlsplit(destination).path == url_for("incidents.create"):
-                browser_session[_RESTORE_DRAFT] = True
-            return redirect(destination)
+            return _return_to_next()
         # One answer for unknown email, wrong password and disabled account.
         error = "Email or password is incorrect."
         status = 401
