@@ -34,6 +34,8 @@ def reset_mail_due(user: User, now: datetime) -> bool:
     """Whether a reset mail may go to `user` now (none queued in the last RESET_MAIL_INTERVAL)."""
     last = user.password_reset_mailed_at
     return last is None or now - as_utc(last) >= RESET_MAIL_INTERVAL
+
+
 _SALT = "incident-tracker.password-reset"
 
 
@@ -41,6 +43,8 @@ _SALT = "incident-tracker.password-reset"
 class ResetLink:
     user: User | None  # None: the link is not (or no longer) good
     problem: str = ""
+    # A new account's invitation: the person chooses their first password (no "changed" notice).
+    invitation: bool = False
 
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:
@@ -77,7 +81,8 @@ def read_token(*, session: Session, secret_key: str, token: str) -> ResetLink:
     user = session.get(User, claims.get("user"))
     if user is None or not user.is_active or claims.get("password") != _password_digest(user):
         return ResetLink(None, unusable)
-    return ResetLink(user)
+    # Only invitations are signed for INVITE_LINK_HOURS, and a link ends once any password is set.
+    return ResetLink(user, invitation=hours == INVITE_LINK_HOURS)
 
 
 def _expired(hours: int) -> str:

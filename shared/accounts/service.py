@@ -275,9 +275,10 @@ def request_password_reset(*, session: Session, email: str) -> None:
     )
 
 
-def reset_password(*, session: Session, user: User, new_password: str, repeated: str) -> None:
+def reset_password(*, session: Session, user: User, new_password: str, repeated: str, first: bool = False) -> None:
     """A new password from a reset link (its owner proved they read the account's mail):
-    every session ends, and the owner is told by mail as for any change."""
+    every session ends, and the owner is told by mail as for any change; `first` (an
+    invitation's link): the person's first password, recorded but not announced as a change."""
     new_password = new_password or ""
     if weak := password_problem(new_password, email=user.email, name=user.name):
         raise ValidationFailed({"new_password": weak})
@@ -285,7 +286,9 @@ def reset_password(*, session: Session, user: User, new_password: str, repeated:
         raise ValidationFailed({"new_password": "That is your current password: choose another one."})
     if new_password != (repeated or ""):
         raise ValidationFailed({"repeated_password": "The two new passwords differ; type the same one twice."})
-    _replace_password(session, user, new_password, actor_id=user.id, action=EventType.USER_PASSWORD_CHANGED)
+    _replace_password(
+        session, user, new_password, actor_id=user.id, action=EventType.USER_PASSWORD_CHANGED, announce=not first
+    )
 
 
 def set_password(*, session: Session, actor: Actor, user_id: int, password: str) -> User:
@@ -302,7 +305,9 @@ def set_password(*, session: Session, actor: Actor, user_id: int, password: str)
     return user
 
 
-def _replace_password(session: Session, user: User, password: str, *, actor_id: int | None, action: EventType):
+def _replace_password(
+    session: Session, user: User, password: str, *, actor_id: int | None, action: EventType, announce: bool = True
+):
     user.password_hash = hash_password(password)
     _revoke_all(session, user.id)
     # The audit trail says whose password changed and who did it, never anything about the value.
@@ -312,10 +317,12 @@ def _replace_password(session: Session, user: User, password: str, *, actor_id: 
         action=action,
         entity_type="user",
         entity_id=user.id,
-        data={"email": user.email},
+        data={"email": user.email} if announce else {"email": user.email, "first": True},
     )
-    # The owner is emailed about it (a password changed by someone else is how a takeover shows).
-    outbox.enqueue(session=session, topic=action, payload={"user_id": user.id, "actor_id": actor_id})
+    # The owner is emailed about it (a password changed by someone else is how a takeover shows);
+    # not about the first one they chose from their invitation.
+    if announce:
+        outbox.enqueue(session=session, topic=action, payload={"user_id": user.id, "actor_id": actor_id})
 
 
 def change_role(*, session: Session, actor: Actor, user_id: int, role: str) -> User:

@@ -9,6 +9,7 @@ import pytest
 from web_helpers import PASSWORD, counts, csrf_token_from, login, sign_in, snapshot, texts
 
 from shared.accounts import reset
+from shared.accounts import service as accounts
 
 NEW_PASSWORD = "lantern-otter-gravel"
 
@@ -338,6 +339,31 @@ def test_an_admin_creates_a_user_who_chooses_their_own_password_by_mail(make_app
     done = admin.get("/admin/users").get_data(as_text=True)
     assert "Created nia@example.com as member; a link to choose their password is on its way to them." in done
     assert counts(db)[1] == queued + 2  # user.created, and user.invited: the mail
+
+
+def test_an_invitation_link_asks_for_a_first_password_and_announces_no_change(app, db, users):
+    """Found by QA: the invitation opened "Choose a new password", said "Your password is
+    changed…" and mailed "Your password was changed… If this was not you" for the first one."""
+    invited = accounts.create_invited_user(
+        session=db, actor=users["admin"], email="nia@example.com", name="Nia Newcomer", role="member"
+    )
+    db.commit()
+    link = "/password/reset?token=" + reset.make_token(
+        secret_key=app.config["SECRET_KEY"], user=invited, hours=reset.INVITE_LINK_HOURS
+    )
+    client = app.test_client()
+    page = client.get(link).get_data(as_text=True)
+    assert texts(page, "h1") == ["Choose your password"]
+    assert "For your new account nia@example.com." in page
+    assert "Set my password" in page
+    assert "New password" not in page
+    queued = counts(db)[1]
+
+    done = client.post(link, data={"new_password": NEW_PASSWORD, "repeated_password": NEW_PASSWORD})
+    assert done.status_code == 302
+    assert "Your password is set. Sign in with it." in client.get("/login").get_data(as_text=True)
+    assert counts(db)[1] == queued  # no "Your password was changed" mail
+    login(app.test_client(), "nia@example.com", NEW_PASSWORD)
 
 
 def test_without_email_an_admin_must_give_a_password(admin_client, db):

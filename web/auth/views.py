@@ -210,6 +210,7 @@ def reset_password():
                     user=link.user,
                     new_password=form.new_password.data or "",
                     repeated=form.repeated_password.data or "",
+                    first=link.invitation,
                 )
                 if current_user.is_authenticated:  # someone else's link, used while signed in
                     accounts.end_session(session=session, token=current_user.token)
@@ -219,10 +220,17 @@ def reset_password():
                 errors = error.field_errors
             else:
                 logout_user()
-                flash("Your password is changed and every browser signed in as you is signed out. Sign in with it.")
+                if link.invitation:
+                    flash("Your password is set. Sign in with it.")
+                else:
+                    flash("Your password is changed and every browser signed in as you is signed out. Sign in with it.")
                 return redirect(url_for("auth.login"))
+    form = ResetPasswordForm(formdata=None)
+    if link.invitation:  # their first password: nothing is "new" yet
+        form.new_password.label.text, form.repeated_password.label.text = "Password", "Password again"
+        form.submit.label.text = "Set my password"
     page = render_template(
-        "auth/reset.html", problem="", form=ResetPasswordForm(formdata=None), errors=errors, user=link.user
+        "auth/reset.html", problem="", form=form, errors=errors, user=link.user, invitation=link.invitation
     )
     return _no_store(page, 422 if errors else 200)
 
