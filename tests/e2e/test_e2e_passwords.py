@@ -38,6 +38,8 @@ def test_a_person_changes_their_password_on_the_profile_page(page: Page, sign_in
         "Uncommon words are better."
     )
     expect(new_password).to_have_value("")
+    # Found by QA: focus stayed on <body> at the top of the page, the message possibly below the fold.
+    expect(new_password).to_be_focused()
     assert_accessible("the profile page with a refused new password")
 
     page.get_by_label("Current password").fill(PASSWORD)
@@ -104,3 +106,18 @@ def test_a_mailed_link_lets_a_person_choose_a_new_password(page: Page, users, as
     expect(page.get_by_role("status").filter(has_text="Your password is changed")).to_be_visible()
     _sign_in_with(page, "member@example.com", NEW_PASSWORD)
     expect(page.get_by_role("heading", name="Incidents", exact=True)).to_be_visible()
+
+
+def test_a_refused_token_lands_on_the_field_to_fix_with_its_message(page: Page, sign_in, assert_accessible) -> None:
+    """Found by QA: the token form's errors were tied to no field and focus went to <body>."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    sign_in("member@example.com")
+    page.get_by_role("link", name="Mo Member").click()
+    page.get_by_label("Name", exact=True).fill("alerting bridge")
+    page.get_by_label("Expires after (days, empty for never)").fill("\u00b2")
+    page.get_by_role("button", name="Create token").click()
+    expiry = page.get_by_label("Expires after (days, empty for never)")
+    expect(expiry).to_be_focused()
+    expect(expiry).to_have_accessible_description("Enter a number of days, or leave it empty for no expiry.")
+    expect(expiry).to_be_in_viewport()
+    assert_accessible("the profile page with a refused token")

@@ -226,6 +226,17 @@
     var invalid = document.querySelector("dialog[open] [aria-invalid='true']");
     if (invalid && !invalid.contains(document.activeElement)) { invalid.focus(); }
   });
+  // The same for a whole page drawn after a refused form (profile, passwords, tokens, users,
+  // the incident page): the cursor goes to the first field to fix, which reads out its message
+  // (aria-describedby), instead of the top of a page whose error may sit below the fold on a
+  // phone. Unless the page put focus somewhere itself (autofocus, a confirmation's heading).
+  (function focusFirstInvalidField() {
+    // (Autofocus is applied after deferred scripts run, so it is looked for, not waited for.)
+    if (document.querySelector("[autofocus]")) { return; }
+    if (document.activeElement && document.activeElement !== document.body) { return; }
+    var invalid = document.querySelector("main [aria-invalid='true']");
+    if (invalid) { invalid.focus(); }
+  })();
 
   // A row's quick status control: a move that needs text (Blocked, Resolved, Reopen, closing an
   // open incident) shows its named field as soon as it is chosen; other moves hide it.
