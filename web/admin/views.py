@@ -143,7 +143,9 @@ def set_active(user_id: int):
         )
     return _user_action(
         lambda session: accounts.set_active(session=session, actor=current_user.user, user_id=user_id, active=active),
-        "{email} was enabled." if active else "{email} was disabled, signed out everywhere and their API tokens revoked.",
+        "{email} was enabled."
+        if active
+        else "{email} was disabled, signed out everywhere and their API tokens revoked.",
     )
 
 
