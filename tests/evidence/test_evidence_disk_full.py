@@ -61,9 +61,15 @@ def test_an_upload_to_a_full_disk_is_refused_with_a_message_and_leaves_nothing(
             cookie["_user_id"] = token
             cookie["_fresh"] = True
 
+        # A file that fits, then one that does not: the upload is all or nothing (the first
+        # one's object is deleted again, its row never written).
+        files = [
+            (io.BytesIO(b"fits\n"), "first.log", "text/plain"),
+            (io.BytesIO(b"x" * (3 * 1024 * 1024)), "big.log", "text/plain"),
+        ]
         answer = client.post(
             f"/incidents/{incident.key}/evidence",
-            data={"file": (io.BytesIO(b"x" * (3 * 1024 * 1024)), "big.log", "text/plain")},
+            data={"file": files},
             content_type="multipart/form-data",
             headers={"HX-Request": "true"},
         )

@@ -267,3 +267,93 @@ def test_an_upload_whose_body_a_hook_read_first_still_attaches_the_file(make_app
     answer = post_file(client_as(app, users["member"]), incident, "read-first.log", b"disk full\n")
     assert answer.status_code == 302
     assert [e.display_name for e in db.query(Evidence)] == ["read-first.log"]
+
+
+# -- the form's upload without JavaScript: several files in one request -----------------------
+
+LIMIT = 100_000  # "97.7 KB": the framing allowance (64 KiB) then lets two files under it through
+
+
+def post_files(client, incident, *files, htmx=False):
+    fields = {"file": [(io.BytesIO(data), name, kind) for name, data, kind in files]}
+    headers = {"HX-Request": "true"} if htmx else {}
+    return client.post(
+        f"/incidents/{incident.key}/evidence", data=fields, content_type="multipart/form-data", headers=headers
+    )
+
+
+def stored_objects(tmp_path) -> list[str]:
+    root = tmp_path / "evidence"
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()) if root.exists() else []
+
+
+def nothing_kept(db, tmp_path) -> bool:
+    uploaded = select(OutboxMessage.id).where(OutboxMessage.topic == "evidence.uploaded")
+    return db.query(Evidence).count() == 0 and not db.scalars(uploaded).all() and stored_objects(tmp_path) == []
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["form", "fragment"])
+def test_a_file_over_the_limit_refuses_the_whole_upload_and_names_the_file(
+    make_app, users, make_incident, db, tmp_path, htmx
+):
+    from samples import image_bytes
+
+    incident = make_incident()
+    client = client_as(make_app(upload_max_bytes=LIMIT), users["member"])
+    png = ("screenshot.png", image_bytes("PNG"), "image/png")
+    answer = post_files(client, incident, png, ("huge.log", b"x" * (LIMIT + 1), "text/plain"), htmx=htmx)
+    assert answer.status_code == 413
+    text = answer.get_data(as_text=True)
+    assert "“huge.log” is larger than the upload limit of 97.7 KB per file. Nothing was stored." in text
+    assert nothing_kept(db, tmp_path), "the small PNG was kept although the page says nothing was stored"
+    # Believing the message and sending the PNG again attaches it once.
+    assert post_files(client, incident, png).status_code == 302
+    assert [item.display_name for item in db.query(Evidence)] == ["screenshot.png"]
+
+
+def test_files_each_under_the_limit_are_refused_only_by_the_total_and_the_message_says_so(
+    make_app, users, make_incident, db, tmp_path
+):
+    incident = make_incident()
+    client = client_as(make_app(upload_max_bytes=LIMIT), users["member"])
+    each = b"log line\n" * 10_000  # 90,000 bytes: under the limit per file, 180 KB together
+    answer = post_files(client, incident, ("a.log", each, "text/plain"), ("b.log", each, "text/plain"))
+    assert answer.status_code == 413
+    text = answer.get_data(as_text=True)
+    # The request's size (the files and their framing), then the limit it is over.
+    total = r"This upload is 176\.\d KB, over the upload limit of 97\.7 KB for one file or for several sent together\."
+    assert re.search(total, text)
+    assert "per file" not in text
+    assert "Nothing was stored." in text
+    assert nothing_kept(db, tmp_path)
+    # Two files each under the limit whose request stays within it are both kept.
+    small = b"log line\n" * 4_000
+    kept = post_files(client, incident, ("a.log", small, "text/plain"), ("b.log", small, "text/plain"))
+    assert kept.status_code == 302
+    assert sorted(item.display_name for item in db.query(Evidence)) == ["a.log", "b.log"]
+
+
+def test_a_body_without_a_length_past_the_total_is_refused_naming_the_total(
+    make_app, users, make_incident, db, tmp_path
+):
+    incident = make_incident()
+    client = client_as(make_app(upload_max_bytes=LIMIT), users["member"])
+    boundary = "b0undary"
+    parts = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        f"Content-Type: text/plain\r\n\r\n".encode()
+        + b"z" * 90_000
+        + b"\r\n"
+        for name in ("a.log", "b.log")
+    )
+    answer = client.post(
+        f"/incidents/{incident.key}/evidence",
+        input_stream=io.BytesIO(parts + f"--{boundary}--\r\n".encode()),
+        content_type=f"multipart/form-data; boundary={boundary}",
+        headers={"Transfer-Encoding": "chunked"},  # no Content-Length: read until the server's end of input
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert answer.status_code == 413
+    text = answer.get_data(as_text=True)
+    assert "This upload is over the upload limit of 97.7 KB for one file or for several sent together." in text
+    assert nothing_kept(db, tmp_path)

@@ -43,6 +43,30 @@ def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
     )
 
 
+def uniform_png(width: int, height: int) -> bytes:
+    """A complete, valid 1-bit black PNG of width x height: every row is there, so a decoder
+    could read it all, yet it is tiny on disk (~50 KB at 20000x20000, deflate's best ratio)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    row = b"\0" * (1 + (width + 7) // 8)  # filter byte "none", then the row's bits
+    packer = zlib.compressobj(9)
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+def grey16_png(values: list[list[int]]) -> bytes:
+    """A 16-bit greyscale PNG of these rows of values (0..65535); Pillow opens it as I;16."""
+    height, width = len(values), len(values[0])
+    image = Image.new("I;16", (width, height))
+    image.putdata([value for row in values for value in row])
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
 def minimal_pe() -> bytes:
     """The headers of a Windows PE executable: MZ stub pointing at a PE signature."""
     stub = bytearray(b"MZ" + b"\0" * 0x3E)

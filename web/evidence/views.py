@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+from dataclasses import dataclass
 
 from flask import (
     Blueprint,
@@ -29,8 +30,8 @@ from wtforms import ValidationError
 from shared.evidence import service as evidence_service
 from shared.evidence import tags
 from shared.evidence.models import EvidenceState
-from shared.evidence.names import content_disposition
-from shared.evidence.storage import StorageError, StorageFull, TooLarge, make_storage, new_key
+from shared.evidence.names import content_disposition, safe_display_name
+from shared.evidence.storage import StorageError, StorageFull, StoredObject, TooLarge, make_storage, new_key
 from shared.incidents import service as incidents
 from web.db import get_session
 from web.evidence.multipart import MultipartReader, RequestBody
@@ -83,8 +84,35 @@ def _list_response(session, incident, status: int = 200, *, message: str | None 
     return render_template("evidence/_list.html", message=message, **list_context(session, incident)), status
 
 
-def _too_large(limit: int) -> str:
-    return f"That file is larger than the upload limit of {_human_size(limit)}. Nothing was stored."
+def _file_too_large(name: str, limit: int) -> str:
+    return f"“{name}” is larger than the upload limit of {_human_size(limit)} per file. Nothing was stored."
+
+
+def _upload_too_large(limit: int, size: int | None = None) -> str:
+    """The request as a whole is over the limit: from its Content-Length (before a byte is
+    read, so which file it is stays unknown) or, without one, once it passes the limit. The
+    limit is then the request's, whether it carries one file or several."""
+    this = f"This upload is {_human_size(size)}, over" if size is not None else "This upload is over"
+    return (
+        f"{this} the upload limit of {_human_size(limit)} for one file or for several sent together. "
+        "Nothing was stored."
+    )
+
+
+class _Refused(Exception):
+    """An upload refused with a message for the person; none of its files is kept."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class _Received:
+    stored: StoredObject
+    file_name: str
+    content_type: str
 
 
 @bp.post("/incidents/<key>/evidence")
@@ -92,6 +120,9 @@ def _too_large(limit: int) -> str:
 @streams_body
 @login_required
 def upload(key: str):
+    """Attach the files of one form post, all or none (as the API does): a refused file, or a
+    request over the limit, leaves nothing of the upload behind, so "Nothing was stored" holds
+    and sending the same files again makes no duplicates."""
     settings = current_app.config["SETTINGS"]
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
@@ -100,7 +131,7 @@ def upload(key: str):
         abort(400)
     limit = settings.upload_max_bytes
     if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
-        return _refuse(session, incident, 413, _too_large(limit))
+        return _refuse(session, incident, 413, _upload_too_large(limit, request.content_length))
     # This request's own limit instead of the app's 2 MiB; each file is also stopped at `limit`
     # while it streams, leaving nothing behind.
     body = RequestBody.of(request.environ, request.content_length, limit + MULTIPART_SLACK)
@@ -117,56 +148,77 @@ def upload(key: str):
         _check_csrf(request.headers["X-CSRFToken"])
         token_checked = True
     reader = MultipartReader(body, request.mimetype_params["boundary"].encode("latin-1"))
-    attached = 0
-    for part in reader.parts():
-        if part[0] == "field":
-            if part[1] == "csrf_token" and not token_checked:
-                _check_csrf(part[2])
-                token_checked = True
-            continue
-        file_part = part[1]
-        if not token_checked:
-            abort(400, description="The form is missing its security token. Reload the page and try again.")
-        if not file_part.filename:
-            continue
-        object_key = new_key(tags.PREFIX_INCOMING)
-        try:
-            stored = storage().put(object_key, file_part.stream, max_bytes=limit)
-        except TooLarge:
-            return _refuse(session, incident, 413, _too_large(limit))
-        except StorageFull as error:
-            log.error("evidence upload refused: %s", error)
-            _discard_rest(body)
-            return _refuse(
-                session,
-                incident,
-                507,
-                "The file store is full, so nothing was stored. Try again later or tell an admin.",
-            )
-        except StorageError as error:
-            log.error("evidence upload to storage failed: %s", error)
-            _discard_rest(body)
-            return _refuse(session, incident, 503, "The file store is not reachable. Try again in a minute.")
-        try:
+    received: list[_Received] = []
+    try:
+        _receive(reader, received, limit=limit, token_checked=token_checked)
+        if not received:
+            return _refuse(session, incident, 400, "Choose a file to attach.")
+        # Every file is in storage: the rows go in together, in one short transaction (none is
+        # held open while the next file streams). The outbox relay publishes the pipeline tasks
+        # right after this commit.
+        for item in received:
             evidence_service.attach(
                 session=session,
                 incident_id=incident.id,
                 actor=current_user.user,
-                stored=stored,
-                file_name=file_part.filename,
-                declared_type=file_part.content_type,
+                stored=item.stored,
+                file_name=item.file_name,
+                declared_type=item.content_type,
             )
-            session.commit()  # the outbox relay publishes the pipeline task right after this commit
-        except BaseException:
-            session.rollback()
-            storage().delete(object_key)  # no orphan object without its row
-            raise
-        attached += 1
-    if not attached:
-        return _refuse(session, incident, 400, "Choose a file to attach.")
+        session.commit()
+    except _Refused as refused:
+        _forget(session, received)
+        _discard_rest(body)
+        return _refuse(session, incident, refused.status, refused.message)
+    except BaseException:
+        _forget(session, received)  # no orphan object without its row
+        raise
     if _wants_fragment():
         return _list_response(session, incident, 201)
     return redirect(url_for("incidents.detail", key=incident.key, _anchor="evidence-heading"))
+
+
+def _receive(reader: MultipartReader, received: list[_Received], *, limit: int, token_checked: bool) -> None:
+    """Stream each file part to its own `incoming/` key, appending it to `received` as it is
+    stored (so the caller can delete them all when a later one is refused)."""
+    try:
+        for part in reader.parts():
+            if part[0] == "field":
+                if part[1] == "csrf_token" and not token_checked:
+                    _check_csrf(part[2])
+                    token_checked = True
+                continue
+            file_part = part[1]
+            if not token_checked:
+                abort(400, description="The form is missing its security token. Reload the page and try again.")
+            if not file_part.filename:
+                continue
+            object_key = new_key(tags.PREFIX_INCOMING)
+            try:
+                stored = storage().put(object_key, file_part.stream, max_bytes=limit)
+            except TooLarge:
+                raise _Refused(413, _file_too_large(safe_display_name(file_part.filename), limit)) from None
+            received.append(_Received(stored, file_part.filename, file_part.content_type))
+    except RequestEntityTooLarge:  # a body without a Content-Length that went on past the limit
+        raise _Refused(413, _upload_too_large(limit)) from None
+    except StorageFull as error:
+        log.error("evidence upload refused: %s", error)
+        message = "The file store is full, so nothing was stored. Try again later or tell an admin."
+        raise _Refused(507, message) from None
+    except StorageError as error:
+        log.error("evidence upload to storage failed: %s", error)
+        raise _Refused(503, "The file store is not reachable, so nothing was stored. Try again in a minute.") from None
+
+
+def _forget(session, received: list[_Received]) -> None:
+    """A refused upload leaves nothing: no rows (rolled back) and no objects without a row.
+    An object whose delete fails too is left to the orphan sweep (shared/evidence/orphans.py)."""
+    session.rollback()
+    for item in received:
+        try:
+            storage().delete(item.stored.key)
+        except StorageError as error:
+            log.error("could not delete %s of a refused upload (the orphan sweep will): %s", item.stored.key, error)
 
 
 def _discard_rest(stream) -> None:
