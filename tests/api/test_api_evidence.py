@@ -158,7 +158,11 @@ def test_a_body_declared_over_the_limit_is_413_before_a_byte_is_read(make_app, d
     )
 
     body = problem_of(answer, 413)
-    assert "larger than the upload limit of 1000 bytes" in body["errors"]["file"][0]
+    # The request as a whole, not "the file": which file is too large is not known yet.
+    assert body["errors"]["file"][0] == (
+        "This upload is 65.0 KB, over the upload limit of 1000 bytes"
+        " for one file or for several sent together. Nothing was stored."
+    )
     assert snapshot(db) == before
     assert stored_files(app) == []
 
@@ -174,7 +178,9 @@ def test_a_file_found_too_large_while_streaming_is_413_and_nothing_of_the_upload
 
     answer = upload(client, incident, member, ("ok.log", b"x" * 500), ("big.log", b"y" * 5000))
 
-    assert "Nothing was stored" in problem_of(answer, 413)["detail"]
+    assert problem_of(answer, 413)["detail"] == (
+        "“big.log” is larger than the upload limit of 1000 bytes per file. Nothing was stored."
+    )
     assert snapshot(db) == before, "the first file's row stayed without the rest of its upload"
     assert stored_files(app) == [], "an object stayed in storage without its row"
 

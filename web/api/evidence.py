@@ -15,6 +15,7 @@ from flask_smorest import Blueprint
 from shared.accounts.models import TokenScope
 from shared.evidence import service as evidence_service
 from shared.evidence import tags
+from shared.evidence.names import safe_display_name
 from shared.evidence.storage import StorageError, TooLarge, new_key
 from shared.incidents import service as incidents
 from web.api import schemas
@@ -23,7 +24,7 @@ from web.api.problems import ApiProblem
 from web.api.views import _errors
 from web.db import get_session
 from web.evidence.multipart import MultipartReader
-from web.evidence.views import MULTIPART_SLACK, _human_size, _stream, storage
+from web.evidence.views import MULTIPART_SLACK, _file_too_large, _stream, _upload_too_large, storage
 from web.input_guard import streams_body
 
 log = logging.getLogger(__name__)
@@ -86,8 +87,7 @@ def _as_out(item, key: str | None) -> dict:  # an incident read back always has 
     return {**{name: getattr(item, name) for name in _SHOWN}, "download_url": download_url}
 
 
-def _too_large(limit: int) -> ApiProblem:
-    message = f"The file is larger than the upload limit of {_human_size(limit)}. Nothing was stored."
+def _too_large(message: str) -> ApiProblem:
     return ApiProblem(413, message, errors={FILE_FIELD: [message]})
 
 
@@ -120,7 +120,7 @@ def upload(key):
         raise ApiProblem(400, "The multipart/form-data Content-Type has no boundary.")
     limit = settings.upload_max_bytes
     if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
-        raise _too_large(limit)
+        raise _too_large(_upload_too_large(limit, request.content_length))
     # This request's own limit (the app's is 2 MiB); each file is also stopped at `limit` as it streams.
     request.max_content_length = limit + MULTIPART_SLACK
     created = []
@@ -152,7 +152,7 @@ def _store_one(session, incident, actor, file_part, limit: int):
     try:
         stored = storage().put(object_key, file_part.stream, max_bytes=limit)
     except TooLarge:
-        raise _too_large(limit) from None
+        raise _too_large(_file_too_large(safe_display_name(file_part.filename), limit)) from None
     except StorageError as error:
         log.error("evidence upload to storage failed: %s", error)
         message = "The file store is not reachable. Nothing was stored; try again in a minute."
