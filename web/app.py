@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from flask import Flask, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
@@ -209,6 +210,8 @@ def _http_error(status: int, message: str):
         # gets the generic sentence.
         explained = status == 400 and description and description != BadRequest.description
         text_ = str(description) if explained else message
+        if isinstance(error, CSRFError):  # "The CSRF token is invalid." alone says what, not what to do
+            text_ = f"{text_} The page was open too long or you signed in again elsewhere: reload it and try again."
         template = "partials/flash_error.html" if _wants_fragment() else "error.html"
         try:
             response = make_response(render_template(template, message=text_, status=status), status)

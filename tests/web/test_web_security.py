@@ -60,7 +60,9 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(csrf_app, db, us
     response = client.post(path.format(**csrf_world), data={k: v.format(**csrf_world) for k, v in data.items()})
 
     assert response.status_code == 400
-    assert "CSRF token is missing" in response.get_data(as_text=True)
+    said = response.get_data(as_text=True)
+    assert "CSRF token is missing" in said
+    assert "reload it and try again." in said  # what to do, not only what went wrong
     assert snapshot(db) == before
 
 
