@@ -12,20 +12,16 @@ produced any fails at teardown, so each flow also proves the page runs clean und
 from __future__ import annotations
 
 import os
-import socket
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from browser_steps import PASSWORD, check_accessible
+from live_server import LiveServer, e2e_settings, serve_app
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from werkzeug.serving import WSGIRequestHandler, make_server
 
-from shared.config import Settings
 from shared.incidents import service as incidents
-from web.app import create_app
 
 # Debian's chromium-headless-shell: the same Chromium build as /usr/bin/chromium (one source
 # package, one version), as the headless-only shell Playwright itself drives for headless runs.
@@ -67,69 +63,12 @@ def _unavailable(message: str) -> None:
     pytest.skip(message)
 
 
-class _InFlightRequests:
-    """Counts requests the live server is still answering. The root `db` fixture wipes the
-    tables and closes every session in the process after each test: it must not do that while
-    a request the browser fired last (an htmx search, a redirect) is still using one."""
-
-    def __init__(self, app):
-        self.app = app
-        self.count = 0
-        self.lock = threading.Lock()
-        self.idle = threading.Condition(self.lock)
-
-    def __call__(self, environ, start_response):
-        with self.lock:
-            self.count += 1
-        try:
-            # Consume the whole body inside the count: werkzeug streams it after we return.
-            yield from self.app(environ, start_response)
-        finally:
-            with self.lock:
-                self.count -= 1
-                self.idle.notify_all()
-
-    def wait_until_idle(self, timeout: float = 10.0) -> None:
-        with self.lock:
-            if not self.idle.wait_for(lambda: self.count == 0, timeout=timeout):
-                raise AssertionError(f"the live server still had {self.count} request(s) running after {timeout} s")
-
-
-class _QuietHandler(WSGIRequestHandler):
-    """The app logs every request itself; werkzeug's access lines would only double them."""
-
-    def log_request(self, *args, **kwargs) -> None:
-        pass
-
-
 @pytest.fixture(scope="session")
 def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app served from a background thread for the whole run."""
-    settings = Settings(
-        app_env="test",
-        database_url=database_url,
-        secret_key="x" * 40,
-        demo_password="demo-password-not-used",
-        data_dir=str(tmp_path_factory.mktemp("e2e-data")),
-        # Every test signs in afresh from the same address; the limit itself is tested in tests/web.
-        rate_limit_login="1000 per minute",
-        log_level="WARNING",
-    ).validated()
-    app = create_app(settings)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    in_flight = _InFlightRequests(app.wsgi_app)
-    app.wsgi_app = in_flight
-    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", in_flight=in_flight)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["db_engine"].dispose()
+    settings = e2e_settings(database_url, str(tmp_path_factory.mktemp("e2e-data")))
+    with serve_app(settings, name="e2e-live-server") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -168,12 +107,6 @@ class PageProblems:
 
     def on_web_error(self, web_error) -> None:
         self.errors.append(f"uncaught: {web_error.error}")
-
-
-@dataclass(frozen=True)
-class LiveServer:
-    url: str
-    in_flight: _InFlightRequests
 
 
 @pytest.fixture

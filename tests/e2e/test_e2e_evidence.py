@@ -4,32 +4,21 @@ and "clean" with a thumbnail and "infected" appear on the page without a reload.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import socket
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from servers import CeleryWorker, clamd_server, delete_prefixed_keys, private_redis_prefix, redis_url_or_skip
-from werkzeug.serving import make_server
 
 from shared.config import Settings
 from shared.metrics import DEFAULT_QUEUE
-from web.app import create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "worker"))
+from live_server import LiveServer, serve_app
 from samples import EICAR, image_bytes
-
-# The live-server pieces of this folder's conftest, loaded by path: "conftest" is no unique
-# module name in a run that has one per folder.
-_spec = importlib.util.spec_from_file_location("e2e_conftest_pieces", Path(__file__).with_name("conftest.py"))
-_e2e = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_e2e)
-LiveServer, _InFlightRequests, _QuietHandler = _e2e.LiveServer, _e2e._InFlightRequests, _e2e._QuietHandler
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 REDIS_URL = os.environ.get("TEST_EVIDENCE_REDIS_URL", "redis://127.0.0.1:6379/14")
@@ -58,21 +47,8 @@ def live_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
             settings = Settings.from_env(
                 {**env, "RATE_LIMIT_LOGIN": "1000 per minute", "LOG_LEVEL": "WARNING"}
             ).validated()
-            app = create_app(settings)
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", 0))
-                port = probe.getsockname()[1]
-            in_flight = _InFlightRequests(app.wsgi_app)
-            app.wsgi_app = in_flight
-            server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
-            thread = threading.Thread(target=server.serve_forever, name="e2e-evidence-server", daemon=True)
-            thread.start()
-            try:
-                yield LiveServer(url=f"http://127.0.0.1:{port}", in_flight=in_flight)
-            finally:
-                server.shutdown()
-                thread.join(timeout=10)
-                app.extensions["db_engine"].dispose()
+            with serve_app(settings, name="e2e-evidence-server") as server:
+                yield server
         finally:
             worker.stop()
             delete_prefixed_keys(redis_url, redis_prefix)

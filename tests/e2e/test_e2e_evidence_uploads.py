@@ -6,30 +6,13 @@ words (or that the session ended, with a way back), and the list fits a phone.""
 
 from __future__ import annotations
 
-import importlib.util
-import socket
-import sys
 import threading
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from browser_steps import PASSWORD, check_accessible, sign_in_on
+from live_server import LiveServer, e2e_settings, serve_app
 from playwright.sync_api import FilePayload, Page, expect
-from werkzeug.serving import make_server
-
-from shared.config import Settings
-from web.app import create_app
-
-# The live-server pieces of this folder's conftest, loaded by path: "conftest" is no unique
-# module name in a run that has one per folder.
-_spec = importlib.util.spec_from_file_location("e2e_conftest_pieces", Path(__file__).with_name("conftest.py"))
-assert _spec is not None
-assert _spec.loader is not None
-_e2e = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_e2e)
-LiveServer, _InFlightRequests, _QuietHandler = _e2e.LiveServer, _e2e._InFlightRequests, _e2e._QuietHandler
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
@@ -73,34 +56,16 @@ def slow_uploads() -> _SlowUploads:
 @pytest.fixture(scope="module")
 def live_server(
     database_url: str, tmp_path_factory: pytest.TempPathFactory, slow_uploads: _SlowUploads
-) -> Iterator[Any]:  # this folder's conftest LiveServer
+) -> Iterator[LiveServer]:
     """This module's own live server: a small upload limit and no worker (files stay pending)."""
-    settings = Settings(
-        app_env="test",
-        database_url=database_url,
-        secret_key="x" * 40,
-        demo_password="demo-password-not-used",
-        data_dir=str(tmp_path_factory.mktemp("e2e-evidence-uploads")),
-        rate_limit_login="1000 per minute",
-        log_level="WARNING",
-        upload_max_bytes=UPLOAD_LIMIT,
-    ).validated()
-    app = create_app(settings)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    in_flight = _InFlightRequests(slow_uploads.wrap(app.wsgi_app))
-    app.wsgi_app = in_flight  # type: ignore[method-assign]
-    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="e2e-evidence-uploads-server", daemon=True)
-    thread.start()
+    settings = e2e_settings(
+        database_url, str(tmp_path_factory.mktemp("e2e-evidence-uploads")), upload_max_bytes=UPLOAD_LIMIT
+    )
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", in_flight=in_flight)
+        with serve_app(settings, name="e2e-evidence-uploads-server", wrap=slow_uploads.wrap) as server:
+            yield server
     finally:
         slow_uploads.release()
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["db_engine"].dispose()
 
 
 def _file(name: str, data: bytes, mime_type: str = "text/plain") -> FilePayload:

@@ -6,58 +6,24 @@ delivery with `standardwebhooks` and the secret the page showed."""
 from __future__ import annotations
 
 import re
-import socket
 import sys
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 from standardwebhooks import Webhook
-from werkzeug.serving import make_server
 
-from shared.config import Settings
 from shared.db import make_engine, make_session_factory
 from shared.notifications import service
 from shared.notifications.models import WebhookDelivery
-from web.app import create_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "notifications"))
+from live_server import LiveServer, e2e_settings, serve_app
 from notification_servers import serving
 
 pytestmark = pytest.mark.browser
-
-
-class _Requests:
-    """Waits for the live server's requests to finish before the root `db` fixture wipes tables."""
-
-    def __init__(self, app) -> None:
-        self.app, self.count = app, 0
-        self.idle = threading.Condition()
-
-    def __call__(self, environ, start_response):
-        with self.idle:
-            self.count += 1
-        try:
-            yield from self.app(environ, start_response)
-        finally:
-            with self.idle:
-                self.count -= 1
-                self.idle.notify_all()
-
-    def wait_until_idle(self, timeout: float = 10.0) -> None:
-        with self.idle:
-            assert self.idle.wait_for(lambda: self.count == 0, timeout=timeout)
-
-
-@dataclass(frozen=True)
-class _LiveServer:
-    url: str
-    in_flight: _Requests
-    settings: Settings
 
 
 @pytest.fixture(scope="module")
@@ -67,34 +33,17 @@ def receiver():
 
 
 @pytest.fixture(scope="module")
-def live_server(database_url: str, tmp_path_factory, receiver) -> Iterator[_LiveServer]:
+def live_server(database_url: str, tmp_path_factory, receiver) -> Iterator[LiveServer]:
     """This module's own app: webhooks to the receiver on 127.0.0.1 allowed, as in development."""
-    settings = Settings(
-        app_env="test",
-        database_url=database_url,
-        secret_key="x" * 40,
-        data_dir=str(tmp_path_factory.mktemp("e2e-webhooks")),
-        rate_limit_login="1000 per minute",
-        log_level="WARNING",
+    settings = e2e_settings(
+        database_url,
+        str(tmp_path_factory.mktemp("e2e-webhooks")),
         webhook_allow_http=True,
         webhook_allow_private_hosts=f"127.0.0.1:{receiver.port}",
         webhook_timeout_seconds=2,
     )
-    app = create_app(settings)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    in_flight = _Requests(app.wsgi_app)
-    app.wsgi_app = in_flight
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield _LiveServer(url=f"http://127.0.0.1:{port}", in_flight=in_flight, settings=settings)
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        app.extensions["db_engine"].dispose()
+    with serve_app(settings, name="e2e-webhooks-server") as server:
+        yield server
 
 
 def test_add_an_endpoint_see_its_secret_once_send_a_test_event_and_read_the_log(
