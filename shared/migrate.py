@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -89,3 +90,28 @@ def current_revision(database_url: str) -> str | None:
         revision = MigrationContext.configure(connection).get_current_revision()
     engine.dispose()
     return revision
+
+
+@lru_cache(maxsize=1)
+def _this_release() -> tuple[str, frozenset[str]]:
+    """(head, every revision) of the migrations shipped with this code: read once per process."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return script.get_current_head() or "", frozenset(rev.revision for rev in script.walk_revisions())
+
+
+def schema_problem(connection) -> str | None:
+    """Why this code cannot run on the schema behind `connection`, in words, or None: no schema
+    yet, or one older than this release's migrations. A newer one is fine: a rollback runs older
+    code on it, which expand/contract migrations allow. One read of alembic_version."""
+    from alembic.runtime.migration import MigrationContext
+
+    current = MigrationContext.configure(connection).get_current_revision()
+    head, known = _this_release()
+    how = "run `flask --app web db upgrade` (on AWS: the migrate task)"
+    if current is None:
+        return f"the database has no schema yet: {how}"
+    if current != head and current in known:
+        return f"the database schema is at revision {current}, this release needs {head}: {how}"
+    return None

@@ -9,11 +9,11 @@ from datetime import timedelta
 from flask import Flask, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import BadRequest, HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from shared import migrate
 from shared.accounts import service as accounts
 from shared.config import Settings
 from shared.errors import DomainError
@@ -125,8 +125,11 @@ def _register_health(app: Flask) -> None:
 
         checks = {}
         try:
-            db.get_session().execute(text("SELECT 1"))
+            # Reachable, and migrated for this release: a deploy that skipped the migration (or
+            # a database never migrated) must not pass as ready while every page is a 500.
+            problem = migrate.schema_problem(db.get_session().connection())
             checks["database"] = "ok"
+            checks["schema"] = problem or "ok"
         except Exception as error:  # any failure means "not ready"
             checks["database"] = type(error).__name__
         for name, probe in (

@@ -14,6 +14,8 @@ import sys
 import pytest
 from delivery_helpers import REPO_ROOT, base_environment
 
+from shared import migrate
+
 FAKES = REPO_ROOT / "tests" / "delivery" / "fakes"
 TAG = "sha-" + "a" * 40
 SAVED_PLAN_APPLY = "apply -input=false -no-color -lock-timeout=5m tfplan"
@@ -198,10 +200,17 @@ def _readyz_code() -> str:
 
 
 @pytest.mark.postgres_only
-@pytest.mark.parametrize("database_reachable", [True, False], ids=["ready", "database-down"])
-def test_the_readiness_code_answers_like_readyz(temporary_database_url, tmp_path, database_reachable):
-    """What the readiness task runs in the new image: exit 0 only when /readyz answers 200."""
+@pytest.mark.parametrize(
+    ("database_reachable", "migrated"),
+    [(True, True), (False, True), (True, False)],
+    ids=["ready", "database-down", "not-migrated"],
+)
+def test_the_readiness_code_answers_like_readyz(temporary_database_url, tmp_path, database_reachable, migrated):
+    """What the readiness task runs in the new image: exit 0 only when /readyz answers 200 (a
+    database this release's migration has not reached is not ready)."""
     database_url = temporary_database_url()
+    if migrated:
+        migrate.upgrade(database_url)
     if not database_reachable:
         database_url = "postgresql+psycopg2://nobody:nothing@127.0.0.1:1/none"
     env = base_environment(
@@ -220,13 +229,16 @@ def test_the_readiness_code_answers_like_readyz(temporary_database_url, tmp_path
         check=False,
         timeout=60,
     )
-    if database_reachable:
+    if database_reachable and migrated:
         assert result.returncode == 0, result.stdout + result.stderr
-        assert '/readyz answered 200 {"broker":"ok","database":"ok"' in result.stdout
+        assert '/readyz answered 200 {"broker":"ok","database":"ok","schema":"ok"' in result.stdout
     else:
         assert result.returncode == 1, result.stdout + result.stderr
         assert "/readyz answered 503" in result.stdout
-        assert '"database":"OperationalError"' in result.stdout
+        if database_reachable:
+            assert '"schema":"the database has no schema yet' in result.stdout
+        else:
+            assert '"database":"OperationalError"' in result.stdout
 
 
 def test_the_first_deploy_creates_everything_then_migrates(deploy):

@@ -245,7 +245,7 @@ def test_migrate_then_the_web_image_command_line_answers_readyz(temporary_databa
         response = urllib.request.urlopen(f"{base}/readyz", timeout=5)  # noqa: S310 - http://127.0.0.1 only
         with response:
             status, body = response.status, json.loads(response.read())
-    assert (status, body) == (200, {"status": "ok", "database": "ok", "broker": "ok", "storage": "ok"})
+    assert (status, body) == (200, {"status": "ok", "database": "ok", "schema": "ok", "broker": "ok", "storage": "ok"})
 
 
 @pytest.mark.postgres_only

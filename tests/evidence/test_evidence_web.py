@@ -196,7 +196,7 @@ def test_a_member_sees_no_hold_or_retry_controls(make_app, users, make_incident,
 def test_readyz_checks_the_broker_and_the_storage(make_app):
     answer = make_app().test_client().get("/readyz")
     assert answer.status_code == 200
-    assert answer.json == {"status": "ok", "database": "ok", "broker": "ok", "storage": "ok"}
+    assert answer.json == {"status": "ok", "database": "ok", "schema": "ok", "broker": "ok", "storage": "ok"}
     down = make_app(celery_broker_url="redis://127.0.0.1:1/0", broker_publish_timeout_seconds=0.5)
     answer = down.test_client().get("/readyz")
     assert answer.status_code == 503

@@ -12,12 +12,13 @@ import secrets
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 from web_helpers import PASSWORD, csrf_token_from, login, sign_in, snapshot, tags
 
+from shared import migrate
 from shared.accounts import service as accounts
 from shared.accounts.models import LoginSession, User
-from shared.db import utcnow
+from shared.db import make_engine, utcnow
 from shared.incidents import service as incidents
 from web.logs import JsonFormatter
 
@@ -432,7 +433,39 @@ def test_healthz_and_readyz(client, users):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.get_json()["database"] == "ok"
+    assert (ready.get_json()["database"], ready.get_json()["schema"]) == ("ok", "ok")
+
+
+@pytest.mark.parametrize("revision", [None, "0011"], ids=["never-migrated", "migration-skipped"])
+def test_readyz_is_503_on_a_schema_this_release_cannot_run_on(make_app, temporary_database_url, revision):
+    """Found by QA: /readyz said ready on a database never migrated, while signing in and the
+    API were 500s: a deploy that skipped its migration would have passed its health checks."""
+    url = temporary_database_url()
+    if revision:
+        migrate.upgrade(url, revision)
+    client = make_app(database_url=url).test_client()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    said = response.get_json()["schema"]
+    if revision:
+        assert said.startswith(f"the database schema is at revision {revision}, this release needs ")
+    else:
+        assert said.startswith("the database has no schema yet")
+    assert said.endswith("run `flask --app web db upgrade` (on AWS: the migrate task)")
+
+    migrate.upgrade(url)
+    assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_is_ok_on_a_schema_a_newer_release_migrated(make_app, temporary_database_url):
+    """A rollback runs older code on a newer schema (expand/contract): that is ready."""
+    url = temporary_database_url()
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    assert make_app(database_url=url).test_client().get("/readyz").status_code == 200
 
 
 def test_readyz_is_503_when_the_database_is_unreachable(make_app):
