@@ -23,6 +23,30 @@ else
 fi
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
+fail() {
+  printf 'make run: %s\n' "$*" >&2
+  exit 1
+}
+if ! [[ "$PORT" =~ ^[0-9]+$ ]] || ((10#$PORT < 1 || 10#$PORT > 65535)); then
+  fail "PORT must be a number from 1 to 65535, got '$PORT'."
+fi
+# Two runs on one DATA_DIR would share the database, the broker folder and the beat's schedule.
+for name in worker beat; do
+  pid="$(cat "$DATA_DIR/run/$name.pid" 2>/dev/null || true)"
+  if [[ "$pid" =~ ^[0-9]+$ ]] && grep -qa celery "/proc/$pid/cmdline" 2>/dev/null; then
+    fail "another make run is using $DATA_DIR (its $name is process $pid): stop it first (Ctrl-C there), or give this one its own DATA_DIR."
+  fi
+done
+# Before anything starts: gunicorn would fail on a taken port only after the worker and beat did.
+.venv/bin/python - "$HOST" "$PORT" <<'PY' || fail "$HOST:$PORT is in use (another make run, or another program): stop it, or choose another port, e.g. PORT=8001 make run."
+import socket, sys
+with socket.socket() as probe:
+    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        probe.bind((sys.argv[1], int(sys.argv[2])))
+    except OSError:
+        sys.exit(1)
+PY
 export BASE_URL="${BASE_URL:-http://$HOST:$PORT}"
 # Notification email: through SMTP_HOST when given, otherwise written as .eml files to a folder.
 if [ -z "${SMTP_HOST:-}" ]; then
@@ -56,8 +80,10 @@ stop_all() {
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
-trap 'stop_all ctrl-c' INT
-trap stop_all TERM EXIT
+asked_to_stop=0
+trap 'asked_to_stop=1; stop_all ctrl-c' INT
+trap 'asked_to_stop=1; stop_all' TERM
+trap stop_all EXIT
 
 # Each background program writes its own PID (exec keeps it), so Ctrl-C stops exactly these.
 start() {
@@ -90,5 +116,12 @@ else
   .venv/bin/gunicorn --config web/gunicorn_conf.py --bind "$HOST:$PORT" --workers 1 web.wsgi:app &
 fi
 PIDS+=("$!")
-# Whichever stops first (Ctrl-C, or a program that died) stops the others.
-wait -n "${PIDS[@]}" || true
+declare -A NAMES=([${PIDS[0]}]=worker [${PIDS[1]}]=beat [${PIDS[2]}]="web server")
+# Whichever stops first (Ctrl-C, or a program that died) stops the others. A program that
+# stopped on its own (a taken port, a bad setting) makes `make run` fail with its status.
+status=0
+wait -n -p stopped "${PIDS[@]}" || status=$?
+if [ "$asked_to_stop" = 0 ]; then
+  printf '\nmake run: the %s stopped (exit status %s); stopping the others.\n' "${NAMES[${stopped:-0}]:-program}" "$status" >&2
+  exit $((status == 0 ? 1 : status))
+fi

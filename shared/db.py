@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -52,6 +53,8 @@ def make_engine(url: str, **kwargs) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if "?" not in path:
+                _owner_only(Path(path))
         engine = create_engine(url, connect_args={"timeout": 15}, **kwargs)
 
         @event.listens_for(engine, "connect")
@@ -65,6 +68,18 @@ def make_engine(url: str, **kwargs) -> Engine:
     connect_args = {"connect_timeout": 5} if url.startswith("postgresql") else {}
     # A bounded connect keeps /readyz and requests from hanging on an unreachable database.
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+
+
+def _owner_only(path: Path) -> None:
+    """The database file readable by its owner only (0600), like the secret key and the mail
+    folder beside it: it holds password hashes and every incident. Created so if missing (SQLite
+    gives its -wal and -shm files the same mode); an existing one is tightened where we may."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # no O_TRUNC: an existing one is kept
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+    except OSError:
+        pass  # not ours to change (a volume mounted read-only or owned by another user): SQLite says so if it matters
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

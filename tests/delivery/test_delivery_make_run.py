@@ -13,6 +13,7 @@ import io
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
@@ -186,6 +187,45 @@ def test_sign_in_attempts_under_make_run_are_limited_as_configured(make_run):
     assert [status for status, _ in answers] == [401] * 10 + [429] * 2
     assert "Email or password is incorrect." in answers[0][1]
     assert "Too many attempts. Wait a minute and try again." in answers[-1][1]
+
+
+def _run_script(data_dir: Path, port: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": port}
+    return subprocess.run(
+        ["./scripts/run.sh"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def test_a_second_make_run_on_the_same_data_folder_is_refused(make_run):
+    """Found by QA: it started a second worker and beat on the same schedule file and took over
+    the pid files, without a word."""
+    second = _run_script(make_run.data_dir, str(free_port()))
+    assert second.returncode == 1
+    worker = make_run.pids()["worker"]
+    assert second.stderr.strip() == (
+        f"make run: another make run is using {make_run.data_dir} (its worker is process {worker}): stop it first"
+        " (Ctrl-C there), or give this one its own DATA_DIR."
+    )
+    assert make_run.pids()["worker"] == worker  # the first run's pid files are untouched
+
+
+def test_a_taken_port_or_a_bad_one_fails_make_run_before_anything_starts(tmp_path):
+    """Found by QA: with the port taken, gunicorn failed after the worker and beat had started,
+    and `make run` still exited 0 under a banner naming the other program's address."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = _run_script(tmp_path / "busy", str(port))
+    assert busy.returncode == 1
+    assert busy.stderr.strip() == (
+        f"make run: 127.0.0.1:{port} is in use (another make run, or another program): stop it, or choose"
+        " another port, e.g. PORT=8001 make run."
+    )
+    assert "is starting on" not in busy.stdout
+    assert not (tmp_path / "busy" / "run").exists()  # no worker or beat was started
+    bad = _run_script(tmp_path / "bad", "abc")
+    assert (bad.returncode, bad.stderr.strip()) == (1, "make run: PORT must be a number from 1 to 65535, got 'abc'.")
 
 
 def _still_running(make_run: MakeRun) -> str:
