@@ -58,9 +58,8 @@ def op_change_role(db, users, incident):
 def op_disable_user(db, users, incident):
     target = users["other"]
     accounts.set_active(session=db, actor=users["admin"], user_id=target.id, active=False)
-    return Expected(
-        "user.disabled", "user", target.id, users["admin"].id, {"email": target.email}, {"user_id": target.id}
-    )
+    data = {"email": target.email, "tokens_revoked": 0}  # how many API tokens disabling revoked
+    return Expected("user.disabled", "user", target.id, users["admin"].id, data, {"user_id": target.id})
 
 
 def op_create_incident(db, users, _incident):
