@@ -47,7 +47,9 @@ with socket.socket() as probe:
     except OSError:
         sys.exit(1)
 PY
-export BASE_URL="${BASE_URL:-http://$HOST:$PORT}"
+url_host="$HOST"
+[[ "$HOST" == *:* ]] && url_host="[$HOST]" # an IPv6 address goes in brackets in a URL
+export BASE_URL="${BASE_URL:-http://$url_host:$PORT}"
 # Notification email: through SMTP_HOST when given, otherwise written as .eml files to a folder.
 if [ -z "${SMTP_HOST:-}" ]; then
   export MAIL_DIR="${MAIL_DIR:-$DATA_DIR/mail}"

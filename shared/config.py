@@ -20,9 +20,12 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError, model_validator
+from limits import parse_many
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 ENVIRONMENTS = ("development", "test", "production")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -65,6 +68,20 @@ EXTERNAL_ENVIRONMENT_VARIABLES = (
 _CLAMD_TCP = re.compile(r"^tcp://(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
 _KEY_PREFIX = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._\-]*/)*$")
 _REDIS_KEY_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*:$")
+_URL_SCHEME = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+# DATABASE_URL scheme -> the SQLAlchemy dialect+driver used. Plain postgresql:// (what RDS and
+# Heroku-style secrets hold) would mean psycopg 3 to SQLAlchemy 2, which is not installed:
+# it gets psycopg2, the driver requirements.txt pins.
+_DATABASE_SCHEMES = {
+    "sqlite": "sqlite",
+    "sqlite+pysqlite": "sqlite+pysqlite",
+    "postgresql": "postgresql+psycopg2",
+    "postgres": "postgresql+psycopg2",
+    "postgresql+psycopg2": "postgresql+psycopg2",
+}
+_DATABASE_URL_FORMS = "sqlite:///path/to/file.db or postgresql://user:password@host:5432/db"
 
 
 class SettingsError(RuntimeError):
@@ -82,6 +99,69 @@ def parse_clamd_address(address: str) -> tuple[Any, ...]:
     if path.startswith("/"):
         return ("unix", path)
     raise SettingsError(f"CLAMD_ADDRESS must be tcp://HOST:PORT or unix:///path/to/clamd.sock, got {address!r}")
+
+
+def normalise_database_url(url: str) -> str:
+    """DATABASE_URL with the installed driver named (postgresql:// -> postgresql+psycopg2://);
+    the rest (user, password, query) is kept as written. A message never shows the password."""
+    if not url:
+        return url
+    match = _URL_SCHEME.match(url)
+    if not match:
+        raise SettingsError(f"DATABASE_URL must be {_DATABASE_URL_FORMS}, got a value without scheme://")
+    scheme = match["scheme"]
+    if scheme.lower() not in _DATABASE_SCHEMES:
+        raise SettingsError(f"DATABASE_URL must be {_DATABASE_URL_FORMS}, got a URL starting {scheme + '://'!r}")
+    normalised = _DATABASE_SCHEMES[scheme.lower()] + url[match.end("scheme") :]
+    try:
+        make_url(normalised)
+    except (ArgumentError, ValueError):
+        raise SettingsError(
+            f"DATABASE_URL must be {_DATABASE_URL_FORMS}: this {scheme + '://'!r} URL does not parse"
+            " (is the port a number? special characters in the password must be percent-encoded)"
+        ) from None
+    return normalised
+
+
+def _check_rate_limit(name: str, value: str) -> None:
+    # Flask-Limiter parses its limit strings with limits.parse_many, and on a failure only logs
+    # and lets every request through: a typo would switch the limit off.
+    try:
+        parse_many(value)
+    except ValueError:
+        raise SettingsError(
+            f"{name} must be a rate limit like '10 per minute' (several: '10 per minute; 100 per hour'), got {value!r}"
+        ) from None
+
+
+def _is_absolute_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number or out of range
+    except ValueError:
+        return False
+    # Links are made by appending paths: a query or fragment would end up in their middle.
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not (parts.query or parts.fragment)
+
+
+def _check_base_url(url: str) -> None:
+    if not _is_absolute_http_url(url):
+        raise SettingsError(
+            "BASE_URL must be the absolute http(s) address people open, like https://tracker.example.com"
+            f" (links in notifications start with it), got {url!r}"
+        )
+
+
+def _check_data_dir(path: str) -> None:
+    # The nearest part of the path that exists must be a folder: the database, broker and
+    # evidence folders are made below it when first used (not here).
+    for folder in (Path(path), *Path(path).parents):
+        if os.path.isdir(folder):
+            return
+        if os.path.exists(folder):
+            if folder == Path(path):
+                raise SettingsError(f"DATA_DIR {path!r} is a file, not a folder")
+            raise SettingsError(f"DATA_DIR {path!r} is below {str(folder)!r}, which is a file, not a folder")
 
 
 def _mask_url(url: str) -> str:
@@ -246,10 +326,27 @@ class Settings(BaseSettings):
             value = getattr(self, name)
             yield name, (_mask_url(value) if name in _URL_FIELDS else ("***" if value else ""))
 
-    # -- cross-field checks -------------------------------------------------------------------
+    # -- checks -------------------------------------------------------------------------------
+    # SettingsError is not a ValueError, so pydantic lets it through with its message as is.
+    @field_validator("database_url")
+    @classmethod
+    def _database_driver(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise SettingsError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (any case), got {value!r}")
+        return level
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
-        # SettingsError is not a ValueError, so pydantic lets it through with its message as is.
+        _check_rate_limit("RATE_LIMIT_LOGIN", self.rate_limit_login)
+        _check_rate_limit("RATE_LIMIT_API", self.rate_limit_api)
+        _check_base_url(self.base_url)
+        _check_data_dir(self.data_dir)
         if self.storage_backend == "s3" and not self.s3_bucket:
             raise SettingsError("S3_BUCKET is required when STORAGE_BACKEND=s3")
         if self.s3_key_prefix and not _KEY_PREFIX.match(self.s3_key_prefix):
