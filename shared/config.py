@@ -13,6 +13,8 @@ A wrong value stops start-up with `SettingsError`, one line naming the variable.
 from __future__ import annotations
 
 import contextvars
+import difflib
+import logging
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -306,7 +308,10 @@ class Settings(BaseSettings):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Build settings from environment variables (plus explicit overrides) and validate."""
-        token = _ENVIRON.set(os.environ if environ is None else environ)
+        environ = os.environ if environ is None else environ
+        for warning in misspelled_settings(environ):
+            logging.getLogger("incident_tracker.settings").warning(warning)
+        token = _ENVIRON.set(environ)
         try:
             return cls(**overrides)
         finally:
@@ -462,6 +467,20 @@ def known_environment_variables(*, include_external: bool = False) -> tuple[str,
     if include_external:
         names.update(EXTERNAL_ENVIRONMENT_VARIABLES)
     return tuple(sorted(names))
+
+
+def misspelled_settings(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each variable that is no setting but nearly spells one (DATABSE_URL): it
+    would be ignored without a word, and the app would run on a default (SQLite in DATA_DIR)."""
+    known = known_environment_variables(include_external=True)
+    warnings = []
+    for name in sorted(environ):
+        if name in known or not re.fullmatch(r"[A-Z][A-Z0-9_]*_[A-Z0-9_]+", name):
+            continue
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.85)
+        if close:
+            warnings.append(f"{name} is not a setting and is ignored: did you mean {close[0]}?")
+    return warnings
 
 
 def _describe(error: ValidationError) -> str:

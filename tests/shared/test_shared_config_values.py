@@ -4,6 +4,7 @@ refused at load, in one line naming the variable, without echoing a password."""
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -157,3 +158,16 @@ def test_a_data_dir_still_to_be_made_is_accepted_and_not_made_at_load(tmp_path):
     settings = Settings.from_env({"DATA_DIR": str(tmp_path / "new" / "data")})
     assert settings.data_dir == str(tmp_path / "new" / "data")
     assert not (tmp_path / "new").exists()
+
+
+def test_a_misspelled_setting_is_named_with_the_one_it_nearly_spells(caplog, tmp_path):
+    """Found by QA: DATABSE_URL was ignored without a word and the app ran on SQLite in DATA_DIR."""
+    environ = {"DATA_DIR": str(tmp_path), "DATABSE_URL": "postgresql://u:pw@db/x", "SMTP_HOTS": "mail", "PATH": "/bin"}
+    with caplog.at_level(logging.WARNING, logger="incident_tracker.settings"):
+        settings = Settings.from_env(environ)
+    assert settings.database_url == ""  # the default still applies...
+    assert [record.getMessage() for record in caplog.records] == [  # ...and says why
+        "DATABSE_URL is not a setting and is ignored: did you mean DATABASE_URL?",
+        "SMTP_HOTS is not a setting and is ignored: did you mean SMTP_HOST?",
+    ]
+    assert "pw" not in caplog.text
