@@ -31,7 +31,7 @@ def test_audit_verify_says_when_the_chain_is_shorter_than_the_anchor_promised(ma
 
     ok = runner.invoke(args=["audit", "verify"])
     assert ok.exit_code == 0
-    assert "hash chain intact" in ok.output
+    assert ok.output.startswith("OK:")
 
     delete_newest_events(engine, anchor.event_id - 1)
     broken = runner.invoke(args=["audit", "verify", "--full"])

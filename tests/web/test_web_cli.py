@@ -179,7 +179,8 @@ def test_audit_verify_resumes_from_its_checkpoint_and_full_starts_over(runner, d
     db.commit()
     second = runner.invoke(args=["audit", "verify"])
     assert second.exit_code == 0, second.output
-    assert f"OK: {len(history) + 1} audit events, hash chain intact. (1 new since the checkpoint" in second.output
+    assert f"OK: the 1 event since the last checkpoint (event {history[-1].id}, " in second.output
+    assert f"UTC) links up; run --full to check all {len(history) + 1}." in second.output
     full = runner.invoke(args=["audit", "verify", "--full"])
     assert f"({len(history) + 1} checked from the first event)" in full.output
 
@@ -197,6 +198,41 @@ def test_audit_verify_catches_a_rewrite_of_the_checkpointed_event(runner, engine
     full = runner.invoke(args=["audit", "verify", "--full"])
     assert full.exit_code == 1
     assert f"BROKEN: audit event {last.id}" in full.output
+
+
+def test_audit_verify_from_a_checkpoint_does_not_claim_the_whole_chain_after_full_found_a_break(
+    runner, engine, history
+):
+    """Found by QA: right after `--full` reported BROKEN, the quick check printed "OK: N audit
+    events, hash chain intact." although it had read only the events after its checkpoint."""
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0  # the checkpoint, at the last event
+    _tamper(
+        engine,
+        "UPDATE audit_events SET data = :data WHERE id = :id",
+        data='{"from": "open", "to": "closed"}',
+        id=history[1].id,
+    )
+    full = runner.invoke(args=["audit", "verify", "--full"])
+    assert full.exit_code == 1
+    assert f"BROKEN: audit event {history[1].id}" in full.output
+
+    quick = runner.invoke(args=["audit", "verify"])
+    assert quick.exit_code == 0, quick.output
+    assert "intact" not in quick.output
+    assert f"OK: the 0 events since the last checkpoint (event {history[-1].id}, " in quick.output
+    assert f"UTC) link up; run --full to check all {len(history)}." in quick.output
+
+
+def test_demo_seed_says_it_added_nothing_to_a_database_with_accounts(runner, db, users):
+    """Found by QA: it said "Demo data already present" where no demo was ever seeded; what it
+    checks is whether any account exists."""
+    before = snapshot(db)
+    result = runner.invoke(args=["demo", "seed"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "This database has accounts already, so no demo data was added (the demo goes only into an empty database).\n"
+    )
+    assert snapshot(db) == before
 
 
 def test_demo_seed_names_a_demo_password_too_easy_to_guess(db, database_url):
