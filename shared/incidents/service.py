@@ -106,7 +106,8 @@ def _require(actor: User, action: Action, incident: Incident | None, message: st
         raise PermissionDenied(message)
 
 
-def _check_version(incident: Incident, expected_version: int | None) -> None:
+def check_version(incident: Incident, expected_version: int | None) -> None:
+    """Refuse (Conflict) when the incident changed since the caller read `expected_version`."""
     if expected_version is not None and incident.version != expected_version:
         raise Conflict(f"{incident.key} was changed by someone else since you opened it.")
 
@@ -250,7 +251,7 @@ def transition(
     if not can(actor, move.action, incident):
         who = "a lead or admin" if move.action != Action.WORK else "its owner, its reporter, a lead or an admin"
         raise PermissionDenied(f"Only {who} can move {incident.key} from {current.label} to {target.label}.")
-    _check_version(incident, expected_version)
+    check_version(incident, expected_version)
     reason = (reason or "").strip()
     if move.requires == Requirement.REASON and not reason:
         raise ValidationFailed({"reason": f"Say why {incident.key} moves to {move.label}."})
@@ -300,7 +301,7 @@ def assign(
     """Make a user (or nobody) the owner; the new owner starts watching."""
     incident = get_incident(session=session, ref=incident_id)
     _require(actor, Action.ASSIGN, incident, "Only a lead or an admin can assign incidents.")
-    _check_version(incident, expected_version)
+    check_version(incident, expected_version)
     owner = _user_exists(session, owner_id)
     if incident.owner_id == owner_id:
         return incident
@@ -344,7 +345,7 @@ def change_priority(
         incident,
         "Only a lead or an admin can change the priority.",
     )
-    _check_version(incident, expected_version)
+    check_version(incident, expected_version)
     priority = (priority or "").strip().upper()
     if priority not in {p.value for p in Priority}:
         raise ValidationFailed({"priority": "Choose a priority from P1 (highest) to P4."})
@@ -393,7 +394,7 @@ def update_details(
         incident,
         "Only its owner, its reporter, a lead or an admin can edit this incident.",
     )
-    _check_version(incident, expected_version)
+    check_version(incident, expected_version)
     title, component = one_line(title or ""), one_line(component or "").lower()
     errors = _validate_details(
         title=title,
@@ -601,7 +602,7 @@ def set_due_date(
         incident,
         "Only its owner, its reporter, a lead or an admin can change the due date.",
     )
-    _check_version(incident, expected_version)
+    check_version(incident, expected_version)
     if incident.due_date == due_date:
         return incident
     if problem := timers.due_date_problem(due_date):

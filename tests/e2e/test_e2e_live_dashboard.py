@@ -89,3 +89,22 @@ def test_a_refresh_for_the_search_the_person_has_left_is_not_drawn(page: Page, s
     expect(rows_titled(page, "Kafka consumer lag")).to_have_count(1)
     expect(page.get_by_role("row").filter(has_text="Disk")).to_have_count(0)
     expect(page.get_by_text("1 incident", exact=True)).to_be_visible()
+
+
+def test_a_row_kept_through_a_live_refresh_still_names_who_changed_it(page: Page, sign_in, file_incident, db, users):
+    """Found by QA: the live refresh renewed the list's marker while a busy row kept the version
+    it was drawn with, so a change made before the refresh came back as "someone else"."""
+    mine = file_incident("Queue consumers stalled", component="sqs", priority="P2", owner_id=users["member"].id)
+    page.clock.install()
+    sign_in("member@example.com")
+    row = rows_titled(page, "Queue consumers stalled")
+    row.get_by_label(f"New status for {mine.key}").select_option(label="In Progress")  # busy: kept as drawn
+
+    incidents.change_priority(session=db, incident_id=mine.id, actor=users["lead"], priority="P1")
+    db.commit()
+    file_incident("Another alarm", component="sns")  # and the list refreshes
+    page.clock.fast_forward(11_000)
+    expect(rows_titled(page, "Another alarm")).to_have_count(1)
+
+    row.get_by_role("button", name=f"Apply status change to {mine.key}").click()
+    expect(row.get_by_role("alert")).to_contain_text(f"Lee Lead changed {mine.key} since you opened it.")

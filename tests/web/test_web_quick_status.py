@@ -166,3 +166,54 @@ def test_a_stale_row_move_names_who_changed_the_incident(app, db, users, make_in
         refused.get_data(as_text=True)
     )
     assert reload(db, incident).status == "open"
+
+
+def test_closing_a_row_someone_changed_since_it_was_drawn_is_refused_before_the_question(app, db, users, make_incident):
+    """Found by QA: Closed asked "Close INC-n?" with the current version in its form, so the
+    confirmation closed an incident the person had not seen as it was."""
+    incident = make_incident("resolved")
+    lead, admin = app.test_client(), app.test_client()
+    sign_in(lead, users["lead"])
+    sign_in(admin, users["admin"])
+    listed = lead.get("/").get_data(as_text=True)
+    seen_event = re.search(r'data-seen-event="(\d+)"', listed).group(1)
+    drawn = re.search(r'name="version" value="(\d+)"', _row(listed, incident.key)).group(1)
+    assert (
+        admin.post(f"/incidents/{incident.key}/priority", data={"priority": "P1", "version": drawn}).status_code == 302
+    )
+
+    asked = lead.post(
+        f"/incidents/{incident.key}/transition",
+        data={"from_row": "1", "version": drawn, "seen_event": seen_event, "to": "closed"},
+        headers=HTMX,
+    )
+    html = unescape(asked.get_data(as_text=True))
+    assert asked.status_code == 409
+    assert f"Ada Admin changed {incident.key} since you opened it." in html
+    assert f"Close {incident.key}?" not in html
+    assert reload(db, incident).status == "resolved"
+
+
+def test_a_row_answered_to_a_move_carries_its_own_marker(app, db, users, make_incident):
+    """Found by QA: after a move in this tab, a later refusal said "(and you, in another tab)":
+    the answer's row now says which event it was drawn after, and app.js sends that."""
+    incident = make_incident("in_progress", owner="member")
+    member, lead = app.test_client(), app.test_client()
+    sign_in(member, users["member"])
+    sign_in(lead, users["lead"])
+    moved = _post_row(member, incident, db, to="blocked", reason="Waiting on the vendor")
+    row_marker = re.search(r'<tr id="row-[^"]+"[^>]*data-seen-event="(\d+)"', moved.get_data(as_text=True)).group(1)
+    drawn = reload(db, incident).version
+    assert (
+        lead.post(f"/incidents/{incident.key}/priority", data={"priority": "P1", "version": drawn}).status_code == 302
+    )
+
+    undo = member.post(
+        f"/incidents/{incident.key}/transition",
+        data={"from_row": "1", "version": drawn, "seen_event": row_marker, "to": "in_progress", "undo": "1"},
+        headers=HTMX,
+    )
+    assert undo.status_code == 409
+    said = unescape(undo.get_data(as_text=True))
+    assert f"Lee Lead changed {incident.key} since you opened it." in said
+    assert "another tab" not in said

@@ -472,10 +472,7 @@ def _act(key: str, operation, *, anchor=None):
         session.expire_all()
         incident = incidents.get_incident(session=session, ref=key)
         errors = error.field_errors if isinstance(error, ValidationFailed) else {}
-        message = page_message(error)
-        if isinstance(error, Conflict) and (who := _who_changed_it(session, incident)):
-            message = f"{who} {STALE_PAGE_HINT}"
-        context = _detail_context(session, incident, error=message)
+        context = _detail_context(session, incident, error=_refusal_words(session, incident, error))
         context["errors"], context["values"] = errors, request.form
         return render_template("incidents/detail.html", **context), status_for(error)
     return redirect(url_for("incidents.detail", key=incident.key, _anchor=anchor(result) if anchor else None))
@@ -500,9 +497,12 @@ def transition(key: str):
 
 
 def _render_row(incident, status: int = 200, /, **state):
-    # htmx swaps the row in place; a plain form post (no JavaScript) gets it inside a page.
+    # htmx swaps the row in place; a plain form post (no JavaScript) gets it inside a page. The
+    # row says which event it was drawn after: its next move's refusal names who changed the
+    # incident since this answer (the list's own marker is older, and this was this tab's move).
     template = "incidents/_row.html" if _is_htmx() else "incidents/row_page.html"
-    return render_template(template, incident=incident, **state), status
+    seen_event = audit.newest_event_id(session=get_session())
+    return render_template(template, incident=incident, seen_event=seen_event, **state), status
 
 
 def _row_transition(key: str):
@@ -517,8 +517,14 @@ def _row_transition(key: str):
     was = Status(incident.status)
     move = next((m for m in _allowed_moves(incident) if m.target == to), None)
     unconfirmed_close = move is not None and move.target == Status.CLOSED and request.form.get("confirm") != "1"
-    # Text first, then the question.
+    # Text first, then the question; but not about a row someone changed since it was drawn: the
+    # confirmation would carry the current version and close what the person has not seen.
     if move is not None and unconfirmed_close and (not move.requires or reason.strip()):
+        posted = request.form.get("version", "").strip()
+        try:
+            incidents.check_version(incident, int(posted) if is_number(posted) else None)
+        except Conflict as stale:
+            return _render_row(incident, status_for(stale), row_error=_refusal_words(session, incident, stale), **typed)
         return _render_row(incident, confirm_close=move, **typed)
     try:
         incidents.transition(
@@ -536,9 +542,7 @@ def _row_transition(key: str):
         incident = incidents.get_incident(session=session, ref=key)
         field_errors = error.field_errors if isinstance(error, ValidationFailed) else {}
         text_error = field_errors.get("reason") or field_errors.get("resolution")
-        message = page_message(error)
-        if isinstance(error, Conflict) and (who := _who_changed_it(session, incident)):
-            message = f"{who} {STALE_PAGE_HINT}"
+        message = _refusal_words(session, incident, error)
         return _render_row(incident, status_for(error), row_error=message, text_error=text_error, **typed)
     label = STATUS_LABELS[Status(incident.status)]
     if request.form.get("undo") == "1":
@@ -723,6 +727,14 @@ def _stale_edit(form: EditIncidentForm, incident, error: Conflict):
         base=_fingerprints(incident),
         seen_event=_newest_event(session, incident),
     ), status_for(error)
+
+
+def _refusal_words(session, incident, error: DomainError) -> str:
+    """What a page or row says about a refused write: a conflict names who changed the
+    incident since the form was drawn (its seen_event), when that is known."""
+    if isinstance(error, Conflict) and (who := _who_changed_it(session, incident)):
+        return f"{who} {STALE_PAGE_HINT}"
+    return page_message(error)
 
 
 def _who_changed_it(session, incident) -> str | None:

@@ -15,9 +15,13 @@
     // A dashboard row's move says when the list was drawn (the newest audit event then, renewed
     // by every search and live refresh): if someone changed the incident since, the refusal
     // names them. Rows are cached HTML shared by every viewer, so it is added here.
+    // A row answered to this tab's own move, or kept through a live refresh while busy, carries
+    // its own marker (the list's would be newer than what the row shows, or count this tab's
+    // move as "another tab").
     var state = document.getElementById("filter-state");
     if (state && event.detail.verb === "post" && event.detail.elt.matches && event.detail.elt.matches("form.quick-status")) {
-      event.detail.parameters.seen_event = state.getAttribute("data-seen-event") || "";
+      var row = event.detail.elt.closest("tr");
+      event.detail.parameters.seen_event = (row && row.getAttribute("data-seen-event")) || state.getAttribute("data-seen-event") || "";
     }
     if (event.detail.verb === "get" && event.detail.elt.id === "filters") {
       var params = event.detail.parameters;
@@ -368,8 +372,16 @@
     var freshBody = fresh.querySelector("#incident-rows");
     if (!tbody || !freshBody) { return; }
     var busy = {};
+    var state = document.getElementById("filter-state");
+    var drawnAfter = state ? state.getAttribute("data-seen-event") : null;
     Array.prototype.slice.call(tbody.children).forEach(function (row) {
-      if (rowIsBusy(row)) { busy[row.id] = row; } else { row.remove(); }
+      if (rowIsBusy(row)) {
+        busy[row.id] = row;
+        // It stays as drawn while the list's marker moves on: it keeps the older one.
+        if (drawnAfter && !row.hasAttribute("data-seen-event")) { row.setAttribute("data-seen-event", drawnAfter); }
+      } else {
+        row.remove();
+      }
     });
     var cursor = tbody.firstElementChild;
     Array.prototype.slice.call(freshBody.children).forEach(function (row) {
