@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import CursorResult, or_, update
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import User
@@ -30,10 +32,21 @@ INVITE_LINK_HOURS = 72
 RESET_MAIL_INTERVAL = timedelta(minutes=5)
 
 
-def reset_mail_due(user: User, now: datetime) -> bool:
-    """Whether a reset mail may go to `user` now (none queued in the last RESET_MAIL_INTERVAL)."""
-    last = user.password_reset_mailed_at
-    return last is None or now - as_utc(last) >= RESET_MAIL_INTERVAL
+def claim_reset_mail(session: Session, user: User, now: datetime) -> bool:
+    """Take the account's one reset mail of this interval: True, and the account remembers `now`;
+    False when one went out less than RESET_MAIL_INTERVAL ago. One conditional UPDATE, so two
+    workers fanning out two requests at once cannot both take it (the second waits for the
+    first's row lock, then finds the time set)."""
+    claimed = session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.password_reset_mailed_at.is_(None), User.password_reset_mailed_at <= now - RESET_MAIL_INTERVAL),
+        )
+        .values(password_reset_mailed_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return cast(CursorResult, claimed).rowcount == 1
 
 
 _SALT = "incident-tracker.password-reset"

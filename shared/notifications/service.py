@@ -680,10 +680,8 @@ def _account_notice(
         user = session.get(User, payload.get("user_id"))
     if settings.email_mode == "off" or user is None or not user.is_active:
         return ()
-    if topic == EventType.USER_PASSWORD_RESET_REQUESTED:
-        if not reset.reset_mail_due(user, now):
-            return ()  # the last link (good for an hour) went out minutes ago
-        user.password_reset_mailed_at = now
+    if topic == EventType.USER_PASSWORD_RESET_REQUESTED and not reset.claim_reset_mail(session, user, now):
+        return ()  # the last link (good for an hour) went out minutes ago
     actor = session.get(User, payload["actor_id"]) if payload.get("actor_id") else None
     if topic == EventType.USER_PASSWORD_RESET_REQUESTED:
         kind, context = NOTICE_PASSWORD_RESET, {}  # the link is written at sending

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -10,7 +11,9 @@ from sqlalchemy import select
 
 from shared.accounts import reset
 from shared.accounts import service as accounts
+from shared.accounts.models import User
 from shared.audit.models import AuditEvent
+from shared.db import utcnow
 from shared.errors import ValidationFailed
 from shared.outbox.models import OutboxMessage
 
@@ -106,3 +109,29 @@ def test_a_link_works_for_the_hours_signed_into_it(db, users, monkeypatch, hours
     assert (link.user == users["member"]) is works
     if not works:
         assert link.problem.startswith("This link has expired: it worked for ")
+
+
+def test_two_workers_fanning_out_reset_requests_at_once_send_one_mail(db, users, session_factory):
+    """Found by QA: three quick requests gave two mails; both worker processes read the time
+    before either wrote it. The claim is one conditional UPDATE: the second waits, then finds it."""
+    member_id = users["member"].id
+    results: list[bool] = []
+    with session_factory() as first:
+        now = utcnow()
+        assert reset.claim_reset_mail(first, first.get(User, member_id), now)
+
+        def second_worker() -> None:
+            with session_factory() as second:
+                results.append(reset.claim_reset_mail(second, second.get(User, member_id), utcnow()))
+                second.commit()
+
+        thread = threading.Thread(target=second_worker)
+        thread.start()
+        thread.join(0.5)  # waiting on the first's row (or, on SQLite, write) lock
+        first.commit()
+        thread.join(30)
+    assert results == [False]
+    later = utcnow() + reset.RESET_MAIL_INTERVAL
+    with session_factory() as third:
+        assert reset.claim_reset_mail(third, third.get(User, member_id), later)
+        third.commit()
