@@ -3,6 +3,8 @@ why one is refused), and an admin sets a new one for someone locked out."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from browser_steps import PASSWORD, sign_in_on
 from playwright.sync_api import Page, expect
@@ -65,6 +67,13 @@ def test_an_admin_sets_a_new_password_for_someone_locked_out(page: Page, sign_in
     page.get_by_role("link", name="Set password for member@example.com").click()
     expect(page.get_by_role("heading", name="New password for member@example.com")).to_be_focused()
     assert_accessible("the users page asking for a new password")
+
+    # Found by QA: a refused password put focus back on the heading, its message not read.
+    page.get_by_label("New password", exact=True).fill("password1234")
+    page.get_by_role("button", name="Set password").click()
+    refused = page.get_by_label("New password", exact=True)
+    expect(refused).to_be_focused()
+    expect(refused).to_have_accessible_description(re.compile(r"^This password is too easy to guess\."))
 
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set password").click()

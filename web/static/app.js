@@ -257,11 +257,20 @@
 
   // A swapped-in row says where keyboard focus belongs now (the row after a move, the question
   // before closing, the field that needs text): without this it would drop to <body>.
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSettle", function (event) {
     var target = document.querySelector("[data-focus-after-swap]");
     if (target) {
       target.removeAttribute("data-focus-after-swap");
       target.focus();
+      return;
+    }
+    // Cancel on a row's question ("Close INC-n?") puts the row back: back to its status control
+    // (the link that had focus is gone with the question).
+    var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (trigger && trigger.hasAttribute("data-focus-row-control") && event.detail.target) {
+      var control = document.getElementById(event.detail.target.id);
+      var select = control && control.querySelector("select[data-quick-status]");
+      if (select) { select.focus(); }
     }
   });
 
