@@ -37,6 +37,8 @@ def test_closing_from_a_row_asks_first_then_focus_stays_on_the_row(page: Page, s
     expect(status).to_have_value("")  # nothing preselected
     row.get_by_role("button", name=f"Apply status change to {key}").click()
     expect(row.get_by_role("alert")).to_have_text(f"Choose a new status for {key} first.")
+    expect(status).to_be_focused()
+    expect(status).to_have_accessible_description(f"Choose a new status for {key} first.")  # read with it
 
     row.get_by_label(f"New status for {key}").select_option(label="Closed")
     expect(row.get_by_label(f"Reason for closing {key}")).to_be_hidden()  # a resolved one needs none
