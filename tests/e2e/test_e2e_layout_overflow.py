@@ -121,6 +121,11 @@ def test_webhooks_tokens_and_an_incident_timeline_fit_a_phone(open_page, file_in
     _fits(page, 390)
     assert _right_edge(revoke) <= 390
 
+    # Found by QA: the API docs had no viewport meta and were drawn 980 px wide, shrunk to fit.
+    page.goto("/api/docs")
+    expect(page.get_by_role("link", name="← Back to Incident Tracker")).to_be_visible()
+    assert page.evaluate("window.innerWidth") == 390
+
     page.goto(f"/incidents/{incident.key}")
     expect(page.get_by_role("list", name="Timeline")).to_contain_text(sha256)
     _fits(page, 390)
