@@ -30,6 +30,9 @@ class User(Base):
     # When the last "choose a new password" mail was queued: at most one per
     # reset.RESET_MAIL_INTERVAL, however often someone types this address at "Forgot your password?".
     password_reset_mailed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # An invitation not taken up yet: set when an admin creates the account without a password,
+    # cleared when any password is set. Its owner's first password is then chosen, not changed.
+    invited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
     sessions: Mapped[list[LoginSession]] = relationship(back_populates="user")
 

@@ -94,8 +94,9 @@ def read_token(*, session: Session, secret_key: str, token: str) -> ResetLink:
     user = session.get(User, claims.get("user"))
     if user is None or not user.is_active or claims.get("password") != _password_digest(user):
         return ResetLink(None, unusable)
-    # Only invitations are signed for INVITE_LINK_HOURS, and a link ends once any password is set.
-    return ResetLink(user, invitation=hours == INVITE_LINK_HOURS)
+    # Only invitations are signed for INVITE_LINK_HOURS, and a link ends once any password is
+    # set; a reset link asked for before the invitation was opened is the first password too.
+    return ResetLink(user, invitation=hours == INVITE_LINK_HOURS or user.invited_at is not None)
 
 
 def _expired(hours: int) -> str:

@@ -253,6 +253,7 @@ def create_invited_user(*, session: Session, actor: Actor, email: str, name: str
     user = create_user(
         session=session, actor=actor, email=email, name=name, role=role, password=secrets.token_urlsafe(32)
     )
+    user.invited_at = utcnow()
     principal = SYSTEM if actor is None else actor
     outbox.enqueue(
         session=session, topic=EventType.USER_INVITED, payload={"user_id": user.id, "actor_id": principal.id}
@@ -309,6 +310,7 @@ def _replace_password(
     session: Session, user: User, password: str, *, actor_id: int | None, action: EventType, announce: bool = True
 ):
     user.password_hash = hash_password(password)
+    user.invited_at = None  # a password is set: the invitation, if any, is taken up
     _revoke_all(session, user.id)
     # The audit trail says whose password changed and who did it, never anything about the value.
     audit.append(

@@ -366,6 +366,34 @@ def test_an_invitation_link_asks_for_a_first_password_and_announces_no_change(ap
     login(app.test_client(), "nia@example.com", NEW_PASSWORD)
 
 
+def _user_row(admin, email: str) -> str:
+    page = admin.get("/admin/users").get_data(as_text=True)
+    return page.split(f'<td data-label="Email">{email}</td>')[1].split("</tr>")[0]
+
+
+def test_an_invited_person_who_asks_for_a_reset_link_first_still_chooses_a_first_password(app, db, users):
+    """Found by QA: "Forgot your password?" before opening the invitation led to "Choose a new
+    password", "Your password is changed" and a "Your password was changed" mail."""
+    invited = accounts.create_invited_user(
+        session=db, actor=users["admin"], email="nia@example.com", name="Nia Newcomer", role="member"
+    )
+    db.commit()
+    admin = app.test_client()
+    sign_in(admin, users["admin"])
+    row = _user_row(admin, "nia@example.com")
+    assert "no password chosen yet" in row
+
+    link = "/password/reset?token=" + reset.make_token(secret_key=app.config["SECRET_KEY"], user=invited)  # an hour
+    client = app.test_client()
+    assert texts(client.get(link).get_data(as_text=True), "h1") == ["Choose your password"]
+    queued = counts(db)[1]
+    assert client.post(link, data={"new_password": NEW_PASSWORD, "repeated_password": NEW_PASSWORD}).status_code == 302
+    assert "Your password is set. Sign in with it." in client.get("/login").get_data(as_text=True)
+    assert counts(db)[1] == queued  # no "Your password was changed" mail
+    row = _user_row(admin, "nia@example.com")
+    assert "no password chosen yet" not in row
+
+
 def test_without_email_an_admin_must_give_a_password(admin_client, db):
     before = snapshot(db)
     refused = admin_client.post("/admin/users", data={"email": "nia@example.com", "name": "Nia", "role": "member"})
