@@ -476,3 +476,21 @@ def test_superscript_digits_elsewhere_are_no_500(client, users, make_incident, r
 def test_a_retry_after_of_superscript_digits_is_unreadable_not_an_error():
     assert webhooks.parse_retry_after(SUPERSCRIPT_TWO, now=utcnow()) is None
     assert webhooks.parse_retry_after(" 120 ", now=utcnow()) == timedelta(seconds=120)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/api/v1/incidents/{key}/evidence/999999999999999999999999999999"),
+        ("get", "/incidents/{key}/evidence/9223372036854775808/download"),
+        ("post", "/views/9223372036854775808/delete"),
+        ("post", "/profile/tokens/9223372036854775808/revoke"),
+        ("get", "/admin/webhooks/9223372036854775808"),
+        ("get", "/api/v1/webhooks/9223372036854775808"),
+    ],
+)
+def test_an_id_past_the_integer_columns_is_no_such_row_not_a_500(client, users, make_incident, method, path):
+    """Found by a security probe: OverflowError in the database driver (a 500) on ids past 2**63."""
+    incident = make_incident("open")
+    sign_in(client, users["admin"])
+    assert getattr(client, method)(path.format(key=incident.key)).status_code == 404
