@@ -241,6 +241,9 @@ def transition(
         target = Status(to)
     except ValueError:
         raise TransitionNotAllowed(f"There is no status {to!r}.") from None
+    # A move chosen on a stale page is judged against what changed since, first: "Ada changed it"
+    # says more than "Closed is not a move from In Progress" to someone who still sees Resolved.
+    check_version(incident, expected_version)
     current = Status(incident.status)
     move = find_transition(current, target)
     if move is None:
@@ -251,7 +254,6 @@ def transition(
     if not can(actor, move.action, incident):
         who = "a lead or admin" if move.action != Action.WORK else "its owner, its reporter, a lead or an admin"
         raise PermissionDenied(f"Only {who} can move {incident.key} from {current.label} to {target.label}.")
-    check_version(incident, expected_version)
     reason = (reason or "").strip()
     if move.requires == Requirement.REASON and not reason:
         raise ValidationFailed({"reason": f"Say why {incident.key} moves to {move.label}."})

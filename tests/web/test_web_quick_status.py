@@ -217,3 +217,43 @@ def test_a_row_answered_to_a_move_carries_its_own_marker(app, db, users, make_in
     said = unescape(undo.get_data(as_text=True))
     assert f"Lee Lead changed {incident.key} since you opened it." in said
     assert "another tab" not in said
+
+
+def test_a_row_move_that_is_no_longer_offered_is_refused_in_the_row_not_a_500(app, db, users, make_incident):
+    """Found by a security probe: a row drawn while the incident was Resolved, reopened meanwhile,
+    then Closed from the row answered 500 (the chosen move was not among the row's moves)."""
+    incident = make_incident("resolved")
+    lead, admin = app.test_client(), app.test_client()
+    sign_in(lead, users["lead"])
+    sign_in(admin, users["admin"])
+    listed = lead.get("/").get_data(as_text=True)
+    seen_event = re.search(r'data-seen-event="(\d+)"', listed).group(1)
+    drawn = re.search(r'name="version" value="(\d+)"', _row(listed, incident.key)).group(1)
+    reopened = admin.post(
+        f"/incidents/{incident.key}/transition", data={"to": "in_progress", "reason": "Still failing", "version": drawn}
+    )
+    assert reopened.status_code == 302
+
+    closed = lead.post(
+        f"/incidents/{incident.key}/transition",
+        data={
+            "from_row": "1",
+            "version": drawn,
+            "seen_event": seen_event,
+            "to": "closed",
+            "reason": "dup",
+            "confirm": "1",
+        },
+        headers=HTMX,
+    )
+    assert closed.status_code == 409
+    assert f"Ada Admin changed {incident.key} since you opened it." in unescape(closed.get_data(as_text=True))
+    assert reload(db, incident).status == "in_progress"
+
+
+def test_a_member_forging_a_close_from_a_row_is_refused_not_a_500(client, db, users, make_incident):
+    incident = make_incident("open")
+    sign_in(client, users["member"])
+    forged = _post_row(client, incident, db, to="closed", reason="dup", confirm="1")
+    assert forged.status_code in (403, 409)
+    assert reload(db, incident).status == "open"
