@@ -149,6 +149,29 @@ def test_rate_limit_is_per_token_with_retry_after(make_app, db, users, make_toke
     assert client.get("/api/v1/incidents", headers=bearer(second)).status_code == 200
 
 
+def test_respelling_the_authorization_header_does_not_reset_the_tokens_count(make_app, db, users, make_token):
+    """Found by a security probe: the count was keyed on the header as sent, so "bearer" or an
+    extra space gave the same token a fresh count (699 of 700 calls past a 600 limit)."""
+    app = make_app(rate_limit_api="3 per minute")
+    client = app.test_client()
+    value = make_token("lead", "read")
+    spellings = [f"Bearer {value}", f"bearer {value}", f"BEARER   {value}", f"Bearer {value}  "]
+    answers = [client.get("/api/v1/incidents", headers={"Authorization": h}).status_code for h in spellings]
+    assert answers == [200, 200, 200, 429]
+
+
+def test_made_up_tokens_are_counted_per_address(make_app, db, users, make_token):
+    """Each made-up token was a count of its own: unlimited look-ups from one address."""
+    app = make_app(rate_limit_api="3 per minute")
+    client = app.test_client()
+    made_up = [client.get("/api/v1/incidents", headers=bearer(f"itk_{n:040d}")).status_code for n in range(4)]
+    assert made_up == [401, 401, 401, 429]
+    other_address = client.get(
+        "/api/v1/incidents", headers=bearer("itk_x"), environ_base={"REMOTE_ADDR": "198.51.100.7"}
+    )
+    assert other_address.status_code == 401
+
+
 def test_an_admin_only_call_with_a_write_token_names_an_admin_scope_token(client, users, make_token):
     from api_helpers import bearer
 

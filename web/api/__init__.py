@@ -13,7 +13,7 @@ from flask import Flask, current_app, render_template, request
 from flask_smorest import Api
 
 from web.api import problems
-from web.api.auth import rate_limit_key
+from web.api.auth import client_address_key, rate_limit_key, refused_authentication
 from web.extensions import csrf, limiter
 from web.input_guard import STREAMS_BODY
 
@@ -147,6 +147,9 @@ def init_app(app: Flask) -> None:
         if not getattr(blueprint, "_guarded", False):  # module-level blueprints: set up once per process
             blueprint.before_request(_require_json)
             limiter.limit(_api_limit, key_func=rate_limit_key)(blueprint)
+            # Calls that fail authentication also count per address: made-up tokens are each a
+            # new key above, and would otherwise be unlimited look-ups.
+            limiter.limit(_api_limit, key_func=client_address_key, deduct_when=refused_authentication)(blueprint)
             csrf.exempt(blueprint)  # cookie callers are checked by web/api/auth.py (X-CSRFToken header)
             blueprint._guarded = True
         api.register_blueprint(blueprint)

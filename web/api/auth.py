@@ -97,11 +97,26 @@ def needs(scope: TokenScope):
 
 
 def rate_limit_key() -> str:
-    """Rate limits count per token (per signed-in browser session, else per address)."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        return "api-token:" + hashlib.sha256(header.encode()).hexdigest()[:32]
+    """Rate limits count per token (per signed-in browser session, else per address). The token
+    as authentication reads it: `bearer` in any case and any spaces around the value are one
+    token, not a fresh count each (found by a security probe: 699 of 700 calls past the limit)."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        kind, _, value = header.partition(" ")
+        if kind.lower() == "bearer" and value.strip():
+            return "api-token:" + hashlib.sha256(value.strip().encode()).hexdigest()[:32]
+        return client_address_key()
     cookie = request.cookies.get("it_session")
     if cookie:
         return "api-cookie:" + hashlib.sha256(cookie.encode()).hexdigest()[:32]
+    return client_address_key()
+
+
+def client_address_key() -> str:
+    """The caller's address: what refused authentications count against (every made-up token
+    or cookie would otherwise start a count of its own)."""
     return "api-addr:" + (request.remote_addr or "-")
+
+
+def refused_authentication(response) -> bool:
+    return response.status_code == 401
