@@ -78,6 +78,26 @@ def test_post_with_a_forged_csrf_token_is_refused(csrf_app, db, users, csrf_worl
     assert snapshot(db) == before
 
 
+def test_a_csrf_token_from_before_signing_in_or_out_forges_nothing(csrf_app, db, users, csrf_world):
+    """Found by a security probe: the CSRF token outlived sign-out and sign-in, so a token read
+    off a shared terminal's page (or its sign-in page) forged writes as whoever signed in next."""
+    client = csrf_app.test_client()
+    anonymous = csrf_token_from(client.get("/login").get_data(as_text=True))
+    login(client, users["member"].email)  # with the sign-in page's token
+    members = csrf_token_from(client.get("/").get_data(as_text=True))
+    assert members != anonymous
+    client.post("/logout", data={"csrf_token": members})
+    login(client, users["lead"].email)
+    key = csrf_world["key"]
+    before = snapshot(db)
+    for stale in (anonymous, members):
+        forged = client.post(f"/incidents/{key}/priority", data={"csrf_token": stale, "priority": "P1", "version": "1"})
+        assert forged.status_code == 400
+        api = client.post(f"/api/v1/incidents/{key}/comments", json={"body": "forged"}, headers={"X-CSRFToken": stale})
+        assert api.status_code == 401
+    assert snapshot(db) == before
+
+
 def form_version(html: str) -> str:
     return re.search(r'name="version" value="(\d+)"', html).group(1)
 

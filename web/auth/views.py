@@ -80,8 +80,17 @@ def _signed_in_email() -> str:
 ACCOUNT_GUESSES_SCOPE = "account-guesses"
 
 
+def _new_csrf_token() -> None:
+    """Forms drawn for whoever used this browser before (or for nobody: the sign-in page) stop
+    working: a token read off a shared terminal's page must not forge writes as whoever signs in
+    next. Flask-WTF makes a new one on the next page."""
+    browser_session.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+    g.pop("csrf_token", None)
+
+
 def _sign_in(session, user) -> None:
     """Start a login session for this browser (its cookie carries only the session's id)."""
+    _new_csrf_token()
     settings = current_app.config["SETTINGS"]
     token = accounts.start_session(
         session=session, user=user, lifetime=timedelta(hours=settings.session_lifetime_hours)
@@ -249,6 +258,7 @@ def logout():
     accounts.end_session(session=session, token=current_user.token)
     session.commit()
     logout_user()
+    _new_csrf_token()
     flash("You are signed out.")
     return redirect(url_for("auth.login"))
 
