@@ -130,9 +130,12 @@ def _record(
     data: dict,
     ids: dict | None = None,
 ):
-    """Audit the change and write its outbox message. The message carries ids only (the
-    incident, the actor and e.g. the comment): a task re-reads what it needs, so no title,
-    comment body or description diff is copied out of the database's access rules."""
+    """Audit the change and write its outbox message. The message carries ids (the incident,
+    the actor and e.g. the comment), and the incident's state fields as this change left them
+    (`as_of`: status, priority, owner, due date, version, times): the notifications are sent
+    later, when the incident may have moved on, and must tell what happened at this event. No
+    title, comment body or description is copied out of the database's access rules: a task
+    re-reads those."""
     audit.append(
         session=session,
         actor_id=actor.id,
@@ -142,11 +145,38 @@ def _record(
         incident_id=incident.id,
         data=data,
     )
-    outbox.enqueue(
+    message = outbox.enqueue(
         session=session,
         topic=action,
         payload={"incident_id": incident.id, "actor_id": actor.id, **(ids or {})},
     )
+    occurred_at = utcnow()
+
+    def add_state() -> None:
+        # At COMMIT, after the flush: the version and times this change gave the incident. (Not
+        # flushed here: an early INSERT would hold its title words' index locks until COMMIT.)
+        message.payload = {**message.payload, "as_of": {**state_of(incident), "occurred_at": occurred_at.isoformat()}}
+
+    audit.when_sealed(session=session, callback=add_state)
+
+
+def state_of(incident: Incident) -> dict:
+    """The incident's state fields (no free text), as JSON, for its outbox message."""
+
+    def iso(value) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "status": incident.status,
+        "priority": incident.priority,
+        "owner_id": incident.owner_id,
+        "due_date": iso(incident.due_date),
+        "version": incident.version,
+        "updated_at": iso(incident.updated_at),
+        "in_progress_at": iso(incident.in_progress_at),
+        "resolved_at": iso(incident.resolved_at),
+        "closed_at": iso(incident.closed_at),
+    }
 
 
 def create_incident(

@@ -16,7 +16,7 @@ import logging
 import ssl
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -647,9 +647,12 @@ def fan_out(
     now = now or utcnow()
     if topic in ACCOUNT_EVENTS:
         return FanOut(email_ids=_account_notice(session, settings, topic, payload, message_id, now))
-    incident = session.get(Incident, payload.get("incident_id"))
-    if incident is None:
+    row = session.get(Incident, payload.get("incident_id"))
+    if row is None:
         return FanOut()
+    # As this event left it (a later move must not show in this event's mail and webhook).
+    incident = cast(Incident, IncidentAsOf(session, row, payload.get("as_of")))
+    occurred = _moment(payload.get("as_of"), "occurred_at") or now
     event_id = str(payload.get("event_id") or message_id)
     actor = session.get(User, payload["actor_id"]) if payload.get("actor_id") else None
     evidence = session.get(Evidence, payload["evidence_id"]) if payload.get("evidence_id") else None
@@ -662,9 +665,44 @@ def fan_out(
         owner_id = payload["owner_id"]
     else:
         owner_id = incident.owner_id
-    emails = _email_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id)
-    hooks = _webhook_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now)
+    emails = _email_deliveries(
+        session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id, occurred
+    )
+    hooks = _webhook_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now, occurred)
     return FanOut(email_ids=tuple(emails), webhook_ids=tuple(hooks))
+
+
+def _moment(state: dict | None, name: str) -> datetime | None:
+    value = (state or {}).get(name)
+    return datetime.fromisoformat(value) if value else None
+
+
+class IncidentAsOf:
+    """An incident as one event left it: the state fields its outbox message carries (status,
+    priority, owner, due date, version, times) from the message, the rest (title, texts, key,
+    reporter) from the row as it is now. A message written before `as_of` existed reads as now."""
+
+    _DATES = ("updated_at", "in_progress_at", "resolved_at", "closed_at")
+
+    def __init__(self, session: Session, row: Incident, state: dict | None) -> None:
+        self._session, self._row, self._state = session, row, state or {}
+
+    def __getattr__(self, name: str):
+        if name not in self._state:
+            return getattr(self._row, name)
+        value = self._state[name]
+        if name in self._DATES:
+            return datetime.fromisoformat(value) if value else None
+        if name == "due_date":
+            return date.fromisoformat(value) if value else None
+        return value
+
+    @property
+    def owner(self) -> User | None:
+        if "owner_id" not in self._state:
+            return self._row.owner
+        owner_id = self._state["owner_id"]
+        return self._session.get(User, owner_id) if owner_id is not None else None
 
 
 def _account_notice(
@@ -743,7 +781,7 @@ def _password_changed_notice(topic: str, user: User, actor: User | None, setting
 
 
 def _email_deliveries(
-    session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id
+    session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id, occurred
 ) -> list[int]:
     if settings.email_mode == "off" or topic not in EMAIL_KIND:
         return []
@@ -753,7 +791,7 @@ def _email_deliveries(
         "incident_status": Status(incident.status).label,
         "incident_priority": incident.priority,
         "actor_name": actor.name if actor else "",
-        "occurred_at": now.isoformat(),
+        "occurred_at": occurred.isoformat(),
     }
     if topic == EventType.INCIDENT_STATUS_CHANGED and incident.status == Status.BLOCKED:
         base["reason"] = incident.blocked_reason or ""
@@ -881,7 +919,9 @@ def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, com
     return webhooks.build_payload(event_type=event_type, occurred_at=now, data=data)
 
 
-def _webhook_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now) -> list[int]:
+def _webhook_deliveries(
+    session, settings, topic, event_id, incident, actor, evidence, comment, now, occurred
+) -> list[int]:
     types = _public_types(topic, evidence)
     if not types:
         return []
@@ -893,7 +933,7 @@ def _webhook_deliveries(session, settings, topic, event_id, incident, actor, evi
                 continue
             # One id per event and type: the same on every retry, and on a second fan-out run.
             webhook_id = event_id if event_type == types[0] else f"{event_id}.{event_type.split('.')[-1]}"
-            body = _webhook_body(endpoint, event_type, settings, incident, actor, evidence, comment, now)
+            body = _webhook_body(endpoint, event_type, settings, incident, actor, evidence, comment, occurred)
             row = _insert_once(
                 session,
                 WebhookDelivery(

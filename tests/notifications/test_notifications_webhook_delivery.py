@@ -4,7 +4,7 @@ verified with the `standardwebhooks` library as a receiver would."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from notification_helpers import SECRET_KEY, fan_out_pending, mailed_to, notification_settings
@@ -365,3 +365,32 @@ def test_a_stored_internal_url_is_refused_again_at_send_time(db, users, database
     (attempt,) = db.scalars(select(WebhookAttempt)).all()
     assert attempt.status_code is None
     assert attempt.error.startswith("Refused by the address check")
+
+
+def test_each_event_tells_the_incident_as_that_event_left_it(db, users, hooks):
+    """Found by QA: three quick changes were fanned out after all three, and every webhook said
+    the last state ("blocked", version 3) — the created event included."""
+    settings, factory, _endpoint, _secret = hooks
+    incident = _file_incident(db, users, priority="P2")
+    created_at = utcnow()
+    incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to="in_progress")
+    db.commit()
+    incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to="blocked", reason="vendor")
+    db.commit()
+
+    fan_out_pending(factory, settings)  # only now, as a busy worker would
+    db.expire_all()
+    said = [
+        (delivery.event_type, json.loads(delivery.body)["data"]["incident"])
+        for delivery in db.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id))
+    ]
+    filed = said[0][1]["version"]
+    assert [(event, body["status"], body["version"]) for event, body in said] == [
+        ("incident.created", "open", filed),
+        ("incident.status_changed", "in_progress", filed + 1),
+        ("incident.status_changed", "blocked", filed + 2),
+    ]
+    assert said[1][1]["in_progress_at"] is not None
+    assert said[0][1]["in_progress_at"] is None
+    first = json.loads(db.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).first().body)
+    assert abs(datetime.fromisoformat(first["timestamp"].replace("Z", "+00:00")) - created_at) < timedelta(seconds=5)

@@ -24,9 +24,12 @@ def test_filing_an_incident_writes_one_message_the_worker_can_act_on(db, users):
     )
     db.commit()
     (message,) = db.scalars(select(OutboxMessage).where(OutboxMessage.topic == "incident.created")).all()
-    # Ids only: the task re-reads the incident, and no title is copied out of the database.
+    # Ids, and the incident's state fields as filed (no title is copied out of the database).
     event = db.scalars(select(AuditEvent).where(AuditEvent.action == "incident.created")).one()
+    as_of = message.payload.pop("as_of")
     assert message.payload == {"incident_id": created.id, "actor_id": users["member"].id, "event_id": event.id}
+    assert (as_of["status"], as_of["priority"], as_of["version"]) == ("open", "P1", created.version)
+    assert "DNS failures" not in str(as_of)
     assert len(message.id) == 32
     assert message.published_at is None
 
