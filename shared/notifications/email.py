@@ -65,6 +65,7 @@ class MailEvent:
     evidence_filename: str = ""
     evidence_verdict: str = ""  # "clean", "infected (Eicar-Test-Signature)", ...
     comment_id: int | None = None  # a comment's mail links to it on the incident page
+    to_owner: bool = False  # a new incident's mail to the person it was filed for
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,11 @@ def headline_for(event: MailEvent) -> str:
         EventKind.ASSIGNED: f"{who} assigned {key} to you.",
         EventKind.STATUS_CHANGED: f"{who} moved {key} to {event.incident_status}.",
         EventKind.COMMENT_CREATED: f"{who} commented on {key}.",
-        EventKind.INCIDENT_CREATED: f"{who} filed a new {event.incident_priority} incident, {key}.",
+        EventKind.INCIDENT_CREATED: (
+            f"{who} filed a new {event.incident_priority} incident, {key}, and made you its owner."
+            if event.to_owner
+            else f"{who} filed a new {event.incident_priority} incident, {key}."
+        ),
         EventKind.EVIDENCE_INFECTED: f"A file uploaded to {key} was flagged as infected and quarantined.",
         EventKind.EVIDENCE_VERDICT: f"Your file on {key} was scanned: {event.evidence_verdict or 'done'}.",
     }[EventKind(event.kind)]

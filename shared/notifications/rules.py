@@ -51,7 +51,8 @@ def recipients_for(
     elif kind in (EventKind.STATUS_CHANGED, EventKind.COMMENT_CREATED):
         candidates = {owner_id, *watcher_ids}
     elif kind is EventKind.INCIDENT_CREATED:
-        candidates = set(lead_ids) if priority == "P1" else set()
+        # Leads about a new P1; and whoever it was filed for (an alert's on-call person).
+        candidates = {*(lead_ids if priority == "P1" else ()), owner_id}
     elif kind is EventKind.EVIDENCE_INFECTED:
         candidates = set(lead_ids)
     else:  # EVIDENCE_VERDICT

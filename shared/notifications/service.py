@@ -841,7 +841,9 @@ def _email_deliveries(
             lead_ids=leads,
             preferences=prefs,
         )
-        plans.append((event_id, kind, to, {}))
+        # The owner an incident was filed with reads that it is theirs (filed with no owner: nobody).
+        extra = {"owner_id": owner_id} if kind is EventKind.INCIDENT_CREATED and owner_id is not None else {}
+        plans.append((event_id, kind, to, extra))
 
     created: list[int] = []
     for plan_event_id, kind, user_ids, extra in plans:
@@ -1081,6 +1083,7 @@ def _build_email(row: EmailDelivery, user: User | None, settings: Settings):
         evidence_filename=context.get("evidence_filename", ""),
         evidence_verdict=context.get("evidence_verdict", ""),
         comment_id=context.get("comment_id"),
+        to_owner=context.get("owner_id") == user.id,
     )
     return mail.build_message(event=event, recipient=recipient, base_url=settings.base_url, sender=settings.smtp_from)
 

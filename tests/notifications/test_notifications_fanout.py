@@ -360,3 +360,14 @@ def test_an_invited_user_is_mailed_a_link_to_choose_a_password(db, users, setup,
     assert "the link works for 72 hours and only once" in body
     token = body.split(f"{BASE_URL}/password/reset?token=")[1].split()[0]
     assert reset.read_token(session=db, secret_key=settings.effective_secret_key, token=token).user == invited
+
+
+def test_an_incident_filed_for_someone_mails_them_that_it_is_theirs(db, users, setup, inbox):
+    """Found by QA (integrator walk): an alert bridge files with owner_email = the on-call
+    person, and the on-call person was not told; only a later assignment mailed them."""
+    settings, factory = setup
+    _file(db, users, reporter="lead", priority="P3", owner_id=users["member"].id)
+    run_pipeline(factory, settings)
+    assert mailed_to(inbox) == ["member@example.com"]  # not the lead who filed it; a P3 goes to no lead
+    assert "Lee Lead filed a new P3 incident, INC-" in _body(inbox.messages[0].message)
+    assert "and made you its owner." in _body(inbox.messages[0].message)
