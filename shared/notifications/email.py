@@ -164,7 +164,8 @@ def headline_for(event: MailEvent) -> str:
             else f"{who} filed a new {event.incident_priority} incident, {key}."
         ),
         EventKind.EVIDENCE_INFECTED: f"A file uploaded to {key} was flagged as infected and quarantined.",
-        EventKind.EVIDENCE_VERDICT: f"Your file on {key} was scanned: {event.evidence_verdict or 'done'}.",
+        # "checked": with scanning off a file is still checked (its type), just not scanned.
+        EventKind.EVIDENCE_VERDICT: f"Your file on {key} was checked: {event.evidence_verdict or 'done'}.",
     }[EventKind(event.kind)]
 
 

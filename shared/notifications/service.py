@@ -31,7 +31,7 @@ from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from shared.events import EventType
-from shared.evidence.models import Evidence
+from shared.evidence.models import Evidence, EvidenceState
 from shared.incidents.lifecycle import Status
 from shared.incidents.models import Comment, Incident
 from shared.notifications import email as mail
@@ -802,7 +802,8 @@ def _email_deliveries(
     watchers = incident.watcher_ids()
     actor_id = actor.id if actor else None
     if topic == EventType.EVIDENCE_PROCESSED:
-        verdict = evidence.state if not evidence.reason else f"{evidence.state} ({evidence.reason})"
+        state = EvidenceState(evidence.state).label  # "not scanned", not "not_scanned"
+        verdict = state if not evidence.reason else f"{state} ({evidence.reason})"
         extra = {"evidence_filename": evidence.display_name, "evidence_verdict": mail.one_line(verdict, 200)}
         candidates = {evidence.uploader_id}
         leads: set[int] = set()

@@ -158,6 +158,20 @@ def test_a_verdict_mails_the_uploader_and_an_infected_file_also_every_lead(db, u
     assert "infected" in by_rcpt["member@example.com"]
 
 
+def test_a_file_not_scanned_is_mailed_in_words(db, users, setup, inbox):
+    """Found by QA: with scanning off the mail read "Your upload is not_scanned" and "… was
+    scanned: not_scanned"."""
+    settings, factory = setup
+    incident = _file(db, users, reporter="member")
+    run_pipeline(factory, settings)
+    _evidence(db, users, incident, state="not_scanned", uploader="other")
+    run_pipeline(factory, settings)
+    (mail,) = inbox.messages
+    assert mail.message["Subject"] == f"[{incident.key}] Your upload is not scanned: Disk full on log shipper"
+    assert f"Your file on {incident.key} was checked: not scanned." in _body(mail.message)
+    assert "not_scanned" not in _body(mail.message)
+
+
 def test_a_crlf_in_a_title_or_name_adds_no_header(db, users, setup, inbox):
     settings, factory = setup
     # The forms refuse control characters; rows written before that rule (or by an import) may
