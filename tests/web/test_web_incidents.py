@@ -60,6 +60,53 @@ def test_new_incident_from_the_dialog_returns_the_row_and_triggers_an_event(clie
     assert not fresh_title[0].get("value")
 
 
+def _filing_key(html: str) -> str:
+    return next(attrs["value"] for tag, attrs in tags(html) if attrs.get("name") == "filing_key")
+
+
+def test_a_new_incident_form_sent_twice_files_one_incident(client, db, users):
+    """A double click, or Back and Create again, on the page without JavaScript."""
+    sign_in(client, users["member"])
+    sent = dict(VALID, filing_key=_filing_key(client.get("/incidents/new").get_data(as_text=True)))
+    first = client.post("/incidents/new", data=sent)
+    again = client.post("/incidents/new", data=sent)
+    incident = db.query(Incident).one()
+    assert first.headers["Location"] == again.headers["Location"] == f"/incidents/{incident.key}"
+    page = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert f"{incident.key} was already created from this form; nothing new was filed." in unescape(page)
+
+
+def test_the_dialog_sent_twice_files_one_incident_and_adds_no_second_row(client, db, users):
+    sign_in(client, users["member"])
+    sent = dict(VALID, filing_key=_filing_key(client.get("/").get_data(as_text=True)))
+    headers = {**HTMX, "HX-Current-URL": "http://localhost/"}
+    first = client.post("/incidents/new", data=sent, headers=headers).get_data(as_text=True)
+    again = client.post("/incidents/new", data=sent, headers=headers).get_data(as_text=True)
+    key = db.query(Incident).one().key
+    assert row_keys(first) == [key]
+    assert row_keys(again) == []
+    assert f'<a href="/incidents/{key}">{key}</a> was already created from this form' in again
+    assert _filing_key(again) not in (sent["filing_key"], _filing_key(first))  # the next one is new
+
+
+def test_a_form_changed_after_going_back_files_a_new_incident(client, db, users):
+    sign_in(client, users["member"])
+    sent = dict(VALID, filing_key=_filing_key(client.get("/incidents/new").get_data(as_text=True)))
+    client.post("/incidents/new", data=sent)
+    client.post("/incidents/new", data=dict(sent, title="Disk full on db-2"))
+    assert sorted(i.title for i in db.query(Incident)) == ["Disk full on db-1", "Disk full on db-2"]
+
+
+def test_a_refused_form_keeps_its_key_and_the_corrected_one_files(client, db, users):
+    sign_in(client, users["member"])
+    key = _filing_key(client.get("/incidents/new").get_data(as_text=True))
+    refused = client.post("/incidents/new", data=dict(VALID, title="", filing_key=key))
+    assert refused.status_code == 422
+    assert _filing_key(refused.get_data(as_text=True)) == key
+    assert client.post("/incidents/new", data=dict(VALID, filing_key=key)).status_code == 302
+    assert db.query(Incident).count() == 1
+
+
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "dialog"])
 def test_invalid_new_incident_names_the_fields_and_keeps_what_was_typed(client, db, users, htmx):
     sign_in(client, users["member"])

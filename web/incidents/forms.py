@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
+from wtforms import HiddenField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 from wtforms.widgets import Select
@@ -54,6 +56,9 @@ class IncidentForm(FlaskForm):
     )
     # A text field drawn as a date picker: a bad value reaches the service and comes back beside it.
     due_date = StringField("Due date", description="Optional.", render_kw={"type": "date"})
+    # One per drawing of the form (kept when a refused form comes back): a double click, or Back
+    # and submit again, files the incident once (shared.incidents.idempotency).
+    filing_key = HiddenField(default=lambda: secrets.token_urlsafe(16))
     submit = SubmitField("Create incident")
 
 

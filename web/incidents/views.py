@@ -24,7 +24,7 @@ from wtforms.fields.choices import SelectChoice
 from shared.accounts import service as accounts
 from shared.audit import service as audit
 from shared.errors import Conflict, DomainError, ValidationFailed
-from shared.incidents import saved_views, timers
+from shared.incidents import idempotency, saved_views, timers
 from shared.incidents import search as incident_search
 from shared.incidents import service as incidents
 from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status
@@ -378,38 +378,59 @@ def create():
     form = IncidentForm(formdata=request.form)
     if not form.validate():  # only the CSRF token can fail here; the service checks the rest
         abort(400)
+    details = {
+        "title": form.title.data or "",
+        "description": form.description.data or "",
+        "priority": form.priority.data or "",
+        "component": form.component.data or "",
+        "environment": form.environment.data or "",
+        "owner_id": int(form.owner.data) if is_number(form.owner.data or "") else None,
+        "due_date": timers.parse_due_date(form.due_date.data),
+    }
     try:
-        incident = incidents.create_incident(
-            session=session,
-            actor=current_user.user,
-            title=form.title.data or "",
-            description=form.description.data or "",
-            priority=form.priority.data or "",
-            component=form.component.data or "",
-            environment=form.environment.data or "",
-            owner_id=int(form.owner.data) if is_number(form.owner.data or "") else None,
-            due_date=timers.parse_due_date(form.due_date.data),
-        )
+        filed = _file_once_per_form(session, details, form.filing_key.data or "")
         session.commit()
     except ValidationFailed as error:
         session.rollback()
         template = "incidents/_new_form.html" if _is_htmx() else "incidents/new.html"
         form = _with_owner_choices(form, session)
         return render_template(template, form=form, errors=error.field_errors), 422
+    incident = filed.incident
     if _is_htmx():
         # The row joins the list only if the dashboard's filters would show it; either way a
-        # visible notice links to the new incident.
+        # visible notice links to the new incident. A repeat's row was added by the first answer.
         response = make_response(
             render_template(
                 "incidents/_created.html",
                 form=_new_incident_form(session),
                 incident=incident,
-                listed=_shown_on_dashboard(session, incident),
+                listed=not filed.replayed and _shown_on_dashboard(session, incident),
+                replayed=filed.replayed,
             )
         )
         response.headers["HX-Trigger"] = "incidentCreated"
         return response
+    if filed.replayed:
+        flash(f"{incident.key} was already created from this form; nothing new was filed.")
     return redirect(url_for("incidents.detail", key=incident.key))
+
+
+def _file_once_per_form(session, details: dict, key: str) -> idempotency.Filed:
+    """File the incident, unless this drawing of the form already did (a double click, or Back
+    and submit again). Details changed since are a new incident: a person edited the form."""
+
+    def file():
+        return incidents.create_incident(session=session, actor=current_user.user, **details)
+
+    if idempotency.key_problem(key) is None:  # a page drawn before keys existed has none
+        try:
+            return idempotency.file_once(
+                session=session, actor=current_user.user, key=key, details=details, file=file, field="filing_key"
+            )
+        except ValidationFailed as error:
+            if set(error.field_errors) != {"filing_key"}:
+                raise
+    return idempotency.Filed(file(), replayed=False)
 
 
 def _detail_context(session, incident, **extra):

@@ -1,0 +1,130 @@
+"""Filing an incident once, however often the request is sent.
+
+An alert bridge that times out waiting for our answer sends again; a person double-clicks
+File, or goes Back and submits again. With an Idempotency-Key (the API's header, the form's
+hidden field) every repeat within KEY_LIFETIME gets the incident the first request filed,
+instead of a second page for the same outage (draft-ietf-httpapi-idempotency-key-header).
+
+Keys belong to the person sending them: two people (or two bridges with their own accounts)
+using the same key file two incidents. The same key sent with different details is refused,
+since it can only be a client's bug, and neither answer would be right."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from shared.accounts.models import User
+from shared.db import Base, utcnow
+from shared.errors import ValidationFailed
+from shared.incidents.models import Incident
+from shared.timeutil import as_utc
+
+KEY_MAX = 255
+KEY_LIFETIME = timedelta(hours=24)
+HEADER = "Idempotency-Key"
+
+
+class IdempotencyKey(Base):
+    """A key someone filed an incident with, and a digest of what they sent with it."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        # Each use clears the sender's expired keys: read in creation order per sender.
+        Index("ix_idempotency_keys_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(KEY_MAX))
+    request_digest: Mapped[str] = mapped_column(String(64))
+    # Set in the transaction that claims the key, once the incident exists (never seen empty).
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+@dataclass(frozen=True)
+class Filed:
+    incident: Incident
+    replayed: bool  # True: an earlier request with this key filed it; nothing new was made
+
+
+def key_problem(key: str, field: str = HEADER) -> str | None:
+    """Why `key` cannot be an idempotency key, or None. Visible ASCII: it travels in a header."""
+    if not key:
+        return f"{field} is empty; send a unique value per incident, such as a UUID, or leave it out."
+    if len(key) > KEY_MAX:
+        return f"{field} is {len(key):,} characters long; keep it to {KEY_MAX}."
+    if any(not (0x20 < ord(char) < 0x7F) for char in key):
+        return f"{field} can only hold visible ASCII characters (no spaces), such as a UUID."
+    return None
+
+
+def request_digest(details: dict) -> str:
+    """The same details, sent in any order, give the same digest."""
+    canonical = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def file_once(
+    *,
+    session: Session,
+    actor: User,
+    key: str,
+    details: dict,
+    file: Callable[[], Incident],
+    field: str = HEADER,
+) -> Filed:
+    """Run `file` (which files the incident from `details`) unless `actor` already did with `key`.
+
+    The key is claimed before filing: a second request with the same key waits on the claim
+    (PostgreSQL holds the unique index entry until the first commits) and is answered with the
+    first one's incident, never a duplicate."""
+    if problem := key_problem(key, field):
+        raise ValidationFailed({field: problem})
+    digest = request_digest(details)
+    now = utcnow()
+    session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.user_id == actor.id, IdempotencyKey.created_at < now - KEY_LIFETIME)
+    )
+    earlier = _earlier(session, actor, key)
+    if earlier is None:
+        claim = IdempotencyKey(user_id=actor.id, key=key, request_digest=digest, created_at=now)
+        try:
+            # Before filing, so that losing the race leaves nothing of a second incident behind
+            # (no row, no pending audit event or outbox message) to roll back.
+            with session.begin_nested():
+                session.add(claim)
+                session.flush()
+        except IntegrityError:
+            # A request with this key committed first (the insert waited for it).
+            earlier = _earlier(session, actor, key)
+            if earlier is None:
+                raise
+        else:
+            incident = file()
+            claim.incident_id = incident.id
+            session.flush()
+            return Filed(incident, replayed=False)
+    if earlier.request_digest != digest:
+        raise ValidationFailed(
+            {
+                field: f"This {field} was used at {as_utc(earlier.created_at):%H:%M UTC} to file a different "
+                "incident. Use a new key for a new incident."
+            }
+        )
+    return Filed(session.get_one(Incident, earlier.incident_id), replayed=True)
+
+
+def _earlier(session: Session, actor: User, key: str) -> IdempotencyKey | None:
+    return session.scalars(
+        select(IdempotencyKey).where(IdempotencyKey.user_id == actor.id, IdempotencyKey.key == key)
+    ).one_or_none()
