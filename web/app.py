@@ -78,6 +78,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
     )
 
+    # First: its before_request gives the request its id before any other hook can refuse it
+    # (a rate limit answered a 429 with an empty X-Request-ID), and its after_request, run
+    # last, logs the response as it leaves.
+    logs.init_app(app)
     db.init_app(app, settings.effective_database_url)
     outbox_publisher.init_app(app, settings)
     csrf.init_app(app)
@@ -86,7 +90,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
     login_manager.session_protection = "basic"
-    logs.init_app(app)
     security.init_app(app, hsts=settings.is_production)
 
     @login_manager.user_loader

@@ -143,9 +143,12 @@ def test_rate_limit_is_per_token_with_retry_after(make_app, db, users, make_toke
     first, second = make_token("lead", "read"), make_token("member", "read")
     answers = [client.get("/api/v1/incidents", headers=bearer(first)).status_code for _ in range(4)]
     assert answers == [200, 200, 200, 429]
-    limited = client.get("/api/v1/incidents", headers=bearer(first))
+    limited = client.get("/api/v1/incidents", headers={**bearer(first), "X-Request-ID": "bridge-trace-0001"})
     assert limited.mimetype == "application/problem+json"
     assert int(limited.headers["Retry-After"]) >= 1
+    # Found by QA: refused before the request got its id, a 429 carried an empty X-Request-ID.
+    assert limited.headers["X-Request-ID"] == "bridge-trace-0001"
+    assert re.fullmatch(r"[0-9a-f]{32}", client.get("/api/v1/incidents", headers=bearer(first)).headers["X-Request-ID"])
     assert client.get("/api/v1/incidents", headers=bearer(second)).status_code == 200
 
 
