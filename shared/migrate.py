@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+UPGRADE_HOW = "run `flask --app web db upgrade` (on AWS: the migrate task)"
 # PostgreSQL-only search machinery that the migrations create by hand and the models do not
 # declare (a generated tsvector column, GIN indexes): autogenerate must not propose dropping it.
 POSTGRESQL_ONLY = frozenset(
@@ -101,17 +103,38 @@ def _this_release() -> tuple[str, frozenset[str]]:
     return script.get_current_head() or "", frozenset(rev.revision for rev in script.walk_revisions())
 
 
-def schema_problem(connection) -> str | None:
-    """Why this code cannot run on the schema behind `connection`, in words, or None: no schema
-    yet, or one older than this release's migrations. A newer one is fine: a rollback runs older
-    code on it, which expand/contract migrations allow. One read of alembic_version."""
+@dataclass(frozen=True)
+class SchemaState:
+    """Where the schema behind a connection stands against this release's migrations."""
+
+    current: str | None  # the database's revision; None: no schema yet
+    head: str  # the newest revision this release ships
+    known: bool  # whether this release has the database's revision (False: a newer release migrated it)
+
+    @property
+    def standing(self) -> str:
+        """up to date, behind (no schema yet counts) or ahead (a newer release migrated it)."""
+        if self.current == self.head:
+            return "up to date"
+        return "behind" if self.current is None or self.known else "ahead"
+
+
+def schema_state(connection) -> SchemaState:
+    """The database's revision behind `connection` and this release's head. One read of alembic_version."""
     from alembic.runtime.migration import MigrationContext
 
     current = MigrationContext.configure(connection).get_current_revision()
     head, known = _this_release()
-    how = "run `flask --app web db upgrade` (on AWS: the migrate task)"
-    if current is None:
-        return f"the database has no schema yet: {how}"
-    if current != head and current in known:
-        return f"the database schema is at revision {current}, this release needs {head}: {how}"
-    return None
+    return SchemaState(current=current, head=head, known=current in known)
+
+
+def schema_problem(connection) -> str | None:
+    """Why this code cannot run on the schema behind `connection`, in words, or None: no schema
+    yet, or one older than this release's migrations. A newer one is fine: a rollback runs older
+    code on it, which expand/contract migrations allow. One read of alembic_version."""
+    state = schema_state(connection)
+    if state.standing != "behind":
+        return None
+    if state.current is None:
+        return f"the database has no schema yet: {UPGRADE_HOW}"
+    return f"the database schema is at revision {state.current}, this release needs {state.head}: {UPGRADE_HOW}"

@@ -1,4 +1,5 @@
-"""`flask --app web <command>`: db upgrade/revision, users create, tokens create, audit verify, demo seed."""
+"""`flask --app web <command>`: db upgrade/revision/current; users create/set-password/list/disable/enable/
+set-role; tokens create/list/revoke; audit verify/anchor; demo seed."""
 
 from __future__ import annotations
 
@@ -17,12 +18,15 @@ from sqlalchemy.exc import DBAPIError
 
 from shared import migrate
 from shared.accounts import service as accounts
+from shared.accounts import tokens
+from shared.accounts.models import User
 from shared.audit import anchors
 from shared.audit import service as audit
 from shared.db import transaction
 from shared.errors import DomainError, ValidationFailed
 from shared.evidence.storage import make_storage
 from shared.permissions import SYSTEM
+from shared.timeutil import as_utc
 
 
 def _settings():
@@ -84,6 +88,30 @@ def _models_differ(database_url: str) -> bool:
     return False
 
 
+def _user(session, email: str) -> User:
+    """The account with this email, or a one-line error naming it."""
+    user = accounts.find_by_email(session=session, email=email)
+    if user is None:
+        raise click.ClickException(f"No user {email}.")
+    return user
+
+
+def _no_admin_left(session) -> str | None:
+    """A warning when no enabled admin is left (the web never gets there: an admin cannot disable
+    or demote themselves). Not refused: the command line is how an operator shuts out a taken-over
+    only admin, and how one comes back."""
+    if accounts.count_active_admins(session=session):
+        return None
+    return (
+        "WARNING: no enabled admin is left, so nobody can manage users in the browser: "
+        "`flask --app web users enable EMAIL` or `users set-role EMAIL admin` gives one back."
+    )
+
+
+def _when(moment, never: str = "-") -> str:
+    return f"{as_utc(moment):%Y-%m-%d %H:%M} UTC" if moment is not None else never
+
+
 def register_cli(app: Flask) -> None:
     # AppGroup runs each command inside the app context however it is invoked (the flask
     # command pushes one itself; app.test_cli_runner() and other click entry points do not).
@@ -141,6 +169,26 @@ def register_cli(app: Flask) -> None:
                 ) from None
             raise click.ClickException(str(error)) from None
         click.echo(f"Wrote {script.path}")
+
+    @db_group.command("current")
+    def db_current():
+        """Say whether the database schema is up to date, behind or ahead of this release.
+
+        Prints the database's revision and this release's newest (head). Behind: run db upgrade.
+        Ahead: a newer release migrated it (a rollback); this release runs on it as it is."""
+        with current_app.extensions["db_engine"].connect() as connection:
+            state = migrate.schema_state(connection)
+        click.echo(f"Database revision: {state.current or 'none (no schema yet)'}")
+        click.echo(f"This release's head: {state.head}")
+        if state.standing == "up to date":
+            click.echo("Up to date.")
+        elif state.standing == "behind":
+            click.echo(f"Behind: {migrate.UPGRADE_HOW}.")
+        else:
+            click.echo(
+                "Ahead: a newer release migrated it (a rollback?). This release runs on it (migrations are "
+                "expand/contract) and db upgrade leaves it as it is."
+            )
 
     @users_group.command("create")
     @click.option("--email", required=True)
@@ -200,6 +248,71 @@ def register_cli(app: Flask) -> None:
         except DomainError as error:
             raise click.ClickException(str(error)) from None
 
+    def switch_account(email: str, *, active: bool) -> None:
+        """users disable/enable: the admin Users page's Disable/Enable, by the operator."""
+        try:
+            with transaction(_factory()) as session:
+                user = _user(session, email)
+                changed = user.is_active != active
+                if changed:
+                    accounts.set_active(session=session, actor=SYSTEM, user_id=user.id, active=active)
+                warning = None if active else _no_admin_left(session)
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        if not changed:
+            click.echo(f"{user.email} is already {'enabled' if active else 'disabled'}.")
+        elif active:
+            click.echo(
+                f"{user.email} was enabled; the API tokens revoked when it was disabled stay revoked "
+                "(its owner makes new ones on the profile page)."
+            )
+        else:
+            click.echo(f"{user.email} was disabled, signed out everywhere and their API tokens revoked.")
+        if warning:
+            click.echo(warning, err=True)
+
+    @users_group.command("disable")
+    @click.argument("email")
+    def users_disable(email: str):
+        """Disable the account EMAIL, e.g. one taken over.
+
+        It can no longer sign in, every session of it ends and every API token of it is revoked,
+        at once: as Disable on the admin Users page."""
+        switch_account(email, active=False)
+
+    @users_group.command("enable")
+    @click.argument("email")
+    def users_enable(email: str):
+        """Let the account EMAIL sign in again.
+
+        Its API tokens stay revoked (made by whoever took it over, perhaps); after a takeover,
+        give it a new password too (users set-password)."""
+        switch_account(email, active=True)
+
+    @users_group.command("set-role")
+    @click.argument("email")
+    @click.argument("role", metavar="ROLE")
+    def users_set_role(email: str, role: str):
+        """Give the account EMAIL another ROLE: member, lead or admin.
+
+        Its sessions end so the new rights apply at once, as with the role menu on the admin
+        Users page. Its API tokens stay, used with no more than the new role allows."""
+        try:
+            with transaction(_factory()) as session:
+                user = _user(session, email)
+                before = user.role
+                accounts.change_role(session=session, actor=SYSTEM, user_id=user.id, role=role)
+                changed = user.role != before
+                warning = _no_admin_left(session) if changed else None
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        if changed:
+            click.echo(f"{user.email} is now {user.role} (was {before}); their sessions were signed out.")
+        else:
+            click.echo(f"{user.email} is already {user.role}.")
+        if warning:
+            click.echo(warning, err=True)
+
     @tokens_group.command("create")
     @click.option("--user", "email", required=True, help="Whose token (their email).")
     @click.option("--scope", type=click.Choice(["read", "write", "admin"]), required=True)
@@ -207,8 +320,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--name", default="CLI token", show_default=True)
     def tokens_create(email: str, scope: str, expires_days: int | None, name: str):
         """Create an API token for a user; the token is the last line printed (shown only once)."""
-        from shared.accounts import tokens
-
         try:
             with transaction(_factory()) as session:
                 user = accounts.find_by_email(session=session, email=email)
@@ -223,6 +334,57 @@ def register_cli(app: Flask) -> None:
                 click.echo(value)
         except DomainError as error:
             raise click.ClickException(str(error)) from None
+
+    @tokens_group.command("list")
+    @click.option("--email", default=None, help="Only this user's tokens.")
+    def tokens_list(email: str | None):
+        """List API tokens, newest first, revoked ones included (never their values).
+
+        Columns: id (for tokens revoke), the token's first characters, owner, name, scope,
+        created, last used, expires, revoked; times in UTC."""
+        with transaction(_factory()) as session:
+            owner = _user(session, email) if email is not None else None
+            rows = [
+                (
+                    str(token.id),
+                    f"{token.prefix}...",
+                    token.user.email,
+                    token.name,
+                    token.scope,
+                    _when(token.created_at),
+                    _when(token.last_used_at, never="never"),
+                    _when(token.expires_at, never="never"),
+                    _when(token.revoked_at),
+                )
+                for token in tokens.list_all_tokens(session=session, owner=owner)
+            ]
+        if not rows:
+            click.echo(f"No API tokens{f' for {owner.email}' if owner else ''}.")
+            return
+        click.echo("\t".join(("ID", "TOKEN", "OWNER", "NAME", "SCOPE", "CREATED", "LAST USED", "EXPIRES", "REVOKED")))
+        for row in rows:
+            click.echo("\t".join(row))
+
+    @tokens_group.command("revoke")
+    @click.argument("token_id", metavar="TOKEN_ID")
+    def tokens_revoke(token_id: str):
+        """Revoke the API token TOKEN_ID, e.g. one that leaked.
+
+        TOKEN_ID is its id in `tokens list`. The next call with the token is refused; its owner
+        and their other tokens are left as they are."""
+        if not (token_id.isascii() and token_id.isdigit()):
+            raise click.ClickException(
+                f"Give the token's id, a number from the ID column of `flask --app web tokens list`, not {token_id!r}."
+            )
+        try:
+            with transaction(_factory()) as session:
+                token = tokens.get_token(session=session, token_id=int(token_id))
+                already = token.revoked_at
+                tokens.revoke_any_token(session=session, actor=SYSTEM, token_id=token.id)
+                which = f"{token.id} ({token.prefix}..., {token.name!r} of {token.user.email})"
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"Token {which} was revoked already, on {_when(already)}." if already else f"Revoked token {which}.")
 
     @users_group.command("list")
     def users_list():
@@ -277,6 +439,28 @@ def register_cli(app: Flask) -> None:
         click.echo(
             f"OK: the {events} since the last checkpoint (event {since.last_event_id}, "
             f"{since.verified_at:%Y-%m-%d %H:%M} UTC) {link} up; run --full to check all {report.checked}."
+        )
+
+    @audit_group.command("anchor")
+    def audit_anchor():
+        """Anchor the audit chain's head in storage now, as the beat does every 5 minutes.
+
+        Verifies the events new since the last checkpoint, then writes the head to
+        audit-anchors/ (a broken chain is never anchored). For when no beat runs, after loading
+        history, or to pin the trail before investigating a breach."""
+        try:
+            with transaction(_factory()) as session:
+                anchor = anchors.write_anchor(session=session, storage=make_storage(_settings()))
+        except anchors.ChainBroken as error:
+            raise click.ClickException(
+                f"No anchor written: the chain is broken at {error}. Run `flask --app web audit verify --full`."
+            ) from None
+        if anchor is None:
+            click.echo("No audit events yet: nothing to anchor.")
+            return
+        click.echo(
+            f"Anchored event {anchor.event_id} ({anchor.events} events) in {anchors.LATEST_KEY}, "
+            f"{_when(anchor.written_at)}."
         )
 
     @demo_group.command("seed")

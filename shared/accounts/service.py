@@ -402,3 +402,9 @@ def _revoke_all_tokens(session: Session, user_id: int) -> int:
 def count_users(*, session: Session) -> int:
     """How many accounts exist."""
     return session.scalar(select(func.count(User.id))) or 0
+
+
+def count_active_admins(*, session: Session) -> int:
+    """How many enabled accounts hold the admin role (who can manage users in the browser)."""
+    admins = select(func.count(User.id)).where(User.role == Role.ADMIN.value, User.is_active.is_(True))
+    return session.scalar(admins) or 0

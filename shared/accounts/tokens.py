@@ -13,6 +13,7 @@ from shared.accounts.service import token_digest
 from shared.audit import service as audit
 from shared.db import utcnow
 from shared.errors import NotFound, PermissionDenied, ValidationFailed
+from shared.permissions import Action, SystemPrincipal, can
 from shared.text import one_line, unwanted_message
 from shared.timeutil import as_utc
 
@@ -87,20 +88,50 @@ def list_tokens(*, session: Session, user: User) -> list[ApiToken]:
 
 def revoke_token(*, session: Session, user: User, token_id: int) -> ApiToken:
     """Revoke one of this user's tokens (at once: the next call with it is refused)."""
-    token = session.get(ApiToken, token_id)
+    token = session.get(ApiToken, token_id) if 0 < token_id < 2**31 else None
     if token is None or token.user_id != user.id:
         raise NotFound(f"No token {token_id}.")
-    if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        audit.append(
-            session=session,
-            actor_id=user.id,
-            action="api_token.revoked",
-            entity_type="user",
-            entity_id=user.id,
-            data={"token_id": token.id, "name": token.name},
-        )
+    _revoke(session, token, actor_id=user.id)
     return token
+
+
+def get_token(*, session: Session, token_id: int) -> ApiToken:
+    """Anyone's token with this id (its owner loaded), or NotFound."""
+    token = session.get(ApiToken, token_id, options=[joinedload(ApiToken.user)]) if 0 < token_id < 2**31 else None
+    if token is None:
+        raise NotFound(f"No token {token_id}.")
+    return token
+
+
+def list_all_tokens(*, session: Session, owner: User | None = None) -> list[ApiToken]:
+    """Everyone's tokens (or `owner`'s), owners loaded, newest first (revoked ones included)."""
+    statement = select(ApiToken).options(joinedload(ApiToken.user)).order_by(ApiToken.id.desc())
+    if owner is not None:
+        statement = statement.where(ApiToken.user_id == owner.id)
+    return list(session.scalars(statement))
+
+
+def revoke_any_token(*, session: Session, actor: User | SystemPrincipal, token_id: int) -> ApiToken:
+    """An admin (or the command line) revokes anyone's token, e.g. one that leaked; at once."""
+    if not can(actor, Action.MANAGE_USERS):
+        raise PermissionDenied("Only admins can revoke other people's tokens.")
+    token = get_token(session=session, token_id=token_id)
+    _revoke(session, token, actor_id=actor.id)
+    return token
+
+
+def _revoke(session: Session, token: ApiToken, *, actor_id: int | None) -> None:
+    if token.revoked_at is not None:
+        return
+    token.revoked_at = utcnow()
+    audit.append(
+        session=session,
+        actor_id=actor_id,
+        action="api_token.revoked",
+        entity_type="user",
+        entity_id=token.user_id,
+        data={"token_id": token.id, "name": token.name},
+    )
 
 
 # last_used_at is written at most this often per token: a busy script must not turn every

@@ -1,16 +1,20 @@
-"""`flask --app web ...`: users create and set-password, audit verify (and tamper detection), db upgrade."""
+"""`flask --app web ...`: users create, set-password, disable/enable and set-role; tokens list and
+revoke; audit verify (and tamper detection); db upgrade and current."""
 
 from __future__ import annotations
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, func, select, text
-from web_helpers import build_app, login, make_settings, sign_in, snapshot
+from web_helpers import PASSWORD, build_app, login, make_settings, sign_in, snapshot
 
 from shared import migrate
-from shared.accounts.models import LoginSession, User
+from shared.accounts import tokens
+from shared.accounts.models import ApiToken, LoginSession, User
 from shared.audit.models import AuditEvent
 from shared.incidents import service as incidents
 from shared.outbox.models import OutboxMessage
+from shared.timeutil import as_utc
 
 STRONG = "cli-password-123"
 
@@ -283,3 +287,282 @@ def test_users_create_still_prompts_for_a_password_twice(runner, db, users):
 
 def users_by_email(db) -> dict[str, int]:
     return dict(db.execute(select(User.email, User.id)).all())
+
+
+# --- What an operator does when the web UI is out of reach or an account is taken over ---
+
+NO_ADMIN_LEFT = "WARNING: no enabled admin is left, so nobody can manage users in the browser"
+
+
+def bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
+def make_token(db, user, name: str = "deploy", scope: str = "write", **options) -> tuple[int, str]:
+    """(id, bearer value) of a new, committed token of `user`."""
+    token, value = tokens.create_token(session=db, user=user, name=name, scope=scope, **options)
+    db.commit()
+    return token.id, value
+
+
+def events(db, action: str) -> list[AuditEvent]:
+    db.expire_all()
+    return list(db.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
+
+
+def signs_in(app, email: str, password: str = PASSWORD) -> bool:
+    response = app.test_client().post("/login", data={"email": email, "password": password})
+    return response.status_code == 302
+
+
+def test_users_disable_shuts_a_taken_over_account_out_and_enable_lets_only_its_owner_back(runner, app, db, users):
+    _, value = make_token(db, users["member"])
+    browser = app.test_client()
+    sign_in(browser, users["member"])
+    assert browser.get("/").status_code == 200
+    assert app.test_client().get("/api/v1/incidents", headers=bearer(value)).status_code == 200
+
+    result = runner.invoke(args=["users", "disable", "Member@Example.com"])
+    assert (result.exit_code, result.output) == (
+        0,
+        "member@example.com was disabled, signed out everywhere and their API tokens revoked.\n",
+    )
+    assert browser.get("/").status_code == 302  # the open session ended
+    assert not signs_in(app, "member@example.com")
+    assert app.test_client().get("/api/v1/incidents", headers=bearer(value)).status_code == 401
+    [disabled] = events(db, "user.disabled")
+    assert (disabled.actor_id, disabled.entity_id) == (None, users["member"].id)  # None: the operator
+    assert disabled.data == {"email": "member@example.com", "tokens_revoked": 1}
+
+    again = runner.invoke(args=["users", "disable", "member@example.com"])
+    assert (again.exit_code, again.output) == (0, "member@example.com is already disabled.\n")
+    assert len(events(db, "user.disabled")) == 1
+
+    enabled = runner.invoke(args=["users", "enable", "member@example.com"])
+    assert enabled.exit_code == 0, enabled.output
+    assert enabled.output == (
+        "member@example.com was enabled; the API tokens revoked when it was disabled stay revoked "
+        "(its owner makes new ones on the profile page).\n"
+    )
+    assert signs_in(app, "member@example.com")
+    assert app.test_client().get("/api/v1/incidents", headers=bearer(value)).status_code == 401
+    assert [event.actor_id for event in events(db, "user.enabled")] == [None]
+    assert runner.invoke(args=["users", "enable", "member@example.com"]).output == (
+        "member@example.com is already enabled.\n"
+    )
+
+
+def test_users_disable_of_the_last_enabled_admin_is_done_with_a_warning(runner, app, db, users):
+    """The web cannot get there (an admin cannot disable or demote themselves); the operator can,
+    for an only admin taken over, and `users enable` is the way back."""
+    member = runner.invoke(args=["users", "disable", "member@example.com"])
+    assert NO_ADMIN_LEFT not in member.output
+    result = runner.invoke(args=["users", "disable", "admin@example.com"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "admin@example.com was disabled, signed out everywhere and their API tokens revoked.",
+        f"{NO_ADMIN_LEFT}: `flask --app web users enable EMAIL` or `users set-role EMAIL admin` gives one back.",
+    ]
+    assert not signs_in(app, "admin@example.com")
+    assert runner.invoke(args=["users", "enable", "admin@example.com"]).exit_code == 0
+    assert signs_in(app, "admin@example.com")
+
+
+def test_users_set_role_changes_the_rights_at_once(runner, app, db, users):
+    browser = app.test_client()
+    sign_in(browser, users["member"])
+    result = runner.invoke(args=["users", "set-role", "member@example.com", "Lead"])
+    assert (result.exit_code, result.output) == (
+        0,
+        "member@example.com is now lead (was member); their sessions were signed out.\n",
+    )
+    assert browser.get("/").status_code == 302
+    db.expire_all()
+    assert db.get(User, users["member"].id).role == "lead"
+    [changed] = events(db, "user.role_changed")
+    assert (changed.actor_id, changed.data) == (None, {"email": "member@example.com", "from": "member", "to": "lead"})
+
+    again = runner.invoke(args=["users", "set-role", "member@example.com", "lead"])
+    assert (again.exit_code, again.output) == (0, "member@example.com is already lead.\n")
+    assert len(events(db, "user.role_changed")) == 1
+
+
+def test_users_set_role_demoting_the_last_admin_warns(runner, db, users):
+    result = runner.invoke(args=["users", "set-role", "admin@example.com", "member"])
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output.splitlines()[0] == "admin@example.com is now member (was admin); their sessions were signed out."
+    )
+    assert NO_ADMIN_LEFT in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["users", "disable", "nobody@example.com"], "No user nobody@example.com."),
+        (["users", "enable", "nobody@example.com"], "No user nobody@example.com."),
+        (["users", "set-role", "nobody@example.com", "lead"], "No user nobody@example.com."),
+        (["users", "set-role", "member@example.com", "owner"], "Unknown role 'owner': use member, lead or admin."),
+        (["tokens", "list", "--email", "nobody@example.com"], "No user nobody@example.com."),
+        (["tokens", "revoke", "424242"], "No token 424242."),
+        (["tokens", "revoke", "99999999999"], "No token 99999999999."),  # past the column: PostgreSQL would fail
+        (
+            ["tokens", "revoke", "itk_abc123..."],
+            "Give the token's id, a number from the ID column of `flask --app web tokens list`, not 'itk_abc123...'.",
+        ),
+    ],
+    ids=[
+        "disable-unknown",
+        "enable-unknown",
+        "set-role-unknown-user",
+        "set-role-unknown-role",
+        "tokens-list-unknown",
+        "revoke-unknown",
+        "revoke-huge",
+        "revoke-not-an-id",
+    ],
+)
+def test_operator_commands_refuse_in_one_line_and_change_nothing(runner, db, users, args, message):
+    make_token(db, users["member"])
+    before = snapshot(db)
+    result = runner.invoke(args=args)
+    assert (result.exit_code, result.output) == (1, f"Error: {message}\n")
+    assert snapshot(db) == before
+
+
+def test_tokens_list_shows_every_token_but_never_its_value(runner, db, users):
+    member_id, member_value = make_token(db, users["member"], "deploy", "write")
+    lead_id, lead_value = make_token(db, users["lead"], "grafana", "read", expires_days=30)
+    tokens.revoke_token(session=db, user=users["lead"], token_id=lead_id)
+    db.commit()
+    stored = {token.id: token for token in db.scalars(select(ApiToken))}
+
+    result = runner.invoke(args=["tokens", "list"])
+    assert result.exit_code == 0, result.output
+    header, *rows = result.output.splitlines()
+    assert header.split("\t") == [
+        "ID", "TOKEN", "OWNER", "NAME", "SCOPE", "CREATED", "LAST USED", "EXPIRES", "REVOKED"
+    ]  # fmt: skip
+    lead = stored[lead_id]
+    assert [row.split("\t") for row in rows] == [
+        [
+            str(lead_id),
+            f"{lead.prefix}...",
+            "lead@example.com",
+            "grafana",
+            "read",
+            f"{as_utc(lead.created_at):%Y-%m-%d %H:%M} UTC",
+            "never",
+            f"{as_utc(lead.expires_at):%Y-%m-%d %H:%M} UTC",
+            f"{as_utc(lead.revoked_at):%Y-%m-%d %H:%M} UTC",
+        ],
+        [
+            str(member_id),
+            f"{stored[member_id].prefix}...",
+            "member@example.com",
+            "deploy",
+            "write",
+            f"{as_utc(stored[member_id].created_at):%Y-%m-%d %H:%M} UTC",
+            "never",
+            "never",
+            "-",
+        ],
+    ]
+    assert member_value not in result.output
+    assert lead_value not in result.output
+
+    mine = runner.invoke(args=["tokens", "list", "--email", "MEMBER@example.com"])
+    assert [row.split("\t")[0] for row in mine.output.splitlines()[1:]] == [str(member_id)]
+    none = runner.invoke(args=["tokens", "list", "--email", "admin@example.com"])
+    assert (none.exit_code, none.output) == (0, "No API tokens for admin@example.com.\n")
+
+
+def test_tokens_revoke_stops_a_leaked_token_and_leaves_the_owners_others(runner, app, db, users):
+    leaked_id, leaked = make_token(db, users["member"], "laptop")
+    _, other = make_token(db, users["member"], "ci")
+    api = app.test_client()
+    assert api.get("/api/v1/incidents", headers=bearer(leaked)).status_code == 200
+    prefix = db.get(ApiToken, leaked_id).prefix
+
+    result = runner.invoke(args=["tokens", "revoke", str(leaked_id)])
+    assert (result.exit_code, result.output) == (
+        0,
+        f"Revoked token {leaked_id} ({prefix}..., 'laptop' of member@example.com).\n",
+    )
+    refused = api.get("/api/v1/incidents", headers=bearer(leaked))
+    assert refused.status_code == 401
+    assert refused.get_json()["detail"] == "This token is unknown, revoked or expired."
+    assert api.get("/api/v1/incidents", headers=bearer(other)).status_code == 200
+    assert signs_in(app, "member@example.com")
+    [revoked] = events(db, "api_token.revoked")
+    assert (revoked.actor_id, revoked.entity_id) == (None, users["member"].id)
+    assert revoked.data == {"token_id": leaked_id, "name": "laptop"}
+
+    again = runner.invoke(args=["tokens", "revoke", str(leaked_id)])
+    assert again.exit_code == 0, again.output
+    assert again.output.startswith(
+        f"Token {leaked_id} ({prefix}..., 'laptop' of member@example.com) was revoked already, on "
+    )
+    assert len(events(db, "api_token.revoked")) == 1
+
+
+def test_db_current_says_up_to_date_behind_or_ahead(runner, temporary_database_url, tmp_path):
+    head = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
+    current = runner.invoke(args=["db", "current"])
+    assert (current.exit_code, current.output) == (
+        0,
+        f"Database revision: {head}\nThis release's head: {head}\nUp to date.\n",
+    )
+
+    url = temporary_database_url()
+    app = build_app(make_settings(url))
+    try:
+        empty = app.test_cli_runner().invoke(args=["db", "current"])
+        assert (empty.exit_code, empty.output) == (
+            0,
+            f"Database revision: none (no schema yet)\nThis release's head: {head}\n"
+            "Behind: run `flask --app web db upgrade` (on AWS: the migrate task).\n",
+        )
+        migrate.upgrade(url, "0012")
+        behind = app.test_cli_runner().invoke(args=["db", "current"])
+        assert behind.output.splitlines() == [
+            "Database revision: 0012",
+            f"This release's head: {head}",
+            "Behind: run `flask --app web db upgrade` (on AWS: the migrate task).",
+        ]
+        migrate.upgrade(url)
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeedbeef'"))
+        engine.dispose()
+        ahead = app.test_cli_runner().invoke(args=["db", "current"])
+        assert ahead.exit_code == 0, ahead.output
+        assert ahead.output.splitlines() == [
+            "Database revision: f00dfeedbeef",
+            f"This release's head: {head}",
+            "Ahead: a newer release migrated it (a rollback?). This release runs on it (migrations are "
+            "expand/contract) and db upgrade leaves it as it is.",
+        ]
+    finally:
+        app.extensions["db_engine"].dispose()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["db", "current"],
+        ["users", "disable"],
+        ["users", "enable"],
+        ["users", "set-role"],
+        ["tokens", "list"],
+        ["tokens", "revoke"],
+        ["audit", "anchor"],
+    ],
+    ids=lambda command: "-".join(command),
+)
+def test_operator_commands_explain_themselves(runner, command):
+    result = runner.invoke(args=[*command, "--help"])
+    assert result.exit_code == 0, result.output
+    usage, blank, description, *_ = result.output.splitlines()
+    assert f" {' '.join(command)} [OPTIONS]" in usage
+    assert (blank, description[:2]) == ("", "  ")  # a description follows the usage line
