@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 from sqlalchemy import CursorResult, and_, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -320,10 +321,32 @@ def _save_unique_url(session: Session, endpoint: WebhookEndpoint, url: str) -> N
         ) from None
 
 
-def _audit(session: Session, actor: User, action: EventType, endpoint: WebhookEndpoint, data: dict) -> None:
-    # Never the secret: the chain is readable by every lead.
+def masked_url(url: str) -> str:
+    """The URL without what may be its credential, for the audit chain and mail. Slack, Discord
+    and Teams put the secret in the path (others in the query or user info), and the chain
+    keeps what it is given for good: scheme and host only, `/…` standing for the rest."""
+    parts = urlsplit((url or "").strip())
+    host = parts.netloc.rpartition("@")[2]
+    rest = "/…" if parts.path.strip("/") or parts.query else ""
+    return f"{parts.scheme}://{host}{rest}"
+
+
+def _url_record(url: str) -> dict[str, str]:
+    """The URL as audited: masked, and the digest that tells endpoints apart (and lets an
+    auditor who holds the whole URL check which one it was)."""
+    return {"url": masked_url(url), "url_sha256": url_digest(url)}
+
+
+def _audit(session: Session, actor: User | None, action: EventType, endpoint: WebhookEndpoint, data: dict) -> None:
+    # Never the secret (the chain is readable by every lead), nor the URL whole: see masked_url.
+    # No actor: the delivery itself changed the endpoint (410 Gone, retries exhausted).
     audit.append(
-        session=session, actor_id=actor.id, action=action, entity_type="webhook", entity_id=endpoint.id, data=data
+        session=session,
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        entity_type="webhook",
+        entity_id=endpoint.id,
+        data=data,
     )
 
 
@@ -367,7 +390,11 @@ def create_endpoint(
     session.add(endpoint)
     _save_unique_url(session, endpoint, url)
     _audit(
-        session, actor, EventType.WEBHOOK_CREATED, endpoint, {"url": url, "events": events, "format": payload_format}
+        session,
+        actor,
+        EventType.WEBHOOK_CREATED,
+        endpoint,
+        {**_url_record(url), "events": events, "format": payload_format},
     )
     return endpoint, secret
 
@@ -409,7 +436,11 @@ def update_endpoint(
         endpoint.url_digest = url_digest(url)
     endpoint.updated_at = utcnow()
     _save_unique_url(session, endpoint, url)
-    _audit(session, actor, EventType.WEBHOOK_UPDATED, endpoint, {"changes": changes})
+    audited = dict(changes)
+    if "url" in changes:
+        audited["url"] = {"from": masked_url(changes["url"]["from"]), "to": masked_url(url)}
+        audited["url_sha256"] = {"from": url_digest(changes["url"]["from"]), "to": url_digest(url)}
+    _audit(session, actor, EventType.WEBHOOK_UPDATED, endpoint, {"changes": audited})
     return endpoint
 
 
@@ -447,7 +478,7 @@ def delete_endpoint(*, session: Session, actor: User, endpoint_id: int) -> str:
     _require_admin(actor)
     endpoint = get_endpoint(session=session, endpoint_id=endpoint_id)
     url = endpoint.url
-    _audit(session, actor, EventType.WEBHOOK_DELETED, endpoint, {"url": url})
+    _audit(session, actor, EventType.WEBHOOK_DELETED, endpoint, _url_record(url))
     delivery_ids = select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
     session.execute(
         delete(WebhookAttempt)
@@ -1230,7 +1261,7 @@ def _record_attempt(
         elif outcome is webhooks.Outcome.DISABLE:
             delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED.value, None
             gone = f"The receiver answered 410 Gone on {_iso(result.attempted_at)}."
-            _disable(session, delivery.endpoint, gone, settings)
+            _disable(session, delivery.endpoint, gone, settings, audited="The receiver answered 410 Gone.")
         elif outcome is webhooks.Outcome.FAILED or single_attempt:
             delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED.value, None
         else:
@@ -1244,14 +1275,19 @@ def _record_attempt(
                     delivery.endpoint,
                     f"No delivery succeeded after {attempt} attempts over about three days (last: {result.error}).",
                     settings,
+                    # Without the last error: its words come from the receiver's side.
+                    audited=f"No delivery succeeded after {attempt} attempts over about three days.",
                 )
             else:
                 delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING.value, retry_at
         return delivery.status
 
 
-def _disable(session: Session, endpoint: WebhookEndpoint, reason: str, settings: Settings | None) -> None:
-    """Switch an endpoint off without an admin (410, schedule exhausted) and email the admins."""
+def _disable(
+    session: Session, endpoint: WebhookEndpoint, reason: str, settings: Settings | None, *, audited: str
+) -> None:
+    """Switch an endpoint off without an admin (410, schedule exhausted), on the audit trail as
+    an admin's Disable is (`audited`: the reason as recorded there), and email the admins."""
     if not endpoint.enabled:
         return
     now = utcnow()
@@ -1259,13 +1295,17 @@ def _disable(session: Session, endpoint: WebhookEndpoint, reason: str, settings:
     endpoint.disabled_reason = reason
     endpoint.updated_at = now
     _cancel_pending(session, endpoint.id)
+    _audit(session, None, EventType.WEBHOOK_UPDATED, endpoint, {"enabled": False, "reason": audited})
     log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
     if settings is None or settings.email_mode == "off":
         return
     admins = session.scalars(select(User.id).where(User.role == Role.ADMIN.value, User.is_active.is_(True)))
     notice_id = f"webhook-{endpoint.id}-disabled-{int(now.timestamp())}"
+    # The URL masked: mail passes through servers and mailboxes that must not hold a receiver's
+    # credential; the description (or the id) says which endpoint it is.
+    shown = f"{masked_url(endpoint.url)}{f' ({endpoint.description})' if endpoint.description else ''}"
     text = (
-        f"The webhook endpoint {endpoint.url} was disabled.\n\nWhy: {reason}\n\n"
+        f"The webhook endpoint {endpoint.id}, {shown}, was disabled.\n\nWhy: {reason}\n\n"
         f"Check the receiver, then enable it again on {settings.base_url.rstrip('/')}/admin/webhooks/{endpoint.id}"
         " (its delivery log shows each attempt; Redeliver sends a failed one again).\n"
     )
@@ -1276,7 +1316,7 @@ def _disable(session: Session, endpoint: WebhookEndpoint, reason: str, settings:
                 event_id=notice_id,
                 recipient_id=admin_id,
                 kind=NOTICE_WEBHOOK_DISABLED,
-                context={"subject": f"Webhook endpoint disabled: {endpoint.url}", "text": text},
+                context={"subject": f"Webhook endpoint disabled: {masked_url(endpoint.url)}", "text": text},
                 status=EmailStatus.PENDING.value,
                 next_attempt_at=now,
                 created_at=now,

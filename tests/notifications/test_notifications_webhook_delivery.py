@@ -13,6 +13,7 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from shared.audit.models import AuditEvent
 from shared.db import utcnow
 from shared.errors import ValidationFailed
 from shared.incidents import service as incidents
@@ -147,7 +148,11 @@ def test_410_disables_the_endpoint_at_once_and_emails_the_admins(
 ):
     settings = notification_settings(database_url, receivers=[receiver], inbox=inbox)
     endpoint, _ = service.create_endpoint(
-        session=db, actor=users["admin"], settings=settings, url=receiver.url(), event_types=ALL_EVENTS
+        session=db,
+        actor=users["admin"],
+        settings=settings,
+        url=receiver.url("/in?token=s3cretT0ken"),
+        event_types=ALL_EVENTS,
     )
     db.commit()
     receiver.reply(Reply(status=410, body=b"gone"))
@@ -166,6 +171,23 @@ def test_410_disables_the_endpoint_at_once_and_emails_the_admins(
     service.send_email(factory=session_factory, settings=settings, delivery_id=notice_id)
     assert mailed_to(inbox) == ["admin@example.com"]
     assert "Webhook endpoint disabled" in inbox.messages[0].message["Subject"]
+    assert f"The webhook endpoint {endpoint.id}, http://127.0.0.1:" in inbox.messages[0].message.as_string()
+    assert "s3cretT0ken" not in inbox.messages[0].message.as_string()  # mail passes through other servers
+    # Found by QA: switched off by the delivery, the endpoint's change was on no audit trail.
+    assert _webhook_events(db, endpoint.id)[-1] == (
+        "webhook.updated",
+        None,
+        {"enabled": False, "reason": "The receiver answered 410 Gone."},
+    )
+
+
+def _webhook_events(db, endpoint_id: int) -> list[tuple[str, int | None, dict]]:
+    events = db.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity_type == "webhook", AuditEvent.entity_id == endpoint_id)
+        .order_by(AuditEvent.id)
+    )
+    return [(event.action, event.actor_id, event.data) for event in events]
 
 
 def test_429_retry_after_is_honoured(db, users, hooks, receiver):
@@ -272,6 +294,11 @@ def test_when_the_schedule_runs_out_the_endpoint_is_disabled(db, users, hooks, r
     endpoint = db.get(WebhookEndpoint, endpoint.id)
     assert not endpoint.enabled
     assert "No delivery succeeded after 9 attempts" in endpoint.disabled_reason
+    assert _webhook_events(db, endpoint.id)[-1] == (
+        "webhook.updated",
+        None,
+        {"enabled": False, "reason": "No delivery succeeded after 9 attempts over about three days."},
+    )
     # About three days from the first attempt to the last.
     attempts = db.scalars(select(WebhookAttempt).order_by(WebhookAttempt.attempt)).all()
     span = as_utc(attempts[-1].attempted_at) - as_utc(attempts[0].attempted_at)
@@ -394,3 +421,51 @@ def test_each_event_tells_the_incident_as_that_event_left_it(db, users, hooks):
     assert said[0][1]["in_progress_at"] is None
     first = json.loads(db.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).first().body)
     assert abs(datetime.fromisoformat(first["timestamp"].replace("Z", "+00:00")) - created_at) < timedelta(seconds=5)
+
+
+SECRET_URLS = [
+    ("https://hooks.slack.com/services/T0000/B0000/XXXXsecretXXXX", "https://hooks.slack.com/…"),
+    ("http://127.0.0.1:{port}/hook?token=qaQuerySecret987", "http://127.0.0.1:{port}/…"),
+    ("http://ops:pa55word@127.0.0.1:{port}/", "http://127.0.0.1:{port}"),
+]
+
+
+@pytest.mark.parametrize(("url", "masked"), SECRET_URLS)
+def test_a_url_is_masked_where_it_travels_or_stays_for_good(url, masked, receiver):
+    port = receiver.url().split(":")[2].split("/")[0]
+    assert service.masked_url(url.format(port=port)) == masked.format(port=port)
+
+
+def test_the_audit_trail_never_holds_the_receivers_credential_in_its_url(db, users, database_url, receiver, inbox):
+    """Found by QA: the created and deleted events kept `?token=...` (a Slack URL's path is its
+    secret), in a hash-linked chain that can never drop it."""
+    settings = notification_settings(database_url, receivers=[receiver], inbox=inbox)
+    secret_url = receiver.url("/hook?token=qaQuerySecret987")
+    endpoint, _ = service.create_endpoint(
+        session=db, actor=users["admin"], settings=settings, url=secret_url, event_types=ALL_EVENTS
+    )
+    db.commit()
+    moved_url = receiver.url("/hook?token=anotherSecret654")
+    service.update_endpoint(
+        session=db,
+        actor=users["admin"],
+        settings=settings,
+        endpoint_id=endpoint.id,
+        url=moved_url,
+        event_types=ALL_EVENTS,
+    )
+    db.commit()
+    service.delete_endpoint(session=db, actor=users["admin"], endpoint_id=endpoint.id)
+    db.commit()
+
+    events = _webhook_events(db, endpoint.id)
+    assert [action for action, _, _ in events] == ["webhook.created", "webhook.updated", "webhook.deleted"]
+    recorded = json.dumps([data for _, _, data in events])
+    assert "qaQuerySecret987" not in recorded
+    assert "anotherSecret654" not in recorded
+    masked = service.masked_url(secret_url)
+    assert events[0][2]["url"] == masked
+    assert events[0][2]["url_sha256"] == service.url_digest(secret_url)
+    assert events[1][2]["changes"]["url"] == {"from": masked, "to": masked}
+    assert events[1][2]["changes"]["url_sha256"]["to"] == service.url_digest(moved_url)
+    assert events[2][2]["url_sha256"] == service.url_digest(moved_url)
