@@ -79,12 +79,24 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
     known = [*(word for word in own_words if word), *_PRODUCT_WORDS]
     # zxcvbn reads each space-separated part on its own, so "Mo Member 2026" or "qwerty uiop 12"
     # looked strong: the password is judged without its spaces too, and the weaker reading counts.
-    readings = dict.fromkeys(
-        filter(None, (password[:_ESTIMATED_LENGTH], "".join(password.split())[:_ESTIMATED_LENGTH]))
-    )
+    # And without the account's own words: mixed together with capitals and "!!" they scored as
+    # strong ("Lee Lead 2026!!", "Mo Member mo.member"; found by QA), though a guesser who
+    # knows whose account it is starts from them. What is left must be strong on its own.
+    unspaced = "".join(password.split())
+    remainder = "".join(_without(unspaced, own_words).split())
+    if not any(char.isalnum() for char in remainder):
+        return "This password is too easy to guess: it is made of your own name and email."
+    readings = dict.fromkeys(reading[:_ESTIMATED_LENGTH] for reading in (password, unspaced, remainder))
     estimate = min((zxcvbn(reading, user_inputs=known) for reading in readings), key=lambda found: found["score"])
     if estimate["score"] >= MIN_PASSWORD_SCORE:
         return None
     feedback = estimate["feedback"]
     why = " ".join(part for part in (feedback["warning"], *feedback["suggestions"]) if part)
     return f"This password is too easy to guess. {why or 'Add another word or two.'}".strip()
+
+
+def _without(password: str, words) -> str:
+    """`password` with each of `words` (two letters or more, any case) taken out, longest first."""
+    for word in sorted({w for w in words if len(w) >= 2}, key=len, reverse=True):
+        password = re.sub(re.escape(word), " ", password, flags=re.IGNORECASE)
+    return password
