@@ -113,6 +113,18 @@ class Filters:
         )
         return parse_query(params.get("q") or "", base=base)
 
+    @classmethod
+    def problems_by_parameter(cls, params: Mapping[str, str]) -> dict[str, list[str]]:
+        """What `from_params` finds wrong, under the parameter that carries it, so an API error
+        names `status` for `?status=opn` rather than the search box."""
+        found: dict[str, list[str]] = {}
+        for name in ("status", "priority", "component", "env"):
+            if problems := cls.from_params({name: params.get(name) or ""}).problems:
+                found[name] = list(problems)
+        if problems := parse_query(params.get("q") or "").problems:
+            found["q"] = list(problems)
+        return found
+
 
 def _split(value: str) -> list[str]:
     return [v for v in (part.strip() for part in value.split(",")) if v]

@@ -115,6 +115,16 @@ def test_validation_errors_name_the_field_at_fault(client, lead):
     assert set(body["errors"]) >= {"title", "environment"}
 
 
+def test_an_unknown_filter_value_is_named_under_its_parameter(client, lead):
+    """Found by QA: `?status=opn` came back under errors.q, the search box the caller never used."""
+    body = client.get("/api/v1/incidents?status=opn&env=mars&q=priority:p9 disk", headers=lead).get_json()
+    assert body["status"] == 400
+    assert set(body["errors"]) == {"status", "env", "q"}
+    assert "opn" in body["errors"]["status"][0]
+    assert "mars" in body["errors"]["env"][0]
+    assert "p9" in body["errors"]["q"][0]
+
+
 def test_q_uses_the_dashboard_query_language(client, make_incident, lead):
     make_incident(title="Disk full on db-1", priority="P1", owner=None)
     make_incident(title="Disk full on db-2", priority="P3", owner=None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from apispec import BasePlugin
 from flask import Flask, current_app, render_template, request
 from flask_smorest import Api
 
@@ -18,6 +19,25 @@ from web.extensions import csrf, limiter
 from web.input_guard import STREAMS_BODY
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
+
+
+def _tag(blueprint_name: str) -> str:
+    """The document's name for a blueprint's operations: "Incidents" for api_incidents (a client
+    generator names a class after it: IncidentsApi, not ApiIncidentsApi)."""
+    return blueprint_name.removeprefix("api_").capitalize()
+
+
+class _NamedOperations(BasePlugin):
+    """Each operation's operationId is its view's name (unique across the API: the test of the
+    document checks), which a client generator names its method after; its tag is `_tag`'s."""
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
+        rule = kwargs.get("rule")
+        if rule is None or not operations:
+            return
+        for operation in operations.values():
+            operation.setdefault("operationId", rule.endpoint.rpartition(".")[2])
+            operation["tags"] = [_tag(name) for name in operation.get("tags", [])]
 
 
 class _Api(Api):
@@ -42,7 +62,7 @@ class _Api(Api):
                 while self._undocumented:
                     blp, name, parameters = self._undocumented.pop(0)
                     blp.register_views_in_doc(self, self._app, self._spec, name=name, parameters=parameters)
-                    self._spec.tag({"name": name, "description": blp.description})
+                    self._spec.tag({"name": _tag(name), "description": blp.description})
         return self._spec
 
     @spec.setter
@@ -57,6 +77,21 @@ class _Api(Api):
 
     def _register_error_handlers(self):
         # web/app.py's handlers answer every error: problem+json under /api, pages elsewhere.
+        pass
+
+    def _register_responses(self):
+        # Only the catch-all that every operation names as `default`, as it is sent (flask-smorest
+        # would say application/json); the statuses an operation expects are listed on it.
+        response = {
+            "description": "Any other error, e.g. 413 (a body over the size limit), 503 (the database "
+            "is unreachable: see Retry-After) or 500.",
+            "content": {problems.MEDIA_TYPE: {"schema": self.ERROR_SCHEMA}},
+        }
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+    def _register_pagination_header(self):
+        # We page with `next` and Link, not flask-smorest's X-Pagination: its schema would be a
+        # model that nothing uses in every generated client.
         pass
 
 
@@ -136,11 +171,17 @@ def init_app(app: Flask) -> None:
             },
             "security": [{"bearerAuth": []}],
             "components": {
-                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+                "securitySchemes": {
+                    "bearerAuth": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "A personal API token; its scope (read, write, admin) caps what it may do.",
+                    }
+                },
             },
         },
     )
-    api = _Api(app)
+    api = _Api(app, spec_kwargs={"extra_plugins": [_NamedOperations()]})
     from web.api import evidence, views, webhooks
 
     for blueprint in (*views.BLUEPRINTS, *evidence.BLUEPRINTS, webhooks.webhooks_bp):

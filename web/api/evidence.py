@@ -55,11 +55,13 @@ _UPLOAD_BODY = {
 }
 _FILE_RESPONSE = {
     "description": "The file's bytes (local storage), with its original name in Content-Disposition.",
-    "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    "headers": {"Content-Disposition": {"required": True, "schema": {"type": "string"}}},
+    # Served as the type its content was found to be (any type), or application/octet-stream.
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
 }
 _REDIRECT_RESPONSE = {
     "description": "S3 storage: a short-lived presigned URL in Location that serves the file.",
-    "headers": {"Location": {"schema": {"type": "string"}}},
+    "headers": {"Location": {"required": True, "schema": {"type": "string", "format": "uri"}}},
 }
 
 
@@ -108,6 +110,7 @@ def _no_file() -> ApiProblem:
 @evidence_bp.response(201, schemas.EvidenceOut(many=True))
 @_errors(404, 413, 415, 422, 503)
 def upload(key):
+    """Attach files to an incident"""
     caller = authenticate()
     settings = current_app.config["SETTINGS"]
     session = get_session()
@@ -183,6 +186,7 @@ def _forget(session, created) -> None:
 @evidence_bp.response(200, schemas.EvidenceOut(many=True))
 @_errors(404)
 def list_evidence(key):
+    """List an incident's files"""
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
     items = evidence_service.list_for_incident(session=session, incident_id=incident.id)
@@ -194,6 +198,7 @@ def list_evidence(key):
 @evidence_bp.response(200, schemas.EvidenceOut)
 @_errors(404)
 def get_evidence(key, evidence_id):
+    """Get a file's metadata"""
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
     item = evidence_service.get_evidence(session=session, evidence_id=evidence_id, incident_id=incident.id)
@@ -210,6 +215,7 @@ def get_evidence(key, evidence_id):
 )
 @_errors(404, 409)
 def download(key, evidence_id):
+    """Download a file"""
     caller = authenticate()
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
@@ -236,6 +242,7 @@ def download(key, evidence_id):
 @evidence_bp.doc(description="Leads and admins. Files uploaded later join a hold that is on.")
 @_errors(404, 415, 422)
 def legal_hold(body, key):
+    """Put an incident's files on legal hold, or lift it"""
     caller = authenticate()
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
@@ -258,6 +265,7 @@ def legal_hold(body, key):
 @evidence_bp.doc(description="Leads: run the checks again on a file that ended in `error` (409 for any other state).")
 @_errors(404, 409)
 def retry(key, evidence_id):
+    """Check a file again"""
     caller = authenticate()
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
+from shared.accounts.models import Role
+from shared.evidence.models import EvidenceState
+from shared.incidents import idempotency
+from shared.incidents.lifecycle import Status
 from shared.incidents.listing import MAX_LIMIT
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.incidents.search import SORTS
 from shared.timeutil import as_utc
+from web.csv_export import MAX_ROWS
 
 PRIORITIES = [p.value for p in Priority]
-STATUSES = ["open", "in_progress", "blocked", "resolved", "closed"]
+STATUSES = [s.value for s in Status]
+ENVIRONMENT_NAMES = list(ENVIRONMENTS)
+ROLES = [r.value for r in Role]
 
 
 class UtcDateTime(fields.DateTime):
@@ -56,7 +63,7 @@ class IncidentOut(StrictSchema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     priority = fields.String(required=True, validate=validate.OneOf(PRIORITIES))
     component = fields.String(required=True)
-    environment = fields.String(required=True)
+    environment = fields.String(required=True, validate=validate.OneOf(ENVIRONMENT_NAMES))
     owner = fields.Nested(UserRef, allow_none=True, required=True)
     reporter = fields.Nested(UserRef, allow_none=True, required=True)
     due_date = fields.Date(allow_none=True, required=True)
@@ -81,15 +88,23 @@ class ListArgs(StrictSchema):
     q = fields.String(
         load_default="", metadata={"description": "The dashboard's query language: `status:open priority:p1 disk`."}
     )
-    status = fields.String(load_default="", metadata={"description": "Comma-separated statuses."})
-    priority = fields.String(load_default="", metadata={"description": "Comma-separated priorities (P1..P4)."})
+    status = fields.String(
+        load_default="", metadata={"description": f"Comma-separated statuses: {', '.join(STATUSES)}."}
+    )
+    priority = fields.String(
+        load_default="", metadata={"description": f"Comma-separated priorities: {', '.join(PRIORITIES)}."}
+    )
     owner = fields.String(load_default="", metadata={"description": "me, none, a user id or an email."})
-    component = fields.String(load_default="")
-    env = fields.String(load_default="")
+    component = fields.String(load_default="", metadata={"description": "Comma-separated components."})
+    env = fields.String(
+        load_default="", metadata={"description": f"Comma-separated environments: {', '.join(ENVIRONMENT_NAMES)}."}
+    )
+    # Callable, so the document names no default: absent means `sort:` in q, else priority, and
+    # a generated client that sent a documented default would override the q one.
     sort = fields.String(
-        load_default="",
+        load_default=str,
         validate=validate.OneOf(SORTS),
-        metadata={"description": "priority (the default), recent or oldest; `sort:` in q works too."},
+        metadata={"description": "When absent: `sort:` in q, else priority."},
     )
     limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_LIMIT))
     cursor = fields.String(load_default=None, metadata={"description": "From the previous page's `next`."})
@@ -103,9 +118,12 @@ class ListArgs(StrictSchema):
 class IncidentCreate(StrictSchema):
     title = fields.String(required=True, validate=validate.Length(max=10_000))
     description = fields.String(load_default="", validate=validate.Length(max=100_000))
-    priority = fields.String(load_default="P3", validate=validate.Length(max=10))
+    # Enums in the document only: the service checks them, in its own words (and takes "p1").
+    priority = fields.String(load_default="P3", validate=validate.Length(max=10), metadata={"enum": PRIORITIES})
     component = fields.String(load_default="", validate=validate.Length(max=200))
-    environment = fields.String(load_default="prod", validate=validate.Length(max=100))
+    environment = fields.String(
+        load_default="prod", validate=validate.Length(max=100), metadata={"enum": ENVIRONMENT_NAMES}
+    )
     # strict: 2.5 or "2" is no user id (a non-strict Integer read 2.5 as 2: someone else).
     owner_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(1, 2**31 - 1))
     owner_email = fields.Email(
@@ -130,7 +148,7 @@ class IncidentPatch(StrictSchema):
     title = fields.String(validate=validate.Length(max=10_000))
     description = fields.String(validate=validate.Length(max=100_000))
     component = fields.String(validate=validate.Length(max=200))
-    environment = fields.String(validate=validate.Length(max=100))
+    environment = fields.String(validate=validate.Length(max=100), metadata={"enum": ENVIRONMENT_NAMES})
     due_date = fields.Date(allow_none=True, metadata={"description": "2026-12-31, or null for none."})
 
 
@@ -220,7 +238,7 @@ class UserOut(StrictSchema):
     id = fields.Integer(required=True)
     email = fields.String(required=True)
     name = fields.String(required=True)
-    role = fields.String(required=True, validate=validate.OneOf(["member", "lead", "admin"]))
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
     is_active = fields.Boolean(required=True)
     created_at = UtcDateTime(required=True)
 
@@ -228,19 +246,16 @@ class UserOut(StrictSchema):
 class UserCreate(StrictSchema):
     email = fields.String(required=True, validate=validate.Length(max=1000))
     name = fields.String(load_default="", validate=validate.Length(max=1000))
-    role = fields.String(load_default="member", validate=validate.OneOf(["member", "lead", "admin"]))
+    role = fields.String(load_default="member", validate=validate.OneOf(ROLES))
     password = fields.String(required=True, validate=validate.Length(max=1000), load_only=True)
 
 
 class UserPatch(StrictSchema):
-    role = fields.String(validate=validate.OneOf(["member", "lead", "admin"]))
+    role = fields.String(validate=validate.OneOf(ROLES))
     is_active = JsonBoolean()
 
 
-ENVIRONMENT_NAMES = list(ENVIRONMENTS)
-
-
-EVIDENCE_STATES = ["pending", "clean", "infected", "rejected", "error", "not_scanned"]
+EVIDENCE_STATES = [s.value for s in EvidenceState]
 
 
 class EvidenceOut(StrictSchema):
@@ -278,3 +293,59 @@ class LegalHoldOut(StrictSchema):
     legal_hold = fields.Boolean(required=True)
     changed = fields.Integer(required=True, metadata={"description": "How many files changed (0: already so)."})
     items = fields.List(fields.Nested(EvidenceOut), required=True)
+
+
+# -- What the document says beyond bodies: headers, and the CSV export -------------------------
+
+
+def _header(description: str, *, required: bool = True) -> dict:
+    return {"description": description, "required": required, "schema": {"type": "string"}}
+
+
+INCIDENT_ETAG = {"ETag": _header('The incident\'s version, `"v<version>"`: send it back in If-Match.')}
+CREATED_INCIDENT = {
+    **INCIDENT_ETAG,
+    "Location": _header("The new incident's URL."),
+    "Idempotent-Replayed": _header(
+        f"`true` when an earlier request with this {idempotency.HEADER} filed the incident.", required=False
+    ),
+}
+IDEMPOTENCY_KEY = {
+    "in": "header",
+    "name": idempotency.HEADER,
+    "required": False,
+    "description": "A value unique to this incident, such as a UUID: a repeat within "
+    f"{idempotency.KEY_LIFETIME.total_seconds() / 3600:.0f} hours is answered 201 with the incident the "
+    "first request filed, and files nothing new. The same key with other details is a 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX, "pattern": "^[!-~]+$"},
+}
+LISTED = "A page of incidents (JSON), or with `format=csv` the whole filtered list (CSV)."
+LISTED_HEADERS = {
+    "Link": _header('JSON: `<URL>; rel="next"`, the same as `next`; absent on the last page.', required=False),
+    "Content-Disposition": _header('CSV: `attachment; filename="incidents.csv"`.', required=False),
+}
+CSV_FILE = {"type": "string", "description": f"A header row, then one row per incident (the first {MAX_ROWS:,})."}
+
+
+def _if_match(required: bool, description: str) -> dict:
+    return {
+        "in": "header",
+        "name": "If-Match",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string"},
+        "example": '"v7"',
+    }
+
+
+# views.py `_if_match`: required on PATCH (428 without it), optional on the single-purpose writes.
+IF_MATCH_REQUIRED = _if_match(
+    True,
+    "The incident's ETag as last read (or `*` to write over whatever is current). Without it the "
+    "edit is refused (428); when the incident changed since, 412.",
+)
+IF_MATCH = _if_match(
+    False,
+    "The incident's ETag as last read: the change is refused (412) if the incident changed since. "
+    "Without it the change applies to the incident as it is now.",
+)

@@ -9,7 +9,7 @@ from shared.accounts import service as accounts
 from shared.accounts.models import TokenScope
 from shared.audit import service as audit
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.incidents import listing
+from shared.incidents import idempotency, listing
 from shared.incidents import service as incidents
 from shared.incidents.search import Filters
 from shared.permissions import Action, can
@@ -97,9 +97,12 @@ def _commit():
 @incidents_bp.route("/incidents", methods=["GET"])
 @needs(READ)
 @incidents_bp.arguments(schemas.ListArgs, location="query")
-@incidents_bp.response(200, schemas.IncidentPage)
+@incidents_bp.response(200, schemas.IncidentPage, description=schemas.LISTED, headers=schemas.LISTED_HEADERS)
+@incidents_bp.alt_response(
+    200, schema=schemas.CSV_FILE, content_type="text/csv", description=schemas.LISTED, success=True
+)
 @incidents_bp.doc(
-    responses={"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+    summary="List incidents, or export them as CSV",
     description="Filter like the dashboard; page with `next`. `format=csv` returns the filtered list as CSV.",
 )
 @_errors(422)
@@ -107,7 +110,7 @@ def list_incidents(args):
     caller = authenticate()
     filters = Filters.from_params(args)
     if filters.problems:
-        raise ApiProblem(400, " ".join(filters.problems), errors={"q": list(filters.problems)})
+        raise ApiProblem(400, " ".join(filters.problems), errors=Filters.problems_by_parameter(args))
     # sort= when given, else `sort:` in q (the dashboard reads it there too), else priority.
     sort = args["sort"] or filters.sort or "priority"
     if args["format"] == "csv":
@@ -133,37 +136,48 @@ def list_incidents(args):
 @incidents_bp.route("/incidents", methods=["POST"])
 @needs(WRITE)
 @incidents_bp.arguments(schemas.IncidentCreate)
-@incidents_bp.response(201, schemas.IncidentOut)
+@incidents_bp.response(201, schemas.IncidentOut, headers=schemas.CREATED_INCIDENT)
+@incidents_bp.doc(summary="File an incident", parameters=[schemas.IDEMPOTENCY_KEY])
 @_errors(415, 422)
 def create_incident(body):
     caller = authenticate()
     session = get_session()
+    details = dict(body)
     owner_field = "owner_email" if "owner_email" in body else "owner_id"
     body["owner_id"] = _owner_id(session, body)
     body.pop("owner_email", None)
-    incident = _as_sent(
+    file = _as_sent(
         {"owner": owner_field}, lambda: incidents.create_incident(session=session, actor=caller.user, **body)
-    )()
+    )
+    key = request.headers.get(idempotency.HEADER)
+    if key is None:
+        incident, replayed = file(), False
+    else:
+        filed = idempotency.file_once(session=session, actor=caller.user, key=key, details=details, file=file)
+        incident, replayed = filed.incident, filed.replayed
     _commit()
     location = url_for("api_incidents.get_incident", key=incident.key, _external=True)
-    return _with_etag(incident, 201, {"Location": location})
+    # A repeat gets the first request's answer (the incident as it is now), marked as a replay.
+    return _with_etag(incident, 201, {"Location": location, **({"Idempotent-Replayed": "true"} if replayed else {})})
 
 
 @incidents_bp.route("/incidents/<key>", methods=["GET"])
 @needs(READ)
-@incidents_bp.response(200, schemas.IncidentOut)
+@incidents_bp.response(200, schemas.IncidentOut, headers=schemas.INCIDENT_ETAG)
 @_errors(404)
 def get_incident(key):
+    """Get an incident"""
     return _with_etag(incidents.get_incident(session=get_session(), ref=key))
 
 
 @incidents_bp.route("/incidents/<key>", methods=["PATCH"])
 @needs(WRITE)
 @incidents_bp.arguments(schemas.IncidentPatch)
-@incidents_bp.response(200, schemas.IncidentOut)
-@incidents_bp.doc(parameters=[{"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}])
+@incidents_bp.response(200, schemas.IncidentOut, headers=schemas.INCIDENT_ETAG)
+@incidents_bp.doc(parameters=[schemas.IF_MATCH_REQUIRED])
 @_errors(404, 409, 412, 415, 422, 428)
 def patch_incident(body, key):
+    """Edit an incident's details"""
     caller = authenticate()
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
@@ -219,9 +233,11 @@ def _incident_write(key: str, operation):
 @incidents_bp.route("/incidents/<key>/transition", methods=["POST"])
 @needs(WRITE)
 @incidents_bp.arguments(schemas.TransitionIn)
-@incidents_bp.response(200, schemas.IncidentOut)
+@incidents_bp.response(200, schemas.IncidentOut, headers=schemas.INCIDENT_ETAG)
+@incidents_bp.doc(parameters=[schemas.IF_MATCH])
 @_errors(404, 409, 412, 415, 422)
 def transition(body, key):
+    """Move an incident to another status"""
     if body.get("summary") is not None and body["to"] != "resolved":
         # Found by QA: a Blocked move with only a summary was taken, the summary as its reason.
         raise ValidationFailed(
@@ -247,9 +263,11 @@ def transition(body, key):
 @incidents_bp.route("/incidents/<key>/assign", methods=["POST"])
 @needs(WRITE)
 @incidents_bp.arguments(schemas.AssignIn)
-@incidents_bp.response(200, schemas.IncidentOut)
+@incidents_bp.response(200, schemas.IncidentOut, headers=schemas.INCIDENT_ETAG)
+@incidents_bp.doc(parameters=[schemas.IF_MATCH])
 @_errors(404, 409, 412, 415, 422)
 def assign(body, key):
+    """Assign an incident, or unassign it"""
     return _incident_write(
         key,
         _as_sent(
@@ -268,9 +286,11 @@ def assign(body, key):
 @incidents_bp.route("/incidents/<key>/priority", methods=["POST"])
 @needs(WRITE)
 @incidents_bp.arguments(schemas.PriorityIn)
-@incidents_bp.response(200, schemas.IncidentOut)
+@incidents_bp.response(200, schemas.IncidentOut, headers=schemas.INCIDENT_ETAG)
+@incidents_bp.doc(parameters=[schemas.IF_MATCH])
 @_errors(404, 409, 412, 415, 422)
 def prioritise(body, key):
+    """Change an incident's priority"""
     return _incident_write(
         key,
         lambda session, incident, actor, expected: incidents.change_priority(
@@ -289,6 +309,7 @@ def prioritise(body, key):
 @incidents_bp.response(200, schemas.WatchOut)
 @_errors(404, 415, 422)
 def watch(body, key):
+    """Watch an incident, or stop watching it"""
     caller = authenticate()
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
@@ -302,6 +323,7 @@ def watch(body, key):
 @incidents_bp.response(200, schemas.CommentOut(many=True))
 @_errors(404)
 def list_comments(key):
+    """List an incident's comments"""
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
     if not can(authenticate().user, Action.VIEW, incident):
@@ -315,6 +337,7 @@ def list_comments(key):
 @incidents_bp.response(201, schemas.CommentOut)
 @_errors(404, 415, 422)
 def add_comment(body, key):
+    """Comment on an incident"""
     caller = authenticate()
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
@@ -331,6 +354,7 @@ def add_comment(body, key):
 @audit_bp.response(200, schemas.EventOut(many=True))
 @_errors(404)
 def incident_events(key):
+    """List an incident's audit trail"""
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
     return audit.incident_events(session=session, incident_id=incident.id)
@@ -341,6 +365,7 @@ def incident_events(key):
 @audit_bp.response(200, schemas.VerifyOut)
 @_errors()
 def verify_chain():
+    """Verify the audit chain"""
     caller = authenticate()
     if not can(caller.user, Action.MANAGE_USERS):
         raise ApiProblem(403, "Only admins can verify the audit chain.")
@@ -363,6 +388,7 @@ def verify_chain():
 @users_bp.response(200, schemas.UserOut(many=True))
 @_errors()
 def list_users():
+    """List users"""
     caller = authenticate()
     if not can(caller.user, Action.MANAGE_USERS):
         raise ApiProblem(403, "Only admins can manage users.")
@@ -375,6 +401,7 @@ def list_users():
 @users_bp.response(201, schemas.UserOut)
 @_errors(415, 422)
 def create_user(body):
+    """Create a user"""
     caller = authenticate()
     user = accounts.create_user(session=get_session(), actor=caller.user, **body)
     _commit()
@@ -387,6 +414,7 @@ def create_user(body):
 @users_bp.response(200, schemas.UserOut)
 @_errors(404, 415, 422)
 def patch_user(body, user_id):
+    """Change a user's role, or disable or enable the account"""
     caller = authenticate()
     session = get_session()
     user = accounts.get_user(session=session, user_id=user_id)

@@ -9,7 +9,8 @@ from marshmallow import fields, validate
 from shared.accounts.models import TokenScope
 from shared.errors import Conflict
 from shared.notifications import service as notifications
-from shared.notifications.webhooks import EVENT_TYPES, PayloadFormat
+from shared.notifications.models import DeliveryStatus
+from shared.notifications.webhooks import EVENT_TYPES, TEST_EVENT_TYPE, PayloadFormat
 from shared.permissions import Action, can
 from web.api.auth import authenticate, needs
 from web.api.problems import ApiProblem, ProblemSchema
@@ -42,8 +43,11 @@ class EndpointWithSecret(EndpointOut):
 
 class EndpointIn(StrictSchema):
     url = fields.String(required=True, validate=validate.Length(max=2000))
+    # Enums in the document only: the service refuses an unknown event type in its own words.
     events = fields.List(
-        fields.String(validate=validate.Length(max=60)), required=True, validate=validate.Length(max=20)
+        fields.String(validate=validate.Length(max=60), metadata={"enum": list(EVENT_TYPES)}),
+        required=True,
+        validate=validate.Length(max=20),
     )
     description = fields.String(load_default="", validate=validate.Length(max=2000))
     payload_format = fields.String(load_default="standard", validate=validate.OneOf(FORMATS))
@@ -51,7 +55,10 @@ class EndpointIn(StrictSchema):
 
 class EndpointPatch(StrictSchema):
     url = fields.String(validate=validate.Length(max=2000))
-    events = fields.List(fields.String(validate=validate.Length(max=60)), validate=validate.Length(max=20))
+    events = fields.List(
+        fields.String(validate=validate.Length(max=60), metadata={"enum": list(EVENT_TYPES)}),
+        validate=validate.Length(max=20),
+    )
     description = fields.String(validate=validate.Length(max=2000))
     payload_format = fields.String(validate=validate.OneOf(FORMATS))
     enabled = JsonBoolean()
@@ -65,8 +72,8 @@ class SecretOut(StrictSchema):
 class DeliveryOut(StrictSchema):
     id = fields.Integer(required=True)
     webhook_id = fields.String(required=True)
-    event_type = fields.String(required=True)
-    status = fields.String(required=True)
+    event_type = fields.String(required=True, validate=validate.OneOf([*EVENT_TYPES, TEST_EVENT_TYPE]))
+    status = fields.String(required=True, validate=validate.OneOf([s.value for s in DeliveryStatus]))
     attempts = fields.Integer(required=True)
     next_attempt_at = UtcDateTime(allow_none=True, required=True)
     last_status_code = fields.Integer(allow_none=True, required=True)
@@ -101,8 +108,16 @@ IF_MATCH_DOC = {
     "in": "header",
     "name": "If-Match",
     "required": False,
-    "description": "The endpoint's ETag as last read: the write is refused (412) if the endpoint changed since.",
+    "description": "The endpoint's ETag as last read (or `*`): the write is refused (412) if the endpoint "
+    "changed since. Without it the write applies to the endpoint as it is now.",
     "schema": {"type": "string"},
+}
+ETAG_DOC = {
+    "ETag": {
+        "description": "The endpoint's version: send it back in If-Match. Every save, switch and rotation changes it.",
+        "required": True,
+        "schema": {"type": "string"},
+    }
 }
 
 
@@ -141,6 +156,7 @@ def _stale_is_412(operation):
 @webhooks_bp.response(200, EndpointOut(many=True))
 @_errors()
 def list_webhooks():
+    """List webhook endpoints"""
     _admin()
     return notifications.list_endpoints(session=get_session())
 
@@ -148,9 +164,10 @@ def list_webhooks():
 @webhooks_bp.route("/webhooks", methods=["POST"])
 @needs(TokenScope.ADMIN)
 @webhooks_bp.arguments(EndpointIn)
-@webhooks_bp.response(201, EndpointWithSecret)
+@webhooks_bp.response(201, EndpointWithSecret, headers=ETAG_DOC)
 @_errors(415, 422)
 def create_webhook(body):
+    """Add a webhook endpoint (its signing secret is shown only here)"""
     actor = _admin()
     session = get_session()
     endpoint, secret = notifications.create_endpoint(
@@ -170,9 +187,10 @@ def create_webhook(body):
 
 @webhooks_bp.route("/webhooks/<int:endpoint_id>", methods=["GET"])
 @needs(TokenScope.ADMIN)
-@webhooks_bp.response(200, EndpointOut)
+@webhooks_bp.response(200, EndpointOut, headers=ETAG_DOC)
 @_errors(404)
 def get_webhook(endpoint_id):
+    """Get a webhook endpoint"""
     _admin()
     return _with_etag(notifications.get_endpoint(session=get_session(), endpoint_id=endpoint_id))
 
@@ -180,10 +198,11 @@ def get_webhook(endpoint_id):
 @webhooks_bp.route("/webhooks/<int:endpoint_id>", methods=["PATCH"])
 @needs(TokenScope.ADMIN)
 @webhooks_bp.arguments(EndpointPatch)
-@webhooks_bp.response(200, EndpointOut)
+@webhooks_bp.response(200, EndpointOut, headers=ETAG_DOC)
 @webhooks_bp.doc(parameters=[IF_MATCH_DOC])
 @_errors(404, 412, 415, 422)
 def patch_webhook(body, endpoint_id):
+    """Edit, enable or disable a webhook endpoint"""
     actor = _admin()
     session = get_session()
     endpoint = notifications.get_endpoint(session=session, endpoint_id=endpoint_id)
@@ -216,6 +235,7 @@ def patch_webhook(body, endpoint_id):
 @webhooks_bp.response(204)
 @_errors(404)
 def delete_webhook(endpoint_id):
+    """Delete a webhook endpoint"""
     actor = _admin()
     session = get_session()
     notifications.delete_endpoint(session=session, actor=actor, endpoint_id=endpoint_id)
@@ -225,10 +245,11 @@ def delete_webhook(endpoint_id):
 
 @webhooks_bp.route("/webhooks/<int:endpoint_id>/rotate-secret", methods=["POST"])
 @needs(TokenScope.ADMIN)
-@webhooks_bp.response(200, SecretOut)
+@webhooks_bp.response(200, SecretOut, headers=ETAG_DOC)
 @webhooks_bp.doc(parameters=[IF_MATCH_DOC])
 @_errors(404, 412)
 def rotate_webhook_secret(endpoint_id):
+    """Rotate a webhook endpoint's signing secret"""
     actor = _admin()
     session = get_session()
     expected = _expected_version(notifications.get_endpoint(session=session, endpoint_id=endpoint_id))
@@ -247,6 +268,7 @@ def rotate_webhook_secret(endpoint_id):
 @webhooks_bp.response(202, DeliveryOut)
 @_errors(404, 422)
 def send_webhook_test(endpoint_id):
+    """Send a test event to a webhook endpoint"""
     actor = _admin()
     session = get_session()
     delivery = notifications.send_test_event(session=session, actor=actor, endpoint_id=endpoint_id)
@@ -259,6 +281,7 @@ def send_webhook_test(endpoint_id):
 @webhooks_bp.response(200, DeliveryOut(many=True))
 @_errors(404)
 def list_webhook_deliveries(endpoint_id):
+    """List a webhook endpoint's recent deliveries"""
     _admin()
     session = get_session()
     endpoint = notifications.get_endpoint(session=session, endpoint_id=endpoint_id)
@@ -270,6 +293,7 @@ def list_webhook_deliveries(endpoint_id):
 @webhooks_bp.response(202, DeliveryOut)
 @_errors(404, 422)
 def redeliver_webhook(endpoint_id, delivery_id):
+    """Send a delivery again"""
     actor = _admin()
     session = get_session()
     delivery = notifications.redeliver(session=session, actor=actor, endpoint_id=endpoint_id, delivery_id=delivery_id)
