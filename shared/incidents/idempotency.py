@@ -1,13 +1,13 @@
-"""Filing an incident once, however often the request is sent.
+"""Filing an incident, or posting a comment, once however often the request is sent.
 
 An alert bridge that times out waiting for our answer sends again; a person double-clicks
-File, or goes Back and submits again. With an Idempotency-Key (the API's header, the form's
-hidden field) every repeat within KEY_LIFETIME gets the incident the first request filed,
-instead of a second page for the same outage (draft-ietf-httpapi-idempotency-key-header).
+File, or goes Back and submits again. With an Idempotency-Key (the API's header, the forms'
+hidden field) every repeat within KEY_LIFETIME gets what the first request made, instead of a
+second page for the same outage or the same comment twice (draft-ietf-httpapi-idempotency-key-header).
 
 Keys belong to the person sending them: two people (or two bridges with their own accounts)
-using the same key file two incidents. The same key sent with different details is refused,
-since it can only be a client's bug, and neither answer would be right."""
+using the same key make two. The same key sent with different details is refused, since it
+can only be a client's bug, and neither answer would be right."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, delete, select
 from sqlalchemy.exc import IntegrityError
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from shared.accounts.models import User
 from shared.db import Base, utcnow
 from shared.errors import ValidationFailed
-from shared.incidents.models import Incident
+from shared.incidents.models import Comment, Incident
 from shared.timeutil import as_utc
 
 KEY_MAX = 255
@@ -46,8 +47,10 @@ class IdempotencyKey(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(KEY_MAX))
     request_digest: Mapped[str] = mapped_column(String(64))
-    # Set in the transaction that claims the key, once the incident exists (never seen empty).
+    # What the key made, set in the transaction that claims it (never seen empty): an incident,
+    # or a comment.
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    comment_id: Mapped[int | None] = mapped_column(ForeignKey("incident_comments.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -55,6 +58,12 @@ class IdempotencyKey(Base):
 class Filed:
     incident: Incident
     replayed: bool  # True: an earlier request with this key filed it; nothing new was made
+
+
+@dataclass(frozen=True)
+class Commented:
+    comment: Comment
+    replayed: bool  # True: an earlier request with this key posted it
 
 
 def key_problem(key: str, field: str = HEADER) -> str | None:
@@ -83,11 +92,46 @@ def file_once(
     file: Callable[[], Incident],
     field: str = HEADER,
 ) -> Filed:
-    """Run `file` (which files the incident from `details`) unless `actor` already did with `key`.
+    """Run `file` (which files the incident from `details`) unless `actor` already did with `key`."""
+    made = _once(session, actor, key, {"kind": "incident", **details}, field, file, "incident_id")
+    if isinstance(made, IdempotencyKey):
+        return Filed(session.get_one(Incident, made.incident_id), replayed=True)
+    return Filed(made, replayed=False)
 
-    The key is claimed before filing: a second request with the same key waits on the claim
-    (PostgreSQL holds the unique index entry until the first commits) and is answered with the
-    first one's incident, never a duplicate."""
+
+def comment_once(
+    *,
+    session: Session,
+    actor: User,
+    key: str,
+    details: dict,
+    comment: Callable[[], Comment],
+    field: str = HEADER,
+) -> Commented:
+    """Run `comment` (which posts the comment in `details`) unless `actor` already did with `key`."""
+    made = _once(session, actor, key, {"kind": "comment", **details}, field, comment, "comment_id")
+    if isinstance(made, IdempotencyKey):
+        return Commented(session.get_one(Comment, made.comment_id), replayed=True)
+    return Commented(made, replayed=False)
+
+
+_Made = TypeVar("_Made", Incident, Comment)
+
+
+def _once(
+    session: Session,
+    actor: User,
+    key: str,
+    details: dict,
+    field: str,
+    make: Callable[[], _Made],
+    column: str,
+) -> _Made | IdempotencyKey:
+    """What `make` made, or the earlier claim when `key` was used before.
+
+    The key is claimed before anything is made: a second request with the same key waits on
+    the claim (PostgreSQL holds the unique index entry until the first commits) and is
+    answered with the first one's result, never a duplicate."""
     if problem := key_problem(key, field):
         raise ValidationFailed({field: problem})
     digest = request_digest(details)
@@ -99,8 +143,8 @@ def file_once(
     if earlier is None:
         claim = IdempotencyKey(user_id=actor.id, key=key, request_digest=digest, created_at=now)
         try:
-            # Before filing, so that losing the race leaves nothing of a second incident behind
-            # (no row, no pending audit event or outbox message) to roll back.
+            # Before making anything, so that losing the race leaves nothing behind (no row, no
+            # pending audit event or outbox message) to roll back.
             with session.begin_nested():
                 session.add(claim)
                 session.flush()
@@ -110,18 +154,19 @@ def file_once(
             if earlier is None:
                 raise
         else:
-            incident = file()
-            claim.incident_id = incident.id
+            made = make()
+            setattr(claim, column, made.id)
             session.flush()
-            return Filed(incident, replayed=False)
+            return made
     if earlier.request_digest != digest:
+        what = "an incident" if earlier.incident_id is not None else "a comment"
         raise ValidationFailed(
             {
-                field: f"This {field} was used at {as_utc(earlier.created_at):%H:%M UTC} to file a different "
-                "incident. Use a new key for a new incident."
+                field: f"This {field} was used at {as_utc(earlier.created_at):%H:%M UTC} for {what} with other "
+                "details. Use a new key for a new request."
             }
         )
-    return Filed(session.get_one(Incident, earlier.incident_id), replayed=True)
+    return earlier
 
 
 def _earlier(session: Session, actor: User, key: str) -> IdempotencyKey | None:

@@ -67,7 +67,7 @@ def test_the_key_reused_for_another_incident_is_a_422_naming_the_header(client, 
     assert refused.status_code == 422
     assert refused.mimetype == "application/problem+json"
     problem = refused.get_json()
-    assert "to file a different incident" in problem["detail"]
+    assert "for an incident with other details" in problem["detail"]
     assert list(problem["errors"]) == ["Idempotency-Key"]
     assert _counts(db)[0] == 1
 
@@ -86,3 +86,18 @@ def test_two_people_with_the_same_key_file_two_incidents(client, db, bridge, mak
     theirs = client.post("/api/v1/incidents", json={"title": "Disk full on db-1"}, headers={**other, **key})
     assert mine.get_json()["key"] != theirs.get_json()["key"]
     assert "Idempotent-Replayed" not in theirs.headers
+
+
+def test_a_retried_comment_is_posted_once(client, db, bridge, make_incident):
+    incident = make_incident()
+    url = f"/api/v1/incidents/{incident.key}/comments"
+    headers = {**bridge, "Idempotency-Key": "alert-still-firing-0412"}
+    first = client.post(url, json={"body": "Still firing at 04:12"}, headers=headers)
+    retry = client.post(url, json={"body": "Still firing at 04:12"}, headers=headers)
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.get_json()["id"] == first.get_json()["id"]
+    assert len(client.get(url, headers=bridge).get_json()) == 1
+    other = client.post(url, json={"body": "Resolved at 04:20"}, headers=headers)
+    assert other.status_code == 422
+    assert list(other.get_json()["errors"]) == ["Idempotency-Key"]

@@ -6,7 +6,6 @@ import threading
 from datetime import timedelta
 
 import pytest
-from conftest import count_rows
 from sqlalchemy import func, select
 
 from shared.accounts.models import User
@@ -33,10 +32,10 @@ def _incidents(session) -> int:
     return session.scalar(select(func.count(Incident.id)))
 
 
-def test_a_repeat_gets_the_first_incident_and_records_nothing_new(db, users):
+def test_a_repeat_gets_the_first_incident_and_records_nothing_new(db, users, counts):
     first = _file(db, users["member"], "alert-7f3a")
     db.commit()
-    events, messages = count_rows(db)
+    events, messages = counts()
 
     again = _file(db, users["member"], "alert-7f3a", details=dict(reversed(DETAILS.items())))
     db.commit()
@@ -44,7 +43,7 @@ def test_a_repeat_gets_the_first_incident_and_records_nothing_new(db, users):
     assert (first.replayed, again.replayed) == (False, True)
     assert again.incident.id == first.incident.id
     assert _incidents(db) == 1
-    assert count_rows(db) == (events, messages)  # no second "created" event, mail or webhook
+    assert counts() == (events, messages)  # no second "created" event, mail or webhook
 
 
 def test_the_same_key_with_other_details_is_refused_naming_the_key(db, users):
@@ -54,8 +53,8 @@ def test_the_same_key_with_other_details_is_refused_naming_the_key(db, users):
         _file(db, users["member"], "alert-7f3a", details={**DETAILS, "priority": "P2"})
     db.rollback()
     message = refused.value.field_errors[idempotency.HEADER]
-    assert "to file a different incident" in message
-    assert "Use a new key" in message
+    assert "for an incident with other details" in message
+    assert "Use a new key for a new request." in message
     assert _incidents(db) == 1
 
 
@@ -132,3 +131,34 @@ def test_a_repeat_sent_while_the_first_is_still_filing_waits_and_gets_its_incide
     assert not errors, errors
     assert answers == [(filed.incident.id, True)]
     assert _incidents(db) == 1
+
+
+def _comment(session, actor, incident, key, body="Rolling back deploy 4821 now."):
+    return idempotency.comment_once(
+        session=session,
+        actor=actor,
+        key=key,
+        details={"incident_id": incident.id, "body": body},
+        comment=lambda: incidents.add_comment(session=session, incident_id=incident.id, actor=actor, body=body),
+    )
+
+
+def test_a_comment_sent_again_with_its_key_is_posted_once(db, users, make_incident, counts):
+    incident = make_incident()
+    first = _comment(db, users["member"], incident, "comment-form-1")
+    db.commit()
+    before = counts()
+    again = _comment(db, users["member"], incident, "comment-form-1")
+    db.commit()
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.comment.id == first.comment.id
+    assert counts() == before
+
+
+def test_a_key_used_for_an_incident_is_refused_for_a_comment(db, users, make_incident):
+    incident = make_incident()
+    _file(db, users["member"], "one-key")
+    db.commit()
+    with pytest.raises(ValidationFailed) as refused:
+        _comment(db, users["member"], incident, "one-key")
+    assert "for an incident with other details" in refused.value.field_errors[idempotency.HEADER]

@@ -107,6 +107,51 @@ def test_a_refused_form_keeps_its_key_and_the_corrected_one_files(client, db, us
     assert db.query(Incident).count() == 1
 
 
+def _comment_key(html: str) -> str:
+    return next(attrs["value"] for tag, attrs in tags(html) if attrs.get("name") == "comment_key")
+
+
+def test_back_and_add_comment_again_posts_the_comment_once(client, db, users, make_incident):
+    """Found by QA: Back after posting kept the text in the box, and Add comment posted it (and
+    mailed it) a second time."""
+    incident = make_incident()
+    sign_in(client, users["lead"])
+    url = f"/incidents/{incident.key}"
+    sent = {
+        "body": "Rolling back deploy 4821 now.",
+        "comment_key": _comment_key(client.get(url).get_data(as_text=True)),
+    }
+    first = client.post(f"{url}/comments", data=sent)
+    again = client.post(f"{url}/comments", data=sent)
+    assert first.headers["Location"] == again.headers["Location"]
+    assert first.headers["Location"].startswith(f"{url}#comment-")
+    page = client.get(url).get_data(as_text=True)
+    assert "That comment was already posted; it was not added again." in unescape(page)
+    assert unescape(page).count("Rolling back deploy 4821 now.") == 1
+    assert _comment_key(page) != sent["comment_key"]  # the page drawn next is a new comment
+
+
+def test_the_same_comment_form_edited_after_back_posts_a_second_comment(client, db, users, make_incident):
+    incident = make_incident()
+    sign_in(client, users["lead"])
+    url = f"/incidents/{incident.key}"
+    key = _comment_key(client.get(url).get_data(as_text=True))
+    client.post(f"{url}/comments", data={"body": "First update", "comment_key": key})
+    client.post(f"{url}/comments", data={"body": "Second update", "comment_key": key})
+    page = client.get(url).get_data(as_text=True)
+    assert "First update" in page and "Second update" in page
+
+
+def test_a_refused_comment_keeps_its_key(client, db, users, make_incident):
+    incident = make_incident()
+    sign_in(client, users["lead"])
+    url = f"/incidents/{incident.key}"
+    key = _comment_key(client.get(url).get_data(as_text=True))
+    refused = client.post(f"{url}/comments", data={"body": "  ", "comment_key": key})
+    assert refused.status_code == 422
+    assert _comment_key(refused.get_data(as_text=True)) == key
+
+
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "dialog"])
 def test_invalid_new_incident_names_the_fields_and_keeps_what_was_typed(client, db, users, htmx):
     sign_in(client, users["member"])

@@ -303,12 +303,16 @@ def _header(description: str, *, required: bool = True) -> dict:
 
 
 INCIDENT_ETAG = {"ETag": _header('The incident\'s version, `"v<version>"`: send it back in If-Match.')}
+REPLAYABLE = {
+    "Idempotent-Replayed": _header(
+        f"`true` when an earlier request with this {idempotency.HEADER} made it: nothing new was made.",
+        required=False,
+    ),
+}
 CREATED_INCIDENT = {
     **INCIDENT_ETAG,
     "Location": _header("The new incident's URL."),
-    "Idempotent-Replayed": _header(
-        f"`true` when an earlier request with this {idempotency.HEADER} filed the incident.", required=False
-    ),
+    **REPLAYABLE,
 }
 IDEMPOTENCY_KEY = {
     "in": "header",
@@ -318,6 +322,12 @@ IDEMPOTENCY_KEY = {
     f"{idempotency.KEY_LIFETIME.total_seconds() / 3600:.0f} hours is answered 201 with the incident the "
     "first request filed, and files nothing new. The same key with other details is a 422.",
     "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX, "pattern": "^[!-~]+$"},
+}
+COMMENT_IDEMPOTENCY_KEY = {
+    **IDEMPOTENCY_KEY,
+    "description": "A value unique to this comment, such as a UUID: a repeat within "
+    f"{idempotency.KEY_LIFETIME.total_seconds() / 3600:.0f} hours is answered 201 with the comment the "
+    "first request posted, and posts nothing new. The same key with another body is a 422.",
 }
 LISTED = "A page of incidents (JSON), or with `format=csv` the whole filtered list (CSV)."
 LISTED_HEADERS = {

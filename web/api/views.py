@@ -334,16 +334,32 @@ def list_comments(key):
 @incidents_bp.route("/incidents/<key>/comments", methods=["POST"])
 @needs(WRITE)
 @incidents_bp.arguments(schemas.CommentIn)
-@incidents_bp.response(201, schemas.CommentOut)
+@incidents_bp.response(201, schemas.CommentOut, headers=schemas.REPLAYABLE)
+@incidents_bp.doc(parameters=[schemas.COMMENT_IDEMPOTENCY_KEY])
 @_errors(404, 415, 422)
 def add_comment(body, key):
     """Comment on an incident"""
     caller = authenticate()
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
-    comment = incidents.add_comment(session=session, incident_id=incident.id, actor=caller.user, body=body["body"])
+
+    def add():
+        return incidents.add_comment(session=session, incident_id=incident.id, actor=caller.user, body=body["body"])
+
+    idempotency_key = request.headers.get(idempotency.HEADER)
+    if idempotency_key is None:
+        comment, replayed = add(), False
+    else:
+        posted = idempotency.comment_once(
+            session=session,
+            actor=caller.user,
+            key=idempotency_key,
+            details={"incident_id": incident.id, "body": body["body"]},
+            comment=add,
+        )
+        comment, replayed = posted.comment, posted.replayed
     _commit()
-    return comment, 201
+    return comment, 201, ({"Idempotent-Replayed": "true"} if replayed else {})
 
 
 # -- audit ------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -422,15 +423,27 @@ def _file_once_per_form(session, details: dict, key: str) -> idempotency.Filed:
     def file():
         return incidents.create_incident(session=session, actor=current_user.user, **details)
 
-    if idempotency.key_problem(key) is None:  # a page drawn before keys existed has none
+    return _once_per_form(
+        key,
+        "filing_key",
+        lambda: idempotency.file_once(
+            session=session, actor=current_user.user, key=key, details=details, file=file, field="filing_key"
+        ),
+        lambda: idempotency.Filed(file(), replayed=False),
+    )
+
+
+def _once_per_form(key: str, field: str, once, anew):
+    """`once()` for a form carrying its drawing's key `key` in `field`; `anew()` for a page
+    drawn before forms had keys, or when the details changed since the key was used (Back,
+    edit, send again: the person meant a new one)."""
+    if idempotency.key_problem(key) is None:
         try:
-            return idempotency.file_once(
-                session=session, actor=current_user.user, key=key, details=details, file=file, field="filing_key"
-            )
+            return once()
         except ValidationFailed as error:
-            if set(error.field_errors) != {"filing_key"}:
+            if set(error.field_errors) != {field}:
                 raise
-    return idempotency.Filed(file(), replayed=False)
+    return anew()
 
 
 def _detail_context(session, incident, **extra):
@@ -456,6 +469,9 @@ def _detail_context(session, incident, **extra):
         # then say who saved meanwhile.
         seen_event=newest_event,
         live_poll_seconds=LIVE_POLL_SECONDS,
+        # One per drawing of the page (a refused comment keeps the one it was sent with): Back
+        # and Add comment again posts the comment once.
+        comment_key=secrets.token_urlsafe(16),
         errors={},
         values={},
         **extra,
@@ -629,14 +645,31 @@ def due_date(key: str):
 @bp.post("/incidents/<key>/comments")
 @login_required
 def comment(key: str):
-    return _act(
-        key,
-        lambda session, incident: incidents.add_comment(
-            session=session, incident_id=incident.id, actor=current_user.user, body=request.form.get("body", "")
-        ),
-        # Back to the new comment, not the top of a long page.
-        anchor=lambda comment: f"comment-{comment.id}",
-    )
+    def post(session, incident):
+        body, form_key = request.form.get("body", ""), request.form.get("comment_key", "")
+
+        def add():
+            return incidents.add_comment(session=session, incident_id=incident.id, actor=current_user.user, body=body)
+
+        posted = _once_per_form(
+            form_key,
+            "comment_key",
+            lambda: idempotency.comment_once(
+                session=session,
+                actor=current_user.user,
+                key=form_key,
+                details={"incident_id": incident.id, "body": body},
+                comment=add,
+                field="comment_key",
+            ),
+            lambda: idempotency.Commented(add(), replayed=False),
+        )
+        if posted.replayed:  # Back, then Add comment again: the page still held the sent text
+            flash("That comment was already posted; it was not added again.")
+        return posted.comment
+
+    # Back to the new comment, not the top of a long page.
+    return _act(key, post, anchor=lambda comment: f"comment-{comment.id}")
 
 
 @bp.post("/incidents/<key>/comments/<int:comment_id>/redact")

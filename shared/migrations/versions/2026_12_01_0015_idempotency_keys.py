@@ -1,11 +1,12 @@
-"""idempotency_keys: an incident filed once per key, however often the request is sent
+"""idempotency_keys: an incident filed (a comment posted) once per key, however often sent
 
 Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-01 05:00:00
 
 An alert bridge that retried POST /api/v1/incidents after a timeout, or a person who submitted
-the New incident form twice, filed the same outage twice.
+the New incident form twice, filed the same outage twice; Back and Add comment posted a comment
+twice.
 """
 
 import sqlalchemy as sa
@@ -25,7 +26,14 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=255), nullable=False),
         sa.Column("request_digest", sa.String(length=64), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=True),
+        sa.Column("comment_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["comment_id"],
+            ["incident_comments.id"],
+            name=op.f("fk_idempotency_keys_comment_id_incident_comments"),
+            ondelete="CASCADE",
+        ),
         sa.ForeignKeyConstraint(
             ["incident_id"],
             ["incidents.id"],
