@@ -91,6 +91,30 @@ def test_a_move_with_a_way_back_offers_undo_and_undo_moves_it_back(client, db, u
     assert reload(db, incident).status == "in_progress"
 
 
+@pytest.mark.parametrize(
+    ("status", "reason", "move", "field"),
+    [
+        ("blocked", "Waiting for the DBA", "in_progress", "blocked_reason"),
+        ("resolved", "Rolled back deploy 4821", "in_progress", "resolution_summary"),
+    ],
+)
+def test_undo_back_to_blocked_or_resolved_brings_back_its_words(
+    client, db, users, make_incident, status, reason, move, field
+):
+    """Found by QA: undoing an unblock left "Blocked because: Undo of the move to In Progress"
+    (and mailed it), the reason typed at the time lost."""
+    incident = make_incident("in_progress")
+    sign_in(client, users["lead"])
+    _post_row(client, incident, db, to=status, reason=reason)
+    moved = _post_row(client, incident, db, to=move, reason="Reopened: errors again" if status == "resolved" else "")
+    undo_form = re.search(r"<form[^>]*>(?:(?!</form>).)*>Undo</button>\s*</form>", moved.get_data(as_text=True), re.S)
+    fields = {attrs["name"]: attrs.get("value") for tag, attrs in tags(undo_form.group(0)) if tag == "input"}
+    assert client.post(f"/incidents/{incident.key}/transition", data=fields, headers=HTMX).status_code == 200
+    back = reload(db, incident)
+    assert back.status == status
+    assert getattr(back, field) == reason
+
+
 def test_closing_offers_no_undo(client, db, users, make_incident):
     incident = make_incident("resolved")
     sign_in(client, users["lead"])

@@ -552,6 +552,8 @@ def _row_transition(key: str):
     if not to:
         return _render_row(incident, 422, row_error=f"Choose a new status for {incident.key} first.", **typed)
     was = Status(incident.status)
+    # An Undo back to Blocked or Resolved says again why it was so, not "Undo of the move".
+    was_why = {Status.BLOCKED: incident.blocked_reason, Status.RESOLVED: incident.resolution_summary}.get(was)
     move = next((m for m in _allowed_moves(incident) if m.target == to), None)
     unconfirmed_close = move is not None and move.target == Status.CLOSED and request.form.get("confirm") != "1"
     # Text first, then the question; but not about a row someone changed since it was drawn: the
@@ -585,7 +587,9 @@ def _row_transition(key: str):
     if request.form.get("undo") == "1":
         return _render_row(incident, row_notice=f"{incident.key} is back to {label}.")
     undo = next((m for m in _allowed_moves(incident) if m.target == was), None)
-    return _render_row(incident, row_notice=f"{incident.key} is now {label}.", undo=undo, undo_of=label)
+    return _render_row(
+        incident, row_notice=f"{incident.key} is now {label}.", undo=undo, undo_of=label, undo_reason=was_why
+    )
 
 
 @bp.get("/incidents/<key>/row")
