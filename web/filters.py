@@ -62,7 +62,7 @@ _markdown.core.ruler.push("shift_headings", _shift_headings)
 _markdown.core.ruler.push("task_lists", _task_lists)
 # Part of the rendered-HTML cache key: bump it whenever the output of render_markdown changes
 # (options, plugins, allowed tags, sanitiser settings), so no page shows HTML from the old renderer.
-RENDERER_VERSION = "3"
+RENDERER_VERSION = "4"
 
 
 @markdown_cache.memoize(RENDERER_VERSION)
@@ -76,6 +76,9 @@ def render_markdown(source: str | None) -> Markup:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+    # A code block wider than a phone scrolls sideways: focusable, so a keyboard can scroll it
+    # too (axe: scrollable-region-focusable). nh3 writes every <pre> as exactly this tag.
+    clean = clean.replace("<pre>", '<pre tabindex="0">')
     return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from browser_steps import check_accessible, sign_in_on
 from playwright.sync_api import Page, expect
+
+from shared.incidents import service as incidents
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
@@ -79,3 +82,25 @@ def test_edit_page_refusals_and_row_questions(page: Page, sign_in, file_incident
     page.get_by_role("link", name="Edit details").click()
     expect(page.get_by_role("heading", name=f"Edit {incident.key}")).to_be_visible()
     assert_accessible("the edit page")
+
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 3}
+WIDE_CODE = "```\n" + "kubectl -n checkout rollout undo deployment/checkout-web --to-revision=4821 " * 3 + "\n```"
+
+
+def test_wide_code_and_tables_on_a_phone_scroll_by_keyboard(open_page, db, users, file_incident, axe_source) -> None:
+    """Found by QA (axe, phone only): a code block or an insights table wider than the screen
+    scrolled sideways but could not be reached by keyboard (scrollable-region-focusable)."""
+    incident = file_incident("Checkout 502s", description=f"Rolled back:\n\n{WIDE_CODE}", priority="P1")
+    incidents.add_comment(session=db, incident_id=incident.id, actor=users["lead"], body=WIDE_CODE)
+    db.commit()
+    page = open_page(**PHONE)
+    sign_in_on(page, "member@example.com")
+    page.goto(f"/incidents/{incident.key}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Checkout 502s")
+    check_accessible(page, axe_source, "wide code blocks on a phone")
+
+    page.goto("/insights")
+    for table in ("MTTA and MTTR by priority", "MTTA and MTTR by component", "Open incidents over time"):
+        page.get_by_text(f"{table} as a table").click()
+    check_accessible(page, axe_source, "the insights tables open on a phone")

@@ -111,7 +111,7 @@ def test_markdown_headings_code_and_task_lists(client, db, users, make_incident)
     assert headings.count("h1") == 1  # only the incident's own title
     assert "<h3>Summary</h3>" in description
     assert "<h4>Timeline</h4>" in description
-    assert "<pre><code>" in description
+    assert '<pre tabindex="0"><code>' in description  # a wide one scrolls: keyboard too
     assert "[x]" not in description
     assert "[ ]" not in description
     assert texts(description, "li") == ["Done: Failed over", "To do: Post-mortem"]
