@@ -500,6 +500,26 @@ def test_save_the_current_search_as_a_named_view_and_open_it(client, users, seed
     assert "Give the view a name." in empty.get_data(as_text=True)
 
 
+def test_a_refused_view_name_keeps_the_save_form_open_with_what_was_typed(client, users, seeded):
+    """Found by QA: the refusal closed "Save view", losing the typed name and the ticked boxes."""
+    sign_in(client, users["lead"])
+    client.post("/views", data={"name": "P1 prod", "q": "priority:p1 env:prod", "team": "1"})
+    refused = client.post(
+        "/views", data={"name": "P1 prod", "q": "priority:p1,p2 env:prod", "team": "1"}, follow_redirects=True
+    )
+    html = refused.get_data(as_text=True)
+    details = next(attrs for tag, attrs in tags(html) if tag == "details" and "save-view" in attrs.get("class", ""))
+    assert "open" in details
+    name = next(attrs for tag, attrs in tags(html) if attrs.get("id") == "view-name")
+    assert (name["value"], name["aria-invalid"], name["aria-describedby"]) == ("P1 prod", "true", "view-name-error")
+    assert "You already have a view named “P1 prod”" in unescape(texts(html, "p", "id", "view-name-error")[0])
+    team = next(attrs for tag, attrs in tags(html) if attrs.get("name") == "team")
+    assert "checked" in team
+    # Drawn once: the next visit shows the form closed and empty.
+    again = client.get("/").get_data(as_text=True)
+    assert "open" not in next(a for t, a in tags(again) if t == "details" and "save-view" in a.get("class", ""))
+
+
 def test_a_view_is_refined_by_saving_it_again_with_replace(client, users, seeded):
     """Found by QA: a saved view could not be changed, only deleted and saved again."""
     sign_in(client, users["member"])

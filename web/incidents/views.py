@@ -18,6 +18,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as http_session
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from wtforms.fields.choices import SelectChoice
@@ -46,6 +47,8 @@ bp = Blueprint("incidents", __name__)
 
 DROPDOWN_PARAMS = ("status", "priority", "owner", "component", "env", "sort")
 MAX_PAGE = 100_000
+# The signed-cookie session's key for a refused "Save view", drawn open again by the dashboard.
+REFUSED_VIEW = "refused_save_view"
 
 
 def _is_htmx() -> bool:
@@ -267,6 +270,7 @@ def dashboard():
         response = make_response(render_template("incidents/_results.html", **context))
     else:
         context["form"] = _new_incident_form(session, users=users)
+        context["refused_view"] = http_session.pop(REFUSED_VIEW, None)
         response = make_response(render_template("incidents/dashboard.html", **context))
     response.headers["Vary"] = "HX-Request"
     return response
@@ -333,7 +337,17 @@ def save_view():
         session.commit()
     except ValidationFailed as error:
         session.rollback()
-        flash(f"The view was not saved: {error}", "error")
+        # The dashboard draws Save view open again, with what was typed and the problem beside
+        # its field (found by QA: a refused name closed the form and lost name and choices).
+        problems = error.field_errors
+        http_session[REFUSED_VIEW] = {
+            "name": request.form.get("name", "")[:200],
+            "team": request.form.get("team") == "1",
+            "replace": request.form.get("replace") == "1",
+            "error": problems.get("name"),
+        }
+        if "name" not in problems:
+            flash(f"The view was not saved: {error}", "error")
         return redirect(url_for("incidents.dashboard", q=query.strip() or None))
     flash(f"Saved the view “{view.name}”{' for the whole team' if view.team else ''}.")
     return redirect(url_for("incidents.dashboard", q=view.query or None))
