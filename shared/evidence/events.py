@@ -17,7 +17,7 @@ EVIDENCE_RETRIED = EventType.EVIDENCE_RETRIED
 
 # Outbox topics.
 TOPIC_UPLOADED = EventType.EVIDENCE_UPLOADED  # payload: evidence_id, incident_id
-TOPIC_PROCESSED = EventType.EVIDENCE_PROCESSED  # payload: evidence_id, incident_id, state
+TOPIC_PROCESSED = EventType.EVIDENCE_PROCESSED  # payload: evidence_id, incident_id, state, as_of (the incident then)
 TOPIC_RETRIED = EventType.EVIDENCE_RETRIED  # payload: evidence_id, incident_id
 TOPIC_LEGAL_HOLD_CHANGED = EventType.EVIDENCE_LEGAL_HOLD_CHANGED  # payload: incident_id, legal_hold
 

@@ -23,7 +23,7 @@ from shared.evidence.models import DOWNLOADABLE, REFUSED, Evidence, EvidenceStat
 from shared.evidence.names import extension_of, safe_display_name
 from shared.evidence.storage import StoredObject
 from shared.incidents.models import Incident
-from shared.incidents.service import get_incident
+from shared.incidents.service import get_incident, state_of
 from shared.outbox import service as outbox
 from shared.permissions import Action, can
 
@@ -186,11 +186,20 @@ def record_verdict(*, session: Session, evidence_id: int, verdict: Verdict) -> b
     if verdict.sha256 and verdict.sha256 != evidence.sha256:
         extra["measured_sha256"] = verdict.sha256
     _audit(session, None, evidence, events.EVIDENCE_VERDICT, **extra)
-    outbox.enqueue(
+    message = outbox.enqueue(
         session=session,
         topic=events.TOPIC_PROCESSED,
         payload={"evidence_id": evidence.id, "incident_id": evidence.incident_id, "state": evidence.state},
     )
+    # The incident as it stood when the verdict was recorded (`as_of`, as incident events carry
+    # it): the mail and webhook are sent later, when it may have moved on.
+    incident = session.get_one(Incident, evidence.incident_id)
+    occurred_at = values["processed_at"]
+
+    def add_state() -> None:
+        message.payload = {**message.payload, "as_of": {**state_of(incident), "occurred_at": occurred_at.isoformat()}}
+
+    audit.when_sealed(session=session, callback=add_state)
     return True
 
 

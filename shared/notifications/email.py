@@ -15,6 +15,7 @@ import re
 import smtplib
 import ssl
 import tempfile
+import textwrap
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,14 +28,22 @@ from typing import Literal, Protocol
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markdown_it import MarkdownIt
 
+from shared.incidents.lifecycle import Status
 from shared.notifications.rules import EventKind
+from shared.text import without_unwanted
 
 log = logging.getLogger(__name__)
 
 SmtpSecurity = Literal["none", "starttls", "tls"]
 SMTP_SECURITY_CHOICES: tuple[str, ...] = ("none", "starttls", "tls")
 SUBJECT_TITLE_LIMIT = 150
+# A comment or a reason in a mail: as typed, up to whichever limit comes first (enough for a
+# command and the top of a stack trace); the mail links to the rest.
+EXCERPT_CHARS = 2000
+EXCERPT_LINES = 40
+WRAP_WIDTH = 78  # prose lines of the plain-text part; code is never re-wrapped
 
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -60,8 +69,11 @@ class MailEvent:
     incident_priority: str  # "P1"
     actor_name: str  # who did it; "" for the system (the scanner)
     occurred_at: datetime
-    comment_excerpt: str = ""
-    reason: str = ""  # e.g. why it is blocked
+    comment_excerpt: str = ""  # the comment's Markdown as typed, line breaks kept (see `excerpt`)
+    comment_truncated: bool = False  # the excerpt is the start of a longer comment
+    reason: str = ""  # what the move recorded: why it was blocked, reopened or closed; the resolution summary
+    reason_truncated: bool = False
+    previous_status: str = ""  # a status change's "from", as a label ("Resolved"); "" when not known
     evidence_filename: str = ""
     evidence_verdict: str = ""  # "clean", "infected (Eicar-Test-Signature)", ...
     comment_id: int | None = None  # a comment's mail links to it on the incident page
@@ -136,11 +148,32 @@ def incident_url(*, base_url: str, incident_key: str) -> str:
     return f"{base_url.rstrip('/')}/incidents/{quote(incident_key, safe='')}"
 
 
+def _move(event: MailEvent) -> str:
+    """What a status change was, in the words its mail uses: "reopened", "unblocked", "resolved",
+    "closed" or (any other move, or one whose "from" is not known) "moved"."""
+    before, now = event.previous_status, event.incident_status
+    if now == Status.IN_PROGRESS.label and before in (Status.RESOLVED.label, Status.CLOSED.label):
+        return "reopened"
+    if now == Status.IN_PROGRESS.label and before == Status.BLOCKED.label:
+        return "unblocked"
+    if before and now == Status.RESOLVED.label:
+        return "resolved"
+    if before and now == Status.CLOSED.label:
+        return "closed"
+    return "moved"
+
+
+def reason_label(event: MailEvent) -> str:
+    """What the text a move recorded is: a move to Resolved records its resolution summary."""
+    return "Resolution summary" if event.incident_status == Status.RESOLVED.label else "Reason"
+
+
 def subject_for(event: MailEvent) -> str:
     """``[INC-42] Blocked: Disk full on log shipper`` and its siblings, on one line."""
+    move = _move(event)
     label = {
         EventKind.ASSIGNED: "Assigned to you",
-        EventKind.STATUS_CHANGED: event.incident_status,
+        EventKind.STATUS_CHANGED: move.capitalize() if move in ("reopened", "unblocked") else event.incident_status,
         EventKind.COMMENT_CREATED: "New comment",
         EventKind.INCIDENT_CREATED: f"New {event.incident_priority}",
         EventKind.EVIDENCE_INFECTED: "Infected upload",
@@ -154,9 +187,17 @@ def headline_for(event: MailEvent) -> str:
     escaping per template file, so a .txt partial included in the HTML body would not be escaped."""
     who = one_line(event.actor_name) or "The tracker"
     key = event.incident_key
+    before = event.previous_status
+    moved = {
+        "reopened": f"{who} reopened {key} (it was {before}); it is {event.incident_status} again.",
+        "unblocked": f"{who} unblocked {key}; it is {event.incident_status} again.",
+        "resolved": f"{who} resolved {key}.",
+        "closed": f"{who} closed {key}." if before != Status.OPEN.label else f"{who} closed {key} while it was Open.",
+        "moved": f"{who} moved {key} to {event.incident_status}.",
+    }[_move(event)]
     return {
         EventKind.ASSIGNED: f"{who} assigned {key} to you.",
-        EventKind.STATUS_CHANGED: f"{who} moved {key} to {event.incident_status}.",
+        EventKind.STATUS_CHANGED: moved,
         EventKind.COMMENT_CREATED: f"{who} commented on {key}.",
         EventKind.INCIDENT_CREATED: (
             f"{who} filed a new {event.incident_priority} incident, {key}, and made you its owner."
@@ -167,6 +208,101 @@ def headline_for(event: MailEvent) -> str:
         # "checked": with scanning off a file is still checked (its type), just not scanned.
         EventKind.EVIDENCE_VERDICT: f"Your file on {key} was checked: {event.evidence_verdict or 'done'}.",
     }[EventKind(event.kind)]
+
+
+# --- typed text (comments, reasons) ------------------------------------------------------------
+
+# Only to find code blocks, as the site's renderer does (CommonMark): nothing is rendered to HTML
+# from it, so no markup, image or link a comment holds can reach the HTML part.
+_commonmark = MarkdownIt("commonmark", {"html": False})
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
+_LIST_OR_QUOTE = re.compile(r"[ \t]*(?:(?:[-*+]|\d{1,9}[.)])[ \t]+|>[ \t]?)*")
+
+
+def excerpt(text: str, *, chars: int = EXCERPT_CHARS, lines: int = EXCERPT_LINES) -> tuple[str, bool]:
+    """`text` as a mail shows it, and whether it was cut: every kind of line break one newline,
+    other control and bidi characters dropped, blank ends and trailing spaces trimmed; then at
+    most `lines` lines and `chars` characters, cut at a line end (within a very long line, at a
+    space)."""
+    cleaned = without_unwanted(_LINE_BREAKS.sub("\n", text or ""), multiline=True)
+    all_lines = [line.rstrip() for line in cleaned.split("\n")]
+    while all_lines and not all_lines[0]:
+        all_lines.pop(0)
+    while all_lines and not all_lines[-1]:
+        all_lines.pop()
+    kept = "\n".join(all_lines[:lines])
+    cut = len(all_lines) > lines
+    if len(kept) > chars:
+        cut = True
+        head = kept[:chars]
+        at = head.rfind("\n")
+        if at < chars // 2:
+            at = head.rfind(" ")
+        kept = head[:at] if at >= chars // 2 else head
+    return kept.rstrip(), cut
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """A run of lines of typed Markdown: prose, or a code block (fenced or indented)."""
+
+    code: bool
+    source: str  # the lines as typed (a fence with its ``` lines)
+    text: str  # what to show: prose as typed, code without its fence
+
+
+def markdown_blocks(source: str) -> list[TextBlock]:
+    """`source` (one newline per line break, as `excerpt` gives it) cut into prose and the code
+    blocks the site shows as code, in order; blank prose between blocks left out."""
+    return [block for block in _split(source) if block.code or block.text]
+
+
+def _split(source: str) -> list[TextBlock]:
+    # Together the blocks' source lines are all of `source`'s, blank ones included.
+    if not source:
+        return []
+    lines = source.split("\n")
+    blocks: list[TextBlock] = []
+    start = 0
+    for token in _commonmark.parse(source):
+        # Top-level code only: a fence inside a list item stays in its prose, line breaks kept.
+        if token.type not in ("fence", "code_block") or token.level != 0 or token.map is None:
+            continue
+        first, end = token.map
+        if first > start:
+            blocks.append(_prose(lines[start:first]))
+        blocks.append(TextBlock(code=True, source="\n".join(lines[first:end]), text=token.content.rstrip("\n")))
+        start = end
+    if start < len(lines):
+        blocks.append(_prose(lines[start:]))
+    return blocks
+
+
+def _prose(lines: list[str]) -> TextBlock:
+    source = "\n".join(lines)
+    return TextBlock(code=False, source=source, text=source.strip("\n"))
+
+
+def wrap_prose(text: str, width: int = WRAP_WIDTH) -> str:
+    """Each line longer than `width` wrapped at spaces, its continuation indented under its
+    text (past a list marker, after a quote's ">"); a word or link longer than a line stays whole."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= width or line.lstrip().startswith("|"):  # a table row reads only unwrapped
+            out.append(line)
+            continue
+        lead = _LIST_OR_QUOTE.match(line)
+        hang = re.sub(r"[^\t >]", " ", lead.group(0)) if lead else ""
+        wrapped = textwrap.wrap(
+            line, width=width, subsequent_indent=hang, break_long_words=False, break_on_hyphens=False
+        )
+        out.extend(wrapped or [line])
+    return "\n".join(out)
+
+
+def markdown_as_text(source: str, width: int = WRAP_WIDTH) -> str:
+    """Typed Markdown for a plain-text mail: as typed, prose wrapped, code blocks untouched."""
+    return "\n".join(block.source if block.code else wrap_prose(block.source, width) for block in _split(source))
 
 
 def _sender_address(sender: str) -> Address:
@@ -187,6 +323,9 @@ def build_message(*, event: MailEvent, recipient: MailRecipient, base_url: str, 
     url = incident_url(base_url=base_url, incident_key=event.incident_key)
     if event.comment_id is not None:
         url += f"#comment-{int(event.comment_id)}"  # the timeline's anchor for that comment
+    # Excerpts are made at fan-out; made again here for any text that was not (idempotent).
+    comment, comment_cut = excerpt(event.comment_excerpt)
+    reason, reason_cut = excerpt(event.reason)
     context = {
         "event": event,
         "kind": EventKind(event.kind).value,
@@ -194,6 +333,15 @@ def build_message(*, event: MailEvent, recipient: MailRecipient, base_url: str, 
         # ("Reason: ..." or a fake link) under the headline.
         "title": one_line(event.incident_title),
         "headline": headline_for(event),
+        # Typed text keeps its line breaks: the plain part as typed (prose wrapped), the HTML
+        # part as blocks of text and code, escaped by the template.
+        "comment_text": markdown_as_text(comment),
+        "comment_blocks": markdown_blocks(comment),
+        "comment_truncated": event.comment_truncated or comment_cut,
+        "reason": reason,
+        "reason_label": reason_label(event),
+        "reason_text": wrap_prose(f"{reason_label(event)}: {reason}") if reason else "",
+        "reason_truncated": event.reason_truncated or reason_cut,
         "recipient": recipient,
         "incident_url": url,
         "profile_url": f"{base_url.rstrip('/')}/profile",

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.accounts import reset
 from shared.accounts.models import Role, User
 from shared.audit import service as audit
+from shared.audit.models import AuditEvent
 from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -105,7 +106,6 @@ EMAIL_RETRY_DELAYS = (
 # may simply be waiting in the queue).
 REDISPATCH_AFTER = timedelta(minutes=2)
 DESCRIPTION_MAX = 500
-COMMENT_EXCERPT = 500
 
 
 # --- settings -> policies ---------------------------------------------------------------------
@@ -690,6 +690,7 @@ def fan_out(
     comment = session.get(Comment, payload["comment_id"]) if payload.get("comment_id") else None
     if topic == EventType.EVIDENCE_PROCESSED and evidence is None:
         return FanOut()
+    move = _status_move(session, payload, incident) if topic == EventType.INCIDENT_STATUS_CHANGED else None
 
     if topic == EventType.INCIDENT_ASSIGNED and "owner_id" in payload:
         # Mail the person this event assigned, even if someone reassigned it again since.
@@ -697,10 +698,47 @@ def fan_out(
     else:
         owner_id = incident.owner_id
     emails = _email_deliveries(
-        session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id, occurred
+        session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id, occurred, move
     )
-    hooks = _webhook_deliveries(session, settings, topic, event_id, incident, actor, evidence, comment, now, occurred)
+    hooks = _webhook_deliveries(
+        session, settings, topic, event_id, incident, actor, evidence, comment, now, occurred, move
+    )
     return FanOut(email_ids=tuple(emails), webhook_ids=tuple(hooks))
+
+
+@dataclass(frozen=True)
+class StatusMove:
+    """A status change as its audit event recorded it: from, to, and the text the move required."""
+
+    source: str | None  # None when the event is not found (a message older than its event id)
+    target: str
+    reason: str = ""  # why it was blocked, reopened or closed; for a move to Resolved, the resolution summary
+
+    @property
+    def resolution_summary(self) -> str:
+        return self.reason if self.target == Status.RESOLVED else ""
+
+    @property
+    def why(self) -> str:
+        return "" if self.target == Status.RESOLVED else self.reason
+
+
+def _status_move(session: Session, payload: dict, incident) -> StatusMove:
+    """The move this message announces, from its audit event (the message carries its id, never
+    the text): the incident row holds only the latest reason, which a later move may have
+    changed or cleared by the time this is sent."""
+    event_id = payload.get("event_id")
+    event = session.get(AuditEvent, event_id) if isinstance(event_id, int) else None
+    if (
+        event is None
+        or event.action != EventType.INCIDENT_STATUS_CHANGED
+        or event.incident_id != payload.get("incident_id")
+    ):
+        return StatusMove(source=None, target=incident.status)
+    data = event.data or {}
+    return StatusMove(
+        source=data.get("from"), target=data.get("to") or incident.status, reason=data.get("reason") or ""
+    )
 
 
 def _moment(state: dict | None, name: str) -> datetime | None:
@@ -812,7 +850,7 @@ def _password_changed_notice(topic: str, user: User, actor: User | None, setting
 
 
 def _email_deliveries(
-    session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id, occurred
+    session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id, occurred, move
 ) -> list[int]:
     if settings.email_mode == "off" or topic not in EMAIL_KIND:
         return []
@@ -824,10 +862,14 @@ def _email_deliveries(
         "actor_name": actor.name if actor else "",
         "occurred_at": occurred.isoformat(),
     }
-    if topic == EventType.INCIDENT_STATUS_CHANGED and incident.status == Status.BLOCKED:
-        base["reason"] = incident.blocked_reason or ""
+    if move is not None:
+        if move.source in set(Status):
+            base["previous_status"] = Status(move.source).label
+        # The start of it (a reason may be 20,000 characters); the mail links to the rest.
+        base["reason"], base["reason_truncated"] = mail.excerpt(move.reason)
     if comment is not None and comment.redacted_at is None:
-        base["comment_excerpt"] = mail.one_line(comment.body, COMMENT_EXCERPT)
+        # As typed, line breaks kept (a command, a stack trace), up to the mail's excerpt length.
+        base["comment_excerpt"], base["comment_truncated"] = mail.excerpt(comment.body)
         base["comment_id"] = comment.id
     plans: list[tuple[str, EventKind, frozenset[int], dict]] = []
     watchers = incident.watcher_ids()
@@ -908,7 +950,7 @@ def _public_types(topic: str, evidence) -> list[str]:
     return [public]
 
 
-def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, comment, now) -> bytes:
+def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, comment, now, move=None) -> bytes:
     url = incident_url(settings, incident)
     # A comment's message links to the comment itself (its anchor in the timeline).
     comment_url = f"{url}#comment-{comment.id}" if comment is not None else None
@@ -932,6 +974,15 @@ def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, com
             detail=detail,
         )
     data: dict = {"incident": incident_data(incident, settings=settings), "actor": _user_ref(actor)}
+    if move is not None:
+        # The move as it happened; the incident's blocked_reason and resolution_summary are read
+        # when sending, and a later move may have cleared them.
+        data["status_change"] = {
+            "from": move.source,
+            "to": move.target,
+            "reason": move.why or None,
+            "resolution_summary": move.resolution_summary or None,
+        }
     if comment is not None:
         data["comment"] = {
             "id": comment.id,
@@ -954,7 +1005,7 @@ def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, com
 
 
 def _webhook_deliveries(
-    session, settings, topic, event_id, incident, actor, evidence, comment, now, occurred
+    session, settings, topic, event_id, incident, actor, evidence, comment, now, occurred, move
 ) -> list[int]:
     types = _public_types(topic, evidence)
     if not types:
@@ -967,7 +1018,7 @@ def _webhook_deliveries(
                 continue
             # One id per event and type: the same on every retry, and on a second fan-out run.
             webhook_id = event_id if event_type == types[0] else f"{event_id}.{event_type.split('.')[-1]}"
-            body = _webhook_body(endpoint, event_type, settings, incident, actor, evidence, comment, occurred)
+            body = _webhook_body(endpoint, event_type, settings, incident, actor, evidence, comment, occurred, move)
             row = _insert_once(
                 session,
                 WebhookDelivery(
@@ -1111,7 +1162,10 @@ def _build_email(row: EmailDelivery, user: User | None, settings: Settings):
         actor_name=context.get("actor_name", ""),
         occurred_at=datetime.fromisoformat(context["occurred_at"]),
         comment_excerpt=context.get("comment_excerpt", ""),
+        comment_truncated=bool(context.get("comment_truncated")),
         reason=context.get("reason", ""),
+        reason_truncated=bool(context.get("reason_truncated")),
+        previous_status=context.get("previous_status", ""),
         evidence_filename=context.get("evidence_filename", ""),
         evidence_verdict=context.get("evidence_verdict", ""),
         comment_id=context.get("comment_id"),
