@@ -14,6 +14,7 @@ from shared.audit.models import AuditEvent
 from shared.db import utcnow
 from shared.evidence.storage import LocalStorage
 from shared.incidents import service as incidents
+from shared.timeutil import as_utc
 
 
 @pytest.fixture
@@ -65,8 +66,12 @@ def test_deleting_the_newest_events_is_found_against_the_anchor(db, engine, user
 
 def test_a_missing_anchor_is_reported_once_events_are_old(db, users, storage):
     _events(db, users, 1)
-    assert anchors.check(session=db, storage=storage) == ([], [])  # the beat has not run yet
-    later = utcnow() + anchors.MAX_AGE + timedelta(minutes=1)
+    # Timed from the oldest event, not the clock: the `users` rows are replayed with the
+    # timestamps of their first seeding, which a slow run leaves more than MAX_AGE behind.
+    oldest = as_utc(db.scalar(select(func.min(AuditEvent.occurred_at))))
+    soon = oldest + timedelta(minutes=1)
+    assert anchors.check(session=db, storage=storage, now=soon) == ([], [])  # the beat has not run yet
+    later = oldest + anchors.MAX_AGE + timedelta(minutes=1)
     problems, warnings = anchors.check(session=db, storage=storage, now=later)
     assert problems == []
     assert "no audit anchor found under audit-anchors/" in warnings[0]
