@@ -172,6 +172,12 @@ class Storage(Protocol):
 
     def put_tags(self, key: str, updates: Mapping[str, str]) -> dict[str, str]: ...
 
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        """Put every stored version of `key` on legal hold (`on`) or lift it, where the store
+        has such a hold (an S3 bucket with Object Lock); elsewhere nothing. The worker calls it
+        beside the `legal-hold` tag, which stays the record the lifecycle rules read."""
+        ...
+
     def delete(self, key: str) -> None: ...
 
     def list_objects(self, prefix: str) -> Iterator[ListedObject]: ...
@@ -296,6 +302,11 @@ class LocalStorage:
         self._write_tags(key, merged)
         return merged
 
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        """Nothing to do: local disk has no versions and no lifecycle that could remove a held
+        file, and the app deletes only files no evidence row needs (shared/evidence/orphans.py),
+        so the `legal-hold` tag beside the file is the whole record of the hold."""
+
     def _write_tags(self, key: str, tags: Mapping[str, str]) -> None:
         path = self._tags_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -406,6 +417,11 @@ class S3Storage:
         # smaller parts (S3_MULTIPART_CHUNK_BYTES). boto3's TransferConfig takes it only as an
         # attribute.
         self._transfer.max_in_memory_upload_chunks = 2
+        # Whether the bucket has S3 Object Lock (prod: yes; dev, staging, previews, MinIO: no),
+        # asked the bucket on the first legal-hold change (`object_lock_enabled`). Asked rather
+        # than configured: a setting could disagree with the bucket, and a wrong "off" would
+        # silently leave held evidence deletable again.
+        self._object_lock: bool | None = None
 
     def _full(self, key: str) -> str:
         return self.key_prefix + check_key(key)
@@ -495,6 +511,47 @@ class S3Storage:
         with self._errors(key):
             self.client.put_object_tagging(Bucket=self.bucket, Key=self._full(key), Tagging=_tag_set(merged))
         return merged
+
+    def object_lock_enabled(self) -> bool:
+        """Whether the bucket has S3 Object Lock; asked once per storage object (a worker process).
+
+        Object Lock can only be turned on, never off, so a cached yes stays true; a bucket that
+        gets it later is noticed when the worker restarts. An error (AccessDenied, throttling)
+        is a StorageError and is not remembered: the next call asks again."""
+        if self._object_lock is None:
+            answer: dict = {}
+            with self._errors(f"s3://{self.bucket}"):
+                try:
+                    answer = self.client.get_object_lock_configuration(Bucket=self.bucket)
+                except ClientError as error:
+                    if error.response.get("Error", {}).get("Code") != "ObjectLockConfigurationNotFoundError":
+                        raise
+            self._object_lock = answer.get("ObjectLockConfiguration", {}).get("ObjectLockEnabled") == "Enabled"
+        return self._object_lock
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        """S3 Object Lock legal hold ON or OFF on every version of `key`; nothing without Object Lock.
+
+        A legal hold belongs to one object version, and a held version outlives a plain delete
+        (the orphan sweep, an operator, a lifecycle expiration add a delete marker above it)
+        and the noncurrent-version lifecycle rule. So both directions reach every version the
+        key has: a hold also keeps what was deleted but not yet purged, and a lift leaves no
+        version held for ever (nobody but the worker may lift one: the bucket policy). A key
+        normally has one version; a redelivered task may have written a second, identical one.
+        ObjectNotFound when the key has no version at all."""
+        if not self.object_lock_enabled():
+            return
+        full = self._full(key)
+        with self._errors(key):
+            pages = self.client.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=full)
+            # The prefix also matches longer keys; delete markers (DeleteMarkers) take no hold.
+            versions = [item["VersionId"] for page in pages for item in page.get("Versions", []) if item["Key"] == full]
+            if not versions:
+                raise ObjectNotFound(key)
+            for version in versions:
+                self.client.put_object_legal_hold(
+                    Bucket=self.bucket, Key=full, VersionId=version, LegalHold={"Status": "ON" if on else "OFF"}
+                )
 
     def delete(self, key: str) -> None:
         with self._errors(key):

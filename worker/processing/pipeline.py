@@ -2,9 +2,10 @@
 
 Called by the tasks in worker/tasks/evidence.py. Safe to run twice for one id (a redelivery
 after kill -9, a duplicate publish): the run is counted only while the row is `pending`, the
-object is found wherever an earlier run left it (`locate`), placing it again only merges tags,
-and the verdict is a compare-and-set on `state='pending'` written with its audit event and
-outbox message in one transaction, so only one run's verdict ever lands.
+object is found wherever an earlier run left it (`locate`), placing it again only merges tags
+and sets its legal hold again, and the verdict is a compare-and-set on `state='pending'`
+written with its audit event and outbox message in one transaction, so only one run's verdict
+ever lands.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from shared.evidence.models import EvidenceState
 from shared.evidence.service import Verdict
 from shared.evidence.storage import ObjectNotFound, Storage, StorageError, rekey
 from worker.processing.inspect import inspect_file
-from worker.processing.placement import locate, place, retag, spool
+from worker.processing.placement import Placement, locate, place, retag, spool
 from worker.processing.scanner import ClamdScanner
 
 log = logging.getLogger(__name__)
@@ -91,13 +92,41 @@ def process_evidence(runtime: Runtime, evidence_id: int, *, final_attempt: bool)
         sha256=inspection.sha256,
         size=inspection.size,
     )
-    return _decide(runtime, evidence_id, verdict)
+    state = _decide(runtime, evidence_id, verdict)
+    if state != "already-decided":
+        _catch_up(runtime, evidence_id, placement, closed=closed, legal_hold=legal_hold)
+    return state
 
 
 def _retention(session: Session, evidence_id: int) -> tuple[bool, bool]:
     evidence = evidence_service.get_evidence(session=session, evidence_id=evidence_id)
     _, closed, _ = evidence_service.retag_targets(session=session, incident_id=evidence.incident_id)
     return closed, evidence.legal_hold
+
+
+def _catch_up(runtime: Runtime, evidence_id: int, placement: Placement, *, closed: bool, legal_hold: bool) -> None:
+    """Follow a close, reopen or legal-hold change committed while this run placed the file.
+
+    That change's retag read the file's old key (incoming/, gone or about to go) before the
+    verdict recorded the new ones, so the placed objects would keep the old tags and hold. Read
+    after the verdict's commit, this sees every change committed before it; a change committed
+    after it sends a retag that finds the new keys itself."""
+    with runtime.session_factory() as session:
+        now_closed, now_held = _retention(session, evidence_id)
+    if (now_closed, now_held) == (closed, legal_hold):
+        return
+    keys = [key for key in (placement.key, placement.thumbnail_key) if key]
+    try:
+        retag(runtime.storage, keys, closed=now_closed, legal_hold=now_held)
+    except StorageError:
+        # The verdict is recorded: a retry of this task would find it decided and do nothing.
+        log.exception(
+            "evidence %s: could not follow a change made while it was placed (legal hold %s, closed %s);"
+            " the incident's next retag will",
+            evidence_id,
+            now_held,
+            now_closed,
+        )
 
 
 def _retry_or_error(runtime: Runtime, evidence_id: int, reason: str, final_attempt: bool) -> str:
@@ -119,7 +148,9 @@ def _decide(runtime: Runtime, evidence_id: int, verdict: Verdict) -> str:
 
 
 def retag_incident(runtime: Runtime, incident_id: int) -> int:
-    """Rewrite retention and legal-hold tags on the incident's objects; returns how many."""
+    """Rewrite retention and legal-hold tags on the incident's objects and set or lift their
+    Object Lock legal hold; returns how many. Storage trouble (AccessDenied, throttling, S3
+    unreachable) raises RetryLater: the task runs again, repeating what was done (idempotent)."""
     with runtime.session_factory() as session:
         keys, closed, legal_hold = evidence_service.retag_targets(session=session, incident_id=incident_id)
     done = 0
@@ -127,6 +158,8 @@ def retag_incident(runtime: Runtime, incident_id: int) -> int:
         try:
             retag(runtime.storage, [key], closed=closed, legal_hold=legal_hold)
         except ObjectNotFound:
-            continue  # moved by the pipeline meanwhile; it tags the new object itself
+            continue  # moved by the pipeline meanwhile; it tags and holds the new object itself
+        except StorageError as error:
+            raise RetryLater(str(error)) from error
         done += 1
     return done

@@ -30,9 +30,9 @@ def process(self, evidence_id: int) -> str:
         raise pipeline.RetryLater("the task time limit was reached") from None
 
 
-@idempotent_task(app, name=TASK_RETAG)
+@idempotent_task(app, name=TASK_RETAG, autoretry_for=(Retryable, pipeline.RetryLater))
 def retag(incident_id: int) -> int:
-    """Re-tag the incident's objects after a close, a reopen or a legal-hold change."""
+    """Re-tag (and hold or release) the incident's objects after a close, reopen or legal-hold change."""
     return pipeline.retag_incident(runtime_for(app.conf.incident_tracker_settings), incident_id)
 
 

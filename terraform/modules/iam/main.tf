@@ -247,8 +247,8 @@ resource "aws_iam_role" "beat" {
 }
 
 ################################################################################
-# Worker task role: scan incoming/, move to evidence/ or quarantine/, thumbnails, tags, and
-# the orphan sweep (list the four prefixes, delete what no evidence row needs)
+# Worker task role: scan incoming/, move to evidence/ or quarantine/, thumbnails, tags, legal
+# holds, and the orphan sweep (list the four prefixes, delete what no evidence row needs)
 ################################################################################
 
 resource "aws_iam_role" "worker" {
@@ -261,11 +261,42 @@ resource "aws_iam_role" "worker" {
 }
 
 data "aws_iam_policy_document" "worker" {
-  # Object Lock legal hold on evidence under legal hold (the tag alone only steers lifecycle).
+  # S3 Object Lock legal holds (shared/evidence/storage.py S3Storage.set_legal_hold), set and
+  # lifted wherever the worker writes the legal-hold tag (which only steers lifecycle): every
+  # version of the object (PutObjectLegalHold with a VersionId), an `error` file left in
+  # incoming/ and a held upload's version there released after its move included. The bucket
+  # policy denies PutObjectLegalHold to every other principal.
   statement {
     sid       = "LegalHold"
-    actions   = ["s3:PutObjectLegalHold", "s3:GetObjectLegalHold", "s3:GetObjectRetention"]
-    resources = [local.evidence, local.thumbnails]
+    actions   = ["s3:PutObjectLegalHold"]
+    resources = [local.incoming, local.evidence, local.quarantine, local.thumbnails]
+  }
+
+  # Whether the bucket has Object Lock (prod) or not (dev, staging, previews): asked once per
+  # worker process before the first hold change (GetObjectLockConfiguration).
+  statement {
+    sid       = "ReadObjectLockConfiguration"
+    actions   = ["s3:GetBucketObjectLockConfiguration"]
+    resources = [local.bucket]
+  }
+
+  # A hold reaches every version of one key: ListObjectVersions with Prefix = that key
+  # (S3_KEY_PREFIX + "evidence/<uuid>" etc.), limited to this environment's four prefixes.
+  statement {
+    sid       = "ListVersionsForLegalHold"
+    actions   = ["s3:ListBucketVersions"]
+    resources = [local.bucket]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values = [
+        "${local.p}incoming/*",
+        "${local.p}evidence/*",
+        "${local.p}quarantine/*",
+        "${local.p}thumbnails/*",
+      ]
+    }
   }
 
   statement {
