@@ -52,9 +52,13 @@ worker_class = "gthread"
 threads = _int("WEB_THREADS", 4)
 # A request that runs longer than this is killed: the worker is restarted.
 timeout = _int("WEB_TIMEOUT", 30)
-# ECS stops a task with SIGTERM, then SIGKILL after stopTimeout (30 s by default): finish
-# in-flight requests well before that.
-graceful_timeout = _int("WEB_GRACEFUL_TIMEOUT", 20)
+# ECS stops a web task with SIGTERM, then SIGKILL after the container's stopTimeout: 120 s, the
+# Fargate maximum (terraform/modules/app_services). Before the SIGTERM, the load balancer has
+# drained the task for its deregistration delay (300 s, modules/alb), so what is still in flight
+# here is an upload slower than that, or a task stopped without draining (a Spot interruption
+# gives 120 s). In-flight requests get 110 s of it; the last 10 let the master stop its workers
+# and exit before the SIGKILL.
+graceful_timeout = _int("WEB_GRACEFUL_TIMEOUT", 110)
 keepalive = _int("WEB_KEEPALIVE", ALB_IDLE_TIMEOUT + 5)
 # X-Forwarded-Proto/-For are believed only from these peers: the load balancer's addresses (in
 # ECS, the VPC or public subnet CIDRs, e.g. "10.30.0.0/16"); locally only 127.0.0.1. Never "*".

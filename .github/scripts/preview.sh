@@ -5,7 +5,10 @@
 #                     url=<preview URL> to $GITHUB_OUTPUT
 #   preview.sh down   PR_NUMBER: drop the database and the Redis keys pr-<n>:*, destroy, delete the
 #                     files, secret and state
-#   preview.sh reap   every preview whose pull request is no longer open goes down
+#   preview.sh reap   every preview whose pull request is no longer open goes down, one after
+#                     another; none is started after REAP_BUDGET_SECONDS (default 3600): the
+#                     rest waits for the next hourly run, so no teardown outlasts the job's AWS
+#                     credentials (preview.yml, reap)
 # Also needed: AWS_REGION; GITHUB_REPOSITORY and GH_TOKEN (reap). STATE_BUCKET defaults to the bucket
 # of the preview root's backend.tf (the dev account's).
 # Redis: every preview uses the base's shared REDIS_URL; Terraform sets REDIS_KEY_PREFIX=pr-<n>:.
@@ -147,7 +150,8 @@ down() {
 
 reap() {
   require STATE_BUCKET GITHUB_REPOSITORY
-  local keys key number pr state branch active failed=()
+  local budget=${REAP_BUDGET_SECONDS:-3600} keys key number pr state branch active failed=() left=()
+  [[ "$budget" =~ ^[0-9]+$ ]] || fail "REAP_BUDGET_SECONDS must be a number of seconds, got '$budget'"
   keys=$(aws s3api list-objects-v2 --bucket "$STATE_BUCKET" --prefix preview/pr- --query 'Contents[].Key' --output text)
   while read -r key; do
     [[ "$key" =~ ^preview/pr-([0-9]+)\.tfstate$ ]] || continue
@@ -166,10 +170,15 @@ reap() {
       log "PR #$number is $state and a preview.yml run of its branch $branch is not finished: leaving it to that run"
       continue
     fi
+    if ((SECONDS >= budget)); then
+      left+=("$number")
+      continue
+    fi
     log "PR #$number is $state but its preview is still there: tearing it down"
     # A process of its own: errexit does not apply to a function called on the left of ||.
     PR_NUMBER=$number "$0" down || failed+=("$number")
   done < <(tr '\t' '\n' <<<"$keys")
+  ((${#left[@]} == 0)) || log "reaping budget of ${budget} s used: the previews of PRs ${left[*]} are left to the next run"
   ((${#failed[@]} == 0)) || fail "could not reap the previews of PRs ${failed[*]}"
 }
 

@@ -15,6 +15,13 @@ from delivery_helpers import REPO_ROOT, base_environment, free_port, running
 
 CONFIG = REPO_ROOT / "web" / "gunicorn_conf.py"
 ALB_VARIABLES = REPO_ROOT / "terraform" / "modules" / "alb" / "variables.tf"
+ECS_SERVICE_VARIABLES = REPO_ROOT / "terraform" / "modules" / "ecs_service" / "variables.tf"
+APP_SERVICES = REPO_ROOT / "terraform" / "modules" / "app_services" / "main.tf"
+# The longest container stopTimeout Fargate allows.
+FARGATE_MAX_STOP_TIMEOUT = 120
+# The slowest upload a deploy must let finish: UPLOAD_MAX_BYTES (its default) over a 6 Mbit/s
+# uplink, about 280 s for 200 MiB.
+SLOWEST_UPLINK_BITS_PER_SECOND = 6_000_000
 COMMAND = [sys.executable, "-m", "gunicorn", "--config", "web/gunicorn_conf.py", "web.wsgi:app"]
 SETTINGS = (
     "bind",
@@ -53,14 +60,52 @@ def alb_idle_timeout() -> int:
     return int(match.group(1))
 
 
+def _web_stop_timeout() -> int:
+    web = APP_SERVICES.read_text().split('module "web" {', 1)[1].split("\n}\n", 1)[0]
+    match = re.search(r"^\s*stop_timeout\s*=\s*(\d+)", web, re.M)
+    assert match, f"the web service in {APP_SERVICES} sets no stop_timeout (ECS's default is 30 s)"
+    return int(match.group(1))
+
+
 def test_defaults_keep_connections_longer_than_the_load_balancer():
     config = load_config()
     assert config["keepalive"] > alb_idle_timeout()
     assert config["worker_class"] == "gthread"  # the sync worker ignores keep-alive
-    assert config["graceful_timeout"] < 30  # ECS's default stopTimeout
+    assert config["graceful_timeout"] < _web_stop_timeout()  # then ECS sends SIGKILL
     assert config["forwarded_allow_ips"] == "127.0.0.1"
     assert config["bind"] == "0.0.0.0:8000"
     assert config["accesslog"] is None  # development: the app's own request line is enough
+
+
+def test_a_deploy_lets_the_slowest_supported_upload_finish():
+    # ECS drains a task for the target group's deregistration delay (no new requests; the ones in
+    # flight go on), then sends SIGTERM; gunicorn finishes what is left within graceful_timeout,
+    # and ECS sends SIGKILL after the web container's stopTimeout.
+    from shared.config import Settings
+
+    upload_seconds = Settings.model_fields["upload_max_bytes"].default * 8 / SLOWEST_UPLINK_BITS_PER_SECOND
+    match = re.search(r'variable "deregistration_delay" \{.*?default\s*=\s*(\d+)', ALB_VARIABLES.read_text(), re.S)
+    assert match, f"no deregistration_delay default in {ALB_VARIABLES}"
+    delay = int(match.group(1))
+    assert delay >= upload_seconds, f"a {upload_seconds:.0f} s upload is cut after the {delay} s drain"
+    assert delay >= alb_idle_timeout()
+    # Previews' own target groups (ecs_service, listener_rule) drain the same way.
+    preview = re.search(r"deregistration_delay\s*=\s*optional\(number,\s*(\d+)\)", ECS_SERVICE_VARIABLES.read_text())
+    assert preview, f"no listener_rule deregistration_delay default in {ECS_SERVICE_VARIABLES}"
+    assert int(preview.group(1)) == delay
+    stop_timeout = _web_stop_timeout()
+    assert stop_timeout == FARGATE_MAX_STOP_TIMEOUT
+    # In-flight requests get nearly all of it, and gunicorn exits before the SIGKILL.
+    assert stop_timeout - 15 <= load_config()["graceful_timeout"] < stop_timeout
+
+
+def test_docker_compose_stops_the_web_after_gunicorn_has_let_requests_finish():
+    import yaml
+
+    compose = yaml.safe_load((REPO_ROOT / "docker" / "compose.yaml").read_text())
+    grace = compose["services"]["web"].get("stop_grace_period", "10s")  # Docker's default: 10 s
+    seconds = int(re.fullmatch(r"(\d+)s", grace).group(1))
+    assert load_config()["graceful_timeout"] < seconds
 
 
 def test_settings_come_from_the_environment():

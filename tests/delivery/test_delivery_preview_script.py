@@ -28,7 +28,7 @@ def preview(tmp_path):
     (fake / "state_objects").write_text("")
     (fake / "state").write_text("")
 
-    def run(command: str, pr: str = "42"):
+    def run(command: str, pr: str = "42", **extra: str):
         output = tmp_path / "github_output"
         env = {
             "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
@@ -43,6 +43,7 @@ def preview(tmp_path):
             "AWS_REGION": "eu-west-1",
             "GITHUB_REPOSITORY": "example-org/incident-tracker",
             "GITHUB_OUTPUT": str(output),
+            **extra,
         }
         result = subprocess.run(
             ["bash", str(REPO_ROOT / ".github" / "scripts" / "preview.sh"), command],
@@ -142,7 +143,9 @@ def test_an_unhealthy_preview_is_not_reported_up(preview):
         '{"TargetHealthDescriptions": [{"Target": {"Id": "10.1.0.7", "Port": 8000}, "TargetHealth": '
         '{"State": "unhealthy", "Reason": "Target.Timeout", "Description": "Request timed out"}}]}\n'
     )
-    result, calls, output = preview("up")
+    # Three looks, not the default sixty: each is a few processes, and a loaded CI machine took
+    # over the minute the run is given.
+    result, calls, output = preview("up", HEALTH_CHECK_ATTEMPTS="3")
     assert result.returncode != 0
     assert "10.1.0.7:8000 unhealthy (Target.Timeout: Request timed out)" in result.stderr
     assert output == ""  # no URL for the comment: the job fails
@@ -161,6 +164,23 @@ def test_the_reaper_leaves_a_closed_pull_request_whose_own_run_is_not_finished(p
     assert "leaving it to that run" in result.stderr
     assert not any("pr-7" in call and ("init" in call or " rm " in call) for call in calls)
     assert any("aws s3 rm s3://tfstate-bucket/preview/pr-8.tfstate" in call for call in calls)
+
+
+def test_the_reaper_starts_no_teardown_once_its_budget_is_used(preview):
+    # One set of AWS credentials for the whole run: previews left over wait for the next hourly run.
+    preview.fake.joinpath("open_prs").write_text("5\n")
+    preview.fake.joinpath("state_objects").write_text("preview/pr-7.tfstate\npreview/pr-8.tfstate\n")
+    result, calls, _ = preview("reap", pr="", REAP_BUDGET_SECONDS="0")
+    assert result.returncode == 0, result.stderr
+    assert "the previews of PRs 7 8 are left to the next run" in result.stderr
+    assert not any(call.startswith("terraform") or " rm " in call for call in calls)
+
+
+def test_the_reaper_refuses_a_budget_that_is_not_seconds(preview):
+    result, calls, _ = preview("reap", pr="", REAP_BUDGET_SECONDS="1h")
+    assert result.returncode != 0
+    assert "REAP_BUDGET_SECONDS" in result.stderr
+    assert calls == []
 
 
 def _rds_ca_bundle_in_the_image() -> str:

@@ -116,6 +116,25 @@ BREAKS = [
         "if: github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'",
         "if: github.event_name == 'schedule' || github.event_name == 'pull_request'",
     ),
+    ("session-duration", "deploy.yml", "          role-duration-seconds: 7200\n", ""),
+    ("session-duration", "preview.yml", "    timeout-minutes: 110\n", "    timeout-minutes: 150\n"),
+    (
+        "dependabot",
+        "preview.yml",
+        "      always() && github.actor != 'dependabot[bot]' &&\n",
+        "      always() &&\n",
+    ),
+    (
+        "dependabot",
+        "preview.yml",
+        "      github.actor != 'dependabot[bot]' &&\n"
+        "      github.event_name == 'pull_request' && github.event.action != 'closed' &&\n"
+        "      github.event.pull_request.head.repo.full_name == github.repository\n    runs-on: ubuntu-24.04\n"
+        "    timeout-minutes: 60",
+        "      github.event_name == 'pull_request' && github.event.action != 'closed' &&\n"
+        "      github.event.pull_request.head.repo.full_name == github.repository\n    runs-on: ubuntu-24.04\n"
+        "    timeout-minutes: 60",
+    ),
 ]
 
 

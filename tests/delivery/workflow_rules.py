@@ -16,6 +16,10 @@ import yaml
 AWS_ACTION = "aws-actions/configure-aws-credentials"
 DEPLOY_WORKFLOW = "./.github/workflows/deploy.yml"
 FORK_GUARD = "github.event.pull_request.head.repo.full_name == github.repository"
+# Dependabot's pull_request runs get no secrets, no AWS role and a read-only token.
+DEPENDABOT_GUARD = "github.actor != 'dependabot[bot]'"
+# configure-aws-credentials' session length without role-duration-seconds.
+DEFAULT_SESSION_SECONDS = 3600
 SHA_PIN = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$")
 # libyaml's loader when PyYAML has it (the same objects, 5x faster: the broken-copy tests read
@@ -69,6 +73,7 @@ def _check_workflow(name: str, text: str) -> list[str]:
         # Every job with steps has a timeout (a reusable-workflow call takes the callee's).
         if "steps" in job and not isinstance(job.get("timeout-minutes"), int):
             problems.append(f"timeout-minutes: {where} has no timeout-minutes")
+        problems.extend(_check_session_duration(where, job))
         for index, step in enumerate(_steps(job)):
             if "${{" in str(step.get("run", "")):
                 problems.append(f"run-expressions: {where} step {index + 1} puts ${{{{ }}}} into run: (use env:)")
@@ -85,6 +90,8 @@ def _check_workflow(name: str, text: str) -> list[str]:
                 problems.append(f"no-latest-deploy: {where} deploys image_tag {tag!r}, not a sha- tag")
         if "pull_request" in triggers and _needs_fork_guard(job) and not _fork_safe(str(job.get("if", ""))):
             problems.append(f"fork-guard: {where} can run for a fork's pull request with secrets or AWS")
+        if "pull_request" in triggers and _needs_fork_guard(job) and not _dependabot_safe(str(job.get("if", ""))):
+            problems.append(f"dependabot: {where} runs for Dependabot, which gets no secrets, AWS role or write token")
         # One AWS account per environment: a deploy role is an environment variable, so the job
         # must name its GitHub environment (without one it would read a repository-wide role).
         if "vars.AWS_DEPLOY_ROLE_ARN" in yaml.safe_dump(job) and not job.get("environment"):
@@ -124,13 +131,38 @@ def _check_workflow(name: str, text: str) -> list[str]:
     return problems
 
 
-def _fork_safe(condition: str) -> bool:
-    """The job checks the pull request comes from this repository, or runs only for named
-    events other than pull_request (e.g. `github.event_name == 'schedule' || ...`)."""
-    if FORK_GUARD in condition:
-        return True
+def _only_other_events(condition: str) -> bool:
+    """The job runs only for named events other than pull_request (e.g.
+    `github.event_name == 'schedule' || ...`)."""
     clauses = [re.fullmatch(r"\s*github\.event_name\s*==\s*'([a-z_]+)'\s*", part) for part in condition.split("||")]
     return all(clauses) and all(c.group(1) not in ("pull_request", "pull_request_target") for c in clauses)
+
+
+def _fork_safe(condition: str) -> bool:
+    """The job checks the pull request comes from this repository, or runs only for other events."""
+    return FORK_GUARD in condition or _only_other_events(condition)
+
+
+def _dependabot_safe(condition: str) -> bool:
+    """The job is skipped for Dependabot's runs, or runs only for other events."""
+    return DEPENDABOT_GUARD in condition or _only_other_events(condition)
+
+
+def _check_session_duration(where: str, job: dict) -> list[str]:
+    """AWS credentials outlive the job: a job may run timeout-minutes, counted from its start,
+    and its credentials last role-duration-seconds from the step that assumes the role."""
+    timeout = job.get("timeout-minutes")
+    problems = []
+    for step in _steps(job):
+        if not str(step.get("uses", "")).startswith(AWS_ACTION + "@"):
+            continue
+        seconds = int((step.get("with") or {}).get("role-duration-seconds", DEFAULT_SESSION_SECONDS))
+        if isinstance(timeout, int) and timeout * 60 > seconds:
+            problems.append(
+                f"session-duration: {where} may run {timeout} minutes, its AWS credentials expire after "
+                f"{seconds // 60} (role-duration-seconds)"
+            )
+    return problems
 
 
 def _needs_fork_guard(job: dict) -> bool:

@@ -120,14 +120,25 @@ def test_lifecycle_prefixes_are_the_agreed_ones(evidence: tfcheck.TfDir) -> None
             assert rule["prefix"] in PREFIXES, f"rule {rule['id']}: prefix {rule['prefix']!r} not in {sorted(PREFIXES)}"
 
 
-def test_closed_evidence_moves_to_ia_then_glacier_then_expires_unless_legal_hold(evidence: tfcheck.TfDir) -> None:
+# Storage classes S3 serves a GET from directly. The app never restores an object (downloads,
+# presigned URLs and thumbnails read it as it is): GLACIER (Flexible Retrieval) or DEEP_ARCHIVE
+# would make every old closed incident's files fail with InvalidObjectState.
+READABLE_STORAGE_CLASSES = {"STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"}
+
+
+def test_closed_evidence_moves_to_ia_then_glacier_ir_then_expires_unless_legal_hold(evidence: tfcheck.TfDir) -> None:
     rules = _lifecycle_rules(evidence)
     closed_free = {tags.TAG_RETENTION: tags.RETENTION_CLOSED, tags.TAG_LEGAL_HOLD: tags.LEGAL_HOLD_OFF}
     main = [r for r in rules if r["prefix"] == tags.PREFIX_EVIDENCE and r["tags"] == closed_free]
     assert main, f"no rule on {tags.PREFIX_EVIDENCE} filtering exactly {closed_free}"
-    assert any(r["transitions"][:2] == ["STANDARD_IA", "GLACIER"] and r["expires"] for r in main), (
-        f"closed evidence without legal hold should go STANDARD_IA -> GLACIER -> expire: {main}"
+    assert any(r["transitions"][:2] == ["STANDARD_IA", "GLACIER_IR"] and r["expires"] for r in main), (
+        f"closed evidence without legal hold should go STANDARD_IA -> GLACIER_IR -> expire: {main}"
     )
+    for rule in rules:
+        unreadable = set(rule["transitions"]) - READABLE_STORAGE_CLASSES
+        assert not unreadable, (
+            f"rule {rule['id']} moves objects to {sorted(unreadable)}, which S3 serves only after a restore"
+        )
     for rule in rules:
         # Anything tag-filtered that transitions or expires must only touch closed incidents,
         # and nothing tag-filtered may expire an object on legal hold.
@@ -345,7 +356,8 @@ def test_the_worker_role_may_list_only_the_prefixes_the_orphan_sweep_lists(iam: 
             assert match, f"{sid}: s3:prefix {value!r} must be the key prefix (local.p) and one swept prefix"
             listed.add(match.group(1))
     assert listed == SWEPT, f"the worker may list {sorted(listed)}, the orphan sweep lists {sorted(SWEPT)}"
-    # Nothing else on the bucket itself: no other listing (versions, uploads), no configuration.
+    # Nothing else on the bucket itself but what legal holds need (below): no listing of
+    # uploads, no other configuration.
     (body,) = [body for name, body in _data(iam, "aws_iam_policy_document") if name == "worker"]
     bucket_actions = {
         action
@@ -353,7 +365,34 @@ def test_the_worker_role_may_list_only_the_prefixes_the_orphan_sweep_lists(iam: 
         if "${local.bucket}" in statement.get("resources", [])
         for action in statement.get("actions", [])
     }
-    assert bucket_actions == {"s3:ListBucket"}, f"the worker role's actions on the bucket: {sorted(bucket_actions)}"
+    assert bucket_actions == {"s3:ListBucket", *LEGAL_HOLD_BUCKET_USE}, (
+        f"the worker role's actions on the bucket: {sorted(bucket_actions)}"
+    )
+
+
+# S3 Object Lock legal holds (shared/evidence/storage.py S3Storage.set_legal_hold, called from
+# worker/processing/placement.py wherever the legal-hold tag is written): GetObjectLockConfiguration
+# once per process, then per key ListObjectVersions (Prefix = the key) and PutObjectLegalHold on
+# each version. Nothing reads a hold or a retention back.
+LEGAL_HOLD_BUCKET_USE = {"s3:GetBucketObjectLockConfiguration", "s3:ListBucketVersions"}
+
+
+def test_the_worker_role_may_hold_every_object_it_tags_and_nothing_more(iam: tfcheck.TfDir) -> None:
+    grants = _s3_grants(iam, "worker")
+    missing = WORKER_TAGGED - grants.get("s3:PutObjectLegalHold", set())
+    assert not missing, f"the worker holds objects under {sorted(missing)} but may not"
+    unused = {"s3:GetObjectLegalHold", "s3:GetObjectRetention", "s3:PutObjectRetention"} & set(grants)
+    assert not unused, f"the worker role is granted {sorted(unused)}, which the app never calls"
+    for action in LEGAL_HOLD_BUCKET_USE:
+        statements = _statements_with(iam, "worker", action)
+        assert statements, f"legal holds need {action} but the worker role has none"
+        for statement in statements:
+            assert statement.get("resources") == ["${local.bucket}"], f"{statement.get('sid')}: {action} on the bucket"
+    (listing,) = _statements_with(iam, "worker", "s3:ListBucketVersions")
+    (condition,) = [c for c in listing.get("condition", []) if c.get("variable") == "s3:prefix"]
+    listed = {m.group(1) for value in condition.get("values", []) if (m := _LIST_PREFIX.match(str(value)))}
+    assert len(listed) == len(condition.get("values", [])), f"s3:prefix values {condition.get('values')}"
+    assert listed == WORKER_TAGGED, f"versions may be listed under {sorted(listed)}, holds are set under all four"
 
 
 # -- REDIS_URL against the app's Redis clients -------------------------------------------------

@@ -208,9 +208,9 @@ variable "health_check" {
 }
 
 variable "deregistration_delay" {
-  description = "Seconds the target group drains a deregistering target before removing it."
+  description = "Seconds the target group drains a deregistering target before removing it (ECS sends SIGTERM only then). 300: the slowest upload supported, UPLOAD_MAX_BYTES (200 MiB) over a 6 Mbit/s uplink, about 280 s, finishes while a deploy replaces its task."
   type        = number
-  default     = 30
+  default     = 300
 
   validation {
     condition     = var.deregistration_delay >= 0 && var.deregistration_delay <= 3600

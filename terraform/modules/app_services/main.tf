@@ -134,6 +134,10 @@ module "web" {
   environment                       = local.app_environment
   secrets                           = local.app_secrets
   egress_rules                      = local.egress_rules
+  # The Fargate maximum: SIGKILL comes 120 s after SIGTERM, which ECS sends once the load
+  # balancer has drained the task (deregistration_delay, 300 s); gunicorn gives requests still
+  # in flight 110 s of it (graceful_timeout, web/gunicorn_conf.py).
+  stop_timeout = 120
 
   task_role_arn      = module.iam.web_task_role_arn
   execution_role_arn = module.iam.execution_role_arn

@@ -353,7 +353,7 @@ variable "wait_for_steady_state" {
 }
 
 variable "load_balancer" {
-  description = "Attach the main container (container_port) to an ALB. security_group_id: the ALB's group (ingress source). Then either target_group_arn (an existing target group, e.g. the alb module's default) or listener_rule (this module creates an ip target group and a host-header rule on that listener: previews). lb_arn_suffix lets the module derive the request-count scaling label for the target group it creates."
+  description = "Attach the main container (container_port) to an ALB. security_group_id: the ALB's group (ingress source). Then either target_group_arn (an existing target group, e.g. the alb module's default) or listener_rule (this module creates an ip target group and a host-header rule on that listener: previews). lb_arn_suffix lets the module derive the request-count scaling label for the target group it creates. listener_rule.deregistration_delay: 300 s, as the alb module's target group (the slowest supported upload finishes while a deploy replaces its task)."
   type = object({
     security_group_id = string
     target_group_arn  = optional(string)
@@ -362,7 +362,7 @@ variable "load_balancer" {
       priority             = number
       host_headers         = list(string)
       health_check_path    = optional(string, "/healthz")
-      deregistration_delay = optional(number, 30)
+      deregistration_delay = optional(number, 300)
     }))
     lb_arn_suffix                     = optional(string)
     health_check_grace_period_seconds = optional(number, 60)

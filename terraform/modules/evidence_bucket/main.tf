@@ -150,7 +150,10 @@ resource "aws_s3_bucket_notification" "this" {
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
   bucket = aws_s3_bucket.this.id
 
-  # Closed evidence, no legal hold: STANDARD_IA -> GLACIER -> expire.
+  # Closed evidence, no legal hold: STANDARD_IA -> GLACIER_IR -> expire. Instant Retrieval, not
+  # Flexible Retrieval (GLACIER) or DEEP_ARCHIVE: the app never restores an object, and a GET of
+  # one of those fails until it is restored, so downloads and thumbnails of old closed
+  # incidents would break.
   rule {
     id     = "closed-evidence-transition-and-expire"
     status = "Enabled"
@@ -172,7 +175,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
     transition {
       days          = var.glacier_transition_days
-      storage_class = "GLACIER"
+      storage_class = "GLACIER_IR"
     }
 
     expiration {
@@ -202,7 +205,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
     transition {
       days          = var.glacier_transition_days
-      storage_class = "GLACIER"
+      storage_class = "GLACIER_IR"
     }
   }
 
@@ -228,7 +231,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
 
     transition {
       days          = var.glacier_transition_days
-      storage_class = "GLACIER"
+      storage_class = "GLACIER_IR"
     }
 
     expiration {
@@ -283,6 +286,8 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # Every prefix, held evidence too: lifecycle never deletes a version under an Object Lock
+  # legal hold (or retention), so with Object Lock the worker's hold keeps it, not a tag filter.
   rule {
     id     = "noncurrent-versions-expire"
     status = "Enabled"
@@ -424,8 +429,9 @@ data "aws_iam_policy_document" "bucket" {
     }
   }
 
-  # Legal holds (S3 Object Lock legal hold, beside the legal-hold tag the lifecycle filters on)
-  # are set and lifted by the worker only.
+  # Legal holds (S3 Object Lock legal holds, beside the legal-hold tag the lifecycle filters on)
+  # are set and lifted by the worker only: on every version of a held incident's objects, and
+  # off again when the hold ends (shared/evidence/storage.py set_legal_hold).
   statement {
     sid       = "DenyLegalHoldChangesExceptWorker"
     effect    = "Deny"

@@ -57,7 +57,7 @@ variable "standard_ia_transition_days" {
 }
 
 variable "glacier_transition_days" {
-  description = "Days after creation at which closed evidence moves to GLACIER (Flexible Retrieval)."
+  description = "Days after creation at which closed evidence moves to GLACIER_IR (Glacier Instant Retrieval: served at once like STANDARD_IA, which the app needs, since it never restores an object; 90 days minimum storage)."
   type        = number
   default     = 90
 
@@ -74,7 +74,7 @@ variable "retention_days" {
 
   validation {
     condition     = var.retention_days > var.glacier_transition_days
-    error_message = "retention_days must be greater than glacier_transition_days (S3 rejects an expiration before the last transition). Keep 90+ days in GLACIER to avoid its early-deletion charge."
+    error_message = "retention_days must be greater than glacier_transition_days (S3 rejects an expiration before the last transition). Keep 90+ days in GLACIER_IR to avoid its early-deletion charge."
   }
 }
 
