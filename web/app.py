@@ -100,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from web import api
     from web.admin.views import bp as admin_bp
     from web.admin.webhooks import bp as admin_webhooks_bp
+    from web.audit.views import bp as audit_bp
     from web.auth.views import bp as auth_bp
     from web.cli import register_cli
     from web.evidence.views import bp as evidence_bp
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(incidents_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_webhooks_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(evidence_bp)
     app.register_blueprint(insights_bp)
     api.init_app(app)

@@ -1,11 +1,17 @@
 """`flask --app web <command>`: db upgrade/revision/current; users create/set-password/list/disable/enable/
-set-role; tokens create/list/revoke; audit verify/anchor; demo seed."""
+set-role; tokens create/list/revoke; audit verify/anchor/export; demo seed."""
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import functools
 import io
+import json
+import os
 import sys
+from collections.abc import Iterator
+from typing import TextIO
 
 import click
 from alembic import command as alembic_command
@@ -21,12 +27,14 @@ from shared.accounts import service as accounts
 from shared.accounts import tokens
 from shared.accounts.models import User
 from shared.audit import anchors
+from shared.audit import listing as audit_listing
 from shared.audit import service as audit
 from shared.db import transaction
 from shared.errors import DomainError, ValidationFailed
 from shared.evidence.storage import make_storage
 from shared.permissions import SYSTEM
 from shared.timeutil import as_utc
+from web.csv_export import AUDIT_COLUMNS, audit_row
 
 
 def _settings():
@@ -110,6 +118,39 @@ def _no_admin_left(session) -> str | None:
 
 def _when(moment, never: str = "-") -> str:
     return f"{as_utc(moment):%Y-%m-%d %H:%M} UTC" if moment is not None else never
+
+
+# `audit export`'s option for each filter of shared/audit/listing.py, to name it in an error.
+_EXPORT_OPTIONS = {
+    "from": "--since",
+    "to": "--until",
+    "action": "--action",
+    "actor": "--actor",
+    "entity_type": "--entity-type",
+    "entity_id": "--entity-id",
+    "incident": "--incident",
+}
+
+
+@contextlib.contextmanager
+def _export_target(path: str | None) -> Iterator[TextIO]:
+    """Standard output, or a file written beside `path` and renamed onto it only when complete:
+    an export that failed half-way never leaves a file that looks like a whole archive."""
+    if path is None:
+        yield sys.stdout
+        return
+    partial = f"{path}.partial"
+    try:
+        out = open(partial, "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below, before the rename
+    except OSError as error:
+        raise click.ClickException(f"Cannot write {path}: {error.strerror or error}.") from None
+    try:
+        with out:
+            yield out
+        os.replace(partial, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(partial)
 
 
 def register_cli(app: Flask) -> None:
@@ -462,6 +503,85 @@ def register_cli(app: Flask) -> None:
             f"Anchored event {anchor.event_id} ({anchor.events} events) in {anchors.LATEST_KEY}, "
             f"{_when(anchor.written_at)}."
         )
+
+    @audit_group.command("export")
+    @click.option(
+        "--since", metavar="DATE", help="From this date or time on, e.g. 2026-11-01 (UTC unless it names a zone)."
+    )
+    @click.option("--until", metavar="DATE", help="Up to this date (its whole day) or time, e.g. 2026-11-30.")
+    @click.option(
+        "--action",
+        metavar="ACTION",
+        help="An action (user.role_changed), a family (user.), or several, comma-separated.",
+    )
+    @click.option("--actor", metavar="EMAIL", help="Only events by this user, or `system` for those no user made.")
+    @click.option("--entity-type", metavar="TYPE", help=f"Only events on a {', '.join(audit_listing.ENTITY_TYPES)}.")
+    @click.option("--entity-id", metavar="ID", help="Only events on this id (with --entity-type).")
+    @click.option("--incident", metavar="KEY", help="Only an incident's events, evidence included (INC-42).")
+    @click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(["jsonl", "csv"]),
+        default="jsonl",
+        show_default=True,
+        help="jsonl: one JSON object per event, exactly as hashed; csv: formula-safe cells for a spreadsheet.",
+    )
+    @click.option(
+        "--output",
+        metavar="FILE",
+        type=click.Path(dir_okay=False, writable=True),
+        default=None,
+        help="Write here (whole or not at all: written beside it, then renamed). Default: standard output.",
+    )
+    def audit_export(
+        since: str | None,
+        until: str | None,
+        action: str | None,
+        actor: str | None,
+        entity_type: str | None,
+        entity_id: str | None,
+        incident: str | None,
+        output_format: str,
+        output: str | None,
+    ):
+        """Write every audit event matching the filters, oldest first, for a compliance archive.
+
+        Streamed in chunks (memory does not grow with the trail). Every event carries its
+        prev_hash and hash; in jsonl, re-hashing its fields gives the hash back. A summary goes
+        to stderr. The same events as the /audit page and GET /api/v1/audit/events."""
+        given = {
+            "from": since,
+            "to": until,
+            "action": action,
+            "actor": actor,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "incident": incident,
+        }
+        written = 0
+        with transaction(_factory()) as session:
+            try:
+                filters = audit_listing.parse_filters(session=session, params=given)
+            except ValidationFailed as error:
+                raise click.ClickException(
+                    " ".join(f"{_EXPORT_OPTIONS[name]}: {message}" for name, message in error.field_errors.items())
+                ) from None
+            events = audit_listing.iterate(
+                session=session, actor=SYSTEM, filters=filters, oldest_first=True, chunk=audit_listing.EXPORT_CHUNK
+            )
+            with _export_target(output) as out:
+                if output_format == "csv":
+                    writer = csv.writer(out)
+                    writer.writerow(AUDIT_COLUMNS)
+                    for event in events:
+                        writer.writerow(audit_row(event))
+                        written += 1
+                else:
+                    for event in events:
+                        out.write(json.dumps(audit_listing.record(event), ensure_ascii=False) + "\n")
+                        written += 1
+        noun = "event" if written == 1 else "events"
+        click.echo(f"Exported {written} audit {noun}{f' to {output}' if output else ''}.", err=True)
 
     @demo_group.command("seed")
     def demo_seed():

@@ -16,8 +16,17 @@ class AuditEvent(Base):
     app updates or deletes a row, and on PostgreSQL a trigger refuses it."""
 
     __tablename__ = "audit_events"
-    # An incident's events in order, and its newest one, by one index range (migration 0011).
-    __table_args__ = (Index("ix_audit_events_incident_id_id", "incident_id", "id"),)
+    __table_args__ = (
+        # An incident's events in order, and its newest one, by one index range (migration 0011).
+        Index("ix_audit_events_incident_id_id", "incident_id", "id"),
+        # The audit log (shared/audit/listing.py), newest first by (occurred_at, id): the whole
+        # trail or a time window, and each filter within a window, as one index range (0016).
+        Index("ix_audit_events_occurred_at_id", "occurred_at", "id"),
+        Index("ix_audit_events_action_occurred_at_id", "action", "occurred_at", "id"),
+        Index("ix_audit_events_actor_id_occurred_at_id", "actor_id", "occurred_at", "id"),
+        Index("ix_audit_events_entity_occurred_at_id", "entity_type", "entity_id", "occurred_at", "id"),
+        Index("ix_audit_events_entity_type_occurred_at_id", "entity_type", "occurred_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -53,6 +53,8 @@ ROUTES = {
     "comment": ("POST", "/api/v1/incidents/{key}/comments", {"body": "Failover done."}, "write"),
     "events": ("GET", "/api/v1/incidents/{key}/events", None, "read"),
     "verify audit": ("POST", "/api/v1/audit/verify", None, "admin"),
+    "audit events": ("GET", "/api/v1/audit/events", None, "read"),
+    "audit events csv": ("GET", "/api/v1/audit/events?format=csv", None, "read"),
     "users": ("GET", "/api/v1/users", None, "admin"),
     "create user": (
         "POST",
@@ -103,6 +105,8 @@ EXPECTED = {
     "comment": (201, 201, 201, 201),
     "events": (200, 200, 200, 200),
     "verify audit": (None, None, None, 200),
+    "audit events": (403, 403, 200, 200),
+    "audit events csv": (403, 403, 200, 200),
     "users": (None, None, None, 200),
     "create user": (None, None, None, 201),
     "change role": (None, None, None, 200),

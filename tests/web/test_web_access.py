@@ -66,6 +66,8 @@ ROUTES = {
     ),
     "change role": ("POST", "/admin/users/{bystander_id}/role", {"role": "lead"}),
     "disable user": ("POST", "/admin/users/{bystander_id}/active", {"active": "0", "confirm": "1"}),
+    "audit log": ("GET", "/audit", None),
+    "audit log csv": ("GET", "/audit.csv", None),
     "save view": ("POST", "/views", {"name": "My P1s", "q": "priority:p1"}),
     "save team view": ("POST", "/views", {"name": "Team P1s", "q": "priority:p1", "team": "1"}),
     "delete team view": ("POST", "/views/{team_view_id}/delete", {}),
@@ -97,6 +99,8 @@ EXPECTED = {
     "create user": (LOGIN, 403, 403, 403, 302),
     "change role": (LOGIN, 403, 403, 403, 302),
     "disable user": (LOGIN, 403, 403, 403, 302),
+    "audit log": (LOGIN, 403, 403, 200, 200),
+    "audit log csv": (LOGIN, 403, 403, 200, 200),
     "save view": (LOGIN, 302, 302, 302, 302),
     "save team view": (LOGIN, 403, 403, 302, 302),
     "delete team view": (LOGIN, 403, 403, 302, 302),  # its owner (a lead), and admins tidying up

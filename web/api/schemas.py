@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from shared.accounts.models import Role
+from shared.audit import listing as audit_listing
 from shared.evidence.models import EvidenceState
 from shared.incidents import idempotency
 from shared.incidents.lifecycle import Status
@@ -359,3 +360,79 @@ IF_MATCH = _if_match(
     "The incident's ETag as last read: the change is refused (412) if the incident changed since. "
     "Without it the change applies to the incident as it is now.",
 )
+
+
+# -- The audit log (GET /audit/events) --------------------------------------------------------
+
+
+class AuditEventOut(EventOut):
+    """An event of the whole trail: EventOut plus what it changed and its incident."""
+
+    entity_type = fields.String(
+        required=True, metadata={"description": f"What the event changed: {', '.join(audit_listing.ENTITY_TYPES)}."}
+    )
+    entity_id = fields.Integer(required=True)
+    incident_id = fields.Integer(allow_none=True, required=True)
+    incident = fields.String(
+        allow_none=True,
+        required=True,
+        attribute="incident_key",
+        metadata={"description": "The incident's key (INC-42), for the events of an incident and its evidence."},
+    )
+
+
+class AuditEventPage(StrictSchema):
+    items = fields.List(fields.Nested(AuditEventOut), required=True)
+    next = fields.String(
+        allow_none=True, required=True, metadata={"description": "URL of the next (older) page; null on the last one."}
+    )
+
+
+class AuditListArgs(StrictSchema):
+    # Free text, checked by shared/audit/listing.py: a value that matches nothing known is a 400
+    # naming the parameter, never an empty list an auditor would take for "it never happened".
+    action = fields.String(
+        load_default="",
+        metadata={
+            "description": "An action (`user.role_changed`), a family (`user.` or `user.*`: every user event), "
+            f"or several, comma-separated. Families: {', '.join(audit_listing.FAMILIES)}."
+        },
+    )
+    actor = fields.String(
+        load_default="", metadata={"description": "Events by this user (an email or a user id), or `system`."}
+    )
+    entity_type = fields.String(
+        load_default="", metadata={"description": f"What changed: {', '.join(audit_listing.ENTITY_TYPES)}."}
+    )
+    entity_id = fields.String(load_default="", metadata={"description": "Its id (with `entity_type`)."})
+    incident = fields.String(
+        load_default="", metadata={"description": "An incident's key (INC-42): its events, evidence included."}
+    )
+    from_ = fields.String(
+        data_key="from",
+        load_default="",
+        metadata={"description": "From this date (2026-12-01) or time (2026-12-01T09:30; UTC unless it names a zone)."},
+    )
+    to = fields.String(
+        load_default="", metadata={"description": "Up to this date (its whole day included) or time (included)."}
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, audit_listing.MAX_LIMIT))
+    cursor = fields.String(load_default=None, metadata={"description": "From the previous page's `next`."})
+    format = fields.String(
+        load_default="json",
+        validate=validate.OneOf(["json", "csv"]),
+        metadata={"description": f"csv: the newest {MAX_ROWS:,} matching events as a CSV file (formula-safe)."},
+    )
+
+
+AUDIT_LISTED = (
+    f"A page of audit events, newest first (JSON), or with `format=csv` the newest {MAX_ROWS:,} matching events (CSV)."
+)
+AUDIT_LISTED_HEADERS = {
+    "Link": _header('JSON: `<URL>; rel="next"`, the same as `next`; absent on the last page.', required=False),
+    "Content-Disposition": _header('CSV: `attachment; filename="audit-events.csv"`.', required=False),
+}
+AUDIT_CSV_FILE = {
+    "type": "string",
+    "description": f"A header row, then one row per event, newest first (the first {MAX_ROWS:,}).",
+}

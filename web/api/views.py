@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from shared.accounts import service as accounts
 from shared.accounts.models import TokenScope
+from shared.audit import listing as audit_listing
 from shared.audit import service as audit
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.incidents import idempotency, listing
@@ -17,7 +18,7 @@ from shared.text import is_number
 from web.api import schemas
 from web.api.auth import authenticate, needs
 from web.api.problems import ApiProblem, ProblemSchema
-from web.csv_export import csv_response
+from web.csv_export import audit_csv_response, csv_response
 from web.db import get_session
 
 READ, WRITE, ADMIN = TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN
@@ -394,6 +395,45 @@ def verify_chain():
         "broken_event_id": report.broken_event_id,
         "problem": report.problem or None,
     }
+
+
+@audit_bp.route("/audit/events", methods=["GET"])
+@needs(READ)
+@audit_bp.arguments(schemas.AuditListArgs, location="query")
+@audit_bp.response(200, schemas.AuditEventPage, description=schemas.AUDIT_LISTED, headers=schemas.AUDIT_LISTED_HEADERS)
+@audit_bp.alt_response(
+    200, schema=schemas.AUDIT_CSV_FILE, content_type="text/csv", description=schemas.AUDIT_LISTED, success=True
+)
+@audit_bp.doc(
+    summary="List every audit event, or export them as CSV",
+    description="The whole audit trail, newest first, for leads and admins: filter by action, actor, entity, "
+    "incident and time; page with `next`. `format=csv` returns the matching events as CSV. A filter value "
+    "that matches nothing known (an action, a user, an incident) is a 400 naming the parameter.",
+)
+@_errors(422)
+def list_audit_events(args):
+    caller = authenticate()
+    if not can(caller.user, Action.VIEW_AUDIT):
+        raise ApiProblem(403, "Only leads and admins can read the audit log.")
+    session = get_session()
+    params = {name: args["from_" if name == "from" else name] for name in audit_listing.FILTERS}
+    try:
+        filters = audit_listing.parse_filters(session=session, params=params)
+        if args["format"] == "csv":
+            return audit_csv_response(filters, caller.user.id)
+        page = audit_listing.page(
+            session=session, actor=caller.user, filters=filters, cursor=args["cursor"], limit=args["limit"]
+        )
+    except ValidationFailed as error:
+        named = " ".join(f"{name}: {message}" for name, message in error.field_errors.items())
+        raise ApiProblem(400, named, errors=error.field_errors) from None
+    next_url = None
+    headers = {}
+    if page.next_cursor:
+        kept = {k: v for k, v in request.args.items() if k != "cursor"}
+        next_url = url_for("api_audit.list_audit_events", **kept, cursor=page.next_cursor, _external=True)
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return {"items": page.events, "next": next_url}, 200, headers
 
 
 # -- users (admin) ----------------------------------------------------------------------------
