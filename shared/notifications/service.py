@@ -106,6 +106,7 @@ EMAIL_RETRY_DELAYS = (
 # may simply be waiting in the queue).
 REDISPATCH_AFTER = timedelta(minutes=2)
 DESCRIPTION_MAX = 500
+SLACK_REASON_MAX = 200  # a channel line, not the reason's whole text (the link leads to it)
 
 
 # --- settings -> policies ---------------------------------------------------------------------
@@ -957,7 +958,11 @@ def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, com
     if endpoint.payload_format == webhooks.PayloadFormat.SLACK:
         detail = ""
         if event_type == "incident.status_changed":
-            detail = Status(incident.status).label
+            # The move as it happened (the incident may have moved on since), and why, on one line.
+            detail = Status(move.target if move is not None else incident.status).label
+            why = (move.why or move.resolution_summary) if move is not None else ""
+            if why:
+                detail = f"{detail}: {mail.one_line(why, SLACK_REASON_MAX)}"
         elif event_type == "incident.assigned":
             detail = f"owner {incident.owner.name}" if incident.owner else "unassigned"
         elif event_type.startswith("evidence.") and evidence is not None:

@@ -469,3 +469,29 @@ def test_the_audit_trail_never_holds_the_receivers_credential_in_its_url(db, use
     assert events[1][2]["changes"]["url"] == {"from": masked, "to": masked}
     assert events[1][2]["changes"]["url_sha256"]["to"] == service.url_digest(moved_url)
     assert events[2][2]["url_sha256"] == service.url_digest(moved_url)
+
+
+def test_a_slack_status_line_says_the_move_and_why_as_it_happened(db, users, database_url, session_factory, receiver):
+    """Found by review: the Slack line named the status at send time, without the reason."""
+    settings = notification_settings(database_url, receivers=[receiver])
+    service.create_endpoint(
+        session=db,
+        actor=users["admin"],
+        settings=settings,
+        url=receiver.url(),
+        event_types=["incident.status_changed"],
+        payload_format="slack",
+    )
+    db.commit()
+    incident = _file_incident(db, users, priority="P1")
+    incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to="in_progress")
+    incidents.transition(
+        session=db, incident_id=incident.id, actor=users["lead"], to="blocked", reason="Waiting\nfor the DBA"
+    )
+    db.commit()
+    incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to="in_progress")
+    db.commit()  # moved on before anything was sent
+    for delivery_id in fan_out_pending(session_factory, settings).webhook_ids:
+        service.deliver_webhook(factory=session_factory, settings=settings, delivery_id=delivery_id)
+    lines = [json.loads(request.body)["text"] for request in receiver.requests]
+    assert any(line.endswith("— Blocked: Waiting for the DBA (by Lee Lead)") for line in lines), lines
