@@ -223,6 +223,18 @@ def set_legal_hold(*, session: Session, incident_id: int, actor: User, on: bool)
     return changed
 
 
+def request_retag(*, session: Session, incident_id: int) -> None:
+    """Have the retag task apply the incident's hold and retention to its objects again, through
+    the outbox (so it runs even if the broker is down now): for a worker that could not follow a
+    change itself. The same message a hold change sends; the task reads the state when it runs."""
+    held = incident_on_hold(session=session, incident_id=incident_id)
+    outbox.enqueue(
+        session=session,
+        topic=events.TOPIC_LEGAL_HOLD_CHANGED,
+        payload={"incident_id": incident_id, "legal_hold": held},
+    )
+
+
 def retry(*, session: Session, evidence_id: int, actor: User, incident_id: int | None = None) -> Evidence:
     """Run the checks again on a file that ended in `error` (leads)."""
     evidence = get_evidence(session=session, evidence_id=evidence_id, incident_id=incident_id)

@@ -16,12 +16,14 @@ import pytest
 from botocore.exceptions import ClientError
 from samples import image_bytes
 from servers import S3_TEST_BUCKET
+from sqlalchemy import select
 
 from shared.accounts.models import User
 from shared.evidence import service as evidence_service
 from shared.evidence import tags
 from shared.evidence.models import Evidence
 from shared.evidence.storage import S3Storage, StorageError, new_key, rekey
+from shared.outbox.models import OutboxMessage
 from worker.processing.pipeline import RetryLater, Runtime, process_evidence, retag_incident
 
 LOCKED_BUCKET = f"evidence-locked-{os.getpid()}"
@@ -184,6 +186,41 @@ def test_a_hold_set_while_the_file_is_being_placed_reaches_the_placed_file(
         assert holds(s3, storage, key) == ["ON"]
         assert storage.get_tags(key)[tags.TAG_LEGAL_HOLD] == tags.LEGAL_HOLD_ON
     assert holds(s3, storage, incoming) == ["OFF"]
+
+
+def test_a_placed_file_the_worker_could_not_hold_gets_a_queued_retag(
+    db, users, make_incident, s3, storage, runtime, session_factory, monkeypatch
+):
+    """The hold came while the file was placed, and S3 refused the catch-up: the verdict is in, so
+    a retry of the task would do nothing; a retag of the incident is queued instead."""
+    incident = make_incident()
+    item = attach(db, users, incident, storage)
+    move, set_legal_hold = storage.move, storage.set_legal_hold
+    refused: list[str] = []
+
+    def hold_then_move(source, destination, *, tags=None):
+        with session_factory() as session, session.begin():
+            lead = session.get_one(User, users["lead"].id)
+            evidence_service.set_legal_hold(session=session, incident_id=incident.id, actor=lead, on=True)
+        monkeypatch.setattr(storage, "set_legal_hold", refuse_once)
+        move(source, destination, tags=tags)
+
+    def refuse_once(key, on):
+        if on and not refused:  # the catch-up's hold of the placed file
+            refused.append(key)
+            raise StorageError("AccessDenied (as S3 may answer for a moment)")
+        return set_legal_hold(key, on)
+
+    monkeypatch.setattr(storage, "move", hold_then_move)
+    item = processed(db, runtime, item)
+    assert refused
+    queued = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.topic == "evidence.legal_hold_changed").order_by(OutboxMessage.id)
+    ).all()
+    assert [message.payload["incident_id"] for message in queued] == [incident.id, incident.id]  # the hold, the retag
+    assert retag_incident(runtime, incident.id) == 2  # what the queued message runs
+    for key in (item.storage_key, item.thumbnail_key):
+        assert holds(s3, storage, key) == ["ON"]
 
 
 def test_a_bucket_without_object_lock_gets_the_tag_only(db, users, make_incident, s3_endpoint, session_factory):

@@ -119,14 +119,18 @@ def _catch_up(runtime: Runtime, evidence_id: int, placement: Placement, *, close
     try:
         retag(runtime.storage, keys, closed=now_closed, legal_hold=now_held)
     except StorageError:
-        # The verdict is recorded: a retry of this task would find it decided and do nothing.
+        # The verdict is recorded: a retry of this task would find it decided and do nothing. The
+        # incident's retag task (retried with backoff) finds the placed keys and does it instead.
         log.exception(
             "evidence %s: could not follow a change made while it was placed (legal hold %s, closed %s);"
-            " the incident's next retag will",
+            " a retag of the incident is queued",
             evidence_id,
             now_held,
             now_closed,
         )
+        with runtime.session_factory() as session, session.begin():
+            incident_id = evidence_service.get_evidence(session=session, evidence_id=evidence_id).incident_id
+            evidence_service.request_retag(session=session, incident_id=incident_id)
 
 
 def _retry_or_error(runtime: Runtime, evidence_id: int, reason: str, final_attempt: bool) -> str:
