@@ -57,8 +57,10 @@ class IncidentForm(FlaskForm):
     # A text field drawn as a date picker: a bad value reaches the service and comes back beside it.
     due_date = StringField("Due date", description="Optional.", render_kw={"type": "date"})
     # One per drawing of the form (kept when a refused form comes back): a double click, or Back
-    # and submit again, files the incident once (shared.incidents.idempotency).
-    filing_key = HiddenField(default=lambda: secrets.token_urlsafe(16))
+    # and submit again, files the incident once (shared.incidents.idempotency). Back draws the
+    # page anew (no-store), with a new key, while the browser puts back what was typed: app.js
+    # keeps the key that was sent in the page's history entry and puts it back too.
+    filing_key = HiddenField(default=lambda: secrets.token_urlsafe(16), render_kw={"data-form-key": True})
     submit = SubmitField("Create incident")
 
 

@@ -618,6 +618,23 @@
   });
   if (window.location.hash === "#search" && document.getElementById("search")) { document.getElementById("search").focus(); }
 
+  // "File once" keys of the New incident and comment forms (data-form-key). Back draws these
+  // no-store pages anew, with new keys, and the browser puts the typed text back: sent again, it
+  // would file a second incident or post a second comment. So a submit keeps its keys in the
+  // page's history entry (which Back returns to), and a page drawn for that entry takes them back.
+  var keptFormKeys = (window.history.state && window.history.state.formKeys) || {};
+  Array.prototype.forEach.call(document.querySelectorAll("input[data-form-key]"), function (input) {
+    if (keptFormKeys[input.name]) { input.value = keptFormKeys[input.name]; }
+  });
+  document.addEventListener("submit", function (event) {
+    var keys = event.target.querySelectorAll ? event.target.querySelectorAll("input[data-form-key]") : [];
+    if (!keys.length) { return; }
+    var state = Object.assign({}, window.history.state || {});
+    state.formKeys = Object.assign({}, state.formKeys || {});
+    Array.prototype.forEach.call(keys, function (input) { state.formKeys[input.name] = input.value; });
+    try { window.history.replaceState(state, ""); } catch (error) { /* no session history: nothing kept */ }
+  }, true);
+
   // Phones: "Filters" shows or hides the filter dropdowns (the search box stays).
   document.addEventListener("click", function (event) {
     var toggle = event.target.closest(".filters-toggle");
