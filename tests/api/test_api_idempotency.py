@@ -52,6 +52,14 @@ def test_a_replay_shows_the_incident_as_it_is_now(client, bridge):
     assert retry.headers["ETag"] == client.get(url, headers=bridge).headers["ETag"]
 
 
+def test_a_repeat_spelling_the_priority_in_lower_case_is_the_same_request(client, db, bridge):
+    headers = {**bridge, "Idempotency-Key": "alert-p3"}
+    first = client.post("/api/v1/incidents", json={**ALERT, "priority": "P3"}, headers=headers)
+    again = client.post("/api/v1/incidents", json={**ALERT, "priority": "p3"}, headers=headers)
+    assert again.status_code == 201
+    assert again.get_json()["key"] == first.get_json()["key"]
+
+
 def test_without_a_key_each_post_files_an_incident(client, db, bridge):
     for _ in range(2):
         assert client.post("/api/v1/incidents", json=ALERT, headers=bridge).status_code == 201

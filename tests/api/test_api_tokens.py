@@ -169,6 +169,8 @@ def test_made_up_tokens_are_counted_per_address(make_app, db, users, make_token)
     client = app.test_client()
     made_up = [client.get("/api/v1/incidents", headers=bearer(f"itk_{n:040d}")).status_code for n in range(4)]
     assert made_up == [401, 401, 401, 429]
+    limited = client.get("/api/v1/incidents", headers=bearer("itk_y"))
+    assert "from this address after refused tokens" in limited.get_json()["detail"]
     other_address = client.get(
         "/api/v1/incidents", headers=bearer("itk_x"), environ_base={"REMOTE_ADDR": "198.51.100.7"}
     )

@@ -172,6 +172,17 @@ def test_a_file_not_scanned_is_mailed_in_words(db, users, setup, inbox):
     assert "not_scanned" not in _body(mail.message)
 
 
+def test_a_refused_file_is_named_with_its_reason_without_nested_brackets(db, users, setup, inbox):
+    """Found by QA: "File: fake.png (rejected (file is unrecognised binary data, not a PNG))"."""
+    settings, factory = setup
+    incident = _file(db, users, reporter="member")
+    run_pipeline(factory, settings)
+    _evidence(db, users, incident, state="rejected", reason="not a PNG", uploader="other")
+    run_pipeline(factory, settings)
+    (mail,) = inbox.messages
+    assert "File: shipper.log — rejected (not a PNG)" in _body(mail.message)
+
+
 def test_a_crlf_in_a_title_or_name_adds_no_header(db, users, setup, inbox):
     settings, factory = setup
     # The forms refuse control characters; rows written before that rule (or by an import) may

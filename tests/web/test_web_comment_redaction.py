@@ -28,8 +28,8 @@ def test_an_admin_redacts_a_comment_from_the_incident_page(client, db, users, ma
     assert forms
     when = comment.created_at.strftime("%Y-%m-%d %H:%M UTC")
     # Each comment's controls name it (found by QA: every field read "Reason for redacting this comment").
-    assert label_for(html, f"redact-reason-{comment.id}") == f"Reason for redacting Mo Member\u2019s comment of {when}"
-    assert f'aria-label="Redact Mo Member\u2019s comment of {when}"' in html
+    assert label_for(html, f"redact-reason-{comment.id}") == f"Reason for redacting comment 1 (Mo Member, {when})"
+    assert f'aria-label="Redact comment 1 (Mo Member, {when})"' in html
 
     response = client.post(action, data={"reason": "Pasted a password"})
     assert response.status_code == 302
@@ -50,3 +50,17 @@ def test_a_lead_cannot_redact(client, db, users, make_incident):
     assert response.status_code == 403
     db.expire_all()
     assert SECRET in client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+
+
+def test_two_comments_of_one_person_in_one_minute_have_distinct_redact_names(client, db, users, make_incident):
+    """Found by the regression walk: four comments by one person in a minute read alike."""
+    incident = make_incident("open")
+    with clock_at(utcnow().replace(second=0, microsecond=0)):
+        for body in ("Rolling back", "Rolled back"):
+            incidents.add_comment(session=db, incident_id=incident.id, actor=users["member"], body=body)
+        db.commit()
+    sign_in(client, users["admin"])
+    html = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    names = [attrs["aria-label"] for tag, attrs in tags(html) if attrs.get("aria-label", "").startswith("Redact ")]
+    assert len(names) == 2
+    assert len(set(names)) == 2

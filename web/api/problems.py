@@ -118,7 +118,9 @@ def from_http(error: HTTPException, limiter=None) -> Response:
         405: f"{request.method} is not allowed here.",
         413: "The request body is too large.",
         415: "Send the body as application/json.",
-        429: "Too many requests for this token; wait before retrying (see Retry-After).",
+        # Counted per token, and per address for refused tokens (web/api/__init__.py).
+        429: "Too many requests (for this token, or from this address after refused tokens); "
+        "wait before retrying (see Retry-After).",
         500: "Something went wrong on our side. It has been logged; try again in a moment.",
     }
     detail = details.get(status) or error.description or _TITLES.get(status, "Error")

@@ -143,7 +143,11 @@ def list_incidents(args):
 def create_incident(body):
     caller = authenticate()
     session = get_session()
-    details = dict(body)
+    # What the request asks for, as the service reads it: "p3" and "P3" are one priority.
+    details = {
+        name: value.strip().upper() if name == "priority" and isinstance(value, str) else value
+        for name, value in body.items()
+    }
     owner_field = "owner_email" if "owner_email" in body else "owner_id"
     body["owner_id"] = _owner_id(session, body)
     body.pop("owner_email", None)
