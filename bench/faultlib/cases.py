@@ -509,6 +509,10 @@ def _rolling_web_round(stack: Stack, ctx: Context, key: str, round_number: int, 
     stack.web_port = new_port  # only now does the balancer send new requests there
     for client in (ctx.lead, ctx.lead_api, ctx.admin_api):
         client.retarget(stack.base_url)
+    # A create that read the old address just before the switch must reach the old gunicorn
+    # before its SIGTERM, as the ALB's deregistration delay sees to: a connection still in the
+    # kernel's queue when gunicorn closes its socket is reset (failed once in CI, 1 of 387).
+    time.sleep(0.2)
     in_flight = sum(1 for future in upload_futures if not future.done())
     old_web.signal(signal.SIGTERM)
     time.sleep(3)
