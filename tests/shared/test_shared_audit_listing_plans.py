@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select, text
+from explain import plans_of
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from shared import migrate
@@ -114,24 +115,11 @@ def audit_engine(db_backend, temporary_database_url):
 
 
 def _plans(engine, work) -> list[str]:
-    seen: list[tuple[str, dict]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many):
-        if "FROM audit_events" in statement and not statement.lstrip().upper().startswith("EXPLAIN"):
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    def in_a_session() -> None:
         with Session(engine) as session:
             work(session)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    assert seen
-    with engine.connect() as connection:
-        return [
-            "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters))
-            for statement, parameters in seen
-        ]
+
+    return plans_of(engine, in_a_session, mentioning="FROM audit_events")
 
 
 def _engineer(engine) -> str:

@@ -14,7 +14,8 @@ test process: ~20 s of PostgreSQL's CPU per run for the same plans.)
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, select, text
+from explain import plans_of
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from shared import migrate
@@ -57,30 +58,8 @@ def big_engine(db_backend, temporary_database_url):
     engine.dispose()
 
 
-def _statements_run_by(engine, work) -> list[tuple[str, dict]]:
-    seen: list[tuple[str, dict]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many):
-        if "incidents" in statement and not statement.lstrip().upper().startswith("EXPLAIN"):
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        work()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    return seen
-
-
 def _plans(engine, work) -> list[str]:
-    statements = _statements_run_by(engine, work)
-    assert statements
-    plans = []
-    with engine.connect() as connection:
-        for statement, parameters in statements:
-            rows = connection.exec_driver_sql("EXPLAIN " + statement, parameters)
-            plans.append("\n".join(row[0] for row in rows))
-    return plans
+    return plans_of(engine, work, mentioning="incidents")
 
 
 DASHBOARD_QUERIES = [
@@ -269,25 +248,19 @@ def test_the_walk_finds_the_same_page_as_the_full_text_index(big_engine, monkeyp
 
 @pytest.mark.parametrize("days", insights.WINDOWS)
 def test_every_insights_query_is_an_index_range(big_engine, days):
-    statements: list[tuple[str, dict]] = []
+    results = []
 
-    def capture(_conn, _cursor, statement, parameters, _context, _many):
-        if not statement.lstrip().upper().startswith("EXPLAIN"):
-            statements.append((statement, parameters))
-
-    event.listen(big_engine, "before_cursor_execute", capture)
-    try:
+    def compute() -> None:
         with Session(big_engine) as session:
-            result = insights.compute(session=session, days=days)
-    finally:
-        event.remove(big_engine, "before_cursor_execute", capture)
+            results.append(insights.compute(session=session, days=days))
 
+    plans = plans_of(big_engine, compute, mentioning="")  # every statement it sends
+
+    result = results[0]
     assert sum(t.filed for t in result.by_priority) > 0
     assert any(t.mtta for t in result.by_priority)
     assert any(t.mttr for t in result.by_priority)
-    assert len(statements) == 6
-    with big_engine.connect() as connection:
-        for statement, parameters in statements:
-            plan = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters))
-            assert "Seq Scan on incidents" not in plan, f"{statement}\n{plan}"
-            assert "ix_incidents_" in plan, plan
+    assert len(plans) == 6
+    for plan in plans:
+        assert "Seq Scan on incidents" not in plan, plan
+        assert "ix_incidents_" in plan, plan

@@ -9,7 +9,8 @@ growing with the table). Plans are asserted, not timings (the machine is shared)
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, text
+from explain import plans_of
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from shared import migrate
@@ -35,24 +36,11 @@ def audit_engine(db_backend, temporary_database_url):
 
 
 def _plans_of(engine, work) -> list[str]:
-    seen: list[tuple[str, dict]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many):
-        if "audit_events" in statement:
-            seen.append((statement, parameters))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    def in_a_session() -> None:
         with Session(engine) as session:
             work(session)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    assert seen
-    with engine.connect() as connection:
-        return [
-            "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters))
-            for statement, parameters in seen
-        ]
+
+    return plans_of(engine, in_a_session, mentioning="audit_events")
 
 
 @pytest.mark.parametrize(
