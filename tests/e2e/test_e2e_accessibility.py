@@ -6,6 +6,7 @@ import pytest
 from browser_steps import check_accessible, sign_in_on
 from playwright.sync_api import Page, expect
 
+from shared.accounts import tokens
 from shared.incidents import service as incidents
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
@@ -104,3 +105,37 @@ def test_wide_code_and_tables_on_a_phone_scroll_by_keyboard(open_page, db, users
     for table in ("MTTA and MTTR by priority", "MTTA and MTTR by component", "Open incidents over time"):
         page.get_by_text(f"{table} as a table").click()
     check_accessible(page, axe_source, "the insights tables open on a phone")
+
+
+def test_api_docs_authorize_and_try_a_request(page: Page, sign_in, db, users, file_incident, assert_accessible) -> None:
+    """The vendored Swagger UI had axe violations of its own: low-contrast method badges and
+    links, a link inside each operation's button, two main landmarks, an unnamed close button
+    and a credentials button named "Apply credentials" under the word "Authorize"."""
+    file_incident("Queue depth alarm on orders")
+    _, bearer = tokens.create_token(session=db, user=users["member"], name="docs try-out", scope="read")
+    db.commit()
+    sign_in("member@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="API").click()
+    expect(page.get_by_role("heading", name="Operations", level=2)).to_be_visible()
+    assert_accessible("the API docs")
+
+    page.get_by_role("button", name="Authorize").click()
+    dialog = page.get_by_role("dialog", name="Available authorizations")
+    dialog.get_by_label("Value").fill(bearer)
+    assert_accessible("the Authorize dialog")
+    dialog.get_by_role("button", name="Authorize").click()
+    dialog.get_by_role("button", name="Close", exact=True).last.click()
+    expect(dialog).to_be_hidden()
+
+    page.get_by_role("button", name="GET /api/v1/incidents", exact=False).first.click()
+    page.get_by_role("button", name="Try it out").click()
+    page.get_by_role("combobox", name="sort").select_option("recent")
+    page.get_by_role("button", name="Execute").click()
+    responses = page.locator(".live-responses-table")
+    expect(responses).to_contain_text("Queue depth alarm on orders")  # the token was sent
+    assert_accessible("a request tried out")
+
+    page.get_by_role("button", name="Authorize").click()
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
