@@ -22,9 +22,21 @@ ENVS = REPO_ROOT / "terraform" / "envs"
 BINARY = "terraform-provider-aws_v5.100.0_x5"
 
 
+def _tests_job() -> dict:
+    return yaml.safe_load((WORKFLOWS_DIR / "ci.yml").read_text())["jobs"]["test"]
+
+
 def _tests_job_steps() -> list[dict]:
-    workflow = yaml.safe_load((WORKFLOWS_DIR / "ci.yml").read_text())
-    return workflow["jobs"]["test"]["steps"]
+    return _tests_job()["steps"]
+
+
+def _mirrored_version() -> str:
+    step = next(s for s in _tests_job_steps() if "provider-mirror.sh" in str(s.get("run", "")))
+    return str(
+        (step.get("env") or {}).get("AWS_PROVIDER_VERSION")
+        or (_tests_job().get("env") or {}).get("AWS_PROVIDER_VERSION")
+        or _script_default_version()
+    )
 
 
 def _index(steps: list[dict], predicate) -> int:
@@ -41,9 +53,26 @@ def test_the_tests_job_creates_the_provider_mirror_before_ci_run():
     assert setup < mirror < ci_run
 
 
+def test_the_provider_comes_from_the_cache_after_the_first_run():
+    """Every run downloaded the ~700 MB provider again: a cache of the unpacked binary, keyed
+    by its version, restored into the folder the mirror script looks in before it downloads."""
+    steps = _tests_job_steps()
+    cache = _index(steps, lambda s: str(s.get("uses", "")).startswith("actions/cache@"))
+    mirror = _index(steps, lambda s: "provider-mirror.sh" in str(s.get("run", "")))
+    assert cache < mirror
+    settings = steps[cache]["with"]
+    folder = re.search(r'path\s*=\s*"([^"]+)"', TERRAFORMRC.read_text()).group(1)
+    version = _mirrored_version()
+    expand = lambda text: str(text).replace("${{ env.AWS_PROVIDER_VERSION }}", version)  # noqa: E731
+    assert expand(settings["path"]) == f"{folder}/registry.terraform.io/hashicorp/aws/{version}/linux_amd64"
+    assert version in expand(settings["key"])
+    assert "linux_amd64" in settings["key"]
+    made = _index(steps, lambda s: folder in str(s.get("run", "")) and "install -d" in str(s.get("run", "")))
+    assert made < cache  # the runner user cannot create it under /opt
+
+
 def test_ci_mirrors_a_version_every_root_accepts():
-    step = next(s for s in _tests_job_steps() if "provider-mirror.sh" in str(s.get("run", "")))
-    version = (step.get("env") or {}).get("AWS_PROVIDER_VERSION") or _script_default_version()
+    version = _mirrored_version()
     wanted = tuple(int(part) for part in str(version).split("."))
     for versions_tf in ENVS.glob("*/versions.tf"):
         block = versions_tf.read_text().split("aws = {", 1)[1].split("}", 1)[0]
