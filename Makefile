@@ -28,6 +28,24 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(VENV)/bin/pyth
 
 checkov-venv: .venv-checkov/.installed
 
+# The images' lock: docker/Dockerfile installs requirements-lock.txt with --require-hashes --no-deps.
+# pip-tools lives in its own virtualenv, at a pinned version (the marker file names it, so a new
+# version gets installed). The lock is for the images' platform: pip-compile resolves environment
+# markers for the Python that runs it, so it must be CPython 3.11 on Linux x86_64.
+PIP_TOOLS_VERSION := 7.6.2
+.venv-lock/.pip-tools-$(PIP_TOOLS_VERSION):
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet pip-tools==$(PIP_TOOLS_VERSION)
+	touch $@
+
+## lock: requirements-lock.txt (every runtime package, hashes included) from requirements.txt; commit both
+.PHONY: lock
+lock: .venv-lock/.pip-tools-$(PIP_TOOLS_VERSION)
+	@.venv-lock/bin/python -c 'import platform, sys; sys.exit(not (sys.version_info[:2] == (3, 11) and sys.platform == "linux" and platform.machine() == "x86_64"))' \
+		|| { echo "make lock: the images run CPython 3.11 on Linux x86_64; run it on such a machine" >&2; exit 1; }
+	CUSTOM_COMPILE_COMMAND="make lock" .venv-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+		--strip-extras --no-emit-index-url --no-emit-find-links --output-file requirements-lock.txt requirements.txt
+
 ## terraform-test: init and mock-plan every Terraform root, terraform test validating first (offline, provider mirror)
 .PHONY: terraform-test
 terraform-test: $(VENV)/.dev-installed
