@@ -467,11 +467,21 @@ def update_details(
     return incident
 
 
+# Blank lines before the first line of text, and how they end (CRLF from a form).
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[^\S\r\n]*(?:\r\n|\r|\n))+")
+
+
+def _comment_body(body: str | None) -> str:
+    """A comment as it is stored: without blank lines before it or whitespace after it. Its first
+    line keeps its indent: four spaces make the code block Markdown shows (a pasted command)."""
+    return _LEADING_BLANK_LINES.sub("", (body or "").rstrip())
+
+
 def add_comment(*, session: Session, incident_id: int, actor: User, body: str) -> Comment:
     """Comment on an incident."""
     incident = get_incident(session=session, ref=incident_id)
     _require(actor, Action.COMMENT, incident, "You cannot comment.")
-    body = (body or "").strip()
+    body = _comment_body(body)
     if not body:
         raise ValidationFailed({"body": "Write something to comment."})
     if len(body) > TEXT_MAX:

@@ -251,6 +251,20 @@ class TextBlock:
     text: str  # what to show: prose as typed, code without its fence
 
 
+def close_open_fence(source: str) -> str:
+    """`source` with a fenced code block it leaves open (an excerpt cut inside one) closed by a
+    matching fence, so that what the mail writes next ("…" and the link to the rest) is not
+    code, in the plain part or the HTML one. Any other text as given."""
+    if not source:
+        return source
+    # Parsed with the line the templates write after it: an open fence swallows that line. (A
+    # fence in a list item or a quote does not: it closes where its container ends, at that line.)
+    for token in _commonmark.parse(f"{source}\n\u2026"):
+        if token.type == "fence" and token.map is not None and token.map[1] > source.count("\n") + 1:
+            return f"{source}\n{token.markup}"
+    return source
+
+
 def markdown_blocks(source: str) -> list[TextBlock]:
     """`source` (one newline per line break, as `excerpt` gives it) cut into prose and the code
     blocks the site shows as code, in order; blank prose between blocks left out."""
@@ -325,6 +339,7 @@ def build_message(*, event: MailEvent, recipient: MailRecipient, base_url: str, 
         url += f"#comment-{int(event.comment_id)}"  # the timeline's anchor for that comment
     # Excerpts are made at fan-out; made again here for any text that was not (idempotent).
     comment, comment_cut = excerpt(event.comment_excerpt)
+    comment = close_open_fence(comment)
     reason, reason_cut = excerpt(event.reason)
     context = {
         "event": event,

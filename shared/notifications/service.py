@@ -942,12 +942,16 @@ def _email_deliveries(
     return created
 
 
-def _public_types(topic: str, evidence) -> list[str]:
+def _public_types(topic: str, evidence, incident) -> list[str]:
     public = PUBLIC_EVENT.get(topic)
     if public is None:
         return []
     if topic == EventType.EVIDENCE_PROCESSED and evidence is not None and evidence.state == "infected":
         return [public, "evidence.infected"]
+    if topic == EventType.INCIDENT_CREATED and incident.owner_id is not None:
+        # Filed with an owner is an assignment too: whoever pages the assignee listens to
+        # incident.assigned only. (Their email is the new incident's, which says it is theirs.)
+        return [public, "incident.assigned"]
     return [public]
 
 
@@ -1012,7 +1016,7 @@ def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, com
 def _webhook_deliveries(
     session, settings, topic, event_id, incident, actor, evidence, comment, now, occurred, move
 ) -> list[int]:
-    types = _public_types(topic, evidence)
+    types = _public_types(topic, evidence, incident)
     if not types:
         return []
     created: list[int] = []

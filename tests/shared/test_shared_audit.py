@@ -133,8 +133,9 @@ def op_edit(db, users, incident):
 
 def op_comment(db, users, incident):
     comment = incidents.add_comment(session=db, incident_id=incident.id, actor=users["other"], body="  Seeing it too ")
-    # The body lives in incident_comments (redactable); the chain keeps its hash.
-    data = {"comment_id": comment.id, "body_sha256": hashlib.sha256(b"Seeing it too").hexdigest()}
+    # The body lives in incident_comments (redactable); the chain keeps the hash of the body as
+    # stored: trailing whitespace trimmed, the first line's indent kept (it can make a code block).
+    data = {"comment_id": comment.id, "body_sha256": hashlib.sha256(b"  Seeing it too").hexdigest()}
     return _incident_event(users, incident, "other", "incident.commented", data, {"comment_id": comment.id})
 
 
