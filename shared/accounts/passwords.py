@@ -25,6 +25,9 @@ MIN_PASSWORD_SCORE = 3
 # not guessable make the whole password not guessable.
 _ESTIMATED_LENGTH = 72
 _PRODUCT_WORDS = ("incident", "tracker", "incidenttracker", "incident-tracker")
+# The digits and symbols typed for the letters they look like: "Qu1nn T3st3r" is still the
+# account's own name (so is "nniuQ retseT", backwards), and a guesser tries both first.
+_LOOKALIKES = {"a": "4@", "e": "3", "i": "1", "l": "1", "o": "0", "s": "5$", "t": "7"}
 
 
 def normalised(password: str) -> str:
@@ -81,7 +84,8 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
     # looked strong: the password is judged without its spaces too, and the weaker reading counts.
     # And without the account's own words: mixed together with capitals and "!!" they scored as
     # strong ("Lee Lead 2026!!", "Mo Member mo.member"; found by QA), though a guesser who
-    # knows whose account it is starts from them. What is left must be strong on its own.
+    # knows whose account it is starts from them. What is left must be strong on its own. The
+    # words count spelt backwards or with look-alike digits too ("nniuQ", "Qu1nn"; found by QA).
     unspaced = "".join(password.split())
     remainder = "".join(_without(unspaced, own_words).split())
     if not any(char.isalnum() for char in remainder):
@@ -96,7 +100,25 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
 
 
 def _without(password: str, words) -> str:
-    """`password` with each of `words` (two letters or more, any case) taken out, longest first."""
-    for word in sorted({w for w in words if len(w) >= 2}, key=len, reverse=True):
-        password = re.sub(re.escape(word), " ", password, flags=re.IGNORECASE)
+    """`password` with each of `words` (two letters or more, any case, forwards or backwards, a
+    letter or more typed as its look-alike: "T3st3r", "retseT") taken out, longest first."""
+    spellings = {spelling for word in words if len(word) >= 2 for spelling in (word, word[::-1])}
+    for spelling in sorted(spellings, key=len, reverse=True):
+        # A word of digits ("365" of 365.example) is only ever typed as it is.
+        replace = _unless_no_letters if any(char.isalpha() for char in spelling) else " "
+        password = re.sub(_spelt_like(spelling), replace, password, flags=re.IGNORECASE)
     return password
+
+
+def _spelt_like(word: str) -> str:
+    """A pattern matching `word` with any of its letters typed as a look-alike ("t3st3r")."""
+    return "".join(
+        f"[{re.escape(char)}{re.escape(_LOOKALIKES[char.lower()])}]" if char.lower() in _LOOKALIKES else re.escape(char)
+        for char in word
+    )
+
+
+def _unless_no_letters(found: re.Match[str]) -> str:
+    # "11" or "10" alone is a number, not "Li" or "Io": a strong password that has one keeps it.
+    text = found.group()
+    return " " if any(char.isalpha() for char in text) else text

@@ -39,7 +39,16 @@ EXPORT_CHUNK = 1000  # events per query when a whole filtered trail is streamed 
 # Appended as plain strings rather than EventType members (shared/accounts/tokens.py). A test
 # reads shared/ for every action string, so a new one cannot be missing here.
 OTHER_ACTIONS = ("api_token.created", "api_token.revoked")
-ACTIONS: tuple[str, ...] = tuple(sorted({event.value for event in EventType} | set(OTHER_ACTIONS)))
+# EventType names the outbox topics too. These are only ever topics (shared/events.py marks them
+# "outbox:"), never an audit row: offered as filters, they could only ever list nothing. (A file's
+# verdict is on the trail as evidence.verdict, an invited account as user.created; a webhook
+# delivery is in the endpoint's delivery log.) Every other member is an audit action.
+OUTBOX_ONLY: frozenset[str] = frozenset(
+    {EventType.EVIDENCE_PROCESSED, EventType.USER_INVITED, EventType.WEBHOOK_DELIVERY_REQUESTED}
+)
+ACTIONS: tuple[str, ...] = tuple(
+    sorted({event.value for event in EventType if event not in OUTBOX_ONLY} | set(OTHER_ACTIONS))
+)
 FAMILIES: tuple[str, ...] = tuple(sorted({action.partition(".")[0] for action in ACTIONS}))
 ENTITY_TYPES = ("evidence", "incident", "user", "webhook")
 SYSTEM_ACTOR = "system"  # the actor filter's word for events no user made (worker, CLI, a reset request)
@@ -347,6 +356,11 @@ def _actions(value: str) -> tuple[str, ...]:
             found.extend(family_actions(family))
         elif item in ACTIONS:
             found.append(item)
+        elif item in OUTBOX_ONLY:
+            raise ValueError(
+                f"{item!r} is never recorded on the audit trail (it is only a message to the worker): "
+                f"{item.partition('.')[0]} actions are {', '.join(family_actions(item.partition('.')[0]))}."
+            )
         elif (known := family_actions(item.partition(".")[0])) and "." in item:
             raise ValueError(f"Unknown action {item!r}: {item.partition('.')[0]} actions are {', '.join(known)}.")
         else:

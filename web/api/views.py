@@ -411,8 +411,10 @@ def verify_chain():
 @audit_bp.doc(
     summary="List every audit event, or export them as CSV",
     description="The whole audit trail, newest first, for leads and admins: filter by action, actor, entity, "
-    "incident and time; page with `next`. `format=csv` returns the matching events as CSV. A filter value "
-    "that matches nothing known (an action, a user, an incident) is a 400 naming the parameter.",
+    "incident and time; page with `next`. `format=csv` returns the matching events as CSV. As on "
+    "GET /api/v1/incidents, a filter value that matches nothing known (an action, a user, an incident, a date) "
+    "is a 400, and a `cursor` this list did not give out or a `limit` out of range a 422, each with `errors` "
+    "naming the parameter.",
 )
 @_errors(422)
 def list_audit_events(args):
@@ -423,14 +425,16 @@ def list_audit_events(args):
     params = {name: args["from_" if name == "from" else name] for name in audit_listing.FILTERS}
     try:
         filters = audit_listing.parse_filters(session=session, params=params)
-        if args["format"] == "csv":
-            return audit_csv_response(filters, caller.user.id)
-        page = audit_listing.page(
-            session=session, actor=caller.user, filters=filters, cursor=args["cursor"], limit=args["limit"]
-        )
     except ValidationFailed as error:
         named = " ".join(f"{name}: {message}" for name, message in error.field_errors.items())
         raise ApiProblem(400, named, errors=error.field_errors) from None
+    if args["format"] == "csv":
+        return audit_csv_response(filters, caller.user.id)
+    # A cursor this list did not give out is a ValidationFailed: a 422 naming `cursor`
+    # (web/app.py), as GET /api/v1/incidents answers one.
+    page = audit_listing.page(
+        session=session, actor=caller.user, filters=filters, cursor=args["cursor"], limit=args["limit"]
+    )
     next_url = None
     headers = {}
     if page.next_cursor:
