@@ -164,6 +164,7 @@ def _start_queue_metrics(sender: Any = None, **_: Any) -> None:
         environment=settings.effective_metrics_environment,
         queues=(DEFAULT_QUEUE,),
         interval=settings.metrics_interval_seconds,
+        key_prefix=settings.redis_key_prefix,
     ).start()
 
 

@@ -6,7 +6,7 @@ autoscaling and alarms read the same):
 
 - QueueDepth and OldestMessageAgeSeconds: measured by the beat every METRICS_INTERVAL_SECONDS
   on the Redis queue (a thread in the beat process, not a task: a metric about a backed-up
-  queue must not wait in that queue);
+  queue must not wait in that queue), the beat a preview's worker embeds (`--beat`) included;
 - TaskFailures: one line from the worker each time a task fails after its last retry.
 
 The age of the oldest message comes from a publish-time header (HEADER_PUBLISHED_AT) that
@@ -83,11 +83,18 @@ def redis_queue_stats(client: Any, queue: str, *, now: float | None = None) -> t
 
 
 class QueueMetricsPublisher(threading.Thread):
-    """The beat's thread: every `interval` seconds, one EMF line per queue."""
+    """The beat's thread: every `interval` seconds, one EMF line per queue.
 
-    def __init__(self, *, broker_url: str, environment: str, queues: tuple[str, ...], interval: float) -> None:
+    `key_prefix` is REDIS_KEY_PREFIX: kombu puts it in front of every key, so a preview's queue
+    `celery` is the list `pr-42:celery` in the Redis the previews share. The Queue dimension
+    stays the queue's name."""
+
+    def __init__(
+        self, *, broker_url: str, environment: str, queues: tuple[str, ...], interval: float, key_prefix: str = ""
+    ) -> None:
         super().__init__(name="queue-metrics", daemon=True)
         self.broker_url, self.environment, self.queues, self.interval = broker_url, environment, queues, interval
+        self.key_prefix = key_prefix
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -97,7 +104,7 @@ class QueueMetricsPublisher(threading.Thread):
         while not self.stopping.is_set():
             for queue in self.queues:
                 try:
-                    depth, age = redis_queue_stats(client, queue)
+                    depth, age = redis_queue_stats(client, self.key_prefix + queue)
                 except redis.RedisError as error:
                     # Nothing to measure while Redis is away; the alarms treat missing data as such.
                     log.warning("queue metrics unavailable for %s: %s", queue, error)

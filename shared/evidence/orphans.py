@@ -11,13 +11,22 @@ Every key of one evidence file shares its UUID name (`incoming/<id>`, `evidence/
 thumbnail_key is that key, or when its row is still pending (the worker may be moving it).
 Objects younger than the grace period are left alone: an upload stores the object a moment
 before it commits the row.
+
+An orphan belongs to no incident, so no legal hold may keep it. One can be held all the same
+(a worker killed mid-move on an incident already on hold leaves a held copy behind), and on an
+S3 bucket with Object Lock a plain delete only hides a held version under a delete marker, where
+no sweep would see it again and the noncurrent-version lifecycle rule can never purge it. So the
+sweep lifts the legal hold on every version of an orphan first, then deletes it; its versions
+then go with the noncurrent-version rule, once any Object Lock retention has run out. When the
+storage refuses (AccessDenied, throttling), the object is left as it is, one warning names it
+with the reason, and the sweep goes on; the next sweep tries it again.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -26,7 +35,7 @@ from sqlalchemy.orm import Session
 from shared.db import utcnow
 from shared.evidence import tags
 from shared.evidence.models import Evidence, EvidenceState
-from shared.evidence.storage import ListedObject, Storage
+from shared.evidence.storage import ListedObject, ObjectNotFound, Storage, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +48,7 @@ BATCH = 500
 class SweepReport:
     checked: int
     deleted: list[str]
+    kept: dict[str, str] = field(default_factory=dict)  # unneeded, but the storage refused: key -> why
 
 
 def _name(key: str) -> str:
@@ -76,17 +86,37 @@ def _batches(items: Iterable[ListedObject], size: int) -> Iterable[list[ListedOb
 
 
 def sweep(*, session: Session, storage: Storage, grace: timedelta, now: datetime | None = None) -> SweepReport:
-    """Delete evidence objects older than `grace` that no evidence row needs; report what went."""
+    """Delete evidence objects older than `grace` that no evidence row needs, their legal holds
+    lifted first; report what went, and what the storage refused to release or delete."""
     cutoff = (now or utcnow()) - grace
     checked = 0
     deleted: list[str] = []
+    kept: dict[str, str] = {}
     for prefix in SWEPT_PREFIXES:
         old_enough = (item for item in storage.list_objects(prefix) if item.modified < cutoff)
         for batch in _batches(old_enough, BATCH):
             checked += len(batch)
             for key in _unneeded(session, batch):
-                storage.delete(key)
+                try:
+                    _release_and_delete(storage, key)
+                except ObjectNotFound:
+                    continue  # deleted meanwhile: nothing left to sweep
+                except StorageError as error:
+                    kept[key] = str(error)
+                    log.warning("kept evidence object %s that no evidence row needs: %s", key, error)
+                    continue
                 deleted.append(key)
     if deleted:
-        log.warning("deleted %d evidence objects no evidence row needs: %s", len(deleted), ", ".join(deleted[:20]))
-    return SweepReport(checked=checked, deleted=deleted)
+        log.warning(
+            "deleted %d evidence objects no evidence row needs, any legal hold on their versions lifted first: %s",
+            len(deleted),
+            ", ".join(deleted[:20]),
+        )
+    return SweepReport(checked=checked, deleted=deleted, kept=kept)
+
+
+def _release_and_delete(storage: Storage, key: str) -> None:
+    # Lift first: deleted first, a held version would sit under the delete marker, out of the
+    # listing, held for ever. A refused lift leaves the object listed for the next sweep.
+    storage.set_legal_hold(key, False)
+    storage.delete(key)

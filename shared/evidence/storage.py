@@ -175,7 +175,8 @@ class Storage(Protocol):
     def set_legal_hold(self, key: str, on: bool) -> None:
         """Put every stored version of `key` on legal hold (`on`) or lift it, where the store
         has such a hold (an S3 bucket with Object Lock); elsewhere nothing. The worker calls it
-        beside the `legal-hold` tag, which stays the record the lifecycle rules read."""
+        beside the `legal-hold` tag, which stays the record the lifecycle rules read, and the
+        orphan sweep lifts it before deleting an object no evidence row needs."""
         ...
 
     def delete(self, key: str) -> None: ...

@@ -38,7 +38,8 @@ def retag(incident_id: int) -> int:
 
 @app.task(name=ORPHAN_SWEEP_TASK, acks_late=False, ignore_result=True)
 def sweep_orphans() -> int:
-    """Delete evidence objects no evidence row needs, older than ORPHAN_GRACE_SECONDS.
+    """Delete evidence objects no evidence row needs, older than ORPHAN_GRACE_SECONDS, lifting
+    any legal hold on their versions first; one the storage refuses is logged and kept.
 
     Acknowledged early: the next beat tick runs it again anyway."""
     settings = app.conf.incident_tracker_settings
