@@ -34,8 +34,9 @@ def notification_settings(database_url: str, *, inbox=None, receivers=(), **over
     return Settings(**{**values, **overrides})
 
 
-def fan_out_pending(factory, settings: Settings) -> service.FanOut:
-    """Fan out every unpublished notification message (as the relay + fan-out task would)."""
+def fan_out_pending(factory, settings: Settings, *, runs: int = 1) -> service.FanOut:
+    """Fan out every unpublished notification message (as the relay + fan-out task would;
+    `runs`: how often each message's task runs, 2 as after a redelivery)."""
     emails: list[int] = []
     hooks: list[int] = []
     with transaction(factory) as session:
@@ -48,7 +49,7 @@ def fan_out_pending(factory, settings: Settings) -> service.FanOut:
         )
         for message in messages:
             message.published_at = utcnow()
-    for message in messages:
+    for message in messages * runs:
         with transaction(factory) as session:
             created = service.fan_out(
                 session=session, settings=settings, topic=message.topic, payload=message.payload, message_id=message.id

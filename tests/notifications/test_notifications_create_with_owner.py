@@ -12,12 +12,11 @@ from email import policy
 from pathlib import Path
 
 import pytest
+from notification_helpers import fan_out_pending
 from sqlalchemy import select
 
 from shared.accounts import tokens
 from shared.config import Settings
-from shared.db import transaction, utcnow
-from shared.events import NOTIFIED_EVENTS
 from shared.incidents import idempotency
 from shared.incidents import service as incidents
 from shared.notifications import service
@@ -60,26 +59,6 @@ def endpoint(db, users, settings):
         return made
 
     return add
-
-
-def _fan_out(factory, settings, *, twice=False) -> None:
-    """What the relay and the fan-out task do with every unpublished notification message
-    (`twice`: each message's task runs a second time, as after a redelivery)."""
-    with transaction(factory) as session:
-        messages = list(
-            session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.published_at.is_(None), OutboxMessage.topic.in_([str(t) for t in NOTIFIED_EVENTS]))
-                .order_by(OutboxMessage.created_at, OutboxMessage.id)
-            )
-        )
-        for message in messages:
-            message.published_at = utcnow()
-    for message in messages * (2 if twice else 1):
-        with transaction(factory) as session:
-            service.fan_out(
-                session=session, settings=settings, topic=message.topic, payload=message.payload, message_id=message.id
-            )
 
 
 def _hooks(db, incident) -> dict[str, dict]:
@@ -126,7 +105,7 @@ def test_filing_for_someone_sends_incident_assigned_as_assigning_them_does(
         session=db, actor=users["lead"], title="Disk full on log shipper", owner_id=users["other"].id
     )
     db.commit()
-    _fan_out(session_factory, settings)
+    fan_out_pending(session_factory, settings)
 
     hooks = _hooks(db, filed)
     assert set(hooks) == {"incident.created", "incident.assigned"}
@@ -143,7 +122,7 @@ def test_filing_for_someone_sends_incident_assigned_as_assigning_them_does(
     db.commit()
     incidents.assign(session=db, incident_id=later.id, actor=users["lead"], owner_id=users["other"].id)
     db.commit()
-    _fan_out(session_factory, settings)
+    fan_out_pending(session_factory, settings)
     by_assign = _hooks(db, later)["incident.assigned"]["body"]
     assert set(by_assign["data"]) == set(assigned["data"])
     assert by_assign["data"]["incident"]["owner"] == assigned["data"]["incident"]["owner"]
@@ -167,7 +146,7 @@ def test_an_endpoint_that_listens_only_to_assignments_hears_of_an_incident_filed
     filed = incidents.create_incident(session=db, actor=users["lead"], title="Pager test", owner_id=users["other"].id)
     unowned = incidents.create_incident(session=db, actor=users["lead"], title="Nobody's yet")
     db.commit()
-    _fan_out(session_factory, settings)
+    fan_out_pending(session_factory, settings)
     assert set(_hooks(db, filed)) == {"incident.assigned"}
     assert _hooks(db, filed)["incident.assigned"]["id"] == f"{_created_event_id(db, filed)}.assigned"
     assert _hooks(db, unowned) == {}  # filed with no owner: no assignment
@@ -182,7 +161,7 @@ def test_filing_with_yourself_as_owner_is_told_as_assigning_yourself_is(db, user
     db.commit()
     incidents.assign(session=db, incident_id=taken.id, actor=users["lead"], owner_id=users["lead"].id)
     db.commit()
-    _fan_out(session_factory, settings)
+    fan_out_pending(session_factory, settings)
 
     assert set(_hooks(db, own)) == {"incident.created", "incident.assigned"}
     assert _hooks(db, own)["incident.assigned"]["body"]["data"]["incident"]["owner"]["email"] == "member@example.com"
@@ -205,7 +184,7 @@ def test_a_replayed_create_or_a_second_fan_out_sends_no_second_assignment(
     db.commit()
     assert again.replayed
     assert again.incident.id == first.incident.id
-    _fan_out(session_factory, settings, twice=True)
+    fan_out_pending(session_factory, settings, runs=2)
 
     db.expire_all()
     assert sorted(d.event_type for d in db.scalars(select(WebhookDelivery))) == sorted(EVENTS)
@@ -238,7 +217,7 @@ def test_the_api_filing_for_the_on_call_person_sends_incident_assigned_once(
     again = api("/api/v1/incidents", json=sent, headers={"Idempotency-Key": "pd-4411"})
     assert (first.status_code, again.status_code) == (201, 201)
     assert again.headers["Idempotent-Replayed"] == "true"
-    _fan_out(session_factory, settings)
+    fan_out_pending(session_factory, settings)
 
     db.expire_all()
     deliveries = list(db.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
