@@ -54,6 +54,14 @@ class Retryable(Exception):
     """A transient failure (clamd or storage unreachable): retried with backoff, then given up."""
 
 
+# The folder broker (no broker server: `make run`) has no asynchronous I/O, so Celery's worker
+# drains it in a blocking loop that applies late acknowledgements only between 2-second
+# waits: with one message reserved per process, a burst of mail (one per comment and
+# watcher) went out at one message per process every 2 s, a minute behind during a busy
+# incident. There is one worker and no other to leave messages to, so it reserves more.
+FOLDER_BROKER_PREFETCH = 16
+
+
 def make_celery(settings: Settings) -> Celery:
     """A Celery app configured from `settings` (tests pass their own)."""
     app = Celery("incident_tracker", set_as_current=False)
@@ -76,7 +84,8 @@ def make_celery(settings: Settings) -> Celery:
         task_queues=[Queue(DEFAULT_QUEUE)],
         # One task reserved per worker process: a long scan does not hold other messages
         # hostage, and a worker that dies takes at most one task with it (back to the queue).
-        worker_prefetch_multiplier=1,
+        # Not on the embedded default's folder broker: see FOLDER_BROKER_PREFETCH.
+        worker_prefetch_multiplier=FOLDER_BROKER_PREFETCH if broker_url.startswith("filesystem://") else 1,
         # A stuck decoder or scan is killed (and retried), long before Redis would redeliver it.
         task_time_limit=settings.task_time_limit_seconds,
         task_soft_time_limit=max(1, settings.task_time_limit_seconds - 30),
