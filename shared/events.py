@@ -42,6 +42,9 @@ class EventType(enum.StrEnum):
     # Someone asked for a link to choose a new password (the mail holds it; nothing else does).
     USER_PASSWORD_RESET_REQUESTED = "user.password_reset_requested"  # noqa: S105 - an event name
     USER_INVITED = "user.invited"  # outbox: mail a new account's owner a link to choose a password
+    # An admin (the Webhooks page's Email section) or the operator (`mail test`) sent a test email:
+    # to whom, through what, and the outcome (the mail server's answer in words when it failed).
+    USER_TEST_EMAIL_SENT = "user.test_email_sent"
 
     WEBHOOK_CREATED = "webhook.created"
     WEBHOOK_UPDATED = "webhook.updated"  # url, events, description, format, enabled/disabled

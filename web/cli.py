@@ -623,3 +623,26 @@ def register_cli(app: Flask) -> None:
 
     for group in (db_group, users_group, audit_group, demo_group, tokens_group):
         app.cli.add_command(group)
+
+    # Email, from a shell: the admin page's "Send test email" (Webhooks page, Email section).
+    mail_group = _Commands("mail", help="Notification email.")
+
+    @mail_group.command("test")
+    @click.option("--to", "to", required=True, help="The address to send it to.")
+    def mail_test(to: str):
+        """Send one plain test email now, through SMTP_HOST (or into MAIL_DIR), and say what happened.
+
+        Not queued and never retried: prints the mail server's answer (or the file written) and
+        exits 1 when nothing was sent. Recorded on the audit trail as user.test_email_sent."""
+        from shared.notifications import service as notifications
+
+        try:
+            with transaction(_factory()) as session:
+                outcome = notifications.send_test_email(session=session, actor=SYSTEM, settings=_settings(), to=to)
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        if not outcome.sent:
+            raise click.ClickException(outcome.summary)
+        click.echo(outcome.summary)
+
+    app.cli.add_command(mail_group)

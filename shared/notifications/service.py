@@ -15,7 +15,7 @@ import hashlib
 import logging
 import ssl
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.accounts import reset
+from shared.accounts import service as accounts
 from shared.accounts.models import Role, User
 from shared.audit import service as audit
 from shared.audit.models import AuditEvent
@@ -57,7 +58,7 @@ from shared.notifications.ssrf import (
     validate_webhook_url,
 )
 from shared.outbox import service as outbox
-from shared.permissions import Action, can
+from shared.permissions import Action, SystemPrincipal, can
 from shared.timeutil import as_utc
 
 log = logging.getLogger(__name__)
@@ -1429,3 +1430,199 @@ def claim_due(*, session: Session, now: datetime | None = None, limit: int = 200
         found[model] = ids
     session.flush()
     return Due(email_ids=found[EmailDelivery], webhook_ids=found[WebhookDelivery])
+
+
+# --- test email and recent email (admins, `mail test`) ------------------------------------------
+
+# A diagnostic: the admin waits for the mail server's answer, so each socket operation gets this
+# long, and there is no retry (the worker's sends wait 10 s and are retried on a schedule).
+TEST_MAIL_TIMEOUT_SECONDS = 5.0
+RECENT_EMAIL_LIMIT = 20
+ERROR_IN_AUDIT_MAX = 500
+
+
+@dataclass(frozen=True)
+class MailTestOutcome:
+    """What a test email did, and the sentence that says so."""
+
+    sent: bool
+    to: str
+    mode: str  # Settings.email_mode: smtp, folder or off
+    through: str  # "smtp.example.com:587 (starttls)"; the .eml file written (MAIL_DIR when not); "" when off
+    error: str = ""
+
+    @property
+    def summary(self) -> str:
+        if self.sent and self.mode == "smtp":
+            return f"Sent to {self.to} through {self.through} \u2014 check the inbox (and the spam folder)."
+        if self.sent:
+            return (
+                f"Written to {self.through}: SMTP_HOST is not set, so mail goes to files in MAIL_DIR "
+                "(open it with any mail client)."
+            )
+        if self.mode == "smtp":
+            return f"Not sent to {self.to} through {self.through}: {self.error}"
+        if self.mode == "folder":
+            return f"Not written to {self.through}: {self.error}"
+        return f"Not sent: {self.error}"
+
+
+def send_test_email(
+    *,
+    session: Session,
+    actor: User | SystemPrincipal,
+    settings: Settings,
+    to: str,
+    ssl_context: ssl.SSLContext | None = None,
+    timeout: float = TEST_MAIL_TIMEOUT_SECONDS,
+) -> MailTestOutcome:
+    """Send one plain test message now through the mailer the worker uses (no queue, no retry), and audit it."""
+    if not can(actor, Action.MANAGE_WEBHOOKS):
+        raise PermissionDenied("Only an admin can send a test email.")
+    address = (to or "").strip()
+    if address != mail.one_line(address) or not accounts.looks_like_email(address):
+        raise ValidationFailed({"to": "Enter an email address, like name@example.com."})
+    mode = settings.email_mode
+    through = {
+        "smtp": f"{settings.smtp_host}:{settings.smtp_port} ({settings.smtp_security})",
+        "folder": settings.mail_dir,
+    }.get(mode, "")
+    if mode == "off":
+        outcome = MailTestOutcome(
+            sent=False, to=address, mode=mode, through="", error="email is switched off (set SMTP_HOST, or MAIL_DIR)."
+        )
+    else:
+        outcome = _send_test_message(settings, actor, address, through, ssl_context, timeout)
+    log.info("test email to %s: %s", address, outcome.summary)
+    data = {"to": address, "through": outcome.through, "outcome": "sent" if outcome.sent else "failed"}
+    if outcome.error:
+        data["error"] = outcome.error[:ERROR_IN_AUDIT_MAX]
+    audit.append(
+        session=session,
+        actor_id=actor.id,
+        action=EventType.USER_TEST_EMAIL_SENT,
+        # Who sent it; 0 for the command line (the operator, no account).
+        entity_type="user",
+        entity_id=actor.id or 0,
+        data=data,
+    )
+    return outcome
+
+
+def _send_test_message(
+    settings: Settings,
+    actor: User | SystemPrincipal,
+    address: str,
+    through: str,
+    ssl_context: ssl.SSLContext | None,
+    timeout: float,
+) -> MailTestOutcome:
+    mode = settings.email_mode
+    now = utcnow()
+    who = "the operator, at the command line" if isinstance(actor, SystemPrincipal) else f"{actor.name} ({actor.email})"
+    route = f"through {through}" if mode == "smtp" else f"to a file in {through} (SMTP_HOST is not set)"
+    text = (
+        f"This is a test email from Incident Tracker ({settings.base_url}), sent by {who} at "
+        f"{as_utc(now):%Y-%m-%d %H:%M} UTC, {route}.\n\n"
+        "If you can read it, notification email works. Nothing needs doing.\n"
+    )
+    try:
+        message = mail.build_notice(
+            notice_id=f"mail-test-{outbox.new_message_id()}",
+            recipient=mail.MailRecipient(user_id=actor.id or 0, email=address),
+            subject="Test email",
+            text=text,
+            base_url=settings.base_url,
+            sender=settings.smtp_from,
+            occurred_at=now,
+        )
+    except ValueError as error:  # SMTP_FROM is not an address
+        return MailTestOutcome(sent=False, to=address, mode=mode, through=through, error=f"{error}.")
+    mailer = make_mailer(settings, ssl_context=ssl_context)
+    if isinstance(mailer, mail.SmtpMailer):
+        mailer = replace(mailer, config=replace(mailer.config, timeout=timeout))
+    try:
+        where = mailer.send(message)
+    except mail.MailDeliveryError as error:  # in the words the worker logs
+        return MailTestOutcome(sent=False, to=address, mode=mode, through=through, error=str(error))
+    except OSError as error:  # the folder: missing rights, a full disk
+        return MailTestOutcome(sent=False, to=address, mode=mode, through=through, error=f"{error}.")
+    return MailTestOutcome(sent=True, to=address, mode=mode, through=through if mode == "smtp" else where)
+
+
+@dataclass(frozen=True)
+class RecentEmail:
+    """One email delivery as the admin page lists it."""
+
+    id: int
+    to: str
+    about: str  # the subject, or what the mail is about
+    state: str  # queued, sending, sent, retrying, failed
+    attempts: int
+    error: str  # the last attempt's failure in words ("" when none)
+    at: datetime  # when it was sent, else when it was queued
+    next_attempt_at: datetime | None  # a retry's next try
+
+
+_KIND_WORDS = {
+    EventKind.ASSIGNED: "Assigned",
+    EventKind.STATUS_CHANGED: "Status changed",
+    EventKind.COMMENT_CREATED: "New comment",
+    EventKind.INCIDENT_CREATED: "New incident",
+    EventKind.EVIDENCE_INFECTED: "Infected upload",
+    EventKind.EVIDENCE_VERDICT: "Upload checked",
+}
+_NOTICE_WORDS = {
+    NOTICE_PASSWORD_RESET: "Choose a new password (a reset link)",
+    NOTICE_INVITE: "Your new account: choose a password (an invitation)",
+}
+
+
+def _email_about(row: EmailDelivery) -> str:
+    context = row.context or {}
+    if row.kind in NOTICE_KINDS:
+        return str(context.get("subject") or row.kind)
+    if row.kind in _NOTICE_WORDS:
+        return _NOTICE_WORDS[row.kind]
+    try:
+        words = _KIND_WORDS[EventKind(row.kind)]
+    except ValueError:
+        return row.kind
+    key, title = context.get("incident_key"), mail.one_line(str(context.get("incident_title") or ""), 80)
+    return f"[{key}] {words}: {title}" if key else words
+
+
+def _email_state(row: EmailDelivery) -> str:
+    if row.status == EmailStatus.PENDING.value:
+        return "retrying" if row.attempts else "queued"
+    return row.status
+
+
+def recent_emails(*, session: Session, limit: int = RECENT_EMAIL_LIMIT) -> list[RecentEmail]:
+    """The newest email deliveries, newest first (by id: the primary key's index)."""
+    rows = session.execute(
+        select(EmailDelivery, User.email)
+        .join(User, User.id == EmailDelivery.recipient_id)
+        .order_by(EmailDelivery.id.desc())
+        .limit(limit)
+    )
+    return [
+        RecentEmail(
+            id=row.id,
+            to=address,
+            about=_email_about(row),
+            state=_email_state(row),
+            attempts=row.attempts,
+            error=row.last_error or "",
+            at=as_utc(row.sent_at or row.created_at),
+            next_attempt_at=as_utc(row.next_attempt_at) if _email_state(row) == "retrying" else None,
+        )
+        for row, address in rows
+    ]
+
+
+def failing_email(emails: Iterable[RecentEmail]) -> RecentEmail | None:
+    """The newest email that was tried, when it did not go out (retrying or failed): email is
+    failing now, whatever the status line says; None when it went out, or none was tried."""
+    tried = next((email for email in emails if email.attempts), None)
+    return tried if tried is not None and tried.state in ("retrying", "failed") else None

@@ -1,4 +1,5 @@
-"""Outgoing webhooks (admins): add, edit, disable, delete endpoints; rotate secrets; test; delivery log."""
+"""Outgoing webhooks (admins): add, edit, disable, delete endpoints; rotate secrets; test; delivery log.
+Email, on the same page: send a test email, and the recent email deliveries."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from shared.permissions import Action
 from web.auth.current import require
 from web.db import get_session
 from web.errors import status_for
+from web.extensions import limiter
 
 bp = Blueprint("admin_webhooks", __name__, url_prefix="/admin/webhooks")
 FORMATS = [(PayloadFormat.STANDARD.value, "Standard Webhooks JSON"), (PayloadFormat.SLACK.value, "Slack message")]
@@ -44,11 +46,30 @@ def _common() -> dict:
 
 
 def _render_list(status: int = 200, **extra):
+    session = get_session()
+    recent = notifications.recent_emails(session=session)
+    defaults = {
+        "errors": {},
+        "values": {"events": list(EVENT_TYPES), "payload_format": "standard"},
+        "test_email_to": current_user.email,
+        "test_email_errors": {},
+    }
     return render_template(
         "admin/webhooks.html",
-        endpoints=notifications.list_endpoints(session=get_session()),
-        **{"errors": {}, "values": {"events": list(EVENT_TYPES), "payload_format": "standard"}, **_common(), **extra},
+        endpoints=notifications.list_endpoints(session=session),
+        email_mode=_settings().email_mode,
+        recent_emails=recent,
+        failing_email=notifications.failing_email(recent),
+        **{**defaults, **_common(), **extra},
     ), status
+
+
+def _mail_limit() -> str:
+    return _settings().rate_limit_login
+
+
+def _signed_in_account() -> str:
+    return f"user-{current_user.id}" if current_user.is_authenticated else "-"
 
 
 def _secret_version(endpoint: WebhookEndpoint) -> str:
@@ -106,6 +127,24 @@ def create():
     # Shown once, on this response only: only its encrypted form is stored. Reloading this answer
     # posts the form again, which is refused: the URL is an endpoint now.
     return _render_endpoint(endpoint.id, 201, new_secret=secret)
+
+
+@bp.post("/email-test")
+@login_required
+# Each post sends a mail: limited per account, as the other form that sends one (password/forgot).
+@limiter.limit(_mail_limit, key_func=_signed_in_account)
+def send_test_email():
+    require(Action.MANAGE_WEBHOOKS)
+    session = get_session()
+    to = request.form.get("to", "")
+    try:
+        # Now, not queued: the admin wants the mail server's answer on this page.
+        outcome = notifications.send_test_email(session=session, actor=current_user.user, settings=_settings(), to=to)
+        session.commit()
+    except ValidationFailed as error:
+        session.rollback()
+        return _render_list(422, test_email_to=to, test_email_errors=error.field_errors)
+    return _render_list(test_email_to=outcome.to, test_email=outcome)
 
 
 @bp.get("/<int:endpoint_id>")
