@@ -90,9 +90,10 @@ class Filters:
         return bool(self.statuses or self.not_statuses or self.all_statuses)
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> Filters:
+    def from_params(cls, params: Mapping[str, str], *, searching: bool = True) -> Filters:
         """Filters from request parameters — status, priority, owner, component, env (values
-        comma-separated) and the search box `q` — built directly, not re-parsed as qualifier text."""
+        comma-separated) and the search box `q` — built directly, not re-parsed as qualifier text.
+        `searching`: as `parse_query`'s."""
         problems: list[str] = []
 
         def values(target: str, name: str) -> tuple[str, ...]:
@@ -111,17 +112,18 @@ class Filters:
             environments=values("environments", "env"),
             problems=tuple(problems),
         )
-        return parse_query(params.get("q") or "", base=base)
+        return parse_query(params.get("q") or "", base=base, searching=searching)
 
     @classmethod
     def problems_by_parameter(cls, params: Mapping[str, str]) -> dict[str, list[str]]:
         """What `from_params` finds wrong, under the parameter that carries it, so an API error
-        names `status` for `?status=opn` rather than the search box."""
+        names `status` for `?status=opn` rather than the search box (worded for a refusal:
+        `searching=False`)."""
         found: dict[str, list[str]] = {}
         for name in ("status", "priority", "component", "env"):
-            if problems := cls.from_params({name: params.get(name) or ""}).problems:
+            if problems := cls.from_params({name: params.get(name) or ""}, searching=False).problems:
                 found[name] = list(problems)
-        if problems := parse_query(params.get("q") or "").problems:
+        if problems := parse_query(params.get("q") or "", searching=False).problems:
             found["q"] = list(problems)
         return found
 
@@ -130,11 +132,13 @@ def _split(value: str) -> list[str]:
     return [v for v in (part.strip() for part in value.split(",")) if v]
 
 
-def parse_query(query: str, base: Filters | None = None) -> Filters:
+def parse_query(query: str, base: Filters | None = None, *, searching: bool = True) -> Filters:
     """Read qualifiers and free text from the search box, on top of `base` (the dropdowns).
 
     A field the query names replaces that field of `base`; it is never OR-ed with it: the box
-    and the dropdowns are one filter, not two that widen each other."""
+    and the dropdowns are one filter, not two that widen each other. `searching=False` is for a
+    caller that refuses a query with problems instead of searching what it can (the API's 400):
+    its problems then say nothing about what was searched."""
     base = base or Filters()
     values: dict[str, list[str]] = {name: [] for name in (*NEGATED, *NEGATED.values())}
     named: set[str] = set()
@@ -170,6 +174,8 @@ def parse_query(query: str, base: Filters | None = None) -> Filters:
                 # "stauts:open" matched nothing, and said nothing about why (found by QA).
                 problems.append(
                     f"Unknown qualifier '{name}:' (did you mean {guess}:?): {token!r} was searched as words."
+                    if searching
+                    else f"Unknown qualifier '{name}:' \u2014 did you mean {guess}:?"
                 )
             continue
         if not value:

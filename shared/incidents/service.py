@@ -39,8 +39,11 @@ from shared.permissions import Action, can
 from shared.text import is_number, one_line, unwanted_message
 
 KEY_RE = re.compile(r"^\s*INC-(\d+)\s*$", re.IGNORECASE)
+# The longest details an incident takes (the API's schemas document these same numbers).
 TITLE_MAX = 200
-COMPONENT_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]{0,79}$")
+DESCRIPTION_MAX = 50_000
+COMPONENT_MAX = 80
+COMPONENT_RE = re.compile(r"^[a-z0-9][a-z0-9._/-]*$")
 # A reason or resolution is copied into the audit event and the outbox message: bounded like a comment.
 TEXT_MAX = 20_000
 
@@ -73,30 +76,39 @@ def _user_exists(session: Session, user_id: int | None) -> User | None:
     return user
 
 
-def _validate_details(
+def details_problems(
     *,
-    title: str,
-    description: str,
-    component: str,
-    environment: str,
+    title: str | None = None,
+    description: str | None = None,
+    component: str | None = None,
+    environment: str | None = None,
     priority: str | None = None,
 ) -> dict[str, str]:
+    """What is wrong with these details of an incident, by field, read as filing or editing reads
+    them; a field given as None is not checked (the API judges the fields a request sent well)."""
     errors: dict[str, str] = {}
-    if hidden := unwanted_message(title, "title"):
-        errors["title"] = hidden
-    elif not title.strip():
-        errors["title"] = "Give the incident a title."
-    elif len(title.strip()) > TITLE_MAX:
-        errors["title"] = f"Keep the title under {TITLE_MAX} characters."
-    if len(description) > 50_000:
-        errors["description"] = "Keep the description under 50,000 characters."
-    elif hidden := unwanted_message(description, "description", multiline=True):
-        errors["description"] = hidden
-    if component and not COMPONENT_RE.match(component):
-        errors["component"] = "Use lower-case letters, digits, '.', '_', '/' or '-' (e.g. rds, api-gateway)."
-    if environment not in ENVIRONMENTS:
+    if title is not None:
+        title = one_line(title)
+        if hidden := unwanted_message(title, "title"):
+            errors["title"] = hidden
+        elif not title:
+            errors["title"] = "Give the incident a title."
+        elif len(title) > TITLE_MAX:
+            errors["title"] = f"Keep the title under {TITLE_MAX} characters."
+    if description is not None:
+        if len(description) > DESCRIPTION_MAX:
+            errors["description"] = f"Keep the description under {DESCRIPTION_MAX:,} characters."
+        elif hidden := unwanted_message(description, "description", multiline=True):
+            errors["description"] = hidden
+    if component:
+        component = one_line(component).lower()
+        if len(component) > COMPONENT_MAX:
+            errors["component"] = f"The component is too long: use at most {COMPONENT_MAX} characters."
+        elif component and not COMPONENT_RE.match(component):
+            errors["component"] = "Use lower-case letters, digits, '.', '_', '/' or '-' (e.g. rds, api-gateway)."
+    if environment is not None and environment not in ENVIRONMENTS:
         errors["environment"] = f"Choose one of: {', '.join(ENVIRONMENTS)}."
-    if priority is not None and priority not in {p.value for p in Priority}:
+    if priority is not None and priority.strip().upper() not in {p.value for p in Priority}:
         errors["priority"] = "Choose a priority from P1 (highest) to P4."
     return errors
 
@@ -195,7 +207,7 @@ def create_incident(
     _require(actor, Action.CREATE, None, "You cannot file incidents.")
     title, component = one_line(title or ""), one_line(component or "").lower()
     priority = (priority or "").strip().upper()
-    errors = _validate_details(
+    errors = details_problems(
         title=title,
         description=description or "",
         component=component,
@@ -290,9 +302,10 @@ def transition(
     if move.requires == Requirement.RESOLUTION and not reason:
         raise ValidationFailed({"resolution": "Write a resolution summary: what fixed it."})
     field = "resolution" if move.requires == Requirement.RESOLUTION else "reason"
+    what = "resolution summary" if field == "resolution" else "reason"
     if len(reason) > TEXT_MAX:
-        raise ValidationFailed({field: f"Keep it under {TEXT_MAX:,} characters."})
-    if hidden := unwanted_message(reason, "resolution summary" if field == "resolution" else "reason", multiline=True):
+        raise ValidationFailed({field: f"Keep the {what} under {TEXT_MAX:,} characters."})
+    if hidden := unwanted_message(reason, what, multiline=True):
         raise ValidationFailed({field: hidden})
     now = utcnow()
     incident.status = target.value
@@ -428,7 +441,7 @@ def update_details(
     )
     check_version(incident, expected_version)
     title, component = one_line(title or ""), one_line(component or "").lower()
-    errors = _validate_details(
+    errors = details_problems(
         title=title,
         description=description or "",
         component=component,

@@ -16,7 +16,7 @@ from flask_smorest import Api
 from web.api import problems
 from web.api.auth import client_address_key, rate_limit_key, refused_authentication
 from web.extensions import csrf, limiter
-from web.input_guard import STREAMS_BODY
+from web.input_guard import view_streams_body
 
 JSON_TYPES = ("application/json", "application/merge-patch+json")
 
@@ -109,12 +109,6 @@ def _nul_fields(value, path: str = "") -> list[str]:
     return []
 
 
-def _streams_body() -> bool:
-    """The view reads its own (multipart) body as a stream: reading it here would buffer it."""
-    view = current_app.view_functions.get(request.endpoint or "")
-    return view is not None and getattr(view, STREAMS_BODY, False)
-
-
 # No request of ours nests deeper than a few levels; 5,000 nested brackets were a 500
 # (RecursionError) found by QA.
 MAX_JSON_DEPTH = 32
@@ -137,7 +131,8 @@ def _depth(body) -> int:
 def _require_json() -> None:
     """415 for a body that is not JSON, 400 for JSON that does not parse, 422 for a NUL
     character (PostgreSQL text cannot hold one: it would be a 500)."""
-    if request.method not in ("POST", "PUT", "PATCH") or _streams_body():
+    # A view that reads its own (multipart) body as a stream: reading it here would buffer it.
+    if request.method not in ("POST", "PUT", "PATCH") or view_streams_body():
         return
     if not (request.content_length or request.data):
         return

@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Response, json, request
+from flask import Response, current_app, json, request
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from shared.errors import DomainError, ValidationFailed
 from web.errors import status_for
+from web.input_guard import view_streams_body
 
 PROBLEM_TYPE = "about:blank"  # the status's own meaning; `title` is its phrase (RFC 9457 §4.2.1)
 MEDIA_TYPE = "application/problem+json"
@@ -98,6 +99,21 @@ def _flatten(messages) -> dict[str, list[str]]:
     return flat
 
 
+def _size(limit: int) -> str:
+    """2097152 -> "2 MiB": the limit as the README states it."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if limit >= size and limit % size == 0:
+            return f"{limit // size} {unit}"
+    return f"{limit:,} bytes"
+
+
+def _too_large() -> str:
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if view_streams_body() or not limit:
+        return "The request body is too large."  # an upload: its own limit (and message) apply
+    return f"The request body is larger than the {_size(limit)} limit for JSON requests."
+
+
 def retry_after(limiter) -> str:
     """Seconds until the limit that refused this request lets one through again."""
     current = getattr(limiter, "current_limit", None)
@@ -116,13 +132,14 @@ def from_http(error: HTTPException, limiter=None) -> Response:
     details = {
         404: "There is no such resource.",
         405: f"{request.method} is not allowed here.",
-        413: "The request body is too large.",
         415: "Send the body as application/json.",
         # Counted per token, and per address for refused tokens (web/api/__init__.py).
         429: "Too many requests (for this token, or from this address after refused tokens); "
         "wait before retrying (see Retry-After).",
         500: "Something went wrong on our side. It has been logged; try again in a moment.",
     }
+    if status == 413:
+        details[413] = _too_large()
     detail = details.get(status) or error.description or _TITLES.get(status, "Error")
     headers = {}
     if status == 429:

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+import difflib
+from collections.abc import Mapping
+from typing import Any, ClassVar, cast
 
-from shared.accounts.models import Role
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from sqlalchemy import ColumnElement, String
+
+from shared.accounts.models import Role, User
+from shared.accounts.passwords import MAX_PASSWORD_LENGTH
 from shared.audit import listing as audit_listing
 from shared.evidence.models import EvidenceState
-from shared.incidents import idempotency
+from shared.incidents import idempotency, timers
+from shared.incidents import service as incident_rules
 from shared.incidents.lifecycle import Status
 from shared.incidents.listing import MAX_LIMIT
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.incidents.search import SORTS
 from shared.timeutil import as_utc
+from web.api.problems import ApiProblem
 from web.csv_export import MAX_ROWS
 
 PRIORITIES = [p.value for p in Priority]
@@ -45,9 +53,68 @@ class JsonBoolean(fields.Boolean):
         return value
 
 
+def max_length(limit: int) -> dict:
+    """The document's maxLength for a text field whose length the service checks, in its own
+    words: the same limit, imported from the service, and never a second message for it."""
+    return {"maxLength": limit}
+
+
+def column_length(column: ColumnElement[Any]) -> int:
+    """The length of a String column: what the database holds, and the service checks."""
+    length = cast(String, column.type).length
+    if length is None:
+        raise TypeError(f"{column} has no length")
+    return length
+
+
+BODY_NOT_AN_OBJECT = "The body must be a JSON object."
+
+
 class StrictSchema(Schema):
     class Meta:
         ordered = True
+
+    # Fields this request does not take because another operation changes them: name it, rather
+    # than only "Unknown field.".
+    elsewhere: ClassVar[dict[str, str]] = {}
+
+    def value_problems(self, valid: dict[str, Any]) -> dict[str, str]:
+        """What the service will refuse in `valid`, the fields that loaded well; asked only when
+        others did not (a wrong type), so that every problem of a request is named at once."""
+        return {}
+
+    def handle_error(self, error: ValidationError, data: Any, *, many: bool, **kwargs) -> None:
+        if not isinstance(data, Mapping):  # `[1]`, `"x"`, `5` or `null`: the same 400 as JSON that does not parse
+            raise ApiProblem(400, BODY_NOT_AN_OBJECT)
+        messages = cast(dict[str, Any], error.normalized_messages())
+        more = {name: [text] for name, text in self.elsewhere.items() if name in messages}
+        loaded = error.valid_data if isinstance(error.valid_data, dict) else {}
+        valid = {name: value for name, value in loaded.items() if name not in messages}
+        more |= {name: [text] for name, text in self.value_problems(valid).items() if name not in messages}
+        if more:
+            raise ValidationError({**messages, **more}, data=data, valid_data=error.valid_data)
+
+
+class QueryArgs(StrictSchema):
+    """A list's query parameters: one it does not take is a 400 naming it, never ignored (a
+    typo'd `?stauts=open` answered with the whole list, found by QA)."""
+
+    @pre_load
+    def _known_parameters_only(self, data, **kwargs):
+        known = [field.data_key or name for name, field in self.load_fields.items()]
+        unknown = [name for name in data if name not in known]
+        if not unknown:
+            return data
+        errors = {}
+        for name in unknown:
+            close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.75)
+            errors[name] = [
+                f"Unknown query parameter '{name}' \u2014 did you mean {close[0]}?"
+                if close
+                else f"Unknown query parameter '{name}'."
+            ]
+        detail = " ".join(texts[0] for texts in errors.values())
+        raise ApiProblem(400, f"{detail} This list takes: {', '.join(known)}.", errors=errors)
 
 
 class UserRef(StrictSchema):
@@ -85,7 +152,7 @@ class IncidentPage(StrictSchema):
     )
 
 
-class ListArgs(StrictSchema):
+class ListArgs(QueryArgs):
     q = fields.String(
         load_default="", metadata={"description": "The dashboard's query language: `status:open priority:p1 disk`."}
     )
@@ -116,19 +183,33 @@ class ListArgs(StrictSchema):
     )
 
 
+# What the service checks of an incident's details (lengths included, in its own words).
+DETAILS = ("title", "description", "component", "environment", "priority")
+# An incident's other fields, and where each is changed instead of PATCH.
+_TRANSITION = "The status changes through POST /api/v1/incidents/{key}/transition (`to`, and `reason` or `summary`)."
+_MOVE_SETS = (
+    "Set by moving the incident: POST /api/v1/incidents/{key}/transition, with `reason` to blocked "
+    "or `summary` to resolved."
+)
+_ASSIGN = "The owner changes through POST /api/v1/incidents/{key}/assign (`owner_id` or `owner_email`)."
+_READ_ONLY = "{name} is read-only; PATCH changes title, description, component, environment and due_date."
+
+
+def _details_problems(valid: dict[str, Any]) -> dict[str, str]:
+    return incident_rules.details_problems(**{name: valid[name] for name in DETAILS if name in valid})
+
+
 class IncidentCreate(StrictSchema):
-    title = fields.String(required=True, validate=validate.Length(max=10_000))
-    description = fields.String(load_default="", validate=validate.Length(max=100_000))
+    title = fields.String(required=True, metadata=max_length(incident_rules.TITLE_MAX))
+    description = fields.String(load_default="", metadata=max_length(incident_rules.DESCRIPTION_MAX))
     # Enums in the document only: the service checks them, in its own words (and takes "p1").
-    priority = fields.String(load_default="P3", validate=validate.Length(max=10), metadata={"enum": PRIORITIES})
-    component = fields.String(load_default="", validate=validate.Length(max=200))
-    environment = fields.String(
-        load_default="prod", validate=validate.Length(max=100), metadata={"enum": ENVIRONMENT_NAMES}
-    )
+    priority = fields.String(load_default="P3", metadata={"enum": PRIORITIES})
+    component = fields.String(load_default="", metadata=max_length(incident_rules.COMPONENT_MAX))
+    environment = fields.String(load_default="prod", metadata={"enum": ENVIRONMENT_NAMES})
     # strict: 2.5 or "2" is no user id (a non-strict Integer read 2.5 as 2: someone else).
     owner_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(1, 2**31 - 1))
     owner_email = fields.Email(
-        validate=validate.Length(max=254),
+        validate=validate.Length(max=column_length(User.__table__.c.email)),
         metadata={"description": "The owner by email (instead of owner_id), e.g. from an on-call schedule."},
     )
     due_date = fields.Date(
@@ -144,23 +225,59 @@ class IncidentCreate(StrictSchema):
         if data.get("owner_id") is not None and "owner_email" in data:
             raise ValidationError("Give owner_id or owner_email, not both.", field_name="owner_email")
 
+    def value_problems(self, valid: dict[str, Any]) -> dict[str, str]:
+        problems = _details_problems(valid)
+        if problem := timers.due_date_problem(valid.get("due_date")):
+            problems["due_date"] = problem
+        return problems
+
 
 class IncidentPatch(StrictSchema):
-    title = fields.String(validate=validate.Length(max=10_000))
-    description = fields.String(validate=validate.Length(max=100_000))
-    component = fields.String(validate=validate.Length(max=200))
-    environment = fields.String(validate=validate.Length(max=100), metadata={"enum": ENVIRONMENT_NAMES})
+    title = fields.String(metadata=max_length(incident_rules.TITLE_MAX))
+    description = fields.String(metadata=max_length(incident_rules.DESCRIPTION_MAX))
+    component = fields.String(metadata=max_length(incident_rules.COMPONENT_MAX))
+    environment = fields.String(metadata={"enum": ENVIRONMENT_NAMES})
     due_date = fields.Date(allow_none=True, metadata={"description": "2026-12-31, or null for none."})
+
+    elsewhere: ClassVar[dict[str, str]] = {
+        **{
+            name: _READ_ONLY.format(name=name)
+            for name in (
+                "id",
+                "key",
+                "reporter",
+                "created_at",
+                "updated_at",
+                "in_progress_at",
+                "resolved_at",
+                "closed_at",
+            )
+        },
+        "status": _TRANSITION,
+        "blocked_reason": _MOVE_SETS,
+        "resolution_summary": _MOVE_SETS,
+        "priority": "The priority changes through POST /api/v1/incidents/{key}/priority (`P1` to `P4`).",
+        "owner": _ASSIGN,
+        "owner_id": _ASSIGN,
+        "owner_email": _ASSIGN,
+        "watching": "Watching changes through POST /api/v1/incidents/{key}/watch.",
+        "version": 'version is read-only: send the version you read as If-Match: "v<version>" (the ETag).',
+    }
+
+    def value_problems(self, valid: dict[str, Any]) -> dict[str, str]:
+        return _details_problems(valid)
 
 
 class TransitionIn(StrictSchema):
     to = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100_000))
+    reason = fields.String(load_default=None, allow_none=True, metadata=max_length(incident_rules.TEXT_MAX))
     summary = fields.String(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(max=100_000),
-        metadata={"description": "The resolution summary (moving to resolved)."},
+        metadata={
+            **max_length(incident_rules.TEXT_MAX),
+            "description": "The resolution summary (moving to resolved).",
+        },
     )
 
 
@@ -172,7 +289,8 @@ class AssignIn(StrictSchema):
         metadata={"description": "The new owner's id; null unassigns."},
     )
     owner_email = fields.Email(
-        validate=validate.Length(max=254), metadata={"description": "The new owner by email, instead of owner_id."}
+        validate=validate.Length(max=column_length(User.__table__.c.email)),
+        metadata={"description": "The new owner by email, instead of owner_id."},
     )
 
     @pre_load
@@ -208,7 +326,7 @@ class WatchOut(StrictSchema):
 
 
 class CommentIn(StrictSchema):
-    body = fields.String(required=True, validate=validate.Length(max=100_000))
+    body = fields.String(required=True, metadata=max_length(incident_rules.TEXT_MAX))
 
 
 class CommentOut(StrictSchema):
@@ -245,10 +363,11 @@ class UserOut(StrictSchema):
 
 
 class UserCreate(StrictSchema):
-    email = fields.String(required=True, validate=validate.Length(max=1000))
-    name = fields.String(load_default="", validate=validate.Length(max=1000))
+    # The service checks each (the email and name as the columns hold them), in its own words.
+    email = fields.String(required=True, metadata=max_length(column_length(User.__table__.c.email)))
+    name = fields.String(load_default="", metadata=max_length(column_length(User.__table__.c.name)))
     role = fields.String(load_default="member", validate=validate.OneOf(ROLES))
-    password = fields.String(required=True, validate=validate.Length(max=1000), load_only=True)
+    password = fields.String(required=True, load_only=True, metadata=max_length(MAX_PASSWORD_LENGTH))
 
 
 class UserPatch(StrictSchema):
@@ -388,7 +507,7 @@ class AuditEventPage(StrictSchema):
     )
 
 
-class AuditListArgs(StrictSchema):
+class AuditListArgs(QueryArgs):
     # Free text, checked by shared/audit/listing.py: a value that matches nothing known is a 400
     # naming the parameter, never an empty list an auditor would take for "it never happened".
     action = fields.String(

@@ -53,6 +53,11 @@ def etag(incident) -> str:
 def _if_match(required: bool, current: int) -> int | None:
     """The version the client last saw, from If-Match (RFC 9110: a list of ETags, or `*` for
     "whatever is current"); 428 when required and absent."""
+    unreadable = ApiProblem(
+        412,
+        "If-Match does not name a version of this incident; GET it for its ETag.",
+        headers={"ETag": f'"v{current}"'},
+    )
     header = request.headers.get("If-Match")
     if header is None:
         if required:
@@ -67,21 +72,32 @@ def _if_match(required: bool, current: int) -> int | None:
     for tag in tags:
         value = tag.removeprefix("W/").strip('"')
         if not value.startswith("v") or not is_number(value[1:]):
-            raise ApiProblem(412, "If-Match does not name a version of this incident; GET it for its ETag.")
+            raise unreadable
         versions.append(int(value[1:]))
     if not versions:
-        raise ApiProblem(412, "If-Match does not name a version of this incident; GET it for its ETag.")
+        raise unreadable
     return current if current in versions else versions[0]
 
 
-def _versioned(operation, expected: int | None):
-    """Run a write; a stale If-Match is 412 (a Conflict without one stays 409)."""
+def _versioned(operation, expected: int | None, incident_id: int):
+    """Run a write; a stale If-Match is 412 with the current ETag (a Conflict without one stays 409).
+
+    Worded for whoever sent it: the domain's "changed by someone else since you opened it" is
+    the page's sentence, and a token client opened nothing (and may have made the change itself)."""
     try:
         return operation()
-    except Conflict as error:
-        if expected is not None:
-            raise ApiProblem(412, f"{error} GET it for its current ETag, check, then try again.") from None
-        raise
+    except Conflict:
+        if expected is None:
+            raise
+    session = get_session()
+    session.rollback()  # a write that collided at flush leaves the session to be rolled back
+    current = incidents.get_incident(session=session, ref=incident_id)
+    raise ApiProblem(
+        412,
+        f"{current.key} has changed since version v{expected} (it is at v{current.version} now): "
+        f'GET it again, then retry with If-Match: "v{current.version}".',
+        headers={"ETag": etag(current)},
+    )
 
 
 def _with_etag(incident, status: int = 200, headers: dict | None = None):
@@ -104,12 +120,15 @@ def _commit():
 )
 @incidents_bp.doc(
     summary="List incidents, or export them as CSV",
-    description="Filter like the dashboard; page with `next`. `format=csv` returns the filtered list as CSV.",
+    description="Filter with the dashboard's query language (`q`) and parameters. Unlike the dashboard, which "
+    "leaves Closed out unless asked, the API lists every status: add `-status:closed` (or `status=`) for the "
+    "active ones. Page with `next`. `format=csv` returns the filtered list as CSV. A parameter this list does "
+    "not take, an unknown filter value or a mistyped qualifier is a 400 naming it.",
 )
 @_errors(422)
 def list_incidents(args):
     caller = authenticate()
-    filters = Filters.from_params(args)
+    filters = Filters.from_params(args, searching=False)
     if filters.problems:
         raise ApiProblem(400, " ".join(filters.problems), errors=Filters.problems_by_parameter(args))
     # sort= when given, else `sort:` in q (the dashboard reads it there too), else priority.
@@ -196,6 +215,7 @@ def patch_incident(body, key):
             session=session, incident_id=incident.id, actor=caller.user, expected_version=expected, **fields
         ),
         expected,
+        incident.id,
     )
     _commit()
     return _with_etag(incident)
@@ -230,7 +250,7 @@ def _incident_write(key: str, operation):
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
     expected = _if_match(required=False, current=incident.version)
-    result = _versioned(lambda: operation(session, incident, caller.user, expected), expected)
+    result = _versioned(lambda: operation(session, incident, caller.user, expected), expected, incident.id)
     _commit()
     return _with_etag(result)
 

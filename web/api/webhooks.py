@@ -9,12 +9,12 @@ from marshmallow import fields, validate
 from shared.accounts.models import TokenScope
 from shared.errors import Conflict
 from shared.notifications import service as notifications
-from shared.notifications.models import DeliveryStatus
+from shared.notifications.models import DeliveryStatus, WebhookEndpoint
 from shared.notifications.webhooks import EVENT_TYPES, TEST_EVENT_TYPE, PayloadFormat
 from shared.permissions import Action, can
 from web.api.auth import authenticate, needs
 from web.api.problems import ApiProblem, ProblemSchema
-from web.api.schemas import JsonBoolean, StrictSchema, UtcDateTime
+from web.api.schemas import JsonBoolean, StrictSchema, UtcDateTime, column_length, max_length
 from web.db import get_session
 
 webhooks_bp = Blueprint(
@@ -41,25 +41,32 @@ class EndpointWithSecret(EndpointOut):
     )
 
 
+# The service does not bound a URL's length; its column does, so this check says so, in words.
+URL_MAX = column_length(WebhookEndpoint.__table__.c.url)
+_URL_LENGTH = validate.Length(max=URL_MAX, error=f"The URL is too long: use at most {URL_MAX:,} characters.")
+# The service checks the description's length (spaces collapsed), in its own words.
+_DESCRIPTION = max_length(notifications.DESCRIPTION_MAX)
+
+
 class EndpointIn(StrictSchema):
-    url = fields.String(required=True, validate=validate.Length(max=2000))
+    url = fields.String(required=True, validate=_URL_LENGTH)
     # Enums in the document only: the service refuses an unknown event type in its own words.
     events = fields.List(
         fields.String(validate=validate.Length(max=60), metadata={"enum": list(EVENT_TYPES)}),
         required=True,
         validate=validate.Length(max=20),
     )
-    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    description = fields.String(load_default="", metadata=_DESCRIPTION)
     payload_format = fields.String(load_default="standard", validate=validate.OneOf(FORMATS))
 
 
 class EndpointPatch(StrictSchema):
-    url = fields.String(validate=validate.Length(max=2000))
+    url = fields.String(validate=_URL_LENGTH)
     events = fields.List(
         fields.String(validate=validate.Length(max=60), metadata={"enum": list(EVENT_TYPES)}),
         validate=validate.Length(max=20),
     )
-    description = fields.String(validate=validate.Length(max=2000))
+    description = fields.String(metadata=_DESCRIPTION)
     payload_format = fields.String(validate=validate.OneOf(FORMATS))
     enabled = JsonBoolean()
 
