@@ -45,6 +45,7 @@ class TimelineRow:
 class _Context:
     names: Mapping[str, str]  # email -> display name (assignment events record emails)
     comments: Mapping[int, Comment]
+    names_by_id: Mapping[int, str]  # user id -> display name (the created event records the owner's id)
 
 
 def _size(value: Any) -> str:
@@ -69,8 +70,11 @@ def _custody(d: Mapping) -> str:
     return f" ({', '.join(parts)})" if parts else ""
 
 
-def _created(d, _c):
-    return f"created the incident ({d.get('priority')}, {d.get('environment')})", None
+def _created(d, c):
+    # The owner chosen when filing is in this event alone (no assignment event follows it).
+    owner = c.names_by_id.get(d.get("owner_id")) if d.get("owner_id") is not None else None
+    text = f"created the incident ({d.get('priority')}, {d.get('environment')})"
+    return text + (f" and assigned it to {owner}" if owner else ""), None
 
 
 def _status_changed(d, _c):
@@ -133,10 +137,14 @@ _PRESENTERS: dict[str, Callable[[Mapping, _Context], tuple[str, str | None]]] = 
 
 
 def present(
-    events: Iterable[AuditEvent], *, names: Mapping[str, str], comments: Mapping[int, Comment]
+    events: Iterable[AuditEvent],
+    *,
+    names: Mapping[str, str],
+    comments: Mapping[int, Comment],
+    names_by_id: Mapping[int, str] | None = None,
 ) -> list[TimelineRow]:
     """Display rows for these events, in their order."""
-    context = _Context(names=names, comments=comments)
+    context = _Context(names=names, comments=comments, names_by_id=names_by_id or {})
     rows = []
     for event in events:
         actor = event.actor.name if event.actor else "system"
@@ -184,6 +192,7 @@ def timeline_html(
         rows = present(
             audit.incident_events(session=session, incident_id=incident.id),
             names={person.email: person.name for person in people},
+            names_by_id={person.id: person.name for person in people},
             comments=incidents.comments_by_id(session=session, incident_id=incident.id),
         )
         return render_template("incidents/_timeline.html", timeline=rows, incident=incident, can_redact=can_redact)

@@ -26,7 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from shared.accounts import service as accounts
 from shared.audit import service as audit
 from shared.errors import Conflict, DomainError, ValidationFailed
-from shared.incidents import idempotency, saved_views, timers
+from shared.incidents import export, idempotency, saved_views, timers
 from shared.incidents import search as incident_search
 from shared.incidents import service as incidents
 from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status
@@ -507,6 +507,23 @@ def detail(key: str):
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
     return render_template("incidents/detail.html", **_detail_context(session, incident))
+
+
+@bp.get("/incidents/<key>/timeline.md")
+@login_required
+def export_timeline(key: str):
+    """ "Export timeline": the incident's whole timeline as a Markdown file for the postmortem."""
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    url = url_for("incidents.detail", key=incident.key, _external=True)
+    response = make_response(
+        export.timeline_document(session=session, incident=incident, actor=current_user.user, url=url)
+    )
+    response.headers["Content-Type"] = export.MEDIA_TYPE
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.file_name(incident)}"'
+    # Incident data: never kept by a shared cache, nor by the browser after sign-out.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _act(key: str, operation, *, anchor=None):

@@ -546,6 +546,12 @@
   var localTime = window.Intl ? new Intl.DateTimeFormat(undefined, {
     year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short"
   }) : null;
+  // The incident timeline's times (data-seconds) to the second: events a few seconds apart
+  // must read in order in a postmortem. Its hover title is UTC to the second too.
+  var localTimeSeconds = window.Intl ? new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    timeZoneName: "short"
+  }) : null;
 
   function localiseTimes() {
     if (!localTime) { return; }
@@ -554,7 +560,10 @@
       var when = new Date(value);
       if (value.length <= 10 || isNaN(when.getTime())) { return; }
       var label = element.getAttribute("data-relative");
-      if (label !== null) {
+      if (element.hasAttribute("data-seconds")) {
+        element.title = when.toISOString().slice(0, 19).replace("T", " ") + " UTC";
+        element.textContent = localTimeSeconds.format(when);
+      } else if (label !== null) {
         var utc = element.title.slice(label.length).trim();
         element.title = label + " " + localTime.format(when) + " (" + utc + ")";
       } else {
