@@ -3,8 +3,9 @@ markdown-it and nh3 over the description and every comment on every view.
 
 Keyed by the renderer's version and a SHA-256 of the source: stored text never changes under
 a key, and a renderer change (bump RENDERER_VERSION in web/filters.py, or a new markdown-it-py /
-nh3 release) makes every old entry unreachable. Per process and bounded by size, so a worker
-never grows past CACHE_BYTES and nothing a request needs lives only here (a miss just renders).
+linkify-it-py / nh3 release) makes every old entry unreachable. Per process and bounded by
+size, so a worker never grows past CACHE_BYTES and nothing a request needs lives only here (a
+miss just renders).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from importlib.metadata import version
 from markupsafe import Markup
 
 CACHE_BYTES = 32 * 1024 * 1024
-_LIBRARIES = f"markdown-it-py {version('markdown-it-py')}, nh3 {version('nh3')}"
+_LIBRARIES = ", ".join(f"{name} {version(name)}" for name in ("markdown-it-py", "linkify-it-py", "nh3"))
 
 
 class RenderCache:

@@ -498,7 +498,13 @@ def add_comment(*, session: Session, incident_id: int, actor: User, body: str) -
     if not body:
         raise ValidationFailed({"body": "Write something to comment."})
     if len(body) > TEXT_MAX:
-        raise ValidationFailed({"body": f"Keep comments under {TEXT_MAX:,} characters."})
+        # A pasted log is the usual cause: say how far over it is and where such text belongs.
+        raise ValidationFailed(
+            {
+                "body": f"This comment is {len(body):,} characters; comments can be up to {TEXT_MAX:,}. "
+                "Attach a long log as a file instead, under Evidence on the incident page."
+            }
+        )
     if hidden := unwanted_message(body, "comment", multiline=True):
         raise ValidationFailed({"body": hidden})
     comment = Comment(incident_id=incident.id, author_id=actor.id, body=body)

@@ -20,6 +20,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -180,6 +181,28 @@ def subject_for(event: MailEvent) -> str:
         EventKind.EVIDENCE_VERDICT: f"Your upload is {event.evidence_verdict or 'scanned'}",
     }[EventKind(event.kind)]
     return one_line(f"[{event.incident_key}] {label}: {one_line(event.incident_title, SUBJECT_TITLE_LIMIT)}")
+
+
+def set_subject(message: EmailMessage, subject: str, width: int = 78) -> None:
+    """The message's Subject, on one line of text, folded here and not by the email package: its
+    folder can end a line with the space before an encoded word and start the next line with
+    another (a "40% — payments" subject then reads "40%  — payments"), or drop the space between
+    two encoded words. Plain ASCII folds at its spaces, each fold standing for one space; any
+    other text, or a word too long for a line, goes as UTF-8 encoded words, which a reader joins
+    across folds without adding a space."""
+    subject = one_line(subject)
+    lines, room = [""], width - len("Subject: ")
+    for word in subject.split(" "):
+        if lines[-1] and len(lines[-1]) + 1 + len(word) > room:
+            lines, room = [*lines, ""], width - 1
+        lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
+    fits = len(lines[0]) <= width - len("Subject: ") and all(len(line) < width for line in lines[1:])
+    if subject.isascii() and "=?" not in subject and fits:
+        folded = "\n ".join(lines)
+    else:
+        folded = Header(subject, "utf-8", maxlinelen=width, header_name="Subject").encode(linesep="\n")
+    # Stored as folded: the policy refolds a raw value only when a line is over `width`.
+    message.set_raw("Subject", folded)
 
 
 def headline_for(event: MailEvent) -> str:
@@ -365,7 +388,7 @@ def build_message(*, event: MailEvent, recipient: MailRecipient, base_url: str, 
     domain = _mail_domain(base_url)
 
     message = EmailMessage()
-    message["Subject"] = subject_for(event)
+    set_subject(message, subject_for(event))
     message["From"] = _sender_address(sender)
     message["To"] = _recipient_address(recipient)
     message["Date"] = format_datetime(event.occurred_at)
@@ -401,7 +424,7 @@ def build_notice(
     any incident."""
     domain = _mail_domain(base_url)
     message = EmailMessage()
-    message["Subject"] = one_line(f"[Incident Tracker] {subject}", 200)
+    set_subject(message, one_line(f"[Incident Tracker] {subject}", 200))
     message["From"] = _sender_address(sender)
     message["To"] = _recipient_address(recipient)
     message["Date"] = format_datetime(occurred_at)
