@@ -3,6 +3,15 @@
 # the beat and the web server on :8000 (broker: a folder under DATA_DIR). Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Started with SIGINT ignored (some launchers do that to what they start, and make passes it on),
+# a shell cannot trap it, while the worker, the beat and the web server catch it themselves:
+# Ctrl-C stopped them and not this script, which took the first one's stop for a failure
+# ("the beat stopped; stopping the others", make: Error 1). Start again with SIGINT at its default.
+if [ -n "$(trap -p INT)" ] && [ -z "${_MAKE_RUN_SIGINT_RESET:-}" ]; then
+  export _MAKE_RUN_SIGINT_RESET=1
+  exec .venv/bin/python -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' scripts/run.sh "$@"
+fi
+unset _MAKE_RUN_SIGINT_RESET
 
 export DATA_DIR="${DATA_DIR:-$PWD/var}"
 mkdir -p "$DATA_DIR"
@@ -52,7 +61,13 @@ url_host="$HOST"
 export BASE_URL="${BASE_URL:-http://$url_host:$PORT}"
 # Notification email: through SMTP_HOST when given, otherwise written as .eml files to a folder.
 if [ -z "${SMTP_HOST:-}" ]; then
-  export MAIL_DIR="${MAIL_DIR:-$DATA_DIR/mail}"
+  if [ -z "${MAIL_DIR:-}" ]; then
+    # Ours, so owner-only (the messages hold one-time sign-in links), an older run's too. Made
+    # now, so `flask --app web users create --invite` with this DATA_DIR finds it (web/cli.py).
+    export MAIL_DIR="$DATA_DIR/mail"
+    [ -d "$MAIL_DIR" ] || mkdir -m 700 "$MAIL_DIR"
+    chmod 700 "$MAIL_DIR"
+  fi
   mail="written to $MAIL_DIR (one .eml file per message; set SMTP_HOST to send)"
 else
   mail="sent through $SMTP_HOST:${SMTP_PORT:-587}"
@@ -62,7 +77,41 @@ fi
 export WEBHOOK_ALLOW_HTTP="${WEBHOOK_ALLOW_HTTP:-true}"
 
 .venv/bin/flask --app web db upgrade
-.venv/bin/flask --app web demo seed
+# DEMO=0: no demo data (into an empty database: then the banner says how to make an admin).
+if [ "${DEMO:-1}" != 0 ]; then
+  .venv/bin/flask --app web demo seed
+fi
+# The demo accounts are offered while the database has no admin of its own; from then on each
+# start disables those still on the published password (shared/demo.py), saying so.
+demo_accounts="$(
+  .venv/bin/python - <<'PY'
+import sys
+
+from shared import demo
+from shared.config import Settings
+from shared.db import make_engine, make_session_factory, transaction
+
+settings = Settings.from_env()
+engine = make_engine(settings.effective_database_url)
+with transaction(make_session_factory(engine)) as session:
+    state = demo.secure_at_start(session=session, passwords=(settings.demo_password, demo.DEFAULT_DEMO_PASSWORD))
+engine.dispose()
+if state.disabled:
+    first = state.disabled[0]
+    print(
+        f"make run: disabled the demo accounts {', '.join(state.disabled)}: their password is published, and"
+        f" this database has an admin of its own ({state.own_admin}). To use one again, give it a password of"
+        f" its own first: .venv/bin/flask --app web users set-password --email {first}, then users enable {first}.",
+        file=sys.stderr,
+    )
+if state.offered:
+    names = ", ".join(state.offered[:-1]) + (" or " if len(state.offered) > 1 else "") + state.offered[-1]
+    print(f"demo|{names}")
+else:
+    print(f"{'own' if state.accounts else 'none'}|{state.own_admin or ''}")
+PY
+)"
+IFS='|' read -r demo_state demo_who <<<"$demo_accounts"
 
 mkdir -p "$DATA_DIR/run"
 PIDS=()
@@ -83,7 +132,7 @@ stop_all() {
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 asked_to_stop=0
-trap 'asked_to_stop=1; stop_all ctrl-c' INT
+trap 'asked_to_stop=ctrl-c; stop_all ctrl-c' INT
 trap 'asked_to_stop=1; stop_all' TERM
 trap stop_all EXIT
 
@@ -99,11 +148,16 @@ start beat .venv/bin/celery --app worker.celery_app beat --loglevel INFO --sched
 
 scanning="off: files are shown as \"not scanned\" (set CLAMD_ADDRESS=tcp://HOST:PORT to scan)"
 [ "$SCANNING_ENABLED" = "true" ] && scanning="on, clamd at $CLAMD_ADDRESS"
+case "$demo_state" in
+  demo) signin="Sign in as $demo_who
+  Demo password: $DEMO_PASSWORD   (set DEMO_PASSWORD before the first run to choose another)" ;;
+  own) signin="Sign in with your own account${demo_who:+ (the demo password opens no account any more: this database has an admin of its own, $demo_who)}" ;;
+  *) signin="No accounts yet: make an admin with .venv/bin/flask --app web users create --email you@example.com --role admin" ;;
+esac
 cat <<MSG
 
   Incident Tracker is starting on http://$HOST:$PORT
-  Sign in as admin@example.com, lead@example.com or member@example.com
-  Demo password: $DEMO_PASSWORD   (set DEMO_PASSWORD before the first run to choose another)
+  $signin
   Data: $DATA_DIR   (delete it to start over)   Stop: Ctrl-C
   Worker and beat: running beside the web server; virus scanning $scanning
   Notification email: $mail
@@ -126,4 +180,7 @@ wait -n -p stopped "${PIDS[@]}" || status=$?
 if [ "$asked_to_stop" = 0 ]; then
   printf '\nmake run: the %s stopped (exit status %s); stopping the others.\n' "${NAMES[${stopped:-0}]:-program}" "$status" >&2
   exit $((status == 0 ? 1 : status))
+fi
+if [ "$asked_to_stop" = ctrl-c ]; then
+  printf '\nmake run: stopped (Ctrl-C).\n' >&2
 fi

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.accounts import service as accounts
-from shared.accounts.models import User
+from shared.accounts.models import Role, User
+from shared.accounts.passwords import verify_password
 from shared.db import clock_at, utcnow
 from shared.incidents import service as incidents
 from shared.outbox import service as outbox
@@ -162,6 +165,53 @@ def seed(*, session: Session, password: str, rng: random.Random | None = None) -
                 session.flush()  # column defaults (utcnow) are taken at flush: inside the moment
     outbox.settle_new_as_history(session=session)
     return True
+
+
+@dataclass(frozen=True)
+class DemoAccounts:
+    """The demo accounts as `make run` starts (see `secure_at_start`)."""
+
+    offered: tuple[str, ...]  # enabled, with the published password: the start-up banner offers them
+    disabled: tuple[str, ...]  # disabled by this start
+    own_admin: str | None  # an enabled admin who is not a demo account (the first one made)
+    accounts: int  # accounts in the database (0: nobody can sign in yet)
+
+
+def secure_at_start(*, session: Session, passwords: Iterable[str]) -> DemoAccounts:
+    """Disable the demo accounts once the database has an admin of its own; say which are left.
+
+    A demo account whose password is still a published one (`passwords`: DEMO_PASSWORD and the
+    default, printed by `make run`, in the README) lets anyone in. It stays enabled while the
+    demo admin is the only admin (that is how the first real accounts are made in the browser);
+    once an enabled admin who is not a demo account can sign in (an invited one once they chose
+    their password), every such demo account is disabled (on the audit trail, by the system; its
+    sessions end). One that got a password of its own (`users set-password`) is left as it is,
+    and so stays enabled once enabled again."""
+    emails = [email for email, _name, _role in DEMO_USERS]
+    published = tuple(dict.fromkeys(password for password in passwords if password))
+    own_admin = session.scalar(
+        select(User.email)
+        .where(User.role == Role.ADMIN.value, User.is_active.is_(True), User.invited_at.is_(None))
+        .where(User.email.not_in(emails))
+        .order_by(User.id)
+        .limit(1)
+    )
+    offered: list[str] = []
+    disabled: list[str] = []
+    for user in session.scalars(select(User).where(User.email.in_(emails), User.is_active.is_(True))):
+        if not any(verify_password(user.password_hash, password) for password in published):
+            continue  # a password of its own: not the demo's to manage any more
+        if own_admin is None:
+            offered.append(user.email)
+        else:
+            accounts.set_active(session=session, actor=SYSTEM, user_id=user.id, active=False)
+            disabled.append(user.email)
+    return DemoAccounts(
+        offered=tuple(sorted(offered, key=emails.index)),
+        disabled=tuple(sorted(disabled, key=emails.index)),
+        own_admin=own_admin,
+        accounts=accounts.count_users(session=session),
+    )
 
 
 def _between(rng: random.Random, span: tuple[timedelta, timedelta]) -> timedelta:

@@ -132,6 +132,20 @@ _EXPORT_OPTIONS = {
 }
 
 
+def _export_problem(name: str, message: str) -> str:
+    """One filter's error as `audit export` says it: the listing's messages name the filters as
+    the /audit page and the API take them ("to (...) must be later than from (...)"), the command
+    line names its options as typed. (Only the listing's own words: never the value quoted.)"""
+    if name == "to" and message.startswith("to ("):
+        message = "--until (" + message.removeprefix("to (").replace(" than from (", " than --since (", 1)
+    elif name == "entity_id" and message.startswith("Give entity_type with entity_id"):
+        message = "Give --entity-type with --entity-id" + message.removeprefix("Give entity_type with entity_id")
+    elif name == "entity_id" and message.startswith("entity_id "):
+        message = "--entity-id " + message.removeprefix("entity_id ")
+    option = _EXPORT_OPTIONS[name]
+    return message if message.startswith(option) else f"{option}: {message}"
+
+
 @contextlib.contextmanager
 def _export_target(path: str | None) -> Iterator[TextIO]:
     """Standard output, or a file written beside `path` and renamed onto it only when complete:
@@ -231,6 +245,14 @@ def register_cli(app: Flask) -> None:
                 "expand/contract) and db upgrade leaves it as it is."
             )
 
+    def _make_run_mail_folder() -> str | None:
+        """Without SMTP_HOST and MAIL_DIR, the mail folder `make run` keeps for this DATA_DIR
+        (scripts/run.sh: DATA_DIR/mail, made at its start), if there is one: its worker writes
+        this command's mail there, as the app's. None elsewhere (production, no such folder)."""
+        settings = _settings()
+        folder = os.path.join(settings.data_dir, "mail")
+        return folder if not settings.is_production and os.path.isdir(folder) else None
+
     @users_group.command("create")
     @click.option("--email", required=True)
     @click.option("--role", type=click.Choice(["member", "lead", "admin"]), default="member", show_default=True)
@@ -243,15 +265,24 @@ def register_cli(app: Flask) -> None:
     @click.option(
         "--invite",
         is_flag=True,
-        help="Set no password: mail the user a link to choose one (72 hours; needs SMTP). E.g. the first "
-        "admin on a server where a typed password would end up in a task's logged overrides.",
+        help="Set no password: mail the user a link to choose one (72 hours; needs SMTP_HOST or MAIL_DIR, "
+        "or the mail folder of `make run`). E.g. the first admin on a server where a typed password would end "
+        "up in a task's logged overrides.",
     )
     def users_create(email: str, role: str, name: str, password: str | None, invite: bool):
         """Create a user with a role."""
         if invite and password:
             raise click.UsageError("Give --password or --invite, not both.")
+        # The worker sends the invitation, with its own settings; this only refuses when it cannot.
+        mail_folder = None
         if invite and _settings().email_mode == "off":
-            raise click.ClickException("No mail can be sent (SMTP_HOST is not set): give a --password instead.")
+            mail_folder = _make_run_mail_folder()
+            if mail_folder is None:
+                raise click.ClickException(
+                    "No mail can be sent (neither SMTP_HOST nor MAIL_DIR is set here): set SMTP_HOST, or MAIL_DIR "
+                    "to write the mail to a folder, as `make run` does "
+                    f"({os.path.join(_settings().data_dir, 'mail')}), or give --password instead."
+                )
         if not invite and password is None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
@@ -270,6 +301,8 @@ def register_cli(app: Flask) -> None:
                         f"A link to choose a password is on its way to {user.email} once the worker runs "
                         "(it works for 72 hours; 'Forgot your password?' on the sign-in page sends another)."
                     )
+                if mail_folder is not None:
+                    click.echo(f"`make run` writes that mail to {mail_folder} (SMTP_HOST is not set).")
         except DomainError as error:
             raise click.ClickException(str(error)) from None
 
@@ -564,7 +597,7 @@ def register_cli(app: Flask) -> None:
                 filters = audit_listing.parse_filters(session=session, params=given)
             except ValidationFailed as error:
                 raise click.ClickException(
-                    " ".join(f"{_EXPORT_OPTIONS[name]}: {message}" for name, message in error.field_errors.items())
+                    " ".join(_export_problem(name, message) for name, message in error.field_errors.items())
                 ) from None
             events = audit_listing.iterate(
                 session=session, actor=SYSTEM, filters=filters, oldest_first=True, chunk=audit_listing.EXPORT_CHUNK

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from flask import Flask, g, has_request_context, request
 from flask_login import current_user
+from sqlalchemy import inspect as sa_inspect
 
 from shared.text import is_unwanted
 
@@ -77,6 +78,28 @@ def configure_logging(log_format: str, level: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def _row_id(row: object) -> object:
+    # The id as the session knows it, without a query: a request that rolled back has expired
+    # its rows, and reading `.id` would go back to the database (perhaps the reason it failed).
+    identity = sa_inspect(row).identity
+    return identity[0] if identity else None
+
+
+def _who() -> tuple[object, object]:
+    """(user id, API token id) of this request's caller, for its log line; (None, None) when
+    nobody signed in. An API call is the API's caller (web/api/auth.py keeps it on `g` as
+    `api_caller`): a bearer token's owner and the token's id, which `tokens list` shows and
+    `tokens revoke` takes (never its value). A browser request is the signed-in user."""
+    caller = g.get("api_caller")
+    if caller is not None:
+        return _row_id(caller.user), (_row_id(caller.token) if caller.token is not None else None)
+    try:
+        user_id = getattr(current_user, "id", None) if current_user and current_user.is_authenticated else None
+    except Exception:  # the user could not be loaded (database gone); still log the line
+        user_id = None
+    return user_id, None
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _start_timer():
@@ -88,14 +111,12 @@ def init_app(app: Flask) -> None:
     def _log_request(response):
         started = g.get("request_started")
         duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
-        try:
-            user_id = getattr(current_user, "id", None) if current_user and current_user.is_authenticated else None
-        except Exception:  # the user could not be loaded (database gone); still log the line
-            user_id = None
+        user_id, token_id = _who()
         response.headers["X-Request-ID"] = g.get("request_id", "")
         fields = {
             "request_id": g.get("request_id"),
             "user_id": user_id,
+            **({"token_id": token_id} if token_id is not None else {}),
             "method": request.method,
             "path": request.path,
             "status": response.status_code,

@@ -11,13 +11,16 @@ message published by name from the outbox keeps finding its task whatever the mo
 
 from __future__ import annotations
 
+import ast
 import dbm
+import logging
 import os
 import sys
 import time
 from typing import Any
 
 from celery import Celery, signals
+from celery.app import trace
 from kombu import Queue
 
 from shared import broker, metrics
@@ -48,6 +51,50 @@ ORPHAN_SWEEP_TASK = "incident_tracker.evidence.sweep_orphans"
 # Exponential backoff between retries is capped here: a countdown is held by Redis like any
 # unacknowledged message, so it must stay well below the visibility timeout.
 RETRY_BACKOFF_MAX_SECONDS = 600
+
+
+# The beat's routine ticks at DEBUG: at INFO, dispatch-due alone (every 5 s) wrote three lines a
+# tick, "Sending due task", "received", "succeeded ... {'emails': 0, 'webhooks': 0}", burying
+# request lines and warnings in `make run`'s output and costing log storage in production. A
+# periodic task that did something ({'published': 3, ...}) keeps its INFO line, and warnings,
+# errors and retries are left alone. `--loglevel DEBUG` shows every tick again.
+PERIODIC_TASKS = frozenset([*(entry["task"] for entry in BEAT_SCHEDULE.values()), ORPHAN_SWEEP_TASK])
+
+
+def _did_nothing(return_value: object) -> bool:
+    """Whether a task's result (as Celery logs it: its repr) says it found nothing to do: None,
+    zero, or counts that are all zero."""
+    try:
+        result = ast.literal_eval(str(return_value))
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return False  # not a literal: a result of some other kind, so not "nothing"
+    if isinstance(result, dict):
+        return all(value in (None, 0) for value in result.values())
+    return result in (None, 0)
+
+
+class _RoutineTicksAtDebug(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not _is_routine_tick(record):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def _is_routine_tick(record: logging.LogRecord) -> bool:
+    if record.msg == "Scheduler: Sending due task %s (%s)":  # celery.beat: only periodic tasks are sent so
+        return True
+    context = record.args if isinstance(record.args, dict) else {}
+    if context.get("name") not in PERIODIC_TASKS:
+        return False
+    return record.msg == trace.LOG_RECEIVED or (
+        record.msg == trace.LOG_SUCCESS and _did_nothing(context.get("return_value"))
+    )
+
+
+# The loggers Celery writes those lines with (the beat's; the worker's on receipt and on success).
+for _name in ("celery.beat", "celery.worker.strategy", "celery.app.trace"):
+    logging.getLogger(_name).addFilter(_RoutineTicksAtDebug())
 
 
 class Retryable(Exception):

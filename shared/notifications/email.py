@@ -465,7 +465,9 @@ class FolderMailer:
     directory: Path
 
     def send(self, message: EmailMessage) -> str:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # Owner-only, as the README says: the messages hold people's addresses and one-time
+        # links (an invitation, a password reset). `make run` makes its folder so at start.
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = _id_part(str(message["Message-ID"]).strip("<>")) + ".eml"
         path = self.directory / name
         # Write then rename, so a reader never sees half a message and a rerun replaces it whole.

@@ -4,7 +4,8 @@ processed ("not scanned"); a new P1's mail to the lead lands in the mail folder 
 Ctrl-C stops all of them.
 
 One `make run` serves the whole file (a start migrates, seeds the demo, and boots gunicorn, the
-worker and the beat: ~10 s of CPU); the Ctrl-C test stops it, so it runs last."""
+worker and the beat: ~10 s of CPU); the Ctrl-C test stops it, so it runs after the others that
+use it. The two tests after it start `make run` again, up to its banner."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import subprocess
 import time
 import urllib.error
@@ -33,9 +35,12 @@ from servers import REPO_ROOT, free_port, stop
 from shared.accounts import service as accounts
 from shared.accounts.models import User
 from shared.config import Settings
+from shared.db import make_engine, make_session_factory
 from shared.evidence.models import Evidence
 from shared.incidents import service as incidents
 from web.app import create_app
+
+DEMO_PASSWORD = "demo-password-for-run"
 
 
 @dataclass
@@ -44,6 +49,7 @@ class MakeRun:
     data_dir: Path
     port: int
     log: Path
+    ready_at: float = 0.0
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -52,14 +58,16 @@ class MakeRun:
         return {name: int((self.data_dir / "run" / f"{name}.pid").read_text()) for name in ("worker", "beat")}
 
 
-@pytest.fixture(scope="module")
-def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
-    data_dir = tmp_path_factory.mktemp("make-run")
+def _start(data_dir: Path, **settings: str) -> MakeRun:
+    """`make run` on `data_dir`, as from a terminal, with SIGINT ignored as some launchers leave
+    it (make passes that on; found by a platform engineer: Ctrl-C then ended with "the beat
+    stopped (exit status 0); stopping the others" and make's Error 1)."""
     port = free_port()
-    env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port), "DEMO_PASSWORD": "demo-password-for-run"}
-    for name in ("CLAMD_ADDRESS", "SMTP_HOST", "MAIL_DIR"):  # what a first `make run` has
-        env.pop(name, None)
-    log_path = data_dir.parent / f"{data_dir.name}.log"
+    env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port), "DEMO_PASSWORD": DEMO_PASSWORD, **settings}
+    for name in ("CLAMD_ADDRESS", "SMTP_HOST", "MAIL_DIR", "DEMO"):  # what a first `make run` has
+        if name not in settings:
+            env.pop(name, None)
+    log_path = data_dir.parent / f"{data_dir.name}-{port}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             ["./scripts/run.sh"],
@@ -68,23 +76,59 @@ def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, as a terminal's foreground job
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
-    run = MakeRun(process=process, data_dir=data_dir, port=port, log=log_path)
+    return MakeRun(process=process, data_dir=data_dir, port=port, log=log_path)
+
+
+def _ctrl_c(run: MakeRun) -> int:
+    """Ctrl-C in its terminal (SIGINT to the whole process group); its exit status."""
+    os.killpg(run.process.pid, signal.SIGINT)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as ready:
-                    assert b'"broker":"ok"' in ready.read()
+        return run.process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"make run still running 60 s after Ctrl-C:\n{_still_running(run)}", pytrace=False)
+
+
+def _banner(run: MakeRun) -> str:
+    """`make run`'s output up to its banner, then stops it (SIGTERM: at once, not waiting for
+    programs that are still starting up)."""
+    deadline = time.monotonic() + 60
+    while "Notification email:" not in run.output():
+        assert run.process.poll() is None, run.output()[-3000:]
+        assert time.monotonic() < deadline, "no banner from make run: " + run.output()[-3000:]
+        time.sleep(0.2)
+    stop(run.process, timeout=30)
+    return run.output()
+
+
+def _wait_ready(run: MakeRun) -> None:
+    """Until the web server answers /readyz with the broker up, and the worker and the beat have
+    started (a program still starting up ignores Ctrl-C, and `make run` waits 10 s for it)."""
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{run.port}/readyz", timeout=2) as ready:
+                assert b'"broker":"ok"' in ready.read()
+            output = run.output()
+            if " ready." in output and "beat: Starting..." in output:
                 break
-            except OSError:
-                assert process.poll() is None, run.output()[-3000:]
-                assert time.monotonic() < deadline, "make run did not get ready"
-                time.sleep(0.5)
+        except OSError:
+            pass
+        assert run.process.poll() is None, run.output()[-3000:]
+        assert time.monotonic() < deadline, "make run did not get ready: " + run.output()[-3000:]
+        time.sleep(0.5)
+    run.ready_at = time.monotonic()
+
+
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MakeRun]:
+    run = _start(tmp_path_factory.mktemp("make-run"))
+    try:
+        _wait_ready(run)
         yield run
     finally:
-        stop(process, timeout=30)
+        stop(run.process, timeout=30)
 
 
 @pytest.fixture
@@ -110,6 +154,10 @@ def test_make_run_starts_a_worker_and_a_beat_and_says_how_scanning_and_mail_work
     output = make_run.output()
     assert 'virus scanning off: files are shown as "not scanned"' in output
     assert f"Notification email: written to {make_run.data_dir / 'mail'}" in output
+    # Owner-only from the start, as the README says (it was drwxr-xr-x): it holds sign-in links.
+    assert stat.S_IMODE((make_run.data_dir / "mail").stat().st_mode) == 0o700
+    assert "  Sign in as admin@example.com, lead@example.com or member@example.com\n" in output
+    assert f"  Demo password: {DEMO_PASSWORD}   (set DEMO_PASSWORD" in output
     # Nothing to worry a newcomer: no warnings from our programs' logs (kombu's "No hostname
     # was supplied" for the folder broker was one, twice per start).
     assert [line for line in output.splitlines() if "WARNING/" in line] == []
@@ -162,6 +210,32 @@ def test_a_new_p1_under_make_run_mails_the_lead_into_the_mail_folder(make_run, a
     body = found[0].get_body(("plain",))
     assert body is not None
     assert f"http://127.0.0.1:{make_run.port}/incidents/" in body.get_content()
+
+
+def _mail_to(folder: Path, address: str, *, timeout: float) -> EmailMessage:
+    deadline = time.monotonic() + timeout
+    while True:
+        for path in folder.glob("*.eml"):
+            message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+            if address in str(message["To"]):
+                return message
+        assert time.monotonic() < deadline, f"no mail to {address} in {folder}"
+        time.sleep(0.5)
+
+
+def test_an_invitation_from_the_command_line_is_mailed_into_make_run_s_mail_folder(make_run, app):
+    """Found by a platform engineer: `flask --app web users create --invite` refused ("No mail
+    can be sent (SMTP_HOST is not set)") while `make run` wrote mail to DATA_DIR/mail. The
+    command reads the same settings as the app, and with this DATA_DIR finds that folder."""
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "--email", "new.lead@example.com", "--role", "lead", "--invite"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"`make run` writes that mail to {make_run.data_dir / 'mail'} (SMTP_HOST is not set)." in result.output
+    invitation = _mail_to(make_run.data_dir / "mail", "new.lead@example.com", timeout=300)
+    body = invitation.get_body(("plain",))
+    assert body is not None
+    assert f"http://127.0.0.1:{make_run.port}/" in body.get_content()
 
 
 def test_sign_in_attempts_under_make_run_are_limited_as_configured(make_run):
@@ -240,15 +314,23 @@ def _still_running(make_run: MakeRun) -> str:
     return f"{left.stdout}\n{make_run.output()[-8000:]}"
 
 
+def test_the_beat_s_routine_ticks_stay_out_of_make_run_s_output(make_run):
+    """Found by a platform engineer: the dispatch task's three INFO lines every 5 s (~36 a
+    minute) buried the request lines and warnings. Routine ticks are at DEBUG now."""
+    time.sleep(max(0.0, make_run.ready_at + 12 - time.monotonic()))  # two dispatch ticks at least
+    lines = make_run.output().splitlines()
+    assert [line for line in lines if "Scheduler: Sending due task" in line] == []
+    assert [line for line in lines if "dispatch_due[" in line and "] received" in line] == []
+    assert [line for line in lines if "succeeded in" in line and "{'emails': 0, 'webhooks': 0}" in line] == []
+    assert any(" GET /readyz 200 " in line for line in lines)  # request lines are still there
+
+
 def test_ctrl_c_stops_make_run_and_everything_it_started(make_run):
     pids = make_run.pids()
     before = len(make_run.output())
-    os.killpg(make_run.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
-    try:
-        exit_code = make_run.process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"make run still running 60 s after Ctrl-C:\n{_still_running(make_run)}", pytrace=False)
-    assert exit_code == 0
+    exit_code = _ctrl_c(make_run)
+    # Stopped because it was asked to: exit 0 (make then prints no "Error 1"), and says so.
+    assert exit_code == 0, make_run.output()[before:]
     deadline = time.monotonic() + 10
     while any(_alive(pid) for pid in pids.values()):
         assert time.monotonic() < deadline, f"still running after Ctrl-C: {pids}"
@@ -258,3 +340,57 @@ def test_ctrl_c_stops_make_run_and_everything_it_started(make_run):
     assert "was sent SIG" not in make_run.output()
     stopping = make_run.output()[before:]
     assert "Traceback" not in stopping, stopping
+    assert "stopping the others" not in stopping
+    assert stopping.rstrip().endswith("make run: stopped (Ctrl-C).")
+
+
+def _users(data_dir: Path) -> dict[str, bool]:
+    """email -> enabled, as the database of `make run` on data_dir holds them."""
+    engine = make_engine(Settings(data_dir=str(data_dir)).effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            return {user.email: user.is_active for user in session.query(User)}
+    finally:
+        engine.dispose()
+
+
+def test_once_there_is_an_admin_of_its_own_the_next_start_disables_the_demo_accounts(make_run, app):
+    """Found by a platform engineer: after a real admin was made, every restart still printed the
+    demo password, and admin@example.com still signed in with it."""
+    if make_run.process.poll() is None:  # this test alone: stop the file's `make run` first
+        _ctrl_c(make_run)
+    made = app.test_cli_runner().invoke(
+        args=["users", "create", "--email", "ops@example.com", "--role", "admin", "--password", "ops-password-4711"]
+    )
+    assert made.exit_code == 0, made.output
+
+    banner = _banner(_start(make_run.data_dir))
+
+    assert "Demo password" not in banner
+    assert (
+        "  Sign in with your own account (the demo password opens no account any more: this database has an admin"
+        " of its own, ops@example.com)\n"
+    ) in banner
+    assert (
+        "make run: disabled the demo accounts admin@example.com, lead@example.com, member@example.com: their"
+        " password is published, and this database has an admin of its own (ops@example.com). To use one again,"
+        " give it a password of its own first: .venv/bin/flask --app web users set-password --email"
+        " admin@example.com, then users enable admin@example.com.\n"
+    ) in banner
+    users = _users(make_run.data_dir)
+    demo_accounts = ("admin@example.com", "lead@example.com", "member@example.com")
+    assert [email for email in demo_accounts if users[email]] == []
+    assert users["ops@example.com"] is True
+    assert [email for email, enabled in users.items() if email not in demo_accounts and not enabled] == []
+
+
+def test_demo_0_starts_without_demo_data(tmp_path):
+    banner = _banner(_start(tmp_path / "clean", DEMO="0"))
+
+    assert "Demo data created." not in banner
+    assert "Demo password" not in banner
+    assert (
+        "  No accounts yet: make an admin with .venv/bin/flask --app web users create --email you@example.com"
+        " --role admin\n"
+    ) in banner
+    assert _users(tmp_path / "clean") == {}

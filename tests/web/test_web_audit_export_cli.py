@@ -136,10 +136,10 @@ def test_export_reads_in_bounded_chunks_whatever_the_trail(runner, app, trail, m
         (["--until", "last week"], "--until: 'last week' is not a date or a time"),
         (["--action", "usr."], "--action: Unknown action 'usr.'"),
         (["--actor", "nobody@example.com"], "--actor: No user with the email 'nobody@example.com'"),
-        (["--entity-id", "7"], "--entity-id: Give entity_type with entity_id"),
+        (["--entity-id", "7"], "--entity-id: Give --entity-type with --entity-id"),
         (["--entity-type", "comment"], "--entity-type: Unknown entity type 'comment'"),
         (["--incident", "INC-999"], "--incident: No incident INC-999"),
-        (["--since", "2026-12-02", "--until", "2026-12-01"], "--until: to (2026-12-01) must be later than from"),
+        (["--since", "2026-12-02", "--until", "2026-12-01"], "--until (2026-12-01) must be later than --since"),
     ],
 )
 def test_a_bad_option_is_one_line_naming_it_and_exit_1(runner, users, tmp_path, args, message):
