@@ -7,7 +7,7 @@ import hashlib
 import re
 from datetime import date
 from enum import Enum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session, lazyload
@@ -567,6 +567,41 @@ def changed_by_since(*, session: Session, incident_id: int, after_event_id: int,
         if event.actor is not None:
             people.setdefault(event.actor.id, event.actor)
     return list(people.values())
+
+
+class DescriptionEdits(NamedTuple):
+    before: str | None  # the description just before the first of them (None: not edited since)
+    by: list[User]  # who made them, each once, in order
+
+
+def description_edits_since(
+    *, session: Session, incident_id: int, after_event_id: int, limit: int = 200
+) -> DescriptionEdits:
+    """The edits of the description after the incident's event `after_event_id` (the newest one
+    when an edit form was drawn): what it said then, for merging a stale edit line by line, and
+    who changed it since. Every change of a description is an edit event that keeps its old and
+    new text (update_details), so the first one's old text is what the form showed."""
+    events = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.incident_id == incident_id,
+            AuditEvent.id > after_event_id,
+            AuditEvent.action == EventType.INCIDENT_EDITED.value,
+        )
+        .order_by(AuditEvent.id)
+        .limit(limit)
+    )
+    changes = [
+        (event, change)
+        for event in events
+        if isinstance(change := ((event.data or {}).get("changes") or {}).get("description"), dict)
+    ]
+    people: dict[int, User] = {}
+    for event, _ in changes:
+        if event.actor is not None:
+            people.setdefault(event.actor.id, event.actor)
+    before = changes[0][1].get("from") if changes else None
+    return DescriptionEdits(before=before if isinstance(before, str) else None, by=list(people.values()))
 
 
 def comments_marker(*, session: Session, incident_id: int) -> tuple:

@@ -47,8 +47,8 @@ def row(action, data):
         (EventType.INCIDENT_PRIORITY_CHANGED, {"from": "P3", "to": "P1"}, "changed priority from P3 to P1", None),
         (
             EventType.INCIDENT_EDITED,
-            {"changes": {"title": {"from": "a", "to": "b"}, "description": {"from": "", "to": "x"}}},
-            "edited title from “a” to “b”, description",
+            {"changes": {"title": {"from": "a", "to": "b"}, "component": {"from": "", "to": "rds"}}},
+            "edited title from “a” to “b”, component from “” to “rds”",
             None,
         ),
         (EventType.INCIDENT_COMMENT_REDACTED, {"comment_id": 7, "reason": "A key"}, "redacted a comment", "A key"),

@@ -66,7 +66,8 @@ class IncidentForm(FlaskForm):
 
 class EditIncidentForm(FlaskForm):
     title = StringField("Title")
-    description = TextAreaField("Description", description="Markdown is supported.")
+    # Tall enough to read a description (and, after an edit conflict, the merge) in place.
+    description = TextAreaField("Description", description="Markdown is supported.", render_kw={"rows": 12})
     component = StringField("Component")
     environment = SelectField("Environment", choices=[SelectChoice(e, e) for e in ENVIRONMENTS], validate_choice=False)
     due_date = StringField(

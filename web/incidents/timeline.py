@@ -21,6 +21,7 @@ from shared.audit import service as audit
 from shared.audit.models import AuditEvent
 from shared.events import EventType
 from shared.incidents import service as incidents
+from shared.incidents.merge import LineDiff, line_diff
 from shared.incidents.models import Comment, Incident
 from web.filters import status_label
 from web.markdown_cache import RenderCache
@@ -35,7 +36,7 @@ TIMELINE_CACHE = RenderCache(limit_bytes=32 * 1024 * 1024)
 class TimelineRow:
     occurred_at: datetime
     actor: str
-    text: str  # plain text, escaped by the template
+    text: str  # plain text, escaped by the template (an edit of the description: Markup, drawn as is)
     quote: str | None = None  # drawn as ": <q>quote</q>"
     comment: Comment | None = None  # drawn as its Markdown body (or redaction notice)
     anchor: str | None = None  # the row's id, a link target
@@ -92,11 +93,55 @@ def _priority_changed(d, _c):
 
 
 def _edited(d, _c):
-    parts = [
-        name if name == "description" else f"{name} from “{change.get('from')}” to “{change.get('to')}”"
-        for name, change in (d.get("changes") or {}).items()
-    ]
-    return f"edited {', '.join(parts)}", None
+    changes = d.get("changes") or {}
+    description = changes.get("description")
+    if not isinstance(description, Mapping):
+        parts = [f"{name} from “{change.get('from')}” to “{change.get('to')}”" for name, change in changes.items()]
+        return f"edited {', '.join(parts)}", None
+    # The description's old and new text are in the event: what changed is offered beside it
+    # (Markup: the template draws it as it is, so every value here is escaped).
+    text = Markup("edited ") + Markup(", ").join(
+        Markup("the description")
+        if name == "description"
+        else Markup("{} from “{}” to “{}”").format(name, change.get("from"), change.get("to"))
+        for name, change in changes.items()
+    )
+    diff = line_diff(str(description.get("from") or ""), str(description.get("to") or ""))
+    if not diff.hunks and not diff.more:
+        return text + " (only its line breaks changed)", None
+    return text + Markup('<details class="diff"><summary>Show changes</summary>{}</details>').format(
+        diff_html(diff)
+    ), None
+
+
+# Each removed or added line, named for a screen reader and marked with a sign: not told by colour alone.
+_DIFF_LINE = {
+    "-": Markup(
+        '<del class="diff-line"><span class="visually-hidden">Removed: </span>'
+        '<span class="diff-sign" aria-hidden="true">\u2212 </span>{}</del>'
+    ),
+    "+": Markup(
+        '<ins class="diff-line"><span class="visually-hidden">Added: </span>'
+        '<span class="diff-sign" aria-hidden="true">+ </span>{}</ins>'
+    ),
+}
+
+
+def diff_html(diff: LineDiff) -> Markup:
+    """A line diff as HTML: each change where it is ("Edited line 3:"), then its lines, removed
+    (<del>, a minus sign) and added (<ins>, a plus sign). The edit page shows what someone else
+    changed the same way."""
+    parts = [Markup('<div class="line-diff">')]
+    for hunk in diff.hunks:
+        words = hunk.change.words()
+        parts.append(Markup('<p class="diff-where">{}:</p>').format(words[0].upper() + words[1:]))
+        parts.extend(_DIFF_LINE[line.sign].format(line.text) for line in hunk.lines)
+    if diff.more:
+        parts.append(
+            Markup('<p class="diff-more">\u2026{} more changed line{}</p>').format(diff.more, "s" * (diff.more > 1))
+        )
+    parts.append(Markup("</div>"))
+    return Markup("").join(parts)
 
 
 def _comment_redacted(d, _c):

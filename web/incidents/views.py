@@ -30,7 +30,16 @@ from shared.incidents import export, idempotency, saved_views, timers
 from shared.incidents import search as incident_search
 from shared.incidents import service as incidents
 from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status
-from shared.incidents.merge import EDITABLE_FIELDS, fingerprint, form_value, merge_stale_edit
+from shared.incidents.merge import (
+    EDITABLE_FIELDS,
+    Merged,
+    fingerprint,
+    form_value,
+    in_words,
+    line_diff,
+    merge_stale_edit,
+    places,
+)
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.permissions import Action
 from shared.text import is_number
@@ -787,17 +796,26 @@ def edit(key: str):
 
 def _stale_edit(form: EditIncidentForm, incident, error: Conflict):
     """Someone saved in between: show their values where this person changed nothing, keep
-    what this person typed elsewhere (with theirs beside it where both changed a field), and
-    draw the form from the current version, so saving again keeps both people's changes."""
+    what this person typed elsewhere (with theirs beside it where both changed a field; the
+    description merged line by line), and draw the form from the current version, so saving
+    again keeps both people's changes."""
+    session = get_session()
+    seen = request.form.get("seen_event", "")
+    # The description as the form showed it, from the audit trail (the form carries only its
+    # fingerprint): with it both people's changes to different lines are kept.
+    edits = (
+        incidents.description_edits_since(session=session, incident_id=incident.id, after_event_id=int(seen))
+        if is_number(seen)
+        else None
+    )
     merged = merge_stale_edit(
         base={f: request.form[f"base-{f}"] for f in EDITABLE_FIELDS if request.form.get(f"base-{f}")},
         mine={f: getattr(form, f).data or "" for f in EDITABLE_FIELDS},
         current={f: form_value(getattr(incident, f)) for f in EDITABLE_FIELDS},
+        base_texts={"description": edits.before} if edits and edits.before is not None else None,
     )
     for name, value in merged.values.items():
         getattr(form, name).data = value
-    session = get_session()
-    seen = request.form.get("seen_event", "")
     people = (
         incidents.changed_by_since(session=session, incident_id=incident.id, after_event_id=int(seen))
         if is_number(seen)
@@ -815,7 +833,44 @@ def _stale_edit(form: EditIncidentForm, incident, error: Conflict):
         version=incident.version,
         base=_fingerprints(incident),
         seen_event=_newest_event(session, incident),
+        **_description_merge_words(
+            merged, base=edits.before if edits else None, current=incident.description, people=edits.by if edits else []
+        ),
     ), status_for(error)
+
+
+def _description_merge_words(merged: Merged, *, base: str | None, current: str, people) -> dict[str, Any]:
+    """What the edit page says beside a description both people changed (who changed it since
+    the form was drawn: `people`). Merged cleanly: whose change was merged, and where. Where
+    both changed the same lines: what they changed, as a line diff of theirs against `base`,
+    and, before the next Save, that it replaces their version there."""
+    text = merged.lines.get("description")
+    if text is None and "description" not in merged.theirs:
+        return {}
+    others = [person.name for person in people if person.id != current_user.id]
+    if others:
+        who, they, their = _names(others, of=others), "they", "their"
+    elif people:
+        who, they, their = "your other tab", "it", "its"
+    else:
+        who, they, their = "someone else", "they", "their"
+    if text is None:  # the base is not known: theirs is shown whole beside mine
+        return {"description_note": f"Saving now replaces {their} version of the description with yours."}
+    if not text.overlaps:
+        changes = f" ({they} {in_words(text.theirs)})" if text.theirs else ""
+        return {"description_note": f"Merged with {who}'s change{changes}. Check it, then Save."}
+    where = places(text.overlaps)
+    merged_in = f" there, with {their} other changes merged in ({they} {in_words(text.theirs)})" if text.theirs else ""
+    replaces = f"Saving now replaces {their} version of the description{' ' + where if text.theirs else ''} with yours"
+    return {
+        "description_note": (
+            f"You and {who} both changed the description {where}. Yours is kept in the box{merged_in}; what "
+            f"{they} changed is shown below it. {replaces}: first copy into the box what you want to keep of "
+            f"{their} version."
+        ),
+        "description_diff": timeline.diff_html(line_diff(base or "", current)),
+        "description_diff_label": f"What {who} changed:",
+    }
 
 
 def _refusal_words(session, incident, error: DomainError) -> str:
