@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -30,34 +30,53 @@ class CursorPage:
 
 
 def _encode(sort: str, incident: Incident) -> str:
-    key = [sort, incident.priority, as_utc(incident.updated_at).isoformat(), incident.id]
+    key: list[object] = [sort, incident.priority, as_utc(incident.updated_at).isoformat(), incident.id]
+    if sort == "due":  # and its due date (null: the page ended among those without one)
+        key.append(incident.due_date.isoformat() if incident.due_date else None)
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, sort: str) -> tuple[str, datetime, int]:
+def _decode(cursor: str, sort: str) -> tuple[str, datetime, int, date | None]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        cursor_sort, priority, updated, row_id = raw
+        cursor_sort, priority, updated, row_id, *rest = raw
         if cursor_sort != sort or not isinstance(row_id, int) or not isinstance(priority, str):
             raise ValueError
-        return priority, as_utc(datetime.fromisoformat(updated)), row_id
+        due = None
+        if sort == "due":
+            (due_text,) = rest
+            due = None if due_text is None else date.fromisoformat(due_text)
+        elif rest:
+            raise ValueError
+        return priority, as_utc(datetime.fromisoformat(updated)), row_id, due
     except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError):
         raise ValidationFailed(
             {"cursor": "This cursor is not one this list gave out (or was made for another sort)."}
         ) from None
 
 
-def _after(sort: str, priority: str, updated: datetime, row_id: int):
+def _after(sort: str, priority: str, updated: datetime, row_id: int, due: date | None):
     if sort == "recent":
         return or_(Incident.updated_at < updated, and_(Incident.updated_at == updated, Incident.id < row_id))
     if sort == "oldest":
         return or_(Incident.updated_at > updated, and_(Incident.updated_at == updated, Incident.id > row_id))
-    return or_(
+    by_priority = or_(
         Incident.priority > priority,
         and_(
             Incident.priority == priority,
             or_(Incident.updated_at < updated, and_(Incident.updated_at == updated, Incident.id < row_id)),
         ),
+    )
+    if sort != "due":
+        return by_priority
+    # Due dates ascending, then those without one: after a dated row come the later days, the
+    # same day's rest and every undated row; after an undated row, only undated ones.
+    if due is None:
+        return and_(Incident.due_date.is_(None), by_priority)
+    return or_(
+        Incident.due_date > due,
+        Incident.due_date.is_(None),
+        and_(Incident.due_date == due, by_priority),
     )
 
 
@@ -66,6 +85,13 @@ def _order(sort: str):
         return (Incident.updated_at.desc(), Incident.id.desc())
     if sort == "oldest":
         return (Incident.updated_at.asc(), Incident.id.asc())
+    if sort == "due":  # as the dashboard's (search._order): soonest first, none last
+        return (
+            Incident.due_date.asc().nulls_last(),
+            Incident.priority.asc(),
+            Incident.updated_at.desc(),
+            Incident.id.desc(),
+        )
     return (Incident.priority.asc(), Incident.updated_at.desc(), Incident.id.desc())
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -80,6 +81,18 @@ Index("ix_incidents_recent_sort", Incident.updated_at, Incident.id)
 Index("ix_incidents_status_sort", Incident.status, *_PRIORITY_ORDER)
 Index("ix_incidents_owner_sort", Incident.owner_id, *_PRIORITY_ORDER)
 Index("ix_incidents_component_sort", Incident.component, *_PRIORITY_ORDER)
+# `sort:due` (soonest due first, none last: ascending, as PostgreSQL orders NULLs) and the `due:`
+# date ranges. The partial one serves the dashboard's default view (everything but Closed) in due
+# order without walking past the Closed incidents whose due dates are long gone (migration 0017).
+_ACTIVE_ONLY = text("status <> 'closed'")
+Index("ix_incidents_due_sort", Incident.due_date, *_PRIORITY_ORDER)
+Index(
+    "ix_incidents_active_due_sort",
+    Incident.due_date,
+    *_PRIORITY_ORDER,
+    postgresql_where=_ACTIVE_ONLY,
+    sqlite_where=_ACTIVE_ONLY,
+)
 # Insights read a bounded window of days: incidents filed, resolved or closed since then.
 Index("ix_incidents_created_at", Incident.created_at)
 Index("ix_incidents_resolved_at", Incident.resolved_at)

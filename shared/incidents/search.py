@@ -2,7 +2,8 @@
 
 `status:open priority:p1 owner:me component:rds env:prod disk full` — values may be
 comma-separated (`status:open,blocked`), a leading `-` negates a qualifier (`-status:closed`),
-`title:` narrows to words in the title and `sort:` picks the order. PostgreSQL uses the
+`due:` narrows by due date (`due:overdue`, `due:week`, `-due:none`), `title:` narrows to words
+in the title and `sort:` picks the order. PostgreSQL uses the
 weighted full-text vector and trigram indexes (see the migration); SQLite falls back to LIKE
 over the same fields, with one-edit typo patterns when the words match nothing.
 """
@@ -13,6 +14,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Label, Select, and_, func, literal_column, or_, select
@@ -20,6 +22,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import User
+from shared.incidents import timers
 from shared.incidents.lifecycle import Status, parse_status
 from shared.incidents.models import ENVIRONMENTS, Incident, Priority
 from shared.text import is_number
@@ -35,8 +38,13 @@ QUALIFIERS = {
     "comp": "components",
     "env": "environments",
     "environment": "environments",
+    "due": "due",
 }
-SORTS = ("priority", "recent", "oldest")
+SORTS = ("priority", "recent", "oldest", "due")
+# `due:` values: past due and still being worked on (the Overdue badge), due today, due today or
+# in the 7 days after, no due date, any due date. Days are UTC days, as the badge counts them.
+DUE_VALUES = ("overdue", "today", "week", "none", "any")
+WEEK_DAYS = 7
 NOBODY = ("none", "nobody", "unassigned")
 # `status:all` (or `any`) shows every status, Closed included: the dashboard's default view is
 # the active incidents (`-status:closed`, see `active_by_default`).
@@ -47,6 +55,7 @@ NEGATED = {
     "priorities": "not_priorities",
     "components": "not_components",
     "environments": "not_environments",
+    "due": "not_due",
 }
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 # A token of the search box: a qualifier whose value has quoted parts (`owner:"Lee Lead"`,
@@ -80,6 +89,8 @@ class Filters:
     title: tuple[str, ...] = ()  # words the title must contain (also part of `text`)
     sort: str = ""  # from `sort:`; "" = the caller's choice
     all_statuses: bool = False  # `status:all` typed: no default status scope
+    due: tuple[str, ...] = ()  # DUE_VALUES, any of them (`due:`, or `is:overdue`)
+    not_due: tuple[str, ...] = ()
 
     def without_status(self) -> Filters:
         return replace(self, statuses=(), not_statuses=())
@@ -181,6 +192,15 @@ def parse_query(query: str, base: Filters | None = None, *, searching: bool = Tr
         if not value:
             problems.append(f"'{name}:' needs a value, e.g. {name}:{_example(target)}.")
             continue
+        if lowered == "is" and "overdue" in (items := [item.lower() for item in _split(value)]):
+            # `is:overdue` (what people try first) is `due:overdue`; statuses stay statuses.
+            if set(items) != {"overdue"}:
+                problems.append(
+                    f"{token!r} mixes overdue with statuses: write them apart "
+                    "(is:open is:overdue finds the open incidents that are overdue)."
+                )
+                continue
+            target = "due"
         if target == "title":
             title.extend(_WORD_RE.findall(value.lower()))
             continue
@@ -204,7 +224,7 @@ def parse_query(query: str, base: Filters | None = None, *, searching: bool = Tr
         named.add(target)
         into = NEGATED[target] if negated else target
         for item in _split(value):
-            normalised = _normalise(target, item, problems)
+            normalised = _normalise(target, item, problems, via_is=lowered == "is")
             if normalised and normalised not in values[into]:
                 values[into].append(normalised)
 
@@ -235,6 +255,8 @@ def parse_query(query: str, base: Filters | None = None, *, searching: bool = Tr
         title=tuple(title) + base.title,
         sort=sort or base.sort,
         all_statuses=all_statuses if "statuses" in named else base.all_statuses,
+        due=field_value("due"),
+        not_due=field_value("not_due", True),
     )
 
 
@@ -270,7 +292,13 @@ def query_terms(filters: Filters) -> list[tuple[str, tuple[str, ...]]]:
     """Each part of the query as a person would type it, with the Filters fields it sets:
     what `explain_no_match` tries one by one, and what `canonical_query` writes."""
     terms: list[tuple[str, tuple[str, ...]]] = []
-    names = {"statuses": "status", "priorities": "priority", "components": "component", "environments": "env"}
+    names = {
+        "statuses": "status",
+        "priorities": "priority",
+        "components": "component",
+        "environments": "env",
+        "due": "due",
+    }
     for attr, qualifier in names.items():
         for field_name, sign in ((attr, ""), (NEGATED[attr], "-")):
             shown = [v.lower() if attr == "priorities" else v for v in getattr(filters, field_name)]
@@ -355,7 +383,7 @@ def _cannot_leave_out(token: str, name: str, sep: str) -> str:
         return f"'-{name}:' can't be negated: {token!r} was left out of the search."
     if sep:
         return (
-            f"Unknown qualifier '{name}:' (use status, priority, owner, component, env, title or sort): "
+            f"Unknown qualifier '{name}:' (use status, priority, owner, component, env, due, title or sort): "
             f"{token!r} was not searched."
         )
     return (
@@ -371,18 +399,28 @@ def _example(target: str) -> str:
         "owner": "me",
         "components": "rds",
         "environments": "prod",
+        "due": "overdue",
         "title": "disk",
         "sort": "recent",
     }[target]
 
 
-def _normalise(target: str, item: str, problems: list[str]) -> str | None:
+def _normalise(target: str, item: str, problems: list[str], via_is: bool = False) -> str | None:
     if target == "statuses":
         try:
             return parse_status(item).value
         except ValueError as error:
-            problems.append(str(error).capitalize() + ".")
+            message = str(error).capitalize()
+            if via_is:  # `is:` takes overdue as well: say so where someone typed it (`is:overdeu`)
+                message = message.removesuffix(")") + "; or overdue)"
+            problems.append(message + ".")
             return None
+    if target == "due":
+        lower = item.lower()
+        if lower not in DUE_VALUES:
+            problems.append(f"Unknown due date {item!r} (use one of: {', '.join(DUE_VALUES)}).")
+            return None
+        return lower
     if target == "priorities":
         upper = item.upper()
         if upper not in {p.value for p in Priority}:
@@ -528,6 +566,22 @@ def _title_clause(words: tuple[str, ...], column=Incident.title):
     return and_(*(column.ilike(f"%{word}%") for word in words))
 
 
+def _due_clause(value: str, today: date):
+    """One `due:` value as SQL. Each is true or false, never NULL (no due date included), so
+    `-due:` leaves out exactly what `due:` finds."""
+    due = Incident.due_date
+    if value == "none":
+        return due.is_(None)
+    if value == "any":
+        return due.is_not(None)
+    if value == "overdue":
+        # timers.is_overdue (the Overdue badge) in SQL: its statuses and its day (tested to agree).
+        return and_(due.is_not(None), due < today, Incident.status.in_(sorted(timers.ACTIVE)))
+    if value == "today":
+        return and_(due.is_not(None), due == today)
+    return and_(due.is_not(None), due >= today, due <= today + timedelta(days=WEEK_DAYS))
+
+
 def apply_filters(session: Session, statement: Select, filters: Filters, me_id: int | None) -> Select:
     if filters.statuses:
         statement = statement.where(Incident.status.in_(filters.statuses))
@@ -552,6 +606,12 @@ def apply_filters(session: Session, statement: Select, filters: Filters, me_id: 
         statement = statement.where(Incident.environment.in_(filters.environments))
     if filters.not_environments:
         statement = statement.where(Incident.environment.not_in(filters.not_environments))
+    if filters.due or filters.not_due:
+        today = timers.today()
+        if filters.due:
+            statement = statement.where(or_(*(_due_clause(value, today) for value in filters.due)))
+        if filters.not_due:
+            statement = statement.where(and_(*(~_due_clause(value, today) for value in filters.not_due)))
     text_clause = _text_clause(session, filters.text, filters.typo_tolerant)
     if text_clause is not None:
         statement = statement.where(text_clause)
@@ -567,6 +627,15 @@ def _order(sort: str, columns=Incident):
         return (columns.updated_at.desc(), columns.id.desc())
     if sort == "oldest":
         return (columns.updated_at.asc(), columns.id.asc())
+    if sort == "due":
+        # Soonest due first, none last (PostgreSQL's ascending order, so its index serves it);
+        # within a day, the priority order.
+        return (
+            columns.due_date.asc().nulls_last(),
+            columns.priority.asc(),
+            columns.updated_at.desc(),
+            columns.id.desc(),
+        )
     # Priority: P1 first; within a priority, what moved most recently first.
     return (columns.priority.asc(), columns.updated_at.desc(), columns.id.desc())
 
@@ -678,7 +747,7 @@ def _walk_exhausted(session: Session, filters: Filters, me_id: int | None, budge
 
 def _walk_page(session: Session, filters: Filters, me_id: int | None, sort: str, offset: int, limit: int):
     """Ids of the page, by walking the allowed rows in sort order; None if the budget ran out."""
-    columns = [Incident.id, Incident.priority, Incident.updated_at]
+    columns = [Incident.id, Incident.priority, Incident.updated_at, Incident.due_date]
     walk = _candidates(session, filters, me_id, columns, PAGE_WALK, sort)
     matched = (
         select(walk.c.id)

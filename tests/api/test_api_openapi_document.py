@@ -88,7 +88,7 @@ def test_every_documented_default_is_one_of_its_allowed_values(document):
     wrong = [d for d in _dicts(document) if "enum" in d and "default" in d and d["default"] not in d["enum"]]
     assert wrong == []
     sort = next(p for p in document["paths"]["/api/v1/incidents"]["get"]["parameters"] if p["name"] == "sort")
-    assert sort["schema"]["enum"] == ["priority", "recent", "oldest"]
+    assert sort["schema"]["enum"] == ["priority", "recent", "oldest", "due"]
 
 
 # (method, path, If-Match required?, success status): every write that honours If-Match.

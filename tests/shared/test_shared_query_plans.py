@@ -81,6 +81,11 @@ DASHBOARD_QUERIES = [
     ("env:staging", "priority"),
     ("env:preview component:kafka status:open", "recent"),
     ("INC-4242", "priority"),
+    ("due:overdue", "priority"),
+    ("due:week", "priority"),
+    ("-status:closed sort:due", "due"),
+    ("-status:closed", "due"),  # the default view, sorted by due date
+    ("", "due"),  # the API's default (every status), sorted by due date
 ]
 TEXT_QUERIES = [
     ("disk full", "walk"),  # broad phrases: a bounded walk in sort order
@@ -147,7 +152,7 @@ def test_free_text_uses_its_index_and_never_reads_the_whole_table(big_engine, qu
         assert not _unbounded_seq_scans(plan), plan
 
 
-@pytest.mark.parametrize("sort", ["priority", "recent", "oldest"])
+@pytest.mark.parametrize("sort", ["priority", "recent", "oldest", "due"])
 def test_unfiltered_pages_come_in_index_order_without_sorting_the_table(big_engine, sort):
     """The default view and the recency sorts read ~50 index entries: no Sort node at all."""
     with Session(big_engine) as session:

@@ -148,7 +148,7 @@ def _select_state(filters: incident_search.Filters) -> dict[str, str]:
         "owner": filters.owner,
         "component": ",".join(filters.components),
         "env": ",".join(filters.environments),
-        "sort": filters.sort if filters.sort in ("recent", "oldest") else "",
+        "sort": filters.sort if filters.sort in ("recent", "oldest", "due") else "",
     }
 
 
@@ -161,7 +161,7 @@ def _select_options(users, components) -> dict[str, list[tuple[str, str]]]:
         "owner": [("me", "Me"), ("none", "Unassigned")] + [(u.email.lower(), u.name) for u in users],
         "component": [(c.lower(), c) for c in components],
         "env": [(e, e) for e in ENVIRONMENTS],
-        "sort": [("recent", "Recently updated"), ("oldest", "Least recently updated")],
+        "sort": [("recent", "Recently updated"), ("oldest", "Least recently updated"), ("due", "Due date")],
     }
 
 
