@@ -243,6 +243,9 @@ def _long_description(kind: str) -> str:
     return text
 
 
+SLOWER_THAN_ANY_LOAD = 30  # seconds: 3 failed once on a loaded CI run (4.48 s)
+
+
 @pytest.mark.parametrize("kind", ["prose", "repeated"])
 def test_a_50000_character_description_merges_and_shows_its_changes_quickly(app, db, users, make_incident, kind):
     base = _long_description(kind)
@@ -259,7 +262,9 @@ def test_a_50000_character_description_merges_and_shows_its_changes_quickly(app,
     took = time.perf_counter() - started
 
     assert conflict.status_code == 409
-    assert took < 3, f"the conflict page took {took:.2f} s"
+    # Not a speed target (this machine is shared): a guard against the quadratic case, where
+    # difflib junked the repeated lines and one page took up to 130 s. ~0.3 s when idle.
+    assert took < SLOWER_THAN_ANY_LOAD, f"the conflict page took {took:.2f} s"
     html = conflict.get_data(as_text=True)
     assert _note(html) == "Merged with Mo Member's change (they edited line 1). Check it, then Save."
     assert form_values(html)["description"] == theirs + COMMS
@@ -273,7 +278,7 @@ def test_a_50000_character_description_merges_and_shows_its_changes_quickly(app,
     started = time.perf_counter()
     page = admin.get(f"/incidents/{incident.key}").get_data(as_text=True)
     took = time.perf_counter() - started
-    assert took < 3, f"the incident page took {took:.2f} s"
+    assert took < SLOWER_THAN_ANY_LOAD, f"the incident page took {took:.2f} s"
     details = parse(page).find("ol", class_="timeline").find_all("details", class_="diff")[-1]
     shown = len(details.find_all("del")) + len(details.find_all("ins"))
     assert shown == 200
