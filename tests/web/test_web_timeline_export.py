@@ -464,8 +464,9 @@ def test_two_thousand_events_make_a_document_quickly():
     )
     elapsed = time.perf_counter() - started
     assert text.count("\n- **") == 2000
-    # ~0.3 s on a busy 2-core machine; an N-squared build (or a query per event) is far slower.
-    assert elapsed < 2, f"{elapsed:.2f} s for 2,000 events"
+    # ~0.3 s on a busy 2-core machine. Not a speed target (that would go in bench/): a guard
+    # against an N-squared build, which at 2,000 events takes minutes, with room for a loaded CI.
+    assert elapsed < 20, f"{elapsed:.2f} s for 2,000 events"
 
 
 def test_a_file_the_worker_refused_says_why_in_the_files_table(client, db, users, make_incident):
