@@ -77,6 +77,11 @@ fi
 export WEBHOOK_ALLOW_HTTP="${WEBHOOK_ALLOW_HTTP:-true}"
 
 .venv/bin/flask --app web db upgrade
+# The commands this script prints must reach this database: with another DATA_DIR than the
+# default, they carry it (a bare `flask` would use var/ and make the admin somewhere else).
+FLASK_CLI=".venv/bin/flask --app web"
+[ "$DATA_DIR" = "$PWD/var" ] || FLASK_CLI="DATA_DIR=$(printf '%q' "$DATA_DIR") $FLASK_CLI"
+export FLASK_CLI
 # DEMO=0: no demo data (into an empty database: then the banner says how to make an admin).
 if [ "${DEMO:-1}" != 0 ]; then
   .venv/bin/flask --app web demo seed
@@ -85,6 +90,7 @@ fi
 # start disables those still on the published password (shared/demo.py), saying so.
 demo_accounts="$(
   .venv/bin/python - <<'PY'
+import os
 import sys
 
 from shared import demo
@@ -101,7 +107,7 @@ if state.disabled:
     print(
         f"make run: disabled the demo accounts {', '.join(state.disabled)}: their password is published, and"
         f" this database has an admin of its own ({state.own_admin}). To use one again, give it a password of"
-        f" its own first: .venv/bin/flask --app web users set-password --email {first}, then users enable {first}.",
+        f" its own first: {os.environ['FLASK_CLI']} users set-password --email {first}, then users enable {first}.",
         file=sys.stderr,
     )
 if state.offered:
@@ -152,7 +158,7 @@ case "$demo_state" in
   demo) signin="Sign in as $demo_who
   Demo password: $DEMO_PASSWORD   (set DEMO_PASSWORD before the first run to choose another)" ;;
   own) signin="Sign in with your own account${demo_who:+ (the demo password opens no account any more: this database has an admin of its own, $demo_who)}" ;;
-  *) signin="No accounts yet: make an admin with .venv/bin/flask --app web users create --email you@example.com --role admin" ;;
+  *) signin="No accounts yet: make an admin with $FLASK_CLI users create --email you@example.com --role admin" ;;
 esac
 cat <<MSG
 

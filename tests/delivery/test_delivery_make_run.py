@@ -374,8 +374,8 @@ def test_once_there_is_an_admin_of_its_own_the_next_start_disables_the_demo_acco
     assert (
         "make run: disabled the demo accounts admin@example.com, lead@example.com, member@example.com: their"
         " password is published, and this database has an admin of its own (ops@example.com). To use one again,"
-        " give it a password of its own first: .venv/bin/flask --app web users set-password --email"
-        " admin@example.com, then users enable admin@example.com.\n"
+        f" give it a password of its own first: DATA_DIR={make_run.data_dir} .venv/bin/flask --app web"
+        " users set-password --email admin@example.com, then users enable admin@example.com.\n"
     ) in banner
     users = _users(make_run.data_dir)
     demo_accounts = ("admin@example.com", "lead@example.com", "member@example.com")
@@ -389,8 +389,17 @@ def test_demo_0_starts_without_demo_data(tmp_path):
 
     assert "Demo data created." not in banner
     assert "Demo password" not in banner
-    assert (
-        "  No accounts yet: make an admin with .venv/bin/flask --app web users create --email you@example.com"
-        " --role admin\n"
-    ) in banner
     assert _users(tmp_path / "clean") == {}
+    # Found by QA: the printed command had no DATA_DIR, so it made the admin in var/, not here.
+    command = re.search(r"  No accounts yet: make an admin with (.+ --role admin)\n", banner).group(1)
+    assert command.startswith(f"DATA_DIR={tmp_path / 'clean'} ")
+    made = subprocess.run(
+        ["bash", "-c", f"{command} --password first-admin-password-4711"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert _users(tmp_path / "clean") == {"you@example.com": True}
