@@ -91,9 +91,22 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
     if not any(char.isalnum() for char in remainder):
         return "This password is too easy to guess: it is made of your own name and email."
     readings = dict.fromkeys(reading[:_ESTIMATED_LENGTH] for reading in (password, unspaced, remainder))
-    estimate = min((zxcvbn(reading, user_inputs=known) for reading in readings), key=lambda found: found["score"])
+    estimates = {reading: zxcvbn(reading, user_inputs=known) for reading in readings}
+    weakest = min(estimates, key=lambda reading: estimates[reading]["score"])
+    estimate = estimates[weakest]
     if estimate["score"] >= MIN_PASSWORD_SCORE:
         return None
+    if (
+        weakest == remainder[:_ESTIMATED_LENGTH]
+        and remainder != unspaced
+        and all(estimates[reading]["score"] >= MIN_PASSWORD_SCORE for reading in readings if reading != weakest)
+    ):
+        # Only the part without their own words is weak: zxcvbn's advice on that part ("avoid
+        # dates", "a longer keyboard pattern") would not tell them their name is the problem.
+        return (
+            "This password is too easy to guess. It is mostly your own name or email, and the rest is weak on its "
+            "own. Add words that have nothing to do with you."
+        )
     feedback = estimate["feedback"]
     why = " ".join(part for part in (feedback["warning"], *feedback["suggestions"]) if part)
     return f"This password is too easy to guess. {why or 'Add another word or two.'}".strip()

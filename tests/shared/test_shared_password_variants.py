@@ -64,3 +64,12 @@ def test_a_leads_name_with_digits_for_letters_is_refused_like_the_plain_one():
 )
 def test_a_strong_password_with_digits_in_it_is_still_accepted(password, email, name):
     assert _problem(password, email=email, name=name) is None
+
+
+@pytest.mark.parametrize("password", ["Qu1nn T3st3r 2026!!", "nniuQ retseT 2026!!", "quinn.tester 2026!!"])
+def test_a_password_weak_only_without_the_own_words_says_the_name_is_the_problem(password):
+    """Found by the regression walk: these were refused with zxcvbn's advice on what was left
+    ("Dates are often easy to guess", "Use a longer keyboard pattern"), not a word on the name."""
+    found = _problem(password)
+    assert found is not None
+    assert "your own name or email" in found
