@@ -666,14 +666,32 @@ def register_cli(app: Flask) -> None:
         """Send one plain test email now, through SMTP_HOST (or into MAIL_DIR), and say what happened.
 
         Not queued and never retried: prints the mail server's answer (or the file written) and
-        exits 1 when nothing was sent. Recorded on the audit trail as user.test_email_sent."""
+        exits 1 when nothing was sent. Without SMTP_HOST and MAIL_DIR, writes into the mail folder
+        of `make run` when there is one (as `users create --invite`). Recorded on the audit trail
+        as user.test_email_sent."""
+        import logging
+
         from shared.notifications import service as notifications
 
+        settings = _settings()
+        mail_folder = _make_run_mail_folder() if settings.email_mode == "off" else None
+        if mail_folder is not None:
+            settings = settings.model_copy(update={"mail_dir": mail_folder})
+            click.echo(
+                f"`make run` writes mail to {mail_folder} (SMTP_HOST and MAIL_DIR are not set here): "
+                "this goes there too."
+            )
+        # The outcome is printed below, once: the service's INFO log lines would say it again.
+        quiet = logging.getLogger("shared.notifications")
+        level = quiet.level
+        quiet.setLevel(max(level, logging.WARNING))
         try:
             with transaction(_factory()) as session:
-                outcome = notifications.send_test_email(session=session, actor=SYSTEM, settings=_settings(), to=to)
+                outcome = notifications.send_test_email(session=session, actor=SYSTEM, settings=settings, to=to)
         except DomainError as error:
             raise click.ClickException(str(error)) from None
+        finally:
+            quiet.setLevel(level)
         if not outcome.sent:
             raise click.ClickException(outcome.summary)
         click.echo(outcome.summary)

@@ -506,27 +506,63 @@ def send_via_smtp(message: EmailMessage, *, config: SmtpConfig, ssl_context: ssl
         def connect() -> smtplib.SMTP:
             return smtplib.SMTP(config.host, config.port, timeout=config.timeout)
 
+    step = "connect"
     try:
         with connect() as smtp:
             if config.security == "starttls":
                 # starttls() raises when the server does not offer it: never fall back to plain text.
+                step = "starttls"
                 smtp.starttls(context=context)
             if config.username:
+                step = "login"
                 smtp.login(config.username, config.password)
+            step = "send"
             smtp.send_message(message)
-    except smtplib.SMTPAuthenticationError as exc:
-        message_text = f"SMTP login refused ({exc.smtp_code}); check SMTP_USERNAME/PASSWORD"
-        raise MailDeliveryError(message_text, permanent=False) from exc
-    except smtplib.SMTPNotSupportedError as exc:
-        message_text = f"The SMTP server does not support what SMTP_SECURITY asks: {exc}"
-        raise MailDeliveryError(message_text, permanent=False) from exc
-    except smtplib.SMTPRecipientsRefused as exc:
+    except (smtplib.SMTPException, OSError) as exc:
+        raise smtp_failure(exc, config=config, step=step) from exc
+
+
+# What a plain SMTP answer looks like to a TLS client that expected a handshake first.
+_NOT_TLS_REASONS = frozenset({"WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"})
+
+
+def smtp_failure(exc: BaseException, *, config: SmtpConfig, step: str) -> MailDeliveryError:
+    """An smtplib/ssl error in words that name the setting to change: the one sentence the worker
+    logs, the test email shows, and the Webhooks page's banner and "Recent email" repeat.
+    `step` is what was being done: connect, starttls, login or send."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return MailDeliveryError(f"SMTP login refused ({exc.smtp_code}); check SMTP_USERNAME/PASSWORD", permanent=False)
+    if isinstance(exc, smtplib.SMTPNotSupportedError) and step == "login":
+        fix = (
+            "unset SMTP_USERNAME and SMTP_PASSWORD if it needs no login, or use SMTP_SECURITY=starttls (or tls) "
+            "if it offers login only over TLS"
+            if config.security == "none"
+            else "unset SMTP_USERNAME and SMTP_PASSWORD if it needs no login"
+        )
+        return MailDeliveryError(
+            f"The SMTP server offers no login (SMTP AUTH) on this connection, but SMTP_USERNAME is set: {fix}.",
+            permanent=False,
+        )
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return MailDeliveryError(f"The SMTP server does not support what SMTP_SECURITY asks: {exc}", permanent=False)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in exc.recipients.values()]
         permanent = all(500 <= code < 600 for code in codes)
-        raise MailDeliveryError(f"Recipient refused: {exc.recipients}", permanent=permanent) from exc
-    except smtplib.SMTPResponseException as exc:
-        raise MailDeliveryError(
+        return MailDeliveryError(f"Recipient refused: {exc.recipients}", permanent=permanent)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return MailDeliveryError(
             f"SMTP server answered {exc.smtp_code}: {exc.smtp_error!r}", permanent=500 <= exc.smtp_code < 600
-        ) from exc
-    except (smtplib.SMTPException, OSError) as exc:
-        raise MailDeliveryError(f"Could not reach the SMTP server: {exc}", permanent=False) from exc
+        )
+    if (
+        config.security == "tls"
+        and step == "connect"
+        and isinstance(exc, ssl.SSLError)
+        and getattr(exc, "reason", None) in _NOT_TLS_REASONS
+    ):
+        return MailDeliveryError(
+            f"The SMTP server at {config.host}:{config.port} answered, but not in TLS from the first byte as "
+            "SMTP_SECURITY=tls expects: use SMTP_SECURITY=starttls (usually port 587), or none "
+            f"(the TLS library said: {exc}).",
+            permanent=False,
+        )
+    return MailDeliveryError(f"Could not reach the SMTP server: {exc}", permanent=False)

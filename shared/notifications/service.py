@@ -1161,7 +1161,15 @@ def _build_email(row: EmailDelivery, user: User | None, settings: Settings):
             sender=settings.smtp_from,
             occurred_at=as_utc(row.created_at),
         )
-    event = mail.MailEvent(
+    event = _mail_event(row, recipient_id=user.id)
+    return mail.build_message(event=event, recipient=recipient, base_url=settings.base_url, sender=settings.smtp_from)
+
+
+def _mail_event(row: EmailDelivery, *, recipient_id: int) -> mail.MailEvent:
+    """The event a notification delivery mails, from what its row stored: the mail's build and
+    the "Recent email" list's subject both start here. KeyError when the row lacks a field."""
+    context = row.context or {}
+    return mail.MailEvent(
         event_id=row.event_id,
         kind=EventKind(row.kind),
         incident_id=context["incident_id"],
@@ -1179,9 +1187,12 @@ def _build_email(row: EmailDelivery, user: User | None, settings: Settings):
         evidence_filename=context.get("evidence_filename", ""),
         evidence_verdict=context.get("evidence_verdict", ""),
         comment_id=context.get("comment_id"),
-        to_owner=context.get("owner_id") == user.id,
+        to_owner=context.get("owner_id") == recipient_id,
     )
-    return mail.build_message(event=event, recipient=recipient, base_url=settings.base_url, sender=settings.smtp_from)
+
+
+INVITE_SUBJECT = "Your new account: choose a password"
+RESET_SUBJECT = "Choose a new password"
 
 
 def _invite_mail(row: EmailDelivery, user: User, recipient, settings: Settings):
@@ -1192,7 +1203,7 @@ def _invite_mail(row: EmailDelivery, user: User, recipient, settings: Settings):
         recipient,
         settings,
         hours=reset.INVITE_LINK_HOURS,
-        subject="Your new account: choose a password",
+        subject=INVITE_SUBJECT,
         opening=f"{by} made you an account on Incident Tracker: {user.email} ({user.role}).\n\n"
         f"Choose your password here; the link works for {reset.INVITE_LINK_HOURS} hours and only once:",
         closing="Then sign in at {base}/login. If the link has expired, 'Forgot your password?' there sends another.",
@@ -1206,7 +1217,7 @@ def _password_reset_mail(row: EmailDelivery, user: User, recipient, settings: Se
         recipient,
         settings,
         hours=reset.RESET_LINK_HOURS,
-        subject="Choose a new password",
+        subject=RESET_SUBJECT,
         opening=f"Someone (we hope you) asked to choose a new password for the Incident Tracker account {user.email}."
         f"\n\nChoose it here; the link works for {reset.RESET_LINK_HOURS} hour and only once:",
         closing="If you did not ask, ignore this mail: your password stays as it is.",
@@ -1564,32 +1575,25 @@ class RecentEmail:
     next_attempt_at: datetime | None  # a retry's next try
 
 
-_KIND_WORDS = {
-    EventKind.ASSIGNED: "Assigned",
-    EventKind.STATUS_CHANGED: "Status changed",
-    EventKind.COMMENT_CREATED: "New comment",
-    EventKind.INCIDENT_CREATED: "New incident",
-    EventKind.EVIDENCE_INFECTED: "Infected upload",
-    EventKind.EVIDENCE_VERDICT: "Upload checked",
-}
-_NOTICE_WORDS = {
-    NOTICE_PASSWORD_RESET: "Choose a new password (a reset link)",
-    NOTICE_INVITE: "Your new account: choose a password (an invitation)",
-}
+def _notice_subject(subject: str) -> str:
+    # As mail.build_notice writes it on the message.
+    return mail.one_line(f"[Incident Tracker] {subject}", 200)
 
 
-def _email_about(row: EmailDelivery) -> str:
+def _email_about(row: EmailDelivery, recipient_id: int) -> str:
+    """The subject the message has (or will have), built as the mailer builds it: an admin matching
+    "I did not get the New P1 mail" reads the same words as the recipient's inbox."""
     context = row.context or {}
     if row.kind in NOTICE_KINDS:
-        return str(context.get("subject") or row.kind)
-    if row.kind in _NOTICE_WORDS:
-        return _NOTICE_WORDS[row.kind]
+        return _notice_subject(str(context.get("subject") or "Notice"))
+    if row.kind == NOTICE_INVITE:
+        return _notice_subject(INVITE_SUBJECT)
+    if row.kind == NOTICE_PASSWORD_RESET:
+        return _notice_subject(RESET_SUBJECT)
     try:
-        words = _KIND_WORDS[EventKind(row.kind)]
-    except ValueError:
+        return mail.subject_for(_mail_event(row, recipient_id=recipient_id))
+    except (KeyError, ValueError, TypeError):  # a row from before a field was stored: say what it is
         return row.kind
-    key, title = context.get("incident_key"), mail.one_line(str(context.get("incident_title") or ""), 80)
-    return f"[{key}] {words}: {title}" if key else words
 
 
 def _email_state(row: EmailDelivery) -> str:
@@ -1610,7 +1614,7 @@ def recent_emails(*, session: Session, limit: int = RECENT_EMAIL_LIMIT) -> list[
         RecentEmail(
             id=row.id,
             to=address,
-            about=_email_about(row),
+            about=_email_about(row, row.recipient_id),
             state=_email_state(row),
             attempts=row.attempts,
             error=row.last_error or "",

@@ -89,3 +89,28 @@ def test_an_admin_sends_a_test_email_and_sees_why_a_mail_is_failing(
     expect(page.get_by_role("status").filter(has_text=answer)).to_be_visible()
     assert [message.rcpt_tos for message in inbox.messages] == [["admin@example.com"]]
     check_accessible(page, axe_source, "the Webhooks page's Email section after a test email")
+
+
+def test_a_refused_address_gets_the_cursor_and_a_reload_after_sending_sends_nothing(open_page, db, users, inbox):
+    inbox.messages.clear()
+    page = open_page()
+    sign_in_on(page, "admin@example.com")
+    page.get_by_role("link", name="Webhooks").click()
+
+    address = page.get_by_label("Send a test email to")
+    address.fill("not-an-address")
+    page.get_by_role("button", name="Send test email").click()
+    expect(page.get_by_text("Enter an email address, like name@example.com.")).to_be_visible()
+    # As the README promises and the "Add an endpoint" form does: the cursor on the field to fix.
+    expect(address).to_have_attribute("aria-invalid", "true")
+    expect(address).to_be_focused()
+    assert inbox.messages == []
+
+    address.fill("admin@example.com")
+    page.get_by_role("button", name="Send test email").click()
+    expect(page.get_by_role("status").filter(has_text="Sent to admin@example.com")).to_be_visible()
+    assert len(inbox.messages) == 1
+    page.reload()
+    expect(page.get_by_role("heading", name="Email", exact=True)).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Sent to admin@example.com")).to_have_count(0)
+    assert len(inbox.messages) == 1  # the reload sent no second mail

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import session as http_session
 from flask_login import current_user, login_required
 
 from shared.errors import DomainError, ValidationFailed
@@ -21,6 +22,9 @@ from web.extensions import limiter
 bp = Blueprint("admin_webhooks", __name__, url_prefix="/admin/webhooks")
 FORMATS = [(PayloadFormat.STANDARD.value, "Standard Webhooks JSON"), (PayloadFormat.SLACK.value, "Slack message")]
 ROTATED_ALREADY = "This secret was already rotated; rotate again if you need a new one."
+# The last test email's outcome, shown once by the page the post redirects to: a reload of that
+# page shows the list again and sends nothing.
+TEST_EMAIL_OUTCOME = "test_email_outcome"
 
 
 def _settings():
@@ -101,6 +105,9 @@ def _render_endpoint(endpoint_id: int, status: int = 200, **extra):
 @login_required
 def index():
     require(Action.MANAGE_WEBHOOKS)
+    outcome = http_session.pop(TEST_EMAIL_OUTCOME, None)
+    if isinstance(outcome, dict):
+        return _render_list(test_email_to=outcome.get("to", ""), test_email=outcome)
     return _render_list()
 
 
@@ -143,8 +150,13 @@ def send_test_email():
         session.commit()
     except ValidationFailed as error:
         session.rollback()
+        # Drawn here (the address to fix, under the cursor): nothing was sent, so a reload sends nothing either.
         return _render_list(422, test_email_to=to, test_email_errors=error.field_errors)
-    return _render_list(test_email_to=outcome.to, test_email=outcome)
+    # Post-redirect-get: the answer is read on the page, whose reload does not send another mail.
+    # (Bounded: it rides in the session cookie; a mail server's answer can be long.)
+    summary = outcome.summary if len(outcome.summary) <= 1500 else outcome.summary[:1499] + "\u2026"
+    http_session[TEST_EMAIL_OUTCOME] = {"sent": outcome.sent, "summary": summary, "to": outcome.to}
+    return redirect(url_for("admin_webhooks.index", _anchor="email"))
 
 
 @bp.get("/<int:endpoint_id>")
