@@ -15,6 +15,8 @@ from urllib.parse import parse_qsl
 from flask import Flask, abort, current_app, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
+from web import logs
+
 STREAMS_BODY = "_streams_body"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 # What werkzeug puts where a multipart field had bytes that are not UTF-8.
@@ -100,6 +102,9 @@ def init_app(app: Flask) -> None:
     # First of all before-request hooks: CSRF protection reads the form too, and once werkzeug
     # has parsed it the raw bytes are gone. The size check goes first: it reads the body the
     # text check then reads from the cache.
+    # Only the request log's hook comes before them: a refused request still has its id and
+    # its duration (a chunked body over the limit answered 413 with an empty X-Request-ID).
     hooks = app.before_request_funcs.setdefault(None, [])
-    hooks.insert(0, _refuse_malformed_text)
-    hooks.insert(0, _refuse_unsized_body_over_limit)
+    position = hooks.index(logs.start_request) + 1 if logs.start_request in hooks else 0
+    hooks.insert(position, _refuse_malformed_text)
+    hooks.insert(position, _refuse_unsized_body_over_limit)

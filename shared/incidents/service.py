@@ -94,10 +94,10 @@ def details_problems(
         elif not title:
             errors["title"] = "Give the incident a title."
         elif len(title) > TITLE_MAX:
-            errors["title"] = f"Keep the title under {TITLE_MAX} characters."
+            errors["title"] = f"The title is too long: use at most {TITLE_MAX} characters."
     if description is not None:
         if len(description) > DESCRIPTION_MAX:
-            errors["description"] = f"Keep the description under {DESCRIPTION_MAX:,} characters."
+            errors["description"] = f"The description is too long: use at most {DESCRIPTION_MAX:,} characters."
         elif hidden := unwanted_message(description, "description", multiline=True):
             errors["description"] = hidden
     if component:
@@ -304,7 +304,7 @@ def transition(
     field = "resolution" if move.requires == Requirement.RESOLUTION else "reason"
     what = "resolution summary" if field == "resolution" else "reason"
     if len(reason) > TEXT_MAX:
-        raise ValidationFailed({field: f"Keep the {what} under {TEXT_MAX:,} characters."})
+        raise ValidationFailed({field: f"The {what} is too long: use at most {TEXT_MAX:,} characters."})
     if hidden := unwanted_message(reason, what, multiline=True):
         raise ValidationFailed({field: hidden})
     now = utcnow()
@@ -638,7 +638,7 @@ def redact_comment(*, session: Session, incident_id: int, comment_id: int, actor
     if not reason:
         raise ValidationFailed({"reason": "Say why the comment is redacted."})
     if len(reason) > 2000:
-        raise ValidationFailed({"reason": "Keep the reason under 2,000 characters."})
+        raise ValidationFailed({"reason": "The reason is too long: use at most 2,000 characters."})
     if hidden := unwanted_message(reason, "reason", multiline=True):
         raise ValidationFailed({"reason": hidden})
     if comment.redacted_at is not None:

@@ -64,8 +64,8 @@ def test_the_document_states_the_limits_the_server_enforces(document):
 @pytest.mark.parametrize(
     ("field", "sizes", "message"),
     [
-        ("title", (201, 300, 10_001), "Keep the title under 200 characters."),
-        ("description", (50_001, 100_001), "Keep the description under 50,000 characters."),
+        ("title", (201, 300, 10_001), "The title is too long: use at most 200 characters."),
+        ("description", (50_001, 100_001), "The description is too long: use at most 50,000 characters."),
         ("component", (81, 150, 201), "The component is too long: use at most 80 characters."),
     ],
 )
@@ -91,9 +91,9 @@ def test_an_overlong_comment_reason_or_summary_names_its_limit(client, lead, mak
             "Attach a long log as a file instead, under Evidence on the incident page."
         ]
         blocked = client.post(f"{url}/transition", json={"to": "blocked", "reason": "x" * size}, headers=lead)
-        assert _errors(blocked)["reason"] == ["Keep the reason under 20,000 characters."]
+        assert _errors(blocked)["reason"] == ["The reason is too long: use at most 20,000 characters."]
         resolved = client.post(f"{url}/transition", json={"to": "resolved", "summary": "x" * size}, headers=lead)
-        assert _errors(resolved)["summary"] == ["Keep the resolution summary under 20,000 characters."]
+        assert _errors(resolved)["summary"] == ["The resolution summary is too long: use at most 20,000 characters."]
 
 
 def test_a_users_overlong_name_or_password_gets_the_services_message(client, make_token):
@@ -147,7 +147,7 @@ def test_a_chunked_body_over_the_limit_is_413_not_invalid_json(client, db, lead)
     at_limit = json.dumps({"title": "Disk full", "description": ""}).encode()
     at_limit = at_limit.replace(b'""', b'"' + b"x" * (JSON_LIMIT - len(at_limit)) + b'"')
     assert len(at_limit) == JSON_LIMIT
-    assert _errors(send(at_limit))["description"] == ["Keep the description under 50,000 characters."]
+    assert _errors(send(at_limit))["description"] == ["The description is too long: use at most 50,000 characters."]
     filed = send(json.dumps({"title": "Disk full"}).encode())
     assert filed.status_code == 201
 
@@ -209,7 +209,7 @@ def test_patching_a_field_another_operation_changes_names_that_operation(
     incident = make_incident(owner=None)
     answer = client.patch(f"{INCIDENTS}/{incident.key}", json={field: value}, headers={**lead, "If-Match": "*"})
     (message,) = _errors(answer)[field]
-    assert endpoint in message
+    assert endpoint.format(key=incident.key) in message  # the incident's own key, not a literal {key}
     assert message != "Unknown field."
 
 
@@ -242,6 +242,50 @@ def test_an_if_match_that_names_no_version_sends_the_current_etag(client, lead, 
     answer = client.patch(url, json={"title": "A"}, headers={**lead, "If-Match": '"seven"'})
     assert answer.status_code == 412
     assert answer.headers["ETag"] == current
+
+
+def test_a_stale_or_unreadable_if_match_on_a_webhook_sends_the_current_etag_as_for_an_incident(client, make_token):
+    admin = bearer(make_token("admin", "admin"))
+    body = {"url": "https://93.184.215.14/hook", "events": ["incident.created"]}  # a public address: no DNS
+    created = client.post("/api/v1/webhooks", json=body, headers=admin)
+    assert created.status_code == 201, created.get_json()
+    url = f"/api/v1/webhooks/{created.get_json()['id']}"
+    read = created.headers["ETag"]
+    current = client.patch(url, json={"description": "paging bridge"}, headers={**admin, "If-Match": read})
+    assert current.status_code == 200
+    for method, path, sent in (
+        ("PATCH", url, {"description": "old"}),
+        ("POST", f"{url}/rotate-secret", None),
+    ):
+        for if_match in (read, ","):  # stale, and naming no version at all
+            stale = client.open(path, method=method, json=sent, headers={**admin, "If-Match": if_match})
+            assert stale.status_code == 412, (method, if_match)
+            assert stale.headers.get("ETag") == current.headers["ETag"], (method, if_match)
+
+
+EMAIL_TOO_LONG = "The email address is too long: use at most 254 characters."
+
+
+def test_an_overlong_owner_email_is_refused_in_words(client, lead, make_incident):
+    email = "x" * 250 + "@example.com"
+    created = _errors(client.post(INCIDENTS, json={"title": "Disk full", "owner_email": email}, headers=lead))
+    assert EMAIL_TOO_LONG in created["owner_email"]
+    incident = make_incident(owner=None)
+    assigned = client.post(f"{INCIDENTS}/{incident.key}/assign", json={"owner_email": email}, headers=lead)
+    assert EMAIL_TOO_LONG in _errors(assigned)["owner_email"]
+    assert "Longer than" not in json.dumps(created)
+    assert "Longer than" not in assigned.get_data(as_text=True)
+
+
+def test_too_many_or_overlong_webhook_events_are_refused_in_words(client, make_token):
+    admin = bearer(make_token("admin", "admin"))
+    url = "https://hooks.example.com/x"
+    many = _errors(
+        client.post("/api/v1/webhooks", json={"url": url, "events": ["incident.created"] * 21}, headers=admin)
+    )
+    assert many["events"] == ["Too many events: list at most 20."]
+    long = _errors(client.post("/api/v1/webhooks", json={"url": url, "events": ["e" * 61]}, headers=admin))
+    assert long["events.0"] == ["The event type is too long: use at most 60 characters."]
 
 
 def test_a_mistyped_qualifier_is_refused_without_saying_it_was_searched(client, lead):

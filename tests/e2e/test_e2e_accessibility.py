@@ -107,10 +107,19 @@ def test_wide_code_and_tables_on_a_phone_scroll_by_keyboard(open_page, db, users
     check_accessible(page, axe_source, "the insights tables open on a phone")
 
 
+def _focus_is_in_the_dialog(page: Page) -> bool:
+    return page.evaluate("() => Boolean(document.activeElement.closest('[role=dialog][aria-modal=true]'))")
+
+
 def test_api_docs_authorize_and_try_a_request(page: Page, sign_in, db, users, file_incident, assert_accessible) -> None:
     """The vendored Swagger UI had axe violations of its own: low-contrast method badges and
     links, a link inside each operation's button, two main landmarks, an unnamed close button
-    and a credentials button named "Apply credentials" under the word "Authorize"."""
+    and a credentials button named "Apply credentials" under the word "Authorize".
+
+    By keyboard (found by QA): Escape or Close left focus on <body> instead of the Authorize
+    button, Tab from Close left the modal dialog, Enter in the token field dropped focus to
+    <body>, the field was named "auth-bearer-value" instead of its label "Value:", and after
+    Execute focus dropped to <body> instead of the response."""
     file_incident("Queue depth alarm on orders")
     _, bearer = tokens.create_token(session=db, user=users["member"], name="docs try-out", scope="read")
     db.commit()
@@ -119,23 +128,44 @@ def test_api_docs_authorize_and_try_a_request(page: Page, sign_in, db, users, fi
     expect(page.get_by_role("heading", name="Operations", level=2)).to_be_visible()
     assert_accessible("the API docs")
 
-    page.get_by_role("button", name="Authorize").click()
+    opener = page.locator(".auth-wrapper").get_by_role("button", name="Authorize")
+    opener.focus()
+    page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="Available authorizations")
-    dialog.get_by_label("Value").fill(bearer)
+    field = dialog.get_by_role("textbox", name="Value:", exact=True)  # its visible label, not Swagger UI's id
+    expect(field).to_be_focused()
     assert_accessible("the Authorize dialog")
-    dialog.get_by_role("button", name="Authorize").click()
-    dialog.get_by_role("button", name="Close", exact=True).last.click()
+    # Tab and Shift+Tab go round the dialog, never to the page behind it.
+    for key in ["Tab"] * 6 + ["Shift+Tab"] * 6:
+        page.keyboard.press(key)
+        assert _focus_is_in_the_dialog(page), key
+    page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
+
+    page.keyboard.press("Enter")
+    expect(field).to_be_focused()
+    page.keyboard.type(bearer)
+    page.keyboard.press("Enter")  # authorizes: the field becomes "******"
+    expect(dialog).to_contain_text("Authorized")
+    assert _focus_is_in_the_dialog(page)
+    close = dialog.get_by_role("button", name="Close", exact=True).last
+    close.focus()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()
 
     page.get_by_role("button", name="GET /api/v1/incidents", exact=False).first.click()
     page.get_by_role("button", name="Try it out").click()
     page.get_by_role("combobox", name="sort").select_option("recent")
-    page.get_by_role("button", name="Execute").click()
+    page.get_by_role("button", name="Execute").press("Enter")
     responses = page.locator(".live-responses-table")
     expect(responses).to_contain_text("Queue depth alarm on orders")  # the token was sent
+    expect(page.get_by_role("heading", name="Server response")).to_be_focused()
     assert_accessible("a request tried out")
 
-    page.get_by_role("button", name="Authorize").click()
+    opener.click()
     expect(dialog).to_be_visible()
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+    expect(opener).to_be_focused()

@@ -178,7 +178,7 @@ def test_invalid_new_incident_names_the_fields_and_keeps_what_was_typed(client, 
     ("field", "value", "message"),
     [
         ("title", "", "Give the incident a title."),
-        ("title", "x" * 201, "Keep the title under 200 characters."),
+        ("title", "x" * 201, "The title is too long: use at most 200 characters."),
         ("component", "rds cluster", "Use lower-case letters, digits"),
         ("priority", "P9", "Choose a priority from P1 (highest) to P4."),
         ("environment", "moon", "Choose one of: prod, staging, dev"),

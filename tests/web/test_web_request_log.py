@@ -64,3 +64,29 @@ def test_a_browser_request_logs_the_signed_in_user_and_no_token(make_app, users)
     line = _request_line(buffer, "GET / 200")
     assert f" user_id={users['member'].id} " in line
     assert "token_id" not in line
+
+
+def test_a_chunked_body_over_the_limit_keeps_its_request_id_and_timing(make_app, db, users):
+    """A chunked JSON body over 2 MiB is refused 413 by web/input_guard.py before any view runs.
+    Found by QA: that 413 carried an empty X-Request-ID and its log line read `request_id=None
+    ... duration_ms=None`. The guard answers before the token is read, so nobody is named."""
+    app, buffer = _log_lines(make_app)
+    _token, value = tokens.create_token(session=db, user=users["lead"], name="alert bridge", scope="write")
+    db.commit()
+
+    refused = app.test_client().post(
+        "/api/v1/incidents",
+        input_stream=io.BytesIO(b'{"title": "' + b"x" * (3 * 1024 * 1024) + b'"}'),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {value}", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+
+    assert refused.status_code == 413
+    request_id = refused.headers.get("X-Request-ID", "")
+    assert request_id != ""
+    line = _request_line(buffer, "POST /api/v1/incidents 413")
+    assert f" request_id={request_id} " in line
+    assert " user_id=None " in line
+    assert "duration_ms=None" not in line
+    assert value not in buffer.getvalue()

@@ -211,7 +211,8 @@ def test_an_over_long_reason_is_refused_beside_its_field_like_a_comment(
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "under 20,000 characters" in html
+    what = "resolution summary" if field == "resolution" else "reason"
+    assert f"The {what} is too long: use at most 20,000 characters." in html
     assert 'aria-invalid="true"' in html
     assert snapshot(db) == before
 

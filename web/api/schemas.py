@@ -6,6 +6,7 @@ import difflib
 from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
+from flask import has_request_context, request
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 from sqlalchemy import ColumnElement, String
 
@@ -70,6 +71,13 @@ def column_length(column: ColumnElement[Any]) -> int:
 BODY_NOT_AN_OBJECT = "The body must be a JSON object."
 
 
+def _with_key(text: str) -> str:
+    """A hint naming another operation, with the incident's key of this request's URL in it
+    (`POST /api/v1/incidents/INC-32/transition`, not a literal `{key}`)."""
+    key = (request.view_args or {}).get("key") if has_request_context() else None
+    return text.replace("{key}", str(key).upper()) if key else text
+
+
 class StrictSchema(Schema):
     class Meta:
         ordered = True
@@ -87,7 +95,7 @@ class StrictSchema(Schema):
         if not isinstance(data, Mapping):  # `[1]`, `"x"`, `5` or `null`: the same 400 as JSON that does not parse
             raise ApiProblem(400, BODY_NOT_AN_OBJECT)
         messages = cast(dict[str, Any], error.normalized_messages())
-        more = {name: [text] for name, text in self.elsewhere.items() if name in messages}
+        more = {name: [_with_key(text)] for name, text in self.elsewhere.items() if name in messages}
         loaded = error.valid_data if isinstance(error.valid_data, dict) else {}
         valid = {name: value for name, value in loaded.items() if name not in messages}
         more |= {name: [text] for name, text in self.value_problems(valid).items() if name not in messages}
@@ -183,6 +191,10 @@ class ListArgs(QueryArgs):
     )
 
 
+EMAIL_MAX = column_length(User.__table__.c.email)
+_EMAIL_LENGTH = validate.Length(
+    max=EMAIL_MAX, error=f"The email address is too long: use at most {EMAIL_MAX} characters."
+)
 # What the service checks of an incident's details (lengths included, in its own words).
 DETAILS = ("title", "description", "component", "environment", "priority")
 # An incident's other fields, and where each is changed instead of PATCH.
@@ -209,7 +221,7 @@ class IncidentCreate(StrictSchema):
     # strict: 2.5 or "2" is no user id (a non-strict Integer read 2.5 as 2: someone else).
     owner_id = fields.Integer(load_default=None, allow_none=True, strict=True, validate=validate.Range(1, 2**31 - 1))
     owner_email = fields.Email(
-        validate=validate.Length(max=column_length(User.__table__.c.email)),
+        validate=_EMAIL_LENGTH,
         metadata={"description": "The owner by email (instead of owner_id), e.g. from an on-call schedule."},
     )
     due_date = fields.Date(
@@ -289,7 +301,7 @@ class AssignIn(StrictSchema):
         metadata={"description": "The new owner's id; null unassigns."},
     )
     owner_email = fields.Email(
-        validate=validate.Length(max=column_length(User.__table__.c.email)),
+        validate=_EMAIL_LENGTH,
         metadata={"description": "The new owner by email, instead of owner_id."},
     )
 

@@ -44,6 +44,8 @@ class EndpointWithSecret(EndpointOut):
 # The service does not bound a URL's length; its column does, so this check says so, in words.
 URL_MAX = column_length(WebhookEndpoint.__table__.c.url)
 _URL_LENGTH = validate.Length(max=URL_MAX, error=f"The URL is too long: use at most {URL_MAX:,} characters.")
+_EVENT_LENGTH = validate.Length(max=60, error="The event type is too long: use at most {max} characters.")
+_EVENTS_COUNT = validate.Length(max=20, error="Too many events: list at most {max}.")
 # The service checks the description's length (spaces collapsed), in its own words.
 _DESCRIPTION = max_length(notifications.DESCRIPTION_MAX)
 
@@ -52,9 +54,9 @@ class EndpointIn(StrictSchema):
     url = fields.String(required=True, validate=_URL_LENGTH)
     # Enums in the document only: the service refuses an unknown event type in its own words.
     events = fields.List(
-        fields.String(validate=validate.Length(max=60), metadata={"enum": list(EVENT_TYPES)}),
+        fields.String(validate=_EVENT_LENGTH, metadata={"enum": list(EVENT_TYPES)}),
         required=True,
-        validate=validate.Length(max=20),
+        validate=_EVENTS_COUNT,
     )
     description = fields.String(load_default="", metadata=_DESCRIPTION)
     payload_format = fields.String(load_default="standard", validate=validate.OneOf(FORMATS))
@@ -63,8 +65,8 @@ class EndpointIn(StrictSchema):
 class EndpointPatch(StrictSchema):
     url = fields.String(validate=_URL_LENGTH)
     events = fields.List(
-        fields.String(validate=validate.Length(max=60), metadata={"enum": list(EVENT_TYPES)}),
-        validate=validate.Length(max=20),
+        fields.String(validate=_EVENT_LENGTH, metadata={"enum": list(EVENT_TYPES)}),
+        validate=_EVENTS_COUNT,
     )
     description = fields.String(metadata=_DESCRIPTION)
     payload_format = fields.String(validate=validate.OneOf(FORMATS))
@@ -146,16 +148,25 @@ def _expected_version(current) -> str | None:
     if "*" in tags:
         return None
     if not tags:
-        raise ApiProblem(412, "If-Match does not name a version of this endpoint; GET it for its ETag.")
+        raise ApiProblem(
+            412,
+            "If-Match does not name a version of this endpoint; GET it for its ETag.",
+            headers={"ETag": _etag(current)},
+        )
     version = notifications.endpoint_version(current)
     return version if version in tags else tags[0]
 
 
-def _stale_is_412(operation):
+def _stale_is_412(operation, endpoint_id: int):
+    """Run a write; a stale If-Match is 412 with the endpoint's current ETag, as for an incident."""
     try:
         return operation()
     except Conflict as error:
-        raise ApiProblem(412, f"{error} GET it for its current ETag, check, then try again.") from None
+        message = f"{error} GET it for its current ETag, check, then try again."
+    session = get_session()
+    session.rollback()  # release the row the check locked; read the endpoint as it is now
+    current = notifications.get_endpoint(session=session, endpoint_id=endpoint_id)
+    raise ApiProblem(412, message, headers={"ETag": _etag(current)})
 
 
 @webhooks_bp.route("/webhooks", methods=["GET"])
@@ -216,7 +227,8 @@ def patch_webhook(body, endpoint_id):
     expected = _expected_version(endpoint)
     # Checked (and the row locked) once, before either change: the first bumps the version.
     _stale_is_412(
-        lambda: notifications.get_endpoint(session=session, endpoint_id=endpoint.id, expected_version=expected)
+        lambda: notifications.get_endpoint(session=session, endpoint_id=endpoint.id, expected_version=expected),
+        endpoint.id,
     )
     if body.keys() - {"enabled"}:
         endpoint = notifications.update_endpoint(
@@ -263,7 +275,8 @@ def rotate_webhook_secret(endpoint_id):
     endpoint, secret = _stale_is_412(
         lambda: notifications.rotate_secret(
             session=session, actor=actor, settings=_settings(), endpoint_id=endpoint_id, expected_version=expected
-        )
+        ),
+        endpoint_id,
     )
     session.commit()
     body = {"secret": secret, "previous_secret_expires_at": endpoint.previous_secret_expires_at}

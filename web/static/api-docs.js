@@ -9,17 +9,74 @@
 
     // Swagger UI's Authorize popup, as a named modal dialog: its close button says "Close",
     // its title is a heading in the page's outline (Swagger UI's h3 came right after the h1).
+    // By keyboard it behaves as a modal dialog should: Tab and Shift+Tab stay inside it, focus
+    // never drops to the page when Swagger UI redraws its fields (Enter in the token field
+    // authorizes and swaps the field for "******"), and however it closes (Escape, Close,
+    // the backdrop) focus goes back to the Authorize button that opened it.
     function AuthorizationDialog(props) {
       var close = function () {
         props.authActions.showDefinitions(false);
       };
+      // Read while rendering, before the dialog's first field takes focus: the opening button.
+      var opener = React.useState(function () {
+        return document.activeElement;
+      })[0];
+      var modal = React.useRef(null);
       React.useEffect(function () {
-        function closeOnEscape(event) {
-          if (event.key === "Escape") close();
+        function focusable() {
+          return Array.prototype.filter.call(
+            modal.current.querySelectorAll(
+              "button:not([disabled]), input:not([disabled]):not([type=hidden]), select:not([disabled]), " +
+                "textarea:not([disabled]), a[href], [tabindex]:not([tabindex='-1'])"
+            ),
+            function (element) {
+              return element.getClientRects().length > 0;
+            }
+          );
         }
-        document.addEventListener("keydown", closeOnEscape);
+        function focusFirst() {
+          var inside = modal.current.querySelector(".modal-ux-content");
+          var first = focusable().filter(function (element) {
+            return inside.contains(element);
+          })[0];
+          (first || focusable()[0]).focus();
+        }
+        function onKeydown(event) {
+          if (event.key === "Escape") {
+            close();
+            return;
+          }
+          if (event.key !== "Tab" || !modal.current) return;
+          var elements = focusable();
+          if (!elements.length) return;
+          var first = elements[0];
+          var last = elements[elements.length - 1];
+          var active = document.activeElement;
+          if (!modal.current.contains(active)) {
+            event.preventDefault();
+            (event.shiftKey ? last : first).focus();
+          } else if (event.shiftKey && active === first) {
+            event.preventDefault();
+            last.focus();
+          } else if (!event.shiftKey && active === last) {
+            event.preventDefault();
+            first.focus();
+          }
+        }
+        // A redraw that removed the focused element (Authorize, Logout) leaves focus on <body>.
+        var refocus = new MutationObserver(function () {
+          if (!document.activeElement || document.activeElement === document.body) focusFirst();
+        });
+        refocus.observe(modal.current, { childList: true, subtree: true });
+        document.addEventListener("keydown", onKeydown);
         return function () {
-          document.removeEventListener("keydown", closeOnEscape);
+          refocus.disconnect();
+          document.removeEventListener("keydown", onKeydown);
+          var button =
+            opener && opener !== document.body && document.contains(opener)
+              ? opener
+              : document.querySelector(".auth-wrapper .authorize");
+          if (button) button.focus();
         };
       }, []);
       var Auths = props.getComponent("auths");
@@ -31,7 +88,13 @@
         h("div", { className: "backdrop-ux", onClick: close }),
         h(
           "div",
-          { className: "modal-ux", role: "dialog", "aria-modal": "true", "aria-labelledby": "api-docs-authorize-title" },
+          {
+            className: "modal-ux",
+            role: "dialog",
+            "aria-modal": "true",
+            "aria-labelledby": "api-docs-authorize-title",
+            ref: modal,
+          },
           h(
             "div",
             { className: "modal-dialog-ux" },
@@ -127,6 +190,11 @@
   // scrollable-region-focusable; the app's own code blocks are focusable too), and a
   // parameter's list of choices has no label (axe: select-name): it is named by its row.
   function finishMarkup(root) {
+    // Swagger UI names the token field "auth-bearer-value" (aria-label), which a screen reader
+    // reads instead of the field's visible label, "Value:": the <label for> names it.
+    root.querySelectorAll("input[id][aria-label]").forEach(function (input) {
+      if (root.querySelector('label[for="' + CSS.escape(input.id) + '"]')) input.removeAttribute("aria-label");
+    });
     root.querySelectorAll("pre:not([tabindex])").forEach(function (pre) {
       pre.setAttribute("tabindex", "0");
     });
@@ -135,10 +203,37 @@
     });
   }
 
+  // After Execute (Try it out) Swagger UI drops focus on <body>: once the response is drawn,
+  // focus goes to its "Server response" heading, so a keyboard user continues from there and a
+  // screen reader reads where they are.
+  var awaiting = null;
+  function focusResponse() {
+    if (!awaiting) return;
+    var table = awaiting.block.querySelector(".live-responses-table");
+    var heading = table && table.previousElementSibling;
+    if (!heading || !document.contains(heading)) return;
+    var active = document.activeElement;
+    var lost = !active || active === document.body;
+    if (!lost && (table === awaiting.previous || !awaiting.block.contains(active))) return;
+    awaiting = null;
+    heading.setAttribute("tabindex", "-1");
+    heading.focus();
+  }
+
   var node = document.getElementById("swagger-ui");
+  node.addEventListener(
+    "click",
+    function (event) {
+      var execute = event.target.closest && event.target.closest("button.execute");
+      var block = execute && execute.closest(".opblock");
+      if (block) awaiting = { block: block, previous: block.querySelector(".live-responses-table") };
+    },
+    true
+  );
   new MutationObserver(function () {
     finishMarkup(node);
-  }).observe(node, { childList: true, subtree: true });
+    focusResponse();
+  }).observe(node, { childList: true, subtree: true, attributes: true, attributeFilter: ["disabled"] });
   window.SwaggerUIBundle({
     url: node.getAttribute("data-spec-url"),
     domNode: node,
