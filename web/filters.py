@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import nh3
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup
@@ -32,15 +32,35 @@ ALLOWED_TAGS = {
     "p", "br", "hr", "em", "strong", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "span",
     "h1", "h2", "h3", "h4", "h5", "h6", "a", "table", "thead", "tbody", "tr", "th", "td",
 }  # fmt: skip
-# Only the classes the renderer itself adds (task lists, the new-tab hint); raw HTML cannot reach nh3 anyway.
-ALLOWED_CLASSES = {"li": {"task-item", "done"}, "span": {"visually-hidden"}}
+# Only the classes the renderer itself adds (task lists, hints, links whose address print.css
+# shows); raw HTML cannot reach nh3 anyway.
+ALLOWED_CLASSES = {"li": {"task-item", "done"}, "span": {"visually-hidden"}, "a": {"shows-href"}}
 # Rendered Markdown sits under the page's h1 (the incident) and an h2 ("Description",
 # "Timeline"): its "#" becomes h3, so a description cannot add page-level headings.
 HEADING_SHIFT = 2
 TASK_RE = re.compile(r"^\[([ xX])\]\s+")
-# A link to another site opens in a new tab (the live incident page stays open); its name says so.
+# A link to another site opens in a new tab (the live incident page stays open). A screen reader
+# hears so as the link's description: aria-describedby names the one hidden "Opens in a new tab"
+# that every page has (base.html), so nothing is added to the link's text (copying a comment
+# copies the address as typed, and the link's name stays its text).
 NEW_TAB_SCHEMES = {"http", "https"}
-NEW_TAB_HINT = '<span class="visually-hidden"> (opens in a new tab)</span>'
+NEW_TAB_HINT_ID = "new-tab-hint"
+# Printed, a link's address follows it (print.css), unless its text already is the address.
+PRINTED_SCHEMES = {"http", "https", "mailto"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> tuple[str, str, int | None] | None:
+    """(scheme, host, port) of an http(s) URL, the port filled in; None for anything else."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # a port that is not a number
+        return None
+    if scheme not in NEW_TAB_SCHEMES or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port
 
 
 def _shift_headings(state) -> None:
@@ -70,27 +90,52 @@ def _task_lists(state) -> None:
         inline.children.insert(0, label)
 
 
+def _link_text(children: list[Token], start: int) -> str:
+    """The visible text of the link whose link_open is children[start]."""
+    text, depth = [], 0
+    for token in children[start + 1 :]:
+        if token.type == "link_open":
+            depth += 1
+        elif token.type == "link_close":
+            if depth == 0:
+                break
+            depth -= 1
+        elif token.type in ("text", "code_inline"):
+            text.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            text.append(" ")
+    return "".join(text).strip()
+
+
+def _shows_address(token: Token, href: str, text: str) -> bool:
+    """Whether a printed link needs its address after it: not when its text already is it
+    (a bare URL, <https://…>, or [https://…](https://…), mailto: with or without the scheme)."""
+    if token.markup in ("linkify", "autolink"):
+        return False
+    addresses = {href, _markdown.normalizeLinkText(href)}
+    if href.lower().startswith("mailto:"):
+        addresses |= {address[len("mailto:") :] for address in addresses}
+    return text not in addresses
+
+
 def _new_tab_links(state) -> None:
-    """http(s) links (typed or bare) open in a new tab, and a screen reader hears "(opens in a
-    new tab)" as part of the link's name. rel="noopener noreferrer nofollow" is nh3's."""
+    """http(s) links (typed or bare) to another site than the app's own (env["origin"]) open
+    in a new tab, described as doing so; a link whose text is not its address is marked for
+    print.css. rel="noopener noreferrer nofollow" is nh3's."""
+    own = state.env.get("origin") if isinstance(state.env, dict) else None
     for block in state.tokens:
         if block.type != "inline" or not block.children:
             continue
-        children, in_new_tab_link = [], False
-        for token in block.children:
-            if (
-                token.type == "link_open"
-                and urlsplit(str(token.attrGet("href") or "")).scheme.lower() in NEW_TAB_SCHEMES
-            ):
+        for index, token in enumerate(block.children):
+            if token.type != "link_open":
+                continue
+            href = str(token.attrGet("href") or "")
+            scheme = urlsplit(href).scheme.lower()
+            if scheme in NEW_TAB_SCHEMES and (own is None or origin_of(href) != own):
                 token.attrSet("target", "_blank")
-                in_new_tab_link = True
-            elif token.type == "link_close" and in_new_tab_link:
-                hint = Token("html_inline", "", 0)
-                hint.content = NEW_TAB_HINT
-                children.append(hint)
-                in_new_tab_link = False
-            children.append(token)
-        block.children = children
+                token.attrSet("aria-describedby", NEW_TAB_HINT_ID)
+            if scheme in PRINTED_SCHEMES and _shows_address(token, href, _link_text(block.children, index)):
+                token.attrSet("class", "shows-href")
 
 
 _markdown.core.ruler.push("shift_headings", _shift_headings)
@@ -98,18 +143,33 @@ _markdown.core.ruler.push("task_lists", _task_lists)
 _markdown.core.ruler.push("new_tab_links", _new_tab_links)
 # Part of the rendered-HTML cache key: bump it whenever the output of render_markdown changes
 # (options, plugins, allowed tags, sanitiser settings), so no page shows HTML from the old renderer.
-RENDERER_VERSION = "5"
+RENDERER_VERSION = "6"
 
 
-@markdown_cache.memoize(RENDERER_VERSION)
+def app_origin() -> str:
+    """The origin of the app's own pages (settings.base_url) as "scheme://host:port", or ""
+    outside an app (then every http(s) link counts as another site's)."""
+    settings = current_app.config.get("SETTINGS") if has_app_context() else None
+    found = origin_of(str(getattr(settings, "base_url", "") or ""))
+    return f"{found[0]}://{found[1]}:{found[2]}" if found else ""
+
+
 def render_markdown(source: str | None) -> Markup:
-    html = _markdown.render(source or "")
+    """Typed Markdown as sanitised HTML; links to this app's own origin stay in the tab."""
+    return _render_markdown(source, app_origin())
+
+
+# The origin is part of the cache key: the same text renders differently under another base URL.
+@markdown_cache.memoize(RENDERER_VERSION)
+def _render_markdown(source: str | None, origin: str = "") -> Markup:
+    own = origin_of(origin) if origin else None
+    html = _markdown.render(source or "", {"origin": own})
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes={"a": {"href", "title"}},
-        # Only the renderer sets target (raw HTML is off), and only to open a new tab.
-        tag_attribute_values={"a": {"target": {"_blank"}}},
+        # Only the renderer sets target and aria-describedby (raw HTML is off): a new tab, so described.
+        tag_attribute_values={"a": {"target": {"_blank"}, "aria-describedby": {NEW_TAB_HINT_ID}}},
         allowed_classes=ALLOWED_CLASSES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
@@ -118,6 +178,9 @@ def render_markdown(source: str | None) -> Markup:
     # too (axe: scrollable-region-focusable). nh3 writes every <pre> as exactly this tag.
     clean = clean.replace("<pre>", '<pre tabindex="0">')
     return Markup(clean)  # noqa: S704 - sanitised by nh3 just above
+
+
+render_markdown.cache = _render_markdown.cache  # type: ignore[attr-defined]
 
 
 def format_time(value: datetime | None) -> str:

@@ -1,7 +1,8 @@
 """A bounded in-process cache of rendered Markdown, so the incident page does not run
 markdown-it and nh3 over the description and every comment on every view.
 
-Keyed by the renderer's version and a SHA-256 of the source: stored text never changes under
+Keyed by the renderer's version, what else the output depends on (the app's origin: links to
+it stay in the tab) and a SHA-256 of the source: stored text never changes under
 a key, and a renderer change (bump RENDERER_VERSION in web/filters.py, or a new markdown-it-py /
 linkify-it-py / nh3 release) makes every old entry unreachable. Per process and bounded by
 size, so a worker never grows past CACHE_BYTES and nothing a request needs lives only here (a
@@ -65,16 +66,18 @@ class RenderCache:
 
 
 def memoize(renderer_version: str, cache: RenderCache | None = None):
-    """Decorate THE render function (source -> Markup) with the cache, under this version."""
+    """Decorate THE render function (source, *context -> Markup) with the cache, under this
+    version; each context string (the app's origin) is part of the key."""
     cache = cache or RenderCache()
     prefix = f"{renderer_version}\x00{_LIBRARIES}\x00".encode()
 
-    def decorate(render: Callable[[str | None], Markup]) -> Callable[[str | None], Markup]:
-        def cached(source: str | None) -> Markup:
+    def decorate(render: Callable[..., Markup]) -> Callable[..., Markup]:
+        def cached(source: str | None, *context: str) -> Markup:
             if not source:
-                return render(source)
-            key = hashlib.sha256(prefix + source.encode("utf-8")).digest()
-            return cache.get_or_render(key, lambda: render(source))
+                return render(source, *context)
+            variant = "".join(f"{part}\x00" for part in context).encode("utf-8")
+            key = hashlib.sha256(prefix + variant + b"\x01" + source.encode("utf-8")).digest()
+            return cache.get_or_render(key, lambda: render(source, *context))
 
         cached.cache = cache  # type: ignore[attr-defined]
         cached.uncached = render  # type: ignore[attr-defined]

@@ -10,10 +10,14 @@ one-line fields (title, names, file names, short edits) have every Markdown char
 and stay on their line; multi-line text (description, comments, reasons) is a quote block, so
 its headings and lists stay inside it, a code fence it leaves open is closed, and raw HTML
 outside its code reads as text, as the incident page shows it (which renders no HTML).
+Nor can it load or run anything where the document is pasted (a wiki, GitHub): outside code,
+an image becomes a link to it (no tracking pixel loads) and a link to anything but http(s) or
+mailto: (javascript:, data:) keeps only its text, as the incident page shows them.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -52,6 +56,14 @@ _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#!&$])")
 _AUTOLINK = re.compile(r"<(?:[A-Za-z][A-Za-z0-9.+-]{1,31}:[^\s<>]*|[^\s<>@\\]+@[^\s<>\\]+)>")
 _HTML_START = re.compile(r"[A-Za-z/!?]")
 _LEADING_TABS = re.compile(r"^[ \t]*\t[ \t]*")
+# Where typed links may point: what the incident page links (nh3's url_schemes in web/filters.py).
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+_SCHEME = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]{1,31}):")
+# Finds every image and link, whatever its address (markdown-it's own check drops javascript:).
+_all_links = MarkdownIt("commonmark")
+_all_links.validateLink = lambda url: True  # type: ignore[method-assign]
+# "[label]: destination" (a link reference definition), up to its destination.
+_REFERENCE = re.compile(r"^( {0,3})\[(?:[^\]\\]|\\.)+\]:[ \t]*<?([^\s>]*)")
 
 
 def file_name(incident: Incident) -> str:
@@ -156,6 +168,134 @@ def _escape_html(line: str) -> str:
     return "".join(out)
 
 
+def _unsafe_address(destination: str) -> bool:
+    """Whether a link's address names a scheme other than http(s) and mailto: (as a reader
+    decodes it: entities and backslash escapes first)."""
+    decoded = html.unescape(re.sub(r"\\(.)", r"\1", destination))
+    match = _SCHEME.match(decoded)
+    return match is not None and match.group(1).lower() not in LINK_SCHEMES
+
+
+def _inline_link(line: str, start: int) -> tuple[str, str, int] | None:
+    """The "[text](destination \"title\")" starting at line[start] ("["): its text, its
+    destination and where it ends; None when none starts there."""
+    depth, i = 0, start
+    while i < len(line):
+        char = line[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "`":  # a code span in the text: its brackets are not the link's
+            run = len(line[i:]) - len(line[i:].lstrip("`"))
+            closing = re.compile(rf"(?<!`)`{{{run}}}(?!`)").search(line, i + run)
+            i = closing.end() if closing else i + run
+            continue
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth == 0:
+                break
+        i += 1
+    if depth != 0 or i + 1 >= len(line) or line[i + 1] != "(":
+        return None
+    text, j = line[start + 1 : i], i + 2
+    while j < len(line) and line[j] in " \t":
+        j += 1
+    if j < len(line) and line[j] == "<":
+        end = line.find(">", j)
+        if end < 0:
+            return None
+        destination, j = line[j + 1 : end], end + 1
+    else:
+        begin, parens = j, 0
+        while j < len(line) and not line[j].isspace():
+            if line[j] == "\\":
+                j += 1
+            elif line[j] == "(":
+                parens += 1
+            elif line[j] == ")":
+                if parens == 0:
+                    break
+                parens -= 1
+            j += 1
+        destination = line[begin:j]
+    close = _closing_paren(line, j)
+    return (text, destination, close) if close is not None else None
+
+
+def _closing_paren(line: str, start: int) -> int | None:
+    """Past the ")" that ends a link after its destination (an optional title between)."""
+    i = start
+    while i < len(line) and line[i] in " \t":
+        i += 1
+    if i < len(line) and line[i] in "\"'(":
+        closer = ")" if line[i] == "(" else line[i]
+        i += 1
+        while i < len(line) and line[i] != closer:
+            i += 2 if line[i] == "\\" else 1
+        i += 1
+        while i < len(line) and line[i] in " \t":
+            i += 1
+    return i + 1 if i < len(line) and line[i] == ")" else None
+
+
+def _defuse_links(line: str, in_link: bool = False) -> str:
+    """`line` with each image made a link to it ("![alt](url)" -> "[alt](url)"; in a link's
+    text, where no link may be, its alt text) and each link to an unsafe address reduced to
+    its text, outside code spans (kept as typed)."""
+    reference = _REFERENCE.match(line)
+    if reference and _unsafe_address(reference.group(2)):
+        # An escaped "[" makes the definition text: "[text][label]" then reads as typed.
+        return f"{reference.group(1)}\\{line[len(reference.group(1)) :]}"
+    out: list[str] = []
+    i = 0
+    while i < len(line):
+        char = line[i]
+        if char == "\\":
+            out.append(line[i : i + 2])
+            i += 2
+        elif char == "`":
+            run = len(line[i:]) - len(line[i:].lstrip("`"))
+            closing = re.compile(rf"(?<!`)`{{{run}}}(?!`)").search(line, i + run)
+            end = closing.end() if closing else i + run
+            out.append(line[i:end])
+            i = end
+        elif char == "!" and in_link and (image := _inline_link(line, i + 1)):
+            out.append(_defuse_links(image[0], in_link=True))
+            i = image[2]
+        elif char == "!" and line.startswith("[", i + 1):
+            i += 1  # an image: the "[" that follows is now a link's
+        elif char == "[" and (link := _inline_link(line, i)):
+            text, destination, end = link
+            inner = _defuse_links(text, in_link=True)
+            out.append(inner if _unsafe_address(destination) else f"[{inner}]{line[i + len(text) + 2 : end]}")
+            i = end
+        elif char == "<" and (autolink := _AUTOLINK.match(line, i)) and _unsafe_address(autolink.group(0)[1:]):
+            out.append("\\" + autolink.group(0))  # as text, not a link
+            i = autolink.end()
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def _lines_with_links(tokens) -> set[int]:
+    """The lines (0-based) of the paragraphs, headings and table cells that hold an image or a
+    link to an unsafe address, as a CommonMark reader finds them (code is never among them)."""
+    lines: set[int] = set()
+    for token in tokens:
+        if token.type != "inline" or token.map is None:
+            continue
+        for child in token.children or ():
+            if child.type == "image" or (
+                child.type == "link_open" and _unsafe_address(str(child.attrGet("href") or ""))
+            ):
+                lines.update(range(*token.map))
+                break
+    return lines
+
+
 def _code_lines(tokens) -> set[int]:
     """The lines (0-based) of the fenced and indented code blocks, at any depth."""
     lines: set[int] = set()
@@ -178,6 +318,15 @@ def typed_markdown(text: str | None) -> str:
     if "<" in source:  # parsed only when there may be HTML to escape (most comments have none)
         code = _code_lines(_commonmark.parse(source))
         lines = [line if number in code else _escape_html(line) for number, line in enumerate(lines)]
+        source = "\n".join(lines)
+    if "[" in source or "<" in source:  # images, unsafe links: parsed only when there may be some
+        env: dict = {}
+        tokens = _all_links.parse(source, env)
+        links = _lines_with_links(tokens)
+        if any(_unsafe_address(str(ref.get("href", ""))) for ref in env.get("references", {}).values()):
+            code = _code_lines(tokens)
+            links |= {number for number, line in enumerate(lines) if number not in code and _REFERENCE.match(line)}
+        lines = [_defuse_links(line) if number in links else line for number, line in enumerate(lines)]
         source = "\n".join(lines)
     if "```" not in source and "~~~" not in source:
         return source

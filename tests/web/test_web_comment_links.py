@@ -1,7 +1,8 @@
 """Links in comments and descriptions: a bare URL is a link (as on GitHub), a link to another
-site opens in a new tab (the live incident page stays open) and says so to a screen reader,
-and the sanitiser still keeps javascript: and the like out. A comment over the length limit
-says how long it is and where a long log goes instead."""
+site opens in a new tab (the live incident page stays open) and says so to a screen reader
+(the link's description, not its text: copying a comment copies the address as typed), a link
+to the app itself stays in the tab, and the sanitiser still keeps javascript: and the like out.
+A comment over the length limit says how long it is and where a long log goes instead."""
 
 from __future__ import annotations
 
@@ -10,6 +11,17 @@ from web_helpers import parse, sign_in
 from shared.incidents import service as incidents
 
 NEW_TAB_REL = "noopener noreferrer nofollow"
+OWN_ORIGIN = "http://127.0.0.1:8133"
+
+
+def _description_of(page, link) -> str:
+    """What a screen reader adds after the link's name: the text of the elements its
+    aria-describedby names, each of which must be on the page (exactly once)."""
+    described = []
+    for ref in link.attrs["aria-describedby"].split():
+        (element,) = page.find_all(id=ref)
+        described.append(element.text.strip())
+    return " ".join(described)
 
 
 def _comment_links(client, incident, body: str):
@@ -18,13 +30,13 @@ def _comment_links(client, incident, body: str):
     assert posted.status_code == 302
     page = parse(client.get(f"/incidents/{incident.key}").get_data(as_text=True))
     (comment,) = page.find_all("div", class_="comment")
-    return comment, comment.find_all("a")
+    return page, comment, comment.find_all("a")
 
 
 def test_bare_urls_in_a_comment_are_links_that_open_in_a_new_tab(client, users, make_incident):
     incident = make_incident("in_progress")
     sign_in(client, users["member"])
-    comment, links = _comment_links(
+    page, comment, links = _comment_links(
         client,
         incident,
         "Status page: https://status.example.com/incidents/abc123\n\nraw https://example.com/x?y=1&z=2",
@@ -36,13 +48,16 @@ def test_bare_urls_in_a_comment_are_links_that_open_in_a_new_tab(client, users, 
     for link in links:
         assert link.attrs["target"] == "_blank"
         assert link.attrs["rel"] == NEW_TAB_REL
-        assert link.find("span", class_="visually-hidden").text == "(opens in a new tab)"
-    # What a sighted reader sees: the URL as typed; a screen reader adds "(opens in a new tab)".
+        assert _description_of(page, link) == "Opens in a new tab"
+    # The link's text (its name, and what copying the comment copies) is the URL as typed and
+    # nothing else; a screen reader hears "Opens in a new tab" as its description.
     assert [link.text for link in links] == [
-        "https://status.example.com/incidents/abc123 (opens in a new tab)",
-        "https://example.com/x?y=1&z=2 (opens in a new tab)",
+        "https://status.example.com/incidents/abc123",
+        "https://example.com/x?y=1&z=2",
     ]
-    assert comment.text.startswith("Status page: https://status.example.com/incidents/abc123")
+    assert " ".join(comment.text.split()) == (
+        "Status page: https://status.example.com/incidents/abc123 raw https://example.com/x?y=1&z=2"
+    )
 
 
 def test_a_typed_link_in_a_description_opens_in_a_new_tab(client, users, make_incident):
@@ -54,7 +69,35 @@ def test_a_typed_link_in_a_description_opens_in_a_new_tab(client, users, make_in
     assert link.attrs["href"] == "https://wiki.example/failover"
     assert link.attrs["target"] == "_blank"
     assert link.attrs["rel"] == NEW_TAB_REL
-    assert link.text == "the failover runbook (opens in a new tab)"
+    assert link.text == "the failover runbook"
+    assert _description_of(page, link) == "Opens in a new tab"
+
+
+def test_a_link_to_the_app_itself_stays_in_the_tab(make_app, users, make_incident):
+    """The README: "a link to another site opens in a new tab"; one to another incident of
+    this app (its BASE_URL's scheme, host and port) does not, and says nothing of a tab."""
+    client = make_app(base_url=OWN_ORIGIN).test_client()
+    incident = make_incident(
+        "open",
+        description=(
+            f"Same as {OWN_ORIGIN}/incidents/INC-2 and [the earlier one]({OWN_ORIGIN}/incidents/INC-1); "
+            "not http://127.0.0.1:9999/x nor https://127.0.0.1:8133/y."
+        ),
+    )
+    sign_in(client, users["member"])
+    page, _comment, links = _comment_links(client, incident, f"Duplicate of {OWN_ORIGIN}/incidents/INC-2")
+    (own_in_comment,) = links
+    description = page.find("div", class_="markdown")
+    own, earlier, other_port, other_scheme = description.find_all("a")
+    for link in (own_in_comment, own, earlier):
+        assert "target" not in link.attrs
+        assert "aria-describedby" not in link.attrs
+    for link in (own_in_comment, own):
+        assert link.attrs["href"] == f"{OWN_ORIGIN}/incidents/INC-2"
+        assert link.text == f"{OWN_ORIGIN}/incidents/INC-2"
+    for link in (other_port, other_scheme):  # another port or scheme is another site
+        assert link.attrs["target"] == "_blank"
+        assert _description_of(page, link) == "Opens in a new tab"
 
 
 def test_only_web_and_mail_links_are_made_and_javascript_is_still_stripped(client, db, users, make_incident):

@@ -291,6 +291,65 @@ def test_a_pasted_fence_longer_than_the_document_uses_keeps_its_code(client, db,
     assert comment == ["Config:", "key: |\n  ```\n  nested\n", "After the block."]
 
 
+def _lax_links(source: str) -> tuple[list[str], list[str]]:
+    """The images and the links' addresses a renderer that checks no address (a wiki's) would
+    make of `source`."""
+    lax = MarkdownIt("commonmark", {"html": True}).enable("table")
+    lax.validateLink = lambda url: True  # type: ignore[method-assign]
+    images: list[str] = []
+    links: list[str] = []
+    for token in lax.parse(source):
+        for child in token.children or []:
+            if child.type == "image":
+                images.append(str(child.attrGet("src")))
+            elif child.type == "link_open":
+                links.append(str(child.attrGet("href")))
+    return images, links
+
+
+def test_typed_images_become_links_and_script_links_text_outside_code(client, db, users, make_incident):
+    """Pasted into a wiki or GitHub, the postmortem loads no tracking pixel and runs no
+    javascript: link; code shows them as typed."""
+    code = (
+        "```\n![in a fence](https://tracker.evil.example/f.png) [c](javascript:alert(5))\n```\n\n"
+        "    ![indented](https://tracker.evil.example/i.png)\n\n"
+        "Inline `![span](https://tracker.evil.example/s.png)`."
+    )
+    incident = make_incident(
+        "open",
+        description=f"![pixel](https://tracker.evil.example/p.png?u=lead) See [the runbook](https://wiki.example/rb).\n\n{code}",
+    )
+    incident.resolution_summary = "Fixed. ![](https://tracker.evil.example/r.png) [undo](JavaScript:alert(2))"
+    incidents.add_comment(
+        session=db,
+        incident_id=incident.id,
+        actor=users["member"],
+        body="[click](javascript:alert(1)) [data](data:text/html,x) [mail](mailto:ops@example.org) [ref][j]\n\n"
+        "[j]: javascript:alert(3)",
+    )
+    db.commit()
+    sign_in(client, users["member"])
+    document = Document(_download(client, incident.key).get_data(as_text=True))
+
+    images, links = _lax_links(document.source)
+    assert images == []
+    assert links == [
+        f"http://localhost/incidents/{incident.key}",  # the document's own link to the incident
+        "https://tracker.evil.example/p.png?u=lead",  # the image, as a link to it
+        "https://wiki.example/rb",
+        "https://tracker.evil.example/r.png",
+        "mailto:ops@example.org",
+    ]
+    text = "\n".join(_text(t) for t in document.tokens if t.type == "inline")
+    for kept in ("pixel", "undo", "click", "data", "mail"):  # the links' text stays
+        assert kept in text
+    # Code reads as typed, wherever it is.
+    code_blocks = [t.content for t in document.tokens if t.type in ("fence", "code_block")]
+    assert "![in a fence](https://tracker.evil.example/f.png) [c](javascript:alert(5))\n" in code_blocks
+    assert "![indented](https://tracker.evil.example/i.png)\n" in code_blocks
+    assert "Inline ![span](https://tracker.evil.example/s.png)." in text
+
+
 def test_the_owner_chosen_when_filing_is_on_the_incident_page_timeline(client, db, users):
     incident = incidents.create_incident(
         session=db,

@@ -23,7 +23,7 @@ from shared.events import EventType
 from shared.incidents import service as incidents
 from shared.incidents.merge import LineDiff, line_diff
 from shared.incidents.models import Comment, Incident
-from web.filters import status_label
+from web.filters import app_origin, status_label
 from web.markdown_cache import RenderCache
 
 # Drawn timelines, keyed by everything they show (see timeline_html). A 400-event timeline is
@@ -220,11 +220,12 @@ def timeline_html(
     Keyed by what the drawing reads: the database, the events (appended only: the newest one's
     id and chain hash), the comments (added or redacted: counts and newest redaction), everyone's
     name and email (actors, assignees and redactors are named), whether this viewer may redact,
-    and the URL root. Only a miss loads the events and comments. The viewer's CSRF token (the
+    the URL root and the app's origin. Only a miss loads the events and comments. The viewer's CSRF token (the
     Redact forms) is put in on the way out, never stored."""
     key = (
         str(session.get_bind().engine.url),
         request.script_root,
+        app_origin(),  # comments' links to this origin stay in the tab (web/filters.py)
         incident.id,
         incident.key,
         audit.incident_events_marker(session=session, incident_id=incident.id),
