@@ -36,8 +36,10 @@ ALLOWED_TAGS = {
 # shows); raw HTML cannot reach nh3 anyway.
 ALLOWED_CLASSES = {"li": {"task-item", "done"}, "span": {"visually-hidden"}, "a": {"shows-href"}}
 # Rendered Markdown sits under the page's h1 (the incident) and an h2 ("Description",
-# "Timeline"): its "#" becomes h3, so a description cannot add page-level headings.
-HEADING_SHIFT = 2
+# "Timeline"): its top heading level becomes h3, so a description cannot add page-level
+# headings, and the levels it uses follow on without gaps (a description starting at "##",
+# or going from "#" to "###", skipped levels under the page's h2: axe heading-order).
+FIRST_HEADING_LEVEL = 3
 TASK_RE = re.compile(r"^\[([ xX])\]\s+")
 # A link to another site opens in a new tab (the live incident page stays open). A screen reader
 # hears so as the link's description: aria-describedby names the one hidden "Opens in a new tab"
@@ -64,9 +66,11 @@ def origin_of(url: str) -> tuple[str, str, int | None] | None:
 
 
 def _shift_headings(state) -> None:
-    for token in state.tokens:
-        if token.type in ("heading_open", "heading_close"):
-            token.tag = f"h{min(6, int(token.tag[1]) + HEADING_SHIFT)}"
+    headings = [token for token in state.tokens if token.type in ("heading_open", "heading_close")]
+    levels = sorted({int(token.tag[1]) for token in headings})
+    placed = {level: min(6, FIRST_HEADING_LEVEL + rank) for rank, level in enumerate(levels)}
+    for token in headings:
+        token.tag = f"h{placed[int(token.tag[1])]}"
 
 
 def _task_lists(state) -> None:
@@ -143,7 +147,7 @@ _markdown.core.ruler.push("task_lists", _task_lists)
 _markdown.core.ruler.push("new_tab_links", _new_tab_links)
 # Part of the rendered-HTML cache key: bump it whenever the output of render_markdown changes
 # (options, plugins, allowed tags, sanitiser settings), so no page shows HTML from the old renderer.
-RENDERER_VERSION = "6"
+RENDERER_VERSION = "7"
 
 
 def app_origin() -> str:

@@ -8,6 +8,7 @@ from web_helpers import row_keys, sign_in, tags, texts, timeline, version
 
 from shared.accounts.models import User
 from shared.incidents import service as incidents
+from web.filters import render_markdown
 
 HTMX = {"HX-Request": "true"}
 
@@ -116,6 +117,22 @@ def test_markdown_headings_code_and_task_lists(client, db, users, make_incident)
     assert "[ ]" not in description
     assert texts(description, "li") == ["Done: Failed over", "To do: Post-mortem"]
     assert "<s>the old replica</s>" in description  # ~~struck through~~ (found by QA: nh3 dropped <s>)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("## Impact\n\ntext\n\n### Details", ["h3", "h4"]),  # starts at "##": no h4 under the page's h2
+        ("# Summary\n\n### Steps\n\n#### Commands", ["h3", "h4", "h5"]),  # "#" to "###": no gap
+        ("#### Only one", ["h3"]),
+        ("# A\n\n## B\n\n### C\n\n#### D\n\n##### E", ["h3", "h4", "h5", "h6", "h6"]),  # capped at h6
+    ],
+)
+def test_markdown_headings_follow_the_pages_h2_without_skipping_a_level(source, expected):
+    """Found by a helper's browser test: a description starting with "## Comms" drew an h4
+    right after the page's h2 "Description" (axe: heading-order)."""
+    html = str(render_markdown(source))
+    assert [tag for tag, _ in tags(html) if tag in ("h1", "h2", "h3", "h4", "h5", "h6")] == expected
 
 
 MARKDOWN = """# Summary
