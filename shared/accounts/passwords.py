@@ -68,7 +68,7 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"Use at least {MIN_PASSWORD_LENGTH} characters."
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"Keep it under {MAX_PASSWORD_LENGTH:,} characters."
+        return f"The password is too long: use at most {MAX_PASSWORD_LENGTH:,} characters."
     local, _, domain = email.partition("@")
     own_words = (
         email,

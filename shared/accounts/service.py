@@ -30,6 +30,9 @@ from shared.text import one_line, unwanted_message
 from shared.timeutil import as_utc
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# The longest email address and name an account takes (what User.email and User.name hold).
+EMAIL_MAX = 254
+NAME_MAX = 120
 
 # Mail inside an Active Directory domain is often name@corp.local: a self-hosted tracker must
 # take it. The library refuses special-use names by default; its documentation lets that list be
@@ -113,14 +116,16 @@ def create_user(
     errors: dict[str, str] = {}
     email = normalise_email(email)
     name = one_line(name or "")
-    if len(email) > 254 or not EMAIL_RE.match(email):
+    if len(email) > EMAIL_MAX:
+        errors["email"] = f"The email address is too long: use at most {EMAIL_MAX} characters."
+    elif not EMAIL_RE.match(email):
         errors["email"] = "Enter an email address like name@example.com."
     elif problem := email_problem(email):
         errors["email"] = problem
     elif find_by_email(session=session, email=email) is not None:
         errors["email"] = f"{email} already has an account."
-    if len((name or "").strip()) > 120:
-        errors["name"] = "Keep the name under 120 characters."
+    if len((name or "").strip()) > NAME_MAX:
+        errors["name"] = f"The name is too long: use at most {NAME_MAX} characters."
     elif hidden := unwanted_message(name or "", "name"):
         errors["name"] = hidden
     if weak := password_problem(password or "", email=email, name=name or ""):
@@ -263,7 +268,7 @@ def create_invited_user(*, session: Session, actor: Actor, email: str, name: str
 
 def looks_like_email(email: str) -> bool:
     """An address shaped like name@example.com (what an account's email must be)."""
-    return len(email) <= 254 and bool(EMAIL_RE.match(email))
+    return len(email) <= EMAIL_MAX and bool(EMAIL_RE.match(email))
 
 
 def request_password_reset(*, session: Session, email: str) -> None:

@@ -22,6 +22,7 @@ SCOPE_ORDER = (TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN)
 # The widest scope each role may hold: a token never carries more than its owner's role.
 ROLE_MAX_SCOPE = {Role.MEMBER: TokenScope.WRITE, Role.LEAD: TokenScope.WRITE, Role.ADMIN: TokenScope.ADMIN}
 MAX_EXPIRY_DAYS = 366
+NAME_MAX = 80  # what ApiToken.name holds
 
 
 def scope_includes(held: str, needed: str) -> bool:
@@ -41,8 +42,8 @@ def create_token(
     """A new token for `user`; returns the row and the bearer value (shown once, never stored)."""
     errors: dict[str, str] = {}
     name = one_line(name or "") or "API token"
-    if len(name) > 80:
-        errors["name"] = "Keep the name under 80 characters."
+    if len(name) > NAME_MAX:
+        errors["name"] = f"The name is too long: use at most {NAME_MAX} characters."
     elif hidden := unwanted_message(name, "name"):
         errors["name"] = hidden
     try:

@@ -208,7 +208,7 @@ def _clean_fields(
         errors["events"] = "Choose at least one event to send."
     description = " ".join((description or "").split())
     if len(description) > DESCRIPTION_MAX:
-        errors["description"] = f"Keep the description under {DESCRIPTION_MAX} characters."
+        errors["description"] = f"The description is too long: use at most {DESCRIPTION_MAX} characters."
     if payload_format not in {f.value for f in webhooks.PayloadFormat}:
         errors["payload_format"] = "Choose Standard Webhooks JSON or Slack."
     if errors:

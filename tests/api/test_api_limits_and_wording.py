@@ -12,8 +12,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from api_helpers import api_settings, bearer, build_api_app
+from api_helpers import add_evidence, api_settings, bearer, build_api_app
 from sqlalchemy import select
+from web_helpers import PASSWORD, sign_in
 from werkzeug.serving import make_server
 
 from shared import demo
@@ -22,6 +23,7 @@ from shared.accounts.models import User
 
 INCIDENTS = "/api/v1/incidents"
 PROBLEM = "application/problem+json"
+EMAIL_TOO_LONG = "The email address is too long: use at most 254 characters."
 README = Path(__file__).resolve().parents[2] / "README.md"
 JSON_LIMIT = 2 * 1024 * 1024
 TOO_LARGE = "The request body is larger than the 2 MiB limit for JSON requests."
@@ -96,19 +98,34 @@ def test_an_overlong_comment_reason_or_summary_names_its_limit(client, lead, mak
         assert _errors(resolved)["summary"] == ["The resolution summary is too long: use at most 20,000 characters."]
 
 
+NAME_TOO_LONG = "The name is too long: use at most 120 characters."
+PASSWORD_TOO_LONG = "The password is too long: use at most 1,000 characters."
+DESCRIPTION_TOO_LONG = "The description is too long: use at most 500 characters."
+
+
 def test_a_users_overlong_name_or_password_gets_the_services_message(client, make_token):
     admin = bearer(make_token("admin", "admin"))
     body = {"email": "new@example.com", "name": "n" * 1001, "password": "p" * 1001}
     errors = _errors(client.post("/api/v1/users", json=body, headers=admin))
-    assert errors["name"] == ["Keep the name under 120 characters."]
-    assert errors["password"] == ["Keep it under 1,000 characters."]
+    assert errors["name"] == [NAME_TOO_LONG]
+    assert errors["password"] == [PASSWORD_TOO_LONG]
+    body = {"email": "x" * 250 + "@example.com", "name": "Nia", "password": "twelve-chars-ok"}
+    assert _errors(client.post("/api/v1/users", json=body, headers=admin))["email"] == [EMAIL_TOO_LONG]
+
+
+def test_a_users_name_of_exactly_the_limit_is_taken(client, make_token):
+    admin = bearer(make_token("admin", "admin"))
+    body = {"email": "nia@example.com", "name": "N" * 120, "password": "twelve-chars-ok"}
+    created = client.post("/api/v1/users", json=body, headers=admin)
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["name"] == "N" * 120
 
 
 def test_a_webhooks_overlong_description_gets_the_services_limit_and_a_long_url_names_its_own(client, make_token):
     admin = bearer(make_token("admin", "admin"))
     body = {"url": "https://hooks.example.com/x", "events": ["incident.created"], "description": "d" * 2001}
     errors = _errors(client.post("/api/v1/webhooks", json=body, headers=admin))
-    assert errors["description"] == ["Keep the description under 500 characters."]
+    assert errors["description"] == [DESCRIPTION_TOO_LONG]
     body = {"url": "https://hooks.example.com/" + "x" * 2000, "events": ["incident.created"]}
     errors = _errors(client.post("/api/v1/webhooks", json=body, headers=admin))
     assert errors["url"] == ["The URL is too long: use at most 2,000 characters."]
@@ -263,9 +280,6 @@ def test_a_stale_or_unreadable_if_match_on_a_webhook_sends_the_current_etag_as_f
             assert stale.headers.get("ETag") == current.headers["ETag"], (method, if_match)
 
 
-EMAIL_TOO_LONG = "The email address is too long: use at most 254 characters."
-
-
 def test_an_overlong_owner_email_is_refused_in_words(client, lead, make_incident):
     email = "x" * 250 + "@example.com"
     created = _errors(client.post(INCIDENTS, json={"title": "Disk full", "owner_email": email}, headers=lead))
@@ -395,3 +409,109 @@ def test_the_readmes_patch_example_works_as_written_on_a_fresh_install(db, datab
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["title"] == sent["title"]
     app.extensions["db_engine"].dispose()
+
+
+# -- 4. The same length wording on the pages' forms ----------------------------------------------
+
+
+def _page_says(response, message: str) -> None:
+    assert response.status_code == 422, response.status_code
+    assert message in response.get_data(as_text=True)
+
+
+def test_the_pages_forms_word_an_overlong_value_as_the_api_does(client, db, users):
+    sign_in(client, users["admin"])
+    user = {"email": "nia@example.com", "name": "Nia", "role": "member", "password": "twelve-chars-ok"}
+    _page_says(client.post("/admin/users", data={**user, "name": "N" * 121}), NAME_TOO_LONG)
+    _page_says(client.post("/admin/users", data={**user, "email": "x" * 250 + "@example.com"}), EMAIL_TOO_LONG)
+    token = client.post("/profile/tokens", data={"name": "t" * 81, "scope": "read"})
+    _page_says(token, "The name is too long: use at most 80 characters.")
+    hook = {"url": "https://93.184.215.14/hook", "events": "incident.created", "description": "d" * 501}
+    _page_says(client.post("/admin/webhooks", data=hook), DESCRIPTION_TOO_LONG)
+    password = {"current_password": PASSWORD, "new_password": "p" * 1001, "repeated_password": "p" * 1001}
+    _page_says(client.post("/profile/password", data=password), PASSWORD_TOO_LONG)
+
+
+# -- 5. Every GET refuses a query parameter it does not take --------------------------------------
+
+
+@pytest.fixture
+def every_get(app, db, users, make_incident, make_token) -> list[str]:
+    """A URL of each GET operation of /api/v1, on things that exist."""
+    incident = make_incident(owner=None)
+    item = add_evidence(db, app, incident, users["member"], "a.log", b"disk full\n", state="clean")
+    admin = bearer(make_token("admin", "admin"))
+    client = app.test_client()
+    body = {"url": "https://93.184.215.14/hook", "events": ["incident.created"]}  # a public address: no DNS
+    hook = client.post("/api/v1/webhooks", json=body, headers=admin).get_json()["id"]
+    key = f"{INCIDENTS}/{incident.key}"
+    return [
+        INCIDENTS,
+        key,
+        f"{key}/comments",
+        f"{key}/events",
+        f"{key}/evidence",
+        f"{key}/evidence/{item.id}",
+        f"{key}/evidence/{item.id}/download",
+        "/api/v1/audit/events",
+        "/api/v1/users",
+        "/api/v1/webhooks",
+        f"/api/v1/webhooks/{hook}",
+        f"/api/v1/webhooks/{hook}/deliveries",
+    ]
+
+
+def test_every_get_operation_is_in_the_list_above(app, every_get):
+    """A GET added later is covered by the test below, or this fails."""
+    documented = {
+        rule.rule for rule in app.url_map.iter_rules() if "GET" in rule.methods and rule.rule.startswith("/api/v1/")
+    }
+    documented -= {"/api/v1/openapi.json"}
+    assert len(documented) == len(every_get), sorted(documented)
+
+
+def test_every_get_refuses_an_unknown_query_parameter_naming_it(client, make_token, every_get):
+    admin = bearer(make_token("admin", "admin"))
+    for url in every_get:
+        assert client.get(url, headers=admin).status_code in (200, 303), url
+        refused = client.get(f"{url}?foo=1", headers=admin)
+        assert refused.status_code == 400, url
+        assert refused.mimetype == PROBLEM
+        body = refused.get_json()
+        assert body["errors"] == {"foo": ["Unknown query parameter 'foo'."]}, url
+        assert body["detail"].startswith("Unknown query parameter 'foo'. This endpoint takes"), url
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "named", "meant", "takes"),
+    [
+        ("/comments", "limit=5", "limit", None, "This endpoint takes no query parameters."),
+        ("", "fields=title", "fields", None, "This endpoint takes no query parameters."),
+        ("/events", "actr=me", "actr", None, "This endpoint takes no query parameters."),
+        ("?", "stauts=open", "stauts", "status", "This endpoint takes: q, status, priority, owner,"),
+    ],
+)
+def test_an_unknown_parameter_says_what_the_operation_takes(
+    client, lead, make_incident, path, query, named, meant, takes
+):
+    incident = make_incident(owner=None)
+    url = f"{INCIDENTS}/{incident.key}{path}" if path != "?" else INCIDENTS
+    body = client.get(f"{url}?{query}", headers=lead).get_json()
+    assert body["status"] == 400
+    (message,) = body["errors"][named]
+    assert (f"did you mean {meant}?" in message) == bool(meant)
+    assert takes in body["detail"]
+
+
+def test_a_refused_parameter_still_needs_a_token_first(client, make_incident):
+    incident = make_incident(owner=None)
+    assert client.get(f"{INCIDENTS}/{incident.key}/comments?foo=1").status_code == 401
+
+
+def test_known_parameters_and_next_links_still_work_on_the_audit_log(client, lead, make_incident):
+    for n in range(3):
+        make_incident(title=f"Disk full {n}", owner=None)
+    page = client.get("/api/v1/audit/events?limit=1&action=incident.", headers=lead)
+    assert page.status_code == 200, page.get_json()
+    following = client.get(page.get_json()["next"], headers=lead)
+    assert following.status_code == 200, following.get_json()

@@ -317,7 +317,7 @@ def test_the_system_principal_goes_through_the_policy_and_a_member_does_not_pass
         ("Nia Newcomer 2026!!", "This password is too easy to guess."),
         ("NIA newcomer nia.ops", "This password is too easy to guess: it is made of your own name and email."),
         ("Newcomer Nia! 1999?", "This password is too easy to guess."),
-        ("x" * 1001, "Keep it under 1,000 characters."),
+        ("x" * 1001, "The password is too long: use at most 1,000 characters."),
     ],
 )
 def test_an_easily_guessed_new_password_is_refused_in_words(password, problem):

@@ -18,7 +18,7 @@ from wtforms import ValidationError
 from shared.accounts import tokens
 from shared.accounts.models import ApiToken, TokenScope, User
 from shared.permissions import Action, can
-from web.api.problems import ApiProblem
+from web.api.problems import ApiProblem, unknown_query_parameters
 from web.db import get_session
 
 CSRF_HEADER = "X-CSRFToken"
@@ -74,10 +74,30 @@ def authenticate() -> Caller:
     return caller
 
 
+def declared_query_parameters(view) -> list[str]:
+    """The query parameters a view declares: those of its `arguments(..., location="query")`
+    schemas and of any `doc(parameters=[...])` in the query, as the OpenAPI document lists them."""
+    apidoc = getattr(view, "_apidoc", {})
+    names: list[str] = []
+    for parameter in apidoc.get("arguments", {}).get("parameters", []):
+        if parameter.get("in") == "query":
+            schema = parameter["schema"]
+            schema = schema() if isinstance(schema, type) else schema
+            names += [field.data_key or name for name, field in schema.load_fields.items()]
+    for parameter in apidoc.get("manual_doc", {}).get("parameters", []):
+        if isinstance(parameter, dict) and parameter.get("in") == "query":
+            names.append(parameter["name"])
+    return list(dict.fromkeys(names))
+
+
 def needs(scope: TokenScope):
-    """The view needs a caller whose scope includes `scope` (read ⊂ write ⊂ admin)."""
+    """The view needs a caller whose scope includes `scope` (read ⊂ write ⊂ admin). A GET whose
+    query names a parameter the view does not declare is then a 400 naming it, on every
+    operation alike (after the 401/403, as a list's own parameters are checked)."""
 
     def decorate(view):
+        known = declared_query_parameters(view)
+
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
             caller = authenticate()
@@ -89,6 +109,8 @@ def needs(scope: TokenScope):
                 raise ApiProblem(
                     403, f"This token's scope is {caller.scope}; this call needs {article} {scope.value}-scope token."
                 )
+            if request.method in ("GET", "HEAD") and (problem := unknown_query_parameters(request.args.keys(), known)):
+                raise problem
             return view(*args, **kwargs)
 
         return wrapper

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import time
+from collections.abc import Iterable
 
 from flask import Response, current_app, json, request
 from marshmallow import Schema, fields
@@ -148,3 +150,23 @@ def from_http(error: HTTPException, limiter=None) -> Response:
     if status == 405 and allowed_methods:
         headers["Allow"] = ", ".join(allowed_methods)
     return problem(status, detail, headers=headers)
+
+
+def unknown_query_parameters(sent: Iterable[str], known: list[str]) -> ApiProblem | None:
+    """A 400 naming each query parameter an operation does not take (with a "did you mean" when
+    one it takes is close) and listing those it does; None when every one is known. Never
+    ignored: a typo'd `?stauts=open` answered with the whole list (found by QA)."""
+    unknown = [name for name in dict.fromkeys(sent) if name not in known]
+    if not unknown:
+        return None
+    errors = {}
+    for name in unknown:
+        close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.75)
+        errors[name] = [
+            f"Unknown query parameter '{name}' \u2014 did you mean {close[0]}?"
+            if close
+            else f"Unknown query parameter '{name}'."
+        ]
+    detail = " ".join(texts[0] for texts in errors.values())
+    takes = f"takes: {', '.join(known)}." if known else "takes no query parameters."
+    return ApiProblem(400, f"{detail} This endpoint {takes}", errors=errors)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
@@ -10,8 +9,9 @@ from flask import has_request_context, request
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 from sqlalchemy import ColumnElement, String
 
-from shared.accounts.models import Role, User
+from shared.accounts.models import Role
 from shared.accounts.passwords import MAX_PASSWORD_LENGTH
+from shared.accounts.service import EMAIL_MAX, NAME_MAX
 from shared.audit import listing as audit_listing
 from shared.evidence.models import EvidenceState
 from shared.incidents import idempotency, timers
@@ -21,7 +21,7 @@ from shared.incidents.listing import MAX_LIMIT
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.incidents.search import SORTS
 from shared.timeutil import as_utc
-from web.api.problems import ApiProblem
+from web.api.problems import ApiProblem, unknown_query_parameters
 from web.csv_export import MAX_ROWS
 
 PRIORITIES = [p.value for p in Priority]
@@ -109,20 +109,14 @@ class QueryArgs(StrictSchema):
 
     @pre_load
     def _known_parameters_only(self, data, **kwargs):
-        known = [field.data_key or name for name, field in self.load_fields.items()]
-        unknown = [name for name in data if name not in known]
-        if not unknown:
-            return data
-        errors = {}
-        for name in unknown:
-            close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.75)
-            errors[name] = [
-                f"Unknown query parameter '{name}' \u2014 did you mean {close[0]}?"
-                if close
-                else f"Unknown query parameter '{name}'."
-            ]
-        detail = " ".join(texts[0] for texts in errors.values())
-        raise ApiProblem(400, f"{detail} This list takes: {', '.join(known)}.", errors=errors)
+        if problem := unknown_query_parameters(data, self.parameter_names()):
+            raise problem
+        return data
+
+    @classmethod
+    def parameter_names(cls) -> list[str]:
+        """The query parameters this schema takes, as sent (`from`, not `from_`)."""
+        return [field.data_key or name for name, field in cls().load_fields.items()]
 
 
 class UserRef(StrictSchema):
@@ -191,7 +185,6 @@ class ListArgs(QueryArgs):
     )
 
 
-EMAIL_MAX = column_length(User.__table__.c.email)
 _EMAIL_LENGTH = validate.Length(
     max=EMAIL_MAX, error=f"The email address is too long: use at most {EMAIL_MAX} characters."
 )
@@ -376,8 +369,8 @@ class UserOut(StrictSchema):
 
 class UserCreate(StrictSchema):
     # The service checks each (the email and name as the columns hold them), in its own words.
-    email = fields.String(required=True, metadata=max_length(column_length(User.__table__.c.email)))
-    name = fields.String(load_default="", metadata=max_length(column_length(User.__table__.c.name)))
+    email = fields.String(required=True, metadata=max_length(EMAIL_MAX))
+    name = fields.String(load_default="", metadata=max_length(NAME_MAX))
     role = fields.String(load_default="member", validate=validate.OneOf(ROLES))
     password = fields.String(required=True, load_only=True, metadata=max_length(MAX_PASSWORD_LENGTH))
 
