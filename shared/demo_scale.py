@@ -4,7 +4,8 @@ the query-plan tests (`flask --app web demo seed-scale --incidents 1000000`).
 Rows are generated inside PostgreSQL (INSERT ... SELECT over generate_series) and the audit
 events are hashed here and streamed in with COPY, so 1M incidents take minutes, not the hours
 the service layer would. Distributions follow a team with a few years of history: ~80 % closed,
-a long tail over ~200 components, recurring phrases in titles, three years of timestamps.
+a long tail over ~200 components, recurring phrases in titles, three years of timestamps, due dates
+on ~40 % of the active incidents (weeks overdue to weeks ahead) and ~10 % of the closed ones.
 Seeding is additive and idempotent: a database that already holds N incidents is left alone.
 """
 
@@ -136,7 +137,7 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
                 """
                 INSERT INTO incidents (id, key, title, description, status, priority, component, environment,
                     owner_id, reporter_id, created_at, updated_at, in_progress_at, acknowledged_at, resolved_at,
-                    closed_at, blocked_reason, resolution_summary, version)
+                    closed_at, blocked_reason, resolution_summary, due_date, version)
                 SELECT id, 'INC-' || id, title, description, status, priority, component, environment,
                     owner_id, reporter_id, created_at, updated_at,
                     CASE WHEN status <> 'open' THEN created_at + (updated_at - created_at) / 4 END,
@@ -145,6 +146,14 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
                     CASE WHEN status = 'closed' THEN updated_at END,
                     CASE WHEN status = 'blocked' THEN 'Waiting on a vendor' END,
                     CASE WHEN status IN ('resolved', 'closed') THEN 'Fixed and verified.' END,
+                    -- Due dates (the `due:` filters, `sort:due`): ~40 % of the active incidents, from
+                    -- four weeks overdue to four weeks ahead of today (UTC, as the Overdue badge counts);
+                    -- ~10 % of the Closed ones, a week or two after they were filed (long past).
+                    CASE WHEN status <> 'closed' AND h.d < 0.40
+                             THEN CAST(now() AT TIME ZONE 'UTC' AS date) + (floor(h.w * 57)::int - 28)
+                         WHEN status = 'closed' AND h.d < 0.10
+                             THEN CAST(created_at AT TIME ZONE 'UTC' AS date) + (1 + floor(h.w * 14)::int)
+                    END,
                     1
                 FROM (
                     SELECT g AS id,
@@ -185,6 +194,11 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
                         SELECT (CAST(:details AS text[]))[1 + floor(CAST(:details_n AS int) * r.t)::int] AS detail
                     ) AS d
                 ) AS rows
+                -- From a hash of the id, not random(): the other columns keep the values they always had.
+                CROSS JOIN LATERAL (
+                    SELECT ('x' || substr(md5(CAST(id AS text)), 1, 8))::bit(32)::bigint / 4294967296.0 AS d,
+                           ('x' || substr(md5(CAST(id AS text)), 9, 8))::bit(32)::bigint / 4294967296.0 AS w
+                ) AS h
                 """
             ),
             {

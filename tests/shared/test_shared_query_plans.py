@@ -13,6 +13,8 @@ test process: ~20 s of PostgreSQL's CPU per run for the same plans.)
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from explain import plans_of
 from sqlalchemy import select, text
@@ -22,7 +24,7 @@ from shared import migrate
 from shared.accounts.models import User
 from shared.db import make_engine
 from shared.demo_scale import seed_scale
-from shared.incidents import insights, search
+from shared.incidents import insights, search, timers
 from shared.incidents.search import parse_query
 
 pytestmark = pytest.mark.postgres_only
@@ -83,6 +85,9 @@ DASHBOARD_QUERIES = [
     ("INC-4242", "priority"),
     ("due:overdue", "priority"),
     ("due:week", "priority"),
+    ("due:today", "priority"),
+    ("-due:none", "priority"),
+    ("-status:closed due:overdue", "due"),
     ("-status:closed sort:due", "due"),
     ("-status:closed", "due"),  # the default view, sorted by due date
     ("", "due"),  # the API's default (every status), sorted by due date
@@ -269,3 +274,51 @@ def test_every_insights_query_is_an_index_range(big_engine, days):
     for plan in plans:
         assert "Seq Scan on incidents" not in plan, plan
         assert "ix_incidents_" in plan, plan
+
+
+@pytest.mark.parametrize(
+    ("query", "sort", "index"),
+    [
+        ("due:overdue", "priority", "ix_incidents_"),
+        ("due:week", "priority", "ix_incidents_due_sort"),
+        ("due:today", "priority", "ix_incidents_due_sort"),
+        ("-due:none", "priority", "ix_incidents_"),
+        ("-status:closed", "due", "ix_incidents_active_due_sort"),
+        ("", "due", "ix_incidents_due_sort"),
+    ],
+)
+def test_due_queries_are_planned_on_real_due_dates(big_engine, query, sort, index):
+    """The seeded team sets due dates (weeks overdue to weeks ahead): each `due:` view shows a full
+    page of what it says, from a due-date index, and never sorts the whole table to do it."""
+    today = timers.today()
+    with Session(big_engine) as session:
+        filters = parse_query(query)
+
+        def dashboard():
+            counts = search.count_by_status(session=session, filters=filters, me_id=None)
+            found.append(search.search(session=session, filters=filters, me_id=None, sort=sort, counts=counts))
+
+        found: list = []
+        plans = _plans(big_engine, dashboard)
+    page = found[0]
+    assert len(page.incidents) == 50
+    assert page.total_label == "1,000+" or query == "due:today"
+    dues = [incident.due_date for incident in page.incidents]
+    if query == "due:overdue":
+        assert all(due is not None and due < today for due in dues), dues
+        assert {incident.status for incident in page.incidents} <= timers.ACTIVE
+    elif query == "due:week":
+        assert all(due is not None and today <= due <= today + timedelta(days=search.WEEK_DAYS) for due in dues), dues
+    elif query == "due:today":
+        assert dues == [today] * 50
+    elif query == "-due:none":
+        assert None not in dues
+    else:  # sorted by due date: the soonest first (weeks overdue, for the active ones)
+        assert None not in dues
+        assert dues == sorted(dues)
+        assert dues[0] < today
+    assert any(index in plan for plan in plans), plans
+    for plan in plans:
+        assert "Seq Scan on incidents" not in plan, plan
+    if sort == "due":
+        assert "Sort Key" not in plans[-1], plans[-1]
