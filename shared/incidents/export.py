@@ -143,6 +143,18 @@ def size_text(size: int | None) -> str:
     return f"{value:.1f} {unit} ({size:,} bytes)"
 
 
+def _verbatim_end(line: str, i: int) -> int | None:
+    """Where a backslash escape or a code span starting at `line[i]` ends (kept as typed by
+    both scanners below); None when neither starts there."""
+    if line[i] == "\\":
+        return i + 2
+    if line[i] == "`":
+        run = len(line[i:]) - len(line[i:].lstrip("`"))
+        closing = re.compile(rf"(?<!`)`{{{run}}}(?!`)").search(line, i + run)
+        return closing.end() if closing else i + run
+    return None
+
+
 def _escape_html(line: str) -> str:
     """`line` with each "<" that would start raw HTML escaped, outside code spans (kept as
     typed). Backslash escapes and autolinks (<https://…>) are left alone."""
@@ -150,13 +162,7 @@ def _escape_html(line: str) -> str:
     i = 0
     while i < len(line):
         char = line[i]
-        if char == "\\":
-            out.append(line[i : i + 2])
-            i += 2
-        elif char == "`":
-            run = len(line[i:]) - len(line[i:].lstrip("`"))
-            closing = re.compile(rf"(?<!`)`{{{run}}}(?!`)").search(line, i + run)
-            end = closing.end() if closing else i + run
+        if (end := _verbatim_end(line, i)) is not None:
             out.append(line[i:end])
             i = end
         elif char == "<" and (link := _AUTOLINK.match(line, i)):
@@ -252,13 +258,7 @@ def _defuse_links(line: str, in_link: bool = False) -> str:
     i = 0
     while i < len(line):
         char = line[i]
-        if char == "\\":
-            out.append(line[i : i + 2])
-            i += 2
-        elif char == "`":
-            run = len(line[i:]) - len(line[i:].lstrip("`"))
-            closing = re.compile(rf"(?<!`)`{{{run}}}(?!`)").search(line, i + run)
-            end = closing.end() if closing else i + run
+        if (end := _verbatim_end(line, i)) is not None:
             out.append(line[i:end])
             i = end
         elif char == "!" and in_link and (image := _inline_link(line, i + 1)):
