@@ -192,6 +192,13 @@ def format_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
 
 
+def format_time_seconds(value: datetime | None) -> str:
+    """`format_time` to the second: the incident timeline, where a postmortem orders events a
+    few seconds apart (app.js shows the reader's zone; without it this text stays)."""
+    value = as_utc(value)
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+
+
 def time_tag(value: datetime | None) -> Markup:
     """A moment as <time>: UTC in the page, put into the reader's time zone by app.js (which
     keeps the UTC text as a hover title)."""
@@ -217,6 +224,7 @@ def status_label(value: str) -> str:
 def register_filters(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["time"] = format_time
+    app.jinja_env.filters["time_seconds"] = format_time_seconds
     app.jinja_env.filters["status_label"] = status_label
     app.jinja_env.filters["timetag"] = time_tag
     app.jinja_env.filters["duration"] = duration

@@ -181,7 +181,7 @@ def tags(html: str) -> list[tuple[str, dict[str, str]]]:
 def timeline(html: str) -> list[str]:
     """The incident page's timeline entries, oldest first, without their timestamps."""
     entries = texts(html.split('class="timeline"')[1].split("</ol>")[0], "li")
-    return [re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d UTC ", "", entry) for entry in entries]
+    return [re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC ", "", entry) for entry in entries]
 
 
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
