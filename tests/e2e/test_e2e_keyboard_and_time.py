@@ -132,6 +132,9 @@ def test_api_token_times_show_in_the_readers_time_zone(open_page) -> None:
     page.get_by_label("Expires after (days, empty for never)").fill("30")
     page.get_by_role("button", name="Create token").click()
     row = page.get_by_role("row").filter(has_text="alerting bridge")
+    # The create answers with a new page: read the headers only once it shows the new token
+    # (all_inner_texts does not wait, and read the old page's or none under load).
+    expect(row).to_be_visible()
     headers = [text.strip() for text in page.get_by_role("columnheader").all_inner_texts()]
     for column in ("Created", "Expires"):
         cell = row.get_by_role("cell").nth(headers.index(column))
