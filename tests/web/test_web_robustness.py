@@ -241,7 +241,7 @@ def test_invisible_characters_in_a_new_incident_are_refused_beside_the_field(cli
     response = client.post("/incidents/new", data=data)
     assert response.status_code == 422
     message = _error_beside(response.get_data(as_text=True), field)
-    assert "invisible control or text-direction characters" in message
+    assert "invisible control, format or text-direction characters" in message
     assert named in message
     assert _incident_count(db) == 0
 
