@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import nh3
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, has_request_context, url_for
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import Markup
@@ -142,12 +142,91 @@ def _new_tab_links(state) -> None:
                 token.attrSet("class", "shows-href")
 
 
+# An incident's key as Incident.key stores it ("INC-" and the id: no leading zero), as a word of
+# its own: not in "XINC-12" nor "INC-12abc", nor in an address (oncall+INC-12@example.com).
+INCIDENT_KEY_RE = re.compile(r"(?<![\w@])INC-[1-9][0-9]*(?![\w@])")
+# What url_for writes for the incident page, with this key in place of the one to link to. No
+# incident has id 0, and it needs no escaping in a URL.
+INCIDENT_URL_KEY_SLOT = "INC-0"
+
+
+def _neighbour_char(children: list[Token], index: int, last: bool) -> str:
+    """The character of children[index] next to a text token ("" where a word cannot run on:
+    none, a line break, code, a link or emphasis mark)."""
+    if not 0 <= index < len(children) or children[index].type not in ("text", "text_special"):
+        return ""
+    content = children[index].content
+    return content[-1:] if last else content[:1]
+
+
+def _key_links(token: Token, before: str, after: str, url_template: str) -> list[Token]:
+    """token (text) as text and links, one link per incident key in it."""
+    text, start = token.content, len(before)
+    padded = before + text + after
+    head, _, tail = url_template.rpartition(INCIDENT_URL_KEY_SLOT)
+    pieces: list[Token] = []
+    position = 0
+    for match in INCIDENT_KEY_RE.finditer(padded, start):
+        if match.end() > start + len(text):
+            break
+        key = match.group()
+        if match.start() - start > position:
+            pieces.append(_text_token(text[position : match.start() - start], token.level))
+        link_open = Token("link_open", "a", 1)
+        link_open.attrSet("href", head + key + tail)
+        link_open.markup, link_open.level = "incident_key", token.level
+        link_close = Token("link_close", "a", -1)
+        link_close.markup, link_close.level = "incident_key", token.level
+        pieces += [link_open, _text_token(key, token.level + 1), link_close]
+        position = match.end() - start
+    if not pieces:
+        return [token]
+    if position < len(text):
+        pieces.append(_text_token(text[position:], token.level))
+    return pieces
+
+
+def _text_token(content: str, level: int) -> Token:
+    token = Token("text", "", 0)
+    token.content, token.level = content, level
+    return token
+
+
+def _incident_keys(state) -> None:
+    """A bare incident key ("INC-12") links to that incident's page (env["incident_url"], made
+    by url_for with INCIDENT_URL_KEY_SLOT as the key), whether or not it exists: the rendered
+    HTML (and its cache) must not depend on which incidents there are, and everyone who can
+    sign in may view every incident anyway. Not in code, nor in a link's text or address. Runs
+    before text_join, so an escaped "INC\\-12" stays text, as an escaped URL does for linkify."""
+    url_template = state.env.get("incident_url") if isinstance(state.env, dict) else None
+    if not url_template:
+        return
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children, link_depth = block.children, 0
+        rewritten: list[Token] = []
+        for index, token in enumerate(children):
+            if token.type == "link_open":
+                link_depth += 1
+            elif token.type == "link_close":
+                link_depth -= 1
+            if token.type != "text" or link_depth or "INC-" not in token.content:
+                rewritten.append(token)
+                continue
+            before = _neighbour_char(children, index - 1, last=True)
+            after = _neighbour_char(children, index + 1, last=False)
+            rewritten += _key_links(token, before, after, url_template)
+        block.children = rewritten
+
+
+_markdown.core.ruler.before("text_join", "incident_keys", _incident_keys)
 _markdown.core.ruler.push("shift_headings", _shift_headings)
 _markdown.core.ruler.push("task_lists", _task_lists)
 _markdown.core.ruler.push("new_tab_links", _new_tab_links)
 # Part of the rendered-HTML cache key: bump it whenever the output of render_markdown changes
 # (options, plugins, allowed tags, sanitiser settings), so no page shows HTML from the old renderer.
-RENDERER_VERSION = "7"
+RENDERER_VERSION = "8"
 
 
 def app_origin() -> str:
@@ -158,16 +237,24 @@ def app_origin() -> str:
     return f"{found[0]}://{found[1]}:{found[2]}" if found else ""
 
 
+def incident_url_template() -> str:
+    """The incident page's path with INCIDENT_URL_KEY_SLOT as the key (under the app's URL
+    root), or "" outside a request (then incident keys stay text)."""
+    return url_for("incidents.detail", key=INCIDENT_URL_KEY_SLOT) if has_request_context() else ""
+
+
 def render_markdown(source: str | None) -> Markup:
-    """Typed Markdown as sanitised HTML; links to this app's own origin stay in the tab."""
-    return _render_markdown(source, app_origin())
+    """Typed Markdown as sanitised HTML; links to this app's own origin stay in the tab, and
+    incident keys link to their incident."""
+    return _render_markdown(source, app_origin(), incident_url_template())
 
 
-# The origin is part of the cache key: the same text renders differently under another base URL.
+# The origin and the incident page's path are part of the cache key: the same text renders
+# differently under another base URL or URL root.
 @markdown_cache.memoize(RENDERER_VERSION)
-def _render_markdown(source: str | None, origin: str = "") -> Markup:
+def _render_markdown(source: str | None, origin: str = "", incident_url: str = "") -> Markup:
     own = origin_of(origin) if origin else None
-    html = _markdown.render(source or "", {"origin": own})
+    html = _markdown.render(source or "", {"origin": own, "incident_url": incident_url})
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -179,9 +179,11 @@ def tags(html: str) -> list[tuple[str, dict[str, str]]]:
 
 
 def timeline(html: str) -> list[str]:
-    """The incident page's timeline entries, oldest first, without their timestamps."""
+    """The incident page's timeline entries, oldest first, without their timestamps (each the
+    text of the entry's permalink: "Link to this comment, <time>")."""
     entries = texts(html.split('class="timeline"')[1].split("</ol>")[0], "li")
-    return [re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC ", "", entry) for entry in entries]
+    stamp = r"^(?:Link to this (?:comment|entry), )?\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC "
+    return [re.sub(stamp, "", entry) for entry in entries]
 
 
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}

@@ -208,7 +208,7 @@ def present(
             continue
         presenter = _PRESENTERS.get(event.action)
         text, quote = presenter(data, context) if presenter else (event.action, None)
-        rows.append(TimelineRow(event.occurred_at, actor, text, quote=quote))
+        rows.append(TimelineRow(event.occurred_at, actor, text, quote=quote, anchor=f"event-{event.id}"))
     return rows
 
 
