@@ -15,6 +15,7 @@ from flask import Response, stream_with_context
 
 from shared.accounts import service as accounts
 from shared.audit import listing as audit_listing
+from shared.db import utcnow
 from shared.incidents.listing import page_after
 from shared.incidents.search import Filters
 from shared.timeutil import as_utc
@@ -35,6 +36,9 @@ COLUMNS = (
     "closed_at",
     # Last, so a sheet or script that reads the earlier columns by position keeps working.
     "due_date",
+    # The first move to In Progress: with created_at, time to acknowledge (MTTA in a sheet, as
+    # /insights computes it); resolved_at with created_at gives time to resolve.
+    "acknowledged_at",
 )
 # An export walks the list in keyset pages; it stops here so one download cannot read a million rows.
 MAX_ROWS = 10_000
@@ -68,6 +72,7 @@ def _row(incident) -> list[str]:
             when(incident.resolved_at),
             when(incident.closed_at),
             incident.due_date.isoformat() if incident.due_date else "",
+            when(incident.acknowledged_at),
         )
     ]
 
@@ -106,7 +111,8 @@ def _lines(filters: Filters, me_id: int | None, sort: str) -> Iterator[str]:
 def csv_response(filters: Filters, me_id: int | None, sort: str) -> Response:
     """A streamed CSV download of the incidents matching `filters`."""
     response = Response(stream_with_context(_lines(filters, me_id, sort)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="incidents.csv"'
+    # Dated (UTC), so a second download beside the first is not "incidents (1).csv".
+    response.headers["Content-Disposition"] = f'attachment; filename="incidents-{utcnow():%Y-%m-%d}.csv"'
     return response
 
 
@@ -173,5 +179,5 @@ def audit_csv_response(filters, user_id: int) -> Response:
     """A streamed CSV download of the newest MAX_ROWS audit events matching `filters`, for the
     user `user_id` (who must be allowed to read the audit log: the caller has checked)."""
     response = Response(stream_with_context(_audit_lines(filters, user_id)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="audit-events.csv"'
+    response.headers["Content-Disposition"] = f'attachment; filename="audit-events-{utcnow():%Y-%m-%d}.csv"'
     return response

@@ -12,6 +12,7 @@ from api_helpers import bearer
 from web_helpers import sign_in
 
 from shared.accounts import service as accounts
+from shared.db import utcnow
 from shared.incidents import service as incidents
 from web.csv_export import AUDIT_COLUMNS
 
@@ -142,7 +143,7 @@ def test_format_csv_is_the_filtered_trail_formula_safe(client, db, users, make_t
     response = client.get(EVENTS, query_string={"format": "csv", "action": "user.,incident.created"}, headers=headers)
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="audit-events.csv"'
+    assert response.headers["Content-Disposition"] == f'attachment; filename="audit-events-{utcnow():%Y-%m-%d}.csv"'
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == list(AUDIT_COLUMNS)
     assert [row[5] for row in rows[1:4]] == ["incident.created", "user.created", "user.role_changed"]

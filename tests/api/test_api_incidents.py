@@ -10,9 +10,11 @@ import pytest
 from api_helpers import bearer
 from web_helpers import sign_in
 
+from shared.db import utcnow
 from shared.incidents import service as incidents
 from shared.incidents import timers
 from shared.incidents.search import Filters, parse_query
+from shared.timeutil import as_utc
 from web.csv_export import safe_cell
 
 
@@ -200,13 +202,42 @@ def test_csv_export_carries_the_due_date_so_overdue_incidents_can_be_picked_out(
     exported = client.get("/api/v1/incidents?format=csv", headers=lead).get_data(as_text=True)
     for text in (exported, browser.get("/incidents.csv").get_data(as_text=True)):
         header, *rows = _cells(text)
-        assert header[-1] == "due_date"
+        assert header.index("due_date") == header.index("closed_at") + 1  # its place since it was added
         due_dates = {row[header.index("title")]: row[header.index("due_date")] for row in rows}
         assert due_dates == {
             "Due soon": due.isoformat(),
             "Overdue": (timers.today() - timedelta(days=2)).isoformat(),
             "No due date": "",
         }
+
+
+def test_csv_export_carries_the_first_acknowledgement_and_a_dated_file_name(
+    client, app, db, users, make_incident, lead
+):
+    """Found by a team lead: without the first move to In Progress, time to acknowledge (MTTA)
+    could not be worked out in a spreadsheet; and every download was "incidents.csv"."""
+    picked_up = make_incident(title="Picked up", owner=None)
+    incidents.transition(
+        session=db, incident_id=picked_up.id, actor=users["lead"], to="in_progress", expected_version=picked_up.version
+    )
+    db.commit()
+    make_incident(title="Not yet", owner=None)
+    browser = app.test_client()
+    sign_in(browser, users["member"])
+    downloads = []
+    for download in (
+        lambda: client.get("/api/v1/incidents?format=csv", headers=lead),
+        lambda: browser.get("/incidents.csv"),
+    ):
+        response = download()  # a streamed body: read before the next request
+        downloads.append((response.headers["Content-Disposition"], response.get_data(as_text=True)))
+    for disposition, text in downloads:
+        assert disposition == f'attachment; filename="incidents-{utcnow():%Y-%m-%d}.csv"'
+        header, *rows = _cells(text)
+        assert header[-1] == "acknowledged_at"
+        acknowledged = {row[header.index("title")]: row[-1] for row in rows}
+        assert acknowledged["Not yet"] == ""
+        assert acknowledged["Picked up"] == as_utc(picked_up.acknowledged_at).isoformat()
 
 
 def test_a_csv_download_gives_its_database_connection_back(client, app, users, make_incident, lead):

@@ -13,6 +13,7 @@ from sqlalchemy import event
 from web_helpers import sign_in, snapshot
 
 from shared.accounts import service as accounts
+from shared.db import utcnow
 from shared.incidents import service as incidents
 from web import csv_export
 from web.audit import views as audit_views
@@ -215,7 +216,7 @@ def test_download_csv_is_the_current_filter_formula_safe(client, db, users):
     answer = client.get(CSV, query_string={"action": "incident.created"})
     assert answer.status_code == 200
     assert answer.mimetype == "text/csv"
-    assert answer.headers["Content-Disposition"] == 'attachment; filename="audit-events.csv"'
+    assert answer.headers["Content-Disposition"] == f'attachment; filename="audit-events-{utcnow():%Y-%m-%d}.csv"'
     rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True))))
     assert rows[0] == list(csv_export.AUDIT_COLUMNS)
     assert {row[5] for row in rows[1:]} == {"incident.created"}

@@ -457,7 +457,9 @@ COMMENT_IDEMPOTENCY_KEY = {
 LISTED = "A page of incidents (JSON), or with `format=csv` the whole filtered list (CSV)."
 LISTED_HEADERS = {
     "Link": _header('JSON: `<URL>; rel="next"`, the same as `next`; absent on the last page.', required=False),
-    "Content-Disposition": _header('CSV: `attachment; filename="incidents.csv"`.', required=False),
+    "Content-Disposition": _header(
+        'CSV: `attachment; filename="incidents-2026-12-01.csv"` (the day it was made, UTC).', required=False
+    ),
 }
 CSV_FILE = {"type": "string", "description": f"A header row, then one row per incident (the first {MAX_ROWS:,})."}
 
@@ -554,7 +556,9 @@ AUDIT_LISTED = (
 )
 AUDIT_LISTED_HEADERS = {
     "Link": _header('JSON: `<URL>; rel="next"`, the same as `next`; absent on the last page.', required=False),
-    "Content-Disposition": _header('CSV: `attachment; filename="audit-events.csv"`.', required=False),
+    "Content-Disposition": _header(
+        'CSV: `attachment; filename="audit-events-2026-12-01.csv"` (the day it was made, UTC).', required=False
+    ),
 }
 AUDIT_CSV_FILE = {
     "type": "string",
