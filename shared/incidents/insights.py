@@ -14,6 +14,7 @@ it was filed: its earlier resolution is in the audit trail, not in the row.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -25,6 +26,7 @@ from shared.db import utcnow
 from shared.incidents.lifecycle import Status
 from shared.incidents.models import Incident, Priority
 from shared.incidents.timers import ACTIVE
+from shared.text import is_number
 
 WINDOWS = (7, 30, 90)
 DEFAULT_WINDOW = 30
@@ -127,6 +129,26 @@ def window_days(value: str | int | None) -> int:
     except (TypeError, ValueError):
         return DEFAULT_WINDOW
     return days if days in WINDOWS else DEFAULT_WINDOW
+
+
+_WINDOW_WORDS = ("window", "range", "period", "day")
+
+
+def window_problems(params: Mapping[str, str]) -> list[str]:
+    """Sentences for what the page's query asked that it cannot show: a parameter it does not
+    take (`?window=7`, with what the window is called) or a window it does not have
+    (`?days=14`). The page says so above the window it shows, instead of showing that window as
+    if it were what was asked (found by QA: `?window=7` showed 30 days without a word)."""
+    problems = []
+    for name in params:
+        if name != "days":
+            meant = " (the window is days, e.g. ?days=7)" if name.lower() in _WINDOW_WORDS else ""
+            problems.append(f"This page does not take '{name}'{meant}.")
+    value = params.get("days")
+    if value is not None and not (is_number(value) and int(value) in WINDOWS):
+        choices = ", ".join(str(days) for days in WINDOWS)
+        problems.append(f"There is no '{value}'-day window: choose {choices}.")
+    return problems
 
 
 def compute(*, session: Session, days: int = DEFAULT_WINDOW, now: datetime | None = None) -> Insights:

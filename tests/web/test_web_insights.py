@@ -158,3 +158,21 @@ def test_a_past_due_date_on_a_new_incident_is_named_beside_the_field(client, use
     page = response.get_data(as_text=True)
     assert parse(page).find(id="due_date-error").text == "Choose today or a later day as the due date."
     assert f'value="{past}"' in page
+
+
+def test_a_window_the_page_does_not_have_is_said_above_the_one_it_shows(client, users):
+    """Found by QA: `?window=7` (the parameter is `days`) silently showed 30 days, as if it were
+    what was asked; so did `?days=14`."""
+    sign_in(client, users["lead"])
+    for query, said in (
+        ("window=7", "This page does not take 'window' (the window is days, e.g. ?days=7). Showing the last 30 days."),
+        ("days=14", "There is no '14'-day window: choose 7, 30, 90. Showing the last 30 days."),
+        ("days=7&utm_source=chat", "This page does not take 'utm_source'. Showing the last 7 days."),
+    ):
+        page = client.get(f"/insights?{query}").get_data(as_text=True)
+        notice = parse(page).find(id="window-problems")
+        assert notice is not None, query
+        assert notice.attrs.get("role") == "status"
+        assert " ".join(notice.text.split()) == said
+    for fine in ("", "?days=90"):
+        assert 'id="window-problems"' not in client.get(f"/insights{fine}").get_data(as_text=True)

@@ -26,4 +26,5 @@ def index():
         charted_components=insights.CHARTED_COMPONENTS,
         open_chart=charts.open_line(data.open_over_time),
         duration=charts.duration_text,
+        query_problems=insights.window_problems(request.args),
     )
