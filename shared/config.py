@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 ENVIRONMENTS = ("development", "test", "production")
+SECRET_KEY_MIN_DISTINCT = 8
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = PROJECT_ROOT / "var"
 MIB = 1024 * 1024
@@ -381,11 +382,38 @@ class Settings(BaseSettings):
             self._check_production()
         return self
 
+    def _check_production_exemptions(self) -> None:
+        """Production may exempt an internal receiver (a private address), never the server's own
+        task: loopback on ECS reaches the web server and its sidecars."""
+        import ipaddress
+
+        for raw in self.webhook_allow_private_hosts.split(","):
+            host = raw.strip().rsplit(":", 1)[0].strip("[]").lower().rstrip(".")
+            try:
+                address = ipaddress.ip_address(host)
+                if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+                    address = address.ipv4_mapped
+                loopback = address.is_loopback
+            except ValueError:
+                loopback = host == "localhost" or host.endswith(".localhost")
+            if loopback:
+                raise SettingsError(
+                    f"WEBHOOK_ALLOW_PRIVATE_HOSTS must not name a loopback host ({raw.strip()!r}) when "
+                    "APP_ENV=production: on ECS that is the server's own task"
+                )
+
     def _check_production(self) -> None:
         if not self.secret_key:
             raise SettingsError("SECRET_KEY is required when APP_ENV=production")
         if len(self.secret_key) < 32:
             raise SettingsError("SECRET_KEY must be at least 32 characters when APP_ENV=production")
+        # 40 times "a" is long enough and guessable: a random key of 32+ characters uses more
+        # than 8 different ones (hex: about 14 of 16) with overwhelming odds.
+        if len(set(self.secret_key)) < SECRET_KEY_MIN_DISTINCT:
+            raise SettingsError(
+                f"SECRET_KEY uses only {len(set(self.secret_key))} different characters: it is not random. "
+                "Generate one: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
         if not self.database_url:
             raise SettingsError("DATABASE_URL is required when APP_ENV=production")
         if self.database_url.startswith("sqlite"):
@@ -394,6 +422,7 @@ class Settings(BaseSettings):
             )
         if self.webhook_allow_http:
             raise SettingsError("WEBHOOK_ALLOW_HTTP must not be true when APP_ENV=production (webhooks go over https)")
+        self._check_production_exemptions()
         if not self.redis_url:
             raise SettingsError(
                 "REDIS_URL is required when APP_ENV=production"

@@ -117,6 +117,7 @@ def webhook_policy(settings: Settings) -> WebhookPolicy:
     return WebhookPolicy(
         allow_http=settings.webhook_allow_http,
         allow_private_hosts=parse_allowed_hosts(settings.webhook_allow_private_hosts),
+        exempt_loopback=not settings.is_production,
     )
 
 

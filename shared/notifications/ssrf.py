@@ -96,9 +96,11 @@ class WebhookPolicy:
     """What the deployment allows. Production: the defaults (https only, no exemptions)."""
 
     allow_http: bool = False
-    # Exact (host, port) pairs whose addresses are not checked; host lower-case, IPv6 without
-    # brackets. From WEBHOOK_ALLOW_PRIVATE_HOSTS via parse_allowed_hosts.
+    # Exact (host, port) pairs whose private addresses are allowed; host lower-case, IPv6
+    # without brackets. From WEBHOOK_ALLOW_PRIVATE_HOSTS via parse_allowed_hosts. Never an
+    # address in _NEVER_EXEMPT, and a loopback address only when exempt_loopback (not production).
     allow_private_hosts: frozenset[tuple[str, int]] = field(default_factory=frozenset)
+    exempt_loopback: bool = True
 
     def exempts(self, host: str, port: int) -> bool:
         return (host, port) in self.allow_private_hosts
@@ -140,6 +142,33 @@ def system_resolver(host: str, port: int) -> list[str]:
     return list(seen)
 
 
+# No receiver lives at these, whatever WEBHOOK_ALLOW_PRIVATE_HOSTS says: link-local is where the
+# cloud's metadata and credentials answer (169.254.169.254, ECS's 169.254.170.2), and the others
+# are not one host. An exempted name that resolves to one of them is refused like any other.
+_NEVER_EXEMPT: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+    ipaddress.IPv4Network("0.0.0.0/8"),
+    ipaddress.IPv4Network("169.254.0.0/16"),
+    ipaddress.IPv4Network("224.0.0.0/4"),
+    ipaddress.IPv4Network("240.0.0.0/4"),
+    ipaddress.IPv6Network("::/128"),
+    ipaddress.IPv6Network("fe80::/10"),
+    ipaddress.IPv6Network("ff00::/8"),
+)
+
+
+def exemption_problem(ip: IPAddress, *, exempt_loopback: bool = True) -> str | None:
+    """Why WEBHOOK_ALLOW_PRIVATE_HOSTS cannot exempt this address (a phrase), or None."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for network in _NEVER_EXEMPT:
+        if ip.version == network.version and ip in network:
+            return address_problem(ip) or "an address no receiver can have"
+    if ip.is_loopback and not exempt_loopback:
+        # On ECS, loopback is the task itself: the web server's own port and its sidecars.
+        return "a loopback address (in production that is the server's own task)"
+    return None
+
+
 def parse_allowed_hosts(value: str) -> frozenset[tuple[str, int]]:
     """Parse WEBHOOK_ALLOW_PRIVATE_HOSTS ("host:port,[::1]:8080"); wildcards and bare hosts are refused."""
     pairs: set[tuple[str, int]] = set()
@@ -160,6 +189,12 @@ def parse_allowed_hosts(value: str) -> frozenset[tuple[str, int]]:
         port = int(match.group(2) or match.group(4))
         if not 0 < port < 65536:
             raise ValueError(f"WEBHOOK_ALLOW_PRIVATE_HOSTS: port {port} in {item!r} is out of range")
+        try:
+            literal: IPAddress | None = ipaddress.ip_address(host)
+        except ValueError:
+            literal = None
+        if literal is not None and (problem := exemption_problem(literal)):
+            raise ValueError(f"WEBHOOK_ALLOW_PRIVATE_HOSTS: {item!r} is {problem}: it cannot be exempted")
         pairs.add((host, port))
     return frozenset(pairs)
 
@@ -315,6 +350,11 @@ def resolve_for_delivery(url: str, *, policy: WebhookPolicy, resolver: Resolver 
     if policy.exempts(parsed.host, parsed.port):
         if not addresses:
             raise HostNotResolved(f"The host name {parsed.host!r} does not resolve to any address.")
+        for address in addresses:
+            if problem := exemption_problem(ipaddress.ip_address(address), exempt_loopback=policy.exempt_loopback):
+                raise WebhookUrlError(
+                    f"{parsed.host} resolves to {address}, {problem}; WEBHOOK_ALLOW_PRIVATE_HOSTS cannot exempt that."
+                )
         return CheckedTarget(parsed=parsed, ip=str(ipaddress.ip_address(addresses[0])))
     checked = _check_addresses(parsed, addresses)
     return CheckedTarget(parsed=parsed, ip=checked[0])

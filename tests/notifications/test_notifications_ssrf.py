@@ -179,3 +179,31 @@ def test_exemption_list_parses_names_and_ipv6():
     assert parse_allowed_hosts(" Receiver:9000,[0:0::1]:8080,, ") == frozenset({("receiver", 9000), ("::1", 8080)})
     policy = WebhookPolicy(allow_http=True, allow_private_hosts=parse_allowed_hosts("[0::1]:8080"))
     assert resolve_for_delivery("http://[::1]:8080/", policy=policy).ip == "::1"
+
+
+# Found by a security review: WEBHOOK_ALLOW_PRIVATE_HOSTS=169.254.169.254:443 was taken silently,
+# in production too, and opened the cloud's metadata service to any admin's webhook.
+@pytest.mark.parametrize(
+    "value", ["169.254.169.254:443", "169.254.170.2:80", "[fe80::1]:443", "0.0.0.0:80", "[::ffff:169.254.169.254]:80"]
+)
+def test_an_exemption_cannot_name_a_link_local_or_unspecified_address(value):
+    with pytest.raises(ValueError, match=r"WEBHOOK_ALLOW_PRIVATE_HOSTS: .* cannot be exempted"):
+        parse_allowed_hosts(value)
+
+
+def test_an_exempted_name_that_resolves_to_the_metadata_address_is_refused_at_send():
+    policy = WebhookPolicy(allow_http=True, allow_private_hosts=parse_allowed_hosts("receiver.internal:9000"))
+    assert resolve_for_delivery("http://receiver.internal:9000/", policy=policy, resolver=lambda h, p: ["10.0.3.4"])
+    with pytest.raises(WebhookUrlError, match=r"resolves to 169\.254\.169\.254, a link-local address .* cannot exempt"):
+        resolve_for_delivery(
+            "http://receiver.internal:9000/", policy=policy, resolver=lambda h, p: ["10.0.3.4", "169.254.169.254"]
+        )
+
+
+def test_production_policy_never_exempts_loopback_even_through_a_name():
+    allowed = parse_allowed_hosts("receiver.internal:9000")
+    production = WebhookPolicy(allow_private_hosts=allowed, exempt_loopback=False)
+    with pytest.raises(WebhookUrlError, match="loopback"):
+        resolve_for_delivery("https://receiver.internal:9000/", policy=production, resolver=lambda h, p: ["127.0.0.1"])
+    # An internal receiver on a private address is what the exemption is for, in production too.
+    assert resolve_for_delivery("https://receiver.internal:9000/", policy=production, resolver=lambda h, p: ["10.0.3.4"])

@@ -9,7 +9,7 @@ import pytest
 
 from shared.config import Settings, SettingsError, known_environment_variables
 
-GOOD_KEY = "k" * 40
+GOOD_KEY = "config-tests-only-secret-key-0123456789abcdef"
 PG_URL = "postgresql+psycopg2://tracker:s3cret-db-pass@db.internal:5432/tracker"
 REDIS_URL = "rediss://:redis-token-123@cache:6379/0"
 PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": GOOD_KEY, "DATABASE_URL": PG_URL, "REDIS_URL": REDIS_URL}
@@ -213,3 +213,31 @@ def test_issue_7_settings_are_known():
         assert name in known
     assert "AWS_ACCESS_KEY_ID" not in known  # boto3 reads it itself
     assert "AWS_ACCESS_KEY_ID" in known_environment_variables(include_external=True)
+
+
+# Found by a security review: 40 times "a" passed as a production SECRET_KEY, and a loopback
+# webhook exemption was taken silently in production.
+@pytest.mark.parametrize("key", ["a" * 40, "ab" * 20, "changeme" * 5])
+def test_production_refuses_a_secret_key_that_is_not_random(key):
+    with pytest.raises(SettingsError, match="SECRET_KEY uses only .* different characters: it is not random") as raised:
+        Settings.from_env({**PRODUCTION, "SECRET_KEY": key})
+    assert key not in str(raised.value)  # the message never repeats the secret
+
+
+def test_a_hex_key_from_secrets_passes():
+    import secrets
+
+    for _ in range(200):
+        assert Settings.from_env({**PRODUCTION, "SECRET_KEY": secrets.token_hex(16)}).is_production
+
+
+@pytest.mark.parametrize("value", ["127.0.0.1:9000", "localhost:8080", "[::1]:443", "receiver:9000,LOCALHOST.:80"])
+def test_production_refuses_a_loopback_webhook_exemption(value):
+    with pytest.raises(SettingsError, match="WEBHOOK_ALLOW_PRIVATE_HOSTS must not name a loopback host"):
+        Settings.from_env({**PRODUCTION, "WEBHOOK_ALLOW_PRIVATE_HOSTS": value})
+    assert Settings.from_env({"WEBHOOK_ALLOW_PRIVATE_HOSTS": value}).webhook_allow_private_hosts == value
+
+
+def test_production_takes_an_internal_receiver_exemption():
+    settings = Settings.from_env({**PRODUCTION, "WEBHOOK_ALLOW_PRIVATE_HOSTS": "hooks.internal:443,10.0.3.4:8443"})
+    assert settings.is_production

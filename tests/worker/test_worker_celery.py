@@ -272,7 +272,7 @@ def test_a_sigterm_while_beat_opens_its_schedule_stops_it_cleanly(tmp_path):
 def test_a_production_worker_refuses_to_start_without_scanning(tmp_path, redis_url):
     env = {
         "APP_ENV": "production",
-        "SECRET_KEY": "s" * 40,
+        "SECRET_KEY": "worker-tests-only-secret-key-0123456789abcdef",
         "DATABASE_URL": "postgresql+psycopg2://tracker@127.0.0.1:1/tracker",
         "REDIS_URL": redis_url,
     }
