@@ -122,6 +122,13 @@ def _shows_address(token: Token, href: str, text: str) -> bool:
     return text not in addresses
 
 
+def _network_path_resolved(href: str, own: tuple[str, str, int | None] | None) -> str:
+    """A scheme-relative href ("//other.example/x") as the absolute URL a browser follows from
+    this app's pages: it leads to another site and must be told as one, not taken for one of
+    the app's own paths (found by a security review). A typed backslash arrives as %5C, a path."""
+    return f"{own[0] if own else 'https'}:{href}" if href.startswith("//") else href
+
+
 def _new_tab_links(state) -> None:
     """http(s) links (typed or bare) to another site than the app's own (env["origin"]) open
     in a new tab, described as doing so; a link whose text is not its address is marked for
@@ -133,7 +140,7 @@ def _new_tab_links(state) -> None:
         for index, token in enumerate(block.children):
             if token.type != "link_open":
                 continue
-            href = str(token.attrGet("href") or "")
+            href = _network_path_resolved(str(token.attrGet("href") or ""), own)
             scheme = urlsplit(href).scheme.lower()
             if scheme in NEW_TAB_SCHEMES and (own is None or origin_of(href) != own):
                 token.attrSet("target", "_blank")
@@ -226,7 +233,7 @@ _markdown.core.ruler.push("task_lists", _task_lists)
 _markdown.core.ruler.push("new_tab_links", _new_tab_links)
 # Part of the rendered-HTML cache key: bump it whenever the output of render_markdown changes
 # (options, plugins, allowed tags, sanitiser settings), so no page shows HTML from the old renderer.
-RENDERER_VERSION = "8"
+RENDERER_VERSION = "9"
 
 
 def app_origin() -> str:

@@ -100,6 +100,24 @@ def test_a_link_to_the_app_itself_stays_in_the_tab(make_app, users, make_inciden
         assert _description_of(page, link) == "Opens in a new tab"
 
 
+def test_a_scheme_relative_link_to_another_site_is_told_as_one(make_app, users, make_incident):
+    """Found by a security review: [text](//evil.example/x) leads to another site from the
+    page, yet was taken for one of the app's own paths: same tab, no "Opens in a new tab"."""
+    client = make_app(base_url=OWN_ORIGIN).test_client()
+    own_host = OWN_ORIGIN.split("://", 1)[1]
+    incident = make_incident("open")
+    sign_in(client, users["member"])
+    page, _comment, links = _comment_links(
+        client, incident, f"See [the runbook](//evil.example/runbook) and [this app](//{own_host}/incidents/INC-1)."
+    )
+    elsewhere, own = links
+    assert elsewhere.attrs["href"] == "//evil.example/runbook"
+    assert elsewhere.attrs["target"] == "_blank"
+    assert _description_of(page, elsewhere) == "Opens in a new tab"
+    assert "target" not in own.attrs
+    assert "aria-describedby" not in own.attrs
+
+
 def test_only_web_and_mail_links_are_made_and_javascript_is_still_stripped(client, db, users, make_incident):
     incident = make_incident("in_progress")
     hostile = (
