@@ -75,6 +75,7 @@ class MailEvent:
     reason: str = ""  # what the move recorded: why it was blocked, reopened or closed; the resolution summary
     reason_truncated: bool = False
     previous_status: str = ""  # a status change's "from", as a label ("Resolved"); "" when not known
+    previous_priority: str = ""  # a priority change's "from" ("P2"); "" when not known
     evidence_filename: str = ""
     evidence_verdict: str = ""  # "clean", "infected (Eicar-Test-Signature)", ...
     comment_id: int | None = None  # a comment's mail links to it on the incident page
@@ -169,6 +170,13 @@ def reason_label(event: MailEvent) -> str:
     return "Resolution summary" if event.incident_status == Status.RESOLVED.label else "Reason"
 
 
+def _priority_move(event: MailEvent) -> str:
+    """What a priority change was: "raised" (to a more urgent priority; P1 is the most) or
+    "lowered". A change whose "from" is not known counts as raised: only a raise to P1 is mailed."""
+    before = event.previous_priority
+    return "lowered" if before and before < event.incident_priority else "raised"
+
+
 def subject_for(event: MailEvent) -> str:
     """``[INC-42] Blocked: Disk full on log shipper`` and its siblings, on one line."""
     move = _move(event)
@@ -177,6 +185,7 @@ def subject_for(event: MailEvent) -> str:
         EventKind.STATUS_CHANGED: move.capitalize() if move in ("reopened", "unblocked") else event.incident_status,
         EventKind.COMMENT_CREATED: "New comment",
         EventKind.INCIDENT_CREATED: f"New {event.incident_priority}",
+        EventKind.PRIORITY_CHANGED: f"{_priority_move(event).capitalize()} to {event.incident_priority}",
         EventKind.EVIDENCE_INFECTED: "Infected upload",
         EventKind.EVIDENCE_VERDICT: f"Your upload is {event.evidence_verdict or 'scanned'}",
     }[EventKind(event.kind)]
@@ -226,6 +235,11 @@ def headline_for(event: MailEvent) -> str:
             f"{who} filed a new {event.incident_priority} incident, {key}, and made you its owner."
             if event.to_owner
             else f"{who} filed a new {event.incident_priority} incident, {key}."
+        ),
+        EventKind.PRIORITY_CHANGED: (
+            f"{who} {_priority_move(event)} {key} from {event.previous_priority} to {event.incident_priority}."
+            if event.previous_priority
+            else f"{who} {_priority_move(event)} {key} to {event.incident_priority}."
         ),
         EventKind.EVIDENCE_INFECTED: f"A file uploaded to {key} was flagged as infected and quarantined.",
         # "checked": with scanning off a file is still checked (its type), just not scanned.

@@ -78,6 +78,7 @@ EMAIL_KIND: dict[str, EventKind] = {
     EventType.INCIDENT_CREATED: EventKind.INCIDENT_CREATED,
     EventType.INCIDENT_STATUS_CHANGED: EventKind.STATUS_CHANGED,
     EventType.INCIDENT_ASSIGNED: EventKind.ASSIGNED,
+    EventType.INCIDENT_PRIORITY_CHANGED: EventKind.PRIORITY_CHANGED,  # mailed when raised to P1
     EventType.INCIDENT_COMMENTED: EventKind.COMMENT_CREATED,
     EventType.EVIDENCE_PROCESSED: EventKind.EVIDENCE_VERDICT,
 }
@@ -744,6 +745,15 @@ def _status_move(session: Session, payload: dict, incident) -> StatusMove:
     )
 
 
+def _priority_before(session: Session, event_id: str, incident) -> str:
+    """The priority a priority change moved from, as its audit event recorded it ("" when the
+    event is not found): the incident row holds only the latest priority."""
+    event = session.get(AuditEvent, int(event_id)) if event_id.isdigit() else None
+    if event is None or event.action != EventType.INCIDENT_PRIORITY_CHANGED or event.incident_id != incident.id:
+        return ""
+    return str((event.data or {}).get("from") or "")
+
+
 def _moment(state: dict | None, name: str) -> datetime | None:
     value = (state or {}).get(name)
     return datetime.fromisoformat(value) if value else None
@@ -907,7 +917,9 @@ def _email_deliveries(
             plans.append((f"{event_id}.infected", EventKind.EVIDENCE_INFECTED, infected_to, extra))
     else:
         kind = EMAIL_KIND[topic]
-        leads = _lead_ids(session) if kind is EventKind.INCIDENT_CREATED else set()
+        if kind is EventKind.PRIORITY_CHANGED:
+            base["previous_priority"] = _priority_before(session, event_id, incident)
+        leads = _lead_ids(session) if kind in (EventKind.INCIDENT_CREATED, EventKind.PRIORITY_CHANGED) else set()
         prefs = _preferences(session, {owner_id, *watchers, *leads} - {None})
         to = recipients_for(
             kind=kind,
@@ -917,6 +929,7 @@ def _email_deliveries(
             watcher_ids=watchers,
             lead_ids=leads,
             preferences=prefs,
+            previous_priority=base.get("previous_priority", ""),
         )
         # The owner an incident was filed with reads that it is theirs (filed with no owner: nobody).
         extra = {"owner_id": owner_id} if kind is EventKind.INCIDENT_CREATED and owner_id is not None else {}
@@ -1185,6 +1198,7 @@ def _mail_event(row: EmailDelivery, *, recipient_id: int) -> mail.MailEvent:
         reason=context.get("reason", ""),
         reason_truncated=bool(context.get("reason_truncated")),
         previous_status=context.get("previous_status", ""),
+        previous_priority=context.get("previous_priority", ""),
         evidence_filename=context.get("evidence_filename", ""),
         evidence_verdict=context.get("evidence_verdict", ""),
         comment_id=context.get("comment_id"),

@@ -107,7 +107,9 @@ def test_a_comment_mails_owner_and_watchers_except_its_author(db, users, setup, 
 
 
 @pytest.mark.parametrize(
-    ("preference", "priority", "mailed"), [("off", "P1", False), ("p1_p2", "P3", False), ("p1_p2", "P2", True)]
+    # An assignment reaches a "P1 and P2 only" user at any priority (it is theirs to act on).
+    ("preference", "priority", "mailed"),
+    [("off", "P1", False), ("p1_p2", "P3", True), ("p1_p2", "P2", True)],
 )
 def test_a_users_email_preference_is_honoured(db, users, setup, inbox, preference, priority, mailed):
     settings, factory = setup
@@ -263,7 +265,7 @@ def test_production_refuses_plain_http_webhooks_and_any_setting_refuses_a_wildca
 
     production = {
         "app_env": "production",
-        "secret_key": "s" * 40,
+        "secret_key": "fanout-tests-only-secret-key-0123456789abcdef",
         "database_url": "postgresql://db/x",
         "redis_url": "redis://r",
     }

@@ -66,10 +66,14 @@ def test_preferences_apply_to_every_kind(kind, preference, priority, receives):
         EventKind.STATUS_CHANGED: WATCHER_A,
         EventKind.COMMENT_CREATED: OWNER,
         EventKind.INCIDENT_CREATED: LEAD_A,
+        EventKind.PRIORITY_CHANGED: LEAD_A,
         EventKind.EVIDENCE_INFECTED: LEAD_B,
         EventKind.EVIDENCE_VERDICT: UPLOADER,
     }[kind]
-    priority_reaches = kind is not EventKind.INCIDENT_CREATED or priority == "P1"
+    # PRIORITY_CHANGED reaches anyone only when raised to P1 (here: to `priority`, from unknown).
+    priority_reaches = kind not in (EventKind.INCIDENT_CREATED, EventKind.PRIORITY_CHANGED) or priority == "P1"
+    if kind is EventKind.ASSIGNED and preference is EmailPreference.P1_P2:
+        receives = True  # being made the owner is mailed whatever the priority
     preferences = {} if preference is None else {user: preference}
     got = recipients_for(kind=kind, priority=priority, actor_id=ACTOR, preferences=preferences, **PEOPLE)
     assert (user in got) is (receives and priority_reaches)
