@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -9,11 +12,13 @@ from flask import Blueprint, current_app, flash, g, make_response, redirect, ren
 from flask import session as browser_session
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from itsdangerous import BadData, URLSafeTimedSerializer
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired
 
 from shared.accounts import reset, tokens
 from shared.accounts import service as accounts
+from shared.accounts.models import User
 from shared.db import utcnow
 from shared.errors import DomainError, ValidationFailed
 from shared.notifications import service as notifications
@@ -63,21 +68,118 @@ def _login_limit() -> str:
     return current_app.config["SETTINGS"].rate_limit_login
 
 
-def _submitted_email() -> str:
-    return (request.form.get("email") or "").strip().lower() or "-"
+def _keyed_digest(purpose: str, value: str) -> str:
+    # Rate-limit keys are written to Redis and named in the log line of a limit that trips, and
+    # what was typed into the Email field may be a password pasted into the wrong box: a key is
+    # this digest, never the text. Keyed with SECRET_KEY, so nobody can test guesses against it.
+    message = f"{purpose}:{value}".encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()[:16]
 
 
-def _attempt_failed(response) -> bool:
-    return response.status_code != 302  # a sign-in that worked answers with its redirect
+def _account_key(email: str) -> str:
+    return _keyed_digest("account", accounts.normalise_email(email))
 
 
-def _signed_in_email() -> str:
-    return current_user.user.email if current_user.is_authenticated else "-"
+def _submitted_account() -> str:
+    return _account_key(request.form.get("email") or "")
+
+
+def _signed_in_account() -> str:
+    return _account_key(current_user.user.email) if current_user.is_authenticated else "-"
+
+
+def _wrong_credentials(response) -> bool:
+    # Only "Email or password is incorrect." is a guess: not a refusal by another limit (a 429:
+    # the right password refused at a busy address must not count against the account), not a
+    # form sent without a field (400), not a sign-in that worked.
+    return response.status_code == 401
+
+
+# Device cookies (OWASP, "Slow Down Online Guessing Attacks with Device Cookies"): a browser
+# that has signed in as an account proves it on later attempts, and those count against that
+# browser alone. Guesses from everywhere else then fill the account's shared counter without
+# keeping its owner out: the on-call lead still signs in while someone hammers their account.
+# The cookie proves the browser, not a session, so signing out keeps it.
+DEVICE_COOKIE = "it_device"
+DEVICE_COOKIE_LIFETIME = timedelta(days=365)
+_DEVICE_SALT = "it-device"
+_DEVICE_CLAIMS = ("account", "password", "nonce")
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_DEVICE_SALT)
+
+
+def _password_stamp(user: User) -> str:
+    # Changes with every new password: a device cookie from before a password change or reset
+    # (perhaps taken by whoever knew the old one) is trusted no more.
+    return _keyed_digest("password", user.password_hash)
+
+
+def _trust_this_browser(response, user: User):
+    """The response, setting a new device cookie for `user` (who just proved their password here)."""
+    claims = {"account": _account_key(user.email), "password": _password_stamp(user), "nonce": secrets.token_hex(16)}
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _device_serializer().dumps(claims),
+        max_age=int(DEVICE_COOKIE_LIFETIME.total_seconds()),
+        path="/",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _device_claims() -> dict[str, str] | None:
+    value = request.cookies.get(DEVICE_COOKIE)
+    if not value:
+        return None
+    try:
+        claims = _device_serializer().loads(value, max_age=int(DEVICE_COOKIE_LIFETIME.total_seconds()))
+    except BadData:  # forged, altered, signed with another key, or expired
+        return None
+    if not isinstance(claims, dict) or not all(isinstance(claims.get(k), str) for k in _DEVICE_CLAIMS):
+        return None
+    return claims
+
+
+def _device_key(user: User | None) -> str | None:
+    """This browser's rate-limit key when its device cookie was set by a sign-in as `user` with
+    their current password; None for every other browser (untrusted)."""
+    claims = _device_claims()
+    if claims is None or user is None:
+        return None
+    if not (
+        hmac.compare_digest(claims["account"], _account_key(user.email))
+        and hmac.compare_digest(claims["password"], _password_stamp(user))
+    ):
+        return None
+    return _keyed_digest("device", claims["nonce"])
+
+
+def _device_trying_to_sign_in() -> str | None:
+    # Asked up to three times per attempt (two exemptions and a key): looked up once.
+    if "trusted_device" not in g:
+        claims = _device_claims()
+        user = None
+        # The account typed must be the cookie's before the database is asked about it.
+        if claims is not None and hmac.compare_digest(claims["account"], _submitted_account()):
+            user = accounts.find_by_email(session=get_session(), email=request.form.get("email", ""))
+        g.trusted_device = _device_key(user)
+    return g.trusted_device
+
+
+def _device_signed_in() -> str | None:
+    return _device_key(current_user.user) if current_user.is_authenticated else None
 
 
 # Wrong passwords for one account, wherever they are typed (the sign-in form, the profile's
 # "Current password"): one counter, so a session left open does not add guesses of its own.
 ACCOUNT_GUESSES_SCOPE = "account-guesses"
+# ...except from a browser with the account's device cookie: its wrong passwords (on either
+# form) count here, per device, with the same numbers, so a stolen cookie guesses no faster.
+DEVICE_GUESSES_SCOPE = "device-guesses"
 
 
 def _new_csrf_token() -> None:
@@ -135,12 +237,26 @@ def _return_to_next():
 
 @bp.route("/login", methods=["GET", "POST"])
 # Per client address, and per account so that many addresses cannot guess one password. Only
-# failed attempts count toward either: a team behind one NAT address signing in at the start of
+# wrong passwords count toward either: a team behind one NAT address signing in at the start of
 # a major incident, or one person on a few devices, must not be locked out; the limits are
-# there to stop guessing.
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_attempt_failed)
+# there to stop guessing. A browser with the account's device cookie is held to its own
+# per-device limit instead of the account's (see DEVICE_COOKIE).
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_wrong_credentials)
 @limiter.shared_limit(
-    _login_limit, ACCOUNT_GUESSES_SCOPE, methods=["POST"], key_func=_submitted_email, deduct_when=_attempt_failed
+    _login_limit,
+    ACCOUNT_GUESSES_SCOPE,
+    methods=["POST"],
+    key_func=_submitted_account,
+    exempt_when=lambda: _device_trying_to_sign_in() is not None,
+    deduct_when=_wrong_credentials,
+)
+@limiter.shared_limit(
+    _login_limit,
+    DEVICE_GUESSES_SCOPE,
+    methods=["POST"],
+    key_func=lambda: _device_trying_to_sign_in() or "-",
+    exempt_when=lambda: _device_trying_to_sign_in() is None,
+    deduct_when=_wrong_credentials,
 )
 def login():
     if current_user.is_authenticated:
@@ -155,7 +271,7 @@ def login():
         user = accounts.authenticate(session=session, email=form.email.data, password=form.password.data)
         if user is not None:
             _sign_in(session, user)
-            return _return_to_next()
+            return _trust_this_browser(_return_to_next(), user)
         # One answer for unknown email, wrong password and disabled account.
         error = "Email or password is incorrect."
         status = 401
@@ -169,7 +285,7 @@ def login():
 @bp.route("/password/forgot", methods=["GET", "POST"])
 # Each request may send a mail: limited like sign-in attempts, per address and per account.
 @limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_email)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_submitted_account)
 def forgot_password():
     """Ask for a link to choose a new password, sent to the account's email."""
     form = ForgotPasswordForm()
@@ -298,12 +414,21 @@ def profile():
 @bp.post("/profile/password")
 @login_required
 # The current-password check must not become a way to guess it from a session left open:
-# wrong current passwords count toward the sign-in limit, per account (a new password refused
-# as too easy to guess does not: finding a good one may take a few tries).
+# wrong current passwords count toward the sign-in limit, per account, or per device from a
+# browser with the account's device cookie, as at the sign-in page (a new password refused as
+# too easy to guess does not: finding a good one may take a few tries).
 @limiter.shared_limit(
     _login_limit,
     ACCOUNT_GUESSES_SCOPE,
-    key_func=_signed_in_email,
+    key_func=_signed_in_account,
+    exempt_when=lambda: _device_signed_in() is not None,
+    deduct_when=lambda _: g.get("wrong_current_password", False),
+)
+@limiter.shared_limit(
+    _login_limit,
+    DEVICE_GUESSES_SCOPE,
+    key_func=lambda: _device_signed_in() or "-",
+    exempt_when=lambda: _device_signed_in() is None,
     deduct_when=lambda _: g.get("wrong_current_password", False),
 )
 def change_password():
@@ -328,7 +453,8 @@ def change_password():
     # Every session of this account ended with the change; this browser gets a fresh one.
     _sign_in(session, user)
     flash("Your password is changed. Every other browser signed in as you is signed out.")
-    return redirect(url_for("auth.profile"))
+    # The new password ends every device cookie of the account; this browser just proved it.
+    return _trust_this_browser(redirect(url_for("auth.profile")), user)
 
 
 @bp.post("/profile/sessions/sign-out-elsewhere")
