@@ -704,8 +704,15 @@ def fan_out(
     emails = _email_deliveries(
         session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id, occurred, move
     )
+    # A receiver that pages on P1 must tell a raise from any other incident.updated: the change
+    # as its audit event recorded it (the incident row holds only the new priority).
+    priority_change = (
+        {"from": _priority_before(session, event_id, incident) or None, "to": incident.priority}
+        if topic == EventType.INCIDENT_PRIORITY_CHANGED
+        else None
+    )
     hooks = _webhook_deliveries(
-        session, settings, topic, event_id, incident, actor, evidence, comment, now, occurred, move
+        session, settings, topic, event_id, incident, actor, evidence, comment, now, occurred, move, priority_change
     )
     return FanOut(email_ids=tuple(emails), webhook_ids=tuple(hooks))
 
@@ -970,7 +977,9 @@ def _public_types(topic: str, evidence, incident) -> list[str]:
     return [public]
 
 
-def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, comment, now, move=None) -> bytes:
+def _webhook_body(
+    endpoint, event_type, settings, incident, actor, evidence, comment, now, move=None, priority_change=None
+) -> bytes:
     url = incident_url(settings, incident)
     # A comment's message links to the comment itself (its anchor in the timeline).
     comment_url = f"{url}#comment-{comment.id}" if comment is not None else None
@@ -988,6 +997,8 @@ def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, com
             detail = f"{evidence.display_name}: {evidence.state}"
         elif event_type == "incident.created":
             detail = incident.priority
+        elif priority_change is not None:
+            detail = f"priority {priority_change['from'] or '?'} → {priority_change['to']}"
         if actor is not None:
             detail = f"{detail} (by {actor.name})" if detail else f"by {actor.name}"
         return webhooks.build_slack_payload(
@@ -1007,6 +1018,8 @@ def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, com
             "reason": move.why or None,
             "resolution_summary": move.resolution_summary or None,
         }
+    if priority_change is not None:
+        data["priority_change"] = priority_change
     if comment is not None:
         data["comment"] = {
             "id": comment.id,
@@ -1029,7 +1042,7 @@ def _webhook_body(endpoint, event_type, settings, incident, actor, evidence, com
 
 
 def _webhook_deliveries(
-    session, settings, topic, event_id, incident, actor, evidence, comment, now, occurred, move
+    session, settings, topic, event_id, incident, actor, evidence, comment, now, occurred, move, priority_change=None
 ) -> list[int]:
     types = _public_types(topic, evidence, incident)
     if not types:
@@ -1042,7 +1055,9 @@ def _webhook_deliveries(
                 continue
             # One id per event and type: the same on every retry, and on a second fan-out run.
             webhook_id = event_id if event_type == types[0] else f"{event_id}.{event_type.split('.')[-1]}"
-            body = _webhook_body(endpoint, event_type, settings, incident, actor, evidence, comment, occurred, move)
+            body = _webhook_body(
+                endpoint, event_type, settings, incident, actor, evidence, comment, occurred, move, priority_change
+            )
             row = _insert_once(
                 session,
                 WebhookDelivery(

@@ -278,6 +278,36 @@ def test_a_status_webhook_carries_the_move_and_its_reason(db, users, setup, rece
     assert all(d["incident"]["status"] == d["status_change"]["to"] for d in bodies)
 
 
+def test_a_priority_webhook_carries_the_change_so_a_raise_to_p1_can_page(db, users, setup, receiver):
+    """incident.updated said only the new priority: a receiver could not tell a raise to P1 from
+    a title edit of an incident that was P1 already (the raise pages the leads by email)."""
+    settings, factory = setup
+    _hook(db, users, settings, receiver, "incident.updated")
+    incident = _file(db, users, priority="P3")
+    for priority in ("P1", "P2"):
+        incidents.change_priority(session=db, incident_id=incident.id, actor=users["lead"], priority=priority)
+        db.commit()
+    incidents.update_details(
+        session=db,
+        incident_id=incident.id,
+        actor=users["lead"],
+        title=f"{TITLE} (db-2 too)",
+        description=incident.description,
+        component=incident.component,
+        environment=incident.environment,
+    )
+    db.commit()
+    run_pipeline(factory, settings)
+
+    bodies = [json.loads(request.body)["data"] for request in receiver.requests]
+    changes = sorted((d["incident"]["priority"], str(d.get("priority_change"))) for d in bodies)
+    assert changes == [
+        ("P1", str({"from": "P3", "to": "P1"})),
+        ("P2", "None"),  # the title edit: no priority change in it
+        ("P2", str({"from": "P1", "to": "P2"})),
+    ]
+
+
 # --- evidence verdicts ------------------------------------------------------------------------
 
 
