@@ -5,7 +5,8 @@ Rows are generated inside PostgreSQL (INSERT ... SELECT over generate_series) an
 events are hashed here and streamed in with COPY, so 1M incidents take minutes, not the hours
 the service layer would. Distributions follow a team with a few years of history: ~80 % closed,
 a long tail over ~200 components, recurring phrases in titles, three years of timestamps, due dates
-on ~40 % of the active incidents (weeks overdue to weeks ahead) and ~10 % of the closed ones.
+on ~40 % of the active incidents (weeks overdue to weeks ahead) and ~10 % of the closed ones, and a
+discussion of one to three comments on ~20 % of them (a few of them naming a change ticket).
 Seeding is additive and idempotent: a database that already holds N incidents is left alone.
 """
 
@@ -57,6 +58,22 @@ _DETAILS = [
     "Rolled back, root cause still unknown.", "Capacity was raised as a stopgap.",
     "Correlates with the nightly batch window.", "Seen before in staging last quarter.",
 ]  # fmt: skip
+# What people write in an incident's discussion: words the titles and descriptions mostly lack
+# ("postmortem", "handover"), so a search by them is answered by the comments.
+_REMARKS = [
+    "Paged the service owner; they are looking at it now.",
+    "Restarted the affected tasks, errors dropped for ten minutes and came back.",
+    "Mitigated by failing over to the standby; root cause still open.",
+    "Postmortem scheduled for Thursday, draft timeline in the doc.",
+    "Handover to the next shift: notes are in the runbook.",
+    "Vendor acknowledged the issue and is working on a fix.",
+    "Customer support confirmed the impact is limited to one region.",
+    "Raised the alarm threshold for now; revisit after the fix.",
+]  # fmt: skip
+# Share of incidents with a discussion, and of comments that name their change ticket (CHG-<n>,
+# n = 100000 + the incident's id: one incident each, the rare word only comments hold).
+COMMENTED_SHARE = 0.20
+TICKET_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -117,14 +134,15 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
     last_id = first_id + count - 1
     with engine.begin() as connection:
         # On an empty table, building the indexes once afterwards is several times faster than
-        # maintaining nine of them (three GIN) row by row.
+        # maintaining nine of them (three GIN) row by row; the same for the comments' two.
         definitions: list[tuple[str, str]] = []
         if first_id == 1:
             definitions = list(
                 connection.execute(
                     text(
-                        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'incidents'"
-                        " AND indexname NOT IN ('pk_incidents', 'uq_incidents_key')"
+                        "SELECT indexname, indexdef FROM pg_indexes"
+                        " WHERE tablename IN ('incidents', 'incident_comments')"
+                        " AND indexname NOT IN ('pk_incidents', 'uq_incidents_key', 'pk_incident_comments')"
                     )
                 )
             )
@@ -228,13 +246,52 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
                 ),
                 {"users": user_ids, "user_count": len(user_ids), "n": TIMELINE_EVENTS},
             )
+        _insert_discussions(connection, first_id, last_id, user_ids)
         for _name, definition in definitions:
             connection.execute(text(definition))
 
 
+def _insert_discussions(connection, first_id: int, last_id: int, user_ids: list[int]) -> None:
+    """One to three comments on ~COMMENTED_SHARE of the incidents (not INC-1, which has its own),
+    written between the incident's creation and its last change. Chosen from a hash of the id,
+    like the due dates: the incidents' own columns keep the values they always had."""
+    connection.execute(
+        text(
+            """
+            INSERT INTO incident_comments (incident_id, author_id, body, created_at)
+            SELECT i.id,
+                (CAST(:users AS int[]))[1 + ((i.id + n) % :user_count)],
+                (CAST(:remarks AS text[]))[1 + ((i.id * 7 + n) % CAST(:remarks_n AS int))]
+                    || CASE WHEN h.t < :ticket_share AND n = 1
+                            THEN ' Change ticket CHG-' || (100000 + i.id) || '.' ELSE '' END,
+                i.created_at + (i.updated_at - i.created_at) * n / (h.comments + 1)
+            FROM incidents AS i
+            CROSS JOIN LATERAL (
+                SELECT ('x' || substr(md5(CAST(i.id AS text)), 17, 8))::bit(32)::bigint / 4294967296.0 AS c,
+                       1 + ('x' || substr(md5(CAST(i.id AS text)), 25, 8))::bit(32)::bigint % 3 AS comments,
+                       ('x' || substr(md5(CAST(i.id AS text) || 't'), 1, 8))::bit(32)::bigint / 4294967296.0 AS t
+            ) AS h
+            CROSS JOIN LATERAL generate_series(1, h.comments) AS n
+            WHERE i.id BETWEEN :first AND :last AND i.id <> 1 AND h.c < :share
+            ORDER BY i.id, n
+            """
+        ),
+        {
+            "first": first_id,
+            "last": last_id,
+            "users": user_ids,
+            "user_count": len(user_ids),
+            "remarks": _REMARKS,
+            "remarks_n": len(_REMARKS),
+            "share": COMMENTED_SHARE,
+            "ticket_share": TICKET_SHARE,
+        },
+    )
+
+
 def _append_audit_events(engine: Engine, first_id: int, last_id: int) -> int:
-    """One `incident.created` event per new incident (and the comments of incident 1), hashed in
-    id order onto the existing chain and streamed in with COPY."""
+    """One `incident.created` event per new incident and one `incident.commented` per comment
+    (after its incident's), hashed in id order onto the existing chain and streamed in with COPY."""
     # psycopg2 underneath (untyped): its cursors are context managers, named ones stream.
     raw: Any = engine.raw_connection()
     written = 0
@@ -252,13 +309,16 @@ def _append_audit_events(engine: Engine, first_id: int, last_id: int) -> int:
             " FROM incidents WHERE id BETWEEN %s AND %s ORDER BY id",
             (first_id, last_id),
         )
-        comments: list[tuple] = []
-        if first_id == 1:
-            with raw.cursor() as cursor:
-                cursor.execute(
-                    "SELECT id, author_id, body, created_at FROM incident_comments WHERE incident_id = 1 ORDER BY id"
-                )
-                comments = cursor.fetchall()
+        # The comments of the same incidents, streamed beside them in the same order.
+        comment_reader = raw.cursor(name="seed_scale_comments")
+        comment_reader.itersize = 20_000
+        comment_reader.execute(
+            "SELECT incident_id, id, author_id, body, created_at FROM incident_comments"
+            " WHERE incident_id BETWEEN %s AND %s ORDER BY incident_id, id",
+            (first_id, last_id),
+        )
+        comments = iter(comment_reader)
+        pending = next(comments, None)
         writer = raw.cursor()
         buffer = io.StringIO()
         out = csv.writer(buffer)
@@ -301,20 +361,22 @@ def _append_audit_events(engine: Engine, first_id: int, last_id: int) -> int:
                 "owner_id": owner_id,
             }
             emit("incident.created", reporter_id, incident_id, incident_id, data, created)
-            if incident_id == 1:
-                for comment_id, author_id, body, at in comments:
-                    emit(
-                        "incident.commented",
-                        author_id,
-                        1,
-                        1,
-                        {"comment_id": comment_id, "body_sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()},
-                        at,
-                    )
+            while pending is not None and pending[0] == incident_id:
+                _incident, comment_id, author_id, body, at = pending
+                emit(
+                    "incident.commented",
+                    author_id,
+                    incident_id,
+                    incident_id,
+                    {"comment_id": comment_id, "body_sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()},
+                    at,
+                )
+                pending = next(comments, None)
             if buffer.tell() > 8_000_000:
                 flush()
         flush()
         reader.close()
+        comment_reader.close()
         raw.commit()
     finally:
         raw.close()

@@ -17,6 +17,7 @@ POSTGRESQL_ONLY = frozenset(
     {
         "search_vector",
         "ix_incidents_search_vector",
+        "ix_incident_comments_search_vector",
         "ix_incidents_title_trgm",
         "ix_incidents_key_trgm",
         "incident_title_words",

@@ -6,6 +6,13 @@ comma-separated (`status:open,blocked`), a leading `-` negates a qualifier (`-st
 in the title and `sort:` picks the order. PostgreSQL uses the
 weighted full-text vector and trigram indexes (see the migration); SQLite falls back to LIKE
 over the same fields, with one-edit typo patterns when the words match nothing.
+
+Free text looks in the whole incident: title, description, component, key, block reason,
+resolution summary and its comments (a redacted comment by none of its words). Each word may
+be in any of them ("CHG-4411 rollback": the ticket in a comment, the word in the title), as
+people expect of "the incident mentions these words"; requiring every word in one comment
+would miss exactly the hand-over notes people search for. Each word is one lookup in each
+table's GIN index (migration 0018), or a probe of the walked row's comments by its id.
 """
 
 from __future__ import annotations
@@ -17,14 +24,14 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Label, Select, and_, func, literal_column, or_, select
+from sqlalchemy import Label, Select, and_, any_, column, exists, func, literal_column, or_, select, table
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import User
 from shared.incidents import timers
 from shared.incidents.lifecycle import Status, parse_status
-from shared.incidents.models import ENVIRONMENTS, Incident, Priority
+from shared.incidents.models import ENVIRONMENTS, Comment, Incident, Priority
 from shared.text import is_number
 
 QUALIFIERS = {
@@ -461,11 +468,6 @@ def _not_owner_clause(session: Session, owner: str, me_id: int | None):
     return or_(Incident.owner_id.is_(None), ~_owner_clause(session, owner, me_id))
 
 
-def _tsquery(words: list[str]) -> str:
-    # Prefix-match the last word so results follow the user as they type.
-    return " & ".join([*words[:-1], words[-1] + ":*"])
-
-
 # How many spellings from the titles' words a misspelt word stands for, and the shortest word
 # that is corrected at all (shorter ones are one-edit away from too much).
 TYPO_SPELLINGS = 3
@@ -490,23 +492,54 @@ def _title_spellings(session: Session, word: str) -> list[str]:
     return memo[word]
 
 
-def _search_tsquery(session: Session, typed: str, typo_tolerant: bool) -> str:
-    """The to_tsquery text of the search words: as typed (the last one a prefix), or for a
-    typo, each word OR-ed with the title words it is close to ("(certificate | certified)")."""
+def _word_tsqueries(session: Session, typed: str, typo_tolerant: bool) -> list[str]:
+    """The to_tsquery text of each search word: as typed (the last one a prefix), or for a
+    typo, the word OR-ed with the title words it is close to ("(certificate | certified)")."""
     words = _WORD_RE.findall(typed.lower())[:MAX_TEXT_WORDS]
     if not typo_tolerant:
-        return _tsquery(words)
+        # Prefix-match the last word so results follow the user as they type.
+        return [*words[:-1], words[-1] + ":*"]
     groups = []
     for position, word in enumerate(words):
         suffix = ":*" if position == len(words) - 1 else ""
         groups.append("(" + " | ".join(spelling + suffix for spelling in _title_spellings(session, word)) + ")")
-    return " & ".join(groups)
+    return groups
 
 
-def _full_text(tsquery_text: str, typed: str, vector, key):
-    """A full-text query on `vector`, or a key prefix (what was typed) on `key`."""
-    tsquery = func.to_tsquery(literal_column("'english'::regconfig"), tsquery_text)
-    return or_(vector.op("@@")(tsquery), key.ilike(typed.strip() + "%"))
+# The comments' search vectors (a generated column only the migrations know, as the incidents').
+_COMMENT_VECTORS = table("incident_comments", column("incident_id"), column("search_vector"))
+
+
+def _to_tsquery(text: str):
+    return func.to_tsquery(literal_column("'english'::regconfig"), text)
+
+
+def _full_text(word_tsqueries: list[str], typed: str, vector, incident_id, key, *, per_row: bool):
+    """Each word in the incident's `vector` or in one of its comments, or a key prefix (what was
+    typed) on `key`.
+
+    A stop word ("the") is no word of any document: its clause is true (`numnode` of its query
+    is 0, which PostgreSQL works out while planning), as it was dropped from the one query of
+    all the words before; when every word is one, nothing matches, as before.
+
+    `per_row`: the rows are a bounded walk, so a row's comments are probed by its id (or, when
+    the word is rare, looked up once: the planner's choice between the two). Otherwise the
+    clause must serve a whole-table search from indexes: each word's commented incidents come
+    from the comments' GIN index as an array, which the primary key turns into a bitmap OR-ed
+    with the incidents' GIN index, the words' bitmaps AND-ed."""
+    every_word = _to_tsquery(" & ".join(word_tsqueries))
+    clauses = [func.numnode(every_word) > 0]
+    for word in word_tsqueries:
+        query = _to_tsquery(word)
+        comments = _COMMENT_VECTORS.alias()
+        said = comments.c.search_vector.op("@@")(query)
+        if per_row:
+            in_comments = exists().where(comments.c.incident_id == incident_id, said)
+        else:
+            commented = select(comments.c.incident_id).where(said).scalar_subquery()
+            in_comments = incident_id == any_(func.array(commented))
+        clauses.append(or_(func.numnode(query) == 0, vector.op("@@")(query), in_comments))
+    return or_(and_(*clauses), key.ilike(typed.strip() + "%"))
 
 
 def _text_clause(session: Session, text: str, typo_tolerant: bool = False):
@@ -521,23 +554,40 @@ def _text_clause(session: Session, text: str, typo_tolerant: bool = False):
         # Full text alone: OR-ing a trigram scan of the titles in as well made common phrases
         # ("certificate expired") re-check tens of thousands of titles on every request. A typo
         # (the words matched nothing) is searched as the title words it is close to.
-        tsquery_text = _search_tsquery(session, text, typo_tolerant)
-        return _full_text(tsquery_text, text, literal_column("incidents.search_vector"), Incident.key)
+        return _full_text(
+            _word_tsqueries(session, text, typo_tolerant),
+            text,
+            literal_column("incidents.search_vector"),
+            Incident.id,
+            Incident.key,
+            per_row=False,
+        )
     clauses = []
     for word in words:
         # No trigrams on SQLite: a typo search tries every spelling one edit away (a letter
         # missing, extra, wrong or swapped with its neighbour) as LIKE patterns.
         likes = [f"%{pattern}%" for pattern in (_one_edit_patterns(word) if typo_tolerant else [word])]
-        clauses.append(
-            or_(
-                *(
-                    column.ilike(like)
-                    for like in likes
-                    for column in (Incident.title, Incident.description, Incident.component, Incident.key)
-                )
-            )
+        # As on PostgreSQL, the word may be in any field or in any one comment; a redacted
+        # comment's body is the notice, and not searched at all.
+        in_comments = exists().where(
+            Comment.incident_id == Incident.id,
+            Comment.redacted_at.is_(None),
+            or_(*(Comment.body.ilike(like) for like in likes)),
         )
+        clauses.append(or_(*(field.ilike(like) for like in likes for field in _SEARCHED_FIELDS), in_comments))
     return and_(*clauses)
+
+
+# The incident's own fields that free text searches on SQLite (PostgreSQL: the search vector,
+# migration 0018, and the key).
+_SEARCHED_FIELDS = (
+    Incident.title,
+    Incident.description,
+    Incident.component,
+    Incident.key,
+    Incident.blocked_reason,
+    Incident.resolution_summary,
+)
 
 
 # Longer "words" are pasted paths, hashes and ids, not typed: they are searched as they are.
@@ -560,10 +610,23 @@ def _one_edit_patterns(word: str) -> list[str]:
     return sorted(patterns)
 
 
-def _title_clause(words: tuple[str, ...], column=Incident.title):
-    if not words:
+def _title_clause(session: Session, filters: Filters, column=Incident.title):
+    """Each `title:` word in the title. For a typo (the words matched nothing), one of the word's
+    spellings in the title: the title words it is close to (PostgreSQL) or the patterns one edit
+    away (SQLite). Leaving the title out for a typo made `title:` find words said anywhere else
+    in the incident, its comments included."""
+    if not filters.title:
         return None
-    return and_(*(column.ilike(f"%{word}%") for word in words))
+    clauses = []
+    for word in filters.title:
+        spellings = [word]
+        if filters.typo_tolerant:
+            if session.get_bind().dialect.name == "postgresql":
+                spellings = _title_spellings(session, word)
+            else:
+                spellings = _one_edit_patterns(word)
+        clauses.append(or_(*(column.ilike(f"%{spelling}%") for spelling in spellings)))
+    return and_(*clauses)
 
 
 def _due_clause(value: str, today: date):
@@ -615,7 +678,7 @@ def apply_filters(session: Session, statement: Select, filters: Filters, me_id: 
     text_clause = _text_clause(session, filters.text, filters.typo_tolerant)
     if text_clause is not None:
         statement = statement.where(text_clause)
-    title_clause = None if filters.typo_tolerant else _title_clause(filters.title)
+    title_clause = _title_clause(session, filters)
     if title_clause is not None:
         statement = statement.where(title_clause)
     return statement
@@ -722,15 +785,17 @@ def _untexted(filters: Filters) -> Filters:
 
 
 def _walk_text(session: Session, filters: Filters, walk):
-    tsquery_text = _search_tsquery(session, filters.text, filters.typo_tolerant)
-    clause = _full_text(tsquery_text, filters.text, walk.c.search_vector, walk.c.key)
-    title = None if filters.typo_tolerant else _title_clause(filters.title, walk.c.title)
+    word_tsqueries = _word_tsqueries(session, filters.text, filters.typo_tolerant)
+    clause = _full_text(word_tsqueries, filters.text, walk.c.search_vector, walk.c.id, walk.c.key, per_row=True)
+    title = _title_clause(session, filters, walk.c.title)
     return clause if title is None else and_(clause, title)
 
 
 def _candidates(session: Session, filters: Filters, me_id: int | None, columns: list, budget: int, sort=None):
     """The rows the filters other than the text allow, at most `budget` of them (a subquery)."""
     vector: Label[Any] = literal_column("incidents.search_vector").label("search_vector")
+    if not any(selected is Incident.id for selected in columns):  # the walk probes each row's comments by it
+        columns = [Incident.id, *columns]
     statement = apply_filters(
         session, select(*columns, Incident.key, Incident.title, vector), _untexted(filters), me_id
     )
@@ -760,6 +825,18 @@ def _walk_page(session: Session, filters: Filters, me_id: int | None, sort: str,
     if len(ids) == limit or _walk_exhausted(session, filters, me_id, PAGE_WALK):
         return ids
     return None
+
+
+def _sparse_page(session: Session, filters: Filters, me_id: int | None, sort: str, offset: int, limit: int):
+    """Ids of the page when the walk ran out of budget (the matches are sparse): every match from
+    the indexes, then sorted. The fence (OFFSET 0) keeps the planner from walking the sort index
+    instead, testing the words on each row: for a rare last word, a prefix it cannot estimate
+    below 0.5 % of the rows, that walk read the whole index when the few matches were not near
+    its start."""
+    columns = (Incident.id, Incident.priority, Incident.updated_at, Incident.due_date)
+    matched = apply_filters(session, select(*columns), filters, me_id).offset(0).subquery()
+    statement = select(matched.c.id).order_by(*_order(sort, matched.c)).offset(offset).limit(limit)
+    return list(session.scalars(statement))
 
 
 def _all_title_words(session: Session, filters: Filters) -> bool:
@@ -822,7 +899,11 @@ def search(
     total = min(sum(counts[s] for s in wanted if s in counts), COUNT_CAP + 1)
     at_least = getattr(counts, "at_least", False)
     offset = (page - 1) * page_size
-    ids = _walk_page(session, filters, me_id, sort, offset, page_size + 1) if _walks(session, filters) else None
+    ids = None
+    if _walks(session, filters):
+        ids = _walk_page(session, filters, me_id, sort, offset, page_size + 1)
+        if ids is None:
+            ids = _sparse_page(session, filters, me_id, sort, offset, page_size + 1)
     if ids is not None:
         found = {i.id: i for i in session.scalars(select(Incident).where(Incident.id.in_(ids))).unique()}
         rows = [found[i] for i in ids if i in found]

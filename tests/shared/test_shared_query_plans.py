@@ -55,7 +55,17 @@ def big_engine(db_backend, temporary_database_url):
             ),
             {"first": ROWS + 1},
         )
+        # One of them names a keytab in its discussion only: "kerberos keytab" is split between
+        # the title and a comment.
+        connection.execute(
+            text(
+                "INSERT INTO incident_comments (incident_id, author_id, body, created_at)"
+                " VALUES (:first, 1, 'Rotated the keytab on every host.', now())"
+            ),
+            {"first": ROWS + 1},
+        )
         connection.execute(text("ANALYZE incidents"))
+        connection.execute(text("ANALYZE incident_comments"))
     yield engine
     engine.dispose()
 
@@ -130,6 +140,66 @@ def test_every_dashboard_query_is_index_served(big_engine, query, sort):
     for plan in plans:
         assert "Seq Scan on incidents" not in plan, plan
         assert "Index" in plan, plan
+
+
+def _ticketed_incident(engine) -> tuple[str, str]:
+    """A change ticket that one seeded comment names (CHG-<100000 + id>), and its incident's key."""
+    with engine.connect() as connection:
+        incident_id = connection.scalar(
+            text(
+                "SELECT incident_id FROM incident_comments WHERE body LIKE '%Change ticket CHG-%'"
+                " ORDER BY incident_id DESC LIMIT 1"
+            )
+        )
+    return f"CHG-{100000 + incident_id}", f"INC-{incident_id}"
+
+
+def test_the_seeded_team_discusses_a_fair_share_of_its_incidents(big_engine):
+    with big_engine.connect() as connection:
+        commented = connection.scalar(text("SELECT count(DISTINCT incident_id) FROM incident_comments"))
+    assert 0.15 * ROWS < commented < 0.25 * ROWS
+
+
+# Words of the discussion (comments, block reasons, resolution summaries), on the seeded team's
+# data: the number of incidents on the first page, and whether the counters stop at the cap.
+DISCUSSION_QUERIES = [
+    ("postmortem", 50, True),  # only in comments, ~5 % of the incidents: the bounded walk
+    ("fix", 50, True),  # everywhere: resolution summaries, comments ("the fix")
+    ("vendor", 50, True),  # block reasons and comments
+    ("status:open postmortem", 50, False),  # with a filter: fewer than the cap, counted exactly
+    ("kerberos keytab", 1, False),  # a title word and a comment word: the indexes, AND-ed
+    ("ticket", 1, False),  # a change ticket named in one comment only: the comments' index
+]
+
+
+@pytest.mark.parametrize(("query", "shown", "capped"), DISCUSSION_QUERIES, ids=[q for q, *_ in DISCUSSION_QUERIES])
+def test_discussion_words_are_found_without_reading_either_table(big_engine, query, shown, capped):
+    """Comments double the documents a word may be in; no plan may read all of them or all the
+    incidents for it, and the counters stay capped."""
+    ticket, ticketed = _ticketed_incident(big_engine)
+    query = query.replace("ticket", ticket)
+    with Session(big_engine) as session:
+        filters = parse_query(query)
+
+        def dashboard():
+            resolved, counts = search.with_typo_fallback(session=session, filters=filters, me_id=None)
+            found.append((counts, search.search(session=session, filters=resolved, me_id=None, counts=counts)))
+
+        found: list = []
+        plans = _plans(big_engine, dashboard)
+    (counts, page), *_ = found
+    assert len(page.incidents) == shown
+    assert sum(counts.values()) <= search.COUNT_CAP + 1
+    assert (page.total_label == "1,000+") == capped, page.total_label
+    if query == ticket:
+        assert [incident.key for incident in page.incidents] == [ticketed]
+        assert any("ix_incident_comments_search_vector" in plan for plan in plans), plans
+    if query == "kerberos keytab":
+        assert page.incidents[0].title == "Kerberos tickets expire early"
+        assert any("ix_incidents_search_vector" in plan for plan in plans), plans
+    for plan in plans:
+        assert not _unbounded_seq_scans(plan), plan
+        assert "Seq Scan on incident_comments" not in plan, plan
 
 
 @pytest.mark.parametrize(("query", "index"), TEXT_QUERIES, ids=[q for q, _ in TEXT_QUERIES])
@@ -241,6 +311,8 @@ def test_a_broad_search_never_collects_every_match(big_engine):
         ("certificate expired", "recent", 3),
         ("status:open priority:p1 disk full", "priority", 1),
         ("env:shared component:waf-4 disk", "oldest", 1),  # few candidates: the walk sees them all
+        ("postmortem", "priority", 1),  # a word of the comments: probed per row, or from their index
+        ("fix restarted", "recent", 2),  # resolution summaries and comments, split
     ],
 )
 def test_the_walk_finds_the_same_page_as_the_full_text_index(big_engine, monkeypatch, query, sort, page):
@@ -252,6 +324,8 @@ def test_the_walk_finds_the_same_page_as_the_full_text_index(big_engine, monkeyp
             return [incident.key for incident in result.incidents]
 
         walked = keys()
+        if query in ("postmortem", "fix restarted"):
+            assert walked  # words of the discussion: a page to compare
         monkeypatch.setattr(search, "_walks", lambda *_: False)
         assert walked == keys()
 
