@@ -26,6 +26,14 @@ class EventType(enum.StrEnum):
     INCIDENT_WATCHED = "incident.watched"
     INCIDENT_UNWATCHED = "incident.unwatched"
 
+    # Follow-ups (audit only: no worker task, no notification). Each event's data holds the
+    # follow-up's id and its title at that moment, so the timeline reads after a delete too.
+    FOLLOW_UP_CREATED = "follow_up.created"
+    FOLLOW_UP_COMPLETED = "follow_up.completed"
+    FOLLOW_UP_REOPENED = "follow_up.reopened"
+    FOLLOW_UP_UPDATED = "follow_up.updated"  # title, owner, due date: each change from -> to
+    FOLLOW_UP_DELETED = "follow_up.deleted"
+
     EVIDENCE_UPLOADED = "evidence.uploaded"
     EVIDENCE_VERDICT = "evidence.verdict"  # audit: clean, infected, rejected, error, not scanned
     EVIDENCE_PROCESSED = "evidence.processed"  # outbox: a verdict was recorded (notifications)

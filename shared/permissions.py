@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from shared.accounts.models import User
-    from shared.incidents.models import Incident
+    from shared.incidents.models import FollowUp, Incident
 
 
 class Action(enum.StrEnum):
@@ -28,6 +28,9 @@ class Action(enum.StrEnum):
     SHARE_VIEW = "share_view"  # save a dashboard view that everyone sees
     REDACT = "redact"  # replace a comment's body with a redaction notice (admins only)
     MANAGE_WEBHOOKS = "manage_webhooks"  # outgoing webhook endpoints (admins only)
+    # Delete a follow-up (one added by mistake): leads and admins any; anyone its creator while
+    # it is open. Adding, ticking and editing follow-ups is COMMENT: team work, on any incident.
+    DELETE_FOLLOW_UP = "delete_follow_up"
 
 
 EVERYONE = {Action.VIEW, Action.CREATE, Action.COMMENT, Action.WATCH, Action.ATTACH_EVIDENCE}
@@ -40,6 +43,7 @@ LEAD_ONLY = {
     Action.LEGAL_HOLD,
     Action.RETRY_EVIDENCE,
     Action.SHARE_VIEW,
+    Action.DELETE_FOLLOW_UP,
 }
 ROLE_ACTIONS = {
     "member": EVERYONE,
@@ -66,8 +70,15 @@ class SystemPrincipal:
 SYSTEM = SystemPrincipal()
 
 
-def can(user: User | SystemPrincipal | None, action: Action, incident: Incident | None = None) -> bool:
-    """True when `user` may do `action` (on `incident`, where the action concerns one)."""
+def can(
+    user: User | SystemPrincipal | None,
+    action: Action,
+    incident: Incident | None = None,
+    *,
+    follow_up: FollowUp | None = None,
+) -> bool:
+    """True when `user` may do `action` (on `incident`, or its `follow_up`, where the action
+    concerns one)."""
     if isinstance(user, SystemPrincipal):
         return True
     if user is None or not user.is_active:
@@ -77,4 +88,8 @@ def can(user: User | SystemPrincipal | None, action: Action, incident: Incident 
     # Members work the incidents they own or reported.
     if action == Action.WORK and user.role == "member" and incident is not None:
         return user.id in (incident.owner_id, incident.reporter_id)
+    # Whoever added a follow-up may take it back while it is open (a typo, a duplicate); once
+    # done it is part of the record, and only a lead or an admin removes it.
+    if action == Action.DELETE_FOLLOW_UP and follow_up is not None:
+        return user.id == follow_up.created_by_id and follow_up.done_at is None
     return False

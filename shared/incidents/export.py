@@ -34,10 +34,11 @@ from shared.errors import PermissionDenied
 from shared.events import EventType
 from shared.evidence import service as evidence_service
 from shared.evidence.models import Evidence, EvidenceState
+from shared.incidents import follow_ups as follow_up_service
 from shared.incidents import service as incidents
 from shared.incidents import timers
 from shared.incidents.lifecycle import STATUS_LABELS, Status
-from shared.incidents.models import Comment, Incident
+from shared.incidents.models import Comment, FollowUp, Incident
 from shared.permissions import Action, can
 from shared.text import one_line, without_unwanted
 from shared.timeutil import as_utc
@@ -82,6 +83,7 @@ def timeline_document(
         events=audit.incident_events(session=session, incident_id=incident.id),
         comments=incidents.comments_by_id(session=session, incident_id=incident.id),
         evidence=evidence_service.list_for_incident(session=session, incident_id=incident.id),
+        follow_ups=follow_up_service.list_follow_ups(session=session, actor=actor, incident_id=incident.id),
         people=accounts.list_users(session=session),
         exported_at=now or utcnow(),
         exported_by=actor.name,
@@ -392,6 +394,11 @@ class _Timeline:
             EventType.EVIDENCE_DOWNLOADED: lambda d: (f"downloaded {_file(d)}", None),
             EventType.EVIDENCE_LEGAL_HOLD_CHANGED: self.legal_hold,
             EventType.EVIDENCE_RETRIED: lambda d: (f"retried the checks of {_file(d)}", None),
+            EventType.FOLLOW_UP_CREATED: self.follow_up_created,
+            EventType.FOLLOW_UP_COMPLETED: lambda d: (f"marked the follow-up {quoted(d.get('title'))} done", None),
+            EventType.FOLLOW_UP_REOPENED: lambda d: (f"reopened the follow-up {quoted(d.get('title'))}", None),
+            EventType.FOLLOW_UP_UPDATED: self.follow_up_updated,
+            EventType.FOLLOW_UP_DELETED: lambda d: (f"deleted the follow-up {quoted(d.get('title'))}", None),
         }
 
     def entry(self, event: AuditEvent) -> _Entry:
@@ -443,6 +450,29 @@ class _Timeline:
         comment = self.comment(d)
         which = f"the comment of {when(comment.created_at)}" if comment is not None else "a comment"
         return f"redacted {which}", (("Reason", d["reason"]) if d.get("reason") else None)
+
+    def person(self, user_id: object) -> str:
+        return "nobody" if user_id is None else inline(self.people.of_id(user_id) or "someone")
+
+    def follow_up_created(self, d: Mapping) -> _Entry:
+        details = [f"owner {self.person(d['owner_id'])}"] if d.get("owner_id") is not None else []
+        if d.get("due_date"):
+            details.append(f"due {inline(d['due_date'])}")
+        more = f" ({', '.join(details)})" if details else ""
+        return f"added the follow-up {quoted(d.get('title'))}{more}", None
+
+    def follow_up_updated(self, d: Mapping) -> _Entry:
+        parts = []
+        for name, change in (d.get("changes") or {}).items():
+            change = change if isinstance(change, Mapping) else {}
+            old, new = change.get("from"), change.get("to")
+            if name == "owner":
+                parts.append(f"owner: {self.person(old)} → {self.person(new)}")
+            else:
+                parts.append(f"{inline(name)}: {quoted(old)} → {quoted(new)}")
+        title = (d.get("changes") or {}).get("title")
+        which = title.get("from") if isinstance(title, Mapping) else d.get("title")
+        return f"edited the follow-up {quoted(which)} — " + "; ".join(parts or ["no details recorded"]), None
 
     def checked(self, d: Mapping) -> _Entry:
         verdict = inline(str(d.get("state") or d.get("verdict") or "processed").replace("_", " "))
@@ -501,11 +531,13 @@ def render_markdown(
     evidence: Sequence[Evidence],
     people: Sequence[User],
     exported_at: datetime,
+    follow_ups: Sequence[FollowUp] = (),
     exported_by: str | None = None,
     url: str | None = None,
 ) -> str:
     """The postmortem document: the incident's facts and clocks, its description and resolution,
-    its files, then every event in order with its UTC time to the second."""
+    its files, its follow-ups (a checklist), then every event in order with its UTC time to the
+    second."""
     names = _People(people)
     key = inline(incident.key)
     made = f"Timeline of {key}, exported {when(exported_at)}" + (f" by {inline(exported_by)}" if exported_by else "")
@@ -558,6 +590,18 @@ def render_markdown(
         lines += _table(("File", "Size", "SHA-256", "Verdict", "Uploaded by", "Uploaded"), rows)
     else:
         lines.append("No files attached.")
+
+    still_open = sum(1 for item in follow_ups if item.done_at is None)
+    lines += ["", f"## Follow-ups ({still_open} open of {len(follow_ups)})" if follow_ups else "## Follow-ups", ""]
+    for item in follow_ups:
+        details = [f"owner {inline(names.of_id(item.owner_id) or '—')}" if item.owner_id else "no owner"]
+        if item.due_date:
+            details.append(f"due {item.due_date.isoformat()}")
+        if item.done_at is not None:
+            details.append(f"done {when(item.done_at)}")
+        lines.append(f"- [{'x' if item.done_at is not None else ' '}] {inline(item.title)} ({', '.join(details)})")
+    if not follow_ups:
+        lines.append("No follow-ups.")
 
     lines += ["", f"## Timeline ({len(events)} events)", ""]
     timeline = _Timeline(people=names, comments=comments)

@@ -124,3 +124,47 @@ class Comment(Base):
 
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="joined")
     redacted_by: Mapped[User | None] = relationship(foreign_keys=[redacted_by_id], lazy="joined")
+
+
+class FollowUp(Base):
+    """Something to do after (or during) an incident: "Add an alert on replica lag". Open until
+    someone marks it done (`done_at`); closing the incident leaves it as it is."""
+
+    __tablename__ = "incident_follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"))
+    title: Mapped[str] = mapped_column(String(200))  # as long as an incident's title
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    due_date: Mapped[date | None] = mapped_column(Date, default=None)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Optimistic locking, as on the incident: an edit from a stale form raises instead of
+    # silently undoing someone else's change.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="joined")
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="joined")
+    done_by: Mapped[User | None] = relationship(foreign_keys=[done_by_id], lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
+
+
+# The incident page and the API list an incident's follow-ups in the order they were added.
+Index("ix_incident_follow_ups_incident", FollowUp.incident_id, FollowUp.id)
+# "My open follow-ups" across incidents (no page yet): each person's open ones, soonest due first.
+_OPEN_ONLY = text("done_at IS NULL")
+Index(
+    "ix_incident_follow_ups_open_by_owner",
+    FollowUp.owner_id,
+    FollowUp.due_date,
+    postgresql_where=_OPEN_ONLY,
+    sqlite_where=_OPEN_ONLY,
+)

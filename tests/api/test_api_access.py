@@ -24,6 +24,7 @@ from shared.accounts import tokens
 from shared.accounts.models import ApiToken, User
 from shared.config import Settings
 from shared.db import utcnow
+from shared.incidents import follow_ups
 from shared.notifications import service as notifications
 
 ROLES = ("member-unrelated", "member-owner", "lead", "admin")
@@ -52,6 +53,10 @@ ROUTES = {
     "comments": ("GET", "/api/v1/incidents/{key}/comments", None, "read"),
     "comment": ("POST", "/api/v1/incidents/{key}/comments", {"body": "Failover done."}, "write"),
     "events": ("GET", "/api/v1/incidents/{key}/events", None, "read"),
+    "follow-ups": ("GET", "/api/v1/incidents/{key}/follow-ups", None, "read"),
+    "add follow-up": ("POST", "/api/v1/incidents/{key}/follow-ups", {"title": "Add an alert on replica lag"}, "write"),
+    "tick follow-up": ("PATCH", "/api/v1/incidents/{key}/follow-ups/{follow_up_id}", {"done": True}, "write"),
+    "delete follow-up": ("DELETE", "/api/v1/incidents/{key}/follow-ups/{follow_up_id}", None, "write"),
     "verify audit": ("POST", "/api/v1/audit/verify", None, "admin"),
     "audit events": ("GET", "/api/v1/audit/events", None, "read"),
     "audit events csv": ("GET", "/api/v1/audit/events?format=csv", None, "read"),
@@ -104,6 +109,12 @@ EXPECTED = {
     "comments": (200, 200, 200, 200),
     "comment": (201, 201, 201, 201),
     "events": (200, 200, 200, 200),
+    # Anyone who may comment adds and ticks follow-ups; deleting is for leads and admins, or the
+    # follow-up's creator (the lead here) while it is open.
+    "follow-ups": (200, 200, 200, 200),
+    "add follow-up": (201, 201, 201, 201),
+    "tick follow-up": (200, 200, 200, 200),
+    "delete follow-up": (403, 403, 204, 204),
     "verify audit": (None, None, None, 200),
     "audit events": (403, 403, 200, 200),
     "audit events csv": (403, 403, 200, 200),
@@ -222,6 +233,9 @@ def _build_world(db: Session, app: Flask, users) -> dict[str, int | str]:
         url="https://93.184.215.14/hook",
         event_types=["incident.created"],
     )
+    follow_up = follow_ups.add_follow_up(
+        session=db, actor=users["lead"], incident_id=incident.id, title="Rotate the leaked key"
+    )
     db.commit()
     files = {
         state: add_evidence(db, app, incident, users["member"], f"{state}.log", b"disk full\n", state=state, reason=why)
@@ -235,6 +249,7 @@ def _build_world(db: Session, app: Flask, users) -> dict[str, int | str]:
         "version": incident.version,
         "other_id": users["other"].id,
         "bystander_id": bystander.id,
+        "follow_up_id": follow_up.id,
         "pending_id": pending.id,
         **{f"{state}_id": item.id for state, item in files.items()},
     }
@@ -273,7 +288,7 @@ def test_route_answers_each_role_and_scope(seeded, world, route, role, scope, ex
     token = seeded.tokens[(AS[role], scope)]
     method, path, body, _ = ROUTES[route]
     headers = bearer(token)
-    if method == "PATCH" and "/incidents/" in path:
+    if method == "PATCH" and path.endswith("/incidents/{key}"):  # the incident's own ETag
         headers["If-Match"] = f'"v{world["version"]}"'
     if body is UPLOAD:
         sent = {"data": {"file": (io.BytesIO(b"ERROR disk full\n"), "app.log", "text/plain")}}

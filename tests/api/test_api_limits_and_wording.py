@@ -449,6 +449,7 @@ def every_get(app, db, users, make_incident, make_token) -> list[str]:
         INCIDENTS,
         key,
         f"{key}/comments",
+        f"{key}/follow-ups",
         f"{key}/events",
         f"{key}/evidence",
         f"{key}/evidence/{item.id}",

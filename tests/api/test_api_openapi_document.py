@@ -97,6 +97,7 @@ CONDITIONAL_WRITES = [
     ("post", "/api/v1/incidents/{key}/transition", False, "200"),
     ("post", "/api/v1/incidents/{key}/assign", False, "200"),
     ("post", "/api/v1/incidents/{key}/priority", False, "200"),
+    ("patch", "/api/v1/incidents/{key}/follow-ups/{follow_up_id}", False, "200"),
     ("patch", "/api/v1/webhooks/{endpoint_id}", False, "200"),
     ("post", "/api/v1/webhooks/{endpoint_id}/rotate-secret", False, "200"),
 ]

@@ -37,6 +37,9 @@ EXPECTED = {
     Action.RETRY_EVIDENCE: LEADS_AND_ADMINS,
     Action.REDACT: {("admin", relation) for relation in RELATIONS},
     Action.MANAGE_WEBHOOKS: {("admin", relation) for relation in RELATIONS},
+    # Without a follow-up to judge; with one, its creator may too while it is open
+    # (tests/shared/test_shared_follow_ups.py).
+    Action.DELETE_FOLLOW_UP: LEADS_AND_ADMINS,
 }
 
 

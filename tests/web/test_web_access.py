@@ -18,7 +18,7 @@ from web_helpers import build_app, login, make_settings, snapshot
 
 from shared.accounts import service as accounts
 from shared.accounts.models import User
-from shared.incidents import saved_views
+from shared.incidents import follow_ups, saved_views
 
 ROLES = ("anonymous", "member-unrelated", "member-owner", "lead", "admin")
 # kind of user -> the `users` fixture key it signs in as. The incident is reported by the lead
@@ -57,6 +57,14 @@ ROUTES = {
         {"title": "RDS CPU pinned", "component": "rds", "environment": "prod", "version": "{version}"},
     ),
     "due date": ("POST", "/incidents/{key}/due-date", {"due_date": "2099-12-31", "version": "{version}"}),
+    "add follow-up": ("POST", "/incidents/{key}/follow-ups", {"title": "Add an alert on replica lag"}),
+    "tick follow-up": ("POST", "/incidents/{key}/follow-ups/{follow_up_id}/done", {"done": "1"}),
+    "edit follow-up": (
+        "POST",
+        "/incidents/{key}/follow-ups/{follow_up_id}/edit",
+        {"title": "Rotate the AWS key", "owner": "", "due_date": "", "version": "{follow_up_version}"},
+    ),
+    "delete follow-up": ("POST", "/incidents/{key}/follow-ups/{follow_up_id}/delete", {}),
     "insights": ("GET", "/insights", None),
     "admin users": ("GET", "/admin/users", None),
     "create user": (
@@ -94,6 +102,12 @@ EXPECTED = {
     "dashboard row": (LOGIN, HOME, HOME, HOME, HOME),  # a fragment for htmx; a plain GET goes to the dashboard
     "edit": (LOGIN, 403, 302, 302, 302),
     "due date": (LOGIN, 403, 302, 302, 302),
+    # Follow-ups are team work: anyone who may comment adds, ticks and edits them. Deleting one is
+    # for leads and admins, or its creator (the lead here) while it is open.
+    "add follow-up": (LOGIN, 302, 302, 302, 302),
+    "tick follow-up": (LOGIN, 302, 302, 302, 302),
+    "edit follow-up": (LOGIN, 302, 302, 302, 302),
+    "delete follow-up": (LOGIN, 403, 403, 302, 302),
     "insights": (LOGIN, 200, 200, 200, 200),
     "admin users": (LOGIN, 403, 403, 403, 200),
     "create user": (LOGIN, 403, 403, 403, 302),
@@ -153,6 +167,9 @@ def seeded(database_url, engine, session_factory, reused_apps) -> Iterator[Seede
         role="member",
         password="plum-orbit-velvet",
     )
+    follow_up = follow_ups.add_follow_up(
+        session=session, actor=users["lead"], incident_id=incident.id, title="Rotate the leaked key"
+    )
     team_view = saved_views.save_view(session=session, actor=users["lead"], name="Open P1s", query="p1", team=True)
     signed_in = {
         who: accounts.start_session(session=session, user=user, lifetime=timedelta(hours=2))
@@ -165,6 +182,8 @@ def seeded(database_url, engine, session_factory, reused_apps) -> Iterator[Seede
         "version": str(incident.version),
         "other_id": str(users["other"].id),
         "bystander_id": str(bystander.id),
+        "follow_up_id": str(follow_up.id),
+        "follow_up_version": str(follow_up.version),
     }
     yield Seeded(app, session, world, users, signed_in, DataSet(engine))
     session.close()

@@ -208,6 +208,7 @@ def test_the_export_is_a_postmortem_document_with_every_event_to_the_second(clie
         "Description",
         "Resolution summary",
         "Files (1)",
+        "Follow-ups",
         "Timeline (12 events)",
     ]
     facts = document.facts()

@@ -29,7 +29,7 @@ def test_the_beat_sweeps_the_outbox_and_anchors_the_audit_chain():
 def test_event_types_are_stable_dotted_names():
     for member in EventType:
         domain, _, action = member.value.partition(".")
-        assert domain in {"incident", "evidence", "user", "webhook"}, member
+        assert domain in {"incident", "evidence", "user", "webhook", "follow_up"}, member
         assert action, member
     assert {"evidence.uploaded", "evidence.processed", "evidence.downloaded"} <= set(EventType)
     assert {"evidence.legal_hold_changed", "evidence.retried"} <= set(EventType)

@@ -14,6 +14,7 @@ from shared.accounts.passwords import MAX_PASSWORD_LENGTH
 from shared.accounts.service import EMAIL_MAX, NAME_MAX
 from shared.audit import listing as audit_listing
 from shared.evidence.models import EvidenceState
+from shared.incidents import follow_ups as follow_up_rules
 from shared.incidents import idempotency, timers
 from shared.incidents import service as incident_rules
 from shared.incidents.lifecycle import Status
@@ -341,6 +342,98 @@ class CommentOut(StrictSchema):
     created_at = UtcDateTime(required=True)
 
 
+def _follow_up_problems(valid: dict[str, Any]) -> dict[str, str]:
+    """What the service will refuse of a follow-up's title and due date, in its own words."""
+    problems = {}
+    if isinstance(valid.get("title"), str) and (problem := follow_up_rules.title_problem(valid["title"].strip())):
+        problems["title"] = problem
+    if problem := timers.due_date_problem(valid.get("due_date")):
+        problems["due_date"] = problem
+    return problems
+
+
+_FOLLOW_UP_OWNER_ID = {"description": "The owner's user id; null for nobody."}
+_FOLLOW_UP_OWNER_EMAIL = {"description": "The owner by email, instead of owner_id."}
+_FOLLOW_UP_DUE = {"description": "2026-12-31, or null for none; a new one is today or later (UTC)."}
+
+
+class FollowUpIn(StrictSchema):
+    title = fields.String(required=True, metadata=max_length(follow_up_rules.TITLE_MAX))
+    owner_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(1, 2**31 - 1),
+        metadata=_FOLLOW_UP_OWNER_ID,
+    )
+    owner_email = fields.Email(validate=_EMAIL_LENGTH, metadata=_FOLLOW_UP_OWNER_EMAIL)
+    due_date = fields.Date(load_default=None, allow_none=True, metadata=_FOLLOW_UP_DUE)
+
+    @pre_load
+    def _trim_email(self, data, **kwargs):
+        return _trimmed_email(data)
+
+    @validates_schema
+    def _one_owner(self, data, **kwargs):
+        if data.get("owner_id") is not None and "owner_email" in data:
+            raise ValidationError("Give owner_id or owner_email, not both.", field_name="owner_email")
+
+    def value_problems(self, valid: dict[str, Any]) -> dict[str, str]:
+        return _follow_up_problems(valid)
+
+
+class FollowUpPatch(StrictSchema):
+    title = fields.String(metadata=max_length(follow_up_rules.TITLE_MAX))
+    owner_id = fields.Integer(
+        allow_none=True, strict=True, validate=validate.Range(1, 2**31 - 1), metadata=_FOLLOW_UP_OWNER_ID
+    )
+    owner_email = fields.Email(validate=_EMAIL_LENGTH, metadata=_FOLLOW_UP_OWNER_EMAIL)
+    due_date = fields.Date(allow_none=True, metadata=_FOLLOW_UP_DUE)
+    done = JsonBoolean(metadata={"description": "true marks it done, false opens it again."})
+
+    elsewhere: ClassVar[dict[str, str]] = {
+        **{
+            name: f"{name} is read-only; PATCH changes title, owner_id (or owner_email), due_date and done."
+            for name in ("id", "incident", "owner", "created_by", "created_at", "updated_at", "done_at", "done_by")
+        },
+        "state": "Send done: true or false to change the state.",
+        "version": 'version is read-only: send the version you read as If-Match: "v<version>" (the ETag).',
+    }
+
+    @pre_load
+    def _trim_email(self, data, **kwargs):
+        return _trimmed_email(data)
+
+    @validates_schema
+    def _one_owner(self, data, **kwargs):
+        if "owner_id" in data and "owner_email" in data:
+            raise ValidationError("Give owner_id or owner_email, not both.", field_name="owner_email")
+
+    def value_problems(self, valid: dict[str, Any]) -> dict[str, str]:
+        return _follow_up_problems(valid)
+
+
+class FollowUpOut(StrictSchema):
+    id = fields.Integer(required=True)
+    incident = fields.Function(
+        lambda item: f"INC-{item.incident_id}", required=True, metadata={"type": "string", "example": "INC-42"}
+    )
+    title = fields.String(required=True)
+    state = fields.Function(
+        lambda item: "done" if item.is_done else "open",
+        required=True,
+        metadata={"type": "string", "enum": ["open", "done"]},
+    )
+    owner = fields.Nested(UserRef, allow_none=True, required=True)
+    due_date = fields.Date(allow_none=True, required=True)
+    created_by = fields.Nested(UserRef, required=True)
+    created_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)
+    done_at = UtcDateTime(allow_none=True, required=True)
+    done_by = fields.Nested(UserRef, allow_none=True, required=True)
+    version = fields.Integer(required=True, metadata={"description": "Also the ETag of a PATCH's answer."})
+
+
 class EventOut(StrictSchema):
     id = fields.Integer(required=True)
     occurred_at = UtcDateTime(required=True)
@@ -447,6 +540,16 @@ IDEMPOTENCY_KEY = {
     f"{idempotency.KEY_LIFETIME.total_seconds() / 3600:.0f} hours is answered 201 with the incident the "
     "first request filed, and files nothing new. The same key with other details is a 422.",
     "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX, "pattern": "^[!-~]+$"},
+}
+FOLLOW_UP_ETAG = {"ETag": _header('The follow-up\'s version, `"v<version>"`: send it back in If-Match.')}
+FOLLOW_UP_IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "description": 'The follow-up\'s ETag as you read it (`"v<version>"`, its `version`): a 412 if it has '
+    "changed since, instead of overwriting someone else's change. Without it, the change is made whatever "
+    "the version.",
+    "schema": {"type": "string"},
 }
 COMMENT_IDEMPOTENCY_KEY = {
     **IDEMPOTENCY_KEY,

@@ -10,6 +10,7 @@ from shared.accounts.models import TokenScope
 from shared.audit import listing as audit_listing
 from shared.audit import service as audit
 from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.incidents import follow_ups as follow_up_service
 from shared.incidents import idempotency, listing
 from shared.incidents import service as incidents
 from shared.incidents.search import Filters
@@ -385,6 +386,129 @@ def add_comment(body, key):
         comment, replayed = posted.comment, posted.replayed
     _commit()
     return comment, 201, ({"Idempotent-Replayed": "true"} if replayed else {})
+
+
+# -- follow-ups -------------------------------------------------------------------------------
+
+
+@incidents_bp.route("/incidents/<key>/follow-ups", methods=["GET"])
+@needs(READ)
+@incidents_bp.response(200, schemas.FollowUpOut(many=True))
+@_errors(404)
+def list_follow_ups(key):
+    """List an incident's follow-ups"""
+    return follow_up_service.list_follow_ups(session=get_session(), actor=authenticate().user, incident_id=key)
+
+
+@incidents_bp.route("/incidents/<key>/follow-ups", methods=["POST"])
+@needs(WRITE)
+@incidents_bp.arguments(schemas.FollowUpIn)
+@incidents_bp.response(201, schemas.FollowUpOut, headers=schemas.FOLLOW_UP_ETAG)
+@_errors(404, 415, 422)
+def add_follow_up(body, key):
+    """Add a follow-up to an incident"""
+    caller = authenticate()
+    session = get_session()
+    owner_field = "owner_email" if "owner_email" in body else "owner_id"
+    add = _as_sent(
+        {"owner": owner_field},
+        lambda: follow_up_service.add_follow_up(
+            session=session,
+            actor=caller.user,
+            incident_id=key,
+            title=body["title"],
+            owner_id=_owner_id(session, body),
+            due_date=body["due_date"],
+        ),
+    )
+    follow_up = add()
+    _commit()
+    return follow_up, 201, {"ETag": f'"v{follow_up.version}"'}
+
+
+def _follow_up_if_match(current: int) -> int | None:
+    """The follow-up version the client last saw, from If-Match (optional; `*` is any)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tags = [tag.strip() for tag in header.split(",") if tag.strip()]
+    if "*" in tags:
+        return None
+    versions: list[int] = []
+    for tag in tags:
+        value = tag.removeprefix("W/").strip('"')
+        if not value.startswith("v") or not is_number(value[1:]):
+            versions = []
+            break
+        versions.append(int(value[1:]))
+    if not versions:
+        raise ApiProblem(
+            412,
+            "If-Match does not name a version of this follow-up; GET the incident's follow-ups for its version.",
+            headers={"ETag": f'"v{current}"'},
+        )
+    return current if current in versions else versions[0]
+
+
+@incidents_bp.route("/incidents/<key>/follow-ups/<int:follow_up_id>", methods=["PATCH"])
+@needs(WRITE)
+@incidents_bp.arguments(schemas.FollowUpPatch)
+@incidents_bp.response(200, schemas.FollowUpOut, headers=schemas.FOLLOW_UP_ETAG)
+@incidents_bp.doc(parameters=[schemas.FOLLOW_UP_IF_MATCH])
+@_errors(404, 409, 412, 415, 422)
+def patch_follow_up(body, key, follow_up_id):
+    """Edit a follow-up, or mark it done or open"""
+    caller = authenticate()
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    follow_up = follow_up_service.get_follow_up(
+        session=session, actor=caller.user, incident_id=incident.id, follow_up_id=follow_up_id
+    )
+    current = follow_up.version
+    expected = _follow_up_if_match(current)
+    if expected is not None and expected != current:
+        raise ApiProblem(
+            412,
+            f"The follow-up has changed since version v{expected} (it is at v{current} now): "
+            f'GET it again, then retry with If-Match: "v{current}".',
+            headers={"ETag": f'"v{current}"'},
+        )
+    changes = {name: body[name] for name in ("title", "due_date") if name in body}
+    if "owner_id" in body or "owner_email" in body:
+        changes["owner_id"] = _owner_id(session, body)
+    owner_field = "owner_email" if "owner_email" in body else "owner_id"
+    if changes:
+        follow_up = _as_sent(
+            {"owner": owner_field},
+            lambda: follow_up_service.update_follow_up(
+                session=session,
+                actor=caller.user,
+                incident_id=incident.id,
+                follow_up_id=follow_up_id,
+                expected_version=expected,
+                **changes,
+            ),
+        )()
+    if "done" in body:
+        follow_up = follow_up_service.set_done(
+            session=session, actor=caller.user, incident_id=incident.id, follow_up_id=follow_up_id, done=body["done"]
+        )
+    _commit()
+    return follow_up, 200, {"ETag": f'"v{follow_up.version}"'}
+
+
+@incidents_bp.route("/incidents/<key>/follow-ups/<int:follow_up_id>", methods=["DELETE"])
+@needs(WRITE)
+@incidents_bp.response(204)
+@_errors(404, 409)
+def delete_follow_up(key, follow_up_id):
+    """Delete a follow-up added by mistake"""
+    caller = authenticate()
+    follow_up_service.delete_follow_up(
+        session=get_session(), actor=caller.user, incident_id=key, follow_up_id=follow_up_id
+    )
+    _commit()
+    return "", 204
 
 
 # -- audit ------------------------------------------------------------------------------------

@@ -163,6 +163,41 @@ def _legal_hold(d, _c):
     ), d.get("reason") or None
 
 
+def _follow_up_title(d: Mapping) -> str:
+    return f"the follow-up “{d.get('title') or 'untitled'}”"
+
+
+def _follow_up_person(c: _Context, user_id: object) -> str:
+    if user_id is None:
+        return "nobody"
+    return c.names_by_id.get(user_id, "someone") if isinstance(user_id, int) else "someone"
+
+
+def _follow_up_created(d, c):
+    details = []
+    if d.get("owner_id") is not None:
+        details.append(f"owner {_follow_up_person(c, d.get('owner_id'))}")
+    if d.get("due_date"):
+        details.append(f"due {d['due_date']}")
+    return f"added {_follow_up_title(d)}" + (f" ({', '.join(details)})" if details else ""), None
+
+
+def _follow_up_updated(d, c):
+    parts = []
+    for name, change in (d.get("changes") or {}).items():
+        change = change if isinstance(change, Mapping) else {}
+        old, new = change.get("from"), change.get("to")
+        if name == "owner":
+            parts.append(f"owner from {_follow_up_person(c, old)} to {_follow_up_person(c, new)}")
+        elif name == "due date":
+            parts.append(f"due date from {old or 'none'} to {new or 'none'}")
+        else:
+            parts.append(f"{name} from “{old}” to “{new}”")
+    was = (d.get("changes") or {}).get("title")
+    which = _follow_up_title({"title": was.get("from")} if isinstance(was, Mapping) else d)
+    return f"edited {which}: {', '.join(parts) or 'no details recorded'}", None
+
+
 _PRESENTERS: dict[str, Callable[[Mapping, _Context], tuple[str, str | None]]] = {
     EventType.INCIDENT_CREATED: _created,
     EventType.INCIDENT_STATUS_CHANGED: _status_changed,
@@ -178,6 +213,11 @@ _PRESENTERS: dict[str, Callable[[Mapping, _Context], tuple[str, str | None]]] = 
     EventType.EVIDENCE_DOWNLOADED: _evidence("downloaded"),
     EventType.EVIDENCE_LEGAL_HOLD_CHANGED: _legal_hold,
     EventType.EVIDENCE_RETRIED: _evidence("retried the checks of"),
+    EventType.FOLLOW_UP_CREATED: _follow_up_created,
+    EventType.FOLLOW_UP_COMPLETED: lambda d, _c: (f"marked {_follow_up_title(d)} done", None),
+    EventType.FOLLOW_UP_REOPENED: lambda d, _c: (f"reopened {_follow_up_title(d)}", None),
+    EventType.FOLLOW_UP_UPDATED: _follow_up_updated,
+    EventType.FOLLOW_UP_DELETED: lambda d, _c: (f"deleted {_follow_up_title(d)}", None),
 }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,6 +28,7 @@ from shared.accounts import service as accounts
 from shared.audit import service as audit
 from shared.errors import Conflict, DomainError, ValidationFailed
 from shared.incidents import export, idempotency, saved_views, timers
+from shared.incidents import follow_ups as follow_up_service
 from shared.incidents import search as incident_search
 from shared.incidents import service as incidents
 from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status
@@ -497,6 +499,7 @@ def _detail_context(session, incident, **extra):
         comment_key=secrets.token_urlsafe(16),
         errors={},
         values={},
+        **_follow_up_context(session, incident),
         **extra,
     )
 
@@ -938,3 +941,123 @@ def _newest_event(session, incident) -> int:
 def _fingerprints(incident) -> dict[str, str]:
     """What the edit form is drawn from, one digest per field (see shared.incidents.merge)."""
     return {f: fingerprint(form_value(getattr(incident, f))) for f in EDITABLE_FIELDS}
+
+
+# -- Follow-ups (incidents/_follow_ups.html) --------------------------------------------------
+
+# Where a follow-up form's post lands: the section, so the person is back where they were.
+FOLLOW_UPS_ANCHOR = "follow-ups"
+
+
+def _follow_up_context(session, incident) -> dict[str, Any]:
+    """What the Follow-ups section draws: the list, its open count, and which form (if any)
+    comes back refused with its values and problems ("new", or a follow-up's id)."""
+    items = follow_up_service.list_follow_ups(session=session, actor=current_user.user, incident_id=incident.id)
+    return dict(
+        follow_ups=items,
+        open_follow_ups=follow_up_service.open_count(items),
+        can_delete_follow_up=lambda item: follow_up_service.can_delete(current_user.user, item),
+        follow_up_today=timers.today(),  # an open follow-up due before it is overdue
+        follow_up_form=None,
+        follow_up_errors={},
+        follow_up_values={},
+    )
+
+
+def _owner_arg() -> int | None:
+    """The owner picker's value: a user id, or empty for nobody."""
+    value = request.form.get("owner", "").strip()
+    if not value:
+        return None
+    if not is_number(value):
+        raise ValidationFailed({"owner": "Choose the owner from the list."})
+    return int(value)
+
+
+def _follow_up_act(key: str, form: str, operation, done: Callable[[Any], str]):
+    """Run one follow-up operation from a form; then back to the section (post-redirect-get)
+    with `done(result)` as the notice. A refusal draws the page again with the form's values
+    and each problem beside its field (the field gets focus), at the error's status."""
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    try:
+        # Worded before the commit, which expires (and for a delete, detaches) the row.
+        notice = done(operation(session, incident))
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        session.expire_all()
+        incident = incidents.get_incident(session=session, ref=key)
+        problems = error.field_errors if isinstance(error, ValidationFailed) else {}
+        # The page's own field errors (its due date form) stay empty: these are the follow-up's.
+        message = "Check the follow-up's highlighted field below." if problems else page_message(error)
+        context = _detail_context(session, incident, error=message)
+        context.update(follow_up_form=form, follow_up_errors=problems, follow_up_values=request.form)
+        return render_template("incidents/detail.html", **context), status_for(error)
+    flash(notice)
+    return redirect(url_for("incidents.detail", key=incident.key, _anchor=FOLLOW_UPS_ANCHOR))
+
+
+@bp.post("/incidents/<key>/follow-ups")
+@login_required
+def add_follow_up(key: str):
+    return _follow_up_act(
+        key,
+        "new",
+        lambda session, incident: follow_up_service.add_follow_up(
+            session=session,
+            actor=current_user.user,
+            incident_id=incident.id,
+            title=request.form.get("title", ""),
+            owner_id=_owner_arg(),
+            due_date=timers.parse_due_date(request.form.get("due_date")),
+        ),
+        lambda item: f"Added the follow-up “{item.title}”.",
+    )
+
+
+@bp.post("/incidents/<key>/follow-ups/<int:follow_up_id>/done")
+@login_required
+def follow_up_done(key: str, follow_up_id: int):
+    done = request.form.get("done") == "1"
+    return _follow_up_act(
+        key,
+        str(follow_up_id),
+        lambda session, incident: follow_up_service.set_done(
+            session=session, actor=current_user.user, incident_id=incident.id, follow_up_id=follow_up_id, done=done
+        ),
+        lambda item: f"Marked “{item.title}” done." if done else f"Reopened “{item.title}”.",
+    )
+
+
+@bp.post("/incidents/<key>/follow-ups/<int:follow_up_id>/edit")
+@login_required
+def edit_follow_up(key: str, follow_up_id: int):
+    return _follow_up_act(
+        key,
+        str(follow_up_id),
+        lambda session, incident: follow_up_service.update_follow_up(
+            session=session,
+            actor=current_user.user,
+            incident_id=incident.id,
+            follow_up_id=follow_up_id,
+            title=request.form.get("title", ""),
+            owner_id=_owner_arg(),
+            due_date=timers.parse_due_date(request.form.get("due_date")),
+            expected_version=_version(),
+        ),
+        lambda item: f"Saved the follow-up “{item.title}”.",
+    )
+
+
+@bp.post("/incidents/<key>/follow-ups/<int:follow_up_id>/delete")
+@login_required
+def delete_follow_up(key: str, follow_up_id: int):
+    return _follow_up_act(
+        key,
+        str(follow_up_id),
+        lambda session, incident: follow_up_service.delete_follow_up(
+            session=session, actor=current_user.user, incident_id=incident.id, follow_up_id=follow_up_id
+        ),
+        lambda item: f"Deleted the follow-up “{item.title}”.",
+    )

@@ -1,0 +1,283 @@
+"""Follow-ups: the things to do after (or during) an incident ("Add an alert on replica lag").
+
+Who may (shared/permissions.py): anyone who may comment on an incident adds follow-ups to it,
+ticks them done, reopens and edits them, whatever the incident's status (most are done after
+it is closed); deleting one is for leads and admins, or its creator while it is open. Follow-ups
+never block a move of the incident. Every change is one audit event on the incident's trail,
+with the follow-up's id and title as they were, so the timeline still reads after a delete.
+
+A follow-up is a row of its own: adding or ticking one leaves the incident row (and its
+version) alone, so it never turns someone's pending status change into a conflict. An edit of
+a follow-up checks the follow-up's own version instead.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from shared.accounts.models import User
+from shared.audit import service as audit
+from shared.db import utcnow
+from shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from shared.events import EventType
+from shared.incidents import service as incidents
+from shared.incidents import timers
+from shared.incidents.models import FollowUp, Incident
+from shared.permissions import Action, can
+from shared.text import one_line, unwanted_message
+
+# As long as an incident's title (the API documents the same number).
+TITLE_MAX = incidents.TITLE_MAX
+# The most follow-ups one incident takes: a page lists them all, and a script gone wrong
+# should meet a clear refusal, not grow the page without end.
+PER_INCIDENT_MAX = 200
+_MAX_ID = 2**31 - 1
+
+
+class _Unchanged(Enum):
+    """Marks a keyword left out on purpose (None already means "nobody" or "no due date")."""
+
+    KEEP = "keep"
+
+
+KEEP = _Unchanged.KEEP
+
+
+def title_problem(title: str) -> str | None:
+    """What is wrong with a follow-up's title (already on one line), or None."""
+    if hidden := unwanted_message(title, "title"):
+        return hidden
+    if not title:
+        return "Give the follow-up a title: what is to be done."
+    if len(title) > TITLE_MAX:
+        return f"The title is too long: use at most {TITLE_MAX} characters."
+    return None
+
+
+def _incident(session: Session, actor: User, ref: int | str) -> Incident:
+    incident = incidents.get_incident(session=session, ref=ref)
+    if not can(actor, Action.VIEW, incident):
+        raise PermissionDenied(f"You cannot view {incident.key}.")
+    return incident
+
+
+def _may_change(actor: User, incident: Incident) -> None:
+    if not can(actor, Action.COMMENT, incident):
+        raise PermissionDenied("Only people who may comment on an incident can change its follow-ups.")
+
+
+def _follow_up(session: Session, incident: Incident, follow_up_id: int) -> FollowUp:
+    follow_up = session.get(FollowUp, follow_up_id) if 0 < follow_up_id <= _MAX_ID else None
+    if follow_up is None or follow_up.incident_id != incident.id:
+        raise NotFound(f"{incident.key} has no follow-up {follow_up_id}.")
+    return follow_up
+
+
+def _owner(session: Session, owner_id: int | None) -> User | None:
+    if owner_id is None:
+        return None
+    owner = session.get(User, owner_id) if 0 < owner_id <= _MAX_ID else None
+    if owner is None or not owner.is_active:
+        raise ValidationFailed({"owner": "Choose an active user as the follow-up's owner, or nobody."})
+    return owner
+
+
+def _flush(session: Session, incident: Incident) -> None:
+    key = incident.key  # read before a failed flush expires it
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict(f"A follow-up of {key} was changed by someone else at the same moment.") from None
+
+
+def _record(session: Session, actor: User, incident: Incident, action: EventType, data: dict) -> None:
+    audit.append(
+        session=session,
+        actor_id=actor.id,
+        action=action,
+        entity_type="incident",
+        entity_id=incident.id,
+        incident_id=incident.id,
+        data=data,
+    )
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def list_follow_ups(*, session: Session, actor: User, incident_id: int | str) -> list[FollowUp]:
+    """The incident's follow-ups, in the order they were added (one index range)."""
+    incident = _incident(session, actor, incident_id)
+    return list(session.scalars(select(FollowUp).where(FollowUp.incident_id == incident.id).order_by(FollowUp.id)))
+
+
+def get_follow_up(*, session: Session, actor: User, incident_id: int | str, follow_up_id: int) -> FollowUp:
+    """One of the incident's follow-ups, or NotFound."""
+    return _follow_up(session, _incident(session, actor, incident_id), follow_up_id)
+
+
+def open_count(follow_ups: list[FollowUp]) -> int:
+    """How many of these are still open."""
+    return sum(1 for follow_up in follow_ups if not follow_up.is_done)
+
+
+def add_follow_up(
+    *,
+    session: Session,
+    actor: User,
+    incident_id: int | str,
+    title: str,
+    owner_id: int | None = None,
+    due_date: date | None = None,
+) -> FollowUp:
+    """Add a follow-up (open) to an incident, whatever its status."""
+    incident = _incident(session, actor, incident_id)
+    _may_change(actor, incident)
+    title = one_line(title or "")
+    errors = {}
+    if problem := title_problem(title):
+        errors["title"] = problem
+    if problem := timers.due_date_problem(due_date):
+        errors["due_date"] = problem
+    if errors:
+        raise ValidationFailed(errors)
+    owner = _owner(session, owner_id)
+    count = session.scalar(select(func.count()).where(FollowUp.incident_id == incident.id)) or 0
+    if count >= PER_INCIDENT_MAX:
+        raise ValidationFailed(
+            {"title": f"{incident.key} has {PER_INCIDENT_MAX} follow-ups, the most it takes: delete done ones first."}
+        )
+    now = utcnow()
+    follow_up = FollowUp(
+        incident_id=incident.id,
+        title=title,
+        owner_id=owner_id,
+        due_date=due_date,
+        created_by_id=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    follow_up.owner = owner
+    session.add(follow_up)
+    session.flush()
+    _record(
+        session,
+        actor,
+        incident,
+        EventType.FOLLOW_UP_CREATED,
+        {"follow_up_id": follow_up.id, "title": title, "owner_id": owner_id, "due_date": _iso(due_date)},
+    )
+    return follow_up
+
+
+def set_done(*, session: Session, actor: User, incident_id: int | str, follow_up_id: int, done: bool) -> FollowUp:
+    """Mark a follow-up done, or open again. Asking for the state it is in changes nothing
+    (two people ticking the same box is one tick)."""
+    incident = _incident(session, actor, incident_id)
+    follow_up = _follow_up(session, incident, follow_up_id)
+    _may_change(actor, incident)
+    if follow_up.is_done == done:
+        return follow_up
+    now = utcnow()
+    follow_up.done_at = now if done else None
+    follow_up.done_by_id = actor.id if done else None
+    follow_up.updated_at = now
+    _flush(session, incident)
+    # Read again when asked for: the loaded relationship does not follow done_by_id.
+    session.expire(follow_up, ["done_by"])
+    _record(
+        session,
+        actor,
+        incident,
+        EventType.FOLLOW_UP_COMPLETED if done else EventType.FOLLOW_UP_REOPENED,
+        {"follow_up_id": follow_up.id, "title": follow_up.title},
+    )
+    return follow_up
+
+
+def update_follow_up(
+    *,
+    session: Session,
+    actor: User,
+    incident_id: int | str,
+    follow_up_id: int,
+    title: str | Literal[_Unchanged.KEEP] = KEEP,
+    owner_id: int | Literal[_Unchanged.KEEP] | None = KEEP,
+    due_date: date | Literal[_Unchanged.KEEP] | None = KEEP,
+    expected_version: int | None = None,
+) -> FollowUp:
+    """Change a follow-up's title, owner or due date (those given); the audit records old -> new."""
+    incident = _incident(session, actor, incident_id)
+    follow_up = _follow_up(session, incident, follow_up_id)
+    _may_change(actor, incident)
+    if expected_version is not None and follow_up.version != expected_version:
+        raise Conflict(
+            f"The follow-up “{follow_up.title}” was changed by someone else since you opened it: "
+            "reload the page and try again."
+        )
+    errors = {}
+    new_title = follow_up.title if title is KEEP else one_line(title or "")
+    if new_title != follow_up.title and (problem := title_problem(new_title)):
+        errors["title"] = problem
+    new_due = follow_up.due_date if due_date is KEEP else due_date
+    # Only a due date being changed must lie ahead: an overdue one left as it is never blocks a
+    # change of the title.
+    if new_due != follow_up.due_date and (problem := timers.due_date_problem(new_due)):
+        errors["due_date"] = problem
+    if errors:
+        raise ValidationFailed(errors)
+    new_owner = follow_up.owner_id if owner_id is KEEP else owner_id
+    changes: dict[str, dict[str, object]] = {}
+    if new_title != follow_up.title:
+        changes["title"] = {"from": follow_up.title, "to": new_title}
+        follow_up.title = new_title
+    if new_owner != follow_up.owner_id:
+        owner = _owner(session, new_owner)
+        changes["owner"] = {"from": follow_up.owner_id, "to": new_owner}
+        follow_up.owner_id, follow_up.owner = new_owner, owner
+    if new_due != follow_up.due_date:
+        changes["due date"] = {"from": _iso(follow_up.due_date), "to": _iso(new_due)}
+        follow_up.due_date = new_due
+    if not changes:
+        return follow_up
+    follow_up.updated_at = utcnow()
+    _flush(session, incident)
+    _record(
+        session,
+        actor,
+        incident,
+        EventType.FOLLOW_UP_UPDATED,
+        {"follow_up_id": follow_up.id, "title": follow_up.title, "changes": changes},
+    )
+    return follow_up
+
+
+def can_delete(actor: User, follow_up: FollowUp) -> bool:
+    """Whether the page offers Delete on this follow-up (the policy's answer)."""
+    return can(actor, Action.DELETE_FOLLOW_UP, follow_up=follow_up)
+
+
+def delete_follow_up(*, session: Session, actor: User, incident_id: int | str, follow_up_id: int) -> FollowUp:
+    """Remove a follow-up added by mistake: leads and admins any, its creator while it is open.
+    The audit trail keeps that it existed and who removed it."""
+    incident = _incident(session, actor, incident_id)
+    follow_up = _follow_up(session, incident, follow_up_id)
+    if not can_delete(actor, follow_up):
+        if follow_up.created_by_id == actor.id:
+            raise PermissionDenied(
+                f"The follow-up “{follow_up.title}” is done: only a lead or an admin can delete it now. "
+                "Reopen it if it is not done."
+            )
+        raise PermissionDenied("Only whoever added a follow-up (while it is open), a lead or an admin can delete it.")
+    data = {"follow_up_id": follow_up.id, "title": follow_up.title, "was_done": follow_up.is_done}
+    session.delete(follow_up)
+    _flush(session, incident)
+    _record(session, actor, incident, EventType.FOLLOW_UP_DELETED, data)
+    return follow_up
