@@ -60,6 +60,9 @@ class EventType(enum.StrEnum):
     WEBHOOK_DELETED = "webhook.deleted"
     # outbox: send one webhook delivery now ("Send test event", "Redeliver"); payload: delivery_id
     WEBHOOK_DELIVERY_REQUESTED = "webhook.delivery_requested"
+    # An admin (or `users resend-invite`) mailed an invited person a new link; the earlier ones end.
+    # Audit only: the mail goes out as the first one did, through a user.invited outbox message.
+    USER_INVITE_RESENT = "user.invite_resent"
 
 
 class Route(NamedTuple):

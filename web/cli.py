@@ -253,6 +253,21 @@ def register_cli(app: Flask) -> None:
         folder = os.path.join(settings.data_dir, "mail")
         return folder if not settings.is_production and os.path.isdir(folder) else None
 
+    def _invitation_mail_folder(otherwise: str) -> str | None:
+        """Where `make run` writes an invitation when this environment sends no mail itself (None:
+        SMTP_HOST or MAIL_DIR is set). The worker sends it, with its own settings; this only refuses
+        when it cannot, saying what to set, or `otherwise` what to do."""
+        if _settings().email_mode != "off":
+            return None
+        mail_folder = _make_run_mail_folder()
+        if mail_folder is None:
+            raise click.ClickException(
+                "No mail can be sent (neither SMTP_HOST nor MAIL_DIR is set here): set SMTP_HOST, or MAIL_DIR "
+                "to write the mail to a folder, as `make run` does "
+                f"({os.path.join(_settings().data_dir, 'mail')}), or {otherwise}."
+            )
+        return mail_folder
+
     @users_group.command("create")
     @click.option("--email", required=True)
     @click.option("--role", type=click.Choice(["member", "lead", "admin"]), default="member", show_default=True)
@@ -273,16 +288,7 @@ def register_cli(app: Flask) -> None:
         """Create a user with a role."""
         if invite and password:
             raise click.UsageError("Give --password or --invite, not both.")
-        # The worker sends the invitation, with its own settings; this only refuses when it cannot.
-        mail_folder = None
-        if invite and _settings().email_mode == "off":
-            mail_folder = _make_run_mail_folder()
-            if mail_folder is None:
-                raise click.ClickException(
-                    "No mail can be sent (neither SMTP_HOST nor MAIL_DIR is set here): set SMTP_HOST, or MAIL_DIR "
-                    "to write the mail to a folder, as `make run` does "
-                    f"({os.path.join(_settings().data_dir, 'mail')}), or give --password instead."
-                )
+        mail_folder = _invitation_mail_folder("give --password instead") if invite else None
         if not invite and password is None:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
@@ -305,6 +311,26 @@ def register_cli(app: Flask) -> None:
                     click.echo(f"`make run` writes that mail to {mail_folder} (SMTP_HOST is not set).")
         except DomainError as error:
             raise click.ClickException(str(error)) from None
+
+    @users_group.command("resend-invite")
+    @click.argument("email")
+    def users_resend_invite(email: str):
+        """Mail the invited account EMAIL a new link to choose its password (72 hours).
+
+        The link mailed before stops working, as with Resend invite on the admin Users page. Only
+        for an enabled account whose owner has not chosen a password yet."""
+        mail_folder = _invitation_mail_folder("give them a password with users set-password")
+        try:
+            with transaction(_factory()) as session:
+                user = accounts.resend_invitation(session=session, actor=SYSTEM, user_id=_user(session, email).id)
+                click.echo(
+                    f"A new link to choose a password is on its way to {user.email} once the worker runs (it works "
+                    "for 72 hours); the one sent before no longer works."
+                )
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
+        if mail_folder is not None:
+            click.echo(f"`make run` writes that mail to {mail_folder} (SMTP_HOST is not set).")
 
     @users_group.command("set-password")
     @click.option("--email", required=True, help="Whose password (their email).")

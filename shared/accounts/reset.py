@@ -50,6 +50,7 @@ def claim_reset_mail(session: Session, user: User, now: datetime) -> bool:
 
 
 _SALT = "incident-tracker.password-reset"
+ACCOUNT_DISABLED = "This account is disabled: ask an admin to enable it."
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class ResetLink:
     problem: str = ""
     # A new account's invitation: the person chooses their first password (no "changed" notice).
     invitation: bool = False
+    # A good link of a disabled account: said so, as only the mail's reader holds such a link.
+    disabled: bool = False
 
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:
@@ -92,11 +95,16 @@ def read_token(*, session: Session, secret_key: str, token: str) -> ResetLink:
     if not isinstance(hours, int) or utcnow() - as_utc(signed_at) > timedelta(hours=hours):
         return ResetLink(None, _expired(hours if isinstance(hours, int) else RESET_LINK_HOURS))
     user = session.get(User, claims.get("user"))
-    if user is None or not user.is_active or claims.get("password") != _password_digest(user):
+    if user is None or claims.get("password") != _password_digest(user):
         return ResetLink(None, unusable)
     # Only invitations are signed for INVITE_LINK_HOURS, and a link ends once any password is
     # set; a reset link asked for before the invitation was opened is the first password too.
-    return ResetLink(user, invitation=hours == INVITE_LINK_HOURS or user.invited_at is not None)
+    invitation = hours == INVITE_LINK_HOURS or user.invited_at is not None
+    if not user.is_active:
+        # Signed by us for this account's current password: whoever holds it read the account's
+        # mail, so saying the account is disabled tells a guesser nothing.
+        return ResetLink(None, ACCOUNT_DISABLED, invitation=invitation, disabled=True)
+    return ResetLink(user, invitation=invitation)
 
 
 def _expired(hours: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 import email_validator
@@ -22,7 +22,7 @@ from shared.accounts.passwords import (
 )
 from shared.audit import service as audit
 from shared.db import utcnow
-from shared.errors import NotFound, PermissionDenied, ValidationFailed
+from shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from shared.events import EventType
 from shared.outbox import service as outbox
 from shared.permissions import SYSTEM, Action, SystemPrincipal, can
@@ -74,6 +74,16 @@ def find_by_email(*, session: Session, email: str) -> User | None:
 def list_users(*, session: Session) -> list[User]:
     """All users, by email."""
     return list(session.scalars(select(User).order_by(User.email)))
+
+
+def last_sign_ins(*, session: Session) -> dict[int, datetime]:
+    """user id -> when their newest login session began (signing in, or choosing or changing a
+    password); users who never signed in are absent. One grouped query for the Users page: it
+    reads every row of login_sessions (one per sign-in, none deleted; the team is small)."""
+    rows = session.execute(
+        select(LoginSession.user_id, func.max(LoginSession.created_at)).group_by(LoginSession.user_id)
+    )
+    return {user_id: started for user_id, started in rows}
 
 
 Actor = User | SystemPrincipal | None
@@ -262,6 +272,35 @@ def create_invited_user(*, session: Session, actor: Actor, email: str, name: str
     principal = SYSTEM if actor is None else actor
     outbox.enqueue(
         session=session, topic=EventType.USER_INVITED, payload={"user_id": user.id, "actor_id": principal.id}
+    )
+    return user
+
+
+def resend_invitation(*, session: Session, actor: Actor, user_id: int) -> User:
+    """Mail an invited person who has not chosen a password yet a new link, good for
+    INVITE_LINK_HOURS from now. A link is bound to the account's password hash (see
+    shared.accounts.reset), so a new random one ends every link sent before."""
+    actor = _require(actor, Action.MANAGE_USERS)
+    user = get_user(session=session, user_id=user_id)
+    if user.invited_at is None:
+        raise Conflict(f"{user.email} has chosen a password already: there is no invitation to send again.")
+    if not user.is_active:
+        raise ValidationFailed({"user": f"{user.email} is disabled: enable the account before sending a new link."})
+    user.password_hash = hash_password(secrets.token_urlsafe(32))
+    user.invited_at = utcnow()
+    audit.append(
+        session=session,
+        actor_id=actor.id,
+        action=EventType.USER_INVITE_RESENT,
+        entity_type="user",
+        entity_id=user.id,
+        data={"email": user.email},
+    )
+    # The first invitation's message, marked as sent again: the worker writes the link at sending.
+    outbox.enqueue(
+        session=session,
+        topic=EventType.USER_INVITED,
+        payload={"user_id": user.id, "actor_id": actor.id, "resent": True},
     )
     return user
 

@@ -815,6 +815,8 @@ def _account_notice(
     elif topic == EventType.USER_INVITED:
         by = f"{actor.name} ({actor.email})" if actor is not None else "An admin, at the command line,"
         kind, context = NOTICE_INVITE, {"by": by}  # the link is written at sending
+        if payload.get("resent"):
+            context["resent"] = True
     else:
         kind, context = NOTICE_ACCOUNT, _password_changed_notice(topic, user, actor, settings, now)
     row = _insert_once(
@@ -1227,6 +1229,13 @@ RESET_SUBJECT = "Choose a new password"
 
 def _invite_mail(row: EmailDelivery, user: User, recipient, settings: Settings):
     by = (row.context or {}).get("by") or "An admin"
+    # A resent invitation comes from whoever sent it again, not necessarily who made the account.
+    said = (
+        f"{by} sent you a new link for your account on Incident Tracker: {user.email} ({user.role}); "
+        "links sent before no longer work."
+        if (row.context or {}).get("resent")
+        else f"{by} made you an account on Incident Tracker: {user.email} ({user.role})."
+    )
     return _password_link_mail(
         row,
         user,
@@ -1234,9 +1243,11 @@ def _invite_mail(row: EmailDelivery, user: User, recipient, settings: Settings):
         settings,
         hours=reset.INVITE_LINK_HOURS,
         subject=INVITE_SUBJECT,
-        opening=f"{by} made you an account on Incident Tracker: {user.email} ({user.role}).\n\n"
+        opening=f"{said}\n\n"
         f"Choose your password here; the link works for {reset.INVITE_LINK_HOURS} hours and only once:",
-        closing="Then sign in at {base}/login. If the link has expired, 'Forgot your password?' there sends another.",
+        # Choosing the password signs the person in (web/auth/views.py reset_password).
+        closing="Choosing it signs you in. Later, sign in at {base}/login; if the link has expired, "
+        "'Forgot your password?' there sends another.",
     )
 
 

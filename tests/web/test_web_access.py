@@ -83,6 +83,7 @@ ROUTES = {
     "healthz": ("GET", "/healthz", None),
     "readyz": ("GET", "/readyz", None),
     "login page": ("GET", "/login", None),
+    "resend invite": ("POST", "/admin/users/{bystander_id}/invite", {}),
 }
 
 # route id -> expected answer for (anonymous, member-unrelated, member-owner, lead, admin)
@@ -122,6 +123,9 @@ EXPECTED = {
     "healthz": (200, 200, 200, 200, 200),
     "readyz": (200, 200, 200, 200, 200),
     "login page": (200, HOME, HOME, HOME, HOME),
+    # Admins only; this app mails nothing (and the bystander chose a password): 409, nothing sent.
+    # tests/web/test_web_admin_invites.py resends one.
+    "resend invite": (LOGIN, 403, 403, 403, 409),
 }
 assert EXPECTED.keys() == ROUTES.keys()
 

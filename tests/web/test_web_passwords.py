@@ -249,8 +249,8 @@ def test_a_mailed_link_sets_a_new_password_once_and_signs_out_everywhere(app, db
 
     done = client.post(link, data={"new_password": NEW_PASSWORD, "repeated_password": NEW_PASSWORD})
     assert done.status_code == 302
-    assert done.headers["Location"] == "/login"
-    assert "Your password is changed" in client.get("/login").get_data(as_text=True)
+    assert done.headers["Location"] == "/"  # signed in here (tests/web/test_web_admin_invites.py)
+    assert "your password is changed and you are signed in" in client.get("/").get_data(as_text=True)
     assert signed_in.get("/").status_code == 302  # the browser signed in before is signed out
     login(app.test_client(), "member@example.com", NEW_PASSWORD)
 
@@ -361,7 +361,7 @@ def test_an_invitation_link_asks_for_a_first_password_and_announces_no_change(ap
 
     done = client.post(link, data={"new_password": NEW_PASSWORD, "repeated_password": NEW_PASSWORD})
     assert done.status_code == 302
-    assert "Your password is set. Sign in with it." in client.get("/login").get_data(as_text=True)
+    assert "your password is set and you are signed in." in client.get("/").get_data(as_text=True)
     assert counts(db)[1] == queued  # no "Your password was changed" mail
     login(app.test_client(), "nia@example.com", NEW_PASSWORD)
 
@@ -388,7 +388,7 @@ def test_an_invited_person_who_asks_for_a_reset_link_first_still_chooses_a_first
     assert texts(client.get(link).get_data(as_text=True), "h1") == ["Choose your password"]
     queued = counts(db)[1]
     assert client.post(link, data={"new_password": NEW_PASSWORD, "repeated_password": NEW_PASSWORD}).status_code == 302
-    assert "Your password is set. Sign in with it." in client.get("/login").get_data(as_text=True)
+    assert "your password is set and you are signed in." in client.get("/").get_data(as_text=True)
     assert counts(db)[1] == queued  # no "Your password was changed" mail
     row = _user_row(admin, "nia@example.com")
     assert "no password chosen yet" not in row

@@ -1,4 +1,5 @@
-"""User administration: list, create, change role, set a new password, disable/enable."""
+"""User administration: list, create, change role, set a new password, disable/enable, resend an
+invitation."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from web.auth.current import require
 from web.auth.views import new_password_field
 from web.db import get_session
 from web.errors import status_for
+from web.extensions import limiter
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 ROLE_CHOICES = [("member", "member"), ("lead", "lead"), ("admin", "admin")]
@@ -43,6 +45,18 @@ class SetPasswordForm(FlaskForm):
     )
 
 
+def _mail_on() -> bool:
+    return current_app.config["SETTINGS"].email_mode != "off"
+
+
+def _mail_limit() -> str:
+    return current_app.config["SETTINGS"].rate_limit_login
+
+
+def _signed_in_admin() -> str:
+    return f"user-{current_user.id}" if current_user.is_authenticated else "-"
+
+
 def _render(
     form: NewUserForm,
     errors: dict[str, str] | None = None,
@@ -52,10 +66,13 @@ def _render(
     password_for=None,
     password_form: SetPasswordForm | None = None,
 ):
-    users = accounts.list_users(session=get_session())
+    session = get_session()
+    users = accounts.list_users(session=session)
     return render_template(
         "admin/users.html",
         users=users,
+        last_sign_ins=accounts.last_sign_ins(session=session),
+        mail_on=_mail_on(),
         form=form,
         errors=errors or {},
         error=error,
@@ -81,7 +98,7 @@ def create_user():
     session = get_session()
     if not form.validate():
         return _render(form, error="The form expired; try again.", status=400)
-    mail_on = current_app.config["SETTINGS"].email_mode != "off"
+    mail_on = _mail_on()
     typed = form.password.data or ""
     # No password: the new user chooses one from a mailed link (when this server sends mail).
     invite = not typed and mail_on
@@ -182,3 +199,22 @@ def set_password(user_id: int):
         )
     flash(f"{user.email} has a new password and was signed out everywhere.")
     return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/invite")
+@login_required
+# Each post sends a mail: limited per admin, as the Email section's test mail (web/admin/webhooks.py).
+@limiter.limit(_mail_limit, key_func=_signed_in_admin)
+def resend_invite(user_id: int):
+    """Mail an invited person a new link to choose their password; the one sent before ends."""
+    require(Action.MANAGE_USERS)
+    if not _mail_on():
+        return _render(
+            NewUserForm(formdata=None),
+            error="This server sends no email (SMTP_HOST is not set), so no link can be mailed: use Set password.",
+            status=409,
+        )
+    return _user_action(
+        lambda session: accounts.resend_invitation(session=session, actor=current_user.user, user_id=user_id),
+        "A new link to choose a password is on its way to {email}; the one sent before no longer works.",
+    )

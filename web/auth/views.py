@@ -322,7 +322,15 @@ def reset_password():
     token = request.args.get("token", "")
     link = reset.read_token(session=session, secret_key=current_app.config["SECRET_KEY"], token=token)
     if link.user is None:
-        return _no_store(render_template("auth/reset.html", problem=link.problem, form=None, errors={}), 400)
+        page = render_template(
+            "auth/reset.html",
+            problem=link.problem,
+            form=None,
+            errors={},
+            invitation=link.invitation,
+            disabled=link.disabled,
+        )
+        return _no_store(page, 400)
     form = ResetPasswordForm()
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -345,11 +353,18 @@ def reset_password():
                 errors = error.field_errors
             else:
                 logout_user()
+                # The link is the credential (mailed, signed, once): no need to type the password
+                # again. A new login session and CSRF token, as at the sign-in page.
+                _sign_in(session, link.user)
                 if link.invitation:
-                    flash("Your password is set. Sign in with it.")
+                    flash(f"Welcome, {link.user.name}: your password is set and you are signed in.")
                 else:
-                    flash("Your password is changed and every browser signed in as you is signed out. Sign in with it.")
-                return redirect(url_for("auth.login"))
+                    flash(
+                        f"Welcome back, {link.user.name}: your password is changed and you are signed in. "
+                        "Every other browser signed in as you is signed out."
+                    )
+                # The new password ended every device cookie of the account; this browser holds the link.
+                return _trust_this_browser(redirect(url_for("incidents.dashboard")), link.user)
     form = ResetPasswordForm(formdata=None)
     if link.invitation:  # their first password: nothing is "new" yet
         form.new_password.label.text, form.repeated_password.label.text = "Password", "Password again"
@@ -513,7 +528,7 @@ def set_email_preference():
     flash(
         {
             "all": "You get email about every change that concerns you.",
-            "p1_p2": "You get email about P1 and P2 incidents only.",
+            "p1_p2": "You get email about P1 and P2 incidents only, and always when an incident is made yours.",
             "off": "You get no notification email.",
         }[choice.value]
     )
