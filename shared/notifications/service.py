@@ -814,9 +814,8 @@ def _account_notice(
         kind, context = NOTICE_PASSWORD_RESET, {}  # the link is written at sending
     elif topic == EventType.USER_INVITED:
         by = f"{actor.name} ({actor.email})" if actor is not None else "An admin, at the command line,"
-        kind, context = NOTICE_INVITE, {"by": by}  # the link is written at sending
-        if payload.get("resent"):
-            context["resent"] = True
+        # The link is written at sending; "resent": an admin sent it again (the old link ended).
+        kind, context = NOTICE_INVITE, {"by": by, **({"resent": "yes"} if payload.get("resent") else {})}
     else:
         kind, context = NOTICE_ACCOUNT, _password_changed_notice(topic, user, actor, settings, now)
     row = _insert_once(

@@ -206,4 +206,7 @@ def test_production_policy_never_exempts_loopback_even_through_a_name():
     with pytest.raises(WebhookUrlError, match="loopback"):
         resolve_for_delivery("https://receiver.internal:9000/", policy=production, resolver=lambda h, p: ["127.0.0.1"])
     # An internal receiver on a private address is what the exemption is for, in production too.
-    assert resolve_for_delivery("https://receiver.internal:9000/", policy=production, resolver=lambda h, p: ["10.0.3.4"])
+    internal = resolve_for_delivery(
+        "https://receiver.internal:9000/", policy=production, resolver=lambda h, p: ["10.0.3.4"]
+    )
+    assert internal.ip == "10.0.3.4"

@@ -219,7 +219,9 @@ def test_issue_7_settings_are_known():
 # webhook exemption was taken silently in production.
 @pytest.mark.parametrize("key", ["a" * 40, "ab" * 20, "changeme" * 5])
 def test_production_refuses_a_secret_key_that_is_not_random(key):
-    with pytest.raises(SettingsError, match="SECRET_KEY uses only .* different characters: it is not random") as raised:
+    with pytest.raises(
+        SettingsError, match=r"SECRET_KEY uses only .* different characters: it is not random"
+    ) as raised:
         Settings.from_env({**PRODUCTION, "SECRET_KEY": key})
     assert key not in str(raised.value)  # the message never repeats the secret
 
