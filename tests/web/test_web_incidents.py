@@ -283,7 +283,7 @@ def test_transition_buttons_are_exactly_the_allowed_moves(client, users, make_in
     [
         ("in_progress", "blocked", "Say why {key} moves to Blocked."),
         ("in_progress", "resolved", "Write a resolution summary: what fixed it."),
-        ("resolved", "in_progress", "Say why {key} moves to Reopen."),
+        ("resolved", "in_progress", "Say why {key} is reopened."),
     ],
 )
 def test_a_move_that_needs_a_reason_is_refused_without_one(client, db, users, make_incident, status, to, message):

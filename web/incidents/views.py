@@ -31,7 +31,7 @@ from shared.incidents import export, idempotency, saved_views, timers
 from shared.incidents import follow_ups as follow_up_service
 from shared.incidents import search as incident_search
 from shared.incidents import service as incidents
-from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status
+from shared.incidents.lifecycle import STATUS_LABELS, Requirement, Status, Transition
 from shared.incidents.merge import (
     EDITABLE_FIELDS,
     Merged,
@@ -538,10 +538,11 @@ def export_timeline(key: str):
     return response
 
 
-def _act(key: str, operation, *, anchor=None):
+def _act(key: str, operation, *, anchor=None, notice=None):
     """Run one incident operation from a form; on a refusal, show the page again with the
     message and everything that was typed, with the error's status. `anchor(result)` names
-    the part of the incident page to land on afterwards."""
+    the part of the incident page to land on afterwards, `notice(result)` what the page then
+    says happened (app.js puts keyboard focus on it)."""
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
     try:
@@ -555,6 +556,8 @@ def _act(key: str, operation, *, anchor=None):
         context = _detail_context(session, incident, error=_refusal_words(session, incident, error))
         context["errors"], context["values"] = errors, request.form
         return render_template("incidents/detail.html", **context), status_for(error)
+    if notice:
+        flash(notice(result))
     return redirect(url_for("incidents.detail", key=incident.key, _anchor=anchor(result) if anchor else None))
 
 
@@ -563,6 +566,30 @@ def _act(key: str, operation, *, anchor=None):
 def transition(key: str):
     if request.form.get("from_row") == "1":
         return _row_transition(key)
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    question = _unconfirmed_close(incident, request.form.get("to", ""), request.form.get("reason", ""))
+    if question is not None and _is_htmx():
+        # Asked in the Closed form's place; the rest of the page is as it was drawn (seen_event).
+        return render_template(
+            "incidents/_move.html",
+            move=question,
+            confirm_close=question,
+            incident=incident,
+            values=request.form,
+            seen_event=request.form.get("seen_event", ""),
+        )
+    if question is not None:
+        # Without JavaScript: the page drawn again, with the question where the Closed button was.
+        context = _detail_context(session, incident, confirm_close=question)
+        context["values"] = request.form
+        return render_template("incidents/detail.html", **context)
+    if _is_htmx():
+        # Only the incident page's Closed form posts with htmx, to be asked; anything else is a
+        # refusal, drawn on the whole page: app.js sends the form again without htmx.
+        response = make_response("", 204)
+        response.headers["HX-Trigger"] = "answerIsAPage"
+        return response
     return _act(
         key,
         lambda session, incident: incidents.transition(
@@ -573,7 +600,32 @@ def transition(key: str):
             reason=request.form.get("reason"),
             expected_version=_version(),
         ),
+        notice=_moved_words,
     )
+
+
+def _moved_words(incident) -> str:
+    """What a move did, said on the incident page and in a dashboard row: "INC-4 is now Closed." """
+    return f"{incident.key} is now {STATUS_LABELS[Status(incident.status)]}."
+
+
+def _unconfirmed_close(incident, to: str, reason: str) -> Transition | None:
+    """The Closed move, when this post asks for it without having been asked "Close INC-n?"
+    yet: closing ends the work and has no Undo. Text first, then the question: a close that
+    needs a reason and has none goes on to be refused for it. Never about an incident someone
+    changed since the form was drawn: the question would carry the current version and close
+    what the person has not seen; the move goes on to be refused as stale, naming who."""
+    move = next((m for m in _allowed_moves(incident) if m.target == to), None)
+    if move is None or move.target != Status.CLOSED or request.form.get("confirm") == "1":
+        return None
+    if move.requires and not reason.strip():
+        return None
+    posted = request.form.get("version", "").strip()
+    try:
+        incidents.check_version(incident, int(posted) if is_number(posted) else None)
+    except Conflict:
+        return None
+    return move
 
 
 def _render_row(incident, status: int = 200, /, **state):
@@ -597,17 +649,9 @@ def _row_transition(key: str):
     was = Status(incident.status)
     # An Undo back to Blocked or Resolved says again why it was so, not "Undo of the move".
     was_why = {Status.BLOCKED: incident.blocked_reason, Status.RESOLVED: incident.resolution_summary}.get(was)
-    move = next((m for m in _allowed_moves(incident) if m.target == to), None)
-    unconfirmed_close = move is not None and move.target == Status.CLOSED and request.form.get("confirm") != "1"
-    # Text first, then the question; but not about a row someone changed since it was drawn: the
-    # confirmation would carry the current version and close what the person has not seen.
-    if move is not None and unconfirmed_close and (not move.requires or reason.strip()):
-        posted = request.form.get("version", "").strip()
-        try:
-            incidents.check_version(incident, int(posted) if is_number(posted) else None)
-        except Conflict as stale:
-            return _render_row(incident, status_for(stale), row_error=_refusal_words(session, incident, stale), **typed)
-        return _render_row(incident, confirm_close=move, **typed)
+    question = _unconfirmed_close(incident, to, reason)
+    if question is not None:
+        return _render_row(incident, confirm_close=question, **typed)
     try:
         incidents.transition(
             session=session,
@@ -630,9 +674,7 @@ def _row_transition(key: str):
     if request.form.get("undo") == "1":
         return _render_row(incident, row_notice=f"{incident.key} is back to {label}.")
     undo = next((m for m in _allowed_moves(incident) if m.target == was), None)
-    return _render_row(
-        incident, row_notice=f"{incident.key} is now {label}.", undo=undo, undo_of=label, undo_reason=was_why
-    )
+    return _render_row(incident, row_notice=_moved_words(incident), undo=undo, undo_of=label, undo_reason=was_why)
 
 
 @bp.get("/incidents/<key>/row")

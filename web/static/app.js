@@ -241,6 +241,20 @@
     var invalid = document.querySelector("main [aria-invalid='true']");
     if (invalid) { invalid.focus(); }
   })();
+  // A page drawn after an action (a post, then back to a page) says what happened in a flash
+  // message: "INC-29 is now Closed." after a move on the incident page, "Saved the view …" on
+  // the dashboard. A status message already there when a page loads is not read out, and
+  // focus would start again at the top: it goes to the message, so a screen reader reads it
+  // and Tab goes on from there. Not where the page put focus itself (autofocus, a field to fix)
+  // or the address names a part of the page to land on (#follow-ups).
+  (function focusTheMessage() {
+    if (document.querySelector("[autofocus]") || window.location.hash) { return; }
+    if (document.activeElement && document.activeElement !== document.body) { return; }
+    var message = document.querySelector("main .flash");
+    if (!message) { return; }
+    message.setAttribute("tabindex", "-1");
+    message.focus();
+  })();
 
   // A row's quick status control: a move that needs text (Blocked, Resolved, Reopen, closing an
   // open incident) shows its named field as soon as it is chosen; other moves hide it.
@@ -264,14 +278,22 @@
       target.focus();
       return;
     }
-    // Cancel on a row's question ("Close INC-n?") puts the row back: back to its status control
-    // (the link that had focus is gone with the question).
+    // Cancel on a question ("Close INC-n?") puts back what was asked about, a dashboard row or
+    // the incident page's Closed form (the same id): back to its control, the row's status
+    // select or the Closed button (the link that had focus is gone with the question).
     var trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
-    if (trigger && trigger.hasAttribute("data-focus-row-control") && event.detail.target) {
-      var control = document.getElementById(event.detail.target.id);
-      var select = control && control.querySelector("select[data-quick-status]");
-      if (select) { select.focus(); }
+    if (trigger && trigger.hasAttribute("data-cancel-question") && event.detail.target) {
+      var asked = document.getElementById(event.detail.target.id);
+      var control = asked && asked.querySelector("select[data-quick-status], button[type=submit]");
+      if (control) { control.focus(); }
     }
+  });
+  // The incident page's Closed form posts with htmx only to be asked "Close INC-n?" in its
+  // place; when the server has no question to ask (a refusal: the incident changed meanwhile,
+  // a reason is missing), its answer is the whole page, so the form is sent again as a page.
+  document.addEventListener("answerIsAPage", function (event) {
+    var form = event.target.closest && event.target.closest("form");
+    if (form) { form.submit(); }  // (submit() fires no submit event: htmx lets it through)
   });
 
   // Drafts of a new incident survive an expired session. What is typed is kept in this tab's
@@ -482,7 +504,7 @@
 
   function partIsBusy(part) {
     if (part.contains(document.activeElement)) { return true; }
-    if (part.querySelector(".field-error, [aria-invalid='true'], .error, .state-uploading")) { return true; }
+    if (part.querySelector(".field-error, [aria-invalid='true'], .error, .state-uploading, form.confirm")) { return true; }
     return Array.prototype.some.call(part.querySelectorAll("input, textarea, select"), fieldChanged);
   }
 
@@ -532,11 +554,22 @@
   });
 
   // The server says an incident was created: the new row is already in (out-of-band swap);
-  // close the dialog and bring the counters up to date.
+  // close the dialog and bring the counters up to date. Keyboard focus goes to the notice
+  // ("INC-31 created: …", its key a link to it) once that is swapped in: closing the dialog
+  // would leave focus where the dialog was opened from, <body> after the `c` shortcut.
+  var createdNoticeDue = false;
   document.body.addEventListener("incidentCreated", function () {
     var dialog = document.getElementById("new-incident-dialog");
     if (dialog && dialog.open) { dialog.close(); }
+    createdNoticeDue = true;
     refreshSummary();
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    var notice = createdNoticeDue && document.querySelector("#created-notice .notice");
+    if (!notice) { return; }
+    createdNoticeDue = false;
+    notice.setAttribute("tabindex", "-1");
+    notice.focus();
   });
 
   // Times are drawn in UTC by the server (<time datetime="...">); show them in the reader's
@@ -573,16 +606,33 @@
       element.setAttribute("data-local", "");
     });
   }
-  localiseTimes();
-  // Times arrive in new HTML by several roads: htmx swaps, the live dashboard's merged rows,
-  // the evidence list evidence.js swaps in. Watching the document catches every one of them
-  // (the live refresh once left every row it redrew in UTC). Localising changes the <time>
-  // elements themselves, which wakes the observer once more and finds nothing left to do.
+  // "Overdue" is drawn by the server in UTC days: due before today in UTC. West of UTC the
+  // reader's day is still the day before for hours, and a due date set to their today (accepted:
+  // shared/incidents/timers.py allows a day of slack for them) would read Overdue at once.
+  // The badge stays only once the due day is over where the reader is too.
+  function overdueWhereTheReaderIs() {
+    var now = new Date();
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    var today = now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate());
+    document.querySelectorAll(".badge.overdue[data-due]").forEach(function (badge) {
+      if (badge.getAttribute("data-due") >= today) { badge.remove(); }
+    });
+  }
+  function forTheReader() {
+    localiseTimes();
+    overdueWhereTheReaderIs();
+  }
+  forTheReader();
+  // Times and Overdue badges arrive in new HTML by several roads: htmx swaps, the live
+  // dashboard's merged rows, the evidence list evidence.js swaps in. Watching the document
+  // catches every one of them (the live refresh once left every row it redrew in UTC).
+  // Localising changes the <time> elements themselves (and a badge goes), which wakes the
+  // observer once more and finds nothing left to do.
   // (An observer's callback already runs once per batch of changes, not once per node.)
   if (window.MutationObserver) {
-    new MutationObserver(function () { localiseTimes(); }).observe(document.body, { childList: true, subtree: true });
+    new MutationObserver(function () { forTheReader(); }).observe(document.body, { childList: true, subtree: true });
   } else {
-    document.addEventListener("htmx:afterSettle", localiseTimes);
+    document.addEventListener("htmx:afterSettle", forTheReader);
   }
 
   // Keyboard shortcuts (listed by "?"): never while typing in a field or with a dialog open.
