@@ -83,3 +83,29 @@ def test_a_part_being_worked_in_is_left_alone_until_the_person_is_done(page: Pag
     page.clock.fast_forward(POLL_MS)
     expect(moves.get_by_role("button", name="Blocked", exact=True)).to_have_count(0)
     expect(moves.get_by_role("button", name="In Progress", exact=True)).to_be_visible()
+
+
+def test_someone_elses_follow_up_appears_and_a_half_typed_one_is_kept(page: Page, sign_in, file_incident, db, users):
+    """Found by QA: follow-ups added in another browser showed only after a reload."""
+    from shared.incidents import follow_ups
+
+    incident = file_incident("Replica lag on db-2", component="rds", priority="P2", owner_id=users["member"].id)
+    page.clock.install()
+    sign_in("member@example.com")
+    page.goto(f"/incidents/{incident.key}")
+    page.evaluate("window.__marker = 1")
+    section = page.get_by_role("region", name="Follow-ups")
+    expect(section).to_be_visible()
+
+    follow_ups.add_follow_up(session=db, actor=users["lead"], incident_id=incident.id, title="Add a replica lag alert")
+    db.commit()
+    page.clock.fast_forward(POLL_MS)
+    expect(section).to_contain_text("Add a replica lag alert")
+    assert page.evaluate("window.__marker") == 1  # merged in, not reloaded
+
+    # A follow-up being typed here is left alone while another one arrives.
+    section.get_by_role("textbox", name="Title").fill("Rotate the leaked key")
+    follow_ups.add_follow_up(session=db, actor=users["lead"], incident_id=incident.id, title="Page the DBA team")
+    db.commit()
+    page.clock.fast_forward(POLL_MS)
+    expect(section.get_by_role("textbox", name="Title")).to_have_value("Rotate the leaked key")

@@ -489,7 +489,7 @@
   // an error beside a field, a file still uploading), and the page then keeps its old marker,
   // so the next poll tries again once they are done. A stale part stays safe meanwhile: its
   // forms carry the version they were drawn from, and a move on a stale version is refused.
-  var INCIDENT_PARTS = ["incident-head", "incident-details", "incident-actions", "evidence-list", "incident-timeline"];
+  var INCIDENT_PARTS = ["incident-head", "incident-details", "incident-actions", "follow-ups", "evidence-list", "incident-timeline"];
 
   function fieldChanged(field) {
     if (field.tagName === "SELECT") {
