@@ -10,7 +10,9 @@ so one-line fields refuse them. Multi-line text keeps them (a zero-width space p
 line hides nothing) except the tag letters U+E0000 to U+E007F: they spell out ASCII nobody sees on the
 page but exports, webhooks and mail carry ("ASCII smuggling"). Kept everywhere: the zero-width
 joiner and non-joiner, which emoji sequences and scripts such as Persian and Devanagari need, and
-tag letters inside an emoji flag sequence (U+1F3F4, tags, U+E007F: the flag of Scotland)."""
+tag letters inside an emoji flag sequence (U+1F3F4, tags, U+E007F: the flag of Scotland). A
+joiner in a one-line value must sit between two characters it can join (emoji parts, letters of
+a joining script): between Latin letters it is one more invisible look-alike ("ad\u200dmin")."""
 
 from __future__ import annotations
 
@@ -44,8 +46,8 @@ def _is_tag(char: str) -> bool:
 def is_unwanted(char: str, *, multiline: bool = False) -> bool:
     """A control, bidi or line/paragraph-separator character (newline and tab allowed when
     multiline); in one-line values also an invisible format character (not the joiners); in
-    multi-line ones also a tag letter. Tag letters of an emoji flag are judged in context, by
-    `unwanted_characters`."""
+    multi-line ones also a tag letter. Joiners, and the tag letters of an emoji flag, are judged
+    in context, by `unwanted_characters`."""
     if multiline and char in LINE_BREAKS_AND_TABS:
         return False
     category = unicodedata.category(char)
@@ -56,27 +58,48 @@ def is_unwanted(char: str, *, multiline: bool = False) -> bool:
     return category == "Cf" and char not in JOINERS
 
 
-def _outside_flags(value: str) -> str:
-    # A flag's tag letters are part of the emoji; removing the sequence leaves the rest to judge.
-    return _FLAG_TAG_SEQUENCE.sub("", value) if CANCEL_TAG in value else value
+def _joins(char: str) -> bool:
+    """Whether a zero-width joiner or non-joiner beside `char` can be doing its job: an emoji
+    part (a symbol, a skin-tone modifier, a variation selector) or a letter or mark of a script
+    that joins (Arabic, Persian, Devanagari, ...). Beside Latin letters, digits, spaces and
+    punctuation it does nothing visible: "ad\u200dmin" reads as "admin"."""
+    category = unicodedata.category(char)
+    if category in ("So", "Sk", "Mn", "Mc", "Me"):
+        return True
+    return char.isalpha() and not char.isascii() and not unicodedata.name(char, "").startswith("LATIN")
+
+
+def _unwanted_at(value: str, *, multiline: bool) -> list[int]:
+    """The positions of unwanted characters in `value`: every `is_unwanted` one except an emoji
+    flag's tag letters and, in one-line values, each joiner without a joining character on both
+    sides (multi-line text keeps joiners as it keeps every other format character)."""
+    flags = (
+        {i for flag in _FLAG_TAG_SEQUENCE.finditer(value) for i in range(*flag.span())}
+        if CANCEL_TAG in value
+        else set()
+    )
+    found = []
+    for index, char in enumerate(value):
+        if index in flags:
+            continue
+        if char in JOINERS:
+            beside = value[index - 1 : index] if index else "", value[index + 1 : index + 2]
+            if not multiline and not all(neighbour and _joins(neighbour) for neighbour in beside):
+                found.append(index)
+        elif is_unwanted(char, multiline=multiline):
+            found.append(index)
+    return found
 
 
 def unwanted_characters(value: str, *, multiline: bool = False) -> list[str]:
     """The distinct unwanted characters in `value`, in order of first appearance."""
-    return list(dict.fromkeys(c for c in _outside_flags(value) if is_unwanted(c, multiline=multiline)))
+    return list(dict.fromkeys(value[i] for i in _unwanted_at(value, multiline=multiline)))
 
 
 def without_unwanted(value: str, *, multiline: bool = False) -> str:
     """`value` with every unwanted character removed (an emoji flag's tag letters stay)."""
-    if CANCEL_TAG not in value:
-        return "".join(c for c in value if not is_unwanted(c, multiline=multiline))
-    kept, last = [], 0
-    for flag in _FLAG_TAG_SEQUENCE.finditer(value):
-        kept.append(without_unwanted(value[last : flag.start()], multiline=multiline))
-        kept.append(flag.group())
-        last = flag.end()
-    kept.append("".join(c for c in value[last:] if not is_unwanted(c, multiline=multiline)))
-    return "".join(kept)
+    dropped = set(_unwanted_at(value, multiline=multiline))
+    return "".join(char for index, char in enumerate(value) if index not in dropped)
 
 
 def _name(char: str) -> str:

@@ -33,7 +33,15 @@ def test_a_one_line_value_with_an_invisible_format_character_is_refused_by_name(
     assert "invisible" in message
 
 
-@pytest.mark.parametrize("value", [f"Pager storm {FAMILY}", PERSIAN, f"Edinburgh {SCOTLAND} site down", "café ☕"])
+DEVANAGARI = "\u0915\u094d\u200d\u0937"  # a half form: the joiner after the virama
+FIRE_HEART = "\u2764\ufe0f\u200d\U0001f525"  # variation selector, joiner, emoji
+CODER = "\U0001f469\U0001f3fd\u200d\U0001f4bb"  # skin tone, joiner, emoji
+
+
+@pytest.mark.parametrize(
+    "value",
+    [f"Pager storm {FAMILY}", PERSIAN, f"Edinburgh {SCOTLAND} site down", "café ☕", DEVANAGARI, FIRE_HEART, CODER],
+)
 def test_joiners_and_emoji_flags_are_kept_in_one_line_values(value) -> None:
     assert unwanted_characters(value) == []
     assert without_unwanted(value) == value
@@ -67,3 +75,20 @@ def test_filing_refuses_a_look_alike_title_and_saves_nothing(db, users) -> None:
         ).title
         == f"Edinburgh {SCOTLAND} office offline"
     )
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["ad\u200dmin", "Ada\u200cAdmin", "\u200dadmin", "admin\u200d", "db-1\u200d.internal", "\U0001f525\u200d x"],
+)
+def test_a_joiner_between_characters_it_cannot_join_is_refused_in_one_line_values(value) -> None:
+    """Found by QA after the first fix: U+200D and U+200C were let through anywhere, so
+    "ad\u200dmin joiner" filed as a title and "Ada\u200dAdmin" as a user name (look-alikes)."""
+    message = unwanted_message(value, "name")
+    assert message is not None
+    assert "U+200" in message
+    assert without_unwanted(value) == value.replace("\u200d", "").replace("\u200c", "")
+
+
+def test_multi_line_text_keeps_joiners_wherever_they_are() -> None:
+    assert unwanted_message("see ad\u200dmin panel", "comment", multiline=True) is None
