@@ -251,3 +251,21 @@ def test_what_was_typed_as_the_email_is_not_written_to_the_log_or_to_redis(redis
     for secret in (pasted, MEMBER):
         assert secret not in written
         assert not [key for key in stored if secret in key]
+
+
+def test_a_known_browser_signs_in_from_the_address_the_guesses_come_from(make_app, users):
+    """Found by QA: one guesser behind an office's NAT address filled the address's limit, and
+    the known browsers behind that address got 429 too. They count against themselves only."""
+    app = make_app(rate_limit_login="10 per minute")
+    laptop = _known_browser(app, LEAD)
+    assert _attack(app, MEMBER, address=OFFICE) == [401] * 10
+    assert _sign_in(app.test_client(), LEAD, address=OFFICE) == 429  # an unknown browser there waits
+    assert _sign_in(laptop, LEAD, address=OFFICE) == 302
+    # Its own guesses are still limited: a stolen cookie is no way around the limits.
+    thief = _browser_with(app, laptop.get_cookie(DEVICE_COOKIE).value)
+    assert thief.post("/logout").status_code in (302, 401)
+    assert _attack_with(thief, LEAD, address=OFFICE) == [401] * 10 + [429]
+
+
+def _attack_with(browser, email: str, *, guesses: int = 11, address: str = ATTACKER) -> list[int]:
+    return [_sign_in(browser, email, f"guess-number-{n}", address) for n in range(guesses)]

@@ -241,7 +241,14 @@ def _return_to_next():
 # a major incident, or one person on a few devices, must not be locked out; the limits are
 # there to stop guessing. A browser with the account's device cookie is held to its own
 # per-device limit instead of the account's (see DEVICE_COOKIE).
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=_wrong_credentials)
+# A known browser is held to its own per-device limit instead of the address's too: one guesser
+# behind an office's NAT or VPN address must not keep everyone's known browsers out there.
+@limiter.limit(
+    _login_limit,
+    methods=["POST"],
+    exempt_when=lambda: _device_trying_to_sign_in() is not None,
+    deduct_when=_wrong_credentials,
+)
 @limiter.shared_limit(
     _login_limit,
     ACCOUNT_GUESSES_SCOPE,
