@@ -356,7 +356,9 @@ def test_tags_are_merged_and_rewritten_on_close_and_legal_hold(app, db, users, m
     for key in keys:
         assert bucket.tags(key) == {"scan-status": "clean", "retention": "active", "legal-hold": "false"}
 
-    closing = lead.post(f"/incidents/{incident.key}/transition", data={"to": "closed", "version": incident.version})
+    closing = lead.post(
+        f"/incidents/{incident.key}/transition", data={"to": "closed", "version": incident.version, "confirm": "1"}
+    )
     assert closing.status_code == 302
     wait_for(db, lambda: all(bucket.tags(key)["retention"] == "closed" for key in keys), what="the close re-tag")
     lead.post(f"/incidents/{incident.key}/evidence/legal-hold", data={"on": "1"})
