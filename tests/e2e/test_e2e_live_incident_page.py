@@ -109,3 +109,25 @@ def test_someone_elses_follow_up_appears_and_a_half_typed_one_is_kept(page: Page
     db.commit()
     page.clock.fast_forward(POLL_MS)
     expect(section.get_by_role("textbox", name="Title")).to_have_value("Rotate the leaked key")
+
+
+def test_a_permalinked_entry_stays_outlined_when_the_timeline_is_redrawn(page: Page, sign_in, file_incident, db, users):
+    """Found by QA: opened from a pasted link (#comment-N), the entry lost its outline at the
+    next live refresh (someone else commented), just when a live incident is busiest."""
+    incident = file_incident("Error rate up on checkout", component="checkout", priority="P1")
+    comment = incidents.add_comment(session=db, incident_id=incident.id, actor=users["lead"], body="Rolled back v2.3")
+    db.commit()
+    page.clock.install()
+    sign_in("member@example.com")
+    page.goto(f"/incidents/{incident.key}#comment-{comment.id}")
+    timeline = page.get_by_role("list", name="Timeline")
+    linked = timeline.get_by_role("listitem").filter(has_text="Rolled back v2.3")
+    outline = "entry => getComputedStyle(entry).outlineStyle"
+    assert linked.evaluate(outline) == "solid"
+
+    incidents.add_comment(session=db, incident_id=incident.id, actor=users["admin"], body="Error rate back to normal")
+    db.commit()
+    page.clock.fast_forward(POLL_MS)
+    expect(timeline).to_contain_text("Error rate back to normal")
+    assert linked.evaluate(outline) == "solid"
+    assert timeline.get_by_role("listitem").filter(has_text="Error rate back to normal").evaluate(outline) == "none"

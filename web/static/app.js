@@ -508,6 +508,15 @@
     return Array.prototype.some.call(part.querySelectorAll("input, textarea, select"), fieldChanged);
   }
 
+  // A permalink (/incidents/INC-12#comment-34) outlines its entry through :target; an entry
+  // redrawn by the live refresh is a new element, which :target no longer matches (the browser
+  // picks the target when the address changes). The redrawn entry is marked the same way.
+  function keepTheLinkedEntryMarked() {
+    var id = window.location.hash.slice(1);
+    var entry = id && document.getElementById(decodeURIComponent(id));
+    if (entry && !entry.matches(":target")) { entry.classList.add("is-target"); }
+  }
+
   function refreshIncident() {
     var state = document.getElementById("incident-state");
     var pageUrl = new URL(state.getAttribute("data-page-url"), window.location.href);
@@ -532,6 +541,7 @@
           if (window.htmx) { window.htmx.process(added); }
         });
         document.title = fresh.title || document.title;
+        keepTheLinkedEntryMarked();
         var statusNow = document.getElementById("current-status");
         var news = document.getElementById("announcer");
         if (news && statusNow && statusNow.textContent.trim() !== statusBefore) {
