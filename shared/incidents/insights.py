@@ -144,10 +144,12 @@ def window_problems(params: Mapping[str, str]) -> list[str]:
         if name != "days":
             meant = " (the window is days, e.g. ?days=7)" if name.lower() in _WINDOW_WORDS else ""
             problems.append(f"This page does not take '{name}'{meant}.")
-    value = params.get("days")
-    if value is not None and not (is_number(value) and int(value) in WINDOWS):
-        choices = ", ".join(str(days) for days in WINDOWS)
-        problems.append(f"There is no '{value}'-day window: choose {choices}.")
+    given = params.getlist("days") if hasattr(params, "getlist") else [params["days"]] if "days" in params else []
+    choices = f"{', '.join(str(days) for days in WINDOWS[:-1])} or {WINDOWS[-1]}"
+    if len(given) > 1:
+        problems.append(f"Give days once (this address gives {', '.join(given)}): choose {choices}.")
+    elif given and not (is_number(given[0]) and int(given[0]) in WINDOWS):
+        problems.append(f"There is no '{given[0]}'-day window: choose {choices}.")
     return problems
 
 

@@ -168,7 +168,8 @@ def test_a_window_the_page_does_not_have_is_said_above_the_one_it_shows(client, 
     sign_in(client, users["lead"])
     for query, said in (
         ("window=7", "This page does not take 'window' (the window is days, e.g. ?days=7). Showing the last 30 days."),
-        ("days=14", "There is no '14'-day window: choose 7, 30, 90. Showing the last 30 days."),
+        ("days=14", "There is no '14'-day window: choose 7, 30 or 90. Showing the last 30 days."),
+        ("days=7&days=90", "Give days once (this address gives 7, 90): choose 7, 30 or 90. Showing the last 7 days."),
         ("days=7&utm_source=chat", "This page does not take 'utm_source'. Showing the last 7 days."),
     ):
         page = client.get(f"/insights?{query}").get_data(as_text=True)
