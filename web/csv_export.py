@@ -16,7 +16,7 @@ from flask import Response, stream_with_context
 from shared.accounts import service as accounts
 from shared.audit import listing as audit_listing
 from shared.db import utcnow
-from shared.incidents.listing import page_after
+from shared.incidents.listing import page_after, with_typo_tolerance
 from shared.incidents.search import Filters
 from shared.timeutil import as_utc
 from web.db import get_session
@@ -84,6 +84,7 @@ def _lines(filters: Filters, me_id: int | None, sort: str) -> Iterator[str]:
     # already, would open a new connection for the pages and hold it until garbage collection:
     # one pooled connection per download.)
     session = get_session()
+    filters = with_typo_tolerance(session=session, filters=filters, me_id=me_id)  # as the list shows it
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import and_, or_, select
@@ -93,6 +93,18 @@ def _order(sort: str):
             Incident.id.desc(),
         )
     return (Incident.priority.asc(), Incident.updated_at.desc(), Incident.id.desc())
+
+
+def with_typo_tolerance(*, session: Session, filters: Filters, me_id: int | None) -> Filters:
+    """The filters to list with: when the free text matches nothing as words, the same text
+    matched by similarity, as the dashboard does (search.with_typo_fallback). The dashboard
+    decides from its status counters; a cursor list counts nothing, so one LIMIT 1 probe
+    decides here, and every page of one query decides alike."""
+    if not filters.text or filters.typo_tolerant:
+        return filters
+    if session.scalar(apply_filters(session, select(Incident.id), filters, me_id).limit(1)) is not None:
+        return filters
+    return replace(filters, typo_tolerant=True)
 
 
 def page_after(

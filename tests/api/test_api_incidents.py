@@ -255,3 +255,18 @@ def test_a_csv_download_gives_its_database_connection_back(client, app, users, m
             assert "Disk full" in response.get_data(as_text=True)
             response.close()  # what the server does once the body is sent
         assert pool.checkedout() == 0, f"{path}: {pool.checkedout()} connections still held after 3 downloads"
+
+
+def test_the_api_forgives_a_typo_as_the_dashboard_does(client, app, users, make_incident, lead):
+    """Found by QA: `certifcate` found the incident on the dashboard and nothing through
+    GET /api/v1/incidents?q=… (same query language, said the README)."""
+    make_incident(title="TLS certificate expired on api-gateway", owner=None)
+    make_incident(title="Disk full on db-1", owner=None)
+    listed = client.get("/api/v1/incidents?q=certifcate", headers=lead)
+    assert [item["title"] for item in listed.get_json()["items"]] == ["TLS certificate expired on api-gateway"]
+    exported = client.get("/api/v1/incidents?q=certifcate&format=csv", headers=lead).get_data(as_text=True)
+    assert [row[1] for row in _cells(exported)[1:]] == ["TLS certificate expired on api-gateway"]
+    # Words that match stay words: no similar-looking extras.
+    assert [i["title"] for i in client.get("/api/v1/incidents?q=disk", headers=lead).get_json()["items"]] == [
+        "Disk full on db-1"
+    ]

@@ -139,7 +139,7 @@ def list_incidents(args):
     session = get_session()
     page = listing.page_after(
         session=session,
-        filters=filters,
+        filters=listing.with_typo_tolerance(session=session, filters=filters, me_id=caller.user.id),
         me_id=caller.user.id,
         sort=sort,
         cursor=args["cursor"],
