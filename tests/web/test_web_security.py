@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import text, update
-from web_helpers import PASSWORD, csrf_token_from, login, sign_in, snapshot, tags
+from web_helpers import PASSWORD, csrf_token_from, login, parse, sign_in, snapshot, tags
 
 from shared import migrate
 from shared.accounts import service as accounts
@@ -145,6 +145,24 @@ def test_login_is_rate_limited(make_app, users):
     assert 1 <= int(limited.headers["Retry-After"]) <= 61  # the rest of the moving minute, rounded up
     assert client.get("/").status_code == 302  # the right password did not get through either
     assert client.get("/login").status_code == 200  # reading the form is not limited
+
+
+def test_a_refused_sign_in_is_the_sign_in_page_again_with_the_email_kept(make_app, users):
+    """Found by QA: the 429 was the generic error page, without the form, the typed email lost
+    and "Back to incidents" as the only way on, for someone the limit had kept out."""
+    app = make_app(rate_limit_login="2 per minute")
+    client = app.test_client()
+    for _ in range(2):
+        client.post("/login", data={"email": "member@example.com", "password": "wrong-password"})
+    limited = client.post("/login", data={"email": "member@example.com", "password": PASSWORD})
+    assert limited.status_code == 429
+    page = parse(limited.get_data(as_text=True))
+    assert [h.text for h in page.find_all("h1")] == ["Sign in"]
+    wait = limited.headers["Retry-After"]
+    assert page.find("p", class_="error").text == f"Too many attempts. Wait {wait} seconds and try again."
+    assert page.find("input", name="email").attrs["value"] == "member@example.com"
+    assert page.find("input", name="password").attrs.get("value", "") == ""
+    assert "Back to incidents" not in limited.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(
@@ -616,3 +634,15 @@ def test_passwords_and_session_ids_never_reach_the_logs(make_app, db, users, log
     assert "/login" in logged  # the requests were logged...
     assert secret not in logged  # ...without the password, typed right or wrong
     assert token not in logged
+
+
+def test_a_refused_link_request_is_its_page_again(make_app, users, tmp_path):
+    app = make_app(rate_limit_login="1 per minute", mail_dir=str(tmp_path / "mail"))
+    client = app.test_client()
+    client.post("/password/forgot", data={"email": "member@example.com"})
+    limited = client.post("/password/forgot", data={"email": "member@example.com"})
+    assert limited.status_code == 429
+    page = parse(limited.get_data(as_text=True))
+    assert [h.text for h in page.find_all("h1")] == ["Forgot your password?"]
+    assert page.find("p", class_="error").text.startswith("Too many attempts. Wait ")
+    assert page.find("input", name="email").attrs["value"] == "member@example.com"

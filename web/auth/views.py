@@ -235,6 +235,27 @@ def _return_to_next():
     return redirect(destination)
 
 
+@bp.errorhandler(429)
+def _too_many_attempts(error):
+    """A sign-in (or a link request) over its limit: the same page again with the email kept and
+    when to try again, not a bare error page whose only way on ("Back to incidents") needs the
+    sign-in that was refused. Retry-After as every 429 has it."""
+    from web.api.problems import retry_after  # the one reading of the limit that refused it
+
+    wait = retry_after(limiter)
+    message = f"Too many attempts. Wait {wait} seconds and try again."
+    if request.endpoint == "auth.forgot_password":
+        form: FlaskForm = ForgotPasswordForm()
+        page = render_template("auth/forgot.html", form=form, email_on=True, errors={"form": message})
+    else:
+        form = LoginForm()
+        form.password.data = ""
+        page = render_template("auth/login.html", form=form, error=message)
+    response = make_response(page, 429)
+    response.headers["Retry-After"] = wait
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
 # Per client address, and per account so that many addresses cannot guess one password. Only
 # wrong passwords count toward either: a team behind one NAT address signing in at the start of
