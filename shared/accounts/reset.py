@@ -95,7 +95,13 @@ def read_token(*, session: Session, secret_key: str, token: str) -> ResetLink:
     if not isinstance(hours, int) or utcnow() - as_utc(signed_at) > timedelta(hours=hours):
         return ResetLink(None, _expired(hours if isinstance(hours, int) else RESET_LINK_HOURS))
     user = session.get(User, claims.get("user"))
-    if user is None or claims.get("password") != _password_digest(user):
+    if user is None:
+        return ResetLink(None, unusable)
+    if claims.get("password") != _password_digest(user):
+        if hours == INVITE_LINK_HOURS and user.invited_at is not None and as_utc(user.invited_at) > as_utc(signed_at):
+            # An invitation sent again ("Resend invite") ended this one. Signed by us: whoever
+            # holds it read the invitation, so saying so tells a guesser nothing.
+            return ResetLink(None, SUPERSEDED, invitation=True)
         return ResetLink(None, unusable)
     # Only invitations are signed for INVITE_LINK_HOURS, and a link ends once any password is
     # set; a reset link asked for before the invitation was opened is the first password too.
@@ -105,6 +111,9 @@ def read_token(*, session: Session, secret_key: str, token: str) -> ResetLink:
         # mail, so saying the account is disabled tells a guesser nothing.
         return ResetLink(None, ACCOUNT_DISABLED, invitation=invitation, disabled=True)
     return ResetLink(user, invitation=invitation)
+
+
+SUPERSEDED = "A newer invitation was sent after this one: use the link in the latest mail."
 
 
 def _expired(hours: int) -> str:

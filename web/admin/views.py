@@ -201,10 +201,20 @@ def set_password(user_id: int):
     return redirect(url_for("admin.users"))
 
 
+RESEND_INVITE_LIMIT = "3 per hour"
+
+
 @bp.post("/users/<int:user_id>/invite")
 @login_required
 # Each post sends a mail: limited per admin, as the Email section's test mail (web/admin/webhooks.py).
 @limiter.limit(_mail_limit, key_func=_signed_in_admin)
+# ...and per invited person, whoever clicks: a few links an hour reach anyone whose mail is slow;
+# ten a minute (from two admins, twenty) would only fill their inbox.
+@limiter.limit(
+    RESEND_INVITE_LIMIT,
+    key_func=lambda: f"invitee-{(request.view_args or {}).get('user_id')}",
+    deduct_when=lambda response: response.status_code == 302,  # a mail went out
+)
 def resend_invite(user_id: int):
     """Mail an invited person a new link to choose their password; the one sent before ends."""
     require(Action.MANAGE_USERS)
