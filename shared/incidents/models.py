@@ -80,6 +80,7 @@ Index("ix_incidents_priority_sort", *_PRIORITY_ORDER)
 Index("ix_incidents_recent_sort", Incident.updated_at, Incident.id)
 Index("ix_incidents_status_sort", Incident.status, *_PRIORITY_ORDER)
 Index("ix_incidents_owner_sort", Incident.owner_id, *_PRIORITY_ORDER)
+Index("ix_incidents_reporter_sort", Incident.reporter_id, *_PRIORITY_ORDER)  # `reporter:` (migration 0020)
 Index("ix_incidents_component_sort", Incident.component, *_PRIORITY_ORDER)
 # `sort:due` (soonest due first, none last: ascending, as PostgreSQL orders NULLs) and the `due:`
 # date ranges. The partial one serves the dashboard's default view (everything but Closed) in due
@@ -107,6 +108,10 @@ class Watcher(Base):
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# `is:watching`: the incidents one person watches, from their rows alone (migration 0020).
+Index("ix_incident_watchers_user", Watcher.user_id, Watcher.incident_id)
 
 
 class Comment(Base):

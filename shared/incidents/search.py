@@ -2,8 +2,10 @@
 
 `status:open priority:p1 owner:me component:rds env:prod disk full` — values may be
 comma-separated (`status:open,blocked`), a leading `-` negates a qualifier (`-status:closed`),
-`due:` narrows by due date (`due:overdue`, `due:week`, `-due:none`), `title:` narrows to words
-in the title and `sort:` picks the order. PostgreSQL uses the
+`due:` narrows by due date (`due:overdue`, `due:week`, `-due:none`), `reporter:` by who filed it,
+`is:watching` to what the signed-in person watches, `updated:` and `created:` by when
+(`updated:12h`, `created:>2026-11-30`), `title:` narrows to words in the title and `sort:` picks
+the order. Any other `word:value` is searched as words, and named under the box. PostgreSQL uses the
 weighted full-text vector and trigram indexes (see the migration); SQLite falls back to LIKE
 over the same fields, with one-edit typo patterns when the words match nothing.
 
@@ -21,7 +23,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Label, Select, and_, any_, column, exists, func, literal_column, or_, select, table
@@ -29,9 +31,10 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import User
+from shared.db import utcnow
 from shared.incidents import timers
 from shared.incidents.lifecycle import Status, parse_status
-from shared.incidents.models import ENVIRONMENTS, Comment, Incident, Priority
+from shared.incidents.models import ENVIRONMENTS, Comment, Incident, Priority, Watcher
 from shared.text import is_number
 
 QUALIFIERS = {
@@ -46,7 +49,47 @@ QUALIFIERS = {
     "env": "environments",
     "environment": "environments",
     "due": "due",
+    "reporter": "reporter",
+    "watching": "watching",
+    "updated": "updated",
+    "created": "created",
 }
+# Every qualifier by its main name, as a message lists them.
+QUALIFIER_NAMES = (
+    "status",
+    "is",
+    "priority",
+    "owner",
+    "reporter",
+    "component",
+    "env",
+    "due",
+    "updated",
+    "created",
+    "watching",
+    "title",
+    "sort",
+)
+# Names people reach for that mean a qualifier under another name ("since:12h" is updated:12h),
+# too far from it in spelling for the typo guess.
+MEANT = {
+    "since": "updated",
+    "changed": "updated",
+    "modified": "updated",
+    "opened": "created",
+    "author": "reporter",
+    "creator": "reporter",
+    "watch": "watching",
+    "watched": "watching",
+    "watcher": "watching",
+    "watchers": "watching",
+    "state": "status",
+    "severity": "priority",
+    "sev": "priority",
+    "service": "component",
+}
+# `is:` values that are not statuses, and the qualifier each is short for.
+IS_FLAGS = {"overdue": "due", "watching": "watching"}
 SORTS = ("priority", "recent", "oldest", "due")
 # `due:` values: past due and still being worked on (the Overdue badge), due today, due today or
 # in the 7 days after, no due date, any due date. Days are UTC days, as the badge counts them.
@@ -63,7 +106,20 @@ NEGATED = {
     "components": "not_components",
     "environments": "not_environments",
     "due": "not_due",
+    "updated": "not_updated",
+    "created": "not_created",
 }
+# `updated:` and `created:` windows: the last minutes, hours, days or weeks; a UTC day, before or
+# after one (or on or before/after it), or a range of days, both ends included (GitHub's forms).
+_AGO_RE = re.compile(r"([1-9]\d{0,4})([mhdw])")
+_AGO_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_DAY_RE = re.compile(r"(>=|<=|>|<)?(\d{4}-\d{2}-\d{2})")
+_DAYS_RE = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})")
+WINDOW_DAYS = ("today", "yesterday")
+WINDOW_FORMS = (
+    "30m, 12h, 7d or 2w for the last minutes, hours, days or weeks; today or yesterday; "
+    "or UTC days: 2026-11-30, >2026-11-30, <2026-11-30, 2026-11-01..2026-11-30"
+)
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 # A token of the search box: a qualifier whose value has quoted parts (`owner:"Lee Lead"`,
 # `owner:"Lee Lead",ali`: spaces kept),
@@ -71,6 +127,9 @@ _WORD_RE = re.compile(r"\w+", re.UNICODE)
 # typed (`owner:"lee le`) already searches.
 _TOKEN_RE = re.compile(r'-?[^\s:"]+:(?:"[^"]*"?|[^\s"]+)+|"[^"]*"?|\S+')
 _KEY_RE = re.compile(r"^\s*inc-\d+\s*$", re.IGNORECASE)
+# A word that looks like a qualifier: letters, a colon, a value ("team:sre"); not a URL
+# ("https://..."), a time ("10:30") or a ticket ("CHG-4411").
+_QUALIFIER_LIKE = re.compile(r"-?([^\W\d_]+):(?!//)\S")
 # Each word is a clause of the query: past a few dozen, a pasted log line is not a search, and
 # SQLite refuses an expression over 1,000 deep (a 1,200-word paste was a 500).
 MAX_TEXT_WORDS = 32
@@ -98,6 +157,14 @@ class Filters:
     all_statuses: bool = False  # `status:all` typed: no default status scope
     due: tuple[str, ...] = ()  # DUE_VALUES, any of them (`due:`, or `is:overdue`)
     not_due: tuple[str, ...] = ()
+    reporter: str = ""  # as `owner`: "me", a user id, or an email / its local part / a name
+    not_reporter: str = ""
+    watching: bool | None = None  # `is:watching` (True), `-is:watching` (False), or neither
+    # Windows of time (WINDOW_FORMS, normalised): each one must hold; each negated one must not.
+    updated: tuple[str, ...] = ()
+    not_updated: tuple[str, ...] = ()
+    created: tuple[str, ...] = ()
+    not_created: tuple[str, ...] = ()
 
     def without_status(self) -> Filters:
         return replace(self, statuses=(), not_statuses=())
@@ -161,12 +228,17 @@ def parse_query(query: str, base: Filters | None = None, *, searching: bool = Tr
     values: dict[str, list[str]] = {name: [] for name in (*NEGATED, *NEGATED.values())}
     named: set[str] = set()
     owner, not_owner, sort, all_statuses = "", "", "", False
+    reporter, not_reporter, watching = "", "", None
     words: list[str] = []
     title: list[str] = []
     problems: list[str] = list(base.problems)
     for token in _TOKEN_RE.findall(query or ""):
         if token.startswith('"'):
-            words.extend(token.strip('"').split())  # a phrase: its words (as unquoted)
+            # A phrase: its words, as unquoted, except a word that would read as a qualifier
+            # ("team:sre", "-disk"): it keeps its quotes, so the canonical text searches it too.
+            words.extend(
+                f'"{word}"' if ":" in word or word.startswith("-") else word for word in token.strip('"').split()
+            )
             continue
         negated = token.startswith("-") and len(token) > 1
         name, sep, value = token[1 if negated else 0 :].partition(":")
@@ -188,26 +260,44 @@ def parse_query(query: str, base: Filters | None = None, *, searching: bool = Tr
             continue
         if target is None:
             words.append(token)
-            if sep and value and (guess := _qualifier_meant(lowered)):
-                # "stauts:open" matched nothing, and said nothing about why (found by QA).
-                problems.append(
-                    f"Unknown qualifier '{name}:' (did you mean {guess}:?): {token!r} was searched as words."
-                    if searching
-                    else f"Unknown qualifier '{name}:' \u2014 did you mean {guess}:?"
-                )
+            if sep and value and (problem := _not_a_qualifier(token, name, searching)):
+                problems.append(problem)
             continue
         if not value:
             problems.append(f"'{name}:' needs a value, e.g. {name}:{_example(target)}.")
             continue
-        if lowered == "is" and "overdue" in (items := [item.lower() for item in _split(value)]):
-            # `is:overdue` (what people try first) is `due:overdue`; statuses stay statuses.
-            if set(items) != {"overdue"}:
+        items = [item.lower() for item in _split(value)]
+        if lowered == "is" and (flags := sorted({item for item in items if item in IS_FLAGS})):
+            # `is:overdue` (what people try first) is `due:overdue`, `is:watching` the incidents
+            # you watch; statuses stay statuses.
+            if len(flags) > 1 or set(items) != set(flags):
+                problems.append(_mixed_is(token, flags))
+                continue
+            target = IS_FLAGS[flags[0]]
+        if target == "reporter":
+            people = _split(value.lower())
+            if nobody := [person for person in people if person in NOBODY]:
                 problems.append(
-                    f"{token!r} mixes overdue with statuses: write them apart "
-                    "(is:open is:overdue finds the open incidents that are overdue)."
+                    f"Every incident has a reporter: reporter:{nobody[0]} would find nothing "
+                    "(use me, a name or an email, as owner: takes)."
                 )
                 continue
-            target = "due"
+            named.add("reporter")
+            if negated:
+                not_reporter = value.lower()
+            else:
+                reporter = value.lower()
+            continue
+        if target == "watching":
+            # Whom others watch is theirs to know: `watching:` takes only "me".
+            if lowered != "is" and items != ["me"]:
+                problems.append(
+                    f"Unknown watcher {value!r} (use watching:me, or is:watching: the incidents you watch)."
+                )
+                continue
+            named.add("watching")
+            watching = not negated
+            continue
         if target == "title":
             title.extend(_WORD_RE.findall(value.lower()))
             continue
@@ -264,6 +354,13 @@ def parse_query(query: str, base: Filters | None = None, *, searching: bool = Tr
         all_statuses=all_statuses if "statuses" in named else base.all_statuses,
         due=field_value("due"),
         not_due=field_value("not_due", True),
+        reporter=reporter if "reporter" in named else base.reporter,
+        not_reporter=not_reporter if "reporter" in named else base.not_reporter,
+        watching=watching if "watching" in named else base.watching,
+        updated=field_value("updated"),
+        not_updated=field_value("not_updated", True),
+        created=field_value("created"),
+        not_created=field_value("not_created", True),
     )
 
 
@@ -305,6 +402,8 @@ def query_terms(filters: Filters) -> list[tuple[str, tuple[str, ...]]]:
         "components": "component",
         "environments": "env",
         "due": "due",
+        "updated": "updated",
+        "created": "created",
     }
     for attr, qualifier in names.items():
         for field_name, sign in ((attr, ""), (NEGATED[attr], "-")):
@@ -315,6 +414,12 @@ def query_terms(filters: Filters) -> list[tuple[str, tuple[str, ...]]]:
         terms.append((f"owner:{_quoted(filters.owner)}", ("owner",)))
     if filters.not_owner:
         terms.append((f"-owner:{_quoted(filters.not_owner)}", ("not_owner",)))
+    if filters.reporter:
+        terms.append((f"reporter:{_quoted(filters.reporter)}", ("reporter",)))
+    if filters.not_reporter:
+        terms.append((f"-reporter:{_quoted(filters.not_reporter)}", ("not_reporter",)))
+    if filters.watching is not None:
+        terms.append(("is:watching" if filters.watching else "-is:watching", ("watching",)))
     if filters.text:
         title_words = list(filters.title)
         plain = []
@@ -377,22 +482,61 @@ def explain_no_match(*, session: Session, filters: Filters, me_id: int | None) -
 
 
 def _qualifier_meant(name: str) -> str | None:
-    """The qualifier a mistyped name is close to ("stauts" -> "status"), or None for words
-    that only happen to have a colon ("error:timeout")."""
+    """The qualifier a mistyped name is close to ("stauts" -> "status") or that it means under
+    another name ("since" -> "updated"), or None ("team")."""
     if not name.isalpha():
         return None
-    close = difflib.get_close_matches(name, [*QUALIFIERS, "title", "sort"], n=1, cutoff=0.75)
+    if name.lower() in MEANT:
+        return MEANT[name.lower()]
+    close = difflib.get_close_matches(name.lower(), [*QUALIFIERS, "title", "sort"], n=1, cutoff=0.75)
     return close[0] if close else None
+
+
+def _not_a_qualifier(token: str, name: str, searching: bool) -> str | None:
+    """What to say of `name:value` searched as words because no qualifier has that name: the
+    one meant, when it is close; otherwise which names there are. A URL ("https://...") or a
+    time ("10:30") is not mistaken for one. `searching`: as `parse_query`'s."""
+    if not _QUALIFIER_LIKE.match(token):
+        return None
+    if guess := _qualifier_meant(name):
+        # "stauts:open" matched nothing, and said nothing about why (found by QA).
+        if not searching:
+            return f"Unknown qualifier '{name}:' \u2014 did you mean {guess}:?"
+        return f"Unknown qualifier '{name}:' (did you mean {guess}:?): {token!r} was searched as words."
+    # "since:12h" and "team:sre" found nothing, and the dashboard said only "0 incidents".
+    listed = ", ".join(QUALIFIER_NAMES)
+    if not searching:
+        # The API searched such words quietly before (v1): a script's `q=error:timeout` keeps
+        # working. Only a name that looks like a qualifier misspelt (above) is refused there.
+        return None
+    return (
+        f"'{name}:' is not a search qualifier: {token!r} was searched as words (qualifiers: {listed}). "
+        f'In quotes ("{token}") it is searched without this note.'
+    )
+
+
+def _mixed_is(token: str, flags: list[str]) -> str:
+    if len(flags) > 1:
+        return (
+            f"{token!r} mixes {' and '.join(flags)}: write them apart "
+            "(is:overdue is:watching finds the overdue incidents you watch)."
+        )
+    if flags == ["overdue"]:
+        return (
+            f"{token!r} mixes overdue with statuses: write them apart "
+            "(is:open is:overdue finds the open incidents that are overdue)."
+        )
+    return (
+        f"{token!r} mixes watching with statuses: write them apart "
+        "(is:open is:watching finds the open incidents you watch)."
+    )
 
 
 def _cannot_leave_out(token: str, name: str, sep: str) -> str:
     if sep and name.lower() in ("title", "sort"):
         return f"'-{name}:' can't be negated: {token!r} was left out of the search."
     if sep:
-        return (
-            f"Unknown qualifier '{name}:' (use status, priority, owner, component, env, due, title or sort): "
-            f"{token!r} was not searched."
-        )
+        return f"Unknown qualifier '{name}:' (use {', '.join(QUALIFIER_NAMES)}): {token!r} was not searched."
     return (
         f"Words can't be left out: {token!r} was not searched. A leading - leaves out a qualifier's "
         "values (-status:closed, -env:dev)."
@@ -407,6 +551,10 @@ def _example(target: str) -> str:
         "components": "rds",
         "environments": "prod",
         "due": "overdue",
+        "reporter": "me",
+        "watching": "me",
+        "updated": "12h",
+        "created": ">2026-11-30",
         "title": "disk",
         "sort": "recent",
     }[target]
@@ -418,10 +566,15 @@ def _normalise(target: str, item: str, problems: list[str], via_is: bool = False
             return parse_status(item).value
         except ValueError as error:
             message = str(error).capitalize()
-            if via_is:  # `is:` takes overdue as well: say so where someone typed it (`is:overdeu`)
-                message = message.removesuffix(")") + "; or overdue)"
+            if via_is:  # `is:` takes its flags as well: say so where someone typed it (`is:overdeu`)
+                message = message.removesuffix(")") + "; or " + " or ".join(IS_FLAGS) + ")"
             problems.append(message + ".")
             return None
+    if target in ("updated", "created"):
+        window = _window(item)
+        if window is None:
+            problems.append(_window_problem(target, item))
+        return window
     if target == "due":
         lower = item.lower()
         if lower not in DUE_VALUES:
@@ -443,20 +596,21 @@ def _normalise(target: str, item: str, problems: list[str], via_is: bool = False
     return item.lower()
 
 
-def _owner_clause(session: Session, owner: str, me_id: int | None):
+def _owner_clause(session: Session, owner: str, me_id: int | None, column=Incident.owner_id):
+    """Owned by `owner` (or, with `column`, reported by them: `reporter:` takes the same people)."""
     if owner == "me":
-        return Incident.owner_id == me_id
+        return column == me_id
     if owner in NOBODY:
-        return Incident.owner_id.is_(None)
+        return column.is_(None)
     if is_number(owner):
-        return Incident.owner_id == int(owner)
+        return column == int(owner)
     if "@" in owner:
-        return Incident.owner_id.in_(select(User.id).where(User.email.like(owner)))
+        return column.in_(select(User.id).where(User.email.like(owner)))
     # A partial name or email ("ali" finds Alice Ng and ali@example.com). The users table is
     # small: this subquery reads it, never the incidents.
     escaped = owner.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     like = f"%{escaped}%"
-    return Incident.owner_id.in_(
+    return column.in_(
         select(User.id).where(or_(User.name.ilike(like, escape="\\"), User.email.ilike(like, escape="\\")))
     )
 
@@ -645,6 +799,70 @@ def _due_clause(value: str, today: date):
     return and_(due.is_not(None), due >= today, due <= today + timedelta(days=WEEK_DAYS))
 
 
+def _day(text: str) -> date | None:
+    """A day as typed (2026-11-30), or None if there is no such day. The last year is left out:
+    the day after it (where `>9999-12-31` starts) does not exist."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day if day.year < date.max.year else None
+
+
+def _window(item: str) -> str | None:
+    """An `updated:`/`created:` value in its one written form (WINDOW_FORMS), or None."""
+    value = item.lower()
+    if value in WINDOW_DAYS or _AGO_RE.fullmatch(value):
+        return value
+    if (one := _DAY_RE.fullmatch(value)) and _day(one[2]):
+        return value
+    if (days := _DAYS_RE.fullmatch(value)) and (first := _day(days[1])) and (last := _day(days[2])):
+        return value if first <= last else None
+    return None
+
+
+def _window_problem(target: str, item: str) -> str:
+    compared = re.fullmatch(r"[<>]=?(\d+[mhdw])", item.lower())
+    if compared:
+        # ">12h" reads as "more recent than 12 hours ago" and as "more than 12 hours ago":
+        # neither is guessed.
+        ago = compared[1]
+        return (
+            f"Unknown time {item!r} for {target}: a comparison takes a day ({target}:>2026-11-30); "
+            f"{target}:{ago} is the last {ago}, -{target}:{ago} longer ago."
+        )
+    if (days := _DAYS_RE.fullmatch(item)) and _day(days[1]) and _day(days[2]):
+        return f"{target}:{item} ends before it starts: write the earlier day first."
+    return f"Unknown time {item!r} for {target}: use {WINDOW_FORMS}."
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _window_clause(column, value: str, now: datetime):
+    """One `updated:`/`created:` window as SQL: a range of `column` (one index range). Days
+    are UTC days, as `due:` counts them."""
+    if ago := _AGO_RE.fullmatch(value):
+        return column >= now - timedelta(**{_AGO_UNITS[ago[2]]: int(ago[1])})
+    if value in WINDOW_DAYS:
+        first = last = now.date() - timedelta(days=WINDOW_DAYS.index(value))
+    elif days := _DAYS_RE.fullmatch(value):
+        first, last = date.fromisoformat(days[1]), date.fromisoformat(days[2])
+    else:
+        one = _DAY_RE.fullmatch(value)
+        assert one is not None  # _window let nothing else in
+        comparison, day = one[1], date.fromisoformat(one[2])
+        after = {">": _midnight(day + timedelta(days=1)), ">=": _midnight(day)}
+        before = {"<": _midnight(day), "<=": _midnight(day + timedelta(days=1))}
+        if comparison in after:
+            return column >= after[comparison]
+        if comparison in before:
+            return column < before[comparison]
+        first = last = day
+    return and_(column >= _midnight(first), column < _midnight(last + timedelta(days=1)))
+
+
 def apply_filters(session: Session, statement: Select, filters: Filters, me_id: int | None) -> Select:
     if filters.statuses:
         statement = statement.where(Incident.status.in_(filters.statuses))
@@ -661,6 +879,26 @@ def apply_filters(session: Session, statement: Select, filters: Filters, me_id: 
         statement = statement.where(
             and_(*(_not_owner_clause(session, part, me_id) for part in _split(filters.not_owner)))
         )
+    if filters.reporter:
+        reported = [_owner_clause(session, part, me_id, Incident.reporter_id) for part in _split(filters.reporter)]
+        statement = statement.where(or_(*reported))
+    if filters.not_reporter:
+        # Every incident has a reporter: no NULLs to keep, as -owner: keeps the unassigned.
+        others = [~_owner_clause(session, part, me_id, Incident.reporter_id) for part in _split(filters.not_reporter)]
+        statement = statement.where(and_(*others))
+    if filters.watching is not None:
+        # The signed-in person's watch rows (ix_incident_watchers_user, migration 0020), or a
+        # probe of the walked incident's by the unique (incident_id, user_id): the planner picks.
+        watched = exists().where(Watcher.incident_id == Incident.id, Watcher.user_id == me_id)
+        statement = statement.where(watched if filters.watching else ~watched)
+    if filters.updated or filters.not_updated or filters.created or filters.not_created:
+        now = utcnow()
+        for column, within, outside in (
+            (Incident.updated_at, filters.updated, filters.not_updated),
+            (Incident.created_at, filters.created, filters.not_created),
+        ):
+            statement = statement.where(*(_window_clause(column, value, now) for value in within))
+            statement = statement.where(*(~_window_clause(column, value, now) for value in outside))
     if filters.components:
         statement = statement.where(Incident.component.in_(filters.components))
     if filters.not_components:

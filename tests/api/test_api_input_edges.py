@@ -66,7 +66,7 @@ def test_a_mistyped_qualifier_is_a_400_that_names_the_meant_one(client, users, l
     refused = client.get("/api/v1/incidents", query_string={"q": "stauts:open"}, headers=lead)
     assert refused.status_code == 400
     assert refused.get_json()["detail"] == "Unknown qualifier 'stauts:' \u2014 did you mean status:?"
-    assert client.get("/api/v1/incidents", query_string={"q": "error:timeout"}, headers=lead).status_code == 200
+    assert client.get("/api/v1/incidents", query_string={"q": '"error:timeout"'}, headers=lead).status_code == 200
 
 
 def test_priority_case_and_a_padded_owner_email_are_read_as_meant(client, users, lead, make_incident):

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from shared import migrate
 from shared.accounts.models import User
-from shared.db import make_engine
+from shared.db import make_engine, utcnow
 from shared.demo_scale import seed_scale
 from shared.incidents import insights, search, timers
+from shared.incidents.models import Watcher
 from shared.incidents.search import parse_query
 
 pytestmark = pytest.mark.postgres_only
@@ -64,8 +65,17 @@ def big_engine(db_backend, temporary_database_url):
             ),
             {"first": ROWS + 1},
         )
+        # Who watches what, as the services leave it: the reporter, and the owner once assigned.
+        connection.execute(
+            text(
+                "INSERT INTO incident_watchers (incident_id, user_id, created_at)"
+                " SELECT id, reporter_id, created_at FROM incidents"
+                " UNION SELECT id, owner_id, created_at FROM incidents WHERE owner_id IS NOT NULL"
+            )
+        )
         connection.execute(text("ANALYZE incidents"))
         connection.execute(text("ANALYZE incident_comments"))
+        connection.execute(text("ANALYZE incident_watchers"))
     yield engine
     engine.dispose()
 
@@ -101,6 +111,23 @@ DASHBOARD_QUERIES = [
     ("-status:closed sort:due", "due"),
     ("-status:closed", "due"),  # the default view, sorted by due date
     ("", "due"),  # the API's default (every status), sorted by due date
+    # The shift handover: what changed, what I filed, what I watch.
+    ("updated:12h", "recent"),
+    ("-status:closed updated:12h", "recent"),
+    ("updated:12h", "priority"),
+    ("updated:30m", "recent"),
+    ("updated:7d", "recent"),
+    ("updated:today", "priority"),
+    ("-updated:7d -status:closed", "priority"),
+    ("created:2w", "priority"),
+    ("created:yesterday", "recent"),
+    ("reporter:me", "priority"),
+    ("reporter:engineer07", "recent"),
+    ("-status:closed reporter:me", "priority"),
+    ("is:watching", "priority"),
+    ("-status:closed is:watching", "recent"),
+    ("-is:watching status:blocked", "priority"),
+    ("is:watching updated:12h", "recent"),
 ]
 TEXT_QUERIES = [
     ("disk full", "walk"),  # broad phrases: a bounded walk in sort order
@@ -130,6 +157,7 @@ def test_every_dashboard_query_is_index_served(big_engine, query, sort):
     with Session(big_engine) as session:
         me = session.scalar(select(User.id).where(User.email == "member@example.com"))
         filters = parse_query(query)
+        assert filters.problems == ()  # each is read as the qualifiers it names, not as words
 
         def dashboard():
             resolved, counts = search.with_typo_fallback(session=session, filters=filters, me_id=me)
@@ -139,6 +167,7 @@ def test_every_dashboard_query_is_index_served(big_engine, query, sort):
         plans = _plans(big_engine, dashboard)
     for plan in plans:
         assert "Seq Scan on incidents" not in plan, plan
+        assert "Seq Scan on incident_watchers" not in plan, plan  # `is:watching`: one person's rows
         assert "Index" in plan, plan
 
 
@@ -396,3 +425,79 @@ def test_due_queries_are_planned_on_real_due_dates(big_engine, query, sort, inde
         assert "Seq Scan on incidents" not in plan, plan
     if sort == "due":
         assert "Sort Key" not in plans[-1], plans[-1]
+
+
+@pytest.mark.parametrize(
+    ("query", "sort", "index"),
+    [
+        ("updated:12h", "recent", "ix_incidents_recent_sort"),
+        ("-status:closed updated:12h", "recent", "ix_incidents_recent_sort"),
+        ("reporter:me", "priority", "ix_incidents_reporter_sort"),
+        ("-status:closed reporter:me", "priority", "ix_incidents_reporter_sort"),
+        ("is:watching", "priority", "ix_incident_watchers_"),
+        ("-status:closed is:watching", "recent", "ix_incident_watchers_"),
+    ],
+)
+def test_the_handover_searches_read_their_indexes_not_a_table(big_engine, query, sort, index):
+    """`updated:12h sort:recent` (what changed this shift, newest first), `reporter:me` and
+    `is:watching`: a full page of what they say, from their indexes; the page comes in index order
+    (no Sort of the matches), and no plan reads all the incidents or all the watch rows."""
+    since = utcnow() - timedelta(hours=12)
+    with Session(big_engine) as session:
+        me = session.scalar(select(User.id).where(User.email == "member@example.com"))
+        watched = set(session.scalars(select(Watcher.incident_id).where(Watcher.user_id == me)))
+        filters = parse_query(query)
+
+        def dashboard():
+            counts = search.count_by_status(session=session, filters=filters, me_id=me)
+            found.append(search.search(session=session, filters=filters, me_id=me, sort=sort, counts=counts))
+
+        found: list = []
+        plans = _plans(big_engine, dashboard)
+    page = found[0]
+    assert len(page.incidents) == 50
+    if query.endswith("updated:12h"):
+        assert all(incident.updated_at >= since for incident in page.incidents)
+        updated = [incident.updated_at for incident in page.incidents]
+        assert updated == sorted(updated, reverse=True)
+        assert "Sort Key" not in plans[-1], plans[-1]
+    elif "reporter:me" in query:
+        assert {incident.reporter_id for incident in page.incidents} == {me}
+    else:
+        assert {incident.id for incident in page.incidents} <= watched
+    if query.startswith("-status:closed"):
+        assert "closed" not in {incident.status for incident in page.incidents}
+    assert any(index in plan for plan in plans), plans
+    for plan in plans:
+        assert "Seq Scan on incidents" not in plan, plan
+        assert "Seq Scan on incident_watchers" not in plan, plan
+
+
+@pytest.mark.parametrize("query", ["-reporter:me", "-reporter:me status:blocked", "-is:watching", "-updated:7d"])
+def test_leaving_out_mine_or_the_recent_reads_a_bounded_number_of_rows(big_engine, query):
+    """A negation matches most incidents: a counter may read the table from its start, under its
+    LIMIT (it stops at the cap after ~1,000 rows), never the whole of it."""
+    week_ago = utcnow() - timedelta(days=7)
+    with Session(big_engine) as session:
+        me = session.scalar(select(User.id).where(User.email == "member@example.com"))
+        watched = set(session.scalars(select(Watcher.incident_id).where(Watcher.user_id == me)))
+        filters = parse_query(query)
+        assert filters.problems == ()
+
+        def dashboard():
+            counts = search.count_by_status(session=session, filters=filters, me_id=me)
+            found.append(search.search(session=session, filters=filters, me_id=me, counts=counts))
+
+        found: list = []
+        plans = _plans(big_engine, dashboard)
+    page = found[0]
+    assert len(page.incidents) == 50
+    if "reporter" in query:
+        assert me not in {incident.reporter_id for incident in page.incidents}
+    elif "watching" in query:
+        assert not watched & {incident.id for incident in page.incidents}
+    else:
+        assert all(incident.updated_at < week_ago for incident in page.incidents)
+    for plan in plans:
+        assert not _unbounded_seq_scans(plan), plan
+        assert "Seq Scan on incident_watchers" not in plan, plan

@@ -173,7 +173,8 @@ def test_the_due_qualifier_and_is_overdue_are_read(query, due, not_due, statuses
         ("due:", "'due:' needs a value, e.g. due:overdue."),
         (
             "is:overdeu",
-            "Unknown status 'overdeu' (use one of: open, in_progress, blocked, resolved, closed; or overdue).",
+            "Unknown status 'overdeu' "
+            "(use one of: open, in_progress, blocked, resolved, closed; or overdue or watching).",
         ),
         (
             "is:open,overdue",

@@ -157,7 +157,13 @@ class IncidentPage(StrictSchema):
 
 class ListArgs(QueryArgs):
     q = fields.String(
-        load_default="", metadata={"description": "The dashboard's query language: `status:open priority:p1 disk`."}
+        load_default="",
+        metadata={
+            "description": "The dashboard's query language (README, Dashboard): `status:open priority:p1 disk`, "
+            "`updated:12h reporter:me is:watching`, `created:>2026-11-30`. A misspelt qualifier (`stauts:open`, "
+            "`since:12h`) is a 400 naming the one meant; any other `word:value` (`error:timeout`) is searched "
+            "as words."
+        },
     )
     status = fields.String(
         load_default="", metadata={"description": f"Comma-separated statuses: {', '.join(STATUSES)}."}
