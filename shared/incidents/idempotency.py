@@ -1,9 +1,10 @@
-"""Filing an incident, or posting a comment, once however often the request is sent.
+"""Filing an incident, posting a comment or adding a follow-up, once however often the request is sent.
 
 An alert bridge that times out waiting for our answer sends again; a person double-clicks
 File, or goes Back and submits again. With an Idempotency-Key (the API's header, the forms'
 hidden field) every repeat within KEY_LIFETIME gets what the first request made, instead of a
-second page for the same outage or the same comment twice (draft-ietf-httpapi-idempotency-key-header).
+second page for the same outage, the same comment or the same follow-up twice
+(draft-ietf-httpapi-idempotency-key-header).
 
 Keys belong to the person sending them: two people (or two bridges with their own accounts)
 using the same key make two. The same key sent with different details is refused, since it
@@ -18,14 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, delete, select
+from sqlalchemy import DateTime, ForeignKey, Index, String, UniqueConstraint, delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shared.accounts.models import User
 from shared.db import Base, utcnow
 from shared.errors import ValidationFailed
-from shared.incidents.models import Comment, Incident
+from shared.incidents.models import Comment, FollowUp, Incident
 from shared.timeutil import as_utc
 
 KEY_MAX = 255
@@ -48,10 +49,22 @@ class IdempotencyKey(Base):
     key: Mapped[str] = mapped_column(String(KEY_MAX))
     request_digest: Mapped[str] = mapped_column(String(64))
     # What the key made, set in the transaction that claims it (never seen empty): an incident,
-    # or a comment.
+    # a comment or a follow-up.
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
     comment_id: Mapped[int | None] = mapped_column(ForeignKey("incident_comments.id", ondelete="CASCADE"))
+    # A follow-up can be deleted (one added by mistake): its key goes with it.
+    follow_up_id: Mapped[int | None] = mapped_column(ForeignKey("incident_follow_ups.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Deleting a follow-up finds its key through this, not by reading every key (only a few keys
+# are for follow-ups: the rest stay out of the index).
+Index(
+    "ix_idempotency_keys_follow_up",
+    IdempotencyKey.follow_up_id,
+    postgresql_where=text("follow_up_id IS NOT NULL"),
+    sqlite_where=text("follow_up_id IS NOT NULL"),
+)
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,12 @@ class Filed:
 class Commented:
     comment: Comment
     replayed: bool  # True: an earlier request with this key posted it
+
+
+@dataclass(frozen=True)
+class AddedFollowUp:
+    follow_up: FollowUp
+    replayed: bool  # True: an earlier request with this key added it
 
 
 def key_problem(key: str, field: str = HEADER) -> str | None:
@@ -115,7 +134,23 @@ def comment_once(
     return Commented(made, replayed=False)
 
 
-_Made = TypeVar("_Made", Incident, Comment)
+def follow_up_once(
+    *,
+    session: Session,
+    actor: User,
+    key: str,
+    details: dict,
+    follow_up: Callable[[], FollowUp],
+    field: str = HEADER,
+) -> AddedFollowUp:
+    """Run `follow_up` (which adds the follow-up in `details`) unless `actor` already did with `key`."""
+    made = _once(session, actor, key, {"kind": "follow_up", **details}, field, follow_up, "follow_up_id")
+    if isinstance(made, IdempotencyKey):
+        return AddedFollowUp(session.get_one(FollowUp, made.follow_up_id), replayed=True)
+    return AddedFollowUp(made, replayed=False)
+
+
+_Made = TypeVar("_Made", Incident, Comment, FollowUp)
 
 
 def _once(
@@ -159,7 +194,7 @@ def _once(
             session.flush()
             return made
     if earlier.request_digest != digest:
-        what = "an incident" if earlier.incident_id is not None else "a comment"
+        what = _what_it_made(earlier)
         raise ValidationFailed(
             {
                 field: f"This {field} was used at {as_utc(earlier.created_at):%H:%M UTC} for {what} with other "
@@ -173,3 +208,9 @@ def _earlier(session: Session, actor: User, key: str) -> IdempotencyKey | None:
     return session.scalars(
         select(IdempotencyKey).where(IdempotencyKey.user_id == actor.id, IdempotencyKey.key == key)
     ).one_or_none()
+
+
+def _what_it_made(earlier: IdempotencyKey) -> str:
+    if earlier.incident_id is not None:
+        return "an incident"
+    return "a comment" if earlier.comment_id is not None else "a follow-up"

@@ -91,6 +91,7 @@ ROUTES = {
     "test webhook": ("POST", "/api/v1/webhooks/{webhook_id}/test", None, "admin"),
     "webhook deliveries": ("GET", "/api/v1/webhooks/{webhook_id}/deliveries", None, "admin"),
     "delete webhook": ("DELETE", "/api/v1/webhooks/{webhook_id}", None, "admin"),
+    "me": ("GET", "/api/v1/me", None, "read"),
 }
 
 # What each role gets once its token's scope suffices: (member-unrelated, member-owner, lead, admin).
@@ -139,6 +140,7 @@ EXPECTED = {
     "test webhook": (None, None, None, 202),
     "webhook deliveries": (None, None, None, 200),
     "delete webhook": (None, None, None, 204),
+    "me": (200, 200, 200, 200),
 }
 assert EXPECTED.keys() == ROUTES.keys()
 MAY_BE_NO_OP = {("watch", "member-owner"), ("watch", "lead"), ("verify audit", "admin")}

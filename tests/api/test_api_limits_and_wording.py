@@ -459,6 +459,7 @@ def every_get(app, db, users, make_incident, make_token) -> list[str]:
         "/api/v1/webhooks",
         f"/api/v1/webhooks/{hook}",
         f"/api/v1/webhooks/{hook}/deliveries",
+        "/api/v1/me",
     ]
 
 

@@ -9,6 +9,7 @@ from flask import has_request_context, request
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 from sqlalchemy import ColumnElement, String
 
+from shared.accounts import tokens as token_rules
 from shared.accounts.models import Role
 from shared.accounts.passwords import MAX_PASSWORD_LENGTH
 from shared.accounts.service import EMAIL_MAX, NAME_MAX
@@ -29,6 +30,7 @@ PRIORITIES = [p.value for p in Priority]
 STATUSES = [s.value for s in Status]
 ENVIRONMENT_NAMES = list(ENVIRONMENTS)
 ROLES = [r.value for r in Role]
+TOKEN_SCOPES = [s.value for s in token_rules.SCOPE_ORDER]
 
 
 class UtcDateTime(fields.DateTime):
@@ -466,6 +468,72 @@ class UserOut(StrictSchema):
     created_at = UtcDateTime(required=True)
 
 
+# -- The caller (GET /me) ---------------------------------------------------------------------
+
+
+class CallerTokenOut(StrictSchema):
+    """The token a call was made with: what its owner sees of it on the profile page. Never its
+    value or digest (fields not listed here are not serialised)."""
+
+    id = fields.Integer(required=True, metadata={"description": "As on the profile page and in `flask tokens list`."})
+    name = fields.String(required=True, metadata={"example": "pager bridge"})
+    scope = fields.String(
+        required=True, validate=validate.OneOf(TOKEN_SCOPES), metadata={"description": "The scope it was made with."}
+    )
+    created_at = UtcDateTime(required=True)
+    expires_at = UtcDateTime(allow_none=True, required=True, metadata={"description": "null: it never expires."})
+    last_used_at = UtcDateTime(
+        allow_none=True,
+        required=True,
+        metadata={"description": "When it was last used (recorded at most once a minute); null if never recorded."},
+    )
+
+
+class MeOut(StrictSchema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    scope = fields.String(
+        required=True,
+        validate=validate.OneOf(TOKEN_SCOPES),
+        metadata={
+            "description": "What calls made this way may do now: the token's scope, capped by your role today "
+            "(an admin-scope token of someone no longer an admin acts as write); with a browser session, the "
+            "widest scope your role allows."
+        },
+    )
+    token = fields.Nested(
+        CallerTokenOut,
+        allow_none=True,
+        required=True,
+        metadata={"description": "The token this call was made with; null when called with a browser session."},
+    )
+
+
+_ME_USER = {"id": 7, "email": "lee@example.com", "name": "Lee Okafor", "role": "lead", "scope": "write"}
+ME_EXAMPLES = {
+    "token": {
+        "summary": "Called with a personal API token",
+        "value": {
+            **_ME_USER,
+            "token": {
+                "id": 12,
+                "name": "pager bridge",
+                "scope": "write",
+                "created_at": "2026-11-30T08:15:00+00:00",
+                "expires_at": "2026-12-30T08:15:00+00:00",
+                "last_used_at": "2026-12-01T09:41:00+00:00",
+            },
+        },
+    },
+    "browser session": {
+        "summary": "Called with the browser's session cookie and X-CSRFToken",
+        "value": {**_ME_USER, "token": None},
+    },
+}
+
+
 class UserCreate(StrictSchema):
     # The service checks each (the email and name as the columns hold them), in its own words.
     email = fields.String(required=True, metadata=max_length(EMAIL_MAX))
@@ -562,6 +630,12 @@ COMMENT_IDEMPOTENCY_KEY = {
     "description": "A value unique to this comment, such as a UUID: a repeat within "
     f"{idempotency.KEY_LIFETIME.total_seconds() / 3600:.0f} hours is answered 201 with the comment the "
     "first request posted, and posts nothing new. The same key with another body is a 422.",
+}
+FOLLOW_UP_IDEMPOTENCY_KEY = {
+    **IDEMPOTENCY_KEY,
+    "description": "A value unique to this follow-up, such as a UUID: a repeat within "
+    f"{idempotency.KEY_LIFETIME.total_seconds() / 3600:.0f} hours is answered 201 with the follow-up the "
+    "first request added (as it is now), and adds nothing new. The same key with other details is a 422.",
 }
 LISTED = "A page of incidents (JSON), or with `format=csv` the whole filtered list (CSV)."
 LISTED_HEADERS = {

@@ -27,7 +27,10 @@ READ, WRITE, ADMIN = TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN
 incidents_bp = Blueprint("api_incidents", __name__, url_prefix="/api/v1", description="Incidents")
 audit_bp = Blueprint("api_audit", __name__, url_prefix="/api/v1", description="Audit trail")
 users_bp = Blueprint("api_users", __name__, url_prefix="/api/v1", description="Users (admin)")
-BLUEPRINTS = (incidents_bp, audit_bp, users_bp)
+account_bp = Blueprint(
+    "api_account", __name__, url_prefix="/api/v1", description="Who is calling: your account and this call's token"
+)
+BLUEPRINTS = (incidents_bp, audit_bp, users_bp, account_bp)
 
 # Every operation can answer with these; documented so clients (and schemathesis) know the shape.
 COMMON_ERRORS = (400, 401, 403, 429)
@@ -403,27 +406,41 @@ def list_follow_ups(key):
 @incidents_bp.route("/incidents/<key>/follow-ups", methods=["POST"])
 @needs(WRITE)
 @incidents_bp.arguments(schemas.FollowUpIn)
-@incidents_bp.response(201, schemas.FollowUpOut, headers=schemas.FOLLOW_UP_ETAG)
+@incidents_bp.response(201, schemas.FollowUpOut, headers={**schemas.FOLLOW_UP_ETAG, **schemas.REPLAYABLE})
+@incidents_bp.doc(parameters=[schemas.FOLLOW_UP_IDEMPOTENCY_KEY])
 @_errors(404, 415, 422)
 def add_follow_up(body, key):
     """Add a follow-up to an incident"""
     caller = authenticate()
     session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
     owner_field = "owner_email" if "owner_email" in body else "owner_id"
     add = _as_sent(
         {"owner": owner_field},
         lambda: follow_up_service.add_follow_up(
             session=session,
             actor=caller.user,
-            incident_id=key,
+            incident_id=incident.id,
             title=body["title"],
             owner_id=_owner_id(session, body),
             due_date=body["due_date"],
         ),
     )
-    follow_up = add()
+    idempotency_key = request.headers.get(idempotency.HEADER)
+    if idempotency_key is None:
+        follow_up, replayed = add(), False
+    else:
+        added = idempotency.follow_up_once(
+            session=session,
+            actor=caller.user,
+            key=idempotency_key,
+            details={"incident_id": incident.id, **body},
+            follow_up=add,
+        )
+        follow_up, replayed = added.follow_up, added.replayed
     _commit()
-    return follow_up, 201, {"ETag": f'"v{follow_up.version}"'}
+    # A repeat gets the first request's follow-up (as it is now), marked as a replay.
+    return follow_up, 201, {"ETag": f'"v{follow_up.version}"', **({"Idempotent-Replayed": "true"} if replayed else {})}
 
 
 def _follow_up_if_match(current: int) -> int | None:
@@ -586,6 +603,33 @@ def list_audit_events(args):
         next_url = url_for("api_audit.list_audit_events", **kept, cursor=page.next_cursor, _external=True)
         headers["Link"] = f'<{next_url}>; rel="next"'
     return {"items": page.events, "next": next_url}, 200, headers
+
+
+# -- the caller -------------------------------------------------------------------------------
+
+
+@account_bp.route("/me", methods=["GET"])
+@needs(READ)
+@account_bp.response(200, schemas.MeOut, examples=schemas.ME_EXAMPLES)
+@account_bp.doc(
+    summary="Who am I: your account and this call's token",
+    description="The account the call is made as (id, email, name, role), the scope calls made this way have "
+    "now, and the token used: its name, scope, creation, expiry (null for never) and last use. Called with a "
+    "browser session (cookie and X-CSRFToken), `token` is null. Any valid token may ask, whatever its scope; "
+    "a revoked or expired one is a 401. The token's value is never returned (only its digest is stored).",
+)
+@_errors()
+def get_me():
+    caller = authenticate()
+    user = caller.user
+    return {
+        "id": user.id,
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "scope": caller.scope,
+        "token": caller.token,
+    }
 
 
 # -- users (admin) ----------------------------------------------------------------------------
