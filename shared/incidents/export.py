@@ -598,7 +598,8 @@ def render_markdown(
         if item.due_date:
             details.append(f"due {item.due_date.isoformat()}")
         if item.done_at is not None:
-            details.append(f"done {when(item.done_at)}")
+            done_by = names.of_id(item.done_by_id) if item.done_by_id else None
+            details.append(f"done {when(item.done_at)}" + (f" by {inline(done_by)}" if done_by else ""))
         lines.append(f"- [{'x' if item.done_at is not None else ' '}] {inline(item.title)} ({', '.join(details)})")
     if not follow_ups:
         lines.append("No follow-ups.")

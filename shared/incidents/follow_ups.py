@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import Enum
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from shared.accounts.models import User
 from shared.audit import service as audit
+from shared.audit.models import AuditEvent
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from shared.events import EventType
@@ -80,6 +81,8 @@ def _follow_up(session: Session, incident: Incident, follow_up_id: int) -> Follo
 
 
 def _owner(session: Session, owner_id: int | None) -> User | None:
+    # Only a newly chosen owner must be active: update_follow_up never asks about the owner a
+    # follow-up already has, so an edit keeps an owner whose account was disabled since.
     if owner_id is None:
         return None
     owner = session.get(User, owner_id) if 0 < owner_id <= _MAX_ID else None
@@ -264,20 +267,83 @@ def can_delete(actor: User, follow_up: FollowUp) -> bool:
     return can(actor, Action.DELETE_FOLLOW_UP, follow_up=follow_up)
 
 
-def delete_follow_up(*, session: Session, actor: User, incident_id: int | str, follow_up_id: int) -> FollowUp:
+def _require_delete(actor: User, follow_up: FollowUp) -> None:
+    if can_delete(actor, follow_up):
+        return
+    if follow_up.created_by_id == actor.id:
+        raise PermissionDenied(
+            f"The follow-up “{follow_up.title}” is done: only a lead or an admin can delete it now. "
+            "Reopen it if it is not done."
+        )
+    raise PermissionDenied("Only whoever added a follow-up (while it is open), a lead or an admin can delete it.")
+
+
+def deletable(*, session: Session, actor: User, incident_id: int | str, follow_up_id: int) -> FollowUp:
+    """The follow-up, if this person may delete it (checked before the page asks "Delete …?"),
+    or PermissionDenied saying why not."""
+    follow_up = _follow_up(session, _incident(session, actor, incident_id), follow_up_id)
+    _require_delete(actor, follow_up)
+    return follow_up
+
+
+def delete_follow_up(
+    *, session: Session, actor: User, incident_id: int | str, follow_up_id: int, expected_version: int | None = None
+) -> FollowUp:
     """Remove a follow-up added by mistake: leads and admins any, its creator while it is open.
+    `expected_version`: the version the person saw when they confirmed (changed since: Conflict).
     The audit trail keeps that it existed and who removed it."""
     incident = _incident(session, actor, incident_id)
     follow_up = _follow_up(session, incident, follow_up_id)
-    if not can_delete(actor, follow_up):
-        if follow_up.created_by_id == actor.id:
-            raise PermissionDenied(
-                f"The follow-up “{follow_up.title}” is done: only a lead or an admin can delete it now. "
-                "Reopen it if it is not done."
-            )
-        raise PermissionDenied("Only whoever added a follow-up (while it is open), a lead or an admin can delete it.")
+    _require_delete(actor, follow_up)
+    if expected_version is not None and follow_up.version != expected_version:
+        raise Conflict(f"The follow-up “{follow_up.title}” was changed by someone else since you asked to delete it.")
     data = {"follow_up_id": follow_up.id, "title": follow_up.title, "was_done": follow_up.is_done}
     session.delete(follow_up)
     _flush(session, incident)
     _record(session, actor, incident, EventType.FOLLOW_UP_DELETED, data)
     return follow_up
+
+
+_FOLLOW_UP_EVENTS = [
+    event.value
+    for event in (
+        EventType.FOLLOW_UP_CREATED,
+        EventType.FOLLOW_UP_COMPLETED,
+        EventType.FOLLOW_UP_REOPENED,
+        EventType.FOLLOW_UP_UPDATED,
+        EventType.FOLLOW_UP_DELETED,
+    )
+]
+
+
+class ChangesSince(NamedTuple):
+    people: list[User]  # who changed the follow-up, each once, in the order they did
+    deleted_title: str | None  # its title when someone deleted it, else None
+
+
+def changes_since(
+    *, session: Session, incident_id: int, follow_up_id: int, after_event_id: int, limit: int = 200
+) -> ChangesSince:
+    """Who changed (or deleted) one follow-up after the incident's event `after_event_id` (the
+    newest when the page was drawn): the names a refused edit or delete gives. One range of the
+    incident's own events index; the follow-up is picked out of the events' data."""
+    events = session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.incident_id == incident_id,
+            AuditEvent.id > after_event_id,
+            AuditEvent.action.in_(_FOLLOW_UP_EVENTS),
+        )
+        .order_by(AuditEvent.id)
+        .limit(limit)
+    )
+    people: dict[int, User] = {}
+    deleted_title = None
+    for event in events:
+        if (event.data or {}).get("follow_up_id") != follow_up_id:
+            continue
+        if event.actor is not None:
+            people.setdefault(event.actor.id, event.actor)
+        if event.action == EventType.FOLLOW_UP_DELETED.value:
+            deleted_title = event.data.get("title")
+    return ChangesSince(list(people.values()), deleted_title)

@@ -349,9 +349,10 @@ def assign(
     incident = get_incident(session=session, ref=incident_id)
     _require(actor, Action.ASSIGN, incident, "Only a lead or an admin can assign incidents.")
     check_version(incident, expected_version)
-    owner = _user_exists(session, owner_id)
+    # Before the owner is checked: keeping an owner whose account was disabled since is no change.
     if incident.owner_id == owner_id:
         return incident
+    owner = _user_exists(session, owner_id)
     # Look the previous owner up by id: the loaded `owner` relationship can be stale when the
     # incident was assigned earlier in this session (setting owner_id does not refresh it).
     previous = session.get(User, incident.owner_id) if incident.owner_id is not None else None

@@ -64,7 +64,11 @@ ROUTES = {
         "/incidents/{key}/follow-ups/{follow_up_id}/edit",
         {"title": "Rotate the AWS key", "owner": "", "due_date": "", "version": "{follow_up_version}"},
     ),
-    "delete follow-up": ("POST", "/incidents/{key}/follow-ups/{follow_up_id}/delete", {}),
+    "delete follow-up": (
+        "POST",
+        "/incidents/{key}/follow-ups/{follow_up_id}/delete",
+        {"confirm": "1", "version": "{follow_up_version}"},  # Yes to "Delete the follow-up …?"
+    ),
     "insights": ("GET", "/insights", None),
     "admin users": ("GET", "/admin/users", None),
     "create user": (

@@ -1,6 +1,6 @@
 """Follow-ups on the incident page without JavaScript: plain forms with their CSRF token, each
-post back to the section (#follow-ups), a refused one drawn again with the problem beside its
-field, and the timeline saying what happened in words."""
+post back to the section's notice (#follow-up-notice), a refused one drawn again with the
+problem beside its field, and the timeline saying what happened in words."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from shared.incidents import follow_ups as service
 from shared.incidents import timers
 from shared.incidents.models import FollowUp
 
-SECTION = "/incidents/{key}#follow-ups"
+SECTION = "/incidents/{key}#follow-up-notice"
 
 
 def _page(client, incident):
@@ -55,7 +55,8 @@ def test_a_member_adds_a_follow_up_and_lands_back_on_the_section(client, db, use
     assert "Owned by Oti Other" in section.text
     assert f"Due {due}" in section.text
     assert "Open" in section.text
-    assert "Added the follow-up “Add replica lag alert”." in html  # the notice after the redirect
+    # The notice after the redirect, in the section (where the address puts focus).
+    assert section.find("p", id="follow-up-notice").text == "Added the follow-up “Add replica lag alert”."
     assert "Mo Member added the follow-up “Add replica lag alert” (owner Oti Other, due " + due + ")" in timeline(html)
 
 
@@ -134,7 +135,7 @@ def test_an_edit_from_a_stale_page_is_refused_and_says_so(client, db, users, mak
         data={"title": "B", "owner": "", "due_date": "", "version": str(drawn)},
     )
     assert response.status_code == 409
-    assert "was changed by someone else since you opened it" in response.get_data(as_text=True)
+    assert "Someone else changed the follow-up “A” since you opened this page." in response.get_data(as_text=True)
     assert db.get(FollowUp, item.id).title == "A"
 
 
@@ -161,7 +162,7 @@ def test_a_refused_follow_up_comes_back_with_the_problem_beside_its_field(
     control = _section(html).find(id=field)
     assert control.attrs["aria-invalid"] == "true"
     assert message in _section(html).find(id=control.attrs["aria-describedby"]).text
-    assert "Check the follow-up&#39;s highlighted field below." in html
+    assert "Check the follow-up" not in html  # the field says it (and takes focus), not the top of the page
     # What was typed is kept; the incident's own due date form is not marked.
     assert _section(html).find("input", id="new-follow-up-title").attrs["value"] == data["title"]
     assert 'id="due-date-error"' not in html
@@ -187,10 +188,13 @@ def test_delete_is_offered_to_its_creator_while_open_and_to_leads(client, db, us
         as_text=True
     )
 
-    response = client.post(f"/incidents/{incident.key}/follow-ups/{mine.id}/delete")
+    response = client.post(
+        f"/incidents/{incident.key}/follow-ups/{mine.id}/delete", data={"confirm": "1", "version": str(mine.version)}
+    )
     assert response.headers["Location"] == SECTION.format(key=incident.key)
     html = _page(client, incident)
-    assert "Mine" not in _section(html).text
+    assert _section(html).find("p", id="follow-up-notice").text == "Deleted the follow-up “Mine”."
+    assert f'id="follow-up-{mine.id}"' not in html
     assert "Mo Member deleted the follow-up “Mine”" in timeline(html)
 
     lead = client.application.test_client()
@@ -260,7 +264,7 @@ def test_a_follow_up_post_without_its_csrf_token_is_refused(csrf_app, db, users,
         "add": (f"/incidents/{incident.key}/follow-ups", {"title": "Forged"}),
         "done": (f"/incidents/{incident.key}/follow-ups/{item.id}/done", {"done": "1"}),
         "edit": (f"/incidents/{incident.key}/follow-ups/{item.id}/edit", {"title": "Forged", "version": "1"}),
-        "delete": (f"/incidents/{incident.key}/follow-ups/{item.id}/delete", {}),
+        "delete": (f"/incidents/{incident.key}/follow-ups/{item.id}/delete", {"confirm": "1", "version": "1"}),
     }
     path, data = paths[action]
     before = snapshot(db)

@@ -987,22 +987,32 @@ def _fingerprints(incident) -> dict[str, str]:
 
 # -- Follow-ups (incidents/_follow_ups.html) --------------------------------------------------
 
-# Where a follow-up form's post lands: the section, so the person is back where they were.
-FOLLOW_UPS_ANCHOR = "follow-ups"
+# What the section says after a follow-up post: kept in the session (not flashed, which the
+# top of the page would show too) and shown once, in the section, where focus then lands.
+FOLLOW_UP_NOTICE = "follow_up_notice"
+# Where a follow-up form's post lands: that notice, so keyboard and screen reader pick up in
+# the section with what happened (not the whole section read out again).
+FOLLOW_UP_NOTICE_ANCHOR = "follow-up-notice"
+# The fields a follow-up form shows its problems beside.
+FOLLOW_UP_FIELDS = ("title", "owner", "due_date")
 
 
 def _follow_up_context(session, incident) -> dict[str, Any]:
-    """What the Follow-ups section draws: the list, its open count, and which form (if any)
-    comes back refused with its values and problems ("new", or a follow-up's id)."""
+    """What the Follow-ups section draws: the list, its open count, the notice after a post,
+    and which form (if any) comes back refused with its values, problems and message ("new",
+    or a follow-up's id), or which follow-up the page asks about deleting."""
     items = follow_up_service.list_follow_ups(session=session, actor=current_user.user, incident_id=incident.id)
     return dict(
         follow_ups=items,
         open_follow_ups=follow_up_service.open_count(items),
         can_delete_follow_up=lambda item: follow_up_service.can_delete(current_user.user, item),
         follow_up_today=timers.today(),  # an open follow-up due before it is overdue
+        follow_up_notice=http_session.pop(FOLLOW_UP_NOTICE, None),
         follow_up_form=None,
         follow_up_errors={},
         follow_up_values={},
+        follow_up_message=None,
+        follow_up_confirm_delete=None,
     )
 
 
@@ -1016,10 +1026,55 @@ def _owner_arg() -> int | None:
     return int(value)
 
 
+def _follow_up_refusal_words(session, incident, form: str, error: DomainError) -> str | None:
+    """What the section says beside a refused follow-up form (None: the fields say it). Like
+    the incident's own conflicts, a follow-up changed or deleted since the page was drawn (its
+    seen_event) names who did it; the form keeps what was typed, so the words say so."""
+    if isinstance(error, ValidationFailed):
+        # A problem with no field of its own (a form without its version) is said beside the form.
+        unplaced = [text for name, text in error.field_errors.items() if name not in FOLLOW_UP_FIELDS]
+        return " ".join(unplaced) or None
+    if form == "new" or not is_number(form):
+        return page_message(error)
+    seen = request.form.get("seen_event", "")
+    changes = (
+        follow_up_service.changes_since(
+            session=session, incident_id=incident.id, follow_up_id=int(form), after_event_id=int(seen)
+        )
+        if is_number(seen)
+        else follow_up_service.ChangesSince([], None)  # a form drawn before it said when
+    )
+    others = [person.name for person in changes.people if person.id != current_user.id]
+    if others:
+        who, since = _names(others, of=changes.people), "since you opened this page"
+    elif changes.people:
+        who, since = "You", "in another tab or window since this page was drawn"
+    else:
+        who, since = "Someone else", "since you opened this page"
+    if changes.deleted_title is not None:
+        return f"{who} deleted the follow-up “{changes.deleted_title}” {since}."
+    if not isinstance(error, Conflict):
+        return page_message(error)
+    item = follow_up_service.get_follow_up(
+        session=session, actor=current_user.user, incident_id=incident.id, follow_up_id=int(form)
+    )
+    if request.form.get("confirm"):
+        return (
+            f"{who} changed the follow-up “{item.title}” {since}, so it was not deleted. "
+            "It is shown as it is now: check it, then delete it again if you still mean to."
+        )
+    return (
+        f"{who} changed the follow-up “{item.title}” {since}. It is shown as it is now, and the form "
+        "below keeps what you typed: check it, then save again."
+    )
+
+
 def _follow_up_act(key: str, form: str, operation, done: Callable[[Any], str]):
     """Run one follow-up operation from a form; then back to the section (post-redirect-get)
-    with `done(result)` as the notice. A refusal draws the page again with the form's values
-    and each problem beside its field (the field gets focus), at the error's status."""
+    with `done(result)` as the section's notice. A refusal draws the page again (at the post's
+    address and the error's status, as the incident's own forms do) with the form's values: a
+    problem beside its field (which gets focus), any other refusal beside the form concerned
+    (which gets focus), the edit form left open."""
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
     try:
@@ -1031,13 +1086,16 @@ def _follow_up_act(key: str, form: str, operation, done: Callable[[Any], str]):
         session.expire_all()
         incident = incidents.get_incident(session=session, ref=key)
         problems = error.field_errors if isinstance(error, ValidationFailed) else {}
-        # The page's own field errors (its due date form) stay empty: these are the follow-up's.
-        message = "Check the follow-up's highlighted field below." if problems else page_message(error)
-        context = _detail_context(session, incident, error=message)
-        context.update(follow_up_form=form, follow_up_errors=problems, follow_up_values=request.form)
+        context = _detail_context(session, incident)
+        context.update(
+            follow_up_form=form,
+            follow_up_errors=problems,
+            follow_up_values=request.form,
+            follow_up_message=_follow_up_refusal_words(session, incident, form, error),
+        )
         return render_template("incidents/detail.html", **context), status_for(error)
-    flash(notice)
-    return redirect(url_for("incidents.detail", key=incident.key, _anchor=FOLLOW_UPS_ANCHOR))
+    http_session[FOLLOW_UP_NOTICE] = notice
+    return redirect(url_for("incidents.detail", key=incident.key, _anchor=FOLLOW_UP_NOTICE_ANCHOR))
 
 
 @bp.post("/incidents/<key>/follow-ups")
@@ -1095,11 +1153,41 @@ def edit_follow_up(key: str, follow_up_id: int):
 @bp.post("/incidents/<key>/follow-ups/<int:follow_up_id>/delete")
 @login_required
 def delete_follow_up(key: str, follow_up_id: int):
+    """Delete asks first ("Delete the follow-up “…”?", on a page that works without JavaScript,
+    as disabling a user does); Yes posts again with confirm=1 and the version it asked about, so
+    a reload of a refused Yes never deletes what has changed since."""
+    if request.form.get("confirm") != "1":
+        return _ask_before_deleting(key, follow_up_id)
     return _follow_up_act(
         key,
         str(follow_up_id),
         lambda session, incident: follow_up_service.delete_follow_up(
-            session=session, actor=current_user.user, incident_id=incident.id, follow_up_id=follow_up_id
+            session=session,
+            actor=current_user.user,
+            incident_id=incident.id,
+            follow_up_id=follow_up_id,
+            expected_version=_version(),
         ),
         lambda item: f"Deleted the follow-up “{item.title}”.",
     )
+
+
+def _ask_before_deleting(key: str, follow_up_id: int):
+    """The incident page with the question in the follow-up's place (a refusal, when this person
+    may not delete it, beside it instead)."""
+    session = get_session()
+    incident = incidents.get_incident(session=session, ref=key)
+    try:
+        follow_up_service.deletable(
+            session=session, actor=current_user.user, incident_id=incident.id, follow_up_id=follow_up_id
+        )
+    except DomainError as error:
+        context = _detail_context(session, incident)
+        context.update(
+            follow_up_form=str(follow_up_id),
+            follow_up_message=_follow_up_refusal_words(session, incident, str(follow_up_id), error),
+        )
+        return render_template("incidents/detail.html", **context), status_for(error)
+    context = _detail_context(session, incident)
+    context.update(follow_up_confirm_delete=follow_up_id)
+    return render_template("incidents/detail.html", **context)
