@@ -54,6 +54,7 @@ ROUTES = {
     "comment": ("POST", "/api/v1/incidents/{key}/comments", {"body": "Failover done."}, "write"),
     "events": ("GET", "/api/v1/incidents/{key}/events", None, "read"),
     "follow-ups": ("GET", "/api/v1/incidents/{key}/follow-ups", None, "read"),
+    "follow-up": ("GET", "/api/v1/incidents/{key}/follow-ups/{follow_up_id}", None, "read"),
     "add follow-up": ("POST", "/api/v1/incidents/{key}/follow-ups", {"title": "Add an alert on replica lag"}, "write"),
     "tick follow-up": ("PATCH", "/api/v1/incidents/{key}/follow-ups/{follow_up_id}", {"done": True}, "write"),
     "delete follow-up": ("DELETE", "/api/v1/incidents/{key}/follow-ups/{follow_up_id}", None, "write"),
@@ -113,6 +114,7 @@ EXPECTED = {
     # Anyone who may comment adds and ticks follow-ups; deleting is for leads and admins, or the
     # follow-up's creator (the lead here) while it is open.
     "follow-ups": (200, 200, 200, 200),
+    "follow-up": (200, 200, 200, 200),
     "add follow-up": (201, 201, 201, 201),
     "tick follow-up": (200, 200, 200, 200),
     "delete follow-up": (403, 403, 204, 204),

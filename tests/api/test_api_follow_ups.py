@@ -189,3 +189,36 @@ def test_the_document_lists_the_follow_up_operations_with_the_domain_s_limit(cli
     schemas = document["components"]["schemas"]
     assert schemas["FollowUpIn"]["properties"]["title"]["maxLength"] == 200
     assert schemas["FollowUpOut"]["properties"]["state"]["enum"] == ["open", "done"]
+
+
+def test_one_follow_up_has_its_url_the_post_names_it(client, make_incident, member):
+    """Found by QA: POST answered 201 without a Location, and there was no GET of one follow-up."""
+    incident = make_incident()
+    created = client.post(_url(incident), json={"title": "Rotate the leaked key"}, headers=member)
+    assert created.status_code == 201
+    location = created.headers["Location"]
+    assert location.endswith(_url(incident, created.get_json()["id"]))
+    shown = client.get(location, headers=member)
+    assert shown.status_code == 200
+    assert shown.get_json() == created.get_json()
+    assert shown.headers["ETag"] == created.headers["ETag"]
+    other = make_incident()
+    _problem(client.get(_url(other, created.get_json()["id"]), headers=member), 404)
+
+
+def test_a_delete_with_a_stale_if_match_is_412_and_deletes_nothing(client, make_incident, member):
+    """Found by QA: DELETE ignored If-Match; a script deleting what it read deleted what someone
+    had changed since."""
+    incident = make_incident()
+    created = client.post(_url(incident), json={"title": "Rotate the leaked key"}, headers=member).get_json()
+    read = f'"v{created["version"]}"'
+    client.patch(_url(incident, created["id"]), json={"title": "Rotate the key, and the other one"}, headers=member)
+
+    stale = client.delete(_url(incident, created["id"]), headers={**member, "If-Match": read})
+    assert "has changed since version" in _problem(stale, 412)["detail"]
+    assert [item["title"] for item in client.get(_url(incident), headers=member).get_json()] == [
+        "Rotate the key, and the other one"
+    ]
+    current = client.get(_url(incident, created["id"]), headers=member).headers["ETag"]
+    deleted = client.delete(_url(incident, created["id"]), headers={**member, "If-Match": current})
+    assert deleted.status_code == 204

@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 from shared import demo
 from shared.accounts import tokens
 from shared.accounts.models import User
+from shared.incidents import follow_ups
 
 INCIDENTS = "/api/v1/incidents"
 PROBLEM = "application/problem+json"
@@ -444,12 +445,15 @@ def every_get(app, db, users, make_incident, make_token) -> list[str]:
     client = app.test_client()
     body = {"url": "https://93.184.215.14/hook", "events": ["incident.created"]}  # a public address: no DNS
     hook = client.post("/api/v1/webhooks", json=body, headers=admin).get_json()["id"]
+    follow_up = follow_ups.add_follow_up(session=db, actor=users["member"], incident_id=incident.id, title="Rotate")
+    db.commit()
     key = f"{INCIDENTS}/{incident.key}"
     return [
         INCIDENTS,
         key,
         f"{key}/comments",
         f"{key}/follow-ups",
+        f"{key}/follow-ups/{follow_up.id}",
         f"{key}/events",
         f"{key}/evidence",
         f"{key}/evidence/{item.id}",

@@ -362,7 +362,10 @@ def _follow_up_problems(valid: dict[str, Any]) -> dict[str, str]:
 
 _FOLLOW_UP_OWNER_ID = {"description": "The owner's user id; null for nobody."}
 _FOLLOW_UP_OWNER_EMAIL = {"description": "The owner by email, instead of owner_id."}
-_FOLLOW_UP_DUE = {"description": "2026-12-31, or null for none; a new one is today or later (UTC)."}
+_FOLLOW_UP_DUE = {
+    "description": "2026-12-31, or null for none; a new one is yesterday (UTC) or later: yesterday, so that "
+    "today works for a reader west of UTC, whose day is still UTC's yesterday."
+}
 
 
 class FollowUpIn(StrictSchema):
@@ -616,6 +619,7 @@ IDEMPOTENCY_KEY = {
     "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.KEY_MAX, "pattern": "^[!-~]+$"},
 }
 FOLLOW_UP_ETAG = {"ETag": _header('The follow-up\'s version, `"v<version>"`: send it back in If-Match.')}
+CREATED_FOLLOW_UP = {**FOLLOW_UP_ETAG, "Location": _header("The new follow-up's URL."), **REPLAYABLE}
 FOLLOW_UP_IF_MATCH = {
     "in": "header",
     "name": "If-Match",

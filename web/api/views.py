@@ -406,7 +406,7 @@ def list_follow_ups(key):
 @incidents_bp.route("/incidents/<key>/follow-ups", methods=["POST"])
 @needs(WRITE)
 @incidents_bp.arguments(schemas.FollowUpIn)
-@incidents_bp.response(201, schemas.FollowUpOut, headers={**schemas.FOLLOW_UP_ETAG, **schemas.REPLAYABLE})
+@incidents_bp.response(201, schemas.FollowUpOut, headers=schemas.CREATED_FOLLOW_UP)
 @incidents_bp.doc(parameters=[schemas.FOLLOW_UP_IDEMPOTENCY_KEY])
 @_errors(404, 415, 422)
 def add_follow_up(body, key):
@@ -440,7 +440,36 @@ def add_follow_up(body, key):
         follow_up, replayed = added.follow_up, added.replayed
     _commit()
     # A repeat gets the first request's follow-up (as it is now), marked as a replay.
-    return follow_up, 201, {"ETag": f'"v{follow_up.version}"', **({"Idempotent-Replayed": "true"} if replayed else {})}
+    location = url_for("api_incidents.get_follow_up", key=incident.key, follow_up_id=follow_up.id, _external=True)
+    headers = {"ETag": f'"v{follow_up.version}"', "Location": location}
+    return follow_up, 201, {**headers, **({"Idempotent-Replayed": "true"} if replayed else {})}
+
+
+@incidents_bp.route("/incidents/<key>/follow-ups/<int:follow_up_id>", methods=["GET"])
+@needs(READ)
+@incidents_bp.response(200, schemas.FollowUpOut, headers=schemas.FOLLOW_UP_ETAG)
+@_errors(404)
+def get_follow_up(key, follow_up_id):
+    """Show one follow-up"""
+    follow_up = follow_up_service.get_follow_up(
+        session=get_session(), actor=authenticate().user, incident_id=key, follow_up_id=follow_up_id
+    )
+    return follow_up, 200, {"ETag": f'"v{follow_up.version}"'}
+
+
+def _check_follow_up_if_match(follow_up) -> int | None:
+    """The version If-Match names when it is the current one; a 412 when it names an older one
+    (someone changed the follow-up since the client read it)."""
+    current = follow_up.version
+    expected = _follow_up_if_match(current)
+    if expected is not None and expected != current:
+        raise ApiProblem(
+            412,
+            f"The follow-up has changed since version v{expected} (it is at v{current} now): "
+            f'GET it again, then retry with If-Match: "v{current}".',
+            headers={"ETag": f'"v{current}"'},
+        )
+    return expected
 
 
 def _follow_up_if_match(current: int) -> int | None:
@@ -481,15 +510,7 @@ def patch_follow_up(body, key, follow_up_id):
     follow_up = follow_up_service.get_follow_up(
         session=session, actor=caller.user, incident_id=incident.id, follow_up_id=follow_up_id
     )
-    current = follow_up.version
-    expected = _follow_up_if_match(current)
-    if expected is not None and expected != current:
-        raise ApiProblem(
-            412,
-            f"The follow-up has changed since version v{expected} (it is at v{current} now): "
-            f'GET it again, then retry with If-Match: "v{current}".',
-            headers={"ETag": f'"v{current}"'},
-        )
+    expected = _check_follow_up_if_match(follow_up)
     changes = {name: body[name] for name in ("title", "due_date") if name in body}
     if "owner_id" in body or "owner_email" in body:
         changes["owner_id"] = _owner_id(session, body)
@@ -517,12 +538,19 @@ def patch_follow_up(body, key, follow_up_id):
 @incidents_bp.route("/incidents/<key>/follow-ups/<int:follow_up_id>", methods=["DELETE"])
 @needs(WRITE)
 @incidents_bp.response(204)
-@_errors(404, 409)
+@incidents_bp.doc(parameters=[schemas.FOLLOW_UP_IF_MATCH])
+@_errors(404, 409, 412)
 def delete_follow_up(key, follow_up_id):
     """Delete a follow-up added by mistake"""
     caller = authenticate()
+    session = get_session()
+    follow_up = follow_up_service.get_follow_up(
+        session=session, actor=caller.user, incident_id=key, follow_up_id=follow_up_id
+    )
+    # If-Match as on PATCH (found by QA: a stale one deleted anyway): the delete is of what was read.
+    expected = _check_follow_up_if_match(follow_up)
     follow_up_service.delete_follow_up(
-        session=get_session(), actor=caller.user, incident_id=key, follow_up_id=follow_up_id
+        session=session, actor=caller.user, incident_id=key, follow_up_id=follow_up_id, expected_version=expected
     )
     _commit()
     return "", 204
