@@ -270,3 +270,20 @@ def test_the_api_forgives_a_typo_as_the_dashboard_does(client, app, users, make_
     assert [i["title"] for i in client.get("/api/v1/incidents?q=disk", headers=lead).get_json()["items"]] == [
         "Disk full on db-1"
     ]
+
+
+def test_an_incident_says_when_it_was_first_acknowledged(client, db, users, make_incident, lead):
+    """Found by QA: acknowledged_at was in the CSV but not in the API's incident, and
+    in_progress_at moves on every return to In Progress (an unblock), so MTTA could not be read."""
+    incident = make_incident(owner=None)
+    assert client.get(f"/api/v1/incidents/{incident.key}", headers=lead).get_json()["acknowledged_at"] is None
+    incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to="in_progress")
+    db.commit()
+    first = client.get(f"/api/v1/incidents/{incident.key}", headers=lead).get_json()
+    assert first["acknowledged_at"] == first["in_progress_at"]
+    incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to="blocked", reason="vendor")
+    incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to="in_progress")
+    db.commit()
+    later = client.get(f"/api/v1/incidents/{incident.key}", headers=lead).get_json()
+    assert later["acknowledged_at"] == first["acknowledged_at"]
+    assert later["in_progress_at"] != first["in_progress_at"]

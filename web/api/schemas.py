@@ -144,7 +144,16 @@ class IncidentOut(StrictSchema):
     resolution_summary = fields.String(allow_none=True, required=True)
     created_at = UtcDateTime(required=True)
     updated_at = UtcDateTime(required=True)
-    in_progress_at = UtcDateTime(allow_none=True, required=True)
+    in_progress_at = UtcDateTime(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The latest move to In Progress (unblocking and reopening move it)."},
+    )
+    acknowledged_at = UtcDateTime(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The first move to In Progress: with created_at, the time to acknowledge (MTTA)."},
+    )
     resolved_at = UtcDateTime(allow_none=True, required=True)
     closed_at = UtcDateTime(allow_none=True, required=True)
     version = fields.Integer(required=True, metadata={"description": "Also the ETag; send it back in If-Match."})
