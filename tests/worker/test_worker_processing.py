@@ -325,3 +325,15 @@ def _noisy_png() -> bytes:
 
 def test_the_pixel_limit_is_lowered_in_the_worker():
     assert Image.MAX_IMAGE_PIXELS == thumbnails.MAX_PIXELS <= 50_000_000
+
+
+@pytest.mark.parametrize(
+    ("data", "accepted"), [(b"x", True), (b"\n", True), (b"\xc3\xa9", True), (b"\xff", False), (b"\x00", False)]
+)
+def test_a_file_too_short_for_libmagic_is_judged_as_text_when_it_reads_as_text(write_file, data, accepted):
+    """Found by QA: a one-character log was refused as "unrecognised binary data": libmagic
+    answers "very short file (no magic)" for anything under two bytes."""
+    result = check_file_type(write_file("upload", data), "tiny.log")
+    assert result.accepted is accepted, result
+    if not accepted:
+        assert "not a text file" in result.reason

@@ -139,6 +139,10 @@ def allowed_extensions() -> tuple[str, ...]:
     return tuple(ALLOWED)
 
 
+# Below this many bytes libmagic answers "very short file (no magic)" whatever they are.
+_SHORTEST_MAGIC = 2
+
+
 def check_file_type(path: Path | str, display_name: str) -> TypeCheck:
     """Compare the bytes at `path` with the extension of `display_name` and the allow-list."""
     path = Path(path)
@@ -146,6 +150,10 @@ def check_file_type(path: Path | str, display_name: str) -> TypeCheck:
         head = handle.read(MAGIC_BYTES)
     mime = magic.from_buffer(head, mime=True)
     description = magic.from_buffer(head)
+    if _too_short_for_magic_yet_text(head, mime):
+        # libmagic names nothing under two bytes ("very short file (no magic)", octet-stream):
+        # a one-character log ("x", a newline) was refused as binary (found by QA).
+        mime, description = "text/plain", "very short text"
     detected = describe(mime, description)
     extension = extension_of(display_name)
     kind = ALLOWED.get(extension)
@@ -176,6 +184,16 @@ def describe(mime: str, description: str) -> str:
         return _DESCRIPTIONS[mime]
     first = description.split(",", 1)[0].strip() or mime
     return f"{first} ({mime})"
+
+
+def _too_short_for_magic_yet_text(head: bytes, mime: str) -> bool:
+    if mime != "application/octet-stream" or len(head) >= _SHORTEST_MAGIC:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(char.isprintable() or char in "\t\n\r" for char in text)
 
 
 def _reads_as_text(mime: str) -> bool:
