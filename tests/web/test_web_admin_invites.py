@@ -98,7 +98,7 @@ def test_resend_invite_mails_a_new_link_and_the_old_one_stops_working(mail_app, 
     row = _row(admin, "nia@example.com")
     assert "no password chosen yet" in row
     assert f'action="/admin/users/{invited.id}/invite"' in row
-    assert 'aria-label="Resend invite to Nia Newcomer">Resend invite</button>' in row
+    assert 'aria-label="Resend invite to nia@example.com">Resend invite</button>' in row
     (first_link,) = _deliver_invitations(mail_app)
 
     response = admin.post(f"/admin/users/{invited.id}/invite")
