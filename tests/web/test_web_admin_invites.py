@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, select
-from web_helpers import PASSWORD, csrf_token_from, login, sign_in, snapshot, texts
+from web_helpers import PASSWORD, csrf_token_from, login, parse, sign_in, snapshot, texts
 
 from shared.accounts import reset
 from shared.accounts import service as accounts
@@ -345,3 +345,19 @@ def test_choosing_the_password_trusts_this_browser_for_sign_in_limits(app, users
     done = client.post(link, data={"new_password": NEW_PASSWORD, "repeated_password": NEW_PASSWORD})
     assert done.status_code == 302
     assert client.get_cookie(DEVICE_COOKIE) is not None
+
+
+def test_owner_pickers_mark_who_has_not_accepted_their_invitation(client, users, make_incident, invited):
+    """Found by QA: a lead assigned INC-27 to someone who had never signed in, unawares."""
+    incident = make_incident()
+    sign_in(client, users["lead"])
+    page = parse(client.get(f"/incidents/{incident.key}").get_data(as_text=True))
+    for name in ("owner", "new-follow-up-owner"):
+        select = page.find("select", name="owner") if name == "owner" else page.find("select", id=name)
+        labels = [option.text for option in select.find_all("option")]
+        assert "Nia Newcomer (nia@example.com, invited)" in labels, (name, labels)
+        assert "Mo Member (member@example.com)" in labels
+    new_form = parse(client.get("/incidents/new").get_data(as_text=True))
+    assert "Nia Newcomer (nia@example.com, invited)" in [
+        o.text for o in new_form.find("select", name="owner").find_all("option")
+    ]

@@ -177,7 +177,11 @@ bp.add_app_template_filter(rows.age, "age")
 
 def _owner_choices(session, users=None) -> list[tuple[str, str]]:
     users = users if users is not None else accounts.list_users(session=session)
-    return [("", "Unassigned")] + [(str(u.id), f"{u.name} ({u.email})") for u in users if u.is_active]
+    # ", invited": has not chosen a password yet, so has never seen the tracker (found by QA: a
+    # lead assigned an incident to someone who never signed in, unawares).
+    return [("", "Unassigned")] + [
+        (str(u.id), f"{u.name} ({u.email}{', invited' if u.invited_at else ''})") for u in users if u.is_active
+    ]
 
 
 def _new_incident_form(session, formdata=None, users=None) -> IncidentForm:
