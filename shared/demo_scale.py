@@ -6,7 +6,8 @@ events are hashed here and streamed in with COPY, so 1M incidents take minutes, 
 the service layer would. Distributions follow a team with a few years of history: ~80 % closed,
 a long tail over ~200 components, recurring phrases in titles, three years of timestamps, due dates
 on ~40 % of the active incidents (weeks overdue to weeks ahead) and ~10 % of the closed ones, and a
-discussion of one to three comments on ~20 % of them (a few of them naming a change ticket).
+discussion of one to three comments on ~20 % of them (a few of them naming a change ticket), and
+a follow-up on ~5 % (done on most closed ones).
 Seeding is additive and idempotent: a database that already holds N incidents is left alone.
 """
 
@@ -74,6 +75,16 @@ _REMARKS = [
 # n = 100000 + the incident's id: one incident each, the rare word only comments hold).
 COMMENTED_SHARE = 0.20
 TICKET_SHARE = 0.25
+# Share of incidents with a follow-up ("Your follow-ups" on the dashboard reads the open ones by owner).
+FOLLOW_UP_SHARE = 0.05
+_FOLLOW_UPS = [
+    "Add an alert on replica lag",
+    "Write the postmortem",
+    "Rotate the credentials that were exposed",
+    "Add a runbook entry for this failure",
+    "Raise the disk alarm threshold",
+    "Load-test the fix before the next release",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,7 @@ def seed_scale(*, engine: Engine, incidents: int, password: str, audit_events: b
             connection.execute(text("VACUUM ANALYZE incidents"))
             connection.execute(text("VACUUM ANALYZE audit_events"))
             connection.execute(text("VACUUM ANALYZE incident_comments"))
+            connection.execute(text("VACUUM ANALYZE incident_follow_ups"))
     return ScaleReport(incidents=existing + added, added=added, audit_events=events, seconds=time.monotonic() - started)
 
 
@@ -247,6 +259,7 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
                 {"users": user_ids, "user_count": len(user_ids), "n": TIMELINE_EVENTS},
             )
         _insert_discussions(connection, first_id, last_id, user_ids)
+        _insert_follow_ups(connection, first_id, last_id)
         for _name, definition in definitions:
             connection.execute(text(definition))
 
@@ -285,6 +298,42 @@ def _insert_discussions(connection, first_id: int, last_id: int, user_ids: list[
             "remarks_n": len(_REMARKS),
             "share": COMMENTED_SHARE,
             "ticket_share": TICKET_SHARE,
+        },
+    )
+
+
+def _insert_follow_ups(connection, first_id: int, last_id: int) -> None:
+    """A follow-up on ~FOLLOW_UP_SHARE of the incidents, owned by the incident's owner (else its
+    reporter), added by the reporter, due a week or more after it was filed (on ~60 %); most
+    of a closed incident's are done. Chosen from a hash of the id, as the discussions are."""
+    connection.execute(
+        text(
+            """
+            INSERT INTO incident_follow_ups (incident_id, title, owner_id, due_date, done_at, done_by_id,
+                created_by_id, created_at, updated_at, version)
+            SELECT i.id,
+                (CAST(:titles AS text[]))[1 + (i.id % CAST(:titles_n AS int))],
+                COALESCE(i.owner_id, i.reporter_id),
+                CASE WHEN h.d < 0.60
+                     THEN CAST(i.created_at AT TIME ZONE 'UTC' AS date) + (7 + floor(h.d * 50)::int) END,
+                CASE WHEN i.status = 'closed' AND h.d < 0.85 THEN i.updated_at END,
+                CASE WHEN i.status = 'closed' AND h.d < 0.85 THEN COALESCE(i.owner_id, i.reporter_id) END,
+                i.reporter_id, i.created_at, i.updated_at, 1
+            FROM incidents AS i
+            CROSS JOIN LATERAL (
+                SELECT ('x' || substr(md5(CAST(i.id AS text) || 'f'), 1, 8))::bit(32)::bigint / 4294967296.0 AS f,
+                       ('x' || substr(md5(CAST(i.id AS text) || 'f'), 9, 8))::bit(32)::bigint / 4294967296.0 AS d
+            ) AS h
+            WHERE i.id BETWEEN :first AND :last AND h.f < :share
+            ORDER BY i.id
+            """
+        ),
+        {
+            "first": first_id,
+            "last": last_id,
+            "titles": _FOLLOW_UPS,
+            "titles_n": len(_FOLLOW_UPS),
+            "share": FOLLOW_UP_SHARE,
         },
     )
 

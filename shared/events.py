@@ -26,7 +26,8 @@ class EventType(enum.StrEnum):
     INCIDENT_WATCHED = "incident.watched"
     INCIDENT_UNWATCHED = "incident.unwatched"
 
-    # Follow-ups (audit only: no worker task, no notification). Each event's data holds the
+    # Follow-ups (audit only; giving one to someone also writes a follow_up.assigned message,
+    # below, which mails them). Each event's data holds the
     # follow-up's id and its title at that moment, so the timeline reads after a delete too.
     FOLLOW_UP_CREATED = "follow_up.created"
     FOLLOW_UP_COMPLETED = "follow_up.completed"
@@ -63,6 +64,10 @@ class EventType(enum.StrEnum):
     # An admin (or `users resend-invite`) mailed an invited person a new link; the earlier ones end.
     # Audit only: the mail goes out as the first one did, through a user.invited outbox message.
     USER_INVITE_RESENT = "user.invite_resent"
+    # outbox: a follow-up was given to someone other than who gave it (added with them as its
+    # owner, or reassigned to them): they are mailed. Payload: incident_id, follow_up_id,
+    # owner_id, actor_id (and event_id, the follow_up.created/updated event it goes with).
+    FOLLOW_UP_ASSIGNED = "follow_up.assigned"
 
 
 class Route(NamedTuple):
@@ -100,6 +105,7 @@ NOTIFIED_EVENTS: tuple[EventType, ...] = (
     EventType.USER_PASSWORD_RESET,
     EventType.USER_PASSWORD_RESET_REQUESTED,
     EventType.USER_INVITED,
+    EventType.FOLLOW_UP_ASSIGNED,  # email only: no webhook event type for follow-ups
 )
 WEBHOOK_DELIVER_TASK = "incident_tracker.notifications.deliver_webhook"
 
@@ -130,6 +136,7 @@ TASK_ROUTES: Mapping[str, tuple[Route | str, ...]] = {
     EventType.USER_PASSWORD_RESET: (notify_task(EventType.USER_PASSWORD_RESET),),
     EventType.USER_PASSWORD_RESET_REQUESTED: (notify_task(EventType.USER_PASSWORD_RESET_REQUESTED),),
     EventType.USER_INVITED: (notify_task(EventType.USER_INVITED),),
+    EventType.FOLLOW_UP_ASSIGNED: (notify_task(EventType.FOLLOW_UP_ASSIGNED),),
     EventType.WEBHOOK_DELIVERY_REQUESTED: (Route(WEBHOOK_DELIVER_TASK, ("delivery_id",)),),
 }
 

@@ -44,7 +44,12 @@ OTHER_ACTIONS = ("api_token.created", "api_token.revoked")
 # verdict is on the trail as evidence.verdict, an invited account as user.created; a webhook
 # delivery is in the endpoint's delivery log.) Every other member is an audit action.
 OUTBOX_ONLY: frozenset[str] = frozenset(
-    {EventType.EVIDENCE_PROCESSED, EventType.USER_INVITED, EventType.WEBHOOK_DELIVERY_REQUESTED}
+    {
+        EventType.EVIDENCE_PROCESSED,
+        EventType.USER_INVITED,
+        EventType.WEBHOOK_DELIVERY_REQUESTED,
+        EventType.FOLLOW_UP_ASSIGNED,  # on the trail as follow_up.created / follow_up.updated
+    }
 )
 ACTIONS: tuple[str, ...] = tuple(
     sorted({event.value for event in EventType if event not in OUTBOX_ONLY} | set(OTHER_ACTIONS))

@@ -5,6 +5,8 @@ ticks them done, reopens and edits them, whatever the incident's status (most ar
 it is closed); deleting one is for leads and admins, or its creator while it is open. Follow-ups
 never block a move of the incident. Every change is one audit event on the incident's trail,
 with the follow-up's id and title as they were, so the timeline still reads after a delete.
+Giving a follow-up to someone else (adding it with them as owner, or reassigning it to them)
+also writes a follow_up.assigned outbox message: the worker mails them (shared/notifications).
 
 A follow-up is a row of its own: adding or ticking one leaves the incident row (and its
 version) alone, so it never turns someone's pending status change into a conflict. An edit of
@@ -30,6 +32,7 @@ from shared.events import EventType
 from shared.incidents import service as incidents
 from shared.incidents import timers
 from shared.incidents.models import FollowUp, Incident
+from shared.outbox import service as outbox
 from shared.permissions import Action, can
 from shared.text import one_line, unwanted_message
 
@@ -111,6 +114,23 @@ def _record(session: Session, actor: User, incident: Incident, action: EventType
     )
 
 
+def _tell_owner(session: Session, actor: User, incident: Incident, follow_up: FollowUp) -> None:
+    """Queue the mail to the follow-up's new owner, unless they gave it to themselves. Written
+    after the audit event, so the message carries that event's id (one mail per event and owner)."""
+    if follow_up.owner_id is None or follow_up.owner_id == actor.id:
+        return
+    outbox.enqueue(
+        session=session,
+        topic=EventType.FOLLOW_UP_ASSIGNED,
+        payload={
+            "incident_id": incident.id,
+            "follow_up_id": follow_up.id,
+            "owner_id": follow_up.owner_id,
+            "actor_id": actor.id,
+        },
+    )
+
+
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
 
@@ -119,6 +139,43 @@ def list_follow_ups(*, session: Session, actor: User, incident_id: int | str) ->
     """The incident's follow-ups, in the order they were added (one index range)."""
     incident = _incident(session, actor, incident_id)
     return list(session.scalars(select(FollowUp).where(FollowUp.incident_id == incident.id).order_by(FollowUp.id)))
+
+
+# How many "Your follow-ups" (the dashboard) and GET /api/v1/me/follow-ups list.
+MINE_LIMIT = 10
+
+
+class OwnedFollowUp(NamedTuple):
+    follow_up: FollowUp
+    incident_key: str
+    incident_title: str
+
+
+def open_for_owner(*, session: Session, actor: User, limit: int = MINE_LIMIT) -> list[FollowUp]:
+    """The open follow-ups `actor` owns, across incidents: soonest due first (those with no due
+    date after the dated ones), then the oldest. One range of the partial index of open
+    follow-ups by owner and due date (migration 0019), however many incidents there are."""
+    if not can(actor, Action.VIEW):
+        return []
+    return list(
+        session.scalars(
+            select(FollowUp)
+            .where(FollowUp.owner_id == actor.id, FollowUp.done_at.is_(None))
+            .order_by(FollowUp.due_date.asc().nulls_last(), FollowUp.id)
+            .limit(limit)
+        )
+    )
+
+
+def mine(*, session: Session, actor: User, limit: int = MINE_LIMIT) -> list[OwnedFollowUp]:
+    """`open_for_owner`, each with its incident's key and title (one look-up by primary key)."""
+    follow_ups = open_for_owner(session=session, actor=actor, limit=limit)
+    ids = {item.incident_id for item in follow_ups}
+    labels: dict[int, tuple[str, str]] = {}
+    if ids:
+        found = session.execute(select(Incident.id, Incident.key, Incident.title).where(Incident.id.in_(ids)))
+        labels = {incident_id: (key or f"INC-{incident_id}", title) for incident_id, key, title in found}
+    return [OwnedFollowUp(item, *labels.get(item.incident_id, (f"INC-{item.incident_id}", ""))) for item in follow_ups]
 
 
 def get_follow_up(*, session: Session, actor: User, incident_id: int | str, follow_up_id: int) -> FollowUp:
@@ -177,6 +234,7 @@ def add_follow_up(
         EventType.FOLLOW_UP_CREATED,
         {"follow_up_id": follow_up.id, "title": title, "owner_id": owner_id, "due_date": _iso(due_date)},
     )
+    _tell_owner(session, actor, incident, follow_up)
     return follow_up
 
 
@@ -259,6 +317,8 @@ def update_follow_up(
         EventType.FOLLOW_UP_UPDATED,
         {"follow_up_id": follow_up.id, "title": follow_up.title, "changes": changes},
     )
+    if "owner" in changes:
+        _tell_owner(session, actor, incident, follow_up)
     return follow_up
 
 

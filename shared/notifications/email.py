@@ -80,6 +80,9 @@ class MailEvent:
     evidence_verdict: str = ""  # "clean", "infected (Eicar-Test-Signature)", ...
     comment_id: int | None = None  # a comment's mail links to it on the incident page
     to_owner: bool = False  # a new incident's mail to the person it was filed for
+    follow_up_id: int | None = None  # a follow-up's mail links to it in the incident's Follow-ups
+    follow_up_title: str = ""
+    follow_up_due: str = ""  # its due date, ISO ("2026-12-04"); "" for none
 
 
 @dataclass(frozen=True)
@@ -188,8 +191,11 @@ def subject_for(event: MailEvent) -> str:
         EventKind.PRIORITY_CHANGED: f"{_priority_move(event).capitalize()} to {event.incident_priority}",
         EventKind.EVIDENCE_INFECTED: "Infected upload",
         EventKind.EVIDENCE_VERDICT: f"Your upload is {event.evidence_verdict or 'scanned'}",
+        EventKind.FOLLOW_UP_ASSIGNED: "Follow-up for you",
     }[EventKind(event.kind)]
-    return one_line(f"[{event.incident_key}] {label}: {one_line(event.incident_title, SUBJECT_TITLE_LIMIT)}")
+    # A follow-up's mail is about the follow-up: its title, not the incident's.
+    about = event.follow_up_title if event.kind == EventKind.FOLLOW_UP_ASSIGNED else event.incident_title
+    return one_line(f"[{event.incident_key}] {label}: {one_line(about, SUBJECT_TITLE_LIMIT)}")
 
 
 def set_subject(message: EmailMessage, subject: str, width: int = 78) -> None:
@@ -244,6 +250,7 @@ def headline_for(event: MailEvent) -> str:
         EventKind.EVIDENCE_INFECTED: f"A file uploaded to {key} was flagged as infected and quarantined.",
         # "checked": with scanning off a file is still checked (its type), just not scanned.
         EventKind.EVIDENCE_VERDICT: f"Your file on {key} was checked: {event.evidence_verdict or 'done'}.",
+        EventKind.FOLLOW_UP_ASSIGNED: f"{who} gave you a follow-up on {key}.",
     }[EventKind(event.kind)]
 
 
@@ -374,6 +381,8 @@ def build_message(*, event: MailEvent, recipient: MailRecipient, base_url: str, 
     url = incident_url(base_url=base_url, incident_key=event.incident_key)
     if event.comment_id is not None:
         url += f"#comment-{int(event.comment_id)}"  # the timeline's anchor for that comment
+    elif event.follow_up_id is not None:
+        url += f"#follow-up-{int(event.follow_up_id)}"  # its item in the incident's Follow-ups
     # Excerpts are made at fan-out; made again here for any text that was not (idempotent).
     comment, comment_cut = excerpt(event.comment_excerpt)
     comment = close_open_fence(comment)
@@ -384,6 +393,7 @@ def build_message(*, event: MailEvent, recipient: MailRecipient, base_url: str, 
         # Names and titles are one line in the body too: a pasted CRLF must not fake a new paragraph
         # ("Reason: ..." or a fake link) under the headline.
         "title": one_line(event.incident_title),
+        "follow_up_title": one_line(event.follow_up_title),
         "headline": headline_for(event),
         # Typed text keeps its line breaks: the plain part as typed (prose wrapped), the HTML
         # part as blocks of text and code, escaped by the template.

@@ -14,6 +14,7 @@ class EventKind(enum.StrEnum):
     PRIORITY_CHANGED = "priority_changed"  # mailed only when raised to P1 (see recipients_for)
     EVIDENCE_INFECTED = "evidence_infected"
     EVIDENCE_VERDICT = "evidence_verdict"
+    FOLLOW_UP_ASSIGNED = "follow_up_assigned"  # a follow-up was given to owner_id
 
 
 class EmailPreference(enum.StrEnum):
@@ -45,15 +46,16 @@ def recipients_for(
 
     priority is the incident's as the event left it; previous_priority, for PRIORITY_CHANGED,
     what it was before ("" when not known). owner_id is the incident's owner after the event
-    (the new assignee for ASSIGNED). Nobody is told about their own action (actor_id; None for
-    the system, e.g. the scanner). A user with no stored preference gets everything. P1_P2
-    applies to every kind, infected uploads included, because the user chose it knowing the
-    incident's priority is what it is about, but never hides from someone that they were made
-    an incident's owner (assigned, or filed for them): that is theirs to act on, P3 or not.
+    (the new assignee for ASSIGNED; for FOLLOW_UP_ASSIGNED, the follow-up's new owner). Nobody
+    is told about their own action (actor_id; None for the system, e.g. the scanner). A user
+    with no stored preference gets everything. P1_P2 applies to every kind, infected uploads
+    included, because the user chose it knowing the incident's priority is what it is about, but
+    never hides from someone that they were made an incident's owner (assigned, or filed for
+    them) or given a follow-up: that is theirs to act on, P3 or not.
     """
     kind = EventKind(kind)
     candidates: set[int | None]
-    if kind is EventKind.ASSIGNED:
+    if kind in (EventKind.ASSIGNED, EventKind.FOLLOW_UP_ASSIGNED):
         candidates = {owner_id}
     elif kind in (EventKind.STATUS_CHANGED, EventKind.COMMENT_CREATED):
         candidates = {owner_id, *watcher_ids}
@@ -72,7 +74,8 @@ def recipients_for(
         candidates = {uploader_id}
 
     preferences = preferences or {}
-    made_owner = kind in (EventKind.ASSIGNED, EventKind.INCIDENT_CREATED)  # the owner_id this event gave
+    # The owner_id this event gave: an assignment, sent under "P1 and P2 only" too.
+    made_owner = kind in (EventKind.ASSIGNED, EventKind.INCIDENT_CREATED, EventKind.FOLLOW_UP_ASSIGNED)
     chosen: set[int] = set()
     for user_id in candidates:
         if user_id is None or user_id == actor_id:

@@ -36,7 +36,7 @@ from shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from shared.events import EventType
 from shared.evidence.models import Evidence, EvidenceState
 from shared.incidents.lifecycle import Status
-from shared.incidents.models import Comment, Incident
+from shared.incidents.models import Comment, FollowUp, Incident
 from shared.notifications import email as mail
 from shared.notifications import secret_box, webhooks
 from shared.notifications.models import (
@@ -81,6 +81,7 @@ EMAIL_KIND: dict[str, EventKind] = {
     EventType.INCIDENT_PRIORITY_CHANGED: EventKind.PRIORITY_CHANGED,  # mailed when raised to P1
     EventType.INCIDENT_COMMENTED: EventKind.COMMENT_CREATED,
     EventType.EVIDENCE_PROCESSED: EventKind.EVIDENCE_VERDICT,
+    EventType.FOLLOW_UP_ASSIGNED: EventKind.FOLLOW_UP_ASSIGNED,  # email only (no PUBLIC_EVENT)
 }
 NOTICE_WEBHOOK_DISABLED = "webhook_disabled"
 NOTICE_ACCOUNT = "account_notice"  # your password was changed or set
@@ -695,14 +696,20 @@ def fan_out(
     if topic == EventType.EVIDENCE_PROCESSED and evidence is None:
         return FanOut()
     move = _status_move(session, payload, incident) if topic == EventType.INCIDENT_STATUS_CHANGED else None
+    follow_up = None
+    if topic == EventType.FOLLOW_UP_ASSIGNED:
+        follow_up = session.get(FollowUp, payload.get("follow_up_id"))
+        if follow_up is None or follow_up.incident_id != row.id:
+            return FanOut()  # deleted since: there is nothing left to do
 
-    if topic == EventType.INCIDENT_ASSIGNED and "owner_id" in payload:
-        # Mail the person this event assigned, even if someone reassigned it again since.
+    if topic in (EventType.INCIDENT_ASSIGNED, EventType.FOLLOW_UP_ASSIGNED) and "owner_id" in payload:
+        # Mail the person this event assigned (the incident, or the follow-up), even if someone
+        # reassigned it again since.
         owner_id = payload["owner_id"]
     else:
         owner_id = incident.owner_id
     emails = _email_deliveries(
-        session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id, occurred, move
+        session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id, occurred, move, follow_up
     )
     # A receiver that pages on P1 must tell a raise from any other incident.updated: the change
     # as its audit event recorded it (the incident row holds only the new priority).
@@ -871,7 +878,7 @@ def _password_changed_notice(topic: str, user: User, actor: User | None, setting
 
 
 def _email_deliveries(
-    session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id, occurred, move
+    session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id, occurred, move, follow_up
 ) -> list[int]:
     if settings.email_mode == "off" or topic not in EMAIL_KIND:
         return []
@@ -941,6 +948,13 @@ def _email_deliveries(
         )
         # The owner an incident was filed with reads that it is theirs (filed with no owner: nobody).
         extra = {"owner_id": owner_id} if kind is EventKind.INCIDENT_CREATED and owner_id is not None else {}
+        if follow_up is not None:
+            # Its title and due date as they are now (read at fan-out, seconds after the change).
+            extra = {
+                "follow_up_id": follow_up.id,
+                "follow_up_title": follow_up.title,
+                "follow_up_due": follow_up.due_date.isoformat() if follow_up.due_date else "",
+            }
         plans.append((event_id, kind, to, extra))
 
     created: list[int] = []
@@ -1219,6 +1233,9 @@ def _mail_event(row: EmailDelivery, *, recipient_id: int) -> mail.MailEvent:
         evidence_verdict=context.get("evidence_verdict", ""),
         comment_id=context.get("comment_id"),
         to_owner=context.get("owner_id") == recipient_id,
+        follow_up_id=context.get("follow_up_id"),
+        follow_up_title=context.get("follow_up_title", ""),
+        follow_up_due=context.get("follow_up_due", ""),
     )
 
 

@@ -93,6 +93,7 @@ ROUTES = {
     "webhook deliveries": ("GET", "/api/v1/webhooks/{webhook_id}/deliveries", None, "admin"),
     "delete webhook": ("DELETE", "/api/v1/webhooks/{webhook_id}", None, "admin"),
     "me": ("GET", "/api/v1/me", None, "read"),
+    "my follow-ups": ("GET", "/api/v1/me/follow-ups", None, "read"),
 }
 
 # What each role gets once its token's scope suffices: (member-unrelated, member-owner, lead, admin).
@@ -143,6 +144,7 @@ EXPECTED = {
     "webhook deliveries": (None, None, None, 200),
     "delete webhook": (None, None, None, 204),
     "me": (200, 200, 200, 200),
+    "my follow-ups": (200, 200, 200, 200),
 }
 assert EXPECTED.keys() == ROUTES.keys()
 MAY_BE_NO_OP = {("watch", "member-owner"), ("watch", "lead"), ("verify audit", "admin")}

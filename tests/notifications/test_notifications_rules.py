@@ -69,11 +69,12 @@ def test_preferences_apply_to_every_kind(kind, preference, priority, receives):
         EventKind.PRIORITY_CHANGED: LEAD_A,
         EventKind.EVIDENCE_INFECTED: LEAD_B,
         EventKind.EVIDENCE_VERDICT: UPLOADER,
+        EventKind.FOLLOW_UP_ASSIGNED: OWNER,  # owner_id: the follow-up's new owner
     }[kind]
     # PRIORITY_CHANGED reaches anyone only when raised to P1 (here: to `priority`, from unknown).
     priority_reaches = kind not in (EventKind.INCIDENT_CREATED, EventKind.PRIORITY_CHANGED) or priority == "P1"
-    if kind is EventKind.ASSIGNED and preference is EmailPreference.P1_P2:
-        receives = True  # being made the owner is mailed whatever the priority
+    if kind in (EventKind.ASSIGNED, EventKind.FOLLOW_UP_ASSIGNED) and preference is EmailPreference.P1_P2:
+        receives = True  # being made the owner (of the incident, or a follow-up) is mailed whatever the priority
     preferences = {} if preference is None else {user: preference}
     got = recipients_for(kind=kind, priority=priority, actor_id=ACTOR, preferences=preferences, **PEOPLE)
     assert (user in got) is (receives and priority_reaches)

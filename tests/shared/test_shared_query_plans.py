@@ -24,7 +24,7 @@ from shared import migrate
 from shared.accounts.models import User
 from shared.db import make_engine, utcnow
 from shared.demo_scale import seed_scale
-from shared.incidents import insights, search, timers
+from shared.incidents import follow_ups, insights, search, timers
 from shared.incidents.models import Watcher
 from shared.incidents.search import parse_query
 
@@ -181,6 +181,36 @@ def _ticketed_incident(engine) -> tuple[str, str]:
             )
         )
     return f"CHG-{100000 + incident_id}", f"INC-{incident_id}"
+
+
+def test_your_follow_ups_read_one_owners_open_range_of_their_index(big_engine):
+    """The dashboard's "Your follow-ups" (and GET /api/v1/me/follow-ups): the open ones of the
+    person with the most, soonest due first, from the partial index of migration 0019."""
+    with Session(big_engine) as session:
+        seeded = session.scalar(text("SELECT count(*) FROM incident_follow_ups"))
+        assert 0.03 * ROWS < seeded < 0.07 * ROWS  # ~5 % of the incidents have one
+        busiest, open_count = session.execute(
+            text(
+                "SELECT owner_id, count(*) FROM incident_follow_ups WHERE done_at IS NULL"
+                " GROUP BY owner_id ORDER BY count(*) DESC LIMIT 1"
+            )
+        ).one()
+        assert open_count > follow_ups.MINE_LIMIT  # more than the list shows: its order matters
+        owner = session.get(User, busiest)
+        assert owner is not None
+        listed: list = []
+        plans = plans_of(
+            big_engine,
+            lambda: listed.extend(follow_ups.mine(session=session, actor=owner, limit=follow_ups.MINE_LIMIT + 1)),
+            mentioning="incident",
+        )
+    assert len(listed) == follow_ups.MINE_LIMIT + 1
+    dates = [mine.follow_up.due_date for mine in listed]
+    assert [d for d in dates if d is not None] == sorted(d for d in dates if d is not None)
+    assert "ix_incident_follow_ups_open_by_owner" in plans[0], plans[0]
+    for plan in plans:
+        assert "Seq Scan on incident_follow_ups" not in plan, plan
+        assert "Seq Scan on incidents" not in plan, plan
 
 
 def test_the_seeded_team_discusses_a_fair_share_of_its_incidents(big_engine):

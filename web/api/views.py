@@ -660,6 +660,21 @@ def get_me():
     }
 
 
+@account_bp.route("/me/follow-ups", methods=["GET"])
+@needs(READ)
+@account_bp.response(200, schemas.FollowUpOut(many=True))
+@account_bp.doc(
+    summary="Your open follow-ups, across incidents",
+    description=f'The open follow-ups you own (what the dashboard lists under "Your follow-ups"): at most '
+    f"{follow_up_service.MINE_LIMIT}, soonest due first (those with no due date after the dated ones), then the "
+    "oldest. Each names its incident (`incident`); mark one done with PATCH "
+    "/api/v1/incidents/{key}/follow-ups/{id}.",
+)
+@_errors()
+def list_my_follow_ups():
+    return follow_up_service.open_for_owner(session=get_session(), actor=authenticate().user)
+
+
 # -- users (admin) ----------------------------------------------------------------------------
 
 

@@ -286,6 +286,12 @@ def dashboard():
     else:
         context["form"] = _new_incident_form(session, users=users)
         context["refused_view"] = http_session.pop(REFUSED_VIEW, None)
+        # "Your follow-ups": one more than shown, to say when there are more.
+        context["my_follow_ups"] = follow_up_service.mine(
+            session=session, actor=current_user.user, limit=follow_up_service.MINE_LIMIT + 1
+        )
+        context["my_follow_ups_limit"] = follow_up_service.MINE_LIMIT
+        context["follow_up_today"] = timers.today()
         response = make_response(render_template("incidents/dashboard.html", **context))
     response.headers["Vary"] = "HX-Request"
     return response
