@@ -80,3 +80,20 @@ def test_on_a_phone_they_fold_away_and_the_first_incident_stays_above_the_fold(
     page.get_by_text("Your follow-ups (10)").click()  # the disclosure's summary
     expect(soonest).to_be_visible()
     check_accessible(page, axe_source, "the dashboard on a phone, my follow-ups open")
+
+
+def test_the_follow_up_a_link_opens_is_outlined_below_its_heading(page, sign_in, file_incident, db, users):
+    """Found by QA: the mail's link (#follow-up-N) landed with the item at the very top of the
+    window, its section heading scrolled away and nothing marking which one was meant."""
+    from shared.incidents import follow_ups
+
+    incident = file_incident("Replica lag on db-2", component="rds", priority="P2")
+    item = follow_ups.add_follow_up(
+        session=db, actor=users["lead"], incident_id=incident.id, title="Add a replica lag alert"
+    )
+    db.commit()
+    sign_in("member@example.com")
+    page.goto(f"/incidents/{incident.key}#follow-up-{item.id}")
+    entry = page.locator(f"#follow-up-{item.id}")
+    assert entry.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
+    assert entry.evaluate("e => e.getBoundingClientRect().top") >= 48  # room for the heading above it

@@ -313,3 +313,12 @@ def test_a_name_close_to_a_qualifier_or_meaning_one_gets_a_did_you_mean(query, m
 def test_the_handover_qualifiers_have_one_canonical_text(query, canonical):
     assert search.canonical_query(parse_query(query)) == canonical
     assert search.canonical_query(parse_query(canonical)) == canonical
+
+
+@pytest.mark.parametrize("query", ["is:watching -is:watching", "watching:me -is:watching", "-is:watching is:watching"])
+def test_watching_and_not_watching_together_are_named(query):
+    """Found by QA: the last one silently won (9 incidents where both could hold for none)."""
+    message = "is:watching and -is:watching together match nothing: keep one (the last one given is searched)."
+    assert message in parse_query(query).problems
+    assert message in parse_query(query, searching=False).problems  # the API refuses it
+    assert parse_query("is:watching is:watching").problems == ()
