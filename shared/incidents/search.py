@@ -298,8 +298,7 @@ def parse_query(query: str, base: Filters | None = None, *, searching: bool = Tr
             if "watching" in named and watching is negated:
                 # Both held would match nothing; the last one alone is not what was asked either.
                 problems.append(
-                    "is:watching and -is:watching together match nothing: keep one "
-                    "(the last one given is searched)."
+                    "is:watching and -is:watching together match nothing: keep one (the last one given is searched)."
                 )
             named.add("watching")
             watching = not negated
