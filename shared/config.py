@@ -213,6 +213,10 @@ class Settings(BaseSettings):
     # Per API token (per signed-in user for cookie calls, per address for anonymous ones).
     rate_limit_api: str = "600 per minute"
     session_lifetime_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # `db upgrade` on PostgreSQL: how long a migration statement waits for a table lock before
+    # that attempt gives up (0: no limit), and how many attempts (shared.migrate.upgrade).
+    migration_lock_timeout_seconds: float = Field(default=5.0, ge=0, le=600)
+    migration_attempts: int = Field(default=6, ge=1, le=100)
     page_size: int = Field(default=50, ge=1, le=500)
     demo_password: str = Field(default="", repr=False)
     base_url: str = "http://127.0.0.1:8000"

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+logger = logging.getLogger(__name__)
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for "canceling statement due to lock timeout"
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 UPGRADE_HOW = "run `flask --app web db upgrade` (on AWS: the migrate task)"
@@ -48,17 +55,99 @@ class DatabaseIsNewer(Exception):
         self.revision = revision
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+class MigrationLockTimeout(Exception):
+    """Every attempt gave up waiting for a table lock another session held (PostgreSQL)."""
+
+
+def upgrade(
+    database_url: str,
+    revision: str = "head",
+    *,
+    lock_timeout_seconds: float = 0,
+    attempts: int = 1,
+    first_pause_seconds: float = 1.0,
+) -> None:
     """Bring the database schema up to `revision` (default: the newest). A database a newer
     release migrated (a rollback deploys older code) is left as it is: raises DatabaseIsNewer
-    before touching it, where Alembic would fail with "Can't locate revision"."""
+    before touching it, where Alembic would fail with "Can't locate revision".
+
+    With `lock_timeout_seconds` (PostgreSQL), a statement that waits longer than that for a lock
+    gives up, and the upgrade is tried again, up to `attempts` times, pausing 1, 2, 4... s (from
+    `first_pause_seconds`, at most 30) in between. Without it, an ALTER queued behind one long
+    transaction holds up every query on that table, the whole app, for as long as that
+    transaction lasts. The failed attempt's transaction is rolled back; revisions already
+    committed (each concurrent index build commits) stay, and the next attempt goes on from there.
+    Raises MigrationLockTimeout naming the long transactions when the last attempt gives up."""
     if database_url.startswith("sqlite:///"):
         Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     config = alembic_config(database_url)
     current = current_revision(database_url)
     if current is not None and not _known(config, current):
         raise DatabaseIsNewer(current)
-    command.upgrade(config, revision)
+    if lock_timeout_seconds > 0:
+        config.attributes["lock_timeout_ms"] = max(1, round(lock_timeout_seconds * 1000))
+    for attempt in range(1, max(1, attempts) + 1):
+        try:
+            command.upgrade(config, revision)
+            return
+        except OperationalError as error:
+            if getattr(error.orig, "pgcode", None) != LOCK_NOT_AVAILABLE:
+                raise
+            if attempt >= attempts:
+                raise MigrationLockTimeout(
+                    _lock_timeout_message(database_url, lock_timeout_seconds, attempts)
+                ) from None
+            pause = min(first_pause_seconds * 2 ** (attempt - 1), 30.0)
+            logger.warning(
+                "Migration attempt %d of %d waited %s s for a lock another session holds; trying again in %s s.",
+                attempt,
+                attempts,
+                f"{lock_timeout_seconds:g}",
+                f"{pause:g}",
+            )
+            time.sleep(pause)
+
+
+def _lock_timeout_message(database_url: str, lock_timeout_seconds: float, attempts: int) -> str:
+    """What to tell the person deploying: who holds the database up, without their queries' text
+    (it can hold people's data)."""
+    from shared.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT pid, usename, application_name, state,"
+                    " extract(epoch FROM now() - xact_start)::int AS seconds"
+                    " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND xact_start < now() - make_interval(secs => :seconds)"
+                    " ORDER BY xact_start LIMIT 5"
+                ),
+                {"seconds": lock_timeout_seconds},
+            ).all()
+    finally:
+        engine.dispose()
+    holders = "; ".join(
+        f"pid {row.pid} (user {row.usename}, {row.application_name or 'no application name'}, {row.state},"
+        f" in a transaction for {_duration(row.seconds)})"
+        for row in rows
+    )
+    return (
+        f"The migration gave up after {attempts} attempt{'s' if attempts != 1 else ''}: each waited "
+        f"{lock_timeout_seconds:g} s for a table lock another session holds. "
+        + (f"Sessions in a transaction for longer than that: {holders}. " if holders else "")
+        + "End them (SELECT pg_terminate_backend(pid)) or let them finish, then run the upgrade again. "
+        "The attempt that gave up changed nothing; revisions already applied stay applied."
+    )
+
+
+def _duration(seconds: int) -> str:
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 def _known(config: Config, revision: str) -> bool:

@@ -181,8 +181,16 @@ def register_cli(app: Flask) -> None:
     @click.option("--revision", default="head", show_default=True)
     def db_upgrade(revision: str):
         """Migrate the database to the newest schema (safe to run repeatedly)."""
+        settings = _settings()
         try:
-            migrate.upgrade(_settings().effective_database_url, revision)
+            migrate.upgrade(
+                settings.effective_database_url,
+                revision,
+                lock_timeout_seconds=settings.migration_lock_timeout_seconds,
+                attempts=settings.migration_attempts,
+            )
+        except migrate.MigrationLockTimeout as gave_up:
+            raise click.ClickException(str(gave_up)) from None
         except migrate.DatabaseIsNewer as newer:
             # A rollback: the deploy runs the older release's migrate step. Expand/contract
             # migrations keep the newer schema readable by it (README "Roll back").

@@ -40,6 +40,14 @@ def run_migrations_online() -> None:
         raise RuntimeError("Run migrations through shared.migrate, which passes the database URL.")
     engine = make_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
+        lock_timeout_ms = config.attributes.get("lock_timeout_ms")
+        if lock_timeout_ms and connection.dialect.name == "postgresql":
+            # A DDL statement queued behind a long transaction makes every later query on that
+            # table queue behind the DDL: give up after this long instead (shared.migrate retries).
+            # Set for the session, outside the migrations' transaction, so that it holds through
+            # the autocommit blocks of the concurrent index builds too.
+            connection.exec_driver_sql(f"SET lock_timeout = {int(lock_timeout_ms)}")
+            connection.commit()
         # render_as_batch: SQLite can only ALTER through table copies; batch mode does that.
         context.configure(connection=connection, render_as_batch=True, **_OPTIONS)
         with context.begin_transaction():

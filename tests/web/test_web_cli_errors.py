@@ -195,3 +195,26 @@ def test_db_revision_writes_what_the_database_lacks_and_empty_on_request(cli_on,
     result = runner.invoke(args=["db", "revision", "-m", "by hand", "--empty"])
     assert result.exit_code == 0, result.output
     assert len(list(versions.glob("*_by_hand.py"))) == 1
+
+
+@pytest.mark.postgres_only
+def test_db_upgrade_behind_a_long_transaction_gives_up_and_names_it(cli_on, temporary_database_url):
+    url = temporary_database_url()
+    migrate.upgrade(url, "0017")  # 0018 rewrites `incidents`: it needs an exclusive lock on it
+    app = build_app(make_settings(url, migration_lock_timeout_seconds=0.3, migration_attempts=2))
+    engine = make_engine(url)
+    try:
+        with engine.connect() as report:
+            pid = report.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            report.execute(text("SELECT count(*) FROM incidents"))  # its transaction stays open
+            result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+            report.rollback()
+    finally:
+        engine.dispose()
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "Error: The migration gave up after 2 attempts: each waited 0.3 s for a table lock another session holds. "
+        f"Sessions in a transaction for longer than that: pid {pid} (user postgres, "
+    )
+    assert len(result.output.splitlines()) == 1
+    assert migrate.current_revision(url) == "0017"
