@@ -203,7 +203,7 @@ def create_incident(
     owner_id: int | None = None,
     due_date: date | None = None,
 ) -> Incident:
-    """File a new incident; the reporter watches it."""
+    """File a new incident; the reporter and the owner watch it."""
     _require(actor, Action.CREATE, None, "You cannot file incidents.")
     title, component = one_line(title or ""), one_line(component or "").lower()
     priority = (priority or "").strip().upper()
@@ -243,6 +243,9 @@ def create_incident(
         ).scalar_one()
         incident.key = f"INC-{incident.id}"
     incident.watchers.append(Watcher(user_id=actor.id))
+    if owner_id is not None and owner_id != actor.id:
+        # Made the owner when it is filed is being assigned it: they watch it, as after Assign.
+        incident.watchers.append(Watcher(user_id=owner_id))
     session.add(incident)
     session.flush()
     if incident.key is None:  # SQLite: no sequence to draw from; the id exists after the INSERT

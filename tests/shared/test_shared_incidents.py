@@ -135,6 +135,19 @@ def test_the_new_owner_starts_watching(db, users, make_incident):
     assert incident.owner.email == "other@example.com"
 
 
+def test_the_owner_named_when_it_is_filed_watches_it(db, users):
+    incident = incidents.create_incident(
+        session=db, actor=users["lead"], title="Checkout 502s", owner_id=users["other"].id
+    )
+    db.commit()
+    db.expire_all()
+    watching = incidents.get_incident(session=db, ref=incident.id).watcher_ids()
+    assert watching == {users["lead"].id, users["other"].id}
+    mine = incidents.create_incident(session=db, actor=users["member"], title="Disk full", owner_id=users["member"].id)
+    db.commit()
+    assert mine.watcher_ids() == {users["member"].id}
+
+
 def test_reassigning_twice_in_one_session_shows_and_records_the_real_previous_owner(db, users, make_incident):
     incident = make_incident("open", owner="member")
     for new_owner in ("other", "lead"):
