@@ -14,6 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 logger = logging.getLogger(__name__)
+# pg_advisory_lock's key for "a migration run is working on this database" (advisory locks are
+# per database): any fixed number below 2**31, so pg_locks shows it as objid with classid 0.
+MIGRATION_LOCK_KEY = 7_303_042
 LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE for "canceling statement due to lock timeout"
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"

@@ -4,9 +4,12 @@ SQLite has no concurrent sessions to wait for)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -14,6 +17,8 @@ from sqlalchemy import Connection, text
 
 from shared import migrate
 from shared.db import make_engine
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.postgres_only
 
@@ -131,4 +136,47 @@ def test_without_a_lock_timeout_the_upgrade_waits_as_before(temporary_database_u
         end_transaction()
         upgrade.join(timeout=120)
     assert failures == []
+    assert migrate.current_revision(url) == head()
+
+
+def test_a_second_migration_run_waits_for_the_first_and_then_finds_nothing_to_do(temporary_database_url, caplog):
+    """A deploy re-run while an orphaned migrate task still works: one run at a time."""
+    url = temporary_database_url()
+    migrate.upgrade(url, BEFORE_A_TABLE_REWRITE)
+    caplog.set_level("WARNING", logger="shared.migrate")
+    with connection_to(url) as first_run:
+        first_run.exec_driver_sql("SET application_name = 'migrate-task-1'")
+        first_pid = first_run.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        first_run.execute(text("SELECT pg_advisory_lock(:key)"), {"key": migrate.MIGRATION_LOCK_KEY})
+        first_run.commit()
+
+        second, failures = upgrade_in_background(url, lock_timeout_seconds=0.3, attempts=2)
+        while second.is_alive() and "Another migration run" not in caplog.text:
+            second.join(timeout=0.05)
+        second.join(timeout=2)  # longer than its whole lock-timeout budget: it is waiting
+        assert second.is_alive()
+        assert migrate.current_revision(url) == BEFORE_A_TABLE_REWRITE
+        first_run.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": migrate.MIGRATION_LOCK_KEY})
+        first_run.commit()
+        second.join(timeout=120)
+
+    assert failures == []
+    assert migrate.current_revision(url) == head()
+    assert (
+        f"Another migration run is upgrading this database (pid {first_pid}, migrate-task-1, connected" in caplog.text
+    )
+
+
+def test_two_migration_runs_at_once_both_succeed(temporary_database_url):
+    """Two processes (two migrate tasks), from an empty database: one migrates, the other waits
+    and finds it at head (a second CREATE TABLE or a deadlock with the concurrent index builds
+    would fail it)."""
+    url = temporary_database_url()
+    run = f"from shared import migrate; migrate.upgrade({url!r}, lock_timeout_seconds=5, attempts=2)"
+    runs = [
+        subprocess.Popen([sys.executable, "-c", run], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = [(process.wait(timeout=300), process.stderr.read()) for process in runs if process.stderr]
+    assert [code for code, _stderr in results] == [0, 0], results
     assert migrate.current_revision(url) == head()
