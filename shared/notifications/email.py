@@ -190,7 +190,11 @@ def subject_for(event: MailEvent) -> str:
         EventKind.INCIDENT_CREATED: f"New {event.incident_priority}",
         EventKind.PRIORITY_CHANGED: f"{_priority_move(event).capitalize()} to {event.incident_priority}",
         EventKind.EVIDENCE_INFECTED: "Infected upload",
-        EventKind.EVIDENCE_VERDICT: f"Your upload is {event.evidence_verdict or 'scanned'}",
+        EventKind.EVIDENCE_VERDICT: (
+            "Your upload could not be checked"
+            if event.evidence_verdict.startswith("error")
+            else f"Your upload is {event.evidence_verdict or 'scanned'}"
+        ),
         EventKind.FOLLOW_UP_ASSIGNED: "Follow-up for you",
     }[EventKind(event.kind)]
     # A follow-up's mail is about the follow-up: its title, not the incident's.
@@ -248,8 +252,13 @@ def headline_for(event: MailEvent) -> str:
             else f"{who} {_priority_move(event)} {key} to {event.incident_priority}."
         ),
         EventKind.EVIDENCE_INFECTED: f"A file uploaded to {key} was flagged as infected and quarantined.",
-        # "checked": with scanning off a file is still checked (its type), just not scanned.
-        EventKind.EVIDENCE_VERDICT: f"Your file on {key} was checked: {event.evidence_verdict or 'done'}.",
+        # Mailed only for a file that is not there to download: infected or rejected (checked),
+        # or an error (the check itself failed, e.g. the scanner did not answer).
+        EventKind.EVIDENCE_VERDICT: (
+            f"Your file on {key} could not be checked{event.evidence_verdict.removeprefix('error')}."
+            if event.evidence_verdict.startswith("error")
+            else f"Your file on {key} was checked: {event.evidence_verdict or 'done'}."
+        ),
         EventKind.FOLLOW_UP_ASSIGNED: f"{who} gave you a follow-up on {key}.",
     }[EventKind(event.kind)]
 

@@ -34,7 +34,7 @@ from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from shared.events import EventType
-from shared.evidence.models import Evidence, EvidenceState
+from shared.evidence.models import DOWNLOADABLE, Evidence, EvidenceState
 from shared.incidents.lifecycle import Status
 from shared.incidents.models import Comment, FollowUp, Incident
 from shared.notifications import email as mail
@@ -920,6 +920,11 @@ def _email_deliveries(
             uploader_id=evidence.uploader_id,
             preferences=prefs,
         )
+        if EvidenceState(evidence.state) in DOWNLOADABLE:
+            # There to download, as the incident page shows at once: no mail per file (a script
+            # attaching logs mailed its owner once per file, a browser upload once per photo).
+            # Only a file that is not there (infected, refused, not checked) is news.
+            verdict_to = frozenset()
         plans.append((event_id, EventKind.EVIDENCE_VERDICT, verdict_to, extra))
         if leads:
             infected_to = recipients_for(

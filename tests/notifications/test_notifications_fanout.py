@@ -143,15 +143,25 @@ def _evidence(db, users, incident, *, state, reason=None, uploader="member") -> 
     return evidence
 
 
-def test_a_verdict_mails_the_uploader_and_an_infected_file_also_every_lead(db, users, setup, inbox):
+def test_a_file_there_to_download_mails_nobody(db, users, setup, inbox):
+    """Found by QA: every upload mailed its uploader "Your upload is clean" (or "… is not
+    scanned" with scanning off): a script attaching logs, or a phone attaching photos, got a
+    mail per file for what the incident page already showed."""
     settings, factory = setup
     incident = _file(db, users, reporter="member")
     run_pipeline(factory, settings)
-    _evidence(db, users, incident, state="clean", uploader="other")
-    run_pipeline(factory, settings)
-    assert mailed_to(inbox) == ["other@example.com"]
     inbox.messages.clear()
+    _evidence(db, users, incident, state="clean", uploader="other")
+    _evidence(db, users, incident, state="not_scanned", uploader="other")
+    run_pipeline(factory, settings)
+    assert mailed_to(inbox) == []
 
+
+def test_an_infected_file_mails_its_uploader_and_every_lead(db, users, setup, inbox):
+    settings, factory = setup
+    incident = _file(db, users, reporter="member")
+    run_pipeline(factory, settings)
+    inbox.messages.clear()
     _evidence(db, users, incident, state="infected", reason="Eicar-Test-Signature", uploader="member")
     run_pipeline(factory, settings)
     assert sorted(mailed_to(inbox)) == ["lead@example.com", "member@example.com"]
@@ -160,18 +170,16 @@ def test_a_verdict_mails_the_uploader_and_an_infected_file_also_every_lead(db, u
     assert "infected" in by_rcpt["member@example.com"]
 
 
-def test_a_file_not_scanned_is_mailed_in_words(db, users, setup, inbox):
-    """Found by QA: with scanning off the mail read "Your upload is not_scanned" and "… was
-    scanned: not_scanned"."""
+def test_a_file_that_could_not_be_checked_is_mailed_in_words(db, users, setup, inbox):
+    """Not "Your upload is error (…)"."""
     settings, factory = setup
     incident = _file(db, users, reporter="member")
     run_pipeline(factory, settings)
-    _evidence(db, users, incident, state="not_scanned", uploader="other")
+    _evidence(db, users, incident, state="error", reason="the scanner did not answer", uploader="other")
     run_pipeline(factory, settings)
     (mail,) = inbox.messages
-    assert mail.message["Subject"] == f"[{incident.key}] Your upload is not scanned: Disk full on log shipper"
-    assert f"Your file on {incident.key} was checked: not scanned." in _body(mail.message)
-    assert "not_scanned" not in _body(mail.message)
+    assert mail.message["Subject"] == f"[{incident.key}] Your upload could not be checked: Disk full on log shipper"
+    assert f"Your file on {incident.key} could not be checked (the scanner did not answer)." in _body(mail.message)
 
 
 def test_a_refused_file_is_named_with_its_reason_without_nested_brackets(db, users, setup, inbox):
@@ -182,6 +190,7 @@ def test_a_refused_file_is_named_with_its_reason_without_nested_brackets(db, use
     _evidence(db, users, incident, state="rejected", reason="not a PNG", uploader="other")
     run_pipeline(factory, settings)
     (mail,) = inbox.messages
+    assert mail.message["Subject"] == f"[{incident.key}] Your upload is rejected (not a PNG): Disk full on log shipper"
     assert "File: shipper.log — rejected (not a PNG)" in _body(mail.message)
 
 

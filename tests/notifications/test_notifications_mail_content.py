@@ -330,7 +330,9 @@ def test_a_verdict_mail_tells_the_incident_as_it_was_when_the_verdict_was_record
     db.add(evidence)
     db.commit()
     assert evidence_service.record_verdict(
-        session=db, evidence_id=evidence.id, verdict=evidence_service.Verdict(state=EvidenceState.NOT_SCANNED)
+        session=db,
+        evidence_id=evidence.id,
+        verdict=evidence_service.Verdict(state=EvidenceState.ERROR, reason="the scanner did not answer"),
     )
     db.commit()
     incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to="blocked", reason="vendor")
@@ -338,7 +340,7 @@ def test_a_verdict_mail_tells_the_incident_as_it_was_when_the_verdict_was_record
     run_pipeline(factory, settings)
 
     (mail,) = _mails_to(inbox, "other@example.com")
-    assert mail["Subject"] == f"[{incident.key}] Your upload is not scanned: {TITLE}"
+    assert mail["Subject"] == f"[{incident.key}] Your upload could not be checked: {TITLE}"
     assert f"{incident.key} · P1 · In Progress" in _plain(mail)
     assert f"<strong>{incident.key}</strong> · P1 · In Progress" in _html(mail)
     (request,) = receiver.requests
