@@ -554,25 +554,41 @@ ROW_CHANGES = (
 )
 
 
-def changed_by_since(*, session: Session, incident_id: int, after_event_id: int, limit: int = 20) -> list[User]:
-    """Who changed the incident after its event `after_event_id` (the newest one when an edit
-    form was drawn), each once, in the order they did: the names a stale edit's page gives.
-    One range of the incident's own events index."""
-    events = session.scalars(
-        select(AuditEvent)
-        .where(
-            AuditEvent.incident_id == incident_id,
-            AuditEvent.id > after_event_id,
-            AuditEvent.action.in_([event.value for event in ROW_CHANGES]),
+def row_changes_since(
+    *, session: Session, incident_id: int, after_event_id: int, limit: int = 20
+) -> list[AuditEvent]:
+    """The changes of the incident itself (moves, assignments, priority, edits) after its event
+    `after_event_id` (the newest one when a page was drawn), oldest first: what a refused stale
+    write names. One range of the incident's own events index."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.incident_id == incident_id,
+                AuditEvent.id > after_event_id,
+                AuditEvent.action.in_([event.value for event in ROW_CHANGES]),
+            )
+            .order_by(AuditEvent.id)
+            .limit(limit)
         )
-        .order_by(AuditEvent.id)
-        .limit(limit)
     )
+
+
+def actors_of(events: list[AuditEvent]) -> list[User]:
+    """Who made these events, each once, in the order they did."""
     people: dict[int, User] = {}
     for event in events:
         if event.actor is not None:
             people.setdefault(event.actor.id, event.actor)
     return list(people.values())
+
+
+def changed_by_since(*, session: Session, incident_id: int, after_event_id: int, limit: int = 20) -> list[User]:
+    """Who changed the incident after its event `after_event_id` (the newest one when an edit
+    form was drawn), each once, in the order they did: the names a stale edit's page gives."""
+    return actors_of(
+        row_changes_since(session=session, incident_id=incident_id, after_event_id=after_event_id, limit=limit)
+    )
 
 
 class DescriptionEdits(NamedTuple):

@@ -370,9 +370,8 @@ def test_a_stale_quick_action_on_the_incident_page_names_who_changed_it(app, db,
 
     response = member.post(f"/incidents/{incident.key}/transition", data={"to": "in_progress", **opened})
     assert response.status_code == 409
-    assert says.format(key=incident.key) + " You are now looking at the latest version" in unescape(
-        response.get_data(as_text=True)
-    )
+    said = unescape(response.get_data(as_text=True))
+    assert says.format(key=incident.key) + " What changed: due date edited. You are now looking at the latest" in said
     assert reload(db, incident).status == "open"
 
 

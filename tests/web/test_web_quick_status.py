@@ -186,9 +186,8 @@ def test_a_stale_row_move_names_who_changed_the_incident(app, db, users, make_in
         headers=HTMX,
     )
     assert refused.status_code == 409
-    assert says.format(key=incident.key) + " You are now looking at the latest version" in unescape(
-        refused.get_data(as_text=True)
-    )
+    said = unescape(refused.get_data(as_text=True))
+    assert says.format(key=incident.key) + " What changed: due date edited. You are now looking at the latest" in said
     assert reload(db, incident).status == "open"
 
 
@@ -281,3 +280,64 @@ def test_a_member_forging_a_close_from_a_row_is_refused_not_a_500(client, db, us
     forged = _post_row(client, incident, db, to="closed", reason="dup", confirm="1")
     assert forged.status_code in (403, 409)
     assert reload(db, incident).status == "open"
+
+
+def test_a_refused_stale_move_says_what_changed(app, db, users, make_incident):
+    """Found by an on-call walk: "Lee Lead changed INC-33 since you opened it" left the person to
+    find what changed on the page (the priority had gone P2 → P1)."""
+    incident = make_incident("in_progress", owner="member", priority="P3")
+    member, lead, admin = app.test_client(), app.test_client(), app.test_client()
+    sign_in(member, users["member"])
+    sign_in(lead, users["lead"])
+    sign_in(admin, users["admin"])
+    page = member.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    seen_event = re.search(r'name="seen_event" value="(\d+)"', page).group(1)
+    drawn = reload(db, incident).version
+    lead.post(f"/incidents/{incident.key}/priority", data={"priority": "P1", "version": drawn})
+    admin.post(
+        f"/incidents/{incident.key}/assign",
+        data={"owner": str(users["other"].id), "version": reload(db, incident).version},
+    )
+
+    refused = member.post(
+        f"/incidents/{incident.key}/transition",
+        data={"to": "blocked", "reason": "Waiting on the vendor", "version": drawn, "seen_event": seen_event},
+        follow_redirects=True,
+    )
+    said = unescape(refused.get_data(as_text=True))
+    assert (
+        f"Lee Lead and Ada Admin changed {incident.key} since you opened it. What changed: "
+        f"Lee Lead: priority P3 → P1; Ada Admin: owner Mo Member → {users['other'].name}."
+    ) in said
+    assert reload(db, incident).status == "in_progress"
+
+
+def test_a_row_refused_after_an_edit_names_the_fields(app, db, users, make_incident):
+    incident = make_incident("resolved")
+    lead, admin = app.test_client(), app.test_client()
+    sign_in(lead, users["lead"])
+    sign_in(admin, users["admin"])
+    listed = lead.get("/").get_data(as_text=True)
+    seen_event = re.search(r'data-seen-event="(\d+)"', listed).group(1)
+    drawn = re.search(r'name="version" value="(\d+)"', _row(listed, incident.key)).group(1)
+    edit = admin.get(f"/incidents/{incident.key}/edit").get_data(as_text=True)
+    fields = dict(re.findall(r'name="(title|component|environment|priority|version)" value="([^"]*)"', edit))
+    saved = admin.post(
+        f"/incidents/{incident.key}/edit",
+        data={
+            **fields,
+            "title": "Checkout 502s from the EU edge",
+            "description": "Edge pool drained.",
+            "csrf_token": "",
+        },
+    )
+    assert saved.status_code in (200, 302)
+
+    closed = lead.post(
+        f"/incidents/{incident.key}/transition",
+        data={"from_row": "1", "version": drawn, "seen_event": seen_event, "to": "closed", "confirm": "1"},
+        headers=HTMX,
+    )
+    assert closed.status_code == 409
+    said = unescape(closed.get_data(as_text=True))
+    assert f"Ada Admin changed {incident.key} since you opened it. What changed: title and description edited." in said

@@ -221,6 +221,35 @@ _PRESENTERS: dict[str, Callable[[Mapping, _Context], tuple[str, str | None]]] = 
 }
 
 
+def what_changed(events: Sequence[AuditEvent], *, names: Mapping[str, str], limit: int = 4) -> str:
+    """The changes a refused stale write missed, in a few words ("priority P2 → P1; status In
+    Progress → Blocked"), each named by who made it when more than one person did; the newest
+    `limit`, with how many more. The page then shows the latest version whole."""
+    several = len({event.actor_id for event in events}) > 1
+    parts = []
+    for event in events:
+        d = event.data or {}
+        if event.action == EventType.INCIDENT_STATUS_CHANGED:
+            part = f"status {status_label(str(d.get('from')))} → {status_label(str(d.get('to')))}"
+        elif event.action == EventType.INCIDENT_PRIORITY_CHANGED:
+            part = f"priority {d.get('from')} → {d.get('to')}"
+        elif event.action == EventType.INCIDENT_ASSIGNED:
+            was, to = d.get("from"), d.get("to")
+            part = f"owner {names.get(was, was) if was else 'nobody'} → {names.get(to, to) if to else 'nobody'}"
+        elif event.action == EventType.INCIDENT_EDITED:
+            fields = [str(name).replace("_", " ") for name in (d.get("changes") or {})]
+            part = (" and ".join(fields) if len(fields) < 3 else ", ".join(fields)) + " edited"
+        else:
+            continue
+        who = event.actor.name if several and event.actor is not None else ""
+        parts.append(f"{who}: {part}" if who else part)
+    if not parts:
+        return ""
+    shown = parts[-limit:]
+    more = f" (and {len(parts) - len(shown)} earlier)" if len(parts) > len(shown) else ""
+    return "What changed: " + "; ".join(shown) + more + "."
+
+
 def present(
     events: Iterable[AuditEvent],
     *,

@@ -27,6 +27,7 @@ from wtforms.fields.choices import SelectChoice
 from shared.accounts import service as accounts
 from shared.audit import service as audit
 from shared.errors import Conflict, DomainError, ValidationFailed
+from shared.events import EventType
 from shared.incidents import export, idempotency, saved_views, timers
 from shared.incidents import follow_ups as follow_up_service
 from shared.incidents import search as incident_search
@@ -942,13 +943,19 @@ def _who_changed_it(session, incident) -> str | None:
     seen = request.form.get("seen_event", "")
     if not is_number(seen):
         return None
-    people = incidents.changed_by_since(session=session, incident_id=incident.id, after_event_id=int(seen))
+    changes = incidents.row_changes_since(session=session, incident_id=incident.id, after_event_id=int(seen))
+    people = incidents.actors_of(changes)
     if not people:
         return None
+    # Assignment events record emails: named as the timeline names them.
+    assigned = any(event.action == EventType.INCIDENT_ASSIGNED for event in changes)
+    names = {person.email: person.name for person in accounts.list_users(session=session)} if assigned else {}
+    what = timeline.what_changed(changes, names=names)
+    what = f" {what}" if what else ""
     others = [person.name for person in people if person.id != current_user.id]
     if not others:
-        return f"You changed {incident.key} in another tab or window since this page was drawn."
-    return f"{_names(others, of=people)} changed {incident.key} since you opened it."
+        return f"You changed {incident.key} in another tab or window since this page was drawn.{what}"
+    return f"{_names(others, of=people)} changed {incident.key} since you opened it.{what}"
 
 
 def _names(others: list[str], *, of: list) -> str:
