@@ -49,10 +49,10 @@ def test_the_first_rows_priority_is_on_a_phones_screen_without_scrolling(
     assert page.evaluate("document.querySelector('.table-scroll').scrollLeft") == 0
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
-    # Screen readers: the key cell is named by its key alone, the priority is its column's cell,
-    # and the controls keep their names.
+    # Screen readers: the key cell is named by its key alone, the priority is its column's cell
+    # (on a phone's card named by its label, as seen), and the controls keep their names.
     expect(row.get_by_role("cell", name=incident.key, exact=True)).to_have_count(1)
-    expect(row.get_by_role("cell", name="P1", exact=True)).to_have_count(1)
+    expect(row.get_by_role("cell", name="Priority: P1", exact=True)).to_have_count(1)
     expect(row.get_by_role("link", name=incident.key, exact=True)).to_be_visible()
     expect(page.get_by_role("link", name="Priority", exact=True)).to_have_count(1)
     check_accessible(page, axe_source, f"the dashboard on a phone, priority beside the key ({status})")
