@@ -76,7 +76,7 @@ ROUTES = {
         "/admin/users",
         {"email": "new@example.com", "name": "New", "role": "member", "password": "long-enough-password"},
     ),
-    "change role": ("POST", "/admin/users/{bystander_id}/role", {"role": "lead"}),
+    "change role": ("POST", "/admin/users/{bystander_id}/role", {"role": "lead", "confirm": "1"}),
     "disable user": ("POST", "/admin/users/{bystander_id}/active", {"active": "0", "confirm": "1"}),
     "audit log": ("GET", "/audit", None),
     "audit log csv": ("GET", "/audit.csv", None),

@@ -109,7 +109,7 @@ def test_create_user_errors_are_shown_beside_the_field(admin_client, db, data, f
 
 def test_change_role_and_the_audit_records_it(admin_client, db, users):
     events = counts(db)
-    response = admin_client.post(f"/admin/users/{users['member'].id}/role", data={"role": "lead"})
+    response = admin_client.post(f"/admin/users/{users['member'].id}/role", data={"role": "lead", "confirm": "1"})
     assert response.status_code == 302
     html = admin_client.get("/admin/users").get_data(as_text=True)
     assert "member@example.com is now lead; their sessions were signed out." in html

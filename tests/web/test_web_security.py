@@ -350,7 +350,7 @@ def test_sign_in_ignores_the_case_and_spaces_of_the_email(client, users):
 
 @pytest.mark.parametrize(
     ("change", "data"),
-    [("active", {"active": "0", "confirm": "1"}), ("role", {"role": "lead"})],
+    [("active", {"active": "0", "confirm": "1"}), ("role", {"role": "lead", "confirm": "1"})],
     ids=["disable", "role-change"],
 )
 def test_disable_and_role_change_sign_the_user_out_at_their_next_request(app, users, change, data):

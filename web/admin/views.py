@@ -63,6 +63,7 @@ def _render(
     error: str | None = None,
     status: int = 200,
     confirm_disable=None,
+    confirm_role=None,
     password_for=None,
     password_form: SetPasswordForm | None = None,
 ):
@@ -78,6 +79,7 @@ def _render(
         error=error,
         roles=ROLE_CHOICES,
         confirm_disable=confirm_disable,
+        confirm_role=confirm_role,
         password_for=password_for,
         password_form=password_form or SetPasswordForm(formdata=None),
     ), status
@@ -139,10 +141,15 @@ def _user_action(operation, done: str):
 @login_required
 def change_role(user_id: int):
     require(Action.MANAGE_USERS)
+    role = request.form.get("role", "")
+    if request.form.get("confirm") != "1":
+        # A new role signs the person out everywhere at once: ask first, as Disable does. (Not
+        # about one's own role, which the service refuses, nor a role that does not exist.)
+        user = accounts.get_user(session=get_session(), user_id=user_id)
+        if user.id != current_user.id and role != user.role and role in dict(ROLE_CHOICES):
+            return _render(NewUserForm(formdata=None), confirm_role=(user, role))
     return _user_action(
-        lambda session: accounts.change_role(
-            session=session, actor=current_user.user, user_id=user_id, role=request.form.get("role", "")
-        ),
+        lambda session: accounts.change_role(session=session, actor=current_user.user, user_id=user_id, role=role),
         "{email} is now {role}; their sessions were signed out.",
     )
 

@@ -567,6 +567,12 @@ def set_email_preference():
 @login_required
 def revoke_token(token_id: int):
     session = get_session()
+    if request.form.get("confirm") != "1":
+        # Scripts using the token stop working at once, and there is no undo: ask first, on a
+        # page that works without JavaScript (as disabling a user does).
+        asked = next((t for t in tokens.list_tokens(session=session, user=current_user.user) if t.id == token_id), None)
+        if asked is not None and asked.revoked_at is None:
+            return _render_profile(confirm_revoke=asked)
     token = tokens.revoke_token(session=session, user=current_user.user, token_id=token_id)
     session.commit()
     flash(f"Token {token.name} ({token.prefix}…) is revoked.")

@@ -567,8 +567,8 @@ def _act(key: str, operation, *, anchor=None, notice=None):
         context = _detail_context(session, incident, error=_refusal_words(session, incident, error))
         context["errors"], context["values"] = errors, request.form
         return render_template("incidents/detail.html", **context), status_for(error)
-    if notice:
-        flash(notice(result))
+    if notice and (words := notice(result)):
+        flash(words)
     return redirect(url_for("incidents.detail", key=incident.key, _anchor=anchor(result) if anchor else None))
 
 
@@ -715,16 +715,25 @@ def assign(key: str):
 @bp.post("/incidents/<key>/priority")
 @login_required
 def priority(key: str):
-    return _act(
-        key,
-        lambda session, incident: incidents.change_priority(
+    was: dict[str, str] = {}
+
+    def change(session, incident):
+        was["priority"] = incident.priority
+        return incidents.change_priority(
             session=session,
             incident_id=incident.id,
             actor=current_user.user,
             priority=request.form.get("priority", ""),
             expected_version=_version(),
-        ),
-    )
+        )
+
+    # Said on the page drawn next, where keyboard focus lands (app.js), also when nothing changed.
+    def words(incident) -> str:
+        if incident.priority == was["priority"]:
+            return f"Priority of {incident.key} is already {incident.priority}."
+        return f"Priority of {incident.key} is now {incident.priority} (was {was['priority']})."
+
+    return _act(key, change, notice=words)
 
 
 @bp.post("/incidents/<key>/due-date")
@@ -766,10 +775,16 @@ def comment(key: str):
         )
         if posted.replayed:  # Back, then Add comment again: the page still held the sent text
             flash("That comment was already posted; it was not added again.")
-        return posted.comment
+        return posted
 
-    # Back to the new comment, not the top of a long page.
-    return _act(key, post, anchor=lambda comment: f"comment-{comment.id}")
+    # Back to the new comment, not the top of a long page; app.js puts keyboard focus on it and
+    # reads out what the page says happened.
+    return _act(
+        key,
+        post,
+        anchor=lambda posted: f"comment-{posted.comment.id}",
+        notice=lambda posted: None if posted.replayed else "Comment added.",
+    )
 
 
 @bp.post("/incidents/<key>/comments/<int:comment_id>/redact")
@@ -791,13 +806,17 @@ def redact_comment(key: str, comment_id: int):
 @bp.post("/incidents/<key>/watch")
 @login_required
 def watch(key: str):
+    watching = request.form.get("watching") == "1"
     return _act(
         key,
         lambda session, incident: incidents.set_watching(
             session=session,
             incident_id=incident.id,
             actor=current_user.user,
-            watching=request.form.get("watching") == "1",
+            watching=watching,
+        ),
+        notice=lambda incident: (
+            f"You are watching {incident.key}." if watching else f"You are no longer watching {incident.key}."
         ),
     )
 

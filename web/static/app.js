@@ -225,6 +225,25 @@
     }
   });
 
+  // A polite word for screen readers (#announcer, base.html), after the page has settled: a
+  // live region's change as the page loads can go unread.
+  function announce(text) {
+    var news = document.getElementById("announcer");
+    if (!news || !text) { return; }
+    window.setTimeout(function () { news.textContent = text; }, 150);
+  }
+
+  // "Add a comment" near the incident page's moves: the comment box is below the whole timeline
+  // (screens down on a phone). The link alone scrolls there; this puts the cursor in it too.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-focus-field]");
+    var field = link && document.getElementById(link.getAttribute("href").slice(1));
+    if (!field) { return; }
+    event.preventDefault();
+    field.scrollIntoView({ block: "center" });
+    field.focus({ preventScroll: true });
+  });
+
   // An invalid submission comes back with the fields marked: put the cursor on the first one.
   document.addEventListener("htmx:afterSettle", function () {
     var invalid = document.querySelector("dialog[open] [aria-invalid='true']");
@@ -254,6 +273,20 @@
     if (!message) { return; }
     message.setAttribute("tabindex", "-1");
     message.focus();
+  })();
+  // After Add comment the page lands on the new comment (#comment-N, scrolled to and outlined)
+  // and says so in a flash message up top, out of sight: focus goes to the comment itself, and
+  // what the message says is read out. (A permalink opened anew has a hash but no message.)
+  (function focusWhatWasAdded() {
+    var id = window.location.hash.slice(1);
+    var message = id && document.querySelector("main .flash");
+    var entry = message && document.getElementById(decodeURIComponent(id));
+    if (!entry || !entry.closest("#incident-timeline")) { return; }
+    if (document.querySelector("[autofocus]")) { return; }
+    if (document.activeElement && document.activeElement !== document.body) { return; }
+    if (!entry.hasAttribute("tabindex")) { entry.setAttribute("tabindex", "-1"); }
+    entry.focus({ preventScroll: true });
+    announce(message.textContent.trim());
   })();
 
   // A row's quick status control: a move that needs text (Blocked, Resolved, Reopen, closing an
@@ -293,7 +326,10 @@
   // a reason is missing), its answer is the whole page, so the form is sent again as a page.
   document.addEventListener("answerIsAPage", function (event) {
     var form = event.target.closest && event.target.closest("form");
-    if (form) { form.submit(); }  // (submit() fires no submit event: htmx lets it through)
+    if (form) {
+      submittingAPage = true;  // (submit() fires no submit event: htmx lets it through)
+      form.submit();
+    }
   });
 
   // Drafts of a new incident survive an expired session. What is typed is kept in this tab's
@@ -384,6 +420,85 @@
   });
   document.body.addEventListener("incidentCreated", discardDraft);
   restoreDraft();  // the script is deferred: the document is parsed by now
+
+  // A comment typed on the incident page and not posted yet survives the page being drawn
+  // anew: a move, Watch or any other form there reloads the page, a refused move answers with
+  // the whole page (and after a session that ended, the incident opened again in this tab). It
+  // is kept per incident in this tab's sessionStorage (never sent anywhere) as it is typed, and
+  // put back into an empty comment box, which then says so. Add comment marks it pending; the page then landing on
+  // the new comment (#comment-N) means it was posted, and only that discards it. Signing out
+  // discards every one; a draft of another person is never shown.
+  var COMMENT_DRAFT_PREFIX = "incident-tracker:comment-draft:";
+
+  function commentDraftKey(form) {
+    return COMMENT_DRAFT_PREFIX + form.getAttribute("data-comment-draft");
+  }
+
+  function saveCommentDraft(form, pending) {
+    var text = form.elements.body ? form.elements.body.value : "";
+    try {
+      if (!text.trim()) {
+        window.sessionStorage.removeItem(commentDraftKey(form));
+        return;
+      }
+      window.sessionStorage.setItem(commentDraftKey(form), JSON.stringify({
+        owner: form.getAttribute("data-draft-owner"), text: text, pending: !!pending
+      }));
+    } catch (error) { /* storage off: no draft */ }
+  }
+
+  function discardCommentDrafts() {
+    try {
+      Object.keys(window.sessionStorage).forEach(function (key) {
+        if (key.indexOf(COMMENT_DRAFT_PREFIX) === 0) { window.sessionStorage.removeItem(key); }
+      });
+    } catch (error) { /* nothing kept */ }
+  }
+
+  (function restoreCommentDraft() {
+    var form = document.querySelector("form[data-comment-draft]");
+    var box = form && form.elements.body;
+    if (!box) { return; }
+    var draft;
+    try { draft = JSON.parse(window.sessionStorage.getItem(commentDraftKey(form)) || "null"); } catch (error) { draft = null; }
+    if (!draft || draft.owner !== form.getAttribute("data-draft-owner")) { return; }
+    var hash = window.location.hash;
+    if (draft.pending && /^#comment-\d+$/.test(hash) && document.getElementById(hash.slice(1))) {
+      try { window.sessionStorage.removeItem(commentDraftKey(form)); } catch (error) { /* nothing kept */ }
+      return;
+    }
+    // Text in the box already (a refused comment drawn with what was sent, or the browser's own
+    // restoring) is what the person sees: it is kept, not replaced.
+    if (!box.value.trim()) {
+      box.value = draft.text;
+      var note = form.querySelector("[data-draft-note]");
+      if (note) { window.setTimeout(function () { note.textContent = "Your unposted comment was kept."; }, 150); }
+    }
+    saveCommentDraft(form, false);
+  })();
+
+  document.addEventListener("input", function (event) {
+    var form = event.target.form;
+    if (form && form.hasAttribute("data-comment-draft") && event.target.name === "body") { saveCommentDraft(form, false); }
+  });
+
+  // Leaving the incident page with a comment typed and not posted asks first. Not when a form
+  // on the page is sent (a move, Watch, Add comment itself): the draft survives that. A form
+  // htmx sends in place (the Closed question) does not leave the page.
+  var submittingAPage = false;
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.hasAttribute && form.hasAttribute("data-comment-draft")) { saveCommentDraft(form, true); }
+    if (form.getAttribute && form.getAttribute("action") === "/logout") { discardCommentDrafts(); }
+    if (!event.defaultPrevented) { submittingAPage = true; }
+  });
+  window.addEventListener("pageshow", function () { submittingAPage = false; });
+  window.addEventListener("beforeunload", function (event) {
+    var box = document.querySelector("form[data-comment-draft] textarea[name=body]");
+    if (submittingAPage || !box || !box.value.trim()) { return; }
+    event.preventDefault();
+    event.returnValue = "";  // (older browsers ask only when this is set)
+  });
 
   // A row somebody is working in: focus inside it, a move chosen or text typed, a question,
   // a message or an Undo showing. A refresh leaves such a row exactly as it is.
@@ -502,8 +617,15 @@
     return field.value !== field.defaultValue;
   }
 
+  // The timeline entry the page put keyboard focus on (the new comment, after Add comment): the
+  // timeline is redrawn all the same, focus then going to the redrawn entry, or it would stay
+  // still for as long as focus rests there.
+  function landedOn(element) {
+    return !!element && !!element.matches && element.matches("#incident-timeline li[id][tabindex='-1']");
+  }
+
   function partIsBusy(part) {
-    if (part.contains(document.activeElement)) { return true; }
+    if (part.contains(document.activeElement) && !landedOn(document.activeElement)) { return true; }
     if (part.querySelector(".field-error, [aria-invalid='true'], .error, .state-uploading, form.confirm")) { return true; }
     return Array.prototype.some.call(part.querySelectorAll("input, textarea, select"), fieldChanged);
   }
@@ -531,6 +653,7 @@
         var statusBefore = document.getElementById("current-status");
         statusBefore = statusBefore ? statusBefore.textContent.trim() : "";
         var keptOne = false;
+        var landing = landedOn(document.activeElement) ? document.activeElement.id : "";
         INCIDENT_PARTS.forEach(function (id) {
           var current = document.getElementById(id);
           var replacement = fresh.getElementById(id);
@@ -540,6 +663,11 @@
           current.replaceWith(added);
           if (window.htmx) { window.htmx.process(added); }
         });
+        var landingAgain = landing && document.activeElement === document.body && document.getElementById(landing);
+        if (landingAgain) {
+          landingAgain.setAttribute("tabindex", "-1");
+          landingAgain.focus({ preventScroll: true });
+        }
         document.title = fresh.title || document.title;
         keepTheLinkedEntryMarked();
         var statusNow = document.getElementById("current-status");
@@ -686,6 +814,36 @@
     action();
   });
   if (window.location.hash === "#search" && document.getElementById("search")) { document.getElementById("search").focus(); }
+
+  // Escape: out of an empty search box (the browser's own Escape empties a box with text in
+  // it first), to the results, so j and k move through rows again instead of typing; and No to
+  // an open "Close INC-n?" question, exactly as its Cancel (which puts focus back).
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || event.defaultPrevented || document.querySelector("dialog[open]")) { return; }
+    var target = event.target;
+    if (target.id === "search") {
+      if (target.value) { return; }
+      event.preventDefault();
+      var results = document.getElementById("results");
+      if (results) {
+        results.setAttribute("tabindex", "-1");
+        results.focus({ preventScroll: true });
+      } else {
+        target.blur();
+      }
+      return;
+    }
+    var question = target.closest && target.closest("form.confirm");
+    var cancel = question && question.querySelector("[data-cancel-question]");
+    if (!cancel && target === document.body) {
+      var open = document.querySelectorAll("form.confirm [data-cancel-question]");
+      cancel = open.length === 1 ? open[0] : null;
+    }
+    if (cancel) {
+      event.preventDefault();
+      cancel.click();
+    }
+  });
 
   // "File once" keys of the New incident and comment forms (data-form-key). Back draws these
   // no-store pages anew, with new keys, and the browser puts the typed text back: sent again, it
