@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Shared by deploy.sh, preview.sh and teardown.sh (sourced, never run). Every input comes from
-# the environment the workflow sets, never from ${{ }} pasted into a script.
+# Shared by deploy.sh, preview.sh, teardown.sh, release-image.sh and provider-mirror.sh (sourced,
+# never run). Every input comes from the environment the workflow sets, never from ${{ }} pasted
+# into a script.
 
 set -euo pipefail
 # Command output is captured with var=$(...) before it is read, never read from < <(...):
@@ -10,12 +11,74 @@ set -euo pipefail
 POLL_SECONDS=${POLL_SECONDS:-10}
 # Looks at a target group before its targets count as unhealthy (10 minutes by default).
 HEALTH_CHECK_ATTEMPTS=${HEALTH_CHECK_ATTEMPTS:-60}
+# Seconds a one-off task (migrate, /readyz, database) may run before it is stopped: the built-in
+# waiter gives up after 10 minutes, a long migration gets up to 30.
+ONE_OFF_TIMEOUT_SECONDS=${ONE_OFF_TIMEOUT_SECONDS:-1800}
 
 log() { printf '== %s\n' "$*" >&2; }
 fail() {
   printf '::error::%s\n' "$*" >&2
   exit 1
 }
+
+# A sleep that a cancelled job's SIGINT/SIGTERM interrupts at once (bash runs a trap only after
+# the foreground command ends; `wait` returns as soon as a signal arrives).
+PAUSE_PID=""
+pause() {
+  sleep "$1" &
+  PAUSE_PID=$!
+  wait "$PAUSE_PID"
+  PAUSE_PID=""
+}
+
+# What the EXIT trap undoes when a step fails, a one-off task outlives its deadline or the job is
+# cancelled (GitHub sends SIGINT, then SIGTERM): a one-off task still running is stopped (it would
+# go on migrating with nobody waiting for it), a migrate task definition revision Terraform does
+# not know is deregistered, and once ROLLBACK_TASK_DEFINITIONS is set (service=task definition,
+# recorded before the apply), the services go back to those task definitions.
+CLEANUP_CLUSTER=""
+RUNNING_TASK=""
+REGISTERED_REVISION=""
+ROLLBACK_TASK_DEFINITIONS=()
+cleanup_on_exit() {
+  local status=$? pair service previous rolled=()
+  set +e
+  [[ -z "$PAUSE_PID" ]] || kill "$PAUSE_PID" 2>/dev/null
+  if [[ -n "$RUNNING_TASK" ]]; then
+    if aws ecs stop-task --cluster "$CLEANUP_CLUSTER" --task "$RUNNING_TASK" \
+      --reason "deploy job ended before the task did (failed, timed out or cancelled)" >/dev/null; then
+      printf '::error::stopped the one-off task %s: the job ended before it did\n' "$RUNNING_TASK" >&2
+    else
+      printf '::error::could not stop the one-off task %s: stop it in the ECS console\n' "$RUNNING_TASK" >&2
+    fi
+  fi
+  if [[ -n "$REGISTERED_REVISION" ]]; then
+    aws ecs deregister-task-definition --task-definition "$REGISTERED_REVISION" >/dev/null ||
+      printf '::warning::could not deregister %s\n' "$REGISTERED_REVISION" >&2
+  fi
+  if ((status != 0 && ${#ROLLBACK_TASK_DEFINITIONS[@]} > 0)); then
+    for pair in "${ROLLBACK_TASK_DEFINITIONS[@]}"; do
+      service=${pair%%=*} previous=${pair#*=}
+      # A service the apply did not change (or the circuit breaker already put back) stays as it is.
+      [[ "$(aws ecs describe-services --cluster "$CLEANUP_CLUSTER" --services "$service" \
+        --query 'services[0].taskDefinition' --output text)" != "$previous" ]] || continue
+      if aws ecs update-service --cluster "$CLEANUP_CLUSTER" --service "$service" \
+        --task-definition "$previous" >/dev/null; then
+        rolled+=("$service -> $previous")
+      else
+        printf '::error::could not roll %s back to %s: do it in the ECS console\n' "$service" "$previous" >&2
+      fi
+    done
+    ((${#rolled[@]} == 0)) || printf '::error::the deploy failed after its apply: rolled the services back to their previous task definitions (%s). Terraform state still names the new images: deploy an earlier tag (README, "Roll back") or release a fix.\n' "$(
+      IFS=';'
+      printf '%s' "${rolled[*]}"
+    )" >&2
+  fi
+  exit "$status"
+}
+trap cleanup_on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 require() {
   local name
@@ -41,15 +104,33 @@ check_released_commit() {
     fail "$tag: commit $commit is not on $branch: only merged commits are deployed to this environment"
 }
 
+# The digest (sha256:<64 hex>) an image reference points at in the registry now (after
+# docker login, for private repositories).
+image_digest() {
+  local ref=$1 digest
+  digest=$(docker buildx imagetools inspect "$ref" --format '{{json .Manifest}}' | jq -r '.digest // empty') ||
+    fail "$ref is not in the registry (or this job cannot read it: docker login)"
+  [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]] || fail "$ref: the registry answered no sha256 digest ('$digest')"
+  printf '%s' "$digest"
+}
+
 # IMAGE_ARGS: the -var arguments of the images release.yml / preview.yml pushed,
-# <repository>-web:<tag> (web service, migrate task) and <repository>-worker:<tag> (worker, beat),
-# when the root declares them (preview-base runs no application and takes none).
-# shellcheck disable=SC2034 # IMAGE_ARGS is read by the scripts that source this file
+# <repository>-web (web service, migrate task) and <repository>-worker (worker, beat): by digest,
+# <repository>-web@sha256:..., when the digests are given (staging, prod, dev), else by tag
+# (:<tag>); none when the root declares no image variables (preview-base runs no application).
+# WEB_IMAGE and WORKER_IMAGE: the same images, for the migrate task and the rollout check.
+# shellcheck disable=SC2034 # IMAGE_ARGS, WEB_IMAGE and WORKER_IMAGE are read by the scripts that source this file
 set_image_args() {
-  local root=$1 repository=$2 tag=$3
+  local root=$1 repository=$2 tag=$3 web_digest=${4:-} worker_digest=${5:-}
+  WEB_IMAGE="${repository}-web:${tag}"
+  WORKER_IMAGE="${repository}-worker:${tag}"
+  if [[ -n "$web_digest" || -n "$worker_digest" ]]; then
+    WEB_IMAGE="${repository}-web@${web_digest}"
+    WORKER_IMAGE="${repository}-worker@${worker_digest}"
+  fi
   IMAGE_ARGS=()
   if grep -qs 'variable "web_image"' "$root"/*.tf; then
-    IMAGE_ARGS=("-var=web_image=${repository}-web:${tag}" "-var=worker_image=${repository}-worker:${tag}")
+    IMAGE_ARGS=("-var=web_image=${WEB_IMAGE}" "-var=worker_image=${WORKER_IMAGE}")
   fi
 }
 
@@ -67,9 +148,9 @@ backend_bucket() {
 tf_output_raw() { tf output -raw "$1"; }
 
 # Run a one-off task of a migrate task definition (optionally with a command override, as a
-# JSON array) and fail unless its app container exits 0.
+# JSON array) and fail unless its app container exits 0 (the failure names the optional `what`).
 run_migrate_task() {
-  local task_definition=$1 command_json=${2:-} cluster network overrides task exit_code reason
+  local task_definition=$1 command_json=${2:-} what=${3:-} cluster network overrides task exit_code reason
   cluster=$(tf_output_raw cluster_name)
   network=$(tf output -json migrate_network_configuration | jq -c '{awsvpcConfiguration: .}')
   overrides='{}'
@@ -77,20 +158,25 @@ run_migrate_task() {
     overrides=$(jq -cn --argjson command "$command_json" '{containerOverrides: [{name: "app", command: $command}]}')
   fi
   log "run-task $task_definition ${command_json:-(migrate)}"
+  # --propagate-tags: the task carries its task definition's tags (Service, Environment), like
+  # the services' tasks, so it is found and billed like them.
   task=$(aws ecs run-task --cluster "$cluster" --launch-type FARGATE --task-definition "$task_definition" \
     --network-configuration "$network" --overrides "$overrides" --started-by "github-${GITHUB_RUN_ID:-manual}" \
-    --query 'tasks[0].taskArn' --output text)
+    --propagate-tags TASK_DEFINITION --query 'tasks[0].taskArn' --output text)
   [[ -n "$task" && "$task" != "None" ]] || fail "run-task started no task"
-  # The built-in waiter gives up after 10 minutes; a long migration gets up to 30.
-  local deadline=$((SECONDS + 1800))
+  # From here until it has stopped, a failure, the deadline or a cancelled job stops it (cleanup_on_exit).
+  CLEANUP_CLUSTER=$cluster
+  RUNNING_TASK=$task
+  local deadline=$((SECONDS + ONE_OFF_TIMEOUT_SECONDS))
   until [[ "$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].lastStatus' --output text)" == "STOPPED" ]]; do
-    ((SECONDS < deadline)) || fail "task $task did not stop within 30 minutes"
-    sleep "$POLL_SECONDS"
+    ((SECONDS < deadline)) || fail "task $task did not stop within $((ONE_OFF_TIMEOUT_SECONDS / 60)) minutes"
+    pause "$POLL_SECONDS"
   done
+  RUNNING_TASK=""
   exit_code=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" \
     --query "tasks[0].containers[?name=='app'].exitCode | [0]" --output text)
   reason=$(aws ecs describe-tasks --cluster "$cluster" --tasks "$task" --query 'tasks[0].stoppedReason' --output text)
-  [[ "$exit_code" == "0" ]] || fail "one-off task $task failed: exit code $exit_code ($reason); see its CloudWatch log stream 'migrate'"
+  [[ "$exit_code" == "0" ]] || fail "${what:+$what: }one-off task $task failed: exit code $exit_code ($reason); see its CloudWatch log stream 'migrate'"
   log "one-off task $task exited 0"
 }
 
@@ -114,25 +200,57 @@ register_migrate_revision() {
     --query taskDefinition.taskDefinitionArn --output text
 }
 
-# Wait until each service's deployment of the task definition just applied (its image tagged
-# IMAGE_TAG, when set) reaches rolloutState COMPLETED. FAILED, or that deployment disappearing
-# (the circuit breaker rolled back to the previous task definition), fails the deploy.
-wait_for_rollouts() {
-  local cluster names services service deployment_id state deadline task_definition image
-  cluster=$(tf_output_raw cluster_name)
+service_list() {
+  local names
   names=$(tf output -json service_names | jq -r '.[]')
   [[ -n "$names" ]] || fail "no services in output service_names"
+  printf '%s\n' "$names"
+}
+
+# Before the apply rolls the services: each one's task definition now, to go back to
+# (cleanup_on_exit) when the rollout or a check after it fails.
+record_rollback_targets() {
+  local cluster names services service current
+  cluster=$(tf_output_raw cluster_name)
+  names=$(service_list)
+  mapfile -t services <<<"$names"
+  ROLLBACK_TASK_DEFINITIONS=()
+  for service in "${services[@]}"; do
+    current=$(aws ecs describe-services --cluster "$cluster" --services "$service" \
+      --query 'services[0].taskDefinition' --output text)
+    [[ -z "$current" || "$current" == None ]] || ROLLBACK_TASK_DEFINITIONS+=("$service=$current")
+  done
+  CLEANUP_CLUSTER=$cluster
+}
+
+# Wait until each service's deployment of the task definition just applied (its image WEB_IMAGE
+# or WORKER_IMAGE, when set_image_args ran) reaches rolloutState COMPLETED. FAILED, or that
+# deployment disappearing (the circuit breaker rolled back to the previous task definition), fails
+# the deploy. A primary deployment that already FAILED is an earlier deploy's of these same images
+# (the apply changed nothing, so ECS started nothing, e.g. a redeploy after a first deploy that
+# failed): ECS is asked for a new deployment of it instead of failing at once.
+wait_for_rollouts() {
+  local cluster names services service primary deployment_id primary_state state deadline task_definition image
+  cluster=$(tf_output_raw cluster_name)
+  names=$(service_list)
   mapfile -t services <<<"$names"
   for service in "${services[@]}"; do
-    deployment_id=$(aws ecs describe-services --cluster "$cluster" --services "$service" \
-      --query "services[0].deployments[?status=='PRIMARY'] | [0].id" --output text)
-    if [[ -n "${IMAGE_TAG:-}" ]]; then
+    primary=$(aws ecs describe-services --cluster "$cluster" --services "$service" \
+      --query "services[0].deployments[?status=='PRIMARY'] | [0].[id, rolloutState]" --output text)
+    read -r deployment_id primary_state <<<"$primary"
+    if [[ "$primary_state" == FAILED ]]; then
+      log "$service: its primary deployment $deployment_id had FAILED and the apply changed nothing: forcing a new deployment"
+      deployment_id=$(aws ecs update-service --cluster "$cluster" --service "$service" --force-new-deployment \
+        --query "service.deployments[?status=='PRIMARY'] | [0].id" --output text)
+    fi
+    if [[ -n "${WEB_IMAGE:-}" ]]; then
       # The deployment to wait for must be the one running the new image, not an older one.
       task_definition=$(aws ecs describe-services --cluster "$cluster" --services "$service" \
         --query "services[0].deployments[?status=='PRIMARY'] | [0].taskDefinition" --output text)
       image=$(aws ecs describe-task-definition --task-definition "$task_definition" \
         --query "taskDefinition.containerDefinitions[?name=='app'] | [0].image" --output text)
-      [[ "$image" == *":${IMAGE_TAG}" ]] || fail "$service: the primary deployment runs $image, not $IMAGE_TAG"
+      [[ "$image" == "$WEB_IMAGE" || "$image" == "$WORKER_IMAGE" ]] ||
+        fail "$service: the primary deployment runs $image, not $WEB_IMAGE or $WORKER_IMAGE"
     fi
     log "waiting for $service deployment $deployment_id"
     deadline=$((SECONDS + 1800))
@@ -145,15 +263,18 @@ wait_for_rollouts() {
         None | "") fail "$service: deployment $deployment_id was replaced (rolled back)" ;;
         *) ((SECONDS < deadline)) || fail "$service: rollout still $state after 30 minutes" ;;
       esac
-      sleep "$POLL_SECONDS"
+      pause "$POLL_SECONDS"
     done
   done
 }
 
 # Apply TF_ROOT with these -var arguments so that the schema is migrated before the services run
 # the new image MIGRATE_IMAGE: register a migrate revision with it, run it (after the optional
-# PRE_MIGRATE_COMMAND, a JSON command array), then plan and apply everything. A root with an
-# empty state (first deploy) is applied whole first: there is nothing to migrate against before.
+# PRE_MIGRATE_COMMAND, a JSON command array), ask /readyz in it (the new image with this
+# environment's settings must reach its database, broker and storage before any service rolls),
+# then plan and apply everything. From the apply on, a failure rolls the services back to the task
+# definitions they ran before (record_rollback_targets, cleanup_on_exit). A root with an empty
+# state (first deploy) is applied whole first: there is nothing to migrate against before.
 apply_with_migration() {
   local state revision
   require MIGRATE_IMAGE
@@ -166,14 +287,19 @@ apply_with_migration() {
   else
     log "register a migrate task definition revision with $MIGRATE_IMAGE"
     revision=$(register_migrate_revision "$MIGRATE_IMAGE")
+    # Terraform does not know this revision: retired on the way out, whatever happens.
+    REGISTERED_REVISION=$revision
   fi
   [[ -z "${PRE_MIGRATE_COMMAND:-}" ]] || run_migrate_task "$revision" "$PRE_MIGRATE_COMMAND"
   run_migrate_task "$revision"
   if [[ -z "$state" ]]; then
     return
   fi
-  # Terraform does not know this revision: retire it (a stopped task keeps its definition).
+  check_readiness "$revision" "before the rollout"
+  # A stopped task keeps its definition: the revision can go now.
   aws ecs deregister-task-definition --task-definition "$revision" >/dev/null
+  REGISTERED_REVISION=""
+  record_rollback_targets
   log "terraform plan and apply $*: the services roll to the new image"
   tf plan -input=false -no-color -lock-timeout=5m "$@" -out=tfplan
   tf apply -input=false -no-color -lock-timeout=5m tfplan
@@ -191,8 +317,7 @@ apply_with_migration() {
 wait_for_healthy_targets() {
   local cluster names services service arns groups group health healthy unhealthy attempt
   cluster=$(tf_output_raw cluster_name)
-  names=$(tf output -json service_names | jq -r '.[]')
-  [[ -n "$names" ]] || fail "no services in output service_names"
+  names=$(service_list)
   mapfile -t services <<<"$names"
   for service in "${services[@]}"; do
     arns=$(aws ecs describe-services --cluster "$cluster" --services "$service" \
@@ -215,14 +340,15 @@ wait_for_healthy_targets() {
         ((attempt < HEALTH_CHECK_ATTEMPTS)) ||
           fail "$service: targets in $group not healthy after $attempt looks: ${unhealthy:-no healthy target registered}"
         attempt=$((attempt + 1))
-        sleep "$POLL_SECONDS"
+        pause "$POLL_SECONDS"
       done
     done
   done
 }
 
 # The app's own /readyz (database, broker, evidence storage), asked from inside the VPC: a
-# one-off task of the migrate task definition just applied, which is the web container (image,
+# one-off task of a migrate task definition (the one given: the revision with the new image,
+# before the rollout; by default the one just applied), which is the web container (image,
 # environment, secrets, task role, security group) with another command. Its answer is in the
 # task's CloudWatch log stream 'migrate'.
 READYZ='from web.app import create_app
@@ -230,6 +356,10 @@ response = create_app().test_client().get("/readyz")
 print("/readyz answered", response.status_code, response.get_data(as_text=True))
 raise SystemExit(0 if response.status_code == 200 else 1)'
 check_readiness() {
-  log "readiness: /readyz in a one-off task of the new web image (exit code 1: the database, broker or storage does not answer)"
-  run_migrate_task "$(tf_output_raw migrate_task_definition_arn)" "$(jq -cn --arg code "$READYZ" '["python", "-c", $code]')"
+  local revision=${1:-} when=${2:-after the rollout}
+  [[ -n "$revision" ]] || revision=$(tf_output_raw migrate_task_definition_arn)
+  log "readiness $when: /readyz in a one-off task of the new web image (exit code 1: the database, broker or storage does not answer)"
+  local what="readiness $when: the new image does not answer /readyz 200"
+  [[ "$when" != "before the rollout" ]] || what+=" (nothing was rolled: the services still run the previous release)"
+  run_migrate_task "$revision" "$(jq -cn --arg code "$READYZ" '["python", "-c", $code]')" "$what"
 }

@@ -44,8 +44,11 @@ client = redis.Redis.from_url(os.environ["REDIS_URL"])
 deleted = sum(client.unlink(key) for key in client.scan_iter(match=prefix + "*", count=1000))
 print(f"deleted {deleted} keys under {prefix}")'
 
+# Up to 49999: terraform/envs/preview takes no more (pr_number is also the listener rule
+# priority); refused here before any secret or database exists.
 check_pr_number() {
   [[ "$1" =~ ^[1-9][0-9]{0,4}$ ]] || fail "PR_NUMBER must be a pull request number, got '$1'"
+  (($1 <= 49999)) || fail "pull request #$1: previews exist only for pull requests #1 to #49999 (the preview's listener rule priority); this one gets CI only"
 }
 
 secret_name() { printf 'incident-tracker/pr-%s/%s' "$1" "$2"; }
@@ -101,7 +104,7 @@ up() {
   set_image_args "$TF_ROOT" "$IMAGE_REPOSITORY" "$IMAGE_TAG"
   ((${#IMAGE_ARGS[@]} > 0)) || fail "$TF_ROOT declares no web_image/worker_image variables"
   local args=("${IMAGE_ARGS[@]}" "-var=pr_number=${PR_NUMBER}" "$(secret_var_arg "$db_arn")")
-  MIGRATE_IMAGE="${IMAGE_REPOSITORY}-web:${IMAGE_TAG}" \
+  MIGRATE_IMAGE=$WEB_IMAGE \
     PRE_MIGRATE_COMMAND=$(jq -cn --arg code "$CREATE_DATABASE" '["python", "-c", $code]') \
     apply_with_migration "${args[@]}"
   wait_for_rollouts

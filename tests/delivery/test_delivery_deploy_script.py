@@ -1,13 +1,18 @@
-""".github/scripts/deploy.sh against stand-ins for terraform and the AWS CLI (fakes/; curl is a
-tripwire): the order of a deploy (a migrate task definition revision with the new image, registered
-with the AWS CLI and run before Terraform rolls the services; never `apply -target`), that a failed
+""".github/scripts/deploy.sh against stand-ins for terraform, the AWS CLI and the Docker CLI's
+registry lookup (fakes/; curl is a tripwire): the order of a deploy (the tag resolved to digests
+once; a migrate task definition revision with the new image, registered with the AWS CLI, run and
+asked /readyz before Terraform rolls the services; never `apply -target`), that a failed
 migration, a failed rollout, a circuit-breaker rollback, an unhealthy target and a failed readiness
-check each fail it, and the readiness check itself against the test PostgreSQL and Redis."""
+check each fail it (those after the apply rolling the services back), that a one-off task is
+stopped when the deploy times out or is cancelled, and the readiness check itself against the test
+PostgreSQL and Redis."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -19,8 +24,19 @@ from shared import migrate
 FAKES = REPO_ROOT / "tests" / "delivery" / "fakes"
 TAG = "sha-" + "a" * 40
 SAVED_PLAN_APPLY = "apply -input=false -no-color -lock-timeout=5m tfplan"
-WEB_IMAGE = f"docker.io/example/incident-tracker-web:{TAG}"
-WORKER_IMAGE = f"docker.io/example/incident-tracker-worker:{TAG}"
+WEB_TAGGED = f"docker.io/example/incident-tracker-web:{TAG}"
+WORKER_TAGGED = f"docker.io/example/incident-tracker-worker:{TAG}"
+
+
+def _digest(reference: str) -> str:
+    """The digest the fake registry (fakes/docker) holds for a tag nobody pushed again."""
+    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+
+
+WEB_DIGEST = _digest(WEB_TAGGED)
+WORKER_DIGEST = _digest(WORKER_TAGGED)
+WEB_IMAGE = f"docker.io/example/incident-tracker-web@{WEB_DIGEST}"
+WORKER_IMAGE = f"docker.io/example/incident-tracker-worker@{WORKER_DIGEST}"
 LAST_REVISION = "task-definition/incident-tracker-staging-web-migrate:7"
 NEW_REVISION = "task-definition/incident-tracker-staging-web-migrate:8"
 TARGET_GROUP = "arn:aws:elasticloadbalancing:eu-west-1:111111111111:targetgroup/web-tg/73e2d6bc24d8a067"
@@ -55,6 +71,7 @@ def deploy(tmp_path):
             "TF_ROOT": str(root),
             "IMAGE_REPOSITORY": "docker.io/example/incident-tracker",
             "IMAGE_TAG": tag,
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
             **more_env,
         }
         result = subprocess.run(
@@ -70,11 +87,16 @@ def deploy(tmp_path):
         return result, calls
 
     run.fake = fake
+    run.summary = tmp_path / "summary.md"
     return run
 
 
 def _index(calls: list[str], *fragments: str) -> int:
     return next(i for i, call in enumerate(calls) if all(fragment in call for fragment in fragments))
+
+
+def _after_apply(calls: list[str]) -> list[str]:
+    return calls[_index(calls, SAVED_PLAN_APPLY) :]
 
 
 def _target_health(*looks: list[dict]) -> str:
@@ -110,17 +132,20 @@ def test_migrates_before_the_services_roll_then_waits_for_healthy_targets_and_re
     assert NEW_REVISION in calls[migrate]
     assert NEW_REVISION in calls[_index(calls, "aws ecs deregister-task-definition")]
     roll = _index(calls, SAVED_PLAN_APPLY)
-    waits = [i for i, call in enumerate(calls) if "rolloutState" in call]
+    waits = [i for i, call in enumerate(calls) if "rolloutState" in call and "[?id==" in call]
     targets = _index(calls, "aws elbv2 describe-target-health")
-    readiness = _index(calls, "aws ecs run-task", "/readyz")
-    assert register < migrate < calls.index(plans[0]) < roll < min(waits)
-    assert max(waits) < targets < readiness
-    assert len([c for c in calls if "rolloutState" in c and "svc-web" in c]) == 3  # waited for COMPLETED
+    ready_before, ready_after = [i for i, call in enumerate(calls) if "ecs run-task" in call and "/readyz" in call]
+    assert register < migrate < ready_before < calls.index(plans[0]) < roll < min(waits)
+    assert max(waits) < targets < ready_after
+    assert len([i for i in waits if "svc-web" in calls[i]]) == 3  # waited for COMPLETED
     # The web service's target group, as ECS names it; the worker has none.
     assert f"--target-group-arn {TARGET_GROUP}" in calls[targets]
-    # /readyz from inside the VPC: the task definition Terraform just applied, the new image.
-    assert LAST_REVISION in calls[readiness]
+    # /readyz from inside the VPC: first the new revision (before anything rolls), then the task
+    # definition Terraform just applied, both with the new image.
+    assert NEW_REVISION in calls[ready_before]
+    assert LAST_REVISION in calls[ready_after]
     assert not any(call.startswith("curl") for call in calls)  # the ALB does not accept the runner
+    assert not any("update-service" in call for call in calls)  # nothing rolled back or forced
 
 
 def test_a_failed_migration_stops_before_the_services_roll(deploy):
@@ -142,15 +167,16 @@ def test_a_rollout_that_does_not_complete_fails_the_deploy(deploy, answers, mess
     result, calls = deploy()
     assert result.returncode != 0
     assert message in result.stderr
-    assert not any("describe-target-health" in call or "/readyz" in call for call in calls)
+    assert not any("describe-target-health" in call or "/readyz" in call for call in _after_apply(calls))
 
 
 def test_a_service_left_on_an_older_image_fails_the_deploy(deploy):
-    deploy.fake.joinpath("image").write_text("docker.io/example/incident-tracker-worker:sha-" + "b" * 40)
+    older = "docker.io/example/incident-tracker-worker@sha256:" + "b" * 64
+    deploy.fake.joinpath("image").write_text(older)
     result, calls = deploy()
     assert result.returncode != 0
-    assert f"not {TAG}" in result.stderr
-    assert not any("describe-target-health" in call or "/readyz" in call for call in calls)
+    assert f"the primary deployment runs {older}, not {WEB_IMAGE} or {WORKER_IMAGE}" in result.stderr
+    assert not any("describe-target-health" in call or "/readyz" in call for call in _after_apply(calls))
 
 
 def test_targets_still_registering_are_waited_for_and_draining_ones_left_out(deploy):
@@ -181,17 +207,47 @@ def test_unhealthy_targets_fail_the_deploy_after_bounded_looks_naming_them(deplo
     assert "svc-web: targets in " + TARGET_GROUP + " not healthy after 4 looks" in result.stderr
     assert message in result.stderr
     assert len([call for call in calls if "describe-target-health" in call]) == 4  # HEALTH_CHECK_ATTEMPTS
-    assert not any("/readyz" in call for call in calls)
+    assert [call for call in calls if "/readyz" in call and "run-task" in call] == [
+        call for call in calls[: _index(calls, " plan ")] if "/readyz" in call and "run-task" in call
+    ]  # only the one before the rollout
+    assert "rolled the services back to their previous task definitions" in result.stderr
 
 
-def test_a_failed_readiness_check_fails_the_deploy(deploy):
+def test_a_release_that_is_not_ready_never_rolls(deploy):
+    """Found in review: /readyz was asked only after the rollout, so a release that starts but
+    cannot reach its database, broker or storage became the running release with no way back."""
     deploy.fake.joinpath("readyz_exit_code").write_text("1")
     result, calls = deploy()
     assert result.returncode != 0
-    assert "task/c/readyz failed: exit code 1" in result.stderr
-    assert "readiness" in result.stderr
+    assert (
+        "::error::readiness before the rollout: the new image does not answer /readyz 200 (nothing was rolled: "
+        "the services still run the previous release): one-off task arn:aws:ecs:eu-west-1:111111111111:task/c/readyz "
+        "failed: exit code 1" in result.stderr
+    )
     assert "== deployed " not in result.stderr
-    assert LAST_REVISION in calls[_index(calls, "aws ecs run-task", "/readyz")]
+    assert NEW_REVISION in calls[_index(calls, "aws ecs run-task", "/readyz")]
+    assert not any(" plan " in call or " apply " in call for call in calls)
+    # The revision Terraform does not know is retired anyway.
+    assert NEW_REVISION in calls[_index(calls, "aws ecs deregister-task-definition")]
+
+
+def test_a_failed_readiness_check_after_the_rollout_rolls_the_services_back(deploy):
+    deploy.fake.joinpath("readyz_exit_code").write_text("0\n1\n")  # ready before, not after
+    result, calls = deploy()
+    assert result.returncode != 0
+    assert "readiness after the rollout: the new image does not answer /readyz 200" in result.stderr
+    assert "== deployed " not in result.stderr
+    rollbacks = [call for call in calls if "ecs update-service" in call]
+    previous = "arn:aws:ecs:eu-west-1:111111111111:task-definition"
+    assert len(rollbacks) == 2
+    assert f"--service svc-web --task-definition {previous}/svc-web:41" in rollbacks[0]
+    assert f"--service svc-worker --task-definition {previous}/svc-worker:41" in rollbacks[1]
+    assert _index(calls, SAVED_PLAN_APPLY) < calls.index(rollbacks[0])
+    assert (
+        "rolled the services back to their previous task definitions "
+        "(svc-web -> arn:aws:ecs:eu-west-1:111111111111:task-definition/svc-web:41;"
+        "svc-worker -> arn:aws:ecs:eu-west-1:111111111111:task-definition/svc-worker:41)" in result.stderr
+    )
 
 
 def _readyz_code() -> str:
@@ -308,3 +364,119 @@ def test_an_image_of_a_commit_not_on_main_is_refused_before_anything_changes(dep
     assert result.returncode != 0
     assert f"::error::sha-{sha}: commit {sha} {says}" in result.stderr
     assert calls == []  # no terraform, no AWS call
+
+
+def test_the_tag_is_deployed_by_the_digest_it_points_at_and_recorded_in_the_summary(deploy):
+    """Found in review: Terraform and the migrate task got `repo:tag`, so whatever the tag pointed
+    at when ECS pulled it ran, whoever pushed it."""
+    result, calls = deploy()
+    assert result.returncode == 0, result.stderr
+    lookups = [call for call in calls if call.startswith("docker buildx imagetools inspect")]
+    assert [call.split()[4] for call in lookups] == [WEB_TAGGED, WORKER_TAGGED]  # once each
+    assert calls.index(lookups[-1]) < _index(calls, "terraform", " init ")
+    (plan,) = [call for call in calls if " plan " in call]
+    assert f"-var=web_image={WEB_IMAGE}" in plan
+    assert f"-var=worker_image={WORKER_IMAGE}" in plan
+    assert _registered(calls)["containerDefinitions"][0]["image"] == WEB_IMAGE
+    summary = deploy.summary.read_text()
+    assert f"| `docker.io/example/incident-tracker-web` | `{TAG}` | `{WEB_DIGEST}` |" in summary
+    assert f"| `docker.io/example/incident-tracker-worker` | `{TAG}` | `{WORKER_DIGEST}` |" in summary
+
+
+def test_a_tag_pushed_again_after_the_release_built_it_is_refused_naming_both_digests(deploy):
+    built = "sha256:" + "1" * 64
+    result, calls = deploy(EXPECTED_WEB_DIGEST=built, EXPECTED_WORKER_DIGEST=WORKER_DIGEST)
+    assert result.returncode != 0
+    assert (
+        f"::error::{WEB_TAGGED} points at {WEB_DIGEST}, not at {built} that this release built and pushed: "
+        "the tag was pushed again since; refusing to deploy it" in result.stderr
+    )
+    assert all(call.startswith("docker ") for call in calls)  # no terraform, no AWS call
+
+
+def test_the_digests_this_release_built_are_deployed(deploy):
+    result, calls = deploy(EXPECTED_WEB_DIGEST=WEB_DIGEST, EXPECTED_WORKER_DIGEST=WORKER_DIGEST)
+    assert result.returncode == 0, result.stderr
+    assert f"-var=web_image={WEB_IMAGE}" in next(call for call in calls if " plan " in call)
+
+
+def test_a_tag_missing_from_the_registry_is_refused_before_anything_changes(deploy):
+    deploy.fake.joinpath("missing").write_text(WORKER_TAGGED + "\n")
+    result, calls = deploy()
+    assert result.returncode != 0
+    assert f"::error::{WORKER_TAGGED} is not in the registry" in result.stderr
+    assert all(call.startswith("docker ") for call in calls)
+
+
+def test_a_migrate_task_past_its_deadline_is_stopped_and_its_revision_deregistered(deploy):
+    """Found in review: on its 30-minute cap the deploy failed but the task went on migrating."""
+    deploy.fake.joinpath("task_status").write_text("RUNNING")
+    result, calls = deploy(ONE_OFF_TIMEOUT_SECONDS="0")
+    assert result.returncode != 0
+    assert "task arn:aws:ecs:eu-west-1:111111111111:task/c/abc did not stop within 0 minutes" in result.stderr
+    assert "stopped the one-off task arn:aws:ecs:eu-west-1:111111111111:task/c/abc" in result.stderr
+    stop = _index(calls, "aws ecs stop-task")
+    assert "--cluster incident-tracker-staging --task arn:aws:ecs:eu-west-1:111111111111:task/c/abc" in calls[stop]
+    assert NEW_REVISION in calls[_index(calls, "aws ecs deregister-task-definition")]
+    assert not any(" plan " in call or " apply " in call or "update-service" in call for call in calls)
+
+
+def test_a_cancelled_deploy_stops_its_migrate_task(deploy, tmp_path):
+    """GitHub cancels a job with SIGINT then SIGTERM: the migrate task must not outlive it."""
+    deploy.fake.joinpath("task_status").write_text("RUNNING")
+    env = {
+        "PATH": f"{FAKES}{os.pathsep}{os.environ['PATH']}",
+        "FAKE": str(deploy.fake),
+        "POLL_SECONDS": "30",
+        "TF_ROOT": str(tmp_path / "envs" / "staging"),
+        "IMAGE_REPOSITORY": "docker.io/example/incident-tracker",
+        "IMAGE_TAG": TAG,
+    }
+    process = subprocess.Popen(
+        ["bash", str(REPO_ROOT / ".github" / "scripts" / "deploy.sh")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    calls_file = deploy.fake / "calls"
+    try:
+        for _ in range(600):  # until the deploy polls its migrate task
+            if calls_file.exists() and "lastStatus" in calls_file.read_text():
+                break
+            try:
+                process.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                continue
+            pytest.fail(f"deploy.sh ended before it polled its task: {process.communicate()[1]}")
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 143
+    calls = calls_file.read_text().splitlines()
+    assert "arn:aws:ecs:eu-west-1:111111111111:task/c/abc" in calls[_index(calls, "aws ecs stop-task")]
+    assert NEW_REVISION in calls[_index(calls, "aws ecs deregister-task-definition")]
+    assert "stopped the one-off task" in stderr
+
+
+def test_a_redeploy_after_a_failed_first_rollout_starts_a_new_deployment(deploy):
+    """Found in review: the same tag again changes nothing in Terraform, so ECS started nothing
+    and the deploy failed on the old deployment's FAILED."""
+    deploy.fake.joinpath("primary-svc-web").write_text("FAILED")
+    result, calls = deploy()
+    assert result.returncode == 0, result.stderr
+    (forced,) = [call for call in calls if "--force-new-deployment" in call]
+    assert "--service svc-web" in forced
+    assert _index(calls, SAVED_PLAN_APPLY) < calls.index(forced)
+    assert "its primary deployment ecs-svc/1 had FAILED" in result.stderr
+
+
+def test_one_off_tasks_carry_the_task_definition_tags(deploy):
+    result, calls = deploy()
+    assert result.returncode == 0, result.stderr
+    runs = [call for call in calls if "ecs run-task" in call]
+    assert len(runs) == 3  # migrate, /readyz before and after
+    assert all("--propagate-tags TASK_DEFINITION" in call for call in runs)

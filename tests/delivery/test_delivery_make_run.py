@@ -321,7 +321,9 @@ def test_the_beat_s_routine_ticks_stay_out_of_make_run_s_output(make_run):
     lines = make_run.output().splitlines()
     assert [line for line in lines if "Scheduler: Sending due task" in line] == []
     assert [line for line in lines if "dispatch_due[" in line and "] received" in line] == []
-    assert [line for line in lines if "succeeded in" in line and "{'emails': 0, 'webhooks': 0}" in line] == []
+    # (A fan-out of an event that mails nobody, such as a clean file's verdict, still says so.)
+    ticks = [line for line in lines if "dispatch_due[" in line and "succeeded in" in line]
+    assert ticks == []
     assert any(" GET /readyz 200 " in line for line in lines)  # request lines are still there
 
 

@@ -91,9 +91,10 @@ def test_up_creates_the_secret_and_database_migrates_applies_and_reports_the_url
     apply = _index(calls, "apply", "tfplan")
     rollout = max(i for i, call in enumerate(calls) if "rolloutState" in call)
     targets = _index(calls, "aws elbv2 describe-target-health", "targetgroup/web-tg/")
-    readiness = _index(calls, "ecs run-task", "/readyz")
-    assert init < _index(calls, "create-secret") < register < create_db < migrate < plan < apply < rollout
-    assert rollout < targets < readiness
+    # /readyz twice: in the new revision before anything rolls, then in the applied one.
+    ready_before, readiness = [i for i, call in enumerate(calls) if "ecs run-task" in call and "/readyz" in call]
+    assert init < _index(calls, "create-secret") < register < create_db < migrate < ready_before < plan < apply
+    assert apply < rollout < targets < readiness
     assert "CREATE DATABASE" not in calls[migrate]
     assert not any(call.startswith("curl") for call in calls)  # the ALB does not accept the runner
     assert "-var=web_image=docker.io/example/incident-tracker-web:" + TAG in calls[plan]
@@ -196,6 +197,22 @@ def test_a_pull_request_number_is_validated(preview, pr):
     result, calls, _ = preview("down", pr=pr)
     assert result.returncode != 0
     assert calls == []
+
+
+@pytest.mark.parametrize("pr", ["50000", "99999"])
+def test_a_pull_request_past_what_the_preview_root_takes_gets_no_preview(preview, pr):
+    """Found in review: the script took PR numbers up to 99999, envs/preview only up to 49999, so
+    #50000 got its secret and database before Terraform refused it."""
+    result, calls, _ = preview("up", pr=pr)
+    assert result.returncode != 0
+    assert f"::error::pull request #{pr}: previews exist only for pull requests #1 to #49999" in result.stderr
+    assert calls == []  # no secret, no database, no Terraform
+
+
+def test_the_highest_pull_request_number_the_preview_root_takes_gets_a_preview(preview):
+    result, calls, _ = preview("up", pr="49999")
+    assert result.returncode == 0, result.stderr
+    assert any("-var=pr_number=49999" in call for call in calls)
 
 
 @pytest.mark.parametrize("prefix", ["", "pr-42", "*", "pr-*:"])

@@ -133,7 +133,8 @@ def test_deploy_role_sessions_last_as_long_as_the_roles_allow_and_the_jobs_run()
     allowed = {int(s) for s in re.findall(r"max_session_duration\s*=\s*(\d+)", BOOTSTRAP.read_text())}
     assert len(allowed) == 1, f"envs/bootstrap sets the deploy roles' max_session_duration to {allowed}"
     (max_session,) = allowed
-    deploy_steps = [(where, job, inputs) for where, job, inputs in _aws_steps() if "AWS_DEPLOY_ROLE_ARN" in str(inputs)]
+    roles = ("AWS_DEPLOY_ROLE_ARN", "AWS_PREVIEW_TEARDOWN_ROLE_ARN")
+    deploy_steps = [(where, job, inputs) for where, job, inputs in _aws_steps() if any(r in str(inputs) for r in roles)]
     assert len(deploy_steps) >= 5  # deploy, teardown destroy, preview deploy, destroy and reap
     for where, job, inputs in deploy_steps:
         # Longer than the role allows would fail AssumeRoleWithWebIdentity; shorter would expire
@@ -160,3 +161,29 @@ def test_the_reaper_starts_no_teardown_its_credentials_cannot_finish():
 def test_dependabot_pull_requests_get_no_preview(job_id):
     condition = str(_workflow("preview.yml")["jobs"][job_id]["if"])
     assert "github.actor != 'dependabot[bot]'" in condition
+
+
+def test_a_release_deploy_checks_the_digests_its_build_pushed_with_the_released_commits_scripts():
+    """release.yml hands deploy.yml the digests from build-push-action's outputs.digest; the
+    deploy job gives them to deploy.sh, which refuses a tag that points elsewhere by then."""
+    deploy = _workflow("deploy.yml")["jobs"]["deploy"]
+    assert deploy["env"]["EXPECTED_WEB_DIGEST"] == "${{ inputs.web_digest }}"
+    assert deploy["env"]["EXPECTED_WORKER_DIGEST"] == "${{ inputs.worker_digest }}"
+    (checkout,) = [step for step in deploy["steps"] if str(step.get("uses", "")).startswith("actions/checkout@")]
+    assert checkout["with"]["ref"] == "${{ inputs.ref }}"
+    release = _workflow("release.yml")["jobs"]
+    images = release["images"]
+    built = {
+        step["id"]: step
+        for step in images["steps"]
+        if str(step.get("uses", "")).startswith("docker/build-push-action@")
+    }
+    for target in ("web", "worker"):
+        assert "push-by-digest=true" in built[f"build-{target}"]["with"]["outputs"]  # never by tag
+        (tagging,) = [step for step in images["steps"] if step.get("id") == target]
+        assert tagging["env"]["BUILT_DIGEST"] == f"${{{{ steps.build-{target}.outputs.digest }}}}"
+        assert tagging["run"] == ".github/scripts/release-image.sh"
+        assert images["outputs"][f"{target}_digest"] == f"${{{{ steps.{target}.outputs.digest }}}}"
+        handed = f"${{{{ needs.images.outputs.{target}_digest }}}}"
+        for environment in ("staging", "prod"):
+            assert release[environment]["with"][f"{target}_digest"] == handed

@@ -24,8 +24,8 @@ BREAKS = [
     (
         "environment-role",
         "preview.yml",
-        "    timeout-minutes: 45\n    environment: preview\n",
-        "    timeout-minutes: 45\n",
+        "    environment: preview-teardown\n    permissions:\n",
+        "    permissions:\n",
     ),
     (
         "pinned-actions",
@@ -57,14 +57,12 @@ BREAKS = [
         "          role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}\n",
         "          aws-access-key-id: ${{ secrets.AWS_ACCESS_KEY_ID }}\n",
     ),
-    ("sha-tags", "release.yml", "tags: type=sha,format=long", "tags: type=ref,event=branch"),
     (
         "sha-tags",
         "preview.yml",
         "tags: type=raw,value=sha-${{ github.event.pull_request.head.sha }}",
         "tags: type=ref,event=pr",
     ),
-    ("no-latest-deploy", "release.yml", "flavor: latest=false", "flavor: latest=true"),
     (
         "preview-images",
         "preview.yml",
@@ -80,7 +78,7 @@ BREAKS = [
     (
         "no-latest-deploy",
         "release.yml",
-        "      environment: prod\n      image_tag: sha-${{ github.sha }}",
+        "      environment: prod\n      image_tag: sha-${{ github.event.workflow_run.head_sha }}",
         "      environment: prod\n      image_tag: latest",
     ),
     (
@@ -134,6 +132,33 @@ BREAKS = [
         "      github.event_name == 'pull_request' && github.event.action != 'closed' &&\n"
         "      github.event.pull_request.head.repo.full_name == github.repository\n    runs-on: ubuntu-24.04\n"
         "    timeout-minutes: 60",
+    ),
+    # Found in review: branch pushers could overwrite the release images, CI did not gate a
+    # release, and teardown shared the (reviewable) preview environment.
+    ("docker-tokens", "preview.yml", "secrets.DOCKERHUB_PREVIEW_TOKEN", "secrets.DOCKERHUB_TOKEN"),
+    ("docker-tokens", "release.yml", "    environment: release-images\n", ""),
+    ("docker-tokens", "deploy.yml", "secrets.DOCKERHUB_READ_TOKEN", "secrets.DOCKERHUB_TOKEN"),
+    (
+        "ci-gate",
+        "release.yml",
+        "on:\n  workflow_run:\n    workflows: [ci]\n    types: [completed]\n    branches: [main]\n",
+        "on:\n  push:\n    branches: [main]\n",
+    ),
+    ("ci-gate", "release.yml", "      github.event.workflow_run.conclusion == 'success' &&\n", ""),
+    ("digest-deploy", "release.yml", "      worker_digest: ${{ needs.images.outputs.worker_digest }}\n", ""),
+    (
+        "teardown-environment",
+        "preview.yml",
+        "    timeout-minutes: 110\n    environment: preview-teardown\n",
+        "    timeout-minutes: 110\n    environment: preview\n",
+    ),
+    (
+        "teardown-environment",
+        "preview.yml",
+        "role-to-assume: ${{ vars.AWS_PREVIEW_TEARDOWN_ROLE_ARN }}\n"
+        "          role-session-name: preview-pr-${{ github.event.pull_request.number }}-destroy",
+        "role-to-assume: ${{ vars.AWS_DEPLOY_ROLE_ARN }}\n"
+        "          role-session-name: preview-pr-${{ github.event.pull_request.number }}-destroy",
     ),
 ]
 

@@ -1,4 +1,5 @@
-"""The repository's rules for GitHub Actions workflows (CONVENTIONS.md, issue #12), as a checker.
+"""The repository's rules for GitHub Actions workflows (CONVENTIONS.md, issue #12, the pipeline
+review), as a checker.
 
 `violations(directory)` reads every *.yml in a workflows directory and returns one message per
 broken rule, each starting with the rule's name, e.g. "pinned-actions: ci.yml: ...". Run alone:
@@ -25,6 +26,13 @@ USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$")
 # libyaml's loader when PyYAML has it (the same objects, 5x faster: the broken-copy tests read
 # every workflow ~20 times); the pure-Python one otherwise.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The GitHub environment that alone holds the release images' push token (DOCKERHUB_TOKEN), and
+# the one (with its own destroy-only role) that takes previews down.
+RELEASE_IMAGES_ENVIRONMENT = "release-images"
+PREVIEW_TEARDOWN_ENVIRONMENT = "preview-teardown"
+PREVIEW_TEARDOWN_ROLE = "vars.AWS_PREVIEW_TEARDOWN_ROLE_ARN"
+ROLE_VARIABLE = re.compile(r"vars\.AWS_[A-Z_]*ROLE_ARNS?\b")
+CI_PASSED = "github.event.workflow_run.conclusion == 'success'"
 STATIC_KEYS = re.compile(
     r"aws-access-key-id|aws-secret-access-key|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AKIA[0-9A-Z]{16}"
 )
@@ -94,12 +102,20 @@ def _check_workflow(name: str, text: str) -> list[str]:
             problems.append(f"dependabot: {where} runs for Dependabot, which gets no secrets, AWS role or write token")
         # One AWS account per environment: a deploy role is an environment variable, so the job
         # must name its GitHub environment (without one it would read a repository-wide role).
-        if "vars.AWS_DEPLOY_ROLE_ARN" in yaml.safe_dump(job) and not job.get("environment"):
-            problems.append(f"environment-role: {where} assumes AWS_DEPLOY_ROLE_ARN without an environment")
+        role = ROLE_VARIABLE.search(yaml.safe_dump(job))
+        if role and not job.get("environment"):
+            problems.append(f"environment-role: {where} assumes {role.group(0)} without an environment")
+        problems.extend(_check_docker_tokens(where, job, triggers))
+        problems.extend(_check_preview_teardown(where, job))
+        if job.get("uses") == DEPLOY_WORKFLOW and "workflow_dispatch" not in triggers:
+            inputs = job.get("with") or {}
+            if not (inputs.get("web_digest") and inputs.get("worker_digest")):
+                problems.append(f"digest-deploy: {where} deploys without the digests its build pushed")
         if aws and "environment" in job and job.get("concurrency") is None and workflow.get("concurrency") is None:
             problems.append(f"concurrency: {where} deploys without a concurrency group")
 
     problems.extend(_check_concurrency(name, workflow, triggers))
+    problems.extend(_check_ci_gate(name, jobs, triggers))
 
     # A pull request's images go to repositories of their own, never among the release images.
     if "pull_request" in triggers:
@@ -181,6 +197,58 @@ def _check_image_tags(where: str, inputs: dict) -> list[str]:
             problems.append(f"sha-tags: {where} tags images with {tag!r}, not sha-<full commit sha>")
     if "latest=false" not in str(inputs.get("flavor", "")):
         problems.append(f"sha-tags: {where} metadata-action must set flavor latest=false")
+    return problems
+
+
+def _environment_name(job: dict) -> str:
+    environment = job.get("environment")
+    return str(environment.get("name", "") if isinstance(environment, dict) else environment or "")
+
+
+def _check_docker_tokens(where: str, job: dict, triggers: dict) -> list[str]:
+    """The release images' push token only in the main-only release-images environment; a pull
+    request's workflow logs in with the -preview repositories' token only."""
+    text = yaml.safe_dump(job)
+    problems = []
+    if "secrets.DOCKERHUB_TOKEN" in text and _environment_name(job) != RELEASE_IMAGES_ENVIRONMENT:
+        problems.append(
+            f"docker-tokens: {where} reads DOCKERHUB_TOKEN (push to the release images) outside the "
+            f"{RELEASE_IMAGES_ENVIRONMENT} environment"
+        )
+    if "pull_request" in triggers:
+        for step in _steps(job):
+            if str(step.get("uses", "")).startswith("docker/login-action@"):
+                password = str((step.get("with") or {}).get("password", ""))
+                if "secrets.DOCKERHUB_PREVIEW_TOKEN" not in password:
+                    problems.append(f"docker-tokens: {where} logs in with {password}, not DOCKERHUB_PREVIEW_TOKEN")
+    return problems
+
+
+def _check_preview_teardown(where: str, job: dict) -> list[str]:
+    """Previews go down in an environment of their own (no reviewers) with a destroy-only role."""
+    runs = " ".join(str(step.get("run", "")) for step in _steps(job))
+    if "preview.sh down" not in runs and "preview.sh reap" not in runs:
+        return []
+    problems = []
+    if _environment_name(job) != PREVIEW_TEARDOWN_ENVIRONMENT:
+        problems.append(f"teardown-environment: {where} takes previews down outside {PREVIEW_TEARDOWN_ENVIRONMENT}")
+    roles = set(ROLE_VARIABLE.findall(yaml.safe_dump(job)))
+    if roles != {PREVIEW_TEARDOWN_ROLE}:
+        problems.append(f"teardown-environment: {where} assumes {sorted(roles)}, not {PREVIEW_TEARDOWN_ROLE}")
+    return problems
+
+
+def _check_ci_gate(name: str, jobs: dict, triggers: dict) -> list[str]:
+    """A workflow that deploys on its own (not by hand) runs after CI passed, never on the push."""
+    deploys = any(job.get("uses") == DEPLOY_WORKFLOW for job in jobs.values())
+    if not deploys or set(triggers) <= {"workflow_dispatch"}:
+        return []
+    problems = []
+    if set(triggers) != {"workflow_run"} or (triggers["workflow_run"] or {}).get("workflows") != ["ci"]:
+        problems.append(f"ci-gate: {name} deploys on {sorted(triggers)}, not after the ci workflow (workflow_run)")
+    for job_id, job in jobs.items():
+        if not job.get("needs") and CI_PASSED not in str(job.get("if", "")):
+            problems.append(f"ci-gate: {name}: job {job_id} runs whether or not CI passed")
     return problems
 
 

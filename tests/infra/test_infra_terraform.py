@@ -38,7 +38,16 @@ import pytest
 
 ROOTS = ("bootstrap", "dev", "staging", "prod", "preview-base", "preview")
 # Building blocks with tests of their own (assertions on resources the roots cannot address).
-MODULES_WITH_TESTS = ("alb", "app_services", "evidence_bucket", "iam", "platform", "redis")
+MODULES_WITH_TESTS = (
+    "alb",
+    "app_services",
+    "evidence_bucket",
+    "iam",
+    "monitoring",
+    "platform",
+    "redis",
+    "state_backend",
+)
 # Every directory initialised and tested: envs/<root> and modules/<module>.
 DIRS = tuple(f"envs/{r}" for r in ROOTS) + tuple(f"modules/{m}" for m in MODULES_WITH_TESTS)
 PROVIDER_MIRROR = Path(os.environ.get("TF_PROVIDER_MIRROR", "/opt/tf-plugins"))

@@ -239,8 +239,8 @@ data "aws_iam_policy_document" "deploy" {
 }
 
 # The most any role created by a deploy may do: everything but IAM, Organizations and account
-# administration (the task, flow-log, monitoring and bastion roles need far less; their own
-# policies narrow it further).
+# administration, and nothing on the Terraform state (the task, flow-log, monitoring and bastion
+# roles need far less; their own policies narrow it further).
 data "aws_iam_policy_document" "permissions_boundary" {
   #checkov:skip=CKV_AWS_107:A permissions boundary only caps what attached policies grant; it grants nothing itself. Credentials exposure is governed by the roles' own policies.
   #checkov:skip=CKV_AWS_108:A permissions boundary only caps what attached policies grant; data exfiltration is governed by the roles' own (resource-scoped) policies.
@@ -256,5 +256,32 @@ data "aws_iam_policy_document" "permissions_boundary" {
     sid         = "EverythingButIdentityAndAccountAdministration"
     not_actions = ["iam:*", "organizations:*", "account:*"]
     resources   = ["*"]
+  }
+
+  # No app role ever needs Terraform state (it holds the Redis AUTH token and every
+  # environment's resources): without these a deploy role could create a role with s3:* and
+  # kms:* under this boundary, pass it to an ECS task and read, roll back or delete any state.
+  statement {
+    sid       = "NoTerraformState"
+    effect    = "Deny"
+    actions   = ["s3:*"]
+    resources = [local.state_bucket_arn, "${local.state_bucket_arn}/*"]
+  }
+
+  statement {
+    sid       = "NoTerraformStateKey"
+    effect    = "Deny"
+    actions   = ["kms:*"]
+    resources = [module.state_backend.kms_key_arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.create_lock_table ? [1] : []
+    content {
+      sid       = "NoTerraformLockTable"
+      effect    = "Deny"
+      actions   = ["dynamodb:*"]
+      resources = [module.state_backend.lock_table_arn]
+    }
   }
 }

@@ -67,4 +67,9 @@ locals {
   # Roles of this account: plan-<env> and deploy-<env> for each environment living here.
   plan_roles   = { for env in var.environments : "plan-${env}" => local.environment_access[env] }
   deploy_roles = { for env in var.environments : "deploy-${env}" => local.environment_access[env] }
+
+  # The principals the state bucket and key policies let at the state: these roles (by name,
+  # as the github_oidc module names them: no dependency on the roles, whose policies name the
+  # key) and, as administrators, var.state_admin_arns.
+  terraform_role_arns = [for key in concat(keys(local.plan_roles), keys(local.deploy_roles)) : "${local.iam_arn_prefix}:role/${local.github_role_prefix}-${key}"]
 }

@@ -8,6 +8,11 @@ module "state_backend" {
 
   bucket_name       = var.state_bucket_name
   create_lock_table = var.create_lock_table
+
+  # The bucket and key policies: only the plan and deploy roles touch state, only the
+  # administrators (and the root user, the break-glass) change the backend.
+  state_principal_arns = local.terraform_role_arns
+  admin_principal_arns = var.state_admin_arns
 }
 
 module "github_oidc" {

@@ -11,6 +11,14 @@ create_lock_table    = false
 create_oidc_provider = true
 environments         = ["dev", "preview"]
 
+# Who administers the state backend (bucket settings, old state versions, the key): the
+# administrator role that applies this root (IAM Identity Center's AdministratorAccess here;
+# bootstrap.yml's AWS_BOOTSTRAP_ROLE_ARN) and the backend cleanup's role
+# (AWS_BACKEND_ADMIN_ROLE_ARNS). Placeholders: name your account's roles.
+state_admin_arns = [
+  "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_AdministratorAccess_*",
+]
+
 github_environments = {
   dev     = "dev"
   staging = "staging"

@@ -75,3 +75,18 @@ variable "github_environments" {
   })
   default = {}
 }
+
+variable "state_admin_arns" {
+  description = "Administrators of the state backend (IAM role or user ARNs of this account, `*` wildcards as in ArnLike): whoever applies this root (by hand or bootstrap.yml's AWS_BOOTSTRAP_ROLE_ARN) and the backend cleanup's role (AWS_BACKEND_ADMIN_ROLE_ARNS). Only they (and the account's root user) may change the state bucket, delete state versions or administer the state key; an apply by anyone else stops before it writes those policies."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.state_admin_arns) > 0
+    error_message = "state_admin_arns must name at least one administrator (the role that applies this root)."
+  }
+
+  validation {
+    condition     = alltrue([for arn in var.state_admin_arns : can(regex("^arn:aws[a-z-]*:iam::${var.aws_account_id}:(role|user)/", arn))])
+    error_message = "state_admin_arns must be role or user ARNs of aws_account_id (arn:aws:iam::<aws_account_id>:role/...)."
+  }
+}

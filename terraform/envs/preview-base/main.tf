@@ -34,4 +34,7 @@ module "platform" {
   enable_bastion     = var.enable_bastion
 
   permissions_boundary_arn = "arn:aws:iam::${var.aws_account_id}:policy/incident-tracker-permissions-boundary"
+
+  # Alarms also to an on-call service (PagerDuty, Opsgenie), besides alarm_email.
+  alarm_https_endpoint_secret_arn = var.alarm_https_endpoint_secret_arn
 }

@@ -169,6 +169,12 @@ variable "alarm_email" {
   default     = null
 }
 
+variable "alarm_https_endpoint_secret_arn" {
+  description = "ARN of a Secrets Manager secret holding an HTTPS URL (PagerDuty's Amazon CloudWatch integration, Opsgenie's Amazon SNS integration) subscribed to the alarm topic; null: e-mail only (platform module)."
+  type        = string
+  default     = null
+}
+
 variable "enable_bastion" {
   description = "Create the SSM Session Manager bastion (admin access to the preview database)."
   type        = bool

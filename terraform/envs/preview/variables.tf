@@ -39,22 +39,26 @@ variable "pr_number" {
 }
 
 variable "web_image" {
-  description = "Web image pinned by tag (docker.io/<namespace>/incident-tracker-preview-web:sha-<head commit>, pushed by preview.yml): the web service and the migrate task. The deploy passes it with -var."
+  description = "Web image pinned to a build of the pipeline: docker.io/<namespace>/incident-tracker-preview-web@sha256:<digest> (pushed by preview.yml), or :sha-<full commit sha>, or both (:sha-<commit>@sha256:<digest>): the web service and the migrate task. The deploy passes it with -var."
   type        = string
 
   validation {
-    condition     = length(var.web_image) > 0 && !endswith(var.web_image, ":latest")
-    error_message = "web_image must be pinned (not :latest)."
+    # Only what the pipeline builds: a sha-<40 hex> tag and/or a sha256 digest. Never an untagged
+    # name, latest or a branch tag, whose image changes when someone pushes again.
+    condition     = can(regex("^[a-z0-9][a-z0-9._/-]*(:sha-[0-9a-f]{40}|@sha256:[0-9a-f]{64}|:sha-[0-9a-f]{40}@sha256:[0-9a-f]{64})$", var.web_image))
+    error_message = "web_image must be <repository>:sha-<full commit sha>, <repository>@sha256:<64 hex> or both (<repository>:sha-<commit>@sha256:<digest>), not an untagged name, latest or a branch tag."
   }
 }
 
 variable "worker_image" {
-  description = "Worker image pinned by tag (docker.io/<namespace>/incident-tracker-preview-worker:sha-<head commit>, same commit as web_image): the worker and beat. The deploy passes it with -var."
+  description = "Worker image pinned to a build of the pipeline: docker.io/<namespace>/incident-tracker-preview-worker@sha256:<digest> (pushed by preview.yml, same commit as web_image), or :sha-<full commit sha>, or both (:sha-<commit>@sha256:<digest>): the worker and beat. The deploy passes it with -var."
   type        = string
 
   validation {
-    condition     = length(var.worker_image) > 0 && !endswith(var.worker_image, ":latest")
-    error_message = "worker_image must be pinned (not :latest)."
+    # Only what the pipeline builds: a sha-<40 hex> tag and/or a sha256 digest. Never an untagged
+    # name, latest or a branch tag, whose image changes when someone pushes again.
+    condition     = can(regex("^[a-z0-9][a-z0-9._/-]*(:sha-[0-9a-f]{40}|@sha256:[0-9a-f]{64}|:sha-[0-9a-f]{40}@sha256:[0-9a-f]{64})$", var.worker_image))
+    error_message = "worker_image must be <repository>:sha-<full commit sha>, <repository>@sha256:<64 hex> or both (<repository>:sha-<commit>@sha256:<digest>), not an untagged name, latest or a branch tag."
   }
 }
 

@@ -17,6 +17,9 @@ module "platform" {
 
   permissions_boundary_arn = local.permissions_boundary_arn
 
+  # Alarms also to an on-call service (PagerDuty, Opsgenie), besides alarm_email.
+  alarm_https_endpoint_secret_arn = var.alarm_https_endpoint_secret_arn
+
   monitoring = {
     ecs_services        = module.app.service_names
     metrics_environment = var.environment

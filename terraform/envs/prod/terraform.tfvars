@@ -60,6 +60,15 @@ database = {
   deletion_protection     = true
   skip_final_snapshot     = false
   backup_retention_period = 30
+  # README.md, "Production PostgreSQL settings": values in RDS's units (work_mem in kB,
+  # effective_cache_size in 8 kB pages: 75 % of the instance's memory; booleans as 0/1).
+  # shared_buffers keeps RDS's default (~25 %: {DBInstanceClassMemory/32768}).
+  parameters = [
+    { name = "random_page_cost", value = "1.1" },
+    { name = "jit", value = "0" },
+    { name = "work_mem", value = "16384" },
+    { name = "effective_cache_size", value = "{DBInstanceClassMemory*3/32768}" },
+  ]
 }
 cache = {
   node_type          = "cache.m7g.large"
@@ -68,3 +77,5 @@ cache = {
 
 log_retention_days = 365
 alarm_email        = "oncall@example.com"
+# To page an on-call service too (terraform/README.md, "Who gets paged"):
+# alarm_https_endpoint_secret_arn = "arn:aws:secretsmanager:eu-west-1:333333333333:secret:incident-tracker/prod/alarm-endpoint-AbCdEf"

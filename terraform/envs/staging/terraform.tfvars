@@ -43,6 +43,15 @@ database = {
   multi_az                = false
   deletion_protection     = true
   backup_retention_period = 7
+  # README.md, "Production PostgreSQL settings": values in RDS's units (work_mem in kB,
+  # effective_cache_size in 8 kB pages: 75 % of the instance's memory; booleans as 0/1).
+  # shared_buffers keeps RDS's default (~25 %: {DBInstanceClassMemory/32768}).
+  parameters = [
+    { name = "random_page_cost", value = "1.1" },
+    { name = "jit", value = "0" },
+    { name = "work_mem", value = "16384" },
+    { name = "effective_cache_size", value = "{DBInstanceClassMemory*3/32768}" },
+  ]
 }
 cache = {
   node_type          = "cache.t4g.small"
@@ -51,3 +60,5 @@ cache = {
 
 log_retention_days = 365
 alarm_email        = "oncall-staging@example.com"
+# To page an on-call service too (terraform/README.md, "Who gets paged"):
+# alarm_https_endpoint_secret_arn = "arn:aws:secretsmanager:eu-west-1:222222222222:secret:incident-tracker/staging/alarm-endpoint-AbCdEf"

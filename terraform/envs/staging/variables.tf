@@ -93,7 +93,7 @@ variable "evidence" {
 }
 
 variable "database" {
-  description = "RDS PostgreSQL sizing and protection (platform module)."
+  description = "RDS PostgreSQL sizing and protection, and parameters added to its DB parameter group (platform module)."
   type = object({
     instance_class          = optional(string, "db.t4g.medium")
     performance_insights    = optional(bool, true)
@@ -103,6 +103,11 @@ variable "database" {
     deletion_protection     = optional(bool, true)
     skip_final_snapshot     = optional(bool, false)
     backup_retention_period = optional(number, 7)
+    parameters = optional(list(object({
+      name         = string
+      value        = string
+      apply_method = optional(string, "immediate")
+    })), [])
   })
   default = {}
 }
@@ -126,22 +131,26 @@ variable "audit" {
 }
 
 variable "web_image" {
-  description = "Web image pinned by tag (docker.io/<namespace>/incident-tracker-web:sha-<commit>, pushed by release.yml): the web service and the migrate task. The deploy passes it with -var."
+  description = "Web image pinned to a build of the pipeline: docker.io/<namespace>/incident-tracker-web@sha256:<digest> (pushed by release.yml; deploy.sh passes it by digest), or :sha-<full commit sha>, or both (:sha-<commit>@sha256:<digest>): the web service and the migrate task. The deploy passes it with -var."
   type        = string
 
   validation {
-    condition     = length(var.web_image) > 0 && !endswith(var.web_image, ":latest")
-    error_message = "web_image must be pinned (not :latest)."
+    # Only what the pipeline builds: a sha-<40 hex> tag and/or a sha256 digest. Never an untagged
+    # name, latest or a branch tag, whose image changes when someone pushes again.
+    condition     = can(regex("^[a-z0-9][a-z0-9._/-]*(:sha-[0-9a-f]{40}|@sha256:[0-9a-f]{64}|:sha-[0-9a-f]{40}@sha256:[0-9a-f]{64})$", var.web_image))
+    error_message = "web_image must be <repository>:sha-<full commit sha>, <repository>@sha256:<64 hex> or both (<repository>:sha-<commit>@sha256:<digest>), not an untagged name, latest or a branch tag."
   }
 }
 
 variable "worker_image" {
-  description = "Worker image pinned by tag (docker.io/<namespace>/incident-tracker-worker:sha-<commit>, same commit as web_image): the worker and beat. The deploy passes it with -var."
+  description = "Worker image pinned to a build of the pipeline: docker.io/<namespace>/incident-tracker-worker@sha256:<digest> (pushed by release.yml; deploy.sh passes it by digest, same commit as web_image), or :sha-<full commit sha>, or both (:sha-<commit>@sha256:<digest>): the worker and beat. The deploy passes it with -var."
   type        = string
 
   validation {
-    condition     = length(var.worker_image) > 0 && !endswith(var.worker_image, ":latest")
-    error_message = "worker_image must be pinned (not :latest)."
+    # Only what the pipeline builds: a sha-<40 hex> tag and/or a sha256 digest. Never an untagged
+    # name, latest or a branch tag, whose image changes when someone pushes again.
+    condition     = can(regex("^[a-z0-9][a-z0-9._/-]*(:sha-[0-9a-f]{40}|@sha256:[0-9a-f]{64}|:sha-[0-9a-f]{40}@sha256:[0-9a-f]{64})$", var.worker_image))
+    error_message = "worker_image must be <repository>:sha-<full commit sha>, <repository>@sha256:<64 hex> or both (<repository>:sha-<commit>@sha256:<digest>), not an untagged name, latest or a branch tag."
   }
 }
 
@@ -244,6 +253,12 @@ variable "log_retention_days" {
 
 variable "alarm_email" {
   description = "E-mail subscribed to the alarm topic (null: none)."
+  type        = string
+  default     = null
+}
+
+variable "alarm_https_endpoint_secret_arn" {
+  description = "ARN of a Secrets Manager secret holding an HTTPS URL (PagerDuty's Amazon CloudWatch integration, Opsgenie's Amazon SNS integration) subscribed to the alarm topic; null: e-mail only (platform module)."
   type        = string
   default     = null
 }

@@ -153,13 +153,38 @@ data "aws_iam_policy_document" "kms" {
 
     principals {
       type        = "Service"
-      identifiers = ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+      identifiers = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "events.rds.amazonaws.com"]
     }
 
     condition {
       test     = "StringEquals"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
+    }
+  }
+
+  # ElastiCache publishes its events as a principal of this account (topic policy below): the
+  # same grant as the AWS managed aws/sns key's, through SNS only.
+  statement {
+    sid       = "ThisAccountPublishesThroughSns"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:CallerAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["sns.${local.region}.amazonaws.com"]
     }
   }
 }
@@ -224,6 +249,44 @@ data "aws_iam_policy_document" "topic" {
     }
   }
 
+  # RDS event subscriptions (failover, failure, storage, maintenance of the instance).
+  statement {
+    sid       = "RdsEventsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.this.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.rds.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  # ElastiCache events (failover, node replacement): ElastiCache publishes as a principal of the
+  # topic's account and needs aws:SourceOwner, not aws:SourceAccount (with which it marks the
+  # topic inactive; ElastiCache user guide, "Managing ElastiCache Amazon SNS notifications").
+  statement {
+    sid       = "ElastiCacheEventsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.this.arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["*"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceOwner"
+      values   = [local.account_id]
+    }
+  }
+
   statement {
     sid       = "AccountManage"
     actions   = ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish"]
@@ -265,6 +328,38 @@ resource "aws_sns_topic_subscription" "email" {
   topic_arn = aws_sns_topic.this.arn
   protocol  = "email"
   endpoint  = var.alarm_email
+}
+
+# An on-call service's HTTPS endpoint (PagerDuty's "Amazon CloudWatch" integration, Opsgenie's
+# "Amazon SNS" integration): its URL carries the integration key, so it stays in Secrets Manager
+# and only the secret's ARN is committed. Both services confirm the subscription themselves.
+data "aws_secretsmanager_secret_version" "alarm_https_endpoint" {
+  count = var.alarm_https_endpoint_secret_arn != null ? 1 : 0
+
+  secret_id = var.alarm_https_endpoint_secret_arn
+}
+
+resource "aws_sns_topic_subscription" "https" {
+  count = var.alarm_https_endpoint_secret_arn != null ? 1 : 0
+
+  topic_arn              = aws_sns_topic.this.arn
+  protocol               = "https"
+  endpoint               = data.aws_secretsmanager_secret_version.alarm_https_endpoint[0].secret_string
+  endpoint_auto_confirms = true
+}
+
+# The database's own events, which no metric shows: a Multi-AZ failover, a failure, storage
+# running out, the instance going offline for maintenance.
+resource "aws_db_event_subscription" "this" {
+  count = local.watch_rds ? 1 : 0
+
+  name             = "${var.name}-rds-events"
+  sns_topic        = aws_sns_topic.this.arn
+  source_type      = "db-instance"
+  source_ids       = [var.rds_instance_id]
+  event_categories = var.rds_event_categories
+
+  tags = var.tags
 }
 
 ################################################################################

@@ -30,6 +30,23 @@ variable "alarm_email" {
   }
 }
 
+variable "alarm_https_endpoint_secret_arn" {
+  description = "ARN of a Secrets Manager secret whose value is an HTTPS URL subscribed to the alarm topic (PagerDuty's Amazon CloudWatch integration URL, Opsgenie's Amazon SNS integration URL). Null: no HTTPS subscription."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_https_endpoint_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:", var.alarm_https_endpoint_secret_arn))
+    error_message = "alarm_https_endpoint_secret_arn must be a Secrets Manager secret ARN."
+  }
+}
+
+variable "rds_event_categories" {
+  description = "RDS event categories of rds_instance_id sent to the alarm topic (aws rds describe-event-categories --source-type db-instance)."
+  type        = list(string)
+  default     = ["availability", "failover", "failure", "low storage", "maintenance"]
+}
+
 variable "alb" {
   description = "Load balancer to watch: arn_suffix (the alb module's lb_arn_suffix) and the target groups to watch for unhealthy hosts, keyed by a static name (e.g. { web = module.alb.target_group_arn_suffix }). Null: no ALB alarms. An object (rather than plain strings) so alarm creation is decided at plan time even while the ARNs are still unknown."
   type = object({

@@ -178,6 +178,7 @@ module "rds" {
   deletion_protection           = var.database.deletion_protection
   skip_final_snapshot           = var.database.skip_final_snapshot
   backup_retention_period       = var.database.backup_retention_period
+  parameters                    = var.database.parameters
   cloudwatch_log_retention_days = var.log_retention_days
   cloudwatch_log_kms_key_arn    = aws_kms_key.logs.arn
   permissions_boundary_arn      = var.permissions_boundary_arn
@@ -198,6 +199,8 @@ module "redis" {
   snapshot_retention_limit   = var.cache.snapshot_retention_limit
   log_retention_days         = var.log_retention_days
   log_kms_key_arn            = aws_kms_key.logs.arn
+  # Failovers, node replacements and the like, to the alarm topic.
+  notification_topic_arn = module.monitoring.sns_topic_arn
 
   tags = var.tags
 }
@@ -218,8 +221,9 @@ module "bastion" {
 module "monitoring" {
   source = "../monitoring"
 
-  name        = var.name
-  alarm_email = var.alarm_email
+  name                            = var.name
+  alarm_email                     = var.alarm_email
+  alarm_https_endpoint_secret_arn = var.alarm_https_endpoint_secret_arn
 
   alb = {
     arn_suffix                = module.alb.lb_arn_suffix

@@ -176,3 +176,8 @@ output "evidence_trail_arn" {
   description = "CloudTrail trail recording the evidence bucket's data events (null without audit.evidence_data_events)."
   value       = try(aws_cloudtrail.evidence[0].arn, null)
 }
+
+output "database_parameters" {
+  description = "The database's DB parameter group as planned: parameter name => { value, apply_method } (the tests assert them)."
+  value       = module.rds.parameters
+}

@@ -83,7 +83,7 @@ variable "evidence" {
 }
 
 variable "database" {
-  description = "RDS PostgreSQL sizing and protection (Performance Insights needs db.t4g.medium or larger)."
+  description = "RDS PostgreSQL sizing and protection (Performance Insights needs db.t4g.medium or larger), and parameters added to its DB parameter group (name, value as RDS takes it, apply_method immediate or pending-reboot; rds.force_ssl and the log settings are always set)."
   type = object({
     instance_class          = optional(string, "db.t4g.medium")
     performance_insights    = optional(bool, true)
@@ -93,8 +93,23 @@ variable "database" {
     deletion_protection     = optional(bool, true)
     skip_final_snapshot     = optional(bool, false)
     backup_retention_period = optional(number, 7)
+    parameters = optional(list(object({
+      name         = string
+      value        = string
+      apply_method = optional(string, "immediate")
+    })), [])
   })
   default = {}
+
+  validation {
+    condition     = alltrue([for p in var.database.parameters : contains(["immediate", "pending-reboot"], p.apply_method)])
+    error_message = "database.parameters: apply_method must be immediate or pending-reboot."
+  }
+
+  validation {
+    condition     = length(distinct([for p in var.database.parameters : p.name])) == length(var.database.parameters)
+    error_message = "database.parameters: each parameter may be set once."
+  }
 }
 
 variable "cache" {
@@ -115,6 +130,12 @@ variable "log_retention_days" {
 
 variable "alarm_email" {
   description = "E-mail subscribed to the alarm topic (null: none)."
+  type        = string
+  default     = null
+}
+
+variable "alarm_https_endpoint_secret_arn" {
+  description = "Secrets Manager secret holding an HTTPS URL subscribed to the alarm topic (PagerDuty, Opsgenie; null: none). The alarms, the ECS deployment failures, the database's and Redis's events all go to that topic."
   type        = string
   default     = null
 }

@@ -253,9 +253,28 @@ resource "aws_cloudwatch_log_group" "waf" {
   tags = var.tags
 }
 
+# WAF logs every request's headers and URI: the Authorization header carries API tokens, the
+# Cookie header the session, and the query string could carry a one-time token. They are kept
+# log_retention_days (365 in prod), so these three are redacted (logged as "REDACTED").
 resource "aws_wafv2_web_acl_logging_configuration" "this" {
   count = var.alb.waf_enabled ? 1 : 0
 
   resource_arn            = aws_wafv2_web_acl.this[0].arn
   log_destination_configs = [aws_cloudwatch_log_group.waf[0].arn]
+
+  redacted_fields {
+    single_header {
+      name = "authorization"
+    }
+  }
+
+  redacted_fields {
+    single_header {
+      name = "cookie"
+    }
+  }
+
+  redacted_fields {
+    query_string {}
+  }
 }

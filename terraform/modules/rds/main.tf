@@ -18,6 +18,8 @@ locals {
   log_exports = ["postgresql", "upgrade"]
 
   # rds.force_ssl and the log settings are always set; var.parameters adds or overrides.
+  # log_statement = "ddl" logs CREATE/ALTER ROLE verbatim, with any PASSWORD 'x' in it, to the
+  # exported postgresql log: set role passwords with psql's \password (terraform/README.md).
   base_parameters = {
     "rds.force_ssl"               = { value = "1", apply_method = "immediate" }
     "log_min_duration_statement"  = { value = tostring(var.log_min_duration_statement_ms), apply_method = "immediate" }

@@ -93,3 +93,8 @@ output "skip_final_snapshot" {
   description = "Whether deleting the instance skips the final snapshot (false: RDS keeps \"<name>-final\", billed until deleted)."
   value       = try(aws_db_instance.this.skip_final_snapshot, null)
 }
+
+output "parameters" {
+  description = "Parameters of the DB parameter group as planned: name => { value, apply_method }."
+  value       = try({ for p in aws_db_parameter_group.this.parameter : p.name => { value = p.value, apply_method = p.apply_method } }, null)
+}

@@ -6,6 +6,32 @@ locals {
   kms_key_arn     = local.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
   lock_table_name = coalesce(var.lock_table_name, "${var.bucket_name}-lock")
   account_root    = "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"
+
+  # Resource policies that hold whatever IAM policies (or a permissions boundary) allow: only
+  # the admins (and the root user, the break-glass) change the backend; only they and the
+  # Terraform roles touch state or use the key.
+  restrict_access = length(var.admin_principal_arns) > 0
+  admins          = distinct(concat(var.admin_principal_arns, [local.account_root]))
+  state_users     = distinct(concat(local.admins, var.state_principal_arns))
+  # What the Terraform roles do with state objects (the s3 backend: read, write, lock files).
+  state_object_actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+  # What using the key (not administering it) takes; S3 asks for data keys on the caller's behalf.
+  key_use_actions  = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+  key_read_actions = ["kms:DescribeKey", "kms:Get*", "kms:List*"]
+
+  # ArnLike patterns as regular expressions, to check the applying principal against them.
+  admin_patterns = [
+    for arn in local.admins : "^${replace(replace(replace(replace(arn, ".", "\\."), "+", "\\+"), "?", "."), "*", ".*")}$"
+  ]
+  caller          = try(data.aws_iam_session_context.current[0].issuer_arn, null)
+  caller_is_admin = !local.restrict_access || anytrue([for p in local.admin_patterns : can(regex(p, coalesce(local.caller, "-")))])
+}
+
+# The role (not the session) applying: a bucket or key policy it does not pass would lock it out.
+data "aws_iam_session_context" "current" {
+  count = local.restrict_access ? 1 : 0
+
+  arn = data.aws_caller_identity.current.arn
 }
 
 ################################################################################
@@ -29,6 +55,49 @@ data "aws_iam_policy_document" "kms" {
       identifiers = [local.account_root]
     }
   }
+
+  # The statement above lets IAM policies decide; these two hold whatever they allow.
+  dynamic "statement" {
+    for_each = local.restrict_access ? [1] : []
+    content {
+      sid       = "OnlyTerraformRolesUseTheKey"
+      effect    = "Deny"
+      actions   = local.key_use_actions
+      resources = ["*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "ArnNotLike"
+        variable = "aws:PrincipalArn"
+        values   = local.state_users
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.restrict_access ? [1] : []
+    content {
+      sid         = "OnlyAdminsAdministerTheKey"
+      effect      = "Deny"
+      not_actions = concat(local.key_use_actions, local.key_read_actions)
+      resources   = ["*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "ArnNotLike"
+        variable = "aws:PrincipalArn"
+        values   = local.admins
+      }
+    }
+  }
 }
 
 resource "aws_kms_key" "this" {
@@ -40,6 +109,13 @@ resource "aws_kms_key" "this" {
   policy                  = data.aws_iam_policy_document.kms[0].json
 
   tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.caller_is_admin
+      error_message = "The key policy would lock out the principal applying (${coalesce(local.caller, "unknown")}): it matches none of admin_principal_arns. Apply as one of them, or add it."
+    }
+  }
 }
 
 resource "aws_kms_alias" "this" {
@@ -180,6 +256,75 @@ data "aws_iam_policy_document" "bucket" {
       values   = ["1.2"]
     }
   }
+
+  # With admin_principal_arns: state objects only for the Terraform roles and the admins
+  # (whatever a role's IAM policies allow: s3:* under a permissions boundary, say) ...
+  dynamic "statement" {
+    for_each = local.restrict_access ? [1] : []
+    content {
+      sid       = "OnlyTerraformRolesTouchState"
+      effect    = "Deny"
+      actions   = ["s3:*"]
+      resources = ["${aws_s3_bucket.this.arn}/*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "ArnNotLike"
+        variable = "aws:PrincipalArn"
+        values   = local.state_users
+      }
+    }
+  }
+
+  # ... which only read, write and lock: no version deletes (the state's history), no ACLs,
+  # no retention or tag games; old versions are read by the admins ...
+  dynamic "statement" {
+    for_each = local.restrict_access ? [1] : []
+    content {
+      sid         = "OnlyAdminsRewriteStateHistory"
+      effect      = "Deny"
+      not_actions = local.state_object_actions
+      resources   = ["${aws_s3_bucket.this.arn}/*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "ArnNotLike"
+        variable = "aws:PrincipalArn"
+        values   = local.admins
+      }
+    }
+  }
+
+  # ... and only the admins change the bucket (policy, versioning, encryption, lifecycle,
+  # logging, deletion); anyone may read its settings (AWS Config, Access Analyzer, plans).
+  dynamic "statement" {
+    for_each = local.restrict_access ? [1] : []
+    content {
+      sid         = "OnlyAdminsChangeTheBucket"
+      effect      = "Deny"
+      not_actions = ["s3:Get*", "s3:List*"]
+      resources   = [aws_s3_bucket.this.arn]
+
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "ArnNotLike"
+        variable = "aws:PrincipalArn"
+        values   = local.admins
+      }
+    }
+  }
 }
 
 resource "aws_s3_bucket_policy" "this" {
@@ -187,6 +332,13 @@ resource "aws_s3_bucket_policy" "this" {
   policy = data.aws_iam_policy_document.bucket.json
 
   depends_on = [aws_s3_bucket_public_access_block.this]
+
+  lifecycle {
+    precondition {
+      condition     = local.caller_is_admin
+      error_message = "The bucket policy would lock out the principal applying (${coalesce(local.caller, "unknown")}): it matches none of admin_principal_arns. Apply as one of them, or add it."
+    }
+  }
 }
 
 ################################################################################

@@ -86,3 +86,25 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "state_principal_arns" {
+  description = "IAM principals (role ARNs, `*` wildcards allowed as in ArnLike) that run Terraform against this bucket: the plan and deploy roles. With admin_principal_arns set, no other principal may touch a state object or use the key, whatever its IAM policies allow."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.state_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:", arn))])
+    error_message = "state_principal_arns must be IAM ARNs (arn:aws:iam::<account id>:role/...)."
+  }
+}
+
+variable "admin_principal_arns" {
+  description = "IAM principals (role or user ARNs, `*` wildcards allowed as in ArnLike) that administer the backend: change the bucket's settings and policy, delete state versions, administer the key. Empty: the bucket and key policies restrict nobody (IAM decides alone). Set, the principal applying must match one of them (the apply stops otherwise instead of locking it out); the account's root user always passes (break-glass)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.admin_principal_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:", arn))])
+    error_message = "admin_principal_arns must be IAM ARNs (arn:aws:iam::<account id>:role/...)."
+  }
+}

@@ -2,6 +2,15 @@ mock_provider "aws" {
   source = "../../testing/aws"
 }
 
+# The administrator applying (an IAM Identity Center AdministratorAccess role, as the tfvars'
+# state_admin_arns name): the state_backend module refuses to write policies that lock it out.
+override_data {
+  target = module.state_backend.data.aws_iam_session_context.current[0]
+  values = {
+    issuer_arn = "arn:aws:iam::111111111111:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_AdministratorAccess_0123456789abcdef"
+  }
+}
+
 run "dev_account" {
   command = plan
 
@@ -71,6 +80,44 @@ run "dev_account" {
   }
 }
 
+# The promise above would hold for the deploy roles alone: a deploy creates roles under the
+# permissions boundary (s3:*, kms:* allowed by it) and passes them to ECS tasks. So the boundary
+# keeps every such role off the state, and the bucket and key policies let only the plan and
+# deploy roles and the administrators at it, whatever IAM allows.
+run "state_is_out_of_reach_of_the_roles_deploys_create" {
+  command = plan
+
+  # The state key's ARN, known at plan here (AWS assigns it at apply).
+  override_resource {
+    target          = module.state_backend.aws_kms_key.this[0]
+    override_during = plan
+    values = {
+      arn = "arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-0000-0000-000000000000"
+    }
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.permissions_boundary.statement : s.effect == "Deny" && contains(s.actions == null ? [] : s.actions, "s3:*") && contains(s.resources, local.state_bucket_arn) && contains(s.resources, "${local.state_bucket_arn}/*")
+    ])
+    error_message = "the permissions boundary must deny every S3 action on the state bucket and its objects"
+  }
+
+  assert {
+    condition = anytrue([
+      for s in data.aws_iam_policy_document.permissions_boundary.statement : s.effect == "Deny" && contains(s.actions == null ? [] : s.actions, "kms:*") && contains(s.resources, "arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-0000-0000-000000000000")
+    ])
+    error_message = "the permissions boundary must deny every KMS action on the state key"
+  }
+
+  assert {
+    condition = toset(local.terraform_role_arns) == toset([
+      for name in values(output.github_role_names) : "arn:aws:iam::111111111111:role/${name}"
+    ])
+    error_message = "the state policies must let in exactly the plan and deploy roles of this account"
+  }
+}
+
 run "prod_account" {
   command = plan
 
@@ -78,6 +125,14 @@ run "prod_account" {
     aws_account_id    = "333333333333"
     state_bucket_name = "incident-tracker-tfstate-333333333333"
     environments      = ["prod"]
+    state_admin_arns  = ["arn:aws:iam::333333333333:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_AdministratorAccess_*"]
+  }
+
+  override_data {
+    target = module.state_backend.data.aws_iam_session_context.current[0]
+    values = {
+      issuer_arn = "arn:aws:iam::333333333333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_AdministratorAccess_0123456789abcdef"
+    }
   }
 
   assert {

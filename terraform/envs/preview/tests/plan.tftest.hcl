@@ -135,3 +135,25 @@ run "without_scanning" {
     error_message = "a preview without scanning needs ALLOW_UNSCANNED_EVIDENCE=true, or its worker refuses to start"
   }
 }
+
+# The image variables take only what the pipeline builds (found in review: an untagged name or a
+# branch tag passed validation): a sha-<commit> tag, a sha256 digest or both.
+run "image_digests_are_taken" {
+  command = plan
+
+  variables {
+    web_image    = "docker.io/example-org/incident-tracker-preview-web@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    worker_image = "docker.io/example-org/incident-tracker-preview-worker:sha-0123456789abcdef0123456789abcdef01234567@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+  }
+}
+
+run "an_untagged_image_and_a_branch_tag_are_refused" {
+  command = plan
+
+  variables {
+    web_image    = "docker.io/example-org/incident-tracker-preview-web"
+    worker_image = "docker.io/example-org/incident-tracker-preview-worker:feature-x"
+  }
+
+  expect_failures = [var.web_image, var.worker_image]
+}

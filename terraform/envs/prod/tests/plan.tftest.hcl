@@ -44,3 +44,26 @@ run "plan" {
     error_message = "prod records the evidence bucket's data events (CloudTrail)"
   }
 }
+
+# README.md's "Production PostgreSQL settings" must reach the DB parameter group (RDS's units),
+# beside the TLS and logging parameters every environment gets.
+run "database_parameters" {
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for name, value in {
+        random_page_cost     = "1.1"
+        jit                  = "0"
+        work_mem             = "16384"
+        effective_cache_size = "{DBInstanceClassMemory*3/32768}"
+      } : try(module.platform.database_parameters[name].value, null) == value
+    ])
+    error_message = "the parameter group must set random_page_cost 1.1, jit off, work_mem 16MB and effective_cache_size 75 % of memory (README.md)"
+  }
+
+  assert {
+    condition     = module.platform.database_parameters["rds.force_ssl"].value == "1" && module.platform.database_parameters["log_statement"].value == "ddl"
+    error_message = "the tuning parameters must not replace the TLS and logging ones"
+  }
+}

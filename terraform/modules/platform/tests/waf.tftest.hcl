@@ -120,3 +120,21 @@ run "waf" {
     error_message = "the per-IP rate limit on /login must block"
   }
 }
+
+# WAF logs keep every request's headers and query for log_retention_days (365 in prod): the API
+# tokens (Authorization), the session cookie and anything in a query string must not be in them.
+run "waf_logs_redact_credentials" {
+  command = plan
+
+  assert {
+    condition = toset(flatten([
+      for f in aws_wafv2_web_acl_logging_configuration.this[0].redacted_fields : [for h in f.single_header : lower(h.name)]
+    ])) == toset(["authorization", "cookie"])
+    error_message = "WAF logs must redact the authorization and cookie headers"
+  }
+
+  assert {
+    condition     = anytrue([for f in aws_wafv2_web_acl_logging_configuration.this[0].redacted_fields : length(f.query_string) == 1])
+    error_message = "WAF logs must redact the query string (one-time tokens)"
+  }
+}
