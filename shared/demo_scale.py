@@ -166,10 +166,12 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
             text(
                 """
                 INSERT INTO incidents (id, key, title, description, status, priority, component, environment,
-                    owner_id, reporter_id, created_at, updated_at, in_progress_at, acknowledged_at, resolved_at,
-                    closed_at, blocked_reason, resolution_summary, due_date, version)
+                    owner_id, reporter_id, created_at, updated_at, activity_at, in_progress_at, acknowledged_at,
+                    resolved_at, closed_at, blocked_reason, resolution_summary, due_date, version)
                 SELECT id, 'INC-' || id, title, description, status, priority, component, environment,
-                    owner_id, reporter_id, created_at, updated_at,
+                    -- The last activity is the last change: the comments and follow-ups below are
+                    -- written before it.
+                    owner_id, reporter_id, created_at, updated_at, updated_at,
                     CASE WHEN status <> 'open' THEN created_at + (updated_at - created_at) / 4 END,
                     CASE WHEN status <> 'open' THEN created_at + (updated_at - created_at) / 5 END,
                     CASE WHEN status IN ('resolved', 'closed') THEN created_at + (updated_at - created_at) / 2 END,
@@ -258,6 +260,8 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
                 ),
                 {"users": user_ids, "user_count": len(user_ids), "n": TIMELINE_EVENTS},
             )
+            # Its discussion goes on to now: that is its last activity.
+            connection.execute(text("UPDATE incidents SET activity_at = GREATEST(activity_at, now()) WHERE id = 1"))
         _insert_discussions(connection, first_id, last_id, user_ids)
         _insert_follow_ups(connection, first_id, last_id)
         for _name, definition in definitions:

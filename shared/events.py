@@ -66,7 +66,9 @@ class EventType(enum.StrEnum):
     USER_INVITE_RESENT = "user.invite_resent"
     # outbox: a follow-up was given to someone other than who gave it (added with them as its
     # owner, or reassigned to them): they are mailed. Payload: incident_id, follow_up_id,
-    # owner_id, actor_id (and event_id, the follow_up.created/updated event it goes with).
+    # owner_id, actor_id (and event_id, the follow_up.created/updated event it goes with);
+    # previous_owner_id when it was taken from someone else, who is mailed too (owner_id may
+    # then be None: given back to nobody).
     FOLLOW_UP_ASSIGNED = "follow_up.assigned"
 
 

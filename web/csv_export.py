@@ -39,6 +39,8 @@ COLUMNS = (
     # The first move to In Progress: with created_at, time to acknowledge (MTTA in a sheet, as
     # /insights computes it); resolved_at with created_at gives time to resolve.
     "acknowledged_at",
+    # The last activity (a change, comment, follow-up or file): what `updated:` and sort:recent read.
+    "last_activity_at",
 )
 # An export walks the list in keyset pages; it stops here so one download cannot read a million rows.
 MAX_ROWS = 10_000
@@ -73,6 +75,7 @@ def _row(incident) -> list[str]:
             when(incident.closed_at),
             incident.due_date.isoformat() if incident.due_date else "",
             when(incident.acknowledged_at),
+            when(incident.activity_at),
         )
     ]
 

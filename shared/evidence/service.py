@@ -22,6 +22,7 @@ from shared.evidence import events
 from shared.evidence.models import DOWNLOADABLE, REFUSED, Evidence, EvidenceState
 from shared.evidence.names import extension_of, safe_display_name
 from shared.evidence.storage import StoredObject
+from shared.incidents.activity import touch_activity
 from shared.incidents.models import Incident
 from shared.incidents.service import get_incident, state_of
 from shared.outbox import service as outbox
@@ -41,6 +42,11 @@ def _custody(evidence: Evidence, **extra) -> dict:
     }
 
 
+# A file attached, and what its scan found, are activity on the incident (`updated:`,
+# `sort:recent`); a download, a retry or a legal hold is not news on it.
+_ACTIVITY = frozenset({events.EVIDENCE_UPLOADED, events.EVIDENCE_VERDICT})
+
+
 def _audit(session: Session, actor_id: int | None, evidence: Evidence, action: str, **extra) -> None:
     audit.append(
         session=session,
@@ -51,6 +57,8 @@ def _audit(session: Session, actor_id: int | None, evidence: Evidence, action: s
         incident_id=evidence.incident_id,
         data=_custody(evidence, **extra),
     )
+    if action in _ACTIVITY:
+        touch_activity(session=session, incident_id=evidence.incident_id)
 
 
 def get_evidence(*, session: Session, evidence_id: int, incident_id: int | None = None) -> Evidence:

@@ -6,7 +6,8 @@ it is closed); deleting one is for leads and admins, or its creator while it is 
 never block a move of the incident. Every change is one audit event on the incident's trail,
 with the follow-up's id and title as they were, so the timeline still reads after a delete.
 Giving a follow-up to someone else (adding it with them as owner, or reassigning it to them)
-also writes a follow_up.assigned outbox message: the worker mails them (shared/notifications).
+also writes a follow_up.assigned outbox message: the worker mails them (shared/notifications),
+and the owner it was taken from, unless they moved it themselves.
 
 A follow-up is a row of its own: adding or ticking one leaves the incident row (and its
 version) alone, so it never turns someone's pending status change into a conflict. An edit of
@@ -15,11 +16,13 @@ a follow-up checks the follow-up's own version instead.
 
 from __future__ import annotations
 
-from datetime import date
+import base64
+import json
+from datetime import date, datetime
 from enum import Enum
 from typing import Literal, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -31,10 +34,12 @@ from shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from shared.events import EventType
 from shared.incidents import service as incidents
 from shared.incidents import timers
+from shared.incidents.activity import touch_activity
 from shared.incidents.models import FollowUp, Incident
 from shared.outbox import service as outbox
 from shared.permissions import Action, can
 from shared.text import one_line, unwanted_message
+from shared.timeutil import as_utc
 
 # As long as an incident's title (the API documents the same number).
 TITLE_MAX = incidents.TITLE_MAX
@@ -112,23 +117,30 @@ def _record(session: Session, actor: User, incident: Incident, action: EventType
         incident_id=incident.id,
         data=data,
     )
+    # Added, done or undone, edited, deleted: activity on the incident (`updated:`, `sort:recent`).
+    touch_activity(session=session, incident_id=incident.id)
 
 
-def _tell_owner(session: Session, actor: User, incident: Incident, follow_up: FollowUp) -> None:
-    """Queue the mail to the follow-up's new owner, unless they gave it to themselves. Written
-    after the audit event, so the message carries that event's id (one mail per event and owner)."""
-    if follow_up.owner_id is None or follow_up.owner_id == actor.id:
+def _tell_owner(
+    session: Session, actor: User, incident: Incident, follow_up: FollowUp, *, previous_owner_id: int | None = None
+) -> None:
+    """Queue the mails about who owns the follow-up now: to its new owner, unless they took it
+    themselves, and (a reassignment) to the owner it was moved away from, unless they moved it.
+    Written after the audit event, so the message carries that event's id (one mail per event
+    and person)."""
+    new_owner = follow_up.owner_id if follow_up.owner_id != actor.id else None
+    previous = previous_owner_id if previous_owner_id not in (actor.id, follow_up.owner_id) else None
+    if new_owner is None and previous is None:
         return
-    outbox.enqueue(
-        session=session,
-        topic=EventType.FOLLOW_UP_ASSIGNED,
-        payload={
-            "incident_id": incident.id,
-            "follow_up_id": follow_up.id,
-            "owner_id": follow_up.owner_id,
-            "actor_id": actor.id,
-        },
-    )
+    payload = {
+        "incident_id": incident.id,
+        "follow_up_id": follow_up.id,
+        "owner_id": follow_up.owner_id,
+        "actor_id": actor.id,
+    }
+    if previous is not None:
+        payload["previous_owner_id"] = previous
+    outbox.enqueue(session=session, topic=EventType.FOLLOW_UP_ASSIGNED, payload=payload)
 
 
 def _iso(value: date | None) -> str | None:
@@ -169,13 +181,7 @@ def open_for_owner(*, session: Session, actor: User, limit: int = MINE_LIMIT) ->
 
 def mine(*, session: Session, actor: User, limit: int = MINE_LIMIT) -> list[OwnedFollowUp]:
     """`open_for_owner`, each with its incident's key and title (one look-up by primary key)."""
-    follow_ups = open_for_owner(session=session, actor=actor, limit=limit)
-    ids = {item.incident_id for item in follow_ups}
-    labels: dict[int, tuple[str, str]] = {}
-    if ids:
-        found = session.execute(select(Incident.id, Incident.key, Incident.title).where(Incident.id.in_(ids)))
-        labels = {incident_id: (key or f"INC-{incident_id}", title) for incident_id, key, title in found}
-    return [OwnedFollowUp(item, *labels.get(item.incident_id, (f"INC-{item.incident_id}", ""))) for item in follow_ups]
+    return _with_incidents(session, open_for_owner(session=session, actor=actor, limit=limit))
 
 
 def get_follow_up(*, session: Session, actor: User, incident_id: int | str, follow_up_id: int) -> FollowUp:
@@ -295,6 +301,7 @@ def update_follow_up(
     if errors:
         raise ValidationFailed(errors)
     new_owner = follow_up.owner_id if owner_id is KEEP else owner_id
+    previous_owner_id = follow_up.owner_id
     changes: dict[str, dict[str, object]] = {}
     if new_title != follow_up.title:
         changes["title"] = {"from": follow_up.title, "to": new_title}
@@ -318,7 +325,7 @@ def update_follow_up(
         {"follow_up_id": follow_up.id, "title": follow_up.title, "changes": changes},
     )
     if "owner" in changes:
-        _tell_owner(session, actor, incident, follow_up)
+        _tell_owner(session, actor, incident, follow_up, previous_owner_id=previous_owner_id)
     return follow_up
 
 
@@ -407,3 +414,103 @@ def changes_since(
         if event.action == EventType.FOLLOW_UP_DELETED.value:
             deleted_title = event.data.get("title")
     return ChangesSince(list(people.values()), deleted_title)
+
+
+# -- The follow-ups a person owns, page by page (GET /follow-ups, GET /api/v1/me/follow-ups) --
+
+# What the list shows: the open ones (soonest due first, those with no due date last, then the
+# oldest), the done ones (most recently done first), or both (in the open ones' order).
+OWNED_STATES = ("open", "done", "all")
+OWNED_PAGE_SIZE = 50
+OWNED_MAX_LIMIT = 200
+_BAD_CURSOR = "This cursor is not one this list gave out (or was made for another state)."
+
+
+class OwnedPage(NamedTuple):
+    items: list[OwnedFollowUp]
+    next_cursor: str | None  # None: this is the last page
+
+
+def state_problem(state: str) -> str | None:
+    """What is wrong with a list's `state` ("open", "done" or "all"), or None."""
+    if state in OWNED_STATES:
+        return None
+    return f"state {state!r} is not one of open, done, all."
+
+
+def _encode_owned(state: str, item: FollowUp) -> str:
+    if state == "done":
+        key: list[object] = [state, as_utc(item.done_at).isoformat() if item.done_at else None, item.id]
+    else:
+        key = [state, item.due_date.isoformat() if item.due_date else None, item.id]
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+
+
+def _after_owned(state: str, cursor: str):
+    """The condition "after the row this cursor names", in `state`'s order."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        cursor_state, value, row_id = raw
+        if cursor_state != state or not isinstance(row_id, int) or isinstance(row_id, bool):
+            raise ValueError
+        if not 0 < row_id <= _MAX_ID or not (value is None or isinstance(value, str)):
+            raise ValueError
+        if state == "done":
+            if value is None:
+                raise ValueError
+            done_at = as_utc(datetime.fromisoformat(value))
+            return or_(FollowUp.done_at < done_at, and_(FollowUp.done_at == done_at, FollowUp.id < row_id))
+        if value is None:  # the page ended among those with no due date: only they are left
+            return and_(FollowUp.due_date.is_(None), FollowUp.id > row_id)
+        due = date.fromisoformat(value)
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError, OverflowError):
+        raise ValidationFailed({"cursor": _BAD_CURSOR}) from None
+    return or_(
+        FollowUp.due_date > due,
+        FollowUp.due_date.is_(None),
+        and_(FollowUp.due_date == due, FollowUp.id > row_id),
+    )
+
+
+def _with_incidents(session: Session, follow_ups: list[FollowUp]) -> list[OwnedFollowUp]:
+    """Each follow-up with its incident's key and title (one look-up by primary key)."""
+    ids = {item.incident_id for item in follow_ups}
+    labels: dict[int, tuple[str, str]] = {}
+    if ids:
+        found = session.execute(select(Incident.id, Incident.key, Incident.title).where(Incident.id.in_(ids)))
+        labels = {incident_id: (key or f"INC-{incident_id}", title) for incident_id, key, title in found}
+    return [OwnedFollowUp(item, *labels.get(item.incident_id, (f"INC-{item.incident_id}", ""))) for item in follow_ups]
+
+
+def owned_page(
+    *,
+    session: Session,
+    actor: User,
+    state: str = "open",
+    cursor: str | None = None,
+    limit: int = OWNED_PAGE_SIZE,
+) -> OwnedPage:
+    """Up to `limit` of the follow-ups `actor` owns across incidents, after `cursor` (the last
+    row's sort key, so a follow-up added or ticked meanwhile never makes a page repeat or skip
+    one), each with its incident's key and title. Open ones are one range of the partial index
+    of open follow-ups by owner and due date; done ones and `all` of their own indexes (migration
+    0023)."""
+    if problem := state_problem(state):
+        raise ValidationFailed({"state": problem})
+    if not can(actor, Action.VIEW):
+        return OwnedPage([], None)
+    limit = max(1, min(limit, OWNED_MAX_LIMIT))
+    statement = select(FollowUp).where(FollowUp.owner_id == actor.id)
+    if state == "open":
+        statement = statement.where(FollowUp.done_at.is_(None))
+    elif state == "done":
+        statement = statement.where(FollowUp.done_at.is_not(None))
+    if cursor:
+        statement = statement.where(_after_owned(state, cursor))
+    if state == "done":
+        statement = statement.order_by(FollowUp.done_at.desc(), FollowUp.id.desc())
+    else:
+        statement = statement.order_by(FollowUp.due_date.asc().nulls_last(), FollowUp.id)
+    rows = list(session.scalars(statement.limit(limit + 1)))
+    page = rows[:limit]
+    return OwnedPage(_with_incidents(session, page), _encode_owned(state, page[-1]) if len(rows) > limit else None)

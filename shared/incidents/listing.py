@@ -30,7 +30,9 @@ class CursorPage:
 
 
 def _encode(sort: str, incident: Incident) -> str:
-    key: list[object] = [sort, incident.priority, as_utc(incident.updated_at).isoformat(), incident.id]
+    # The recency sorts order by the last activity, the others by updated_at within a priority.
+    stamp = incident.activity_at if sort in ("recent", "oldest") else incident.updated_at
+    key: list[object] = [sort, incident.priority, as_utc(stamp).isoformat(), incident.id]
     if sort == "due":  # and its due date (null: the page ended among those without one)
         key.append(incident.due_date.isoformat() if incident.due_date else None)
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
@@ -57,9 +59,9 @@ def _decode(cursor: str, sort: str) -> tuple[str, datetime, int, date | None]:
 
 def _after(sort: str, priority: str, updated: datetime, row_id: int, due: date | None):
     if sort == "recent":
-        return or_(Incident.updated_at < updated, and_(Incident.updated_at == updated, Incident.id < row_id))
+        return or_(Incident.activity_at < updated, and_(Incident.activity_at == updated, Incident.id < row_id))
     if sort == "oldest":
-        return or_(Incident.updated_at > updated, and_(Incident.updated_at == updated, Incident.id > row_id))
+        return or_(Incident.activity_at > updated, and_(Incident.activity_at == updated, Incident.id > row_id))
     by_priority = or_(
         Incident.priority > priority,
         and_(
@@ -81,10 +83,10 @@ def _after(sort: str, priority: str, updated: datetime, row_id: int, due: date |
 
 
 def _order(sort: str):
-    if sort == "recent":
-        return (Incident.updated_at.desc(), Incident.id.desc())
+    if sort == "recent":  # as the dashboard's (search._order): the last activity
+        return (Incident.activity_at.desc(), Incident.id.desc())
     if sort == "oldest":
-        return (Incident.updated_at.asc(), Incident.id.asc())
+        return (Incident.activity_at.asc(), Incident.id.asc())
     if sort == "due":  # as the dashboard's (search._order): soonest first, none last
         return (
             Incident.due_date.asc().nulls_last(),

@@ -14,9 +14,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from shared.accounts.models import User
 from shared.db import Base, utcnow
@@ -30,6 +31,12 @@ class Priority(enum.StrEnum):
 
 
 ENVIRONMENTS = ("prod", "staging", "dev", "preview", "shared")
+
+
+def _activity_default(context) -> datetime:
+    """A new incident's last activity is its updated_at (its creation)."""
+    updated_at = context.get_current_parameters().get("updated_at")
+    return updated_at if updated_at is not None else utcnow()
 
 
 class Incident(Base):
@@ -51,6 +58,14 @@ class Incident(Base):
     resolution_summary: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The last activity of any kind: its own changes, and its comments, follow-ups and evidence
+    # (shared.incidents.activity), for `updated:` and the recency sorts. Setting updated_at sets
+    # it (below); anything else moves it by an UPDATE of this column alone, never through this
+    # attribute, so a comment does not bump `version`. A row inserted without it takes its
+    # updated_at; the server default covers SQL that names neither (migration 0022).
+    activity_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_activity_default, server_default=func.now()
+    )
     in_progress_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     # The first move to In Progress (time to acknowledge). in_progress_at moves on every return
     # to In Progress (unblocked, reopened); this one is stamped once.
@@ -71,13 +86,20 @@ class Incident(Base):
     def watcher_ids(self) -> set[int]:
         return {w.user_id for w in self.watchers}
 
+    @validates("updated_at")
+    def _change_is_activity(self, _key: str, value: datetime) -> datetime:
+        # A change of the incident is activity too, written by the same UPDATE (one version).
+        self.activity_at = value
+        return value
+
 
 # The dashboard's sorts, each served in order by an index so a page reads ~50 entries: the
 # default (priority, most recently updated first), recency both ways (scanned backwards for
 # "oldest"), and the same order under the selective qualifiers (status, owner, component).
 _PRIORITY_ORDER = (Incident.priority, Incident.updated_at.desc(), Incident.id.desc())
 Index("ix_incidents_priority_sort", *_PRIORITY_ORDER)
-Index("ix_incidents_recent_sort", Incident.updated_at, Incident.id)
+# `sort:recent`/`sort:oldest`, `updated:` and the live dashboard's change marker (migration 0022).
+Index("ix_incidents_activity_sort", Incident.activity_at, Incident.id)
 Index("ix_incidents_status_sort", Incident.status, *_PRIORITY_ORDER)
 Index("ix_incidents_owner_sort", Incident.owner_id, *_PRIORITY_ORDER)
 Index("ix_incidents_reporter_sort", Incident.reporter_id, *_PRIORITY_ORDER)  # `reporter:` (migration 0020)
@@ -164,7 +186,7 @@ class FollowUp(Base):
 
 # The incident page and the API list an incident's follow-ups in the order they were added.
 Index("ix_incident_follow_ups_incident", FollowUp.incident_id, FollowUp.id)
-# "My open follow-ups" across incidents (no page yet): each person's open ones, soonest due first.
+# "Your follow-ups": each person's open ones, soonest due first.
 _OPEN_ONLY = text("done_at IS NULL")
 Index(
     "ix_incident_follow_ups_open_by_owner",
@@ -173,3 +195,15 @@ Index(
     postgresql_where=_OPEN_ONLY,
     sqlite_where=_OPEN_ONLY,
 )
+# "Your follow-ups" (/follow-ups, GET /api/v1/me/follow-ups): the done ones, most recently done
+# first, and all of them, soonest due first (migration 0023).
+_DONE_ONLY = text("done_at IS NOT NULL")
+Index(
+    "ix_incident_follow_ups_done_by_owner",
+    FollowUp.owner_id,
+    FollowUp.done_at.desc(),
+    FollowUp.id.desc(),
+    postgresql_where=_DONE_ONLY,
+    sqlite_where=_DONE_ONLY,
+)
+Index("ix_incident_follow_ups_by_owner", FollowUp.owner_id, FollowUp.due_date, FollowUp.id)

@@ -3,11 +3,12 @@
 `status:open priority:p1 owner:me component:rds env:prod disk full` — values may be
 comma-separated (`status:open,blocked`), a leading `-` negates a qualifier (`-status:closed`),
 `due:` narrows by due date (`due:overdue`, `due:week`, `-due:none`), `reporter:` by who filed it,
-`is:watching` to what the signed-in person watches, `updated:` and `created:` by when
-(`updated:12h`, `created:>2026-11-30`), `title:` narrows to words in the title and `sort:` picks
-the order. Any other `word:value` is searched as words, and named under the box. PostgreSQL uses the
-weighted full-text vector and trigram indexes (see the migration); SQLite falls back to LIKE
-over the same fields, with one-edit typo patterns when the words match nothing.
+`is:watching` to what the signed-in person watches, `updated:` (the last activity: edits, moves,
+comments, follow-ups, evidence) and `created:` by when (`updated:12h`, `created:>2026-11-30`),
+`title:` narrows to words in the title and `sort:` picks the order. Any other `word:value` is
+searched as words, and named under the box. PostgreSQL uses the weighted full-text vector and
+trigram indexes (see the migration); SQLite falls back to LIKE over the same fields, with
+one-edit typo patterns when the words match nothing.
 
 Free text looks in the whole incident: title, description, component, key, block reason,
 resolution summary and its comments (a redacted comment by none of its words). Each word may
@@ -899,7 +900,9 @@ def apply_filters(session: Session, statement: Select, filters: Filters, me_id: 
     if filters.updated or filters.not_updated or filters.created or filters.not_created:
         now = utcnow()
         for column, within, outside in (
-            (Incident.updated_at, filters.updated, filters.not_updated),
+            # `updated:` is the last activity: edits and moves, and comments, follow-ups and
+            # evidence, which leave the incident row alone (shared.incidents.activity).
+            (Incident.activity_at, filters.updated, filters.not_updated),
             (Incident.created_at, filters.created, filters.not_created),
         ):
             statement = statement.where(*(_window_clause(column, value, now) for value in within))
@@ -929,10 +932,11 @@ def apply_filters(session: Session, statement: Select, filters: Filters, me_id: 
 
 def _order(sort: str, columns=Incident):
     """ORDER BY for a sort, on the incidents table or on a subquery's columns of the same names."""
+    # Recency is the last activity (ix_incidents_activity_sort, both ways).
     if sort == "recent":
-        return (columns.updated_at.desc(), columns.id.desc())
+        return (columns.activity_at.desc(), columns.id.desc())
     if sort == "oldest":
-        return (columns.updated_at.asc(), columns.id.asc())
+        return (columns.activity_at.asc(), columns.id.asc())
     if sort == "due":
         # Soonest due first, none last (PostgreSQL's ascending order, so its index serves it);
         # within a day, the priority order.
@@ -1055,7 +1059,7 @@ def _walk_exhausted(session: Session, filters: Filters, me_id: int | None, budge
 
 def _walk_page(session: Session, filters: Filters, me_id: int | None, sort: str, offset: int, limit: int):
     """Ids of the page, by walking the allowed rows in sort order; None if the budget ran out."""
-    columns = [Incident.id, Incident.priority, Incident.updated_at, Incident.due_date]
+    columns = [Incident.id, Incident.priority, Incident.updated_at, Incident.activity_at, Incident.due_date]
     walk = _candidates(session, filters, me_id, columns, PAGE_WALK, sort)
     matched = (
         select(walk.c.id)
@@ -1076,7 +1080,7 @@ def _sparse_page(session: Session, filters: Filters, me_id: int | None, sort: st
     instead, testing the words on each row: for a rare last word, a prefix it cannot estimate
     below 0.5 % of the rows, that walk read the whole index when the few matches were not near
     its start."""
-    columns = (Incident.id, Incident.priority, Incident.updated_at, Incident.due_date)
+    columns = (Incident.id, Incident.priority, Incident.updated_at, Incident.activity_at, Incident.due_date)
     matched = apply_filters(session, select(*columns), filters, me_id).offset(0).subquery()
     statement = select(matched.c.id).order_by(*_order(sort, matched.c)).offset(offset).limit(limit)
     return list(session.scalars(statement))
@@ -1204,10 +1208,12 @@ def with_typo_fallback(*, session: Session, filters: Filters, me_id: int | None)
 
 
 def latest_change(*, session: Session) -> str:
-    """A marker that changes whenever any incident is created or changed: the newest
-    updated_at and the highest id. Two index endpoint reads (ix_incidents_recent_sort and the
-    primary key), so the live dashboard's polls cost the same at a million incidents as at ten."""
-    newest, highest = session.execute(select(func.max(Incident.updated_at), func.max(Incident.id))).one()
+    """A marker that changes whenever any incident is created, changed, commented on or given a
+    follow-up or a file: the newest activity_at (every change moves it, and with `sort:recent` a
+    comment reorders the page) and the highest id. Two index endpoint reads
+    (ix_incidents_activity_sort and the primary key), so the live dashboard's polls cost the same
+    at a million incidents as at ten."""
+    newest, highest = session.execute(select(func.max(Incident.activity_at), func.max(Incident.id))).one()
     stamp = newest.strftime("%Y%m%dT%H%M%S%f") if newest else "0"
     return f"{stamp}-{highest or 0}"
 

@@ -26,6 +26,7 @@ from shared.errors import (
 )
 from shared.events import EventType
 from shared.incidents import timers
+from shared.incidents.activity import touch_activity
 from shared.incidents.lifecycle import (
     TIMESTAMP_FIELD,
     Requirement,
@@ -134,6 +135,13 @@ def _flush(session: Session, incident: Incident) -> None:
         raise Conflict(f"{key} was changed by someone else at the same moment.") from None
 
 
+# Events whose change is beside the incident row: they move its last activity (`updated:`,
+# `sort:recent`) without a change of its version. Filing, edits and moves set updated_at, and
+# the same UPDATE sets activity_at (models.Incident); watching is one person's choice about
+# their own mail, not news on the incident.
+_BESIDE_THE_ROW = frozenset({EventType.INCIDENT_COMMENTED, EventType.INCIDENT_COMMENT_REDACTED})
+
+
 def _record(
     session: Session,
     actor: User,
@@ -163,6 +171,8 @@ def _record(
         payload={"incident_id": incident.id, "actor_id": actor.id, **(ids or {})},
     )
     occurred_at = utcnow()
+    if action in _BESIDE_THE_ROW:
+        touch_activity(session=session, incident_id=incident.id, at=occurred_at)
 
     def add_state() -> None:
         # At COMMIT, after the flush: the version and times this change gave the incident. (Not
@@ -554,9 +564,7 @@ ROW_CHANGES = (
 )
 
 
-def row_changes_since(
-    *, session: Session, incident_id: int, after_event_id: int, limit: int = 20
-) -> list[AuditEvent]:
+def row_changes_since(*, session: Session, incident_id: int, after_event_id: int, limit: int = 20) -> list[AuditEvent]:
     """The changes of the incident itself (moves, assignments, priority, edits) after its event
     `after_event_id` (the newest one when a page was drawn), oldest first: what a refused stale
     write names. One range of the incident's own events index."""

@@ -19,7 +19,7 @@ import textwrap
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -34,6 +34,7 @@ from markdown_it import MarkdownIt
 from shared.incidents.lifecycle import Status
 from shared.notifications.rules import EventKind
 from shared.text import without_unwanted
+from shared.timeutil import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class MailEvent:
     follow_up_id: int | None = None  # a follow-up's mail links to it in the incident's Follow-ups
     follow_up_title: str = ""
     follow_up_due: str = ""  # its due date, ISO ("2026-12-04"); "" for none
+    follow_up_owner: str = ""  # a moved follow-up's mail: the name of whom it went to; "" for nobody
 
 
 @dataclass(frozen=True)
@@ -196,9 +198,14 @@ def subject_for(event: MailEvent) -> str:
             else f"Your upload is {event.evidence_verdict or 'scanned'}"
         ),
         EventKind.FOLLOW_UP_ASSIGNED: "Follow-up for you",
+        EventKind.FOLLOW_UP_MOVED: (
+            f"Follow-up moved to {one_line(event.follow_up_owner, 60)}"
+            if event.follow_up_owner
+            else "Follow-up unassigned"
+        ),
     }[EventKind(event.kind)]
     # A follow-up's mail is about the follow-up: its title, not the incident's.
-    about = event.follow_up_title if event.kind == EventKind.FOLLOW_UP_ASSIGNED else event.incident_title
+    about = event.follow_up_title if event.kind in _FOLLOW_UP_KINDS else event.incident_title
     return one_line(f"[{event.incident_key}] {label}: {one_line(about, SUBJECT_TITLE_LIMIT)}")
 
 
@@ -260,7 +267,29 @@ def headline_for(event: MailEvent) -> str:
             else f"Your file on {key} was checked: {event.evidence_verdict or 'done'}."
         ),
         EventKind.FOLLOW_UP_ASSIGNED: f"{who} gave you a follow-up on {key}.",
+        EventKind.FOLLOW_UP_MOVED: (
+            f"{who} moved your follow-up on {key} to {one_line(event.follow_up_owner)}."
+            if event.follow_up_owner
+            else f"{who} took you off a follow-up on {key}; nobody owns it now."
+        ),
     }[EventKind(event.kind)]
+
+
+_FOLLOW_UP_KINDS = (EventKind.FOLLOW_UP_ASSIGNED, EventKind.FOLLOW_UP_MOVED)
+
+
+def overdue_since(event: MailEvent) -> str:
+    """The day a follow-up given to someone became overdue (ISO), when it already was as they
+    were given it: the day after its due date (the due day itself is not overdue); else ""."""
+    if event.kind != EventKind.FOLLOW_UP_ASSIGNED or not event.follow_up_due:
+        return ""
+    try:
+        due = date.fromisoformat(event.follow_up_due)
+    except ValueError:
+        return ""
+    if due >= as_utc(event.occurred_at).date():
+        return ""
+    return (due + timedelta(days=1)).isoformat()
 
 
 # --- typed text (comments, reasons) ------------------------------------------------------------
@@ -403,6 +432,7 @@ def build_message(*, event: MailEvent, recipient: MailRecipient, base_url: str, 
         # ("Reason: ..." or a fake link) under the headline.
         "title": one_line(event.incident_title),
         "follow_up_title": one_line(event.follow_up_title),
+        "follow_up_overdue_since": overdue_since(event),
         "headline": headline_for(event),
         # Typed text keeps its line breaks: the plain part as typed (prose wrapped), the HTML
         # part as blocks of text and code, escaped by the template.

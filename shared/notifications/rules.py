@@ -15,6 +15,7 @@ class EventKind(enum.StrEnum):
     EVIDENCE_INFECTED = "evidence_infected"
     EVIDENCE_VERDICT = "evidence_verdict"
     FOLLOW_UP_ASSIGNED = "follow_up_assigned"  # a follow-up was given to owner_id
+    FOLLOW_UP_MOVED = "follow_up_moved"  # a follow-up owner_id had was given to someone else (or nobody)
 
 
 class EmailPreference(enum.StrEnum):
@@ -46,16 +47,18 @@ def recipients_for(
 
     priority is the incident's as the event left it; previous_priority, for PRIORITY_CHANGED,
     what it was before ("" when not known). owner_id is the incident's owner after the event
-    (the new assignee for ASSIGNED; for FOLLOW_UP_ASSIGNED, the follow-up's new owner). Nobody
+    (the new assignee for ASSIGNED; for FOLLOW_UP_ASSIGNED, the follow-up's new owner; for
+    FOLLOW_UP_MOVED, the owner it was moved away from, who is no longer made anything). Nobody
     is told about their own action (actor_id; None for the system, e.g. the scanner). A user
     with no stored preference gets everything. P1_P2 applies to every kind, infected uploads
     included, because the user chose it knowing the incident's priority is what it is about, but
     never hides from someone that they were made an incident's owner (assigned, or filed for
-    them) or given a follow-up: that is theirs to act on, P3 or not.
+    them) or given a follow-up: that is theirs to act on, P3 or not. A follow-up taken off
+    someone is not an assignment to them: under P1_P2 they hear of it about P1 and P2 incidents.
     """
     kind = EventKind(kind)
     candidates: set[int | None]
-    if kind in (EventKind.ASSIGNED, EventKind.FOLLOW_UP_ASSIGNED):
+    if kind in (EventKind.ASSIGNED, EventKind.FOLLOW_UP_ASSIGNED, EventKind.FOLLOW_UP_MOVED):
         candidates = {owner_id}
     elif kind in (EventKind.STATUS_CHANGED, EventKind.COMMENT_CREATED):
         candidates = {owner_id, *watcher_ids}

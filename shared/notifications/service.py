@@ -709,7 +709,20 @@ def fan_out(
     else:
         owner_id = incident.owner_id
     emails = _email_deliveries(
-        session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id, occurred, move, follow_up
+        session,
+        settings,
+        topic,
+        event_id,
+        incident,
+        actor,
+        evidence,
+        comment,
+        now,
+        owner_id,
+        occurred,
+        move,
+        follow_up,
+        previous_owner_id=payload.get("previous_owner_id") if follow_up is not None else None,
     )
     # A receiver that pages on P1 must tell a raise from any other incident.updated: the change
     # as its audit event recorded it (the incident row holds only the new priority).
@@ -878,7 +891,21 @@ def _password_changed_notice(topic: str, user: User, actor: User | None, setting
 
 
 def _email_deliveries(
-    session, settings, topic, event_id, incident, actor, evidence, comment, now, owner_id, occurred, move, follow_up
+    session,
+    settings,
+    topic,
+    event_id,
+    incident,
+    actor,
+    evidence,
+    comment,
+    now,
+    owner_id,
+    occurred,
+    move,
+    follow_up,
+    *,
+    previous_owner_id: int | None = None,
 ) -> list[int]:
     if settings.email_mode == "off" or topic not in EMAIL_KIND:
         return []
@@ -961,6 +988,18 @@ def _email_deliveries(
                 "follow_up_due": follow_up.due_date.isoformat() if follow_up.due_date else "",
             }
         plans.append((event_id, kind, to, extra))
+        if follow_up is not None and previous_owner_id is not None:
+            # Reassigned: the owner it was moved away from reads to whom (this event's new owner).
+            new_owner = session.get(User, owner_id) if owner_id is not None else None
+            moved_to = recipients_for(
+                kind=EventKind.FOLLOW_UP_MOVED,
+                priority=incident.priority,
+                actor_id=actor_id,
+                owner_id=previous_owner_id,
+                preferences=_preferences(session, {previous_owner_id}),
+            )
+            moved = {**extra, "follow_up_owner": new_owner.name if new_owner is not None else ""}
+            plans.append((f"{event_id}.moved", EventKind.FOLLOW_UP_MOVED, moved_to, moved))
 
     created: list[int] = []
     for plan_event_id, kind, user_ids, extra in plans:
@@ -1241,6 +1280,7 @@ def _mail_event(row: EmailDelivery, *, recipient_id: int) -> mail.MailEvent:
         follow_up_id=context.get("follow_up_id"),
         follow_up_title=context.get("follow_up_title", ""),
         follow_up_due=context.get("follow_up_due", ""),
+        follow_up_owner=context.get("follow_up_owner", ""),
     )
 
 

@@ -88,7 +88,7 @@ def test_reassigning_mails_the_new_owner_and_nothing_else_does(db, users, setup,
     assert "Due: no due date" in _plain(inbox.messages[0].message)
     inbox.messages.clear()
 
-    # A new title or due date, done and reopened, given back to nobody: none of it is news to an owner.
+    # A new title or due date, done and reopened: none of it is news to an owner.
     follow_ups.update_follow_up(
         session=db,
         actor=users["lead"],
@@ -99,12 +99,17 @@ def test_reassigning_mails_the_new_owner_and_nothing_else_does(db, users, setup,
     )
     follow_ups.set_done(session=db, actor=users["lead"], incident_id=incident.id, follow_up_id=follow_up.id, done=True)
     follow_ups.set_done(session=db, actor=users["lead"], incident_id=incident.id, follow_up_id=follow_up.id, done=False)
+    db.commit()
+    run_pipeline(factory, settings)
+    assert inbox.messages == []
+
+    # Given back to nobody: only the owner it was taken from hears (test_notifications_follow_up_moved.py).
     follow_ups.update_follow_up(
         session=db, actor=users["lead"], incident_id=incident.id, follow_up_id=follow_up.id, owner_id=None
     )
     db.commit()
     run_pipeline(factory, settings)
-    assert inbox.messages == []
+    assert mailed_to(inbox) == ["other@example.com"]
 
 
 def test_taking_a_follow_up_yourself_mails_nobody(db, users, setup, inbox):

@@ -70,6 +70,7 @@ def test_preferences_apply_to_every_kind(kind, preference, priority, receives):
         EventKind.EVIDENCE_INFECTED: LEAD_B,
         EventKind.EVIDENCE_VERDICT: UPLOADER,
         EventKind.FOLLOW_UP_ASSIGNED: OWNER,  # owner_id: the follow-up's new owner
+        EventKind.FOLLOW_UP_MOVED: OWNER,  # owner_id: the owner it was moved away from
     }[kind]
     # PRIORITY_CHANGED reaches anyone only when raised to P1 (here: to `priority`, from unknown).
     priority_reaches = kind not in (EventKind.INCIDENT_CREATED, EventKind.PRIORITY_CHANGED) or priority == "P1"

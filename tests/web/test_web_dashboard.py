@@ -640,5 +640,5 @@ def test_a_poll_is_one_small_question_whatever_the_number_of_incidents(member_cl
         event.remove(engine, "before_cursor_execute", capture)
     on_incidents = [s for s in seen if "incidents" in s]
     assert len(on_incidents) == 1
-    assert "max(incidents.updated_at)" in on_incidents[0]
+    assert "max(incidents.activity_at)" in on_incidents[0]
     assert "count(" not in on_incidents[0].lower()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, cast
 
-from flask import has_request_context, request
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from flask import has_request_context, request, url_for
+from marshmallow import Schema, ValidationError, fields, pre_dump, pre_load, validate, validates_schema
 from sqlalchemy import ColumnElement, String
 
 from shared.accounts import tokens as token_rules
@@ -144,6 +144,14 @@ class IncidentOut(StrictSchema):
     resolution_summary = fields.String(allow_none=True, required=True)
     created_at = UtcDateTime(required=True)
     updated_at = UtcDateTime(required=True)
+    last_activity_at = UtcDateTime(
+        required=True,
+        attribute="activity_at",
+        metadata={
+            "description": "The last activity: a change of the incident (as updated_at), a comment, a follow-up "
+            "or a file attached. What `updated:` and `sort=recent` read."
+        },
+    )
     in_progress_at = UtcDateTime(
         allow_none=True,
         required=True,
@@ -271,6 +279,7 @@ class IncidentPatch(StrictSchema):
                 "reporter",
                 "created_at",
                 "updated_at",
+                "last_activity_at",
                 "in_progress_at",
                 "resolved_at",
                 "closed_at",
@@ -452,6 +461,68 @@ class FollowUpOut(StrictSchema):
     done_at = UtcDateTime(allow_none=True, required=True)
     done_by = fields.Nested(UserRef, allow_none=True, required=True)
     version = fields.Integer(required=True, metadata={"description": "Also the ETag of a PATCH's answer."})
+
+
+class _Owned:
+    """A follow-up someone owns as OwnedFollowUpOut reads it: the follow-up's own fields, its
+    incident's title and page, and its own place on that page."""
+
+    def __init__(self, mine: follow_up_rules.OwnedFollowUp) -> None:
+        self._mine = mine
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._mine.follow_up, name)
+
+    @property
+    def incident_title(self) -> str:
+        return self._mine.incident_title
+
+    @property
+    def incident_url(self) -> str:
+        return url_for("incidents.detail", key=self._mine.incident_key, _external=True)
+
+    @property
+    def url(self) -> str:
+        return f"{self.incident_url}#follow-up-{self._mine.follow_up.id}"
+
+
+class OwnedFollowUpOut(FollowUpOut):
+    """A follow-up in GET /api/v1/me/follow-ups: the fields every follow-up answer has (`incident`
+    is its key there too), its incident's title and page, and its own place on that page."""
+
+    incident_title = fields.String(required=True)
+    incident_url = fields.String(required=True, metadata={"description": "The incident's page."})
+    url = fields.String(
+        required=True, metadata={"description": "Its place on the incident's page (`#follow-up-<id>`)."}
+    )
+
+    @pre_dump
+    def _owned(self, mine, **kwargs):
+        return _Owned(mine)
+
+
+class OwnedFollowUpPage(StrictSchema):
+    items = fields.List(fields.Nested(OwnedFollowUpOut), required=True)
+    next = fields.String(
+        allow_none=True, required=True, metadata={"description": "URL of the next page; null on the last one."}
+    )
+
+
+class OwnedFollowUpArgs(QueryArgs):
+    # Checked by the view, not by OneOf: a state it does not know is a 400 naming it, as a filter
+    # value that matches nothing is on the other lists (`limit` and `cursor` are 422s there too).
+    state = fields.String(
+        load_default="open",
+        metadata={
+            "enum": list(follow_up_rules.OWNED_STATES),
+            "description": "open: soonest due first, those with no due date last, then the oldest; done: the "
+            "most recently done first; all: both, in the open ones' order.",
+        },
+    )
+    limit = fields.Integer(
+        load_default=follow_up_rules.OWNED_PAGE_SIZE, validate=validate.Range(1, follow_up_rules.OWNED_MAX_LIMIT)
+    )
+    cursor = fields.String(load_default=None, metadata={"description": "From the previous page's `next`."})
 
 
 class EventOut(StrictSchema):
@@ -650,6 +721,8 @@ FOLLOW_UP_IDEMPOTENCY_KEY = {
     f"{idempotency.KEY_LIFETIME.total_seconds() / 3600:.0f} hours is answered 201 with the follow-up the "
     "first request added (as it is now), and adds nothing new. The same key with other details is a 422.",
 }
+# GET /api/v1/me/follow-ups: JSON pages only.
+PAGED_HEADERS = {"Link": _header('`<URL>; rel="next"`, the same as `next`; absent on the last page.', required=False)}
 LISTED = "A page of incidents (JSON), or with `format=csv` the whole filtered list (CSV)."
 LISTED_HEADERS = {
     "Link": _header('JSON: `<URL>; rel="next"`, the same as `next`; absent on the last page.', required=False),

@@ -662,17 +662,37 @@ def get_me():
 
 @account_bp.route("/me/follow-ups", methods=["GET"])
 @needs(READ)
-@account_bp.response(200, schemas.FollowUpOut(many=True))
-@account_bp.doc(
-    summary="Your open follow-ups, across incidents",
-    description=f'The open follow-ups you own (what the dashboard lists under "Your follow-ups"): at most '
-    f"{follow_up_service.MINE_LIMIT}, soonest due first (those with no due date after the dated ones), then the "
-    "oldest. Each names its incident (`incident`); mark one done with PATCH "
-    "/api/v1/incidents/{key}/follow-ups/{id}.",
+@account_bp.arguments(schemas.OwnedFollowUpArgs, location="query")
+@account_bp.response(
+    200, schemas.OwnedFollowUpPage, description="A page of the follow-ups you own.", headers=schemas.PAGED_HEADERS
 )
-@_errors()
-def list_my_follow_ups():
-    return follow_up_service.open_for_owner(session=get_session(), actor=authenticate().user)
+@account_bp.doc(
+    summary="The follow-ups you own, across incidents",
+    description='The follow-ups you own (the page "Your follow-ups" lists): `state=open` (the default) soonest '
+    "due first, those with no due date last, then the oldest; `state=done` the most recently done first; "
+    "`state=all` both, in the open ones' order. Page with `next` (or the `Link` header), as on "
+    "GET /api/v1/incidents. Each names its incident (`incident`, its key, as every follow-up answer does; "
+    "`incident_title`, `incident_url`) and has its own `url` on that page; mark one done with PATCH "
+    "/api/v1/incidents/{key}/follow-ups/{id}. A `state` it does not take is a 400, and a `cursor` this "
+    "list did not give out or a `limit` out of range a 422, each with `errors` naming the parameter.",
+)
+@_errors(422)
+def list_my_follow_ups(args):
+    caller = authenticate()
+    if problem := follow_up_service.state_problem(args["state"]):
+        raise ApiProblem(400, problem, errors={"state": [problem]})
+    # A cursor this list did not give out is a ValidationFailed: a 422 naming `cursor`, as on
+    # GET /api/v1/incidents.
+    page = follow_up_service.owned_page(
+        session=get_session(), actor=caller.user, state=args["state"], cursor=args["cursor"], limit=args["limit"]
+    )
+    next_url = None
+    headers = {}
+    if page.next_cursor:
+        kept = {k: v for k, v in request.args.items() if k != "cursor"}
+        next_url = url_for("api_account.list_my_follow_ups", **kept, cursor=page.next_cursor, _external=True)
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return {"items": page.items, "next": next_url}, 200, headers
 
 
 # -- users (admin) ----------------------------------------------------------------------------

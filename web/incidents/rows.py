@@ -142,7 +142,7 @@ class RowKit:
             incident.environment,
             incident.created_at,
             since,
-            incident.updated_at,
+            incident.activity_at,  # the Updated column: a comment changes it, not the version
             timers.is_overdue(incident),
             age(incident.created_at),
             age(since),

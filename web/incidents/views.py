@@ -1227,3 +1227,87 @@ def _ask_before_deleting(key: str, follow_up_id: int):
     context = _detail_context(session, incident)
     context.update(follow_up_confirm_delete=follow_up_id)
     return render_template("incidents/detail.html", **context)
+
+
+# -- Your follow-ups (incidents/follow_ups_mine.html) -------------------------------------------
+
+# The list's two views, by the `state` in its address (the API also takes "all").
+MINE_STATES = ("open", "done")
+MINE_PAGE_SIZE = 50
+# What the list says after Mark done or Reopen: kept in the session and shown once, above the
+# list (app.js moves focus to it, as after any post).
+MINE_NOTICE = "my_follow_ups_notice"
+
+
+def _mine_args(source) -> tuple[str, str | None]:
+    """The list's state ("open" unless "done") and cursor, from the address or a form."""
+    state = source.get("state", "open")
+    return (state if state in MINE_STATES else "open"), (source.get("cursor") or None)
+
+
+def _mine_url(state: str, cursor: str | None = None) -> str:
+    args: dict[str, Any] = {"state": state} if state != "open" else {}
+    if cursor:
+        args["cursor"] = cursor
+    return url_for("incidents.my_follow_ups", **args)
+
+
+def _render_mine(state: str, cursor: str | None, *, problem: str | None = None, status: int = 200):
+    session = get_session()
+    try:
+        page = follow_up_service.owned_page(
+            session=session, actor=current_user.user, state=state, cursor=cursor, limit=MINE_PAGE_SIZE
+        )
+    except ValidationFailed:
+        # A page link cut short or typed by hand: the first page, saying why.
+        problem, status, cursor = "That page link is not one this list gave out: here is the first page.", 400, None
+        page = follow_up_service.owned_page(session=session, actor=current_user.user, state=state, limit=MINE_PAGE_SIZE)
+    context = dict(
+        items=page.items,
+        state=state,
+        cursor=cursor,
+        state_links={name: _mine_url(name) for name in MINE_STATES},
+        first_link=_mine_url(state) if cursor else None,
+        next_link=_mine_url(state, page.next_cursor) if page.next_cursor else None,
+        may_tick=current_user.can(Action.COMMENT),
+        follow_up_today=timers.today(),
+        notice=http_session.pop(MINE_NOTICE, None),
+        problem=problem,
+    )
+    return render_template("incidents/follow_ups_mine.html", **context), status
+
+
+@bp.get("/follow-ups")
+@login_required
+def my_follow_ups():
+    """The follow-ups the signed-in person owns, across incidents: open ones soonest due first
+    (?state=done: the done ones, most recently done first), a page at a time (a keyset cursor,
+    as the API's lists page), each to be marked done (or reopened) in its place."""
+    return _render_mine(*_mine_args(request.args))
+
+
+@bp.post("/follow-ups/<int:follow_up_id>/done")
+@login_required
+def my_follow_up_done(follow_up_id: int):
+    """Mark done (or reopen, done=0) a follow-up from "Your follow-ups" (the form names its
+    incident), under the same rules as on the incident page; then back to the same page of the
+    list saying what happened (post-redirect-get), or the list again with the refusal at the
+    error's status."""
+    session = get_session()
+    done = request.form.get("done") == "1"
+    state, cursor = _mine_args(request.form)
+    try:
+        item = follow_up_service.set_done(
+            session=session,
+            actor=current_user.user,
+            incident_id=request.form.get("incident", ""),
+            follow_up_id=follow_up_id,
+            done=done,
+        )
+        notice = f"Marked “{item.title}” done." if done else f"Reopened “{item.title}”."
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        return _render_mine(state, cursor, problem=page_message(error), status=status_for(error))
+    http_session[MINE_NOTICE] = notice
+    return redirect(_mine_url(state, cursor))
