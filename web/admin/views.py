@@ -142,15 +142,18 @@ def _user_action(operation, done: str):
 def change_role(user_id: int):
     require(Action.MANAGE_USERS)
     role = request.form.get("role", "")
-    if request.form.get("confirm") != "1":
-        # A new role signs the person out everywhere at once: ask first, as Disable does. (Not
-        # about one's own role, which the service refuses, nor a role that does not exist.)
-        user = accounts.get_user(session=get_session(), user_id=user_id)
-        if user.id != current_user.id and role != user.role and role in dict(ROLE_CHOICES):
-            return _render(NewUserForm(formdata=None), confirm_role=(user, role))
+    user = accounts.get_user(session=get_session(), user_id=user_id)
+    # A new role signs the person out everywhere at once: ask first, as Disable does. (Not about
+    # one's own role, which the service refuses, nor a role that does not exist.)
+    asked = request.form.get("confirm") == "1"
+    if not asked and user.id != current_user.id and role != user.role and role in dict(ROLE_CHOICES):
+        return _render(NewUserForm(formdata=None), confirm_role=(user, role))
+    unchanged = role == user.role  # the service then changes nothing and signs nobody out
     return _user_action(
         lambda session: accounts.change_role(session=session, actor=current_user.user, user_id=user_id, role=role),
-        "{email} is now {role}; their sessions were signed out.",
+        "{email} is already {role}; nothing changed."
+        if unchanged
+        else "{email} is now {role}; their sessions were signed out.",
     )
 
 
