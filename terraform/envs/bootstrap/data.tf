@@ -238,6 +238,289 @@ data "aws_iam_policy_document" "deploy" {
   }
 }
 
+# Preview teardown (preview.sh down, which reap runs for each closed pull request): the pull
+# requests' states, the base's outputs, the one-off tasks that drop the database and the Redis
+# keys, the refresh and destroy of what envs/preview creates (incident-tracker-pr-<n>-*, tagged
+# Environment = pr-<n>), then the pull request's files, secrets and state. No PowerUserAccess:
+# every action is named, and nothing is created but the one-off tasks. Two writes are wider than
+# a delete because the destroy needs them: ecs:UpdateService (Terraform drains a service to 0
+# tasks before deleting it; never to another task definition, never ECS Exec) and revoking the
+# pull request's rules on the base's (Environment = preview) database and Redis security groups.
+data "aws_iam_policy_document" "preview_teardown" {
+  for_each = local.teardown_roles
+
+  statement {
+    sid       = "ListStateBucket"
+    actions   = ["s3:ListBucket"]
+    resources = [local.state_bucket_arn]
+  }
+
+  # preview/pr-<n>.tfstate and its lock file: read, written by the destroy, deleted at the end.
+  statement {
+    sid     = "PreviewStates"
+    actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = [
+      "${local.state_bucket_arn}/${local.state_prefixes.preview}pr-*.tfstate",
+      "${local.state_bucket_arn}/${local.state_prefixes.preview}pr-*.tfstate.tflock",
+    ]
+  }
+
+  # The base's outputs (terraform output, and envs/preview's terraform_remote_state): read only.
+  statement {
+    sid       = "ReadPreviewBaseState"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.state_bucket_arn}/${local.state_prefixes["preview-base"]}terraform.tfstate"]
+  }
+
+  statement {
+    sid       = "UseStateKey"
+    actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [module.state_backend.kms_key_arn]
+  }
+
+  # The one-off tasks (DROP DATABASE, UNLINK pr-<n>:*): the preview's migrate task definition on
+  # the preview cluster only, stopped again if the job ends first.
+  statement {
+    sid       = "RunPreviewOneOffTasks"
+    actions   = ["ecs:RunTask"]
+    resources = ["arn:${local.partition}:ecs:${local.preview_arn_suffix}:task-definition/${local.preview_prefix}*-web-migrate:*"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [local.preview_cluster_arn]
+    }
+  }
+
+  statement {
+    sid       = "WatchAndStopPreviewTasks"
+    actions   = ["ecs:DescribeTasks", "ecs:StopTask"]
+    resources = ["arn:${local.partition}:ecs:${local.preview_arn_suffix}:task/${local.preview_base_name}/*"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [local.preview_cluster_arn]
+    }
+  }
+
+  # run-task --propagate-tags: the task gets its task definition's tags, at creation only.
+  statement {
+    sid       = "TagPreviewTasksAtLaunch"
+    actions   = ["ecs:TagResource"]
+    resources = ["arn:${local.partition}:ecs:${local.preview_arn_suffix}:task/${local.preview_base_name}/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ecs:CreateAction"
+      values   = ["RunTask"]
+    }
+  }
+
+  statement {
+    sid     = "PassPreviewTaskRolesToTheOneOffTasks"
+    actions = ["iam:PassRole"]
+    resources = [
+      "${local.iam_arn_prefix}:role/${local.preview_prefix}*-web-task",
+      "${local.iam_arn_prefix}:role/${local.preview_prefix}*-ecs-execution",
+    ]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  # Terraform's refresh before the destroy, and its waits during it. These actions take no
+  # resource ARN (they answer "*" only) and change nothing.
+  statement {
+    sid = "RefreshPreviews"
+    actions = [
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeSecurityGroupRules",
+      "ec2:DescribeSecurityGroups",
+      "ec2:DescribeVpcs",
+      "ecs:DescribeTaskDefinition",
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeRules",
+      "elasticloadbalancing:DescribeTags",
+      "elasticloadbalancing:DescribeTargetGroupAttributes",
+      "elasticloadbalancing:DescribeTargetGroups",
+      "logs:DescribeLogGroups",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "RefreshAndDeletePreviewServices"
+    actions = [
+      "ecs:DeleteService",
+      "ecs:DescribeServices",
+      "ecs:ListTagsForResource",
+    ]
+    resources = ["arn:${local.partition}:ecs:${local.preview_arn_suffix}:service/${local.preview_base_name}/${local.preview_prefix}*"]
+  }
+
+  # Terraform sets a service's desired count to 0 before it deletes it. Never another task
+  # definition (only a preview's own, if one is named at all) and never ECS Exec.
+  statement {
+    sid       = "DrainPreviewServices"
+    actions   = ["ecs:UpdateService"]
+    resources = ["arn:${local.partition}:ecs:${local.preview_arn_suffix}:service/${local.preview_base_name}/${local.preview_prefix}*"]
+
+    condition {
+      test     = "ArnLikeIfExists"
+      variable = "ecs:task-definition"
+      values   = ["arn:${local.partition}:ecs:${local.preview_arn_suffix}:task-definition/${local.preview_prefix}*"]
+    }
+
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "ecs:enable-execute-command"
+      values   = ["false"]
+    }
+  }
+
+  statement {
+    sid       = "ListPreviewTaskDefinitionTags"
+    actions   = ["ecs:ListTagsForResource"]
+    resources = ["arn:${local.partition}:ecs:${local.preview_arn_suffix}:task-definition/${local.preview_prefix}*:*"]
+  }
+
+  # DeregisterTaskDefinition takes no resource ARN: it retires a revision (running tasks and
+  # services keep theirs), nothing more.
+  statement {
+    sid       = "DeregisterPreviewTaskDefinitions"
+    actions   = ["ecs:DeregisterTaskDefinition"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "RefreshAndDeletePreviewTaskRoles"
+    actions = [
+      "iam:DeleteRole",
+      "iam:GetRole",
+      "iam:GetRolePolicy",
+      "iam:ListAttachedRolePolicies",
+      "iam:ListInstanceProfilesForRole",
+      "iam:ListRolePolicies",
+    ]
+    resources = ["${local.iam_arn_prefix}:role/${local.preview_prefix}*"]
+  }
+
+  statement {
+    sid       = "DeletePreviewTaskRolePolicies"
+    actions   = ["iam:DeleteRolePolicy"]
+    resources = ["${local.iam_arn_prefix}:role/${local.preview_prefix}*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.permissions_boundary_arn]
+    }
+  }
+
+  statement {
+    sid       = "DeletePreviewSecurityGroups"
+    actions   = ["ec2:DeleteSecurityGroup"]
+    resources = ["arn:${local.partition}:ec2:${local.preview_arn_suffix}:security-group/*"]
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:ResourceTag/Environment"
+      values   = ["pr-*"]
+    }
+  }
+
+  # A preview's rules (tagged Environment = pr-<n>, revoked by rule id) sit on its own groups and
+  # on the base's (Environment = preview) database and Redis groups.
+  statement {
+    sid       = "RevokePreviewRulesOnPreviewGroups"
+    actions   = ["ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress"]
+    resources = ["arn:${local.partition}:ec2:${local.preview_arn_suffix}:security-group/*"]
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:ResourceTag/Environment"
+      values   = ["pr-*", "preview"]
+    }
+  }
+
+  statement {
+    sid       = "RevokeOnlyPreviewRules"
+    actions   = ["ec2:RevokeSecurityGroupEgress", "ec2:RevokeSecurityGroupIngress"]
+    resources = ["arn:${local.partition}:ec2:${local.preview_arn_suffix}:security-group-rule/*"]
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:ResourceTag/Environment"
+      values   = ["pr-*"]
+    }
+  }
+
+  statement {
+    sid       = "DeletePreviewTargetGroups"
+    actions   = ["elasticloadbalancing:DeleteTargetGroup"]
+    resources = ["arn:${local.partition}:elasticloadbalancing:${local.preview_arn_suffix}:targetgroup/${local.preview_prefix}*/*"]
+  }
+
+  # Listener rule ARNs carry no name: the rule's Environment tag says whose it is.
+  statement {
+    sid       = "DeletePreviewListenerRules"
+    actions   = ["elasticloadbalancing:DeleteRule"]
+    resources = ["arn:${local.partition}:elasticloadbalancing:${local.preview_arn_suffix}:listener-rule/app/${local.preview_base_name}*/*"]
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:ResourceTag/Environment"
+      values   = ["pr-*"]
+    }
+  }
+
+  statement {
+    sid     = "RefreshAndDeletePreviewLogGroups"
+    actions = ["logs:DeleteLogGroup", "logs:ListTagsForResource", "logs:ListTagsLogGroup"]
+    resources = [
+      "arn:${local.partition}:logs:${local.preview_arn_suffix}:log-group:/ecs/${local.preview_prefix}*",
+      "arn:${local.partition}:logs:${local.preview_arn_suffix}:log-group:/ecs/${local.preview_prefix}*:*",
+    ]
+  }
+
+  statement {
+    sid       = "RefreshAndDeletePreviewAlarms"
+    actions   = ["cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource"]
+    resources = ["arn:${local.partition}:cloudwatch:${local.preview_arn_suffix}:alarm:${local.preview_prefix}*"]
+  }
+
+  # The pull request's secrets (incident-tracker/pr-<n>/database-url, and redis-url of older
+  # previews): looked up, then deleted without recovery.
+  statement {
+    sid       = "DeletePreviewSecrets"
+    actions   = ["secretsmanager:DeleteSecret", "secretsmanager:DescribeSecret"]
+    resources = ["arn:${local.partition}:secretsmanager:${local.preview_arn_suffix}:secret:incident-tracker/pr-*"]
+  }
+
+  # The pull request's files: aws s3 rm s3://<bucket>/pr-<n>/ --recursive (no version deletes).
+  statement {
+    sid       = "ListPreviewFiles"
+    actions   = ["s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${local.preview_evidence_name}"]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["pr-*/"]
+    }
+  }
+
+  statement {
+    sid       = "DeletePreviewFiles"
+    actions   = ["s3:DeleteObject"]
+    resources = ["arn:${local.partition}:s3:::${local.preview_evidence_name}/pr-*/*"]
+  }
+}
+
 # The most any role created by a deploy may do: everything but IAM, Organizations and account
 # administration, and nothing on the Terraform state (the task, flow-log, monitoring and bastion
 # roles need far less; their own policies narrow it further).

@@ -68,8 +68,28 @@ locals {
   plan_roles   = { for env in var.environments : "plan-${env}" => local.environment_access[env] }
   deploy_roles = { for env in var.environments : "deploy-${env}" => local.environment_access[env] }
 
+  # Where previews live: preview.yml's destroy and reap jobs take them down with a role of their
+  # own, trusted only by their GitHub environment (preview-teardown, no reviewers), never with
+  # deploy-preview. Sessions as long as the deploy roles' (main.tf): the jobs ask for 2 hours.
+  teardown_roles = contains(var.environments, "preview") ? {
+    "preview-teardown" = {
+      environment          = var.github_environments.preview_teardown
+      subjects             = ["repo:${var.repository}:environment:${var.github_environments.preview_teardown}"]
+      max_session_duration = 7200
+    }
+  } : {}
+
+  # What the teardown role reaches: the shared preview base (envs/preview-base, named
+  # incident-tracker-preview) and each pull request's resources on it, all named
+  # incident-tracker-pr-<n>-* and tagged Environment = pr-<n> (envs/preview).
+  preview_base_name     = "incident-tracker-preview"
+  preview_prefix        = "${local.app_prefix}pr-"
+  preview_arn_suffix    = "${var.aws_region}:${var.aws_account_id}"
+  preview_cluster_arn   = "arn:${local.partition}:ecs:${local.preview_arn_suffix}:cluster/${local.preview_base_name}"
+  preview_evidence_name = coalesce(var.preview_evidence_bucket_name, "${local.preview_base_name}-evidence-${var.aws_account_id}")
+
   # The principals the state bucket and key policies let at the state: these roles (by name,
   # as the github_oidc module names them: no dependency on the roles, whose policies name the
   # key) and, as administrators, var.state_admin_arns.
-  terraform_role_arns = [for key in concat(keys(local.plan_roles), keys(local.deploy_roles)) : "${local.iam_arn_prefix}:role/${local.github_role_prefix}-${key}"]
+  terraform_role_arns = [for key in concat(keys(local.plan_roles), keys(local.deploy_roles), keys(local.teardown_roles)) : "${local.iam_arn_prefix}:role/${local.github_role_prefix}-${key}"]
 }

@@ -29,7 +29,7 @@ output "github_oidc_provider_arn" {
 }
 
 output "github_role_arns" {
-  description = "Role ARNs by key (plan-<env>, deploy-<env> for each environment of this account): the role-to-assume of aws-actions/configure-aws-credentials; store them as repository/environment variables."
+  description = "Role ARNs by key (plan-<env>, deploy-<env> for each environment of this account; preview-teardown where the previews live): the role-to-assume of aws-actions/configure-aws-credentials; store them as environment variables (deploy-<env>: AWS_DEPLOY_ROLE_ARN of that environment; preview-teardown: AWS_PREVIEW_TEARDOWN_ROLE_ARN of the preview-teardown environment)."
   value       = module.github_oidc.role_arns
 }
 
@@ -39,6 +39,6 @@ output "permissions_boundary_arn" {
 }
 
 output "github_role_names" {
-  description = "Role names by key (plan-<env>, deploy-<env>)."
+  description = "Role names by key (plan-<env>, deploy-<env>, preview-teardown)."
   value       = module.github_oidc.role_names
 }

@@ -66,14 +66,26 @@ variable "environments" {
 }
 
 variable "github_environments" {
-  description = "GitHub environment names of the deploy jobs (their `environment:` key): the OIDC sub claim a deploy role trusts."
+  description = "GitHub environment names of the deploy jobs (their `environment:` key): the OIDC sub claim a deploy role trusts. preview_teardown: the environment of preview.yml's destroy and reap jobs (no reviewers), the only subject the preview-teardown role trusts."
   type = object({
-    dev     = optional(string, "dev")
-    staging = optional(string, "staging")
-    prod    = optional(string, "production")
-    preview = optional(string, "preview")
+    dev              = optional(string, "dev")
+    staging          = optional(string, "staging")
+    prod             = optional(string, "production")
+    preview          = optional(string, "preview")
+    preview_teardown = optional(string, "preview-teardown")
   })
   default = {}
+}
+
+variable "preview_evidence_bucket_name" {
+  description = "The previews' shared evidence bucket (envs/preview-base's evidence_bucket_name): the preview-teardown role deletes each closed pull request's objects under pr-<n>/ there. Null: incident-tracker-preview-evidence-<aws_account_id>, the name envs/preview-base's terraform.tfvars uses. Unused without the preview environment."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.preview_evidence_bucket_name == null || can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.preview_evidence_bucket_name))
+    error_message = "preview_evidence_bucket_name must be 3-63 lowercase letters, digits or hyphens."
+  }
 }
 
 variable "state_admin_arns" {
