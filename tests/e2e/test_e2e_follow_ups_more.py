@@ -54,6 +54,13 @@ def test_add_then_delete_on_a_phone_asks_first_and_focus_follows(open_page, file
     expect(section.get_by_role("listitem")).to_have_count(1)
 
     delete.click()
+    expect(question).to_be_focused()
+    page.keyboard.press("Escape")  # No, as Cancel: back on Delete, nothing deleted
+    expect(delete).to_be_focused()
+    expect(question).to_have_count(0)
+    expect(section.get_by_role("listitem")).to_have_count(1)
+
+    delete.click()
     page.get_by_role("button", name="Yes, delete follow-up “Add replica lag alert”").click()
     expect(notice).to_have_text("Deleted the follow-up “Add replica lag alert”.")
     expect(notice).to_be_focused()
