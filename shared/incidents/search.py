@@ -1243,3 +1243,171 @@ def distinct_components(*, session: Session, change_marker: str | None = None) -
     if change_marker:
         _components_memo = (memo_key, components)
     return list(components)
+
+
+# Where a search matched, for the rows shown (README "Search"): a row whose title lacks some of
+# the words says in which field it found them, with a short excerpt. Worked out from the page's
+# own rows in Python (the words as each backend matches them: substrings on SQLite, words and
+# their prefixes on PostgreSQL, whose stemming this reads loosely) and one query for the page's
+# comments, so it costs the same at a million incidents as at ten.
+HINT_EXCERPT = 120
+# Of the excerpt, how much comes before the first matched word.
+_HINT_LEAD = 40
+# PostgreSQL's english configuration drops these (no document holds them): the title never lacks one.
+_STOP_WORD_TEXT = (
+    "a an and are as at be but by for from has have he her his i if in into is it its no not of on or"
+    " our she so such that the their then there these they this to was we were will with you your"
+)
+_STOP_WORDS = frozenset(_STOP_WORD_TEXT.split())
+# The vectors read these as spaces (migration 0018), as the box splits words at them.
+_HINT_SEPARATORS = str.maketrans("<>-./@", "      ")
+_ENDINGS = ("ing", "ed", "es", "s")
+
+
+@dataclass(frozen=True)
+class MatchHint:
+    """Where a row matched: `place` ("description", "comment", "block reason", "resolution
+    summary", "component"), the comment's author, and the excerpt as (text, matched) parts."""
+
+    place: str
+    excerpt: tuple[tuple[str, bool], ...]
+    author: str | None = None
+
+    @property
+    def where(self) -> str:
+        if self.place == "comment":
+            return f"in a comment by {self.author}" if self.author else "in a comment"
+        return f"in the {self.place}"
+
+
+def _hint_pattern(word: str, postgres: bool) -> re.Pattern[str]:
+    """Where `word` is found in a text: anywhere (SQLite's LIKE), or at the start of a word, its
+    English ending left off (a near enough reading of PostgreSQL's stemmed prefix matching)."""
+    if not postgres:
+        return re.compile(re.escape(word), re.IGNORECASE)
+    stem = word
+    for ending in _ENDINGS:
+        if len(word) - len(ending) >= TYPO_MIN_LENGTH and word.endswith(ending):
+            stem = word[: -len(ending)]
+            break
+    return re.compile(r"(?<![^\W_])" + re.escape(stem) + r"\w*", re.IGNORECASE)
+
+
+def _found(patterns: list[re.Pattern[str]], text: str | None) -> bool:
+    cleaned = (text or "").translate(_HINT_SEPARATORS)
+    return any(pattern.search(cleaned) for pattern in patterns)
+
+
+def _excerpt(text: str, patterns: list[re.Pattern[str]], first: list[re.Pattern[str]]) -> tuple[tuple[str, bool], ...]:
+    """At most HINT_EXCERPT characters of `text` (whitespace collapsed) around the first match of
+    `first`, each match of `patterns` marked."""
+    collapsed = " ".join(text.split())
+    cleaned = collapsed.translate(_HINT_SEPARATORS)
+    spans = sorted({m.span() for pattern in patterns for m in pattern.finditer(cleaned) if m.end() > m.start()})
+    starts = [m.start() for pattern in first if (m := pattern.search(cleaned))]
+    at = min(starts) if starts else 0
+    start = max(0, at - _HINT_LEAD)
+    end = min(len(collapsed), start + HINT_EXCERPT)
+    start = max(0, min(start, end - HINT_EXCERPT))
+    if start > 0 and (space := collapsed.find(" ", start, at)) != -1:
+        start = space + 1  # not in the middle of a word
+    if end < len(collapsed) and (space := collapsed.rfind(" ", at, end)) > at:
+        end = space
+    parts: list[tuple[str, bool]] = [("\u2026", False)] if start > 0 else []
+    position = start
+    for span_start, span_end in spans:
+        span_start, span_end = max(span_start, position), min(span_end, end)
+        if span_start >= span_end:
+            continue
+        if span_start > position:
+            parts.append((collapsed[position:span_start], False))
+        parts.append((collapsed[span_start:span_end], True))
+        position = span_end
+    if position < end:
+        parts.append((collapsed[position:end], False))
+    if end < len(collapsed):
+        parts.append(("\u2026", False))
+    return tuple(parts)
+
+
+def _newest_matching_comments(
+    session: Session, incident_ids: list[int], words: list[str], last: str, postgres: bool
+) -> dict[int, tuple[str, str | None]]:
+    """Per incident, its newest unredacted comment holding one of `words` (body, author's name):
+    one query, reading the page's incidents' comments by incident id."""
+    if postgres:
+        # The comments' own vectors, as the search reads them (the `last` word typed a prefix).
+        said = or_(
+            *(
+                and_(func.numnode(query) > 0, literal_column("incident_comments.search_vector").op("@@")(query))
+                for query in (_to_tsquery(word + ":*" if word == last else word) for word in words)
+            )
+        )
+    else:
+        said = or_(*(Comment.body.ilike(f"%{word}%") for word in words))
+    ranked = (
+        select(
+            Comment.incident_id,
+            Comment.body,
+            Comment.author_id,
+            func.row_number()
+            .over(partition_by=Comment.incident_id, order_by=(Comment.created_at.desc(), Comment.id.desc()))
+            .label("newest"),
+        )
+        .where(Comment.incident_id.in_(incident_ids), Comment.redacted_at.is_(None), said)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ranked.c.incident_id, ranked.c.body, User.name)
+        .join(User, User.id == ranked.c.author_id)
+        .where(ranked.c.newest == 1)
+    ).all()
+    return {incident_id: (body, name) for incident_id, body, name in rows}
+
+
+def match_hints(*, session: Session, filters: Filters, incidents: list[Incident]) -> dict[int, MatchHint]:
+    """For the rows shown (`incidents`, a page): where each one whose title lacks some of the
+    search's words matched them, by incident id. In order: the description, its comments
+    (newest first; a redacted one never), the block reason, the resolution summary, the
+    component. No hint for a key lookup or a search forgiving typos (what matched were other
+    spellings); at most one query, for the page's comments."""
+    if not incidents or filters.typo_tolerant or _KEY_RE.match(filters.text):
+        return {}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    words = list(dict.fromkeys(_WORD_RE.findall(filters.text.lower())[:MAX_TEXT_WORDS]))
+    if postgres:
+        words = [word for word in words if word not in _STOP_WORDS]
+    if not words:
+        return {}
+    patterns = {word: _hint_pattern(word, postgres) for word in words}
+    every = list(patterns.values())
+    lacking: dict[int, list[str]] = {}
+    for incident in incidents:
+        if missing_words := [word for word in words if not _found([patterns[word]], incident.title)]:
+            lacking[incident.id] = missing_words
+    needs_comments = [
+        i.id for i in incidents if i.id in lacking and not _found([patterns[w] for w in lacking[i.id]], i.description)
+    ]
+    # The words some title lacks: a comment holding only the title's words says nothing new.
+    sought = list(dict.fromkeys(word for i in needs_comments for word in lacking[i]))
+    last = _WORD_RE.findall(filters.text.lower())[:MAX_TEXT_WORDS][-1]
+    comments = _newest_matching_comments(session, needs_comments, sought, last, postgres) if needs_comments else {}
+    hints: dict[int, MatchHint] = {}
+    for incident in incidents:
+        if incident.id not in lacking:
+            continue
+        missing = [patterns[word] for word in lacking[incident.id]]
+        comment = comments.get(incident.id)
+        places: list[tuple[str, str | None, str | None]] = [
+            ("description", incident.description, None),
+            ("comment", comment[0] if comment else None, comment[1] if comment else None),
+            ("block reason", incident.blocked_reason, None),
+            ("resolution summary", incident.resolution_summary, None),
+            ("component", incident.component, None),
+        ]
+        for place, text, author in places:
+            # The comment was found by the database's own matching; the fields by the patterns.
+            if text and (place == "comment" or _found(missing, text)):
+                hints[incident.id] = MatchHint(place=place, excerpt=_excerpt(text, every, missing), author=author)
+                break
+    return hints

@@ -95,6 +95,9 @@ class RowKit:
     transition_url: Callable[[str], str]
     row_url: object
     database: str = ""  # the engine's URL: rows of two databases (tests, a restore) never mix
+    # Where a search matched the rows shown, by incident id (shared.incidents.search.match_hints):
+    # drawn under the title, and part of the cached row's key.
+    hints: dict = field(default_factory=dict)
     _moves: dict = field(default_factory=dict)
     _forms: dict = field(default_factory=dict)
 
@@ -123,11 +126,12 @@ class RowKit:
 
         Cached by every value the row shows — the database, the incident's own fields, its owner's name, the
         ages and the overdue mark as they read now, the moves this viewer may make, the URL
-        root — so a change to any of them draws it again; the viewer's CSRF token is stamped
-        into the cached HTML."""
+        root, where the search matched it — so a change to any of them draws it again; the
+        viewer's CSRF token is stamped into the cached HTML."""
         moves = self.moves(incident)
         since = status_since(incident)
         owner = incident.owner
+        hint = self.hints.get(incident.id)
         memo_key = (
             self.database,
             request.script_root,
@@ -147,10 +151,11 @@ class RowKit:
             age(incident.created_at),
             age(since),
             tuple(moves),
+            hint,  # a search's row (with its hint) is never served for another search, or none
         )
 
         def draw() -> str:
-            return render_template("incidents/_row.html", incident=incident)
+            return render_template("incidents/_row.html", incident=incident, hint=hint)
 
         return ROW_CACHE.get_or_render_for_viewer(memo_key, draw, self.csrf)
 

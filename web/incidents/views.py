@@ -243,6 +243,8 @@ def dashboard():
         # A bookmarked or hand-typed page past the end (the list shrank): show the last one
         # rather than "page 99 of 2" above an empty table.
         page = search_page(page.pages)
+    # Where each row shown matched, when its title lacks some of the words (one query at most).
+    rows.row_kit().hints = incident_search.match_hints(session=session, filters=scoped, incidents=page.incidents)
     # Only an empty page pays for finding out why (a few LIMIT 1 probes).
     why_empty = (
         incident_search.explain_no_match(session=session, filters=scoped, me_id=current_user.id)
