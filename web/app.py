@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import timedelta
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, jsonify, make_response, redirect, render_template, request, url_for
+from flask import Flask, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import OperationalError
@@ -90,6 +91,16 @@ def create_app(settings: Settings | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
     login_manager.session_protection = "basic"
+
+    @login_manager.unauthorized_handler
+    def _sign_in_first():
+        """The sign-in page, coming back afterwards to the page the person was on: for a form
+        sent after the session ended (a row's move, Mark done on a later page of a list) that is
+        the page it was sent from (its same-site Referer), not the form's address (only posted
+        to; the sign-in then climbs from it to the nearest page: web/auth/views.py)."""
+        flash(login_manager.login_message)
+        return redirect(url_for("auth.login", next=_page_asking()))
+
     security.init_app(app, hsts=settings.is_production)
 
     @login_manager.user_loader
@@ -122,6 +133,26 @@ def create_app(settings: Settings | None = None) -> Flask:
     input_guard.init_app(app)
     _register_errors(app)
     return app
+
+
+def _page_asking() -> str:
+    """Where the request came from, as a same-site path with its query: the request itself for a
+    GET or a form that posts to its own page (New incident, which puts the draft back there),
+    else the page that sent the form (its Referer, when it is this site's)."""
+    if request.method != "GET" and not _also_a_page(request.path):
+        sent_from = urlsplit(request.referrer or "")
+        if sent_from.netloc == request.host and sent_from.path.startswith("/"):
+            return sent_from.path + (f"?{sent_from.query}" if sent_from.query else "")
+        return request.path
+    return request.full_path.rstrip("?")
+
+
+def _also_a_page(path: str) -> bool:
+    try:
+        current_app.url_map.bind("localhost").match(path, method="GET")
+    except HTTPException:
+        return False
+    return True
 
 
 def _register_health(app: Flask) -> None:

@@ -653,3 +653,34 @@ def test_a_refused_link_request_is_its_page_again(make_app, users, tmp_path):
     assert [h.text for h in page.find_all("h1")] == ["Forgot your password?"]
     assert page.find("p", class_="error").text.startswith("Too many attempts. Wait ")
     assert page.find("input", name="email").attrs["value"] == "member@example.com"
+
+
+@pytest.mark.parametrize(
+    ("referer", "returns_to"),
+    [
+        ("http://localhost/?q=status:open", "/?q=status:open"),  # the dashboard view the row was on
+        ("http://localhost/follow-ups?cursor=abc", "/follow-ups?cursor=abc"),
+        ("https://evil.example/?q=x", "/incidents/{key}"),  # not this site's: the form's own page
+        (None, "/incidents/{key}"),
+    ],
+)
+def test_a_form_sent_after_the_session_ended_signs_in_back_to_the_page_it_was_sent_from(
+    client, users, make_incident, referer, returns_to
+):
+    """Found by QA: a row's move sent after the session ended signed in to the incident's page,
+    not to the filtered dashboard it was sent from (the form's address was all `next` held)."""
+    incident = make_incident("open")
+    headers = {"Referer": referer} if referer else {}
+    refused = client.post(f"/incidents/{incident.key}/transition", data={"to": "in_progress"}, headers=headers)
+    assert refused.status_code == 302
+    assert refused.headers["Location"].startswith("/login?next=")
+    signed_in = client.post(refused.headers["Location"], data={"email": users["member"].email, "password": PASSWORD})
+    assert signed_in.headers["Location"] == returns_to.format(key=incident.key)
+
+
+def test_a_page_asked_for_without_a_session_is_still_where_sign_in_returns(client, users, make_incident):
+    incident = make_incident("open")
+    refused = client.get(f"/incidents/{incident.key}?tab=timeline")
+    assert refused.status_code == 302
+    signed_in = client.post(refused.headers["Location"], data={"email": users["member"].email, "password": PASSWORD})
+    assert signed_in.headers["Location"] == f"/incidents/{incident.key}?tab=timeline"
