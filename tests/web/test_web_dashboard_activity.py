@@ -43,3 +43,21 @@ def test_a_comment_this_shift_puts_the_incident_first_with_its_time(client, db, 
     assert row_keys(page) == [discussed.key, edited.key]
     assert _updated_cell(page, discussed.key) == (now - timedelta(hours=1)).isoformat()
     assert discussed.key not in row_keys(quiet)
+
+
+def test_the_incident_pages_updated_is_the_dashboards_too(client, db, users, make_incident):
+    """Found by QA: after a comment the dashboard's Updated said today and the incident page's
+    Details still said three days ago: "Updated" is the last activity on both."""
+    now = utcnow().replace(microsecond=0)
+    with clock_at(now - timedelta(days=3)):
+        incident = make_incident(reporter="lead", owner=None, title="Replica lag on the writer")
+    with clock_at(now - timedelta(hours=1)):
+        incidents.add_comment(session=db, incident_id=incident.id, actor=users["lead"], body="Failover done.")
+    db.commit()
+    sign_in(client, users["member"])
+    listed = _updated_cell(client.get("/").get_data(as_text=True), incident.key)
+    page = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    details = re.search(r'<dt>Updated</dt><dd><time datetime="([^"]+)"', page)
+    assert details is not None
+    assert details[1] == listed
+    assert listed.startswith((now - timedelta(hours=1)).strftime("%Y-%m-%dT%H"))
