@@ -236,3 +236,19 @@ def test_the_live_timeline_still_updates_while_focus_rests_on_the_new_comment(
     page.clock.fast_forward(11_000)  # one live poll
     expect(timeline).to_contain_text("Error rate back to normal")
     expect(mine).to_be_focused()  # the redrawn entry, not <body>
+
+
+def test_a_move_refused_as_stale_puts_focus_on_what_changed(page: Page, sign_in, file_incident, db, users) -> None:
+    """Found by QA: the refusal ("Lee Lead changed INC-2 since you opened it. What changed: …")
+    was read out, but focus stayed on <body>: Tab started again at the top of the page."""
+    incident = file_incident("Queue depth climbing on orders", component="sqs")
+    key = incident.key
+    page.clock.install()  # no live refresh: the page stays as drawn, stale
+    sign_in("member@example.com")
+    page.goto(f"/incidents/{key}")
+    incidents.change_priority(session=db, incident_id=incident.id, actor=users["lead"], priority="P1")
+    db.commit()
+    page.get_by_role("button", name="In Progress", exact=True).click()
+    refusal = page.get_by_role("alert")
+    expect(refusal).to_contain_text(f"Lee Lead changed {key} since you opened it. What changed: priority")
+    expect(refusal).to_be_focused()

@@ -5,6 +5,8 @@ hit, and a date field's calendar button shows when it has keyboard focus."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from browser_steps import check_accessible, sign_in_on
 from playwright.sync_api import Locator, Page, expect
@@ -232,3 +234,20 @@ def test_a_date_fields_calendar_button_shows_keyboard_focus(open_page, file_inci
     assert outlined, "nothing shows that the calendar button has focus"
     page.keyboard.press("Tab")
     expect(due).not_to_be_focused()  # the calendar button was the field's last stop
+
+
+def test_j_brings_the_whole_card_onto_a_phones_screen(open_page, file_incident) -> None:
+    """Found by QA: j focused the third card's key, but its status, owner and move control were
+    below the screen's edge (only the link was scrolled to)."""
+    for n in range(6):
+        file_incident(f"Disk filling on log shipper {n}", priority="P2", component="logging")
+    page = open_page(**PHONE)
+    sign_in_on(page, "lead@example.com")
+    page.keyboard.press("j")
+    page.keyboard.press("j")  # the second card: its key on the screen, the rest of it below
+    focused = page.locator(":focus")
+    expect(focused).to_have_text(re.compile(r"^INC-\d+$"))
+    card = page.locator("#incident-rows > tr").filter(has=focused)
+    control = card.get_by_role("button", name=re.compile("^Apply status change to"))
+    expect(control).to_be_in_viewport(ratio=1)
+    expect(card).to_be_in_viewport(ratio=0.99)  # (sub-pixel borders)

@@ -265,11 +265,13 @@
   // the dashboard. A status message already there when a page loads is not read out, and
   // focus would start again at the top: it goes to the message, so a screen reader reads it
   // and Tab goes on from there. Not where the page put focus itself (autofocus, a field to fix)
-  // or the address names a part of the page to land on (#follow-ups).
+  // or the address names a part of the page to land on (#follow-ups). A refusal drawn with
+  // the page ("Lee Lead changed INC-2 since you opened it. What changed: …") is read out as an
+  // alert, and takes focus the same way when no field is there to fix.
   (function focusTheMessage() {
     if (document.querySelector("[autofocus]") || window.location.hash) { return; }
     if (document.activeElement && document.activeElement !== document.body) { return; }
-    var message = document.querySelector("main .flash");
+    var message = document.querySelector("main .flash, main p.error[role='alert']");
     if (!message) { return; }
     message.setAttribute("tabindex", "-1");
     message.focus();
@@ -786,6 +788,9 @@
     var row = rows[Math.max(0, Math.min(rows.length - 1, index))];
     var link = row.querySelector("a");
     (link || row).focus();
+    // Focusing the key scrolls only the link into view: on a phone the rest of its card (the
+    // status, the owner, the move control) could stay below the screen's edge.
+    row.scrollIntoView({ block: "nearest" });
   }
 
   var SHORTCUTS = {
