@@ -8,6 +8,7 @@ incident page's rules."""
 from __future__ import annotations
 
 from datetime import timedelta
+from html import unescape
 
 import pytest
 from sqlalchemy import update
@@ -277,3 +278,14 @@ def test_the_dashboards_you_own_more_links_to_the_page(client, db, users, make_i
     more = [a for a in page.find_all("a") if a.text == "all your follow-ups"]
     assert more
     assert {a.attrs["href"] for a in more} == {PAGE}
+
+
+@pytest.mark.parametrize("state", ["all", "bogus"])
+def test_a_view_the_page_does_not_have_is_named_not_quietly_replaced(client, users, state):
+    """Found by QA: ?state=bogus and ?state=all (the API's) silently showed the Open view."""
+    sign_in(client, users["member"])
+    response = client.get(f"/follow-ups?state={state}")
+    html = unescape(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert f"There is no “{state}” view of your follow-ups (Open or Done): here are the open ones." in html
+    assert 'aria-current="page">Open<' in html

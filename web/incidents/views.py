@@ -1285,6 +1285,12 @@ def my_follow_ups():
     """The follow-ups the signed-in person owns, across incidents: open ones soonest due first
     (?state=done: the done ones, most recently done first), a page at a time (a keyset cursor,
     as the API's lists page), each to be marked done (or reopened) in its place."""
+    asked = request.args.get("state", "open")
+    if asked not in MINE_STATES:
+        # Hand-typed or an API habit (`state=all`): say so, rather than quietly show Open.
+        shown = asked if len(asked) <= 40 else asked[:39] + "…"  # escaped by the template
+        problem = f"There is no “{shown}” view of your follow-ups (Open or Done): here are the open ones."
+        return _render_mine("open", None, problem=problem)
     return _render_mine(*_mine_args(request.args))
 
 
