@@ -11,6 +11,7 @@ import pytest
 from browser_steps import check_accessible, sign_in_on
 from playwright.sync_api import Locator, Page, expect
 
+from shared.incidents import follow_ups
 from shared.incidents import service as incidents
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
@@ -251,3 +252,33 @@ def test_j_brings_the_whole_card_onto_a_phones_screen(open_page, file_incident) 
     control = card.get_by_role("button", name=re.compile("^Apply status change to"))
     expect(control).to_be_in_viewport(ratio=1)
     expect(card).to_be_in_viewport(ratio=0.99)  # (sub-pixel borders)
+
+
+def test_undo_add_a_comment_and_the_follow_ups_disclosure_are_targets_a_finger_can_hit(
+    open_page, file_incident, db, users
+) -> None:
+    """Found by QA: a card's Undo was 38x17 px, "Add a comment" and "Your follow-ups (N)" 19 px
+    high on a phone (WCAG 2.5.8 asks for 24)."""
+    incident = file_incident("Checkout 502s from the EU edge", priority="P2", component="edge")
+    follow_ups.add_follow_up(
+        session=db, actor=users["lead"], incident_id=incident.id, title="Add an edge alarm", owner_id=users["lead"].id
+    )
+    incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to="in_progress")
+    db.commit()
+    page = open_page(**PHONE)
+    sign_in_on(page, "lead@example.com")
+
+    def height(target: Locator) -> float:
+        expect(target).to_be_visible()
+        box = target.bounding_box()
+        assert box is not None
+        return box["height"]
+
+    assert height(page.locator("details.my-follow-ups.narrow > summary")) >= 24
+    card = _card(page, incident.title)
+    card.get_by_label(f"New status for {incident.key}").select_option(label="Blocked")
+    card.get_by_label(f"Reason for blocking {incident.key}").fill("Waiting on the CDN vendor")
+    card.get_by_role("button", name=f"Apply status change to {incident.key}").click()
+    assert height(card.get_by_role("button", name=re.compile("^Undo: move"))) >= 24
+    page.goto(f"/incidents/{incident.key}")
+    assert height(page.get_by_role("link", name="Add a comment")) >= 24
