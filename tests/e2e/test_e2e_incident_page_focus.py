@@ -124,6 +124,11 @@ def test_revoking_a_token_asks_first_and_cancel_keeps_it(page: Page, sign_in, db
     page.get_by_role("link", name="Cancel").click()
     expect(question).to_have_count(0)
     expect(tokens_table.get_by_role("cell", name="active")).to_be_visible()
+    page.get_by_role("button", name="Revoke token ci-deploy").click()
+    expect(question).to_be_focused()
+    page.keyboard.press("Escape")  # No, as Cancel
+    expect(question).to_have_count(0)
+    expect(tokens_table.get_by_role("cell", name="active")).to_be_visible()
 
     page.get_by_role("button", name="Revoke token ci-deploy").click()
     page.get_by_role("button", name="Yes, revoke ci-deploy").click()
@@ -145,6 +150,12 @@ def test_changing_a_role_asks_first_naming_the_sign_out(page: Page, sign_in, ass
     page.get_by_role("link", name="Cancel").click()
     expect(page.get_by_role("row").filter(has_text="member@example.com").first).to_contain_text("member")
     expect(page.get_by_label("Role for member@example.com")).to_have_value("member")  # unchanged
+    page.get_by_label("Role for member@example.com").select_option("lead")
+    page.get_by_role("button", name="Change role of member@example.com").click()
+    expect(question).to_be_focused()
+    page.keyboard.press("Escape")  # No, as Cancel
+    expect(question).to_have_count(0)
+    expect(page.get_by_label("Role for member@example.com")).to_have_value("member")
 
     page.get_by_label("Role for member@example.com").select_option("lead")
     page.get_by_role("button", name="Change role of member@example.com").click()

@@ -22,7 +22,7 @@ def test_shortcuts_search_new_incident_rows_and_the_list(page: Page, sign_in, fi
     shortcuts = page.get_by_role("dialog", name="Keyboard shortcuts")
     expect(shortcuts).to_be_visible()
     expect(shortcuts).to_contain_text("Next / previous incident in the list")
-    escape = 'Leave the search box for the list; answer No to a "Close INC-n?" or "Delete …?" question'
+    escape = 'Leave the search box for the list; answer No to a question ("Close INC-n?", "Delete …?", "Revoke …?")'
     expect(shortcuts).to_contain_text(escape)
     assert_accessible("the keyboard shortcuts dialog")
     page.keyboard.press("Escape")

@@ -822,7 +822,8 @@
 
   // Escape: out of an empty search box (the browser's own Escape empties a box with text in
   // it first), to the results, so j and k move through rows again instead of typing; and No to
-  // an open "Close INC-n?" question, exactly as its Cancel (which puts focus back).
+  // an open question ("Close INC-n?", "Delete the follow-up …?", "Revoke token …?", "Make … lead?",
+  // "Disable …?"), exactly as its Cancel (which puts focus back).
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape" || event.defaultPrevented || document.querySelector("dialog[open]")) { return; }
     var target = event.target;
@@ -838,10 +839,10 @@
       }
       return;
     }
-    var question = target.closest && target.closest("form.confirm");
+    var question = target.closest && target.closest("form.confirm, section.confirm");
     var cancel = question && question.querySelector("[data-cancel-question]");
     if (!cancel && target === document.body) {
-      var open = document.querySelectorAll("form.confirm [data-cancel-question]");
+      var open = document.querySelectorAll(":is(form, section).confirm [data-cancel-question]");
       cancel = open.length === 1 ? open[0] : null;
     }
     if (cancel) {
