@@ -282,3 +282,18 @@ def test_undo_add_a_comment_and_the_follow_ups_disclosure_are_targets_a_finger_c
     assert height(card.get_by_role("button", name=re.compile("^Undo: move"))) >= 24
     page.goto(f"/incidents/{incident.key}")
     assert height(page.get_by_role("link", name="Add a comment")) >= 24
+
+
+def test_the_card_list_is_no_tab_stop_on_a_phone_but_the_wide_table_is_on_a_desktop(open_page, file_incident) -> None:
+    """Found by QA: on a phone the list's box (role region "Incident list") was still a Tab stop
+    though the cards no longer scroll sideways: Tab outlined the whole list and moved the page."""
+    file_incident("Checkout 502s from the EU edge", priority="P2", component="edge")
+    page = open_page(**PHONE)
+    sign_in_on(page, "lead@example.com")
+    region = page.get_by_role("region", name="Incident list")
+    expect(region).to_be_visible()
+    expect(region).not_to_have_attribute("tabindex", "0")
+    narrow_desktop = open_page(viewport={"width": 700, "height": 800})
+    sign_in_on(narrow_desktop, "member@example.com")
+    wide = narrow_desktop.get_by_role("region", name="Incident list")
+    expect(wide).to_have_attribute("tabindex", "0")  # its table is wider than the window: it scrolls

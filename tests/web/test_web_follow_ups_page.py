@@ -289,3 +289,14 @@ def test_a_view_the_page_does_not_have_is_named_not_quietly_replaced(client, use
     assert response.status_code == 200
     assert f"There is no “{state}” view of your follow-ups (Open or Done): here are the open ones." in html
     assert 'aria-current="page">Open<' in html
+
+
+def test_the_top_bar_marks_the_page_shown(client, users):
+    """Found by QA: no link of the top bar said which page was shown (aria-current)."""
+    sign_in(client, users["member"])
+    html = client.get("/follow-ups").get_data(as_text=True)
+    nav = html.split('<nav aria-label="Main">')[1].split("</nav>")[0]
+    assert nav.count('aria-current="page"') == 1
+    assert 'aria-current="page">Your follow-ups</a>' in nav
+    dashboard = client.get("/").get_data(as_text=True).split('<nav aria-label="Main">')[1].split("</nav>")[0]
+    assert 'aria-current="page">Incidents</a>' in dashboard

@@ -244,6 +244,22 @@
     field.focus({ preventScroll: true });
   });
 
+  // A table that scrolls sideways in its own box is a Tab stop (the arrow keys scroll it; the
+  // page draws it so, for readers without script). One that fits, such as the incident list as
+  // cards on a phone, is not: Tab would outline the whole list and move the page for nothing.
+  function tabToScrollingTablesOnly() {
+    Array.prototype.forEach.call(document.querySelectorAll(".table-scroll"), function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.setAttribute("tabindex", "0");
+      } else if (box !== document.activeElement) {
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+  tabToScrollingTablesOnly();
+  window.addEventListener("resize", tabToScrollingTablesOnly);
+  document.addEventListener("htmx:afterSettle", tabToScrollingTablesOnly);
+
   // An invalid submission comes back with the fields marked: put the cursor on the first one.
   document.addEventListener("htmx:afterSettle", function () {
     var invalid = document.querySelector("dialog[open] [aria-invalid='true']");
