@@ -119,7 +119,7 @@ def test_the_done_view_lists_mine_most_recently_done_first_to_reopen(client, db,
     assert _titles(html) == ["Raise the disk alarm", "Restart the shipper"]
     assert "Done by Lee Lead" in _items(html)[0].text
     assert _items(html)[0].find("button").text == "☑ Reopen “Raise the disk alarm”"
-    current = parse(html).find("a", aria_current="page")
+    current = parse(html).find("main").find("a", aria_current="page")  # (the top bar marks the page too)
     assert current.text == "Done"
 
 

@@ -3,6 +3,8 @@ JavaScript (as disabling a user does): both took effect in one tap (found by QA)
 
 from __future__ import annotations
 
+import re
+
 from web_helpers import sign_in, snapshot
 
 from shared.accounts import tokens
@@ -22,7 +24,7 @@ def test_revoke_asks_first_and_only_yes_revokes(client, db, users):
     assert "Revoke token ci-deploy?</h3>" in html
     assert "stop working at once" in html
     assert "Yes, revoke ci-deploy</button>" in html
-    assert 'href="/profile#tokens-heading">Cancel</a>' in html
+    assert re.search(r'<a class="button" href="/profile#tokens-heading"[^>]*>Cancel</a>', html)
     assert snapshot(db) == before  # nothing happened yet
     assert api.get("/api/v1/incidents", headers=auth).status_code == 200
 
