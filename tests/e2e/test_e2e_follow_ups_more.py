@@ -55,6 +55,8 @@ def test_add_then_delete_on_a_phone_asks_first_and_focus_follows(open_page, file
 
     delete.click()
     expect(question).to_be_focused()
+    page.wait_for_load_state("load")  # the page's script listens for Escape (focus came first, from autofocus)
+    page.wait_for_load_state("load")  # the page's script listens for Escape (focus came first, from autofocus)
     page.keyboard.press("Escape")  # No, as Cancel: back on Delete, nothing deleted
     expect(delete).to_be_focused()
     expect(question).to_have_count(0)

@@ -102,6 +102,7 @@ def test_escape_answers_no_to_close_on_the_incident_page_and_in_a_row(page: Page
     closed.click()
     expect(page.get_by_text(f"Close {key}? Closing ends the work on it.")).to_be_focused()
     page.keyboard.press("Tab")  # on Yes: Escape still means No
+    page.wait_for_load_state("load")  # (when the question came as a page of its own)
     page.keyboard.press("Escape")
     expect(page.get_by_text(f"Close {key}?")).to_have_count(0)
     expect(closed).to_be_focused()
@@ -126,6 +127,7 @@ def test_revoking_a_token_asks_first_and_cancel_keeps_it(page: Page, sign_in, db
     expect(tokens_table.get_by_role("cell", name="active")).to_be_visible()
     page.get_by_role("button", name="Revoke token ci-deploy").click()
     expect(question).to_be_focused()
+    page.wait_for_load_state("load")  # the page's script listens for Escape (focus came first, from autofocus)
     page.keyboard.press("Escape")  # No, as Cancel
     expect(question).to_have_count(0)
     expect(tokens_table.get_by_role("cell", name="active")).to_be_visible()
@@ -153,6 +155,7 @@ def test_changing_a_role_asks_first_naming_the_sign_out(page: Page, sign_in, ass
     page.get_by_label("Role for member@example.com").select_option("lead")
     page.get_by_role("button", name="Change role of member@example.com").click()
     expect(question).to_be_focused()
+    page.wait_for_load_state("load")  # the page's script listens for Escape (focus came first, from autofocus)
     page.keyboard.press("Escape")  # No, as Cancel
     expect(question).to_have_count(0)
     expect(page.get_by_label("Role for member@example.com")).to_have_value("member")
