@@ -645,9 +645,14 @@ def _render_row(incident, status: int = 200, /, **state):
     # htmx swaps the row in place; a plain form post (no JavaScript) gets it inside a page. The
     # row says which event it was drawn after: its next move's refusal names who changed the
     # incident since this answer (the list's own marker is older, and this was this tab's move).
+    # A row of search results keeps its "Matched in …" line: app.js sends the list's query
+    # (q) with every request a row makes, since the cached row HTML cannot carry it.
     template = "incidents/_row.html" if _is_htmx() else "incidents/row_page.html"
-    seen_event = audit.newest_event_id(session=get_session())
-    return render_template(template, incident=incident, seen_event=seen_event, **state), status
+    session = get_session()
+    seen_event = audit.newest_event_id(session=session)
+    query = incident_search.parse_query(request.values.get("q", ""))
+    hint = incident_search.match_hints(session=session, filters=query, incidents=[incident]).get(incident.id)
+    return render_template(template, incident=incident, seen_event=seen_event, hint=hint, **state), status
 
 
 def _row_transition(key: str):
@@ -693,7 +698,8 @@ def _row_transition(key: str):
 @bp.get("/incidents/<key>/row")
 @login_required
 def row(key: str):
-    """One dashboard row as it is now (a row's Cancel puts it back)."""
+    """One dashboard row as it is now (a row's Cancel puts it back), with its search hint for
+    the list's query `q`."""
     if not _is_htmx():
         return redirect(url_for("incidents.dashboard"))
     return _render_row(incidents.get_incident(session=get_session(), ref=key))
@@ -1312,10 +1318,23 @@ def my_follow_up_done(follow_up_id: int):
             follow_up_id=follow_up_id,
             done=done,
         )
-        notice = f"Marked “{item.title}” done." if done else f"Reopened “{item.title}”."
+        notice = _tick_words(item, done=done)
         session.commit()
     except DomainError as error:
         session.rollback()
         return _render_mine(state, cursor, problem=page_message(error), status=status_for(error))
     http_session[MINE_NOTICE] = notice
     return redirect(_mine_url(state, cursor))
+
+
+def _tick_words(item, *, done: bool) -> str:
+    """What Mark done / Reopen on "Your follow-ups" did, truthfully: the list may be older than
+    the follow-up. Anyone may tick anyone's follow-up (shared.incidents.follow_ups.set_done), so
+    one reassigned since the list was drawn is ticked all the same, and the reader is told whose
+    it is now; one someone else had already marked done is left as they did it."""
+    if done and item.done_by is not None and item.done_by_id != current_user.id:
+        return f"“{item.title}” was already marked done by {item.done_by.name}."
+    if item.owner_id == current_user.id:
+        return f"Marked “{item.title}” done." if done else f"Reopened “{item.title}”."
+    now = f"is now {item.owner.name}'s follow-up, not yours" if item.owner is not None else "has no owner now"
+    return f"“{item.title}” {now}; {'marked it done' if done else 'reopened it'}."

@@ -23,6 +23,12 @@
       var row = event.detail.elt.closest("tr");
       event.detail.parameters.seen_event = (row && row.getAttribute("data-seen-event")) || state.getAttribute("data-seen-event") || "";
     }
+    // Any request a row makes (a move, Undo, the Close question's Cancel) sends the search the
+    // list answers: the row drawn again keeps its "Matched in …" hint (the server works it out).
+    var query = state && state.getAttribute("data-query");
+    if (query && event.detail.elt.closest && event.detail.elt.closest("#incident-rows > tr")) {
+      event.detail.parameters.q = query;
+    }
     if (event.detail.verb === "get" && event.detail.elt.id === "filters") {
       var params = event.detail.parameters;
       Object.keys(params).forEach(function (name) {
@@ -493,12 +499,38 @@
       if (note) { window.setTimeout(function () { note.textContent = "Your unposted comment was kept."; }, 150); }
     }
     saveCommentDraft(form, false);
+    // Back from signing in again (the session had ended while the comment was being written):
+    // the cursor goes back to the end of the comment, not to the top of the page. Not where the
+    // page put focus itself (a message, a field to fix).
+    var fromSignIn = false;
+    try { fromSignIn = !!document.referrer && new URL(document.referrer).pathname === "/login"; } catch (error) { /* none */ }
+    if (fromSignIn && !document.querySelector("[autofocus]") && (!document.activeElement || document.activeElement === document.body)) {
+      box.scrollIntoView({ block: "center" });
+      box.focus({ preventScroll: true });
+      box.setSelectionRange(box.value.length, box.value.length);
+    }
   })();
 
   document.addEventListener("input", function (event) {
     var form = event.target.form;
     if (form && form.hasAttribute("data-comment-draft") && event.target.name === "body") { saveCommentDraft(form, false); }
   });
+
+  // Signing out discards every comment draft (the next person at this browser must not find
+  // one), so with a comment typed here and not posted it asks first, as leaving the page does;
+  // Cancel keeps the page, the comment and the session. Before every other submit listener
+  // (capture): a refusal must not let them discard the drafts or count the page as left.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.getAttribute || form.getAttribute("action") !== "/logout") { return; }
+    var box = document.querySelector("form[data-comment-draft] textarea[name=body]");
+    if (!box || !box.value.trim()) { return; }
+    var key = box.form.getAttribute("data-comment-draft");
+    if (!window.confirm("Sign out and discard your unposted comment on " + key + "?")) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
 
   // Leaving the incident page with a comment typed and not posted asks first. Not when a form
   // on the page is sent (a move, Watch, Add comment itself): the draft survives that. A form
