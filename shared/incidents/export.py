@@ -561,6 +561,8 @@ def render_markdown(
         ("Resolved", when(incident.resolved_at)),
         ("Time to resolve", duration(ttr) if ttr is not None else "Not resolved yet"),
         ("Closed", when(incident.closed_at)),
+        # A change, a comment, a follow-up or a file: as the API's last_activity_at and the CSV's.
+        ("Last activity", when(incident.activity_at)),
     ]
     if incident.due_date:
         facts.append(("Due date", incident.due_date.isoformat()))

@@ -638,6 +638,7 @@ def incident_data(incident: Incident, *, settings: Settings) -> dict:
         "resolution_summary": incident.resolution_summary,
         "created_at": _iso(incident.created_at),
         "updated_at": _iso(incident.updated_at),
+        "last_activity_at": _iso(incident.activity_at),
         "in_progress_at": _iso(incident.in_progress_at),
         "resolved_at": _iso(incident.resolved_at),
         "closed_at": _iso(incident.closed_at),

@@ -101,6 +101,17 @@ def _flatten(messages) -> dict[str, list[str]]:
     return flat
 
 
+def _query_detail(messages, errors: dict[str, list[str]]) -> str | None:
+    """A refused query parameter's own words as the problem's `detail` ("limit must be a whole
+    number from 1 to 200."), each named; None for a body. A client shows `detail`, and the
+    generic sentence left the person reading it to find `errors` (found by QA)."""
+    if set(messages or {}) != {"query"}:
+        return None
+    return " ".join(
+        texts[0] if texts[0].startswith(f"{name} ") else f"{name}: {texts[0]}" for name, texts in errors.items()
+    )
+
+
 def _size(limit: int) -> str:
     """2097152 -> "2 MiB": the limit as the README states it."""
     for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
@@ -128,7 +139,9 @@ def from_http(error: HTTPException, limiter=None) -> Response:
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     if status == 422 and "messages" in data:  # webargs: the body or the query did not validate
-        return problem(422, "The request did not validate; see errors.", errors=_flatten(data["messages"]))
+        errors = _flatten(data["messages"])
+        detail = _query_detail(data["messages"], errors) or "The request did not validate; see errors."
+        return problem(422, detail, errors=errors)
     if status == 400 and "messages" in data:
         return problem(400, "The request could not be read; see errors.", errors=_flatten(data["messages"]))
     details = {

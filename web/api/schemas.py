@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, cast
 
 from flask import has_request_context, request, url_for
@@ -31,6 +31,7 @@ STATUSES = [s.value for s in Status]
 ENVIRONMENT_NAMES = list(ENVIRONMENTS)
 ROLES = [r.value for r in Role]
 TOKEN_SCOPES = [s.value for s in token_rules.SCOPE_ORDER]
+FORMATS = ("json", "csv")  # of the lists that export: a page of JSON, or the whole list as CSV
 
 
 class UtcDateTime(fields.DateTime):
@@ -55,6 +56,41 @@ class JsonBoolean(fields.Boolean):
         if not isinstance(value, bool):  # 1 == True in a set, so truthy={True} would take 1
             raise self.make_error("invalid", input=value)
         return value
+
+
+class AnyCase(fields.String):
+    """A word from a fixed list, in any case: `state=ALL` is `all` and `sort=Recent` is `recent`,
+    as `priority=p1` and `status=OPEN` already were (found by QA: `state=ALL` was refused). A value
+    that is none of them is kept as sent, so that the refusal quotes what the client sent."""
+
+    def __init__(self, choices: Sequence[str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.choices = tuple(choices)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        folded = text.strip().lower()
+        return folded if folded in self.choices else text
+
+
+def one_of(name: str, choices: Sequence[str]) -> validate.OneOf:
+    """A query parameter's list of values, refused in words that name the parameter (a client
+    shows the problem's `detail`, which is this sentence)."""
+    return validate.OneOf(choices, error=f"{name} '{{input}}' is not one of {{choices}}.")
+
+
+ANY_CASE = "Any case: {example} is {value}."
+
+
+def page_limit(*, default: int, maximum: int) -> fields.Integer:
+    """A list's `limit`: one sentence for a word, a fraction, 0 or too many, naming the range."""
+    problem = f"limit must be a whole number from 1 to {maximum}."
+    return fields.Integer(
+        load_default=default,
+        validate=validate.Range(1, maximum, error=problem),
+        error_messages={"invalid": problem},
+        metadata={"description": f"How many per page: 1 to {maximum}."},
+    )
 
 
 def max_length(limit: int) -> dict:
@@ -185,29 +221,51 @@ class ListArgs(QueryArgs):
         },
     )
     status = fields.String(
-        load_default="", metadata={"description": f"Comma-separated statuses: {', '.join(STATUSES)}."}
+        load_default="",
+        metadata={
+            "description": f"Comma-separated statuses: {', '.join(STATUSES)}. "
+            + ANY_CASE.format(example="`OPEN`", value="open")
+        },
     )
     priority = fields.String(
-        load_default="", metadata={"description": f"Comma-separated priorities: {', '.join(PRIORITIES)}."}
+        load_default="",
+        metadata={
+            "description": f"Comma-separated priorities: {', '.join(PRIORITIES)}. "
+            + ANY_CASE.format(example="`p1`", value="P1")
+        },
     )
-    owner = fields.String(load_default="", metadata={"description": "me, none, a user id or an email."})
+    owner = fields.String(
+        load_default="", metadata={"description": "me, none, a user id or an email (`ME` is me, as any case is)."}
+    )
     component = fields.String(load_default="", metadata={"description": "Comma-separated components."})
     env = fields.String(
-        load_default="", metadata={"description": f"Comma-separated environments: {', '.join(ENVIRONMENT_NAMES)}."}
+        load_default="",
+        metadata={
+            "description": f"Comma-separated environments: {', '.join(ENVIRONMENT_NAMES)}. "
+            + ANY_CASE.format(example="`PROD`", value="prod")
+        },
     )
     # Callable, so the document names no default: absent means `sort:` in q, else priority, and
     # a generated client that sent a documented default would override the q one.
-    sort = fields.String(
+    sort = AnyCase(
+        SORTS,
         load_default=str,
-        validate=validate.OneOf(SORTS),
-        metadata={"description": "When absent: `sort:` in q, else priority."},
+        validate=one_of("sort", SORTS),
+        metadata={
+            "description": "When absent: `sort:` in q, else priority. "
+            + ANY_CASE.format(example="`Recent`", value="recent")
+        },
     )
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_LIMIT))
+    limit = page_limit(default=50, maximum=MAX_LIMIT)
     cursor = fields.String(load_default=None, metadata={"description": "From the previous page's `next`."})
-    format = fields.String(
+    format = AnyCase(
+        FORMATS,
         load_default="json",
-        validate=validate.OneOf(["json", "csv"]),
-        metadata={"description": "csv: the whole filtered list as a CSV file (formula-safe)."},
+        validate=one_of("format", FORMATS),
+        metadata={
+            "description": "csv: the whole filtered list as a CSV file (formula-safe). "
+            + ANY_CASE.format(example="`CSV`", value="csv")
+        },
     )
 
 
@@ -511,17 +569,17 @@ class OwnedFollowUpPage(StrictSchema):
 class OwnedFollowUpArgs(QueryArgs):
     # Checked by the view, not by OneOf: a state it does not know is a 400 naming it, as a filter
     # value that matches nothing is on the other lists (`limit` and `cursor` are 422s there too).
-    state = fields.String(
+    state = AnyCase(
+        follow_up_rules.OWNED_STATES,
         load_default="open",
         metadata={
             "enum": list(follow_up_rules.OWNED_STATES),
             "description": "open: soonest due first, those with no due date last, then the oldest; done: the "
-            "most recently done first; all: both, in the open ones' order.",
+            "most recently done first; all: both, in the open ones' order. "
+            + ANY_CASE.format(example="`ALL`", value="all"),
         },
     )
-    limit = fields.Integer(
-        load_default=follow_up_rules.OWNED_PAGE_SIZE, validate=validate.Range(1, follow_up_rules.OWNED_MAX_LIMIT)
-    )
+    limit = page_limit(default=follow_up_rules.OWNED_PAGE_SIZE, maximum=follow_up_rules.OWNED_MAX_LIMIT)
     cursor = fields.String(load_default=None, metadata={"description": "From the previous page's `next`."})
 
 
@@ -790,14 +848,20 @@ class AuditListArgs(QueryArgs):
         load_default="",
         metadata={
             "description": "An action (`user.role_changed`), a family (`user.` or `user.*`: every user event), "
-            f"or several, comma-separated. Families: {', '.join(audit_listing.FAMILIES)}."
+            f"or several, comma-separated. Families: {', '.join(audit_listing.FAMILIES)}. "
+            + ANY_CASE.format(example="`USER.`", value="user.")
         },
     )
     actor = fields.String(
-        load_default="", metadata={"description": "Events by this user (an email or a user id), or `system`."}
+        load_default="",
+        metadata={"description": "Events by this user (an email or a user id), or `system` (in any case)."},
     )
     entity_type = fields.String(
-        load_default="", metadata={"description": f"What changed: {', '.join(audit_listing.ENTITY_TYPES)}."}
+        load_default="",
+        metadata={
+            "description": f"What changed: {', '.join(audit_listing.ENTITY_TYPES)}. "
+            + ANY_CASE.format(example="`INCIDENT`", value="incident")
+        },
     )
     entity_id = fields.String(load_default="", metadata={"description": "Its id (with `entity_type`)."})
     incident = fields.String(
@@ -811,12 +875,16 @@ class AuditListArgs(QueryArgs):
     to = fields.String(
         load_default="", metadata={"description": "Up to this date (its whole day included) or time (included)."}
     )
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, audit_listing.MAX_LIMIT))
+    limit = page_limit(default=50, maximum=audit_listing.MAX_LIMIT)
     cursor = fields.String(load_default=None, metadata={"description": "From the previous page's `next`."})
-    format = fields.String(
+    format = AnyCase(
+        FORMATS,
         load_default="json",
-        validate=validate.OneOf(["json", "csv"]),
-        metadata={"description": f"csv: the newest {MAX_ROWS:,} matching events as a CSV file (formula-safe)."},
+        validate=one_of("format", FORMATS),
+        metadata={
+            "description": f"csv: the newest {MAX_ROWS:,} matching events as a CSV file (formula-safe). "
+            + ANY_CASE.format(example="`CSV`", value="csv")
+        },
     )
 
 
