@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from flask_login import current_user
 
 # No inline scripts or styles anywhere: every script and stylesheet is a file under /static.
@@ -19,6 +19,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
         "frame-ancestors 'none'",
     ]
+)
+
+
+# What a signed-in person or a token reads besides pages: CSV and Markdown exports, API answers.
+PRIVATE_DATA_TYPES = frozenset(
+    {"text/csv", "text/markdown", "application/json", "application/problem+json", "application/x-ndjson"}
 )
 
 
@@ -42,6 +48,10 @@ def init_app(app: Flask, *, hsts: bool) -> None:
         if response.mimetype == "text/html" and _maybe_signed_in():
             # Signed-in pages hold incident data: after sign-out, Back must not show them from cache.
             headers["Cache-Control"] = "no-store"
+        elif response.mimetype in PRIVATE_DATA_TYPES and request.endpoint != "static":
+            # Exports and API answers hold incidents, account emails and token names: no cache (a
+            # shared machine's browser, a proxy) keeps them, unless the view chose its own rule.
+            headers.setdefault("Cache-Control", "private, no-store")
         if hsts:
             headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         return response

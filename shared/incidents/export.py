@@ -141,8 +141,13 @@ def size_text(size: int | None) -> str:
             break
         value /= 1024
     if unit == "bytes":
-        return f"{size:,} bytes"
-    return f"{value:.1f} {unit} ({size:,} bytes)"
+        return byte_count(size)
+    return f"{value:.1f} {unit} ({byte_count(size)})"
+
+
+def byte_count(size: int) -> str:
+    """"1 byte", "2,048 bytes": a count as people write it."""
+    return "1 byte" if size == 1 else f"{size:,} bytes"
 
 
 def _verbatim_end(line: str, i: int) -> int | None:
@@ -508,7 +513,7 @@ def _file(d: Mapping) -> str:
 
 
 def _custody(d: Mapping) -> str:
-    parts = [f"{d['size']:,} bytes" if isinstance(d.get("size"), int) else ""]
+    parts = [byte_count(d["size"]) if isinstance(d.get("size"), int) else ""]
     if d.get("sha256"):
         parts.append(f"SHA-256 {digest(d['sha256'])}")
     parts = [part for part in parts if part]
