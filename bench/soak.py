@@ -84,7 +84,7 @@ def family(pid: int) -> list[int]:
 def backlog(dsn: str, client: redis.Redis, prefix: str) -> dict[str, int]:
     """What is still to do: evidence not yet final, outbox messages a task listens to that are
     not yet published, messages waiting in the queue or taken by the worker and not yet
-    acknowledged. (Messages no task listens to are marked by the beat's sweep every 30 s
+    acknowledged. (Messages no task listens to are marked by the beat's sweep every 5 s
     without any work: they are not a backlog.)"""
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM evidence WHERE state = 'pending'")

@@ -289,6 +289,9 @@ class Settings(BaseSettings):
     # A claimed delivery's lease is the whole attempt (3x the timeout) plus this; a killed
     # worker's delivery waits that long for the beat. Tests of that hand-over set it short.
     notification_lease_margin_seconds: float = Field(default=15.0, ge=1, le=600)
+    # A dashboard row's quick move offers Undo: its mail and webhooks wait this long, and an Undo
+    # in that time sends nothing at all (not "Blocked" then "In Progress"). 0: sent at once.
+    notification_undo_hold_seconds: float = Field(default=20.0, ge=0, le=300)
     # After "Rotate secret" the old secret keeps signing (two v1 signatures) this long.
     webhook_secret_overlap_hours: int = Field(default=24, ge=0, le=24 * 30)
 

@@ -38,8 +38,11 @@ TASK_MODULES = (
 # The beat's periodic work, by task name (the tasks live in TASK_MODULES).
 BEAT_SCHEDULE = {
     # Republishes what the after-commit relay left behind (Redis down, a crash between commit
-    # and publish); a message waits at most this long once the broker is back.
-    "outbox-sweep": {"task": "incident_tracker.outbox.sweep", "schedule": 30.0},
+    # and publish); a message waits at most this long once the broker is back. It alone sends a
+    # quick move's notifications held for its Undo (NOTIFICATION_UNDO_HOLD_SECONDS): they go out
+    # at most this long after the hold. An idle sweep is one short transaction on the index of
+    # unpublished rows.
+    "outbox-sweep": {"task": "incident_tracker.outbox.sweep", "schedule": 5.0},
     # The audit chain's head, written outside the database: deleting the newest events (with
     # the trigger disabled) is found by `audit verify` against the latest anchor.
     "audit-anchor": {"task": "incident_tracker.audit.anchor", "schedule": 300.0},

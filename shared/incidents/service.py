@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import date
+from datetime import date, timedelta
 from enum import Enum
 from typing import Literal, NamedTuple
 
@@ -289,8 +289,15 @@ def transition(
     to: str,
     reason: str | None = None,
     expected_version: int | None = None,
+    undo_window_seconds: float = 0,
+    is_undo: bool = False,
 ) -> Incident:
-    """Move an incident to another status, if the lifecycle and the policy allow it."""
+    """Move an incident to another status, if the lifecycle and the policy allow it.
+
+    `undo_window_seconds`: the move is offered an Undo for this long (a dashboard row's quick
+    move), so its notifications wait as long when the mover may make the move back (0: no
+    wait). `is_undo`: this is that Undo; while the move's notifications still wait, neither it
+    nor the Undo notifies anyone (see `_notify_later_or_never`)."""
     incident = get_incident(session=session, ref=incident_id)
     try:
         target = Status(to)
@@ -342,12 +349,74 @@ def transition(
         # A reopened incident is not resolved: its old summary stays in the timeline (the
         # audit event of the move to Resolved), not on the page as the current resolution.
         incident.resolution_summary = None
+    version_drawn = incident.version
     _flush(session, incident)
     data = {"from": current.value, "to": target.value}
     if reason:
         data["reason"] = reason
     _record(session, actor, incident, EventType.INCIDENT_STATUS_CHANGED, data)
+    _notify_later_or_never(
+        session,
+        actor=actor,
+        incident=incident,
+        move=(current, target),
+        version_drawn=version_drawn,
+        undo_window=timedelta(seconds=0 if is_undo else undo_window_seconds),
+        is_undo=is_undo,
+    )
     return incident
+
+
+def _notify_later_or_never(
+    session: Session,
+    *,
+    actor: User,
+    incident: Incident,
+    move: tuple[Status, Status],
+    version_drawn: int,
+    undo_window: timedelta,
+    is_undo: bool,
+) -> None:
+    """When this status change's notifications (mail and webhooks, its outbox message) go out.
+
+    An Undo of the mover's own move whose notifications still wait takes them back, and tells
+    no one itself: for the readers nothing happened (the timeline keeps both moves). A move
+    offered an Undo waits out the window ("Undo send"). Any other status change goes out as
+    soon as it may: never before one of the same incident that still waits, or a reader would
+    be told "In Progress" before the "Blocked" it followed."""
+    topic = EventType.INCIDENT_STATUS_CHANGED
+    if is_undo and _withdraw_undone_move(session, actor=actor, incident=incident, move=move, version=version_drawn):
+        outbox.withdraw_new(session=session, topic=topic)
+        return
+    waiting = outbox.due_after(session=session, topic=topic, incident_id=incident.id, now=utcnow())
+    source, target = move
+    back = find_transition(target, source)
+    offers_undo = undo_window > timedelta(0) and back is not None and can(actor, back.action, incident)
+    # From now, after the query above wrote the message (its created_at): held the whole window.
+    until = utcnow() + undo_window if offers_undo else None
+    if waiting is not None and (until is None or waiting > until):
+        until = waiting
+    if until is not None:
+        outbox.hold_new(session=session, topic=topic, until=until, withdrawable=offers_undo)
+
+
+def _withdraw_undone_move(
+    session: Session, *, actor: User, incident: Incident, move: tuple[Status, Status], version: int
+) -> bool:
+    """Take back the held notifications of the move this Undo reverses: the actor's own, the
+    incident's latest change (its message states the version the Undo was drawn on), from where
+    the Undo goes back to. False when there is none (sent already, someone else's, not held)."""
+    source, target = move
+    for message in outbox.held(session=session, topic=EventType.INCIDENT_STATUS_CHANGED, incident_id=incident.id):
+        payload = message.payload
+        if payload.get("actor_id") != actor.id or (payload.get("as_of") or {}).get("version") != version:
+            continue
+        event_id = payload.get("event_id")
+        event = session.get(AuditEvent, event_id) if isinstance(event_id, int) else None
+        undone = (event.data or {}) if event is not None else {}
+        if undone.get("from") == target.value and undone.get("to") == source.value:
+            return outbox.withdraw_held(session=session, message=message)
+    return False
 
 
 def assign(

@@ -34,7 +34,8 @@ class OutboxMessage(Base):
     topic: Mapped[str] = mapped_column(String(60))  # an EventType value; TASK_ROUTES maps it to tasks
     payload: Mapped[dict] = mapped_column(JSON, default=dict)  # ids only, never copies of text
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # Not published before this (a failed publish backs off exponentially).
+    # Not published before this: a failed publish backs off exponentially, and a move offered an
+    # Undo is held for its window (`service.hold_new`; payload `held: true` while it may be withdrawn).
     available_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -14,6 +14,10 @@ keys the task takes.
 
 `publish_after_commit(factory, publish)` makes every session of that factory relay the
 messages it wrote right after its COMMIT, never inside the transaction.
+
+`hold_new` keeps a message back until a later `available_at` (a move offered an Undo, "Undo
+send"): the after-commit relay leaves it and the beat's sweep publishes it once due, unless
+`withdraw_held` took it back first; then nothing is ever sent for it.
 """
 
 from __future__ import annotations
@@ -23,15 +27,17 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
+from sqlalchemy import CursorResult, false, func, select, update
 from sqlalchemy import event as orm_event
-from sqlalchemy import false, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.audit import service as audit
 from shared.db import utcnow
 from shared.events import EventType, Route, tasks_for
 from shared.outbox.models import OutboxMessage, new_message_id
+from shared.timeutil import as_utc
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +88,93 @@ def settle_new_as_history(*, session: Session) -> int:
             execution_options={"synchronize_session": "fetch"},
         )
     return len(ids)
+
+
+def hold_new(*, session: Session, topic: EventType | str, until: datetime, withdrawable: bool) -> list[OutboxMessage]:
+    """Keep the latest `topic` message this transaction wrote unpublished until `until`.
+
+    The after-commit relay leaves it; the beat's sweep publishes it once due. Only a
+    `withdrawable` one (payload `held: true`) may be taken back by `withdraw_held` before then:
+    a message merely waiting its turn behind a held one, or backing off after a failed publish,
+    is news that goes out."""
+    messages = _new_messages(session, topic)
+    for message in messages:
+        message.available_at = until
+        if withdrawable:
+            # A new dict (not an in-place change) so the JSON column is seen as changed.
+            message.payload = {**message.payload, "held": True}
+    _forget_new(session, {message.id for message in messages})
+    return messages
+
+
+def held(*, session: Session, topic: EventType | str, incident_id: int) -> list[OutboxMessage]:
+    """Unpublished withdrawable messages of `topic` about this incident (see `hold_new`), newest first."""
+    query = (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.published_at.is_(None),
+            OutboxMessage.topic == str(topic),
+            OutboxMessage.payload["incident_id"].as_integer() == incident_id,
+        )
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    )
+    return [message for message in session.scalars(query) if message.payload.get("held") is True]
+
+
+def due_after(*, session: Session, topic: EventType | str, incident_id: int, now: datetime) -> datetime | None:
+    """The latest moment an earlier unpublished `topic` message about this incident waits for
+    (None: none waits; this transaction's own are not counted): a later message of the same
+    kind must not overtake it."""
+    own = [message_id for message_id, _ in session.info.get(_NEW_IDS, [])]
+    latest = session.scalar(
+        select(func.max(OutboxMessage.available_at)).where(
+            OutboxMessage.published_at.is_(None),
+            OutboxMessage.topic == str(topic),
+            OutboxMessage.payload["incident_id"].as_integer() == incident_id,
+            OutboxMessage.available_at > now,
+            OutboxMessage.id.not_in(own),
+        )
+    )
+    return as_utc(latest)
+
+
+def withdraw_held(*, session: Session, message: OutboxMessage) -> bool:
+    """Take back a held message before it is published; False when a relay published it first.
+
+    Compare-and-set on `published_at`: on PostgreSQL a relay holding the row (it is publishing
+    it) makes this wait and then find it published; a row this holds is skipped by the relays.
+    A withdrawn message reads as published with no attempt (`attempts` 0): nothing was sent."""
+    withdrawn = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message.id, OutboxMessage.published_at.is_(None))
+        .values(published_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    session.expire(message)
+    return cast(CursorResult, withdrawn).rowcount == 1
+
+
+def withdraw_new(*, session: Session, topic: EventType | str) -> int:
+    """Mark the latest `topic` message this transaction wrote as published without sending it
+    (a change that cancels another: nobody is told of either)."""
+    messages = _new_messages(session, topic)
+    for message in messages:
+        message.published_at = utcnow()
+    _forget_new(session, {message.id for message in messages})
+    return len(messages)
+
+
+def _new_messages(session: Session, topic: EventType | str) -> list[OutboxMessage]:
+    """The latest `topic` message this transaction wrote (the change just made), if any."""
+    ids = [message_id for message_id, new_topic in session.info.get(_NEW_IDS, []) if new_topic == str(topic)]
+    known = [*session.new, *session.identity_map.values()]
+    return [item for item in known if isinstance(item, OutboxMessage) and item.id in ids[-1:]]
+
+
+def _forget_new(session: Session, ids: set[str]) -> None:
+    # Not for the after-commit relay: it would only find them not due (or already settled).
+    if ids:
+        session.info[_NEW_IDS] = [entry for entry in session.info.get(_NEW_IDS, []) if entry[0] not in ids]
 
 
 def pending(*, session: Session, limit: int = 100) -> list[OutboxMessage]:

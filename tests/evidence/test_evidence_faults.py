@@ -10,7 +10,7 @@ each), and once Redis is back every file is processed, none twice (one verdict e
 
 The web app publishes each outbox message right after its COMMIT; while the broker is down
 that attempt fails fast and the message stays in `outbox_messages`, unpublished. The beat's
-outbox sweep (`incident_tracker.outbox.sweep`, every 30 s in production) republishes it: the
+outbox sweep (`incident_tracker.outbox.sweep`, every 5 s in production) republishes it: the
 test sends that task itself once Redis is back, as the beat would, instead of waiting for it.
 PostgreSQL only (the backend that runs in
 production; the outage alone is ~20 s and the whole test must stay under a minute).

@@ -671,6 +671,7 @@ def _row_transition(key: str):
     if question is not None:
         return _render_row(incident, confirm_close=question, **typed)
     try:
+        # The row offers Undo: the move's mail and webhooks wait (an Undo in time takes them back).
         incidents.transition(
             session=session,
             incident_id=incident.id,
@@ -678,6 +679,8 @@ def _row_transition(key: str):
             to=to,
             reason=reason,
             expected_version=_version(),
+            undo_window_seconds=current_app.config["SETTINGS"].notification_undo_hold_seconds,
+            is_undo=request.form.get("undo") == "1",
         )
         session.commit()
     except DomainError as error:
