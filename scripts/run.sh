@@ -14,15 +14,6 @@ fi
 unset _MAKE_RUN_SIGINT_RESET
 
 export DATA_DIR="${DATA_DIR:-$PWD/var}"
-mkdir -p "$DATA_DIR"
-# A random secret per checkout, kept beside the data so sessions survive a restart.
-if [ -z "${SECRET_KEY:-}" ]; then
-  if [ ! -s "$DATA_DIR/secret_key" ]; then
-    (umask 077 && .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(48))' > "$DATA_DIR/secret_key")
-  fi
-  SECRET_KEY="$(cat "$DATA_DIR/secret_key")"
-  export SECRET_KEY
-fi
 export DEMO_PASSWORD="${DEMO_PASSWORD:-incident-demo-2026}"
 # Scanning needs a clamd: on when CLAMD_ADDRESS is given, otherwise off and shown as "not scanned".
 if [ -n "${CLAMD_ADDRESS:-}" ]; then
@@ -56,6 +47,16 @@ with socket.socket() as probe:
     except OSError:
         sys.exit(1)
 PY
+# Only now, past every refusal above: a refused start leaves nothing behind in DATA_DIR.
+mkdir -p "$DATA_DIR"
+# A random secret per checkout, kept beside the data so sessions survive a restart.
+if [ -z "${SECRET_KEY:-}" ]; then
+  if [ ! -s "$DATA_DIR/secret_key" ]; then
+    (umask 077 && .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(48))' > "$DATA_DIR/secret_key")
+  fi
+  SECRET_KEY="$(cat "$DATA_DIR/secret_key")"
+  export SECRET_KEY
+fi
 url_host="$HOST"
 [[ "$HOST" == *:* ]] && url_host="[$HOST]" # an IPv6 address goes in brackets in a URL
 export BASE_URL="${BASE_URL:-http://$url_host:$PORT}"
@@ -143,14 +144,22 @@ trap 'asked_to_stop=1; stop_all' TERM
 trap stop_all EXIT
 
 # Each background program writes its own PID (exec keeps it), so Ctrl-C stops exactly these.
+declare -A NAMES=()
 start() {
   local name="$1"
   shift
   sh -c 'echo $$ > "$0"; exec "$@"' "$DATA_DIR/run/$name.pid" "$@" &
   PIDS+=("$!")
+  NAMES[$!]="$name"
 }
-start worker .venv/bin/celery --app worker.celery_app worker --loglevel INFO --concurrency 2 --hostname "worker@%h"
-start beat .venv/bin/celery --app worker.celery_app beat --loglevel INFO --schedule "$DATA_DIR/run/celerybeat-schedule"
+start_worker() {
+  start worker .venv/bin/celery --app worker.celery_app worker --loglevel INFO --concurrency 2 --hostname "worker@%h"
+}
+start_beat() {
+  start beat .venv/bin/celery --app worker.celery_app beat --loglevel INFO --schedule "$DATA_DIR/run/celerybeat-schedule"
+}
+start_worker
+start_beat
 
 scanning="off: files are shown as \"not scanned\" (set CLAMD_ADDRESS=tcp://HOST:PORT to scan)"
 [ "$SCANNING_ENABLED" = "true" ] && scanning="on, clamd at $CLAMD_ADDRESS"
@@ -178,15 +187,46 @@ else
   .venv/bin/gunicorn --config web/gunicorn_conf.py --bind "$HOST:$PORT" --workers 1 web.wsgi:app &
 fi
 PIDS+=("$!")
-declare -A NAMES=([${PIDS[0]}]=worker [${PIDS[1]}]=beat [${PIDS[2]}]="web server")
-# Whichever stops first (Ctrl-C, or a program that died) stops the others. A program that
-# stopped on its own (a taken port, a bad setting) makes `make run` fail with its status.
-status=0
-wait -n -p stopped "${PIDS[@]}" || status=$?
-if [ "$asked_to_stop" = 0 ]; then
-  printf '\nmake run: the %s stopped (exit status %s); stopping the others.\n' "${NAMES[${stopped:-0}]:-program}" "$status" >&2
-  exit $((status == 0 ? 1 : status))
-fi
+NAMES[$!]="web server"
+# A worker or beat that stopped on its own (a crash, the kernel's out-of-memory killer) is started
+# again after a short pause, and the web server stays up. CRASH_LIMIT stops of one of them within
+# CRASH_WINDOW_SECONDS mean it cannot run here (a bad setting, a broken install): `make run` gives
+# up. Whatever else stops first (Ctrl-C, the web server) stops the others; a program that stopped
+# on its own makes `make run` fail with its status.
+CRASH_LIMIT=5
+CRASH_WINDOW_SECONDS=60
+declare -A STOPPED_AT=() RESTARTS=()
+while true; do
+  status=0
+  wait -n -p stopped "${PIDS[@]}" || status=$?
+  [ "$asked_to_stop" = 0 ] || break
+  name="${NAMES[${stopped:-0}]:-program}"
+  if [ "$name" != worker ] && [ "$name" != beat ]; then
+    printf '\nmake run: the %s stopped (exit status %s); stopping the others.\n' "$name" "$status" >&2
+    exit $((status == 0 ? 1 : status))
+  fi
+  recent=("$SECONDS")
+  for at in ${STOPPED_AT[$name]:-}; do
+    if ((SECONDS - at < CRASH_WINDOW_SECONDS)); then recent+=("$at"); fi
+  done
+  STOPPED_AT[$name]="${recent[*]}"
+  if ((${#recent[@]} >= CRASH_LIMIT)); then
+    printf '\nmake run: the %s stopped (exit status %s), %s times within %s s: giving up (its output above says why); stopping the others.\n' \
+      "$name" "$status" "${#recent[@]}" "$CRASH_WINDOW_SECONDS" >&2
+    exit $((status == 0 ? 1 : status))
+  fi
+  RESTARTS[$name]=$((${RESTARTS[$name]:-0} + 1))
+  printf '\nmake run: the %s stopped unexpectedly (exit status %s); starting it again in %s s (restart %s; make run gives up after %s stops within %s s).\n' \
+    "$name" "$status" "${#recent[@]}" "${RESTARTS[$name]}" "$CRASH_LIMIT" "$CRASH_WINDOW_SECONDS" >&2
+  kept=()
+  for pid in "${PIDS[@]}"; do [ "$pid" = "$stopped" ] || kept+=("$pid"); done
+  PIDS=("${kept[@]}")
+  # The pause grows with each stop in the window. In the background: Ctrl-C or SIGTERM is handled at once.
+  sleep "${#recent[@]}" &
+  wait "$!" || true
+  [ "$asked_to_stop" = 0 ] || break
+  "start_$name"
+done
 if [ "$asked_to_stop" = ctrl-c ]; then
   printf '\nmake run: stopped (Ctrl-C).\n' >&2
 fi

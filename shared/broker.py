@@ -6,7 +6,11 @@ each build their own Celery app from these, so the two never disagree about the 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import time
+import uuid
 from typing import Any
 
 from shared.config import Settings
@@ -24,6 +28,35 @@ class _FolderBrokerHasNoHost(logging.Filter):
 _FOLDER_BROKER_FILTER = _FolderBrokerHasNoHost()
 
 
+def is_folder_broker(settings: Settings) -> bool:
+    """The embedded default's broker, a folder (`filesystem://`): web and worker each load a
+    transport of their own for it (web/folder_broker.py, worker/broker_filesystem.py), since
+    kombu's publishes non-atomically and stops the worker on a half-written message."""
+    return settings.effective_broker_url.startswith("filesystem://")
+
+
+def put_message_file(folder: str, queue: str, data: bytes) -> str:
+    """Write one folder-broker message of `queue` whole, under kombu's own naming (the order and
+    the consumers' matching stay the same): under a name no consumer looks for, synced, then
+    renamed into place (same folder: a rename, never a copy). Its name; OSError leaves nothing."""
+    name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+    final = os.path.join(folder, name)
+    # The leading dot and the suffix keep it out of `<stamp>_<uuid>.<queue>.msg`, what kombu's
+    # consumers (`_get`, `_size`, `_purge`) match.
+    unfinished = os.path.join(folder, f".{name}.unfinished")
+    try:
+        with open(unfinished, "xb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())  # the name never points at less than the whole message
+        os.replace(unfinished, final)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.remove(unfinished)
+        raise
+    return name
+
+
 def transport_options(settings: Settings) -> dict[str, Any]:
     """kombu transport options for `settings.effective_broker_url`."""
     if settings.effective_broker_url.startswith("filesystem://"):
@@ -39,6 +72,8 @@ def transport_options(settings: Settings) -> dict[str, Any]:
             "store_processed": False,
             # Exchange tables too (kombu's default is ./control, in whatever the working directory is).
             "control_folder": str(folders["control"]),
+            # Messages that cannot be decoded are moved here (worker/broker_filesystem.py), made on first use.
+            "corrupt_folder": str(settings.broker_data_dir / "corrupt"),
         }
     options: dict[str, Any] = {
         # Redis hands an unacknowledged task to another worker after this long: it must be

@@ -63,6 +63,9 @@ SLOW_FILES_FIRST = {
     "tests/evidence/test_evidence_faults.py": 35,  # Redis down for 20 s
     "tests/evidence/test_evidence_pipeline.py": 30,  # worker + moto + clamd end to end
     "tests/delivery/test_delivery_make_run.py": 24,  # one `make run`: worker, beat, gunicorn, mail
+    "tests/delivery/test_delivery_make_run_supervisor.py": 40,  # `make run`s whose worker is killed
+    "tests/worker/test_worker_filesystem_broker_atomic.py": 14,  # a real worker, half-written messages
+    "tests/notifications/test_notifications_undo_hold_worker.py": 14,  # worker + beat, a held move
     "tests/e2e/test_e2e_dashboard.py": 20,
     "tests/api/test_api_access.py": 20,  # 652 route x role x scope cases
     "tests/infra/test_infra_terraform.py": 19,  # terraform init + test per root (CPU, two cores)
@@ -96,6 +99,9 @@ WAITING_FILES = {
     "tests/evidence/test_evidence_faults.py",  # Redis down for 20 s
     "tests/evidence/test_evidence_pipeline.py",  # clamd and the worker, per file
     "tests/delivery/test_delivery_make_run.py",  # `make run` up, Ctrl-C, down
+    "tests/delivery/test_delivery_make_run_supervisor.py",  # a killed worker started again
+    "tests/worker/test_worker_filesystem_broker_atomic.py",  # the worker's polls
+    "tests/notifications/test_notifications_undo_hold_worker.py",  # the beat's sweep after the hold
     "tests/evidence/test_evidence_time_limit.py",  # a scan that outlasts its time limit
     "tests/worker/test_worker_outbox.py",  # the sweep's schedule
     "tests/api/test_api_evidence_pipeline.py",

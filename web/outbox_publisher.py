@@ -44,6 +44,7 @@ class CeleryPublisher:
                 app = Celery("incident_tracker_web", set_as_current=False)
                 app.conf.update(
                     broker_url=self.settings.effective_broker_url,
+                    broker_transport="web.folder_broker:Transport" if broker.is_folder_broker(self.settings) else None,
                     # No reconnect loop inside a request: one connect attempt, bounded by
                     # socket_connect_timeout (kombu otherwise retries for seconds first).
                     broker_transport_options={**broker.transport_options(self.settings), "max_retries": 0},

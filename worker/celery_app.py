@@ -119,6 +119,8 @@ def make_celery(settings: Settings) -> Celery:
     transport_options = broker.transport_options(settings)
     app.conf.update(
         broker_url=broker_url,
+        # The folder broker's own (whole messages, never stopped by a bad one); None: the URL's scheme.
+        broker_transport="worker.broker_filesystem:Transport" if broker.is_folder_broker(settings) else None,
         broker_transport_options=transport_options,
         result_backend=settings.celery_result_backend or None,
         # Nothing reads task results (state lives in the database); keep none unless asked.

@@ -146,7 +146,7 @@ def size_text(size: int | None) -> str:
 
 
 def byte_count(size: int) -> str:
-    """"1 byte", "2,048 bytes": a count as people write it."""
+    """A count of bytes as people write it: "1 byte", "2,048 bytes"."""
     return "1 byte" if size == 1 else f"{size:,} bytes"
 
 
