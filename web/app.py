@@ -8,6 +8,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, flash, jsonify, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from sqlalchemy.exc import OperationalError
@@ -97,9 +98,19 @@ def create_app(settings: Settings | None = None) -> Flask:
         """The sign-in page, coming back afterwards to the page the person was on: for a form
         sent after the session ended (a row's move, Mark done on a later page of a list) that is
         the page it was sent from (its same-site Referer), not the form's address (only posted
-        to; the sign-in then climbs from it to the nearest page: web/auth/views.py)."""
-        flash(login_manager.login_message)
+        to; the sign-in then climbs from it to the nearest page: web/auth/views.py). A form sent
+        then was not saved: the sign-in page says so, and to send it again."""
+        flash(login_manager.login_message if request.method in ("GET", "HEAD") else SESSION_ENDED_MESSAGE)
         return redirect(url_for("auth.login", next=_page_asking()))
+
+    @app.before_request
+    def _sign_in_page_reached_by_htmx():
+        """No page for htmx following that redirect: app.js goes to the sign-in page for real
+        (its responseURL is all it reads), and a page drawn for htmx would use up the message
+        flashed above before the person could see it."""
+        if request.endpoint == "auth.login" and request.method == "GET" and _wants_fragment():
+            return "", 204
+        return None
 
     security.init_app(app, hsts=settings.is_production)
 
@@ -212,7 +223,7 @@ def _register_errors(app: Flask) -> None:
         return render_template(template, message=page_message(error), status=status), status
 
     for status, message in (
-        (400, "The request could not be understood. If you submitted a form, reload the page and try again."),
+        (400, BAD_REQUEST_MESSAGE),
         (403, "You don't have permission to do that."),
         (404, "That page doesn't exist."),
         (405, "That action isn't available here."),
@@ -223,6 +234,20 @@ def _register_errors(app: Flask) -> None:
         app.register_error_handler(status, _http_error(status, message))
 
     internal_error = _http_error(500, SERVER_ERROR_MESSAGE)
+    bad_request = _http_error(400, BAD_REQUEST_MESSAGE)
+
+    @app.errorhandler(CSRFError)
+    def _form_of_an_ended_session(error: CSRFError):
+        # Signing out (in another tab) renews the CSRF token, and CSRFProtect checks it before
+        # login_required looks at the session: a comment, a move or a New incident sent from a
+        # page drawn before was answered "The CSRF tokens do not match" (two of them in silence)
+        # instead of going to sign in and back, as after any ended session. With nobody signed
+        # in the token guards nothing: a forged cross-site post lands on the sign-in page too,
+        # having done nothing. A signed-in person's bad token is still refused; so is one on a
+        # form anyone may send (sign-in, a reset link), where signing in again is no answer.
+        if current_user.is_authenticated or request.endpoint in _OPEN_FORMS or problems.is_api_request():
+            return bad_request(error)
+        return login_manager.unauthorized()
 
     @app.errorhandler(OperationalError)
     def _database_unreachable(error: OperationalError):
@@ -277,9 +302,13 @@ def _http_error(status: int, message: str):
     return handler
 
 
+SESSION_ENDED_MESSAGE = "Your session has ended, so that was not saved. Sign in again, then send it again."
+BAD_REQUEST_MESSAGE = "The request could not be understood. If you submitted a form, reload the page and try again."
 SERVER_ERROR_MESSAGE = "Something went wrong on our side. It has been logged; try again in a moment."
 DATABASE_DOWN_MESSAGE = "The database is not reachable right now. Try again in a few seconds."
 DATABASE_RETRY_AFTER_SECONDS = 5
+# The forms sent without a session (web/auth/views.py): their CSRF refusals stay refusals.
+_OPEN_FORMS = frozenset({"auth.login", "auth.forgot_password", "auth.reset_password"})
 
 
 def _connection_lost(error: OperationalError) -> bool:

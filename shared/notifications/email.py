@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 SmtpSecurity = Literal["none", "starttls", "tls"]
 SMTP_SECURITY_CHOICES: tuple[str, ...] = ("none", "starttls", "tls")
 SUBJECT_TITLE_LIMIT = 150
+SUBJECT_FILENAME_LIMIT = 80  # an upload's file name in its verdict's subject
+SUBJECT_REASON_LIMIT = 100  # the gist of why it was refused, after the name
 # A comment or a reason in a mail: as typed, up to whichever limit comes first (enough for a
 # command and the top of a stack trace); the mail links to the rest.
 EXCERPT_CHARS = 2000
@@ -184,6 +186,8 @@ def _priority_move(event: MailEvent) -> str:
 
 def subject_for(event: MailEvent) -> str:
     """``[INC-42] Blocked: Disk full on log shipper`` and its siblings, on one line."""
+    if event.kind == EventKind.EVIDENCE_VERDICT:  # about one file: it is named instead of the incident
+        return one_line(f"[{event.incident_key}] {_verdict_subject(event)}")
     move = _move(event)
     label = {
         EventKind.ASSIGNED: "Assigned to you",
@@ -192,11 +196,6 @@ def subject_for(event: MailEvent) -> str:
         EventKind.INCIDENT_CREATED: f"New {event.incident_priority}",
         EventKind.PRIORITY_CHANGED: f"{_priority_move(event).capitalize()} to {event.incident_priority}",
         EventKind.EVIDENCE_INFECTED: "Infected upload",
-        EventKind.EVIDENCE_VERDICT: (
-            "Your upload could not be checked"
-            if event.evidence_verdict.startswith("error")
-            else f"Your upload is {event.evidence_verdict or 'scanned'}"
-        ),
         EventKind.FOLLOW_UP_ASSIGNED: "Follow-up for you",
         EventKind.FOLLOW_UP_MOVED: (
             f"Follow-up moved to {one_line(event.follow_up_owner, 60)}"
@@ -207,6 +206,23 @@ def subject_for(event: MailEvent) -> str:
     # A follow-up's mail is about the follow-up: its title, not the incident's.
     about = event.follow_up_title if event.kind in _FOLLOW_UP_KINDS else event.incident_title
     return one_line(f"[{event.incident_key}] {label}: {one_line(about, SUBJECT_TITLE_LIMIT)}")
+
+
+def _verdict_subject(event: MailEvent) -> str:
+    """The subject of a verdict's mail: the file, and why in a few words ("report.exe was
+    rejected: files ending in .exe are not accepted"). Four files refused in one upload were
+    four mails of one subject naming none, with the allowed types in each: those, and the rest
+    of the reason, are the body's."""
+    name = one_line(event.evidence_filename, SUBJECT_FILENAME_LIMIT) or "Your upload"
+    # The verdict as stored: "rejected (files ending in .exe are not accepted (allowed: csv, ...);
+    # file is plain text)", cut at 200 characters; the reason's first clause is its gist.
+    state, _, reason = event.evidence_verdict.partition(" (")
+    gist = one_line(re.split(r" \(|; ", reason.removesuffix(")"))[0].rstrip("…"), SUBJECT_REASON_LIMIT)
+    said = {
+        "error": f"{name} could not be checked",
+        "rejected": f"{name} was rejected",
+    }.get(state, f"{name} is {state or 'scanned'}")
+    return f"{said}: {gist}" if gist else said
 
 
 def set_subject(message: EmailMessage, subject: str, width: int = 78) -> None:

@@ -89,7 +89,7 @@ def test_a_status_change_arrives_with_subject_link_and_list_headers(inbox):
         ),
         (
             {"kind": EventKind.EVIDENCE_VERDICT, "evidence_filename": "trace.log", "evidence_verdict": "clean"},
-            "[INC-42] Your upload is clean: Disk full on log shipper",
+            "[INC-42] trace.log is clean",
         ),
     ],
 )

@@ -178,7 +178,7 @@ def test_a_file_that_could_not_be_checked_is_mailed_in_words(db, users, setup, i
     _evidence(db, users, incident, state="error", reason="the scanner did not answer", uploader="other")
     run_pipeline(factory, settings)
     (mail,) = inbox.messages
-    assert mail.message["Subject"] == f"[{incident.key}] Your upload could not be checked: Disk full on log shipper"
+    assert mail.message["Subject"] == f"[{incident.key}] shipper.log could not be checked: the scanner did not answer"
     assert f"Your file on {incident.key} could not be checked (the scanner did not answer)." in _body(mail.message)
 
 
@@ -190,7 +190,7 @@ def test_a_refused_file_is_named_with_its_reason_without_nested_brackets(db, use
     _evidence(db, users, incident, state="rejected", reason="not a PNG", uploader="other")
     run_pipeline(factory, settings)
     (mail,) = inbox.messages
-    assert mail.message["Subject"] == f"[{incident.key}] Your upload is rejected (not a PNG): Disk full on log shipper"
+    assert mail.message["Subject"] == f"[{incident.key}] shipper.log was rejected: not a PNG"
     assert "File: shipper.log — rejected (not a PNG)" in _body(mail.message)
 
 

@@ -340,7 +340,7 @@ def test_a_verdict_mail_tells_the_incident_as_it_was_when_the_verdict_was_record
     run_pipeline(factory, settings)
 
     (mail,) = _mails_to(inbox, "other@example.com")
-    assert mail["Subject"] == f"[{incident.key}] Your upload could not be checked: {TITLE}"
+    assert mail["Subject"] == f"[{incident.key}] checkout.log could not be checked: the scanner did not answer"
     assert f"{incident.key} · P1 · In Progress" in _plain(mail)
     assert f"<strong>{incident.key}</strong> · P1 · In Progress" in _html(mail)
     (request,) = receiver.requests

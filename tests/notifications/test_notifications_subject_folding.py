@@ -39,7 +39,9 @@ def verdict_event(filename: str, title: str = TITLE) -> MailEvent:
         actor_name="",
         occurred_at=datetime(2026, 11, 29, 16, 0, tzinfo=UTC),
         evidence_filename=filename,
-        evidence_verdict=f"not scanned (the scanner timed out on {filename})",
+        # A verdict's subject ends with its reason, not the incident's title: `title` is put
+        # there as the text whose folding is tested.
+        evidence_verdict=f"not scanned ({title})",
     )
 
 

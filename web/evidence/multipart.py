@@ -16,6 +16,7 @@ bounded (MAX_HEADER_BYTES), so are plain fields (MAX_FIELD_BYTES) and the number
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -246,7 +247,7 @@ class MultipartReader:
             if count > MAX_PARTS:
                 raise BadRequest(f"The upload has more than {MAX_PARTS} parts.")
             headers = self._headers()
-            disposition, options = parse_options_header(headers.get("content-disposition", ""))
+            disposition, options = _content_disposition(headers.get("content-disposition", ""))
             if disposition != "form-data" or "name" not in options:
                 raise BadRequest("A part of the upload is not a named form field.")
             self._start_body()
@@ -257,6 +258,27 @@ class MultipartReader:
                 part.drain()
             else:
                 yield ("field", options["name"], _field_value(part))
+
+
+# `filename="..."` as browsers write it (the HTML Standard's multipart/form-data encoding):
+# only `"`, CR and LF are escaped, as %22, %0D and %0A; a backslash is itself. werkzeug reads
+# the quoted string as RFC 9110 does, where a backslash escapes the next character, so
+# `C:\Users\me\report.txt` (old Internet Explorer sends the whole path) lost its backslashes
+# and was stored as "C_Usersmereport.txt" (and `filename="notes\"`, a Linux name, was no file
+# at all). A `\"` is still read as a quote, for clients that escape RFC-style.
+_BROWSER_FILENAME = re.compile(r';[ \t]*filename[ \t]*=[ \t]*"((?:\\"|[^"])*)"', re.IGNORECASE)
+_EXTENDED_FILENAME = re.compile(r";[ \t]*filename\*", re.IGNORECASE)
+
+
+def _content_disposition(value: str) -> tuple[str, dict[str, str]]:
+    """A part's Content-Disposition: its type and parameters, the file name as the browser sent
+    it (its backslashes kept: shared/evidence/names.py takes the last path segment)."""
+    disposition, options = parse_options_header(value)
+    sent = _BROWSER_FILENAME.search(value)
+    # An RFC 5987 `filename*` (some non-browser clients) is werkzeug's to decode, and wins.
+    if sent is not None and not _EXTENDED_FILENAME.search(value):
+        options["filename"] = sent.group(1).replace('\\"', '"').replace("%22", '"')
+    return disposition, options
 
 
 def _field_value(part: _PartReader) -> str:

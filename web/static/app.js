@@ -121,6 +121,52 @@
     searchFailed("The search failed (the server answered " + status + "): the list below is from before it. " +
       "Try again, or change the search.");
   });
+
+  // The New incident dialog and a dashboard row say so in place when a request of theirs gets
+  // no answer they can show (a 400, a 500, a bare error message where a form or a row belongs):
+  // htmx swaps no error, and the dialog stayed open and the row as it was, in silence (found by
+  // a security probe). The app's own error answers name what to do; a proxy's page does not.
+  // (A session that ended answers with the sign-in page, which goes there instead: above.)
+  function requestFailedSpot(elt) {
+    var form = elt && elt.closest && elt.closest("#new-incident-form");
+    if (form) { return { place: form, first: true, answered: /id="new-incident-form"/ }; }
+    var cell = elt && elt.closest && elt.closest("#incident-rows > tr > td");
+    return cell ? { place: cell, first: false, answered: /<tr[\s>]/i } : null;
+  }
+  function sayRequestFailed(spot, text) {
+    var notice = spot.place.querySelector(":scope > [data-request-failed]");
+    if (!notice) {
+      notice = document.createElement("p");
+      notice.className = spot.first ? "error" : "field-error";
+      notice.setAttribute("role", "alert");
+      notice.setAttribute("data-request-failed", "");
+      spot.place.insertBefore(notice, spot.first ? spot.place.firstChild : null);
+    }
+    notice.textContent = text;
+  }
+  function errorAnswerWords(xhr) {
+    var said = new DOMParser().parseFromString(xhr.responseText || "", "text/html").querySelector("p.error");
+    return said && said.textContent.trim() ? said.textContent.trim() :
+      "Nothing was changed: the server answered " + xhr.status + ". Reload the page and try again.";
+  }
+  function requestElt(event) {
+    return (event.detail.requestConfig && event.detail.requestConfig.elt) || event.detail.elt;
+  }
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var xhr = event.detail.xhr;
+    var spot = xhr && xhr.status >= 400 && requestFailedSpot(requestElt(event));
+    if (!spot || spot.answered.test(xhr.responseText || "")) { return; }
+    event.detail.shouldSwap = false;
+    event.detail.isError = false;  // said here, to the person; not also an htmx console error
+    sayRequestFailed(spot, errorAnswerWords(xhr));
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    var spot = requestFailedSpot(requestElt(event));
+    if (spot) {
+      sayRequestFailed(spot, "The server could not be reached: nothing was changed. Check your connection and try again.");
+    }
+  });
+
   document.addEventListener("htmx:sendError", function (event) {
     if (!isSearch(event)) { return; }
     searchFailed("The server could not be reached: the list below is from before your search. " +
