@@ -433,8 +433,9 @@ def register_cli(app: Flask) -> None:
                 user = accounts.find_by_email(session=session, email=email)
                 if user is None or not user.is_active:
                     raise click.ClickException(f"No active user {email}.")
+                # Made by the operator (as `tokens revoke` is): the trail must not say the owner did it.
                 token, value = tokens.create_token(
-                    session=session, user=user, name=name, scope=scope, expires_days=expires_days
+                    session=session, user=user, name=name, scope=scope, expires_days=expires_days, actor=SYSTEM
                 )
                 expiry = f", expires {token.expires_at:%Y-%m-%d}" if token.expires_at else ", no expiry"
                 click.echo(f"Created {token.scope}-scope token {token.prefix}... for {user.email}{expiry}.")

@@ -12,7 +12,7 @@ from shared.accounts.models import ApiToken, Role, TokenScope, User
 from shared.accounts.service import token_digest
 from shared.audit import service as audit
 from shared.db import utcnow
-from shared.errors import NotFound, PermissionDenied, ValidationFailed
+from shared.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from shared.permissions import Action, SystemPrincipal, can
 from shared.text import one_line, unwanted_message
 from shared.timeutil import as_utc
@@ -37,9 +37,18 @@ def allowed_scopes(user: User) -> list[TokenScope]:
 
 
 def create_token(
-    *, session: Session, user: User, name: str, scope: str, expires_days: int | None = None
+    *,
+    session: Session,
+    user: User,
+    name: str,
+    scope: str,
+    expires_days: int | None = None,
+    actor: User | SystemPrincipal | None = None,
+    newest_seen: int | None = None,
 ) -> tuple[ApiToken, str]:
-    """A new token for `user`; returns the row and the bearer value (shown once, never stored)."""
+    """A new token for `user`, made by `actor` (`user` when None; SYSTEM at the command line);
+    returns the row and the bearer value (shown once, never stored). `newest_seen`: the id of
+    the newest of `user`'s tokens when the form was drawn (0: none); a newer one is a Conflict."""
     errors: dict[str, str] = {}
     name = one_line(name or "") or "API token"
     if len(name) > NAME_MAX:
@@ -58,6 +67,8 @@ def create_token(
     if errors:
         raise ValidationFailed(errors)
     assert parsed is not None  # a missing or unknown scope was refused above
+    if newest_seen is not None:
+        _refuse_a_form_sent_again(session, user, newest_seen)
     value = PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     token = ApiToken(
@@ -73,13 +84,31 @@ def create_token(
     session.flush()
     audit.append(
         session=session,
-        actor_id=user.id,
+        actor_id=user.id if actor is None else actor.id,
         action="api_token.created",
         entity_type="user",
         entity_id=user.id,
-        data={"token_id": token.id, "name": name, "scope": token.scope},
+        # The owner by id (the audit log names them), as the entity is: when the operator made it
+        # at the command line, the event's actor is the system, not the owner.
+        data={"token_id": token.id, "name": name, "scope": token.scope, "owner_id": user.id},
     )
     return token, value
+
+
+def _refuse_a_form_sent_again(session: Session, user: User, newest_seen: int) -> None:
+    """Conflict when `user` has a token newer than the form that asks for this one: that form was
+    posted already (a reload of the page that showed the secret posts it again; found by an
+    integrator: a second token of the name), or a token was made in another tab since. As a
+    webhook's "Rotate secret" form drawn from an older secret is refused."""
+    # Locked until the commit: two posts of one form at once (a double click) cannot both pass.
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    newest = session.scalar(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc()).limit(1))
+    if newest is not None and newest.id > newest_seen:
+        raise Conflict(
+            f"Token {newest.name} ({newest.prefix}…) was created at {as_utc(newest.created_at):%H:%M} UTC, after "
+            "this form was drawn: reloading the page that showed its secret (once) sends the form again. To make "
+            "another token, use the form below; if that secret was not copied, revoke the token and make a new one."
+        )
 
 
 def list_tokens(*, session: Session, user: User) -> list[ApiToken]:

@@ -308,7 +308,20 @@ def _normalise_name(raw_host: str) -> str:
     return host
 
 
-def _check_addresses(parsed: ParsedUrl, addresses: Sequence[str]) -> list[str]:
+def _exemption_hint(parsed: ParsedUrl, ip: IPAddress, policy: WebhookPolicy) -> str:
+    """How a receiver at this private address is allowed after all, when it can be: the refusal is
+    read by an admin, often a developer with a receiver on their own machine, who needs the
+    setting's name and the exact pair to write in it (found by an integrator)."""
+    if exemption_problem(ip, exempt_loopback=policy.exempt_loopback):
+        return ""
+    shown = f"[{parsed.host}]" if isinstance(parsed.literal_ip, ipaddress.IPv6Address) else parsed.host
+    return (
+        f" To allow a receiver you run there (local development, an internal service), the server's "
+        f"WEBHOOK_ALLOW_PRIVATE_HOSTS setting must name it: {shown}:{parsed.port}."
+    )
+
+
+def _check_addresses(parsed: ParsedUrl, addresses: Sequence[str], policy: WebhookPolicy) -> list[str]:
     """Return the addresses as strings once every one of them is acceptable."""
     if not addresses:
         raise HostNotResolved(f"The host name {parsed.host!r} does not resolve to any address.")
@@ -320,12 +333,14 @@ def _check_addresses(parsed: ParsedUrl, addresses: Sequence[str]) -> list[str]:
             raise WebhookUrlError(f"{parsed.host!r} resolved to {text!r}, which is not an IP address.") from None
         problem = address_problem(ip)
         if problem:
+            hint = _exemption_hint(parsed, ip, policy)
             if parsed.literal_ip is not None:
-                raise WebhookUrlError(f"{parsed.host} is {problem}; webhooks may only go to public addresses.")
+                raise WebhookUrlError(f"{parsed.host} is {problem}; webhooks may only go to public addresses.{hint}")
             # One bad address refuses the host: a name that also points inside is not an endpoint
             # we trust, and the connection could land on whichever record comes first.
             raise WebhookUrlError(
                 f"{parsed.host!r} resolves to {ip}, which is {problem}; webhooks may only go to public addresses."
+                + hint
             )
         checked.append(ip.compressed)
     return checked
@@ -356,7 +371,7 @@ def resolve_for_delivery(url: str, *, policy: WebhookPolicy, resolver: Resolver 
                     f"{parsed.host} resolves to {address}, {problem}; WEBHOOK_ALLOW_PRIVATE_HOSTS cannot exempt that."
                 )
         return CheckedTarget(parsed=parsed, ip=str(ipaddress.ip_address(addresses[0])))
-    checked = _check_addresses(parsed, addresses)
+    checked = _check_addresses(parsed, addresses, policy)
     return CheckedTarget(parsed=parsed, ip=checked[0])
 
 

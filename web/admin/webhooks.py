@@ -46,6 +46,11 @@ def _common() -> dict:
         "formats": FORMATS,
         "email_status": notifications.email_status(_settings()),
         "allow_http": _settings().webhook_allow_http,
+        # The receivers inside the network this deployment allows (host:port, as written in the
+        # setting), so the form's hint says which private addresses are not refused after all.
+        "allow_private_hosts": [
+            item.strip() for item in _settings().webhook_allow_private_hosts.split(",") if item.strip()
+        ],
     }
 
 

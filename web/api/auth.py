@@ -90,6 +90,25 @@ def declared_query_parameters(view) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _article(word: str) -> str:
+    return "an" if word[0] in "aeiou" else "a"  # "an admin-scope token"
+
+
+def _scope_too_narrow(caller: Caller, needed: TokenScope) -> str:
+    """Why this caller may not make a call that needs `needed`. A token whose owner was demoted
+    since keeps its scope (GET /api/v1/me shows it) but acts with no more than the new role: say
+    so, rather than call it the narrower scope it was never given (found by an integrator)."""
+    wants = f"this call needs {_article(needed.value)} {needed.value}-scope token"
+    held = caller.token.scope if caller.token is not None else caller.scope
+    if held != caller.scope and tokens.scope_includes(held, needed):
+        role = caller.user.role
+        return (
+            f"This token's owner is now {_article(role)} {role}: {_article(held)} {held}-scope token acts with at "
+            f"most its owner's role, so it has {caller.scope} scope now; {wants} whose owner's role allows that."
+        )
+    return f"This token's scope is {caller.scope}; {wants}."
+
+
 def needs(scope: TokenScope):
     """The view needs a caller whose scope includes `scope` (read ⊂ write ⊂ admin). A GET whose
     query names a parameter the view does not declare is then a 400 naming it, on every
@@ -105,10 +124,7 @@ def needs(scope: TokenScope):
             if not can(caller.user, Action.VIEW):
                 raise ApiProblem(403, "You cannot use the API.")
             if not tokens.scope_includes(caller.scope, scope):
-                article = "an" if scope.value[0] in "aeiou" else "a"  # "an admin-scope token"
-                raise ApiProblem(
-                    403, f"This token's scope is {caller.scope}; this call needs {article} {scope.value}-scope token."
-                )
+                raise ApiProblem(403, _scope_too_narrow(caller, scope))
             if request.method in ("GET", "HEAD") and (problem := unknown_query_parameters(request.args.keys(), known)):
                 raise problem
             return view(*args, **kwargs)

@@ -203,6 +203,26 @@ class IncidentOut(StrictSchema):
     version = fields.Integer(required=True, metadata={"description": "Also the ETag; send it back in If-Match."})
 
 
+class ExportArgs(QueryArgs):
+    """The query of a list that pages as JSON and exports as CSV. `limit` or `cursor` with
+    format=csv is a 400 naming them, as a parameter a list does not take is, never ignored
+    (found by an integrator: `format=csv&limit=2` exported every row)."""
+
+    exports: ClassVar[str] = "the whole filtered list"
+
+    @pre_load
+    def _no_paging_in_csv(self, data, **kwargs):
+        sent = data.get("format") if isinstance(data, Mapping) else None
+        if not isinstance(sent, str) or sent.strip().lower() != "csv":
+            return data
+        if paging := [name for name in ("limit", "cursor") if name in data]:
+            why = f"limit and cursor page JSON; format=csv exports {self.exports}."
+            errors = {name: [f"{name} is not taken with format=csv: {why}"] for name in paging}
+            verb = "is" if len(paging) == 1 else "are"
+            raise ApiProblem(400, f"{' and '.join(paging)} {verb} not taken with format=csv: {why}", errors=errors)
+        return data
+
+
 class IncidentPage(StrictSchema):
     items = fields.List(fields.Nested(IncidentOut), required=True)
     next = fields.String(
@@ -210,7 +230,7 @@ class IncidentPage(StrictSchema):
     )
 
 
-class ListArgs(QueryArgs):
+class ListArgs(ExportArgs):
     q = fields.String(
         load_default="",
         metadata={
@@ -263,8 +283,8 @@ class ListArgs(QueryArgs):
         load_default="json",
         validate=one_of("format", FORMATS),
         metadata={
-            "description": "csv: the whole filtered list as a CSV file (formula-safe). "
-            + ANY_CASE.format(example="`CSV`", value="csv")
+            "description": "csv: the whole filtered list as a CSV file (formula-safe); not with limit or cursor, "
+            "which page JSON (a 400). " + ANY_CASE.format(example="`CSV`", value="csv")
         },
     )
 
@@ -360,13 +380,21 @@ class IncidentPatch(StrictSchema):
 
 class TransitionIn(StrictSchema):
     to = fields.String(required=True, validate=validate.OneOf(STATUSES))
-    reason = fields.String(load_default=None, allow_none=True, metadata=max_length(incident_rules.TEXT_MAX))
+    reason = fields.String(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            **max_length(incident_rules.TEXT_MAX),
+            "description": "Why (moving to blocked, reopening, and other moves); not taken when moving to resolved, "
+            "which takes summary: a reason then is a 422.",
+        },
+    )
     summary = fields.String(
         load_default=None,
         allow_none=True,
         metadata={
             **max_length(incident_rules.TEXT_MAX),
-            "description": "The resolution summary (moving to resolved).",
+            "description": "The resolution summary: moving to resolved needs it (and only it).",
         },
     )
 
@@ -841,7 +869,9 @@ class AuditEventPage(StrictSchema):
     )
 
 
-class AuditListArgs(QueryArgs):
+class AuditListArgs(ExportArgs):
+    exports = f"the newest {MAX_ROWS:,} matching events"
+
     # Free text, checked by shared/audit/listing.py: a value that matches nothing known is a 400
     # naming the parameter, never an empty list an auditor would take for "it never happened".
     action = fields.String(
@@ -882,8 +912,8 @@ class AuditListArgs(QueryArgs):
         load_default="json",
         validate=one_of("format", FORMATS),
         metadata={
-            "description": f"csv: the newest {MAX_ROWS:,} matching events as a CSV file (formula-safe). "
-            + ANY_CASE.format(example="`CSV`", value="csv")
+            "description": f"csv: the newest {MAX_ROWS:,} matching events as a CSV file (formula-safe); not with "
+            "limit or cursor, which page JSON (a 400). " + ANY_CASE.format(example="`CSV`", value="csv")
         },
     )
 

@@ -172,7 +172,7 @@ def create_incident(body):
         for name, value in body.items()
     }
     owner_field = "owner_email" if "owner_email" in body else "owner_id"
-    body["owner_id"] = _owner_id(session, body)
+    body["owner_id"] = _owner_id(session, body, schemas.IncidentCreate())
     body.pop("owner_email", None)
     file = _as_sent(
         {"owner": owner_field}, lambda: incidents.create_incident(session=session, actor=caller.user, **body)
@@ -225,14 +225,17 @@ def patch_incident(body, key):
     return _with_etag(incident)
 
 
-def _owner_id(session, body: dict) -> int | None:
-    """The owner a request names, by id or by email (`owner_email`)."""
+def _owner_id(session, body: dict, schema: schemas.StrictSchema | None = None) -> int | None:
+    """The owner a request names, by id or by email (`owner_email`). An email nobody active has
+    is refused together with what the service will refuse in the request's other fields, as
+    `schema` tells: every problem of a request at once (README), not the owner's alone."""
     if "owner_email" not in body:
         return body.get("owner_id")
     email = body["owner_email"]
     user = accounts.find_by_email(session=session, email=email)
     if user is None or not user.is_active:
-        raise ValidationFailed({"owner_email": f"No active user has the email {email}."})
+        others = schema.value_problems(body) if schema is not None else {}
+        raise ValidationFailed({**others, "owner_email": f"No active user has the email {email}."})
     return user.id
 
 
@@ -267,16 +270,27 @@ def _incident_write(key: str, operation):
 @_errors(404, 409, 412, 415, 422)
 def transition(body, key):
     """Move an incident to another status"""
-    if body.get("summary") is not None and body["to"] != "resolved":
+    resolving = body["to"] == "resolved"
+    if body.get("summary") is not None and not resolving:
         # Found by QA: a Blocked move with only a summary was taken, the summary as its reason.
         raise ValidationFailed(
             {"summary": f"A summary is for moving to resolved; give the reason for {body['to']} as reason."}
         )
-    reason = body.get("summary") or body.get("reason")
+    # Resolving takes `summary` alone (found by an integrator: a `reason` was taken as the
+    # resolution summary, and dropped without a word when a summary came with it).
+    if resolving and body.get("reason") is not None:
+        if body.get("summary") is None:
+            raise ValidationFailed(
+                {"summary": "Moving to resolved needs a summary: send the resolution summary as summary, not reason."}
+            )
+        raise ValidationFailed(
+            {"reason": "reason is not taken for resolving: send the resolution summary as summary alone."}
+        )
+    reason = body.get("summary") if resolving else body.get("reason")
     return _incident_write(
         key,
         _as_sent(
-            {"resolution": "reason" if body.get("reason") is not None else "summary"},
+            {"resolution": "summary"},
             lambda session, incident, actor, expected: incidents.transition(
                 session=session,
                 incident_id=incident.id,
@@ -422,7 +436,7 @@ def add_follow_up(body, key):
             actor=caller.user,
             incident_id=incident.id,
             title=body["title"],
-            owner_id=_owner_id(session, body),
+            owner_id=_owner_id(session, body, schemas.FollowUpIn()),
             due_date=body["due_date"],
         ),
     )

@@ -543,6 +543,9 @@ def sign_out_elsewhere():
 def create_token():
     session = get_session()
     days = (request.form.get("expires_days") or "").strip()
+    # The newest token when the form was drawn: the form posted again (reloading the page that
+    # showed the secret) is refused, as a webhook's Rotate secret is, rather than make a second token.
+    seen = (request.form.get("newest_token") or "").strip()
     try:
         if days and not is_number(days):
             raise ValidationFailed({"expires_days": "Enter a number of days, or leave it empty for no expiry."})
@@ -552,6 +555,7 @@ def create_token():
             name=request.form.get("name", ""),
             scope=request.form.get("scope", ""),
             expires_days=int(days) if days else None,
+            newest_seen=int(seen) if is_number(seen) and len(seen) < 12 else None,
         )
         session.commit()
     except DomainError as error:
