@@ -34,7 +34,7 @@ from shared.errors import DomainError, ValidationFailed
 from shared.evidence.storage import make_storage
 from shared.permissions import SYSTEM
 from shared.timeutil import as_utc
-from web.csv_export import AUDIT_COLUMNS, audit_row
+from web.csv_export import AUDIT_COLUMNS, audit_rows
 
 
 def _settings():
@@ -641,8 +641,8 @@ def register_cli(app: Flask) -> None:
                 if output_format == "csv":
                     writer = csv.writer(out)
                     writer.writerow(AUDIT_COLUMNS)
-                    for event in events:
-                        writer.writerow(audit_row(event))
+                    for row in audit_rows(session, events):
+                        writer.writerow(row)
                         written += 1
                 else:
                     for event in events:

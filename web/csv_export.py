@@ -15,6 +15,7 @@ from flask import Response, stream_with_context
 
 from shared.accounts import service as accounts
 from shared.audit import listing as audit_listing
+from shared.audit import sentences as audit_sentences
 from shared.db import utcnow
 from shared.incidents.listing import page_after, with_typo_tolerance
 from shared.incidents.search import Filters
@@ -136,11 +137,15 @@ AUDIT_COLUMNS = (
     "data",  # the event's data as JSON, exactly as hashed (sorted keys)
     "prev_hash",
     "hash",
+    # Last, so a sheet or script that reads the earlier columns by position keeps working: the
+    # event in words, and its data as lines with people by name (shared/audit/sentences.py).
+    "summary",
+    "details",
 )
 
 
-def audit_row(event) -> list[str]:
-    """One audit event (shared.audit.listing.ListedEvent) as formula-safe cells."""
+def audit_row(event, described: audit_sentences.Described) -> list[str]:
+    """One audit event (shared.audit.listing.ListedEvent) and its words as formula-safe cells."""
     return [
         safe_cell(v)
         for v in (
@@ -157,8 +162,17 @@ def audit_row(event) -> list[str]:
             json.dumps(event.data, sort_keys=True, ensure_ascii=False, separators=(",", ":")),
             event.prev_hash,
             event.hash,
+            described.sentence,
+            "; ".join(f"{key}: {value}" for key, value in described.lines),
         )
     ]
+
+
+def audit_rows(session, events) -> Iterator[list[str]]:
+    """Each audit event as its row; one query names each batch's people (owners, assignees,
+    accounts), never one per row."""
+    for event, words in audit_sentences.describe_all(session=session, events=events, batch=_BATCH):
+        yield audit_row(event, words)
 
 
 def _audit_lines(filters, user_id: int) -> Iterator[str]:
@@ -170,8 +184,8 @@ def _audit_lines(filters, user_id: int) -> Iterator[str]:
     writer = csv.writer(buffer)
     writer.writerow(AUDIT_COLUMNS)
     events = audit_listing.iterate(session=session, actor=reader, filters=filters, max_events=MAX_ROWS, chunk=_BATCH)
-    for count, event in enumerate(events, start=1):
-        writer.writerow(audit_row(event))
+    for count, row in enumerate(audit_rows(session, events), start=1):
+        writer.writerow(row)
         if count % _BATCH == 0:
             yield buffer.getvalue()
             buffer.seek(0)

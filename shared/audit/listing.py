@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, literal, select, tuple_, union_all
 from sqlalchemy.orm import Session
@@ -59,7 +60,13 @@ ENTITY_TYPES = ("evidence", "incident", "user", "webhook")
 SYSTEM_ACTOR = "system"  # the actor filter's word for events no user made (worker, CLI, a reset request)
 FILTERS = ("action", "actor", "entity_type", "entity_id", "incident", "from", "to")
 _MAX_ID = 2**31 - 1  # the integer columns' range: past it, no row (and no overflow in the driver)
-DATE_HINT = "a date such as 2026-12-01, or a time such as 2026-12-01T09:30 (UTC unless it names its zone)"
+DATE_HINT = "a date such as 2026-12-01, or a time such as 2026-12-01T09:30"
+# The time zone a from/to without an offset is read in: the page's form sends its reader's
+# (app.js), so a lead types the times the table shows them. Without it (no JavaScript, the API,
+# the command line): UTC. A value with an offset (2026-12-01T07:35:00-08:00) means just that.
+ZONE = "tz"
+# What browsers and systems call UTC: shown as "UTC".
+_UTC_NAMES = frozenset({"UTC", "ETC/UTC", "ETC/UCT", "UCT", "ETC/UNIVERSAL", "UNIVERSAL", "ETC/ZULU", "ZULU"})
 
 
 @dataclass(frozen=True)
@@ -143,14 +150,19 @@ def parse_filters(*, session: Session, params: Mapping[str, str | None]) -> Audi
     raw = {name: (params.get(name) or "").strip() for name in FILTERS}
     errors: dict[str, str] = {}
     values: dict = {}
+    try:
+        zone = time_zone((params.get(ZONE) or "").strip())
+    except ValueError as error:
+        errors[ZONE] = str(error)
+        zone = UTC
     for name, parse in (
         ("action", _actions),
         ("actor", lambda value: _actor(session, value)),
         ("entity_type", _entity_type),
         ("entity_id", _entity_id),
         ("incident", lambda value: _incident(session, value)),
-        ("from", lambda value: _moment(value, upper=False)),
-        ("to", lambda value: _moment(value, upper=True)),
+        ("from", lambda value: _moment(value, upper=False, zone=zone)),
+        ("to", lambda value: _moment(value, upper=True, zone=zone)),
     ):
         if not raw[name]:
             continue
@@ -411,18 +423,40 @@ def _incident(session: Session, value: str) -> int:
         raise ValueError(f"No incident {value} (give its key, such as INC-42).") from None
 
 
-def _moment(value: str, *, upper: bool) -> datetime | None:
+def time_zone(name: str) -> tzinfo:
+    """The zone a from/to without an offset is read in: an IANA name (America/Los_Angeles), or
+    UTC when none is given."""
+    if not name or name.upper() in _UTC_NAMES:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"Unknown time zone {name!r}: use a name such as America/Los_Angeles, or UTC.") from None
+
+
+def zone_name(zone: tzinfo) -> str:
+    """The zone as the page names it: "UTC", or its IANA name."""
+    return "UTC" if zone is UTC else str(zone)
+
+
+def _moment(value: str, *, upper: bool, zone: tzinfo = UTC) -> datetime | None:
     """The instant a from/to value stands for, in UTC; `upper`: the exclusive end, so a date
-    takes its whole day in and a time the instant itself. None: past the end of time (no bound)."""
+    takes its whole day in and a time the instant itself. A date or a time without an offset is
+    read in `zone` (a date: midnight to midnight there). None: past the end of time (no bound)."""
+    hint = f"{DATE_HINT} ({zone_name(zone)} unless it names its offset, as 2026-12-01T09:30:00-08:00)"
     try:
         if len(value) <= 10:
-            start = datetime.combine(date.fromisoformat(value), time(), UTC)
-            return start + timedelta(days=1) if upper else start
-        moment = as_utc(datetime.fromisoformat(value))
+            day = date.fromisoformat(value)
+            start = datetime.combine(day + timedelta(days=1) if upper else day, time(), zone)
+            return as_utc(start)
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+        moment = as_utc(moment)
         return moment + timedelta(microseconds=1) if upper else moment
     except OverflowError:
         if upper:
             return None  # 9999-12-31: up to the end of time
-        raise ValueError(f"{value!r} is out of range: use {DATE_HINT}.") from None
+        raise ValueError(f"{value!r} is out of range: use {hint}.") from None
     except ValueError:
-        raise ValueError(f"{value!r} is not a date or a time: use {DATE_HINT}.") from None
+        raise ValueError(f"{value!r} is not a date or a time: use {hint}.") from None

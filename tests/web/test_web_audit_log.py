@@ -75,7 +75,7 @@ def test_the_page_lists_who_when_what_newest_first(client, db, users, make_incid
     assert "user 4" in role_change  # the entity: the user whose role changed
     assert '<span class="audit-key">from:</span> member' in role_change
     assert '<span class="audit-key">to:</span> lead' in role_change
-    assert re.search(r'<time datetime="[^"]+\+00:00">', role_change)  # the reader's zone, by app.js
+    assert re.search(r'<time datetime="[^"]+\+00:00"[ >]', role_change)  # the reader's zone, by app.js
     link = f'incident <a href="/incidents/{incident.key}">{incident.key}</a>'
     assert link in status_change
     assert '<span class="audit-key">to:</span> in_progress' in status_change

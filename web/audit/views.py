@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from shared.audit import listing
+from shared.audit import listing, sentences
 from shared.errors import ValidationFailed
 from shared.permissions import Action
 from web.auth.current import require
@@ -20,65 +20,71 @@ from web.db import get_session
 
 bp = Blueprint("audit", __name__)
 PAGE_SIZE = 50
-# The page's labels for the filters, in the form's order (and its error summary's).
+# The page's labels for the filters, in the form's order (and its error summary's). From and To
+# also name the zone they are read in (see `_labels`).
 LABELS = {
     "action": "Action",
     "actor": "Actor",
     "entity_type": "Entity type",
     "entity_id": "Entity id",
     "incident": "Incident",
-    "from": "From (UTC)",
-    "to": "To (UTC)",
+    "from": "From",
+    "to": "To",
+    listing.ZONE: "Time zone",
     "cursor": "Page",
 }
 
 
-def details(data: Mapping, prefix: str = "") -> list[tuple[str, str]]:
-    """An event's data as (key, value) lines a person reads: nested keys joined with dots, a
-    change as "old → new", lists comma-separated. Text only: the template escapes it."""
-    lines: list[tuple[str, str]] = []
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and set(value) == {"from", "to"}:
-            lines.append((name, f"{_text(value['from'])} → {_text(value['to'])}"))
-        elif isinstance(value, Mapping) and value:
-            lines.extend(details(value, f"{name}."))
-        else:
-            lines.append((name, _text(value)))
-    return lines
-
-
-def _text(value) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list | tuple):
-        return ", ".join(_text(item) for item in value) or "none"
-    if isinstance(value, Mapping):
-        return ", ".join(f"{k}: {_text(v)}" for k, v in value.items()) or "none"
-    return str(value)
+def _labels(zone: str) -> dict[str, str]:
+    return {**LABELS, "from": f"From ({zone})", "to": f"To ({zone})"}
 
 
 def _params() -> dict[str, str]:
     return {name: request.args.get(name, "").strip() for name in listing.FILTERS}
 
 
-def _given(params: Mapping[str, str]) -> dict[str, Any]:
-    """The filters in effect, for links (Older, Download CSV) that keep them."""
-    return {name: value for name, value in params.items() if value}
+def _zone() -> str:
+    """The zone From and To are read in, as the form sent it (app.js fills it in); "" when none was."""
+    return request.args.get(listing.ZONE, "").strip()
 
 
-def _render(params: dict[str, str], *, result=None, errors: Mapping[str, str] | None = None, status: int = 200):
-    given = _given(params)
+def _given(params: Mapping[str, str], zone: str) -> dict[str, Any]:
+    """The filters in effect, for links (Older, Download CSV) that keep them: the zone too while
+    a From or To is read in it."""
+    given = {name: value for name, value in params.items() if value}
+    if zone and (params["from"] or params["to"]):
+        given[listing.ZONE] = zone
+    return given
+
+
+def _zone_label(zone: str) -> str:
+    try:
+        return listing.zone_name(listing.time_zone(zone))
+    except ValueError:
+        return "UTC"  # an unknown zone is refused by name in the error summary; nothing was read in it
+
+
+def _render(
+    params: dict[str, str],
+    *,
+    zone: str,
+    result=None,
+    people: sentences.People | None = None,
+    errors: Mapping[str, str] | None = None,
+    status: int = 200,
+):
+    given = _given(params, zone)
     older = url_for("audit.index", **given, cursor=result.next_cursor) if result and result.next_cursor else None
+    events = result.events if result else []
     return render_template(
         "audit/index.html",
         params=params,
+        zone=zone,
+        zone_label=_zone_label(zone),
         errors=errors or {},
-        labels=LABELS,
-        events=result.events if result else [],
-        details=details,
+        labels=_labels(_zone_label(zone)),
+        # Each event with its words; the people they name were found for the whole page at once.
+        rows=[(event, sentences.describe(event, people or sentences.People())) for event in events],
         families=listing.FAMILIES,
         family_actions=listing.family_actions,
         entity_types=listing.ENTITY_TYPES,
@@ -87,7 +93,7 @@ def _render(params: dict[str, str], *, result=None, errors: Mapping[str, str] | 
         newest=url_for("audit.index", **given),
         csv_url=url_for("audit.export_csv", **given),
         max_rows=MAX_ROWS,
-        filtered=bool(given),
+        filtered=any(given.get(name) for name in listing.FILTERS),
     ), status
 
 
@@ -97,9 +103,9 @@ def index():
     """Every audit event, newest first, filtered by the form."""
     require(Action.VIEW_AUDIT)
     session = get_session()
-    params = _params()
+    params, zone = _params(), _zone()
     try:
-        filters = listing.parse_filters(session=session, params=params)
+        filters = listing.parse_filters(session=session, params={**params, listing.ZONE: zone})
         result = listing.page(
             session=session,
             actor=current_user.user,
@@ -108,8 +114,9 @@ def index():
             limit=PAGE_SIZE,
         )
     except ValidationFailed as error:
-        return _render(params, errors=error.field_errors, status=400)
-    return _render(params, result=result)
+        return _render(params, zone=zone, errors=error.field_errors, status=400)
+    people = sentences.name_people(session=session, events=result.events)
+    return _render(params, zone=zone, result=result, people=people)
 
 
 @bp.get("/audit.csv")
@@ -117,9 +124,9 @@ def index():
 def export_csv():
     """The current filter's events as a formula-safe CSV file (the newest MAX_ROWS)."""
     require(Action.VIEW_AUDIT)
-    params = _params()
+    params, zone = _params(), _zone()
     try:
-        filters = listing.parse_filters(session=get_session(), params=params)
+        filters = listing.parse_filters(session=get_session(), params={**params, listing.ZONE: zone})
     except ValidationFailed as error:
-        return _render(params, errors=error.field_errors, status=400)
+        return _render(params, zone=zone, errors=error.field_errors, status=400)
     return audit_csv_response(filters, current_user.id)

@@ -1,22 +1,23 @@
 """The incident timeline: audit events turned into the rows the page shows.
 
-One function per event type (`shared.events.EventType`); the template only draws rows. Comment
+The words for each event type are shared with the audit log (shared/audit/sentences.py); the
+template only draws rows. Comment
 text comes from `incident_comments` (the event keeps only the comment id and a hash of the
 body), so a redacted comment shows its redaction notice here too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from flask import render_template, request
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from shared.accounts.models import User
+from shared.audit import sentences
 from shared.audit import service as audit
 from shared.audit.models import AuditEvent
 from shared.events import EventType
@@ -42,74 +43,17 @@ class TimelineRow:
     anchor: str | None = None  # the row's id, a link target
 
 
-@dataclass(frozen=True)
-class _Context:
-    names: Mapping[str, str]  # email -> display name (assignment events record emails)
-    comments: Mapping[int, Comment]
-    names_by_id: Mapping[int, str]  # user id -> display name (the created event records the owner's id)
-
-
-def _size(value: Any) -> str:
-    try:
-        size: float = int(value)
-    except (TypeError, ValueError):
-        return ""
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return ""
-
-
-def _file(d: Mapping) -> str:
-    name = d.get("name") or d.get("filename") or (f"file {d['evidence_id']}" if d.get("evidence_id") else "a file")
-    return f"“{name}”"
-
-
-def _custody(d: Mapping) -> str:
-    parts = [p for p in (_size(d.get("size")), f"SHA-256 {d['sha256']}" if d.get("sha256") else "") if p]
-    return f" ({', '.join(parts)})" if parts else ""
-
-
-def _created(d, c):
-    # The owner chosen when filing is in this event alone (no assignment event follows it).
-    owner = c.names_by_id.get(d.get("owner_id")) if d.get("owner_id") is not None else None
-    text = f"created the incident ({d.get('priority')}, {d.get('environment')})"
-    return text + (f" and assigned it to {owner}" if owner else ""), None
-
-
-def _status_changed(d, _c):
-    return f"changed status from {status_label(d.get('from'))} to {status_label(d.get('to'))}", d.get("reason") or None
-
-
-def _assigned(d, c):
-    to, was = d.get("to"), d.get("from")
-    text = f"assigned it to {c.names.get(to, to) or 'nobody'}"
-    return (text + (f" (was {c.names.get(was, was)})" if was else "")), None
-
-
-def _priority_changed(d, _c):
-    return f"changed priority from {d.get('from')} to {d.get('to')}", None
-
-
-def _edited(d, _c):
-    changes = d.get("changes") or {}
-    description = changes.get("description")
+def _edited(d, c):
+    # The shared words, plus what changed in the description offered beside them: its old and new
+    # text are in the event (Markup: the template draws it as it is, so the words are escaped).
+    text, quote = sentences.PRESENTERS[EventType.INCIDENT_EDITED](d, c)
+    description = (d.get("changes") or {}).get("description")
     if not isinstance(description, Mapping):
-        parts = [f"{name} from “{change.get('from')}” to “{change.get('to')}”" for name, change in changes.items()]
-        return f"edited {', '.join(parts)}", None
-    # The description's old and new text are in the event: what changed is offered beside it
-    # (Markup: the template draws it as it is, so every value here is escaped).
-    text = Markup("edited ") + Markup(", ").join(
-        Markup("the description")
-        if name == "description"
-        else Markup("{} from “{}” to “{}”").format(name, change.get("from"), change.get("to"))
-        for name, change in changes.items()
-    )
+        return text, quote
     diff = line_diff(str(description.get("from") or ""), str(description.get("to") or ""))
     if not diff.hunks and not diff.more:
-        return text + " (only its line breaks changed)", None
-    return text + Markup('<details class="diff"><summary>Show changes</summary>{}</details>').format(
+        return escape(text) + " (only its line breaks changed)", None
+    return escape(text) + Markup('<details class="diff"><summary>Show changes</summary>{}</details>').format(
         diff_html(diff)
     ), None
 
@@ -144,81 +88,9 @@ def diff_html(diff: LineDiff) -> Markup:
     return Markup("").join(parts)
 
 
-def _comment_redacted(d, _c):
-    return "redacted a comment", d.get("reason") or None
-
-
-def _evidence(verb: str) -> Callable:
-    return lambda d, _c: (f"{verb} {_file(d)}{_custody(d)}", None)
-
-
-def _evidence_processed(d, _c):
-    verdict = str(d.get("state") or d.get("verdict") or "processed").replace("_", " ")
-    return f"checked {_file(d)}{_custody(d)}: {verdict}", d.get("reason") or None
-
-
-def _legal_hold(d, _c):
-    return ("put " if d.get("legal_hold") else "lifted the legal hold on ") + (
-        f"{_file(d)} on legal hold" if d.get("legal_hold") else _file(d)
-    ), d.get("reason") or None
-
-
-def _follow_up_title(d: Mapping) -> str:
-    return f"the follow-up “{d.get('title') or 'untitled'}”"
-
-
-def _follow_up_person(c: _Context, user_id: object) -> str:
-    if user_id is None:
-        return "nobody"
-    return c.names_by_id.get(user_id, "someone") if isinstance(user_id, int) else "someone"
-
-
-def _follow_up_created(d, c):
-    details = []
-    if d.get("owner_id") is not None:
-        details.append(f"owner {_follow_up_person(c, d.get('owner_id'))}")
-    if d.get("due_date"):
-        details.append(f"due {d['due_date']}")
-    return f"added {_follow_up_title(d)}" + (f" ({', '.join(details)})" if details else ""), None
-
-
-def _follow_up_updated(d, c):
-    parts = []
-    for name, change in (d.get("changes") or {}).items():
-        change = change if isinstance(change, Mapping) else {}
-        old, new = change.get("from"), change.get("to")
-        if name == "owner":
-            parts.append(f"owner from {_follow_up_person(c, old)} to {_follow_up_person(c, new)}")
-        elif name == "due date":
-            parts.append(f"due date from {old or 'none'} to {new or 'none'}")
-        else:
-            parts.append(f"{name} from “{old}” to “{new}”")
-    was = (d.get("changes") or {}).get("title")
-    which = _follow_up_title({"title": was.get("from")} if isinstance(was, Mapping) else d)
-    return f"edited {which}: {', '.join(parts) or 'no details recorded'}", None
-
-
-_PRESENTERS: dict[str, Callable[[Mapping, _Context], tuple[str, str | None]]] = {
-    EventType.INCIDENT_CREATED: _created,
-    EventType.INCIDENT_STATUS_CHANGED: _status_changed,
-    EventType.INCIDENT_ASSIGNED: _assigned,
-    EventType.INCIDENT_PRIORITY_CHANGED: _priority_changed,
-    EventType.INCIDENT_EDITED: _edited,
-    EventType.INCIDENT_COMMENT_REDACTED: _comment_redacted,
-    EventType.INCIDENT_WATCHED: lambda _d, _c: ("started watching", None),
-    EventType.INCIDENT_UNWATCHED: lambda _d, _c: ("stopped watching", None),
-    EventType.EVIDENCE_UPLOADED: _evidence("uploaded"),
-    EventType.EVIDENCE_VERDICT: _evidence_processed,
-    EventType.EVIDENCE_PROCESSED: _evidence_processed,
-    EventType.EVIDENCE_DOWNLOADED: _evidence("downloaded"),
-    EventType.EVIDENCE_LEGAL_HOLD_CHANGED: _legal_hold,
-    EventType.EVIDENCE_RETRIED: _evidence("retried the checks of"),
-    EventType.FOLLOW_UP_CREATED: _follow_up_created,
-    EventType.FOLLOW_UP_COMPLETED: lambda d, _c: (f"marked {_follow_up_title(d)} done", None),
-    EventType.FOLLOW_UP_REOPENED: lambda d, _c: (f"reopened {_follow_up_title(d)}", None),
-    EventType.FOLLOW_UP_UPDATED: _follow_up_updated,
-    EventType.FOLLOW_UP_DELETED: lambda d, _c: (f"deleted {_follow_up_title(d)}", None),
-}
+# The words are shared with the audit log (shared/audit/sentences.py); only the description's
+# diff is the page's own.
+_PRESENTERS: dict[str, sentences.Presenter] = {**sentences.PRESENTERS, EventType.INCIDENT_EDITED: _edited}
 
 
 def what_changed(events: Sequence[AuditEvent], *, names: Mapping[str, str], limit: int = 4) -> str:
@@ -258,7 +130,7 @@ def present(
     names_by_id: Mapping[int, str] | None = None,
 ) -> list[TimelineRow]:
     """Display rows for these events, in their order."""
-    context = _Context(names=names, comments=comments, names_by_id=names_by_id or {})
+    context = sentences.Names(names=names, names_by_id=names_by_id or {})
     rows = []
     for event in events:
         actor = event.actor.name if event.actor else "system"

@@ -972,3 +972,19 @@
     if (form) { form.classList.toggle("expanded", open); }
   });
 })();
+
+// The audit log's From and To are read in the reader's time zone, the one its table shows: the
+// form's hidden tz field gets the browser's zone, and the labels name it. A page drawn for a zone
+// already (a filtered page, a shared link) keeps that one, so the labels always say how the values
+// shown were read. Without JavaScript the field stays empty and the labels say UTC.
+(function () {
+  var field = document.querySelector("input[data-audit-zone]");
+  if (!field || field.value || !window.Intl) { return; }
+  var zone = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (!zone) { return; }
+  field.value = zone;
+  var shown = /^(Etc\/)?(UTC|UCT|Universal|Zulu)$/i.test(zone) ? "UTC" : zone;
+  Array.prototype.forEach.call(document.querySelectorAll("[data-audit-zone-name]"), function (name) {
+    name.textContent = shown;
+  });
+})();
