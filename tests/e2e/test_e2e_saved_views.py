@@ -50,6 +50,7 @@ def test_save_a_view_reopen_it_share_it_and_delete_it(page: Page, sign_in, file_
     expect(views.get_by_role("link", name="Open ones")).to_be_visible()
     expect(page).to_have_url(re.compile(r"\?q=status(%3A|:)open$"))
     views.get_by_role("button", name="Delete view Open ones").click()
+    views.get_by_role("button", name="Yes, delete view “Open ones”").click()  # it asks first
     expect(page.get_by_text("Deleted the view “Open ones”.")).to_be_visible()
     expect(views.get_by_role("link", name="Open ones")).to_have_count(0)
     expect(views.get_by_role("link", name="RDS P1s")).to_be_visible()

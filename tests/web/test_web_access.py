@@ -82,7 +82,7 @@ ROUTES = {
     "audit log csv": ("GET", "/audit.csv", None),
     "save view": ("POST", "/views", {"name": "My P1s", "q": "priority:p1"}),
     "save team view": ("POST", "/views", {"name": "Team P1s", "q": "priority:p1", "team": "1"}),
-    "delete team view": ("POST", "/views/{team_view_id}/delete", {}),
+    "delete team view": ("POST", "/views/{team_view_id}/delete", {"confirm": "1"}),  # Yes to "Delete …?"
     "logout": ("POST", "/logout", {}),
     "healthz": ("GET", "/healthz", None),
     "readyz": ("GET", "/readyz", None),

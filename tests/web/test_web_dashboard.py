@@ -468,7 +468,7 @@ def test_a_typo_still_finds_the_incident_on_every_backend(member_client, seeded)
 
 def _view_links(html: str) -> dict[str, str]:
     section = html.split('id="saved-views-heading"')[1].split("</section>")[0]
-    return dict((name, href) for href, name in re.findall(r'<a href="([^"]+)">([^<]+)</a>', section))
+    return dict((name, href) for href, name in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', section))
 
 
 def test_a_view_name_with_quotes_reads_as_typed_in_the_messages(client, users, seeded):
@@ -563,7 +563,7 @@ def test_delete_your_own_views_only(app, db, users, seeded):
     buttons = parse(html).find_all("button")
     assert any(button.attrs.get("aria-label") == "Delete view Mine" for button in buttons)  # its accessible name
     assert other.post(f"/views/{view_id}/delete").status_code == 404  # not theirs: not even there
-    response = member.post(f"/views/{view_id}/delete", follow_redirects=True)
+    response = member.post(f"/views/{view_id}/delete", data={"confirm": "1"}, follow_redirects=True)  # Yes
     assert "Deleted the view “Mine”." in response.get_data(as_text=True)
     db.expire_all()
     assert db.query(SavedView).count() == 0

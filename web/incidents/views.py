@@ -13,6 +13,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     make_response,
     redirect,
     render_template,
@@ -380,15 +381,58 @@ def save_view():
 @bp.post("/views/<int:view_id>/delete")
 @login_required
 def delete_view(view_id: int):
+    """Delete asks first, in the view's place on the dashboard (as a follow-up's Delete does: no
+    Undo, and a team view goes from everyone's dashboard); Yes posts again with confirm=1."""
     session = get_session()
+    if request.form.get("confirm") != "1":
+        # 403 (a team view not theirs) or 404 from the app's error handler, else the question.
+        view = saved_views.changeable(session=session, actor=current_user.user, view_id=view_id)
+        return _dashboard_for_saved_view(asking=view.id)
     try:
         view = saved_views.delete_view(session=session, actor=current_user.user, view_id=view_id)
         session.commit()
     except DomainError:
         session.rollback()
         raise  # 403 (not yours) or 404, with the message, from the app's error handler
-    flash(f"Deleted the view “{view.name}”.")
+    if view.team:
+        flash(f"Deleted the team view “{view.name}”: it is gone from everyone's dashboard.")
+    else:
+        flash(f"Deleted the view “{view.name}”.")
     return redirect(url_for("incidents.dashboard", q=request.form.get("q", "").strip() or None))
+
+
+@bp.post("/views/<int:view_id>/rename")
+@login_required
+def rename_view(view_id: int):
+    """Rename: a new name under the rules of Save view; a refused one comes back beside the
+    view's open Rename form, with what was typed."""
+    session = get_session()
+    typed = request.form.get("name", "")
+    try:
+        view, old_name = saved_views.rename_view(session=session, actor=current_user.user, view_id=view_id, name=typed)
+        session.commit()
+    except ValidationFailed as error:
+        session.rollback()
+        page = _dashboard_for_saved_view(renaming=view_id, typed=typed[:200], error=str(error))
+        page.status_code = status_for(error)
+        return page
+    except DomainError:
+        session.rollback()
+        raise  # 403 (a team view not theirs) or 404, from the app's error handler
+    if view.name == old_name:
+        flash(f"The view “{view.name}” keeps its name.")
+    else:
+        everyone = ": everyone sees the new name" if view.team else ""
+        flash(f"Renamed the {'team ' if view.team else ''}view “{old_name}” to “{view.name}”{everyone}.")
+    return redirect(url_for("incidents.dashboard"))
+
+
+def _dashboard_for_saved_view(**state):
+    """The dashboard drawn in answer to a saved view's post: the question before deleting it
+    (asking=id) or a refused Rename (renaming=id, typed, error). The template reads
+    g.saved_view_state in its saved views section (the dashboard's own context is left alone)."""
+    g.saved_view_state = state
+    return dashboard()
 
 
 def _shown_on_dashboard(session, incident) -> bool:
