@@ -10,6 +10,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 from flask import Response, stream_with_context
 
@@ -17,6 +18,10 @@ from shared.accounts import service as accounts
 from shared.audit import listing as audit_listing
 from shared.audit import sentences as audit_sentences
 from shared.db import utcnow
+from shared.incidents import follow_ups as follow_up_service
+from shared.incidents import timers
+from shared.incidents.follow_ups import FollowUpCounts
+from shared.incidents.lifecycle import Status
 from shared.incidents.listing import page_after, with_typo_tolerance
 from shared.incidents.search import Filters
 from shared.timeutil import as_utc
@@ -42,10 +47,20 @@ COLUMNS = (
     "acknowledged_at",
     # The last activity (a change, comment, follow-up or file): what `updated:` and sort:recent read.
     "last_activity_at",
+    # The postmortem's text and clocks, last for the same reason: why it is blocked (while it
+    # is), how it was resolved, the seconds to acknowledge and to resolve (shared/incidents/timers.py,
+    # as the incident page and /insights count them; empty until it happened), its follow-ups.
+    "block_reason",
+    "resolution_summary",
+    "time_to_acknowledge_seconds",
+    "time_to_resolve_seconds",
+    "open_follow_ups",
+    "follow_ups",
 )
 # An export walks the list in keyset pages; it stops here so one download cannot read a million rows.
 MAX_ROWS = 10_000
 _BATCH = 200
+_NO_FOLLOW_UPS = FollowUpCounts(open=0, total=0)
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -55,7 +70,11 @@ def safe_cell(value) -> str:
     return "'" + text if text.startswith(_DANGEROUS) else text
 
 
-def _row(incident) -> list[str]:
+def _seconds(duration: timedelta | None) -> str:
+    return str(int(duration.total_seconds())) if duration is not None else ""
+
+
+def _row(incident, follow_ups: FollowUpCounts) -> list[str]:
     def when(value):
         return as_utc(value).isoformat() if value else ""
 
@@ -77,6 +96,12 @@ def _row(incident) -> list[str]:
             incident.due_date.isoformat() if incident.due_date else "",
             when(incident.acknowledged_at),
             when(incident.activity_at),
+            incident.blocked_reason if incident.status == Status.BLOCKED else "",
+            incident.resolution_summary,
+            _seconds(timers.time_to_acknowledge(incident)),
+            _seconds(timers.time_to_resolve(incident)),
+            follow_ups.open,
+            follow_ups.total,
         )
     ]
 
@@ -102,8 +127,12 @@ def _lines(filters: Filters, me_id: int | None, sort: str) -> Iterator[str]:
             cursor=cursor,
             limit=min(_BATCH, MAX_ROWS - written),
         )
+        # One grouped query per page of rows for their follow-ups, never one per incident.
+        counts = follow_up_service.counts_by_incident(
+            session=session, incident_ids=[incident.id for incident in page.incidents]
+        )
         for incident in page.incidents:
-            writer.writerow(_row(incident))
+            writer.writerow(_row(incident, counts.get(incident.id, _NO_FOLLOW_UPS)))
         written += len(page.incidents)
         yield buffer.getvalue()
         buffer.seek(0)

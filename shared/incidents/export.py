@@ -528,6 +528,15 @@ def _verdict(item: Evidence) -> str:
     return inline(f"{label}: {item.reason}" if item.reason else label)
 
 
+def _owner_fact(owner_id: int | None, names: _People, people: Sequence[User]) -> str:
+    """The owner by name, "(disabled)" after it when the account is: nobody works on the incident
+    until it is given to someone, which a postmortem reader needs to see."""
+    if owner_id is None:
+        return "Unassigned"
+    disabled = any(person.id == owner_id and person.is_active is False for person in people)
+    return inline(names.of_id(owner_id) or "—") + (" (disabled)" if disabled else "")
+
+
 def render_markdown(
     *,
     incident: Incident,
@@ -558,7 +567,7 @@ def render_markdown(
         ("Priority", inline(incident.priority)),
         ("Environment", inline(incident.environment)),
         ("Component", inline(incident.component) or "—"),
-        ("Owner", inline(names.of_id(incident.owner_id) or "—") if incident.owner_id else "Unassigned"),
+        ("Owner", _owner_fact(incident.owner_id, names, people)),
         ("Reporter", inline(names.of_id(incident.reporter_id) or "—")),
         ("Created", when(incident.created_at)),
         ("Acknowledged (first In Progress)", when(incident.acknowledged_at)),

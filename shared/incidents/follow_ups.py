@@ -20,10 +20,10 @@ import base64
 import json
 from datetime import date, datetime
 from enum import Enum
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session, lazyload
 from sqlalchemy.orm.exc import StaleDataError
 
 from shared.accounts.models import User
@@ -446,8 +446,8 @@ def _encode_owned(state: str, item: FollowUp) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
-def _after_owned(state: str, cursor: str):
-    """The condition "after the row this cursor names", in `state`'s order."""
+def _read_cursor(state: str, cursor: str) -> tuple[date | datetime | None, int]:
+    """The sort key a cursor names (a due date or None, or a done time) and its row's id."""
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         cursor_state, value, row_id = raw
@@ -458,18 +458,10 @@ def _after_owned(state: str, cursor: str):
         if state == "done":
             if value is None:
                 raise ValueError
-            done_at = as_utc(datetime.fromisoformat(value))
-            return or_(FollowUp.done_at < done_at, and_(FollowUp.done_at == done_at, FollowUp.id < row_id))
-        if value is None:  # the page ended among those with no due date: only they are left
-            return and_(FollowUp.due_date.is_(None), FollowUp.id > row_id)
-        due = date.fromisoformat(value)
+            return as_utc(datetime.fromisoformat(value)), row_id
+        return (None if value is None else date.fromisoformat(value)), row_id
     except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError, OverflowError):
         raise ValidationFailed({"cursor": _BAD_CURSOR}) from None
-    return or_(
-        FollowUp.due_date > due,
-        FollowUp.due_date.is_(None),
-        and_(FollowUp.due_date == due, FollowUp.id > row_id),
-    )
 
 
 def _with_incidents(session: Session, follow_ups: list[FollowUp]) -> list[OwnedFollowUp]:
@@ -492,25 +484,201 @@ def owned_page(
 ) -> OwnedPage:
     """Up to `limit` of the follow-ups `actor` owns across incidents, after `cursor` (the last
     row's sort key, so a follow-up added or ticked meanwhile never makes a page repeat or skip
-    one), each with its incident's key and title. Open ones are one range of the partial index
-    of open follow-ups by owner and due date; done ones and `all` of their own indexes (migration
-    0023)."""
+    one), each with its incident's key and title: listed_page of the actor's own. Each view is
+    one range of an index of the owner's follow-ups in its order (migrations 0019, 0023, 0024)."""
+    page = listed_page(session=session, actor=actor, owner=Owner(actor), state=state, cursor=cursor, limit=limit)
+    items = [OwnedFollowUp(item.follow_up, item.incident_key, item.incident_title) for item in page.items]
+    return OwnedPage(items, page.next_cursor)
+
+
+# -- Anyone's follow-ups: everyone's, one person's or nobody's (GET /follow-ups?owner=…, GET /api/v1/follow-ups) --
+
+# Whose (find_owner): `all`, `me`, `none` (no owner), or a person by user id or email, as the
+# dashboard's owner filter takes them. Whoever may view incidents may read every follow-up: every
+# role views every incident (shared/permissions.py), so there is nothing to hide from a member.
+
+# `due=overdue`: the open ones due before today (UTC), as the Overdue badge says.
+DUE_FILTERS = ("overdue",)
+_OWNER_PROBLEM = "owner {value!r} is not all, me, none, a user id or the email of a user."
+_OVERDUE_IS_OPEN = "due=overdue lists open follow-ups (due before today): leave state out, or send state=open."
+
+
+class Owner(NamedTuple):
+    """Whose follow-ups a list shows: `user` is set for one person, else `everyone` says which
+    of everyone's (True) or those with no owner (False)."""
+
+    user: User | None
+    everyone: bool = False
+
+    @property
+    def nobody(self) -> bool:
+        return self.user is None and not self.everyone
+
+
+EVERYONE = Owner(None, everyone=True)
+NOBODY = Owner(None)
+
+
+class ListedFollowUp(NamedTuple):
+    """A follow-up in a list across incidents: its incident named (key, title, status), and
+    whether the reader may tick it (the incident page's rule: whoever may comment on it)."""
+
+    follow_up: FollowUp
+    incident_key: str
+    incident_title: str
+    incident_status: str | None
+    may_change: bool
+
+
+class ListedPage(NamedTuple):
+    items: list[ListedFollowUp]
+    next_cursor: str | None  # None: this is the last page
+
+
+def find_owner(*, session: Session, actor: User, owner: str) -> Owner:
+    """The `owner` a list was asked for (any case, spaces around ignored): all, me, none, a user
+    id or an email. Disabled accounts are found too: their open follow-ups are work nobody will
+    do. ValidationFailed naming `owner` for anything else."""
+    value = (owner or "").strip()
+    word = value.lower()
+    if word == "all":
+        return EVERYONE
+    if word == "none":
+        return NOBODY
+    if word == "me":
+        return Owner(actor)
+    user = None
+    if value.isascii() and value.isdigit():
+        user = session.get(User, int(value)) if 0 < int(value) <= _MAX_ID else None
+    elif "@" in value:
+        user = session.scalar(select(User).where(User.email == word))  # stored lower-cased
+    if user is None:
+        shown = value if len(value) <= 80 else value[:79] + "…"
+        raise ValidationFailed({"owner": _OWNER_PROBLEM.format(value=shown)})
+    return Owner(user)
+
+
+def owner_choices(*, session: Session) -> list[User]:
+    """The people a list may be narrowed to, by name (the users table is small): those disabled
+    too, since their open follow-ups are orphaned."""
+    return list(session.scalars(select(User).order_by(User.name, User.id)))
+
+
+def due_problem(due: str | None, state: str) -> str | None:
+    """What is wrong with a list's `due` filter ("overdue", or none) beside its `state`, or None."""
+    if not due:
+        return None
+    if due not in DUE_FILTERS:
+        return f"due {due!r} is not one of {', '.join(DUE_FILTERS)}."
+    if state != "open":
+        return _OVERDUE_IS_OPEN
+    return None
+
+
+def _listed(session: Session, actor: User, follow_ups: list[FollowUp]) -> list[ListedFollowUp]:
+    """Each follow-up with its incident (one look-up by primary key for the page)."""
+    ids = {item.incident_id for item in follow_ups}
+    # Only the incidents' own columns: the policy reads its owner and reporter by id.
+    statement = select(Incident).where(Incident.id.in_(ids)).options(lazyload("*"))
+    found = {row.id: row for row in session.scalars(statement)} if ids else {}
+    listed = []
+    for item in follow_ups:
+        incident = found.get(item.incident_id)
+        if incident is None:  # deleted under the list: named, never offered
+            listed.append(ListedFollowUp(item, f"INC-{item.incident_id}", "", None, False))
+            continue
+        listed.append(
+            ListedFollowUp(
+                item,
+                incident.key or f"INC-{incident.id}",
+                incident.title,
+                incident.status,
+                can(actor, Action.COMMENT, incident),
+            )
+        )
+    return listed
+
+
+def listed_page(
+    *,
+    session: Session,
+    actor: User,
+    owner: Owner,
+    state: str = "open",
+    due: str | None = None,
+    cursor: str | None = None,
+    limit: int = OWNED_PAGE_SIZE,
+) -> ListedPage:
+    """Up to `limit` follow-ups across incidents, of `owner` (everyone's, one person's or those
+    with no owner), in `state`, only the overdue ones with due="overdue", after `cursor`; in
+    owned_page's orders (its cursors are these too). Each page is one range of one index that
+    stops after the page (migrations 0023 and 0024): the owner's (an index's first column, so
+    the sort names it: "no owner" is an IS NULL the planner would not otherwise see as a constant)
+    or everyone's; the page after a dated row is a row comparison, then the undated rows (due
+    last) a second range if the page is not full."""
     if problem := state_problem(state):
         raise ValidationFailed({"state": problem})
+    if problem := due_problem(due, state):
+        raise ValidationFailed({"due": problem})
     if not can(actor, Action.VIEW):
-        return OwnedPage([], None)
+        return ListedPage([], None)
+    after = _read_cursor(state, cursor) if cursor else None
     limit = max(1, min(limit, OWNED_MAX_LIMIT))
-    statement = select(FollowUp).where(FollowUp.owner_id == actor.id)
+    statement = select(FollowUp)
+    lead = []
+    if owner.user is not None:
+        statement, lead = statement.where(FollowUp.owner_id == owner.user.id), [FollowUp.owner_id]
+    elif owner.nobody:
+        statement, lead = statement.where(FollowUp.owner_id.is_(None)), [FollowUp.owner_id]
     if state == "open":
         statement = statement.where(FollowUp.done_at.is_(None))
     elif state == "done":
         statement = statement.where(FollowUp.done_at.is_not(None))
-    if cursor:
-        statement = statement.where(_after_owned(state, cursor))
+    if due == "overdue":
+        statement = statement.where(FollowUp.due_date < timers.today())
+
     if state == "done":
-        statement = statement.order_by(FollowUp.done_at.desc(), FollowUp.id.desc())
+        order: list[Any] = [*lead, FollowUp.done_at.desc(), FollowUp.id.desc()]
     else:
-        statement = statement.order_by(FollowUp.due_date.asc().nulls_last(), FollowUp.id)
-    rows = list(session.scalars(statement.limit(limit + 1)))
+        order = [*lead, FollowUp.due_date.asc().nulls_last(), FollowUp.id]
+
+    def read(where: list[Any], count: int) -> list[FollowUp]:
+        return list(session.scalars(statement.where(*where).order_by(*order).limit(count)))
+
+    wanted = limit + 1
+    if after is None:
+        rows = read([], wanted)
+    elif state == "done":
+        rows = read([tuple_(FollowUp.done_at, FollowUp.id) < after], wanted)
+    elif after[0] is None:  # the page ended among those with no due date: only they are left
+        rows = read([FollowUp.due_date.is_(None), FollowUp.id > after[1]], wanted)
+    else:
+        rows = read([tuple_(FollowUp.due_date, FollowUp.id) > after], wanted)
+        if len(rows) < wanted and due != "overdue":
+            rows += read([FollowUp.due_date.is_(None)], wanted - len(rows))
     page = rows[:limit]
-    return OwnedPage(_with_incidents(session, page), _encode_owned(state, page[-1]) if len(rows) > limit else None)
+    next_cursor = _encode_owned(state, page[-1]) if len(rows) > limit else None
+    return ListedPage(_listed(session, actor, page), next_cursor)
+
+
+class FollowUpCounts(NamedTuple):
+    open: int
+    total: int
+
+
+def counts_by_incident(*, session: Session, incident_ids: list[int]) -> dict[int, FollowUpCounts]:
+    """How many follow-ups each incident of `incident_ids` has, and how many of them are open:
+    one grouped query (ix_incident_follow_ups_incident) for a batch of rows, as the CSV export
+    reads them, never one per incident. An incident with none is absent."""
+    if not incident_ids:
+        return {}
+    rows = session.execute(
+        select(
+            FollowUp.incident_id,
+            func.count(FollowUp.id).filter(FollowUp.done_at.is_(None)),
+            func.count(FollowUp.id),
+        )
+        .where(FollowUp.incident_id.in_(incident_ids))
+        .group_by(FollowUp.incident_id)
+    )
+    return {incident_id: FollowUpCounts(still_open, total) for incident_id, still_open, total in rows}

@@ -186,12 +186,14 @@ class FollowUp(Base):
 
 # The incident page and the API list an incident's follow-ups in the order they were added.
 Index("ix_incident_follow_ups_incident", FollowUp.incident_id, FollowUp.id)
-# "Your follow-ups": each person's open ones, soonest due first.
+# "Your follow-ups": each person's open ones, soonest due first; by id within a due date, where
+# a page resumes (migration 0024 added the id).
 _OPEN_ONLY = text("done_at IS NULL")
 Index(
     "ix_incident_follow_ups_open_by_owner",
     FollowUp.owner_id,
     FollowUp.due_date,
+    FollowUp.id,
     postgresql_where=_OPEN_ONLY,
     sqlite_where=_OPEN_ONLY,
 )
@@ -207,3 +209,20 @@ Index(
     sqlite_where=_DONE_ONLY,
 )
 Index("ix_incident_follow_ups_by_owner", FollowUp.owner_id, FollowUp.due_date, FollowUp.id)
+# Everyone's follow-ups (/follow-ups?owner=all, GET /api/v1/follow-ups; migration 0024): open
+# (and overdue) by due date, done by when, all by due date.
+Index(
+    "ix_incident_follow_ups_open_by_due",
+    FollowUp.due_date,
+    FollowUp.id,
+    postgresql_where=_OPEN_ONLY,
+    sqlite_where=_OPEN_ONLY,
+)
+Index(
+    "ix_incident_follow_ups_done",
+    FollowUp.done_at.desc(),
+    FollowUp.id.desc(),
+    postgresql_where=_DONE_ONLY,
+    sqlite_where=_DONE_ONLY,
+)
+Index("ix_incident_follow_ups_by_due", FollowUp.due_date, FollowUp.id)

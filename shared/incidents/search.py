@@ -5,10 +5,11 @@ comma-separated (`status:open,blocked`), a leading `-` negates a qualifier (`-st
 `due:` narrows by due date (`due:overdue`, `due:week`, `-due:none`), `reporter:` by who filed it,
 `is:watching` to what the signed-in person watches, `updated:` (the last activity: edits, moves,
 comments, follow-ups, evidence) and `created:` by when (`updated:12h`, `created:>2026-11-30`),
-`title:` narrows to words in the title and `sort:` picks the order. Any other `word:value` is
-searched as words, and named under the box. PostgreSQL uses the weighted full-text vector and
-trigram indexes (see the migration); SQLite falls back to LIKE over the same fields, with
-one-edit typo patterns when the words match nothing.
+`title:` narrows to words in the title and `sort:` picks the order; `owner:disabled` finds the
+work still owned by disabled accounts (nobody does it until it is given to someone). Any other
+`word:value` is searched as words, and named under the box. PostgreSQL uses the weighted
+full-text vector and trigram indexes (see the migration); SQLite falls back to LIKE over the
+same fields, with one-edit typo patterns when the words match nothing.
 
 Free text looks in the whole incident: title, description, component, key, block reason,
 resolution summary and its comments (a redacted comment by none of its words). Each word may
@@ -97,6 +98,10 @@ SORTS = ("priority", "recent", "oldest", "due")
 DUE_VALUES = ("overdue", "today", "week", "none", "any")
 WEEK_DAYS = 7
 NOBODY = ("none", "nobody", "unassigned")
+# `owner:disabled`: owned by any disabled account (a postmortem's "what was left with people
+# who have gone"). See `_disabled_owner_ids` for how it stays an owner-index lookup.
+DISABLED = "disabled"
+_DISABLED_IDS = "disabled_owner_ids"  # session.info: the disabled accounts' ids, read once per request
 # `status:all` (or `any`) shows every status, Closed included: the dashboard's default view is
 # the active incidents (`-status:closed`, see `active_by_default`).
 ALL_STATUSES = ("all", "any")
@@ -140,7 +145,7 @@ MAX_TEXT_WORDS = 32
 class Filters:
     statuses: tuple[str, ...] = ()
     priorities: tuple[str, ...] = ()
-    owner: str = ""  # "me", "none", a user id, or an email / its local part
+    owner: str = ""  # "me", "none", "disabled", a user id, or an email / its local part
     components: tuple[str, ...] = ()
     environments: tuple[str, ...] = ()
     text: str = ""
@@ -608,6 +613,8 @@ def _owner_clause(session: Session, owner: str, me_id: int | None, column=Incide
         return column == me_id
     if owner in NOBODY:
         return column.is_(None)
+    if owner == DISABLED:
+        return column.in_(_disabled_owner_ids(session))
     if is_number(owner):
         return column == int(owner)
     if "@" in owner:
@@ -619,6 +626,20 @@ def _owner_clause(session: Session, owner: str, me_id: int | None, column=Incide
     return column.in_(
         select(User.id).where(or_(User.name.ilike(like, escape="\\"), User.email.ilike(like, escape="\\")))
     )
+
+
+def _disabled_owner_ids(session: Session) -> list[int]:
+    """The disabled accounts' ids (a few), read once per session (a request) however many
+    statements the search runs. Sent as values, not as `IN (SELECT id FROM users WHERE ...)`:
+    the planner weighs each id by how many incidents it owns (a leaver's last three are three
+    probes of ix_incidents_owner_sort), where a subquery is weighed as average owners, for whom
+    it walks the sort index instead, past every active incident when the leavers own three."""
+    ids = session.info.get(_DISABLED_IDS)
+    if ids is None:
+        ids = session.info[_DISABLED_IDS] = list(
+            session.scalars(select(User.id).where(User.is_active.is_(False)).order_by(User.id))
+        )
+    return ids
 
 
 def _not_owner_clause(session: Session, owner: str, me_id: int | None):

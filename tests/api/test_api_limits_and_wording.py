@@ -465,6 +465,7 @@ def every_get(app, db, users, make_incident, make_token) -> list[str]:
         f"/api/v1/webhooks/{hook}/deliveries",
         "/api/v1/me",
         "/api/v1/me/follow-ups",
+        "/api/v1/follow-ups",
     ]
 
 

@@ -33,6 +33,11 @@ RETAINED_BUCKET = f"orphans-retained-{os.getpid()}"
 @pytest.fixture(scope="module")
 def s3(s3_endpoint):
     client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    # pytest may set this module's fixture up twice in one worker (its tests split around other
+    # files): the buckets are this process's already, and a retained one cannot be configured
+    # again once it holds locked versions ("Bucket needs to be empty"). Each test has its own prefix.
+    if RETAINED_BUCKET in {bucket["Name"] for bucket in client.list_buckets()["Buckets"]}:
+        return client
     # Object Lock without a default retention: a version is locked by its legal hold alone.
     client.create_bucket(Bucket=LOCKED_BUCKET, ObjectLockEnabledForBucket=True)
     # And as prod may run it: every new version under a COMPLIANCE retention for a day.

@@ -255,7 +255,11 @@ class ListArgs(ExportArgs):
         },
     )
     owner = fields.String(
-        load_default="", metadata={"description": "me, none, a user id or an email (`ME` is me, as any case is)."}
+        load_default="",
+        metadata={
+            "description": "me, none, disabled (owned by any disabled account), a user id or an email "
+            "(`ME` is me, as any case is)."
+        },
     )
     component = fields.String(load_default="", metadata={"description": "Comma-separated components."})
     env = fields.String(
@@ -605,6 +609,40 @@ class OwnedFollowUpArgs(QueryArgs):
             "description": "open: soonest due first, those with no due date last, then the oldest; done: the "
             "most recently done first; all: both, in the open ones' order. "
             + ANY_CASE.format(example="`ALL`", value="all"),
+        },
+    )
+    limit = page_limit(default=follow_up_rules.OWNED_PAGE_SIZE, maximum=follow_up_rules.OWNED_MAX_LIMIT)
+    cursor = fields.String(load_default=None, metadata={"description": "From the previous page's `next`."})
+
+
+class ListedFollowUpArgs(QueryArgs):
+    """GET /api/v1/follow-ups: OwnedFollowUpArgs, and whose (`owner`) and the overdue ones (`due`)."""
+
+    # Checked by the view (a 400 naming the parameter), as `state` is on GET /api/v1/me/follow-ups.
+    owner = fields.String(
+        load_default="all",
+        metadata={
+            "description": "all (the default): everyone's; me: yours; none: those with no owner; a user id or an "
+            "email: that person's (a disabled account's too: work nobody will do). Any case."
+        },
+    )
+    state = AnyCase(
+        follow_up_rules.OWNED_STATES,
+        load_default="open",
+        metadata={
+            "enum": list(follow_up_rules.OWNED_STATES),
+            "description": "open: soonest due first, those with no due date last, then the oldest; done: the "
+            "most recently done first; all: both, in the open ones' order. "
+            + ANY_CASE.format(example="`ALL`", value="all"),
+        },
+    )
+    due = AnyCase(
+        follow_up_rules.DUE_FILTERS,
+        load_default=str,  # callable: the document names no default (absent: every due date)
+        metadata={
+            "enum": list(follow_up_rules.DUE_FILTERS),
+            "description": "overdue: only the open ones due before today (UTC), soonest due first (with "
+            "`state=open`, the default). " + ANY_CASE.format(example="`OVERDUE`", value="overdue"),
         },
     )
     limit = page_limit(default=follow_up_rules.OWNED_PAGE_SIZE, maximum=follow_up_rules.OWNED_MAX_LIMIT)

@@ -709,6 +709,59 @@ def list_my_follow_ups(args):
     return {"items": page.items, "next": next_url}, 200, headers
 
 
+@incidents_bp.route("/follow-ups", methods=["GET"])
+@needs(READ)
+@incidents_bp.arguments(schemas.ListedFollowUpArgs, location="query")
+@incidents_bp.response(
+    200, schemas.OwnedFollowUpPage, description="A page of follow-ups across incidents.", headers=schemas.PAGED_HEADERS
+)
+@incidents_bp.doc(
+    summary="Follow-ups across incidents: everyone's, one person's or those with no owner",
+    description="The follow-ups of every incident (everyone may read every incident, so every follow-up): "
+    "`owner=all` (the default) everyone's, `me` yours, `none` those with no owner, a user id or an email that "
+    "person's, a disabled account's included (work nobody will do until it is given to someone). `state` and "
+    "the order as on GET /api/v1/me/follow-ups; `due=overdue` only the open ones due before today (UTC). "
+    "Each item is shaped as there, its `owner` the user every follow-up answer names (null: no owner). Page "
+    "with `next` (or the `Link` header). An `owner` that is nobody known, a `state` or `due` it does not take "
+    "(or `due=overdue` with another state than open) is a 400, and a `cursor` this list did not give out or a "
+    "`limit` out of range a 422, each with `errors` naming the parameter.",
+)
+@_errors(422)
+def list_follow_ups_across_incidents(args):
+    caller = authenticate()
+    session = get_session()
+    for name, problem in (
+        ("state", follow_up_service.state_problem(args["state"])),
+        ("due", follow_up_service.due_problem(args["due"], args["state"])),
+    ):
+        if problem:
+            raise ApiProblem(400, problem, errors={name: [problem]})
+    try:
+        owner = follow_up_service.find_owner(session=session, actor=caller.user, owner=args["owner"])
+    except ValidationFailed as error:
+        raise ApiProblem(400, error.field_errors["owner"], errors={"owner": [error.field_errors["owner"]]}) from None
+    # A cursor this list did not give out is a ValidationFailed: a 422 naming `cursor`, as on
+    # GET /api/v1/me/follow-ups.
+    page = follow_up_service.listed_page(
+        session=session,
+        actor=caller.user,
+        owner=owner,
+        state=args["state"],
+        due=args["due"],
+        cursor=args["cursor"],
+        limit=args["limit"],
+    )
+    next_url = None
+    headers = {}
+    if page.next_cursor:
+        kept = {k: v for k, v in request.args.items() if k != "cursor"}
+        next_url = url_for(
+            "api_incidents.list_follow_ups_across_incidents", **kept, cursor=page.next_cursor, _external=True
+        )
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return {"items": page.items, "next": next_url}, 200, headers
+
+
 # -- users (admin) ----------------------------------------------------------------------------
 
 

@@ -124,10 +124,10 @@ class RowKit:
     def row(self, incident) -> Markup:
         """An untouched dashboard row (incidents/_row.html with no move chosen and no message).
 
-        Cached by every value the row shows — the database, the incident's own fields, its owner's name, the
-        ages and the overdue mark as they read now, the moves this viewer may make, the URL
-        root, where the search matched it — so a change to any of them draws it again; the
-        viewer's CSRF token is stamped into the cached HTML."""
+        Cached by every value the row shows — the database, the incident's own fields, its owner's
+        name and whether that account is disabled, the ages and the overdue mark as they read now,
+        the moves this viewer may make, the URL root, where the search matched it — so a change to
+        any of them draws it again; the viewer's CSRF token is stamped into the cached HTML."""
         moves = self.moves(incident)
         since = status_since(incident)
         owner = incident.owner
@@ -142,6 +142,8 @@ class RowKit:
             incident.status,
             incident.priority,
             owner.name if owner is not None else None,
+            # "(disabled)" after the name: disabling or enabling the account draws the row again.
+            owner.is_active if owner is not None else None,
             incident.component,
             incident.environment,
             incident.created_at,

@@ -162,7 +162,10 @@ def _select_options(users, components) -> dict[str, list[tuple[str, str]]]:
     return {
         "status": [("all", "All statuses")] + [(s.value, STATUS_LABELS[s]) for s in Status],
         "priority": [(p.value, p.value) for p in Priority],
-        "owner": [("me", "Me"), ("none", "Unassigned")] + [(u.email.lower(), u.name) for u in users],
+        # Disabled people stay listed, named so (an incident may still be theirs), as does the
+        # work of all of them (`owner:disabled`): a postmortem looks for what was left with them.
+        "owner": [("me", "Me"), ("none", "Unassigned"), ("disabled", "Any disabled account")]
+        + [(u.email.lower(), u.name if u.is_active else f"{u.name} (disabled)") for u in users],
         "component": [(c.lower(), c) for c in components],
         "env": [(e, e) for e in ENVIRONMENTS],
         "sort": [("recent", "Recently updated"), ("oldest", "Least recently updated"), ("due", "Due date")],
@@ -252,7 +255,7 @@ def dashboard():
         if not page.incidents
         else []
     )
-    users = [u for u in accounts.list_users(session=session) if u.is_active]
+    users = accounts.list_users(session=session)  # the new-incident form offers only the active ones
     components = incident_search.distinct_components(session=session, change_marker=marker)
     unscoped = dict(statuses=(), not_statuses=(), all_statuses=False)
     context = dict(
@@ -1301,35 +1304,129 @@ def _mine_args(source) -> tuple[str, str | None]:
 
 
 def _mine_url(state: str, cursor: str | None = None) -> str:
-    args: dict[str, Any] = {"state": state} if state != "open" else {}
+    # Whose and which (owner, due) come along from the address or the form, so that Mark done
+    # on everyone's (or someone's, or the overdue) follow-ups comes back to that same list.
+    owner, due = _list_choice(request.values)
+    return _list_url(state, cursor, owner=owner, due=due)
+
+
+def _render_mine(state: str, cursor: str | None, *, problem: str | None = None, status: int = 200):
+    owner, due = _list_choice(request.values)
+    return _render_list(owner, state, due, cursor, problem=problem, status=status)
+
+
+# -- Anyone's follow-ups: the same page, ?owner=all|none|<email or user id> and ?due=overdue ------
+# (named as the dashboard names its filters: `owner=me|none|<email>`, `due:overdue` in its box)
+
+
+def _list_choice(source) -> tuple[str, str]:
+    """Whose follow-ups (owner, "me" unless given) and the due filter ("" or as sent) asked for."""
+    return (source.get("owner") or "me").strip(), (source.get("due") or "").strip().lower()
+
+
+def _list_url(state: str, cursor: str | None = None, *, owner: str = "me", due: str = "") -> str:
+    """The address of a view of the list: only what differs from "your open follow-ups"."""
+    args: dict[str, Any] = {}
+    if owner.lower() != "me":
+        args["owner"] = owner
+    if state != "open":
+        args["state"] = state
+    if due:
+        args["due"] = due
     if cursor:
         args["cursor"] = cursor
     return url_for("incidents.my_follow_ups", **args)
 
 
-def _render_mine(state: str, cursor: str | None, *, problem: str | None = None, status: int = 200):
+def _shown(value: str) -> str:
+    """A value the page quotes back, cut short."""
+    return value if len(value) <= 40 else value[:39] + "…"  # escaped by the template
+
+
+def _list_heading(owner: follow_up_service.Owner, state: str, due: str) -> tuple[str, str]:
+    """The page's heading (whose follow-ups) and its title (also which ones: done, overdue)."""
+    which = "overdue " if due else ("done " if state == "done" else "")
+    if owner.user is not None and owner.user.id == current_user.id:
+        return "Your follow-ups", f"Your {which}follow-ups"
+    if owner.everyone:
+        return "Everyone's follow-ups", f"Everyone's {which}follow-ups"
+    if owner.user is not None:
+        return f"{owner.user.name}'s follow-ups", f"{owner.user.name}'s {which}follow-ups"
+    return "Follow-ups with no owner", f"{which}follow-ups with no owner".capitalize()
+
+
+def _render_list(owner_asked: str, state: str, due: str, cursor: str | None, *, problem=None, status: int = 200):
+    """A page of whose follow-ups were asked for (yours unless `owner` says otherwise), with the
+    choice of whose and whether only the overdue ones; a choice it cannot take is said above the
+    list, which shows the nearest it can."""
     session = get_session()
+    actor = current_user.user
     try:
-        page = follow_up_service.owned_page(
-            session=session, actor=current_user.user, state=state, cursor=cursor, limit=MINE_PAGE_SIZE
+        owner = follow_up_service.find_owner(session=session, actor=actor, owner=owner_asked)
+    except ValidationFailed:
+        problem = f"There is nobody “{_shown(owner_asked)}” to list the follow-ups of: here are yours."
+        owner, owner_asked, cursor = follow_up_service.Owner(actor), "me", None
+    if due and due not in follow_up_service.DUE_FILTERS:
+        problem = f"There is no “{_shown(due)}” filter of follow-ups (only Overdue): here are all of them."
+        due, cursor = "", None
+    elif due and state != "open":
+        problem = "Overdue follow-ups are open ones (due before today): here are the overdue ones."
+        state, cursor = "open", None
+    try:
+        page = follow_up_service.listed_page(
+            session=session, actor=actor, owner=owner, state=state, due=due or None, cursor=cursor, limit=MINE_PAGE_SIZE
         )
     except ValidationFailed:
         # A page link cut short or typed by hand: the first page, saying why.
         problem, status, cursor = "That page link is not one this list gave out: here is the first page.", 400, None
-        page = follow_up_service.owned_page(session=session, actor=current_user.user, state=state, limit=MINE_PAGE_SIZE)
+        page = follow_up_service.listed_page(
+            session=session, actor=actor, owner=owner, state=state, due=due or None, limit=MINE_PAGE_SIZE
+        )
+    heading, title = _list_heading(owner, state, due)
+    mine = owner.user is not None and owner.user.id == actor.id
+    kept = {"owner": owner_asked, "due": due}
     context = dict(
         items=page.items,
         state=state,
         cursor=cursor,
-        state_links={name: _mine_url(name) for name in MINE_STATES},
-        first_link=_mine_url(state) if cursor else None,
-        next_link=_mine_url(state, page.next_cursor) if page.next_cursor else None,
-        may_tick=current_user.can(Action.COMMENT),
+        state_links={name: _list_url(name, owner=owner_asked) for name in MINE_STATES},
+        first_link=_list_url(state, **kept) if cursor else None,
+        next_link=_list_url(state, page.next_cursor, **kept) if page.next_cursor else None,
         follow_up_today=timers.today(),
         notice=http_session.pop(MINE_NOTICE, None),
         problem=problem,
+        heading=heading,
+        page_title=title,
+        listing=dict(
+            mine=mine,
+            yours=mine and not due,  # "your open (or done) follow-ups", as the page was before owner and due
+            owner=owner,
+            overdue=bool(due),
+            # What the filter's Owner shows chosen: a person by their email, as the dashboard's.
+            chosen="me" if mine else "all" if owner.everyone else owner.user.email.lower() if owner.user else "none",
+            people=follow_up_service.owner_choices(session=session),
+            # Carried by each Mark done / Reopen form, so that the page comes back as it was.
+            fields={name: value for name, value in kept.items() if value and value.lower() != "me"},
+        ),
     )
     return render_template("incidents/follow_ups_mine.html", **context), status
+
+
+def _listed_tick_words(item, *, done: bool) -> str | None:
+    """What Mark done / Reopen did, on a list of follow-ups other than your own (everyone's,
+    someone's, those with no owner): whose it is, as it is now. None on your own list, where
+    the words say whether it is still yours (_tick_words)."""
+    owner, _due = _list_choice(request.form)
+    if owner.lower() == "me":
+        return None
+    if done and item.done_by is not None and item.done_by_id != current_user.id:
+        return f"“{item.title}” was already marked done by {item.done_by.name}."
+    if item.owner is None:
+        named = f"“{item.title}” (no owner)"
+    else:
+        whose = "your" if item.owner_id == current_user.id else f"{item.owner.name}'s"
+        named = f"{whose} follow-up “{item.title}”"
+    return f"Marked {named} done." if done else f"Reopened {named}."
 
 
 @bp.get("/follow-ups")
@@ -1337,7 +1434,9 @@ def _render_mine(state: str, cursor: str | None, *, problem: str | None = None, 
 def my_follow_ups():
     """The follow-ups the signed-in person owns, across incidents: open ones soonest due first
     (?state=done: the done ones, most recently done first), a page at a time (a keyset cursor,
-    as the API's lists page), each to be marked done (or reopened) in its place."""
+    as the API's lists page), each to be marked done (or reopened) in its place. ?owner=all:
+    everyone's; ?owner=none: those with no owner; ?owner=<email or user id>: that person's;
+    ?due=overdue: only the open ones due before today."""
     asked = request.args.get("state", "open")
     if asked not in MINE_STATES:
         # Hand-typed or an API habit (`state=all`): say so, rather than quietly show Open.
@@ -1370,6 +1469,8 @@ def my_follow_up_done(follow_up_id: int):
     except DomainError as error:
         session.rollback()
         return _render_mine(state, cursor, problem=page_message(error), status=status_for(error))
+    if (on_a_list_not_yours := _listed_tick_words(item, done=done)) is not None:
+        notice = on_a_list_not_yours
     http_session[MINE_NOTICE] = notice
     return redirect(_mine_url(state, cursor))
 
