@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, String, UniqueConstraint, or_, select
 from sqlalchemy import text as sql_text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
 
 from shared.accounts.models import User
@@ -74,20 +75,30 @@ def save_view(
             _refuse_a_second_team_name(session, same_name, actor)
         return same_name
     if same_name is not None and "name" not in errors:
-        errors["name"] = (
-            f"You already have a view named “{name}”: choose another name, or tick "
-            "“Replace my view of that name” to save this search under it."
-        )
+        errors["name"] = _name_taken(name)
     elif len(mine) >= VIEWS_PER_PERSON and "name" not in errors:
         errors["name"] = f"You have {VIEWS_PER_PERSON} views already: delete one first."
     if errors:
         raise ValidationFailed(errors)
     view = SavedView(owner_id=actor.id, name=name, query=text, team=team)
-    session.add(view)
-    session.flush()
+    try:
+        # Two tabs (or a script) saving the same name at once: the unique (owner, name) index
+        # decides, and the second is told as if it had come second (it was a 500, found by QA).
+        with session.begin_nested():
+            session.add(view)
+            session.flush()
+    except IntegrityError:
+        raise ValidationFailed({"name": _name_taken(name)}) from None
     if team:
         _refuse_a_second_team_name(session, view, actor)
     return view
+
+
+def _name_taken(name: str) -> str:
+    return (
+        f"You already have a view named “{name}”: choose another name, or tick "
+        "“Replace my view of that name” to save this search under it."
+    )
 
 
 def _clean_name(name: str) -> tuple[str, str | None]:

@@ -178,10 +178,17 @@ def set_email_preference(*, session: Session, user: User, preference: str) -> Em
         raise ValidationFailed({"email": "Choose all incidents, P1 and P2 only, or no email."}) from None
     row = session.scalar(select(NotificationPreference).where(NotificationPreference.user_id == user.id))
     if row is None:
-        session.add(NotificationPreference(user_id=user.id, email=choice.value, updated_at=utcnow()))
-    else:
-        row.email = choice.value
-        row.updated_at = utcnow()
+        try:
+            # The first choice sent twice at once (two tabs): the unique user_id decides, and the
+            # other one's row is updated instead (it was a 500, found by QA).
+            with session.begin_nested():
+                session.add(NotificationPreference(user_id=user.id, email=choice.value, updated_at=utcnow()))
+                session.flush()
+            return choice
+        except IntegrityError:
+            row = session.scalars(select(NotificationPreference).where(NotificationPreference.user_id == user.id)).one()
+    row.email = choice.value
+    row.updated_at = utcnow()
     session.flush()
     return choice
 
