@@ -195,6 +195,10 @@ def state_of(incident: Incident) -> dict:
         "due_date": iso(incident.due_date),
         "version": incident.version,
         "updated_at": iso(incident.updated_at),
+        # The last activity as this change left it: a comment's event sent after a later move
+        # still tells the comment's time (read at COMMIT: touch_activity expired the attribute).
+        "activity_at": iso(incident.activity_at),
+        "acknowledged_at": iso(incident.acknowledged_at),
         "in_progress_at": iso(incident.in_progress_at),
         "resolved_at": iso(incident.resolved_at),
         "closed_at": iso(incident.closed_at),
