@@ -79,6 +79,8 @@ SLOW_FILES_FIRST = {
     "tests/api/test_api_schemathesis.py": 13,
     "tests/shared/test_shared_query_plans.py": 12,  # a 200k-row PostgreSQL database (seeded in SQL)
     "tests/shared/test_shared_audit_listing_plans.py": 16,  # 200k audit events (seeded in SQL)
+    "tests/shared/test_shared_owner_disabled_plans.py": 12,  # its own 200k-incident database
+    "tests/shared/test_shared_team_follow_ups_plans.py": 6,  # 200k follow-ups
     "tests/notifications/test_notifications_webhook_delivery.py": 11,
     "tests/delivery/test_delivery_gunicorn.py": 11,
     "tests/e2e/test_e2e_evidence.py": 9,
