@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from shared.accounts.models import User
 from shared.events import EventType
-from shared.incidents.lifecycle import STATUS_LABELS, Status
+from shared.incidents.lifecycle import STATUS_LABELS, Status, is_reopen
 
 NO_OWNER = "no owner"
 
@@ -108,13 +108,12 @@ def _created(d, c):
     return text + (f" and assigned it to {owner}" if owner else ""), None
 
 
-_CLOSED = {Status.RESOLVED.value, Status.CLOSED.value}
-
-
 def _status_changed(d, c):
     was, to = d.get("from"), d.get("to")
-    if c.entity and was in _CLOSED and to not in _CLOSED:
-        return f"reopened {c.entity} (was {status_label(was)})", d.get("reason") or None
+    # The form says "Reopen": so does the trail, with what it was (the resolution it undoes is in
+    # the move to Resolved before it).
+    if is_reopen(was, to):
+        return f"reopened {c.entity or 'the incident'} (was {status_label(was)})", d.get("reason") or None
     return f"changed status{c.of} from {status_label(was)} to {status_label(to)}", d.get("reason") or None
 
 

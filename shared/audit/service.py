@@ -260,3 +260,14 @@ def incident_events(*, session: Session, incident_id: int) -> list[AuditEvent]:
     return list(
         session.scalars(select(AuditEvent).where(AuditEvent.incident_id == incident_id).order_by(AuditEvent.id))
     )
+
+
+def incident_status_changes(*, session: Session, incident_id: int) -> list[AuditEvent]:
+    """The incident's moves between statuses, oldest first: a few rows, where the whole timeline may be thousands."""
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.incident_id == incident_id, AuditEvent.action == EventType.INCIDENT_STATUS_CHANGED.value)
+            .order_by(AuditEvent.id)
+        )
+    )

@@ -37,7 +37,7 @@ from shared.evidence.models import Evidence, EvidenceState
 from shared.incidents import follow_ups as follow_up_service
 from shared.incidents import service as incidents
 from shared.incidents import timers
-from shared.incidents.lifecycle import STATUS_LABELS, Status
+from shared.incidents.lifecycle import STATUS_LABELS, Status, is_reopen
 from shared.incidents.models import Comment, FollowUp, Incident
 from shared.permissions import Action, can
 from shared.text import one_line, without_unwanted
@@ -416,8 +416,12 @@ class _Timeline:
         return (text + (f" and assigned it to {inline(owner)}" if owner else "")), None
 
     def status_changed(self, d: Mapping) -> _Entry:
-        text = f"changed status from {_status(d.get('from'))} to {_status(d.get('to'))}"
-        label = "Resolution summary" if d.get("to") == Status.RESOLVED.value else "Reason"
+        if is_reopen(d.get("from"), d.get("to")):
+            # As the incident page and the audit log say it (shared/audit/sentences.py), and as its form asks.
+            text, label = f"reopened the incident (was {_status(d.get('from'))})", "Reason for reopening"
+        else:
+            text = f"changed status from {_status(d.get('from'))} to {_status(d.get('to'))}"
+            label = "Resolution summary" if d.get("to") == Status.RESOLVED.value else "Reason"
         return text, ((label, d["reason"]) if d.get("reason") else None)
 
     def assigned(self, d: Mapping) -> _Entry:
@@ -489,6 +493,39 @@ class _Timeline:
         return f"lifted the legal hold on {_file(d)}", None
 
 
+def reopenings(events: Sequence[AuditEvent]) -> list[AuditEvent]:
+    """The moves among `events` that reopened the incident, in their order."""
+    return [
+        event
+        for event in events
+        if event.action == EventType.INCIDENT_STATUS_CHANGED
+        and is_reopen((event.data or {}).get("from"), (event.data or {}).get("to"))
+    ]
+
+
+def _undone_resolutions(events: Sequence[AuditEvent], reopens: Sequence[AuditEvent]) -> list[AuditEvent]:
+    """The moves to Resolved that a later reopen undid (a reopen clears the incident's summary:
+    these events are where the earlier ones are kept), oldest first."""
+    if not reopens:
+        return []
+    before_last_reopen = events[: next(i for i, event in enumerate(events) if event is reopens[-1])]
+    return [
+        event
+        for event in before_last_reopen
+        if event.action == EventType.INCIDENT_STATUS_CHANGED and (event.data or {}).get("to") == Status.RESOLVED.value
+    ]
+
+
+def _actor(event: AuditEvent, names: _People) -> str:
+    return names.of_id(event.actor_id) or (event.actor.name if event.actor else "System")
+
+
+def _reopened_fact(reopens: Sequence[AuditEvent], names: _People) -> str:
+    """ "2 times (2026-12-01 08:05:31 UTC, by Lee Lead; …)": when and by whom, each time."""
+    each = "; ".join(f"{when(event.occurred_at)}, by {inline(_actor(event, names))}" for event in reopens)
+    return f"{len(reopens)} time{'s' * (len(reopens) != 1)} ({each})"
+
+
 def _status(value: object) -> str:
     try:
         return STATUS_LABELS[Status(str(value))]
@@ -549,9 +586,9 @@ def render_markdown(
     exported_by: str | None = None,
     url: str | None = None,
 ) -> str:
-    """The postmortem document: the incident's facts and clocks, its description and resolution,
-    its files, its follow-ups (a checklist), then every event in order with its UTC time to the
-    second."""
+    """The postmortem document: the incident's facts and clocks, its description and resolution
+    (after a reopen, when it was reopened and the resolutions it undid, from `events`), its files,
+    its follow-ups (a checklist), then every event in order with its UTC time to the second."""
     names = _People(people)
     key = inline(incident.key)
     made = f"Timeline of {key}, exported {when(exported_at)}" + (f" by {inline(exported_by)}" if exported_by else "")
@@ -560,6 +597,7 @@ def render_markdown(
         lines += ["", f"Incident page: <{url}>"]
 
     tta, ttr = timers.time_to_acknowledge(incident), timers.time_to_resolve(incident)
+    reopens = reopenings(events)
     facts = [
         ("Key", key),
         ("Title", inline(incident.title)),
@@ -573,6 +611,7 @@ def render_markdown(
         ("Acknowledged (first In Progress)", when(incident.acknowledged_at)),
         ("Time to acknowledge", duration(tta) if tta is not None else "Not acknowledged yet"),
         ("Resolved", when(incident.resolved_at)),
+        *([("Reopened", _reopened_fact(reopens, names))] if reopens else []),
         ("Time to resolve", duration(ttr) if ttr is not None else "Not resolved yet"),
         ("Closed", when(incident.closed_at)),
         # A change, a comment, a follow-up or a file: as the API's last_activity_at and the CSV's.
@@ -589,6 +628,13 @@ def render_markdown(
     lines += ["", "## Resolution summary", ""]
     summary = incident.resolution_summary
     lines.append(quote_block(summary) if (summary or "").strip() else "Not resolved yet.")
+    if undone := _undone_resolutions(events, reopens):
+        # What was believed fixed before: the postmortem's first question after a reopen.
+        lines += ["", "### Earlier resolutions"]
+        for event in undone:
+            earlier = (event.data or {}).get("reason")
+            recorded = quote_block(earlier, indent="  ") if (earlier or "").strip() else "  No summary recorded."
+            lines += ["", f"- **{when(event.occurred_at)}** by {inline(_actor(event, names))}:", "", recorded]
 
     lines += ["", f"## Files ({len(evidence)})", ""]
     if evidence:
@@ -623,9 +669,8 @@ def render_markdown(
     lines += ["", f"## Timeline ({len(events)} events)", ""]
     timeline = _Timeline(people=names, comments=comments)
     for event in events:
-        actor = names.of_id(event.actor_id) or (event.actor.name if event.actor else "System")
         text, body = timeline.entry(event)
-        lines.append(f"- **{when(event.occurred_at)}** {inline(actor)} {text}")
+        lines.append(f"- **{when(event.occurred_at)}** {inline(_actor(event, names))} {text}")
         if body is not None and (body[1] or "").strip():
             label, value = body
             lines.append("")

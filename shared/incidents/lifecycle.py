@@ -100,3 +100,13 @@ def find_transition(source: Status | str, target: Status | str) -> Transition | 
 
 def transitions_from(source: Status | str) -> list[Transition]:
     return [t for t in TRANSITIONS if t.source == Status(source)]
+
+
+def is_reopen(source: object, target: object) -> bool:
+    """Whether a move from `source` to `target` is one of the machine's "Reopen" moves (a finished
+    incident back to work); False for anything that is not a move, such as an old event's unknown status."""
+    try:
+        move = find_transition(str(source), str(target))
+    except ValueError:
+        return False
+    return move is not None and move.label == "Reopen"

@@ -549,6 +549,7 @@ def _detail_context(session, incident, **extra):
         users=[u for u in everyone if u.is_active],
         priorities=[p.value for p in Priority],
         watching=current_user.id in incident.watcher_ids(),
+        reopened=len(export.reopenings(audit.incident_status_changes(session=session, incident_id=incident.id))),
         change_marker=_incident_marker(session, incident, newest_event),
         # Every write form carries it with its version: after a conflict, the events since
         # then say who saved meanwhile.
