@@ -24,7 +24,7 @@ from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session, lazyload
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from shared.accounts.models import User
 from shared.audit import service as audit
@@ -253,10 +253,16 @@ def set_done(*, session: Session, actor: User, incident_id: int | str, follow_up
     if follow_up.is_done == done:
         return follow_up
     now = utcnow()
-    follow_up.done_at = now if done else None
-    follow_up.done_by_id = actor.id if done else None
-    follow_up.updated_at = now
-    _flush(session, incident)
+    try:
+        # In a savepoint (begun before the change: beginning one flushes): losing the race to
+        # another change of the follow-up undoes this tick alone, not what the caller did before.
+        with session.begin_nested():
+            follow_up.done_at = now if done else None
+            follow_up.done_by_id = actor.id if done else None
+            follow_up.updated_at = now
+            _flush(session, incident)
+    except Conflict:
+        return _after_lost_race(session, actor, incident, follow_up, follow_up_id, done=done)
     # Read again when asked for: the loaded relationship does not follow done_by_id.
     session.expire(follow_up, ["done_by"])
     _record(
@@ -267,6 +273,42 @@ def set_done(*, session: Session, actor: User, incident_id: int | str, follow_up
         {"follow_up_id": follow_up.id, "title": follow_up.title},
     )
     return follow_up
+
+
+def _after_lost_race(
+    session: Session, actor: User, incident: Incident, follow_up: FollowUp, follow_up_id: int, *, done: bool
+) -> FollowUp:
+    """A tick or reopen that met another change of the follow-up at the same moment. When that
+    change left it as asked (two Mark done at once, by one person or two), it is one tick, as
+    when they come one after the other; otherwise the refusal names who changed it and how."""
+    try:
+        session.refresh(follow_up)
+    except ObjectDeletedError:
+        raise NotFound(
+            f"{incident.key} has no follow-up {follow_up_id} any more: it was deleted at the same moment."
+        ) from None
+    if follow_up.is_done == done:
+        return follow_up
+    last = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.incident_id == incident.id, AuditEvent.action.in_(_VERSIONED_EVENTS))
+        .order_by(AuditEvent.id.desc())
+        .limit(_RACE_LOOK_BACK)
+    )
+    event = next((e for e in last if (e.data or {}).get("follow_up_id") == follow_up_id), None)
+    who, where = ("Someone else" if event is None or event.actor is None else event.actor.name), ""
+    if event is not None and event.actor_id == actor.id:
+        who, where = "You", " in another request or tab"
+    did = {
+        EventType.FOLLOW_UP_COMPLETED.value: "marked it done",
+        EventType.FOLLOW_UP_REOPENED.value: "reopened it",
+    }.get(event.action if event is not None else "", "changed it")
+    state = "done" if follow_up.is_done else "open"
+    again = "Mark it done" if done else "Reopen it"
+    raise Conflict(
+        f"{who} {did}{where} at the same moment: the follow-up “{follow_up.title}” of {incident.key} is {state} now. "
+        f"{again} again if you still mean to."
+    )
 
 
 def update_follow_up(
@@ -381,6 +423,33 @@ _FOLLOW_UP_EVENTS = [
         EventType.FOLLOW_UP_DELETED,
     )
 ]
+
+
+# The changes that make a new version of a follow-up (adding it is version 1; a delete leaves none).
+_VERSIONED_EVENTS = [
+    event.value for event in (EventType.FOLLOW_UP_COMPLETED, EventType.FOLLOW_UP_REOPENED, EventType.FOLLOW_UP_UPDATED)
+]
+# How many of the incident's newest follow-up events a lost race looks through for the winner's.
+_RACE_LOOK_BACK = 50
+
+
+def changes_since_version(
+    *, session: Session, incident_id: int, follow_up: FollowUp, version: int, limit: int = 200
+) -> list[AuditEvent]:
+    """The changes of one follow-up since its version `version` (an API client's If-Match),
+    oldest first: what a refused stale write names. Each change of the follow-up is one event
+    and one more version, so they are its newest `follow_up.version - version` events."""
+    missed = follow_up.version - version
+    if missed <= 0:
+        return []
+    newest = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.incident_id == incident_id, AuditEvent.action.in_(_VERSIONED_EVENTS))
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
+    own = [event for event in newest if (event.data or {}).get("follow_up_id") == follow_up.id]
+    return own[:missed][::-1]
 
 
 class ChangesSince(NamedTuple):

@@ -672,6 +672,63 @@ def changed_by_since(*, session: Session, incident_id: int, after_event_id: int,
     )
 
 
+def row_changes_since_version(
+    *, session: Session, incident: Incident, version: int, limit: int = 20
+) -> list[AuditEvent]:
+    """The changes of the incident itself since its version `version` (an API client's If-Match,
+    or what a write read before it collided), oldest first: what a refused stale write names.
+    Every change of the row is one ROW_CHANGES event and one more version (filing is version 1),
+    so version `version` is the incident as the event `incident.version - version` before the
+    newest left it."""
+    missed = incident.version - version
+    if missed <= 0:
+        return []
+    made_that_version = session.scalar(
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.incident_id == incident.id,
+            AuditEvent.action.in_([event.value for event in (EventType.INCIDENT_CREATED, *ROW_CHANGES)]),
+        )
+        .order_by(AuditEvent.id.desc())
+        .offset(missed)
+        .limit(1)
+    )
+    return row_changes_since(
+        session=session, incident_id=incident.id, after_event_id=made_that_version or 0, limit=limit
+    )
+
+
+def _repeats(events: list[AuditEvent], actor: User, action: EventType, asked: dict) -> bool:
+    """Whether the changes a write collided with were all the caller's own, and the last of them
+    (the incident as it is now) made exactly the change this write asks for: the same request
+    sent twice (a retry, a double submit, parallel workers), whose outcome stands. RFC 9110
+    §13.1.1 lets a server answer such a repeat with success; a change by anyone else, or one
+    that differs in anything asked (another summary), stays a conflict the caller must see."""
+    if not events or any(event.actor_id != actor.id for event in events):
+        return False
+    last = events[-1]
+    return last.action == action.value and all((last.data or {}).get(name) == value for name, value in asked.items())
+
+
+def repeats_move(events: list[AuditEvent], *, actor: User, to: str, reason: str | None) -> bool:
+    """Whether `events` (row_changes_since_version) already made this move, with the same reason
+    or resolution summary, by `actor` (see _repeats)."""
+    # The event keeps the reason as `transition` stores it: stripped, and left out when empty.
+    return _repeats(
+        events, actor, EventType.INCIDENT_STATUS_CHANGED, {"to": to, "reason": (reason or "").strip() or None}
+    )
+
+
+def repeats_priority(events: list[AuditEvent], *, actor: User, priority: str) -> bool:
+    """Whether `events` already set this priority, by `actor` (see _repeats)."""
+    return _repeats(events, actor, EventType.INCIDENT_PRIORITY_CHANGED, {"to": (priority or "").strip().upper()})
+
+
+def repeats_assignment(events: list[AuditEvent], *, actor: User, owner_id: int | None) -> bool:
+    """Whether `events` already gave the incident this owner (or nobody), by `actor` (see _repeats)."""
+    return _repeats(events, actor, EventType.INCIDENT_ASSIGNED, {"owner_id": owner_id})
+
+
 class DescriptionEdits(NamedTuple):
     before: str | None  # the description just before the first of them (None: not edited since)
     by: list[User]  # who made them, each once, in order

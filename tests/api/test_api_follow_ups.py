@@ -143,7 +143,10 @@ def test_a_stale_or_unreadable_if_match_is_412_with_the_current_etag(client, mak
     stale = client.patch(_url(incident, created["id"]), json={"title": "Mine"}, headers={**member, "If-Match": first})
     body = _problem(stale, 412)
     assert stale.headers["ETag"] == f'"v{created["version"] + 1}"'
-    assert "has changed since version" in body["detail"]
+    assert body["detail"] == (
+        "You changed the follow-up “Moved on” in another request since version v1 (it is at v2 now). What changed: "
+        'title “Rotate the leaked key” → “Moved on”. GET it again, then retry with If-Match: "v2".'
+    )
     _problem(client.patch(_url(incident, created["id"]), json={"title": "x"}, headers={**member, "If-Match": "3"}), 412)
     listed = client.get(_url(incident), headers=member).get_json()
     assert listed[0]["title"] == "Moved on"
@@ -215,7 +218,7 @@ def test_a_delete_with_a_stale_if_match_is_412_and_deletes_nothing(client, make_
     client.patch(_url(incident, created["id"]), json={"title": "Rotate the key, and the other one"}, headers=member)
 
     stale = client.delete(_url(incident, created["id"]), headers={**member, "If-Match": read})
-    assert "has changed since version" in _problem(stale, 412)["detail"]
+    assert "in another request since version v1 (it is at v2 now)" in _problem(stale, 412)["detail"]
     assert [item["title"] for item in client.get(_url(incident), headers=member).get_json()] == [
         "Rotate the key, and the other one"
     ]

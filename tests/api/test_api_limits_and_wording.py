@@ -247,8 +247,9 @@ def test_a_stale_if_match_says_which_version_is_current_and_sends_its_etag(clien
         assert stale.headers["ETag"] == current
         detail = stale.get_json()["detail"]
         assert detail == (
-            f"{incident.key} has changed since version {read.strip(chr(34))} (it is at {current.strip(chr(34))} "
-            f"now): GET it again, then retry with If-Match: {current}."
+            f"You changed {incident.key} in another request since version {read.strip(chr(34))} (it is at "
+            f"{current.strip(chr(34))} now). What changed: title edited. GET it again, then retry with If-Match: "
+            f"{current}."
         )
         assert "someone else" not in detail  # the same token made the change
 

@@ -201,4 +201,6 @@ def init_app(app: Flask) -> None:
         from web import db
 
         db.rollback()
-        return problems.problem(error.status, error.detail, errors=error.errors, headers=error.headers)
+        return problems.problem(
+            error.status, error.detail, errors=error.errors, headers=error.headers, changes=error.changes
+        )

@@ -20,6 +20,33 @@ MEDIA_TYPE = "application/problem+json"
 API_PREFIX = "/api/"
 
 
+class ProblemChangeBySchema(Schema):
+    id = fields.Integer(required=True)
+    email = fields.String(required=True)
+    name = fields.String(required=True)
+
+
+class ProblemChangeSchema(Schema):
+    """One change a refused write missed (412, 409): who made it, when, and what it changed."""
+
+    by = fields.Nested(
+        ProblemChangeBySchema, allow_none=True, metadata={"description": "Who made it; null: the system."}
+    )
+    at = fields.DateTime(required=True, metadata={"description": "When it was made."})
+    field = fields.String(
+        required=True,
+        metadata={
+            "description": "The field it changed, as the API names it (status, priority, owner_email, title, done…)."
+        },
+    )
+    from_ = fields.Raw(
+        data_key="from",
+        allow_none=True,
+        metadata={"description": "Its value before, as the API shows the field (left out for a description)."},
+    )
+    to = fields.Raw(allow_none=True, metadata={"description": "Its value after (left out for a description)."})
+
+
 class ProblemSchema(Schema):
     """What every error response carries (for the OpenAPI document)."""
 
@@ -33,14 +60,30 @@ class ProblemSchema(Schema):
         values=fields.List(fields.String()),
         metadata={"description": "Each field at fault, with what is wrong with it."},
     )
+    changes = fields.List(
+        fields.Nested(ProblemChangeSchema),
+        metadata={
+            "description": "A stale write (412) or one that collided with another (409): the changes it missed, "
+            "oldest first; `detail` says the same in words."
+        },
+    )
 
 
 class ApiProblem(Exception):
     """Raised by API code for a refusal that is not a domain error (auth, scope, preconditions)."""
 
-    def __init__(self, status: int, detail: str, *, errors: dict | None = None, headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        errors: dict | None = None,
+        headers: dict | None = None,
+        changes: list[dict] | None = None,
+    ):
         super().__init__(detail)
         self.status, self.detail, self.errors, self.headers = status, detail, errors, headers or {}
+        self.changes = changes
 
 
 def is_api_request() -> bool:
@@ -65,11 +108,20 @@ _TITLES = {
 }
 
 
-def problem(status: int, detail: str, *, errors: dict | None = None, headers: dict | None = None) -> Response:
-    body = {"type": PROBLEM_TYPE, "title": _TITLES.get(status, "Error"), "status": status, "detail": detail}
+def problem(
+    status: int,
+    detail: str,
+    *,
+    errors: dict | None = None,
+    headers: dict | None = None,
+    changes: list[dict] | None = None,
+) -> Response:
+    body: dict = {"type": PROBLEM_TYPE, "title": _TITLES.get(status, "Error"), "status": status, "detail": detail}
     body["instance"] = request.path
     if errors:
         body["errors"] = {name: msgs if isinstance(msgs, list) else [str(msgs)] for name, msgs in errors.items()}
+    if changes:
+        body["changes"] = changes
     response = Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'

@@ -9,7 +9,8 @@ from shared.accounts import service as accounts
 from shared.accounts.models import TokenScope
 from shared.audit import listing as audit_listing
 from shared.audit import service as audit
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, NotFound, TransitionNotAllowed, ValidationFailed
+from shared.events import EventType
 from shared.incidents import follow_ups as follow_up_service
 from shared.incidents import idempotency, listing
 from shared.incidents import service as incidents
@@ -21,6 +22,7 @@ from web.api.auth import authenticate, needs
 from web.api.problems import ApiProblem, ProblemSchema
 from web.csv_export import audit_csv_response, csv_response
 from web.db import get_session
+from web.incidents import timeline
 
 READ, WRITE, ADMIN = TokenScope.READ, TokenScope.WRITE, TokenScope.ADMIN
 
@@ -83,25 +85,104 @@ def _if_match(required: bool, current: int) -> int | None:
     return current if current in versions else versions[0]
 
 
-def _versioned(operation, expected: int | None, incident_id: int):
-    """Run a write; a stale If-Match is 412 with the current ETag (a Conflict without one stays 409).
+def _versioned(operation, expected: int | None, incident_id: int, *, read: int | None = None, repeats=None):
+    """Run a write; a stale If-Match is 412 with the current ETag, and one that collided with
+    another write at the same moment (`read`: the version it read) is 409. Both name who changed
+    the incident and what (`changes`), from the incident's own trail.
+
+    `repeats(events, actor) -> bool` tells a request the changes it missed already made, by the
+    same caller (a retry, a double submit, parallel workers with one token): its outcome stands,
+    so it is answered with the incident as it is, as RFC 9110 §13.1.1 allows for a stale If-Match,
+    and so is a move refused only because the caller's own last change already made it.
 
     Worded for whoever sent it: the domain's "changed by someone else since you opened it" is
     the page's sentence, and a token client opened nothing (and may have made the change itself)."""
     try:
         return operation()
+    except TransitionNotAllowed:
+        # A move to where the incident already is, which the caller's own last change made with
+        # the same words (a retry after the first answer arrived, or a parallel twin that read
+        # the incident after the first had moved it): done, as GitHub and PagerDuty answer it.
+        if repeats is None:
+            raise
+        session = get_session()
+        current = incidents.get_incident(session=session, ref=incident_id)
+        last = incidents.row_changes_since_version(session=session, incident=current, version=current.version - 1)
+        if repeats(last, authenticate().user):
+            return current
+        raise
     except Conflict:
-        if expected is None:
+        since = expected if expected is not None else read
+        if since is None:
             raise
     session = get_session()
     session.rollback()  # a write that collided at flush leaves the session to be rolled back
     current = incidents.get_incident(session=session, ref=incident_id)
-    raise ApiProblem(
-        412,
-        f"{current.key} has changed since version v{expected} (it is at v{current.version} now): "
-        f'GET it again, then retry with If-Match: "v{current.version}".',
-        headers={"ETag": etag(current)},
-    )
+    events = incidents.row_changes_since_version(session=session, incident=current, version=since)
+    actor = authenticate().user
+    if repeats is not None and repeats(events, actor):
+        return current
+    who = _who(events, actor)
+    what = timeline.what_changed(events, names={})
+    what = f" {what}" if what else ""
+    changed = f"{who} changed {current.key}{' in another request' if who == 'You' else ''}"
+    headers, changes = {"ETag": etag(current)}, _changes_of_incident(events)
+    if expected is None:
+        # No If-Match: the request read the incident, and another write changed it before this one's.
+        at = f"{changed} at the same moment" if who else f"{current.key} was changed at the same moment"
+        detail = f"{at}.{what} GET it again, then retry if you still mean to."
+        raise ApiProblem(409, detail, headers=headers, changes=changes)
+    versions = f"since version v{expected} (it is at v{current.version} now)"
+    retry = f'GET it again, then retry with If-Match: "v{current.version}".'
+    detail = f"{changed} {versions}.{what} {retry}" if who else f"{current.key} has changed {versions}: {retry}"
+    raise ApiProblem(412, detail, headers=headers, changes=changes)
+
+
+def _who(events, caller) -> str:
+    """Who made these changes, in words: "Lee Lead", "Ada Admin and Lee Lead", "You" (the
+    caller alone), "Lee Lead (and you, in another request)"; "" when none is known."""
+    people = incidents.actors_of(events)
+    others = [person.name for person in people if person.id != caller.id]
+    if not others:
+        return "You" if people else ""
+    names = others[0] if len(others) == 1 else ", ".join(others[:-1]) + " and " + others[-1]
+    return names + (" (and you, in another request)" if len(others) < len(people) else "")
+
+
+def _by(event) -> dict | None:
+    actor = event.actor
+    return None if actor is None else {"id": actor.id, "email": actor.email, "name": actor.name}
+
+
+# The incident's fields as the API names them, for what an edit event calls them.
+_EDITED_FIELD = {"due date": "due_date"}
+
+
+def _as_shown(field: str, value):
+    # The trail words a missing due date "none", as the timeline says it; the API shows null.
+    return None if field == "due_date" and value == "none" else value
+
+
+def _changes_of_incident(events) -> list[dict]:
+    """The problem's `changes`: each field a missed change of the incident changed, oldest first,
+    with its values as the API shows them (a status's value, an owner's email)."""
+    changes = []
+    for event in events:
+        data = event.data or {}
+        fields_changed = {
+            EventType.INCIDENT_STATUS_CHANGED.value: {"status": data},
+            EventType.INCIDENT_PRIORITY_CHANGED.value: {"priority": data},
+            EventType.INCIDENT_ASSIGNED.value: {"owner_email": data},
+            EventType.INCIDENT_EDITED.value: {
+                _EDITED_FIELD.get(name, name): change for name, change in (data.get("changes") or {}).items()
+            },
+        }.get(event.action, {})
+        for field, change in fields_changed.items():
+            item = {"by": _by(event), "at": event.occurred_at.isoformat(), "field": field}
+            if field != "description" and isinstance(change, dict):  # a description can be 50,000 characters
+                item.update({end: _as_shown(field, change.get(end)) for end in ("from", "to")})
+            changes.append(item)
+    return changes
 
 
 def _with_etag(incident, status: int = 200, headers: dict | None = None):
@@ -252,12 +333,15 @@ def _as_sent(names: dict[str, str], operation):
     return run
 
 
-def _incident_write(key: str, operation):
+def _incident_write(key: str, operation, repeats=None):
     caller = authenticate()
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
     expected = _if_match(required=False, current=incident.version)
-    result = _versioned(lambda: operation(session, incident, caller.user, expected), expected, incident.id)
+    read = incident.version
+    result = _versioned(
+        lambda: operation(session, incident, caller.user, expected), expected, incident.id, read=read, repeats=repeats
+    )
     _commit()
     return _with_etag(result)
 
@@ -300,6 +384,7 @@ def transition(body, key):
                 expected_version=expected,
             ),
         ),
+        repeats=lambda events, actor: incidents.repeats_move(events, actor=actor, to=body["to"], reason=reason),
     )
 
 
@@ -323,6 +408,9 @@ def assign(body, key):
                 expected_version=expected,
             ),
         ),
+        repeats=lambda events, actor: incidents.repeats_assignment(
+            events, actor=actor, owner_id=_owner_id(get_session(), body)
+        ),
     )
 
 
@@ -343,6 +431,7 @@ def prioritise(body, key):
             priority=body["priority"],
             expected_version=expected,
         ),
+        repeats=lambda events, actor: incidents.repeats_priority(events, actor=actor, priority=body["priority"]),
     )
 
 
@@ -471,19 +560,61 @@ def get_follow_up(key, follow_up_id):
     return follow_up, 200, {"ETag": f'"v{follow_up.version}"'}
 
 
-def _check_follow_up_if_match(follow_up) -> int | None:
+def _check_follow_up_if_match(session, incident_id: int, follow_up) -> int | None:
     """The version If-Match names when it is the current one; a 412 when it names an older one
-    (someone changed the follow-up since the client read it)."""
+    (someone changed the follow-up since the client read it), naming who and what."""
     current = follow_up.version
     expected = _follow_up_if_match(current)
     if expected is not None and expected != current:
-        raise ApiProblem(
-            412,
-            f"The follow-up has changed since version v{expected} (it is at v{current} now): "
-            f'GET it again, then retry with If-Match: "v{current}".',
-            headers={"ETag": f'"v{current}"'},
+        events = follow_up_service.changes_since_version(
+            session=session, incident_id=incident_id, follow_up=follow_up, version=expected
         )
+        who = _who(events, authenticate().user)
+        versions = f"since version v{expected} (it is at v{current} now)"
+        retry = f'GET it again, then retry with If-Match: "v{current}".'
+        changes = _changes_of_follow_up(events)
+        if who:
+            what = "; ".join(
+                f"{c['field']} {_follow_up_value(c['field'], c['from'])} → {_follow_up_value(c['field'], c['to'])}"
+                for c in changes
+            )
+            what = f" What changed: {what}." if what else ""
+            where = " in another request" if who == "You" else ""
+            detail = f"{who} changed the follow-up “{follow_up.title}”{where} {versions}.{what} {retry}"
+        else:
+            detail = f"The follow-up has changed {versions}: {retry}"
+        raise ApiProblem(412, detail, headers={"ETag": f'"v{current}"'}, changes=changes)
     return expected
+
+
+def _follow_up_value(field: str, value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"“{value}”" if field == "title" else str(value)
+
+
+def _changes_of_follow_up(events) -> list[dict]:
+    """The problem's `changes` for a follow-up: each field its missed changes changed, oldest
+    first, as the API shows them (`done` true or false, the owner's id, a due date or null)."""
+    changes = []
+    for event in events:
+        data = event.data or {}
+        if event.action in (EventType.FOLLOW_UP_COMPLETED.value, EventType.FOLLOW_UP_REOPENED.value):
+            done = event.action == EventType.FOLLOW_UP_COMPLETED.value
+            fields_changed: dict = {"done": {"from": not done, "to": done}}
+        else:
+            fields_changed = {
+                {"owner": "owner_id", "due date": "due_date"}.get(name, name): change
+                for name, change in (data.get("changes") or {}).items()
+            }
+        for field, change in fields_changed.items():
+            ends = (
+                {end: _as_shown(field, change.get(end)) for end in ("from", "to")} if isinstance(change, dict) else {}
+            )
+            changes.append({"by": _by(event), "at": event.occurred_at.isoformat(), "field": field, **ends})
+    return changes
 
 
 def _follow_up_if_match(current: int) -> int | None:
@@ -524,7 +655,7 @@ def patch_follow_up(body, key, follow_up_id):
     follow_up = follow_up_service.get_follow_up(
         session=session, actor=caller.user, incident_id=incident.id, follow_up_id=follow_up_id
     )
-    expected = _check_follow_up_if_match(follow_up)
+    expected = _check_follow_up_if_match(session, follow_up.incident_id, follow_up)
     changes = {name: body[name] for name in ("title", "due_date") if name in body}
     if "owner_id" in body or "owner_email" in body:
         changes["owner_id"] = _owner_id(session, body)
@@ -562,7 +693,7 @@ def delete_follow_up(key, follow_up_id):
         session=session, actor=caller.user, incident_id=key, follow_up_id=follow_up_id
     )
     # If-Match as on PATCH (found by QA: a stale one deleted anyway): the delete is of what was read.
-    expected = _check_follow_up_if_match(follow_up)
+    expected = _check_follow_up_if_match(session, follow_up.incident_id, follow_up)
     follow_up_service.delete_follow_up(
         session=session, actor=caller.user, incident_id=key, follow_up_id=follow_up_id, expected_version=expected
     )
