@@ -64,6 +64,16 @@ def make_engine(url: str, **kwargs) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _begin_before_a_first_savepoint(connection, _name):
+            # pysqlite begins a transaction only before an INSERT, UPDATE or DELETE: a SAVEPOINT
+            # after nothing but reads began one itself, and its RELEASE committed it, so a later
+            # ROLLBACK (a refusal found after the write, a team view's taken name) kept the row
+            # (found by QA). BEGIN first: the savepoint nests in the session's transaction.
+            dbapi_connection = connection.connection.dbapi_connection
+            if not dbapi_connection.in_transaction:
+                dbapi_connection.execute("BEGIN")
+
         return engine
     connect_args = {"connect_timeout": 5} if url.startswith("postgresql") else {}
     # A bounded connect keeps /readyz and requests from hanging on an unreachable database.
