@@ -14,6 +14,7 @@ Who may read it: leads and admins (Action.VIEW_AUDIT), and the operator at the c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -439,6 +440,19 @@ def zone_name(zone: tzinfo) -> str:
     return "UTC" if zone is UTC else str(zone)
 
 
+def _written_precision(value: str) -> timedelta:
+    """How much time a written time stands for: `08:56:54` is that whole second, as the log
+    shows its events to the second (an event at 08:56:54.22 is "at 08:56:54", found by QA);
+    `08:56` the whole minute; a fraction of a second only itself."""
+    clock = _CLOCK.search(value[10:])
+    if clock is None or clock.group("fraction"):
+        return timedelta(microseconds=1)
+    return timedelta(seconds=1) if clock.group("seconds") else timedelta(minutes=1)
+
+
+_CLOCK = re.compile(r"\d{2}:\d{2}(?P<seconds>:\d{2})?(?P<fraction>[.,]\d+)?")
+
+
 def _moment(value: str, *, upper: bool, zone: tzinfo = UTC) -> datetime | None:
     """The instant a from/to value stands for, in UTC; `upper`: the exclusive end, so a date
     takes its whole day in and a time the instant itself. A date or a time without an offset is
@@ -453,7 +467,7 @@ def _moment(value: str, *, upper: bool, zone: tzinfo = UTC) -> datetime | None:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=zone)
         moment = as_utc(moment)
-        return moment + timedelta(microseconds=1) if upper else moment
+        return moment + _written_precision(value) if upper else moment
     except OverflowError:
         if upper:
             return None  # 9999-12-31: up to the end of time
