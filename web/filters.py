@@ -308,6 +308,12 @@ def duration(value: timedelta | float | None) -> str:
     return duration_text(value)
 
 
+def person_name(user) -> str:
+    """A person as the pages name them: "Dana Dev", or "Dana Dev (disabled)" for an account that
+    is disabled (its work is nobody's until it is given to someone)."""
+    return user.name if user.is_active else f"{user.name} (disabled)"
+
+
 def status_label(value: str) -> str:
     try:
         return STATUS_LABELS[Status(value)]
@@ -320,6 +326,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["time"] = format_time
     app.jinja_env.filters["time_seconds"] = format_time_seconds
     app.jinja_env.filters["status_label"] = status_label
+    app.jinja_env.filters["person"] = person_name
     app.jinja_env.filters["timetag"] = time_tag
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.globals["is_overdue"] = timers.is_overdue

@@ -566,8 +566,8 @@ def _verdict(item: Evidence) -> str:
 
 
 def _owner_fact(owner_id: int | None, names: _People, people: Sequence[User]) -> str:
-    """The owner by name, "(disabled)" after it when the account is: nobody works on the incident
-    until it is given to someone, which a postmortem reader needs to see."""
+    """The owner (of the incident, of a follow-up) by name, "(disabled)" after it when the account
+    is: nobody does that work until it is given to someone, which a postmortem reader needs to see."""
     if owner_id is None:
         return "Unassigned"
     disabled = any(person.id == owner_id and person.is_active is False for person in people)
@@ -656,7 +656,7 @@ def render_markdown(
     still_open = sum(1 for item in follow_ups if item.done_at is None)
     lines += ["", f"## Follow-ups ({still_open} open of {len(follow_ups)})" if follow_ups else "## Follow-ups", ""]
     for item in follow_ups:
-        details = [f"owner {inline(names.of_id(item.owner_id) or '—')}" if item.owner_id else "no owner"]
+        details = [f"owner {_owner_fact(item.owner_id, names, people)}" if item.owner_id else "no owner"]
         if item.due_date:
             details.append(f"due {item.due_date.isoformat()}")
         if item.done_at is not None:
