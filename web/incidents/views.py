@@ -738,12 +738,31 @@ def _row_transition(key: str):
         field_errors = error.field_errors if isinstance(error, ValidationFailed) else {}
         text_error = field_errors.get("reason") or field_errors.get("resolution")
         message = _refusal_words(session, incident, error)
+        undo_again = _undo_still_offered(incident, to, error)
+        if undo_again is not None:
+            # An Undo refused because someone changed something else meanwhile (a priority): the
+            # message says what, and the Undo is offered again on the version now shown.
+            was_label = STATUS_LABELS[Status(incident.status)]
+            return _render_row(
+                incident, status_for(error), row_error=message, undo=undo_again, undo_of=was_label, undo_reason=reason
+            )
         return _render_row(incident, status_for(error), row_error=message, text_error=text_error, **typed)
     label = STATUS_LABELS[Status(incident.status)]
     if request.form.get("undo") == "1":
         return _render_row(incident, row_notice=f"{incident.key} is back to {label}.")
     undo = next((m for m in _allowed_moves(incident) if m.target == was), None)
     return _render_row(incident, row_notice=_moved_words(incident), undo=undo, undo_of=label, undo_reason=was_why)
+
+
+def _undo_still_offered(incident, to: str, error: DomainError) -> Transition | None:
+    """The Undo to offer again after this row's Undo was refused as stale, while the move it
+    takes back is still the incident's status (someone else changed another field); None when
+    it was no Undo, refused for another reason, or the status moved on meanwhile."""
+    if request.form.get("undo") != "1" or not isinstance(error, Conflict):
+        return None
+    if incident.status != request.form.get("undoing"):
+        return None  # moved on (or back) meanwhile: the Undo no longer takes back this move
+    return next((m for m in _allowed_moves(incident) if m.target == to), None)
 
 
 @bp.get("/incidents/<key>/row")
