@@ -77,9 +77,8 @@ SLOW_FILES_FIRST = {
     "tests/delivery/test_delivery_images.py": 13,
     "tests/api/test_api_evidence_pipeline.py": 13,
     "tests/api/test_api_schemathesis.py": 13,
-    "tests/shared/test_shared_query_plans.py": 12,  # a 200k-row PostgreSQL database (seeded in SQL)
+    "tests/shared/test_shared_query_plans.py": 40,  # + two files on its 200k incidents (SAME_WORKER_GROUPS)
     "tests/shared/test_shared_audit_listing_plans.py": 16,  # 200k audit events (seeded in SQL)
-    "tests/shared/test_shared_owner_disabled_plans.py": 12,  # its own 200k-incident database
     "tests/shared/test_shared_team_follow_ups_plans.py": 6,  # 200k follow-ups
     "tests/notifications/test_notifications_webhook_delivery.py": 11,
     "tests/delivery/test_delivery_gunicorn.py": 11,
@@ -114,11 +113,25 @@ WAITING_FILES = {
 }
 
 
+# Files whose tests share a session fixture too costly to build on two workers: each group runs
+# on one worker, after one another (tests/scheduling.py), in the order given by the first file's
+# place in SLOW_FILES_FIRST. `big_engine` (tests/shared/conftest.py): 200k seeded incidents, ~15 s
+# of PostgreSQL's CPU alone, ~55 s in a whole run; three files seeded one each (2026-12-01).
+SAME_WORKER_GROUPS = (
+    (
+        "tests/shared/test_shared_query_plans.py",
+        "tests/shared/test_shared_owner_disabled_plans.py",
+        "tests/shared/test_shared_search_hint_plans.py",
+    ),
+)
+SAME_WORKER = {file: group[0] for group in SAME_WORKER_GROUPS for file in group}
+
+
 @pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: `-p no:xdist` runs without it
 def pytest_xdist_make_scheduler(config: pytest.Config, log) -> WaitAwareFileScheduling | None:
     if config.getvalue("dist") != "loadfile":
         return None  # xdist's own
-    return WaitAwareFileScheduling(config, log, waiting_files=WAITING_FILES)
+    return WaitAwareFileScheduling(config, log, waiting_files=WAITING_FILES, same_worker=SAME_WORKER)
 
 
 @pytest.hookimpl(trylast=True)
@@ -128,9 +141,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     tests_in = Counter(file_of(item) for item in items)
 
-    def longest_first(item: pytest.Item) -> tuple[int, int]:
+    def longest_first(item: pytest.Item) -> tuple[int, int, str]:
         name = file_of(item)
-        return (-SLOW_FILES_FIRST.get(name, 0), -tests_in[name])
+        unit = SAME_WORKER.get(name, name)  # a group: where its first file is, and together
+        return (-SLOW_FILES_FIRST.get(unit, 0), -tests_in[unit], unit)
 
     items.sort(key=longest_first)  # stable: the order within a file stays
 

@@ -107,3 +107,30 @@ def test_a_worker_with_a_waiting_file_queued_behind_another_takes_one_lane_not_t
     assert nodes[0].files() == ["wait_a.py", "wait_c.py"]  # gw1's wait_b takes the other lane
 
     assert scheduler.lanes_taken_by_others(nodes[2]) == 2  # gw0 and gw1, not three files
+
+
+def test_files_sharing_a_costly_fixture_go_to_one_worker_together():
+    # compute_b and compute_d share compute_b's seeded database: one unit of work, so one worker
+    # runs both (and builds it once); every other worker gets none of their tests.
+    config = SimpleNamespace(
+        getvalue=lambda name: ["4*popen"] if name == "tx" else None,
+        option=SimpleNamespace(loadscopereorder=False),
+    )
+    together = {"compute_b.py": "compute_b.py", "compute_d.py": "compute_b.py"}
+    scheduler = WaitAwareFileScheduling(config, None, waiting_files=WAITING, same_worker=together)
+    nodes = [FakeWorker(f"gw{n}") for n in range(4)]
+    for node in nodes:
+        scheduler.add_node(node)
+        scheduler.add_node_collection(node, COLLECTION)
+    scheduler.schedule()
+
+    while not scheduler.tests_finished:
+        for node in nodes:
+            for index in list(node.sent):
+                scheduler.mark_test_complete(node, index)
+
+    holders = [node for node in nodes if {"compute_b.py", "compute_d.py"} & set(node.files())]
+    assert len(holders) == 1
+    files = holders[0].files()
+    assert files.index("compute_d.py") == files.index("compute_b.py") + 1
+    assert sorted(index for node in nodes for index in node.sent) == list(range(len(COLLECTION)))

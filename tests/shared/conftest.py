@@ -1,16 +1,20 @@
-"""Helpers for the domain-layer tests: incidents in a given state, row counts."""
+"""Helpers for the domain-layer tests: incidents in a given state, row counts, and the plan tests'
+big database."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
+from explain import seed_plan_incidents
 from factories import build_incident
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from shared import migrate
 from shared.accounts.models import User
 from shared.audit.models import AuditEvent
+from shared.db import make_engine
 from shared.incidents.models import Incident
 from shared.outbox.models import OutboxMessage
 
@@ -36,3 +40,23 @@ def count_rows(session: Session) -> tuple[int, int]:
 @pytest.fixture
 def counts(db: Session) -> Callable[[], tuple[int, int]]:
     return lambda: count_rows(db)
+
+
+@pytest.fixture(scope="session")
+def big_engine(db_backend, temporary_database_url):
+    """A PostgreSQL database of 200k incidents (tests/explain.py) for the plan tests of several files.
+    Seeding it costs ~15 s of PostgreSQL's CPU (three times that in a whole run), so it is made
+    once per test process, and `make test` runs the files that use it on one worker
+    (`SAME_WORKER` in tests/conftest.py). A test that changes it puts it back."""
+    url = temporary_database_url()
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        # What the production parameter group sets for SSD storage (README "Performance"); the
+        # server's default of 4 models spinning disks. Set on this test database only.
+        connection.execute(text(f'ALTER DATABASE "{engine.url.database}" SET random_page_cost = 1.1'))
+    engine.dispose()
+    engine = make_engine(url)
+    seed_plan_incidents(engine)
+    yield engine
+    engine.dispose()

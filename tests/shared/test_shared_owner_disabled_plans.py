@@ -8,13 +8,13 @@ walked in sort order under a LIMIT as any negated qualifier is.
 And the CSV download's follow-up counts (web/csv_export.py): one grouped statement per batch of
 rows, reading those incidents' entries of ix_incident_follow_ups_incident, never the table.
 
-Plans, not timings, on the 200k-incident database of test_shared_query_plans (the same seed).
+Plans, not timings, on the 200k-incident database the plan tests share (`big_engine`, put back after).
 """
 
 from __future__ import annotations
 
 import pytest
-from explain import plans_of
+from explain import PLAN_INCIDENTS, plans_of, unbounded_seq_scans
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -22,10 +22,6 @@ from shared.accounts.models import User
 from shared.incidents import follow_ups, search
 from shared.incidents.models import Incident
 from shared.incidents.search import parse_query
-from tests.shared.test_shared_query_plans import (  # noqa: F401 - the 200k-incident fixture
-    _unbounded_seq_scans,
-    big_engine,
-)
 
 pytestmark = pytest.mark.postgres_only
 
@@ -44,8 +40,13 @@ QUERIES = [
 
 
 @pytest.fixture(scope="module")
-def engine_with_leavers(big_engine):  # noqa: F811
+def engine_with_leavers(big_engine):
+    """The shared database with the leavers and their incidents; as it was again afterwards."""
+    every = PLAN_INCIDENTS // LEFT_EACH
     with big_engine.begin() as connection:
+        owners_before = connection.execute(
+            text("SELECT id, owner_id FROM incidents WHERE id % :every IN (0, 100)"), {"every": every}
+        ).all()
         for offset, email in enumerate(GONE):
             connection.execute(
                 text(
@@ -59,11 +60,19 @@ def engine_with_leavers(big_engine):  # noqa: F811
                     "UPDATE incidents SET owner_id = (SELECT id FROM users WHERE email = :email)"
                     " WHERE id % :every = :offset"
                 ),
-                {"email": email, "every": 200_000 // LEFT_EACH, "offset": offset * 100},
+                {"email": email, "every": every, "offset": offset * 100},
             )
         connection.execute(text("ANALYZE users"))
         connection.execute(text("ANALYZE incidents"))
-    return big_engine
+    yield big_engine
+    with big_engine.begin() as connection:
+        connection.execute(
+            text("UPDATE incidents SET owner_id = :owner_id WHERE id = :id"),
+            [{"id": id_, "owner_id": owner_id} for id_, owner_id in owners_before],
+        )
+        connection.execute(text("DELETE FROM users WHERE email = ANY(:emails)"), {"emails": list(GONE)})
+        connection.execute(text("ANALYZE users"))
+        connection.execute(text("ANALYZE incidents"))
 
 
 @pytest.mark.parametrize(("query", "sort"), QUERIES, ids=[f"{q}|{s}" for q, s in QUERIES])
@@ -89,7 +98,7 @@ def test_the_work_of_disabled_owners_is_found_through_the_indexes(engine_with_le
         if left_out:
             # Everyone else's: the sort index walked under a LIMIT, as any negated qualifier is; a
             # count of Closed (without status:, the API's list) may scan, stopping at COUNT_CAP.
-            assert _unbounded_seq_scans(plan) == [], plan
+            assert unbounded_seq_scans(plan) == [], plan
         else:
             assert "Seq Scan on incidents" not in plan, plan
     if not left_out:
@@ -101,7 +110,7 @@ def test_the_work_of_disabled_owners_is_found_through_the_indexes(engine_with_le
             assert walked not in page, page
 
 
-def test_a_csv_batch_counts_its_follow_ups_in_one_statement_over_their_index(big_engine):  # noqa: F811
+def test_a_csv_batch_counts_its_follow_ups_in_one_statement_over_their_index(big_engine):
     with Session(big_engine) as session:
         # A batch as the export reads it: 200 incidents in a row, some with follow-ups.
         ids = list(session.scalars(select(Incident.id).order_by(Incident.id.desc()).limit(200)))

@@ -16,68 +16,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from explain import plans_of
+from explain import PLAN_INCIDENTS, plans_of, unbounded_seq_scans
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from shared import migrate
 from shared.accounts.models import User
-from shared.db import make_engine, utcnow
-from shared.demo_scale import seed_scale
+from shared.db import utcnow
 from shared.incidents import follow_ups, insights, search, timers
 from shared.incidents.models import Watcher
 from shared.incidents.search import parse_query
 
 pytestmark = pytest.mark.postgres_only
 
-ROWS = 200_000
-
-
-@pytest.fixture(scope="module")
-def big_engine(db_backend, temporary_database_url):
-    url = temporary_database_url()
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        # What the production parameter group sets for SSD storage (README "Performance"); the
-        # server's default of 4 models spinning disks. Set on this test database only.
-        connection.execute(text(f'ALTER DATABASE "{engine.url.database}" SET random_page_cost = 1.1'))
-    engine.dispose()
-    engine = make_engine(url)
-    seed_scale(engine=engine, incidents=ROWS, password="plan-test-password", audit_events=False)
-    with engine.begin() as connection:
-        # A rare word: three incidents among 200k, for the sparse (full-text index) path.
-        connection.execute(
-            text(
-                "INSERT INTO incidents (id, key, title, description, status, priority, component, environment,"
-                " reporter_id, created_at, updated_at, version)"
-                " SELECT g, 'INC-' || g, 'Kerberos tickets expire early', '', 'open', 'P2', 'auth', 'prod',"
-                " 1, now(), now(), 1 FROM generate_series(:first, :first + 2) AS g"
-            ),
-            {"first": ROWS + 1},
-        )
-        # One of them names a keytab in its discussion only: "kerberos keytab" is split between
-        # the title and a comment.
-        connection.execute(
-            text(
-                "INSERT INTO incident_comments (incident_id, author_id, body, created_at)"
-                " VALUES (:first, 1, 'Rotated the keytab on every host.', now())"
-            ),
-            {"first": ROWS + 1},
-        )
-        # Who watches what, as the services leave it: the reporter, and the owner once assigned.
-        connection.execute(
-            text(
-                "INSERT INTO incident_watchers (incident_id, user_id, created_at)"
-                " SELECT id, reporter_id, created_at FROM incidents"
-                " UNION SELECT id, owner_id, created_at FROM incidents WHERE owner_id IS NOT NULL"
-            )
-        )
-        connection.execute(text("ANALYZE incidents"))
-        connection.execute(text("ANALYZE incident_comments"))
-        connection.execute(text("ANALYZE incident_watchers"))
-    yield engine
-    engine.dispose()
+ROWS = PLAN_INCIDENTS  # in `big_engine` (tests/shared/conftest.py), shared with two more files
 
 
 def _plans(engine, work) -> list[str]:
@@ -136,17 +87,6 @@ TEXT_QUERIES = [
     ("certficate", "typo"),
     ("-status:closed title:certificate expired", "walk"),
 ]
-
-
-def _unbounded_seq_scans(plan: str) -> list[str]:
-    """Seq Scans on incidents not directly under a Limit (a LIMITed scan stops after a bounded
-    number of rows at a given match rate; one without a Limit reads the whole table)."""
-    lines = plan.split("\n")
-    return [
-        line
-        for previous, line in zip(["", *lines], lines, strict=False)
-        if "Seq Scan on incidents" in line and "Limit" not in previous
-    ]
 
 
 @pytest.mark.parametrize(
@@ -256,7 +196,7 @@ def test_discussion_words_are_found_without_reading_either_table(big_engine, que
         assert page.incidents[0].title == "Kerberos tickets expire early"
         assert any("ix_incidents_search_vector" in plan for plan in plans), plans
     for plan in plans:
-        assert not _unbounded_seq_scans(plan), plan
+        assert not unbounded_seq_scans(plan), plan
         assert "Seq Scan on incident_comments" not in plan, plan
 
 
@@ -282,7 +222,7 @@ def test_free_text_uses_its_index_and_never_reads_the_whole_table(big_engine, qu
     # A typo of a common word matches densely: the planner may rightly walk the sort index
     # and stop at the first page / the cap instead of the trigram index. Bounded either way.
     for plan in plans:
-        assert not _unbounded_seq_scans(plan), plan
+        assert not unbounded_seq_scans(plan), plan
 
 
 @pytest.mark.parametrize("sort", ["priority", "recent", "oldest", "due"])
@@ -570,7 +510,7 @@ def test_leaving_out_mine_or_the_recent_reads_a_bounded_number_of_rows(big_engin
     else:
         assert all(incident.activity_at < week_ago for incident in page.incidents)
     for plan in plans:
-        assert not _unbounded_seq_scans(plan), plan
+        assert not unbounded_seq_scans(plan), plan
         assert "Seq Scan on incident_watchers" not in plan, plan
 
 

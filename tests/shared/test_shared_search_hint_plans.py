@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from shared.incidents import search
 from shared.incidents.search import parse_query
-from tests.shared.test_shared_query_plans import big_engine  # noqa: F401 - the 200k-incident fixture
 
 pytestmark = pytest.mark.postgres_only
 
@@ -37,7 +36,7 @@ def _page(engine, query: str):
 
 
 @pytest.mark.parametrize(("query", "from_comments"), QUERIES)
-def test_hints_add_at_most_one_statement_reading_comments_by_incident(big_engine, query, from_comments):  # noqa: F811
+def test_hints_add_at_most_one_statement_reading_comments_by_incident(big_engine, query, from_comments):
     filters, page = _page(big_engine, query)
     assert page.incidents, f"{query!r} found nothing"
     statements: list[str] = []
