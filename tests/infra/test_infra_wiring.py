@@ -302,3 +302,24 @@ def test_non_prod_load_balancers_are_not_open_to_the_internet(terraform_root: Pa
     cidrs = _tfvars(terraform_root, env)["alb"]["ingress_cidrs"]
     assert cidrs, f"envs/{env}: alb.ingress_cidrs {cidrs}"
     assert "0.0.0.0/0" not in cidrs, f"envs/{env}: alb.ingress_cidrs {cidrs}"
+
+
+def _image_variables(terraform_root: Path, env: str) -> dict[str, dict]:
+    parsed = tfcheck.strip_comments(tfcheck.load_hcl(terraform_root / "envs" / env / "variables.tf"))
+    return {
+        name: {key: body.get(key) for key in ("type", "default", "validation")}
+        for name, body in tfcheck.iter_blocks(parsed, "variable")
+        if name in ("web_image", "worker_image")
+    }
+
+
+@pytest.mark.parametrize("env", ["dev", "staging", "preview"])
+def test_the_image_variables_refuse_what_prod_refuses(terraform_root: Path, env: str) -> None:
+    """envs/prod/tests/images.tftest.hcl runs Terraform on what the image variables refuse (each
+    run a whole plan); dev and staging declare them the same way, so that covers them too."""
+    prod = _image_variables(terraform_root, "prod")
+    assert set(prod) == {"web_image", "worker_image"}
+    assert prod["web_image"]["validation"], "prod's web_image has no validation"
+    assert _image_variables(terraform_root, env) == prod, (
+        f"envs/{env}'s image variables differ from prod's: test them in envs/{env}/tests/images.tftest.hcl too"
+    )

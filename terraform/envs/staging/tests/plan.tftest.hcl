@@ -28,18 +28,13 @@ run "plan" {
     error_message = "BASE_URL must be the environment's domain"
   }
 
-
   assert {
     condition     = output.database_protection.deletion_protection == true
     error_message = "the staging database must have deletion protection"
   }
-}
 
-# README.md's "Production PostgreSQL settings" must reach the DB parameter group (RDS's units),
-# beside the TLS and logging parameters every environment gets.
-run "database_parameters" {
-  command = plan
-
+  # README.md's "Production PostgreSQL settings" must reach the DB parameter group (RDS's units),
+  # beside the TLS and logging parameters every environment gets.
   assert {
     condition = alltrue([
       for name, value in {
