@@ -84,6 +84,12 @@ def post_worker_init(worker) -> None:
     graceful_timeout."""
     signal.signal(signal.SIGINT, worker.handle_exit)
     signal.signal(signal.SIGQUIT, worker.handle_exit)
+    # The hash an unknown email is checked against, made before the first sign-in: that one
+    # takes as long as any other (shared/accounts/passwords.py makes it on first use). Imported
+    # here, in the worker, which has loaded the app: this file is also read by the master.
+    from shared.accounts import passwords
+
+    passwords.dummy_hash()
 
 
 def worker_exit(server, worker) -> None:

@@ -8,12 +8,14 @@ import unicodedata
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from zxcvbn import zxcvbn
 
 _hasher = PasswordHasher()
 # Verifying against this when the email is unknown costs the same time as a real check,
-# so response time does not reveal which emails have accounts.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+# so response time does not reveal which emails have accounts. Made on first use (dummy_hash),
+# not at import: a production-strength hash is ~0.15 s of CPU, paid by every process that imports
+# this module (each Celery worker, every CLI command) although only sign-in needs it. The web
+# server's workers make it before they take a request (web/gunicorn_conf.py).
+_DUMMY_HASH: str | None = None
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1000
@@ -47,8 +49,17 @@ def _verifies(password_hash: str, password: str) -> bool:
         return False
 
 
+def dummy_hash() -> str:
+    """A hash of no account's password, at the current parameters: what an unknown email is
+    checked against."""
+    global _DUMMY_HASH  # made once per process, on first use
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("not-a-real-password")
+    return _DUMMY_HASH
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
-    stored = password_hash or _DUMMY_HASH
+    stored = password_hash or dummy_hash()
     typed = normalised(password)
     # A hash made before passwords were normalised holds the text as it was typed then. (The
     # second check depends only on the typed text, never on whether the account exists.)
@@ -91,6 +102,10 @@ def password_problem(password: str, *, email: str = "", name: str = "") -> str |
     if not any(char.isalnum() for char in remainder):
         return "This password is too easy to guess: it is made of your own name and email."
     readings = dict.fromkeys(reading[:_ESTIMATED_LENGTH] for reading in (password, unspaced, remainder))
+    # Imported here: ~40 ms of start-up (its word lists) for the few requests that set a password,
+    # not for each Celery worker and CLI command that imports this module.
+    from zxcvbn import zxcvbn
+
     estimates = {reading: zxcvbn(reading, user_inputs=known) for reading in readings}
     weakest = min(estimates, key=lambda reading: estimates[reading]["score"])
     estimate = estimates[weakest]
