@@ -144,11 +144,13 @@ trap 'asked_to_stop=1; stop_all' TERM
 trap stop_all EXIT
 
 # Each background program writes its own PID (exec keeps it), so Ctrl-C stops exactly these.
+# Written aside and renamed: whoever reads it while a worker is started again (the check above,
+# a script, a test) finds the old number or the new one, never an empty file.
 declare -A NAMES=()
 start() {
   local name="$1"
   shift
-  sh -c 'echo $$ > "$0"; exec "$@"' "$DATA_DIR/run/$name.pid" "$@" &
+  sh -c 'echo $$ > "$0.new" && mv -f "$0.new" "$0"; exec "$@"' "$DATA_DIR/run/$name.pid" "$@" &
   PIDS+=("$!")
   NAMES[$!]="$name"
 }
