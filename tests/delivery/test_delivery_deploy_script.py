@@ -19,8 +19,6 @@ import sys
 import pytest
 from delivery_helpers import REPO_ROOT, base_environment
 
-from shared import migrate
-
 FAKES = REPO_ROOT / "tests" / "delivery" / "fakes"
 TAG = "sha-" + "a" * 40
 SAVED_PLAN_APPLY = "apply -input=false -no-color -lock-timeout=5m tfplan"
@@ -261,14 +259,15 @@ def _readyz_code() -> str:
     [(True, True), (False, True), (True, False)],
     ids=["ready", "database-down", "not-migrated"],
 )
-def test_the_readiness_code_answers_like_readyz(temporary_database_url, tmp_path, database_reachable, migrated):
+def test_the_readiness_code_answers_like_readyz(request, db_backend, tmp_path, database_reachable, migrated):
     """What the readiness task runs in the new image: exit 0 only when /readyz answers 200 (a
     database this release's migration has not reached is not ready)."""
-    database_url = temporary_database_url()
-    if migrated:
-        migrate.upgrade(database_url)
     if not database_reachable:
         database_url = "postgresql+psycopg2://nobody:nothing@127.0.0.1:1/none"
+    elif migrated:
+        database_url = request.getfixturevalue("database_url")  # this process's, migrated to head
+    else:
+        database_url = request.getfixturevalue("temporary_database_url")()  # empty: no schema
     env = base_environment(
         APP_ENV="production",
         SECRET_KEY="delivery-test-secret-key-0123456789abcdef",
