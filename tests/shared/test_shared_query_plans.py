@@ -271,6 +271,17 @@ def test_the_live_dashboards_marker_reads_two_index_ends(big_engine):
     assert "Index Only Scan" in plans[0], plans[0]
 
 
+def _in_index_order_or_a_window_sorted(plan: str) -> bool:
+    """The page is read in ix_incidents_activity_sort's order (no Sort), or, when the planner
+    expects the last-activity window to hold about a page or less (`-status:closed updated:12h`:
+    ~50 estimated matches among 200k, either side of the LIMIT depending on ANALYZE's random
+    sample), the window's range of that index is read and those few rows sorted. Either way no
+    more than the window is read: a Sort over anything else (the whole table) is refused."""
+    if "Sort Key" not in plan:
+        return True
+    return "Bitmap Index Scan on ix_incidents_activity_sort" in plan and "Index Cond: (activity_at >=" in plan
+
+
 @pytest.mark.parametrize(
     ("query", "sort"),
     [("", "recent"), ("", "oldest"), ("updated:12h", "recent"), ("-status:closed updated:12h", "recent")],
@@ -291,7 +302,7 @@ def test_the_recency_sorts_and_updated_read_the_last_activity_index(big_engine, 
     page_plan = plans[-1]
     assert "Index Scan" in page_plan, page_plan
     assert "ix_incidents_activity_sort" in page_plan, page_plan
-    assert "Sort Key" not in page_plan, page_plan
+    assert _in_index_order_or_a_window_sorted(page_plan), page_plan
     for plan in plans:
         assert "Seq Scan on incidents" not in plan, plan
     shown = [incident.activity_at for incident in found[0].incidents]
@@ -465,7 +476,7 @@ def test_the_handover_searches_read_their_indexes_not_a_table(big_engine, query,
         assert all(incident.activity_at >= since for incident in page.incidents)
         updated = [incident.activity_at for incident in page.incidents]
         assert updated == sorted(updated, reverse=True)
-        assert "Sort Key" not in plans[-1], plans[-1]
+        assert _in_index_order_or_a_window_sorted(plans[-1]), plans[-1]
     elif "reporter:me" in query:
         assert {incident.reporter_id for incident in page.incidents} == {me}
     else:
