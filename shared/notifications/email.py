@@ -35,6 +35,7 @@ from shared.incidents.lifecycle import Status
 from shared.notifications.rules import EventKind
 from shared.text import without_unwanted
 from shared.timeutil import as_utc
+from shared.tls import system_tls_context
 
 log = logging.getLogger(__name__)
 
@@ -574,7 +575,7 @@ def make_mailer(*, smtp: SmtpConfig | None, mail_dir: Path | str) -> SmtpMailer 
 
 def send_via_smtp(message: EmailMessage, *, config: SmtpConfig, ssl_context: ssl.SSLContext | None = None) -> None:
     """Send one message; MailDeliveryError says whether a retry can help."""
-    context = ssl_context or ssl.create_default_context()
+    context = ssl_context or (system_tls_context() if config.security != "none" else None)
     connect: Callable[[], smtplib.SMTP]
     if config.security == "tls":
 

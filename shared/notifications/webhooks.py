@@ -41,6 +41,7 @@ from shared.notifications.ssrf import (
     resolve_for_delivery,
 )
 from shared.text import is_number
+from shared.tls import system_tls_context
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the Standard Webhooks prefix, not a secret
 SECRET_BYTES = 32
@@ -324,9 +325,7 @@ def attempt_delivery(
         **signature_headers(msg_id=webhook_id, timestamp=timestamp, body=body, secrets=secrets),
     }
     if target.parsed.scheme == "https":
-        conn: _PinnedHTTPConnection = _PinnedHTTPSConnection(
-            target, limits, ssl_context or ssl.create_default_context()
-        )
+        conn: _PinnedHTTPConnection = _PinnedHTTPSConnection(target, limits, ssl_context or system_tls_context())
     else:
         conn = _PinnedHTTPConnection(target, limits)
     timer = threading.Timer(limits.total_timeout, conn.abort)
