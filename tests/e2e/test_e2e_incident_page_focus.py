@@ -109,6 +109,39 @@ def test_escape_answers_no_to_close_on_the_incident_page_and_in_a_row(page: Page
     expect(page.get_by_role("region", name="Details")).to_contain_text("StatusResolved")
 
 
+def test_escape_answers_no_to_close_before_htmx_has_settled_the_question(page: Page, sign_in, resolved) -> None:
+    """Found in CI on a busy machine: Escape left "Close INC-1?" standing for good. htmx settles
+    the question it swapped in a moment later (a timer), and the browser's own autofocus can put
+    focus on it before that; meanwhile it wore the replaced form's class, and its Cancel was a
+    plain link to this same page: Escape found no question, and Cancel would have done nothing."""
+    key = resolved.key
+    page.clock.install()
+    sign_in("lead@example.com")
+    page.goto(f"/incidents/{key}")
+    closed = page.get_by_role("button", name="Closed", exact=True)
+    expect(closed).to_be_visible()
+    page.clock.pause_at(page.evaluate("Date.now() / 1000") + 1)  # no timer fires: htmx's settle waits
+    closed.click()
+    question = page.get_by_text(f"Close {key}? Closing ends the work on it.")
+    expect(question).to_be_focused()  # by the browser, htmx has not settled it
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name=f"Yes, close {key}")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.get_by_text(f"Close {key}?")).to_have_count(0)
+    page.clock.resume()
+    expect(closed).to_be_focused()
+    expect(page).not_to_have_url(re.compile("#"))
+    expect(page.get_by_role("region", name="Details")).to_contain_text("StatusResolved")
+
+    page.clock.pause_at(page.evaluate("Date.now() / 1000") + 1)
+    closed.click()
+    expect(question).to_be_visible()  # (the browser autofocuses once a page: htmx will focus it)
+    page.get_by_role("link", name="Cancel").click()  # as quickly, with the mouse
+    expect(page.get_by_text(f"Close {key}?")).to_have_count(0)
+    page.clock.resume()
+    expect(closed).to_be_focused()
+
+
 def test_revoking_a_token_asks_first_and_cancel_keeps_it(page: Page, sign_in, db, users, assert_accessible) -> None:
     tokens.create_token(session=db, user=users["member"], name="ci-deploy", scope="write")
     db.commit()

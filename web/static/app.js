@@ -933,10 +933,16 @@
       }
       return;
     }
+    // A question htmx has swapped in is not settled at once (20 ms, longer on a busy machine),
+    // yet the browser's own autofocus can put focus on it before that. Meanwhile the incident
+    // page's question carries the class of the Closed form it replaced (htmx settles `class`
+    // between elements of the same id): found by its Cancel, not by its class.
     var question = target.closest && target.closest("form.confirm, section.confirm");
     var cancel = question && question.querySelector("[data-cancel-question]");
+    var form = !cancel && target.closest && target.closest("form");
+    if (form) { cancel = form.querySelector("[data-cancel-question]"); }
     if (!cancel && target === document.body) {
-      var open = document.querySelectorAll(":is(form, section).confirm [data-cancel-question]");
+      var open = document.querySelectorAll("[data-cancel-question]");
       cancel = open.length === 1 ? open[0] : null;
     }
     if (cancel) {
@@ -944,6 +950,13 @@
       cancel.click();
     }
   });
+  // Until then htmx has not taken up its Cancel either: a plain link, there to this very page
+  // (#move-closed-button), it would do nothing, and the question would stay. So a Cancel, by
+  // Escape or clicked, is handed to htmx first (nothing new for one it has taken up already).
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest && event.target.closest("[data-cancel-question]");
+    if (cancel && window.htmx) { window.htmx.process(cancel); }
+  }, true);
 
   // "File once" keys of the New incident and comment forms (data-form-key). Back draws these
   // no-store pages anew, with new keys, and the browser puts the typed text back: sent again, it
