@@ -8,6 +8,8 @@ from collections.abc import Callable
 from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
+from shared import migrate
+from shared.db import make_engine
 from shared.demo_scale import seed_scale
 
 PLAN_INCIDENTS = 200_000
@@ -44,6 +46,18 @@ def unbounded_seq_scans(plan: str) -> list[str]:
         for previous, line in zip(["", *lines], lines, strict=False)
         if "Seq Scan on incidents" in line and "Limit" not in previous
     ]
+
+
+def plan_database(url: str) -> Engine:
+    """An engine on the empty database at `url`, migrated, with the production parameter group's
+    random_page_cost for SSD storage (README "Performance"; the server's default of 4 models
+    spinning disks), set on this database only."""
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f'ALTER DATABASE "{engine.url.database}" SET random_page_cost = 1.1'))
+    engine.dispose()
+    return make_engine(url)  # new connections: they take the database's setting
 
 
 def seed_plan_incidents(engine: Engine) -> None:

@@ -6,15 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from explain import seed_plan_incidents
+from explain import plan_database, seed_plan_incidents
 from factories import build_incident
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared import migrate
 from shared.accounts.models import User
 from shared.audit.models import AuditEvent
-from shared.db import make_engine
 from shared.incidents.models import Incident
 from shared.outbox.models import OutboxMessage
 
@@ -48,15 +46,7 @@ def big_engine(db_backend, temporary_database_url):
     Seeding it costs ~15 s of PostgreSQL's CPU (three times that in a whole run), so it is made
     once per test process, and `make test` runs the files that use it on one worker
     (`SAME_WORKER` in tests/conftest.py). A test that changes it puts it back."""
-    url = temporary_database_url()
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        # What the production parameter group sets for SSD storage (README "Performance"); the
-        # server's default of 4 models spinning disks. Set on this test database only.
-        connection.execute(text(f'ALTER DATABASE "{engine.url.database}" SET random_page_cost = 1.1'))
-    engine.dispose()
-    engine = make_engine(url)
+    engine = plan_database(temporary_database_url())
     seed_plan_incidents(engine)
     yield engine
     engine.dispose()

@@ -13,14 +13,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from explain import plans_of
+from explain import plan_database, plans_of
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from shared import migrate
 from shared.accounts.models import User
 from shared.audit import listing
-from shared.db import make_engine
 from shared.demo_scale import seed_scale
 from shared.permissions import SYSTEM
 
@@ -70,14 +68,7 @@ INSERT_SQL = (
 
 @pytest.fixture(scope="module")
 def audit_engine(db_backend, temporary_database_url):
-    url = temporary_database_url()
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        # The production parameter group's value for SSD storage (as tests/shared/test_shared_query_plans.py).
-        connection.execute(text(f'ALTER DATABASE "{engine.url.database}" SET random_page_cost = 1.1'))
-    engine.dispose()
-    engine = make_engine(url)
+    engine = plan_database(temporary_database_url())
     seed_scale(engine=engine, incidents=INCIDENTS, password="plan-test-password", audit_events=False)
     with engine.begin() as connection:
         # Building the indexes once after the rows is several times faster than maintaining

@@ -9,13 +9,11 @@ incidents are read by primary key. Timings are not asserted (the machine is shar
 from __future__ import annotations
 
 import pytest
-from explain import plans_of
+from explain import plan_database, plans_of
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from shared import migrate
 from shared.accounts.models import User
-from shared.db import make_engine
 from shared.demo_scale import seed_scale
 from shared.incidents import follow_ups
 from shared.incidents.models import FollowUp
@@ -29,14 +27,7 @@ PAGE = 20
 
 @pytest.fixture(scope="module")
 def big_engine(db_backend, temporary_database_url):
-    url = temporary_database_url()
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        # What the production parameter group sets for SSD storage (README "Performance").
-        connection.execute(text(f'ALTER DATABASE "{engine.url.database}" SET random_page_cost = 1.1'))
-    engine.dispose()
-    engine = make_engine(url)
+    engine = plan_database(temporary_database_url())
     seed_scale(engine=engine, incidents=INCIDENTS, password="plan-test-password", audit_events=False)
     with engine.begin() as connection:
         # Ten follow-ups an incident: a tenth with no owner, the rest spread over the team; two in
