@@ -54,39 +54,55 @@ DEFAULT_TEST_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 # files that wait on real processes for a minute started last and made the run's tail: the
 # Celery worker tests at 68 s, checkov at 192 s of a 275 s run.) Longest first, then by number
 # of tests; tests/scheduling.py then keeps the waiting files (below) to half the workers.
-# Seconds: each file's wall time in a whole `make test-only` on an idle 2-core machine (four
-# workers, 2026-11-30, files of 6.5 s and more); a file missing here only loses its head start,
-# never a test.
+# Seconds: each file's time in a whole `make test-only` on a 2-core machine (four workers, the
+# mean of two runs on 2026-12-01, files of 14 s and more; a group of SAME_WORKER_GROUPS under its
+# first file, all of its files together); a file missing here only loses its head start, never a test.
 SLOW_FILES_FIRST = {
-    "tests/worker/test_worker_celery.py": 61,  # real workers, SIGTERM/SIGKILL
-    "tests/notifications/test_notifications_worker.py": 44,  # real worker, beat, a lease to lapse
-    "tests/evidence/test_evidence_faults.py": 35,  # Redis down for 20 s
-    "tests/evidence/test_evidence_pipeline.py": 30,  # worker + moto + clamd end to end
-    "tests/delivery/test_delivery_make_run.py": 24,  # one `make run`: worker, beat, gunicorn, mail
-    "tests/delivery/test_delivery_make_run_supervisor.py": 40,  # `make run`s whose worker is killed
+    "tests/worker/test_worker_celery.py": 101,  # real workers, SIGTERM/SIGKILL
+    "tests/infra/test_infra_terraform.py": 82,  # terraform init + test per root (CPU, two cores)
+    "tests/infra/test_infra_checkov.py": 60,  # one checkov run over terraform/ (CPU)
+    "tests/evidence/test_evidence_pipeline.py": 56,  # worker + moto + clamd end to end
+    "tests/delivery/test_delivery_make_run_supervisor.py": 53,  # `make run`s whose worker is killed
+    "tests/delivery/test_delivery_make_run.py": 52,  # one `make run`: worker, beat, gunicorn, mail
+    "tests/notifications/test_notifications_worker.py": 52,  # real worker, beat, a lease to lapse
+    "tests/shared/test_shared_query_plans.py": 47,  # + two files on its 200k incidents (SAME_WORKER_GROUPS)
+    "tests/web/test_web_cli_errors.py": 37,
+    "tests/api/test_api_access.py": 35,  # 652 route x role x scope cases
+    "tests/e2e/test_e2e_dashboard.py": 32,
+    "tests/delivery/test_delivery_deploy_script.py": 32,
+    "tests/evidence/test_evidence_faults.py": 30,  # Redis down for 20 s
+    "tests/e2e/test_e2e_evidence_uploads.py": 29,
+    "tests/e2e/test_e2e_incident_page_focus.py": 29,
+    "tests/shared/test_shared_migration_locks.py": 28,
+    "tests/web/test_web_dashboard.py": 27,
+    "tests/notifications/test_notifications_undo_hold_worker.py": 26,  # worker + beat, a held move
+    "tests/e2e/test_e2e_accessibility.py": 24,
+    "tests/e2e/test_e2e_phone_layout.py": 22,
+    "tests/api/test_api_evidence_pipeline.py": 22,
+    "tests/worker/test_worker_outbox.py": 21,
+    "tests/notifications/test_notifications_mail_content.py": 21,
+    "tests/e2e/test_e2e_evidence.py": 20,
+    "tests/delivery/test_delivery_images.py": 20,
+    "tests/web/test_web_security.py": 19,
+    "tests/shared/test_shared_timeline_plans.py": 19,
+    "tests/evidence/test_evidence_time_limit.py": 19,
+    "tests/api/test_api_schemathesis.py": 18,
+    "tests/shared/test_shared_team_follow_ups_plans.py": 18,  # 200k follow-ups
+    "tests/notifications/test_notifications_undo_hold.py": 17,
+    "tests/e2e/test_e2e_confirm_and_focus.py": 16,
+    "tests/e2e/test_e2e_ui_small_fixes.py": 16,
+    "tests/e2e/test_e2e_passwords.py": 16,
+    "tests/e2e/test_e2e_follow_ups_more.py": 16,
+    "tests/e2e/test_e2e_smaller_defects.py": 15,
+    "tests/evidence/test_evidence_web.py": 15,
+    "tests/delivery/test_delivery_gunicorn.py": 15,
+    "tests/shared/test_shared_migrations.py": 15,
+    "tests/delivery/test_delivery_workflows.py": 14,
     "tests/worker/test_worker_filesystem_broker_atomic.py": 14,  # a real worker, half-written messages
-    "tests/notifications/test_notifications_undo_hold_worker.py": 14,  # worker + beat, a held move
-    "tests/e2e/test_e2e_dashboard.py": 20,
-    "tests/api/test_api_access.py": 20,  # 652 route x role x scope cases
-    "tests/infra/test_infra_terraform.py": 19,  # terraform init + test per root (CPU, two cores)
-    "tests/infra/test_infra_checkov.py": 18,  # one checkov run over terraform/ (CPU)
-    "tests/evidence/test_evidence_time_limit.py": 17,
-    "tests/web/test_web_access.py": 16,
-    "tests/worker/test_worker_outbox.py": 16,
-    "tests/web/test_web_dashboard.py": 16,
-    "tests/delivery/test_delivery_images.py": 13,
-    "tests/api/test_api_evidence_pipeline.py": 13,
-    "tests/api/test_api_schemathesis.py": 13,
-    "tests/shared/test_shared_query_plans.py": 40,  # + two files on its 200k incidents (SAME_WORKER_GROUPS)
-    "tests/shared/test_shared_audit_listing_plans.py": 16,  # 200k audit events (seeded in SQL)
-    "tests/shared/test_shared_team_follow_ups_plans.py": 6,  # 200k follow-ups
-    "tests/notifications/test_notifications_webhook_delivery.py": 11,
-    "tests/delivery/test_delivery_gunicorn.py": 11,
-    "tests/e2e/test_e2e_evidence.py": 9,
-    "tests/evidence/test_evidence_web.py": 9,
-    "tests/e2e/test_e2e_accessibility.py": 7,
-    "tests/evidence/test_evidence_disk_full.py": 7,
-    "tests/e2e/test_e2e_edit_conflict.py": 7,
+    "tests/e2e/test_e2e_signed_out_elsewhere.py": 14,
+    "tests/notifications/test_notifications_webhook_delivery.py": 14,
+    "tests/web/test_web_cli.py": 14,
+    "tests/e2e/test_e2e_incident_page_drafts.py": 14,
 }
 
 # Files that spend most of their time waiting, not computing: run alone (one pytest process,
