@@ -167,13 +167,14 @@ def _insert_incidents(engine: Engine, first_id: int, count: int, user_ids: list[
                 """
                 INSERT INTO incidents (id, key, title, description, status, priority, component, environment,
                     owner_id, reporter_id, created_at, updated_at, activity_at, in_progress_at, acknowledged_at,
-                    resolved_at, closed_at, blocked_reason, resolution_summary, due_date, version)
+                    blocked_at, resolved_at, closed_at, blocked_reason, resolution_summary, due_date, version)
                 SELECT id, 'INC-' || id, title, description, status, priority, component, environment,
                     -- The last activity is the last change: the comments and follow-ups below are
                     -- written before it.
                     owner_id, reporter_id, created_at, updated_at, updated_at,
                     CASE WHEN status <> 'open' THEN created_at + (updated_at - created_at) / 4 END,
                     CASE WHEN status <> 'open' THEN created_at + (updated_at - created_at) / 5 END,
+                    CASE WHEN status = 'blocked' THEN created_at + (updated_at - created_at) / 2 END,
                     CASE WHEN status IN ('resolved', 'closed') THEN created_at + (updated_at - created_at) / 2 END,
                     CASE WHEN status = 'closed' THEN updated_at END,
                     CASE WHEN status = 'blocked' THEN 'Waiting on a vendor' END,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 
 from shared.permissions import Action
 
@@ -75,9 +76,20 @@ TRANSITIONS: tuple[Transition, ...] = (
 # Which timestamp each target status stamps. Set by the machine, never by hand.
 TIMESTAMP_FIELD = {
     Status.IN_PROGRESS: "in_progress_at",
+    Status.BLOCKED: "blocked_at",
     Status.RESOLVED: "resolved_at",
     Status.CLOSED: "closed_at",
 }
+
+
+def status_since(incident) -> datetime:
+    """When the incident entered its current status ("In status for"): the stamp the machine
+    set on the latest move there; Open starts at creation. An incident blocked before blocked_at
+    existed and not found in the audit trail by migration 0025 falls back to its last change."""
+    if incident.status == Status.OPEN:
+        return incident.created_at
+    stamp = TIMESTAMP_FIELD.get(Status(incident.status))
+    return (getattr(incident, stamp) if stamp else None) or incident.updated_at
 
 
 def parse_status(value: str) -> Status:

@@ -70,6 +70,8 @@ class Incident(Base):
     # The first move to In Progress (time to acknowledge). in_progress_at moves on every return
     # to In Progress (unblocked, reopened); this one is stamped once.
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # The latest move to Blocked ("Blocked since"; migration 0025).
+    blocked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
     # Optimistic locking: every write bumps it; a stale write raises instead of overwriting.

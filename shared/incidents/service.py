@@ -337,7 +337,11 @@ def transition(
     incident.status = target.value
     incident.updated_at = now
     stamp = TIMESTAMP_FIELD.get(target)
-    if stamp:
+    # An Undo goes back to where the incident was: the status it returns to keeps the time it was
+    # entered, for "In status for" as for the API, so a Blocked incident unblocked by mistake and
+    # put back is still "Blocked since" this morning. (Only a reopen clears a stamp, resolved_at:
+    # its Undo stamps the time of the Undo.)
+    if stamp and not (is_undo and getattr(incident, stamp) is not None):
         setattr(incident, stamp, now)
     if target == Status.IN_PROGRESS and incident.acknowledged_at is None:
         incident.acknowledged_at = now

@@ -25,7 +25,7 @@ from markupsafe import Markup
 from shared.db import utcnow
 from shared.incidents import service as incidents
 from shared.incidents import timers
-from shared.incidents.lifecycle import TIMESTAMP_FIELD, Requirement, Status, Transition
+from shared.incidents.lifecycle import Requirement, Status, Transition, status_since
 from shared.timeutil import as_utc
 from web.markdown_cache import RenderCache
 
@@ -37,16 +37,6 @@ _KEY_SLOT = "QUICKSTATUSKEYSLOT"
 _VERSION_SLOT = "QUICKSTATUSVERSIONSLOT"
 # Untouched rows as drawn, keyed by every value they show (see RowKit.row). ~2 KiB a row.
 ROW_CACHE = RenderCache(limit_bytes=8 * 1024 * 1024)
-
-
-def status_since(incident):
-    """When the incident entered its current status, from the timestamps it has: the state
-    machine stamps In Progress, Resolved and Closed; Open starts at creation; Blocked has no
-    stamp of its own, so its last change stands in."""
-    stamp = TIMESTAMP_FIELD.get(Status(incident.status))
-    if incident.status == Status.OPEN:
-        return incident.created_at
-    return (getattr(incident, stamp) if stamp else None) or incident.updated_at
 
 
 def age(value) -> str:
