@@ -200,6 +200,7 @@ def state_of(incident: Incident) -> dict:
         "activity_at": iso(incident.activity_at),
         "acknowledged_at": iso(incident.acknowledged_at),
         "in_progress_at": iso(incident.in_progress_at),
+        "blocked_at": iso(incident.blocked_at),
         "resolved_at": iso(incident.resolved_at),
         "closed_at": iso(incident.closed_at),
     }

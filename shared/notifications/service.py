@@ -648,6 +648,7 @@ def incident_data(incident: Incident, *, settings: Settings) -> dict:
         "last_activity_at": _iso(incident.activity_at),
         "acknowledged_at": _iso(incident.acknowledged_at),
         "in_progress_at": _iso(incident.in_progress_at),
+        "blocked_at": _iso(incident.blocked_at),
         "resolved_at": _iso(incident.resolved_at),
         "closed_at": _iso(incident.closed_at),
         "version": incident.version,
@@ -800,7 +801,15 @@ class IncidentAsOf:
     priority, owner, due date, version, times) from the message, the rest (title, texts, key,
     reporter) from the row as it is now. A message written before `as_of` existed reads as now."""
 
-    _DATES = ("updated_at", "activity_at", "acknowledged_at", "in_progress_at", "resolved_at", "closed_at")
+    _DATES = (
+        "updated_at",
+        "activity_at",
+        "acknowledged_at",
+        "in_progress_at",
+        "blocked_at",
+        "resolved_at",
+        "closed_at",
+    )
 
     def __init__(self, session: Session, row: Incident, state: dict | None) -> None:
         self._session, self._row, self._state = session, row, state or {}

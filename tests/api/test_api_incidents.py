@@ -286,3 +286,19 @@ def test_an_incident_says_when_it_was_first_acknowledged(client, db, users, make
     later = client.get(f"/api/v1/incidents/{incident.key}", headers=lead).get_json()
     assert later["acknowledged_at"] == first["acknowledged_at"]
     assert later["in_progress_at"] != first["in_progress_at"]
+
+
+def test_an_incident_says_since_when_it_is_blocked_and_an_edit_does_not_move_it(client, db, users, make_incident, lead):
+    """blocked_at is stamped by the move to Blocked only: a later change of priority leaves it."""
+    incident = make_incident(owner=None)
+    incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to="in_progress")
+    incidents.transition(session=db, incident_id=incident.id, actor=users["lead"], to="blocked", reason="vendor")
+    db.commit()
+    blocked = client.get(f"/api/v1/incidents/{incident.key}", headers=lead).get_json()
+    assert blocked["blocked_at"] is not None
+    assert blocked["blocked_at"] >= blocked["in_progress_at"]
+    incidents.change_priority(session=db, incident_id=incident.id, actor=users["lead"], priority="P1")
+    db.commit()
+    edited = client.get(f"/api/v1/incidents/{incident.key}", headers=lead).get_json()
+    assert edited["updated_at"] > blocked["blocked_at"]
+    assert edited["blocked_at"] == blocked["blocked_at"]

@@ -5,6 +5,7 @@ and the row says what happened with an Undo where the lifecycle allows the move 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from html import unescape
 
 import pytest
@@ -113,6 +114,25 @@ def test_undo_back_to_blocked_or_resolved_brings_back_its_words(
     back = reload(db, incident)
     assert back.status == status
     assert getattr(back, field) == reason
+
+
+def test_an_unblock_undone_on_the_row_is_blocked_since_the_first_block(client, db, users, make_incident):
+    """Found in the carried-over list: the Undo restarted "In status for" (Blocked since the
+    Undo); an edit of a blocked incident did too. The row and the incident page say since when."""
+    incident = make_incident("in_progress")
+    sign_in(client, users["lead"])
+    _post_row(client, incident, db, to="blocked", reason="Waiting for the DBA")
+    blocked = reload(db, incident)
+    blocked.blocked_at = datetime(2026, 11, 30, 6, 30, tzinfo=UTC)  # blocked the morning before
+    db.commit()
+    moved = _post_row(client, incident, db, to="in_progress")
+    undo_form = re.search(r"<form[^>]*>(?:(?!</form>).)*>Undo</button>\s*</form>", moved.get_data(as_text=True), re.S)
+    fields = {attrs["name"]: attrs.get("value") for tag, attrs in tags(undo_form.group(0)) if tag == "input"}
+    assert client.post(f"/incidents/{incident.key}/transition", data=fields, headers=HTMX).status_code == 200
+    row = _row(client.get("/").get_data(as_text=True), incident.key)
+    assert 'datetime="2026-11-30T06:30:00+00:00" data-relative="Blocked since"' in row
+    page = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    assert re.search(r"<dt>Blocked since</dt><dd><time datetime=\"2026-11-30T06:30:00", page)
 
 
 def test_closing_offers_no_undo(client, db, users, make_incident):

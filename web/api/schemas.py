@@ -198,6 +198,11 @@ class IncidentOut(StrictSchema):
         required=True,
         metadata={"description": "The first move to In Progress: with created_at, the time to acknowledge (MTTA)."},
     )
+    blocked_at = UtcDateTime(
+        allow_none=True,
+        required=True,
+        metadata={"description": "The latest move to Blocked (an Undo back to Blocked keeps the earlier one)."},
+    )
     resolved_at = UtcDateTime(allow_none=True, required=True)
     closed_at = UtcDateTime(allow_none=True, required=True)
     version = fields.Integer(required=True, metadata={"description": "Also the ETag; send it back in If-Match."})
@@ -363,6 +368,7 @@ class IncidentPatch(StrictSchema):
                 "updated_at",
                 "last_activity_at",
                 "in_progress_at",
+                "blocked_at",
                 "resolved_at",
                 "closed_at",
             )
