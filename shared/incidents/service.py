@@ -334,15 +334,17 @@ def transition(
         raise ValidationFailed({field: f"The {what} is too long: use at most {TEXT_MAX:,} characters."})
     if hidden := unwanted_message(reason, what, multiline=True):
         raise ValidationFailed({field: hidden})
+    # An Undo goes back to where the incident was: the status it returns to keeps the time it was
+    # entered, for "In status for" as for the API, so a Blocked incident unblocked by mistake and
+    # put back is still "Blocked since" this morning. (Only a reopen clears a stamp, resolved_at:
+    # its Undo stamps the time of the Undo.) "undo" is the form's word: it counts only for the
+    # move back of this person's own latest move, or anyone could keep an old "Blocked since".
+    keeps_stamp = is_undo and _reverses_latest_move(session, incident=incident, actor=actor, back=(current, target))
     now = utcnow()
     incident.status = target.value
     incident.updated_at = now
     stamp = TIMESTAMP_FIELD.get(target)
-    # An Undo goes back to where the incident was: the status it returns to keeps the time it was
-    # entered, for "In status for" as for the API, so a Blocked incident unblocked by mistake and
-    # put back is still "Blocked since" this morning. (Only a reopen clears a stamp, resolved_at:
-    # its Undo stamps the time of the Undo.)
-    if stamp and not (is_undo and getattr(incident, stamp) is not None):
+    if stamp and not (keeps_stamp and getattr(incident, stamp) is not None):
         setattr(incident, stamp, now)
     if target == Status.IN_PROGRESS and incident.acknowledged_at is None:
         incident.acknowledged_at = now
@@ -374,6 +376,21 @@ def transition(
         is_undo=is_undo,
     )
     return incident
+
+
+def _reverses_latest_move(session: Session, *, incident: Incident, actor: User, back: tuple[Status, Status]) -> bool:
+    """Whether `back` (from, to) is the way back of the incident's latest status change, made by
+    `actor` (one indexed read of the incident's newest events)."""
+    latest = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.incident_id == incident.id, AuditEvent.action == EventType.INCIDENT_STATUS_CHANGED.value)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+    if latest is None or latest.actor_id != actor.id:
+        return False
+    source, target = back
+    return (latest.data or {}).get("from") == target.value and (latest.data or {}).get("to") == source.value
 
 
 def _notify_later_or_never(

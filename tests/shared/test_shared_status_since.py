@@ -22,10 +22,10 @@ def at(hours: float) -> datetime:
     return MORNING + timedelta(hours=hours)
 
 
-def move(db, users, incident: Incident, to: str, when: datetime, *, reason: str = "", is_undo: bool = False):
+def move(db, users, incident: Incident, to: str, when: datetime, *, reason="", is_undo=False, who="lead"):
     with clock_at(when):
         incidents.transition(
-            session=db, incident_id=incident.id, actor=users["lead"], to=to, reason=reason, is_undo=is_undo
+            session=db, incident_id=incident.id, actor=users[who], to=to, reason=reason, is_undo=is_undo
         )
     db.commit()
 
@@ -77,6 +77,15 @@ def test_a_move_that_is_no_undo_starts_the_time_again(db, users):
     move(db, users, incident, "in_progress", at(3))
     move(db, users, incident, "blocked", at(5), reason="Waiting again")
     assert as_utc(status_since(db.get_one(Incident, incident.id))) == at(5)
+
+
+def test_an_undo_of_someone_elses_move_starts_the_time_again(db, users):
+    """The form's "undo" counts only for the way back of the person's own latest move: sent with
+    another person's unblock, it is an ordinary block, Blocked from now."""
+    incident = blocked_incident(db, users)
+    move(db, users, incident, "in_progress", at(3), who="admin")
+    move(db, users, incident, "blocked", at(4), reason="Waiting on the vendor", is_undo=True)
+    assert as_utc(status_since(db.get_one(Incident, incident.id))) == at(4)
 
 
 def test_the_migration_gives_blocked_incidents_their_latest_block_and_goes_back(temporary_database_url):
