@@ -21,7 +21,7 @@ from shared.db import utcnow
 from shared.incidents import follow_ups as follow_up_service
 from shared.incidents import timers
 from shared.incidents.follow_ups import FollowUpCounts
-from shared.incidents.lifecycle import Status
+from shared.incidents.lifecycle import Status, status_since
 from shared.incidents.listing import page_after, with_typo_tolerance
 from shared.incidents.search import Filters
 from shared.timeutil import as_utc
@@ -56,6 +56,9 @@ COLUMNS = (
     "time_to_resolve_seconds",
     "open_follow_ups",
     "follow_ups",
+    # Since when it is blocked (while it is, as block_reason): the state machine's stamp, which an
+    # edit of the incident does not move. Last, for the same reason.
+    "blocked_at",
 )
 # An export walks the list in keyset pages; it stops here so one download cannot read a million rows.
 MAX_ROWS = 10_000
@@ -102,6 +105,7 @@ def _row(incident, follow_ups: FollowUpCounts) -> list[str]:
             _seconds(timers.time_to_resolve(incident)),
             follow_ups.open,
             follow_ups.total,
+            when(status_since(incident)) if incident.status == Status.BLOCKED else "",
         )
     ]
 

@@ -47,6 +47,7 @@ POSTMORTEM_COLUMNS = [
     "open_follow_ups",
     "follow_ups",
 ]
+LATER_COLUMNS = ["blocked_at"]
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def _downloads(client, app, users, lead, query: str = "status:all") -> list[list
         browser.get("/incidents.csv", query_string={"q": query}).get_data(as_text=True),
     ):
         header, *rows = list(csv.reader(io.StringIO(text)))
-        assert header == EARLIER_COLUMNS + POSTMORTEM_COLUMNS
+        assert header == EARLIER_COLUMNS + POSTMORTEM_COLUMNS + LATER_COLUMNS
         found.append([dict(zip(header, row, strict=True)) for row in rows])
     return found
 
@@ -121,6 +122,9 @@ def test_both_downloads_end_with_the_postmortem_text_clocks_and_follow_ups(clien
             "follow_ups": "0",
         }
         assert [by_title["Flaky health check"][name] for name in POSTMORTEM_COLUMNS] == ["", "", "", "", "0", "0"]
+        # Since when it is blocked, while it is: the move's time, not the follow-ups' later edits.
+        assert by_title["Disk full on db-1"]["blocked_at"] == (filed + timedelta(minutes=6)).isoformat()
+        assert by_title["Replica lag on db-2"]["blocked_at"] == by_title["Flaky health check"]["blocked_at"] == ""
         assert untouched.key == by_title["Flaky health check"]["key"]
 
 
