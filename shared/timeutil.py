@@ -1,9 +1,14 @@
-"""Datetime helpers: SQLite hands timestamps back without a zone; everything here is UTC."""
+"""Datetime helpers: SQLite hands timestamps back without a zone; everything stored is UTC.
+A reader's zone (an IANA name their browser sends) only decides how times are read and shown."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import overload
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+# What browsers and systems call UTC: shown as "UTC".
+_UTC_NAMES = frozenset({"UTC", "ETC/UTC", "ETC/UCT", "UCT", "ETC/UNIVERSAL", "UNIVERSAL", "ETC/ZULU", "ZULU"})
 
 
 @overload
@@ -20,3 +25,19 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def time_zone(name: str) -> tzinfo:
+    """A reader's zone from its IANA name (America/Los_Angeles), or UTC when none is given;
+    ValueError naming the value when there is no such zone."""
+    if not name or name.upper() in _UTC_NAMES:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"Unknown time zone {name!r}: use a name such as America/Los_Angeles, or UTC.") from None
+
+
+def zone_name(zone: tzinfo) -> str:
+    """The zone as a page names it: "UTC", or its IANA name."""
+    return "UTC" if zone is UTC else str(zone)

@@ -19,7 +19,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Select, literal, select, tuple_, union_all
 from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ from shared.events import EventType
 from shared.incidents import service as incidents
 from shared.incidents.models import Incident
 from shared.permissions import Action, SystemPrincipal, can
-from shared.timeutil import as_utc
+from shared.timeutil import as_utc, time_zone, zone_name
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -66,8 +65,6 @@ DATE_HINT = "a date such as 2026-12-01, or a time such as 2026-12-01T09:30"
 # (app.js), so a lead types the times the table shows them. Without it (no JavaScript, the API,
 # the command line): UTC. A value with an offset (2026-12-01T07:35:00-08:00) means just that.
 ZONE = "tz"
-# What browsers and systems call UTC: shown as "UTC".
-_UTC_NAMES = frozenset({"UTC", "ETC/UTC", "ETC/UCT", "UCT", "ETC/UNIVERSAL", "UNIVERSAL", "ETC/ZULU", "ZULU"})
 
 
 @dataclass(frozen=True)
@@ -422,22 +419,6 @@ def _incident(session: Session, value: str) -> int:
         return incidents.get_incident(session=session, ref=value).id
     except NotFound:
         raise ValueError(f"No incident {value} (give its key, such as INC-42).") from None
-
-
-def time_zone(name: str) -> tzinfo:
-    """The zone a from/to without an offset is read in: an IANA name (America/Los_Angeles), or
-    UTC when none is given."""
-    if not name or name.upper() in _UTC_NAMES:
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"Unknown time zone {name!r}: use a name such as America/Los_Angeles, or UTC.") from None
-
-
-def zone_name(zone: tzinfo) -> str:
-    """The zone as the page names it: "UTC", or its IANA name."""
-    return "UTC" if zone is UTC else str(zone)
 
 
 def _written_precision(value: str) -> timedelta:

@@ -5,6 +5,12 @@ began) grouped into a handful of rows, so the work follows the window, not the t
 count outside the window is "open now" (Open, In Progress, Blocked), read from the status index:
 it follows the active incidents, which the dashboard counts too.
 
+Days are the reader's (the zone their browser names; UTC without one): a day in Los Angeles
+begins eight hours after a UTC day, so an incident filed at 20:00 there on the 1st is on the 1st,
+not on the 2nd. The zone's UTC offsets over the window are worked out here (a window holds at
+most a few daylight-saving changes), so each backend's SQL only adds a fixed offset per span:
+the same days on SQLite and PostgreSQL, whatever time zone data the database has.
+
 Open incidents at the end of a day d, from that anchor:
     open(d) = open now - filed after d + resolved or closed after d
 (an incident filed after d is not in open(d); one that ended after d was open at d, unless it
@@ -16,9 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, case, cast, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -27,6 +33,7 @@ from shared.incidents.lifecycle import Status
 from shared.incidents.models import Incident, Priority
 from shared.incidents.timers import ACTIVE
 from shared.text import is_number
+from shared.timeutil import time_zone, zone_name
 
 WINDOWS = (7, 30, 90)
 DEFAULT_WINDOW = 30
@@ -56,6 +63,7 @@ class OpenCount:
 @dataclass(frozen=True)
 class Insights:
     days: int
+    zone: str  # the zone the days are in, as the page names it ("UTC", "Europe/Berlin")
     first_day: date
     last_day: date
     by_priority: list[Timing]
@@ -71,11 +79,58 @@ def _seconds(session: Session, later, earlier) -> ColumnElement:
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
-def _day(session: Session, column) -> ColumnElement:
-    """The UTC calendar day of a timestamp."""
-    if session.get_bind().dialect.name == "postgresql":
-        return cast(func.timezone("UTC", column), Date)
-    return func.date(column)
+@dataclass(frozen=True)
+class _Offsets:
+    """A zone's UTC offset over a stretch of time: `first` until the first change, then each
+    change's offset from its instant on."""
+
+    first: timedelta
+    changes: tuple[tuple[datetime, timedelta], ...]
+
+
+def _offset_at(zone: tzinfo, instant: datetime) -> timedelta:
+    return instant.astimezone(zone).utcoffset() or timedelta(0)
+
+
+def _offsets(zone: tzinfo, start: datetime, end: datetime) -> _Offsets:
+    """Every change of the zone's offset between two instants, to the second. A zone changes at
+    most a few times a year, never twice within a day, so the offset is read at every UTC midnight
+    and a change between two readings is found by halving the day."""
+    changes: list[tuple[datetime, timedelta]] = []
+    first = previous = _offset_at(zone, start)
+    at = start
+    while at < end:
+        step = min(at + timedelta(days=1), end)
+        offset = _offset_at(zone, step)
+        if offset != previous:
+            before, after = at, step  # offset(before) == previous, offset(after) == the new one
+            while after - before > timedelta(seconds=1):
+                middle = before + (after - before) / 2
+                if _offset_at(zone, middle) == previous:
+                    before = middle
+                else:
+                    after = middle
+            changes.append((after.replace(microsecond=0), offset))
+            previous = offset
+        at = step
+    return _Offsets(first, tuple(changes))
+
+
+def _day(session: Session, column, offsets: _Offsets) -> ColumnElement:
+    """The reader's calendar day of a timestamp: its UTC time plus the zone's offset then."""
+
+    def shifted(offset: timedelta) -> ColumnElement:
+        if session.get_bind().dialect.name == "postgresql":
+            return cast(func.timezone("UTC", column) + offset, Date)
+        return func.date(column, f"{int(offset.total_seconds()):+d} seconds")
+
+    if not offsets.changes:
+        return shifted(offsets.first)
+    spans, offset = [], offsets.first
+    for changed_at, changed_to in offsets.changes:
+        spans.append((column < changed_at, shifted(offset)))
+        offset = changed_to
+    return case(*spans, else_=shifted(offset))
 
 
 def _as_date(value) -> date:
@@ -116,8 +171,8 @@ def _timing(label: str, row) -> Timing:
     )
 
 
-def _per_day(session: Session, column, since: datetime, *extra) -> dict[date, int]:
-    day = _day(session, column)
+def _per_day(session: Session, column, since: datetime, offsets: _Offsets, *extra) -> dict[date, int]:
+    day = _day(session, column, offsets)
     rows = session.execute(select(day, func.count()).where(column >= since, *extra).group_by(day))
     return {_as_date(d): n for d, n in rows}
 
@@ -132,6 +187,7 @@ def window_days(value: str | int | None) -> int:
 
 
 _WINDOW_WORDS = ("window", "range", "period", "day")
+ZONE = "tz"  # the reader's zone, an IANA name: the page's form sends it (app.js)
 
 
 def window_problems(params: Mapping[str, str]) -> list[str]:
@@ -141,7 +197,7 @@ def window_problems(params: Mapping[str, str]) -> list[str]:
     if it were what was asked (found by QA: `?window=7` showed 30 days without a word)."""
     problems = []
     for name in params:
-        if name != "days":
+        if name not in ("days", ZONE):
             meant = " (the window is days, e.g. ?days=7)" if name.lower() in _WINDOW_WORDS else ""
             problems.append(f"This page does not take '{name}'{meant}.")
     given = params.getlist("days") if hasattr(params, "getlist") else [params["days"]] if "days" in params else []
@@ -153,13 +209,39 @@ def window_problems(params: Mapping[str, str]) -> list[str]:
     return problems
 
 
-def compute(*, session: Session, days: int = DEFAULT_WINDOW, now: datetime | None = None) -> Insights:
-    """MTTA/MTTR per priority and per component for incidents filed in the last `days` days
-    (today included, UTC days), and the open incidents at the end of each of those days."""
+def reader_zone(asked: str | None, remembered: str | None = None) -> tuple[tzinfo, list[str]]:
+    """The zone the page's days are in, and what to say about it: the address's (`?tz=`, which
+    the page's form sends), else the one the reader's browser last named (a cookie app.js keeps,
+    so the top bar's plain /insights shows their days too), else UTC. An unknown zone in the
+    address is said; an unknown remembered one (a browser's own name we lack) quietly is UTC."""
+    if asked and asked.strip():
+        try:
+            return time_zone(asked.strip()), []
+        except ValueError as error:
+            return UTC, [f"{error} The days are UTC days."]
+    try:
+        return time_zone((remembered or "").strip()), []
+    except ValueError:
+        return UTC, []
+
+
+def day_start(day: date, zone: tzinfo) -> datetime:
+    """The instant a calendar day begins in a zone (where midnight is skipped, the first moment
+    after the jump: Python reads a skipped time with the offset from before it)."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def compute(
+    *, session: Session, days: int = DEFAULT_WINDOW, now: datetime | None = None, zone: tzinfo = UTC
+) -> Insights:
+    """MTTA/MTTR per priority and component for incidents filed in the last `days` days
+    (today included, the reader's days in `zone`), and the open incidents at the end of each of
+    those days."""
     now = now or utcnow()
-    last_day = now.astimezone(UTC).date()
+    last_day = now.astimezone(zone).date()
     first_day = last_day - timedelta(days=days - 1)
-    since = datetime.combine(first_day, time.min, tzinfo=UTC)
+    since = day_start(first_day, zone)
+    offsets = _offsets(zone, since, max(now, since))
 
     rows = {row[0]: row for row in _timings(session, Incident.priority, since)}
     by_priority = [_timing(p.value, rows.get(p.value, (p.value, 0, 0, None, 0, None))) for p in Priority]
@@ -168,12 +250,11 @@ def compute(*, session: Session, days: int = DEFAULT_WINDOW, now: datetime | Non
     components = component_rows[0][-1] if component_rows else 0
 
     open_now = session.scalar(select(func.count()).select_from(Incident).where(Incident.status.in_(ACTIVE))) or 0
-    filed = _per_day(session, Incident.created_at, since)
-    ended = _per_day(session, Incident.resolved_at, since)
+    filed = _per_day(session, Incident.created_at, since, offsets)
+    ended = _per_day(session, Incident.resolved_at, since, offsets)
     # Closed straight from Open (duplicate, won't fix): never resolved, ended when closed.
-    for day, count in _per_day(
-        session, Incident.closed_at, since, Incident.resolved_at.is_(None), Incident.status == Status.CLOSED.value
-    ).items():
+    closed_unresolved = (Incident.resolved_at.is_(None), Incident.status == Status.CLOSED.value)
+    for day, count in _per_day(session, Incident.closed_at, since, offsets, *closed_unresolved).items():
         ended[day] = ended.get(day, 0) + count
 
     open_over_time: list[OpenCount] = []
@@ -185,6 +266,7 @@ def compute(*, session: Session, days: int = DEFAULT_WINDOW, now: datetime | Non
     open_over_time.reverse()
     return Insights(
         days=days,
+        zone=zone_name(zone),
         first_day=first_day,
         last_day=last_day,
         by_priority=by_priority,

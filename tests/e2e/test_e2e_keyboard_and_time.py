@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from browser_steps import sign_in_on
 from playwright.sync_api import Page, expect
+from sqlalchemy import update
 
 from shared.incidents import service as incidents
+from shared.incidents.models import Incident
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres_only]
 
@@ -142,3 +146,27 @@ def test_api_token_times_show_in_the_readers_time_zone(open_page) -> None:
         cell = row.get_by_role("cell").nth(headers.index(column))
         expect(cell).to_contain_text(LOCAL_TOKYO)
         expect(cell.locator("time")).to_have_attribute("title", SERVER_UTC_TEXT)
+
+
+def test_insights_counts_the_readers_days_from_the_top_bar(open_page, file_incident, db) -> None:
+    """Filed a minute after midnight UTC, which is the evening before in Los Angeles: a reader
+    there who opens Insights from the top bar sees it open from their evening (the browser's zone
+    travels in the it_tz cookie), and the window they choose next keeps their days."""
+    incident = file_incident("Disk full on db-1")
+    filed = datetime.now(UTC).replace(hour=0, minute=1, second=0, microsecond=0)
+    db.execute(update(Incident).where(Incident.id == incident.id).values(created_at=filed))
+    db.commit()
+    evening_there = filed.astimezone(ZoneInfo("America/Los_Angeles")).date()
+    page = open_page(timezone_id="America/Los_Angeles", locale="en-US")
+    sign_in_on(page, "member@example.com")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Insights").click()
+    expect(page.get_by_text("(America/Los_Angeles days)")).to_be_visible()
+    page.get_by_label("Window").select_option(label="Last 7 days")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_label("Window")).to_have_value("7")
+    page.get_by_text("Open incidents over time as a table").click()
+    table = page.get_by_role("table", name="Open incidents at the end of each day")
+    expect(table.get_by_role("columnheader", name="Day (America/Los_Angeles)")).to_be_visible()
+    for day, open_then in ((evening_there - timedelta(days=1), "0"), (evening_there, "1")):
+        expect(table.get_by_role("row", name=day.isoformat()).get_by_role("cell")).to_have_text(open_then)

@@ -4,6 +4,7 @@ and the per-incident clocks they are built from."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from factories import build_incident
@@ -91,6 +92,69 @@ def test_open_incidents_at_the_end_of_each_day(db, users):
     assert by_day[today - timedelta(days=4)] == 3  # in-progress one not filed yet; duplicate closed that day
     assert by_day[today - timedelta(days=5)] == 3  # the resolved one filed that day
     assert by_day[today - timedelta(days=6)] == 2
+
+
+def _open_from(result) -> date | None:
+    """The first day of the window that ends with an incident open (one was filed, none ended)."""
+    return next((c.day for c in result.open_over_time if c.open), None)
+
+
+def test_days_are_the_readers_days(db, users):
+    """Filed at 20:00 in Los Angeles on the 27th (04:00 UTC on the 28th): open from the 27th for
+    a reader there, from the 28th in UTC; the window's first day starts at the reader's midnight."""
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    evening = build_incident(db, users, "open", reporter="lead", owner=None, component="rds")
+    _stamp(db, evening, created_at=datetime(2026, 11, 28, 4, 0, tzinfo=UTC))
+
+    in_utc = insights.compute(session=db, days=7, now=NOW)
+    there = insights.compute(session=db, days=7, now=NOW, zone=los_angeles)
+
+    assert (in_utc.zone, there.zone) == ("UTC", "America/Los_Angeles")
+    assert _open_from(in_utc) == date(2026, 11, 28)
+    assert _open_from(there) == date(2026, 11, 27)
+    # 12:00 UTC on the 29th is 04:00 on the 29th there: both windows end on the 29th.
+    assert (there.first_day, there.last_day) == (date(2026, 11, 23), date(2026, 11, 29))
+
+    # Filed a minute before the reader's first day began (08:00 UTC on the 23rd): outside it.
+    _stamp(db, evening, created_at=datetime(2026, 11, 23, 7, 59, tzinfo=UTC))
+    assert insights.compute(session=db, days=7, now=NOW, zone=los_angeles).by_priority[2].filed == 0
+    _stamp(db, evening, created_at=datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
+    assert insights.compute(session=db, days=7, now=NOW, zone=los_angeles).by_priority[2].filed == 1
+
+
+@pytest.mark.parametrize(
+    ("zone", "filed", "day"),
+    [
+        # Berlin leaves summer time at 01:00 UTC on 25 October 2026 (+2 h, then +1 h).
+        ("Europe/Berlin", datetime(2026, 10, 24, 22, 30, tzinfo=UTC), date(2026, 10, 25)),  # 00:30 summer time
+        ("Europe/Berlin", datetime(2026, 10, 25, 22, 30, tzinfo=UTC), date(2026, 10, 25)),  # 23:30 winter time
+        # Half-hour offsets stay whole: 18:45 UTC is 00:15 the next day in Kolkata (+5:30).
+        ("Asia/Kolkata", datetime(2026, 10, 24, 18, 45, tzinfo=UTC), date(2026, 10, 25)),
+    ],
+)
+def test_a_day_follows_the_readers_offset_on_that_day(db, users, zone, filed, day):
+    incident = build_incident(db, users, "open", reporter="lead", owner=None)
+    _stamp(db, incident, created_at=filed)
+
+    result = insights.compute(session=db, days=7, now=datetime(2026, 10, 28, 12, 0, tzinfo=UTC), zone=ZoneInfo(zone))
+
+    assert _open_from(result) == day
+
+
+def test_the_zone_is_the_address_s_then_the_browser_s_then_utc():
+    los_angeles, berlin = ZoneInfo("America/Los_Angeles"), ZoneInfo("Europe/Berlin")
+    assert insights.reader_zone("America/Los_Angeles", "Europe/Berlin") == (los_angeles, [])
+    assert insights.reader_zone("", "Europe/Berlin") == (berlin, [])
+    assert insights.reader_zone(None, None) == (UTC, [])
+    assert insights.reader_zone("Etc/UTC", "Europe/Berlin") == (UTC, [])
+    assert insights.reader_zone(None, "Mars/Olympus_Mons") == (UTC, [])  # a stale cookie is not the reader's fault
+    assert insights.reader_zone("Mars/Olympus_Mons", "Europe/Berlin") == (
+        UTC,
+        [
+            "Unknown time zone 'Mars/Olympus_Mons': use a name such as America/Los_Angeles, or UTC."
+            " The days are UTC days."
+        ],
+    )
 
 
 def test_a_window_outside_the_choice_is_the_default():

@@ -151,7 +151,7 @@ def test_the_labels_name_the_zone_and_links_keep_it(client, users, event_at_735_
     html = client.get(PAGE).get_data(as_text=True)
     # Without JavaScript nothing fills tz: the labels say UTC, and so does the form.
     assert re.search(r'<label for="audit-from">From \(<span data-audit-zone-name>UTC</span>\)</label>', html)
-    assert '<input type="hidden" name="tz" value="" data-audit-zone>' in html
+    assert '<input type="hidden" name="tz" value="" data-reader-zone>' in html
     html = client.get(PAGE, query_string={"from": "2026-12-01", "tz": "America/Los_Angeles"}).get_data(as_text=True)
     assert re.search(r"From \(<span data-audit-zone-name>America/Los_Angeles</span>\)", html)
     assert re.search(r"To \(<span data-audit-zone-name>America/Los_Angeles</span>\)", html)

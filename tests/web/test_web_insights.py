@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from web_helpers import definitions, parse, sign_in
@@ -179,3 +180,55 @@ def test_a_window_the_page_does_not_have_is_said_above_the_one_it_shows(client, 
         assert " ".join(notice.text.split()) == said
     for fine in ("", "?days=90"):
         assert 'id="window-problems"' not in client.get(f"/insights{fine}").get_data(as_text=True)
+
+
+def _open_by_day(page: str) -> dict[str, str]:
+    section = parse(page).find("section", aria_labelledby="open-heading")
+    return {row.find("th").text: row.find("td").text for row in section.find("tbody").find_all("tr")}
+
+
+def test_insights_counts_the_readers_days(client, db, users, make_incident):
+    """Filed a minute after midnight UTC: the evening before in Los Angeles. The page counts the
+    days of the zone the address names, else the one the reader's browser keeps (it_tz), and says
+    which; it used to count UTC days for everyone."""
+    incident = make_incident("open")
+    filed = datetime.now(UTC).replace(hour=0, minute=1, second=0, microsecond=0)
+    _set(db, incident, created_at=filed)
+    utc_day, evening_there = filed.date(), filed.astimezone(ZoneInfo("America/Los_Angeles")).date()
+    sign_in(client, users["member"])
+
+    def shown(page: str, day) -> str:
+        return _open_by_day(page)[day.isoformat()]
+
+    in_utc = client.get("/insights?days=7").get_data(as_text=True)
+    assert "(UTC days)" in in_utc
+    assert (shown(in_utc, evening_there), shown(in_utc, utc_day)) == ("0", "1")
+
+    there = client.get("/insights?days=7&tz=America/Los_Angeles").get_data(as_text=True)
+    assert "(America/Los_Angeles days)" in there
+    assert "Day (America/Los_Angeles)" in [cell.text for cell in parse(there).find_all("th")]
+    assert shown(there, evening_there) == "1"
+    assert shown(there, evening_there - timedelta(days=1)) == "0"
+    assert 'id="window-problems"' not in there  # tz is the page's own parameter
+    # The form keeps the zone for the next window chosen.
+    assert parse(there).find("input", name="tz").attrs["value"] == "America/Los_Angeles"
+
+    client.set_cookie("it_tz", "America/Los_Angeles")  # what app.js keeps for the top bar's plain link
+    remembered = client.get("/insights?days=7").get_data(as_text=True)
+    assert "(America/Los_Angeles days)" in remembered
+    assert shown(remembered, evening_there) == "1"
+    assert "(UTC days)" in client.get("/insights?days=7&tz=UTC").get_data(as_text=True)  # the address wins
+
+
+def test_an_unknown_zone_is_said_and_the_days_are_utc(client, users):
+    sign_in(client, users["member"])
+    client.set_cookie("it_tz", "Nowhere/Stale")
+    assert "(UTC days)" in client.get("/insights").get_data(as_text=True)  # a stale cookie is quietly UTC
+
+    page = client.get("/insights?tz=Mars/Olympus_Mons").get_data(as_text=True)
+    notice = parse(page).find(id="window-problems")
+    assert " ".join(notice.text.split()) == (
+        "Unknown time zone 'Mars/Olympus_Mons': use a name such as America/Los_Angeles, or UTC. "
+        "The days are UTC days. Showing the last 30 days."
+    )
+    assert "(UTC days)" in page

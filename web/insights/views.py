@@ -11,12 +11,17 @@ from web.insights import charts
 
 bp = Blueprint("insights", __name__)
 
+# The reader's time zone as their browser last named it (app.js sets it on every page; not
+# HttpOnly, as script writes it): an IANA name, nothing secret.
+ZONE_COOKIE = "it_tz"
+
 
 @bp.get("/insights")
 @login_required
 def index():
     days = insights.window_days(request.args.get("days"))
-    data = insights.compute(session=get_session(), days=days)
+    zone, zone_problems = insights.reader_zone(request.args.get(insights.ZONE), request.cookies.get(ZONE_COOKIE))
+    data = insights.compute(session=get_session(), days=days, zone=zone)
     return render_template(
         "insights/index.html",
         data=data,
@@ -26,5 +31,5 @@ def index():
         charted_components=insights.CHARTED_COMPONENTS,
         open_chart=charts.open_line(data.open_over_time),
         duration=charts.duration_text,
-        query_problems=insights.window_problems(request.args),
+        query_problems=insights.window_problems(request.args) + zone_problems,
     )

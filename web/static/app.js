@@ -986,15 +986,23 @@
   });
 })();
 
-// The audit log's From and To are read in the reader's time zone, the one its table shows: the
-// form's hidden tz field gets the browser's zone, and the labels name it. A page drawn for a zone
-// already (a filtered page, a shared link) keeps that one, so the labels always say how the values
-// shown were read. Without JavaScript the field stays empty and the labels say UTC.
+// Pages that read or draw days in the reader's time zone get it from the browser: the audit
+// log's From and To are read in it (the form's hidden tz field, and the labels name it), the
+// insights page counts its days in it. A page drawn for a zone already (a filtered page, a shared
+// link) keeps that one, so the labels always say how the values shown were read. The zone is also
+// kept in a cookie (it_tz, a year), so a plain /insights from the top bar is drawn in the
+// reader's days at once. Without JavaScript: UTC, and the labels say so.
 (function () {
-  var field = document.querySelector("input[data-audit-zone]");
-  if (!field || field.value || !window.Intl) { return; }
+  if (!window.Intl) { return; }
   var zone = new Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (!zone) { return; }
+  // IANA names are letters, digits and "/_+-": all allowed in a cookie as they are.
+  if (/^[A-Za-z0-9_+\/-]+$/.test(zone) && document.cookie.split("; ").indexOf("it_tz=" + zone) < 0) {
+    document.cookie = "it_tz=" + zone + "; path=/; max-age=31536000; SameSite=Lax" +
+      (location.protocol === "https:" ? "; Secure" : "");
+  }
+  var field = document.querySelector("input[data-reader-zone]");
+  if (!field || field.value) { return; }
   field.value = zone;
   var shown = /^(Etc\/)?(UTC|UCT|Universal|Zulu)$/i.test(zone) ? "UTC" : zone;
   Array.prototype.forEach.call(document.querySelectorAll("[data-audit-zone-name]"), function (name) {
