@@ -74,6 +74,9 @@ def transport_options(settings: Settings) -> dict[str, Any]:
             "control_folder": str(folders["control"]),
             # Messages that cannot be decoded are moved here (worker/broker_filesystem.py), made on first use.
             "corrupt_folder": str(settings.broker_data_dir / "corrupt"),
+            # Messages a worker has taken and not yet acknowledged, one folder per process: a
+            # worker killed outright leaves them for the next to put back (worker/broker_filesystem.py).
+            "inflight_folder": str(settings.broker_data_dir / "inflight"),
         }
     options: dict[str, Any] = {
         # Redis hands an unacknowledged task to another worker after this long: it must be

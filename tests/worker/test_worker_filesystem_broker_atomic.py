@@ -9,6 +9,7 @@ Here files that are being written slowly, or are corrupt, sit in the queue of a 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -137,3 +138,61 @@ def test_the_web_s_publish_cut_short_by_a_full_disk_leaves_no_half_message_for_t
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("not published: Cannot add a message to"), result.stdout
     assert list((data / "broker" / "queue").iterdir()) == []
+
+
+SLOW = "incident_tracker.test.slow"
+
+
+def _wait(condition, what: str, worker: CeleryWorker, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert worker.process.poll() is None, f"the worker stopped before {what}:\n" + worker.output()[-3000:]
+        assert time.monotonic() < deadline, f"not {what} within {timeout} s:\n" + worker.output()[-3000:]
+        time.sleep(0.05)
+
+
+def test_a_worker_killed_outright_loses_none_of_the_tasks_it_had_taken(tmp_path):
+    """`make run`'s worker reserves up to 16 messages per process; kombu deleted each file as it
+    handed the message over, so a worker killed with kill -9 (or by the OOM killer) lost every
+    task it had taken and not finished: a file uploaded meanwhile stayed "pending" for good. The
+    next worker on the folder now runs them, each once."""
+    data, markers, slow_runs = tmp_path / "data", tmp_path / "markers", tmp_path / "slow"
+    for folder in (data, markers, slow_runs):
+        folder.mkdir()
+    environment = {"DATA_DIR": str(data), "OUTBOX_TEST_MARKERS": str(markers)}
+    publisher = make_celery(Settings(data_dir=str(data)))
+    publisher.send_task(SLOW, kwargs={"marker_dir": str(slow_runs), "seconds": 3})
+    for message_id in ("behind-the-slow-one", "last-in-line"):
+        publisher.send_task(RECORD, kwargs={"message_id": message_id})
+    queue = data / "broker" / "queue"
+
+    (tmp_path / "first").mkdir()
+    first = CeleryWorker(tmp_path / "first", environment, queue="celery")
+    try:
+        _wait(lambda: (slow_runs / "started-1").exists(), "running the slow task", first)
+        # One running, one more reserved at least (Celery takes the next while one runs).
+        _wait(lambda: len(list(queue.glob("*.msg"))) <= 1, "reserving the next task", first)
+        taken = 3 - len(list(queue.glob("*.msg")))
+        for pid in (*first.children(), first.pid):
+            os.kill(pid, signal.SIGKILL)
+        first.process.wait(timeout=10)
+    finally:
+        first.stop()
+    assert not (slow_runs / "finished").exists()
+    assert not list(markers.iterdir())
+
+    (tmp_path / "second").mkdir()
+    second = CeleryWorker(tmp_path / "second", environment, queue="celery")
+    try:
+        _wait(lambda: (slow_runs / "finished").exists(), "finishing the slow task", second)
+        _wait(lambda: len(list(markers.iterdir())) == 2, "running the two behind it", second)
+        assert f"Put back {taken} message(s) that a stopped worker" in second.output()
+        assert sorted(marker.name.split(".")[0] for marker in markers.iterdir()) == [
+            "behind-the-slow-one",
+            "last-in-line",
+        ]
+        assert (slow_runs / "finished").read_text() == "2"  # started again, and finished once
+    finally:
+        second.stop()  # a warm shutdown: nothing taken is left behind, nothing is put back twice
+    assert not list(queue.glob("*.msg"))
+    assert not list((data / "broker" / "inflight").glob("*/*.msg"))  # nothing held by the stopped worker
