@@ -378,6 +378,17 @@ def transition(
     return incident
 
 
+def undo_takes_back_latest_move(session: Session, *, incident: Incident, actor: User, to: str) -> bool:
+    """Whether moving `incident` to `to` would take back its latest status change, made by
+    `actor`: an Undo refused as stale is offered again only while so (not once someone else
+    moved it away and back, which leaves the status as the Undo expects but the move theirs)."""
+    try:
+        back = (Status(incident.status), Status(to))
+    except ValueError:
+        return False
+    return _reverses_latest_move(session, incident=incident, actor=actor, back=back)
+
+
 def _reverses_latest_move(session: Session, *, incident: Incident, actor: User, back: tuple[Status, Status]) -> bool:
     """Whether `back` (from, to) is the way back of the incident's latest status change, made by
     `actor` (one indexed read of the incident's newest events)."""

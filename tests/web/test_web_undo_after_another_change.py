@@ -67,3 +67,22 @@ def test_an_undo_refused_after_the_status_moved_on_is_not_offered_again(client, 
 
     assert refused.status_code == 409
     assert UNDO_FORM.search(refused.get_data(as_text=True)) is None
+
+
+def test_an_undo_refused_after_someone_moved_it_away_and_back_is_not_offered_again(client, db, users, make_incident):
+    """Blocked by me, unblocked and blocked again by someone else: the status reads as my move
+    left it, but it is their block now (their reason, their time): my Undo would take back
+    theirs, so it is refused and not offered again (it was, on the status alone)."""
+    incident = make_incident("in_progress")
+    sign_in(client, users["member"])
+    undo = _move_to_blocked(client, db, incident)
+    db.expire_all()  # the move was made by the browser's request
+    incidents.transition(session=db, incident_id=incident.id, actor=users["admin"], to="in_progress")
+    incidents.transition(session=db, incident_id=incident.id, actor=users["admin"], to="blocked", reason="DNS")
+    db.commit()
+
+    refused = client.post(f"/incidents/{incident.key}/transition", data=undo, headers=HTMX)
+
+    assert refused.status_code == 409
+    assert UNDO_FORM.search(refused.get_data(as_text=True)) is None
+    assert reload(db, incident).status == "blocked"

@@ -757,11 +757,14 @@ def _row_transition(key: str):
 def _undo_still_offered(incident, to: str, error: DomainError) -> Transition | None:
     """The Undo to offer again after this row's Undo was refused as stale, while the move it
     takes back is still the incident's status (someone else changed another field); None when
-    it was no Undo, refused for another reason, or the status moved on meanwhile."""
+    it was no Undo, refused for another reason, or the status moved on (or away and back) meanwhile."""
     if request.form.get("undo") != "1" or not isinstance(error, Conflict):
         return None
     if incident.status != request.form.get("undoing"):
-        return None  # moved on (or back) meanwhile: the Undo no longer takes back this move
+        return None  # moved on meanwhile: the Undo no longer takes back this move
+    session, actor = get_session(), current_user.user
+    if not incidents.undo_takes_back_latest_move(session=session, incident=incident, actor=actor, to=to):
+        return None  # moved away and back by someone else: the status is theirs now
     return next((m for m in _allowed_moves(incident) if m.target == to), None)
 
 
