@@ -46,12 +46,13 @@ NO_COMPONENT = "(no component)"
 class Timing:
     """One group's clocks over the window (seconds; None when nothing was acknowledged/resolved)."""
 
-    label: str
+    label: str  # as the page names the group: "P1", "rds", "(no component)"
     filed: int
     acknowledged: int
     mtta: float | None
     resolved: int
     mttr: float | None
+    group: str | None = None  # the group's own value: a priority, a component, None for "no component"
 
 
 @dataclass(frozen=True)
@@ -160,9 +161,10 @@ def _timings(session: Session, group, since: datetime, *, limit: int | None = No
 
 
 def _timing(label: str, row) -> Timing:
-    _, filed, acknowledged, mtta, resolved, mttr, *_ = row
+    group, filed, acknowledged, mtta, resolved, mttr, *_ = row
     return Timing(
         label=label,
+        group=group,
         filed=filed,
         acknowledged=acknowledged,
         mtta=float(mtta) if mtta is not None else None,

@@ -94,6 +94,7 @@ ROUTES = {
     "delete webhook": ("DELETE", "/api/v1/webhooks/{webhook_id}", None, "admin"),
     "me": ("GET", "/api/v1/me", None, "read"),
     "my follow-ups": ("GET", "/api/v1/me/follow-ups", None, "read"),
+    "insights": ("GET", "/api/v1/insights?days=7", None, "read"),
 }
 
 # What each role gets once its token's scope suffices: (member-unrelated, member-owner, lead, admin).
@@ -145,6 +146,7 @@ EXPECTED = {
     "delete webhook": (None, None, None, 204),
     "me": (200, 200, 200, 200),
     "my follow-ups": (200, 200, 200, 200),
+    "insights": (200, 200, 200, 200),
 }
 assert EXPECTED.keys() == ROUTES.keys()
 MAY_BE_NO_OP = {("watch", "member-owner"), ("watch", "lead"), ("verify audit", "admin")}

@@ -16,7 +16,7 @@ from shared.accounts.service import EMAIL_MAX, NAME_MAX
 from shared.audit import listing as audit_listing
 from shared.evidence.models import EvidenceState
 from shared.incidents import follow_ups as follow_up_rules
-from shared.incidents import idempotency, timers
+from shared.incidents import idempotency, insights, timers
 from shared.incidents import service as incident_rules
 from shared.incidents.lifecycle import Status
 from shared.incidents.listing import MAX_LIMIT
@@ -975,3 +975,86 @@ AUDIT_CSV_FILE = {
     "type": "string",
     "description": f"A header row, then one row per event, newest first (the first {MAX_ROWS:,}).",
 }
+
+
+# -- Insights (GET /insights) -----------------------------------------------------------------
+
+INSIGHT_WINDOWS = list(insights.WINDOWS)
+_WINDOW_CHOICES = f"{', '.join(str(days) for days in INSIGHT_WINDOWS[:-1])} or {INSIGHT_WINDOWS[-1]}"
+
+
+class InsightsArgs(QueryArgs):
+    days = fields.Integer(
+        load_default=insights.DEFAULT_WINDOW,
+        validate=validate.OneOf(INSIGHT_WINDOWS, error=f"days must be {_WINDOW_CHOICES}."),
+        error_messages={"invalid": f"days must be {_WINDOW_CHOICES}."},
+        metadata={
+            "enum": INSIGHT_WINDOWS,
+            "description": "The window: incidents filed in the last this many days, today included "
+            f"(the default {insights.DEFAULT_WINDOW}), as on the /insights page.",
+        },
+    )
+    tz = fields.String(
+        load_default="",
+        metadata={
+            "description": "The time zone whose days the window and `open_over_time` count, an IANA name "
+            "(America/Los_Angeles); UTC without one. An unknown name is a 400 naming `tz`."
+        },
+    )
+
+
+class _TimingFields(StrictSchema):
+    filed = fields.Integer(required=True, metadata={"description": "Incidents filed in the window."})
+    acknowledged = fields.Integer(
+        required=True, metadata={"description": "Of those, how many were moved to In Progress (acknowledged)."}
+    )
+    mtta_seconds = fields.Float(
+        allow_none=True,
+        required=True,
+        attribute="mtta",
+        metadata={"description": "Mean time from filing to the first move to In Progress; null when none was."},
+    )
+    resolved = fields.Integer(required=True, metadata={"description": "Of those filed, how many are resolved."})
+    mttr_seconds = fields.Float(
+        allow_none=True,
+        required=True,
+        attribute="mttr",
+        metadata={"description": "Mean time from filing to Resolved; null when none was."},
+    )
+
+
+class PriorityTimingOut(_TimingFields):
+    priority = fields.String(required=True, attribute="group", validate=validate.OneOf(PRIORITIES))
+
+
+class ComponentTimingOut(_TimingFields):
+    component = fields.String(
+        allow_none=True, required=True, attribute="group", metadata={"description": "null: incidents with none."}
+    )
+
+
+class OpenCountOut(StrictSchema):
+    day = fields.Date(required=True)
+    open = fields.Integer(
+        required=True, metadata={"description": "Incidents open (Open, In Progress, Blocked) at the end of the day."}
+    )
+
+
+class InsightsOut(StrictSchema):
+    days = fields.Integer(required=True, validate=validate.OneOf(INSIGHT_WINDOWS))
+    zone = fields.String(required=True, metadata={"description": 'The days\' time zone: "UTC" or its IANA name.'})
+    first_day = fields.Date(required=True)
+    last_day = fields.Date(required=True, metadata={"description": "Today, in `zone`."})
+    open_now = fields.Integer(required=True, metadata={"description": "Open, In Progress or Blocked now."})
+    by_priority = fields.List(fields.Nested(PriorityTimingOut), required=True, metadata={"description": "P1 to P4."})
+    by_component = fields.List(
+        fields.Nested(ComponentTimingOut),
+        required=True,
+        metadata={"description": f"Most incidents filed first, at most {insights.LISTED_COMPONENTS}."},
+    )
+    components = fields.Integer(
+        required=True, metadata={"description": "How many components had incidents filed, listed or not."}
+    )
+    open_over_time = fields.List(
+        fields.Nested(OpenCountOut), required=True, metadata={"description": "Each day of the window, oldest first."}
+    )

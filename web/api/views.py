@@ -12,11 +12,12 @@ from shared.audit import service as audit
 from shared.errors import Conflict, NotFound, TransitionNotAllowed, ValidationFailed
 from shared.events import EventType
 from shared.incidents import follow_ups as follow_up_service
-from shared.incidents import idempotency, listing
+from shared.incidents import idempotency, insights, listing
 from shared.incidents import service as incidents
 from shared.incidents.search import Filters
 from shared.permissions import Action, can
 from shared.text import is_number
+from shared.timeutil import time_zone
 from web.api import schemas
 from web.api.auth import authenticate, needs
 from web.api.problems import ApiProblem, ProblemSchema
@@ -32,7 +33,10 @@ users_bp = Blueprint("api_users", __name__, url_prefix="/api/v1", description="U
 account_bp = Blueprint(
     "api_account", __name__, url_prefix="/api/v1", description="Who is calling: your account and this call's token"
 )
-BLUEPRINTS = (incidents_bp, audit_bp, users_bp, account_bp)
+insights_bp = Blueprint(
+    "api_insights", __name__, url_prefix="/api/v1", description="Insights: MTTA, MTTR and open incidents over time"
+)
+BLUEPRINTS = (incidents_bp, audit_bp, users_bp, account_bp, insights_bp)
 
 # Every operation can answer with these; documented so clients (and schemathesis) know the shape.
 COMMON_ERRORS = (400, 401, 403, 429)
@@ -776,6 +780,30 @@ def list_audit_events(args):
         next_url = url_for("api_audit.list_audit_events", **kept, cursor=page.next_cursor, _external=True)
         headers["Link"] = f'<{next_url}>; rel="next"'
     return {"items": page.events, "next": next_url}, 200, headers
+
+
+# -- insights ---------------------------------------------------------------------------------
+
+
+@insights_bp.route("/insights", methods=["GET"])
+@needs(READ)
+@insights_bp.arguments(schemas.InsightsArgs, location="query")
+@insights_bp.response(200, schemas.InsightsOut)
+@insights_bp.doc(
+    summary="MTTA, MTTR and open incidents over a window of days",
+    description="What the /insights page shows, for a dashboard of your own: for incidents filed in the last "
+    "`days` days (7, 30 or 90; today included), MTTA (filing to the first move to In Progress) and MTTR "
+    "(filing to Resolved) in seconds per priority and per component, and the incidents open at the end of "
+    "each day. Days are `tz`'s (UTC without it). Anyone signed in may read it.",
+)
+@_errors(422)
+def get_insights(args):
+    authenticate()
+    try:
+        zone = time_zone(args["tz"].strip())
+    except ValueError as error:
+        raise ApiProblem(400, str(error), errors={"tz": [str(error)]}) from None
+    return insights.compute(session=get_session(), days=args["days"], zone=zone)
 
 
 # -- the caller -------------------------------------------------------------------------------
