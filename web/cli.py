@@ -129,6 +129,7 @@ _EXPORT_OPTIONS = {
     "entity_type": "--entity-type",
     "entity_id": "--entity-id",
     "incident": "--incident",
+    audit_listing.ZONE: "--tz",
 }
 
 
@@ -574,9 +575,18 @@ def register_cli(app: Flask) -> None:
 
     @audit_group.command("export")
     @click.option(
-        "--since", metavar="DATE", help="From this date or time on, e.g. 2026-11-01 (UTC unless it names a zone)."
+        "--since",
+        metavar="DATE",
+        help="From this date or time on, e.g. 2026-11-01 (read in --tz unless it names its offset).",
     )
     @click.option("--until", metavar="DATE", help="Up to this date (its whole day) or time, e.g. 2026-11-30.")
+    @click.option(
+        "--tz",
+        "zone",
+        metavar="ZONE",
+        default="",
+        help="Read --since and --until in this time zone, e.g. Europe/Berlin. Default: UTC.",
+    )
     @click.option(
         "--action",
         metavar="ACTION",
@@ -604,6 +614,7 @@ def register_cli(app: Flask) -> None:
     def audit_export(
         since: str | None,
         until: str | None,
+        zone: str,
         action: str | None,
         actor: str | None,
         entity_type: str | None,
@@ -625,6 +636,7 @@ def register_cli(app: Flask) -> None:
             "entity_type": entity_type,
             "entity_id": entity_id,
             "incident": incident,
+            audit_listing.ZONE: zone,
         }
         written = 0
         with transaction(_factory()) as session:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
 from api_helpers import bearer
 from web_helpers import sign_in
 
 from shared.accounts import service as accounts
+from shared.audit import service as audit
 from shared.db import utcnow
 from shared.incidents import service as incidents
 from web.csv_export import AUDIT_COLUMNS
@@ -164,6 +166,7 @@ def test_format_csv_is_the_filtered_trail_formula_safe(client, db, users, make_t
         ({"incident": "INC-999"}, "incident", "No incident INC-999"),
         ({"from": "31/12/2026"}, "from", "'31/12/2026' is not a date or a time"),
         ({"to": "2026-02-30"}, "to", "is not a date or a time"),
+        ({"tz": "Mars/Olympus_Mons"}, "tz", "Unknown time zone 'Mars/Olympus_Mons'"),
     ],
 )
 def test_a_filter_that_matches_nothing_known_is_a_400_naming_its_parameter(
@@ -210,3 +213,27 @@ def test_the_openapi_document_describes_the_operation(client):
     assert ok["content"]["text/csv"]["schema"]["type"] == "string"
     assert {"Link", "Content-Disposition"} <= set(ok["headers"])
     assert {"400", "401", "403", "422"} <= set(operation["responses"])
+
+
+def test_from_and_to_are_read_in_the_zone_given(client, db, users, make_token):
+    """07:35 to 07:36 in Los Angeles is the event at 15:35:30 UTC; without `tz` the same times
+    are UTC, as before."""
+    audit.append(
+        session=db,
+        actor_id=users["admin"].id,
+        action="user.disabled",
+        entity_type="user",
+        entity_id=users["other"].id,
+        data={"email": "other@example.com"},
+        occurred_at=datetime(2026, 12, 1, 15, 35, 30, tzinfo=UTC),
+    )
+    db.commit()
+    window = {"action": "user.disabled", "from": "2026-12-01T07:35", "to": "2026-12-01T07:36"}
+    token = bearer(make_token("lead", "read"))
+
+    there = client.get(EVENTS, query_string={**window, "tz": "America/Los_Angeles"}, headers=token)
+    in_utc = client.get(EVENTS, query_string=window, headers=token)
+
+    assert there.status_code == 200, there.get_data(as_text=True)
+    assert [item["occurred_at"][:19] for item in there.get_json()["items"]] == ["2026-12-01T15:35:30"]
+    assert in_utc.get_json()["items"] == []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import event
@@ -140,6 +140,7 @@ def test_export_reads_in_bounded_chunks_whatever_the_trail(runner, app, trail, m
         (["--entity-type", "comment"], "--entity-type: Unknown entity type 'comment'"),
         (["--incident", "INC-999"], "--incident: No incident INC-999"),
         (["--since", "2026-12-02", "--until", "2026-12-01"], "--until (2026-12-01) must be later than --since"),
+        (["--tz", "Mars/Olympus_Mons"], "--tz: Unknown time zone 'Mars/Olympus_Mons'"),
     ],
 )
 def test_a_bad_option_is_one_line_naming_it_and_exit_1(runner, users, tmp_path, args, message):
@@ -160,6 +161,30 @@ def test_an_output_it_cannot_write_is_one_line_and_exit_1(runner, users, tmp_pat
 def test_export_explains_itself(runner):
     result = runner.invoke(args=["audit", "export", "--help"])
     assert result.exit_code == 0, result.output
-    for option in ("--since", "--until", "--action", "--actor", "--entity-type", "--incident", "--format", "--output"):
+    options = ("--since", "--until", "--tz", "--action", "--actor", "--entity-type", "--incident", "--format")
+    for option in (*options, "--output"):
         assert option in result.output
     assert "oldest first" in result.output
+
+
+def test_since_and_until_are_read_in_the_zone_given(runner, db, users):
+    """An auditor in Los Angeles exports 07:35 to 07:36 their time: the event at 15:35:30 UTC.
+    Without --tz the same times are UTC (and an offset typed always means itself)."""
+    audit.append(
+        session=db,
+        actor_id=users["admin"].id,
+        action="user.disabled",
+        entity_type="user",
+        entity_id=users["other"].id,
+        data={"email": "other@example.com"},
+        occurred_at=datetime(2026, 12, 1, 15, 35, 30, tzinfo=UTC),
+    )
+    db.commit()
+    window = ["--action", "user.disabled", "--since", "2026-12-01T07:35", "--until", "2026-12-01T07:36"]
+
+    there = runner.invoke(args=["audit", "export", *window, "--tz", "America/Los_Angeles"])
+    in_utc = runner.invoke(args=["audit", "export", *window])
+
+    assert there.exit_code == 0, there.output
+    assert [r["occurred_at"][:19] for r in _records(there.stdout)] == ["2026-12-01T15:35:30"]
+    assert (in_utc.exit_code, in_utc.stdout) == (0, "")

@@ -944,10 +944,20 @@ class AuditListArgs(ExportArgs):
     from_ = fields.String(
         data_key="from",
         load_default="",
-        metadata={"description": "From this date (2026-12-01) or time (2026-12-01T09:30; UTC unless it names a zone)."},
+        metadata={
+            "description": "From this date (2026-12-01) or time (2026-12-01T09:30), read in `tz` unless it names "
+            "its offset (2026-12-01T09:30:00-08:00)."
+        },
     )
     to = fields.String(
         load_default="", metadata={"description": "Up to this date (its whole day included) or time (included)."}
+    )
+    tz = fields.String(
+        load_default="",
+        metadata={
+            "description": "The time zone `from` and `to` are read in, an IANA name (America/Los_Angeles); UTC "
+            "without one. An unknown name is a 400 naming `tz`."
+        },
     )
     limit = page_limit(default=50, maximum=audit_listing.MAX_LIMIT)
     cursor = fields.String(load_default=None, metadata={"description": "From the previous page's `next`."})

@@ -761,6 +761,7 @@ def list_audit_events(args):
         raise ApiProblem(403, "Only leads and admins can read the audit log.")
     session = get_session()
     params = {name: args["from_" if name == "from" else name] for name in audit_listing.FILTERS}
+    params[audit_listing.ZONE] = args["tz"]
     try:
         filters = audit_listing.parse_filters(session=session, params=params)
     except ValidationFailed as error:
