@@ -8,6 +8,7 @@ from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # What browsers and systems call UTC: shown as "UTC".
+_ZONE_NAME_SHOWN = 64
 _UTC_NAMES = frozenset({"UTC", "ETC/UTC", "ETC/UCT", "UCT", "ETC/UNIVERSAL", "UNIVERSAL", "ETC/ZULU", "ZULU"})
 
 
@@ -35,7 +36,8 @@ def time_zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"Unknown time zone {name!r}: use a name such as America/Los_Angeles, or UTC.") from None
+        shown = name if len(name) <= _ZONE_NAME_SHOWN else name[:_ZONE_NAME_SHOWN] + "…"  # IANA names are short
+        raise ValueError(f"Unknown time zone {shown!r}: use a name such as America/Los_Angeles, or UTC.") from None
 
 
 def zone_name(zone: tzinfo) -> str:
