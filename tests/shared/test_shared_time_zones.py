@@ -1,0 +1,35 @@
+"""Readers' time zones work where the system has no time zone database: zoneinfo falls back to
+the tzdata package (requirements.txt). A slim base image without /usr/share/zoneinfo (Debian
+trixie's) would otherwise make every zone "Unknown", and insights and the audit log UTC only."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from servers import REPO_ROOT
+
+WITHOUT_SYSTEM_ZONES = """
+import zoneinfo
+from datetime import datetime, UTC
+assert zoneinfo.TZPATH == (), zoneinfo.TZPATH  # no system database is searched
+from shared.timeutil import time_zone
+zone = time_zone("America/Los_Angeles")
+print(datetime(2026, 12, 1, 15, 35, tzinfo=UTC).astimezone(zone).strftime("%H:%M %Z"))
+"""
+
+
+def test_zones_resolve_without_the_system_s_zone_database():
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_SYSTEM_ZONES],
+        cwd=REPO_ROOT,
+        # An empty PYTHONTZPATH: zoneinfo searches no folder, only the tzdata package.
+        env={**os.environ, "PYTHONTZPATH": "", "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "07:35 PST"
