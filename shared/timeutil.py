@@ -35,7 +35,7 @@ def time_zone(name: str) -> tzinfo:
         return UTC
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name (tzdata)
         shown = name if len(name) <= _ZONE_NAME_SHOWN else name[:_ZONE_NAME_SHOWN] + "…"  # IANA names are short
         raise ValueError(f"Unknown time zone {shown!r}: use a name such as America/Los_Angeles, or UTC.") from None
 

@@ -43,7 +43,12 @@ ROLLBACK_TASK_DEFINITIONS=()
 cleanup_on_exit() {
   local status=$? pair service previous rolled=()
   set +e
-  [[ -z "$PAUSE_PID" ]] || kill "$PAUSE_PID" 2>/dev/null
+  # Every background job, not only PAUSE_PID: a signal that lands just after `sleep &` started
+  # runs this trap before `PAUSE_PID=$!` was assigned, and that sleep would outlive the script
+  # holding its stdout and stderr open (a whole-run flake of test_a_cancelled_deploy_stops_its_migrate_task).
+  local jobs_left=()
+  readarray -t jobs_left <<<"$(jobs -p)"
+  [[ -z "${jobs_left[*]}" ]] || kill "${jobs_left[@]}" 2>/dev/null
   if [[ -n "$RUNNING_TASK" ]]; then
     if aws ecs stop-task --cluster "$CLEANUP_CLUSTER" --task "$RUNNING_TASK" \
       --reason "deploy job ended before the task did (failed, timed out or cancelled)" >/dev/null; then

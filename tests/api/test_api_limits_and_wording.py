@@ -467,6 +467,7 @@ def every_get(app, db, users, make_incident, make_token) -> list[str]:
         "/api/v1/me",
         "/api/v1/me/follow-ups",
         "/api/v1/follow-ups",
+        "/api/v1/insights",
     ]
 
 

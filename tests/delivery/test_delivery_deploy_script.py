@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from delivery_helpers import REPO_ROOT, base_environment
@@ -479,3 +480,15 @@ def test_one_off_tasks_carry_the_task_definition_tags(deploy):
     runs = [call for call in calls if "ecs run-task" in call]
     assert len(runs) == 3  # migrate, /readyz before and after
     assert all("--propagate-tags TASK_DEFINITION" in call for call in runs)
+
+
+def test_a_signal_just_as_a_pause_begins_leaves_no_sleep_holding_the_job_s_log():
+    """The job cancelled in the instant between a pause's `sleep &` and the recording of its pid:
+    the trap used to kill only the recorded pid, so that sleep outlived the script with its stdout
+    and stderr open, and whatever read the log waited out the whole pause (a whole-run flake of
+    the test above). Every background job goes with the script now."""
+    script = f'source "{REPO_ROOT / ".github" / "scripts" / "lib.sh"}"; sleep 30 & kill -TERM $$; wait'
+    started = time.monotonic()
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=20, check=False)
+    assert result.returncode == 143, result.stderr
+    assert time.monotonic() - started < 10
