@@ -30,7 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from shared.db import utcnow
 from shared.incidents.lifecycle import Status
-from shared.incidents.models import Incident, Priority
+from shared.incidents.models import ENVIRONMENTS, Incident, Priority
 from shared.incidents.timers import ACTIVE
 from shared.text import is_number
 from shared.timeutil import time_zone, zone_name
@@ -65,6 +65,7 @@ class OpenCount:
 class Insights:
     days: int
     zone: str  # the zone the days are in, as the page names it ("UTC", "Europe/Berlin")
+    environments: tuple[str, ...]  # the incidents counted are in these; () for all
     first_day: date
     last_day: date
     by_priority: list[Timing]
@@ -138,7 +139,7 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _timings(session: Session, group, since: datetime, *, limit: int | None = None) -> list[tuple]:
+def _timings(session: Session, group, since: datetime, *where, limit: int | None = None) -> list[tuple]:
     stmt = (
         select(
             group,
@@ -151,7 +152,7 @@ def _timings(session: Session, group, since: datetime, *, limit: int | None = No
             # evaluated before the LIMIT): the page can say "the 200 busiest of 1,234".
             func.count().over(),
         )
-        .where(Incident.created_at >= since)
+        .where(Incident.created_at >= since, *where)
         .group_by(group)
         .order_by(func.count().desc(), group)
     )
@@ -189,6 +190,7 @@ def window_days(value: str | int | None) -> int:
 
 
 _WINDOW_WORDS = ("window", "range", "period", "day")
+ENVIRONMENT = "env"  # comma-separated environments, as the dashboard's filter names them
 ZONE = "tz"  # the reader's zone, an IANA name: the page's form sends it (app.js)
 
 
@@ -199,7 +201,7 @@ def window_problems(params: Mapping[str, str]) -> list[str]:
     if it were what was asked (found by QA: `?window=7` showed 30 days without a word)."""
     problems = []
     for name in params:
-        if name not in ("days", ZONE):
+        if name not in ("days", ZONE, ENVIRONMENT):
             meant = " (the window is days, e.g. ?days=7)" if name.lower() in _WINDOW_WORDS else ""
             problems.append(f"This page does not take '{name}'{meant}.")
     given = params.getlist("days") if hasattr(params, "getlist") else [params["days"]] if "days" in params else []
@@ -233,29 +235,48 @@ def day_start(day: date, zone: tzinfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
+def environments_given(value: str | None) -> tuple[tuple[str, ...], list[str]]:
+    """The environments `env` names (comma-separated, any case; empty: all), and a sentence for
+    each name that is none of them."""
+    names = [name.strip().lower() for name in (value or "").split(",") if name.strip()]
+    known = tuple(dict.fromkeys(name for name in names if name in ENVIRONMENTS))
+    unknown = list(dict.fromkeys(name for name in names if name not in ENVIRONMENTS))
+    choices = f"{', '.join(ENVIRONMENTS[:-1])} or {ENVIRONMENTS[-1]}"
+    shown = [name if len(name) <= 40 else name[:40] + "…" for name in unknown[:3]]  # a name, not a dump
+    return known, [f"There is no environment '{name}': choose {choices}." for name in shown]
+
+
 def compute(
-    *, session: Session, days: int = DEFAULT_WINDOW, now: datetime | None = None, zone: tzinfo = UTC
+    *,
+    session: Session,
+    days: int = DEFAULT_WINDOW,
+    now: datetime | None = None,
+    zone: tzinfo = UTC,
+    environments: tuple[str, ...] = (),
 ) -> Insights:
     """MTTA/MTTR per priority and component for incidents filed in the last `days` days
     (today included, the reader's days in `zone`), and the open incidents at the end of each of
-    those days."""
+    those days; of the incidents in `environments` only, when given (an incident counts in the
+    environment it is in now)."""
     now = now or utcnow()
     last_day = now.astimezone(zone).date()
     first_day = last_day - timedelta(days=days - 1)
     since = day_start(first_day, zone)
     offsets = _offsets(zone, since, max(now, since))
+    within = (Incident.environment.in_(environments),) if environments else ()
 
-    rows = {row[0]: row for row in _timings(session, Incident.priority, since)}
+    rows = {row[0]: row for row in _timings(session, Incident.priority, since, *within)}
     by_priority = [_timing(p.value, rows.get(p.value, (p.value, 0, 0, None, 0, None))) for p in Priority]
-    component_rows = _timings(session, Incident.component, since, limit=LISTED_COMPONENTS)
+    component_rows = _timings(session, Incident.component, since, *within, limit=LISTED_COMPONENTS)
     by_component = [_timing(row[0] or NO_COMPONENT, row) for row in component_rows]
     components = component_rows[0][-1] if component_rows else 0
 
-    open_now = session.scalar(select(func.count()).select_from(Incident).where(Incident.status.in_(ACTIVE))) or 0
-    filed = _per_day(session, Incident.created_at, since, offsets)
-    ended = _per_day(session, Incident.resolved_at, since, offsets)
+    active = select(func.count()).select_from(Incident).where(Incident.status.in_(ACTIVE), *within)
+    open_now = session.scalar(active) or 0
+    filed = _per_day(session, Incident.created_at, since, offsets, *within)
+    ended = _per_day(session, Incident.resolved_at, since, offsets, *within)
     # Closed straight from Open (duplicate, won't fix): never resolved, ended when closed.
-    closed_unresolved = (Incident.resolved_at.is_(None), Incident.status == Status.CLOSED.value)
+    closed_unresolved = (Incident.resolved_at.is_(None), Incident.status == Status.CLOSED.value, *within)
     for day, count in _per_day(session, Incident.closed_at, since, offsets, *closed_unresolved).items():
         ended[day] = ended.get(day, 0) + count
 
@@ -269,6 +290,7 @@ def compute(
     return Insights(
         days=days,
         zone=zone_name(zone),
+        environments=environments,
         first_day=first_day,
         last_day=last_day,
         by_priority=by_priority,

@@ -97,3 +97,19 @@ def test_without_a_token_it_is_refused(client):
     response = client.get(INSIGHTS)
     assert response.status_code == 401
     assert response.mimetype == PROBLEM
+
+
+def test_env_counts_only_those_environments(client, make_incident, make_token):
+    make_incident("open", priority="P1", environment="prod")
+    make_incident("open", priority="P1", environment="dev")
+    token = bearer(make_token("member", "read"))
+
+    body = client.get(f"{INSIGHTS}?env=PROD", headers=token).get_json()
+    refused = client.get(f"{INSIGHTS}?env=prod,production", headers=token)
+
+    assert (body["environments"], body["open_now"], body["by_priority"][0]["filed"]) == (["prod"], 1, 1)
+    assert client.get(INSIGHTS, headers=token).get_json()["environments"] == []
+    assert refused.status_code == 400
+    assert refused.get_json()["errors"] == {
+        "env": ["There is no environment 'production': choose prod, staging, dev, preview or shared."]
+    }

@@ -238,3 +238,28 @@ def test_the_migration_takes_acknowledged_at_from_the_first_move_in_the_audit_tr
     assert str(rows[1]).startswith("2026-11-01 10:20")  # from the audit trail, not in_progress_at
     assert rows[2] is None  # never picked up
     assert str(rows[3]).startswith("2026-11-01 10:20")  # no trail: in_progress_at
+
+
+def test_only_the_environments_asked_are_counted(db, users):
+    prod = build_incident(db, users, "resolved", reporter="lead", owner=None, priority="P1", environment="prod")
+    build_incident(db, users, "open", reporter="lead", owner=None, priority="P1", environment="staging")
+    build_incident(db, users, "open", reporter="lead", owner=None, priority="P2", environment="dev")
+    _stamp(db, prod, created_at=NOW - timedelta(days=1), resolved_at=NOW - timedelta(hours=1))
+
+    everywhere = insights.compute(session=db, days=7)
+    in_prod = insights.compute(session=db, days=7, environments=("prod",))
+    not_dev = insights.compute(session=db, days=7, environments=("prod", "staging"))
+
+    assert (everywhere.by_priority[0].filed, everywhere.open_now) == (2, 2)
+    assert (in_prod.environments, in_prod.by_priority[0].filed, in_prod.by_priority[0].resolved) == (("prod",), 1, 1)
+    assert in_prod.open_now == 0
+    assert [c.open for c in in_prod.open_over_time][-1] == 0
+    assert (not_dev.by_priority[0].filed, not_dev.by_priority[1].filed, not_dev.open_now) == (2, 0, 1)
+
+
+def test_environments_are_read_in_any_case_and_an_unknown_one_is_said():
+    assert insights.environments_given("PROD, staging,prod") == (("prod", "staging"), [])
+    assert insights.environments_given("") == ((), [])
+    known, problems = insights.environments_given("prod,production")
+    assert known == ("prod",)
+    assert problems == ["There is no environment 'production': choose prod, staging, dev, preview or shared."]

@@ -375,13 +375,15 @@ def test_the_walk_finds_the_same_page_as_the_full_text_index(big_engine, monkeyp
         assert walked == keys()
 
 
-@pytest.mark.parametrize("days", insights.WINDOWS)
-def test_every_insights_query_is_an_index_range(big_engine, days):
+@pytest.mark.parametrize(
+    ("days", "environments"), [*((days, ()) for days in insights.WINDOWS), (90, ("prod",)), (30, ("dev", "staging"))]
+)
+def test_every_insights_query_is_an_index_range(big_engine, days, environments):
     results = []
 
     def compute() -> None:
         with Session(big_engine) as session:
-            results.append(insights.compute(session=session, days=days))
+            results.append(insights.compute(session=session, days=days, environments=environments))
 
     plans = plans_of(big_engine, compute, mentioning="")  # every statement it sends
 

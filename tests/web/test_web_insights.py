@@ -118,7 +118,8 @@ def test_insights_page_charts_and_tables(client, db, users, make_incident):
     page = client.get("/insights?days=7").get_data(as_text=True)
     tree = parse(page)
     assert tree.find("h1").text == "Insights"
-    assert [option.text for option in tree.find_all("option") if "selected" in option.attrs] == ["Last 7 days"]
+    window = tree.find("select", id="window")
+    assert [option.text for option in window.find_all("option") if "selected" in option.attrs] == ["Last 7 days"]
     assert page.count('role="img"') == 3
     assert "P1: 1 filed, MTTA 5 min, MTTR 1 h" in page  # the chart's text description
     rows = [[cell.text for cell in row.find_all() if cell.tag in ("th", "td")] for row in tree.find_all("tr")]
@@ -232,3 +233,28 @@ def test_an_unknown_zone_is_said_and_the_days_are_utc(client, users):
         "The days are UTC days. Showing the last 30 days."
     )
     assert "(UTC days)" in page
+
+
+def test_insights_for_one_environment(client, users, make_incident):
+    """On-call teams read MTTR for production, not for every dev incident: an Environment choice
+    beside the window, the page saying which it counts."""
+    make_incident("open", priority="P1", environment="prod")
+    make_incident("open", priority="P1", environment="dev")
+    sign_in(client, users["member"])
+
+    page = client.get("/insights?days=7&env=prod").get_data(as_text=True)
+
+    tree = parse(page)
+    environment = tree.find("select", id="environment")
+    assert [option.text for option in environment.find_all("option") if "selected" in option.attrs] == ["prod"]
+    assert "in prod. MTTA" in " ".join(page.split())
+    assert "1 incident in prod open now" in page
+    rows = [[cell.text for cell in row.find_all() if cell.tag in ("th", "td")] for row in tree.find_all("tr")]
+    assert ["P1", "1", "0", "—", "0", "—"] in rows
+    assert "2 incidents open now" in client.get("/insights?days=7").get_data(as_text=True)
+
+    refused = client.get("/insights?env=production").get_data(as_text=True)
+    notice = parse(refused).find(id="window-problems")
+    assert " ".join(notice.text.split()) == (
+        "There is no environment 'production': choose prod, staging, dev, preview or shared. Showing the last 30 days."
+    )

@@ -1004,6 +1004,13 @@ class InsightsArgs(QueryArgs):
             f"(the default {insights.DEFAULT_WINDOW}), as on the /insights page.",
         },
     )
+    env = fields.String(
+        load_default="",
+        metadata={
+            "description": f"Only incidents in these environments (comma-separated: {', '.join(ENVIRONMENT_NAMES)}; "
+            "any case); all without it. An incident counts in the environment it is in now."
+        },
+    )
     tz = fields.String(
         load_default="",
         metadata={
@@ -1053,6 +1060,11 @@ class OpenCountOut(StrictSchema):
 class InsightsOut(StrictSchema):
     days = fields.Integer(required=True, validate=validate.OneOf(INSIGHT_WINDOWS))
     zone = fields.String(required=True, metadata={"description": 'The days\' time zone: "UTC" or its IANA name.'})
+    environments = fields.List(
+        fields.String(validate=validate.OneOf(ENVIRONMENT_NAMES)),
+        required=True,
+        metadata={"description": "The environments counted; empty for all."},
+    )
     first_day = fields.Date(required=True)
     last_day = fields.Date(required=True, metadata={"description": "Today, in `zone`."})
     open_now = fields.Integer(required=True, metadata={"description": "Open, In Progress or Blocked now."})

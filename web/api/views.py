@@ -795,7 +795,8 @@ def list_audit_events(args):
     description="What the /insights page shows, for a dashboard of your own: for incidents filed in the last "
     "`days` days (7, 30 or 90; today included), MTTA (filing to the first move to In Progress) and MTTR "
     "(filing to Resolved) in seconds per priority and per component, and the incidents open at the end of "
-    "each day. Days are `tz`'s (UTC without it). Anyone signed in may read it.",
+    "each day. Days are `tz`'s (UTC without it); `env` counts only some environments (env=prod). Anyone "
+    "signed in may read it.",
 )
 @_errors(422)
 def get_insights(args):
@@ -804,7 +805,10 @@ def get_insights(args):
         zone = time_zone(args["tz"].strip())
     except ValueError as error:
         raise ApiProblem(400, str(error), errors={"tz": [str(error)]}) from None
-    return insights.compute(session=get_session(), days=args["days"], zone=zone)
+    environments, problems = insights.environments_given(args["env"])
+    if problems:
+        raise ApiProblem(400, " ".join(problems), errors={"env": problems})
+    return insights.compute(session=get_session(), days=args["days"], zone=zone, environments=environments)
 
 
 # -- the caller -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request
 from flask_login import login_required
 
 from shared.incidents import insights
+from shared.incidents.models import ENVIRONMENTS
 from web.db import get_session
 from web.insights import charts
 
@@ -21,7 +22,8 @@ ZONE_COOKIE = "it_tz"
 def index():
     days = insights.window_days(request.args.get("days"))
     zone, zone_problems = insights.reader_zone(request.args.get(insights.ZONE), request.cookies.get(ZONE_COOKIE))
-    data = insights.compute(session=get_session(), days=days, zone=zone)
+    environments, environment_problems = insights.environments_given(request.args.get(insights.ENVIRONMENT))
+    data = insights.compute(session=get_session(), days=days, zone=zone, environments=environments)
     return render_template(
         "insights/index.html",
         data=data,
@@ -31,5 +33,6 @@ def index():
         charted_components=insights.CHARTED_COMPONENTS,
         open_chart=charts.open_line(data.open_over_time),
         duration=charts.duration_text,
-        query_problems=insights.window_problems(request.args) + zone_problems,
+        environment_choices=ENVIRONMENTS,
+        query_problems=insights.window_problems(request.args) + environment_problems + zone_problems,
     )
