@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, current_app, request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from web import logs
@@ -27,6 +27,13 @@ class InvalidText(BadRequest):
     description = (
         "The request contained text that is not valid UTF-8. Reload the page and try again; "
         "if you pasted text, check it for damaged characters."
+    )
+
+
+class NulCharacter(BadRequest):
+    description = (
+        "The request contained a NUL character (\\0), which text cannot hold. Remove it (it often "
+        "comes with text pasted from a binary file or a terminal) and try again."
     )
 
 
@@ -95,7 +102,7 @@ def _refuse_malformed_text() -> None:
         sources.append(request.form)
     for values in sources:
         if any("\x00" in value for _, value in values.items(multi=True)):
-            abort(400)
+            raise NulCharacter()
 
 
 def init_app(app: Flask) -> None:

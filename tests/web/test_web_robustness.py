@@ -98,7 +98,20 @@ def test_a_nul_byte_in_a_form_is_refused_as_malformed(client, db, users, content
     sign_in(client, users["lead"])
     response = client.post("/incidents/new", data={**NEW_INCIDENT, "title": "Disk\x00 full"}, content_type=content_type)
     assert response.status_code == 400
+    assert "The request contained a NUL character" in response.get_data(as_text=True)  # says what, not only "bad"
     assert _incident_count(db) == 0
+
+
+def test_a_nul_byte_in_a_query_is_named_on_the_page_and_in_the_api(client, users):
+    """It used to be werkzeug's "The browser (or proxy) sent a request that this server could
+    not understand.", which names nothing; invalid UTF-8 said what it was already."""
+    sign_in(client, users["lead"])
+    page = client.get("/incidents?q=disk%00full")
+    api = client.get("/api/v1/incidents?q=disk%00full")
+
+    assert page.status_code == api.status_code == 400
+    assert "The request contained a NUL character" in page.get_data(as_text=True)
+    assert api.get_json()["detail"].startswith("The request contained a NUL character")
 
 
 def test_a_view_that_streams_its_upload_gets_the_body_unread(make_app, users):
