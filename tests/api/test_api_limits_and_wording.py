@@ -525,3 +525,27 @@ def test_known_parameters_and_next_links_still_work_on_the_audit_log(client, lea
     assert page.status_code == 200, page.get_json()
     following = client.get(page.get_json()["next"], headers=lead)
     assert following.status_code == 200, following.get_json()
+
+
+@pytest.mark.parametrize(
+    ("url", "named", "says"),
+    [
+        (
+            "/api/v1/incidents?status=open&status=blocked",
+            "status",
+            "Give status once: several values go in one, comma-separated (status=open,blocked).",
+        ),
+        ("/api/v1/incidents?limit=5&limit=50", "limit", "Give limit once (it was given 2 times)."),
+        ("/api/v1/audit/events?action=user.&action=incident.", "action", "Give action once: several values go in one"),
+        ("/api/v1/insights?days=7&days=30", "days", "Give days once (it was given 2 times)."),
+    ],
+)
+def test_a_parameter_given_twice_is_refused_naming_it(client, make_token, url, named, says):
+    """A client library that sends a list as repeated keys (`status=open&status=blocked`) got the
+    first value's answer only, the open incidents, as if it were the whole answer."""
+    response = client.get(url, headers=bearer(make_token("admin", "admin")))
+
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    assert list(response.get_json()["errors"]) == [named]
+    assert response.get_json()["errors"][named][0].startswith(says)

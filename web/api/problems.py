@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 from flask import Response, current_app, json, request
 from marshmallow import Schema, fields
@@ -235,3 +235,21 @@ def unknown_query_parameters(sent: Iterable[str], known: list[str]) -> ApiProble
     detail = " ".join(texts[0] for texts in errors.values())
     takes = f"takes: {', '.join(known)}." if known else "takes no query parameters."
     return ApiProblem(400, f"{detail} This endpoint {takes}", errors=errors)
+
+
+def repeated_query_parameters(sent: Mapping[str, list[str]], comma_separated: Collection[str]) -> ApiProblem | None:
+    """A 400 naming each query parameter given more than once (`sent`: each name's values);
+    None when none was. Which of the values counts would be a guess: a client library that sends
+    a list as `status=open&status=blocked` got the open incidents only, without a word."""
+    errors = {}
+    for name, values in sent.items():
+        if len(values) < 2:
+            continue
+        if name in comma_separated:
+            example = ",".join(value[:20] for value in values[:2])
+            errors[name] = [f"Give {name} once: several values go in one, comma-separated ({name}={example})."]
+        else:
+            errors[name] = [f"Give {name} once (it was given {len(values)} times)."]
+    if not errors:
+        return None
+    return ApiProblem(400, " ".join(texts[0] for texts in errors.values()), errors=errors)

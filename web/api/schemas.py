@@ -23,7 +23,7 @@ from shared.incidents.listing import MAX_LIMIT
 from shared.incidents.models import ENVIRONMENTS, Priority
 from shared.incidents.search import SORTS
 from shared.timeutil import as_utc
-from web.api.problems import ApiProblem, unknown_query_parameters
+from web.api.problems import ApiProblem, repeated_query_parameters, unknown_query_parameters
 from web.csv_export import MAX_ROWS
 
 PRIORITIES = [p.value for p in Priority]
@@ -144,12 +144,19 @@ class StrictSchema(Schema):
 
 class QueryArgs(StrictSchema):
     """A list's query parameters: one it does not take is a 400 naming it, never ignored (a
-    typo'd `?stauts=open` answered with the whole list, found by QA)."""
+    typo'd `?stauts=open` answered with the whole list, found by QA); so is one given twice."""
+
+    # The parameters that take several values, comma-separated: a repeat is told so.
+    comma_separated: ClassVar[frozenset[str]] = frozenset()
 
     @pre_load
     def _known_parameters_only(self, data, **kwargs):
         if problem := unknown_query_parameters(data, self.parameter_names()):
             raise problem
+        if has_request_context():
+            sent = {name: request.args.getlist(name) for name in request.args}
+            if problem := repeated_query_parameters(sent, self.comma_separated):
+                raise problem
         return data
 
     @classmethod
@@ -236,6 +243,8 @@ class IncidentPage(StrictSchema):
 
 
 class ListArgs(ExportArgs):
+    comma_separated = frozenset({"status", "priority", "owner", "component", "env"})
+
     q = fields.String(
         load_default="",
         metadata={
@@ -915,6 +924,7 @@ class AuditEventPage(StrictSchema):
 
 class AuditListArgs(ExportArgs):
     exports = f"the newest {MAX_ROWS:,} matching events"
+    comma_separated = frozenset({"action"})
 
     # Free text, checked by shared/audit/listing.py: a value that matches nothing known is a 400
     # naming the parameter, never an empty list an auditor would take for "it never happened".
@@ -994,6 +1004,8 @@ _WINDOW_CHOICES = f"{', '.join(str(days) for days in INSIGHT_WINDOWS[:-1])} or {
 
 
 class InsightsArgs(QueryArgs):
+    comma_separated = frozenset({"env"})
+
     days = fields.Integer(
         load_default=insights.DEFAULT_WINDOW,
         validate=validate.OneOf(INSIGHT_WINDOWS, error=f"days must be {_WINDOW_CHOICES}."),
