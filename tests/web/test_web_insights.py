@@ -252,6 +252,10 @@ def test_insights_for_one_environment(client, users, make_incident):
     rows = [[cell.text for cell in row.find_all() if cell.tag in ("th", "td")] for row in tree.find_all("tr")]
     assert ["P1", "1", "0", "—", "0", "—"] in rows
     assert "2 incidents open now" in client.get("/insights?days=7").get_data(as_text=True)
+    several = parse(client.get("/insights?env=prod,DEV").get_data(as_text=True)).find("select", id="environment")
+    options = several.find_all("option")
+    chosen = [(option.attrs["value"], option.text) for option in options if "selected" in option.attrs]
+    assert chosen == [("prod,dev", "prod, dev")]  # shown as chosen, so Show keeps them
 
     refused = client.get("/insights?env=production").get_data(as_text=True)
     notice = parse(refused).find(id="window-problems")
