@@ -210,6 +210,15 @@ def window_problems(params: Mapping[str, str]) -> list[str]:
         problems.append(f"Give days once (this address gives {', '.join(given)}): choose {choices}.")
     elif given and not (is_number(given[0]) and int(given[0]) in WINDOWS):
         problems.append(f"There is no '{given[0]}'-day window: choose {choices}.")
+    # The first of a repeated env or tz counts: say so rather than guess silently.
+    if hasattr(params, "getlist") and len(environments := params.getlist(ENVIRONMENT)) > 1:
+        example = ",".join(name[:20] for name in environments[:2])
+        problems.append(
+            f"Give env once: several environments go in one, comma-separated (env={example}); "
+            f"counting env={environments[0][:40]}."
+        )
+    if hasattr(params, "getlist") and len(zones := params.getlist(ZONE)) > 1:
+        problems.append(f"Give tz once; reading the days in the first, {zones[0][:64]}.")
     return problems
 
 

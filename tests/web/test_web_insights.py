@@ -173,6 +173,12 @@ def test_a_window_the_page_does_not_have_is_said_above_the_one_it_shows(client, 
         ("days=14", "There is no '14'-day window: choose 7, 30 or 90. Showing the last 30 days."),
         ("days=7&days=90", "Give days once (this address gives 7, 90): choose 7, 30 or 90. Showing the last 7 days."),
         ("days=7&utm_source=chat", "This page does not take 'utm_source'. Showing the last 7 days."),
+        (
+            "days=7&env=prod&env=dev",
+            "Give env once: several environments go in one, comma-separated (env=prod,dev); counting env=prod. "
+            "Showing the last 7 days.",
+        ),
+        ("tz=UTC&tz=Asia/Tokyo", "Give tz once; reading the days in the first, UTC. Showing the last 30 days."),
     ):
         page = client.get(f"/insights?{query}").get_data(as_text=True)
         notice = parse(page).find(id="window-problems")
