@@ -336,16 +336,20 @@ def transition(
         raise ValidationFailed({field: hidden})
     # An Undo goes back to where the incident was: the status it returns to keeps the time it was
     # entered, for "In status for" as for the API, so a Blocked incident unblocked by mistake and
-    # put back is still "Blocked since" this morning. (Only a reopen clears a stamp, resolved_at:
-    # its Undo stamps the time of the Undo.) "undo" is the form's word: it counts only for the
-    # move back of this person's own latest move, or anyone could keep an old "Blocked since".
+    # put back is still "Blocked since" this morning. A reopen clears resolved_at: its Undo takes
+    # the time of the move to Resolved from the trail, or time to resolve would count the minutes
+    # it spent reopened by mistake. "undo" is the form's word: it counts only for the move back
+    # of this person's own latest move, or anyone could keep an old "Blocked since".
     keeps_stamp = is_undo and _reverses_latest_move(session, incident=incident, actor=actor, back=(current, target))
+    stamp = TIMESTAMP_FIELD.get(target)
+    kept = getattr(incident, stamp) if stamp and keeps_stamp else None
+    if keeps_stamp and target == Status.RESOLVED and kept is None:
+        kept = _latest_move_time(session, incident=incident, to=target)
     now = utcnow()
     incident.status = target.value
     incident.updated_at = now
-    stamp = TIMESTAMP_FIELD.get(target)
-    if stamp and not (keeps_stamp and getattr(incident, stamp) is not None):
-        setattr(incident, stamp, now)
+    if stamp:
+        setattr(incident, stamp, kept or now)
     if target == Status.IN_PROGRESS and incident.acknowledged_at is None:
         incident.acknowledged_at = now
     if target == Status.BLOCKED:
@@ -402,6 +406,17 @@ def _reverses_latest_move(session: Session, *, incident: Incident, actor: User, 
         return False
     source, target = back
     return (latest.data or {}).get("from") == target.value and (latest.data or {}).get("to") == source.value
+
+
+def _latest_move_time(session: Session, *, incident: Incident, to: Status):
+    """When `incident` last moved to `to`, from its trail (None when the trail has no such move)."""
+    moves = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.incident_id == incident.id, AuditEvent.action == EventType.INCIDENT_STATUS_CHANGED.value)
+        .order_by(AuditEvent.id.desc())
+        .limit(20)
+    )
+    return next((event.occurred_at for event in moves if (event.data or {}).get("to") == to.value), None)
 
 
 def _notify_later_or_never(

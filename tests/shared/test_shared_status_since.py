@@ -72,6 +72,38 @@ def test_an_undone_resolve_is_in_progress_since_it_was_taken_and_not_resolved(db
     assert reverted.resolved_at is None
 
 
+def resolved_then_reopened(db, users, *, reopened_by="lead") -> Incident:
+    incident = blocked_incident(db, users)
+    move(db, users, incident, "in_progress", at(3))
+    move(db, users, incident, "resolved", at(4), reason="Vendor fixed the queue")
+    move(db, users, incident, "in_progress", at(5), reason="Reopened by mistake", who=reopened_by)
+    return incident
+
+
+def test_an_undone_reopen_is_resolved_since_it_was_resolved(db, users):
+    """A reopen clears the resolved time; its Undo puts back the first one, so time to resolve
+    (and MTTR) does not count the minutes it spent reopened by mistake."""
+    incident = resolved_then_reopened(db, users)
+    assert db.get_one(Incident, incident.id).resolved_at is None
+    move(db, users, incident, "resolved", at(5.01), reason="Vendor fixed the queue", is_undo=True)
+    undone = db.get_one(Incident, incident.id)
+    assert as_utc(undone.resolved_at) == at(4)
+    assert as_utc(status_since(undone)) == at(4)
+    assert undone.resolution_summary == "Vendor fixed the queue"
+
+
+def test_resolving_a_reopened_incident_again_is_resolved_from_then(db, users):
+    incident = resolved_then_reopened(db, users)
+    move(db, users, incident, "resolved", at(7), reason="Fixed for good")
+    assert as_utc(db.get_one(Incident, incident.id).resolved_at) == at(7)
+
+
+def test_an_undo_of_someone_elses_reopen_is_resolved_from_then(db, users):
+    incident = resolved_then_reopened(db, users, reopened_by="admin")
+    move(db, users, incident, "resolved", at(6), reason="Vendor fixed the queue", is_undo=True)
+    assert as_utc(db.get_one(Incident, incident.id).resolved_at) == at(6)
+
+
 def test_a_move_that_is_no_undo_starts_the_time_again(db, users):
     incident = blocked_incident(db, users)
     move(db, users, incident, "in_progress", at(3))
