@@ -3,7 +3,7 @@ A reader's zone (an IANA name their browser sends) only decides how times are re
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from typing import overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,3 +43,10 @@ def time_zone(name: str) -> tzinfo:
 def zone_name(zone: tzinfo) -> str:
     """The zone as a page names it: "UTC", or its IANA name."""
     return "UTC" if zone is UTC else str(zone)
+
+
+def day_start(day: date, zone: tzinfo) -> datetime:
+    """The instant (in UTC, as stored) a calendar day begins in a zone (where midnight is
+    skipped, the first moment after the jump: Python reads a skipped time with the offset from
+    before it)."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)

@@ -17,6 +17,7 @@ from shared.incidents.lifecycle import STATUS_LABELS, Status
 from shared.timeutil import as_utc
 from web import markdown_cache
 from web.insights.charts import duration_text
+from web.reader import reader_today
 
 # Raw HTML in Markdown is disabled, and nh3 sanitises what the renderer produces anyway.
 _markdown = (
@@ -329,7 +330,8 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.filters["person"] = person_name
     app.jinja_env.filters["timetag"] = time_tag
     app.jinja_env.filters["duration"] = duration
-    app.jinja_env.globals["is_overdue"] = timers.is_overdue
+    # Overdue once the due day is over where the reader is (web.reader).
+    app.jinja_env.globals["is_overdue"] = lambda incident: timers.is_overdue(incident, on=reader_today())
     app.jinja_env.globals["time_to_acknowledge"] = timers.time_to_acknowledge
     app.jinja_env.globals["time_to_resolve"] = timers.time_to_resolve
     app.jinja_env.filters["isotime"] = lambda v: as_utc(v).isoformat() if v else ""

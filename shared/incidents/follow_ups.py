@@ -677,9 +677,11 @@ def listed_page(
     due: str | None = None,
     cursor: str | None = None,
     limit: int = OWNED_PAGE_SIZE,
+    today: date | None = None,
 ) -> ListedPage:
     """Up to `limit` follow-ups across incidents, of `owner` (everyone's, one person's or those
-    with no owner), in `state`, only the overdue ones with due="overdue", after `cursor`; in
+    with no owner), in `state`, only the overdue ones with due="overdue" (due before `today`, the
+    reader's; UTC's without it), after `cursor`; in
     owned_page's orders (its cursors are these too). Each page is one range of one index that
     stops after the page (migrations 0023 and 0024): the owner's (an index's first column, so
     the sort names it: "no owner" is an IS NULL the planner would not otherwise see as a constant)
@@ -704,7 +706,7 @@ def listed_page(
     elif state == "done":
         statement = statement.where(FollowUp.done_at.is_not(None))
     if due == "overdue":
-        statement = statement.where(FollowUp.due_date < timers.today())
+        statement = statement.where(FollowUp.due_date < (today or timers.today()))
 
     if state == "done":
         order: list[Any] = [*lead, FollowUp.done_at.desc(), FollowUp.id.desc()]

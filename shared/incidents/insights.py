@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy import Date, case, cast, func, select
 from sqlalchemy.orm import Session
@@ -33,7 +33,7 @@ from shared.incidents.lifecycle import Status
 from shared.incidents.models import ENVIRONMENTS, Incident, Priority
 from shared.incidents.timers import ACTIVE
 from shared.text import is_number
-from shared.timeutil import time_zone, zone_name
+from shared.timeutil import day_start, time_zone, zone_name
 
 WINDOWS = (7, 30, 90)
 DEFAULT_WINDOW = 30
@@ -236,12 +236,6 @@ def reader_zone(asked: str | None, remembered: str | None = None) -> tuple[tzinf
         return time_zone((remembered or "").strip()), []
     except ValueError:
         return UTC, []
-
-
-def day_start(day: date, zone: tzinfo) -> datetime:
-    """The instant a calendar day begins in a zone (where midnight is skipped, the first moment
-    after the jump: Python reads a skipped time with the offset from before it)."""
-    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
 def environments_given(value: str | None) -> tuple[tuple[str, ...], list[str]]:

@@ -25,7 +25,7 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Label, Select, and_, any_, column, exists, func, literal_column, or_, select, table
@@ -38,6 +38,7 @@ from shared.incidents import timers
 from shared.incidents.lifecycle import Status, parse_status
 from shared.incidents.models import ENVIRONMENTS, Comment, Incident, Priority, Watcher
 from shared.text import is_number
+from shared.timeutil import day_start
 
 QUALIFIERS = {
     "status": "statuses",
@@ -94,7 +95,8 @@ MEANT = {
 IS_FLAGS = {"overdue": "due", "watching": "watching"}
 SORTS = ("priority", "recent", "oldest", "due")
 # `due:` values: past due and still being worked on (the Overdue badge), due today, due today or
-# in the 7 days after, no due date, any due date. Days are UTC days, as the badge counts them.
+# in the 7 days after, no due date, any due date. Days are the reader's (Filters.days_in), as
+# the badge counts them.
 DUE_VALUES = ("overdue", "today", "week", "none", "any")
 WEEK_DAYS = 7
 NOBODY = ("none", "nobody", "unassigned")
@@ -115,7 +117,7 @@ NEGATED = {
     "updated": "not_updated",
     "created": "not_created",
 }
-# `updated:` and `created:` windows: the last minutes, hours, days or weeks; a UTC day, before or
+# `updated:` and `created:` windows: the last minutes, hours, days or weeks; a day, before or
 # after one (or on or before/after it), or a range of days, both ends included (GitHub's forms).
 _AGO_RE = re.compile(r"([1-9]\d{0,4})([mhdw])")
 _AGO_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -124,7 +126,7 @@ _DAYS_RE = re.compile(r"(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})")
 WINDOW_DAYS = ("today", "yesterday")
 WINDOW_FORMS = (
     "30m, 12h, 7d or 2w for the last minutes, hours, days or weeks; today or yesterday; "
-    "or UTC days: 2026-11-30, >2026-11-30, <2026-11-30, 2026-11-01..2026-11-30"
+    "or days: 2026-11-30, >2026-11-30, <2026-11-30, 2026-11-01..2026-11-30"
 )
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 # A token of the search box: a qualifier whose value has quoted parts (`owner:"Lee Lead"`,
@@ -171,6 +173,9 @@ class Filters:
     not_updated: tuple[str, ...] = ()
     created: tuple[str, ...] = ()
     not_created: tuple[str, ...] = ()
+    # Whose days `created:`/`updated:` days, today, yesterday and `due:` count: the reader's zone
+    # (the dashboard's it_tz cookie, the API's tz), not part of the query text. UTC by default.
+    days_in: tzinfo = UTC
 
     def without_status(self) -> Filters:
         return replace(self, statuses=(), not_statuses=())
@@ -181,10 +186,10 @@ class Filters:
         return bool(self.statuses or self.not_statuses or self.all_statuses)
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str], *, searching: bool = True) -> Filters:
+    def from_params(cls, params: Mapping[str, str], *, searching: bool = True, days_in: tzinfo = UTC) -> Filters:
         """Filters from request parameters — status, priority, owner, component, env (values
         comma-separated) and the search box `q` — built directly, not re-parsed as qualifier text.
-        `searching`: as `parse_query`'s."""
+        `searching`: as `parse_query`'s; `days_in`: the reader's zone (Filters.days_in)."""
         problems: list[str] = []
 
         def values(target: str, name: str) -> tuple[str, ...]:
@@ -202,6 +207,7 @@ class Filters:
             components=values("components", "component"),
             environments=values("environments", "env"),
             problems=tuple(problems),
+            days_in=days_in,
         )
         return parse_query(params.get("q") or "", base=base, searching=searching)
 
@@ -372,6 +378,7 @@ def parse_query(query: str, base: Filters | None = None, *, searching: bool = Tr
         not_updated=field_value("not_updated", True),
         created=field_value("created"),
         not_created=field_value("not_created", True),
+        days_in=base.days_in,
     )
 
 
@@ -474,7 +481,7 @@ def explain_no_match(*, session: Session, filters: Filters, me_id: int | None) -
     Called only for an empty page; each probe is a LIMIT 1 over the same indexed predicates
     as the page, at most two per part and MAX_EXPLAINED_TERMS parts."""
     terms = query_terms(filters)[:MAX_EXPLAINED_TERMS]
-    empty = Filters()
+    empty = Filters(days_in=filters.days_in)  # a part alone is read in the same days
     alone = [
         f"Nothing matches {label} on its own."
         for label, fields in terms
@@ -863,31 +870,32 @@ def _window_problem(target: str, item: str) -> str:
     return f"Unknown time {item!r} for {target}: use {WINDOW_FORMS}."
 
 
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def _window_clause(column, value: str, now: datetime):
+def _window_clause(column, value: str, now: datetime, zone: tzinfo):
     """One `updated:`/`created:` window as SQL: a range of `column` (one index range). Days
-    are UTC days, as `due:` counts them."""
+    are `zone`'s, as `due:` counts them."""
+
+    def midnight(day: date) -> datetime:
+        # In UTC, as stored: SQLite compares the text SQLAlchemy writes, without its offset.
+        return day_start(day, zone)
+
     if ago := _AGO_RE.fullmatch(value):
         return column >= now - timedelta(**{_AGO_UNITS[ago[2]]: int(ago[1])})
     if value in WINDOW_DAYS:
-        first = last = now.date() - timedelta(days=WINDOW_DAYS.index(value))
+        first = last = now.astimezone(zone).date() - timedelta(days=WINDOW_DAYS.index(value))
     elif days := _DAYS_RE.fullmatch(value):
         first, last = date.fromisoformat(days[1]), date.fromisoformat(days[2])
     else:
         one = _DAY_RE.fullmatch(value)
         assert one is not None  # _window let nothing else in
         comparison, day = one[1], date.fromisoformat(one[2])
-        after = {">": _midnight(day + timedelta(days=1)), ">=": _midnight(day)}
-        before = {"<": _midnight(day), "<=": _midnight(day + timedelta(days=1))}
+        after = {">": midnight(day + timedelta(days=1)), ">=": midnight(day)}
+        before = {"<": midnight(day), "<=": midnight(day + timedelta(days=1))}
         if comparison in after:
             return column >= after[comparison]
         if comparison in before:
             return column < before[comparison]
         first = last = day
-    return and_(column >= _midnight(first), column < _midnight(last + timedelta(days=1)))
+    return and_(column >= midnight(first), column < midnight(last + timedelta(days=1)))
 
 
 def apply_filters(session: Session, statement: Select, filters: Filters, me_id: int | None) -> Select:
@@ -926,8 +934,9 @@ def apply_filters(session: Session, statement: Select, filters: Filters, me_id: 
             (Incident.activity_at, filters.updated, filters.not_updated),
             (Incident.created_at, filters.created, filters.not_created),
         ):
-            statement = statement.where(*(_window_clause(column, value, now) for value in within))
-            statement = statement.where(*(~_window_clause(column, value, now) for value in outside))
+            zone = filters.days_in
+            statement = statement.where(*(_window_clause(column, value, now, zone) for value in within))
+            statement = statement.where(*(~_window_clause(column, value, now, zone) for value in outside))
     if filters.components:
         statement = statement.where(Incident.component.in_(filters.components))
     if filters.not_components:
@@ -937,7 +946,7 @@ def apply_filters(session: Session, statement: Select, filters: Filters, me_id: 
     if filters.not_environments:
         statement = statement.where(Incident.environment.not_in(filters.not_environments))
     if filters.due or filters.not_due:
-        today = timers.today()
+        today = timers.today(filters.days_in)
         if filters.due:
             statement = statement.where(or_(*(_due_clause(value, today) for value in filters.due)))
         if filters.not_due:

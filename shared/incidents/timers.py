@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta, tzinfo
 
 from shared.db import utcnow
 from shared.errors import ValidationFailed
@@ -29,9 +29,10 @@ def time_to_resolve(incident: Incident) -> timedelta | None:
     return as_utc(incident.resolved_at) - as_utc(incident.created_at)
 
 
-def today() -> date:
-    """Today in UTC: the day a due date is compared with."""
-    return utcnow().date()
+def today(zone: tzinfo = UTC) -> date:
+    """Today where the reader is (UTC for anyone unknown: mail, webhooks, the API without
+    `tz`): the day a due date is compared with."""
+    return utcnow().astimezone(zone).date()
 
 
 def is_overdue(incident: Incident, on: date | None = None) -> bool:

@@ -50,7 +50,7 @@ def test_the_handover_qualifiers_filter_the_api_list(client, db, users, member, 
         (
             "updated:yesterday,soon",
             "Unknown time 'soon' for updated: use 30m, 12h, 7d or 2w for the last minutes, hours, days or weeks; "
-            "today or yesterday; or UTC days: 2026-11-30, >2026-11-30, <2026-11-30, 2026-11-01..2026-11-30.",
+            "today or yesterday; or days: 2026-11-30, >2026-11-30, <2026-11-30, 2026-11-01..2026-11-30.",
         ),
     ],
 )

@@ -6,7 +6,9 @@ The clock is fixed (shared.db.clock_at): the day boundaries are UTC midnight, on
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from seeding import built_once
@@ -80,9 +82,10 @@ def seeded(db, users, database_url) -> dict[str, str]:
     return built_once(db, database_url, "test_shared_search_due.seeded", build)
 
 
-def found(db, query: str, *, at: datetime, sort: str = "priority") -> list[str]:
+def found(db, query: str, *, at: datetime, sort: str = "priority", zone=UTC) -> list[str]:
     with clock_at(at):
-        page = search.search(session=db, filters=parse_query(query), me_id=None, sort=sort, page_size=50)
+        filters = replace(parse_query(query), days_in=zone)
+        page = search.search(session=db, filters=filters, me_id=None, sort=sort, page_size=50)
     return [incident.key for incident in page.incidents]
 
 
@@ -132,6 +135,31 @@ def test_due_overdue_finds_exactly_the_incidents_that_show_the_overdue_badge(db,
         badged = {incident.key for incident in db.scalars(select(Incident)) if timers.is_overdue(incident)}
     assert set(found(db, "due:overdue", at=at)) == badged
     assert set(found(db, "-due:overdue", at=at)) == set(seeded.values()) - badged
+
+
+@pytest.mark.parametrize(
+    ("zone", "at", "query", "expected"),
+    [
+        # Midnight UTC is still the afternoon of DAY in Los Angeles: due today, not overdue.
+        ("America/Los_Angeles", MIDNIGHT, "due:overdue", LATE),
+        ("America/Los_Angeles", MIDNIGHT, "due:today", {"open-today", "open-today-p1"}),
+        # The last second of DAY in UTC is the next morning in Tokyo: DAY is over there.
+        ("Asia/Tokyo", EVENING, "due:overdue", LATE | {"open-today", "open-today-p1"}),
+        ("Asia/Tokyo", EVENING, "due:today", set()),
+        ("Asia/Tokyo", EVENING, "due:week", {"open-week", "open-week-twin", "open-later"}),
+    ],
+)
+def test_due_values_count_the_readers_days(db, seeded, zone, at, query, expected):
+    assert sorted(found(db, query, at=at, zone=ZoneInfo(zone))) == sorted(named(seeded, expected))
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Tokyo", "Asia/Kolkata"])
+@pytest.mark.parametrize("at", [EVENING, MIDNIGHT, datetime(2026, 12, 10, 12, 0, tzinfo=UTC)])
+def test_due_overdue_in_a_zone_is_the_badge_that_readers_see(db, seeded, zone, at):
+    with clock_at(at):
+        today = timers.today(ZoneInfo(zone))
+        badged = {incident.key for incident in db.scalars(select(Incident)) if timers.is_overdue(incident, on=today)}
+    assert set(found(db, "due:overdue", at=at, zone=ZoneInfo(zone))) == badged
 
 
 def test_the_counters_count_only_the_overdue(db, seeded):

@@ -7,7 +7,9 @@ and the day boundaries are UTC midnight, one second apart."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from seeding import built_once
@@ -66,9 +68,10 @@ def seeded(db, users, database_url) -> dict[str, str]:
     return built_once(db, database_url, "test_shared_search_handover.seeded", build)
 
 
-def found(db, users, query: str, *, me: str = "member", sort: str = "priority") -> list[str]:
+def found(db, users, query: str, *, me: str = "member", sort: str = "priority", zone=UTC) -> list[str]:
+    filters = replace(parse_query(query), days_in=zone)
     with clock_at(HANDOVER):
-        page = search.search(session=db, filters=parse_query(query), me_id=users[me].id, sort=sort, page_size=50)
+        page = search.search(session=db, filters=filters, me_id=users[me].id, sort=sort, page_size=50)
     return [incident.key for incident in page.incidents]
 
 
@@ -98,7 +101,7 @@ SHIFT = {"lead-this-shift", "other-worked-now"}  # changed since 06:00
         ("-is:watching", EVERY - WATCHED),
         ("-watching:me", EVERY - WATCHED),
         ("is:watching reporter:me", {"old-member"}),
-        # What changed: the last minutes, hours, days; today and yesterday in UTC days.
+        # What changed: the last minutes, hours, days; today and yesterday (UTC days without a zone).
         ("updated:30m", {"other-worked-now"}),
         ("updated:12h", SHIFT),
         ("updated:12H", SHIFT),
@@ -127,6 +130,37 @@ SHIFT = {"lead-this-shift", "other-worked-now"}  # changed since 06:00
 )
 def test_handover_qualifiers_find_what_they_say(db, users, seeded, query, expected):
     assert sorted(found(db, users, query)) == sorted(named(seeded, expected))
+
+
+LOS_ANGELES, TOKYO = ZoneInfo("America/Los_Angeles"), ZoneInfo("Asia/Tokyo")
+
+
+@pytest.mark.parametrize(
+    ("zone", "query", "expected"),
+    [
+        # The handover (18:00 UTC) is 10:00 on 1 December in Los Angeles: what was filed from
+        # 16:00 UTC the day before up to 07:00 UTC was filed on the 30th there.
+        (LOS_ANGELES, "created:2026-11-30", {"lead-this-shift", "lead-last-night", "other-at-midnight"}),
+        (LOS_ANGELES, "created:yesterday", {"lead-this-shift", "lead-last-night", "other-at-midnight"}),
+        (LOS_ANGELES, "created:today", set()),
+        (LOS_ANGELES, "created:2026-12-01", set()),
+        (LOS_ANGELES, "created:<2026-11-01", {"member-october", "lead-november-first"}),  # still October there
+        (LOS_ANGELES, "created:>=2026-11-01 created:<=2026-11-01", set()),
+        (LOS_ANGELES, "updated:today", {"other-worked-now"}),
+        (LOS_ANGELES, "-updated:today", EVERY - {"other-worked-now"}),
+        (LOS_ANGELES, "updated:12h", SHIFT),  # hours are hours anywhere
+        # ... and 03:00 on 2 December in Tokyo, where all of 1 December's UTC morning was the 1st.
+        (TOKYO, "created:today", set()),
+        (TOKYO, "created:2026-12-01", {"lead-this-shift", "lead-last-night", "other-at-midnight"}),
+        (TOKYO, "created:2026-11-30..2026-12-01", {"lead-this-shift", "lead-last-night", "other-at-midnight"}),
+        (TOKYO, "updated:yesterday", {"lead-this-shift", "lead-last-night", "other-at-midnight"}),
+        (TOKYO, "updated:today", {"other-worked-now"}),  # 17:30 UTC was 02:30 on the 2nd there
+    ],
+)
+def test_days_are_the_readers_days(db, users, seeded, zone, query, expected):
+    """A reader in Los Angeles or Tokyo (the dashboard's it_tz cookie, the API's tz) asks for
+    their own days: the day boundaries are their midnights."""
+    assert sorted(found(db, users, query, zone=zone)) == sorted(named(seeded, expected))
 
 
 def test_is_watching_is_exactly_the_watch_rows_of_the_signed_in_person(db, users, seeded):
@@ -202,7 +236,7 @@ def test_the_handover_qualifiers_are_read(query, field, value):
 
 WINDOWS = (
     "use 30m, 12h, 7d or 2w for the last minutes, hours, days or weeks; today or yesterday; "
-    "or UTC days: 2026-11-30, >2026-11-30, <2026-11-30, 2026-11-01..2026-11-30."
+    "or days: 2026-11-30, >2026-11-30, <2026-11-30, 2026-11-01..2026-11-30."
 )
 
 

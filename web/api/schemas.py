@@ -294,6 +294,14 @@ class ListArgs(ExportArgs):
             + ANY_CASE.format(example="`Recent`", value="recent")
         },
     )
+    tz = fields.String(
+        load_default="",
+        metadata={
+            "description": "The time zone whose days `q`'s days count (`created:2026-12-01`, `updated:today`, "
+            "`due:overdue`), an IANA name (America/Los_Angeles), as the dashboard counts its reader's; UTC without "
+            "one. An unknown name is a 400 naming `tz`."
+        },
+    )
     limit = page_limit(default=50, maximum=MAX_LIMIT)
     cursor = fields.String(load_default=None, metadata={"description": "From the previous page's `next`."})
     format = AnyCase(
@@ -656,8 +664,16 @@ class ListedFollowUpArgs(QueryArgs):
         load_default=str,  # callable: the document names no default (absent: every due date)
         metadata={
             "enum": list(follow_up_rules.DUE_FILTERS),
-            "description": "overdue: only the open ones due before today (UTC), soonest due first (with "
-            "`state=open`, the default). " + ANY_CASE.format(example="`OVERDUE`", value="overdue"),
+            "description": "overdue: only the open ones due before today (`tz`'s, UTC without it), soonest due "
+            "first (with `state=open`, the default). " + ANY_CASE.format(example="`OVERDUE`", value="overdue"),
+        },
+    )
+    tz = fields.String(
+        load_default="",
+        metadata={
+            "description": "The time zone whose today `due=overdue` counts from, an IANA name "
+            "(America/Los_Angeles), as the follow-up pages count their reader's; UTC without one. An unknown name "
+            "is a 400 naming `tz`."
         },
     )
     limit = page_limit(default=follow_up_rules.OWNED_PAGE_SIZE, maximum=follow_up_rules.OWNED_MAX_LIMIT)

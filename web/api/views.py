@@ -12,7 +12,7 @@ from shared.audit import service as audit
 from shared.errors import Conflict, NotFound, TransitionNotAllowed, ValidationFailed
 from shared.events import EventType
 from shared.incidents import follow_ups as follow_up_service
-from shared.incidents import idempotency, insights, listing
+from shared.incidents import idempotency, insights, listing, timers
 from shared.incidents import service as incidents
 from shared.incidents.search import Filters
 from shared.permissions import Action, can
@@ -217,7 +217,7 @@ def _commit():
 @_errors(422)
 def list_incidents(args):
     caller = authenticate()
-    filters = Filters.from_params(args, searching=False)
+    filters = Filters.from_params(args, searching=False, days_in=_zone(args["tz"]))
     if filters.problems:
         raise ApiProblem(400, " ".join(filters.problems), errors=Filters.problems_by_parameter(args))
     # sort= when given, else `sort:` in q (the dashboard reads it there too), else priority.
@@ -801,14 +801,19 @@ def list_audit_events(args):
 @_errors(422)
 def get_insights(args):
     authenticate()
-    try:
-        zone = time_zone(args["tz"].strip())
-    except ValueError as error:
-        raise ApiProblem(400, str(error), errors={"tz": [str(error)]}) from None
+    zone = _zone(args["tz"])
     environments, problems = insights.environments_given(args["env"])
     if problems:
         raise ApiProblem(400, " ".join(problems), errors={"env": problems})
     return insights.compute(session=get_session(), days=args["days"], zone=zone, environments=environments)
+
+
+def _zone(name: str):
+    """The zone a `tz` parameter names (UTC when empty); an unknown one is a 400 naming `tz`."""
+    try:
+        return time_zone(name.strip())
+    except ValueError as error:
+        raise ApiProblem(400, str(error), errors={"tz": [str(error)]}) from None
 
 
 # -- the caller -------------------------------------------------------------------------------
@@ -884,7 +889,8 @@ def list_my_follow_ups(args):
     description="The follow-ups of every incident (everyone may read every incident, so every follow-up): "
     "`owner=all` (the default) everyone's, `me` yours, `none` those with no owner, a user id or an email that "
     "person's, a disabled account's included (work nobody will do until it is given to someone). `state` and "
-    "the order as on GET /api/v1/me/follow-ups; `due=overdue` only the open ones due before today (UTC). "
+    "the order as on GET /api/v1/me/follow-ups; `due=overdue` only the open ones due before today (in `tz`, "
+    "UTC without it). "
     "Each item is shaped as there, its `owner` the user every follow-up answer names (null: no owner). Page "
     "with `next` (or the `Link` header). An `owner` that is nobody known, a `state` or `due` it does not take "
     "(or `due=overdue` with another state than open) is a 400, and a `cursor` this list did not give out or a "
@@ -900,6 +906,7 @@ def list_follow_ups_across_incidents(args):
     ):
         if problem:
             raise ApiProblem(400, problem, errors={name: [problem]})
+    today = timers.today(_zone(args["tz"]))
     try:
         owner = follow_up_service.find_owner(session=session, actor=caller.user, owner=args["owner"])
     except ValidationFailed as error:
@@ -914,6 +921,7 @@ def list_follow_ups_across_incidents(args):
         due=args["due"],
         cursor=args["cursor"],
         limit=args["limit"],
+        today=today,
     )
     next_url = None
     headers = {}

@@ -28,6 +28,7 @@ from shared.incidents import timers
 from shared.incidents.lifecycle import Requirement, Status, Transition, status_since
 from shared.timeutil import as_utc
 from web.markdown_cache import RenderCache
+from web.reader import reader_today
 
 # Keys are "INC-<n>": nothing in them is escaped in a URL path, so a URL is prefix + key + suffix.
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9-]+")
@@ -139,7 +140,7 @@ class RowKit:
             incident.created_at,
             since,
             incident.activity_at,  # the Updated column: a comment changes it, not the version
-            timers.is_overdue(incident),
+            timers.is_overdue(incident, on=reader_today()),  # in the reader's days, as drawn
             age(incident.created_at),
             age(since),
             tuple(moves),

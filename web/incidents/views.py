@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 from dataclasses import replace
@@ -55,6 +56,7 @@ from web.errors import STALE_PAGE_HINT, page_message, status_for
 from web.evidence.views import list_context
 from web.incidents import rows, timeline
 from web.incidents.forms import EditIncidentForm, IncidentForm
+from web.reader import reader_today, reader_zone
 
 bp = Blueprint("incidents", __name__)
 
@@ -104,7 +106,8 @@ def _current_filters(source=None) -> tuple[incident_search.Filters, str, bool]:
     edited box."""
     source = request.args if source is None else source
     query = source.get("q", "").strip()
-    filters = incident_search.parse_query(query)
+    # Days (created:2026-12-01, updated:today, due:overdue) are the reader's (web.reader).
+    filters = replace(incident_search.parse_query(query), days_in=reader_zone())
     from_form = any(f"was_{name}" in source for name in DROPDOWN_PARAMS)
     changed = {}
     for name in DROPDOWN_PARAMS:
@@ -298,7 +301,7 @@ def dashboard():
             session=session, actor=current_user.user, limit=follow_up_service.MINE_LIMIT + 1
         )
         context["my_follow_ups_limit"] = follow_up_service.MINE_LIMIT
-        context["follow_up_today"] = timers.today()
+        context["follow_up_today"] = reader_today()
         response = make_response(render_template("incidents/dashboard.html", **context))
     response.headers["Vary"] = "HX-Request"
     return response
@@ -1123,7 +1126,7 @@ def _follow_up_context(session, incident) -> dict[str, Any]:
         follow_ups=items,
         open_follow_ups=follow_up_service.open_count(items),
         can_delete_follow_up=lambda item: follow_up_service.can_delete(current_user.user, item),
-        follow_up_today=timers.today(),  # an open follow-up due before it is overdue
+        follow_up_today=reader_today(),  # an open follow-up due before it is overdue
         follow_up_notice=http_session.pop(FOLLOW_UP_NOTICE, None),
         follow_up_form=None,
         follow_up_errors={},
@@ -1395,16 +1398,22 @@ def _render_list(owner_asked: str, state: str, due: str, cursor: str | None, *, 
     elif due and state != "open":
         problem = "Overdue follow-ups are open ones (due before today): here are the overdue ones."
         state, cursor = "open", None
+    listed = functools.partial(
+        follow_up_service.listed_page,
+        session=session,
+        actor=actor,
+        owner=owner,
+        state=state,
+        due=due or None,
+        limit=MINE_PAGE_SIZE,
+        today=reader_today(),
+    )
     try:
-        page = follow_up_service.listed_page(
-            session=session, actor=actor, owner=owner, state=state, due=due or None, cursor=cursor, limit=MINE_PAGE_SIZE
-        )
+        page = listed(cursor=cursor)
     except ValidationFailed:
         # A page link cut short or typed by hand: the first page, saying why.
         problem, status, cursor = "That page link is not one this list gave out: here is the first page.", 400, None
-        page = follow_up_service.listed_page(
-            session=session, actor=actor, owner=owner, state=state, due=due or None, limit=MINE_PAGE_SIZE
-        )
+        page = listed()
     heading, title = _list_heading(owner, state, due)
     mine = owner.user is not None and owner.user.id == actor.id
     kept = {"owner": owner_asked, "due": due}
@@ -1415,7 +1424,7 @@ def _render_list(owner_asked: str, state: str, due: str, cursor: str | None, *, 
         state_links={name: _list_url(name, owner=owner_asked) for name in MINE_STATES},
         first_link=_list_url(state, **kept) if cursor else None,
         next_link=_list_url(state, page.next_cursor, **kept) if page.next_cursor else None,
-        follow_up_today=timers.today(),
+        follow_up_today=reader_today(),
         notice=http_session.pop(MINE_NOTICE, None),
         problem=problem,
         heading=heading,

@@ -9,12 +9,9 @@ from shared.incidents import insights
 from shared.incidents.models import ENVIRONMENTS
 from web.db import get_session
 from web.insights import charts
+from web.reader import ZONE_COOKIE
 
 bp = Blueprint("insights", __name__)
-
-# The reader's time zone as their browser last named it (app.js sets it on every page; not
-# HttpOnly, as script writes it): an IANA name, nothing secret.
-ZONE_COOKIE = "it_tz"
 
 
 @bp.get("/insights")

@@ -840,10 +840,10 @@
       element.setAttribute("data-local", "");
     });
   }
-  // "Overdue" is drawn by the server in UTC days: due before today in UTC. West of UTC the
-  // reader's day is still the day before for hours, and a due date set to their today (accepted:
-  // shared/incidents/timers.py allows a day of slack for them) would read Overdue at once.
-  // The badge stays only once the due day is over where the reader is too.
+  // "Overdue" is drawn by the server in the reader's days once it knows their zone (the it_tz
+  // cookie below, web/reader.py), in UTC days before that: on the first page, west of UTC, a due
+  // date set to the reader's today would read Overdue at once. The badge stays only once the
+  // due day is over where the reader is.
   function overdueWhereTheReaderIs() {
     var now = new Date();
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
@@ -991,7 +991,8 @@
 // insights page counts its days in it. A page drawn for a zone already (a filtered page, a shared
 // link) keeps that one, so the labels always say how the values shown were read. The zone is also
 // kept in a cookie (it_tz, a year), so a plain /insights from the top bar is drawn in the
-// reader's days at once. Without JavaScript: UTC, and the labels say so.
+// reader's days at once, and the dashboard's searches and Overdue badges count their days too
+// (web/reader.py). Without JavaScript: UTC, and the labels say so.
 (function () {
   if (!window.Intl) { return; }
   var zone = new Intl.DateTimeFormat().resolvedOptions().timeZone;
