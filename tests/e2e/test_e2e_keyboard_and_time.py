@@ -170,3 +170,29 @@ def test_insights_counts_the_readers_days_from_the_top_bar(open_page, file_incid
     expect(table.get_by_role("columnheader", name="Day (America/Los_Angeles)")).to_be_visible()
     for day, open_then in ((evening_there - timedelta(days=1), "0"), (evening_there, "1")):
         expect(table.get_by_role("row", name=day.isoformat()).get_by_role("cell")).to_have_text(open_then)
+
+
+def test_the_dashboard_search_counts_the_readers_days(open_page, file_incident, db) -> None:
+    """A reader on Kiritimati (UTC+14) filed an incident a minute after their midnight, which was
+    10:01 the day before in UTC: searching their today (`created:today`, or the date) finds it,
+    and the day before does not (UTC days found it only under yesterday's date)."""
+    zone = ZoneInfo("Pacific/Kiritimati")
+    today_there = datetime.now(zone).date()
+    filed = datetime.combine(today_there, datetime.min.time(), tzinfo=zone) + timedelta(minutes=1)
+    incident = file_incident("Disk full on db-1")
+    db.execute(update(Incident).where(Incident.id == incident.id).values(created_at=filed.astimezone(UTC)))
+    db.commit()
+    page = open_page(timezone_id="Pacific/Kiritimati", locale="en-US")
+    sign_in_on(page, "member@example.com")
+
+    search = page.get_by_label("Search")
+    row = page.get_by_role("row").filter(has_text="Disk full on db-1")
+    for query, found in (
+        (f"created:{today_there.isoformat()}", True),
+        ("created:today", True),
+        (f"created:{(today_there - timedelta(days=1)).isoformat()}", False),
+    ):
+        search.fill(query)
+        search.press("Enter")
+        expect(page).to_have_url(re.compile("q=" + re.escape(query).replace(":", "(:|%3A)") + "$"))
+        expect(row).to_have_count(1 if found else 0)
