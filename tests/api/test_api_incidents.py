@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from api_helpers import bearer
-from web_helpers import sign_in
+from web_helpers import sign_in, snapshot
 
 from shared.db import utcnow
 from shared.incidents import service as incidents
@@ -45,6 +45,68 @@ def test_patch_needs_if_match_and_refuses_a_stale_one(client, make_incident, lea
 
     weak = client.patch(url, json={"component": "rds"}, headers={**lead, "If-Match": "W/" + saved.headers["ETag"]})
     assert weak.status_code == 200
+
+
+def test_an_if_match_list_naming_the_current_version_among_others_matches(client, make_incident, lead):
+    """RFC 9110: If-Match holds when any listed tag matches; a tag that is none of ours (another
+    server's, a typo) matches nothing, and does not sink the list."""
+    incident = make_incident()
+    url = f"/api/v1/incidents/{incident.key}"
+    current = client.get(url, headers=lead).headers["ETag"]
+    saved = client.patch(url, json={"title": "Listed"}, headers={**lead, "If-Match": f'"x", junk, {current}'})
+    assert saved.status_code == 200
+    none_ours = client.patch(url, json={"title": "Lost"}, headers={**lead, "If-Match": '"x", junk'})
+    assert none_ours.status_code == 412
+    assert client.get(url, headers=lead).get_json()["title"] == "Listed"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("", '{"title": "ok", "description": "\\ud800"}'),
+        ("", '{"title": "x\\udfff"}'),
+        ("", '{"title": "ok", "\\ud800": 1}'),
+        ("/{key}/comments", '{"body": "half \\ud83d of a face"}'),
+        ("/{key}/transition", '{"to": "in_progress", "reason": "x\\ud800"}'),
+        ("/{key}/follow-ups", '{"title": "x\\ud800"}'),
+    ],
+)
+def test_a_lone_surrogate_escape_is_a_422_naming_the_field_and_saves_nothing(
+    client, db, make_incident, lead, path, body
+):
+    """An escape such as \\ud800 parses as JSON but is half of a character: no database stores it (it was
+    a 500)."""
+    incident = make_incident()
+    before = snapshot(db)
+    answer = client.post(
+        "/api/v1/incidents" + path.format(key=incident.key), data=body, content_type="application/json", headers=lead
+    )
+    assert answer.status_code == 422
+    assert answer.mimetype == "application/problem+json"
+    problem = answer.get_json()
+    assert "lone surrogate" in problem["detail"]
+    assert len(problem["errors"]) == 1
+    assert snapshot(db) == before
+
+
+def test_an_escaped_surrogate_pair_is_a_whole_character_and_taken(client, lead):
+    answer = client.post(
+        "/api/v1/incidents",
+        data='{"title": "Pager \\ud83d\\udd25 storm"}',
+        content_type="application/json",
+        headers=lead,
+    )
+    assert answer.status_code == 201
+    assert answer.get_json()["title"] == "Pager \N{FIRE} storm"
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(client, lead, number):
+    answer = client.post(
+        "/api/v1/incidents", data=f'{{"title": "ok", "x": {number}}}', content_type="application/json", headers=lead
+    )
+    assert answer.status_code == 400
+    assert "NaN and Infinity are not JSON numbers" in answer.get_json()["detail"]
 
 
 def test_a_stale_if_match_on_a_transition_is_412_and_changes_nothing(client, make_incident, lead):

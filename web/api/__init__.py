@@ -6,6 +6,8 @@ Errors are RFC 9457 problem details (web/api/problems.py), wired in web/app.py's
 
 from __future__ import annotations
 
+import math
+import re
 import threading
 from typing import Any
 
@@ -99,14 +101,44 @@ def _api_limit() -> str:
     return current_app.config["SETTINGS"].rate_limit_api
 
 
-def _nul_fields(value, path: str = "") -> list[str]:
+def _text_fields(value, wrong, path: str = "") -> list[str]:
+    """Where in a parsed JSON body a string (a value or a key) is `wrong`: "title", "tags[2]"."""
     if isinstance(value, str):
-        return [path or "body"] if "\x00" in value else []
+        return [path or "body"] if wrong(value) else []
     if isinstance(value, dict):
-        return [f for key, inner in value.items() for f in _nul_fields(inner, f"{path}.{key}" if path else str(key))]
+        found = []
+        for key, inner in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            found += [where] if wrong(key) else _text_fields(inner, wrong, where)
+        return found
     if isinstance(value, list):
-        return [f for index, inner in enumerate(value) for f in _nul_fields(inner, f"{path}[{index}]")]
+        return [f for index, inner in enumerate(value) for f in _text_fields(inner, wrong, f"{path}[{index}]")]
     return []
+
+
+def _has_nul(text: str) -> bool:
+    return "\x00" in text
+
+
+# "\ud800" is valid JSON syntax but no character: no database or encoder can store it (a 500
+# found by QA, in the audit chain's hash first).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    return _LONE_SURROGATE.search(text) is not None
+
+
+def _not_a_number(value) -> bool:
+    """NaN or Infinity anywhere: Python's parser takes them, JSON (RFC 8259) has no such numbers."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict | list):
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False
 
 
 # No request of ours nests deeper than a few levels; 5,000 nested brackets were a 500
@@ -146,9 +178,17 @@ def _require_json() -> None:
         raise problems.ApiProblem(400, f"The body is not valid JSON here: nested more than {MAX_JSON_DEPTH} deep.")
     if body is None and request.data.strip() != b"null":
         raise problems.ApiProblem(400, "The body is not valid JSON.")
-    if fields := _nul_fields(body):
+    if _not_a_number(body):
+        raise problems.ApiProblem(400, "The body is not valid JSON: NaN and Infinity are not JSON numbers.")
+    if fields := _text_fields(body, _has_nul):
         raise problems.ApiProblem(
             422, "Text cannot contain NUL characters.", errors={f: ["Remove the NUL character."] for f in fields}
+        )
+    if fields := _text_fields(body, _has_lone_surrogate):
+        raise problems.ApiProblem(
+            422,
+            "Text cannot contain a lone surrogate (an escape such as \\ud800 that is half of a character).",
+            errors={f: ["Remove the \\ud800 to \\udfff escape, or send the whole character."] for f in fields},
         )
 
 
