@@ -17,7 +17,7 @@ from shared.incidents import service as incidents
 from shared.incidents.search import Filters
 from shared.permissions import Action, can
 from shared.text import is_number
-from shared.timeutil import time_zone
+from shared.timeutil import as_utc, time_zone
 from web.api import schemas
 from web.api.auth import authenticate, needs
 from web.api.problems import ApiProblem, ProblemSchema
@@ -75,18 +75,24 @@ def _if_match(required: bool, current: int) -> int | None:
                 428, "Send If-Match with the incident's ETag, so a stale edit cannot overwrite a newer one."
             )
         return None
-    tags = [tag.strip() for tag in header.split(",") if tag.strip()]
-    if "*" in tags:
+    versions = _versions_named(header)
+    if versions is None:
         return None  # the client chose to write whatever the current version is
-    versions = []
-    for tag in tags:
-        value = tag.removeprefix("W/").strip('"')
-        if not value.startswith("v") or not is_number(value[1:]):
-            raise unreadable
-        versions.append(int(value[1:]))
     if not versions:
         raise unreadable
     return current if current in versions else versions[0]
+
+
+def _versions_named(header: str) -> list[int] | None:
+    """The versions an If-Match header names ("v7", in order), or None for `*`. A tag that is
+    none of ours (another server's, a typo) matches nothing, as RFC 9110 reads a list: the
+    others may still name the current version. W/ is taken: a proxy that compresses an answer
+    weakens its ETag, which the client then sends back, and a version names one content."""
+    tags = [tag.strip() for tag in header.split(",") if tag.strip()]
+    if "*" in tags:
+        return None
+    values = (tag.removeprefix("W/").strip('"') for tag in tags)
+    return [int(value[1:]) for value in values if value.startswith("v") and is_number(value[1:])]
 
 
 def _versioned(operation, expected: int | None, incident_id: int, *, read: int | None = None, repeats=None):
@@ -182,7 +188,7 @@ def _changes_of_incident(events) -> list[dict]:
             },
         }.get(event.action, {})
         for field, change in fields_changed.items():
-            item = {"by": _by(event), "at": event.occurred_at.isoformat(), "field": field}
+            item = {"by": _by(event), "at": as_utc(event.occurred_at).isoformat(), "field": field}
             if field != "description" and isinstance(change, dict):  # a description can be 50,000 characters
                 item.update({end: _as_shown(field, change.get(end)) for end in ("from", "to")})
             changes.append(item)
@@ -617,7 +623,7 @@ def _changes_of_follow_up(events) -> list[dict]:
             ends = (
                 {end: _as_shown(field, change.get(end)) for end in ("from", "to")} if isinstance(change, dict) else {}
             )
-            changes.append({"by": _by(event), "at": event.occurred_at.isoformat(), "field": field, **ends})
+            changes.append({"by": _by(event), "at": as_utc(event.occurred_at).isoformat(), "field": field, **ends})
     return changes
 
 
@@ -626,16 +632,9 @@ def _follow_up_if_match(current: int) -> int | None:
     header = request.headers.get("If-Match")
     if header is None:
         return None
-    tags = [tag.strip() for tag in header.split(",") if tag.strip()]
-    if "*" in tags:
+    versions = _versions_named(header)
+    if versions is None:
         return None
-    versions: list[int] = []
-    for tag in tags:
-        value = tag.removeprefix("W/").strip('"')
-        if not value.startswith("v") or not is_number(value[1:]):
-            versions = []
-            break
-        versions.append(int(value[1:]))
     if not versions:
         raise ApiProblem(
             412,
