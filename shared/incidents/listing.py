@@ -16,11 +16,14 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from shared.errors import ValidationFailed
-from shared.incidents.models import Comment, Incident
+from shared.incidents.models import Comment, Incident, Priority
 from shared.incidents.search import SORTS, Filters, apply_filters
 from shared.timeutil import as_utc
 
 MAX_LIMIT = 200
+# What a cursor may name: a row id a BIGINT holds, a priority there is.
+MAX_ROW_ID = 2**63
+PRIORITIES = frozenset(p.value for p in Priority)
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,11 @@ def _decode(cursor: str, sort: str) -> tuple[str, datetime, int, date | None]:
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         cursor_sort, priority, updated, row_id, *rest = raw
-        if cursor_sort != sort or not isinstance(row_id, int) or not isinstance(priority, str):
+        # A row id the database can hold (a bool is an int to Python; 2**70 overflows BIGINT)
+        # and a priority there is: a cursor edited by hand is refused, never a 500.
+        if cursor_sort != sort or type(row_id) is not int or not 0 < row_id < MAX_ROW_ID:
+            raise ValueError
+        if priority not in PRIORITIES:
             raise ValueError
         due = None
         if sort == "due":

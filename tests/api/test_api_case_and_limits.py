@@ -5,8 +5,10 @@ the document says so where it lists the values, and a refused `limit`, `sort`, `
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import json
 
 import pytest
 from api_helpers import bearer
@@ -130,6 +132,31 @@ def test_a_bad_cursor_is_named_in_the_detail_on_every_list(client, lead, url):
     assert list(problem["errors"]) == ["cursor"]
     assert problem["detail"] == problem["errors"]["cursor"][0]
     assert "not one this list gave out" in problem["detail"]
+
+
+def _cursor(*key) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    ("sort", "cursor"),
+    [
+        ("priority", _cursor("priority", "P1", "2026-11-30T05:05:50+00:00", 2**70)),  # overflows a BIGINT
+        ("recent", _cursor("recent", "P1", "2026-11-30T05:05:50+00:00", 2**63)),
+        ("oldest", _cursor("oldest", "P1", "2026-11-30T05:05:50+00:00", True)),  # a bool is an int to Python
+        ("priority", _cursor("priority", "P1", "2026-11-30T05:05:50+00:00", 0)),
+        ("priority", _cursor("priority", "P9", "2026-11-30T05:05:50+00:00", 3)),  # no such priority
+        ("priority", _cursor("priority", "P1", 1700000000, 3)),
+        ("due", _cursor("due", "P1", "2026-11-30T05:05:50+00:00", 3, 20261130)),
+    ],
+)
+def test_a_cursor_edited_by_hand_is_a_422_naming_it(client, lead, make_incident, sort, cursor):
+    """The incidents cursor is base64 JSON anyone can edit: what it names must be a row id and a
+    priority there can be (each of these was a 500 or an empty page)."""
+    make_incident()
+    response = client.get(INCIDENTS, query_string={"sort": sort, "cursor": cursor}, headers=lead)
+    assert response.status_code == 422
+    assert list(response.get_json()["errors"]) == ["cursor"]
 
 
 def test_a_body_that_does_not_validate_keeps_its_own_detail(client, make_token):
