@@ -267,8 +267,11 @@ def retry(*, session: Session, evidence_id: int, actor: User, incident_id: int |
     return evidence
 
 
-def authorize_download(*, session: Session, evidence_id: int, actor: User, incident_id: int | None = None) -> Evidence:
-    """The evidence, when `actor` may download it now; audited. Clean or not-scanned only."""
+def authorize_download(
+    *, session: Session, evidence_id: int, actor: User, incident_id: int | None = None, record: bool = True
+) -> Evidence:
+    """The evidence, when `actor` may download it now; audited (unless `record` is False: a HEAD,
+    which sends no byte of it). Clean or not-scanned only."""
     evidence = get_evidence(session=session, evidence_id=evidence_id, incident_id=incident_id)
     incident = get_incident(session=session, ref=evidence.incident_id)
     if not can(actor, Action.VIEW, incident):
@@ -282,7 +285,8 @@ def authorize_download(*, session: Session, evidence_id: int, actor: User, incid
         raise Conflict(
             f"{evidence.display_name} could not be checked ({evidence.reason or 'error'}); a lead can retry it."
         )
-    _audit(session, actor.id, evidence, events.EVIDENCE_DOWNLOADED)
+    if record:
+        _audit(session, actor.id, evidence, events.EVIDENCE_DOWNLOADED)
     return evidence
 
 

@@ -95,6 +95,8 @@ def test_an_upload_is_pending_then_downloads_with_its_bytes_and_original_name(cl
     assert metadata["detected_type"] == "text/plain"
     assert metadata["download_url"].endswith(f"{url}/{item['id']}/download")
 
+    head = client.head(metadata["download_url"], headers=member)
+    assert (head.status_code, head.data, head.headers["Content-Length"]) == (200, b"", str(len(LOG)))
     download = client.get(metadata["download_url"], headers=member)
 
     assert download.status_code == 200

@@ -130,6 +130,12 @@ def test_a_clean_png_downloads_through_a_presigned_url_with_its_bytes_and_name(c
     item = decided(client, member, f"/api/v1/incidents/{incident.key}/evidence/{uploaded['id']}")
 
     assert (item["state"], item["detected_type"]) == ("clean", "image/png"), item["reason"]
+    # HEAD is no download: the file's headers, never a link to its bytes (which would download
+    # without a trace on the timeline).
+    head = client.head(item["download_url"], headers=member)
+    assert head.status_code == 200
+    assert "Location" not in head.headers
+    assert (head.headers["Content-Length"], head.mimetype) == (str(len(PNG)), "image/png")
     download = client.get(item["download_url"], headers=member)
     assert download.status_code == 303
     assert download.headers["Cache-Control"] == "no-store"

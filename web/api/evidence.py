@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, request, url_for
 from flask_smorest import Blueprint
 
 from shared.accounts.models import TokenScope
@@ -24,7 +24,7 @@ from web.api.problems import ApiProblem
 from web.api.views import _errors
 from web.db import get_session
 from web.evidence.multipart import MultipartReader
-from web.evidence.views import MULTIPART_SLACK, _file_too_large, _stream, _upload_too_large, storage
+from web.evidence.views import MULTIPART_SLACK, _file_too_large, _upload_too_large, download_response, storage
 from web.input_guard import streams_body
 
 log = logging.getLogger(__name__)
@@ -219,20 +219,7 @@ def download(key, evidence_id):
     caller = authenticate()
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
-    item = evidence_service.authorize_download(
-        session=session, evidence_id=evidence_id, actor=caller.user, incident_id=incident.id
-    )
-    name, object_key = item.display_name, item.storage_key
-    content_type = item.detected_type or "application/octet-stream"
-    session.commit()  # the download is on the audit trail before a byte leaves
-    store = storage()
-    if store.supports_presigned_urls:
-        ttl = current_app.config["SETTINGS"].presigned_url_ttl_seconds
-        url = store.presigned_get_url(object_key, filename=name, content_type=content_type, expires_in=ttl)
-        response = redirect(url, code=303)
-        response.headers["Cache-Control"] = "no-store"
-        return response
-    return _stream(store, object_key, content_type, name)
+    return download_response(session, incident, evidence_id, caller.user)
 
 
 @evidence_bp.route("/incidents/<key>/evidence/legal-hold", methods=["POST"])

@@ -22,6 +22,7 @@ from flask import (
     stream_with_context,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -264,14 +265,22 @@ def evidence_list(key: str):
 def download(key: str, evidence_id: int):
     session = get_session()
     incident = incidents.get_incident(session=session, ref=key)
+    return download_response(session, incident, evidence_id, current_user.user)
+
+
+def download_response(session, incident, evidence_id: int, actor) -> ResponseReturnValue:
+    """A file's download (the page's and the API's): on the timeline before a byte leaves, as a
+    link to S3 (303) or streamed. HEAD (flask answers it with GET's view) is no download: its
+    headers only, not on the timeline, and never a link, which would download without a trace."""
+    head = request.method == "HEAD"
     item = evidence_service.authorize_download(
-        session=session, evidence_id=evidence_id, actor=current_user.user, incident_id=incident.id
+        session=session, evidence_id=evidence_id, actor=actor, incident_id=incident.id, record=not head
     )
     name, object_key = item.display_name, item.storage_key
     content_type = item.detected_type or "application/octet-stream"
-    session.commit()  # the download is on the timeline before a byte leaves
+    session.commit()
     store = storage()
-    if store.supports_presigned_urls:
+    if store.supports_presigned_urls and not head:
         ttl = current_app.config["SETTINGS"].presigned_url_ttl_seconds
         url = store.presigned_get_url(object_key, filename=name, content_type=content_type, expires_in=ttl)
         response = redirect(url, code=303)
