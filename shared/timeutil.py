@@ -3,9 +3,10 @@ A reader's zone (an IANA name their browser sends) only decides how times are re
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import overload
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 # What browsers and systems call UTC: shown as "UTC".
 _ZONE_NAME_SHOWN = 64
@@ -34,10 +35,19 @@ def time_zone(name: str) -> tzinfo:
     if not name or name.upper() in _UTC_NAMES:
         return UTC
     try:
+        if name not in _zone_names():
+            raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file name (tzdata)
         shown = name if len(name) <= _ZONE_NAME_SHOWN else name[:_ZONE_NAME_SHOWN] + "…"  # IANA names are short
         raise ValueError(f"Unknown time zone {shown!r}: use a name such as America/Los_Angeles, or UTC.") from None
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    """The IANA names a reader may give: not every file ZoneInfo opens is one ("posixrules",
+    "right/UTC"), and "localtime" (this server's own zone) and "Factory" mean nothing to them."""
+    return frozenset(available_timezones() - {"localtime", "Factory"})
 
 
 def zone_name(zone: tzinfo) -> str:

@@ -8,7 +8,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 from servers import REPO_ROOT
+
+from shared.timeutil import time_zone
 
 WITHOUT_SYSTEM_ZONES = """
 import zoneinfo
@@ -33,3 +36,16 @@ def test_zones_resolve_without_the_system_s_zone_database():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "07:35 PST"
+
+
+@pytest.mark.parametrize("name", ["localtime", "posixrules", "Factory", "right/UTC", "posix/Europe/Berlin", " UTC"])
+def test_a_file_of_the_zone_database_that_names_no_zone_is_unknown(name):
+    """ "localtime" would be this server's own zone, "posixrules" and "right/…" are files of the
+    database, not zones a reader's browser names: refused like any unknown name."""
+    with pytest.raises(ValueError, match="Unknown time zone"):
+        time_zone(name)
+
+
+@pytest.mark.parametrize("name", ["America/Los_Angeles", "Asia/Kolkata", "US/Pacific", "Etc/GMT+5", "UTC", "utc"])
+def test_zone_names_a_browser_gives_are_known(name):
+    assert time_zone(name) is not None
