@@ -108,3 +108,37 @@ def test_retag_follows_close_and_hold(db, users, make_incident, storage, runtime
     assert retag_incident(runtime, incident.id) == 2  # the file and its thumbnail
     for key in (item.storage_key, item.thumbnail_key):
         assert storage.get_tags(key) == {"scan-status": "not-scanned", "retention": "closed", "legal-hold": "true"}
+
+
+def test_a_check_that_fails_unexpectedly_is_retried_then_ends_in_error_not_pending(
+    db, users, make_incident, storage, runtime, monkeypatch
+):
+    """An error nobody foresaw (here the ImportError a half-deployed release raised in QA) failed
+    the task: Celery acknowledged the message and the file stayed `pending` for ever, which
+    neither Retry (only for `error`) nor a download could get out of. Now each attempt but the
+    last asks for a retry, and the last records `error`, which a lead can retry."""
+    from worker.tasks import evidence as tasks
+
+    item = attach(db, users, make_incident(), storage)
+
+    def broken(*_args, **_kwargs):
+        raise ImportError("cannot import name 'day_start' from 'shared.incidents.insights'")
+
+    monkeypatch.setattr(tasks, "runtime_for", lambda _settings: runtime)
+    monkeypatch.setattr(tasks.pipeline, "process_evidence", broken)
+    # Called directly, as Celery's autoretry would call it: a retry request raises the reason.
+    with pytest.raises(RetryLater, match="the check failed unexpectedly: ImportError"):
+        tasks.process.run(item.id)
+    db.expire_all()
+    assert db.get(Evidence, item.id).state == "pending"
+
+    tasks.process.push_request(retries=tasks.process.max_retries)  # the last attempt
+    try:
+        assert tasks.process.run(item.id) == "error"
+    finally:
+        tasks.process.pop_request()
+    db.expire_all()
+    item = db.get(Evidence, item.id)
+    assert (item.state, item.reason) == ("error", "the check failed unexpectedly (see the worker's log)")
+    assert verdicts(db) == 1
+    assert evidence_service.retry(session=db, evidence_id=item.id, actor=users["lead"]).state == "pending"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -12,6 +13,8 @@ from shared.evidence.events import TASK_PROCESS, TASK_RETAG
 from worker.celery_app import ORPHAN_SWEEP_TASK, Retryable, app, idempotent_task
 from worker.processing import pipeline
 from worker.runtime import runtime_for
+
+log = logging.getLogger(__name__)
 
 
 @idempotent_task(app, name=TASK_PROCESS, bind=True, autoretry_for=(Retryable, pipeline.RetryLater))
@@ -28,6 +31,16 @@ def process(self, evidence_id: int) -> str:
         if final:
             return pipeline.record_error(runtime, evidence_id, "checking the file took longer than the time limit")
         raise pipeline.RetryLater("the task time limit was reached") from None
+    except (Retryable, pipeline.RetryLater):
+        raise
+    except Exception as error:
+        # Nobody foresaw it (a bug, a library's surprise, a release half-deployed): failing here
+        # would acknowledge the message and leave the file `pending` for ever, as the time limit
+        # once did. Retried like a transient failure; the last attempt records `error`.
+        log.exception("evidence %s: the check failed unexpectedly (attempt %s)", evidence_id, self.request.retries + 1)
+        if final:
+            return pipeline.record_error(runtime, evidence_id, "the check failed unexpectedly (see the worker's log)")
+        raise pipeline.RetryLater(f"the check failed unexpectedly: {type(error).__name__}") from error
 
 
 @idempotent_task(app, name=TASK_RETAG, autoretry_for=(Retryable, pipeline.RetryLater))
