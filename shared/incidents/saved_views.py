@@ -67,6 +67,15 @@ def save_view(
         errors["query"] = f"The search is too long to save (at most {QUERY_MAX} characters)."
     mine = list(session.scalars(select(SavedView).where(SavedView.owner_id == actor.id)))
     same_name = next((view for view in mine if view.name.lower() == name.lower()), None)
+    if same_name is not None and replace and same_name.team and not team and not errors:
+        # Replacing with "Team view" unticked would take the view from everyone's dashboard
+        # without a word (found in QA): un-sharing is a choice of its own (Delete asks first).
+        raise ValidationFailed(
+            {
+                "name": f"“{same_name.name}” is your team view, on everyone's dashboard: tick “Team view” to "
+                "replace it for everyone, or choose another name for a view of your own."
+            }
+        )
     if same_name is not None and replace and not errors:
         newly_shared = team and not same_name.team
         same_name.query, same_name.team = text, team
@@ -75,7 +84,7 @@ def save_view(
             _refuse_a_second_team_name(session, same_name, actor)
         return same_name
     if same_name is not None and "name" not in errors:
-        errors["name"] = _name_taken(name)
+        errors["name"] = _name_taken(name, team=same_name.team)
     elif len(mine) >= VIEWS_PER_PERSON and "name" not in errors:
         errors["name"] = f"You have {VIEWS_PER_PERSON} views already: delete one first."
     if errors:
@@ -94,9 +103,10 @@ def save_view(
     return view
 
 
-def _name_taken(name: str) -> str:
+def _name_taken(name: str, *, team: bool = False) -> str:
+    what = "a team view" if team else "a view"
     return (
-        f"You already have a view named “{name}”: choose another name, or tick "
+        f"You already have {what} named “{name}”: choose another name, or tick "
         "“Replace my view of that name” to save this search under it."
     )
 

@@ -118,6 +118,29 @@ def test_a_second_team_view_of_a_name_is_refused_naming_whose_the_first_is(clien
     ]
 
 
+def test_replacing_ones_team_view_unticked_is_refused_and_everyone_keeps_it(clients, db):
+    """Save view with a team view's name and "Replace" but not "Team view": it turned the team view
+    into the lead's own, gone from everyone's dashboard without a word (found in QA)."""
+    clients["lead"].post("/views", data={"name": "Team A", "q": "priority:p1,p2 env:prod", "team": "1"})
+
+    taken = clients["lead"].post("/views", data={"name": "team a", "q": "priority:p1"}, follow_redirects=True)
+    assert parse(flash_after(taken)).find(id="view-name-error").text.startswith(
+        "You already have a team view named “team a”"
+    )
+    refused = clients["lead"].post(
+        "/views", data={"name": "team a", "q": "priority:p1", "replace": "1"}, follow_redirects=True
+    )
+    assert parse(flash_after(refused)).find(id="view-name-error").text == (
+        "“Team A” is your team view, on everyone's dashboard: tick “Team view” to replace it for everyone, "
+        "or choose another name for a view of your own."
+    )
+    shared = ["Team A — team view by Lee Lead · searches priority:p1,p2 env:prod"]
+    assert entries(page_of(clients["member"])) == shared
+
+    clients["lead"].post("/views", data={"name": "team a", "q": "priority:p1", "replace": "1", "team": "1"})
+    assert entries(page_of(clients["member"])) == ["Team A — team view by Lee Lead · searches priority:p1"]
+
+
 @pytest.mark.postgres_only
 def test_two_team_views_of_one_name_saved_at_once_leave_one(db, users, session_factory):
     """The rule has no constraint in the table: the second save waits for the first's COMMIT
