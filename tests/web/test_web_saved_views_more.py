@@ -124,8 +124,10 @@ def test_replacing_ones_team_view_unticked_is_refused_and_everyone_keeps_it(clie
     clients["lead"].post("/views", data={"name": "Team A", "q": "priority:p1,p2 env:prod", "team": "1"})
 
     taken = clients["lead"].post("/views", data={"name": "team a", "q": "priority:p1"}, follow_redirects=True)
-    assert parse(flash_after(taken)).find(id="view-name-error").text.startswith(
-        "You already have a team view named “team a”"
+    assert (
+        parse(flash_after(taken))
+        .find(id="view-name-error")
+        .text.startswith("You already have a team view named “team a”")
     )
     refused = clients["lead"].post(
         "/views", data={"name": "team a", "q": "priority:p1", "replace": "1"}, follow_redirects=True
