@@ -56,6 +56,28 @@ def test_watch_priority_and_comment_land_focus_on_what_happened(
     assert_accessible("the incident page after Add comment")
 
 
+def test_assign_due_date_and_edit_details_land_focus_on_what_happened(page: Page, sign_in, file_incident) -> None:
+    """They came back without a word, focus on <body> (found in QA)."""
+    key = file_incident("Checkout latency above SLO", component="api-gateway").key
+    sign_in("lead@example.com")
+    page.goto(f"/incidents/{key}")
+
+    page.get_by_label("Owner", exact=True).select_option(label="Mo Member (member@example.com)")
+    page.get_by_role("button", name="Assign").click()
+    expect(_focused(page)).to_have_text(f"{key} is now assigned to Mo Member (was unassigned).")
+    expect(_focused(page)).to_have_role("status")
+
+    page.get_by_label("Due date", exact=True).fill("2099-12-31")
+    page.get_by_role("button", name="Save due date").click()
+    expect(_focused(page)).to_have_text(f"{key} is now due 2099-12-31 (was no due date).")
+
+    page.get_by_role("link", name="Edit details").click()
+    page.get_by_label("Title").fill("Checkout latency above SLO in eu-west-1")
+    page.get_by_role("button", name="Save changes").click()
+    expect(_focused(page)).to_have_text(f"Saved your changes to {key}.")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("eu-west-1")
+
+
 def test_escape_leaves_the_search_box_so_j_moves_through_rows(page: Page, sign_in, file_incident) -> None:
     file_incident("Disk full on db-1", component="rds")
     sign_in("member@example.com")
