@@ -17,6 +17,7 @@ from shared.permissions import Action
 from web.auth.current import require
 from web.csv_export import MAX_ROWS, audit_csv_response
 from web.db import get_session
+from web.reader import reader_zone
 
 bp = Blueprint("audit", __name__)
 PAGE_SIZE = 50
@@ -43,9 +44,16 @@ def _params() -> dict[str, str]:
     return {name: request.args.get(name, "").strip() for name in listing.FILTERS}
 
 
-def _zone() -> str:
-    """The zone From and To are read in, as the form sent it (app.js fills it in); "" when none was."""
-    return request.args.get(listing.ZONE, "").strip()
+def _zone(params: Mapping[str, str]) -> str:
+    """The zone From and To are read in: the address's (the form sends the one it was drawn with,
+    or app.js's), else the one the reader's browser last named (the it_tz cookie), so a shared or
+    bookmarked link is read in the zone the labels name, else UTC. "" when no zone is known and no
+    From or To is read: the form is then app.js's to fill in; a From or To read in UTC says so."""
+    asked = request.args.get(listing.ZONE, "").strip()
+    if asked:
+        return asked
+    remembered = listing.zone_name(reader_zone())
+    return remembered if remembered != "UTC" or params["from"] or params["to"] else ""
 
 
 def _given(params: Mapping[str, str], zone: str) -> dict[str, Any]:
@@ -103,7 +111,8 @@ def index():
     """Every audit event, newest first, filtered by the form."""
     require(Action.VIEW_AUDIT)
     session = get_session()
-    params, zone = _params(), _zone()
+    params = _params()
+    zone = _zone(params)
     try:
         filters = listing.parse_filters(session=session, params={**params, listing.ZONE: zone})
         result = listing.page(
@@ -124,7 +133,8 @@ def index():
 def export_csv():
     """The current filter's events as a formula-safe CSV file (the newest MAX_ROWS)."""
     require(Action.VIEW_AUDIT)
-    params, zone = _params(), _zone()
+    params = _params()
+    zone = _zone(params)
     try:
         filters = listing.parse_filters(session=get_session(), params={**params, listing.ZONE: zone})
     except ValidationFailed as error:

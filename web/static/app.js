@@ -989,10 +989,11 @@
 // Pages that read or draw days in the reader's time zone get it from the browser: the audit
 // log's From and To are read in it (the form's hidden tz field, and the labels name it), the
 // insights page counts its days in it. A page drawn for a zone already (a filtered page, a shared
-// link) keeps that one, so the labels always say how the values shown were read. The zone is also
-// kept in a cookie (it_tz, a year), so a plain /insights from the top bar is drawn in the
-// reader's days at once, and the dashboard's searches and Overdue badges count their days too
-// (web/reader.py). Without JavaScript: UTC, and the labels say so.
+// link, the cookie's zone below) keeps that one, so the labels always say how the values shown
+// were read. The zone is also kept in a cookie (it_tz, a year), so a plain /insights from the top
+// bar is drawn in the reader's days at once, and the dashboard's searches and Overdue badges count
+// their days too (web/reader.py). Without JavaScript and without the cookie: UTC, and the labels
+// say so.
 (function () {
   if (!window.Intl) { return; }
   var zone = new Intl.DateTimeFormat().resolvedOptions().timeZone;
