@@ -110,6 +110,9 @@ def _created(d, c):
 
 def _status_changed(d, c):
     was, to = d.get("from"), d.get("to")
+    if d.get("undo"):
+        # The mover's Undo of their own latest move (shared.incidents.service.transition).
+        return f"undid the move{c.of}: back to {status_label(to)} (from {status_label(was)})", None
     # The form says "Reopen": so does the trail, with what it was (the resolution it undoes is in
     # the move to Resolved before it).
     if is_reopen(was, to):

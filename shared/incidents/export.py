@@ -18,6 +18,7 @@ mailto: (javascript:, data:) keeps only its text, as the incident page shows the
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -416,6 +417,9 @@ class _Timeline:
         return (text + (f" and assigned it to {inline(owner)}" if owner else "")), None
 
     def status_changed(self, d: Mapping) -> _Entry:
+        if d.get("undo"):
+            # The mover's Undo of their own move: said so, and not as a reopen or a resolution.
+            return f"undid the move: back to {_status(d.get('to'))} (from {_status(d.get('from'))})", None
         if is_reopen(d.get("from"), d.get("to")):
             # As the incident page and the audit log say it (shared/audit/sentences.py), and as its form asks.
             text, label = f"reopened the incident (was {_status(d.get('from'))})", "Reason for reopening"
@@ -494,25 +498,43 @@ class _Timeline:
 
 
 def reopenings(events: Sequence[AuditEvent]) -> list[AuditEvent]:
-    """The moves among `events` that reopened the incident, in their order."""
+    """The moves among `events` that reopened the incident, in their order: not one taken back by
+    its mover's Undo, nor an Undo of a resolve (Resolved back to In Progress is no reopen)."""
+    taken_back = _taken_back(events)
     return [
         event
         for event in events
         if event.action == EventType.INCIDENT_STATUS_CHANGED
         and is_reopen((event.data or {}).get("from"), (event.data or {}).get("to"))
+        and not (event.data or {}).get("undo")
+        and event.id not in taken_back
     ]
+
+
+def _taken_back(events: Sequence[AuditEvent]) -> set[int]:
+    """The ids of the status changes whose next status change is their mover's Undo of them."""
+    moves = [event for event in events if event.action == EventType.INCIDENT_STATUS_CHANGED]
+    return {
+        move.id
+        for move, after in itertools.pairwise(moves)
+        if (after.data or {}).get("undo") and after.actor_id == move.actor_id
+    }
 
 
 def _undone_resolutions(events: Sequence[AuditEvent], reopens: Sequence[AuditEvent]) -> list[AuditEvent]:
     """The moves to Resolved that a later reopen undid (a reopen clears the incident's summary:
-    these events are where the earlier ones are kept), oldest first."""
+    these events are where the earlier ones are kept), oldest first; not one its mover took
+    back at once (Undo), which resolved nothing."""
     if not reopens:
         return []
     before_last_reopen = events[: next(i for i, event in enumerate(events) if event is reopens[-1])]
+    taken_back = _taken_back(events)
     return [
         event
         for event in before_last_reopen
-        if event.action == EventType.INCIDENT_STATUS_CHANGED and (event.data or {}).get("to") == Status.RESOLVED.value
+        if event.action == EventType.INCIDENT_STATUS_CHANGED
+        and (event.data or {}).get("to") == Status.RESOLVED.value
+        and event.id not in taken_back
     ]
 
 

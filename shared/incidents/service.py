@@ -366,9 +366,13 @@ def transition(
         incident.resolution_summary = None
     version_drawn = incident.version
     _flush(session, incident)
-    data = {"from": current.value, "to": target.value}
+    data: dict[str, object] = {"from": current.value, "to": target.value}
     if reason:
         data["reason"] = reason
+    if keeps_stamp:
+        # The way back of this person's own latest move: the trail says it was an Undo (a reopen
+        # undone is no reopen, and the resolution it restores is no new one).
+        data["undo"] = True
     _record(session, actor, incident, EventType.INCIDENT_STATUS_CHANGED, data)
     _notify_later_or_never(
         session,

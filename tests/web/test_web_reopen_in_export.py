@@ -96,6 +96,44 @@ def test_resolved_again_the_export_shows_the_summary_now_and_each_earlier_one(cl
     assert SECOND_FIX not in earlier
 
 
+def test_a_reopen_its_mover_undid_is_no_reopen_and_its_resolution_is_the_current_one(client, db, users):
+    """Reopened from a dashboard row, then Undo (found in QA): the page and the export still said
+    "Reopened: 1 time", listed the restored resolution as an earlier one, and the trail read the
+    Undo as a new move to Resolved."""
+    incident = _worked(db, users)
+    with _at(560):
+        incidents.transition(
+            session=db, incident_id=incident.id, actor=users["lead"], to="resolved", reason=FIRST_FIX, is_undo=True
+        )
+    db.commit()
+    sign_in(client, users["lead"])
+
+    page = client.get(f"/incidents/{incident.key}").get_data(as_text=True)
+    assert "Reopened" not in _details(page)
+    assert any("Lee Lead undid the move: back to Resolved (from In Progress)" in line for line in timeline(page))
+    document = _export(client, incident)
+    assert "Reopened" not in document.facts()
+    assert document.facts()["Resolved"] == "2026-12-01 08:03:20 UTC"  # when it was resolved, not the Undo
+    assert "Earlier resolutions" not in document.headings()
+    assert FIRST_FIX in document.source.split("## Resolution summary")[1].split("## Files")[0]
+    events = [line.split(" UTC ", 1)[-1] for line, _quoted in document.entries()]
+    assert "Lee Lead undid the move: back to Resolved (from In Progress)" in events
+
+
+def test_an_undo_of_a_resolve_is_no_reopen(client, db, users):
+    incident = _worked(db, users, reopens=0, resolved_again=True)
+    with _at(5010):
+        incidents.transition(
+            session=db, incident_id=incident.id, actor=users["lead"], to="in_progress", reason="x", is_undo=True
+        )
+    db.commit()
+    sign_in(client, users["lead"])
+    assert "Reopened" not in _details(client.get(f"/incidents/{incident.key}").get_data(as_text=True))
+    document = _export(client, incident)
+    assert "Reopened" not in document.facts()
+    assert "Earlier resolutions" not in document.headings()
+
+
 def test_never_reopened_the_export_says_nothing_about_reopening(client, db, users, make_incident):
     incident = make_incident("resolved")
     sign_in(client, users["lead"])
