@@ -512,7 +512,7 @@ def test_a_refused_view_name_keeps_the_save_form_open_with_what_was_typed(client
     assert "open" in details
     name = next(attrs for tag, attrs in tags(html) if attrs.get("id") == "view-name")
     assert (name["value"], name["aria-invalid"], name["aria-describedby"]) == ("P1 prod", "true", "view-name-error")
-    assert "You already have a view named “P1 prod”" in unescape(texts(html, "p", "id", "view-name-error")[0])
+    assert "You already have a team view named “P1 prod”" in unescape(texts(html, "p", "id", "view-name-error")[0])
     team = next(attrs for tag, attrs in tags(html) if attrs.get("name") == "team")
     assert "checked" in team
     # Drawn once: the next visit shows the form closed and empty.
