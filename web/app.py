@@ -26,6 +26,7 @@ from web.api import problems
 from web.auth.current import SignedInUser
 from web.errors import page_message, status_for
 from web.extensions import csrf, limiter, login_manager
+from web.pages import page_to_read
 
 
 def _fallback_rate_limit() -> str:
@@ -226,7 +227,6 @@ def _register_errors(app: Flask) -> None:
         (400, BAD_REQUEST_MESSAGE),
         (403, "You don't have permission to do that."),
         (404, "That page doesn't exist."),
-        (405, "That action isn't available here."),
         (413, "That upload is too large."),
         (429, "Too many attempts. Wait a minute and try again."),
         (500, SERVER_ERROR_MESSAGE),
@@ -235,6 +235,19 @@ def _register_errors(app: Flask) -> None:
 
     internal_error = _http_error(500, SERVER_ERROR_MESSAGE)
     bad_request = _http_error(400, BAD_REQUEST_MESSAGE)
+    not_here = _http_error(405, "That action isn't available here.")
+
+    @app.errorhandler(405)
+    def _form_address_opened(error):
+        # A refused form is drawn again at the address it was sent to (/profile/tokens,
+        # /incidents/INC-7/due-date, /admin/users/3/role): opened again from the address bar, a
+        # bookmark or the history, that address answered "Something went wrong" (found in QA).
+        # A browser opening it goes to the page the form belongs to instead.
+        if request.method in ("GET", "HEAD") and not problems.is_api_request():
+            page = page_to_read(request.path)
+            if page != request.path:
+                return redirect(request.script_root + page, 303)
+        return not_here(error)
 
     @app.errorhandler(CSRFError)
     def _form_of_an_ended_session(error: CSRFError):

@@ -473,9 +473,36 @@ def test_get_never_changes_state(client, db, users, make_incident):
     before = snapshot(db)
     answers = {path: client.get(path).status_code for path in paths}
     assert snapshot(db) == before
-    assert {path: status for path, status in answers.items() if status not in (200, 302, 405)} == {}
-    assert answers["/logout"] == 405
+    assert {path: status for path, status in answers.items() if status not in (200, 302, 303)} == {}
+    assert answers["/logout"] == 303  # to the dashboard: a GET signs nobody out
     assert client.get("/").status_code == 200  # still signed in
+
+
+@pytest.mark.parametrize(
+    ("address", "page"),
+    [
+        ("/profile/tokens", "/profile"),  # the page that showed a new token, opened again
+        ("/incidents/{key}/due-date", "/incidents/{key}"),  # a refused due date, drawn at its form's address
+        ("/incidents/{key}/transition", "/incidents/{key}"),
+        ("/admin/users/{member}/role", "/admin/users"),
+        ("/views", "/"),
+    ],
+)
+def test_a_form_address_opened_again_goes_to_its_page(client, users, make_incident, address, page):
+    """A refused form is drawn at the address it was posted to; opened again (the address bar,
+    a bookmark, the history) it answered "Something went wrong" with a 405 (found in QA)."""
+    key = make_incident().key
+    sign_in(client, users["admin"])
+    answer = client.get(address.format(key=key, member=users["member"].id))
+    assert answer.status_code == 303
+    assert answer.headers["Location"] == page.format(key=key)
+    assert client.get(answer.headers["Location"]).status_code == 200
+
+
+def test_an_api_form_address_is_still_a_405_problem(client, make_incident):
+    answer = client.get(f"/api/v1/incidents/{make_incident().key}/transition")
+    assert answer.status_code == 405
+    assert answer.mimetype == "application/problem+json"
 
 
 def test_healthz_and_readyz(client, users):

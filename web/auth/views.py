@@ -13,8 +13,6 @@ from flask import session as browser_session
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from itsdangerous import BadData, URLSafeTimedSerializer
-from werkzeug.exceptions import HTTPException
-from werkzeug.routing import RequestRedirect
 from wtforms import EmailField, PasswordField, SubmitField
 from wtforms.validators import DataRequired
 
@@ -31,6 +29,7 @@ from web.auth.current import SignedInUser
 from web.db import get_session
 from web.errors import status_for
 from web.extensions import limiter
+from web.pages import page_to_read
 
 bp = Blueprint("auth", __name__)
 
@@ -226,29 +225,7 @@ def _safe_next(target: str | None) -> str:
         and not unwanted_characters(target)
         and not urlsplit(target).netloc
     ):
-        return _page_to_read(target)
-    return url_for("incidents.dashboard")
-
-
-def _page_to_read(target: str) -> str:
-    """`target`, or the nearest page above it when it is an address only a form posts to: a
-    comment (or a move, a token's Revoke) sent after the session had ended comes here by way of
-    the sign-in page, whose `next` is that form's address, and a GET of it is a 405 that loses
-    the way back. /incidents/INC-1/comments -> /incidents/INC-1, /profile/tokens/3/revoke -> /profile;
-    an address that is no page at all, the nearest page above it."""
-    adapter = current_app.url_map.bind("localhost")
-    asked = path = urlsplit(target).path or "/"
-    while True:
-        try:
-            adapter.match(path, method="GET")
-        except RequestRedirect:
-            pass  # the same page with or without a trailing slash
-        except HTTPException:
-            if path == "/":
-                break
-            path = path.rsplit("/", 1)[0] or "/"
-            continue
-        return target if path == asked else path
+        return page_to_read(target)
     return url_for("incidents.dashboard")
 
 
