@@ -19,9 +19,14 @@ from web import markdown_cache
 from web.insights.charts import duration_text
 from web.reader import reader_today
 
-# Raw HTML in Markdown is disabled, and nh3 sanitises what the renderer produces anyway.
+# Raw HTML in Markdown is disabled, and nh3 sanitises what the renderer produces anyway. A line
+# break is a line break ("breaks"), as in GitHub's and GitLab's comments: a pasted log or a list of
+# steps without blank lines kept its lines only in a code block (found in QA).
 _markdown = (
-    MarkdownIt("commonmark", {"html": False, "linkify": True}).enable("table").enable("strikethrough").enable("linkify")
+    MarkdownIt("commonmark", {"html": False, "linkify": True, "breaks": True})
+    .enable("table")
+    .enable("strikethrough")
+    .enable("linkify")
 )
 # Bare URLs become links, as on GitHub: only those that name http://, https:// or mailto:.
 # No guessing at scheme-less names ("setup.py", "db-1.internal", user@host in a pasted log
@@ -234,7 +239,7 @@ _markdown.core.ruler.push("task_lists", _task_lists)
 _markdown.core.ruler.push("new_tab_links", _new_tab_links)
 # Part of the rendered-HTML cache key: bump it whenever the output of render_markdown changes
 # (options, plugins, allowed tags, sanitiser settings), so no page shows HTML from the old renderer.
-RENDERER_VERSION = "9"
+RENDERER_VERSION = "10"
 
 
 def app_origin() -> str:

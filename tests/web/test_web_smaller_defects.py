@@ -168,3 +168,11 @@ def test_every_page_starts_with_a_skip_link_to_the_main_content(client, users, p
     assert first_link["href"] == "#main"
     assert "Skip to main content" in html
     assert any(tag == "main" and attrs.get("id") == "main" for tag, attrs in tags(html))
+
+
+def test_a_line_break_in_a_comment_is_a_line_break_as_on_github():
+    """A pasted log or a list of steps without blank lines ran into one line (found in QA)."""
+    source = "Seen on the replicas:\ndb-2 lag 41s\ndb-3 lag 38s\n\n```\nERROR a\nERROR b\n```"
+    html = str(render_markdown(source))
+    assert "<p>Seen on the replicas:<br>\ndb-2 lag 41s<br>\ndb-3 lag 38s</p>" in html
+    assert "<code>ERROR a\nERROR b\n</code></pre>" in html  # a code block keeps its lines as they are
