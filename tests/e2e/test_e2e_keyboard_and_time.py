@@ -65,6 +65,11 @@ def test_shortcuts_button_and_slash_from_another_page(page: Page, sign_in, file_
     page.keyboard.press("/")
     expect(page.get_by_label("Search")).to_be_focused()
 
+    page.goto(f"/incidents/{incident.key}")
+    page.keyboard.press("c")
+    expect(page).to_have_url(re.compile(r"/incidents/new"))
+    expect(page.get_by_label("Title")).to_be_focused()
+
 
 def test_times_show_in_the_readers_time_zone_with_utc_on_hover(open_page, file_incident) -> None:
     incident = file_incident("Disk full on db-1")

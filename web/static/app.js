@@ -894,7 +894,7 @@
     },
     "c": function () {
       var opener = document.querySelector('[data-open-dialog="new-incident-dialog"]');
-      if (opener) { opener.click(); } else if (document.getElementById("shortcuts-dialog")) { window.location.assign("/incidents/new"); }
+      if (opener) { opener.click(); } else if (document.getElementById("shortcuts-dialog")) { window.location.assign("/incidents/new#title"); }
     },
     "j": function () { moveThroughRows(1); },
     "k": function () { moveThroughRows(-1); },
@@ -912,7 +912,10 @@
     event.preventDefault();
     action();
   });
-  if (window.location.hash === "#search" && document.getElementById("search")) { document.getElementById("search").focus(); }
+  // "/" and "c" from another page land in the search box and in the new incident's Title, as
+  // they do on the dashboard (the Title was left unfocused: found in QA).
+  var landing = { "#search": "search", "#title": "title" }[window.location.hash];
+  if (landing && document.getElementById(landing)) { document.getElementById(landing).focus(); }
 
   // Escape: out of an empty search box (the browser's own Escape empties a box with text in
   // it first), to the results, so j and k move through rows again instead of typing; and No to
