@@ -207,6 +207,7 @@ def test_changing_a_role_asks_first_naming_the_sign_out(page: Page, sign_in, ass
     page.get_by_role("link", name="Cancel").click()
     expect(page.get_by_role("row").filter(has_text="member@example.com").first).to_contain_text("member")
     expect(page.get_by_label("Role for member@example.com")).to_have_value("member")  # unchanged
+    expect(page.get_by_label("Role for member@example.com")).to_be_focused()  # back where it was asked from
     page.get_by_label("Role for member@example.com").select_option("lead")
     page.get_by_role("button", name="Change role of member@example.com").click()
     expect(question).to_be_focused()
@@ -214,6 +215,15 @@ def test_changing_a_role_asks_first_naming_the_sign_out(page: Page, sign_in, ass
     page.keyboard.press("Escape")  # No, as Cancel
     expect(question).to_have_count(0)
     expect(page.get_by_label("Role for member@example.com")).to_have_value("member")
+    expect(page.get_by_label("Role for member@example.com")).to_be_focused()
+
+    page.get_by_role("button", name="Disable member@example.com").click()
+    expect(page.get_by_role("heading", name="Disable member@example.com?")).to_be_focused()
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.get_by_role("button", name="Disable member@example.com")).to_be_focused()
+    page.get_by_role("link", name="Set password for member@example.com").click()
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.get_by_role("link", name="Set password for member@example.com")).to_be_focused()
 
     page.get_by_label("Role for member@example.com").select_option("lead")
     page.get_by_role("button", name="Change role of member@example.com").click()

@@ -916,6 +916,14 @@
   // they do on the dashboard (the Title was left unfocused: found in QA).
   var landing = { "#search": "search", "#title": "title" }[window.location.hash];
   if (landing && document.getElementById(landing)) { document.getElementById(landing).focus(); }
+  // A question's Cancel on a page of its own ("Make … lead?", "Disable …?", "New password for …")
+  // goes back to the list at the control it was asked from (/admin/users#role-3): focus goes
+  // back there too, not to the top of the page (found in QA).
+  (function backToTheControlAskedFrom() {
+    var id = window.location.hash.slice(1);
+    var control = id && document.getElementById(decodeURIComponent(id));
+    if (control && control.hasAttribute("data-return-focus")) { control.focus(); }
+  })();
 
   // Escape: out of an empty search box (the browser's own Escape empties a box with text in
   // it first), to the results, so j and k move through rows again instead of typing; and No to
