@@ -320,6 +320,12 @@ def parse_query(query: str, base: Filters | None = None, *, searching: bool = Tr
             continue
         if target == "sort":
             if value.lower() in SORTS:
+                if sort and sort != value.lower():
+                    # One order only: the last one given wins, and the note says which (a refusal
+                    # names both).
+                    last = value.lower()
+                    said = f"sorting by {last} (the last one given), not {sort}"
+                    problems.append(f"Give sort: once: {said if searching else f'not {sort} and {last}'}.")
                 sort = value.lower()
             else:
                 problems.append(f"Unknown sort {value!r} (use {', '.join(SORTS)}).")

@@ -52,6 +52,7 @@ def test_the_handover_qualifiers_filter_the_api_list(client, db, users, member, 
             "Unknown time 'soon' for updated: use 30m, 12h, 7d or 2w for the last minutes, hours, days or weeks; "
             "today or yesterday; or days: 2026-11-30, >2026-11-30, <2026-11-30, 2026-11-01..2026-11-30.",
         ),
+        ("sort:recent sort:due", "Give sort: once: not recent and due."),
     ],
 )
 def test_a_misspelt_or_synonym_qualifier_is_a_400_naming_the_one_meant(client, users, member, q, detail):

@@ -217,6 +217,20 @@ def test_a_bad_due_value_is_named_with_the_ones_allowed(query, problem):
     assert parse_query(query).problems == (problem,)
 
 
+@pytest.mark.parametrize(
+    ("query", "sort", "problems"),
+    [
+        ("sort:recent sort:due", "due", ("Give sort: once: sorting by due (the last one given), not recent.",)),
+        ("sort:due sort:due", "due", ()),  # the same twice is one order
+        ("sort:due sort:soon", "due", ("Unknown sort 'soon' (use priority, recent, oldest, due).",)),
+    ],
+)
+def test_two_sorts_say_which_one_is_used(query, sort, problems):
+    """The last one was used in silence (found in QA)."""
+    filters = parse_query(query)
+    assert (filters.sort, filters.problems) == (sort, problems)
+
+
 def test_sort_due_is_read_and_a_status_typo_still_names_only_statuses():
     assert parse_query("sort:due").sort == "due"
     assert parse_query("status:overdue").problems == (
