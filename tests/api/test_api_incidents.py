@@ -100,6 +100,16 @@ def test_an_escaped_surrogate_pair_is_a_whole_character_and_taken(client, lead):
     assert answer.get_json()["title"] == "Pager \N{FIRE} storm"
 
 
+def test_a_body_with_a_byte_order_mark_is_a_400_saying_so(client, lead):
+    answer = client.post(
+        "/api/v1/incidents", data='\ufeff{"title": "ok"}'.encode(), content_type="application/json", headers=lead
+    )
+    assert answer.status_code == 400
+    assert answer.get_json()["detail"] == (
+        "The body is not valid JSON: it starts with a byte-order mark; send it without."
+    )
+
+
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_are_not_json(client, lead, number):
     answer = client.post(
