@@ -476,8 +476,17 @@ def test_every_get_operation_is_in_the_list_above(app, every_get):
     documented = {
         rule.rule for rule in app.url_map.iter_rules() if "GET" in rule.methods and rule.rule.startswith("/api/v1/")
     }
-    documented -= {"/api/v1/openapi.json"}
+    documented -= {"/api/v1/openapi.json"}  # anyone's, no token: its own test below
     assert len(documented) == len(every_get), sorted(documented)
+
+
+def test_the_openapi_document_refuses_a_query_parameter_as_every_get_does(client):
+    """It answered 200 to ?x=1 while the README says every GET refuses one (found by QA)."""
+    assert client.get("/api/v1/openapi.json").status_code == 200
+    refused = client.get("/api/v1/openapi.json?x=1")
+    assert refused.status_code == 400
+    assert refused.mimetype == PROBLEM
+    assert refused.get_json()["detail"] == "Unknown query parameter 'x'. This endpoint takes no query parameters."
 
 
 def test_every_get_refuses_an_unknown_query_parameter_naming_it(client, make_token, every_get):

@@ -235,6 +235,15 @@ def init_app(app: Flask) -> None:
         api.register_blueprint(blueprint)
     app.extensions["api"] = api
 
+    @app.before_request
+    def _openapi_document_takes_no_parameters():
+        # flask-smorest serves the document outside our blueprints, where every other GET
+        # refuses a parameter it does not take (README, API): this one takes none.
+        if request.endpoint == "api-docs.openapi_json" and (
+            problem := problems.unknown_query_parameters(request.args.keys(), [])
+        ):
+            raise problem
+
     @app.get("/api/docs")
     def api_docs():
         """Swagger UI for /api/v1/openapi.json, from /static (no CDN; the page's script is a file)."""
