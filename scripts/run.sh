@@ -182,7 +182,11 @@ cat <<MSG
 MSG
 
 if [ "${DEV:-0}" = "1" ]; then
-  .venv/bin/flask --app web run --debug --host "$HOST" --port "$PORT" &
+  # A program started in the background by a script starts with SIGINT ignored; gunicorn and
+  # Celery catch it themselves, the Flask development server does not, and Ctrl-C waited out
+  # stop_all's 10 s before a SIGTERM (found in QA). Started with SIGINT at its default instead.
+  .venv/bin/python -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+    .venv/bin/flask --app web run --debug --host "$HOST" --port "$PORT" &
 else
   # One process with its threads (web/gunicorn_conf.py: WEB_THREADS): without Redis the rate
   # limits live in process memory, and two processes would each allow RATE_LIMIT_LOGIN.

@@ -405,3 +405,38 @@ def test_demo_0_starts_without_demo_data(tmp_path):
     )
     assert made.returncode == 0, made.stdout + made.stderr
     assert _users(tmp_path / "clean") == {"you@example.com": True}
+
+
+def _ignores_sigint(pid: int) -> bool:
+    """Whether the process ignores SIGINT (bit 2 of /proc's SigIgn mask)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigIgn:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+    raise AssertionError(f"no SigIgn for {pid}")
+
+
+def test_ctrl_c_reaches_the_development_server_of_make_run_dev_1(tmp_path):
+    """A program a script starts in the background starts with SIGINT ignored: gunicorn and
+    Celery catch it themselves, Flask's development server did not, and Ctrl-C under DEV=1 waited
+    out the script's 10 s before a SIGTERM (found in QA following the README)."""
+    run = _start(tmp_path / "dev", DEV="1")
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{run.port}/healthz", timeout=2):
+                    break
+            except OSError:
+                assert run.process.poll() is None, run.output()[-3000:]
+                assert time.monotonic() < deadline, "DEV=1 did not answer: " + run.output()[-3000:]
+                time.sleep(0.5)
+        listing = subprocess.run(
+            ["ps", "-o", "pid=,args=", "-g", str(run.process.pid)], capture_output=True, text=True, check=True
+        ).stdout
+        servers = [int(line.split()[0]) for line in listing.splitlines() if "flask --app web run" in line]
+        assert servers, listing
+        assert [pid for pid in servers if _ignores_sigint(pid)] == []
+        assert _ctrl_c(run) == 0, run.output()[-3000:]
+        assert run.output().rstrip().endswith("make run: stopped (Ctrl-C).")
+    finally:
+        stop(run.process, timeout=30)
