@@ -606,6 +606,13 @@ def send_via_smtp(message: EmailMessage, *, config: SmtpConfig, ssl_context: ssl
 _NOT_TLS_REASONS = frozenset({"WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL", "PACKET_LENGTH_TOO_LONG", "HTTP_REQUEST"})
 
 
+def _smtp_words(said: bytes | str) -> str:
+    """What an SMTP server said, as text for the log and the admin pages (smtplib keeps bytes,
+    which read b'...' there: found in QA)."""
+    text = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+    return " ".join(text.split())
+
+
 def smtp_failure(exc: BaseException, *, config: SmtpConfig, step: str) -> MailDeliveryError:
     """An smtplib/ssl error in words that name the setting to change: the one sentence the worker
     logs, the test email shows, and the Webhooks page's banner and "Recent email" repeat.
@@ -628,10 +635,11 @@ def smtp_failure(exc: BaseException, *, config: SmtpConfig, step: str) -> MailDe
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _msg in exc.recipients.values()]
         permanent = all(500 <= code < 600 for code in codes)
-        return MailDeliveryError(f"Recipient refused: {exc.recipients}", permanent=permanent)
+        refused = "; ".join(f"{to} ({code} {_smtp_words(said)})" for to, (code, said) in exc.recipients.items())
+        return MailDeliveryError(f"Recipient refused: {refused}", permanent=permanent)
     if isinstance(exc, smtplib.SMTPResponseException):
         return MailDeliveryError(
-            f"SMTP server answered {exc.smtp_code}: {exc.smtp_error!r}", permanent=500 <= exc.smtp_code < 600
+            f"SMTP server answered {exc.smtp_code}: {_smtp_words(exc.smtp_error)}", permanent=500 <= exc.smtp_code < 600
         )
     if (
         config.security == "tls"

@@ -891,7 +891,8 @@ def _password_changed_notice(topic: str, user: User, actor: User | None, setting
             "subject": "Your password was changed",
             "text": (
                 f"The password of your Incident Tracker account {user.email} was changed at {when}.\n\n"
-                "Browsers signed in as you were signed out. Your API tokens keep working.\n\n"
+                "Every other browser signed in as you was signed out; the one it was changed in stays signed "
+                "in. Your API tokens keep working.\n\n"
                 "If this was not you, ask an admin to set a new password for you now, and revoke any API "
                 f"token you do not recognise on {profile}\n"
             ),

@@ -372,7 +372,11 @@ def attempt_delivery(
         location = response_headers.get("Location")
         return result(
             Outcome.RETRY,
-            error=f"{status} redirect to {location!r} not followed; update the endpoint URL",
+            error=(
+                f"{status} redirect to {location} not followed; update the endpoint URL"
+                if location
+                else f"{status} redirect without a Location header, not followed; check the endpoint URL"
+            ),
             location=location,
             retry_after=retry_after,
             **common,

@@ -308,6 +308,10 @@ def test_changing_your_password_mails_you_even_with_email_off(db, users, setup, 
     body = _body(mail)
     assert "The password of your Incident Tracker account member@example.com was changed at " in body
     assert "If this was not you, ask an admin to set a new password for you now" in body
+    # As the profile page says it: the browser it was changed in stays signed in (found in QA).
+    assert "Every other browser signed in as you was signed out; the one it was changed in stays" in " ".join(
+        body.split()
+    )
     assert f"revoke any API token you do not recognise on {BASE_URL}/profile" in body
     assert NEW_PASSWORD not in body
     assert PASSWORD not in body

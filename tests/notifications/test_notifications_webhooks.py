@@ -152,6 +152,13 @@ def test_redirect_to_an_internal_address_is_recorded_and_not_followed(receiver, 
     assert second_receiver.requests == []
 
 
+def test_a_redirect_without_a_location_says_so_in_words(receiver):
+    receiver.reply(Reply(status=302))
+    result = deliver(receiver, secrets=[generate_secret()])
+    assert (result.outcome, result.status_code, result.location) == (Outcome.RETRY, 302, None)
+    assert result.error == "302 redirect without a Location header, not followed; check the endpoint URL"
+
+
 def test_slow_drip_receiver_is_cut_off_at_the_deadline(receiver):
     receiver.reply(Reply(stall="drip"))
     limits = DeliveryLimits(connect_timeout=1, read_timeout=1, total_timeout=1.0)
