@@ -374,9 +374,11 @@ def test_without_a_status_the_api_lists_closed_ones_too_and_says_so(client, lead
     assert listed == {"Closed one", "Open one"}
     active = client.get(INCIDENTS, query_string={"q": "-status:closed"}, headers=lead).get_json()["items"]
     assert [item["title"] for item in active] == ["Open one"]
+    active = client.get(INCIDENTS, query_string={"status": "open,in_progress,blocked,resolved"}, headers=lead)
+    assert [item["title"] for item in active.get_json()["items"]] == ["Open one"]
     said = (
         "Unlike the dashboard, which leaves Closed out unless asked, the API lists every status: "
-        "add `-status:closed` (or `status=`) for the active ones."
+        "add `-status:closed` to `q` (or `status=open,in_progress,blocked,resolved`) for the active ones."
     )
     assert said in document["paths"][INCIDENTS]["get"]["description"]
     assert said in " ".join(README.read_text().split())

@@ -216,9 +216,10 @@ def _commit():
 @incidents_bp.doc(
     summary="List incidents, or export them as CSV",
     description="Filter with the dashboard's query language (`q`) and parameters. Unlike the dashboard, which "
-    "leaves Closed out unless asked, the API lists every status: add `-status:closed` (or `status=`) for the "
-    "active ones. Page with `next`. `format=csv` returns the filtered list as CSV. A parameter this list does "
-    "not take, an unknown filter value or a mistyped qualifier is a 400 naming it.",
+    "leaves Closed out unless asked, the API lists every status: add `-status:closed` to `q` (or "
+    "`status=open,in_progress,blocked,resolved`) for the active ones. Page with `next`. `format=csv` returns "
+    "the filtered list as CSV. A parameter this list does not take, an unknown filter value or a mistyped "
+    "qualifier is a 400 naming it.",
 )
 @_errors(422)
 def list_incidents(args):
